@@ -1,0 +1,94 @@
+//! Running application code. A [`Platform`] creates [`Context`]s; a context
+//! runs application code with given registers until something the sentry
+//! must handle happens (a syscall, a fault, a signal, an interrupt), and
+//! owns the host-side address space the application code sees.
+//!
+//! Application memory is never owned by the platform: the sentry maps ranges
+//! of its memory file into the address space ([`AddressSpace::map_file`]).
+
+use std::sync::Arc;
+
+use abi::regs::FpState;
+use abi::signal::SigInfo;
+use abi::{Errno, PtRegs};
+
+pub mod ptrace;
+
+/// Why [`Context::switch`] returned.
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    /// The application executed `syscall`; number and arguments are in the
+    /// registers (`orig_rax`, `rdi` ...). The result goes into `rax`.
+    Syscall,
+    /// A memory access faulted on the host. `code` is the host's
+    /// `si_code` (`SEGV_MAPERR`: nothing mapped there, `SEGV_ACCERR`: the
+    /// mapping forbids the access).
+    Fault { signo: i32, code: i32, addr: u64 },
+    /// A synchronous signal other than a memory fault (`SIGFPE`, `SIGILL`,
+    /// `SIGTRAP`, ...) raised by the application's own instructions.
+    Signal(SigInfo),
+    /// [`Interrupter::interrupt`] was called, or the host disturbed the
+    /// stub; nothing happened to the application.
+    Interrupted,
+    /// The host process running the application is gone.
+    Died,
+}
+
+/// A way to make a running [`Context::switch`] return [`Event::Interrupted`]
+/// promptly, callable from any thread.
+pub trait Interrupter: Send + Sync {
+    fn interrupt(&self);
+}
+
+/// The host-side view of one application address space.
+pub trait AddressSpace {
+    /// Maps `len` bytes of the memory file at `file_offset` to `addr` with
+    /// `prot` (`PROT_*`), replacing whatever was mapped there.
+    fn map_file(&mut self, addr: u64, len: u64, file_offset: u64, prot: u32) -> Result<(), Errno>;
+    /// Removes every mapping in `[addr, addr+len)`.
+    fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno>;
+    /// Removes every application mapping.
+    fn unmap_all(&mut self) -> Result<(), Errno>;
+}
+
+/// One thread of application execution and the address space it runs in.
+///
+/// A context is driven only by the host thread that created it (a ptrace
+/// requirement); it is `Send` so it can be built and stored before use.
+pub trait Context: AddressSpace + Send {
+    /// Runs application code with `regs` until the next [`Event`]; on return
+    /// `regs` holds the application's registers at that point.
+    fn switch(&mut self, regs: &mut PtRegs) -> Event;
+    /// The application's floating-point/SSE state.
+    fn fp_state(&mut self) -> Result<FpState, Errno>;
+    fn set_fp_state(&mut self, fp: &FpState) -> Result<(), Errno>;
+    fn interrupter(&self) -> Arc<dyn Interrupter>;
+}
+
+/// A way of running application code.
+pub trait Platform: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Creates a context with an empty address space. Must be called on the
+    /// host thread that will drive it.
+    fn new_context(&self) -> Result<Box<dyn Context>, Errno>;
+    /// The highest application address plus one.
+    fn max_user_address(&self) -> u64;
+    /// Address ranges `[start, end)` the application may never map.
+    fn reserved_ranges(&self) -> &[(u64, u64)];
+}
+
+/// Names of the platforms this build knows, for error messages.
+pub const PLATFORMS: &[&str] = &["ptrace"];
+
+/// Creates the platform called `name`, serving memory from `memfd`.
+pub fn by_name(name: &str, memfd: i32) -> Result<Arc<dyn Platform>, String> {
+    match name {
+        "ptrace" => ptrace::PtracePlatform::new(memfd)
+            .map(|p| Arc::new(p) as Arc<dyn Platform>)
+            .map_err(|e| format!("ptrace platform unavailable: {e}")),
+        other => Err(format!(
+            "unknown platform {other:?} (available: {})",
+            PLATFORMS.join(", ")
+        )),
+    }
+}

@@ -1,0 +1,225 @@
+//! Wait queues and waiters: how a blocked task is woken by an event, a
+//! signal, a timer or `SIGKILL`.
+//!
+//! Files never block. A syscall that must wait registers the task's
+//! [`Waiter`] on the object's [`Queue`] with the events it cares about,
+//! re-checks readiness, and only then sleeps. Anything that changes the
+//! object's state calls [`Queue::notify`], and anything that must interrupt
+//! the task (a signal, a kill) calls [`Waiter::notify`] directly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Readiness events, the `poll(2)` bits.
+pub mod events {
+    pub const IN: u32 = 0x001;
+    pub const PRI: u32 = 0x002;
+    pub const OUT: u32 = 0x004;
+    pub const ERR: u32 = 0x008;
+    pub const HUP: u32 = 0x010;
+    pub const NVAL: u32 = 0x020;
+    pub const RDNORM: u32 = 0x040;
+    pub const RDBAND: u32 = 0x080;
+    pub const WRNORM: u32 = 0x100;
+    pub const RDHUP: u32 = 0x2000;
+    /// Every event: used by waits that care about any change.
+    pub const ALL: u32 = u32::MAX;
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks is already a sentry bug; keep
+    // serving rather than cascading the poison.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The sleeping side: one per task. Notifications are sticky until
+/// [`Waiter::wait`] consumes them, so a wake-up between a readiness check and
+/// the sleep is never lost.
+pub struct Waiter {
+    notified: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Default for Waiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Waiter {
+    pub fn new() -> Waiter {
+        Waiter {
+            notified: Mutex::new(false),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// Wakes the waiter (or makes its next wait return at once).
+    pub fn notify(&self) {
+        let mut n = lock(&self.notified);
+        if !*n {
+            *n = true;
+            self.cond.notify_one();
+        }
+    }
+
+    /// Sleeps until notified or until `deadline`. Returns `true` if it was
+    /// notified, `false` on timeout. Consumes the notification.
+    pub fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut n = lock(&self.notified);
+        loop {
+            if *n {
+                *n = false;
+                return true;
+            }
+            match deadline {
+                None => n = self.cond.wait(n).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    n = self
+                        .cond
+                        .wait_timeout(n, d - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// Drops a pending notification without sleeping.
+    pub fn clear(&self) {
+        *lock(&self.notified) = false;
+    }
+}
+
+struct Entry {
+    id: u64,
+    mask: u32,
+    waiter: Arc<Waiter>,
+}
+
+/// A list of waiters interested in an object's events.
+#[derive(Default)]
+pub struct Queue {
+    entries: Mutex<Vec<Entry>>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Queue {
+    pub fn new() -> Queue {
+        Queue::default()
+    }
+
+    /// Registers `waiter` for `mask`; it is removed when the returned guard
+    /// drops.
+    pub fn register(&self, waiter: &Arc<Waiter>, mask: u32) -> Registration<'_> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        lock(&self.entries).push(Entry {
+            id,
+            mask,
+            waiter: waiter.clone(),
+        });
+        Registration { queue: self, id }
+    }
+
+    /// Wakes every waiter whose mask intersects `events`.
+    pub fn notify(&self, events: u32) {
+        let entries = lock(&self.entries);
+        for e in entries.iter() {
+            if e.mask & events != 0 {
+                e.waiter.notify();
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        lock(&self.entries).is_empty()
+    }
+
+    fn unregister(&self, id: u64) {
+        let mut entries = lock(&self.entries);
+        if let Some(i) = entries.iter().position(|e| e.id == id) {
+            entries.swap_remove(i);
+        }
+    }
+}
+
+/// Keeps a waiter registered on a queue while alive.
+pub struct Registration<'a> {
+    queue: &'a Queue,
+    id: u64,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.queue.unregister(self.id);
+    }
+}
+
+/// A registration that owns its queue, for waits that outlive a borrow.
+pub struct OwnedRegistration {
+    queue: Arc<Queue>,
+    id: u64,
+}
+
+impl OwnedRegistration {
+    pub fn new(queue: Arc<Queue>, waiter: &Arc<Waiter>, mask: u32) -> OwnedRegistration {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        lock(&queue.entries).push(Entry {
+            id,
+            mask,
+            waiter: waiter.clone(),
+        });
+        OwnedRegistration { queue, id }
+    }
+}
+
+impl Drop for OwnedRegistration {
+    fn drop(&mut self) {
+        self.queue.unregister(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn notify_before_wait_is_not_lost() {
+        let w = Arc::new(Waiter::new());
+        let q = Queue::new();
+        let _r = q.register(&w, events::IN);
+        q.notify(events::IN);
+        assert!(w.wait(Some(Instant::now() + Duration::from_millis(10))));
+        assert!(!w.wait(Some(Instant::now() + Duration::from_millis(10))));
+    }
+
+    #[test]
+    fn mask_filters_events() {
+        let w = Arc::new(Waiter::new());
+        let q = Queue::new();
+        let r = q.register(&w, events::OUT);
+        q.notify(events::IN);
+        assert!(!w.wait(Some(Instant::now() + Duration::from_millis(5))));
+        drop(r);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn wakes_from_another_thread() {
+        let w = Arc::new(Waiter::new());
+        let w2 = w.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            w2.notify();
+        });
+        assert!(w.wait(None));
+        t.join().unwrap();
+    }
+}
