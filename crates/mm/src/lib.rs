@@ -1,0 +1,11 @@
+//! Application memory. All of it lives in one [`MemoryFile`]; a
+//! [`MemoryManager`] is one application address space: its VMAs, the
+//! memory-file ranges backing them, demand faults, and `copy_in`/`copy_out`.
+
+pub mod manager;
+pub mod memfile;
+pub mod object;
+
+pub use manager::{FaultError, MapRequest, MemoryManager, VmaName};
+pub use memfile::MemoryFile;
+pub use object::{Mappable, MemObject};

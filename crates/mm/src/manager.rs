@@ -1,0 +1,1151 @@
+//! One application address space: VMAs (what the application asked for),
+//! PMAs (which memory-file ranges back which addresses) and the host
+//! mappings that mirror them in the platform's address space.
+//!
+//! Host mappings are created lazily on faults. Changes that must remove host
+//! mappings (munmap, mprotect, copy-on-write done by the sentry) are queued
+//! and applied by [`MemoryManager::sync_host`] before application code runs
+//! again, so the bookkeeping needs no platform access.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use abi::mman::*;
+use abi::signal::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV};
+use abi::{page_down, page_up, Errno, Pod, PAGE_SIZE};
+use platform::AddressSpace;
+
+use crate::{Mappable, MemoryFile};
+
+/// Granularity of anonymous memory allocation: one fault backs (sparsely)
+/// up to this much, so later touches are served by the host kernel alone.
+const ANON_CHUNK: u64 = 2 << 20;
+/// Granularity of copy-on-write copies.
+const COW_CHUNK: u64 = 16 * PAGE_SIZE;
+/// Lowest address the application may map (`vm.mmap_min_addr`).
+pub const MIN_ADDR: u64 = 0x10000;
+/// Gap kept below a growing stack (Linux's `stack_guard_gap`).
+const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VmaName {
+    Anon,
+    Heap,
+    Stack,
+    Vdso,
+    Vvar,
+    /// A file mapping: path, device and inode for `/proc/pid/maps`.
+    File {
+        path: String,
+        dev: u64,
+        ino: u64,
+    },
+}
+
+#[derive(Clone)]
+pub struct Backing {
+    pub obj: Arc<dyn Mappable>,
+    /// Object offset of the VMA's start.
+    pub offset: u64,
+}
+
+#[derive(Clone)]
+pub struct Vma {
+    pub end: u64,
+    pub prot: u32,
+    /// Whether `PROT_WRITE` may be added (false for shared mappings of files
+    /// opened read-only).
+    pub may_write: bool,
+    pub shared: bool,
+    pub growsdown: bool,
+    pub backing: Option<Backing>,
+    pub name: VmaName,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pma {
+    end: u64,
+    off: u64,
+    /// A private copy this address space allocated and frees; otherwise the
+    /// range belongs to the mapped object (copy-on-write if the VMA is
+    /// private).
+    owned: bool,
+}
+
+/// The signal a fault turns into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultError {
+    pub signo: i32,
+    pub code: i32,
+}
+
+const SEGV_MAP: FaultError = FaultError {
+    signo: SIGSEGV,
+    code: SEGV_MAPERR,
+};
+const SEGV_ACC: FaultError = FaultError {
+    signo: SIGSEGV,
+    code: SEGV_ACCERR,
+};
+
+/// What `mmap` was asked for, already decoded.
+pub struct MapRequest {
+    pub addr: u64,
+    pub len: u64,
+    pub prot: u32,
+    pub flags: u32,
+    pub backing: Option<Backing>,
+    pub may_write: bool,
+    pub name: VmaName,
+}
+
+pub struct MemoryManager {
+    mf: Arc<MemoryFile>,
+    vmas: BTreeMap<u64, Vma>,
+    pmas: BTreeMap<u64, Pma>,
+    /// Host ranges to unmap before application code runs again.
+    pending_unmaps: Vec<(u64, u64)>,
+    max_addr: u64,
+    reserved: Vec<(u64, u64)>,
+    pub mmap_base: u64,
+    pub brk_start: u64,
+    pub brk_end: u64,
+    pub stack_limit: u64,
+    pub arg_start: u64,
+    pub arg_end: u64,
+    pub env_start: u64,
+    pub env_end: u64,
+    pub auxv: Vec<(u64, u64)>,
+}
+
+impl MemoryManager {
+    pub fn new(mf: Arc<MemoryFile>, max_addr: u64, reserved: &[(u64, u64)]) -> MemoryManager {
+        MemoryManager {
+            mf,
+            vmas: BTreeMap::new(),
+            pmas: BTreeMap::new(),
+            pending_unmaps: Vec::new(),
+            max_addr,
+            reserved: reserved.to_vec(),
+            mmap_base: max_addr,
+            brk_start: 0,
+            brk_end: 0,
+            stack_limit: 8 << 20,
+            arg_start: 0,
+            arg_end: 0,
+            env_start: 0,
+            env_end: 0,
+            auxv: Vec::new(),
+        }
+    }
+
+    pub fn memory_file(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+
+    pub fn max_addr(&self) -> u64 {
+        self.max_addr
+    }
+
+    // ---- VMA lookup and splitting -------------------------------------
+
+    fn vma_at(&self, addr: u64) -> Option<(u64, &Vma)> {
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .filter(|(_, v)| v.end > addr)
+            .map(|(&s, v)| (s, v))
+    }
+
+    /// Whether `[start, end)` overlaps a VMA or a reserved range.
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        if self
+            .vmas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, v)| v.end > start)
+        {
+            return true;
+        }
+        self.reserved.iter().any(|&(s, e)| s < end && e > start)
+    }
+
+    fn split_vma_at(&mut self, addr: u64) {
+        let Some((start, v)) = self.vma_at(addr) else {
+            return;
+        };
+        if start == addr {
+            return;
+        }
+        let mut tail = v.clone();
+        if let Some(b) = tail.backing.as_mut() {
+            b.offset += addr - start;
+        }
+        if let Some(head) = self.vmas.get_mut(&start) {
+            head.end = addr;
+        }
+        self.vmas.insert(addr, tail);
+    }
+
+    fn split_pma_at(&mut self, addr: u64) {
+        let Some((&start, &p)) = self.pmas.range(..=addr).next_back() else {
+            return;
+        };
+        if start == addr || p.end <= addr {
+            return;
+        }
+        if let Some(head) = self.pmas.get_mut(&start) {
+            head.end = addr;
+        }
+        self.pmas.insert(
+            addr,
+            Pma {
+                end: p.end,
+                off: p.off + (addr - start),
+                owned: p.owned,
+            },
+        );
+    }
+
+    fn split_at(&mut self, addr: u64) {
+        self.split_vma_at(addr);
+        self.split_pma_at(addr);
+    }
+
+    /// Drops the backing of `[start, end)`, freeing private copies, and
+    /// queues the host unmap.
+    fn drop_pmas(&mut self, start: u64, end: u64) {
+        self.split_pma_at(start);
+        self.split_pma_at(end);
+        let keys: Vec<u64> = self.pmas.range(start..end).map(|(&k, _)| k).collect();
+        for k in keys {
+            if let Some(p) = self.pmas.remove(&k) {
+                if p.owned {
+                    self.mf.release(p.off, p.end - k);
+                }
+            }
+        }
+        self.pending_unmaps.push((start, end - start));
+    }
+
+    /// Removes every mapping in `[start, end)`.
+    fn remove_range(&mut self, start: u64, end: u64) {
+        self.split_at(start);
+        self.split_at(end);
+        let keys: Vec<u64> = self.vmas.range(start..end).map(|(&k, _)| k).collect();
+        if keys.is_empty() {
+            return;
+        }
+        for k in keys {
+            self.vmas.remove(&k);
+        }
+        self.drop_pmas(start, end);
+    }
+
+    /// Merges the VMA starting at `addr` with its predecessor when they are
+    /// indistinguishable anonymous private memory.
+    fn try_merge(&mut self, addr: u64) {
+        let Some((&ps, prev)) = self.vmas.range(..addr).next_back() else {
+            return;
+        };
+        let Some(cur) = self.vmas.get(&addr) else {
+            return;
+        };
+        if prev.end == addr
+            && prev.backing.is_none()
+            && cur.backing.is_none()
+            && !prev.shared
+            && !cur.shared
+            && prev.prot == cur.prot
+            && prev.growsdown == cur.growsdown
+            && prev.name == cur.name
+        {
+            let end = cur.end;
+            self.vmas.remove(&addr);
+            if let Some(p) = self.vmas.get_mut(&ps) {
+                p.end = end;
+            }
+        }
+    }
+
+    /// Applies queued host unmaps. Must run before application code runs
+    /// and before any new host mapping is made.
+    pub fn sync_host(&mut self, space: &mut dyn AddressSpace) -> Result<(), Errno> {
+        for (s, l) in std::mem::take(&mut self.pending_unmaps) {
+            space.unmap(s, l)?;
+        }
+        Ok(())
+    }
+
+    pub fn has_pending_host_changes(&self) -> bool {
+        !self.pending_unmaps.is_empty()
+    }
+
+    // ---- placement ------------------------------------------------------
+
+    /// Finds a free range of `len` bytes, top-down from `below`.
+    fn find_free(&self, len: u64, below: u64) -> Option<u64> {
+        let mut end = below.min(self.max_addr);
+        loop {
+            let start = end.checked_sub(len)?;
+            if start < MIN_ADDR {
+                return None;
+            }
+            if let Some((&vs, v)) = self.vmas.range(..end).next_back() {
+                if v.end > start {
+                    end = vs;
+                    continue;
+                }
+            }
+            if let Some(&(rs, _)) = self.reserved.iter().find(|&&(s, e)| s < end && e > start) {
+                end = rs;
+                continue;
+            }
+            return Some(start);
+        }
+    }
+
+    // ---- the mm syscalls ------------------------------------------------
+
+    pub fn mmap(&mut self, req: MapRequest) -> Result<u64, Errno> {
+        let len = page_up(req.len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let fixed = req.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        let addr = if fixed {
+            if req.addr % PAGE_SIZE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let end = req.addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if end > self.max_addr || req.addr < MIN_ADDR {
+                return Err(if req.addr < MIN_ADDR {
+                    Errno::EPERM
+                } else {
+                    Errno::ENOMEM
+                });
+            }
+            if self.reserved.iter().any(|&(s, e)| s < end && e > req.addr) {
+                return Err(Errno::ENOMEM);
+            }
+            if self.overlaps(req.addr, end) {
+                if req.flags & MAP_FIXED_NOREPLACE != 0 && req.flags & MAP_FIXED == 0 {
+                    return Err(Errno::EEXIST);
+                }
+                self.remove_range(req.addr, end);
+            }
+            req.addr
+        } else {
+            let hint = page_down(req.addr);
+            match hint.checked_add(len) {
+                Some(end)
+                    if hint >= MIN_ADDR && end <= self.max_addr && !self.overlaps(hint, end) =>
+                {
+                    hint
+                }
+                _ => self.find_free(len, self.mmap_base).ok_or(Errno::ENOMEM)?,
+            }
+        };
+        self.vmas.insert(
+            addr,
+            Vma {
+                end: addr + len,
+                prot: req.prot,
+                may_write: req.may_write,
+                shared: req.flags & MAP_TYPE != MAP_PRIVATE,
+                growsdown: req.flags & MAP_GROWSDOWN != 0,
+                backing: req.backing,
+                name: req.name,
+            },
+        );
+        self.try_merge(addr);
+        if let Some((_, after)) = self.vmas.range(addr + len..).next() {
+            let _ = after;
+            self.try_merge(addr + len);
+        }
+        Ok(addr)
+    }
+
+    pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end > self.max_addr {
+            return Err(Errno::EINVAL);
+        }
+        self.remove_range(addr, end);
+        Ok(())
+    }
+
+    /// Checks that `[start, end)` is fully covered by VMAs.
+    fn fully_mapped(&self, start: u64, end: u64) -> bool {
+        let mut pos = start;
+        while pos < end {
+            match self.vma_at(pos) {
+                Some((_, v)) => pos = v.end,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if !self.fully_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        if prot & PROT_WRITE != 0 {
+            let denied = self
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > addr)
+                .any(|(_, v)| v.shared && !v.may_write);
+            if denied {
+                return Err(Errno::EACCES);
+            }
+        }
+        self.split_at(addr);
+        self.split_at(end);
+        for (_, v) in self.vmas.range_mut(addr..end) {
+            v.prot = prot;
+        }
+        self.pending_unmaps.push((addr, len));
+        Ok(())
+    }
+
+    pub fn brk(&mut self, new: u64) -> u64 {
+        if new < self.brk_start {
+            return self.brk_end;
+        }
+        let old_top = page_up(self.brk_end).unwrap_or(self.brk_end);
+        let Some(new_top) = page_up(new) else {
+            return self.brk_end;
+        };
+        if new_top > old_top {
+            if new_top > self.max_addr || self.overlaps(old_top, new_top) {
+                return self.brk_end;
+            }
+            self.vmas.insert(
+                old_top,
+                Vma {
+                    end: new_top,
+                    prot: PROT_READ | PROT_WRITE,
+                    may_write: true,
+                    shared: false,
+                    growsdown: false,
+                    backing: None,
+                    name: VmaName::Heap,
+                },
+            );
+            self.try_merge(old_top);
+        } else if new_top < old_top {
+            self.remove_range(new_top, old_top);
+        }
+        self.brk_end = new;
+        new
+    }
+
+    pub fn mremap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: u32,
+        new_addr: u64,
+    ) -> Result<u64, Errno> {
+        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE_SIZE != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & MREMAP_DONTUNMAP != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::ENOMEM)?;
+        if new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        let (vstart, v) = self.vma_at(old).ok_or(Errno::EFAULT)?;
+        if v.end < old_end || old_len == 0 {
+            return Err(if old_len == 0 {
+                Errno::EINVAL
+            } else {
+                Errno::EFAULT
+            });
+        }
+        let _ = vstart;
+        if flags & MREMAP_FIXED != 0 {
+            if new_addr % PAGE_SIZE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let nend = new_addr.checked_add(new_len).ok_or(Errno::EINVAL)?;
+            if new_addr < old_end && nend > old {
+                return Err(Errno::EINVAL);
+            }
+            if nend > self.max_addr || new_addr < MIN_ADDR {
+                return Err(Errno::EINVAL);
+            }
+            self.remove_range(new_addr, nend);
+            return self.move_range(old, old_len, new_addr, new_len);
+        }
+        if new_len <= old_len {
+            if new_len < old_len {
+                self.remove_range(old + new_len, old_end);
+            }
+            return Ok(old);
+        }
+        let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+        if v.end == old_end && grow_end <= self.max_addr && !self.overlaps(old_end, grow_end) {
+            self.split_vma_at(old);
+            if let Some(v) = self.vmas.get_mut(&old) {
+                v.end = grow_end;
+            }
+            return Ok(old);
+        }
+        if flags & MREMAP_MAYMOVE == 0 {
+            return Err(Errno::ENOMEM);
+        }
+        let dest = self
+            .find_free(new_len, self.mmap_base)
+            .ok_or(Errno::ENOMEM)?;
+        self.move_range(old, old_len, dest, new_len)
+    }
+
+    /// Moves the mapping at `[old, old+old_len)` to `new`, sized `new_len`.
+    fn move_range(&mut self, old: u64, old_len: u64, new: u64, new_len: u64) -> Result<u64, Errno> {
+        let old_end = old + old_len;
+        self.split_at(old);
+        self.split_at(old_end);
+        let Some(mut v) = self.vmas.remove(&old) else {
+            return Err(Errno::EFAULT);
+        };
+        let keep = old_len.min(new_len);
+        let moved: Vec<(u64, Pma)> = self
+            .pmas
+            .range(old..old + keep)
+            .map(|(&k, &p)| (k, p))
+            .collect();
+        self.split_pma_at(old + keep);
+        for (k, p) in &moved {
+            self.pmas.remove(k);
+            let end = p.end.min(old + keep);
+            self.pmas.insert(
+                new + (k - old),
+                Pma {
+                    end: new + (end - old),
+                    off: p.off,
+                    owned: p.owned,
+                },
+            );
+        }
+        // Whatever lies past the kept part is dropped.
+        if old + keep < old_end {
+            self.drop_pmas(old + keep, old_end);
+        }
+        self.pending_unmaps.push((old, old_len));
+        v.end = new + new_len;
+        self.vmas.insert(new, v);
+        Ok(new)
+    }
+
+    pub fn madvise(&mut self, addr: u64, len: u64, advice: i32) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        match advice {
+            MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_DONTFORK
+            | MADV_DOFORK | MADV_MERGEABLE | MADV_UNMERGEABLE | MADV_HUGEPAGE | MADV_NOHUGEPAGE
+            | MADV_DONTDUMP | MADV_DODUMP | MADV_COLD | MADV_PAGEOUT | MADV_KEEPONFORK
+            | MADV_WIPEONFORK | MADV_FREE => {
+                if len > 0 && !self.fully_mapped(addr, end) {
+                    return Err(Errno::ENOMEM);
+                }
+                Ok(())
+            }
+            MADV_DONTNEED | MADV_REMOVE => {
+                if len == 0 {
+                    return Ok(());
+                }
+                if !self.fully_mapped(addr, end) {
+                    return Err(Errno::ENOMEM);
+                }
+                self.drop_pmas(addr, end);
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    pub fn msync(&mut self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0
+            || flags & !(MS_ASYNC | MS_SYNC | MS_INVALIDATE) != 0
+            || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if !self.fully_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// One byte per page: bit 0 set if the page is resident.
+    pub fn mincore(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if !self.fully_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut out = Vec::with_capacity((len / PAGE_SIZE) as usize);
+        let mut a = addr;
+        while a < end {
+            out.push(self.pma_at(a).is_some() as u8);
+            a += PAGE_SIZE;
+        }
+        Ok(out)
+    }
+
+    // ---- backing and faults ---------------------------------------------
+
+    fn pma_at(&self, addr: u64) -> Option<(u64, Pma)> {
+        self.pmas
+            .range(..=addr)
+            .next_back()
+            .filter(|(_, p)| p.end > addr)
+            .map(|(&s, &p)| (s, p))
+    }
+
+    /// Extends a growsdown VMA above `addr` to cover it, if allowed.
+    fn grow_stack(&mut self, addr: u64) -> bool {
+        let Some((&vs, v)) = self.vmas.range(addr..).next() else {
+            return false;
+        };
+        if !v.growsdown {
+            return false;
+        }
+        let new_start = page_down(addr);
+        if v.end - new_start > self.stack_limit.max(v.end - vs) {
+            return false;
+        }
+        if let Some((_, prev)) = self.vmas.range(..vs).next_back() {
+            if prev.end + STACK_GUARD_GAP > new_start {
+                return false;
+            }
+        }
+        if let Some(v) = self.vmas.remove(&vs) {
+            self.vmas.insert(new_start, v);
+        }
+        true
+    }
+
+    /// Makes sure a PMA backs `addr`, breaking copy-on-write if `write`.
+    /// Returns the PMA's start and value.
+    fn ensure_pma(&mut self, addr: u64, write: bool) -> Result<(u64, Pma), FaultError> {
+        let (vstart, v) = self.vma_at(addr).ok_or(SEGV_MAP)?;
+        let (vend, shared, backing) = (v.end, v.shared, v.backing.clone());
+        if let Some((ps, p)) = self.pma_at(addr) {
+            if write && !p.owned && !shared {
+                return self.break_cow(addr, ps, p);
+            }
+            return Ok((ps, p));
+        }
+        let page = page_down(addr);
+        let prev_end = self
+            .pmas
+            .range(..page)
+            .next_back()
+            .map_or(vstart, |(_, p)| p.end.max(vstart));
+        let next_start = self
+            .pmas
+            .range(page..)
+            .next()
+            .map_or(vend, |(&s, _)| s.min(vend));
+        let (start, pma) = match backing {
+            None => {
+                let win = page & !(ANON_CHUNK - 1);
+                let start = win.max(prev_end);
+                let end = (win + ANON_CHUNK).min(next_start);
+                let off = self.mf.allocate(end - start).map_err(|_| FaultError {
+                    signo: SIGBUS,
+                    code: BUS_ADRERR,
+                })?;
+                (
+                    start,
+                    Pma {
+                        end,
+                        off,
+                        owned: true,
+                    },
+                )
+            }
+            Some(b) => {
+                let obj_off = b.offset + (page - vstart);
+                let size_pages = page_up(b.obj.size()).unwrap_or(u64::MAX);
+                if obj_off >= size_pages {
+                    return Err(FaultError {
+                        signo: SIGBUS,
+                        code: BUS_ADRERR,
+                    });
+                }
+                let (foff, flen) = b.obj.translate(obj_off).map_err(|_| FaultError {
+                    signo: SIGBUS,
+                    code: BUS_ADRERR,
+                })?;
+                let len = page_down(flen)
+                    .max(PAGE_SIZE)
+                    .min(next_start - page)
+                    .min(size_pages - obj_off);
+                (
+                    page,
+                    Pma {
+                        end: page + len,
+                        off: foff,
+                        owned: false,
+                    },
+                )
+            }
+        };
+        self.pmas.insert(start, pma);
+        if write && !pma.owned && !shared {
+            return self.break_cow(addr, start, pma);
+        }
+        Ok((start, pma))
+    }
+
+    /// Replaces the object's pages around `addr` with a private copy.
+    fn break_cow(&mut self, addr: u64, ps: u64, p: Pma) -> Result<(u64, Pma), FaultError> {
+        let start = page_down(addr).max(ps);
+        let end = (start + COW_CHUNK).min(p.end);
+        let off = self.mf.allocate(end - start).map_err(|_| FaultError {
+            signo: SIGBUS,
+            code: BUS_ADRERR,
+        })?;
+        self.mf.copy(off, p.off + (start - ps), end - start);
+        self.split_pma_at(start);
+        self.split_pma_at(end);
+        let np = Pma {
+            end,
+            off,
+            owned: true,
+        };
+        self.pmas.insert(start, np);
+        // The host may map the shared original read-only here.
+        self.pending_unmaps.push((start, end - start));
+        Ok((start, np))
+    }
+
+    /// Handles an application fault at `addr`; `accerr` says the host had a
+    /// mapping that forbade the access. On success the access can be
+    /// retried; on failure the application gets the returned signal.
+    pub fn handle_fault(
+        &mut self,
+        space: &mut dyn AddressSpace,
+        addr: u64,
+        accerr: bool,
+    ) -> Result<(), FaultError> {
+        self.sync_host(space).map_err(|_| SEGV_MAP)?;
+        if self.vma_at(addr).is_none() && !self.grow_stack(addr) {
+            return Err(SEGV_MAP);
+        }
+        let (_, v) = self.vma_at(addr).ok_or(SEGV_MAP)?;
+        let prot = v.prot;
+        if prot == PROT_NONE {
+            return Err(SEGV_ACC);
+        }
+        let shared = v.shared;
+        if accerr {
+            let cow = prot & PROT_WRITE != 0
+                && !shared
+                && self.pma_at(addr).is_some_and(|(_, p)| !p.owned);
+            if !cow {
+                return Err(SEGV_ACC);
+            }
+            self.ensure_pma(addr, true)?;
+            self.sync_host(space).map_err(|_| SEGV_MAP)?;
+        } else {
+            self.ensure_pma(addr, false)?;
+        }
+        self.map_around(space, addr).map_err(|_| SEGV_MAP)
+    }
+
+    /// Maps the PMA containing `addr` (clipped to its VMA) into the host.
+    fn map_around(&mut self, space: &mut dyn AddressSpace, addr: u64) -> Result<(), Errno> {
+        let (vstart, v) = self.vma_at(addr).ok_or(Errno::EFAULT)?;
+        let (vend, mut prot, shared) = (v.end, v.prot, v.shared);
+        let (ps, p) = self.pma_at(addr).ok_or(Errno::EFAULT)?;
+        if !p.owned && !shared {
+            prot &= !PROT_WRITE;
+        }
+        let start = ps.max(vstart);
+        let end = p.end.min(vend);
+        space.map_file(start, end - start, p.off + (start - ps), prot)
+    }
+
+    /// Makes `[addr, addr+len)` resident and mapped now (`MAP_POPULATE`,
+    /// the loader's stacks), ignoring failures as Linux does.
+    pub fn populate(&mut self, space: &mut dyn AddressSpace, addr: u64, len: u64) {
+        let mut a = page_down(addr);
+        let end = addr.saturating_add(len);
+        while a < end {
+            if self.ensure_pma(a, false).is_err() || self.map_around(space, a).is_err() {
+                return;
+            }
+            match self.pma_at(a) {
+                Some((_, p)) => a = p.end,
+                None => return,
+            }
+        }
+    }
+
+    // ---- copying to and from application memory -------------------------
+
+    /// Walks `[addr, addr+len)` page range by range, with the memory-file
+    /// offset of each piece.
+    fn for_each_range(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(&MemoryFile, u64, usize, usize),
+    ) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut pos = addr;
+        while pos < end {
+            let (_, v) = self.vma_at(pos).ok_or(Errno::EFAULT)?;
+            let ok = if write {
+                v.prot & PROT_WRITE != 0
+            } else {
+                v.prot != PROT_NONE
+            };
+            if !ok {
+                return Err(Errno::EFAULT);
+            }
+            let vend = v.end;
+            let (ps, p) = self.ensure_pma(pos, write).map_err(|_| Errno::EFAULT)?;
+            let chunk_end = p.end.min(vend).min(end);
+            let n = (chunk_end - pos) as usize;
+            f(&self.mf, p.off + (pos - ps), (pos - addr) as usize, n);
+            pos = chunk_end;
+        }
+        Ok(())
+    }
+
+    pub fn copy_in(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let len = buf.len();
+        self.for_each_range(addr, len, false, |mf, off, at, n| {
+            mf.read(off, &mut buf[at..at + n])
+        })
+    }
+
+    pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.for_each_range(addr, data.len(), true, |mf, off, at, n| {
+            mf.write(off, &data[at..at + n])
+        })
+    }
+
+    pub fn zero_out(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        self.for_each_range(addr, len as usize, true, |mf, off, _, n| {
+            mf.zero(off, n as u64)
+        })
+    }
+
+    pub fn read_obj<T: Pod>(&mut self, addr: u64) -> Result<T, Errno> {
+        let mut v = T::zeroed();
+        self.copy_in(addr, v.as_bytes_mut())?;
+        Ok(v)
+    }
+
+    pub fn write_obj<T: Pod>(&mut self, addr: u64, v: &T) -> Result<(), Errno> {
+        self.copy_out(addr, v.as_bytes())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the
+    /// NUL); `ENAMETOOLONG` if longer.
+    pub fn read_cstring(&mut self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut pos = addr;
+        let mut buf = [0u8; 256];
+        loop {
+            // Never read across a page boundary we might not own.
+            let n = (PAGE_SIZE - pos % PAGE_SIZE).min(buf.len() as u64) as usize;
+            self.copy_in(pos, &mut buf[..n])?;
+            if let Some(i) = buf[..n].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..i]);
+                if out.len() > max {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+            if out.len() > max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            pos = pos.checked_add(n as u64).ok_or(Errno::EFAULT)?;
+        }
+    }
+
+    // ---- process lifecycle ----------------------------------------------
+
+    /// The address space a `fork` child gets: same layout, private memory
+    /// copied (only pages that hold data), shared memory shared.
+    pub fn fork(&self) -> Result<MemoryManager, Errno> {
+        let mut child = MemoryManager {
+            mf: self.mf.clone(),
+            vmas: self.vmas.clone(),
+            pmas: BTreeMap::new(),
+            pending_unmaps: Vec::new(),
+            max_addr: self.max_addr,
+            reserved: self.reserved.clone(),
+            mmap_base: self.mmap_base,
+            brk_start: self.brk_start,
+            brk_end: self.brk_end,
+            stack_limit: self.stack_limit,
+            arg_start: self.arg_start,
+            arg_end: self.arg_end,
+            env_start: self.env_start,
+            env_end: self.env_end,
+            auxv: self.auxv.clone(),
+        };
+        for (&s, &p) in &self.pmas {
+            if !p.owned {
+                child.pmas.insert(s, p);
+                continue;
+            }
+            let len = p.end - s;
+            let off = self.mf.allocate(len)?;
+            for (ds, dl) in self.mf.data_runs(p.off, len) {
+                self.mf.copy(off + (ds - p.off), ds, dl);
+            }
+            child.pmas.insert(
+                s,
+                Pma {
+                    end: p.end,
+                    off,
+                    owned: true,
+                },
+            );
+        }
+        Ok(child)
+    }
+
+    /// `/proc/pid/maps` text.
+    pub fn maps_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        for (&start, v) in &self.vmas {
+            let r = if v.prot & PROT_READ != 0 { 'r' } else { '-' };
+            let w = if v.prot & PROT_WRITE != 0 { 'w' } else { '-' };
+            let x = if v.prot & PROT_EXEC != 0 { 'x' } else { '-' };
+            let p = if v.shared { 's' } else { 'p' };
+            let off = v.backing.as_ref().map_or(0, |b| b.offset);
+            let (dev, ino, name) = match &v.name {
+                VmaName::File { path, dev, ino } => (*dev, *ino, path.clone()),
+                VmaName::Heap => (0, 0, "[heap]".into()),
+                VmaName::Stack => (0, 0, "[stack]".into()),
+                VmaName::Vdso => (0, 0, "[vdso]".into()),
+                VmaName::Vvar => (0, 0, "[vvar]".into()),
+                VmaName::Anon => (0, 0, String::new()),
+            };
+            let line = format!(
+                "{:08x}-{:08x} {r}{w}{x}{p} {:08x} {:02x}:{:02x} {}",
+                start,
+                v.end,
+                off,
+                (dev >> 8) & 0xfff,
+                dev & 0xff,
+                ino
+            );
+            if name.is_empty() {
+                let _ = writeln!(s, "{line}");
+            } else {
+                let _ = writeln!(s, "{line:<72} {name}");
+            }
+        }
+        s
+    }
+
+    /// Total bytes covered by VMAs.
+    pub fn virtual_size(&self) -> u64 {
+        self.vmas.iter().map(|(&s, v)| v.end - s).sum()
+    }
+
+    /// Bytes of private memory this address space owns.
+    pub fn resident_size(&self) -> u64 {
+        self.pmas.iter().map(|(&s, p)| p.end - s).sum()
+    }
+}
+
+impl Drop for MemoryManager {
+    fn drop(&mut self) {
+        for (s, p) in std::mem::take(&mut self.pmas) {
+            if p.owned {
+                self.mf.release(p.off, p.end - s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemObject;
+
+    fn mm() -> MemoryManager {
+        let mf = Arc::new(MemoryFile::new(1 << 32).unwrap());
+        let mut m = MemoryManager::new(
+            mf,
+            0x7fff_ffff_f000,
+            &[(0x7ff0_0000_0000, 0x7ff0_0000_1000)],
+        );
+        m.mmap_base = 0x7000_0000_0000;
+        m
+    }
+
+    fn anon(addr: u64, len: u64, prot: u32, flags: u32) -> MapRequest {
+        MapRequest {
+            addr,
+            len,
+            prot,
+            flags: flags | MAP_PRIVATE | MAP_ANONYMOUS,
+            backing: None,
+            may_write: true,
+            name: VmaName::Anon,
+        }
+    }
+
+    #[test]
+    fn copy_roundtrip_and_efault() {
+        let mut m = mm();
+        let a = m.mmap(anon(0, 8192, PROT_READ | PROT_WRITE, 0)).unwrap();
+        m.copy_out(a + 4090, b"hello world").unwrap();
+        let mut b = [0u8; 11];
+        m.copy_in(a + 4090, &mut b).unwrap();
+        assert_eq!(&b, b"hello world");
+        assert_eq!(m.copy_in(a + 8190, &mut b), Err(Errno::EFAULT));
+        assert_eq!(m.copy_in(0x1000, &mut b), Err(Errno::EFAULT));
+        m.mprotect(a, 4096, PROT_READ).unwrap();
+        assert_eq!(m.copy_out(a, b"x"), Err(Errno::EFAULT));
+        assert_eq!(m.read_cstring(a + 4090, 100).unwrap(), b"hello world");
+    }
+
+    #[test]
+    fn fixed_noreplace_and_munmap_split() {
+        let mut m = mm();
+        let a = m.mmap(anon(0, 3 * 4096, PROT_READ, 0)).unwrap();
+        assert_eq!(
+            m.mmap(anon(a + 4096, 4096, PROT_READ, MAP_FIXED_NOREPLACE)),
+            Err(Errno::EEXIST)
+        );
+        m.munmap(a + 4096, 4096).unwrap();
+        assert_eq!(
+            m.mmap(anon(a + 4096, 4096, PROT_READ, MAP_FIXED_NOREPLACE)),
+            Ok(a + 4096)
+        );
+        assert_eq!(m.mprotect(a, 3 * 4096, PROT_READ), Ok(()));
+        m.munmap(a, 3 * 4096).unwrap();
+        assert_eq!(m.mprotect(a, 4096, PROT_READ), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn fork_copies_private_and_shares_shared() {
+        let mut m = mm();
+        let a = m.mmap(anon(0, 4096, PROT_READ | PROT_WRITE, 0)).unwrap();
+        let obj: Arc<dyn Mappable> = Arc::new(MemObject::new(m.memory_file().clone(), 4096));
+        let s = m
+            .mmap(MapRequest {
+                addr: 0,
+                len: 4096,
+                prot: PROT_READ | PROT_WRITE,
+                flags: MAP_SHARED,
+                backing: Some(Backing { obj, offset: 0 }),
+                may_write: true,
+                name: VmaName::Anon,
+            })
+            .unwrap();
+        m.copy_out(a, b"p").unwrap();
+        m.copy_out(s, b"s").unwrap();
+        let mut c = m.fork().unwrap();
+        c.copy_out(a, b"c").unwrap();
+        c.copy_out(s, b"t").unwrap();
+        let mut b = [0u8; 1];
+        m.copy_in(a, &mut b).unwrap();
+        assert_eq!(&b, b"p");
+        m.copy_in(s, &mut b).unwrap();
+        assert_eq!(&b, b"t");
+    }
+
+    #[test]
+    fn private_file_mapping_is_copy_on_write() {
+        let mut m = mm();
+        let obj = Arc::new(MemObject::new(m.memory_file().clone(), 0));
+        obj.write(0, b"file").unwrap();
+        let a = m
+            .mmap(MapRequest {
+                addr: 0,
+                len: 4096,
+                prot: PROT_READ | PROT_WRITE,
+                flags: MAP_PRIVATE,
+                backing: Some(Backing {
+                    obj: obj.clone(),
+                    offset: 0,
+                }),
+                may_write: true,
+                name: VmaName::Anon,
+            })
+            .unwrap();
+        let mut b = [0u8; 4];
+        m.copy_in(a, &mut b).unwrap();
+        assert_eq!(&b, b"file");
+        m.copy_out(a, b"mine").unwrap();
+        let mut f = [0u8; 4];
+        obj.read(0, &mut f).unwrap();
+        assert_eq!(&f, b"file");
+        m.copy_in(a, &mut b).unwrap();
+        assert_eq!(&b, b"mine");
+    }
+
+    #[test]
+    fn brk_and_mremap() {
+        let mut m = mm();
+        m.brk_start = 0x600000;
+        m.brk_end = 0x600000;
+        assert_eq!(m.brk(0x603000), 0x603000);
+        m.copy_out(0x602ff0, b"x").unwrap();
+        assert_eq!(m.brk(0x601000), 0x601000);
+        assert_eq!(m.copy_out(0x602ff0, b"x"), Err(Errno::EFAULT));
+        let a = m.mmap(anon(0, 4096, PROT_READ | PROT_WRITE, 0)).unwrap();
+        m.mmap(anon(a + 4096, 4096, PROT_READ, MAP_FIXED)).unwrap();
+        m.copy_out(a, b"keep").unwrap();
+        let n = m.mremap(a, 4096, 3 * 4096, MREMAP_MAYMOVE, 0).unwrap();
+        assert_ne!(n, a);
+        let mut b = [0u8; 4];
+        m.copy_in(n, &mut b).unwrap();
+        assert_eq!(&b, b"keep");
+        assert_eq!(m.copy_in(a, &mut b), Err(Errno::EFAULT));
+    }
+}

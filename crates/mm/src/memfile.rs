@@ -1,0 +1,277 @@
+//! The memory file: one `memfd` holding every page of application memory,
+//! mapped once into the sentry so copies are plain `memcpy`.
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+
+use abi::{Errno, PAGE_SIZE};
+
+/// Free ranges of the file, coalesced, plus a high-water mark.
+#[derive(Default)]
+struct RangeAlloc {
+    free: BTreeMap<u64, u64>,
+    top: u64,
+}
+
+impl RangeAlloc {
+    fn allocate(&mut self, len: u64, capacity: u64) -> Option<u64> {
+        let found = self
+            .free
+            .iter()
+            .find(|(_, &l)| l >= len)
+            .map(|(&s, &l)| (s, l));
+        if let Some((start, flen)) = found {
+            self.free.remove(&start);
+            if flen > len {
+                self.free.insert(start + len, flen - len);
+            }
+            return Some(start);
+        }
+        if self.top + len > capacity {
+            return None;
+        }
+        let s = self.top;
+        self.top += len;
+        Some(s)
+    }
+
+    fn release(&mut self, mut start: u64, mut len: u64) {
+        if let Some((&ps, &pl)) = self.free.range(..start).next_back() {
+            if ps + pl == start {
+                self.free.remove(&ps);
+                start = ps;
+                len += pl;
+            }
+        }
+        if let Some(&nl) = self.free.get(&(start + len)) {
+            self.free.remove(&(start + len));
+            len += nl;
+        }
+        if start + len == self.top {
+            self.top = start;
+        } else {
+            self.free.insert(start, len);
+        }
+    }
+}
+
+pub struct MemoryFile {
+    fd: OwnedFd,
+    base: *mut u8,
+    capacity: u64,
+    alloc: Mutex<RangeAlloc>,
+}
+
+// SAFETY: `base` points at a MAP_SHARED mapping that lives as long as the
+// MemoryFile; all access goes through bounds-checked methods, and the
+// allocator is behind a mutex.
+unsafe impl Send for MemoryFile {}
+// SAFETY: see Send.
+unsafe impl Sync for MemoryFile {}
+
+impl MemoryFile {
+    /// Creates a sparse memory file of `capacity` bytes (no memory is used
+    /// until pages are touched) and maps it into the sentry.
+    pub fn new(capacity: u64) -> Result<MemoryFile, Errno> {
+        // SAFETY: static name; result checked.
+        let fd = unsafe { libc::memfd_create(c"rvisor-memory".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Errno::last_host());
+        }
+        // SAFETY: fresh fd owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: plain syscalls on our fd; results checked.
+        let base = unsafe {
+            if libc::ftruncate(fd.as_raw_fd(), capacity as i64) != 0 {
+                return Err(Errno::last_host());
+            }
+            libc::mmap(
+                std::ptr::null_mut(),
+                capacity as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last_host());
+        }
+        Ok(MemoryFile {
+            fd,
+            base: base.cast(),
+            capacity,
+            alloc: Mutex::new(RangeAlloc::default()),
+        })
+    }
+
+    pub fn fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Allocates `len` bytes (rounded up to pages) of zeroed memory.
+    pub fn allocate(&self, len: u64) -> Result<u64, Errno> {
+        let len = abi::page_up(len).ok_or(Errno::ENOMEM)?;
+        let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
+        a.allocate(len, self.capacity).ok_or(Errno::ENOMEM)
+    }
+
+    /// Returns a range to the allocator and releases its memory to the host.
+    pub fn release(&self, off: u64, len: u64) {
+        let len = abi::page_up(len).unwrap_or(len);
+        self.punch(off, len);
+        let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
+        a.release(off, len);
+    }
+
+    /// Drops the contents of a range (it reads as zeroes afterwards).
+    pub fn punch(&self, off: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        // SAFETY: fallocate on our own fd; a failure only keeps memory in use.
+        unsafe {
+            libc::fallocate(
+                self.fd.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                off as i64,
+                len as i64,
+            );
+        }
+    }
+
+    fn check(&self, off: u64, len: usize) {
+        assert!(
+            off.checked_add(len as u64)
+                .is_some_and(|e| e <= self.capacity),
+            "memory file access out of range"
+        );
+    }
+
+    /// Copies bytes out of the file.
+    pub fn read(&self, off: u64, buf: &mut [u8]) {
+        self.check(off, buf.len());
+        // SAFETY: bounds checked against the mapping; the source may be
+        // concurrently written by application threads, which only makes the
+        // bytes read unspecified, as on Linux.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(off as usize), buf.as_mut_ptr(), buf.len())
+        }
+    }
+
+    /// Copies bytes into the file.
+    pub fn write(&self, off: u64, data: &[u8]) {
+        self.check(off, data.len());
+        // SAFETY: bounds checked; the destination is memory-file memory that
+        // no Rust reference aliases.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.add(off as usize), data.len())
+        }
+    }
+
+    /// Copies `len` bytes within the file.
+    pub fn copy(&self, dst: u64, src: u64, len: u64) {
+        self.check(dst, len as usize);
+        self.check(src, len as usize);
+        // SAFETY: both ranges bounds checked; `copy` tolerates overlap.
+        unsafe {
+            std::ptr::copy(
+                self.base.add(src as usize),
+                self.base.add(dst as usize),
+                len as usize,
+            )
+        }
+    }
+
+    pub fn zero(&self, off: u64, len: u64) {
+        self.check(off, len as usize);
+        // SAFETY: bounds checked.
+        unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len as usize) }
+    }
+
+    /// A mutable view of a range, for filling pages from a host file.
+    ///
+    /// # Safety
+    /// The caller must ensure no other view of the range is used while the
+    /// slice lives (ranges freshly allocated and not yet mapped anywhere).
+    pub unsafe fn slice_mut(&self, off: u64, len: usize) -> &mut [u8] {
+        self.check(off, len);
+        // SAFETY: bounds checked; exclusivity is the caller's obligation.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(off as usize), len) }
+    }
+
+    /// Runs of `[off, off+len)` that hold data (not holes), so copies can
+    /// skip untouched memory without faulting it in.
+    pub fn data_runs(&self, off: u64, len: u64) -> Vec<(u64, u64)> {
+        let end = off + len;
+        let mut runs = Vec::new();
+        let mut pos = off;
+        while pos < end {
+            // SAFETY: lseek on our fd.
+            let d = unsafe { libc::lseek(self.fd.as_raw_fd(), pos as i64, libc::SEEK_DATA) };
+            if d < 0 || d as u64 >= end {
+                break;
+            }
+            // SAFETY: lseek on our fd.
+            let h = unsafe { libc::lseek(self.fd.as_raw_fd(), d, libc::SEEK_HOLE) };
+            let h = if h < 0 { end } else { (h as u64).min(end) };
+            runs.push((d as u64, h - d as u64));
+            pos = h;
+        }
+        runs
+    }
+
+    /// Bytes of the file currently backed by memory.
+    pub fn allocated_top(&self) -> u64 {
+        self.alloc.lock().unwrap_or_else(|p| p.into_inner()).top
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping created in `new`.
+        unsafe { libc::munmap(self.base.cast(), self.capacity as usize) };
+    }
+}
+
+/// Page-rounds a length.
+pub fn pages(len: u64) -> u64 {
+    len.div_ceil(PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocate_release_coalesce() {
+        let mut a = RangeAlloc::default();
+        let x = a.allocate(4096, 1 << 20).unwrap();
+        let y = a.allocate(8192, 1 << 20).unwrap();
+        let z = a.allocate(4096, 1 << 20).unwrap();
+        assert_eq!((x, y, z), (0, 4096, 12288));
+        a.release(x, 4096);
+        a.release(y, 8192);
+        assert_eq!(a.free.get(&0), Some(&12288));
+        assert_eq!(a.allocate(12288, 1 << 20), Some(0));
+        a.release(z, 4096);
+        assert_eq!(a.top, 12288);
+        assert!(a.allocate(1 << 21, 1 << 20).is_none());
+    }
+
+    #[test]
+    fn read_write_and_holes() {
+        let mf = MemoryFile::new(1 << 30).unwrap();
+        let off = mf.allocate(1 << 16).unwrap();
+        mf.write(off + 8192, b"hello");
+        let mut b = [0u8; 5];
+        mf.read(off + 8192, &mut b);
+        assert_eq!(&b, b"hello");
+        assert_eq!(mf.data_runs(off, 1 << 16), vec![(off + 8192, 4096)]);
+        mf.release(off, 1 << 16);
+        let off2 = mf.allocate(1 << 16).unwrap();
+        mf.read(off2 + 8192, &mut b);
+        assert_eq!(b, [0; 5]);
+    }
+}

@@ -1,0 +1,220 @@
+//! Memory objects: file data and shared memory that live in the memory file
+//! and can be mapped by address spaces.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use abi::{Errno, PAGE_SIZE};
+
+use crate::MemoryFile;
+
+/// Something an address space can map: file contents or shared memory.
+pub trait Mappable: Send + Sync {
+    /// The memory-file range backing the page at `offset` (page-aligned):
+    /// `(file_offset, len)`, `len` >= one page and contiguous in the file.
+    fn translate(&self, offset: u64) -> Result<(u64, u64), Errno>;
+    /// Current size in bytes; pages wholly past it fault with `SIGBUS`.
+    fn size(&self) -> u64;
+}
+
+/// Fills a newly allocated chunk: `(object offset, destination)`.
+pub type Filler = Box<dyn Fn(u64, &mut [u8]) -> Result<(), Errno> + Send + Sync>;
+
+/// Sparse storage in the memory file, in chunks allocated on first use.
+pub struct MemObject {
+    mf: Arc<MemoryFile>,
+    chunk: u64,
+    chunks: Mutex<BTreeMap<u64, u64>>,
+    size: Mutex<u64>,
+    filler: Option<Filler>,
+}
+
+impl MemObject {
+    /// An object of `size` bytes reading as zeroes until written.
+    pub fn new(mf: Arc<MemoryFile>, size: u64) -> MemObject {
+        MemObject {
+            mf,
+            chunk: 64 * 1024,
+            chunks: Mutex::new(BTreeMap::new()),
+            size: Mutex::new(size),
+            filler: None,
+        }
+    }
+
+    /// An object whose chunks are filled by `filler` on first use (a cache
+    /// of a host file's pages).
+    pub fn with_filler(mf: Arc<MemoryFile>, size: u64, filler: Filler) -> MemObject {
+        let mut o = MemObject::new(mf, size);
+        o.filler = Some(filler);
+        o
+    }
+
+    pub fn memory_file(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+
+    pub fn len(&self) -> u64 {
+        *self.size.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn chunk_at(&self, idx: u64) -> Result<u64, Errno> {
+        let mut chunks = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&off) = chunks.get(&idx) {
+            return Ok(off);
+        }
+        let off = self.mf.allocate(self.chunk)?;
+        if let Some(f) = &self.filler {
+            // SAFETY: the range was just allocated and is not yet visible to
+            // anything else.
+            let dst = unsafe { self.mf.slice_mut(off, self.chunk as usize) };
+            if let Err(e) = f(idx * self.chunk, dst) {
+                self.mf.release(off, self.chunk);
+                return Err(e);
+            }
+        }
+        chunks.insert(idx, off);
+        Ok(off)
+    }
+
+    /// Memory-file range for `offset`, allocating its chunk if needed.
+    pub fn range_at(&self, offset: u64) -> Result<(u64, u64), Errno> {
+        let idx = offset / self.chunk;
+        let within = offset % self.chunk;
+        let off = self.chunk_at(idx)?;
+        Ok((off + within, self.chunk - within))
+    }
+
+    /// Reads up to `buf.len()` bytes at `offset`, bounded by the size.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let size = self.len();
+        if offset >= size {
+            return Ok(0);
+        }
+        let n = (buf.len() as u64).min(size - offset) as usize;
+        let mut done = 0;
+        while done < n {
+            let pos = offset + done as u64;
+            let idx = pos / self.chunk;
+            let within = pos % self.chunk;
+            let take = ((self.chunk - within) as usize).min(n - done);
+            let have = self
+                .chunks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&idx)
+                .copied();
+            match have {
+                Some(off) => self.mf.read(off + within, &mut buf[done..done + take]),
+                None if self.filler.is_some() => {
+                    let off = self.chunk_at(idx)?;
+                    self.mf.read(off + within, &mut buf[done..done + take]);
+                }
+                None => buf[done..done + take].fill(0),
+            }
+            done += take;
+        }
+        Ok(n)
+    }
+
+    /// Writes `data` at `offset`, growing the size if needed.
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+        let mut done = 0;
+        while done < data.len() {
+            let pos = offset + done as u64;
+            let (off, avail) = self.range_at(pos)?;
+            let take = (avail as usize).min(data.len() - done);
+            self.mf.write(off, &data[done..done + take]);
+            done += take;
+        }
+        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
+        if end > *size {
+            *size = end;
+        }
+        Ok(data.len())
+    }
+
+    /// Sets the size. Bytes past a shrunk size are zeroed, so growing again
+    /// reads zeroes; chunk ranges stay reserved to this object so mappings
+    /// never see another object's memory.
+    pub fn truncate(&self, new_size: u64) {
+        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
+        if new_size < *size {
+            let chunks = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
+            for (&idx, &off) in chunks.range(new_size / self.chunk..) {
+                let cstart = idx * self.chunk;
+                let from = new_size.max(cstart) - cstart;
+                // Keep whole pages punched, zero the partial page by hand.
+                let page_from = abi::page_up(from).unwrap_or(self.chunk).min(self.chunk);
+                if page_from > from {
+                    self.mf.zero(off + from, page_from - from);
+                }
+                self.mf.punch(off + page_from, self.chunk - page_from);
+            }
+        }
+        *size = new_size;
+    }
+}
+
+impl Drop for MemObject {
+    fn drop(&mut self) {
+        let chunks = self.chunks.get_mut().unwrap_or_else(|p| p.into_inner());
+        for (_, off) in std::mem::take(chunks) {
+            self.mf.release(off, self.chunk);
+        }
+    }
+}
+
+impl Mappable for MemObject {
+    fn translate(&self, offset: u64) -> Result<(u64, u64), Errno> {
+        let (off, len) = self.range_at(offset)?;
+        Ok((off, len.max(PAGE_SIZE)))
+    }
+
+    fn size(&self) -> u64 {
+        self.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_truncate() {
+        let mf = Arc::new(MemoryFile::new(1 << 30).unwrap());
+        let o = MemObject::new(mf, 0);
+        o.write(70000, b"abc").unwrap();
+        assert_eq!(o.len(), 70003);
+        let mut b = [1u8; 4];
+        assert_eq!(o.read(69999, &mut b).unwrap(), 4);
+        assert_eq!(&b, b"\0abc");
+        o.truncate(70001);
+        o.truncate(80000);
+        let mut b = [1u8; 3];
+        o.read(70000, &mut b).unwrap();
+        assert_eq!(&b, b"a\0\0");
+    }
+
+    #[test]
+    fn filler_populates_on_demand() {
+        let mf = Arc::new(MemoryFile::new(1 << 30).unwrap());
+        let o = MemObject::with_filler(
+            mf,
+            100_000,
+            Box::new(|off, dst| {
+                for (i, b) in dst.iter_mut().enumerate() {
+                    *b = ((off as usize + i) % 251) as u8;
+                }
+                Ok(())
+            }),
+        );
+        let mut b = [0u8; 2];
+        o.read(65535, &mut b).unwrap();
+        assert_eq!(b, [(65535 % 251) as u8, (65536 % 251) as u8]);
+    }
+}
