@@ -10,7 +10,7 @@ pub mod regs;
 pub mod signal;
 pub mod time;
 
-pub use errno::Errno;
+pub use errno::{Errno, SysResult};
 pub use regs::PtRegs;
 
 /// Size of a page on x86-64.

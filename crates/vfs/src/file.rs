@@ -1,0 +1,244 @@
+//! Open file descriptions and the operations behind them.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use abi::fs::*;
+use abi::{Errno, SysResult};
+use mm::{Mappable, MemoryManager};
+use waiter::Queue;
+
+use crate::dentry::Dentry;
+use crate::inode::lock;
+use crate::pipe::Pipe;
+
+/// What an open file can do. Operations never block: one that would
+/// returns `EAGAIN`, and the syscall layer waits on [`FileOps::queue`].
+pub trait FileOps: Send + Sync {
+    /// Reads at `off` (ignored by stream files).
+    fn read(&self, _f: &File, _buf: &mut [u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    fn write(&self, _f: &File, _buf: &[u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    /// Whether the file has a position (`lseek`, `pread` work).
+    fn seekable(&self) -> bool {
+        false
+    }
+    /// Size for `SEEK_END`.
+    fn size(&self) -> u64 {
+        0
+    }
+    fn stat(&self, f: &File) -> SysResult<Stat>;
+    /// Current readiness, `poll` bits.
+    fn readiness(&self) -> u32 {
+        waiter::events::IN | waiter::events::OUT | waiter::events::RDNORM | waiter::events::WRNORM
+    }
+    /// Where to wait for readiness changes; `None` means always ready.
+    fn queue(&self) -> Option<&Queue> {
+        None
+    }
+    fn ioctl(&self, _f: &File, _cmd: u32, _arg: u64, _mm: &mut MemoryManager) -> SysResult<u64> {
+        Err(Errno::ENOTTY)
+    }
+    /// Directory entries from the file position on, as `linux_dirent64`
+    /// records fitting in `max` bytes; advances the position.
+    fn getdents(&self, _f: &File, _max: usize) -> SysResult<Vec<u8>> {
+        Err(Errno::ENOTDIR)
+    }
+    fn mappable(&self, _f: &File) -> SysResult<Arc<dyn Mappable>> {
+        Err(Errno::ENODEV)
+    }
+    fn truncate(&self, _f: &File, _len: u64) -> SysResult<()> {
+        Err(Errno::EINVAL)
+    }
+    fn fsync(&self, _f: &File) -> SysResult<()> {
+        Ok(())
+    }
+    /// `SEEK_DATA`/`SEEK_HOLE` and other whence values beyond SET/CUR/END.
+    fn seek_special(&self, _f: &File, _off: i64, _whence: i32) -> SysResult<u64> {
+        Err(Errno::EINVAL)
+    }
+    /// Name for `/proc/pid/fd` of files without a path (`pipe:[N]`).
+    fn anon_name(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// The pipe behind this file, if it is one (`F_GETPIPE_SZ`).
+    fn pipe(&self) -> Option<&Arc<Pipe>> {
+        None
+    }
+    /// The host descriptor behind a passthrough file.
+    fn host_fd(&self) -> Option<i32> {
+        None
+    }
+}
+
+/// An open file description: shared by `dup`ed descriptors and across
+/// `fork`.
+pub struct File {
+    pub dentry: Option<Arc<Dentry>>,
+    flags: AtomicU32,
+    pub pos: Mutex<u64>,
+    pub ops: Box<dyn FileOps>,
+}
+
+impl File {
+    pub fn new(dentry: Option<Arc<Dentry>>, flags: u32, ops: Box<dyn FileOps>) -> Arc<File> {
+        Arc::new(File {
+            dentry,
+            flags: AtomicU32::new(flags & !O_CLOEXEC),
+            pos: Mutex::new(0),
+            ops,
+        })
+    }
+
+    /// Status flags (`O_APPEND`, `O_NONBLOCK`, access mode ...).
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// `F_SETFL`: only the changeable flags move.
+    pub fn set_flags(&self, flags: u32) {
+        let old = self.flags();
+        self.flags.store(
+            (old & !SETFL_MASK) | (flags & SETFL_MASK),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub fn readable(&self) -> bool {
+        let acc = self.flags() & O_ACCMODE;
+        self.flags() & O_PATH == 0 && (acc == O_RDONLY || acc == O_RDWR)
+    }
+
+    pub fn writable(&self) -> bool {
+        let acc = self.flags() & O_ACCMODE;
+        self.flags() & O_PATH == 0 && (acc == O_WRONLY || acc == O_RDWR)
+    }
+
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & O_NONBLOCK != 0
+    }
+
+    /// `read(2)`: at and advancing the position for seekable files.
+    pub fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if self.ops.seekable() {
+            let mut pos = lock(&self.pos);
+            let n = self.ops.read(self, buf, *pos)?;
+            *pos += n as u64;
+            Ok(n)
+        } else {
+            self.ops.read(self, buf, 0)
+        }
+    }
+
+    /// `write(2)`; `O_APPEND` writes at the end.
+    pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if self.ops.seekable() {
+            let mut pos = lock(&self.pos);
+            if self.flags() & O_APPEND != 0 {
+                *pos = self.ops.size();
+            }
+            let n = self.ops.write(self, buf, *pos)?;
+            *pos += n as u64;
+            Ok(n)
+        } else {
+            self.ops.write(self, buf, 0)
+        }
+    }
+
+    pub fn pread(&self, buf: &mut [u8], off: u64) -> SysResult<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        self.ops.read(self, buf, off)
+    }
+
+    pub fn pwrite(&self, buf: &[u8], off: u64) -> SysResult<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        // Linux appends even for pwrite on O_APPEND files.
+        let off = if self.flags() & O_APPEND != 0 {
+            self.ops.size()
+        } else {
+            off
+        };
+        self.ops.write(self, buf, off)
+    }
+
+    pub fn seek(&self, off: i64, whence: i32) -> SysResult<u64> {
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut pos = lock(&self.pos);
+        let base: i64 = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => *pos as i64,
+            SEEK_END => self.ops.size() as i64,
+            SEEK_DATA | SEEK_HOLE => {
+                let p = self.ops.seek_special(self, off, whence)?;
+                *pos = p;
+                return Ok(p);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(off).ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *pos = new as u64;
+        Ok(new as u64)
+    }
+
+    pub fn stat(&self) -> SysResult<Stat> {
+        self.ops.stat(self)
+    }
+
+    /// The path `/proc/pid/fd` shows.
+    pub fn display_path(&self) -> Vec<u8> {
+        if let Some(n) = self.ops.anon_name() {
+            return n;
+        }
+        match &self.dentry {
+            Some(d) => d.path(),
+            None => b"anon_inode:[unknown]".to_vec(),
+        }
+    }
+}
+
+/// Appends one `linux_dirent64` record; returns false if it does not fit.
+pub fn push_dirent(
+    out: &mut Vec<u8>,
+    max: usize,
+    ino: u64,
+    next_off: i64,
+    dtype: u8,
+    name: &[u8],
+) -> bool {
+    let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+    if out.len() + reclen > max {
+        return false;
+    }
+    let start = out.len();
+    out.extend_from_slice(&ino.to_le_bytes());
+    out.extend_from_slice(&next_off.to_le_bytes());
+    out.extend_from_slice(&(reclen as u16).to_le_bytes());
+    out.push(dtype);
+    out.extend_from_slice(name);
+    out.resize(start + reclen, 0);
+    true
+}

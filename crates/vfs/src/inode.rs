@@ -1,0 +1,238 @@
+//! Inodes: metadata plus what kind of object the node is.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use abi::fs::*;
+use abi::time::Timespec;
+use abi::{Errno, SysResult};
+use mm::MemObject;
+
+use crate::dentry::Dentry;
+use crate::dev::DeviceKind;
+use crate::pipe::Pipe;
+use crate::synth::{SynthDir, SynthFile, SynthLink};
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 40);
+
+/// A fresh inode number for objects that exist only in the sandbox.
+pub fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The current wall-clock time.
+pub fn now() -> Timespec {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timespec {
+        sec: d.as_secs() as i64,
+        nsec: d.subsec_nanos() as i64,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Meta {
+    /// File type and permission bits.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    pub rdev: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+}
+
+impl Meta {
+    pub fn new(mode: u32, uid: u32, gid: u32) -> Meta {
+        let t = now();
+        Meta {
+            mode,
+            uid,
+            gid,
+            nlink: 1,
+            rdev: 0,
+            atime: t,
+            mtime: t,
+            ctime: t,
+        }
+    }
+}
+
+/// Where a regular file's bytes are.
+pub enum FileData {
+    /// Still the host's (read-only lower layer): relative path and size.
+    Host {
+        path: String,
+        size: u64,
+        cache: Option<Arc<MemObject>>,
+    },
+    /// In sandbox memory (created here, or copied up on first write).
+    Mem(Arc<MemObject>),
+}
+
+/// A directory child slot. `Absent` records a name known not to exist (or
+/// removed in the sandbox), so the host is not asked again.
+#[derive(Clone)]
+pub enum Child {
+    Present(Arc<Dentry>),
+    Absent,
+}
+
+pub struct DirState {
+    /// The host directory this one mirrors, if any.
+    pub host: Option<String>,
+    pub children: BTreeMap<Vec<u8>, Child>,
+    /// All host entries have been loaded into `children`.
+    pub complete: bool,
+}
+
+pub enum Kind {
+    Dir(Mutex<DirState>),
+    File(Mutex<FileData>),
+    Symlink(Vec<u8>),
+    Device(DeviceKind),
+    Fifo(Arc<Pipe>),
+    Socket,
+    SynthFile(Arc<dyn SynthFile>),
+    SynthDir(Arc<dyn SynthDir>),
+    SynthLink(Arc<dyn SynthLink>),
+}
+
+pub struct Inode {
+    pub ino: u64,
+    pub dev: u64,
+    meta: Mutex<Meta>,
+    pub kind: Kind,
+}
+
+/// Device numbers our filesystems report.
+pub const DEV_ROOT: u64 = 0x2a;
+pub const DEV_DEVFS: u64 = 0x05;
+pub const DEV_PROC: u64 = 0x16;
+pub const DEV_PIPE: u64 = 0x0c;
+
+impl Inode {
+    pub fn new(ino: u64, dev: u64, meta: Meta, kind: Kind) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            dev,
+            meta: Mutex::new(meta),
+            kind,
+        })
+    }
+
+    pub fn new_dir(dev: u64, mode: u32, host: Option<String>) -> Arc<Inode> {
+        let complete = host.is_none();
+        let mut m = Meta::new(S_IFDIR | (mode & 0o7777), 0, 0);
+        m.nlink = 2;
+        Inode::new(
+            next_ino(),
+            dev,
+            m,
+            Kind::Dir(Mutex::new(DirState {
+                host,
+                children: BTreeMap::new(),
+                complete,
+            })),
+        )
+    }
+
+    pub fn meta(&self) -> Meta {
+        lock(&self.meta).clone()
+    }
+
+    pub fn update_meta<R>(&self, f: impl FnOnce(&mut Meta) -> R) -> R {
+        f(&mut lock(&self.meta))
+    }
+
+    pub fn mode(&self) -> u32 {
+        lock(&self.meta).mode
+    }
+
+    pub fn file_type(&self) -> u32 {
+        self.mode() & S_IFMT
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == S_IFDIR
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == S_IFLNK
+    }
+
+    /// Size in bytes as `stat` reports it.
+    pub fn size(&self) -> u64 {
+        match &self.kind {
+            Kind::File(d) => match &*lock(d) {
+                FileData::Host { size, .. } => *size,
+                FileData::Mem(o) => o.len(),
+            },
+            Kind::Symlink(t) => t.len() as u64,
+            Kind::Dir(_) => 4096,
+            _ => 0,
+        }
+    }
+
+    pub fn stat(&self) -> Stat {
+        let m = self.meta();
+        let size = self.size();
+        Stat {
+            dev: self.dev,
+            ino: self.ino,
+            nlink: m.nlink,
+            mode: m.mode,
+            uid: m.uid,
+            gid: m.gid,
+            rdev: m.rdev,
+            size: size as i64,
+            blksize: 4096,
+            blocks: (size.div_ceil(4096) * 8) as i64,
+            atime: m.atime,
+            mtime: m.mtime,
+            ctime: m.ctime,
+            ..Default::default()
+        }
+    }
+
+    /// The target of a plain symlink.
+    pub fn symlink_target(&self) -> SysResult<Vec<u8>> {
+        match &self.kind {
+            Kind::Symlink(t) => Ok(t.clone()),
+            Kind::SynthLink(l) => l.target().map(|t| t.text),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Marks a modification (write, truncate).
+    pub fn touch_modified(&self) {
+        let t = now();
+        self.update_meta(|m| {
+            m.mtime = t;
+            m.ctime = t;
+        });
+    }
+}
+
+/// Checks `want` (`R_OK|W_OK|X_OK` bits) for a caller against a mode.
+pub fn may_access(meta: &Meta, uid: u32, gid: u32, groups: &[u32], want: u32) -> bool {
+    if uid == 0 {
+        // Root may do anything except execute a file nobody may execute.
+        return want & X_OK == 0 || meta.mode & S_IFMT == S_IFDIR || meta.mode & 0o111 != 0;
+    }
+    let bits = if meta.uid == uid {
+        (meta.mode >> 6) & 7
+    } else if meta.gid == gid || groups.contains(&meta.gid) {
+        (meta.mode >> 3) & 7
+    } else {
+        meta.mode & 7
+    };
+    bits & want == want
+}

@@ -1,0 +1,923 @@
+//! The virtual filesystem: a tree of dentries over inodes, path resolution,
+//! and the filesystems the sandbox sees.
+//!
+//! The root filesystem is an overlay made lazily: a directory mirrors a host
+//! directory (read-only lower layer) until the sandbox looks into it, and
+//! from then on its entries live in memory, so creating, removing and
+//! renaming never touch the host. A host file's bytes stay on the host until
+//! it is opened for writing, when they are copied into the memory file.
+//! The host tree is assumed not to change while the sandbox runs.
+
+pub mod dentry;
+pub mod dev;
+pub mod file;
+pub mod host;
+pub mod hostfd;
+pub mod inode;
+pub mod ops;
+pub mod pipe;
+pub mod synth;
+
+use std::sync::{Arc, Mutex};
+
+use abi::fs::*;
+use abi::time::Timespec;
+use abi::{Errno, SysResult};
+use mm::{MemObject, MemoryFile};
+
+pub use dentry::Dentry;
+pub use file::{File, FileOps};
+pub use inode::{Inode, Kind, Meta};
+
+use host::HostRoot;
+use inode::{lock, next_ino, Child, FileData, DEV_ROOT};
+
+/// Who is asking, for permission checks.
+#[derive(Clone, Debug, Default)]
+pub struct Creds {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+const MAX_SYMLINKS: u32 = 40;
+
+pub struct Vfs {
+    pub root: Arc<Dentry>,
+    pub(crate) host: Option<HostRoot>,
+    pub mf: Arc<MemoryFile>,
+    /// Serialises tree-shape changes that involve two directories.
+    rename_lock: Mutex<()>,
+}
+
+fn is_dot(name: &[u8]) -> bool {
+    name == b"." || name == b".."
+}
+
+fn join(dir: &str, name: &[u8]) -> String {
+    let n = String::from_utf8_lossy(name);
+    if dir.is_empty() {
+        n.into_owned()
+    } else {
+        format!("{dir}/{n}")
+    }
+}
+
+impl Vfs {
+    /// A VFS whose root mirrors `host_dir` (or is empty when `None`), with
+    /// `/dev` mounted. Other mounts (`/proc`) are added by the kernel.
+    pub fn new(host_dir: Option<&str>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
+        let host = match host_dir {
+            Some(d) => Some(HostRoot::open(d)?),
+            None => None,
+        };
+        let root_inode = match &host {
+            Some(h) => {
+                let st = h.lstat("")?;
+                let ino = Inode::new_dir(DEV_ROOT, st.st_mode & 0o7777, Some(String::new()));
+                ino.update_meta(|m| {
+                    m.uid = st.st_uid;
+                    m.gid = st.st_gid;
+                });
+                ino
+            }
+            None => Inode::new_dir(DEV_ROOT, 0o755, None),
+        };
+        let root = Dentry::new(b"/", None, root_inode);
+        let vfs = Arc::new(Vfs {
+            root,
+            host,
+            mf,
+            rename_lock: Mutex::new(()),
+        });
+        vfs.mount_at(b"/dev", dev::build_devfs())?;
+        vfs.mount_at(
+            b"/sys",
+            Dentry::new(b"/", None, Inode::new_dir(0x15, 0o555, None)),
+        )?;
+        Ok(vfs)
+    }
+
+    /// Mounts `fsroot` at `path`, creating the directory (in memory) if the
+    /// host has none.
+    pub fn mount_at(&self, path: &[u8], fsroot: Arc<Dentry>) -> SysResult<()> {
+        let d = match self.resolve(&self.root, &self.root, path, true) {
+            Ok(d) => d,
+            Err(Errno::ENOENT) => {
+                let (dir, name, _) = self.resolve_parent(&self.root, &self.root, path)?;
+                self.create_child(&dir, &name, Inode::new_dir(DEV_ROOT, 0o755, None))?
+            }
+            Err(e) => return Err(e),
+        };
+        if !d.inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        d.mount(fsroot);
+        Ok(())
+    }
+
+    fn host_inode(&self, rel: String, st: &libc::stat) -> SysResult<Arc<Inode>> {
+        let meta = Meta {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            nlink: st.st_nlink,
+            rdev: st.st_rdev,
+            atime: Timespec {
+                sec: st.st_atime,
+                nsec: st.st_atime_nsec,
+            },
+            mtime: Timespec {
+                sec: st.st_mtime,
+                nsec: st.st_mtime_nsec,
+            },
+            ctime: Timespec {
+                sec: st.st_ctime,
+                nsec: st.st_ctime_nsec,
+            },
+        };
+        let kind = match st.st_mode & S_IFMT {
+            S_IFDIR => Kind::Dir(Mutex::new(inode::DirState {
+                host: Some(rel),
+                children: Default::default(),
+                complete: false,
+            })),
+            S_IFREG => Kind::File(Mutex::new(FileData::Host {
+                path: rel,
+                size: st.st_size as u64,
+                cache: None,
+            })),
+            S_IFLNK => {
+                let host = self.host.as_ref().ok_or(Errno::EIO)?;
+                Kind::Symlink(host.readlink(&rel)?)
+            }
+            S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
+            _ => Kind::Socket,
+        };
+        Ok(Inode::new(st.st_ino, DEV_ROOT, meta, kind))
+    }
+
+    fn follow_mounts(mut d: Arc<Dentry>) -> Arc<Dentry> {
+        while let Some(m) = d.mounted() {
+            d = m;
+        }
+        d
+    }
+
+    /// The child `name` of directory `dir` (mounts not crossed).
+    pub fn lookup_child(&self, dir: &Arc<Dentry>, name: &[u8]) -> SysResult<Arc<Dentry>> {
+        match &dir.inode.kind {
+            Kind::Dir(s) => {
+                let mut st = lock(s);
+                if let Some(c) = st.children.get(name) {
+                    return match c {
+                        Child::Present(d) => Ok(d.clone()),
+                        Child::Absent => Err(Errno::ENOENT),
+                    };
+                }
+                let host_dir = match (&st.host, st.complete, &self.host) {
+                    (Some(h), false, Some(_)) => h.clone(),
+                    _ => return Err(Errno::ENOENT),
+                };
+                let rel = join(&host_dir, name);
+                let host = self.host.as_ref().ok_or(Errno::EIO)?;
+                match host.lstat(&rel) {
+                    Ok(hst) => {
+                        let ino = self.host_inode(rel, &hst)?;
+                        let d = Dentry::new(name, Some(dir.clone()), ino);
+                        st.children.insert(name.to_vec(), Child::Present(d.clone()));
+                        Ok(d)
+                    }
+                    Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => {
+                        st.children.insert(name.to_vec(), Child::Absent);
+                        Err(Errno::ENOENT)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Kind::SynthDir(sd) => {
+                let ino = sd.lookup(name)?;
+                Ok(Dentry::new(name, Some(dir.clone()), ino))
+            }
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Loads every host entry of `dir` into memory.
+    pub fn populate(&self, dir: &Arc<Dentry>) -> SysResult<()> {
+        let Kind::Dir(s) = &dir.inode.kind else {
+            return Ok(());
+        };
+        let host_dir = {
+            let st = lock(s);
+            match (&st.host, st.complete) {
+                (Some(h), false) => h.clone(),
+                _ => return Ok(()),
+            }
+        };
+        let host = self.host.as_ref().ok_or(Errno::EIO)?;
+        let names = host.list(&host_dir)?;
+        for name in names {
+            // lookup_child fills the slot; vanished entries are skipped.
+            let _ = self.lookup_child(dir, &name);
+        }
+        lock(s).complete = true;
+        Ok(())
+    }
+
+    /// `(name, d_type, ino)` of a directory's entries, without `.`/`..`.
+    pub fn list_dir(&self, dir: &Arc<Dentry>) -> SysResult<Vec<(Vec<u8>, u8, u64)>> {
+        match &dir.inode.kind {
+            Kind::Dir(s) => {
+                self.populate(dir)?;
+                let st = lock(s);
+                Ok(st
+                    .children
+                    .iter()
+                    .filter_map(|(n, c)| match c {
+                        Child::Present(d) => {
+                            Some((n.clone(), dtype_of(d.inode.mode()), d.inode.ino))
+                        }
+                        Child::Absent => None,
+                    })
+                    .collect())
+            }
+            Kind::SynthDir(sd) => Ok(sd.list()),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Resolves `path` from `base` (or `root` if absolute).
+    pub fn resolve(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        follow: bool,
+    ) -> SysResult<Arc<Dentry>> {
+        let mut links = 0;
+        self.walk(root, base, path, follow, &mut links)
+    }
+
+    fn walk(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        follow_last: bool,
+        links: &mut u32,
+    ) -> SysResult<Arc<Dentry>> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut cur = if path[0] == b'/' {
+            root.clone()
+        } else {
+            base.clone()
+        };
+        let trailing_slash = path.ends_with(b"/");
+        let comps: Vec<&[u8]> = path
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        for (i, comp) in comps.iter().enumerate() {
+            let last = i + 1 == comps.len();
+            if !cur.inode.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if comp.len() > NAME_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            if *comp == b"." {
+                continue;
+            }
+            if *comp == b".." {
+                if !Arc::ptr_eq(&cur, root) {
+                    cur = Self::follow_mounts(cur.dotdot());
+                }
+                continue;
+            }
+            let child = Self::follow_mounts(self.lookup_child(&cur, comp)?);
+            let is_link = matches!(child.inode.kind, Kind::Symlink(_) | Kind::SynthLink(_));
+            if is_link && (!last || follow_last || trailing_slash) {
+                *links += 1;
+                if *links > MAX_SYMLINKS {
+                    return Err(Errno::ELOOP);
+                }
+                match &child.inode.kind {
+                    Kind::SynthLink(l) => {
+                        let t = l.target()?;
+                        cur = match t.dentry {
+                            Some(d) => d,
+                            None => self.walk(root, &cur, &t.text, true, links)?,
+                        };
+                    }
+                    Kind::Symlink(t) => {
+                        let t = t.clone();
+                        cur = self.walk(root, &cur, &t, true, links)?;
+                    }
+                    _ => unreachable!(),
+                }
+                continue;
+            }
+            cur = child;
+        }
+        if trailing_slash && !cur.inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(cur)
+    }
+
+    /// Splits `path` into its resolved parent directory and last name.
+    /// Returns whether the path had a trailing slash.
+    pub fn resolve_parent(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+    ) -> SysResult<(Arc<Dentry>, Vec<u8>, bool)> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut end = path.len();
+        while end > 1 && path[end - 1] == b'/' {
+            end -= 1;
+        }
+        let trailing = end < path.len();
+        let p = &path[..end];
+        let (dir_path, name): (&[u8], &[u8]) = match p.iter().rposition(|&b| b == b'/') {
+            Some(0) => (b"/", &p[1..]),
+            Some(i) => (&p[..i], &p[i + 1..]),
+            None => (b".", p),
+        };
+        let name = if name.is_empty() {
+            b".".as_slice()
+        } else {
+            name
+        };
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let dir = self.resolve(root, base, dir_path, true)?;
+        if !dir.inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok((dir, name.to_vec(), trailing))
+    }
+
+    fn dir_state(dir: &Arc<Dentry>) -> SysResult<&Mutex<inode::DirState>> {
+        match &dir.inode.kind {
+            Kind::Dir(s) => Ok(s),
+            Kind::SynthDir(_) => Err(Errno::EACCES),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Inserts a new child; `EEXIST` if the name is taken.
+    pub fn create_child(
+        &self,
+        dir: &Arc<Dentry>,
+        name: &[u8],
+        inode: Arc<Inode>,
+    ) -> SysResult<Arc<Dentry>> {
+        if is_dot(name) {
+            return Err(Errno::EEXIST);
+        }
+        if dir.is_removed() {
+            return Err(Errno::ENOENT);
+        }
+        match self.lookup_child(dir, name) {
+            Ok(_) => return Err(Errno::EEXIST),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        let s = Self::dir_state(dir)?;
+        let is_dir = inode.is_dir();
+        let d = Dentry::new(name, Some(dir.clone()), inode);
+        lock(s)
+            .children
+            .insert(name.to_vec(), Child::Present(d.clone()));
+        if is_dir {
+            dir.inode.update_meta(|m| m.nlink += 1);
+        }
+        dir.inode.touch_modified();
+        Ok(d)
+    }
+
+    fn remove_child(&self, dir: &Arc<Dentry>, name: &[u8], d: &Arc<Dentry>) -> SysResult<()> {
+        let s = Self::dir_state(dir)?;
+        lock(s).children.insert(name.to_vec(), Child::Absent);
+        d.set_removed();
+        let is_dir = d.inode.is_dir();
+        d.inode.update_meta(|m| {
+            m.nlink = if is_dir { 0 } else { m.nlink.saturating_sub(1) };
+            m.ctime = inode::now();
+        });
+        if is_dir {
+            dir.inode
+                .update_meta(|m| m.nlink = m.nlink.saturating_sub(1));
+        }
+        dir.inode.touch_modified();
+        Ok(())
+    }
+
+    /// A new in-memory regular file.
+    pub fn new_file_inode(&self, mode: u32, creds: &Creds) -> Arc<Inode> {
+        Inode::new(
+            next_ino(),
+            DEV_ROOT,
+            Meta::new(S_IFREG | (mode & 0o7777), creds.uid, creds.gid),
+            Kind::File(Mutex::new(FileData::Mem(Arc::new(MemObject::new(
+                self.mf.clone(),
+                0,
+            ))))),
+        )
+    }
+
+    /// `open(2)` by path. `mode` has the umask applied already.
+    pub fn open(
+        self: &Arc<Self>,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+        creds: &Creds,
+    ) -> SysResult<Arc<File>> {
+        let follow = flags & O_NOFOLLOW == 0;
+        let d = if flags & O_CREAT != 0 && flags & O_TMPFILE != O_TMPFILE {
+            let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+            if trailing || is_dot(&name) {
+                return Err(Errno::EISDIR);
+            }
+            match self.lookup_child(&dir, &name) {
+                Ok(d) => {
+                    if flags & O_EXCL != 0 {
+                        return Err(Errno::EEXIST);
+                    }
+                    let d = Self::follow_mounts(d);
+                    if matches!(d.inode.kind, Kind::Symlink(_) | Kind::SynthLink(_)) {
+                        if !follow {
+                            return Err(Errno::ELOOP);
+                        }
+                        self.resolve(root, &dir, &name, true)?
+                    } else {
+                        d
+                    }
+                }
+                Err(Errno::ENOENT) => {
+                    if !may_write_dir(&dir, creds) {
+                        return Err(Errno::EACCES);
+                    }
+                    let fresh = self.create_child(&dir, &name, self.new_file_inode(mode, creds))?;
+                    return self.open_dentry(
+                        &fresh,
+                        (flags & !O_TRUNC) | O_LARGEFILE,
+                        &Creds::default(),
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.resolve(root, base, path, follow || flags & O_PATH != 0 && follow)?
+        };
+        if flags & O_PATH == 0
+            && !follow
+            && matches!(d.inode.kind, Kind::Symlink(_) | Kind::SynthLink(_))
+        {
+            return Err(Errno::ELOOP);
+        }
+        self.open_dentry(&d, flags, creds)
+    }
+
+    /// Opens an already resolved dentry.
+    pub fn open_dentry(
+        self: &Arc<Self>,
+        d: &Arc<Dentry>,
+        flags: u32,
+        creds: &Creds,
+    ) -> SysResult<Arc<File>> {
+        let inode = d.inode.clone();
+        if flags & O_PATH != 0 {
+            return Ok(File::new(
+                Some(d.clone()),
+                flags,
+                Box::new(ops::PathOps { inode }),
+            ));
+        }
+        let acc = flags & O_ACCMODE;
+        let write = acc == O_WRONLY || acc == O_RDWR;
+        let read = acc == O_RDONLY || acc == O_RDWR;
+        if flags & O_DIRECTORY != 0 && !inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut want = 0;
+        if read {
+            want |= R_OK;
+        }
+        if write || flags & O_TRUNC != 0 {
+            want |= W_OK;
+        }
+        if !inode::may_access(&inode.meta(), creds.uid, creds.gid, &creds.groups, want) {
+            return Err(Errno::EACCES);
+        }
+        let ops: Box<dyn FileOps> = match &inode.kind {
+            Kind::Dir(_) | Kind::SynthDir(_) => {
+                if write {
+                    return Err(Errno::EISDIR);
+                }
+                Box::new(ops::DirOps::new(d.clone(), self.clone()))
+            }
+            Kind::File(data) => {
+                if write {
+                    ops::copy_up(self, &inode, flags & O_TRUNC != 0)?;
+                    if flags & O_TRUNC != 0 {
+                        if let FileData::Mem(o) = &*lock(data) {
+                            if o.len() > 0 {
+                                o.truncate(0);
+                                inode.touch_modified();
+                            }
+                        }
+                    }
+                }
+                let host_fd = match &*lock(data) {
+                    FileData::Host { path, .. } => Some(
+                        self.host
+                            .as_ref()
+                            .ok_or(Errno::EIO)?
+                            .open_file(path, false)?,
+                    ),
+                    FileData::Mem(_) => None,
+                };
+                Box::new(ops::RegularOps {
+                    inode: inode.clone(),
+                    host_fd,
+                    mf: self.mf.clone(),
+                })
+            }
+            Kind::Symlink(_) | Kind::SynthLink(_) => return Err(Errno::ELOOP),
+            Kind::Device(k) => {
+                if *k == dev::DeviceKind::Tty {
+                    return Err(Errno::ENXIO);
+                }
+                Box::new(dev::DeviceOps {
+                    kind: *k,
+                    inode: inode.clone(),
+                })
+            }
+            Kind::Fifo(p) => Box::new(p.open_end(read, write)),
+            Kind::Socket => return Err(Errno::ENXIO),
+            Kind::SynthFile(s) => {
+                let data = s.generate()?;
+                Box::new(ops::SynthOps {
+                    inode: inode.clone(),
+                    data,
+                })
+            }
+        };
+        Ok(File::new(Some(d.clone()), flags, ops))
+    }
+
+    pub fn mkdir(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        mode: u32,
+        creds: &Creds,
+    ) -> SysResult<()> {
+        let (dir, name, _) = self.resolve_parent(root, base, path)?;
+        if !may_write_dir(&dir, creds) {
+            return Err(Errno::EACCES);
+        }
+        let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
+        ino.update_meta(|m| {
+            m.uid = creds.uid;
+            m.gid = creds.gid;
+        });
+        self.create_child(&dir, &name, ino).map(|_| ())
+    }
+
+    pub fn mknod(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        mode: u32,
+        creds: &Creds,
+    ) -> SysResult<()> {
+        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        if trailing {
+            return Err(Errno::ENOENT);
+        }
+        let kind = match mode & S_IFMT {
+            0 | S_IFREG => {
+                return self
+                    .create_child(&dir, &name, self.new_file_inode(mode, creds))
+                    .map(|_| ())
+            }
+            S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
+            S_IFSOCK => Kind::Socket,
+            S_IFCHR | S_IFBLK => return Err(Errno::EPERM),
+            _ => return Err(Errno::EINVAL),
+        };
+        let ino = Inode::new(
+            next_ino(),
+            DEV_ROOT,
+            Meta::new(mode, creds.uid, creds.gid),
+            kind,
+        );
+        self.create_child(&dir, &name, ino).map(|_| ())
+    }
+
+    pub fn symlink(
+        &self,
+        target: &[u8],
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        creds: &Creds,
+    ) -> SysResult<()> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        if trailing {
+            return Err(Errno::ENOENT);
+        }
+        let ino = Inode::new(
+            next_ino(),
+            DEV_ROOT,
+            Meta::new(S_IFLNK | 0o777, creds.uid, creds.gid),
+            Kind::Symlink(target.to_vec()),
+        );
+        self.create_child(&dir, &name, ino).map(|_| ())
+    }
+
+    /// `link(2)`: a new name for the inode of `old`.
+    pub fn link(
+        &self,
+        old: &Arc<Dentry>,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+    ) -> SysResult<()> {
+        if old.inode.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        if trailing {
+            return Err(Errno::ENOENT);
+        }
+        self.create_child(&dir, &name, old.inode.clone())?;
+        old.inode.update_meta(|m| {
+            m.nlink += 1;
+            m.ctime = inode::now();
+        });
+        Ok(())
+    }
+
+    pub fn unlink(&self, root: &Arc<Dentry>, base: &Arc<Dentry>, path: &[u8]) -> SysResult<()> {
+        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        if is_dot(&name) {
+            return Err(Errno::EISDIR);
+        }
+        let d = self.lookup_child(&dir, &name)?;
+        if d.inode.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if trailing {
+            return Err(Errno::ENOTDIR);
+        }
+        self.remove_child(&dir, &name, &d)
+    }
+
+    pub fn rmdir(&self, root: &Arc<Dentry>, base: &Arc<Dentry>, path: &[u8]) -> SysResult<()> {
+        let (dir, name, _) = self.resolve_parent(root, base, path)?;
+        if name == b"." {
+            return Err(Errno::EINVAL);
+        }
+        if name == b".." {
+            return Err(Errno::ENOTEMPTY);
+        }
+        let d = self.lookup_child(&dir, &name)?;
+        if !d.inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if d.mounted().is_some() || Arc::ptr_eq(&d, root) {
+            return Err(Errno::EBUSY);
+        }
+        if !ops::dir_is_empty(self, &d)? {
+            return Err(Errno::ENOTEMPTY);
+        }
+        self.remove_child(&dir, &name, &d)
+    }
+
+    /// `renameat2(2)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rename(
+        &self,
+        root: &Arc<Dentry>,
+        old_base: &Arc<Dentry>,
+        old_path: &[u8],
+        new_base: &Arc<Dentry>,
+        new_path: &[u8],
+        flags: u32,
+    ) -> SysResult<()> {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+            || (flags & RENAME_NOREPLACE != 0 && flags & RENAME_EXCHANGE != 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let _g = lock(&self.rename_lock);
+        let (od, on, _) = self.resolve_parent(root, old_base, old_path)?;
+        let (nd, nn, _) = self.resolve_parent(root, new_base, new_path)?;
+        if is_dot(&on) || is_dot(&nn) {
+            return Err(Errno::EBUSY);
+        }
+        let src = self.lookup_child(&od, &on)?;
+        let dst = match self.lookup_child(&nd, &nn) {
+            Ok(d) => Some(d),
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e),
+        };
+        if src.mounted().is_some() || dst.as_ref().is_some_and(|d| d.mounted().is_some()) {
+            return Err(Errno::EBUSY);
+        }
+        let od_s = Self::dir_state(&od)?;
+        let nd_s = Self::dir_state(&nd)?;
+        // A directory cannot move below itself.
+        let below = |a: &Arc<Dentry>, target: &Arc<Dentry>| {
+            let mut p = Some(target.clone());
+            while let Some(x) = p {
+                if Arc::ptr_eq(&x, a) {
+                    return true;
+                }
+                p = x.parent();
+            }
+            false
+        };
+        if flags & RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            if (src.inode.is_dir() && below(&src, &nd)) || (dst.inode.is_dir() && below(&dst, &od))
+            {
+                return Err(Errno::EINVAL);
+            }
+            lock(od_s)
+                .children
+                .insert(on.clone(), Child::Present(dst.clone()));
+            lock(nd_s)
+                .children
+                .insert(nn.clone(), Child::Present(src.clone()));
+            dst.set_parent(od.clone(), &on);
+            src.set_parent(nd.clone(), &nn);
+            return Ok(());
+        }
+        if src.inode.is_dir() && below(&src, &nd) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(dst) = &dst {
+            if flags & RENAME_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if Arc::ptr_eq(&dst.inode, &src.inode) {
+                return Ok(());
+            }
+            match (src.inode.is_dir(), dst.inode.is_dir()) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !ops::dir_is_empty(self, dst)? => return Err(Errno::ENOTEMPTY),
+                _ => {}
+            }
+            self.remove_child(&nd, &nn, dst)?;
+        }
+        lock(od_s).children.insert(on.clone(), Child::Absent);
+        lock(nd_s)
+            .children
+            .insert(nn.clone(), Child::Present(src.clone()));
+        src.set_parent(nd.clone(), &nn);
+        if src.inode.is_dir() && !Arc::ptr_eq(&od, &nd) {
+            od.inode
+                .update_meta(|m| m.nlink = m.nlink.saturating_sub(1));
+            nd.inode.update_meta(|m| m.nlink += 1);
+        }
+        od.inode.touch_modified();
+        nd.inode.touch_modified();
+        src.inode.update_meta(|m| m.ctime = inode::now());
+        Ok(())
+    }
+
+    /// Truncates the file behind a dentry (`truncate(2)`).
+    pub fn truncate(&self, d: &Arc<Dentry>, len: u64) -> SysResult<()> {
+        match &d.inode.kind {
+            Kind::File(data) => {
+                ops::copy_up(self, &d.inode, len == 0)?;
+                if let FileData::Mem(o) = &*lock(data) {
+                    o.truncate(len);
+                }
+                d.inode.touch_modified();
+                Ok(())
+            }
+            Kind::Dir(_) | Kind::SynthDir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+/// Whether `creds` may create or remove entries in `dir`.
+pub fn may_write_dir(dir: &Arc<Dentry>, creds: &Creds) -> bool {
+    matches!(dir.inode.kind, Kind::Dir(_))
+        && inode::may_access(
+            &dir.inode.meta(),
+            creds.uid,
+            creds.gid,
+            &creds.groups,
+            W_OK | X_OK,
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vfs_on(dir: &std::path::Path) -> Arc<Vfs> {
+        let mf = Arc::new(MemoryFile::new(1 << 30).unwrap());
+        Vfs::new(Some(dir.to_str().unwrap()), mf).unwrap()
+    }
+
+    fn tmpdir(tag: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("rvisor-vfs-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(p.join("sub")).unwrap();
+        std::fs::write(p.join("sub/f"), b"host data").unwrap();
+        std::os::unix::fs::symlink("sub/f", p.join("link")).unwrap();
+        std::os::unix::fs::symlink("/../../..", p.join("escape")).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_host_and_writes_stay_in_memory() {
+        let dir = tmpdir("rw");
+        let v = vfs_on(&dir);
+        let c = Creds::default();
+        let r = v.root.clone();
+        let f = v.open(&r, &r, b"/link", O_RDONLY, 0, &c).unwrap();
+        let mut b = [0u8; 64];
+        let n = f.read(&mut b).unwrap();
+        assert_eq!(&b[..n], b"host data");
+        let w = v
+            .open(&r, &r, b"/sub/f", O_WRONLY | O_TRUNC, 0, &c)
+            .unwrap();
+        w.write(b"sandbox").unwrap();
+        let n = f.pread(&mut b, 0).unwrap();
+        assert_eq!(&b[..n], b"sandbox");
+        assert_eq!(std::fs::read(dir.join("sub/f")).unwrap(), b"host data");
+        v.unlink(&r, &r, b"/sub/f").unwrap();
+        assert!(dir.join("sub/f").exists());
+        assert_eq!(
+            v.resolve(&r, &r, b"/sub/f", true).err(),
+            Some(Errno::ENOENT)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn symlinks_cannot_escape_the_root() {
+        let dir = tmpdir("esc");
+        let v = vfs_on(&dir);
+        let r = v.root.clone();
+        let d = v.resolve(&r, &r, b"/escape", true).unwrap();
+        assert!(Arc::ptr_eq(&d, &r));
+        let d = v.resolve(&r, &r, b"/../../sub", true).unwrap();
+        assert_eq!(d.path(), b"/sub");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rename_and_listing() {
+        let dir = tmpdir("ren");
+        let v = vfs_on(&dir);
+        let c = Creds::default();
+        let r = v.root.clone();
+        v.mkdir(&r, &r, b"/d", 0o755, &c).unwrap();
+        assert_eq!(v.mkdir(&r, &r, b"/d", 0o755, &c), Err(Errno::EEXIST));
+        v.rename(&r, &r, b"/sub/f", &r, b"/d/g", 0).unwrap();
+        let names: Vec<Vec<u8>> = v
+            .list_dir(&v.resolve(&r, &r, b"/d", true).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(names, vec![b"g".to_vec()]);
+        assert_eq!(v.rename(&r, &r, b"/d", &r, b"/d/x", 0), Err(Errno::EINVAL));
+        assert_eq!(v.rmdir(&r, &r, b"/d"), Err(Errno::ENOTEMPTY));
+        assert_eq!(v.rmdir(&r, &r, b"/sub"), Ok(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,279 @@
+//! File operations for inode-backed files: regular files, directories and
+//! synthetic files.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+use abi::fs::*;
+use abi::{Errno, SysResult};
+use mm::{Mappable, MemObject, MemoryFile};
+
+use crate::dentry::Dentry;
+use crate::file::{push_dirent, File, FileOps};
+use crate::host::{pread, pread_full};
+use crate::inode::{lock, Child, FileData, Inode, Kind};
+use crate::Vfs;
+
+/// An open regular file.
+pub struct RegularOps {
+    pub inode: Arc<Inode>,
+    /// Host descriptor while the data is still the host's.
+    pub host_fd: Option<OwnedFd>,
+    pub mf: Arc<MemoryFile>,
+}
+
+impl RegularOps {
+    fn data(&self) -> std::sync::MutexGuard<'_, FileData> {
+        match &self.inode.kind {
+            Kind::File(d) => lock(d),
+            _ => unreachable!("RegularOps on a non-file inode"),
+        }
+    }
+}
+
+impl FileOps for RegularOps {
+    fn read(&self, _f: &File, buf: &mut [u8], off: u64) -> SysResult<usize> {
+        let data = self.data();
+        match &*data {
+            FileData::Mem(o) => o.read(off, buf),
+            FileData::Host { size, .. } => {
+                if off >= *size {
+                    return Ok(0);
+                }
+                let fd = self.host_fd.as_ref().ok_or(Errno::EIO)?.as_raw_fd();
+                let n = (buf.len() as u64).min(size - off) as usize;
+                drop(data);
+                pread(fd, &mut buf[..n], off)
+            }
+        }
+    }
+
+    fn write(&self, _f: &File, buf: &[u8], off: u64) -> SysResult<usize> {
+        let obj = match &*self.data() {
+            FileData::Mem(o) => o.clone(),
+            FileData::Host { .. } => return Err(Errno::EBADF),
+        };
+        let n = obj.write(off, buf)?;
+        self.inode.touch_modified();
+        Ok(n)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> u64 {
+        self.inode.size()
+    }
+
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(self.inode.stat())
+    }
+
+    fn mappable(&self, _f: &File) -> SysResult<Arc<dyn Mappable>> {
+        let mut data = self.data();
+        match &mut *data {
+            FileData::Mem(o) => Ok(o.clone()),
+            FileData::Host { cache: Some(c), .. } => Ok(c.clone()),
+            FileData::Host { size, cache, .. } => {
+                let fd = self
+                    .host_fd
+                    .as_ref()
+                    .ok_or(Errno::EIO)?
+                    .try_clone()
+                    .map_err(|e| Errno::from_io(&e))?;
+                let obj = Arc::new(MemObject::with_filler(
+                    self.mf.clone(),
+                    *size,
+                    Box::new(move |off, dst| pread_full(fd.as_raw_fd(), dst, off).map(|_| ())),
+                ));
+                *cache = Some(obj.clone());
+                Ok(obj)
+            }
+        }
+    }
+
+    fn truncate(&self, _f: &File, len: u64) -> SysResult<()> {
+        match &*self.data() {
+            FileData::Mem(o) => o.truncate(len),
+            FileData::Host { .. } => return Err(Errno::EBADF),
+        }
+        self.inode.touch_modified();
+        Ok(())
+    }
+
+    fn seek_special(&self, _f: &File, off: i64, whence: i32) -> SysResult<u64> {
+        let size = self.inode.size() as i64;
+        if off < 0 || off >= size {
+            return Err(Errno::ENXIO);
+        }
+        // Everything is data; the only hole is at the end.
+        Ok(if whence == SEEK_DATA {
+            off as u64
+        } else {
+            size as u64
+        })
+    }
+}
+
+/// Replaces a host-backed file's data with an in-memory copy (or an empty
+/// one when `truncate`), so it can be written.
+pub fn copy_up(vfs: &Vfs, inode: &Inode, truncate: bool) -> SysResult<()> {
+    let Kind::File(d) = &inode.kind else {
+        return Ok(());
+    };
+    let mut data = lock(d);
+    let (path, size) = match &*data {
+        FileData::Mem(_) => return Ok(()),
+        FileData::Host { path, size, .. } => (path.clone(), *size),
+    };
+    let obj = Arc::new(MemObject::new(vfs.mf.clone(), 0));
+    if !truncate && size > 0 {
+        let host = vfs.host.as_ref().ok_or(Errno::EIO)?;
+        let fd = host.open_file(&path, false)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut off = 0u64;
+        while off < size {
+            let n = pread(fd.as_raw_fd(), &mut buf, off)?;
+            if n == 0 {
+                break;
+            }
+            obj.write(off, &buf[..n])?;
+            off += n as u64;
+        }
+        obj.truncate(size);
+    }
+    *data = FileData::Mem(obj);
+    Ok(())
+}
+
+/// An open directory.
+pub struct DirOps {
+    pub dentry: Arc<Dentry>,
+    pub vfs: Arc<Vfs>,
+    /// Entries captured at the first `getdents` (or after a rewind).
+    snapshot: Mutex<Option<Vec<(Vec<u8>, u8, u64)>>>,
+}
+
+impl DirOps {
+    pub fn new(dentry: Arc<Dentry>, vfs: Arc<Vfs>) -> DirOps {
+        DirOps {
+            dentry,
+            vfs,
+            snapshot: Mutex::new(None),
+        }
+    }
+}
+
+impl FileOps for DirOps {
+    fn read(&self, _f: &File, _buf: &mut [u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EISDIR)
+    }
+
+    fn write(&self, _f: &File, _buf: &[u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EISDIR)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(self.dentry.inode.stat())
+    }
+
+    fn getdents(&self, f: &File, max: usize) -> SysResult<Vec<u8>> {
+        let mut pos = lock(&f.pos);
+        let mut snap = lock(&self.snapshot);
+        if *pos == 0 || snap.is_none() {
+            let mut entries = vec![
+                (b".".to_vec(), DT_DIR, self.dentry.inode.ino),
+                (b"..".to_vec(), DT_DIR, self.dentry.dotdot().inode.ino),
+            ];
+            entries.extend(self.vfs.list_dir(&self.dentry)?);
+            *snap = Some(entries);
+        }
+        let entries = snap.as_ref().map(|v| v.as_slice()).unwrap_or(&[]);
+        let mut out = Vec::new();
+        let mut i = *pos as usize;
+        while i < entries.len() {
+            let (name, dt, ino) = &entries[i];
+            if !push_dirent(&mut out, max, *ino, (i + 1) as i64, *dt, name) {
+                if out.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                break;
+            }
+            i += 1;
+        }
+        *pos = i as u64;
+        Ok(out)
+    }
+}
+
+/// An open synthetic file: contents generated at open.
+pub struct SynthOps {
+    pub inode: Arc<Inode>,
+    pub data: Vec<u8>,
+}
+
+impl FileOps for SynthOps {
+    fn read(&self, _f: &File, buf: &mut [u8], off: u64) -> SysResult<usize> {
+        if off >= self.data.len() as u64 {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.data.len() - off as usize);
+        buf[..n].copy_from_slice(&self.data[off as usize..off as usize + n]);
+        Ok(n)
+    }
+
+    fn write(&self, _f: &File, buf: &[u8], _off: u64) -> SysResult<usize> {
+        match &self.inode.kind {
+            Kind::SynthFile(s) => s.write(buf),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(self.inode.stat())
+    }
+}
+
+/// An `O_PATH` descriptor or an object that cannot be read.
+pub struct PathOps {
+    pub inode: Arc<Inode>,
+}
+
+impl FileOps for PathOps {
+    fn read(&self, _f: &File, _buf: &mut [u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EBADF)
+    }
+    fn write(&self, _f: &File, _buf: &[u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EBADF)
+    }
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(self.inode.stat())
+    }
+}
+
+/// Whether a directory has no entries.
+pub fn dir_is_empty(vfs: &Vfs, d: &Arc<Dentry>) -> SysResult<bool> {
+    if let Kind::Dir(_) = &d.inode.kind {
+        vfs.populate(d)?;
+        if let Kind::Dir(s) = &d.inode.kind {
+            return Ok(lock(s)
+                .children
+                .values()
+                .all(|c| matches!(c, Child::Absent)));
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,214 @@
+//! Pipes: a bounded byte queue with reader and writer ends.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use abi::fs::*;
+use abi::{Errno, SysResult};
+use mm::MemoryManager;
+use waiter::{events, Queue};
+
+use crate::file::{File, FileOps};
+use crate::inode::{lock, next_ino, DEV_PIPE};
+
+pub const PIPE_BUF: usize = 4096;
+pub const DEFAULT_CAPACITY: usize = 65536;
+
+struct State {
+    data: VecDeque<u8>,
+    capacity: usize,
+    readers: usize,
+    writers: usize,
+    /// Whether a writer ever existed (a FIFO opened only for reading does
+    /// not report EOF before its first writer).
+    had_writer: bool,
+}
+
+pub struct Pipe {
+    state: Mutex<State>,
+    pub queue: Queue,
+    pub ino: u64,
+}
+
+impl Pipe {
+    pub fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(State {
+                data: VecDeque::new(),
+                capacity: DEFAULT_CAPACITY,
+                readers: 0,
+                writers: 0,
+                had_writer: false,
+            }),
+            queue: Queue::new(),
+            ino: next_ino(),
+        })
+    }
+
+    pub fn open_end(self: &Arc<Pipe>, read: bool, write: bool) -> PipeEnd {
+        let mut s = lock(&self.state);
+        if read {
+            s.readers += 1;
+        }
+        if write {
+            s.writers += 1;
+            s.had_writer = true;
+        }
+        drop(s);
+        self.queue.notify(events::IN | events::OUT);
+        PipeEnd {
+            pipe: self.clone(),
+            read,
+            write,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        lock(&self.state).capacity
+    }
+
+    pub fn set_capacity(&self, cap: usize) -> SysResult<usize> {
+        let cap = cap.clamp(PIPE_BUF, 1 << 20).next_power_of_two();
+        let mut s = lock(&self.state);
+        if s.data.len() > cap {
+            return Err(Errno::EBUSY);
+        }
+        s.capacity = cap;
+        Ok(cap)
+    }
+}
+
+/// One open end (or both, for a FIFO opened `O_RDWR`).
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    read: bool,
+    write: bool,
+}
+
+impl PipeEnd {
+    pub fn pipe(&self) -> &Arc<Pipe> {
+        &self.pipe
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut s = lock(&self.pipe.state);
+        if self.read {
+            s.readers -= 1;
+        }
+        if self.write {
+            s.writers -= 1;
+        }
+        drop(s);
+        self.pipe.queue.notify(events::ALL);
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, _f: &File, buf: &mut [u8], _off: u64) -> SysResult<usize> {
+        if !self.read {
+            return Err(Errno::EBADF);
+        }
+        let mut s = lock(&self.pipe.state);
+        if s.data.is_empty() {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            if s.writers == 0 && (s.had_writer || !self.write) {
+                return Ok(0);
+            }
+            return Err(Errno::EAGAIN);
+        }
+        let n = buf.len().min(s.data.len());
+        let (a, b) = s.data.as_slices();
+        let from_a = n.min(a.len());
+        buf[..from_a].copy_from_slice(&a[..from_a]);
+        if n > from_a {
+            buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+        }
+        s.data.drain(..n);
+        drop(s);
+        self.pipe.queue.notify(events::OUT);
+        Ok(n)
+    }
+
+    fn write(&self, _f: &File, buf: &[u8], _off: u64) -> SysResult<usize> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        let mut s = lock(&self.pipe.state);
+        if s.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let room = s.capacity - s.data.len();
+        // Writes of at most PIPE_BUF bytes are atomic.
+        if room == 0 || (buf.len() <= PIPE_BUF && room < buf.len()) {
+            return Err(Errno::EAGAIN);
+        }
+        let n = room.min(buf.len());
+        s.data.extend(&buf[..n]);
+        drop(s);
+        self.pipe.queue.notify(events::IN);
+        Ok(n)
+    }
+
+    fn readiness(&self) -> u32 {
+        let s = lock(&self.pipe.state);
+        let mut r = 0;
+        if self.read {
+            if !s.data.is_empty() {
+                r |= events::IN | events::RDNORM;
+            }
+            if s.writers == 0 && s.had_writer {
+                r |= events::HUP;
+            }
+        }
+        if self.write {
+            if s.capacity - s.data.len() >= PIPE_BUF.min(s.capacity) {
+                r |= events::OUT | events::WRNORM;
+            }
+            if s.readers == 0 {
+                r |= events::ERR;
+            }
+        }
+        r
+    }
+
+    fn queue(&self) -> Option<&Queue> {
+        Some(&self.pipe.queue)
+    }
+
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(Stat {
+            dev: DEV_PIPE,
+            ino: self.pipe.ino,
+            nlink: 1,
+            mode: S_IFIFO | 0o600,
+            blksize: 4096,
+            ..Default::default()
+        })
+    }
+
+    fn ioctl(&self, _f: &File, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
+        match cmd {
+            FIONREAD => {
+                let n = lock(&self.pipe.state).data.len() as i32;
+                mm.write_obj(arg, &n)?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn anon_name(&self) -> Option<Vec<u8>> {
+        Some(format!("pipe:[{}]", self.pipe.ino).into_bytes())
+    }
+
+    fn pipe(&self) -> Option<&Arc<Pipe>> {
+        Some(&self.pipe)
+    }
+}
