@@ -1,0 +1,225 @@
+//! The kernel: tasks and processes, signals, the task run loop, and the
+//! glue between the platform, memory, the VFS and the syscall table.
+
+pub mod fdtable;
+pub mod process;
+pub mod procfs;
+pub mod signal;
+pub mod task;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use abi::signal::{SigInfo, SIGKILL};
+use abi::{Errno, SysResult};
+use loader::VdsoMapping;
+use mm::MemoryFile;
+use platform::{Event, Platform};
+use vfs::Vfs;
+
+use task::lock;
+pub use task::{Exit, Task, TaskShared, ThreadGroup};
+
+/// The syscall dispatcher the `syscalls` crate provides: decodes the call in
+/// `task.regs` and serves it.
+/// The release `uname` reports.
+pub const UTS_RELEASE: &str = "6.1.0";
+
+pub type Dispatch = fn(&mut Task) -> SysResult<u64>;
+
+/// Every task and process, by id.
+#[derive(Default)]
+pub struct PidTable {
+    next: i32,
+    pub tasks: BTreeMap<i32, Arc<TaskShared>>,
+    pub groups: BTreeMap<i32, Arc<ThreadGroup>>,
+}
+
+impl PidTable {
+    pub fn alloc(&mut self) -> i32 {
+        loop {
+            self.next = if self.next >= 4_194_303 {
+                2
+            } else {
+                self.next + 1
+            };
+            if !self.tasks.contains_key(&self.next) && !self.groups.contains_key(&self.next) {
+                return self.next;
+            }
+        }
+    }
+}
+
+pub struct Uts {
+    pub hostname: Vec<u8>,
+    pub domainname: Vec<u8>,
+}
+
+pub struct Kernel {
+    pub platform: Arc<dyn Platform>,
+    pub mf: Arc<MemoryFile>,
+    pub vfs: Arc<Vfs>,
+    pub vdso: Option<VdsoMapping>,
+    pub hwcap: (u64, u64, u64),
+    pub uts: Mutex<Uts>,
+    pub table: Mutex<PidTable>,
+    dispatch: Dispatch,
+    /// Where `--strace` lines and one-time notices go.
+    pub log: Option<Mutex<Box<dyn Write + Send>>>,
+    pub strace: bool,
+    exit: Mutex<Option<i32>>,
+    exit_cv: Condvar,
+    pub start: Instant,
+    reported: Mutex<HashSet<u64>>,
+}
+
+impl Kernel {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        platform: Arc<dyn Platform>,
+        mf: Arc<MemoryFile>,
+        vfs: Arc<Vfs>,
+        vdso: Option<VdsoMapping>,
+        hostname: &str,
+        dispatch: Dispatch,
+        log: Option<Box<dyn Write + Send>>,
+        strace: bool,
+    ) -> Arc<Kernel> {
+        // SAFETY: getauxval only reads the process's auxiliary vector.
+        let hwcap = unsafe {
+            (
+                libc::getauxval(libc::AT_HWCAP),
+                libc::getauxval(libc::AT_HWCAP2),
+                libc::getauxval(51),
+            )
+        };
+        let k = Arc::new(Kernel {
+            platform,
+            mf,
+            vfs,
+            vdso,
+            hwcap,
+            uts: Mutex::new(Uts {
+                hostname: hostname.as_bytes().to_vec(),
+                domainname: b"(none)".to_vec(),
+            }),
+            table: Mutex::new(PidTable::default()),
+            dispatch,
+            log: log.map(Mutex::new),
+            strace,
+            exit: Mutex::new(None),
+            exit_cv: Condvar::new(),
+            start: Instant::now(),
+            reported: Mutex::new(HashSet::new()),
+        });
+        procfs::mount(&k);
+        k
+    }
+
+    /// Writes a line to the log (if any).
+    pub fn log_line(&self, line: &str) {
+        if let Some(l) = &self.log {
+            let mut w = lock(l);
+            let _ = writeln!(w, "{line}");
+            let _ = w.flush();
+        }
+    }
+
+    /// Logs `msg` once per `key` (an unimplemented syscall, say).
+    pub fn report_once(&self, key: u64, msg: &str) {
+        if lock(&self.reported).insert(key) {
+            self.log_line(msg);
+        }
+    }
+
+    /// Records the sandbox's exit status (init's) and wakes the waiter.
+    pub fn set_exit(&self, status: i32) {
+        let mut e = lock(&self.exit);
+        if e.is_none() {
+            *e = Some(status);
+            self.exit_cv.notify_all();
+        }
+    }
+
+    /// Blocks until the init process exits; returns its wait status.
+    pub fn wait_exit(&self) -> i32 {
+        let mut e = lock(&self.exit);
+        loop {
+            if let Some(s) = *e {
+                return s;
+            }
+            e = self.exit_cv.wait(e).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    pub fn find_group(&self, pid: i32) -> Option<Arc<ThreadGroup>> {
+        lock(&self.table).groups.get(&pid).cloned()
+    }
+
+    pub fn find_task(&self, tid: i32) -> Option<Arc<TaskShared>> {
+        lock(&self.table).tasks.get(&tid).cloned()
+    }
+}
+
+/// The run loop of one task, on its own host thread.
+pub fn run_task(mut task: Task) {
+    *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
+    procfs::set_current(&task);
+    let mut restart: Option<Errno> = None;
+    let exit = loop {
+        if let Some(exit) = task.deliver_signals(restart.take()) {
+            break exit;
+        }
+        let synced = {
+            let mm = task.mm.clone();
+            let mut mm = lock(&mm);
+            mm.sync_host(&mut *task.ctx)
+        };
+        if synced.is_err() {
+            break Exit::Group(abi::misc::wait::signaled(SIGKILL, false));
+        }
+        let started = Instant::now();
+        let ev = task.ctx.switch(&mut task.regs);
+        task.shared
+            .cpu_ns
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        match ev {
+            Event::Syscall => {
+                task.regs_replaced = false;
+                let r = (task.kernel.dispatch)(&mut task);
+                if let Some(exit) = task.exit {
+                    break exit;
+                }
+                if !task.regs_replaced {
+                    match r {
+                        Ok(v) => task.regs.rax = v,
+                        Err(e) if e.0 >= 512 => {
+                            task.regs.rax = Errno::EINTR.as_ret();
+                            restart = Some(e);
+                        }
+                        Err(e) => task.regs.rax = e.as_ret(),
+                    }
+                }
+            }
+            Event::Fault {
+                signo: _,
+                code,
+                addr,
+            } => {
+                let mm = task.mm.clone();
+                let r =
+                    lock(&mm).handle_fault(&mut *task.ctx, addr, code == abi::signal::SEGV_ACCERR);
+                if let Err(f) = r {
+                    task.force_signal(SigInfo::fault(f.signo, f.code, addr));
+                }
+            }
+            Event::Signal(info) => task.force_signal(info),
+            Event::Interrupted => {}
+            Event::Died => break Exit::Group(abi::misc::wait::signaled(SIGKILL, false)),
+        }
+    };
+    process::exit_task(task, exit);
+}

@@ -1,0 +1,721 @@
+//! Process lifecycle: the init process, fork, execve, exit and wait.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use abi::misc::{wait, Rlimit, RLIM_INFINITY};
+use abi::regs::{FpState, USER_CS, USER_EFLAGS, USER_SS};
+use abi::signal::*;
+use abi::{Errno, PtRegs, SysResult};
+use loader::ExecArgs;
+use mm::MemoryManager;
+use vfs::{Creds, File};
+use waiter::{events, Waiter};
+
+use crate::fdtable::FdTable;
+use crate::signal::{send_to_group, SigQueue};
+use crate::task::*;
+use crate::{run_task, Kernel};
+
+pub const CLONE_VM: u64 = 0x100;
+pub const CLONE_FS: u64 = 0x200;
+pub const CLONE_FILES: u64 = 0x400;
+pub const CLONE_SIGHAND: u64 = 0x800;
+pub const CLONE_PIDFD: u64 = 0x1000;
+pub const CLONE_PTRACE: u64 = 0x2000;
+pub const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_PARENT: u64 = 0x8000;
+pub const CLONE_THREAD: u64 = 0x10000;
+pub const CLONE_NEWNS: u64 = 0x20000;
+pub const CLONE_SYSVSEM: u64 = 0x40000;
+pub const CLONE_SETTLS: u64 = 0x80000;
+pub const CLONE_PARENT_SETTID: u64 = 0x100000;
+pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+pub const CLONE_DETACHED: u64 = 0x400000;
+pub const CLONE_UNTRACED: u64 = 0x800000;
+pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
+pub const CLONE_NEWCGROUP: u64 = 0x2000000;
+pub const CLONE_NEWUTS: u64 = 0x4000000;
+pub const CLONE_NEWIPC: u64 = 0x8000000;
+pub const CLONE_NEWUSER: u64 = 0x10000000;
+pub const CLONE_NEWPID: u64 = 0x20000000;
+pub const CLONE_NEWNET: u64 = 0x40000000;
+pub const CLONE_IO: u64 = 0x80000000;
+
+fn default_rlimits() -> [Rlimit; 16] {
+    let inf = Rlimit {
+        cur: RLIM_INFINITY,
+        max: RLIM_INFINITY,
+    };
+    let mut r = [inf; 16];
+    r[abi::misc::RLIMIT_STACK as usize] = Rlimit {
+        cur: 8 << 20,
+        max: RLIM_INFINITY,
+    };
+    r[abi::misc::RLIMIT_CORE as usize] = Rlimit {
+        cur: 0,
+        max: RLIM_INFINITY,
+    };
+    r[abi::misc::RLIMIT_NOFILE as usize] = Rlimit {
+        cur: 1024,
+        max: 1 << 20,
+    };
+    r[abi::misc::RLIMIT_NPROC as usize] = Rlimit {
+        cur: 1 << 20,
+        max: 1 << 20,
+    };
+    r[abi::misc::RLIMIT_MEMLOCK as usize] = Rlimit {
+        cur: 8 << 20,
+        max: 8 << 20,
+    };
+    r[abi::misc::RLIMIT_MSGQUEUE as usize] = Rlimit {
+        cur: 819200,
+        max: 819200,
+    };
+    r[abi::misc::RLIMIT_SIGPENDING as usize] = Rlimit {
+        cur: 1 << 16,
+        max: 1 << 16,
+    };
+    r
+}
+
+/// Everything a task is made of except its platform context, which must be
+/// created on the task's own host thread.
+pub struct TaskParts {
+    pub shared: Arc<TaskShared>,
+    pub kernel: Arc<Kernel>,
+    pub regs: PtRegs,
+    pub fp: Option<FpState>,
+    pub mm: Arc<Mutex<MemoryManager>>,
+    pub fds: Arc<Mutex<FdTable>>,
+    pub fs: Arc<Mutex<FsContext>>,
+    pub sighand: Arc<Mutex<SigHandlers>>,
+    pub creds: Creds,
+    pub euid: u32,
+    pub egid: u32,
+    pub clear_child_tid: u64,
+    pub altstack: SigAltStack,
+    pub vfork_done: Option<Arc<VforkDone>>,
+}
+
+/// Lets a `vfork` parent sleep until its child execs or exits.
+#[derive(Default)]
+pub struct VforkDone {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl VforkDone {
+    pub fn release(&self) {
+        *lock(&self.done) = true;
+        self.cv.notify_all();
+    }
+    fn wait(&self) {
+        let mut d = lock(&self.done);
+        while !*d {
+            d = self.cv.wait(d).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Arc<TaskShared> {
+    Arc::new(TaskShared {
+        tid,
+        tg,
+        waiter: Arc::new(Waiter::new()),
+        pending: Mutex::new(SigQueue::default()),
+        mask: AtomicU64::new(mask.0),
+        killed: AtomicBool::new(false),
+        interrupter: Mutex::new(None),
+        comm: Mutex::new(comm),
+        cpu_ns: AtomicU64::new(0),
+        vfork_done: Mutex::new(None),
+        files: Mutex::new(None),
+        fsctx: Mutex::new(None),
+    })
+}
+
+/// Starts a task's host thread.
+fn spawn(parts: TaskParts) -> SysResult<()> {
+    std::thread::Builder::new()
+        .name(format!("task-{}", parts.shared.tid))
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let ctx = match parts.kernel.platform.new_context() {
+                Ok(c) => c,
+                Err(e) => {
+                    parts.kernel.log_line(&format!(
+                        "rvisor: cannot start task {}: {e}",
+                        parts.shared.tid
+                    ));
+                    let status = wait::signaled(SIGKILL, false);
+                    finish_group(&parts.kernel, &parts.shared, status);
+                    return;
+                }
+            };
+            let mut task = Task {
+                shared: parts.shared,
+                kernel: parts.kernel,
+                regs: parts.regs,
+                ctx,
+                mm: parts.mm,
+                fds: parts.fds,
+                fs: parts.fs,
+                sighand: parts.sighand,
+                creds: parts.creds,
+                euid: parts.euid,
+                egid: parts.egid,
+                clear_child_tid: parts.clear_child_tid,
+                robust_list: (0, 0),
+                altstack: parts.altstack,
+                saved_mask: None,
+                regs_replaced: false,
+                exit: None,
+                restart_deadline: None,
+                scratch: Vec::new(),
+                name_buf: Vec::new(),
+            };
+            if let Some(fp) = parts.fp {
+                let _ = task.ctx.set_fp_state(&fp);
+            }
+            *lock(&task.shared.vfork_done) = parts.vfork_done;
+            run_task(task);
+        })
+        .map(|_| ())
+        .map_err(|_| Errno::EAGAIN)
+}
+
+fn initial_regs(entry: u64, sp: u64) -> PtRegs {
+    PtRegs {
+        rip: entry,
+        rsp: sp,
+        cs: USER_CS,
+        ss: USER_SS,
+        eflags: USER_EFLAGS,
+        ..Default::default()
+    }
+}
+
+/// Standard streams for init.
+pub struct Stdio {
+    pub files: Vec<Arc<File>>,
+}
+
+/// Creates the init process (pid 1) running `argv[0]` and starts it. An
+/// error means the program could not be executed (as `execve` reports).
+pub fn start_init(
+    kernel: &Arc<Kernel>,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    cwd: &[u8],
+    stdio: Stdio,
+    creds: Creds,
+) -> SysResult<()> {
+    let root = kernel.vfs.root.clone();
+    let cwd = kernel.vfs.resolve(&root, &root, cwd, true)?;
+    if !cwd.inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let mut mm = MemoryManager::new(
+        kernel.mf.clone(),
+        kernel.platform.max_user_address(),
+        kernel.platform.reserved_ranges(),
+    );
+    let loaded = loader::load(
+        &ExecArgs {
+            vfs: &kernel.vfs,
+            root: &root,
+            cwd: &cwd,
+            creds: &creds,
+            vdso: kernel.vdso.as_ref(),
+            hwcap: kernel.hwcap,
+        },
+        &mut mm,
+        path,
+        argv,
+        envp,
+    )?;
+    let mm = Arc::new(Mutex::new(mm));
+    let sighand = Arc::new(Mutex::new(SigHandlers {
+        actions: [SigAction::default(); 64],
+    }));
+    let tg = Arc::new(ThreadGroup {
+        pid: 1,
+        inner: Mutex::new(TgInner {
+            parent: None,
+            children: Vec::new(),
+            pgid: 1,
+            sid: 1,
+            exit_status: None,
+            exiting: None,
+            threads: Vec::new(),
+            pending: SigQueue::default(),
+            rlimits: default_rlimits(),
+            exe: Some(loaded.exe.clone()),
+            mm: Some(mm.clone()),
+            sighand: sighand.clone(),
+            child_utime_ns: 0,
+        }),
+        child_events: waiter::Queue::new(),
+        start: Instant::now(),
+    });
+    let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
+    tg.lock().threads.push(shared.clone());
+    {
+        let mut t = lock(&kernel.table);
+        t.next = 1;
+        t.tasks.insert(1, shared.clone());
+        t.groups.insert(1, tg);
+    }
+    let mut fds = FdTable::default();
+    for f in stdio.files {
+        fds.install(f, false, 0, u64::MAX)?;
+    }
+    let (uid, gid) = (creds.uid, creds.gid);
+    spawn(TaskParts {
+        shared,
+        kernel: kernel.clone(),
+        regs: initial_regs(loaded.entry, loaded.sp),
+        fp: None,
+        mm,
+        fds: Arc::new(Mutex::new(fds)),
+        fs: Arc::new(Mutex::new(FsContext {
+            root,
+            cwd,
+            umask: 0o022,
+        })),
+        sighand,
+        creds,
+        euid: uid,
+        egid: gid,
+        clear_child_tid: 0,
+        altstack: SigAltStack {
+            flags: SS_DISABLE,
+            ..Default::default()
+        },
+        vfork_done: None,
+    })
+}
+
+/// `clone`/`fork`/`vfork`: a new process. Threads (`CLONE_THREAD`) are not
+/// supported yet and fail with `ENOSYS`.
+pub fn clone(
+    task: &mut Task,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult<i32> {
+    if flags & CLONE_THREAD != 0 {
+        if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 {
+            return Err(Errno::EINVAL);
+        }
+        return Err(Errno::ENOSYS);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags
+        & (CLONE_NEWNS
+            | CLONE_NEWUTS
+            | CLONE_NEWIPC
+            | CLONE_NEWUSER
+            | CLONE_NEWPID
+            | CLONE_NEWNET
+            | CLONE_NEWCGROUP)
+        != 0
+    {
+        return Err(Errno::EPERM);
+    }
+    if flags & CLONE_PIDFD != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let kernel = task.kernel.clone();
+    // CLONE_VM without CLONE_THREAD (vfork, posix_spawn) gets a copy: the
+    // child only execs or exits while the parent waits.
+    let child_mm = Arc::new(Mutex::new(task.mm().fork()?));
+    let parent_tg = task.tg().clone();
+    let (parent_link, pgid, sid, rlimits, exe) = {
+        let g = parent_tg.lock();
+        let parent = if flags & CLONE_PARENT != 0 {
+            g.parent.clone()
+        } else {
+            Some(parent_tg.clone())
+        };
+        (parent, g.pgid, g.sid, g.rlimits, g.exe.clone())
+    };
+    let sighand = if flags & CLONE_SIGHAND != 0 {
+        task.sighand.clone()
+    } else {
+        Arc::new(Mutex::new(SigHandlers {
+            actions: lock(&task.sighand).actions,
+        }))
+    };
+    let pid = lock(&kernel.table).alloc();
+    let tg = Arc::new(ThreadGroup {
+        pid,
+        inner: Mutex::new(TgInner {
+            parent: parent_link.clone(),
+            children: Vec::new(),
+            pgid,
+            sid,
+            exit_status: None,
+            exiting: None,
+            threads: Vec::new(),
+            pending: SigQueue::default(),
+            rlimits,
+            exe,
+            mm: Some(child_mm.clone()),
+            sighand: sighand.clone(),
+            child_utime_ns: 0,
+        }),
+        child_events: waiter::Queue::new(),
+        start: Instant::now(),
+    });
+    let comm = lock(&task.shared.comm).clone();
+    let shared = new_shared(pid, tg.clone(), comm, task.mask());
+    tg.lock().threads.push(shared.clone());
+    let mut regs = task.regs;
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        task.mm().write_obj(ptid, &pid)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        lock(&child_mm).write_obj(ctid, &pid)?;
+    }
+    let fds = if flags & CLONE_FILES != 0 {
+        task.fds.clone()
+    } else {
+        Arc::new(Mutex::new(task.fds().clone()))
+    };
+    let fs = if flags & CLONE_FS != 0 {
+        task.fs.clone()
+    } else {
+        Arc::new(Mutex::new(task.fs().clone()))
+    };
+    let vfork = if flags & CLONE_VFORK != 0 {
+        Some(Arc::new(VforkDone::default()))
+    } else {
+        None
+    };
+    {
+        let mut t = lock(&kernel.table);
+        t.tasks.insert(pid, shared.clone());
+        t.groups.insert(pid, tg.clone());
+    }
+    if let Some(p) = &parent_link {
+        p.lock().children.push(tg.clone());
+    }
+    let fp = task.ctx.fp_state().ok();
+    let r = spawn(TaskParts {
+        shared,
+        kernel: kernel.clone(),
+        regs,
+        fp,
+        mm: child_mm,
+        fds,
+        fs,
+        sighand,
+        creds: task.creds.clone(),
+        euid: task.euid,
+        egid: task.egid,
+        clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
+            ctid
+        } else {
+            0
+        },
+        altstack: task.altstack,
+        vfork_done: vfork.clone(),
+    });
+    if let Err(e) = r {
+        let mut t = lock(&kernel.table);
+        t.tasks.remove(&pid);
+        t.groups.remove(&pid);
+        drop(t);
+        if let Some(p) = &parent_link {
+            p.lock().children.retain(|c| c.pid != pid);
+        }
+        return Err(e);
+    }
+    if let Some(v) = vfork {
+        v.wait();
+    }
+    Ok(pid)
+}
+
+/// `execve`: replaces the image. On error the old image is untouched.
+pub fn execve(
+    task: &mut Task,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> SysResult<u64> {
+    let kernel = task.kernel.clone();
+    let (root, cwd) = {
+        let fs = task.fs();
+        (fs.root.clone(), fs.cwd.clone())
+    };
+    let mut mm = MemoryManager::new(
+        kernel.mf.clone(),
+        kernel.platform.max_user_address(),
+        kernel.platform.reserved_ranges(),
+    );
+    let creds = task.vfs_creds();
+    let loaded = loader::load(
+        &ExecArgs {
+            vfs: &kernel.vfs,
+            root: &root,
+            cwd: &cwd,
+            creds: &creds,
+            vdso: kernel.vdso.as_ref(),
+            hwcap: kernel.hwcap,
+        },
+        &mut mm,
+        path,
+        argv,
+        envp,
+    )?;
+    // Past this point the old image is gone.
+    if task.ctx.unmap_all().is_err() {
+        task.exit = Some(Exit::Group(wait::signaled(SIGKILL, false)));
+        return Ok(0);
+    }
+    let mm = Arc::new(Mutex::new(mm));
+    task.mm = mm.clone();
+    {
+        let mut g = task.tg().lock();
+        g.mm = Some(mm);
+        g.exe = Some(loaded.exe.clone());
+    }
+    // The descriptor table stops being shared, then close-on-exec applies.
+    let mut fds = task.fds().clone();
+    let closed = fds.close_on_exec();
+    task.fds = Arc::new(Mutex::new(fds));
+    *lock(&task.shared.files) = Some(task.fds.clone());
+    drop(closed);
+    {
+        let mut h = lock(&task.sighand);
+        let mut fresh = SigHandlers { actions: h.actions };
+        for a in fresh.actions.iter_mut() {
+            if a.handler != SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+        *h = fresh;
+    }
+    task.altstack = SigAltStack {
+        flags: SS_DISABLE,
+        ..Default::default()
+    };
+    *lock(&task.shared.comm) = loaded.comm;
+    task.regs = initial_regs(loaded.entry, loaded.sp);
+    let _ = task.ctx.set_fp_state(&FpState::default());
+    task.robust_list = (0, 0);
+    task.regs_replaced = true;
+    if let Some(v) = lock(&task.shared.vfork_done).take() {
+        v.release();
+    }
+    Ok(0)
+}
+
+/// Tears a task down after its run loop ends.
+pub fn exit_task(mut task: Task, exit: Exit) {
+    let status = match exit {
+        Exit::Thread(code) => wait::exited(code),
+        Exit::Group(s) => s,
+    };
+    if task.clear_child_tid != 0 {
+        let _ = task.mm().write_obj(task.clear_child_tid, &0i32);
+    }
+    if let Some(v) = lock(&task.shared.vfork_done).take() {
+        v.release();
+    }
+    *lock(&task.shared.interrupter) = None;
+    *lock(&task.shared.files) = None;
+    *lock(&task.shared.fsctx) = None;
+    let kernel = task.kernel.clone();
+    let shared = task.shared.clone();
+    // Drop the stub and our references to memory and files first.
+    drop(std::mem::replace(
+        &mut task.fds,
+        Arc::new(Mutex::new(FdTable::default())),
+    ));
+    drop(task);
+    finish_group(&kernel, &shared, status);
+}
+
+/// Removes a thread from its group; the last one out makes the group a
+/// zombie and tells the parent.
+fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32) {
+    let tg = shared.tg.clone();
+    let (last, status, children, parent) = {
+        let mut g = tg.lock();
+        g.threads.retain(|t| t.tid != shared.tid);
+        let status = g.exiting.unwrap_or(status);
+        if !g.threads.is_empty() {
+            g.exiting.get_or_insert(status);
+            for t in &g.threads {
+                t.kick();
+            }
+            (false, status, Vec::new(), None)
+        } else {
+            g.exit_status = Some(status);
+            g.mm = None;
+            (
+                true,
+                status,
+                std::mem::take(&mut g.children),
+                g.parent.clone(),
+            )
+        }
+    };
+    lock(&kernel.table).tasks.remove(&shared.tid);
+    if !last {
+        return;
+    }
+    if tg.pid == 1 {
+        kernel.set_exit(status);
+        for c in &children {
+            send_to_group(c, SigInfo::new(SIGKILL, SI_KERNEL));
+        }
+        return;
+    }
+    // Orphans go to init.
+    if !children.is_empty() {
+        if let Some(init) = kernel.find_group(1) {
+            let mut zombies = false;
+            for c in &children {
+                c.lock().parent = Some(init.clone());
+                zombies |= c.is_zombie();
+            }
+            init.lock().children.extend(children);
+            if zombies {
+                init.child_events.notify(events::ALL);
+            }
+        }
+    }
+    let Some(parent) = parent else { return };
+    let (code, st) = if status & 0x7f == 0 {
+        (CLD_EXITED, (status >> 8) & 0xff)
+    } else if status & 0x80 != 0 {
+        (CLD_DUMPED, status & 0x7f)
+    } else {
+        (CLD_KILLED, status & 0x7f)
+    };
+    let act = lock(&parent.lock().sighand).action(SIGCHLD);
+    if act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0 {
+        // Auto-reap.
+        parent.lock().children.retain(|c| !Arc::ptr_eq(c, &tg));
+        lock(&kernel.table).groups.remove(&tg.pid);
+        parent.child_events.notify(events::ALL);
+        return;
+    }
+    send_to_group(&parent, SigInfo::child(code, tg.pid, 0, st));
+    parent.child_events.notify(events::ALL);
+}
+
+/// `wait4`: the pid and status of a reaped (or, with `WNOHANG`, no) child.
+pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, i32)>> {
+    let known = wait::WNOHANG
+        | wait::WUNTRACED
+        | wait::WCONTINUED
+        | wait::WNOTHREAD
+        | wait::WALL
+        | wait::WCLONE;
+    if options & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let tg = task.tg().clone();
+    let kernel = task.kernel.clone();
+    let my_pgid = tg.lock().pgid;
+    let r = task.block_on(Some(&tg.child_events), events::ALL, None, |_| {
+        let mut g = tg.lock();
+        let matches = |c: &Arc<ThreadGroup>| -> bool {
+            match pid {
+                p if p > 0 => c.pid == p,
+                0 => c.lock().pgid == my_pgid,
+                -1 => true,
+                p => c.lock().pgid == -p,
+            }
+        };
+        if !g.children.iter().any(matches) {
+            return Err(Errno::ECHILD);
+        }
+        let found = g.children.iter().position(|c| matches(c) && c.is_zombie());
+        if let Some(i) = found {
+            let c = g.children.remove(i);
+            let status = c.lock().exit_status.unwrap_or(0);
+            return Ok(Some((c.pid, status)));
+        }
+        if options & wait::WNOHANG != 0 {
+            return Ok(None);
+        }
+        Err(Errno::EAGAIN)
+    })?;
+    if let Some((p, _)) = r {
+        lock(&kernel.table).groups.remove(&p);
+    }
+    Ok(r)
+}
+
+/// `kill`: sends `sig` (0: only checks) to processes selected by `pid`.
+pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
+    if !(0..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let kernel = &task.kernel;
+    let me = task.pid();
+    let targets: Vec<Arc<ThreadGroup>> = {
+        let t = lock(&kernel.table);
+        match pid {
+            p if p > 0 => t.groups.get(&p).cloned().into_iter().collect(),
+            0 | -1 => {
+                let pg = task.tg().lock().pgid;
+                t.groups
+                    .values()
+                    .filter(|g| {
+                        if pid == 0 {
+                            g.lock().pgid == pg
+                        } else {
+                            g.pid != 1 && g.pid != me
+                        }
+                    })
+                    .cloned()
+                    .collect()
+            }
+            p if p == i32::MIN => return Err(Errno::ESRCH),
+            p => t
+                .groups
+                .values()
+                .filter(|g| g.lock().pgid == -p)
+                .cloned()
+                .collect(),
+        }
+    };
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    if sig == 0 {
+        return Ok(());
+    }
+    for g in targets {
+        // Init only receives signals it has a handler for.
+        if g.pid == 1 {
+            let act = lock(&g.lock().sighand).action(sig);
+            if act.handler == SIG_DFL || sig == SIGKILL || sig == SIGSTOP {
+                continue;
+            }
+        }
+        send_to_group(&g, SigInfo::from_user(sig, SI_USER, me, task.creds.uid));
+    }
+    Ok(())
+}

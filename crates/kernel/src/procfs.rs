@@ -1,0 +1,681 @@
+//! `/proc`: process information computed on demand from the task table.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::sync::{Arc, Weak};
+
+use abi::fs::*;
+use abi::{Errno, SysResult};
+use vfs::inode::{next_ino, Meta, DEV_PROC};
+use vfs::synth::{FnFile, FnLink, LinkTarget, SynthDir};
+use vfs::{Dentry, Inode, Kind};
+
+use crate::task::{lock, Task, ThreadGroup};
+use crate::Kernel;
+
+thread_local! {
+    /// `(tid, pid)` of the task this host thread runs: what `self` means.
+    static CURRENT: Cell<(i32, i32)> = const { Cell::new((0, 0)) };
+}
+
+pub fn set_current(task: &Task) {
+    CURRENT.with(|c| c.set((task.tid(), task.pid())));
+    *lock(&task.shared.files) = Some(task.fds.clone());
+    *lock(&task.shared.fsctx) = Some(task.fs.clone());
+}
+
+fn current() -> (i32, i32) {
+    CURRENT.with(|c| c.get())
+}
+
+fn file(ino: u64, f: impl Fn() -> SysResult<Vec<u8>> + Send + Sync + 'static) -> Arc<Inode> {
+    Inode::new(
+        ino,
+        DEV_PROC,
+        Meta::new(S_IFREG | 0o444, 0, 0),
+        Kind::SynthFile(Arc::new(FnFile(f))),
+    )
+}
+
+fn link(ino: u64, f: impl Fn() -> SysResult<LinkTarget> + Send + Sync + 'static) -> Arc<Inode> {
+    Inode::new(
+        ino,
+        DEV_PROC,
+        Meta::new(S_IFLNK | 0o777, 0, 0),
+        Kind::SynthLink(Arc::new(FnLink(f))),
+    )
+}
+
+fn dir(ino: u64, d: Arc<dyn SynthDir>) -> Arc<Inode> {
+    let mut m = Meta::new(S_IFDIR | 0o555, 0, 0);
+    m.nlink = 2;
+    Inode::new(ino, DEV_PROC, m, Kind::SynthDir(d))
+}
+
+fn text(t: &str) -> LinkTarget {
+    LinkTarget {
+        text: t.as_bytes().to_vec(),
+        dentry: None,
+    }
+}
+
+fn pid_ino(pid: i32, idx: u64) -> u64 {
+    0x1_0000_0000 + ((pid as u64) << 8) + idx
+}
+
+struct Root {
+    kernel: Weak<Kernel>,
+    cpuinfo: Vec<u8>,
+}
+
+const ROOT_FILES: &[&str] = &[
+    "cpuinfo",
+    "meminfo",
+    "uptime",
+    "version",
+    "loadavg",
+    "stat",
+    "filesystems",
+    "mounts",
+    "self",
+    "thread-self",
+    "sys",
+];
+
+impl SynthDir for Root {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        if let Ok(pid) = name.parse::<i32>() {
+            if pid > 0 && k.find_group(pid).is_some_and(|g| !g.is_zombie() || true) {
+                return Ok(dir(
+                    pid_ino(pid, 0),
+                    Arc::new(PidDir {
+                        kernel: self.kernel.clone(),
+                        pid,
+                        tid: pid,
+                    }),
+                ));
+            }
+            return Err(Errno::ENOENT);
+        }
+        let idx = ROOT_FILES
+            .iter()
+            .position(|&n| n == name)
+            .ok_or(Errno::ENOENT)? as u64
+            + 2;
+        let kw = self.kernel.clone();
+        Ok(match name {
+            "self" => link(idx, || Ok(text(&current().1.to_string()))),
+            "thread-self" => link(idx, || {
+                let (tid, pid) = current();
+                Ok(text(&format!("{pid}/task/{tid}")))
+            }),
+            "mounts" => link(idx, || Ok(text("self/mounts"))),
+            "cpuinfo" => {
+                let c = self.cpuinfo.clone();
+                file(idx, move || Ok(c.clone()))
+            }
+            "meminfo" => file(idx, || {
+                // SAFETY: sysinfo fills the zeroed struct.
+                let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+                // SAFETY: valid out-pointer.
+                unsafe { libc::sysinfo(&mut si) };
+                let total = si.totalram as u64 * si.mem_unit as u64 / 1024;
+                let free = si.freeram as u64 * si.mem_unit as u64 / 1024;
+                Ok(format!(
+                    "MemTotal:       {total:8} kB\nMemFree:        {free:8} kB\nMemAvailable:   {free:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n"
+                )
+                .into_bytes())
+            }),
+            "uptime" => file(idx, move || {
+                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                let up = k.start.elapsed().as_secs_f64();
+                Ok(format!("{up:.2} {:.2}\n", up * 0.9).into_bytes())
+            }),
+            "version" => file(idx, || {
+                Ok(format!("Linux version {} (rvisor) #1 SMP\n", crate::UTS_RELEASE).into_bytes())
+            }),
+            "loadavg" => file(idx, || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec())),
+            "stat" => file(idx, move || {
+                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                let btime = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() - k.start.elapsed().as_secs())
+                    .unwrap_or(0);
+                let n = lock(&k.table).groups.len();
+                Ok(format!("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {btime}\nprocesses {n}\nprocs_running 1\nprocs_blocked 0\n").into_bytes())
+            }),
+            "filesystems" => file(idx, || {
+                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
+            }),
+            "sys" => dir(
+                idx,
+                Arc::new(SysDir {
+                    kernel: self.kernel.clone(),
+                    path: Vec::new(),
+                }),
+            ),
+            _ => return Err(Errno::ENOENT),
+        })
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        let mut out: Vec<(Vec<u8>, u8, u64)> = ROOT_FILES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let dt = match *n {
+                    "self" | "thread-self" | "mounts" => DT_LNK,
+                    "sys" => DT_DIR,
+                    _ => DT_REG,
+                };
+                (n.as_bytes().to_vec(), dt, i as u64 + 2)
+            })
+            .collect();
+        if let Some(k) = self.kernel.upgrade() {
+            for (&pid, g) in lock(&k.table).groups.iter() {
+                if !g.is_zombie() {
+                    out.push((pid.to_string().into_bytes(), DT_DIR, pid_ino(pid, 0)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `/proc/sys`: a few read-only tunables programs look at.
+struct SysDir {
+    kernel: Weak<Kernel>,
+    path: Vec<&'static str>,
+}
+
+fn sys_entries(path: &[&str]) -> &'static [&'static str] {
+    match path {
+        [] => &["kernel", "vm", "fs"],
+        ["kernel"] => &[
+            "hostname",
+            "domainname",
+            "osrelease",
+            "ostype",
+            "pid_max",
+            "ngroups_max",
+            "random",
+        ],
+        ["kernel", "random"] => &["boot_id", "uuid"],
+        ["vm"] => &["overcommit_memory", "max_map_count", "mmap_min_addr"],
+        ["fs"] => &["file-max", "nr_open", "pipe-max-size"],
+        _ => &[],
+    }
+}
+
+impl SynthDir for SysDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let n = *sys_entries(&self.path)
+            .iter()
+            .find(|&&e| e == name)
+            .ok_or(Errno::ENOENT)?;
+        let mut path = self.path.clone();
+        path.push(n);
+        if !sys_entries(&path).is_empty() {
+            return Ok(dir(
+                next_ino(),
+                Arc::new(SysDir {
+                    kernel: self.kernel.clone(),
+                    path,
+                }),
+            ));
+        }
+        let kw = self.kernel.clone();
+        Ok(file(next_ino(), move || {
+            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+            let v = match path.as_slice() {
+                ["kernel", "hostname"] => {
+                    String::from_utf8_lossy(&lock(&k.uts).hostname).into_owned()
+                }
+                ["kernel", "domainname"] => {
+                    String::from_utf8_lossy(&lock(&k.uts).domainname).into_owned()
+                }
+                ["kernel", "osrelease"] => crate::UTS_RELEASE.to_string(),
+                ["kernel", "ostype"] => "Linux".to_string(),
+                ["kernel", "pid_max"] => "4194304".to_string(),
+                ["kernel", "ngroups_max"] => "65536".to_string(),
+                ["kernel", "random", _] => {
+                    let mut b = [0u8; 16];
+                    vfs::dev::random_bytes(&mut b)?;
+                    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                    format!(
+                        "{}-{}-{}-{}-{}",
+                        &h[0..8],
+                        &h[8..12],
+                        &h[12..16],
+                        &h[16..20],
+                        &h[20..32]
+                    )
+                }
+                ["vm", "overcommit_memory"] => "0".to_string(),
+                ["vm", "max_map_count"] => "65530".to_string(),
+                ["vm", "mmap_min_addr"] => "65536".to_string(),
+                ["fs", "file-max"] => "9223372036854775807".to_string(),
+                ["fs", "nr_open"] => "1048576".to_string(),
+                ["fs", "pipe-max-size"] => "1048576".to_string(),
+                _ => return Err(Errno::ENOENT),
+            };
+            Ok(format!("{v}\n").into_bytes())
+        }))
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        sys_entries(&self.path)
+            .iter()
+            .map(|n| {
+                let mut p = self.path.clone();
+                p.push(n);
+                let dt = if sys_entries(&p).is_empty() {
+                    DT_REG
+                } else {
+                    DT_DIR
+                };
+                (n.as_bytes().to_vec(), dt, next_ino())
+            })
+            .collect()
+    }
+}
+
+const PID_FILES: &[&str] = &[
+    "exe",
+    "cwd",
+    "root",
+    "fd",
+    "cmdline",
+    "comm",
+    "environ",
+    "maps",
+    "stat",
+    "status",
+    "statm",
+    "mounts",
+    "limits",
+    "auxv",
+    "task",
+    "mountinfo",
+];
+
+struct PidDir {
+    kernel: Weak<Kernel>,
+    pid: i32,
+    tid: i32,
+}
+
+fn group(kernel: &Weak<Kernel>, pid: i32) -> SysResult<(Arc<Kernel>, Arc<ThreadGroup>)> {
+    let k = kernel.upgrade().ok_or(Errno::ENOENT)?;
+    let g = k.find_group(pid).ok_or(Errno::ENOENT)?;
+    Ok((k, g))
+}
+
+fn read_mm_range(
+    g: &ThreadGroup,
+    which: fn(&mm::MemoryManager) -> (u64, u64),
+) -> SysResult<Vec<u8>> {
+    let Some(mm) = g.lock().mm.clone() else {
+        return Ok(Vec::new());
+    };
+    let mut mm = lock(&mm);
+    let (s, e) = which(&mm);
+    if e <= s || e - s > 4 << 20 {
+        return Ok(Vec::new());
+    }
+    let mut buf = vec![0u8; (e - s) as usize];
+    mm.copy_in(s, &mut buf).map(|_| buf).or(Ok(Vec::new()))
+}
+
+fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
+    let inner = g.lock();
+    let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
+    let comm = inner
+        .threads
+        .first()
+        .map(|t| String::from_utf8_lossy(&lock(&t.comm)).into_owned())
+        .unwrap_or_default();
+    let state = if inner.exit_status.is_some() {
+        'Z'
+    } else {
+        'S'
+    };
+    let nthreads = inner.threads.len().max(1);
+    let (vsize, rss) = inner.mm.as_ref().map_or((0, 0), |m| {
+        let m = lock(m);
+        (m.virtual_size(), m.resident_size() / 4096)
+    });
+    let start = g.start.duration_since(k.start).as_millis() as u64 / 10;
+    let cpu = inner
+        .threads
+        .iter()
+        .map(|t| t.cpu_ns.load(std::sync::atomic::Ordering::Relaxed))
+        .sum::<u64>()
+        / 10_000_000;
+    format!(
+        "{tid} ({comm}) {state} {ppid} {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {nthreads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        inner.pgid, inner.sid
+    )
+}
+
+fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
+    let inner = g.lock();
+    let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
+    let t = inner
+        .threads
+        .iter()
+        .find(|t| t.tid == tid)
+        .or(inner.threads.first())
+        .cloned();
+    let comm = t
+        .as_ref()
+        .map(|t| String::from_utf8_lossy(&lock(&t.comm)).into_owned())
+        .unwrap_or_default();
+    let mask = t.as_ref().map_or(0, |t| t.mask().0);
+    let pend = t.as_ref().map_or(0, |t| lock(&t.pending).set().0);
+    let (ign, cgt) = {
+        let h = lock(&inner.sighand);
+        let mut ign = 0u64;
+        let mut cgt = 0u64;
+        for (i, a) in h.actions.iter().enumerate() {
+            if a.handler == abi::signal::SIG_IGN {
+                ign |= 1 << i;
+            } else if a.handler != abi::signal::SIG_DFL {
+                cgt |= 1 << i;
+            }
+        }
+        (ign, cgt)
+    };
+    let (vsize, rss) = inner.mm.as_ref().map_or((0, 0), |m| {
+        let m = lock(m);
+        (m.virtual_size() / 1024, m.resident_size() / 1024)
+    });
+    let state = if inner.exit_status.is_some() {
+        "Z (zombie)"
+    } else {
+        "S (sleeping)"
+    };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        g.pid,
+        g.pid,
+        inner.threads.len().max(1),
+        inner.pending.set().0
+    );
+    s
+}
+
+impl SynthDir for PidDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let idx = PID_FILES
+            .iter()
+            .position(|&n| n == name)
+            .ok_or(Errno::ENOENT)? as u64
+            + 1;
+        let ino = pid_ino(self.tid, idx);
+        let (kw, pid, tid) = (self.kernel.clone(), self.pid, self.tid);
+        group(&kw, pid)?;
+        Ok(match name {
+            "exe" => link(ino, move || {
+                let (_, g) = group(&kw, pid)?;
+                let d = g.lock().exe.clone().ok_or(Errno::ENOENT)?;
+                Ok(LinkTarget {
+                    text: d.path(),
+                    dentry: Some(d),
+                })
+            }),
+            "cwd" | "root" => {
+                let cwd = name == "cwd";
+                link(ino, move || {
+                    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                    let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                    let fs = lock(&t.fsctx).clone().ok_or(Errno::ENOENT)?;
+                    let d = if cwd {
+                        lock(&fs).cwd.clone()
+                    } else {
+                        lock(&fs).root.clone()
+                    };
+                    Ok(LinkTarget {
+                        text: d.path(),
+                        dentry: Some(d),
+                    })
+                })
+            }
+            "fd" => dir(ino, Arc::new(FdDir { kernel: kw, tid })),
+            "task" => dir(ino, Arc::new(TaskDir { kernel: kw, pid })),
+            "cmdline" => file(ino, move || {
+                read_mm_range(&group(&kw, pid)?.1, |m| (m.arg_start, m.arg_end))
+            }),
+            "environ" => file(ino, move || {
+                read_mm_range(&group(&kw, pid)?.1, |m| (m.env_start, m.env_end))
+            }),
+            "comm" => file(ino, move || {
+                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                let mut c = lock(&t.comm).clone();
+                c.push(b'\n');
+                Ok(c)
+            }),
+            "maps" => file(ino, move || {
+                let (_, g) = group(&kw, pid)?;
+                let mm = g.lock().mm.clone();
+                Ok(mm
+                    .map(|m| lock(&m).maps_text().into_bytes())
+                    .unwrap_or_default())
+            }),
+            "stat" => file(ino, move || {
+                let (k, g) = group(&kw, pid)?;
+                Ok(stat_line(&k, &g, tid).into_bytes())
+            }),
+            "status" => file(ino, move || {
+                Ok(status_text(&group(&kw, pid)?.1, tid).into_bytes())
+            }),
+            "statm" => file(ino, move || {
+                let (_, g) = group(&kw, pid)?;
+                let mm = g.lock().mm.clone();
+                let (v, r) = mm.map_or((0, 0), |m| {
+                    let m = lock(&m);
+                    (m.virtual_size() / 4096, m.resident_size() / 4096)
+                });
+                Ok(format!("{v} {r} 0 0 0 0 0\n").into_bytes())
+            }),
+            "mounts" | "mountinfo" => {
+                let info = name == "mountinfo";
+                file(ino, move || {
+                    Ok(if info {
+                        b"1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n".to_vec()
+                    } else {
+                        b"overlay / overlay rw,relatime 0 0\ndevtmpfs /dev tmpfs rw,nosuid,mode=755 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nsysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\n".to_vec()
+                    })
+                })
+            }
+            "limits" => file(ino, move || {
+                let (_, g) = group(&kw, pid)?;
+                let r = g.lock().rlimits;
+                let names = [
+                    ("Max cpu time", "seconds"),
+                    ("Max file size", "bytes"),
+                    ("Max data size", "bytes"),
+                    ("Max stack size", "bytes"),
+                    ("Max core file size", "bytes"),
+                    ("Max resident set", "bytes"),
+                    ("Max processes", "processes"),
+                    ("Max open files", "files"),
+                    ("Max locked memory", "bytes"),
+                    ("Max address space", "bytes"),
+                    ("Max file locks", "locks"),
+                    ("Max pending signals", "signals"),
+                    ("Max msgqueue size", "bytes"),
+                    ("Max nice priority", ""),
+                    ("Max realtime priority", ""),
+                    ("Max realtime timeout", "us"),
+                ];
+                let v = |x: u64| {
+                    if x == u64::MAX {
+                        "unlimited".to_string()
+                    } else {
+                        x.to_string()
+                    }
+                };
+                let mut s = format!(
+                    "{:<25} {:<20} {:<20} {:<10}\n",
+                    "Limit", "Soft Limit", "Hard Limit", "Units"
+                );
+                for (i, (n, u)) in names.iter().enumerate() {
+                    let _ = writeln!(
+                        s,
+                        "{:<25} {:<20} {:<20} {:<10}",
+                        n,
+                        v(r[i].cur),
+                        v(r[i].max),
+                        u
+                    );
+                }
+                Ok(s.into_bytes())
+            }),
+            "auxv" => file(ino, move || {
+                let (_, g) = group(&kw, pid)?;
+                let mm = g.lock().mm.clone();
+                Ok(mm
+                    .map(|m| {
+                        lock(&m)
+                            .auxv
+                            .iter()
+                            .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
+                            .collect()
+                    })
+                    .unwrap_or_default())
+            }),
+            _ => return Err(Errno::ENOENT),
+        })
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        PID_FILES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let dt = match *n {
+                    "exe" | "cwd" | "root" => DT_LNK,
+                    "fd" | "task" => DT_DIR,
+                    _ => DT_REG,
+                };
+                (n.as_bytes().to_vec(), dt, pid_ino(self.tid, i as u64 + 1))
+            })
+            .collect()
+    }
+}
+
+struct TaskDir {
+    kernel: Weak<Kernel>,
+    pid: i32,
+}
+
+impl SynthDir for TaskDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let tid: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        let (_, g) = group(&self.kernel, self.pid)?;
+        if !g.lock().threads.iter().any(|t| t.tid == tid) {
+            return Err(Errno::ENOENT);
+        }
+        Ok(dir(
+            pid_ino(tid, 0),
+            Arc::new(PidDir {
+                kernel: self.kernel.clone(),
+                pid: self.pid,
+                tid,
+            }),
+        ))
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        match group(&self.kernel, self.pid) {
+            Ok((_, g)) => g
+                .lock()
+                .threads
+                .iter()
+                .map(|t| (t.tid.to_string().into_bytes(), DT_DIR, pid_ino(t.tid, 0)))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+struct FdDir {
+    kernel: Weak<Kernel>,
+    tid: i32,
+}
+
+impl FdDir {
+    fn table(&self) -> SysResult<Arc<std::sync::Mutex<crate::fdtable::FdTable>>> {
+        let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
+        let t = k.find_task(self.tid).ok_or(Errno::ENOENT)?;
+        let f = lock(&t.files).clone().ok_or(Errno::ENOENT)?;
+        Ok(f)
+    }
+}
+
+impl SynthDir for FdDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let fd: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        let table = self.table()?;
+        let file = lock(&table).get(fd).map_err(|_| Errno::ENOENT)?;
+        let ino = next_ino();
+        let meta_mode = S_IFLNK
+            | if file.readable() { 0o500 } else { 0 }
+            | if file.writable() { 0o200 } else { 0 };
+        let f = file.clone();
+        let node = Inode::new(
+            ino,
+            DEV_PROC,
+            Meta::new(meta_mode, 0, 0),
+            Kind::SynthLink(Arc::new(FnLink(move || {
+                let text = f.display_path();
+                let dentry = f.dentry.clone();
+                Ok(LinkTarget { text, dentry })
+            }))),
+        );
+        Ok(node)
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        match self.table() {
+            Ok(t) => lock(&t)
+                .iter()
+                .map(|(fd, _)| (fd.to_string().into_bytes(), DT_LNK, next_ino()))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Builds `/proc` and mounts it.
+pub fn mount(kernel: &Arc<Kernel>) {
+    let cpuinfo = std::fs::read("/proc/cpuinfo").unwrap_or_default();
+    let root = Dentry::new(
+        b"/",
+        None,
+        dir(
+            1,
+            Arc::new(Root {
+                kernel: Arc::downgrade(kernel),
+                cpuinfo,
+            }),
+        ),
+    );
+    if let Err(e) = kernel.vfs.mount_at(b"/proc", root) {
+        kernel.log_line(&format!("rvisor: cannot mount /proc: {e}"));
+    }
+}

@@ -1,0 +1,365 @@
+//! Signals: pending queues, sending, delivery to handlers, default actions
+//! and `rt_sigreturn`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use abi::regs::{FpState, USER_CS, USER_SS};
+use abi::signal::*;
+use abi::{Errno, SysResult};
+
+use crate::task::{lock, Exit, Task, ThreadGroup};
+
+/// Pending signals: standard signals are not queued twice, real-time ones
+/// queue with their info.
+#[derive(Default)]
+pub struct SigQueue {
+    set: SigSet,
+    infos: VecDeque<SigInfo>,
+}
+
+impl SigQueue {
+    pub fn set(&self) -> SigSet {
+        self.set
+    }
+
+    pub fn push(&mut self, info: SigInfo) {
+        let sig = info.signo;
+        if sig < SIGRTMIN && self.set.has(sig) {
+            return;
+        }
+        self.set.add(sig);
+        self.infos.push_back(info);
+    }
+
+    pub fn deliverable(&self, mask: SigSet) -> bool {
+        self.set.0 & !mask.0 != 0
+    }
+
+    /// Takes the lowest-numbered unblocked signal.
+    pub fn take(&mut self, mask: SigSet) -> Option<SigInfo> {
+        let sig = SigSet(self.set.0 & !mask.0).first()?;
+        let i = self.infos.iter().position(|x| x.signo == sig)?;
+        let info = self.infos.remove(i)?;
+        if !self.infos.iter().any(|x| x.signo == sig) {
+            self.set.remove(sig);
+        }
+        Some(info)
+    }
+
+    pub fn remove(&mut self, sig: i32) {
+        self.set.remove(sig);
+        self.infos.retain(|x| x.signo != sig);
+    }
+}
+
+/// What a default action does.
+#[derive(PartialEq, Eq)]
+enum Default_ {
+    Terminate,
+    Core,
+    Ignore,
+    Stop,
+    Continue,
+}
+
+fn default_action(sig: i32) -> Default_ {
+    match sig {
+        SIGCHLD | SIGURG | SIGWINCH => Default_::Ignore,
+        SIGCONT => Default_::Continue,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => Default_::Stop,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
+        | SIGSYS => Default_::Core,
+        _ => Default_::Terminate,
+    }
+}
+
+/// Queues `info` for the process `tg` and wakes a thread that can take it.
+pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
+    let sig = info.signo;
+    let mut g = tg.lock();
+    if g.exit_status.is_some() {
+        return;
+    }
+    if sig == SIGKILL {
+        for t in &g.threads {
+            t.killed.store(true, Ordering::Relaxed);
+            t.kick();
+        }
+        return;
+    }
+    // A signal whose action is "ignore" is dropped at once, unless every
+    // thread blocks it (then it stays pending for sigwait-style callers).
+    let act = lock(&g.sighand).action(sig);
+    let ignored = act.handler == SIG_IGN
+        || (act.handler == SIG_DFL && default_action(sig) == Default_::Ignore);
+    if ignored && g.threads.iter().any(|t| !t.mask().has(sig)) {
+        return;
+    }
+    g.pending.push(info);
+    let target = g
+        .threads
+        .iter()
+        .find(|t| !t.mask().has(sig))
+        .or(g.threads.first())
+        .cloned();
+    drop(g);
+    if let Some(t) = target {
+        t.kick();
+    }
+}
+
+impl Task {
+    /// Queues a synchronous signal for this thread (a fault). If the signal
+    /// is blocked or ignored the process dies of it, as Linux forces.
+    pub fn force_signal(&mut self, info: SigInfo) {
+        let sig = info.signo;
+        let mut h = lock(&self.sighand);
+        let act = h.action(sig);
+        if self.mask().has(sig) || act.handler == SIG_IGN {
+            h.actions[(sig - 1) as usize].handler = SIG_DFL;
+            let mut m = self.mask();
+            m.remove(sig);
+            self.set_mask(m);
+        }
+        drop(h);
+        lock(&self.shared.pending).push(info);
+    }
+
+    /// Delivers pending signals: runs default actions or sets up handler
+    /// frames. Also settles a syscall restart. Returns an exit if one of
+    /// them ends the task.
+    pub fn deliver_signals(&mut self, restart: Option<Errno>) -> Option<Exit> {
+        let mut restart = restart;
+        loop {
+            if self.shared.killed.load(Ordering::Relaxed) {
+                return Some(Exit::Group(abi::misc::wait::signaled(SIGKILL, false)));
+            }
+            if let Some(code) = self.tg().lock().exiting {
+                return Some(Exit::Group(code));
+            }
+            let mask = self.mask();
+            let info = lock(&self.shared.pending)
+                .take(mask)
+                .or_else(|| self.tg().lock().pending.take(mask));
+            let Some(info) = info else { break };
+            let sig = info.signo;
+            let act = lock(&self.sighand).action(sig);
+            if act.handler == SIG_IGN {
+                continue;
+            }
+            if act.handler == SIG_DFL {
+                match default_action(sig) {
+                    Default_::Ignore | Default_::Continue => continue,
+                    // Job control arrives with the process-model work; until
+                    // then a stop signal does not stop.
+                    Default_::Stop => continue,
+                    Default_::Terminate => {
+                        return Some(Exit::Group(abi::misc::wait::signaled(sig, false)))
+                    }
+                    Default_::Core => {
+                        return Some(Exit::Group(abi::misc::wait::signaled(sig, true)))
+                    }
+                }
+            }
+            // A handler will run: settle an interrupted syscall first.
+            if let Some(e) = restart.take() {
+                let restart_it = match e {
+                    Errno::ERESTARTNOINTR => true,
+                    Errno::ERESTARTSYS => act.flags & SA_RESTART != 0,
+                    _ => false,
+                };
+                if restart_it {
+                    self.regs.rax = self.regs.orig_rax;
+                    self.regs.rip -= 2;
+                } else {
+                    self.regs.rax = Errno::EINTR.as_ret();
+                }
+            }
+            if self.setup_frame(&info, &act).is_err() {
+                // No room for the frame: the process dies of SIGSEGV.
+                return Some(Exit::Group(abi::misc::wait::signaled(SIGSEGV, true)));
+            }
+            let mut h = lock(&self.sighand);
+            if act.flags & SA_RESETHAND != 0 {
+                h.actions[(sig - 1) as usize].handler = SIG_DFL;
+                h.actions[(sig - 1) as usize].flags &= !SA_SIGINFO;
+            }
+            drop(h);
+            let mut m = SigSet(self.saved_mask.take().unwrap_or(self.mask()).0 | act.mask);
+            if act.flags & SA_NODEFER == 0 {
+                m.add(sig);
+            }
+            // saved_mask (if any) went into the frame; the handler runs with
+            // the union of the old mask and the action's mask.
+            self.set_mask(m);
+        }
+        if let Some(e) = restart {
+            // No handler ran: the call restarts transparently.
+            self.regs.rip -= 2;
+            self.regs.rax = if e == Errno::ERESTART_RESTARTBLOCK {
+                219
+            } else {
+                self.regs.orig_rax
+            };
+        }
+        if let Some(m) = self.saved_mask.take() {
+            self.set_mask(m);
+        }
+        None
+    }
+
+    fn on_altstack(&self, sp: u64) -> bool {
+        self.altstack.flags & SS_DISABLE == 0
+            && sp > self.altstack.sp
+            && sp <= self.altstack.sp + self.altstack.size
+    }
+
+    fn setup_frame(&mut self, info: &SigInfo, act: &SigAction) -> SysResult<()> {
+        let mut sp = self.regs.rsp;
+        let use_alt = act.flags & SA_ONSTACK != 0
+            && self.altstack.flags & SS_DISABLE == 0
+            && self.altstack.size > 0;
+        if use_alt && !self.on_altstack(sp) {
+            sp = self.altstack.sp + self.altstack.size;
+        } else {
+            sp = sp.wrapping_sub(128); // the red zone
+        }
+        let fp = self.ctx.fp_state().unwrap_or_default();
+        sp = (sp - 512) & !63;
+        let fp_addr = sp;
+        let frame_size = std::mem::size_of::<RtSigFrame>() as u64;
+        sp = ((sp - frame_size) & !15) - 8;
+        let r = &self.regs;
+        let old_mask = self.saved_mask.unwrap_or(self.mask());
+        let frame = RtSigFrame {
+            restorer: act.restorer,
+            uc: UContext {
+                flags: 0,
+                link: 0,
+                stack: SigAltStack {
+                    sp: self.altstack.sp,
+                    flags: if self.on_altstack(self.regs.rsp) {
+                        SS_ONSTACK
+                    } else {
+                        self.altstack.flags
+                    },
+                    _pad: 0,
+                    size: self.altstack.size,
+                },
+                mcontext: SigContext {
+                    r8: r.r8,
+                    r9: r.r9,
+                    r10: r.r10,
+                    r11: r.r11,
+                    r12: r.r12,
+                    r13: r.r13,
+                    r14: r.r14,
+                    r15: r.r15,
+                    rdi: r.rdi,
+                    rsi: r.rsi,
+                    rbp: r.rbp,
+                    rbx: r.rbx,
+                    rdx: r.rdx,
+                    rax: r.rax,
+                    rcx: r.rcx,
+                    rsp: r.rsp,
+                    rip: r.rip,
+                    eflags: r.eflags,
+                    cs: USER_CS as u16,
+                    gs: 0,
+                    fs: 0,
+                    ss: USER_SS as u16,
+                    err: 0,
+                    trapno: if info.signo == SIGSEGV || info.signo == SIGBUS {
+                        14
+                    } else {
+                        0
+                    },
+                    oldmask: old_mask.0,
+                    cr2: if info.signo == SIGSEGV || info.signo == SIGBUS {
+                        info.fault_addr()
+                    } else {
+                        0
+                    },
+                    fpstate: fp_addr,
+                    reserved: [0; 8],
+                },
+                sigmask: old_mask.0,
+            },
+            info: *info,
+        };
+        {
+            let mut mm = self.mm();
+            mm.copy_out(fp_addr, &fp.0)?;
+            mm.write_obj(sp, &frame)?;
+        }
+        let frame_addr = sp;
+        self.regs.rsp = sp;
+        self.regs.rip = act.handler;
+        self.regs.rdi = info.signo as u64;
+        self.regs.rsi = frame_addr + std::mem::offset_of!(RtSigFrame, info) as u64;
+        self.regs.rdx = frame_addr + std::mem::offset_of!(RtSigFrame, uc) as u64;
+        self.regs.rax = 0;
+        // Clear DF, TF and RF, as Linux does for a handler.
+        self.regs.eflags &= !(0x400 | 0x100 | 0x10000);
+        Ok(())
+    }
+
+    /// `rt_sigreturn`: restores the state saved by [`Task::setup_frame`].
+    pub fn sigreturn(&mut self) -> SysResult<u64> {
+        let frame_addr = self.regs.rsp.wrapping_sub(8);
+        let frame: RtSigFrame = self.mm().read_obj(frame_addr)?;
+        let c = &frame.uc.mcontext;
+        let r = &mut self.regs;
+        r.r8 = c.r8;
+        r.r9 = c.r9;
+        r.r10 = c.r10;
+        r.r11 = c.r11;
+        r.r12 = c.r12;
+        r.r13 = c.r13;
+        r.r14 = c.r14;
+        r.r15 = c.r15;
+        r.rdi = c.rdi;
+        r.rsi = c.rsi;
+        r.rbp = c.rbp;
+        r.rbx = c.rbx;
+        r.rdx = c.rdx;
+        r.rax = c.rax;
+        r.rcx = c.rcx;
+        r.rsp = c.rsp;
+        r.rip = c.rip;
+        // Only the flags user code may change (AC, OF, DF, TF, SF, ZF, AF, PF, CF, RF).
+        const FIX: u64 = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
+        r.eflags = (r.eflags & !FIX) | (c.eflags & FIX);
+        r.cs = USER_CS;
+        r.ss = USER_SS;
+        r.orig_rax = u64::MAX;
+        if c.fpstate != 0 {
+            let mut fp = FpState::default();
+            self.mm().copy_in(c.fpstate, &mut fp.0)?;
+            // MXCSR reserved bits must be clear or the restore faults.
+            let mxcsr = u32::from_le_bytes([fp.0[24], fp.0[25], fp.0[26], fp.0[27]]) & 0xffff;
+            fp.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+            let _ = self.ctx.set_fp_state(&fp);
+        }
+        self.set_mask(SigSet(frame.uc.sigmask));
+        self.regs_replaced = true;
+        Ok(self.regs.rax)
+    }
+}
+
+/// `SigAction` from the bytes an application passed.
+pub fn read_action(task: &Task, addr: u64) -> SysResult<SigAction> {
+    task.mm().read_obj::<SigAction>(addr)
+}
+
+/// Makes sure a value is a valid signal number.
+pub fn check_sig(sig: i32) -> SysResult<i32> {
+    if (1..=NSIG).contains(&sig) {
+        Ok(sig)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}

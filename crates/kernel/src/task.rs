@@ -1,0 +1,254 @@
+//! Tasks and thread groups.
+//!
+//! A [`Task`] is owned by the host thread that runs it; what other tasks may
+//! see or change (pending signals, the waiter, the kill flag) lives in the
+//! shared [`TaskShared`]. A [`ThreadGroup`] is a process.
+//!
+//! Lock order: `Kernel::tasks` → `ThreadGroup::inner` → `TaskShared`
+//! fields. No lock is held across a blocking wait.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use abi::misc::Rlimit;
+use abi::signal::{SigAction, SigAltStack, SigSet};
+use abi::{Errno, PtRegs, SysResult};
+use mm::MemoryManager;
+use platform::{Context, Interrupter};
+use vfs::{Creds, Dentry};
+use waiter::{Queue, Waiter};
+
+use crate::fdtable::FdTable;
+use crate::signal::SigQueue;
+use crate::Kernel;
+
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Root, working directory and umask (`CLONE_FS` shares these).
+#[derive(Clone)]
+pub struct FsContext {
+    pub root: Arc<Dentry>,
+    pub cwd: Arc<Dentry>,
+    pub umask: u32,
+}
+
+/// Signal dispositions (`CLONE_SIGHAND` shares these).
+pub struct SigHandlers {
+    pub actions: [SigAction; 64],
+}
+
+impl SigHandlers {
+    pub fn action(&self, sig: i32) -> SigAction {
+        self.actions[(sig - 1) as usize]
+    }
+}
+
+pub struct TgInner {
+    pub parent: Option<Arc<ThreadGroup>>,
+    pub children: Vec<Arc<ThreadGroup>>,
+    pub pgid: i32,
+    pub sid: i32,
+    /// Set when the whole group has exited: the wait status. A group with
+    /// an exit status and still in its parent's children is a zombie.
+    pub exit_status: Option<i32>,
+    /// An exit_group in progress: every thread must leave.
+    pub exiting: Option<i32>,
+    pub threads: Vec<Arc<TaskShared>>,
+    pub pending: SigQueue,
+    pub rlimits: [Rlimit; 16],
+    pub exe: Option<Arc<Dentry>>,
+    pub mm: Option<Arc<Mutex<MemoryManager>>>,
+    pub sighand: Arc<Mutex<SigHandlers>>,
+    /// CPU time of reaped children, for `times`/`getrusage`.
+    pub child_utime_ns: u64,
+}
+
+/// A process.
+pub struct ThreadGroup {
+    pub pid: i32,
+    pub inner: Mutex<TgInner>,
+    /// Notified when a child changes state (`wait4` sleeps here).
+    pub child_events: Queue,
+    pub start: Instant,
+}
+
+impl ThreadGroup {
+    pub fn lock(&self) -> MutexGuard<'_, TgInner> {
+        lock(&self.inner)
+    }
+
+    pub fn is_zombie(&self) -> bool {
+        self.lock().exit_status.is_some()
+    }
+}
+
+/// The parts of a task other tasks may touch.
+pub struct TaskShared {
+    pub tid: i32,
+    pub tg: Arc<ThreadGroup>,
+    pub waiter: Arc<Waiter>,
+    pub pending: Mutex<SigQueue>,
+    /// The blocked-signal mask, readable by senders choosing a thread.
+    pub mask: AtomicU64,
+    pub killed: AtomicBool,
+    pub interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
+    pub comm: Mutex<Vec<u8>>,
+    pub cpu_ns: AtomicU64,
+    /// Released when a `vfork` child execs or exits.
+    pub vfork_done: Mutex<Option<Arc<crate::process::VforkDone>>>,
+    /// The task's descriptor table and fs context, for `/proc`.
+    pub files: Mutex<Option<Arc<Mutex<FdTable>>>>,
+    pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
+}
+
+impl TaskShared {
+    /// Wakes the task from a blocking wait and out of application code.
+    pub fn kick(&self) {
+        self.waiter.notify();
+        if let Some(i) = lock(&self.interrupter).as_ref() {
+            i.interrupt();
+        }
+    }
+
+    pub fn mask(&self) -> SigSet {
+        SigSet(self.mask.load(Ordering::Relaxed))
+    }
+}
+
+/// How a task leaves its run loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `exit(2)`: this thread only.
+    Thread(i32),
+    /// `exit_group(2)` or a fatal signal: the wait status for the group.
+    Group(i32),
+}
+
+pub struct Task {
+    pub shared: Arc<TaskShared>,
+    pub kernel: Arc<Kernel>,
+    pub regs: PtRegs,
+    pub ctx: Box<dyn Context>,
+    pub mm: Arc<Mutex<MemoryManager>>,
+    pub fds: Arc<Mutex<FdTable>>,
+    pub fs: Arc<Mutex<FsContext>>,
+    pub sighand: Arc<Mutex<SigHandlers>>,
+    pub creds: Creds,
+    pub euid: u32,
+    pub egid: u32,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    pub altstack: SigAltStack,
+    /// Mask to restore after a `rt_sigsuspend`-style temporary mask.
+    pub saved_mask: Option<SigSet>,
+    /// Set by a handler that replaced the registers (execve, sigreturn).
+    pub regs_replaced: bool,
+    pub exit: Option<Exit>,
+    /// Remaining time for a restarted `nanosleep`.
+    pub restart_deadline: Option<Instant>,
+    /// Reusable buffer for I/O, so the hot path does not allocate.
+    pub scratch: Vec<u8>,
+    pub name_buf: Vec<u8>,
+}
+
+impl Task {
+    pub fn tid(&self) -> i32 {
+        self.shared.tid
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.shared.tg.pid
+    }
+
+    pub fn tg(&self) -> &Arc<ThreadGroup> {
+        &self.shared.tg
+    }
+
+    pub fn mm(&self) -> MutexGuard<'_, MemoryManager> {
+        lock(&self.mm)
+    }
+
+    pub fn fds(&self) -> MutexGuard<'_, FdTable> {
+        lock(&self.fds)
+    }
+
+    pub fn fs(&self) -> MutexGuard<'_, FsContext> {
+        lock(&self.fs)
+    }
+
+    pub fn mask(&self) -> SigSet {
+        self.shared.mask()
+    }
+
+    pub fn set_mask(&self, m: SigSet) {
+        let m = SigSet(m.0 & !SigSet::UNBLOCKABLE.0);
+        self.shared.mask.store(m.0, Ordering::Relaxed);
+    }
+
+    pub fn rlimit(&self, r: u32) -> Rlimit {
+        self.tg().lock().rlimits[r as usize]
+    }
+
+    /// Whether a signal (or a kill) should interrupt a blocking call.
+    pub fn interrupted(&self) -> bool {
+        if self.shared.killed.load(Ordering::Relaxed) {
+            return true;
+        }
+        let mask = self.mask();
+        if lock(&self.shared.pending).deliverable(mask) {
+            return true;
+        }
+        let tg = self.tg().lock();
+        tg.exiting.is_some() || tg.pending.deliverable(mask)
+    }
+
+    /// Runs `attempt` until it stops returning `EAGAIN`, sleeping on
+    /// `queue` between attempts. A signal ends the wait with `ERESTARTSYS`
+    /// (the caller may map it), the deadline with `ETIMEDOUT`.
+    pub fn block_on<T>(
+        &mut self,
+        queue: Option<&Queue>,
+        mask: u32,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut(&mut Task) -> SysResult<T>,
+    ) -> SysResult<T> {
+        let waiter = self.shared.waiter.clone();
+        let _reg = queue.map(|q| q.register(&waiter, mask));
+        loop {
+            match attempt(self) {
+                Err(Errno::EAGAIN) => {}
+                r => return r,
+            }
+            if self.interrupted() {
+                return Err(Errno::ERESTARTSYS);
+            }
+            if !waiter.wait(deadline) {
+                return Err(Errno::ETIMEDOUT);
+            }
+        }
+    }
+
+    /// Sleeps until `deadline` or a signal (`ERESTARTSYS`).
+    pub fn sleep_until(&mut self, deadline: Instant) -> SysResult<()> {
+        let waiter = self.shared.waiter.clone();
+        loop {
+            if self.interrupted() {
+                return Err(Errno::ERESTARTSYS);
+            }
+            if Instant::now() >= deadline || !waiter.wait(Some(deadline)) {
+                return Ok(());
+            }
+        }
+    }
+
+    pub fn vfs_creds(&self) -> Creds {
+        Creds {
+            uid: self.euid,
+            gid: self.egid,
+            groups: self.creds.groups.clone(),
+        }
+    }
+}

@@ -1,0 +1,952 @@
+//! Differential test harness: runs programs natively and inside the sandbox
+//! (`rvisor do`) and requires identical stdout bytes and exit status.
+//!
+//! Cases (one libtest-mimic trial each, so `cargo test` and `cargo nextest`
+//! list and run them individually):
+//!
+//! * `c::NAME::PLATFORM` — every `tests/c/*.c`, compiled once per run with
+//!   the system `cc` into a temporary directory under /tmp. Header lines:
+//!   `// difftest: static`, `// difftest: cflags ...`,
+//!   `// difftest: args A B C`, `// difftest: stdin TEXT` (escapes `\n`,
+//!   `\t`, `\\`; otherwise stdin is /dev/null) and
+//!   `// difftest: platforms P1 P2` (restrict to these platforms).
+//! * `real::NAME::PLATFORM` — real programs (shell, coreutils, python,
+//!   perl) from the table in [`real_cases`], plus sandbox-only checks.
+//! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
+//! * `cli::NAME` — command-line behaviour of `rvisor` itself.
+//!
+//! Environment: `RVISOR_PLATFORMS` (comma-separated, default `ptrace`) and
+//! `RVISOR_BIN` (binary under test, default the `rvisor` bin target).
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// Per-run timeout; the whole process group is killed after it.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// How much of the sandbox's stderr a failure message shows.
+const STDERR_LIMIT: usize = 4096;
+/// The fixed environment of every run, native and sandboxed.
+const TEST_ENV: &[(&str, &str)] = &[
+    (
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
+    ("HOME", "/"),
+    ("LANG", "C"),
+    ("LC_ALL", "C"),
+    ("TZ", "UTC"),
+    ("DIFFTEST", "1"),
+];
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    let platforms = platforms();
+    c_trials(&platforms, &mut trials);
+    real_trials(&platforms, &mut trials);
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let Some(dir) = SCRATCH.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    conclusion.exit();
+}
+
+// ---------------------------------------------------------------------------
+// Configuration and scratch space
+// ---------------------------------------------------------------------------
+
+fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn rvisor_bin() -> PathBuf {
+    match std::env::var_os("RVISOR_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_rvisor")),
+    }
+}
+
+fn platforms() -> Vec<String> {
+    let raw = std::env::var("RVISOR_PLATFORMS").unwrap_or_default();
+    let list: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if list.is_empty() {
+        vec!["ptrace".to_string()]
+    } else {
+        list
+    }
+}
+
+static SCRATCH: OnceLock<PathBuf> = OnceLock::new();
+
+/// The per-run temporary directory. It must be under /tmp: the sandbox's
+/// root is the host's /, so binaries and working directories created here
+/// are visible inside it. Removed when the run ends.
+fn scratch() -> &'static Path {
+    SCRATCH.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = PathBuf::from(format!(
+            "/tmp/rvisor-difftest-{}-{nanos:x}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("bin")).expect("create scratch dir under /tmp");
+        dir
+    })
+}
+
+/// A fresh, empty working directory for one run.
+fn fresh_workdir(label: &str) -> Result<PathBuf, Failed> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = scratch().join("work").join(format!("{label}-{n}"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failed::from(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+// ---------------------------------------------------------------------------
+// Running a command with a timeout
+// ---------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct RunResult {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// Exit code, or 128+N when killed by signal N. None on timeout.
+    status: Option<i32>,
+    /// Set when output pipes stayed open after the process exited.
+    note: Option<String>,
+}
+
+/// Runs `argv` with the fixed test environment, in `cwd`, with `stdin`
+/// (None = /dev/null), in its own process group, with only fds 0-2 open.
+fn run_cmd(argv: &[OsString], cwd: &Path, stdin: Option<&[u8]>) -> Result<RunResult, Failed> {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env_clear()
+        .envs(TEST_ENV.iter().copied())
+        .current_dir(cwd)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: the closure only makes async-signal-safe system calls
+    // (close_range, fcntl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // Mark every inherited fd above stderr close-on-exec so the
+            // program sees the same fd table natively and in the sandbox.
+            const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+            let r = libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            );
+            if r != 0 {
+                for fd in 3..4096 {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Failed::from(format!("cannot spawn {}: {e}", argv[0].to_string_lossy())))?;
+
+    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let data = data.to_vec();
+        thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        });
+    }
+    let out_rx = spawn_reader(child.stdout.take());
+    let err_rx = spawn_reader(child.stderr.take());
+
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if Instant::now() >= deadline => {
+                // Kill the whole process group while the leader is still
+                // unreaped, so the group id cannot have been reused.
+                // SAFETY: plain kill(2) on our own child's process group.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("wait failed: {e}").into()),
+        }
+    };
+
+    let mut note = None;
+    let mut collect =
+        |rx: mpsc::Receiver<Vec<u8>>, what: &str| match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(v) => v,
+            Err(_) => {
+                note = Some(format!(
+                    "{what} was still held open by a leftover process 5 s after exit"
+                ));
+                Vec::new()
+            }
+        };
+    let stdout = collect(out_rx, "stdout");
+    let stderr = collect(err_rx, "stderr");
+    let status = status.map(|st| match (st.code(), st.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => -1,
+    });
+    Ok(RunResult {
+        stdout,
+        stderr,
+        status,
+        note,
+    })
+}
+
+fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// `rvisor do --platform P --cwd CWD --env K=V... -- ARGV...`
+fn sandbox_argv(platform: &str, cwd: &Path, argv: &[OsString]) -> Vec<OsString> {
+    let mut v: Vec<OsString> = vec![
+        rvisor_bin().into(),
+        "do".into(),
+        "--platform".into(),
+        platform.into(),
+        "--cwd".into(),
+        cwd.into(),
+    ];
+    for (k, val) in TEST_ENV {
+        v.push("--env".into());
+        v.push(format!("{k}={val}").into());
+    }
+    v.push("--".into());
+    v.extend(argv.iter().cloned());
+    v
+}
+
+fn status_str(s: Option<i32>) -> String {
+    match s {
+        Some(s) if s > 128 => format!("{s} (signal {})", s - 128),
+        Some(s) => s.to_string(),
+        None => format!(
+            "timed out after {} s (process group killed)",
+            TIMEOUT.as_secs()
+        ),
+    }
+}
+
+fn truncated(bytes: &[u8], limit: usize) -> String {
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(limit)])
+        .trim_end()
+        .to_string();
+    if bytes.len() > limit {
+        format!("{s}\n[... {} more bytes truncated]", bytes.len() - limit)
+    } else {
+        s
+    }
+}
+
+fn show_argv(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if s.is_empty() || s.contains(|c: char| c.is_whitespace() || "'\"$;|&<>*?".contains(c))
+            {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            } else {
+                s.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------------------
+// Line diff (LCS) for failure messages
+// ---------------------------------------------------------------------------
+
+fn split_lines(b: &[u8]) -> Vec<String> {
+    let s = String::from_utf8_lossy(b);
+    s.split_inclusive('\n')
+        .map(|l| match l.strip_suffix('\n') {
+            Some(l) => l.to_string(),
+            None => format!("{l}\\ (no newline at end)"),
+        })
+        .collect()
+}
+
+/// A unified-style diff of two outputs, with 3 lines of context.
+fn line_diff(a: &[u8], b: &[u8]) -> String {
+    let (a, b) = (split_lines(a), split_lines(b));
+    let (n, m) = (a.len(), b.len());
+    if n.saturating_mul(m) > 4_000_000 {
+        return format!(
+            "(outputs too large to diff: {n} vs {m} lines)\n--- native (first 50 lines)\n{}\n+++ sandbox (first 50 lines)\n{}\n",
+            a.iter().take(50).cloned().collect::<Vec<_>>().join("\n"),
+            b.iter().take(50).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+    // lcs[i][j] = LCS length of a[i..] and b[j..].
+    let mut lcs = vec![0u32; (n + 1) * (m + 1)];
+    let idx = |i: usize, j: usize| i * (m + 1) + j;
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[idx(i, j)] = if a[i] == b[j] {
+                lcs[idx(i + 1, j + 1)] + 1
+            } else {
+                lcs[idx(i + 1, j)].max(lcs[idx(i, j + 1)])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            ops.push((' ', &a[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[idx(i + 1, j)] >= lcs[idx(i, j + 1)]) {
+            ops.push(('-', &a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', &b[j]));
+            j += 1;
+        }
+    }
+    const CONTEXT: usize = 3;
+    const MAX_LINES: usize = 300;
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let mut out = String::from("--- native stdout\n+++ sandbox stdout\n");
+    let mut printed = 0;
+    let mut last: Option<usize> = None;
+    for (k, (tag, line)) in ops.iter().enumerate() {
+        let near = changed
+            .iter()
+            .any(|&c| k + CONTEXT >= c && k <= c + CONTEXT);
+        if !near {
+            continue;
+        }
+        if last.is_some_and(|l| k > l + 1) || (last.is_none() && k > 0) {
+            out.push_str("@@ ... @@\n");
+        }
+        if printed == MAX_LINES {
+            out.push_str("[... diff truncated]\n");
+            break;
+        }
+        let _ = writeln!(out, "{tag}{line}");
+        printed += 1;
+        last = Some(k);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Comparing a native run with a sandboxed run
+// ---------------------------------------------------------------------------
+
+struct Diffcase {
+    argv: Vec<OsString>,
+    stdin: Option<Vec<u8>>,
+    /// None: a fresh scratch directory for each of the two runs.
+    cwd: Option<PathBuf>,
+    label: String,
+}
+
+fn run_differential(case: &Diffcase, platform: &str) -> Result<(), Failed> {
+    let native_cwd = match &case.cwd {
+        Some(c) => c.clone(),
+        None => fresh_workdir(&format!("{}-native", case.label))?,
+    };
+    let sandbox_cwd = match &case.cwd {
+        Some(c) => c.clone(),
+        None => fresh_workdir(&format!("{}-{platform}", case.label))?,
+    };
+    let native = run_cmd(&case.argv, &native_cwd, case.stdin.as_deref())?;
+    if native.status.is_none() {
+        return Err(format!(
+            "the native run timed out: {}\nnative stdout:\n{}",
+            show_argv(&case.argv),
+            truncated(&native.stdout, STDERR_LIMIT)
+        )
+        .into());
+    }
+    let sargv = sandbox_argv(platform, &sandbox_cwd, &case.argv);
+    let sandbox = run_cmd(&sargv, &sandbox_cwd, case.stdin.as_deref())?;
+    if native.stdout == sandbox.stdout && native.status == sandbox.status {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "native and sandbox runs differ\ncommand: {}\nsandbox command: {}\nnative status:  {}\nsandbox status: {}\n",
+        show_argv(&case.argv),
+        show_argv(&sargv),
+        status_str(native.status),
+        status_str(sandbox.status),
+    );
+    if native.stdout == sandbox.stdout {
+        msg.push_str("stdout: identical\n");
+    } else {
+        msg.push_str(&line_diff(&native.stdout, &sandbox.stdout));
+    }
+    if !native.stderr.is_empty() {
+        let _ = write!(msg, "native stderr:\n{}\n", truncated(&native.stderr, 1024));
+    }
+    let _ = write!(
+        msg,
+        "sandbox stderr (up to {STDERR_LIMIT} bytes):\n{}\n",
+        truncated(&sandbox.stderr, STDERR_LIMIT)
+    );
+    for note in [native.note, sandbox.note].into_iter().flatten() {
+        let _ = writeln!(msg, "note: {note}");
+    }
+    Err(msg.into())
+}
+
+// ---------------------------------------------------------------------------
+// C test programs
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default)]
+struct CTest {
+    name: String,
+    path: PathBuf,
+    static_link: bool,
+    cflags: Vec<String>,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    platforms: Option<Vec<String>>,
+    errors: Vec<String>,
+}
+
+fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push(b'\n'),
+                Some('t') => out.push(b'\t'),
+                Some('\\') => out.push(b'\\'),
+                Some(o) => {
+                    out.push(b'\\');
+                    let mut b = [0; 4];
+                    out.extend_from_slice(o.encode_utf8(&mut b).as_bytes());
+                }
+                None => out.push(b'\\'),
+            }
+        } else {
+            let mut b = [0; 4];
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+        }
+    }
+    out
+}
+
+fn parse_ctest(path: &Path) -> CTest {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut t = CTest {
+        name,
+        path: path.to_path_buf(),
+        ..Default::default()
+    };
+    let src = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            t.errors
+                .push(format!("cannot read {}: {e}", path.display()));
+            return t;
+        }
+    };
+    for line in src.lines() {
+        let Some(rest) = line.trim().strip_prefix("// difftest:") else {
+            continue;
+        };
+        let rest = rest.trim();
+        let (key, val) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let val = val.trim();
+        match key {
+            "static" => t.static_link = true,
+            "cflags" => t.cflags.extend(val.split_whitespace().map(String::from)),
+            "args" => t.args = val.split_whitespace().map(String::from).collect(),
+            "stdin" => t.stdin = Some(unescape(val)),
+            "platforms" => {
+                t.platforms = Some(
+                    val.split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
+                )
+            }
+            other => t
+                .errors
+                .push(format!("unknown directive `// difftest: {other}`")),
+        }
+    }
+    t
+}
+
+type BuildCell = Arc<OnceLock<Result<PathBuf, String>>>;
+
+/// Compiles a C file once per harness process (shared by its platforms).
+fn build_c(
+    src: &Path,
+    bin_name: &str,
+    static_link: bool,
+    cflags: &[String],
+) -> Result<PathBuf, Failed> {
+    static BUILDS: OnceLock<Mutex<HashMap<PathBuf, BuildCell>>> = OnceLock::new();
+    let cell = BUILDS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(src.to_path_buf())
+        .or_default()
+        .clone();
+    let res = cell.get_or_init(|| {
+        let out = scratch().join("bin").join(bin_name);
+        let include = workspace_root().join("tests/c/include");
+        let mut cmd = Command::new("cc");
+        cmd.args(["-O1", "-g", "-Wall", "-pthread"])
+            .arg("-I")
+            .arg(&include);
+        if static_link {
+            cmd.arg("-static");
+        }
+        cmd.args(cflags).arg("-o").arg(&out).arg(src);
+        match cmd.output() {
+            Ok(o) if o.status.success() => Ok(out),
+            Ok(o) => Err(format!(
+                "compiling {} failed ({:?}):\n{}",
+                src.display(),
+                cmd,
+                String::from_utf8_lossy(&o.stderr)
+            )),
+            Err(e) => Err(format!("cannot run cc (install build-essential): {e}")),
+        }
+    });
+    res.clone().map_err(Failed::from)
+}
+
+fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
+    let dir = workspace_root().join("tests/c");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "c") && p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    if files.is_empty() {
+        trials.push(Trial::test("c::no_tests_found", move || {
+            Err(format!("no C tests found in {}", dir.display()).into())
+        }));
+        return;
+    }
+    for file in files {
+        let t = parse_ctest(&file);
+        for platform in platforms {
+            let allowed = t
+                .platforms
+                .as_ref()
+                .is_none_or(|ps| ps.iter().any(|p| p == platform));
+            let t = t.clone();
+            let platform2 = platform.clone();
+            let trial = Trial::test(format!("c::{}::{platform}", t.name), move || {
+                if !t.errors.is_empty() {
+                    return Err(t.errors.join("\n").into());
+                }
+                let bin = build_c(&t.path, &t.name, t.static_link, &t.cflags)?;
+                let mut argv: Vec<OsString> = vec![bin.into()];
+                argv.extend(t.args.iter().map(OsString::from));
+                let case = Diffcase {
+                    argv,
+                    stdin: t.stdin.clone(),
+                    cwd: None,
+                    label: format!("c-{}", t.name),
+                };
+                run_differential(&case, &platform2)
+            });
+            trials.push(trial.with_ignored_flag(!allowed));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Real programs
+// ---------------------------------------------------------------------------
+
+struct RealCase {
+    name: &'static str,
+    argv: &'static [&'static str],
+    stdin: Option<&'static str>,
+    /// None: a fresh scratch directory per run (never printed).
+    cwd: Option<&'static str>,
+}
+
+const fn real(name: &'static str, argv: &'static [&'static str]) -> RealCase {
+    RealCase {
+        name,
+        argv,
+        stdin: None,
+        cwd: Some("/"),
+    }
+}
+
+fn real_cases() -> Vec<RealCase> {
+    vec![
+        real(
+            "sh_pipeline_exit3",
+            &["/bin/sh", "-c", "echo hi | tr a-z A-Z; ls / | wc -l; exit 3"],
+        ),
+        real(
+            "sh_for_sort",
+            &["/bin/sh", "-c", "for i in 1 2 3; do echo $i; done | sort -r"],
+        ),
+        real("ls_doc_dir", &["/usr/bin/ls", "-1", "/usr/share/doc/coreutils"]),
+        real("cat_os_release", &["/usr/bin/cat", "/etc/os-release"]),
+        real(
+            "sort_generated",
+            &[
+                "/bin/sh",
+                "-c",
+                "i=0; while [ $i -lt 2000 ]; do echo $(( (i * 7919) % 1009 )) line$i; i=$((i+1)); done \
+                 | sort -k1,1n -k2,2 | uniq -c -w4 | sort -k1,1nr -k2,2n | head -20",
+            ],
+        ),
+        RealCase {
+            stdin: Some("pear\napple\nfig\nbanana\napple\n"),
+            ..real("sort_stdin", &["/usr/bin/sort", "-u"])
+        },
+        real("sha256sum_os_release", &["/usr/bin/sha256sum", "/etc/os-release"]),
+        real("wc_bin_ls", &["/usr/bin/wc", "-c", "/bin/ls"]),
+        real(
+            "python_hashlib_json",
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "import hashlib,json; print(json.dumps(hashlib.sha256(b\"x\").hexdigest()))",
+            ],
+        ),
+        RealCase {
+            cwd: Some("/usr"),
+            ..real(
+                "python_version_cwd",
+                &[
+                    "/usr/bin/python3",
+                    "-c",
+                    "import os,sys; print(sys.version_info[:2], os.getcwd())",
+                ],
+            )
+        },
+        real(
+            "python_subprocess",
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "import subprocess; r = subprocess.run(['/bin/echo', 'sub'], capture_output=True); \
+                 print(r.returncode, r.stdout)",
+            ],
+        ),
+        real(
+            "python_threads",
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "import threading\nres = [0] * 4\ndef w(i):\n    res[i] = sum(range(i * 100000))\n\
+                 ts = [threading.Thread(target=w, args=(i,)) for i in range(4)]\n\
+                 [t.start() for t in ts]; [t.join() for t in ts]\nprint(res)",
+            ],
+        ),
+        real(
+            "perl_squares",
+            &["/usr/bin/perl", "-e", "print join(\",\", map { $_*$_ } 1..10), \"\\n\""],
+        ),
+        real(
+            "perl_list_util",
+            &["/usr/bin/perl", "-MList::Util=sum", "-e", "print sum(1..100), \"\\n\""],
+        ),
+        real("env_i_path", &["/usr/bin/env", "-i", "/bin/sh", "-c", "echo $PATH"]),
+        real("env_sorted", &["/bin/sh", "-c", "env | sort"]),
+        real(
+            "sh_cd_pwd",
+            &["/bin/sh", "-c", "cd /usr/share && pwd && cd doc/../doc && pwd -P"],
+        ),
+        real("sh_kill_self_term", &["/bin/sh", "-c", "echo before; kill -TERM $$; echo after"]),
+        real(
+            "sh_trap_usr1",
+            &["/bin/sh", "-c", "trap 'echo got USR1' USR1; kill -USR1 $$; echo after"],
+        ),
+        RealCase {
+            cwd: None,
+            ..real(
+                "sh_files_in_cwd",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "echo hello > f && ln -s f l && cat l && mkdir d && mv f d/g && ls -1 && \
+                     ls -1 d && rm -r d l && ls -1 | wc -l",
+                ],
+            )
+        },
+        real("dev_zero_wc", &["/bin/sh", "-c", "head -c 100000 /dev/zero | wc -c"]),
+        real(
+            "tar_roundtrip",
+            &[
+                "/bin/sh",
+                "-c",
+                "tar -cf - -C /usr/share/doc coreutils | tar -tf - | sort",
+            ],
+        ),
+        real(
+            "gzip_roundtrip",
+            &["/bin/sh", "-c", "gzip -c < /etc/os-release | gzip -dc | sha256sum"],
+        ),
+        real("date_epoch", &["/usr/bin/date", "-u", "-d", "@0", "+%Y-%m-%d %H:%M:%S"]),
+        real(
+            "stat_os_release",
+            &["/usr/bin/stat", "-L", "-c", "%F %s %a %U", "/etc/os-release"],
+        ),
+        real(
+            "xargs_echo",
+            &["/bin/sh", "-c", "printf 'a\\nb\\nc\\n' | xargs -n1 echo item"],
+        ),
+        real("ulimit_nofile", &["/bin/sh", "-c", "ulimit -n 100; ulimit -n"]),
+        real("false_status", &["/usr/bin/false"]),
+    ]
+}
+
+fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
+    for case in real_cases() {
+        for platform in platforms {
+            let platform = platform.clone();
+            let argv: Vec<OsString> = case.argv.iter().map(OsString::from).collect();
+            let d = Diffcase {
+                argv,
+                stdin: case.stdin.map(|s| s.as_bytes().to_vec()),
+                cwd: case.cwd.map(PathBuf::from),
+                label: format!("real-{}", case.name),
+            };
+            trials.push(Trial::test(
+                format!("real::{}::{platform}", case.name),
+                move || run_differential(&d, &platform),
+            ));
+        }
+    }
+    for platform in platforms {
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("real::etc_write_stays_in_sandbox::{platform}"),
+            move || etc_write_stays_in_sandbox(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("real::nonexistent::{platform}"),
+            move || nonexistent_command(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::not_executable::{platform}"),
+            move || not_executable(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::raw_syscalls::{platform}"),
+            move || raw_syscalls(&p),
+        ));
+    }
+    trials.push(Trial::test("cli::bogus_platform", bogus_platform));
+}
+
+/// Runs `argv` in the sandbox only.
+fn sandbox_only(
+    platform: &str,
+    argv: &[&str],
+    cwd: &Path,
+) -> Result<(RunResult, Vec<OsString>), Failed> {
+    let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+    let sargv = sandbox_argv(platform, cwd, &argv);
+    Ok((run_cmd(&sargv, cwd, None)?, sargv))
+}
+
+fn describe(r: &RunResult, sargv: &[OsString]) -> String {
+    format!(
+        "command: {}\nstatus: {}\nstdout:\n{}\nstderr (up to {STDERR_LIMIT} bytes):\n{}\n",
+        show_argv(sargv),
+        status_str(r.status),
+        truncated(&r.stdout, STDERR_LIMIT),
+        truncated(&r.stderr, STDERR_LIMIT)
+    )
+}
+
+/// A write to /etc inside the sandbox succeeds there and never reaches the
+/// host (writes live in the in-memory upper layer). Not run natively: the
+/// native run would write the host's /etc.
+fn etc_write_stays_in_sandbox(platform: &str) -> Result<(), Failed> {
+    let probe = Path::new("/etc/rvisor-probe");
+    if probe.exists() {
+        return Err("/etc/rvisor-probe already exists on the host; remove it and rerun".into());
+    }
+    let (r, sargv) = sandbox_only(
+        platform,
+        &[
+            "/bin/sh",
+            "-c",
+            "echo x > /etc/rvisor-probe; cat /etc/rvisor-probe",
+        ],
+        Path::new("/"),
+    )?;
+    let leaked = probe.exists();
+    if leaked {
+        let _ = std::fs::remove_file(probe);
+    }
+    let mut problems = Vec::new();
+    if r.stdout != b"x\n" {
+        problems.push("expected stdout \"x\\n\"".to_string());
+    }
+    if r.status != Some(0) {
+        problems.push("expected exit status 0".to_string());
+    }
+    if leaked {
+        problems.push("the sandbox's write reached the host: /etc/rvisor-probe exists".to_string());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n{}", problems.join("\n"), describe(&r, &sargv)).into())
+    }
+}
+
+/// A command that does not exist: exit status 127 and a message on stderr.
+fn nonexistent_command(platform: &str) -> Result<(), Failed> {
+    let (r, sargv) = sandbox_only(platform, &["/nonexistent"], Path::new("/"))?;
+    if r.status == Some(127) && !r.stderr.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected exit status 127 and a non-empty stderr\n{}",
+            describe(&r, &sargv)
+        )
+        .into())
+    }
+}
+
+/// A command that exists but is not executable: exit status 126 and a
+/// message on stderr.
+fn not_executable(platform: &str) -> Result<(), Failed> {
+    let (r, sargv) = sandbox_only(platform, &["/etc/os-release"], Path::new("/"))?;
+    if r.status == Some(126) && !r.stderr.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected exit status 126 and a non-empty stderr\n{}",
+            describe(&r, &sargv)
+        )
+        .into())
+    }
+}
+
+fn host_hostname() -> Result<String, Failed> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim_end().to_string())
+        .map_err(|e| format!("cannot read the host's /proc/sys/kernel/hostname: {e}").into())
+}
+
+/// Raw `syscall` instructions inside the sandbox: the program is pid 1 and
+/// sethostname changes only the sandbox's hostname.
+fn raw_syscalls(platform: &str) -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/raw_syscalls.c");
+    let bin = build_c(&src, "sandbox-raw_syscalls", false, &[])?;
+    let before = host_hostname()?;
+    let cwd = fresh_workdir("sandbox-raw_syscalls")?;
+    let bin = bin.to_string_lossy().into_owned();
+    let (r, sargv) = sandbox_only(platform, &[&bin], &cwd)?;
+    let after = host_hostname()?;
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut problems = Vec::new();
+    for want in ["pid=1", "sethostname=0", "nodename=sbx-probe"] {
+        if !lines.contains(&want) {
+            problems.push(format!("expected a line `{want}`"));
+        }
+    }
+    if r.status != Some(0) {
+        problems.push("expected exit status 0".into());
+    }
+    if after != before {
+        // Damage control: put the host's hostname back.
+        let restored = std::fs::write("/proc/sys/kernel/hostname", &before).is_ok();
+        problems.push(format!(
+            "the host's hostname changed from {before:?} to {after:?} (restored: {restored})"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n{}", problems.join("\n"), describe(&r, &sargv)).into())
+    }
+}
+
+/// An unknown platform is rejected with a message naming it.
+fn bogus_platform() -> Result<(), Failed> {
+    let argv: Vec<OsString> = ["do", "--platform", "bogus", "--", "/bin/true"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    let mut full = vec![rvisor_bin().into_os_string()];
+    full.extend(argv);
+    let r = run_cmd(&full, Path::new("/"), None)?;
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    let ok = matches!(r.status, Some(s) if s != 0) && stderr.contains("bogus");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a non-zero exit status and a stderr message mentioning `bogus`\n{}",
+            describe(&r, &full)
+        )
+        .into())
+    }
+}

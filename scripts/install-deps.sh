@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on Debian 12, as root. Idempotent:
+# checks what is present and only runs apt-get (and cargo install) for what
+# is missing; succeeds without doing anything when all is present.
+set -euo pipefail
+
+missing=()
+need() { # need PACKAGE CONDITION...
+	local pkg=$1
+	shift
+	if ! "$@" >/dev/null 2>&1; then
+		missing+=("$pkg")
+	fi
+}
+have_file() { [ -e "$1" ]; }
+static_libc() { have_file "$(cc -print-file-name=libc.a 2>/dev/null)"; }
+
+need build-essential command -v cc
+need build-essential command -v make
+need libc6-dev have_file /usr/include/stdio.h
+need libc6-dev static_libc
+need python3 have_file /usr/bin/python3
+need perl have_file /usr/bin/perl
+need coreutils command -v sha256sum
+need findutils command -v xargs
+need tar command -v tar
+need gzip command -v gzip
+
+if [ ${#missing[@]} -gt 0 ]; then
+	# Deduplicate while keeping order.
+	readarray -t pkgs < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+	echo "install-deps: installing ${pkgs[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: must run as root to install: ${pkgs[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends "${pkgs[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "install-deps: cargo not found; install a Rust toolchain (rustup) first" >&2
+	exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+	echo "install-deps: installing cargo-nextest"
+	cargo install cargo-nextest --locked
+fi

@@ -1,0 +1,75 @@
+/* Shared helpers for the differential C tests in tests/c.
+ *
+ * Every line a test prints must be a deterministic fact: the same natively
+ * and inside the sandbox. Syscall results are printed as
+ *     name: ret=R errno=NAME
+ * where errno is "0" when the call succeeded.
+ */
+#ifndef DT_H
+#define DT_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline const char *dt_errname(int e)
+{
+	const char *n = e ? strerrorname_np(e) : "0";
+	return n ? n : "E?";
+}
+
+/* Unbuffered stdout so output order survives fork() and fatal signals. */
+static inline void dt_init(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+}
+
+/* Print the exact return value and errno. */
+#define CHK(name, expr)                                                       \
+	do {                                                                  \
+		errno = 0;                                                    \
+		long _r = (long)(expr);                                       \
+		int _e = errno;                                               \
+		printf("%s: ret=%ld errno=%s\n", (name), _r,                  \
+		       _r < 0 ? dt_errname(_e) : "0");                        \
+	} while (0)
+
+/* For calls whose successful return value is not deterministic (addresses,
+ * pids): print ret=OK on success, ret=-1 and errno on failure. */
+#define CHKOK(name, expr)                                                     \
+	do {                                                                  \
+		errno = 0;                                                    \
+		long _r = (long)(expr);                                       \
+		int _e = errno;                                               \
+		if (_r < 0)                                                   \
+			printf("%s: ret=%ld errno=%s\n", (name), _r,          \
+			       dt_errname(_e));                               \
+		else                                                          \
+			printf("%s: ret=OK errno=0\n", (name));               \
+	} while (0)
+
+/* For calls that return an error number instead of setting errno
+ * (pthread_*, clock_nanosleep, posix_*). */
+#define CHKRC(name, expr)                                                     \
+	do {                                                                  \
+		int _rc = (expr);                                             \
+		printf("%s: ret=%d errno=%s\n", (name), _rc,                  \
+		       dt_errname(_rc));                                      \
+	} while (0)
+
+/* Print a relation/fact that must hold. */
+#define FACT(cond) printf("%s: %s\n", #cond, (cond) ? "true" : "false")
+
+/* A bad user pointer (EFAULT), hidden from the compiler's static checks. */
+static inline void *dt_badptr(void)
+{
+	void *volatile p = (void *)1;
+	return p;
+}
+#define BADPTR (dt_badptr())
+
+#endif

@@ -1,0 +1,55 @@
+// ftruncate/truncate: grow (zero fill), shrink, offset independence, and
+// EINVAL (negative length, fd not writable), EISDIR, ENOENT, EBADF errors.
+#include "dt.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static long long size_of(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) ? -1 : (long long)st.st_size;
+}
+
+int main(void)
+{
+	dt_init();
+	int fd = open("tr", O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CHK("write", write(fd, "0123456789", 10));
+	CHK("ftruncate 4", ftruncate(fd, 4));
+	printf("size=%lld\n", size_of("tr"));
+	CHK("offset unchanged", lseek(fd, 0, SEEK_CUR));
+	CHK("ftruncate 100000", ftruncate(fd, 100000));
+	printf("size=%lld\n", size_of("tr"));
+	static char buf[100000];
+	memset(buf, 'x', sizeof(buf));
+	CHK("pread all", pread(fd, buf, sizeof(buf), 0));
+	int nz = 0;
+	for (size_t i = 4; i < sizeof(buf); i++)
+		nz += buf[i] != 0;
+	printf("head=%.4s nonzero-after-head=%d\n", buf, nz);
+	CHK("truncate path 2", truncate("tr", 2));
+	printf("size=%lld\n", size_of("tr"));
+	CHK("write at offset 10 after shrink", write(fd, "Z", 1));
+	printf("size=%lld\n", size_of("tr"));
+	CHK("ftruncate negative", ftruncate(fd, -1));
+	CHK("truncate negative", truncate("tr", -1));
+	int ro = open("tr", O_RDONLY);
+	CHK("ftruncate O_RDONLY fd", ftruncate(ro, 0));
+	CHK("mkdir", mkdir("d", 0755));
+	CHK("truncate dir", truncate("d", 0));
+	int dfd = open("d", O_RDONLY | O_DIRECTORY);
+	CHK("ftruncate dir fd", ftruncate(dfd, 0));
+	CHK("truncate missing", truncate("missing", 0));
+	CHK("ftruncate bad fd", ftruncate(99, 0));
+	int p[2];
+	CHK("pipe", pipe(p));
+	CHK("ftruncate pipe", ftruncate(p[1], 0));
+	CHK("truncate BADPTR", truncate(BADPTR, 0));
+	CHK("open O_TRUNC", open("tr", O_WRONLY | O_TRUNC));
+	printf("size=%lld\n", size_of("tr"));
+	close(fd);
+	rmdir("d");
+	CHK("unlink", unlink("tr"));
+	return 0;
+}
