@@ -855,6 +855,26 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Whether `[addr, addr+len)` is mapped with the access a copy needs,
+    /// checked before consuming data that could not be put back.
+    pub fn check_access(&self, addr: u64, len: u64, write: bool) -> Result<(), Errno> {
+        let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
+        let mut pos = addr;
+        while pos < end {
+            let (_, v) = self.vma_at(pos).ok_or(Errno::EFAULT)?;
+            let ok = if write {
+                v.prot & PROT_WRITE != 0
+            } else {
+                v.prot != PROT_NONE
+            };
+            if !ok {
+                return Err(Errno::EFAULT);
+            }
+            pos = v.end;
+        }
+        Ok(())
+    }
+
     pub fn copy_in(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
         let len = buf.len();
         self.for_each_range(addr, len, false, |mf, off, at, n| {

@@ -1,0 +1,44 @@
+//! `rvisor`: the command-line entry point.
+
+mod sandbox;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  rvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--platform NAME]
+            [--strace] [--log FILE] [--hostname NAME] -- CMD [ARGS...]
+  rvisor help syscalls
+  rvisor --version";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("do") => match sandbox::DoOptions::parse(&args[1..]) {
+            Ok(opts) => ExitCode::from(sandbox::run(opts)),
+            Err(msg) => {
+                eprintln!("rvisor: {msg}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("help") if args.get(1).map(String::as_str) == Some("syscalls") => {
+            print!("{}", syscalls::table_markdown());
+            ExitCode::SUCCESS
+        }
+        Some("--version") | Some("version") => {
+            println!("rvisor {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("help") | Some("--help") | Some("-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("rvisor: unknown command {other:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        None => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

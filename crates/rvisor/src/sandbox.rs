@@ -1,0 +1,311 @@
+//! `rvisor do`: builds a sandbox around one command and runs it to
+//! completion in this process.
+
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use abi::Errno;
+use kernel::process::{start_init, Stdio};
+use kernel::Kernel;
+use loader::vdso;
+use loader::VdsoMapping;
+use mm::{MemObject, MemoryFile};
+use vfs::hostfd::HostFdOps;
+use vfs::{Creds, File, Vfs};
+
+/// Virtual size of the memory file; only touched pages use memory.
+const MEMORY_FILE_SIZE: u64 = 256 << 30;
+
+pub struct DoOptions {
+    root: String,
+    cwd: Option<String>,
+    env: Vec<String>,
+    platform: String,
+    strace: bool,
+    log: Option<String>,
+    hostname: String,
+    argv: Vec<String>,
+}
+
+impl DoOptions {
+    pub fn parse(args: &[String]) -> Result<DoOptions, String> {
+        let mut o = DoOptions {
+            root: "/".into(),
+            cwd: None,
+            env: Vec::new(),
+            platform: "ptrace".into(),
+            strace: false,
+            log: None,
+            hostname: "rvisor".into(),
+            argv: Vec::new(),
+        };
+        let mut explicit_env = false;
+        let mut i = 0;
+        while i < args.len() {
+            let a = args[i].as_str();
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (a, None),
+            };
+            let mut value = |name: &str| -> Result<String, String> {
+                if let Some(v) = inline.clone() {
+                    return Ok(v);
+                }
+                i += 1;
+                args.get(i)
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match flag {
+                "--" => {
+                    o.argv = args[i + 1..].to_vec();
+                    break;
+                }
+                "--root" => o.root = value("--root")?,
+                "--cwd" => o.cwd = Some(value("--cwd")?),
+                "--env" => {
+                    let v = value("--env")?;
+                    if !v.contains('=') {
+                        return Err(format!("--env expects K=V, got {v:?}"));
+                    }
+                    explicit_env = true;
+                    o.env.push(v);
+                }
+                "--platform" => o.platform = value("--platform")?,
+                "--strace" => o.strace = true,
+                "--log" => o.log = Some(value("--log")?),
+                "--hostname" => o.hostname = value("--hostname")?,
+                f if f.starts_with('-') => return Err(format!("unknown flag {f:?}")),
+                _ => {
+                    o.argv = args[i..].to_vec();
+                    break;
+                }
+            }
+            i += 1;
+        }
+        if o.argv.is_empty() {
+            return Err("no command given".into());
+        }
+        if !explicit_env {
+            o.env = std::env::vars_os()
+                .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+                .collect();
+        }
+        Ok(o)
+    }
+}
+
+fn host_stdio(fd: i32, mf: &Arc<MemoryFile>) -> Arc<File> {
+    // SAFETY: F_DUPFD_CLOEXEC on a possibly closed fd; the result is checked.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if dup < 0 {
+        // A closed standard stream reads as empty and swallows writes.
+        let _ = mf;
+        let ops = HostFdOps::new(devnull());
+        return File::new(None, abi::fs::O_RDWR, Box::new(ops));
+    }
+    // SAFETY: F_GETFL on the fd we just duplicated.
+    let fl = unsafe { libc::fcntl(dup, libc::F_GETFL) } as u32;
+    // SAFETY: dup is a fresh descriptor we own.
+    let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+    File::new(
+        None,
+        fl & (abi::fs::O_ACCMODE | abi::fs::O_APPEND),
+        Box::new(HostFdOps::new(owned)),
+    )
+}
+
+fn devnull() -> OwnedFd {
+    // SAFETY: opening a static path; the fd is owned below.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    // SAFETY: fresh fd (or -1, which OwnedFd must not hold: fall back to a pipe end).
+    unsafe { OwnedFd::from_raw_fd(fd.max(0)) }
+}
+
+/// The vDSO pages in the memory file plus a thread keeping the time data
+/// fresh.
+fn setup_vdso(mf: &Arc<MemoryFile>) -> Result<VdsoMapping, Errno> {
+    let image = vdso::image();
+    let image_obj = Arc::new(MemObject::new(mf.clone(), vdso::image_pages()));
+    image_obj.write(0, image)?;
+    image_obj.truncate(vdso::image_pages());
+    let vvar = Arc::new(MemObject::new(mf.clone(), vdso::VVAR_SIZE));
+    let (off, _) = vvar.range_at(0)?;
+    let mut tk = vdso::TimeKeeper::new();
+    // SAFETY: the vvar page was just allocated in the memory file and is
+    // only written by this thread and the time keeper below.
+    let page = unsafe { mf.slice_mut(off, vdso::VVAR_SIZE as usize).as_mut_ptr() } as usize;
+    // SAFETY: `page` points at a writable 4096-byte page of the memory file.
+    unsafe { vdso::write_vvar(page as *mut u8, &tk.data()) };
+    if tk.enabled() {
+        std::thread::Builder::new()
+            .name("timekeeper".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let d = tk.refresh();
+                // SAFETY: as above; the memory file outlives the process.
+                unsafe { vdso::write_vvar(page as *mut u8, &d) };
+            })
+            .map_err(|_| Errno::EAGAIN)?;
+    }
+    Ok(VdsoMapping {
+        vvar,
+        image: image_obj,
+        image_len: vdso::image_pages(),
+    })
+}
+
+fn raise_nofile() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: get/setrlimit on our own process with a valid struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
+/// Finds `cmd` the way a shell would, inside the sandbox.
+fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]) -> Vec<u8> {
+    if cmd.contains('/') {
+        return cmd.as_bytes().to_vec();
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    let root = vfs.root.clone();
+    let base = vfs.resolve(&root, &root, cwd, true).unwrap_or(root.clone());
+    for dir in path.split(':') {
+        let cand = format!("{}/{cmd}", if dir.is_empty() { "." } else { dir });
+        if let Ok(d) = vfs.resolve(&root, &base, cand.as_bytes(), true) {
+            if !d.inode.is_dir() {
+                return cand.into_bytes();
+            }
+        }
+    }
+    cmd.as_bytes().to_vec()
+}
+
+fn exit_code(status: i32) -> u8 {
+    if status & 0x7f == 0 {
+        ((status >> 8) & 0xff) as u8
+    } else {
+        128 + (status & 0x7f) as u8
+    }
+}
+
+pub fn run(o: DoOptions) -> u8 {
+    if !platform::PLATFORMS.contains(&o.platform.as_str()) {
+        eprintln!(
+            "rvisor: unknown platform {:?} (available: {})",
+            o.platform,
+            platform::PLATFORMS.join(", ")
+        );
+        return 2;
+    }
+    raise_nofile();
+    let mf = match MemoryFile::new(MEMORY_FILE_SIZE) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            eprintln!("rvisor: cannot create the memory file: {e}");
+            return 125;
+        }
+    };
+    let platform = match platform::by_name(&o.platform, mf.fd()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rvisor: {e}");
+            return 125;
+        }
+    };
+    let vfs = match Vfs::new(Some(&o.root), mf.clone()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("rvisor: cannot use {:?} as the root: {e}", o.root);
+            return 125;
+        }
+    };
+    let vdso = match setup_vdso(&mf) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("rvisor: vDSO unavailable ({e}); clock calls will trap");
+            None
+        }
+    };
+    let log: Option<Box<dyn Write + Send>> = match &o.log {
+        Some(p) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            Ok(f) => Some(Box::new(f)),
+            Err(e) => {
+                eprintln!("rvisor: cannot open log {p:?}: {e}");
+                return 125;
+            }
+        },
+        None if o.strace => Some(Box::new(std::io::stderr())),
+        None => None,
+    };
+    let kernel = Kernel::new(
+        platform,
+        mf.clone(),
+        vfs.clone(),
+        vdso,
+        &o.hostname,
+        syscalls::dispatch,
+        log,
+        o.strace,
+    );
+    let cwd = match &o.cwd {
+        Some(c) => c.clone(),
+        None => std::env::current_dir()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "/".into()),
+    };
+    let cwd = if vfs
+        .resolve(&vfs.root, &vfs.root, cwd.as_bytes(), true)
+        .is_ok()
+        || o.cwd.is_some()
+    {
+        cwd
+    } else {
+        "/".into()
+    };
+    let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
+    let stdio = Stdio {
+        files: (0..3).map(|fd| host_stdio(fd, &mf)).collect(),
+    };
+    // SAFETY: getuid/getgid cannot fail.
+    let creds = unsafe {
+        Creds {
+            uid: libc::getuid(),
+            gid: libc::getgid(),
+            groups: Vec::new(),
+        }
+    };
+    let argv: Vec<Vec<u8>> = o.argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let envp: Vec<Vec<u8>> = o.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+    if let Err(e) = start_init(&kernel, &cmd, argv, envp, cwd.as_bytes(), stdio, creds) {
+        let (msg, code) = match e {
+            Errno::ENOENT if !o.argv[0].contains('/') => ("command not found".to_string(), 127),
+            Errno::ENOENT => ("No such file or directory".to_string(), 127),
+            Errno::EACCES => ("Permission denied".to_string(), 126),
+            Errno::ENOEXEC => ("Exec format error".to_string(), 126),
+            Errno::ENOTDIR => ("Not a directory".to_string(), 126),
+            other => (format!("cannot execute: {other}"), 126),
+        };
+        eprintln!("rvisor: {}: {msg}", o.argv[0]);
+        return code;
+    }
+    let status = kernel.wait_exit();
+    let _ = std::io::stdout().flush();
+    exit_code(status)
+}

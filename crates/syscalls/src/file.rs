@@ -1,0 +1,604 @@
+//! File I/O and descriptor syscalls.
+
+use std::sync::Arc;
+
+use abi::fs::*;
+use abi::misc::IoVec;
+use abi::signal::{SigInfo, SIGPIPE, SI_USER};
+use abi::{Errno, SysResult};
+use kernel::task::lock;
+use kernel::Task;
+use vfs::File;
+use waiter::events;
+
+use crate::util::{self, file};
+
+/// Largest single transfer, as Linux's `MAX_RW_COUNT`.
+pub const MAX_RW: usize = 0x7fff_f000;
+/// Largest chunk moved through the sentry per step.
+const CHUNK: usize = 4 << 20;
+
+/// Runs `op`, waiting on the file's queue while it would block (unless the
+/// file is non-blocking).
+pub fn blocking<R>(
+    t: &mut Task,
+    f: &File,
+    ev: u32,
+    mut op: impl FnMut() -> SysResult<R>,
+) -> SysResult<R> {
+    if f.nonblocking() || f.ops.queue().is_none() {
+        return op();
+    }
+    t.block_on(f.ops.queue(), ev, None, |_| op())
+}
+
+fn take_scratch(t: &mut Task, len: usize) -> Vec<u8> {
+    let mut buf = std::mem::take(&mut t.scratch);
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    buf
+}
+
+fn put_scratch(t: &mut Task, mut buf: Vec<u8>) {
+    if buf.len() > (1 << 20) {
+        buf.truncate(1 << 20);
+        buf.shrink_to_fit();
+    }
+    t.scratch = buf;
+}
+
+/// Reads up to `count` bytes with `op` and copies them to `addr`.
+fn read_into(
+    t: &mut Task,
+    f: &Arc<File>,
+    addr: u64,
+    count: usize,
+    op: impl Fn(&File, &mut [u8]) -> SysResult<usize>,
+) -> SysResult<u64> {
+    if count == 0 {
+        return Ok(0);
+    }
+    let count = count.min(CHUNK);
+    t.mm().check_access(addr, count as u64, true)?;
+    let mut buf = take_scratch(t, count);
+    let r = blocking(t, f, events::IN, || op(f, &mut buf[..count]));
+    let r = r.and_then(|n| t.mm().copy_out(addr, &buf[..n]).map(|_| n as u64));
+    put_scratch(t, buf);
+    r
+}
+
+/// Sends `SIGPIPE` to the calling thread after an `EPIPE` write.
+pub fn sigpipe(t: &Task) {
+    lock(&t.shared.pending).push(SigInfo::from_user(SIGPIPE, SI_USER, t.pid(), t.creds.uid));
+}
+
+/// Writes `data` with `op`; blocking writers keep going until all is
+/// written or a signal arrives after some progress.
+fn write_all(
+    t: &mut Task,
+    f: &Arc<File>,
+    data: &[u8],
+    op: impl Fn(&File, &[u8]) -> SysResult<usize>,
+) -> SysResult<u64> {
+    let mut done = 0usize;
+    loop {
+        let r = blocking(t, f, events::OUT, || op(f, &data[done..]));
+        match r {
+            Ok(n) => {
+                done += n;
+                if done >= data.len() || f.nonblocking() || n == 0 {
+                    return Ok(done as u64);
+                }
+            }
+            Err(e) if done > 0 && (e == Errno::EAGAIN || e.0 >= 512) => return Ok(done as u64),
+            Err(Errno::EPIPE) => {
+                sigpipe(t);
+                return Err(Errno::EPIPE);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn write_from(
+    t: &mut Task,
+    f: &Arc<File>,
+    addr: u64,
+    count: usize,
+    op: impl Fn(&File, &[u8]) -> SysResult<usize>,
+) -> SysResult<u64> {
+    if count == 0 {
+        return Ok(0);
+    }
+    let count = count.min(CHUNK);
+    let mut buf = take_scratch(t, count);
+    let r = t.mm().copy_in(addr, &mut buf[..count]);
+    let r = match r {
+        Ok(()) => write_all(t, f, &buf[..count], op),
+        Err(e) => Err(e),
+    };
+    put_scratch(t, buf);
+    r
+}
+
+pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    if f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) {
+        return Err(Errno::EISDIR);
+    }
+    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| f.read(b))
+}
+
+pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| f.write(b))
+}
+
+pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let off = a[3] as i64;
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
+        f.pread(b, off as u64)
+    })
+}
+
+pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let off = a[3] as i64;
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let cell = std::cell::Cell::new(off as u64);
+    write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
+        let n = f.pwrite(b, cell.get())?;
+        cell.set(cell.get() + n as u64);
+        Ok(n)
+    })
+}
+
+fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
+    if cnt > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(cnt as usize);
+    let mut total: u64 = 0;
+    for i in 0..cnt {
+        let iov: IoVec = util::read_obj(t, addr + i * 16)?;
+        if iov.len as i64 > isize::MAX as i64 || (iov.len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.saturating_add(iov.len);
+        if total > isize::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        v.push(iov);
+    }
+    Ok(v)
+}
+
+/// Reads into an iovec array through one buffer.
+fn readv_common(
+    t: &mut Task,
+    f: &Arc<File>,
+    vecs: &[IoVec],
+    op: impl Fn(&File, &mut [u8]) -> SysResult<usize>,
+) -> SysResult<u64> {
+    let total = vecs.iter().map(|v| v.len).sum::<u64>().min(CHUNK as u64) as usize;
+    for v in vecs {
+        t.mm().check_access(v.base, v.len.min(CHUNK as u64), true)?;
+    }
+    if total == 0 {
+        return Ok(0);
+    }
+    let mut buf = take_scratch(t, total);
+    let r = blocking(t, f, events::IN, || op(f, &mut buf[..total]));
+    let r = r.and_then(|n| {
+        let mut off = 0usize;
+        let mut mm = t.mm();
+        for v in vecs {
+            if off >= n {
+                break;
+            }
+            let take = (v.len as usize).min(n - off);
+            mm.copy_out(v.base, &buf[off..off + take])?;
+            off += take;
+        }
+        Ok(n as u64)
+    });
+    put_scratch(t, buf);
+    r
+}
+
+fn writev_common(
+    t: &mut Task,
+    f: &Arc<File>,
+    vecs: &[IoVec],
+    op: impl Fn(&File, &[u8]) -> SysResult<usize>,
+) -> SysResult<u64> {
+    let total = vecs.iter().map(|v| v.len).sum::<u64>().min(CHUNK as u64) as usize;
+    if total == 0 {
+        return Ok(0);
+    }
+    let mut buf = take_scratch(t, total);
+    let mut off = 0usize;
+    let mut err = None;
+    {
+        let mut mm = t.mm();
+        for v in vecs {
+            let take = (v.len as usize).min(total - off);
+            if let Err(e) = mm.copy_in(v.base, &mut buf[off..off + take]) {
+                err = Some(e);
+                break;
+            }
+            off += take;
+        }
+    }
+    let r = match err {
+        Some(e) => Err(e),
+        None => write_all(t, f, &buf[..total], op),
+    };
+    put_scratch(t, buf);
+    r
+}
+
+pub fn readv(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let vecs = iovecs(t, a[1], a[2])?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    readv_common(t, &f, &vecs, |f, b| f.read(b))
+}
+
+pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let vecs = iovecs(t, a[1], a[2])?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    writev_common(t, &f, &vecs, |f, b| f.write(b))
+}
+
+const RWF_SUPPORTED: u64 = 0x1f; // HIPRI | DSYNC | SYNC | NOWAIT | APPEND
+
+fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    if flags & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let vecs = iovecs(t, a[1], a[2])?;
+    let off = a[3] as i64;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    if off == -1 {
+        return readv_common(t, &f, &vecs, |f, b| f.read(b));
+    }
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    readv_common(t, &f, &vecs, |f, b| f.pread(b, off as u64))
+}
+
+fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    if flags & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let vecs = iovecs(t, a[1], a[2])?;
+    let off = a[3] as i64;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    if off == -1 {
+        return writev_common(t, &f, &vecs, |f, b| f.write(b));
+    }
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let cell = std::cell::Cell::new(off as u64);
+    writev_common(t, &f, &vecs, |f, b| {
+        let n = f.pwrite(b, cell.get())?;
+        cell.set(cell.get() + n as u64);
+        Ok(n)
+    })
+}
+
+pub fn preadv(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    preadv_at(t, a, 0)
+}
+
+pub fn pwritev(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    pwritev_at(t, a, 0)
+}
+
+pub fn preadv2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    preadv_at(t, a, a[5])
+}
+
+pub fn pwritev2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    pwritev_at(t, a, a[5])
+}
+
+pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    f.seek(a[1] as i64, a[2] as i32)
+}
+
+pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let e = t.fds().remove(a[0] as i32)?;
+    drop(e);
+    Ok(0)
+}
+
+pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const UNSHARE: u64 = 2;
+    const CLOEXEC: u64 = 4;
+    let (lo, hi, flags) = (a[0] as u32, a[1] as u32, a[2]);
+    if flags & !(UNSHARE | CLOEXEC) != 0 || lo > hi {
+        return Err(Errno::EINVAL);
+    }
+    let closed = t.fds().close_range(lo, hi, flags & CLOEXEC != 0);
+    drop(closed);
+    Ok(0)
+}
+
+fn nofile(t: &Task) -> u64 {
+    t.rlimit(abi::misc::RLIMIT_NOFILE).cur
+}
+
+pub fn dup(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let lim = nofile(t);
+    t.fds().install(f, false, 0, lim).map(|fd| fd as u64)
+}
+
+fn dup_to(t: &mut Task, old: u64, new: u64, cloexec: bool) -> SysResult<u64> {
+    let f = file(t, old)?;
+    let lim = nofile(t);
+    let prev = t.fds().install_at(new as i32, f, cloexec, lim)?;
+    drop(prev);
+    Ok(new as i32 as u64)
+}
+
+pub fn dup2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] as i32 == a[1] as i32 {
+        file(t, a[0])?;
+        return Ok(a[1] as i32 as u64);
+    }
+    dup_to(t, a[0], a[1], false)
+}
+
+pub fn dup3(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] as u32 & !O_CLOEXEC != 0 || a[0] as i32 == a[1] as i32 {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(t, a[0], a[1], a[2] as u32 & O_CLOEXEC != 0)
+}
+
+pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let fd = a[0] as i32;
+    let cmd = a[1] as i32;
+    let arg = a[2];
+    let f = t.fds().get(fd)?;
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = arg as i32;
+            let lim = nofile(t);
+            if min < 0 || min as u64 >= lim {
+                return Err(Errno::EINVAL);
+            }
+            t.fds()
+                .install(f, cmd == F_DUPFD_CLOEXEC, min, lim)
+                .map(|x| x as u64)
+        }
+        F_GETFD => Ok(t.fds().entry(fd)?.cloexec as u64),
+        F_SETFD => {
+            t.fds().entry_mut(fd)?.cloexec = arg & FD_CLOEXEC as u64 != 0;
+            Ok(0)
+        }
+        F_GETFL => Ok(f.flags() as u64),
+        F_SETFL => {
+            f.set_flags(arg as u32);
+            Ok(0)
+        }
+        F_GETPIPE_SZ => f
+            .ops
+            .pipe()
+            .map(|p| p.capacity() as u64)
+            .ok_or(Errno::EBADF),
+        F_SETPIPE_SZ => {
+            let p = f.ops.pipe().ok_or(Errno::EBADF)?;
+            if arg > (1 << 20) {
+                return Err(Errno::EPERM);
+            }
+            p.set_capacity(arg as usize).map(|c| c as u64)
+        }
+        F_GETOWN => Ok(0),
+        F_SETOWN => Ok(0),
+        // Record locks are not implemented yet: say so rather than pretend.
+        F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+            Err(Errno::ENOLCK)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    file(t, a[0])?;
+    const LOCK_SH: u64 = 1;
+    const LOCK_EX: u64 = 2;
+    const LOCK_NB: u64 = 4;
+    const LOCK_UN: u64 = 8;
+    let op = a[1] & !LOCK_NB;
+    if op != LOCK_SH && op != LOCK_EX && op != LOCK_UN {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::ENOLCK)
+}
+
+pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let fd = a[0] as i32;
+    let cmd = a[1] as u32;
+    let arg = a[2];
+    let f = t.fds().get(fd)?;
+    match cmd {
+        FIONBIO => {
+            let v: i32 = util::read_obj(t, arg)?;
+            let fl = f.flags();
+            f.set_flags(if v != 0 {
+                fl | O_NONBLOCK
+            } else {
+                fl & !O_NONBLOCK
+            });
+            Ok(0)
+        }
+        FIOASYNC => {
+            let v: i32 = util::read_obj(t, arg)?;
+            let fl = f.flags();
+            f.set_flags(if v != 0 { fl | O_ASYNC } else { fl & !O_ASYNC });
+            Ok(0)
+        }
+        FIOCLEX | FIONCLEX => {
+            t.fds().entry_mut(fd)?.cloexec = cmd == FIOCLEX;
+            Ok(0)
+        }
+        FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
+            let pos = *lock(&f.pos);
+            let n = f.ops.size().saturating_sub(pos) as i32;
+            util::write_obj(t, arg, &n)?;
+            Ok(0)
+        }
+        _ => {
+            let mm = t.mm.clone();
+            let mut mm = lock(&mm);
+            f.ops.ioctl(&f, cmd, arg, &mut mm)
+        }
+    }
+}
+
+pub fn pipe2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[1] as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = vfs::pipe::Pipe::new();
+    let r = File::new(
+        None,
+        O_RDONLY | (flags & O_NONBLOCK),
+        Box::new(p.open_end(true, false)),
+    );
+    let w = File::new(
+        None,
+        O_WRONLY | (flags & O_NONBLOCK),
+        Box::new(p.open_end(false, true)),
+    );
+    let lim = nofile(t);
+    let cloexec = flags & O_CLOEXEC != 0;
+    let rfd = t.fds().install(r, cloexec, 0, lim)?;
+    let wfd = match t.fds().install(w, cloexec, 0, lim) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = t.fds().remove(rfd);
+            return Err(e);
+        }
+    };
+    if let Err(e) = util::write_obj(t, a[0], &[rfd, wfd]) {
+        let _ = t.fds().remove(rfd);
+        let _ = t.fds().remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn pipe(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    pipe2(t, [a[0], 0, 0, 0, 0, 0])
+}
+
+pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let count = (a[2] as usize).min(1 << 20);
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    t.mm().check_access(a[1], count as u64, true)?;
+    let data = f.ops.getdents(&f, count)?;
+    t.mm().copy_out(a[1], &data)?;
+    Ok(data.len() as u64)
+}
+
+pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    f.ops.fsync(&f).map(|_| 0)
+}
+
+pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(0)
+}
+
+pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    if a[3] > 5 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if f.ops.pipe().is_some() {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(0)
+}
+
+pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let out = file(t, a[0])?;
+    let inp = file(t, a[1])?;
+    if !inp.readable() || !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    let count = (a[3] as usize).min(CHUNK);
+    let mut buf = vec![0u8; count];
+    let n = if a[2] != 0 {
+        let off: i64 = util::read_obj(t, a[2])?;
+        if off < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let n = inp.pread(&mut buf, off as u64)?;
+        util::write_obj(t, a[2], &(off + n as i64))?;
+        n
+    } else {
+        blocking(t, &inp, events::IN, || inp.read(&mut buf))?
+    };
+    write_all(t, &out, &buf[..n], |f, b| f.write(b))
+}

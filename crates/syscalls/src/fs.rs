@@ -1,0 +1,613 @@
+//! Path-based filesystem syscalls.
+
+use std::sync::Arc;
+
+use abi::fs::*;
+use abi::time::{Timespec, Timeval};
+use abi::{Errno, SysResult};
+use kernel::Task;
+use vfs::inode::{now, DEV_DEVFS, DEV_PROC};
+use vfs::{Dentry, File};
+
+use crate::util::{self, at, file, lookup, path};
+
+pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[1])?;
+    let flags = a[2] as u32;
+    let mode = a[3] as u32;
+    let (root, base) = at(t, a[0], &p)?;
+    let umask = t.fs().umask;
+    let creds = t.vfs_creds();
+    if flags & O_TMPFILE == O_TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let f = t.kernel.vfs.open(
+        &root,
+        &base,
+        &p,
+        flags | O_LARGEFILE,
+        mode & !umask & 0o7777,
+        &creds,
+    )?;
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds()
+        .install(f, flags & O_CLOEXEC != 0, 0, lim)
+        .map(|fd| fd as u64)
+}
+
+pub fn open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    openat(t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn creat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    openat(
+        t,
+        [
+            AT_FDCWD as u64,
+            a[0],
+            (O_CREAT | O_WRONLY | O_TRUNC) as u64,
+            a[1],
+            0,
+            0,
+        ],
+    )
+}
+
+fn stat_of(t: &Task, dirfd: u64, p: &[u8], flags: u32) -> SysResult<Stat> {
+    if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd as i32 == AT_FDCWD {
+            return Ok(t.fs().cwd.inode.stat());
+        }
+        return file(t, dirfd)?.stat();
+    }
+    let d = lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?;
+    Ok(d.inode.stat())
+}
+
+pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[3] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    let st = stat_of(t, a[0], &p, flags)?;
+    util::write_obj(t, a[2], &st).map(|_| 0)
+}
+
+pub fn stat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    newfstatat(t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn lstat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    newfstatat(
+        t,
+        [
+            AT_FDCWD as u64,
+            a[0],
+            a[1],
+            AT_SYMLINK_NOFOLLOW as u64,
+            0,
+            0,
+        ],
+    )
+}
+
+pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let st = file(t, a[0])?.stat()?;
+    util::write_obj(t, a[1], &st).map(|_| 0)
+}
+
+fn major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+fn minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
+fn ts(t: Timespec) -> StatxTimestamp {
+    StatxTimestamp {
+        sec: t.sec,
+        nsec: t.nsec as u32,
+        _pad: 0,
+    }
+}
+
+pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[2] as u32;
+    let mask = a[3] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || mask & STATX__RESERVED != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    let st = stat_of(t, a[0], &p, flags)?;
+    let sx = Statx {
+        mask: STATX_BASIC_STATS,
+        blksize: st.blksize as u32,
+        attributes: 0,
+        nlink: st.nlink as u32,
+        uid: st.uid,
+        gid: st.gid,
+        mode: st.mode as u16,
+        ino: st.ino,
+        size: st.size as u64,
+        blocks: st.blocks as u64,
+        atime: ts(st.atime),
+        ctime: ts(st.ctime),
+        mtime: ts(st.mtime),
+        rdev_major: major(st.rdev),
+        rdev_minor: minor(st.rdev),
+        dev_major: major(st.dev),
+        dev_minor: minor(st.dev),
+        ..Default::default()
+    };
+    util::write_obj(t, a[4], &sx).map(|_| 0)
+}
+
+fn statfs_for(dev: u64) -> StatFs {
+    let type_ = match dev {
+        DEV_PROC => PROC_SUPER_MAGIC,
+        DEV_DEVFS => TMPFS_MAGIC,
+        vfs::inode::DEV_PIPE => PIPEFS_MAGIC,
+        0x15 => SYSFS_MAGIC,
+        _ => OVERLAYFS_SUPER_MAGIC,
+    };
+    StatFs {
+        type_,
+        bsize: 4096,
+        blocks: 1 << 24,
+        bfree: 1 << 23,
+        bavail: 1 << 23,
+        files: 1 << 20,
+        ffree: 1 << 19,
+        fsid: [0, 0],
+        namelen: 255,
+        frsize: 4096,
+        flags: 0x20, // ST_RELATIME
+        spare: [0; 4],
+    }
+}
+
+pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[0])?;
+    let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
+    util::write_obj(t, a[1], &statfs_for(d.inode.dev)).map(|_| 0)
+}
+
+pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let st = file(t, a[0])?.stat()?;
+    util::write_obj(t, a[1], &statfs_for(st.dev)).map(|_| 0)
+}
+
+fn access_check(t: &mut Task, dirfd: u64, pathp: u64, mode: u64, flags: u32) -> SysResult<u64> {
+    if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, pathp)?;
+    let d = lookup(
+        t,
+        dirfd,
+        &p,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    let creds = t.vfs_creds();
+    let uid = if flags & AT_EACCESS != 0 {
+        t.euid
+    } else {
+        t.creds.uid
+    };
+    if vfs::inode::may_access(&d.inode.meta(), uid, creds.gid, &creds.groups, mode as u32) {
+        Ok(0)
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+pub fn faccessat2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    access_check(t, a[0], a[1], a[2], a[3] as u32)
+}
+
+pub fn faccessat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    access_check(t, a[0], a[1], a[2], 0)
+}
+
+pub fn access(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    access_check(t, AT_FDCWD as u64, a[0], a[1], 0)
+}
+
+pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let cwd = t.fs().cwd.clone();
+    let mut p = cwd.path();
+    if cwd.is_removed() {
+        let mut u = b"(unreachable)".to_vec();
+        u.extend_from_slice(&p);
+        p = u;
+    }
+    p.push(0);
+    if (a[1] as usize) < p.len() {
+        return Err(Errno::ERANGE);
+    }
+    t.mm().copy_out(a[0], &p)?;
+    Ok(p.len() as u64)
+}
+
+fn set_cwd(t: &mut Task, d: Arc<Dentry>) -> SysResult<u64> {
+    if !d.inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    t.fs().cwd = d;
+    Ok(0)
+}
+
+pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[0])?;
+    let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
+    set_cwd(t, d)
+}
+
+pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let d = file(t, a[0])?.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    set_cwd(t, d)
+}
+
+pub fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[1])?;
+    let (root, base) = at(t, a[0], &p)?;
+    let mode = a[2] as u32 & !t.fs().umask & 0o7777;
+    let creds = t.vfs_creds();
+    t.kernel
+        .vfs
+        .mkdir(&root, &base, &p, mode, &creds)
+        .map(|_| 0)
+}
+
+pub fn mkdir(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    mkdirat(t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn mknodat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[1])?;
+    let (root, base) = at(t, a[0], &p)?;
+    let mode = a[2] as u32;
+    let mode = (mode & S_IFMT) | (mode & !t.fs().umask & 0o7777);
+    let creds = t.vfs_creds();
+    t.kernel
+        .vfs
+        .mknod(&root, &base, &p, mode, &creds)
+        .map(|_| 0)
+}
+
+pub fn mknod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    mknodat(t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[2] as u32;
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    let (root, base) = at(t, a[0], &p)?;
+    if flags & AT_REMOVEDIR != 0 {
+        t.kernel.vfs.rmdir(&root, &base, &p).map(|_| 0)
+    } else {
+        t.kernel.vfs.unlink(&root, &base, &p).map(|_| 0)
+    }
+}
+
+pub fn unlink(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    unlinkat(t, [AT_FDCWD as u64, a[0], 0, 0, 0, 0])
+}
+
+pub fn rmdir(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    unlinkat(t, [AT_FDCWD as u64, a[0], AT_REMOVEDIR as u64, 0, 0, 0])
+}
+
+pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let op = path(t, a[1])?;
+    let np = path(t, a[3])?;
+    let (root, ob) = at(t, a[0], &op)?;
+    let (_, nb) = at(t, a[2], &np)?;
+    t.kernel
+        .vfs
+        .rename(&root, &ob, &op, &nb, &np, a[4] as u32)
+        .map(|_| 0)
+}
+
+pub fn renameat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    renameat2(t, [a[0], a[1], a[2], a[3], 0, 0])
+}
+
+pub fn rename(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    renameat2(t, [AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0, 0])
+}
+
+pub fn symlinkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let target = path(t, a[0])?;
+    let p = path(t, a[2])?;
+    let (root, base) = at(t, a[1], &p)?;
+    let creds = t.vfs_creds();
+    t.kernel
+        .vfs
+        .symlink(&target, &root, &base, &p, &creds)
+        .map(|_| 0)
+}
+
+pub fn symlink(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    symlinkat(t, [a[0], AT_FDCWD as u64, a[1], 0, 0, 0])
+}
+
+pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[4] as u32;
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let op = path(t, a[1])?;
+    let np = path(t, a[3])?;
+    let old = lookup(
+        t,
+        a[0],
+        &op,
+        flags & AT_SYMLINK_FOLLOW != 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    let (root, nb) = at(t, a[2], &np)?;
+    t.kernel.vfs.link(&old, &root, &nb, &np).map(|_| 0)
+}
+
+pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    linkat(t, [AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0, 0])
+}
+
+pub fn readlinkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let size = a[3] as i32;
+    if size <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    let d = lookup(t, a[0], &p, false, true)?;
+    let target = d.inode.symlink_target().map_err(|_| Errno::EINVAL)?;
+    let n = target.len().min(size as usize);
+    t.mm().copy_out(a[2], &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    readlinkat(t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+fn chmod_dentry(t: &Task, d: &Arc<Dentry>, mode: u32) -> SysResult<u64> {
+    let m = d.inode.meta();
+    if t.euid != 0 && t.euid != m.uid {
+        return Err(Errno::EPERM);
+    }
+    if d.inode.dev == DEV_PROC {
+        return Err(Errno::EPERM);
+    }
+    d.inode.update_meta(|m| {
+        m.mode = (m.mode & S_IFMT) | (mode & 0o7777);
+        m.ctime = now();
+    });
+    Ok(0)
+}
+
+pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[1])?;
+    let d = lookup(t, a[0], &p, true, false)?;
+    chmod_dentry(t, &d, a[2] as u32)
+}
+
+pub fn fchmodat2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[3] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    let d = lookup(
+        t,
+        a[0],
+        &p,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    if d.inode.is_symlink() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    chmod_dentry(t, &d, a[2] as u32)
+}
+
+pub fn chmod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    fchmodat(t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    let d = f.dentry.clone().ok_or(Errno::EBADF)?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    chmod_dentry(t, &d, a[1] as u32)
+}
+
+fn chown_dentry(t: &Task, d: &Arc<Dentry>, uid: u32, gid: u32) -> SysResult<u64> {
+    if t.euid != 0 && (uid != u32::MAX || gid != u32::MAX) {
+        return Err(Errno::EPERM);
+    }
+    d.inode.update_meta(|m| {
+        if uid != u32::MAX {
+            m.uid = uid;
+        }
+        if gid != u32::MAX {
+            m.gid = gid;
+        }
+        if m.mode & S_IFMT == S_IFREG && (uid != u32::MAX || gid != u32::MAX) {
+            m.mode &= !(S_ISUID | if m.mode & 0o010 != 0 { S_ISGID } else { 0 });
+        }
+        m.ctime = now();
+    });
+    Ok(0)
+}
+
+pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[4] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    let d = lookup(
+        t,
+        a[0],
+        &p,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    chown_dentry(t, &d, a[2] as u32, a[3] as u32)
+}
+
+pub fn chown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    fchownat(t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    fchownat(
+        t,
+        [
+            AT_FDCWD as u64,
+            a[0],
+            a[1],
+            a[2],
+            AT_SYMLINK_NOFOLLOW as u64,
+            0,
+        ],
+    )
+}
+
+pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let d = file(t, a[0])?.dentry.clone().ok_or(Errno::EBADF)?;
+    chown_dentry(t, &d, a[1] as u32, a[2] as u32)
+}
+
+pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let mut fs = t.fs();
+    let old = fs.umask;
+    fs.umask = a[0] as u32 & 0o777;
+    Ok(old as u64)
+}
+
+pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let len = a[1] as i64;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[0])?;
+    let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
+    t.kernel.vfs.truncate(&d, len as u64).map(|_| 0)
+}
+
+pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let len = a[1] as i64;
+    let f = file(t, a[0])?;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(if f.flags() & O_PATH != 0 {
+            Errno::EBADF
+        } else {
+            Errno::EINVAL
+        });
+    }
+    f.ops.truncate(&f, len as u64).map(|_| 0)
+}
+
+fn set_times(d: &Arc<Dentry>, atime: Option<Timespec>, mtime: Option<Timespec>) -> SysResult<u64> {
+    d.inode.update_meta(|m| {
+        if let Some(a) = atime {
+            m.atime = a;
+        }
+        if let Some(mt) = mtime {
+            m.mtime = mt;
+        }
+        m.ctime = now();
+    });
+    Ok(0)
+}
+
+fn decode_time(ts: Timespec) -> SysResult<Option<Timespec>> {
+    match ts.nsec {
+        UTIME_NOW => Ok(Some(now())),
+        UTIME_OMIT => Ok(None),
+        n if (0..1_000_000_000).contains(&n) => Ok(Some(ts)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn times_target(t: &Task, dirfd: u64, pathp: u64, follow: bool) -> SysResult<Arc<Dentry>> {
+    if pathp == 0 {
+        let f: Arc<File> = file(t, dirfd)?;
+        return f.dentry.clone().ok_or(Errno::EBADF);
+    }
+    let p = path(t, pathp)?;
+    lookup(t, dirfd, &p, follow, false)
+}
+
+pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[3] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (at_, mt) = if a[2] == 0 {
+        (Some(now()), Some(now()))
+    } else {
+        let ts: [Timespec; 2] = util::read_obj(t, a[2])?;
+        (decode_time(ts[0])?, decode_time(ts[1])?)
+    };
+    let d = times_target(t, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    set_times(&d, at_, mt)
+}
+
+pub fn futimesat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (at_, mt) = if a[2] == 0 {
+        (Some(now()), Some(now()))
+    } else {
+        let tv: [Timeval; 2] = util::read_obj(t, a[2])?;
+        let conv = |v: Timeval| -> SysResult<Option<Timespec>> {
+            if !(0..1_000_000).contains(&v.usec) {
+                return Err(Errno::EINVAL);
+            }
+            Ok(Some(Timespec {
+                sec: v.sec,
+                nsec: v.usec * 1000,
+            }))
+        };
+        (conv(tv[0])?, conv(tv[1])?)
+    };
+    let d = times_target(t, a[0], a[1], true)?;
+    set_times(&d, at_, mt)
+}
+
+pub fn utimes(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    futimesat(t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn utime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        let v: [i64; 2] = util::read_obj(t, a[1])?;
+        Some((
+            Timespec { sec: v[0], nsec: 0 },
+            Timespec { sec: v[1], nsec: 0 },
+        ))
+    };
+    let p = path(t, a[0])?;
+    let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
+    match times {
+        None => set_times(&d, Some(now()), Some(now())),
+        Some((x, y)) => set_times(&d, Some(x), Some(y)),
+    }
+}

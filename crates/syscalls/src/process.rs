@@ -1,0 +1,609 @@
+//! Process, identity and resource syscalls.
+
+use std::sync::atomic::Ordering;
+
+use abi::misc::{wait, Rlimit, Rusage, RLIMIT_NLIMITS};
+use abi::signal::*;
+use abi::time::Timeval;
+use abi::{Errno, SysResult};
+use kernel::process;
+use kernel::task::{lock, Exit};
+use kernel::Task;
+
+use crate::util;
+
+pub fn getpid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.pid() as u64)
+}
+
+pub fn gettid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.tid() as u64)
+}
+
+pub fn getppid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.tg().lock().parent.as_ref().map_or(0, |p| p.pid) as u64)
+}
+
+pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
+    process::clone(t, a[0], a[1], a[2], a[3], a[4]).map(|p| p as u64)
+}
+
+pub fn fork(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    process::clone(t, SIGCHLD as u64, 0, 0, 0, 0).map(|p| p as u64)
+}
+
+pub fn vfork(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    process::clone(
+        t,
+        process::CLONE_VM | process::CLONE_VFORK | SIGCHLD as u64,
+        0,
+        0,
+        0,
+        0,
+    )
+    .map(|p| p as u64)
+}
+
+/// `clone3(args, size)`.
+pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let size = a[1] as usize;
+    if !(64..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; size];
+    t.mm().copy_in(a[0], &mut raw)?;
+    let w = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    if raw.len() > 88 && raw[88..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+        (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
+    let _ = pidfd;
+    if exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let sp = if stack != 0 { stack + stack_size } else { 0 };
+    process::clone(t, flags | exit_signal, sp, parent_tid, child_tid, tls).map(|p| p as u64)
+}
+
+pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = util::path(t, a[0])?;
+    let argv = util::string_array(t, a[1])?;
+    let envp = util::string_array(t, a[2])?;
+    process::execve(t, &p, argv, envp)
+}
+
+pub fn execveat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[4] as u32;
+    if flags & !(abi::fs::AT_EMPTY_PATH | abi::fs::AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = util::path(t, a[1])?;
+    let d = util::lookup(
+        t,
+        a[0],
+        &p,
+        flags & abi::fs::AT_SYMLINK_NOFOLLOW == 0,
+        flags & abi::fs::AT_EMPTY_PATH != 0,
+    )?;
+    let argv = util::string_array(t, a[2])?;
+    let envp = util::string_array(t, a[3])?;
+    process::execve(t, &d.path(), argv, envp)
+}
+
+pub fn exit(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    t.exit = Some(Exit::Thread(a[0] as i32 & 0xff));
+    Ok(0)
+}
+
+pub fn exit_group(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    t.exit = Some(Exit::Group(wait::exited(a[0] as i32 & 0xff)));
+    Ok(0)
+}
+
+pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let r = process::wait4(t, a[0] as i32, a[2] as i32)?;
+    match r {
+        None => Ok(0),
+        Some((pid, status)) => {
+            if a[1] != 0 {
+                util::write_obj(t, a[1], &status)?;
+            }
+            if a[3] != 0 {
+                util::write_obj(t, a[3], &Rusage::default())?;
+            }
+            Ok(pid as u64)
+        }
+    }
+}
+
+pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    process::kill(t, a[0] as i32, a[1] as i32).map(|_| 0)
+}
+
+fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
+    if tid <= 0 || !(0..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let target = t.kernel.find_task(tid).ok_or(Errno::ESRCH)?;
+    if tgid > 0 && target.tg.pid != tgid {
+        return Err(Errno::ESRCH);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    if sig == SIGKILL {
+        kernel::signal::send_to_group(&target.tg, SigInfo::new(SIGKILL, SI_USER));
+        return Ok(0);
+    }
+    lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, t.pid(), t.creds.uid));
+    target.kick();
+    Ok(0)
+}
+
+pub fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if (a[0] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    thread_kill(t, a[0] as i32, a[1] as i32, a[2] as i32)
+}
+
+pub fn tkill(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    thread_kill(t, 0, a[0] as i32, a[1] as i32)
+}
+
+pub fn set_tid_address(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    t.clear_child_tid = a[0];
+    Ok(t.tid() as u64)
+}
+
+pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    t.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 && a[0] as i32 != t.tid() {
+        return Err(Errno::ESRCH);
+    }
+    util::write_obj(t, a[1], &t.robust_list.0)?;
+    util::write_obj(t, a[2], &t.robust_list.1).map(|_| 0)
+}
+
+pub fn getuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.creds.uid as u64)
+}
+
+pub fn geteuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.euid as u64)
+}
+
+pub fn getgid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.creds.gid as u64)
+}
+
+pub fn getegid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.egid as u64)
+}
+
+fn privileged(t: &Task) -> bool {
+    t.euid == 0
+}
+
+pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let uid = a[0] as u32;
+    if uid == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    if privileged(t) {
+        t.creds.uid = uid;
+        t.euid = uid;
+    } else if uid == t.creds.uid {
+        t.euid = uid;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let gid = a[0] as u32;
+    if gid == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    if privileged(t) {
+        t.creds.gid = gid;
+        t.egid = gid;
+    } else if gid == t.creds.gid {
+        t.egid = gid;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (r, e) = (a[0] as u32, a[1] as u32);
+    if !privileged(t) {
+        let ok = |x: u32| x == u32::MAX || x == t.creds.uid || x == t.euid;
+        if !ok(r) || !ok(e) || !ok(a[2] as u32) {
+            return Err(Errno::EPERM);
+        }
+    }
+    if r != u32::MAX {
+        t.creds.uid = r;
+    }
+    if e != u32::MAX {
+        t.euid = e;
+    }
+    Ok(0)
+}
+
+pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (r, e) = (a[0] as u32, a[1] as u32);
+    if !privileged(t) {
+        let ok = |x: u32| x == u32::MAX || x == t.creds.gid || x == t.egid;
+        if !ok(r) || !ok(e) || !ok(a[2] as u32) {
+            return Err(Errno::EPERM);
+        }
+    }
+    if r != u32::MAX {
+        t.creds.gid = r;
+    }
+    if e != u32::MAX {
+        t.egid = e;
+    }
+    Ok(0)
+}
+
+pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    setresuid(t, [a[0], a[1], u32::MAX as u64, 0, 0, 0])
+}
+
+pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    setresgid(t, [a[0], a[1], u32::MAX as u64, 0, 0, 0])
+}
+
+pub fn getresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    util::write_obj(t, a[0], &t.creds.uid)?;
+    util::write_obj(t, a[1], &t.euid)?;
+    util::write_obj(t, a[2], &t.euid).map(|_| 0)
+}
+
+pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    util::write_obj(t, a[0], &t.creds.gid)?;
+    util::write_obj(t, a[1], &t.egid)?;
+    util::write_obj(t, a[2], &t.egid).map(|_| 0)
+}
+
+pub fn setfsuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(t.euid as u64)
+}
+
+pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let n = a[0] as i32;
+    let g = t.creds.groups.clone();
+    if n < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if n == 0 {
+        return Ok(g.len() as u64);
+    }
+    if (n as usize) < g.len() {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = g.iter().flat_map(|x| x.to_le_bytes()).collect();
+    t.mm().copy_out(a[1], &bytes)?;
+    Ok(g.len() as u64)
+}
+
+pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let n = a[0] as i32;
+    if !(0..=65536).contains(&n) {
+        return Err(Errno::EINVAL);
+    }
+    if !privileged(t) {
+        return Err(Errno::EPERM);
+    }
+    let mut bytes = vec![0u8; n as usize * 4];
+    t.mm().copy_in(a[1], &mut bytes)?;
+    t.creds.groups = bytes
+        .chunks(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(0)
+}
+
+pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let pid = a[0] as i32;
+    let g = if pid == 0 {
+        t.tg().clone()
+    } else {
+        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+    };
+    let pgid = g.lock().pgid;
+    Ok(pgid as u64)
+}
+
+pub fn getpgrp(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    getpgid(t, [0; 6])
+}
+
+pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let pid = a[0] as i32;
+    let g = if pid == 0 {
+        t.tg().clone()
+    } else {
+        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+    };
+    let sid = g.lock().sid;
+    Ok(sid as u64)
+}
+
+pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = t.tg().clone();
+    let target = if pid == 0 || pid == me.pid {
+        me.clone()
+    } else {
+        let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+        let is_child = g.lock().parent.as_ref().is_some_and(|p| p.pid == me.pid);
+        if !is_child {
+            return Err(Errno::ESRCH);
+        }
+        g
+    };
+    let pgid = if pgid == 0 { target.pid } else { pgid };
+    let my_sid = me.lock().sid;
+    let mut g = target.lock();
+    if g.sid != my_sid || g.sid == target.pid {
+        return Err(Errno::EPERM);
+    }
+    g.pgid = pgid;
+    Ok(0)
+}
+
+pub fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    let tg = t.tg().clone();
+    let pid = tg.pid;
+    let leader_elsewhere = {
+        let table = lock(&t.kernel.table);
+        table
+            .groups
+            .values()
+            .any(|g| g.pid != pid && g.lock().pgid == pid)
+    };
+    let mut g = tg.lock();
+    if g.pgid == pid || leader_elsewhere {
+        return Err(Errno::EPERM);
+    }
+    g.pgid = pid;
+    g.sid = pid;
+    Ok(pid as u64)
+}
+
+pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (pid, res) = (a[0] as i32, a[1] as u32);
+    if res >= RLIMIT_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let g = if pid == 0 || pid == t.pid() {
+        t.tg().clone()
+    } else {
+        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+    };
+    let new = if a[2] != 0 {
+        Some(util::read_obj::<Rlimit>(t, a[2])?)
+    } else {
+        None
+    };
+    let old = {
+        let mut inner = g.lock();
+        let old = inner.rlimits[res as usize];
+        if let Some(n) = new {
+            if n.cur > n.max {
+                return Err(Errno::EINVAL);
+            }
+            if n.max > old.max && t.euid != 0 {
+                return Err(Errno::EPERM);
+            }
+            if res == abi::misc::RLIMIT_NOFILE && n.max > 1 << 20 {
+                return Err(Errno::EPERM);
+            }
+            inner.rlimits[res as usize] = n;
+        }
+        old
+    };
+    if a[3] != 0 {
+        util::write_obj(t, a[3], &old)?;
+    }
+    Ok(0)
+}
+
+pub fn getrlimit(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    prlimit64(t, [0, a[0], 0, a[1], 0, 0])
+}
+
+pub fn setrlimit(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    prlimit64(t, [0, a[0], a[1], 0, 0, 0])
+}
+
+fn tv(ns: u64) -> Timeval {
+    Timeval {
+        sec: (ns / 1_000_000_000) as i64,
+        usec: ((ns % 1_000_000_000) / 1000) as i64,
+    }
+}
+
+pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let who = a[0] as i32;
+    let ns = match who {
+        0 => t
+            .tg()
+            .lock()
+            .threads
+            .iter()
+            .map(|x| x.cpu_ns.load(Ordering::Relaxed))
+            .sum(),
+        -1 => t.tg().lock().child_utime_ns,
+        1 => t.shared.cpu_ns.load(Ordering::Relaxed),
+        _ => return Err(Errno::EINVAL),
+    };
+    let r = Rusage {
+        utime: tv(ns),
+        stime: Timeval::default(),
+        rest: [0; 14],
+    };
+    util::write_obj(t, a[1], &r).map(|_| 0)
+}
+
+pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let ns: u64 = t
+        .tg()
+        .lock()
+        .threads
+        .iter()
+        .map(|x| x.cpu_ns.load(Ordering::Relaxed))
+        .sum();
+    if a[0] != 0 {
+        let v: [i64; 4] = [(ns / 10_000_000) as i64, 0, 0, 0];
+        util::write_obj(t, a[0], &v)?;
+    }
+    Ok((t.kernel.start.elapsed().as_millis() / 10) as u64 + 1)
+}
+
+pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const ARCH_SET_GS: u64 = 0x1001;
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    const ARCH_GET_GS: u64 = 0x1004;
+    const ARCH_GET_CPUID: u64 = 0x1011;
+    const ARCH_SET_CPUID: u64 = 0x1012;
+    let canonical = |v: u64| v < 0x0000_8000_0000_0000;
+    match a[0] {
+        ARCH_SET_FS => {
+            if !canonical(a[1]) {
+                return Err(Errno::EPERM);
+            }
+            t.regs.fs_base = a[1];
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            if !canonical(a[1]) {
+                return Err(Errno::EPERM);
+            }
+            t.regs.gs_base = a[1];
+            Ok(0)
+        }
+        ARCH_GET_FS => util::write_obj(t, a[1], &t.regs.fs_base).map(|_| 0),
+        ARCH_GET_GS => util::write_obj(t, a[1], &t.regs.gs_base).map(|_| 0),
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    const PR_GET_SECCOMP: u64 = 21;
+    const PR_CAPBSET_READ: u64 = 23;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const PR_SET_THP_DISABLE: u64 = 41;
+    const PR_GET_THP_DISABLE: u64 = 42;
+    const PR_SET_VMA: u64 = 0x53564d41;
+    match a[0] {
+        PR_SET_NAME => {
+            let mut name = t.mm().read_cstring(a[1], 4096).or_else(|e| {
+                if e == Errno::ENAMETOOLONG {
+                    let mut b = [0u8; 16];
+                    t.mm().copy_in(a[1], &mut b)?;
+                    Ok(b.to_vec())
+                } else {
+                    Err(e)
+                }
+            })?;
+            name.truncate(15);
+            if let Some(i) = name.iter().position(|&b| b == 0) {
+                name.truncate(i);
+            }
+            *lock(&t.shared.comm) = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut b = [0u8; 16];
+            let c = lock(&t.shared.comm).clone();
+            b[..c.len().min(15)].copy_from_slice(&c[..c.len().min(15)]);
+            t.mm().copy_out(a[1], &b).map(|_| 0)
+        }
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => util::write_obj(t, a[1], &0i32).map(|_| 0),
+        PR_SET_PDEATHSIG => Err(Errno::ENOSYS),
+        PR_GET_SECCOMP => Ok(0),
+        PR_CAPBSET_READ => {
+            if a[1] > 40 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(1)
+        }
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        PR_SET_NO_NEW_PRIVS => Err(Errno::ENOSYS),
+        PR_GET_THP_DISABLE => Ok(0),
+        PR_SET_THP_DISABLE => Ok(0),
+        PR_SET_VMA => Err(Errno::EINVAL),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let _ = t;
+    Ok(20)
+}
+
+pub fn setpriority(_t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] > 2 {
+        return Err(Errno::EINVAL);
+    }
+    // Niceness is not modelled: only the neutral value is accepted.
+    if a[2] as i32 != 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let hdr: [u32; 2] = util::read_obj(t, a[0])?;
+    const V3: u32 = 0x20080522;
+    if hdr[0] != V3 && hdr[0] != 0x19980330 && hdr[0] != 0x20071026 {
+        util::write_obj(t, a[0], &[V3, hdr[1]])?;
+        return Err(Errno::EINVAL);
+    }
+    if a[1] != 0 {
+        let full = if t.euid == 0 { u32::MAX } else { 0 };
+        let lo = full;
+        let hi = full & 0x1ff;
+        util::write_obj(t, a[1], &[lo, lo, 0u32, hi, hi, 0u32])?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,152 @@
+//! Signal syscalls.
+
+use abi::signal::*;
+use abi::{Errno, SysResult};
+use kernel::signal::check_sig;
+use kernel::task::lock;
+use kernel::Task;
+
+use crate::util;
+
+pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let sig = check_sig(a[0] as i32)?;
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if a[1] != 0 {
+        Some(util::read_obj::<SigAction>(t, a[1])?)
+    } else {
+        None
+    };
+    if new.is_some() && (sig == SIGKILL || sig == SIGSTOP) {
+        return Err(Errno::EINVAL);
+    }
+    let old = {
+        let mut h = lock(&t.sighand);
+        let old = h.action(sig);
+        if let Some(mut n) = new {
+            n.mask &= !SigSet::UNBLOCKABLE.0;
+            h.actions[(sig - 1) as usize] = n;
+        }
+        old
+    };
+    if let Some(n) = new {
+        // Setting a signal to "ignore" discards pending instances.
+        if n.handler == SIG_IGN
+            || (n.handler == SIG_DFL && matches!(sig, SIGCHLD | SIGURG | SIGWINCH))
+        {
+            lock(&t.shared.pending).remove(sig);
+            t.tg().lock().pending.remove(sig);
+        }
+    }
+    if a[2] != 0 {
+        util::write_obj(t, a[2], &old)?;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let old = t.mask();
+    if a[1] != 0 {
+        let set: u64 = util::read_obj(t, a[1])?;
+        let new = match a[0] as i32 {
+            SIG_BLOCK => old.0 | set,
+            SIG_UNBLOCK => old.0 & !set,
+            SIG_SETMASK => set,
+            _ => return Err(Errno::EINVAL),
+        };
+        t.set_mask(SigSet(new));
+    }
+    if a[2] != 0 {
+        util::write_obj(t, a[2], &old.0)?;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    match t.sigreturn() {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            // A corrupt frame: Linux kills with SIGSEGV.
+            t.force_signal(SigInfo::new(SIGSEGV, SI_KERNEL));
+            t.regs_replaced = true;
+            Ok(0)
+        }
+    }
+}
+
+pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = lock(&t.shared.pending).set().0 | t.tg().lock().pending.set().0;
+    let set = set & t.mask().0;
+    let bytes = set.to_le_bytes();
+    t.mm().copy_out(a[0], &bytes[..a[1] as usize]).map(|_| 0)
+}
+
+pub fn rt_sigsuspend(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set: u64 = util::read_obj(t, a[0])?;
+    let old = t.mask();
+    t.saved_mask = Some(old);
+    t.set_mask(SigSet(set));
+    let waiter = t.shared.waiter.clone();
+    while !t.interrupted() {
+        waiter.wait(None);
+    }
+    Err(Errno::ERESTARTNOHAND)
+}
+
+pub fn pause(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    let waiter = t.shared.waiter.clone();
+    while !t.interrupted() {
+        waiter.wait(None);
+    }
+    Err(Errno::ERESTARTNOHAND)
+}
+
+pub fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let old = t.altstack;
+    let on = t.altstack.flags & SS_DISABLE == 0
+        && t.regs.rsp > old.sp
+        && t.regs.rsp <= old.sp + old.size;
+    if a[0] != 0 {
+        let new: SigAltStack = util::read_obj(t, a[0])?;
+        if on {
+            return Err(Errno::EPERM);
+        }
+        if new.flags & !(SS_DISABLE | (1 << 31)) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if new.flags & SS_DISABLE != 0 {
+            t.altstack = SigAltStack {
+                flags: SS_DISABLE,
+                ..Default::default()
+            };
+        } else {
+            if new.size < MINSIGSTKSZ {
+                return Err(Errno::ENOMEM);
+            }
+            t.altstack = SigAltStack {
+                sp: new.sp,
+                flags: 0,
+                _pad: 0,
+                size: new.size,
+            };
+        }
+    }
+    if a[1] != 0 {
+        let mut o = old;
+        if on {
+            o.flags = SS_ONSTACK;
+        }
+        util::write_obj(t, a[1], &o)?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,155 @@
+//! Clocks and sleeping.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use abi::time::*;
+use abi::{Errno, SysResult};
+use kernel::Task;
+
+use crate::util;
+
+fn host_clock(id: i32) -> Timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    Timespec {
+        sec: ts.tv_sec,
+        nsec: ts.tv_nsec,
+    }
+}
+
+/// The value of a clock, or `EINVAL` for clocks we do not have.
+pub fn clock_now(t: &Task, id: i32) -> SysResult<Timespec> {
+    match id {
+        CLOCK_REALTIME
+        | CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_REALTIME_COARSE
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_TAI
+        | CLOCK_REALTIME_ALARM
+        | CLOCK_BOOTTIME_ALARM => Ok(host_clock(id)),
+        CLOCK_PROCESS_CPUTIME_ID => {
+            let ns: u64 = t
+                .tg()
+                .lock()
+                .threads
+                .iter()
+                .map(|x| x.cpu_ns.load(Ordering::Relaxed))
+                .sum();
+            Ok(Timespec::from_nanos(ns as i64))
+        }
+        CLOCK_THREAD_CPUTIME_ID => Ok(Timespec::from_nanos(
+            t.shared.cpu_ns.load(Ordering::Relaxed) as i64,
+        )),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let ts = clock_now(t, a[0] as i32)?;
+    util::write_obj(t, a[1], &ts).map(|_| 0)
+}
+
+pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let id = a[0] as i32;
+    clock_now(t, id)?;
+    let res = match id {
+        CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => Timespec {
+            sec: 0,
+            nsec: 4_000_000,
+        },
+        _ => Timespec { sec: 0, nsec: 1 },
+    };
+    if a[1] != 0 {
+        util::write_obj(t, a[1], &res)?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        let ts = host_clock(CLOCK_REALTIME);
+        util::write_obj(
+            t,
+            a[0],
+            &Timeval {
+                sec: ts.sec,
+                usec: ts.nsec / 1000,
+            },
+        )?;
+    }
+    if a[1] != 0 {
+        util::write_obj(t, a[1], &[0i32; 2])?;
+    }
+    Ok(0)
+}
+
+pub fn time(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let s = host_clock(CLOCK_REALTIME).sec;
+    if a[0] != 0 {
+        util::write_obj(t, a[0], &s)?;
+    }
+    Ok(s as u64)
+}
+
+fn read_timespec(t: &Task, addr: u64) -> SysResult<Duration> {
+    let ts: Timespec = util::read_obj(t, addr)?;
+    let ns = ts.to_nanos().ok_or(Errno::EINVAL)?;
+    Ok(Duration::from_nanos(ns as u64))
+}
+
+/// Sleeps until `deadline`; on a signal leaves the deadline for
+/// `restart_syscall` and reports the remaining time to `rem`.
+fn sleep(t: &mut Task, deadline: Instant, rem: u64) -> SysResult<u64> {
+    match t.sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(_) => {
+            if rem != 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                util::write_obj(t, rem, &Timespec::from_nanos(left.as_nanos() as i64))?;
+            }
+            t.restart_deadline = Some(deadline);
+            Err(Errno::ERESTART_RESTARTBLOCK)
+        }
+    }
+}
+
+pub fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let d = read_timespec(t, a[0])?;
+    let deadline = Instant::now() + d;
+    sleep(t, deadline, a[1])
+}
+
+pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (id, flags) = (a[0] as i32, a[1] as i32);
+    match id {
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI => {}
+        CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EINVAL),
+        CLOCK_PROCESS_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
+        _ => return Err(Errno::EINVAL),
+    }
+    let d = read_timespec(t, a[2])?;
+    let deadline = if flags & TIMER_ABSTIME != 0 {
+        let now = clock_now(t, id)?.to_nanos().unwrap_or(0) as u128;
+        let target = d.as_nanos();
+        Instant::now() + Duration::from_nanos(target.saturating_sub(now) as u64)
+    } else {
+        Instant::now() + d
+    };
+    let rem = if flags & TIMER_ABSTIME != 0 { 0 } else { a[3] };
+    sleep(t, deadline, rem)
+}
+
+/// `restart_syscall`: resumes an interrupted sleep.
+pub fn restart_syscall(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    match t.restart_deadline.take() {
+        Some(d) => sleep(t, d, 0),
+        None => Err(Errno::EINTR),
+    }
+}
