@@ -2,6 +2,7 @@
 //! glue between the platform, memory, the VFS and the syscall table.
 
 pub mod fdtable;
+pub mod futex;
 pub mod process;
 pub mod procfs;
 pub mod signal;
@@ -74,6 +75,7 @@ pub struct Kernel {
     exit_cv: Condvar,
     pub start: Instant,
     reported: Mutex<HashSet<u64>>,
+    pub futexes: futex::FutexTable,
 }
 
 impl Kernel {
@@ -114,6 +116,7 @@ impl Kernel {
             exit_cv: Condvar::new(),
             start: Instant::now(),
             reported: Mutex::new(HashSet::new()),
+            futexes: futex::FutexTable::default(),
         });
         procfs::mount(&k);
         k

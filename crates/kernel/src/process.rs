@@ -534,7 +534,15 @@ pub fn exit_task(mut task: Task, exit: Exit) {
         Exit::Group(s) => s,
     };
     if task.clear_child_tid != 0 {
-        let _ = task.mm().write_obj(task.clear_child_tid, &0i32);
+        let addr = task.clear_child_tid;
+        let key = {
+            let mut mm = task.mm();
+            let _ = mm.write_obj(addr, &0i32);
+            mm.futex_key(addr)
+        };
+        if let Ok(k) = key {
+            task.kernel.futexes.wake(k, 1, u32::MAX);
+        }
     }
     if let Some(v) = lock(&task.shared.vfork_done).take() {
         v.release();

@@ -855,6 +855,20 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// A key naming the memory behind `addr` for futexes: its memory-file
+    /// offset, so processes sharing memory meet on the same key. Private
+    /// copy-on-write pages are copied first, so a private futex never
+    /// aliases another process's word.
+    pub fn futex_key(&mut self, addr: u64) -> Result<u64, Errno> {
+        if addr % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (_, v) = self.vma_at(addr).ok_or(Errno::EFAULT)?;
+        let write = v.prot & PROT_WRITE != 0;
+        let (ps, p) = self.ensure_pma(addr, write).map_err(|_| Errno::EFAULT)?;
+        Ok(p.off + (addr - ps))
+    }
+
     /// Whether `[addr, addr+len)` is mapped with the access a copy needs,
     /// checked before consuming data that could not be put back.
     pub fn check_access(&self, addr: u64, len: u64, write: bool) -> Result<(), Errno> {

@@ -607,3 +607,73 @@ pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     Ok(0)
 }
+
+pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    use kernel::futex::*;
+    let (addr, op, val, timeout, addr2, val3) =
+        (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET {
+        return Err(Errno::ENOSYS);
+    }
+    let read_deadline = |t: &Task, absolute: bool| -> SysResult<Option<std::time::Instant>> {
+        if timeout == 0 {
+            return Ok(None);
+        }
+        let ts: abi::time::Timespec = util::read_obj(t, timeout)?;
+        let ns = ts.to_nanos().ok_or(Errno::EINVAL)? as u64;
+        let now = std::time::Instant::now();
+        if !absolute {
+            return Ok(Some(now + std::time::Duration::from_nanos(ns)));
+        }
+        let clock = if realtime {
+            abi::time::CLOCK_REALTIME
+        } else {
+            abi::time::CLOCK_MONOTONIC
+        };
+        let cur = crate::time::clock_now(t, clock)?.to_nanos().unwrap_or(0) as u64;
+        Ok(Some(
+            now + std::time::Duration::from_nanos(ns.saturating_sub(cur)),
+        ))
+    };
+    match cmd {
+        FUTEX_WAIT => {
+            let d = read_deadline(t, false)?;
+            kernel::futex::wait(t, addr, val, d, u32::MAX)
+        }
+        FUTEX_WAIT_BITSET => {
+            let d = read_deadline(t, true)?;
+            kernel::futex::wait(t, addr, val, d, val3)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+            let bits = if cmd == FUTEX_WAKE { u32::MAX } else { val3 };
+            if bits == 0 {
+                return Err(Errno::EINVAL);
+            }
+            let key = t.mm().futex_key(addr)?;
+            Ok(t.kernel.futexes.wake(key, val as usize, bits) as u64)
+        }
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            let (k1, k2) = {
+                let mut mm = t.mm();
+                let k1 = mm.futex_key(addr)?;
+                let k2 = mm.futex_key(addr2)?;
+                if cmd == FUTEX_CMP_REQUEUE {
+                    let cur: u32 = mm.read_obj(addr)?;
+                    if cur != val3 {
+                        return Err(Errno::EAGAIN);
+                    }
+                }
+                (k1, k2)
+            };
+            Ok(t.kernel
+                .futexes
+                .requeue(k1, k2, val as usize, timeout as u32 as usize) as u64)
+        }
+        FUTEX_WAKE_OP => {
+            kernel::futex::wake_op(t, addr, val as usize, addr2, timeout as u32 as usize, val3)
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}

@@ -208,7 +208,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "fremovexattr", handler: None, status: Status::Enosys },
     Entry { name: "tkill", handler: Some(process::tkill), status: Status::Full },
     Entry { name: "time", handler: Some(time::time), status: Status::Full },
-    Entry { name: "futex", handler: None, status: Status::Enosys },
+    Entry { name: "futex", handler: Some(process::futex), status: Status::Partial("no PI operations, no robust-list processing at thread death") },
     Entry { name: "sched_setaffinity", handler: Some(misc::sched_setaffinity), status: Status::Partial("validated, not enforced") },
     Entry { name: "sched_getaffinity", handler: Some(misc::sched_getaffinity), status: Status::Full },
     Entry { name: "set_thread_area", handler: None, status: Status::Enosys },

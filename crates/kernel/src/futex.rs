@@ -1,0 +1,176 @@
+//! Futexes: wait queues keyed by the memory behind an address.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use abi::{Errno, SysResult};
+use waiter::Waiter;
+
+use crate::task::{lock, Task};
+
+pub const FUTEX_WAIT: u32 = 0;
+pub const FUTEX_WAKE: u32 = 1;
+pub const FUTEX_REQUEUE: u32 = 3;
+pub const FUTEX_CMP_REQUEUE: u32 = 4;
+pub const FUTEX_WAKE_OP: u32 = 5;
+pub const FUTEX_WAIT_BITSET: u32 = 9;
+pub const FUTEX_WAKE_BITSET: u32 = 10;
+pub const FUTEX_PRIVATE_FLAG: u32 = 128;
+pub const FUTEX_CLOCK_REALTIME: u32 = 256;
+
+struct Sleeper {
+    key: u64,
+    bitset: u32,
+    waiter: Arc<Waiter>,
+    woken: Arc<AtomicBool>,
+}
+
+/// All sleeping futex waiters.
+#[derive(Default)]
+pub struct FutexTable {
+    sleepers: Mutex<Vec<Sleeper>>,
+}
+
+impl FutexTable {
+    /// Wakes up to `n` sleepers on `key` whose bitset matches.
+    pub fn wake(&self, key: u64, n: usize, bitset: u32) -> usize {
+        let mut s = lock(&self.sleepers);
+        let mut woken = 0;
+        s.retain(|x| {
+            if woken < n && x.key == key && x.bitset & bitset != 0 {
+                x.woken.store(true, Ordering::Release);
+                x.waiter.notify();
+                woken += 1;
+                false
+            } else {
+                true
+            }
+        });
+        woken
+    }
+
+    /// Wakes `n` on `from` and moves up to `m` others to `to`.
+    pub fn requeue(&self, from: u64, to: u64, n: usize, m: usize) -> usize {
+        let mut s = lock(&self.sleepers);
+        let mut woken = 0;
+        let mut moved = 0;
+        s.retain_mut(|x| {
+            if x.key != from {
+                return true;
+            }
+            if woken < n {
+                x.woken.store(true, Ordering::Release);
+                x.waiter.notify();
+                woken += 1;
+                return false;
+            }
+            if moved < m {
+                x.key = to;
+                moved += 1;
+            }
+            true
+        });
+        woken + moved
+    }
+}
+
+/// `FUTEX_WAIT(_BITSET)`: sleeps while `*addr == val`.
+pub fn wait(
+    t: &mut Task,
+    addr: u64,
+    val: u32,
+    deadline: Option<Instant>,
+    bitset: u32,
+) -> SysResult<u64> {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let kernel = t.kernel.clone();
+    let woken = Arc::new(AtomicBool::new(false));
+    {
+        let mut sleepers = lock(&kernel.futexes.sleepers);
+        let mut mm = t.mm();
+        let key = mm.futex_key(addr)?;
+        let cur: u32 = mm.read_obj(addr)?;
+        if cur != val {
+            return Err(Errno::EAGAIN);
+        }
+        sleepers.push(Sleeper {
+            key,
+            bitset,
+            waiter: t.shared.waiter.clone(),
+            woken: woken.clone(),
+        });
+    }
+    let waiter = t.shared.waiter.clone();
+    let result = loop {
+        if woken.load(Ordering::Acquire) {
+            break Ok(0);
+        }
+        if t.interrupted() {
+            break Err(Errno::ERESTARTSYS);
+        }
+        if !waiter.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+            break Err(Errno::ETIMEDOUT);
+        }
+    };
+    if result.is_err() {
+        lock(&kernel.futexes.sleepers).retain(|x| !Arc::ptr_eq(&x.woken, &woken));
+        if woken.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+    }
+    result
+}
+
+/// `FUTEX_WAKE_OP`: applies the encoded operation to `*addr2`, wakes on
+/// `addr` and, if the comparison holds, on `addr2`.
+pub fn wake_op(
+    t: &mut Task,
+    addr: u64,
+    n: usize,
+    addr2: u64,
+    n2: usize,
+    op: u32,
+) -> SysResult<u64> {
+    let kernel = t.kernel.clone();
+    let (k1, k2, old) = {
+        let mut mm = t.mm();
+        let k1 = mm.futex_key(addr)?;
+        let k2 = mm.futex_key(addr2)?;
+        let old: u32 = mm.read_obj(addr2)?;
+        let shift = (op >> 28) & 8 != 0;
+        let opcode = (op >> 28) & 7;
+        let mut oparg = (op >> 12) & 0xfff;
+        if shift {
+            oparg = 1u32.checked_shl(oparg).unwrap_or(0);
+        }
+        let new = match opcode {
+            0 => oparg,
+            1 => old.wrapping_add(oparg),
+            2 => old | oparg,
+            3 => old & !oparg,
+            4 => old ^ oparg,
+            _ => return Err(Errno::ENOSYS),
+        };
+        mm.write_obj(addr2, &new)?;
+        (k1, k2, old)
+    };
+    let cmp = (op >> 24) & 15;
+    let cmparg = op & 0xfff;
+    let hit = match cmp {
+        0 => old == cmparg,
+        1 => old != cmparg,
+        2 => (old as i32) < cmparg as i32,
+        3 => (old as i32) <= cmparg as i32,
+        4 => (old as i32) > cmparg as i32,
+        5 => (old as i32) >= cmparg as i32,
+        _ => return Err(Errno::ENOSYS),
+    };
+    let mut w = kernel.futexes.wake(k1, n, u32::MAX);
+    if hit {
+        w += kernel.futexes.wake(k2, n2, u32::MAX);
+    }
+    Ok(w as u64)
+}
