@@ -97,6 +97,7 @@ pub struct TaskParts {
     pub clear_child_tid: u64,
     pub altstack: SigAltStack,
     pub vfork_done: Option<Arc<VforkDone>>,
+    pub no_new_privs: bool,
 }
 
 /// Lets a `vfork` parent sleep until its child execs or exits.
@@ -172,6 +173,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 saved_mask: None,
                 regs_replaced: false,
                 exit: None,
+                no_new_privs: parts.no_new_privs,
                 restart_deadline: None,
                 scratch: Vec::new(),
                 name_buf: Vec::new(),
@@ -257,6 +259,10 @@ pub fn start_init(
             mm: Some(mm.clone()),
             sighand: sighand.clone(),
             child_utime_ns: 0,
+            subreaper: false,
+            pdeathsig: 0,
+            dumpable: true,
+            nice: 0,
         }),
         child_events: waiter::Queue::new(),
         start: Instant::now(),
@@ -291,6 +297,7 @@ pub fn start_init(
         euid: uid,
         egid: gid,
         clear_child_tid: 0,
+        no_new_privs: false,
         altstack: SigAltStack {
             flags: SS_DISABLE,
             ..Default::default()
@@ -338,14 +345,14 @@ pub fn clone(
     // child only execs or exits while the parent waits.
     let child_mm = Arc::new(Mutex::new(task.mm().fork()?));
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe) = {
+    let (parent_link, pgid, sid, rlimits, exe, nice) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
         } else {
             Some(parent_tg.clone())
         };
-        (parent, g.pgid, g.sid, g.rlimits, g.exe.clone())
+        (parent, g.pgid, g.sid, g.rlimits, g.exe.clone(), g.nice)
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
         task.sighand.clone()
@@ -371,6 +378,10 @@ pub fn clone(
             mm: Some(child_mm.clone()),
             sighand: sighand.clone(),
             child_utime_ns: 0,
+            subreaper: false,
+            pdeathsig: 0,
+            dumpable: true,
+            nice,
         }),
         child_events: waiter::Queue::new(),
         start: Instant::now(),
@@ -435,6 +446,7 @@ pub fn clone(
         },
         altstack: task.altstack,
         vfork_done: vfork.clone(),
+        no_new_privs: task.no_new_privs,
     });
     if let Err(e) = r {
         let mut t = lock(&kernel.table);
@@ -597,17 +609,35 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32) {
         }
         return;
     }
-    // Orphans go to init.
+    // Orphans go to the nearest live subreaper above, else to init; those
+    // that asked are told of their parent's death.
     if !children.is_empty() {
-        if let Some(init) = kernel.find_group(1) {
+        let mut reaper = parent.clone();
+        while let Some(r) = reaper.clone() {
+            let g = r.lock();
+            if g.subreaper && g.exit_status.is_none() {
+                break;
+            }
+            let up = g.parent.clone();
+            drop(g);
+            reaper = up;
+        }
+        if let Some(new_parent) = reaper.or_else(|| kernel.find_group(1)) {
             let mut zombies = false;
             for c in &children {
-                c.lock().parent = Some(init.clone());
+                let sig = {
+                    let mut g = c.lock();
+                    g.parent = Some(new_parent.clone());
+                    g.pdeathsig
+                };
+                if sig != 0 {
+                    send_to_group(c, SigInfo::new(sig, SI_KERNEL));
+                }
                 zombies |= c.is_zombie();
             }
-            init.lock().children.extend(children);
+            new_parent.lock().children.extend(children);
             if zombies {
-                init.child_events.notify(events::ALL);
+                new_parent.child_events.notify(events::ALL);
             }
         }
     }
@@ -642,6 +672,17 @@ pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, 
     if options & !known != 0 {
         return Err(Errno::EINVAL);
     }
+    wait_child(task, pid, options, true)
+}
+
+/// Waits for a child selected as `wait4`'s `pid` argument does; reaps it
+/// unless `reap` is false (`WNOWAIT`).
+pub fn wait_child(
+    task: &mut Task,
+    pid: i32,
+    options: i32,
+    reap: bool,
+) -> SysResult<Option<(i32, i32)>> {
     let tg = task.tg().clone();
     let kernel = task.kernel.clone();
     let my_pgid = tg.lock().pgid;
@@ -660,7 +701,11 @@ pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, 
         }
         let found = g.children.iter().position(|c| matches(c) && c.is_zombie());
         if let Some(i) = found {
-            let c = g.children.remove(i);
+            let c = if reap {
+                g.children.remove(i)
+            } else {
+                g.children[i].clone()
+            };
             let status = c.lock().exit_status.unwrap_or(0);
             return Ok(Some((c.pid, status)));
         }
@@ -669,7 +714,7 @@ pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, 
         }
         Err(Errno::EAGAIN)
     })?;
-    if let Some((p, _)) = r {
+    if let (Some((p, _)), true) = (r, reap) {
         lock(&kernel.table).groups.remove(&p);
     }
     Ok(r)

@@ -64,6 +64,14 @@ pub struct TgInner {
     pub sighand: Arc<Mutex<SigHandlers>>,
     /// CPU time of reaped children, for `times`/`getrusage`.
     pub child_utime_ns: u64,
+    /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented here.
+    pub subreaper: bool,
+    /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).
+    pub pdeathsig: i32,
+    /// Niceness, -20..=19.
+    pub nice: i32,
+    /// `PR_SET_DUMPABLE`.
+    pub dumpable: bool,
 }
 
 /// A process.
@@ -147,6 +155,8 @@ pub struct Task {
     /// Set by a handler that replaced the registers (execve, sigreturn).
     pub regs_replaced: bool,
     pub exit: Option<Exit>,
+    /// `PR_SET_NO_NEW_PRIVS`: sticky, inherited.
+    pub no_new_privs: bool,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
     /// Reusable buffer for I/O, so the hot path does not allocate.

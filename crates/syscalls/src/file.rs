@@ -315,6 +315,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    const RWF_APPEND: u64 = 0x10;
     if off == -1 {
         return writev_common(t, &f, &vecs, |f, b| f.write(b));
     }
@@ -324,6 +325,11 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    let off = if flags & RWF_APPEND != 0 {
+        f.ops.size() as i64
+    } else {
+        off
+    };
     let cell = std::cell::Cell::new(off as u64);
     writev_common(t, &f, &vecs, |f, b| {
         let n = f.pwrite(b, cell.get())?;
@@ -566,8 +572,13 @@ pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     f.ops.fsync(&f).map(|_| 0)
 }
 
+/// Everything lives in memory or on the read-only host: nothing to flush.
 pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
+}
+
+pub fn syncfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    file(t, a[0]).map(|_| 0)
 }
 
 pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

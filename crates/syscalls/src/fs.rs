@@ -19,7 +19,12 @@ pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let umask = t.fs().umask;
     let creds = t.vfs_creds();
     if flags & O_TMPFILE == O_TMPFILE {
-        return Err(Errno::EOPNOTSUPP);
+        let acc = flags & O_ACCMODE;
+        return Err(if acc == O_RDONLY {
+            Errno::EINVAL
+        } else {
+            Errno::EOPNOTSUPP
+        });
     }
     let f = t.kernel.vfs.open(
         &root,

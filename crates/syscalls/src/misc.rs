@@ -183,3 +183,29 @@ pub fn sched_get_priority_min(_t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         _ => Err(Errno::EINVAL),
     }
 }
+
+pub fn sched_setscheduler(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    check_pid(t, a[0] as i32)?;
+    let policy = a[1] as i32 & !0x4000_0000; // SCHED_RESET_ON_FORK
+    let prio: i32 = util::read_obj(t, a[2])?;
+    match policy {
+        0 | 3 | 5 if prio == 0 => Ok(0),
+        0 | 3 | 5 => Err(Errno::EINVAL),
+        // Real-time scheduling is not modelled.
+        1 | 2 if (1..=99).contains(&prio) => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sched_rr_get_interval(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    check_pid(t, a[0] as i32)?;
+    util::write_obj(
+        t,
+        a[1],
+        &abi::time::Timespec {
+            sec: 0,
+            nsec: 100_000_000,
+        },
+    )
+    .map(|_| 0)
+}

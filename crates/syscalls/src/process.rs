@@ -524,6 +524,11 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const PR_SET_THP_DISABLE: u64 = 41;
     const PR_GET_THP_DISABLE: u64 = 42;
     const PR_SET_VMA: u64 = 0x53564d41;
+    const PR_GET_KEEPCAPS: u64 = 7;
+    const PR_SET_KEEPCAPS: u64 = 8;
+    const PR_GET_TIMERSLACK: u64 = 30;
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
     match a[0] {
         PR_SET_NAME => {
             let mut name = t.mm().read_cstring(a[1], 4096).or_else(|e| {
@@ -548,15 +553,41 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             b[..c.len().min(15)].copy_from_slice(&c[..c.len().min(15)]);
             t.mm().copy_out(a[1], &b).map(|_| 0)
         }
-        PR_GET_DUMPABLE => Ok(1),
+        PR_GET_DUMPABLE => Ok(t.tg().lock().dumpable as u64),
         PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            t.tg().lock().dumpable = a[1] == 1;
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let sig = t.tg().lock().pdeathsig;
+            util::write_obj(t, a[1], &sig).map(|_| 0)
+        }
+        PR_SET_PDEATHSIG => {
+            if a[1] > NSIG as u64 {
+                return Err(Errno::EINVAL);
+            }
+            t.tg().lock().pdeathsig = a[1] as i32;
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            t.tg().lock().subreaper = a[1] != 0;
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let v = t.tg().lock().subreaper as i32;
+            util::write_obj(t, a[1], &v).map(|_| 0)
+        }
+        PR_GET_KEEPCAPS => Ok(0),
+        PR_SET_KEEPCAPS => {
             if a[1] > 1 {
                 return Err(Errno::EINVAL);
             }
             Ok(0)
         }
-        PR_GET_PDEATHSIG => util::write_obj(t, a[1], &0i32).map(|_| 0),
-        PR_SET_PDEATHSIG => Err(Errno::ENOSYS),
+        PR_GET_TIMERSLACK => Ok(50_000),
         PR_GET_SECCOMP => Ok(0),
         PR_CAPBSET_READ => {
             if a[1] > 40 {
@@ -564,32 +595,19 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             }
             Ok(1)
         }
-        PR_GET_NO_NEW_PRIVS => Ok(0),
-        PR_SET_NO_NEW_PRIVS => Err(Errno::ENOSYS),
+        PR_GET_NO_NEW_PRIVS => Ok(t.no_new_privs as u64),
+        PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            t.no_new_privs = true;
+            Ok(0)
+        }
         PR_GET_THP_DISABLE => Ok(0),
         PR_SET_THP_DISABLE => Ok(0),
         PR_SET_VMA => Err(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
-}
-
-pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] > 2 {
-        return Err(Errno::EINVAL);
-    }
-    let _ = t;
-    Ok(20)
-}
-
-pub fn setpriority(_t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] > 2 {
-        return Err(Errno::EINVAL);
-    }
-    // Niceness is not modelled: only the neutral value is accepted.
-    if a[2] as i32 != 0 {
-        return Err(Errno::EACCES);
-    }
-    Ok(0)
 }
 
 pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -676,4 +694,91 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// `waitid(idtype, id, infop, options, rusage)`.
+pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const P_PGID: u64 = 2;
+    let options = a[3] as i32;
+    let known = wait::WNOHANG
+        | wait::WSTOPPED
+        | wait::WEXITED
+        | wait::WCONTINUED
+        | wait::WNOWAIT
+        | wait::WNOTHREAD
+        | wait::WALL
+        | wait::WCLONE;
+    if options & !known != 0 || options & (wait::WEXITED | wait::WSTOPPED | wait::WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let id = a[1] as i32;
+    let pid = match a[0] {
+        P_ALL => -1,
+        P_PID if id > 0 => id,
+        P_PGID if id > 0 => -id,
+        P_PGID if id == 0 => 0,
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & wait::WEXITED == 0 {
+        // Only stops/continues were asked for, which are never reported yet.
+        if options & wait::WNOHANG != 0 {
+            return Ok(0);
+        }
+        return Err(Errno::ECHILD);
+    }
+    let r = kernel::process::wait_child(t, pid, options, options & wait::WNOWAIT == 0)?;
+    if a[2] != 0 {
+        let info = match r {
+            Some((p, status)) => {
+                let (code, st) = if status & 0x7f == 0 {
+                    (CLD_EXITED, (status >> 8) & 0xff)
+                } else if status & 0x80 != 0 {
+                    (CLD_DUMPED, status & 0x7f)
+                } else {
+                    (CLD_KILLED, status & 0x7f)
+                };
+                SigInfo::child(code, p, 0, st)
+            }
+            None => SigInfo::default(),
+        };
+        util::write_obj(t, a[2], &info)?;
+    }
+    if a[4] != 0 {
+        util::write_obj(t, a[4], &Rusage::default())?;
+    }
+    Ok(0)
+}
+
+fn prio_target(t: &Task, which: u64, who: u64) -> SysResult<std::sync::Arc<kernel::ThreadGroup>> {
+    match which {
+        0 => {
+            if who == 0 {
+                Ok(t.tg().clone())
+            } else {
+                t.kernel.find_group(who as i32).ok_or(Errno::ESRCH)
+            }
+        }
+        1 | 2 => Ok(t.tg().clone()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `getpriority`: returns `20 - nice` as the raw syscall does.
+pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let g = prio_target(t, a[0], a[1])?;
+    let nice = g.lock().nice;
+    Ok((20 - nice) as u64)
+}
+
+pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let g = prio_target(t, a[0], a[1])?;
+    let nice = (a[2] as i32).clamp(-20, 19);
+    let mut inner = g.lock();
+    if nice < inner.nice && t.euid != 0 {
+        return Err(Errno::EACCES);
+    }
+    inner.nice = nice;
+    Ok(0)
 }

@@ -59,6 +59,7 @@ pub fn random_bytes(buf: &mut [u8]) -> SysResult<()> {
 pub struct DeviceOps {
     pub kind: DeviceKind,
     pub inode: Arc<Inode>,
+    pub mf: Arc<mm::MemoryFile>,
 }
 
 impl FileOps for DeviceOps {
@@ -89,8 +90,21 @@ impl FileOps for DeviceOps {
         true
     }
 
+    fn fixed_position(&self) -> Option<u64> {
+        Some(0)
+    }
+
     fn stat(&self, _f: &File) -> SysResult<Stat> {
         Ok(self.inode.stat())
+    }
+
+    /// Mapping `/dev/zero` gives fresh zeroed memory (shared between the
+    /// processes that share the mapping, for `MAP_SHARED`).
+    fn mappable(&self, _f: &File) -> SysResult<Arc<dyn mm::Mappable>> {
+        match self.kind {
+            DeviceKind::Zero => Ok(Arc::new(mm::MemObject::new(self.mf.clone(), 1 << 46))),
+            _ => Err(Errno::ENODEV),
+        }
     }
 }
 

@@ -56,6 +56,11 @@ pub trait FileOps: Send + Sync {
     fn fsync(&self, _f: &File) -> SysResult<()> {
         Ok(())
     }
+    /// Devices whose position never moves (`/dev/null`, `/dev/zero`):
+    /// every seek succeeds and reports this offset.
+    fn fixed_position(&self) -> Option<u64> {
+        None
+    }
     /// `SEEK_DATA`/`SEEK_HOLE` and other whence values beyond SET/CUR/END.
     fn seek_special(&self, _f: &File, _off: i64, _whence: i32) -> SysResult<u64> {
         Err(Errno::EINVAL)
@@ -183,6 +188,9 @@ impl File {
     pub fn seek(&self, off: i64, whence: i32) -> SysResult<u64> {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
+        }
+        if let Some(p) = self.ops.fixed_position() {
+            return Ok(p);
         }
         let mut pos = lock(&self.pos);
         let base: i64 = match whence {

@@ -462,7 +462,19 @@ impl Vfs {
                         return Err(Errno::EEXIST);
                     }
                     let d = Self::follow_mounts(d);
-                    if matches!(d.inode.kind, Kind::Symlink(_) | Kind::SynthLink(_)) {
+                    if let Kind::Symlink(target) = &d.inode.kind {
+                        if !follow {
+                            return Err(Errno::ELOOP);
+                        }
+                        match self.resolve(root, &dir, &name, true) {
+                            Ok(t) => t,
+                            // A dangling symlink: create what it names.
+                            Err(Errno::ENOENT) if flags & O_EXCL == 0 && !target.is_empty() => {
+                                return self.open(root, &dir, &target.clone(), flags, mode, creds);
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    } else if matches!(d.inode.kind, Kind::SynthLink(_)) {
                         if !follow {
                             return Err(Errno::ELOOP);
                         }
@@ -569,6 +581,7 @@ impl Vfs {
                 Box::new(dev::DeviceOps {
                     kind: *k,
                     inode: inode.clone(),
+                    mf: self.mf.clone(),
                 })
             }
             Kind::Fifo(p) => Box::new(p.open_end(read, write)),

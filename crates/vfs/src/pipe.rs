@@ -204,6 +204,10 @@ impl FileOps for PipeEnd {
         }
     }
 
+    fn fsync(&self, _f: &File) -> SysResult<()> {
+        Err(Errno::EINVAL)
+    }
+
     fn anon_name(&self) -> Option<Vec<u8>> {
         Some(format!("pipe:[{}]", self.pipe.ino).into_bytes())
     }
