@@ -1,4 +1,3 @@
-// difftest: pending threads (CLONE_THREAD): processes-and-threads issue
 // Threads (clone via pthread_create): each thread has its own tid but shares
 // the pid; set_tid_address returns the caller's tid; a futex-backed mutex
 // works; pthread_join (CLONE_CHILD_CLEARTID + futex wake) returns; TLS

@@ -98,6 +98,8 @@ pub struct TaskParts {
     pub altstack: SigAltStack,
     pub vfork_done: Option<Arc<VforkDone>>,
     pub no_new_privs: bool,
+    /// For a new thread: the platform thread made by the creating task.
+    pub seed: Option<platform::ThreadSeed>,
 }
 
 /// Lets a `vfork` parent sleep until its child execs or exits.
@@ -143,7 +145,11 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
         .name(format!("task-{}", parts.shared.tid))
         .stack_size(1 << 20)
         .spawn(move || {
-            let ctx = match parts.kernel.platform.new_context() {
+            let made = match parts.seed {
+                Some(seed) => parts.kernel.platform.attach_thread(seed),
+                None => parts.kernel.platform.new_context(),
+            };
+            let ctx = match made {
                 Ok(c) => c,
                 Err(e) => {
                     parts.kernel.log_line(&format!(
@@ -151,7 +157,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                         parts.shared.tid
                     ));
                     let status = wait::signaled(SIGKILL, false);
-                    finish_group(&parts.kernel, &parts.shared, status);
+                    finish_group(&parts.kernel, &parts.shared, status, true);
                     return;
                 }
             };
@@ -298,6 +304,7 @@ pub fn start_init(
         egid: gid,
         clear_child_tid: 0,
         no_new_privs: false,
+        seed: None,
         altstack: SigAltStack {
             flags: SS_DISABLE,
             ..Default::default()
@@ -320,7 +327,7 @@ pub fn clone(
         if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 {
             return Err(Errno::EINVAL);
         }
-        return Err(Errno::ENOSYS);
+        return clone_thread(task, flags, stack, ptid, ctid, tls);
     }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
@@ -447,6 +454,7 @@ pub fn clone(
         altstack: task.altstack,
         vfork_done: vfork.clone(),
         no_new_privs: task.no_new_privs,
+        seed: None,
     });
     if let Err(e) = r {
         let mut t = lock(&kernel.table);
@@ -462,6 +470,84 @@ pub fn clone(
         v.wait();
     }
     Ok(pid)
+}
+
+/// A new thread in the caller's process.
+fn clone_thread(
+    task: &mut Task,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult<i32> {
+    let kernel = task.kernel.clone();
+    let tg = task.tg().clone();
+    if tg.lock().exiting.is_some() {
+        return Err(Errno::EAGAIN);
+    }
+    let seed = task.ctx.new_thread()?;
+    let tid = lock(&kernel.table).alloc();
+    let comm = lock(&task.shared.comm).clone();
+    let shared = new_shared(tid, tg.clone(), comm, task.mask());
+    let mut regs = task.regs;
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        task.mm().write_obj(ptid, &tid)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        task.mm().write_obj(ctid, &tid)?;
+    }
+    let fds = if flags & CLONE_FILES != 0 {
+        task.fds.clone()
+    } else {
+        Arc::new(Mutex::new(task.fds().clone()))
+    };
+    let fs = if flags & CLONE_FS != 0 {
+        task.fs.clone()
+    } else {
+        Arc::new(Mutex::new(task.fs().clone()))
+    };
+    tg.lock().threads.push(shared.clone());
+    lock(&kernel.table).tasks.insert(tid, shared.clone());
+    let fp = task.ctx.fp_state().ok();
+    let r = spawn(TaskParts {
+        shared: shared.clone(),
+        kernel: kernel.clone(),
+        regs,
+        fp,
+        mm: task.mm.clone(),
+        fds,
+        fs,
+        sighand: task.sighand.clone(),
+        creds: task.creds.clone(),
+        euid: task.euid,
+        egid: task.egid,
+        clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
+            ctid
+        } else {
+            0
+        },
+        altstack: SigAltStack {
+            flags: SS_DISABLE,
+            ..Default::default()
+        },
+        vfork_done: None,
+        no_new_privs: task.no_new_privs,
+        seed: Some(seed),
+    });
+    if let Err(e) = r {
+        tg.lock().threads.retain(|t| t.tid != tid);
+        lock(&kernel.table).tasks.remove(&tid);
+        return Err(e);
+    }
+    Ok(tid)
 }
 
 /// `execve`: replaces the image. On error the old image is untouched.
@@ -570,21 +656,25 @@ pub fn exit_task(mut task: Task, exit: Exit) {
         Arc::new(Mutex::new(FdTable::default())),
     ));
     drop(task);
-    finish_group(&kernel, &shared, status);
+    finish_group(&kernel, &shared, status, matches!(exit, Exit::Group(_)));
 }
 
 /// Removes a thread from its group; the last one out makes the group a
 /// zombie and tells the parent.
-fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32) {
+/// `group`: the whole process is exiting (exit_group, fatal signal), so the
+/// other threads must leave too.
+fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, group: bool) {
     let tg = shared.tg.clone();
     let (last, status, children, parent) = {
         let mut g = tg.lock();
         g.threads.retain(|t| t.tid != shared.tid);
         let status = g.exiting.unwrap_or(status);
         if !g.threads.is_empty() {
-            g.exiting.get_or_insert(status);
-            for t in &g.threads {
-                t.kick();
+            if group {
+                g.exiting.get_or_insert(status);
+                for t in &g.threads {
+                    t.kick();
+                }
             }
             (false, status, Vec::new(), None)
         } else {

@@ -63,7 +63,13 @@ pub trait Context: AddressSpace + Send {
     fn fp_state(&mut self) -> Result<FpState, Errno>;
     fn set_fp_state(&mut self, fp: &FpState) -> Result<(), Errno>;
     fn interrupter(&self) -> Arc<dyn Interrupter>;
+    /// Creates another thread in this context's address space, to be
+    /// driven by another host thread via [`Platform::attach_thread`].
+    fn new_thread(&mut self) -> Result<ThreadSeed, Errno>;
 }
+
+/// A thread created by [`Context::new_thread`], not yet attached.
+pub struct ThreadSeed(pub Box<dyn std::any::Any + Send>);
 
 /// A way of running application code.
 pub trait Platform: Send + Sync {
@@ -71,6 +77,9 @@ pub trait Platform: Send + Sync {
     /// Creates a context with an empty address space. Must be called on the
     /// host thread that will drive it.
     fn new_context(&self) -> Result<Box<dyn Context>, Errno>;
+    /// Takes over a thread made by [`Context::new_thread`]. Must be called
+    /// on the host thread that will drive it.
+    fn attach_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>, Errno>;
     /// The highest application address plus one.
     fn max_user_address(&self) -> u64;
     /// Address ranges `[start, end)` the application may never map.

@@ -14,7 +14,7 @@ use abi::regs::FpState;
 use abi::signal::{SigInfo, SIGBUS, SIGSEGV, SIGSTOP, SIGTRAP};
 use abi::{Errno, PtRegs};
 
-use crate::{AddressSpace, Context, Event, Interrupter, Platform};
+use crate::{AddressSpace, Context, Event, Interrupter, Platform, ThreadSeed};
 
 /// Where the stub's single page lives in every stub process. Chosen far from
 /// where the host kernel puts a new process's stack (within 16 GiB of the
@@ -26,10 +26,22 @@ const HOST_TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Offset of the code inside the stub image (after the ELF headers).
 const CODE_OFFSET: u64 = 0x80;
 
+/// Addresses of the stub's code sites.
+#[derive(Clone, Copy, Debug)]
+pub struct Sites {
+    /// `syscall; int3`: where the sentry makes the stub run a host call.
+    pub syscall: u64,
+    /// `syscall; test rax,rax; jnz parent; child: pause loop; parent: int3`:
+    /// where a new stub thread is cloned. The new thread waits in `pause`
+    /// until its own tracer seizes it.
+    pub clone: u64,
+    /// The pause loop (where a detached thread waits to be killed).
+    pub pause: u64,
+}
+
 /// Builds the stub: an ELF executable with one read+execute segment at
-/// [`STUB_BASE`]. Returns the image and the address of its `syscall; int3`
-/// site.
-fn stub_image() -> (Vec<u8>, u64) {
+/// [`STUB_BASE`], and the addresses of its code sites.
+fn stub_image() -> (Vec<u8>, Sites) {
     let mut code: Vec<u8> = Vec::new();
     let mov_rsi = |c: &mut Vec<u8>, v: u64| {
         c.extend_from_slice(&[0x48, 0xbe]);
@@ -39,6 +51,7 @@ fn stub_image() -> (Vec<u8>, u64) {
         c.extend_from_slice(&[0x48, 0xbf]);
         c.extend_from_slice(&v.to_le_bytes());
     };
+    let here = |c: &Vec<u8>| STUB_BASE + CODE_OFFSET + c.len() as u64;
     // munmap(0, STUB_BASE)
     code.extend_from_slice(&[0xb8, 11, 0, 0, 0]); // mov eax, SYS_munmap
     code.extend_from_slice(&[0x31, 0xff]); // xor edi, edi
@@ -50,9 +63,18 @@ fn stub_image() -> (Vec<u8>, u64) {
     mov_rsi(&mut code, HOST_TASK_SIZE - (STUB_BASE + STUB_SIZE));
     code.extend_from_slice(&[0x0f, 0x05]);
     code.push(0xcc); // int3: ready
-    let site = STUB_BASE + CODE_OFFSET + code.len() as u64;
+    let syscall = here(&code);
     code.extend_from_slice(&[0x0f, 0x05, 0xcc]); // syscall; int3
     code.extend_from_slice(&[0xeb, 0xfb]); // jmp back to the site
+    let clone = here(&code);
+    code.extend_from_slice(&[0x0f, 0x05]); // syscall (clone)
+    code.extend_from_slice(&[0x48, 0x85, 0xc0]); // test rax, rax
+    code.extend_from_slice(&[0x75, 0x09]); // jnz parent
+    let pause = here(&code);
+    code.extend_from_slice(&[0xb8, 34, 0, 0, 0]); // mov eax, SYS_pause
+    code.extend_from_slice(&[0x0f, 0x05]); // syscall
+    code.extend_from_slice(&[0xeb, 0xf7]); // jmp pause
+    code.push(0xcc); // parent: int3
 
     let total = CODE_OFFSET as usize + code.len();
     let mut img = vec![0u8; CODE_OFFSET as usize];
@@ -85,19 +107,26 @@ fn stub_image() -> (Vec<u8>, u64) {
     put64(&mut img, 104, total as u64); // p_memsz
     put64(&mut img, 112, 0x1000);
     img.extend_from_slice(&code);
-    (img, site)
+    (
+        img,
+        Sites {
+            syscall,
+            clone,
+            pause,
+        },
+    )
 }
 
 pub struct PtracePlatform {
     memfd: i32,
     stub_fd: OwnedFd,
-    syscall_site: u64,
+    sites: Sites,
     reserved: [(u64, u64); 1],
 }
 
 impl PtracePlatform {
     pub fn new(memfd: i32) -> Result<PtracePlatform, Errno> {
-        let (img, site) = stub_image();
+        let (img, sites) = stub_image();
         // SAFETY: memfd_create with a static NUL-terminated name; the result
         // is checked.
         let fd = unsafe { libc::memfd_create(c"rvisor-stub".as_ptr(), libc::MFD_CLOEXEC) };
@@ -118,7 +147,7 @@ impl PtracePlatform {
         Ok(PtracePlatform {
             memfd,
             stub_fd,
-            syscall_site: site,
+            sites,
             reserved: [(STUB_BASE, STUB_BASE + STUB_SIZE)],
         })
     }
@@ -130,8 +159,13 @@ impl Platform for PtracePlatform {
     }
 
     fn new_context(&self) -> Result<Box<dyn Context>, Errno> {
-        let stub = Stub::spawn(self.memfd, self.stub_fd.as_raw_fd(), self.syscall_site)?;
+        let stub = Stub::spawn(self.memfd, self.stub_fd.as_raw_fd(), self.sites)?;
         Ok(Box::new(stub))
+    }
+
+    fn attach_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>, Errno> {
+        let seed = seed.0.downcast::<PtraceSeed>().map_err(|_| Errno::EINVAL)?;
+        Ok(Box::new(Stub::seize(*seed, self.memfd, self.sites)?))
     }
 
     fn max_user_address(&self) -> u64 {
@@ -149,7 +183,6 @@ impl Platform for PtracePlatform {
 struct ChildArgs {
     memfd: i32,
     stub_fd: i32,
-    parent: libc::pid_t,
 }
 
 extern "C" fn stub_child(arg: *mut libc::c_void) -> libc::c_int {
@@ -161,10 +194,6 @@ extern "C" fn stub_child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: plain system calls on integers and static strings; each
     // failure ends the child, which the parent observes.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() != a.parent {
-            libc::_exit(1);
-        }
         let empty: libc::sigset_t = std::mem::zeroed();
         libc::syscall(
             libc::SYS_rt_sigprocmask,
@@ -201,38 +230,67 @@ extern "C" fn stub_child(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-/// Shared between a stub and its interrupters.
-struct StubState {
+/// One stub process. Killed and reaped when the last of its thread
+/// contexts goes away.
+struct StubProcess {
     pid: libc::pid_t,
-    /// Cleared (under the lock) before the stub is reaped, so an interrupt
-    /// never signals a recycled pid.
+}
+
+impl Drop for StubProcess {
+    fn drop(&mut self) {
+        // SAFETY: kills and reaps our own child; the pid cannot have been
+        // recycled because it has not been reaped before.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            let mut st = 0;
+            while libc::waitpid(self.pid, &mut st, libc::__WALL) < 0
+                && Errno::last_host() == Errno::EINTR
+            {}
+        }
+    }
+}
+
+/// Shared between a stub thread and its interrupters.
+struct ThreadState {
+    pid: libc::pid_t,
+    tid: libc::pid_t,
+    /// Cleared (under the lock) before the thread goes away, so an
+    /// interrupt never signals a recycled id.
     alive: Mutex<bool>,
     /// An interrupt arrived while the sentry was using the stub for itself.
     pending_interrupt: AtomicBool,
 }
 
-impl Interrupter for StubState {
+impl Interrupter for ThreadState {
     fn interrupt(&self) {
         let alive = self.alive.lock().unwrap_or_else(|p| p.into_inner());
         if *alive {
             self.pending_interrupt.store(true, Ordering::Release);
-            // SAFETY: signals our own traced child, known alive (not reaped)
+            // SAFETY: signals a thread of our own traced child, known alive
             // under the lock.
             unsafe {
-                libc::syscall(libc::SYS_tgkill, self.pid, self.pid, libc::SIGSTOP);
+                libc::syscall(libc::SYS_tgkill, self.pid, self.tid, libc::SIGSTOP);
             }
         }
     }
 }
 
-/// One stub process with one thread, traced by the host thread that
-/// created it.
+/// A new stub thread, parked in the pause loop, waiting to be seized by
+/// the host thread that will drive it.
+struct PtraceSeed {
+    process: Arc<StubProcess>,
+    tid: libc::pid_t,
+}
+
+/// One stub thread, traced by the host thread that created or seized it.
 pub struct Stub {
-    state: Arc<StubState>,
+    process: Arc<StubProcess>,
+    state: Arc<ThreadState>,
+    leader: bool,
     memfd: i32,
-    syscall_site: u64,
-    /// The stub's registers when parked at the syscall site, reused as the
-    /// template for injected calls.
+    sites: Sites,
+    /// The stub's registers when parked, reused as the template for
+    /// injected calls.
     park_regs: PtRegs,
 }
 
@@ -262,14 +320,12 @@ fn ptrace_raw(req: libc::c_uint, pid: libc::pid_t, addr: usize, data: usize) -> 
     }
 }
 
+const OPTIONS: usize = (libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD) as usize;
+
 impl Stub {
-    fn spawn(memfd: i32, stub_fd: i32, syscall_site: u64) -> Result<Stub, Errno> {
+    fn spawn(memfd: i32, stub_fd: i32, sites: Sites) -> Result<Stub, Errno> {
         let mut stack = vec![0u8; 64 * 1024];
-        let args = ChildArgs {
-            memfd,
-            stub_fd,
-            parent: std::process::id() as libc::pid_t,
-        };
+        let args = ChildArgs { memfd, stub_fd };
         // SAFETY: the child runs `stub_child` on its own stack, sharing our
         // memory only until it execs (CLONE_VFORK suspends us until then).
         let pid = unsafe {
@@ -285,15 +341,19 @@ impl Stub {
         if pid < 0 {
             return Err(Errno::last_host());
         }
-        let state = Arc::new(StubState {
+        let process = Arc::new(StubProcess { pid });
+        let state = Arc::new(ThreadState {
             pid,
+            tid: pid,
             alive: Mutex::new(true),
             pending_interrupt: AtomicBool::new(false),
         });
         let mut stub = Stub {
+            process,
             state,
+            leader: true,
             memfd,
-            syscall_site,
+            sites,
             park_regs: PtRegs::default(),
         };
         // The exec reports a SIGTRAP stop.
@@ -301,12 +361,7 @@ impl Stub {
         if !libc::WIFSTOPPED(st) {
             return Err(Errno::ECHILD);
         }
-        ptrace_raw(
-            libc::PTRACE_SETOPTIONS,
-            pid,
-            0,
-            (libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD) as usize,
-        )?;
+        ptrace_raw(libc::PTRACE_SETOPTIONS, pid, 0, OPTIONS)?;
         // Let the stub clear its address space and park at its int3.
         ptrace_raw(libc::PTRACE_CONT, pid, 0, 0)?;
         let st = wait_stop(pid)?;
@@ -317,15 +372,43 @@ impl Stub {
         Ok(stub)
     }
 
-    fn pid(&self) -> libc::pid_t {
-        self.state.pid
+    /// Takes over a thread created by [`Context::new_thread`].
+    fn seize(seed: PtraceSeed, memfd: i32, sites: Sites) -> Result<Stub, Errno> {
+        let pid = seed.process.pid;
+        let tid = seed.tid;
+        ptrace_raw(libc::PTRACE_SEIZE, tid, 0, OPTIONS)?;
+        ptrace_raw(libc::PTRACE_INTERRUPT, tid, 0, 0)?;
+        let st = wait_stop(tid)?;
+        if !libc::WIFSTOPPED(st) {
+            return Err(Errno::ECHILD);
+        }
+        let state = Arc::new(ThreadState {
+            pid,
+            tid,
+            alive: Mutex::new(true),
+            pending_interrupt: AtomicBool::new(false),
+        });
+        let mut stub = Stub {
+            process: seed.process,
+            state,
+            leader: false,
+            memfd,
+            sites,
+            park_regs: PtRegs::default(),
+        };
+        stub.park_regs = stub.get_regs()?;
+        Ok(stub)
+    }
+
+    fn tid(&self) -> libc::pid_t {
+        self.state.tid
     }
 
     fn get_regs(&self) -> Result<PtRegs, Errno> {
         let mut r = PtRegs::default();
         ptrace_raw(
             libc::PTRACE_GETREGS,
-            self.pid(),
+            self.tid(),
             0,
             &mut r as *mut PtRegs as usize,
         )?;
@@ -335,7 +418,7 @@ impl Stub {
     fn set_regs(&self, r: &PtRegs) -> Result<(), Errno> {
         ptrace_raw(
             libc::PTRACE_SETREGS,
-            self.pid(),
+            self.tid(),
             0,
             r as *const PtRegs as usize,
         )?;
@@ -346,17 +429,18 @@ impl Stub {
         let mut info = SigInfo::default();
         ptrace_raw(
             libc::PTRACE_GETSIGINFO,
-            self.pid(),
+            self.tid(),
             0,
             &mut info as *mut SigInfo as usize,
         )?;
         Ok(info)
     }
 
-    /// Makes the stub execute one host syscall for the sentry.
-    fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<i64, Errno> {
+    /// Makes the stub thread execute one host syscall at `site` for the
+    /// sentry.
+    fn inject_at(&mut self, site: u64, nr: i64, args: [u64; 6]) -> Result<i64, Errno> {
         let mut r = self.park_regs;
-        r.rip = self.syscall_site;
+        r.rip = site;
         r.rax = nr as u64;
         r.orig_rax = u64::MAX;
         r.rdi = args[0];
@@ -366,9 +450,9 @@ impl Stub {
         r.r8 = args[4];
         r.r9 = args[5];
         self.set_regs(&r)?;
-        ptrace_raw(libc::PTRACE_CONT, self.pid(), 0, 0)?;
+        ptrace_raw(libc::PTRACE_CONT, self.tid(), 0, 0)?;
         loop {
-            let st = wait_stop(self.pid())?;
+            let st = wait_stop(self.tid())?;
             if !libc::WIFSTOPPED(st) {
                 return Err(Errno::ESRCH);
             }
@@ -378,12 +462,16 @@ impl Stub {
                 // switch and finish our call.
                 _ => {
                     self.state.pending_interrupt.store(true, Ordering::Release);
-                    ptrace_raw(libc::PTRACE_CONT, self.pid(), 0, 0)?;
+                    ptrace_raw(libc::PTRACE_CONT, self.tid(), 0, 0)?;
                 }
             }
         }
         let out = self.get_regs()?;
         Ok(out.rax as i64)
+    }
+
+    fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<i64, Errno> {
+        self.inject_at(self.sites.syscall, nr, args)
     }
 }
 
@@ -435,12 +523,15 @@ impl Context for Stub {
         if self.state.pending_interrupt.swap(false, Ordering::AcqRel) {
             return Event::Interrupted;
         }
-        if self.set_regs(regs).is_err()
-            || ptrace_raw(libc::PTRACE_SYSEMU, self.pid(), 0, 0).is_err()
+        // orig_rax = -1 keeps the host from applying syscall-restart logic
+        // to the registers we install.
+        let mut r = *regs;
+        r.orig_rax = u64::MAX;
+        if self.set_regs(&r).is_err() || ptrace_raw(libc::PTRACE_SYSEMU, self.tid(), 0, 0).is_err()
         {
             return Event::Died;
         }
-        let st = match wait_stop(self.pid()) {
+        let st = match wait_stop(self.tid()) {
             Ok(s) => s,
             Err(_) => return Event::Died,
         };
@@ -455,7 +546,7 @@ impl Context for Stub {
         if sig == (libc::SIGTRAP | 0x80) {
             return Event::Syscall;
         }
-        if sig == SIGSTOP {
+        if sig == SIGSTOP || st >> 16 != 0 {
             self.state.pending_interrupt.store(false, Ordering::Release);
             return Event::Interrupted;
         }
@@ -483,7 +574,7 @@ impl Context for Stub {
         let mut fp = FpState::default();
         ptrace_raw(
             libc::PTRACE_GETFPREGS,
-            self.pid(),
+            self.tid(),
             0,
             fp.0.as_mut_ptr() as usize,
         )?;
@@ -493,7 +584,7 @@ impl Context for Stub {
     fn set_fp_state(&mut self, fp: &FpState) -> Result<(), Errno> {
         ptrace_raw(
             libc::PTRACE_SETFPREGS,
-            self.pid(),
+            self.tid(),
             0,
             fp.0.as_ptr() as usize,
         )?;
@@ -503,20 +594,48 @@ impl Context for Stub {
     fn interrupter(&self) -> Arc<dyn Interrupter> {
         self.state.clone()
     }
+
+    fn new_thread(&mut self) -> Result<ThreadSeed, Errno> {
+        let flags = libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD
+            | libc::CLONE_SYSVSEM;
+        let tid = self.inject_at(
+            self.sites.clone,
+            libc::SYS_clone,
+            [flags as u64, 0, 0, 0, 0, 0],
+        )?;
+        if tid <= 0 {
+            return Err(Errno(-tid as i32));
+        }
+        Ok(ThreadSeed(Box::new(PtraceSeed {
+            process: self.process.clone(),
+            tid: tid as libc::pid_t,
+        })))
+    }
 }
 
 impl Drop for Stub {
     fn drop(&mut self) {
-        let mut alive = self.state.alive.lock().unwrap_or_else(|p| p.into_inner());
-        *alive = false;
-        // SAFETY: kills and reaps our own child; the pid cannot have been
-        // recycled because we have not reaped it before.
-        unsafe {
-            libc::kill(self.state.pid, libc::SIGKILL);
-            let mut st = 0;
-            while libc::waitpid(self.state.pid, &mut st, libc::__WALL) < 0
-                && Errno::last_host() == Errno::EINTR
-            {}
+        *self.state.alive.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        if Arc::strong_count(&self.process) == 1 {
+            // The last thread: the process goes with it.
+            return;
+        }
+        // Other threads still run: retire just this one. The leader parks
+        // untraced in the pause loop (it must stay until the group ends);
+        // others exit.
+        if self.leader {
+            let mut r = self.park_regs;
+            r.rip = self.sites.pause;
+            r.orig_rax = u64::MAX;
+            if self.set_regs(&r).is_ok() {
+                let _ = ptrace_raw(libc::PTRACE_DETACH, self.tid(), 0, 0);
+            }
+        } else {
+            let _ = self.inject(libc::SYS_exit, [0; 6]);
         }
     }
 }
@@ -527,13 +646,14 @@ mod tests {
 
     #[test]
     fn stub_image_is_one_page() {
-        let (img, site) = stub_image();
+        let (img, sites) = stub_image();
         assert!(img.len() < STUB_SIZE as usize);
-        assert!(site > STUB_BASE && site < STUB_BASE + STUB_SIZE);
-        assert_eq!(
-            &img[(site - STUB_BASE) as usize..][..3],
-            &[0x0f, 0x05, 0xcc]
-        );
+        let at = |a: u64| (a - STUB_BASE) as usize;
+        assert_eq!(&img[at(sites.syscall)..][..3], &[0x0f, 0x05, 0xcc]);
+        assert_eq!(&img[at(sites.clone)..][..2], &[0x0f, 0x05]);
+        assert_eq!(&img[at(sites.pause)..][..1], &[0xb8]);
+        // The jnz lands on the parent's int3.
+        assert_eq!(img[at(sites.pause) + 9], 0xcc);
     }
 
     /// A stub runs code the sentry maps into it and reports its syscalls
@@ -625,6 +745,58 @@ mod tests {
         };
         assert!(matches!(ctx.switch(&mut regs), Event::Interrupted));
         t.join().unwrap();
+        // SAFETY: closes the test's memfd.
+        unsafe { libc::close(memfd) };
+    }
+
+    /// A second stub thread shares the address space and is driven by
+    /// another host thread.
+    #[test]
+    fn threads_share_the_address_space() {
+        // SAFETY: test-only memfd.
+        let memfd = unsafe { libc::memfd_create(c"t".as_ptr(), libc::MFD_CLOEXEC) };
+        // mov eax, 186 (gettid); syscall; jmp $
+        let code: &[u8] = &[0xb8, 186, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe];
+        // SAFETY: as above.
+        unsafe {
+            libc::ftruncate(memfd, 4096);
+            libc::pwrite(memfd, code.as_ptr().cast(), code.len(), 0);
+        }
+        let p = Arc::new(PtracePlatform::new(memfd).unwrap());
+        let mut ctx = p.new_context().unwrap();
+        ctx.map_file(
+            0x400000,
+            4096,
+            0,
+            (libc::PROT_READ | libc::PROT_EXEC) as u32,
+        )
+        .unwrap();
+        let seed = ctx.new_thread().unwrap();
+        let p2 = p.clone();
+        let t = std::thread::spawn(move || {
+            let mut c2 = p2.attach_thread(seed).unwrap();
+            let mut regs = PtRegs {
+                rip: 0x400000,
+                cs: 0x33,
+                ss: 0x2b,
+                eflags: 0x202,
+                ..Default::default()
+            };
+            // The mapping made through the first thread is visible here.
+            let ev = c2.switch(&mut regs);
+            (matches!(ev, Event::Syscall), regs.orig_rax)
+        });
+        let (ok, nr) = t.join().unwrap();
+        assert!(ok);
+        assert_eq!(nr, 186);
+        let mut regs = PtRegs {
+            rip: 0x400000,
+            cs: 0x33,
+            ss: 0x2b,
+            eflags: 0x202,
+            ..Default::default()
+        };
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
         // SAFETY: closes the test's memfd.
         unsafe { libc::close(memfd) };
     }

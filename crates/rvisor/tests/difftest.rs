@@ -770,10 +770,7 @@ fn real_cases() -> Vec<RealCase> {
 
 /// Real-program cases that need work tracked in an open issue; they are
 /// listed as ignored (run them with `--ignored`) until that work lands.
-const PENDING_REAL: &[(&str, &str)] = &[(
-    "python_threads",
-    "threads (CLONE_THREAD): processes-and-threads issue",
-)];
+const PENDING_REAL: &[(&str, &str)] = &[];
 
 fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     for case in real_cases() {

@@ -62,7 +62,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "socketpair", handler: None, status: Status::Enosys },
     Entry { name: "setsockopt", handler: None, status: Status::Enosys },
     Entry { name: "getsockopt", handler: None, status: Status::Enosys },
-    Entry { name: "clone", handler: Some(process::clone), status: Status::Partial("processes only: CLONE_THREAD gives ENOSYS; CLONE_VM without CLONE_THREAD copies memory (vfork semantics kept by suspending the parent); CLONE_PIDFD and namespaces unsupported") },
+    Entry { name: "clone", handler: Some(process::clone), status: Status::Partial("CLONE_VM without CLONE_THREAD copies memory (vfork semantics kept by suspending the parent); CLONE_PIDFD and namespaces unsupported; execve from a multithreaded process does not stop the other threads") },
     Entry { name: "fork", handler: Some(process::fork), status: Status::Full },
     Entry { name: "vfork", handler: Some(process::vfork), status: Status::Partial("child gets a copy of memory; parent suspended until exec/exit") },
     Entry { name: "execve", handler: Some(process::execve), status: Status::Full },

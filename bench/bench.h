@@ -1,0 +1,45 @@
+/* Shared helpers for the rvisor microbenchmarks.
+ *
+ * Every benchmark takes one argument, the iteration count N, runs a warm-up
+ * of about N/10 iterations (at least one), then times N iterations with
+ * CLOCK_MONOTONIC and prints a single line "ns_per_op <value>". */
+#ifndef RVISOR_BENCH_H
+#define RVISOR_BENCH_H
+
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static inline double bench_now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static inline long bench_iters(int argc, char **argv) {
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s ITERATIONS\n", argv[0]);
+		exit(2);
+	}
+	long n = strtol(argv[1], NULL, 10);
+	if (n < 1) {
+		fprintf(stderr, "%s: bad iteration count %s\n", argv[0], argv[1]);
+		exit(2);
+	}
+	return n;
+}
+
+static inline long bench_warmup(long n) {
+	long w = n / 10;
+	return w < 1 ? 1 : w;
+}
+
+static inline void bench_report(double ns, double ops) {
+	printf("ns_per_op %.1f\n", ns / ops);
+	fflush(stdout);
+}
+
+#define BENCH_DIE(msg) do { perror(msg); exit(1); } while (0)
+
+#endif
