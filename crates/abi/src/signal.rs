@@ -131,7 +131,7 @@ unsafe impl crate::Pod for SigAltStack {}
 
 /// `siginfo_t`: 128 bytes. Field views follow the kernel's unions.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct SigInfo {
     pub signo: i32,
     pub errno: i32,
@@ -141,18 +141,6 @@ pub struct SigInfo {
 }
 // SAFETY: repr(C) of integers.
 unsafe impl crate::Pod for SigInfo {}
-
-impl Default for SigInfo {
-    fn default() -> Self {
-        SigInfo {
-            signo: 0,
-            errno: 0,
-            code: 0,
-            _pad: 0,
-            fields: [0; 14],
-        }
-    }
-}
 
 impl SigInfo {
     pub fn new(signo: i32, code: i32) -> SigInfo {

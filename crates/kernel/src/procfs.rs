@@ -87,7 +87,7 @@ impl SynthDir for Root {
         let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
         let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
         if let Ok(pid) = name.parse::<i32>() {
-            if pid > 0 && k.find_group(pid).is_some_and(|g| !g.is_zombie() || true) {
+            if pid > 0 && k.find_group(pid).is_some() {
                 return Ok(dir(
                     pid_ino(pid, 0),
                     Arc::new(PidDir {

@@ -314,7 +314,7 @@ impl MemoryManager {
         }
         let fixed = req.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
         let addr = if fixed {
-            if req.addr % PAGE_SIZE != 0 {
+            if !req.addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
             let end = req.addr.checked_add(len).ok_or(Errno::ENOMEM)?;
@@ -367,7 +367,7 @@ impl MemoryManager {
     }
 
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
@@ -392,7 +392,7 @@ impl MemoryManager {
     }
 
     pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
@@ -467,7 +467,8 @@ impl MemoryManager {
         flags: u32,
         new_addr: u64,
     ) -> Result<u64, Errno> {
-        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE_SIZE != 0
+        if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
+            || !old.is_multiple_of(PAGE_SIZE)
         {
             return Err(Errno::EINVAL);
         }
@@ -493,7 +494,7 @@ impl MemoryManager {
         }
         let _ = vstart;
         if flags & MREMAP_FIXED != 0 {
-            if new_addr % PAGE_SIZE != 0 {
+            if !new_addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
             let nend = new_addr.checked_add(new_len).ok_or(Errno::EINVAL)?;
@@ -567,7 +568,7 @@ impl MemoryManager {
     }
 
     pub fn madvise(&mut self, addr: u64, len: u64, advice: i32) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
@@ -597,7 +598,7 @@ impl MemoryManager {
     }
 
     pub fn msync(&mut self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0
+        if !addr.is_multiple_of(PAGE_SIZE)
             || flags & !(MS_ASYNC | MS_SYNC | MS_INVALIDATE) != 0
             || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
         {
@@ -613,7 +614,7 @@ impl MemoryManager {
 
     /// One byte per page: bit 0 set if the page is resident.
     pub fn mincore(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -860,7 +861,7 @@ impl MemoryManager {
     /// copy-on-write pages are copied first, so a private futex never
     /// aliases another process's word.
     pub fn futex_key(&mut self, addr: u64) -> Result<u64, Errno> {
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         let (_, v) = self.vma_at(addr).ok_or(Errno::EFAULT)?;

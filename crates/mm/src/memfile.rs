@@ -190,15 +190,14 @@ impl MemoryFile {
         unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len as usize) }
     }
 
-    /// A mutable view of a range, for filling pages from a host file.
-    ///
-    /// # Safety
-    /// The caller must ensure no other view of the range is used while the
-    /// slice lives (ranges freshly allocated and not yet mapped anywhere).
-    pub unsafe fn slice_mut(&self, off: u64, len: usize) -> &mut [u8] {
+    /// The sentry's address of a range, for filling pages from a host
+    /// file or publishing data (the vDSO's time page). Dereferencing it is
+    /// the caller's responsibility.
+    pub fn raw_ptr(&self, off: u64, len: usize) -> *mut u8 {
         self.check(off, len);
-        // SAFETY: bounds checked; exclusivity is the caller's obligation.
-        unsafe { std::slice::from_raw_parts_mut(self.base.add(off as usize), len) }
+        // SAFETY: bounds checked against the mapping, so the offset stays
+        // inside the one allocation.
+        unsafe { self.base.add(off as usize) }
     }
 
     /// Runs of `[off, off+len)` that hold data (not holes), so copies can

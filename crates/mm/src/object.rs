@@ -68,9 +68,10 @@ impl MemObject {
         }
         let off = self.mf.allocate(self.chunk)?;
         if let Some(f) = &self.filler {
+            let len = self.chunk as usize;
             // SAFETY: the range was just allocated and is not yet visible to
-            // anything else.
-            let dst = unsafe { self.mf.slice_mut(off, self.chunk as usize) };
+            // anything else, so this is the only view of it.
+            let dst = unsafe { std::slice::from_raw_parts_mut(self.mf.raw_ptr(off, len), len) };
             if let Err(e) = f(idx * self.chunk, dst) {
                 self.mf.release(off, self.chunk);
                 return Err(e);

@@ -134,9 +134,9 @@ fn setup_vdso(mf: &Arc<MemoryFile>) -> Result<VdsoMapping, Errno> {
     let vvar = Arc::new(MemObject::new(mf.clone(), vdso::VVAR_SIZE));
     let (off, _) = vvar.range_at(0)?;
     let mut tk = vdso::TimeKeeper::new();
-    // SAFETY: the vvar page was just allocated in the memory file and is
-    // only written by this thread and the time keeper below.
-    let page = unsafe { mf.slice_mut(off, vdso::VVAR_SIZE as usize).as_mut_ptr() } as usize;
+    // The vvar page was just allocated in the memory file and is only
+    // written by this thread and the time keeper below.
+    let page = mf.raw_ptr(off, vdso::VVAR_SIZE as usize) as usize;
     // SAFETY: `page` points at a writable 4096-byte page of the memory file.
     unsafe { vdso::write_vvar(page as *mut u8, &tk.data()) };
     if tk.enabled() {

@@ -129,7 +129,7 @@ fn check_pid(t: &Task, pid: i32) -> SysResult<()> {
 pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     check_pid(t, a[0] as i32)?;
     let size = a[1] as usize;
-    if size < 8 || size % 8 != 0 {
+    if size < 8 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     util::write_obj(t, a[2], &host_cpus())?;

@@ -108,7 +108,7 @@ pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 /// `mlock` and friends: memory is never swapped out here, so the pages are
 /// made resident and the call succeeds.
 pub fn mlock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] % PAGE_SIZE != 0 && a[1] == 0 {
+    if !a[0].is_multiple_of(PAGE_SIZE) && a[1] == 0 {
         return Ok(0);
     }
     let start = abi::page_down(a[0]);

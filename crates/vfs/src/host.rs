@@ -43,9 +43,8 @@ impl HostRoot {
             return Err(Errno::last_host());
         }
         // SAFETY: fresh fd we own.
-        Ok(HostRoot {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(HostRoot { fd })
     }
 
     /// `lstat` of a path under the root.

@@ -497,7 +497,7 @@ impl Vfs {
                 Err(e) => return Err(e),
             }
         } else {
-            self.resolve(root, base, path, follow || flags & O_PATH != 0 && follow)?
+            self.resolve(root, base, path, follow)?
         };
         if flags & O_PATH == 0
             && !follow
@@ -551,7 +551,7 @@ impl Vfs {
                     ops::copy_up(self, &inode, flags & O_TRUNC != 0)?;
                     if flags & O_TRUNC != 0 {
                         if let FileData::Mem(o) = &*lock(data) {
-                            if o.len() > 0 {
+                            if !o.is_empty() {
                                 o.truncate(0);
                                 inode.touch_modified();
                             }

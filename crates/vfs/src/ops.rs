@@ -147,12 +147,15 @@ pub fn copy_up(vfs: &Vfs, inode: &Inode, truncate: bool) -> SysResult<()> {
     Ok(())
 }
 
+/// `(name, d_type, ino)` of one directory entry.
+pub type DirEntry = (Vec<u8>, u8, u64);
+
 /// An open directory.
 pub struct DirOps {
     pub dentry: Arc<Dentry>,
     pub vfs: Arc<Vfs>,
     /// Entries captured at the first `getdents` (or after a rewind).
-    snapshot: Mutex<Option<Vec<(Vec<u8>, u8, u64)>>>,
+    snapshot: Mutex<Option<Vec<DirEntry>>>,
 }
 
 impl DirOps {
