@@ -1,4 +1,3 @@
-// difftest: pending interval timers and alarm: processes-and-threads issue
 // setitimer/getitimer/alarm: ITIMER_REAL delivers SIGALRM after at least
 // the requested time, periodic timers fire repeatedly, pause() returns
 // EINTR, alarm() returns the remaining seconds; EINVAL/EFAULT errors.

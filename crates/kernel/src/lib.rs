@@ -7,6 +7,7 @@ pub mod process;
 pub mod procfs;
 pub mod signal;
 pub mod task;
+pub mod timer;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -76,6 +77,7 @@ pub struct Kernel {
     pub start: Instant,
     reported: Mutex<HashSet<u64>>,
     pub futexes: futex::FutexTable,
+    pub timers: Arc<timer::TimerService>,
 }
 
 impl Kernel {
@@ -117,6 +119,7 @@ impl Kernel {
             start: Instant::now(),
             reported: Mutex::new(HashSet::new()),
             futexes: futex::FutexTable::default(),
+            timers: Arc::new(timer::TimerService::default()),
         });
         procfs::mount(&k);
         k
@@ -167,6 +170,30 @@ impl Kernel {
     }
 }
 
+/// Charges CPU time to the process's `ITIMER_VIRTUAL`/`ITIMER_PROF`.
+fn charge_cpu_timers(task: &Task, ns: u64) {
+    let tg = task.tg();
+    let (virt, prof) = {
+        let mut g = tg.lock();
+        if g.itimer_virtual.left == 0 && g.itimer_prof.left == 0 {
+            return;
+        }
+        (g.itimer_virtual.charge(ns), g.itimer_prof.charge(ns))
+    };
+    if virt {
+        signal::send_to_group(
+            tg,
+            SigInfo::new(abi::signal::SIGVTALRM, abi::signal::SI_KERNEL),
+        );
+    }
+    if prof {
+        signal::send_to_group(
+            tg,
+            SigInfo::new(abi::signal::SIGPROF, abi::signal::SI_KERNEL),
+        );
+    }
+}
+
 /// The run loop of one task, on its own host thread.
 pub fn run_task(mut task: Task) {
     *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
@@ -186,9 +213,9 @@ pub fn run_task(mut task: Task) {
         }
         let started = Instant::now();
         let ev = task.ctx.switch(&mut task.regs);
-        task.shared
-            .cpu_ns
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let ran = started.elapsed().as_nanos() as u64;
+        task.shared.cpu_ns.fetch_add(ran, Ordering::Relaxed);
+        charge_cpu_timers(&task, ran);
         match ev {
             Event::Syscall => {
                 task.regs_replaced = false;

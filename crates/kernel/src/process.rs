@@ -268,6 +268,10 @@ pub fn start_init(
             subreaper: false,
             pdeathsig: 0,
             dumpable: true,
+            itimer_real: None,
+            itimer_virtual: Default::default(),
+            itimer_prof: Default::default(),
+            posix_timers: Default::default(),
             nice: 0,
         }),
         child_events: waiter::Queue::new(),
@@ -388,6 +392,10 @@ pub fn clone(
             subreaper: false,
             pdeathsig: 0,
             dumpable: true,
+            itimer_real: None,
+            itimer_virtual: Default::default(),
+            itimer_prof: Default::default(),
+            posix_timers: Default::default(),
             nice,
         }),
         child_events: waiter::Queue::new(),
@@ -680,6 +688,12 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         } else {
             g.exit_status = Some(status);
             g.mm = None;
+            if let Some(id) = g.itimer_real.take() {
+                kernel.timers.delete(id);
+            }
+            for (_, id) in std::mem::take(&mut g.posix_timers) {
+                kernel.timers.delete(id);
+            }
             (
                 true,
                 status,

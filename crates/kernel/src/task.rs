@@ -72,6 +72,13 @@ pub struct TgInner {
     pub nice: i32,
     /// `PR_SET_DUMPABLE`.
     pub dumpable: bool,
+    /// `ITIMER_REAL`/`alarm`: id in the timer service.
+    pub itimer_real: Option<u64>,
+    /// `ITIMER_VIRTUAL` and `ITIMER_PROF`.
+    pub itimer_virtual: crate::timer::CpuTimer,
+    pub itimer_prof: crate::timer::CpuTimer,
+    /// POSIX timers: user-visible id -> timer-service id.
+    pub posix_timers: std::collections::BTreeMap<i32, u64>,
 }
 
 /// A process.

@@ -705,6 +705,32 @@ fn real_cases() -> Vec<RealCase> {
             ],
         ),
         real(
+            "python_processes_and_threads",
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "import subprocess, threading, multiprocessing, concurrent.futures, signal, time\n\
+                 def sq(x):\n    return x * x\n\
+                 if __name__ == '__main__':\n\
+                 \x20   print(subprocess.run(['echo', 'sub'], capture_output=True, text=True).stdout.strip())\n\
+                 \x20   with multiprocessing.Pool(4) as p:\n        print(p.map(sq, range(8)))\n\
+                 \x20   with concurrent.futures.ProcessPoolExecutor(2) as ex:\n        print(list(ex.map(sq, range(4))))\n\
+                 \x20   out = []\n\
+                 \x20   ts = [threading.Thread(target=lambda i=i: out.append(i)) for i in range(64)]\n\
+                 \x20   [t.start() for t in ts]; [t.join() for t in ts]\n\
+                 \x20   print(sorted(out) == list(range(64)))\n\
+                 \x20   hits = []\n\
+                 \x20   signal.signal(signal.SIGALRM, lambda s, f: hits.append(s))\n\
+                 \x20   signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)\n\
+                 \x20   while len(hits) < 3:\n        time.sleep(0.005)\n\
+                 \x20   signal.setitimer(signal.ITIMER_REAL, 0)\n\
+                 \x20   print(hits[:3])",
+            ],
+        ),
+        real("bash_timeout", &["/bin/bash", "-c", "timeout 1 sleep 5; echo $?"]),
+        real("bash_kill_job", &["/bin/bash", "-c", "sleep 10 & kill %1; wait %1; echo $?"]),
+        real("gcc_compile_and_run", &["/bin/sh", "-c", "cd /tmp && printf 'int main(void){return 7;}' > rv-gcc.c && cc -o rv-gcc rv-gcc.c && ./rv-gcc; echo $?; rm -f rv-gcc rv-gcc.c"]),
+        real(
             "perl_squares",
             &["/usr/bin/perl", "-e", "print join(\",\", map { $_*$_ } 1..10), \"\\n\""],
         ),

@@ -10,6 +10,7 @@ pub mod process;
 pub mod signal;
 pub mod table;
 pub mod time;
+pub mod timer;
 pub mod util;
 
 use abi::{Errno, SysResult};

@@ -2,7 +2,7 @@
 //! the kernel headers and maintained by hand since; `docs/syscalls.md` is generated
 //! from it (`rvisor help syscalls`).
 
-use crate::{file, fs, misc, mm, poll, process, signal, time};
+use crate::{file, fs, misc, mm, poll, process, signal, time, timer};
 use crate::{Entry, Status};
 
 pub static TABLE: [Entry; 463] = [
@@ -42,9 +42,9 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "dup2", handler: Some(file::dup2), status: Status::Full },
     Entry { name: "pause", handler: Some(signal::pause), status: Status::Full },
     Entry { name: "nanosleep", handler: Some(time::nanosleep), status: Status::Full },
-    Entry { name: "getitimer", handler: None, status: Status::Enosys },
-    Entry { name: "alarm", handler: None, status: Status::Enosys },
-    Entry { name: "setitimer", handler: None, status: Status::Enosys },
+    Entry { name: "getitimer", handler: Some(timer::getitimer), status: Status::Full },
+    Entry { name: "alarm", handler: Some(timer::alarm), status: Status::Full },
+    Entry { name: "setitimer", handler: Some(timer::setitimer), status: Status::Partial("ITIMER_VIRTUAL and ITIMER_PROF both charge time spent running application code") },
     Entry { name: "getpid", handler: Some(process::getpid), status: Status::Full },
     Entry { name: "sendfile", handler: Some(file::sendfile), status: Status::Partial("at most 4 MiB per call, copied through the sentry") },
     Entry { name: "socket", handler: None, status: Status::Enosys },
@@ -228,11 +228,11 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "restart_syscall", handler: Some(time::restart_syscall), status: Status::Full },
     Entry { name: "semtimedop", handler: None, status: Status::Enosys },
     Entry { name: "fadvise64", handler: Some(file::fadvise64), status: Status::Full },
-    Entry { name: "timer_create", handler: None, status: Status::Enosys },
-    Entry { name: "timer_settime", handler: None, status: Status::Enosys },
-    Entry { name: "timer_gettime", handler: None, status: Status::Enosys },
-    Entry { name: "timer_getoverrun", handler: None, status: Status::Enosys },
-    Entry { name: "timer_delete", handler: None, status: Status::Enosys },
+    Entry { name: "timer_create", handler: Some(timer::timer_create), status: Status::Partial("REALTIME/MONOTONIC/BOOTTIME/TAI clocks only; SIGEV_THREAD treated as SIGEV_SIGNAL") },
+    Entry { name: "timer_settime", handler: Some(timer::timer_settime), status: Status::Full },
+    Entry { name: "timer_gettime", handler: Some(timer::timer_gettime), status: Status::Full },
+    Entry { name: "timer_getoverrun", handler: Some(timer::timer_getoverrun), status: Status::Partial("overruns are not counted (always 0)") },
+    Entry { name: "timer_delete", handler: Some(timer::timer_delete), status: Status::Full },
     Entry { name: "clock_settime", handler: Some(time::clock_settime), status: Status::Partial("setting clocks is refused (EPERM)") },
     Entry { name: "clock_gettime", handler: Some(time::clock_gettime), status: Status::Full },
     Entry { name: "clock_getres", handler: Some(time::clock_getres), status: Status::Full },

@@ -1,0 +1,199 @@
+//! Timers: one service thread that fires signals at deadlines, for
+//! `alarm`/`setitimer(ITIMER_REAL)` and POSIX timers. CPU-time interval
+//! timers (`ITIMER_VIRTUAL`, `ITIMER_PROF`) are charged in the run loop.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use abi::signal::SigInfo;
+
+use crate::signal::send_to_group;
+use crate::task::{lock, TaskShared, ThreadGroup};
+
+/// Whom a timer signals.
+#[derive(Clone)]
+pub enum Target {
+    Group(Weak<ThreadGroup>),
+    Thread(Weak<TaskShared>),
+    /// `SIGEV_NONE`: the timer only counts.
+    Nobody,
+}
+
+struct Entry {
+    target: Target,
+    info: SigInfo,
+    /// `(deadline, interval)` while armed.
+    armed: Option<(Instant, Option<Duration>)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    timers: HashMap<u64, Entry>,
+    next_id: u64,
+    thread_started: bool,
+}
+
+#[derive(Default)]
+pub struct TimerService {
+    inner: Mutex<Inner>,
+    cv: Condvar,
+}
+
+impl TimerService {
+    /// Creates a disarmed timer that will send `info` to `target`.
+    pub fn create(&self, target: Target, info: SigInfo) -> u64 {
+        let mut g = lock(&self.inner);
+        g.next_id += 1;
+        let id = g.next_id;
+        g.timers.insert(
+            id,
+            Entry {
+                target,
+                info,
+                armed: None,
+            },
+        );
+        id
+    }
+
+    /// Arms timer `id`; returns false if it does not exist.
+    pub fn arm(self: &Arc<Self>, id: u64, deadline: Instant, interval: Option<Duration>) -> bool {
+        let mut g = lock(&self.inner);
+        let Some(e) = g.timers.get_mut(&id) else {
+            return false;
+        };
+        e.armed = Some((deadline, interval));
+        g.heap.push(Reverse((deadline, id)));
+        if !g.thread_started {
+            g.thread_started = true;
+            let me = Arc::downgrade(self);
+            let _ = std::thread::Builder::new()
+                .name("timers".into())
+                .spawn(move || run(me));
+        }
+        drop(g);
+        self.cv.notify_one();
+        true
+    }
+
+    /// Disarms `id`; returns what was left of it if it was armed.
+    pub fn disarm(&self, id: u64) -> Option<(Duration, Option<Duration>)> {
+        let mut g = lock(&self.inner);
+        let (deadline, interval) = g.timers.get_mut(&id)?.armed.take()?;
+        Some((deadline.saturating_duration_since(Instant::now()), interval))
+    }
+
+    /// Time left and interval of `id`, if armed.
+    pub fn query(&self, id: u64) -> Option<(Duration, Option<Duration>)> {
+        let g = lock(&self.inner);
+        let (deadline, interval) = g.timers.get(&id)?.armed?;
+        Some((deadline.saturating_duration_since(Instant::now()), interval))
+    }
+
+    /// Removes a timer for good.
+    pub fn delete(&self, id: u64) {
+        lock(&self.inner).timers.remove(&id);
+    }
+}
+
+fn fire(target: &Target, info: SigInfo) {
+    match target {
+        Target::Group(g) => {
+            if let Some(g) = g.upgrade() {
+                send_to_group(&g, info);
+            }
+        }
+        Target::Thread(t) => {
+            if let Some(t) = t.upgrade() {
+                lock(&t.pending).push(info);
+                t.kick();
+            }
+        }
+        Target::Nobody => {}
+    }
+}
+
+fn run(service: Weak<TimerService>) {
+    loop {
+        let Some(s) = service.upgrade() else { return };
+        let mut g = lock(&s.inner);
+        let now = Instant::now();
+        let mut due = Vec::new();
+        while let Some(&Reverse((when, id))) = g.heap.peek() {
+            if when > now {
+                break;
+            }
+            g.heap.pop();
+            // Skip stale heap entries (re-armed or disarmed timers).
+            let Some(e) = g.timers.get_mut(&id) else {
+                continue;
+            };
+            let Some((deadline, interval)) = e.armed else {
+                continue;
+            };
+            if deadline != when {
+                continue;
+            }
+            due.push((e.target.clone(), e.info));
+            match interval {
+                Some(iv) if !iv.is_zero() => {
+                    // Periodic: the next expiry keeps the original phase.
+                    let mut next = deadline + iv;
+                    if next <= now {
+                        let missed = (now - deadline).as_nanos() / iv.as_nanos().max(1);
+                        next = deadline + iv * (missed as u32 + 1);
+                    }
+                    e.armed = Some((next, interval));
+                    g.heap.push(Reverse((next, id)));
+                }
+                _ => e.armed = None,
+            }
+        }
+        if !due.is_empty() {
+            drop(g);
+            for (t, info) in due {
+                fire(&t, info);
+            }
+            continue;
+        }
+        let wait = g
+            .heap
+            .peek()
+            .map(|&Reverse((when, _))| when.saturating_duration_since(now));
+        g = match wait {
+            Some(d) => {
+                s.cv.wait_timeout(g, d)
+                    .map(|r| r.0)
+                    .unwrap_or_else(|p| p.into_inner().0)
+            }
+            None => s.cv.wait(g).unwrap_or_else(|p| p.into_inner()),
+        };
+        drop(g);
+    }
+}
+
+/// A CPU-time interval timer charged by the run loop.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CpuTimer {
+    /// Nanoseconds of CPU time left (0: disarmed).
+    pub left: u64,
+    pub interval: u64,
+}
+
+impl CpuTimer {
+    /// Charges `ns`; returns true when the timer expires (and re-arms it).
+    pub fn charge(&mut self, ns: u64) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        if ns < self.left {
+            self.left -= ns;
+            return false;
+        }
+        self.left = self.interval;
+        true
+    }
+}
