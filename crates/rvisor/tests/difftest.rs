@@ -839,6 +839,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
             format!("sandbox::raw_syscalls::{platform}"),
             move || raw_syscalls(&p),
         ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::escape_attempts::{platform}"),
+            move || escape_attempts(&p),
+        ));
     }
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
 }
@@ -969,6 +974,71 @@ fn raw_syscalls(platform: &str) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(format!("{}\n{}", problems.join("\n"), describe(&r, &sargv)).into())
+    }
+}
+
+/// A program in a sandbox rooted at a small directory cannot leave it:
+/// symlinks (absolute, relative, climbing) resolve inside the root, a host
+/// file next to the root stays unreadable, and ptrace and /proc/self/mem
+/// give nothing of the host.
+fn escape_attempts(platform: &str) -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/escape.c");
+    let bin = build_c(&src, "sandbox-escape", true, &[])?;
+    let base = fresh_workdir("sandbox-escape")?;
+    let root = base.join("root");
+    let secret = base.join("secret");
+    let setup = || -> std::io::Result<()> {
+        std::fs::create_dir_all(root.join("bin"))?;
+        std::fs::create_dir_all(root.join("inner"))?;
+        std::fs::write(&secret, "HOST-SECRET\n")?;
+        std::fs::write(root.join("inner/file"), "inside\n")?;
+        std::fs::copy(&bin, root.join("bin/escape"))?;
+        std::os::unix::fs::symlink(&secret, root.join("abs"))?;
+        std::os::unix::fs::symlink("../secret", root.join("rel"))?;
+        std::os::unix::fs::symlink("../../../../..", root.join("up"))?;
+        Ok(())
+    };
+    setup().map_err(|e| format!("cannot build the test root: {e}"))?;
+    let argv: Vec<OsString> = ["do", "--platform", platform, "--root"]
+        .iter()
+        .map(OsString::from)
+        .chain([root.clone().into_os_string()])
+        .chain(["--", "/bin/escape"].iter().map(OsString::from))
+        .collect();
+    let mut full = vec![rvisor_bin().into_os_string()];
+    full.extend(argv);
+    let r = run_cmd(&full, Path::new("/"), None)?;
+    let out = String::from_utf8_lossy(&r.stdout).into_owned();
+    let want = [
+        "abs: errno=ENOENT",
+        "rel: errno=ENOENT",
+        "climb: errno=ENOENT",
+        "dotdot: errno=ENOENT",
+        "inner: ok clean",
+    ];
+    let mut problems: Vec<String> = want
+        .iter()
+        .filter(|w| !out.lines().any(|l| l == **w))
+        .map(|w| format!("expected a line `{w}`"))
+        .collect();
+    if out.contains("LEAKED") {
+        problems.push("the host file was read from inside the sandbox".into());
+    }
+    for l in out.lines() {
+        if l.starts_with("ptrace_") && !l.ends_with("ENOSYS") && !l.ends_with("EPERM") {
+            problems.push(format!("ptrace must fail: {l}"));
+        }
+        if l.starts_with("proc_self_mem") && l.ends_with("opened") {
+            problems.push("/proc/self/mem is not implemented and must not open".into());
+        }
+    }
+    if r.status != Some(0) {
+        problems.push("expected exit status 0".into());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n{}", problems.join("\n"), describe(&r, &full)).into())
     }
 }
 
