@@ -272,6 +272,8 @@ pub fn start_init(
             itimer_virtual: Default::default(),
             itimer_prof: Default::default(),
             posix_timers: Default::default(),
+            stopped: false,
+            wait_report: None,
             nice: 0,
         }),
         child_events: waiter::Queue::new(),
@@ -396,6 +398,8 @@ pub fn clone(
             itimer_virtual: Default::default(),
             itimer_prof: Default::default(),
             posix_timers: Default::default(),
+            stopped: false,
+            wait_report: None,
             nice,
         }),
         child_events: waiter::Queue::new(),
@@ -776,7 +780,7 @@ pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, 
     if options & !known != 0 {
         return Err(Errno::EINVAL);
     }
-    wait_child(task, pid, options, true)
+    wait_child(task, pid, options | wait::WEXITED, true)
 }
 
 /// Waits for a child selected as `wait4`'s `pid` argument does; reaps it
@@ -803,7 +807,29 @@ pub fn wait_child(
         if !g.children.iter().any(matches) {
             return Err(Errno::ECHILD);
         }
+        let want_exited =
+            options & wait::WEXITED != 0 || options & (wait::WSTOPPED | wait::WCONTINUED) == 0;
         let found = g.children.iter().position(|c| matches(c) && c.is_zombie());
+        let found = if want_exited { found } else { None };
+        // Job-control reports: stopped (WUNTRACED) or continued (WCONTINUED).
+        if found.is_none() {
+            for c in g.children.iter().filter(|c| matches(c)) {
+                let mut cg = c.lock();
+                let Some(st) = cg.wait_report else { continue };
+                let stopped = st & 0xff == 0x7f;
+                let wanted = if stopped {
+                    options & wait::WUNTRACED != 0
+                } else {
+                    options & wait::WCONTINUED != 0
+                };
+                if wanted {
+                    if reap {
+                        cg.wait_report = None;
+                    }
+                    return Ok(Some((c.pid, st)));
+                }
+            }
+        }
         if let Some(i) = found {
             let c = if reap {
                 g.children.remove(i)
@@ -818,7 +844,10 @@ pub fn wait_child(
         }
         Err(Errno::EAGAIN)
     })?;
-    if let (Some((p, _)), true) = (r, reap) {
+    if let (Some((p, st)), true) = (r, reap) {
+        if st & 0x7f == 0x7f || st == wait::CONTINUED {
+            return Ok(r);
+        }
         lock(&kernel.table).groups.remove(&p);
     }
     Ok(r)

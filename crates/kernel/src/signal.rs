@@ -83,11 +83,37 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
         return;
     }
     if sig == SIGKILL {
+        g.stopped = false;
         for t in &g.threads {
             t.killed.store(true, Ordering::Relaxed);
             t.kick();
         }
         return;
+    }
+    if sig == SIGCONT {
+        // Continuing happens at generation, whatever the disposition.
+        for s in [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU] {
+            g.pending.remove(s);
+            for t in &g.threads {
+                lock(&t.pending).remove(s);
+            }
+        }
+        if g.stopped {
+            g.stopped = false;
+            g.wait_report = Some(abi::misc::wait::CONTINUED);
+            for t in &g.threads {
+                t.kick();
+            }
+            let parent = g.parent.clone();
+            drop(g);
+            notify_parent_job(tg, parent, CLD_CONTINUED, SIGCONT);
+            g = tg.lock();
+        }
+    } else if is_stop_signal(sig) {
+        g.pending.remove(SIGCONT);
+        for t in &g.threads {
+            lock(&t.pending).remove(SIGCONT);
+        }
     }
     // A signal whose action is "ignore" is dropped at once, unless every
     // thread blocks it (then it stays pending for sigwait-style callers).
@@ -110,7 +136,38 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
     }
 }
 
+fn is_stop_signal(sig: i32) -> bool {
+    matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
+}
+
+/// Tells a parent that its child stopped or continued: `SIGCHLD` (unless
+/// the parent asked for `SA_NOCLDSTOP`) and a wake-up for waiters.
+fn notify_parent_job(
+    child: &Arc<ThreadGroup>,
+    parent: Option<Arc<ThreadGroup>>,
+    code: i32,
+    sig: i32,
+) {
+    let Some(parent) = parent else { return };
+    let act = lock(&parent.lock().sighand).action(SIGCHLD);
+    if act.flags & SA_NOCLDSTOP == 0 {
+        send_to_group(&parent, SigInfo::child(code, child.pid, 0, sig));
+    }
+    parent.child_events.notify(waiter::events::ALL);
+}
+
 impl Task {
+    /// Sleeps while the process is stopped by job control.
+    fn wait_while_stopped(&self) {
+        let waiter = self.shared.waiter.clone();
+        loop {
+            if self.shared.killed.load(Ordering::Relaxed) || !self.tg().lock().stopped {
+                return;
+            }
+            waiter.wait(None);
+        }
+    }
+
     /// Queues a synchronous signal for this thread (a fault). If the signal
     /// is blocked or ignored the process dies of it, as Linux forces.
     pub fn force_signal(&mut self, info: SigInfo) {
@@ -133,6 +190,9 @@ impl Task {
     pub fn deliver_signals(&mut self, restart: Option<Errno>) -> Option<Exit> {
         let mut restart = restart;
         loop {
+            if self.tg().lock().stopped {
+                self.wait_while_stopped();
+            }
             if self.shared.killed.load(Ordering::Relaxed) {
                 return Some(Exit::Group(abi::misc::wait::signaled(SIGKILL, false)));
             }
@@ -152,9 +212,27 @@ impl Task {
             if act.handler == SIG_DFL {
                 match default_action(sig) {
                     Default_::Ignore | Default_::Continue => continue,
-                    // Job control arrives with the process-model work; until
-                    // then a stop signal does not stop.
-                    Default_::Stop => continue,
+                    Default_::Stop => {
+                        let tg = self.tg().clone();
+                        let parent = {
+                            let mut g = tg.lock();
+                            if g.stopped {
+                                None
+                            } else {
+                                g.stopped = true;
+                                g.wait_report = Some(abi::misc::wait::stopped(sig));
+                                for t in &g.threads {
+                                    t.kick();
+                                }
+                                Some(g.parent.clone())
+                            }
+                        };
+                        if let Some(parent) = parent {
+                            notify_parent_job(&tg, parent, CLD_STOPPED, sig);
+                        }
+                        self.wait_while_stopped();
+                        continue;
+                    }
                     Default_::Terminate => {
                         return Some(Exit::Group(abi::misc::wait::signaled(sig, false)))
                     }

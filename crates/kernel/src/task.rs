@@ -79,6 +79,11 @@ pub struct TgInner {
     pub itimer_prof: crate::timer::CpuTimer,
     /// POSIX timers: user-visible id -> timer-service id.
     pub posix_timers: std::collections::BTreeMap<i32, u64>,
+    /// Job control: the group is stopped by a stop signal.
+    pub stopped: bool,
+    /// A stop or continue not yet reported to a `WUNTRACED`/`WCONTINUED`
+    /// waiter: the wait status to report.
+    pub wait_report: Option<i32>,
 }
 
 /// A process.

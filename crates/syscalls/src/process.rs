@@ -721,18 +721,16 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         P_PGID if id == 0 => 0,
         _ => return Err(Errno::EINVAL),
     };
-    if options & wait::WEXITED == 0 {
-        // Only stops/continues were asked for, which are never reported yet.
-        if options & wait::WNOHANG != 0 {
-            return Ok(0);
-        }
-        return Err(Errno::ECHILD);
-    }
+    // waitid's WSTOPPED is wait4's WUNTRACED (same bit).
     let r = kernel::process::wait_child(t, pid, options, options & wait::WNOWAIT == 0)?;
     if a[2] != 0 {
         let info = match r {
             Some((p, status)) => {
-                let (code, st) = if status & 0x7f == 0 {
+                let (code, st) = if status == wait::CONTINUED {
+                    (CLD_CONTINUED, SIGCONT)
+                } else if status & 0xff == 0x7f {
+                    (CLD_STOPPED, (status >> 8) & 0xff)
+                } else if status & 0x7f == 0 {
                     (CLD_EXITED, (status >> 8) & 0xff)
                 } else if status & 0x80 != 0 {
                     (CLD_DUMPED, status & 0x7f)
