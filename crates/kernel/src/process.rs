@@ -894,10 +894,14 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
         return Ok(());
     }
     for g in targets {
-        // Init only receives signals it has a handler for.
+        // Init only receives signals it handles, or blocks (they stay
+        // pending for it to take), never SIGKILL/SIGSTOP from inside.
         if g.pid == 1 {
-            let act = lock(&g.lock().sighand).action(sig);
-            if act.handler == SIG_DFL || sig == SIGKILL || sig == SIGSTOP {
+            let inner = g.lock();
+            let act = lock(&inner.sighand).action(sig);
+            let blocked = inner.threads.iter().all(|t| t.mask().has(sig));
+            drop(inner);
+            if sig == SIGKILL || sig == SIGSTOP || (act.handler == SIG_DFL && !blocked) {
                 continue;
             }
         }

@@ -150,3 +150,77 @@ pub fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     Ok(0)
 }
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`.
+pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set: u64 = util::read_obj(t, a[0])?;
+    let set = SigSet(set & !SigSet::UNBLOCKABLE.0);
+    let deadline = if a[2] == 0 {
+        None
+    } else {
+        let ts: abi::time::Timespec = util::read_obj(t, a[2])?;
+        let ns = ts.to_nanos().ok_or(Errno::EINVAL)?;
+        Some(std::time::Instant::now() + std::time::Duration::from_nanos(ns as u64))
+    };
+    let not_set = SigSet(!set.0);
+    let waiter = t.shared.waiter.clone();
+    loop {
+        let info = lock(&t.shared.pending)
+            .take(not_set)
+            .or_else(|| t.tg().lock().pending.take(not_set));
+        if let Some(info) = info {
+            if a[1] != 0 {
+                util::write_obj(t, a[1], &info)?;
+            }
+            return Ok(info.signo as u64);
+        }
+        if t.interrupted() {
+            return Err(Errno::EINTR);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(Errno::EAGAIN);
+        }
+        waiter.wait(deadline);
+    }
+}
+
+fn queue_info(t: &Task, sig: i32, addr: u64, to_self: bool) -> SysResult<SigInfo> {
+    check_sig(sig)?;
+    let mut info: SigInfo = util::read_obj(t, addr)?;
+    // Only the kernel may claim kernel or kill() origins, except to itself.
+    if (info.code >= 0 || info.code == SI_TKILL) && !to_self {
+        return Err(Errno::EPERM);
+    }
+    info.signo = sig;
+    Ok(info)
+}
+
+pub fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let pid = a[0] as i32;
+    let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+    let info = queue_info(t, a[1] as i32, a[2], pid == t.pid())?;
+    if info.signo != 0 {
+        kernel::signal::send_to_group(&g, info);
+    }
+    Ok(0)
+}
+
+pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = t.kernel.find_task(tid).ok_or(Errno::ESRCH)?;
+    if target.tg.pid != tgid {
+        return Err(Errno::ESRCH);
+    }
+    let info = queue_info(t, a[2] as i32, a[3], tid == t.tid())?;
+    if info.signo != 0 {
+        lock(&target.pending).push(info);
+        target.kick();
+    }
+    Ok(0)
+}

@@ -362,7 +362,8 @@ impl Epoll {
             }
             _ => None,
         };
-        let mut dropped = None;
+        let mut dropped_entry = None;
+        let mut dropped_link = None;
         let mut wake = false;
         let mut inner = lock(&self.inner);
         let idx = inner.find(file, fd);
@@ -394,33 +395,22 @@ impl Epoll {
             }
             EPOLL_CTL_DEL => {
                 let i = idx.ok_or(Errno::ENOENT)?;
-                dropped = Some(inner.entries.remove(i));
+                dropped_entry = Some(inner.entries.remove(i));
             }
             EPOLL_CTL_MOD => {
                 let i = idx.ok_or(Errno::ENOENT)?;
                 if inner.entries[i].events & EPOLLEXCLUSIVE != 0 {
                     return Err(Errno::EINVAL);
                 }
-                let ready = {
-                    let e = &mut inner.entries[i];
-                    e.events = events;
-                    e.data = ev.data;
-                    // Re-register for the new mask; the old registration is
-                    // dropped after unlocking.
-                    let link = WeakRegistration::new(file, &e.sentinel, events & !PRIVATE_BITS);
-                    dropped = std::mem::replace(&mut e.link, link).map(|l| Entry {
-                        file: Weak::new(),
-                        fd: -1,
-                        events: 0,
-                        data: 0,
-                        sentinel: e.sentinel.clone(),
-                        link: Some(l),
-                        ready: None,
-                        nested: None,
-                    });
-                    level_of(file, e, 0) & e.interest() != 0
-                };
-                if ready && inner.entries[i].ready.is_none() {
+                let e = &mut inner.entries[i];
+                e.events = events;
+                e.data = ev.data;
+                // Re-register for the new mask (the old registration is
+                // dropped after unlocking); pending notifications stay.
+                let link = WeakRegistration::new(file, &e.sentinel, events & !PRIVATE_BITS);
+                dropped_link = std::mem::replace(&mut e.link, link);
+                let ready = level_of(file, e, 0) & e.interest() != 0;
+                if ready && e.ready.is_none() {
                     let s = inner.seq();
                     inner.entries[i].ready = Some(s);
                 }
@@ -429,7 +419,8 @@ impl Epoll {
             _ => return Err(Errno::EINVAL),
         }
         drop(inner);
-        drop(dropped);
+        drop(dropped_entry);
+        drop(dropped_link);
         if wake {
             self.queue.notify(events::IN | events::RDNORM);
         }
@@ -509,7 +500,8 @@ impl Epoll {
             };
             let e = &inner.entries[i];
             let interest = e.interest();
-            // A sentinel is tested before and after reading the level: a
+            let edge = e.edge();
+            // The sentinel is tested before and after reading the level: a
             // notification after the level was read is kept for next time.
             let before = e.sentinel.wait(Some(past));
             let level = if interest == 0 {
@@ -524,10 +516,8 @@ impl Epoll {
                 inner.entries[i].ready = None;
                 continue;
             }
-            if before || after {
-                look.propagate = true;
-            }
-            let listed = before || after || (level != 0 && !e.edge());
+            look.propagate |= before || after;
+            let listed = before || after || (level != 0 && !edge);
             if listed && inner.entries[i].ready.is_none() {
                 let s = inner.seq();
                 inner.entries[i].ready = Some(s);
@@ -705,7 +695,9 @@ fn forward(weak: Weak<Epoll>) {
         }
         let mut regs = Vec::new();
         let host = ep.watch(&hub, &mut regs);
-        if ep.has_ready() {
+        // A look wakes the queue's waiters when it sees a watched file
+        // notify; files that cannot notify are only seen by their level.
+        if ep.has_ready() && host {
             ep.queue.notify(events::IN | events::RDNORM);
         }
         drop(ep);
