@@ -11,6 +11,15 @@ const USAGE: &str = "usage:
   rvisor --version";
 
 fn main() -> ExitCode {
+    // A panic anywhere in the sentry is a bug: say so and stop the whole
+    // sandbox at once rather than leave a task thread dead and others
+    // waiting for it.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!("rvisor: internal error (this is a bug in the sandbox):");
+        default_hook(info);
+        std::process::abort();
+    }));
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("do") => match sandbox::DoOptions::parse(&args[1..]) {

@@ -841,6 +841,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::garbage_args::{platform}"),
+            move || garbage_args(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::escape_attempts::{platform}"),
             move || escape_attempts(&p),
         ));
@@ -1039,6 +1044,27 @@ fn escape_attempts(platform: &str) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(format!("{}\n{}", problems.join("\n"), describe(&r, &full)).into())
+    }
+}
+
+/// Every syscall number with garbage arguments: the sentry must keep
+/// serving (no panic, no hang) and the program must finish normally.
+fn garbage_args(platform: &str) -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/garbage_args.c");
+    let bin = build_c(&src, "sandbox-garbage_args", false, &[])?;
+    let cwd = fresh_workdir("sandbox-garbage_args")?;
+    let bin = bin.to_string_lossy().into_owned();
+    let (r, sargv) = sandbox_only(platform, &[&bin], &cwd)?;
+    let out = String::from_utf8_lossy(&r.stdout);
+    let err = String::from_utf8_lossy(&r.stderr);
+    if r.status == Some(0) && out.starts_with("survived ") && !err.contains("panicked") {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sandbox did not survive garbage arguments\n{}",
+            describe(&r, &sargv)
+        )
+        .into())
     }
 }
 
