@@ -137,6 +137,13 @@ fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
         kernel::signal::send_to_group(&target.tg, SigInfo::new(SIGKILL, SI_USER));
         return Ok(0);
     }
+    // Init only takes signals it handles or blocks.
+    if target.tg.pid == 1 {
+        let act = lock(&target.tg.lock().sighand).action(sig);
+        if sig == SIGSTOP || (act.handler == SIG_DFL && !target.mask().has(sig)) {
+            return Ok(0);
+        }
+    }
     lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, t.pid(), t.creds.uid));
     target.kick();
     Ok(0)
