@@ -6,6 +6,7 @@ pub mod futex;
 pub mod process;
 pub mod procfs;
 pub mod signal;
+pub mod signalfd;
 pub mod task;
 pub mod timer;
 

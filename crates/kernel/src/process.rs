@@ -136,6 +136,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
+        signal_events: waiter::Queue::new(),
     })
 }
 

@@ -122,12 +122,15 @@ pub struct TaskShared {
     /// The task's descriptor table and fs context, for `/proc`.
     pub files: Mutex<Option<Arc<Mutex<FdTable>>>>,
     pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
+    /// Notified whenever a signal is queued for the task (signalfd waits).
+    pub signal_events: Queue,
 }
 
 impl TaskShared {
     /// Wakes the task from a blocking wait and out of application code.
     pub fn kick(&self) {
         self.waiter.notify();
+        self.signal_events.notify(waiter::events::IN);
         if let Some(i) = lock(&self.interrupter).as_ref() {
             i.interrupt();
         }

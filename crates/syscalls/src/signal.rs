@@ -224,3 +224,43 @@ pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     Ok(0)
 }
+
+/// `signalfd4(fd, mask, sizemask, flags)`.
+pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const SFD_CLOEXEC: u64 = 0o2000000;
+    const SFD_NONBLOCK: u64 = 0o4000;
+    if a[2] != 8 || a[3] & !(SFD_CLOEXEC | SFD_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = util::read_obj(t, a[1])?;
+    let mask = SigSet(mask & !SigSet::UNBLOCKABLE.0);
+    if a[0] as i32 != -1 {
+        let f = util::file(t, a[0])?;
+        let sfd = f
+            .ops
+            .as_any()
+            .and_then(|x| x.downcast_ref::<kernel::signalfd::SignalFd>())
+            .ok_or(Errno::EINVAL)?;
+        *lock(&sfd.mask) = mask;
+        return Ok(a[0] as i32 as u64);
+    }
+    let flags = abi::fs::O_RDWR
+        | if a[3] & SFD_NONBLOCK != 0 {
+            abi::fs::O_NONBLOCK
+        } else {
+            0
+        };
+    let f = vfs::File::new(
+        None,
+        flags,
+        Box::new(kernel::signalfd::SignalFd::new(&t.shared, mask)),
+    );
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds()
+        .install(f, a[3] & SFD_CLOEXEC != 0, 0, lim)
+        .map(|fd| fd as u64)
+}
+
+pub fn signalfd(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    signalfd4(t, [a[0], a[1], a[2], 0, 0, 0])
+}

@@ -77,6 +77,11 @@ pub trait FileOps: Send + Sync {
     fn host_fd(&self) -> Option<i32> {
         None
     }
+    /// For syscalls that act only on one kind of file (`signalfd4` on an
+    /// existing signalfd): the concrete object.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// An open file description: shared by `dup`ed descriptors and across
