@@ -201,6 +201,56 @@ fn exit_code(status: i32) -> u8 {
     }
 }
 
+/// Signals `rvisor do` passes on to the sandbox's init.
+const FORWARDED: &[i32] = &[
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Blocks the forwarded signals in this thread (and so in every thread
+/// started after it) so that only the forwarding thread takes them.
+fn block_forwarded_signals() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on a local set, then the thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in FORWARDED {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Passes host signals sent to `rvisor do` (a terminal's Ctrl-C, a
+/// `kill`) to the sandbox's init process. Unlike signals from inside the
+/// sandbox, these reach init even when it has no handler, so Ctrl-C ends a
+/// sandboxed command as it would end it natively.
+fn forward_signals(kernel: &Arc<Kernel>, set: libc::sigset_t) {
+    let k = Arc::downgrade(kernel);
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let mut sig = 0;
+            // SAFETY: sigwait on a set of signals this process blocks.
+            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                continue;
+            }
+            let Some(k) = k.upgrade() else { return };
+            if let Some(init) = k.find_group(1) {
+                kernel::signal::send_to_group(
+                    &init,
+                    abi::signal::SigInfo::from_user(sig, abi::signal::SI_USER, 0, 0),
+                );
+            }
+        });
+}
+
 pub fn run(o: DoOptions) -> u8 {
     if !platform::PLATFORMS.contains(&o.platform.as_str()) {
         eprintln!(
@@ -211,6 +261,7 @@ pub fn run(o: DoOptions) -> u8 {
         return 2;
     }
     raise_nofile();
+    let forwarded = block_forwarded_signals();
     let mf = match MemoryFile::new(MEMORY_FILE_SIZE) {
         Ok(m) => Arc::new(m),
         Err(e) => {
@@ -305,6 +356,7 @@ pub fn run(o: DoOptions) -> u8 {
         eprintln!("rvisor: {}: {msg}", o.argv[0]);
         return code;
     }
+    forward_signals(&kernel, forwarded);
     let status = kernel.wait_exit();
     let _ = std::io::stdout().flush();
     exit_code(status)
