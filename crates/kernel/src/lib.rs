@@ -5,6 +5,7 @@ pub mod fdtable;
 pub mod futex;
 pub mod process;
 pub mod procfs;
+pub mod seccomp;
 pub mod signal;
 pub mod signalfd;
 pub mod task;

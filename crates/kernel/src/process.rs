@@ -98,6 +98,7 @@ pub struct TaskParts {
     pub altstack: SigAltStack,
     pub vfork_done: Option<Arc<VforkDone>>,
     pub no_new_privs: bool,
+    pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
     /// For a new thread: the platform thread made by the creating task.
     pub seed: Option<platform::ThreadSeed>,
 }
@@ -181,6 +182,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 regs_replaced: false,
                 exit: None,
                 no_new_privs: parts.no_new_privs,
+                seccomp: parts.seccomp,
                 restart_deadline: None,
                 scratch: Vec::new(),
                 name_buf: Vec::new(),
@@ -311,6 +313,7 @@ pub fn start_init(
         egid: gid,
         clear_child_tid: 0,
         no_new_privs: false,
+        seccomp: Vec::new(),
         seed: None,
         altstack: SigAltStack {
             flags: SS_DISABLE,
@@ -467,6 +470,7 @@ pub fn clone(
         altstack: task.altstack,
         vfork_done: vfork.clone(),
         no_new_privs: task.no_new_privs,
+        seccomp: task.seccomp.clone(),
         seed: None,
     });
     if let Err(e) = r {
@@ -553,6 +557,7 @@ fn clone_thread(
         },
         vfork_done: None,
         no_new_privs: task.no_new_privs,
+        seccomp: task.seccomp.clone(),
         seed: Some(seed),
     });
     if let Err(e) = r {

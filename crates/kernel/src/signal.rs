@@ -157,6 +157,13 @@ fn notify_parent_job(
 }
 
 impl Task {
+    /// Whether a core-dumping signal reports a dumped core (the wait
+    /// status's core bit): Linux sets it only when a dump was allowed by
+    /// `RLIMIT_CORE`. No core file is written.
+    pub fn dumps_core(&self) -> bool {
+        self.rlimit(abi::misc::RLIMIT_CORE).cur > 0
+    }
+
     /// Sleeps while the process is stopped by job control.
     fn wait_while_stopped(&self) {
         let waiter = self.shared.waiter.clone();
@@ -237,7 +244,10 @@ impl Task {
                         return Some(Exit::Group(abi::misc::wait::signaled(sig, false)))
                     }
                     Default_::Core => {
-                        return Some(Exit::Group(abi::misc::wait::signaled(sig, true)))
+                        return Some(Exit::Group(abi::misc::wait::signaled(
+                            sig,
+                            self.dumps_core(),
+                        )))
                     }
                 }
             }
@@ -257,7 +267,10 @@ impl Task {
             }
             if self.setup_frame(&info, &act).is_err() {
                 // No room for the frame: the process dies of SIGSEGV.
-                return Some(Exit::Group(abi::misc::wait::signaled(SIGSEGV, true)));
+                return Some(Exit::Group(abi::misc::wait::signaled(
+                    SIGSEGV,
+                    self.dumps_core(),
+                )));
             }
             let mut h = lock(&self.sighand);
             if act.flags & SA_RESETHAND != 0 {

@@ -172,6 +172,9 @@ pub struct Task {
     pub exit: Option<Exit>,
     /// `PR_SET_NO_NEW_PRIVS`: sticky, inherited.
     pub no_new_privs: bool,
+    /// Seccomp filters, oldest first; inherited by children and kept
+    /// across exec.
+    pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
     /// Reusable buffer for I/O, so the hot path does not allocate.

@@ -7,6 +7,7 @@ pub mod misc;
 pub mod mm;
 pub mod poll;
 pub mod process;
+pub mod seccomp;
 pub mod signal;
 pub mod table;
 pub mod time;
@@ -39,6 +40,11 @@ pub fn dispatch(task: &mut Task) -> SysResult<u64> {
     let nr = task.regs.orig_rax;
     let args = task.regs.syscall_args();
     let entry = table::TABLE.get(nr as usize);
+    if !task.seccomp.is_empty() {
+        if let Some(r) = seccomp::check(task, nr, &args) {
+            return r;
+        }
+    }
     let r = match entry.and_then(|e| e.handler) {
         Some(h) => {
             if task.kernel.strace {

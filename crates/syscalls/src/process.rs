@@ -525,6 +525,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
     const PR_GET_SECCOMP: u64 = 21;
+    const PR_SET_SECCOMP: u64 = 22;
     const PR_CAPBSET_READ: u64 = 23;
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
     const PR_GET_NO_NEW_PRIVS: u64 = 39;
@@ -595,7 +596,8 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         PR_GET_TIMERSLACK => Ok(50_000),
-        PR_GET_SECCOMP => Ok(0),
+        PR_GET_SECCOMP => Ok(if t.seccomp.is_empty() { 0 } else { 2 }),
+        PR_SET_SECCOMP => crate::seccomp::prctl_set(t, a[1], a[2]),
         PR_CAPBSET_READ => {
             if a[1] > 40 {
                 return Err(Errno::EINVAL);

@@ -2,7 +2,7 @@
 //! the kernel headers and maintained by hand since; `docs/syscalls.md` is generated
 //! from it (`rvisor help syscalls`).
 
-use crate::{file, fs, misc, mm, poll, process, signal, time, timer};
+use crate::{file, fs, misc, mm, poll, process, seccomp, signal, time, timer};
 use crate::{Entry, Status};
 
 pub static TABLE: [Entry; 463] = [
@@ -163,7 +163,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "modify_ldt", handler: None, status: Status::Enosys },
     Entry { name: "pivot_root", handler: None, status: Status::Enosys },
     Entry { name: "_sysctl", handler: None, status: Status::Enosys },
-    Entry { name: "prctl", handler: Some(process::prctl), status: Status::Partial("PR_SET_NAME/GET_NAME, GET_DUMPABLE, CAPBSET_READ, GET_SECCOMP, THP; PDEATHSIG, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK (get); seccomp filters and others EINVAL") },
+    Entry { name: "prctl", handler: Some(process::prctl), status: Status::Partial("PR_SET_NAME/GET_NAME, GET_DUMPABLE, CAPBSET_READ, GET_SECCOMP, THP; PDEATHSIG, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK (get); SET_SECCOMP/GET_SECCOMP; others EINVAL") },
     Entry { name: "arch_prctl", handler: Some(process::arch_prctl), status: Status::Full },
     Entry { name: "adjtimex", handler: None, status: Status::Enosys },
     Entry { name: "setrlimit", handler: Some(process::setrlimit), status: Status::Full },
@@ -323,7 +323,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sched_setattr", handler: None, status: Status::Enosys },
     Entry { name: "sched_getattr", handler: None, status: Status::Enosys },
     Entry { name: "renameat2", handler: Some(fs::renameat2), status: Status::Full },
-    Entry { name: "seccomp", handler: None, status: Status::Enosys },
+    Entry { name: "seccomp", handler: Some(seccomp::seccomp), status: Status::Partial("no user notification (NEW_LISTENER) or TSYNC across threads; RET_TRACE acts as ENOSYS (no tracer)") },
     Entry { name: "getrandom", handler: Some(misc::getrandom), status: Status::Full },
     Entry { name: "memfd_create", handler: None, status: Status::Enosys },
     Entry { name: "kexec_file_load", handler: None, status: Status::Enosys },

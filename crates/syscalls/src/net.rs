@@ -1,0 +1,821 @@
+//! Sockets: `socketpair(AF_UNIX, ...)` and the calls that use a connected
+//! socket (send/receive with flags, iovecs and `SCM_RIGHTS`, `shutdown`,
+//! socket options and names).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi::fs::{AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_PATH};
+use abi::misc::IoVec;
+use abi::{Errno, SysResult};
+use kernel::Task;
+use vfs::unix::{self, Cred, Received, Socket, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+use vfs::File;
+use waiter::events;
+
+use crate::file::{sigpipe, MAX_RW};
+use crate::util;
+
+const AF_UNSPEC: i32 = 0;
+const AF_UNIX: i32 = unix::AF_UNIX;
+const AF_INET: i32 = 2;
+const AF_INET6: i32 = 10;
+const AF_NETLINK: i32 = 16;
+const AF_PACKET: i32 = 17;
+/// Number of address families Linux knows (`AF_MAX`).
+const AF_MAX: i32 = 46;
+
+const SOCK_RAW: i32 = 3;
+/// Number of socket types (`SOCK_MAX`).
+const SOCK_MAX: i32 = 11;
+const SOCK_TYPE_MASK: i32 = 0xf;
+
+const ESOCKTNOSUPPORT: Errno = Errno(94);
+const EDOM: Errno = Errno(33);
+
+const MSG_OOB: u32 = 0x1;
+const MSG_PEEK: u32 = 0x2;
+const MSG_CTRUNC: u32 = 0x8;
+const MSG_TRUNC: u32 = 0x20;
+const MSG_DONTWAIT: u32 = 0x40;
+const MSG_WAITALL: u32 = 0x100;
+const MSG_NOSIGNAL: u32 = 0x4000;
+const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
+
+const SOL_SOCKET: i32 = 1;
+const SO_TYPE: i32 = 3;
+const SO_ERROR: i32 = 4;
+const SO_SNDBUF: i32 = 7;
+const SO_RCVBUF: i32 = 8;
+const SO_PASSCRED: i32 = 16;
+const SO_PEERCRED: i32 = 17;
+const SO_RCVLOWAT: i32 = 18;
+const SO_SNDLOWAT: i32 = 19;
+const SO_RCVTIMEO: i32 = 20;
+const SO_SNDTIMEO: i32 = 21;
+const SO_ACCEPTCONN: i32 = 30;
+const SO_PROTOCOL: i32 = 38;
+const SO_DOMAIN: i32 = 39;
+const SO_RCVTIMEO_NEW: i32 = 66;
+const SO_SNDTIMEO_NEW: i32 = 67;
+
+const SCM_RIGHTS: i32 = 1;
+const SCM_CREDENTIALS: i32 = 2;
+
+/// `struct msghdr` is 56 bytes, `struct cmsghdr` 16, `struct ucred` 12.
+const MSGHDR_SIZE: usize = 56;
+const CMSGHDR_SIZE: usize = 16;
+const UCRED_SIZE: usize = 12;
+/// `struct sockaddr_storage`.
+const SOCKADDR_MAX: usize = 128;
+/// `struct sockaddr_un`.
+const SOCKADDR_UN_SIZE: usize = 110;
+/// Most iovecs per message (`UIO_MAXIOV`).
+const IOV_MAX: u64 = 1024;
+/// Largest control buffer (`net.core.optmem_max`).
+const CONTROL_MAX: u64 = 131_072;
+/// Largest piece of a stream moved through the sentry per step.
+const CHUNK: usize = 1 << 20;
+
+fn nofile(t: &Task) -> u64 {
+    t.rlimit(abi::misc::RLIMIT_NOFILE).cur
+}
+
+/// The socket behind `fd`: `EBADF`, or `ENOTSOCK` for other files.
+fn socket(t: &Task, fd: u64) -> SysResult<(Arc<File>, Arc<Socket>)> {
+    let f = util::file(t, fd)?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let s = unix::from_file(&f).ok_or(Errno::ENOTSOCK)?;
+    Ok((f, s))
+}
+
+fn cmsg_align(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+// ---------------------------------------------------------------------------
+// socketpair
+// ---------------------------------------------------------------------------
+
+/// The error `socketpair` gives for a family other than `AF_UNIX`: the
+/// socket types those families have, then `EOPNOTSUPP` because they cannot
+/// make pairs, or `EAFNOSUPPORT` for families the sandbox does not have.
+fn other_family_error(family: i32, ty: i32) -> Errno {
+    match family {
+        AF_INET | AF_INET6 => match ty {
+            SOCK_STREAM | SOCK_DGRAM | SOCK_RAW => Errno::EOPNOTSUPP,
+            _ => ESOCKTNOSUPPORT,
+        },
+        AF_NETLINK => match ty {
+            SOCK_DGRAM | SOCK_RAW => Errno::EOPNOTSUPP,
+            _ => ESOCKTNOSUPPORT,
+        },
+        AF_PACKET => match ty {
+            SOCK_DGRAM | SOCK_RAW | 10 => Errno::EOPNOTSUPP,
+            _ => ESOCKTNOSUPPORT,
+        },
+        _ => Errno::EAFNOSUPPORT,
+    }
+}
+
+pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let family = a[0] as i32;
+    let raw_type = a[1] as i32;
+    let protocol = a[2] as i32;
+    let sv = a[3];
+    let flags = (raw_type & !SOCK_TYPE_MASK) as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ty = raw_type & SOCK_TYPE_MASK;
+    // Linux writes the reserved descriptors before creating the sockets.
+    t.mm().check_access(sv, 8, true)?;
+    if family <= AF_UNSPEC || family >= AF_MAX {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    if ty >= SOCK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    if family != AF_UNIX {
+        return Err(other_family_error(family, ty));
+    }
+    if protocol != 0 && protocol != AF_UNIX {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    let ty = match ty {
+        SOCK_STREAM => SOCK_STREAM,
+        SOCK_DGRAM | SOCK_RAW => SOCK_DGRAM,
+        SOCK_SEQPACKET => SOCK_SEQPACKET,
+        _ => return Err(ESOCKTNOSUPPORT),
+    };
+    let cred = Cred {
+        pid: t.pid(),
+        uid: t.euid,
+        gid: t.egid,
+    };
+    let (f1, f2) = unix::pair_files(ty, flags & O_NONBLOCK, cred)?;
+    let cloexec = flags & O_CLOEXEC != 0;
+    let lim = nofile(t);
+    let fd1 = t.fds().install(f1, cloexec, 0, lim)?;
+    let fd2 = match t.fds().install(f2, cloexec, 0, lim) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = t.fds().remove(fd1);
+            return Err(e);
+        }
+    };
+    if let Err(e) = util::write_obj(t, sv, &[fd1, fd2]) {
+        let _ = t.fds().remove(fd1);
+        let _ = t.fds().remove(fd2);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------
+// User buffers
+// ---------------------------------------------------------------------------
+
+/// Reads an iovec array: `EMSGSIZE` for more than `IOV_MAX` entries,
+/// `EINVAL` for a negative length. The total is capped at `MAX_RW`.
+fn read_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
+    if cnt > IOV_MAX {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut v = Vec::with_capacity(cnt as usize);
+    let mut total = 0u64;
+    for i in 0..cnt {
+        let mut iov: IoVec = util::read_obj(t, addr.wrapping_add(i * 16))?;
+        if (iov.len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        iov.len = iov.len.min(MAX_RW as u64 - total);
+        total += iov.len;
+        v.push(iov);
+    }
+    Ok(v)
+}
+
+fn total_len(iovs: &[IoVec]) -> usize {
+    iovs.iter().map(|v| v.len as usize).sum()
+}
+
+/// Copies `buf.len()` bytes starting `off` bytes into the iovecs' data.
+fn gather(t: &Task, iovs: &[IoVec], mut off: usize, buf: &mut [u8]) -> SysResult<()> {
+    let mut mm = t.mm();
+    let mut done = 0;
+    for v in iovs {
+        let len = v.len as usize;
+        if off >= len {
+            off -= len;
+            continue;
+        }
+        let n = (len - off).min(buf.len() - done);
+        mm.copy_in(v.base.wrapping_add(off as u64), &mut buf[done..done + n])?;
+        done += n;
+        off = 0;
+        if done == buf.len() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Copies `data` into the iovecs.
+fn scatter(t: &Task, iovs: &[IoVec], data: &[u8]) -> SysResult<()> {
+    let mut mm = t.mm();
+    let mut done = 0;
+    for v in iovs {
+        if done == data.len() {
+            break;
+        }
+        let n = (v.len as usize).min(data.len() - done);
+        mm.copy_out(v.base, &data[done..done + n])?;
+        done += n;
+    }
+    Ok(())
+}
+
+/// Whether the iovecs can take a copy-out (checked before consuming stream
+/// data, which a fault must not lose).
+fn check_writable(t: &Task, iovs: &[IoVec]) -> SysResult<()> {
+    let mm = t.mm();
+    for v in iovs {
+        mm.check_access(v.base, v.len, true)?;
+    }
+    Ok(())
+}
+
+/// `move_addr_to_user`: copies as much of `addr` as `*ulen` allows and
+/// stores the full length in `*ulen`.
+fn put_addr(t: &Task, addr: &[u8], uaddr: u64, ulen: u64) -> SysResult<()> {
+    let len: i32 = util::read_obj(t, ulen)?;
+    let len = len.min(addr.len() as i32);
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if len > 0 {
+        t.mm().copy_out(uaddr, &addr[..len as usize])?;
+    }
+    util::write_obj(t, ulen, &(addr.len() as i32))
+}
+
+/// The name of a socket made by `socketpair`: unbound, so just the family.
+const UNNAMED: [u8; 2] = [AF_UNIX as u8, 0];
+
+// ---------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------
+
+/// Where a datagram sent with an explicit address would go. No socket can
+/// be bound by name yet, so a valid address names nothing to send to.
+fn check_dest(t: &Task, addr: &[u8]) -> SysResult<()> {
+    if addr.len() <= 2 || addr.len() > SOCKADDR_UN_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    if u16::from_le_bytes([addr[0], addr[1]]) != AF_UNIX as u16 {
+        return Err(Errno::EINVAL);
+    }
+    let path = &addr[2..];
+    if path[0] == 0 {
+        return Err(Errno::ECONNREFUSED);
+    }
+    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+    util::lookup(t, AT_FDCWD as u64, &path[..end], true, false)?;
+    Err(Errno::ECONNREFUSED)
+}
+
+/// Reads the `sockaddr` of `sendto`/`sendmsg`.
+fn read_addr(t: &Task, addr: u64, len: u64) -> SysResult<Option<Vec<u8>>> {
+    if addr == 0 || len == 0 {
+        return Ok(None);
+    }
+    let len = len as i32;
+    if len < 0 || len as usize > SOCKADDR_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = vec![0u8; len as usize];
+    t.mm().copy_in(addr, &mut b)?;
+    Ok(Some(b))
+}
+
+fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|d| Instant::now() + d)
+}
+
+/// Maps the end of a wait: a timeout is `EAGAIN`; a signal restarts the
+/// call unless the socket has a timeout (`sock_intr_errno`).
+fn wait_error(e: Errno, timeout: Option<Duration>) -> Errno {
+    match e {
+        Errno::ETIMEDOUT => Errno::EAGAIN,
+        Errno::ERESTARTSYS if timeout.is_some() => Errno::EINTR,
+        e => e,
+    }
+}
+
+const SEND_EVENTS: u32 = events::OUT | events::WRNORM | events::ERR | events::HUP;
+const RECV_EVENTS: u32 = events::IN | events::RDNORM | events::ERR | events::HUP | events::RDHUP;
+
+/// Sends `data` with `files`, waiting for room unless `nonblock`. A stream
+/// keeps going until all is sent; what was sent before an error counts.
+fn send_data(
+    t: &mut Task,
+    s: &Socket,
+    data: &[u8],
+    files: &mut Vec<Arc<File>>,
+    nonblock: bool,
+) -> SysResult<usize> {
+    let timeout = s.sndtimeo();
+    let until = deadline(timeout);
+    let stream = s.sock_type() == SOCK_STREAM;
+    let mut done = 0;
+    loop {
+        let r = if nonblock {
+            s.send(&data[done..], files)
+        } else {
+            t.block_on(Some(s.queue()), SEND_EVENTS, until, |_| {
+                s.send(&data[done..], files)
+            })
+        };
+        match r {
+            Ok(n) => {
+                done += n;
+                if done == data.len() || !stream || nonblock {
+                    return Ok(done);
+                }
+            }
+            Err(_) if done > 0 => return Ok(done),
+            Err(e) => return Err(wait_error(e, timeout)),
+        }
+    }
+}
+
+/// The common part of `sendto` and `sendmsg`.
+fn send_common(
+    t: &mut Task,
+    f: &File,
+    s: &Socket,
+    iovs: &[IoVec],
+    flags: u32,
+    addr: Option<Vec<u8>>,
+    mut files: Vec<Arc<File>>,
+) -> SysResult<u64> {
+    let ty = s.sock_type();
+    if flags & MSG_OOB != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if let Some(addr) = addr {
+        match ty {
+            SOCK_STREAM => return Err(Errno::EISCONN),
+            SOCK_DGRAM => check_dest(t, &addr)?,
+            // A seqpacket socket ignores the address.
+            _ => {}
+        }
+    }
+    let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
+    let total = total_len(iovs);
+    let r = if ty == SOCK_STREAM {
+        let mut sent = 0;
+        let mut buf = vec![0u8; total.min(CHUNK)];
+        loop {
+            let n = (total - sent).min(CHUNK);
+            if let Err(e) = gather(t, iovs, sent, &mut buf[..n]) {
+                break if sent > 0 { Ok(sent) } else { Err(e) };
+            }
+            match send_data(t, s, &buf[..n], &mut files, nonblock) {
+                Ok(k) => {
+                    sent += k;
+                    if k < n || sent == total {
+                        break Ok(sent);
+                    }
+                }
+                Err(_) if sent > 0 => break Ok(sent),
+                Err(e) => break Err(e),
+            }
+        }
+    } else {
+        if total + 32 > s.sndbuf() {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut buf = vec![0u8; total];
+        gather(t, iovs, 0, &mut buf)?;
+        send_data(t, s, &buf, &mut files, nonblock)
+    };
+    if ty == SOCK_STREAM && r == Err(Errno::EPIPE) && flags & MSG_NOSIGNAL == 0 {
+        sigpipe(t);
+    }
+    r.map(|n| n as u64)
+}
+
+pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (f, s) = socket(t, a[0])?;
+    let addr = read_addr(t, a[4], a[5])?;
+    let len = (a[2] as usize).min(MAX_RW);
+    let iov = [IoVec { base: a[1], len: len as u64 }];
+    send_common(t, &f, &s, &iov, a[3] as u32, addr, Vec::new())
+}
+
+/// A decoded `struct msghdr`.
+struct MsgHdr {
+    name: u64,
+    namelen: u32,
+    iov: u64,
+    iovlen: u64,
+    control: u64,
+    controllen: u64,
+}
+
+fn read_msghdr(t: &Task, addr: u64) -> SysResult<MsgHdr> {
+    let mut b = [0u8; MSGHDR_SIZE];
+    t.mm().copy_in(addr, &mut b)?;
+    let u64_at = |o: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[o..o + 8]);
+        u64::from_le_bytes(w)
+    };
+    Ok(MsgHdr {
+        name: u64_at(0),
+        namelen: u64_at(8) as u32,
+        iov: u64_at(16),
+        iovlen: u64_at(24),
+        control: u64_at(32),
+        controllen: u64_at(40),
+    })
+}
+
+/// Whether the sender may claim `cred` (`SCM_CREDENTIALS`).
+fn creds_allowed(t: &Task, b: &[u8]) -> bool {
+    let word = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    let (pid, uid, gid) = (word(0) as i32, word(4), word(8));
+    let root = t.euid == 0;
+    (pid == t.pid() || root)
+        && (uid == t.creds.uid || uid == t.euid || root)
+        && (gid == t.creds.gid || gid == t.egid || root)
+}
+
+/// Parses the control messages of `sendmsg`: the files of `SCM_RIGHTS`;
+/// `SCM_CREDENTIALS` is checked and dropped; other `SOL_SOCKET` types are
+/// `EINVAL`, other levels ignored.
+fn parse_control(t: &Task, ctl: &[u8]) -> SysResult<Vec<Arc<File>>> {
+    let mut files = Vec::new();
+    let mut off = 0;
+    while off + CMSGHDR_SIZE <= ctl.len() {
+        let h = &ctl[off..off + CMSGHDR_SIZE];
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&h[..8]);
+        let len = u64::from_le_bytes(w);
+        let level = i32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+        let kind = i32::from_le_bytes([h[12], h[13], h[14], h[15]]);
+        if len < CMSGHDR_SIZE as u64 || len > (ctl.len() - off) as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len as usize;
+        let data = &ctl[off + CMSGHDR_SIZE..off + len];
+        if level == SOL_SOCKET {
+            match kind {
+                SCM_RIGHTS => {
+                    let n = data.len() / 4;
+                    if files.len() + n > unix::SCM_MAX_FD {
+                        return Err(Errno::EINVAL);
+                    }
+                    for fd in data.chunks_exact(4) {
+                        let fd = i32::from_le_bytes([fd[0], fd[1], fd[2], fd[3]]);
+                        files.push(t.fds().get(fd).map_err(|_| Errno::EBADF)?);
+                    }
+                }
+                SCM_CREDENTIALS => {
+                    if data.len() != UCRED_SIZE {
+                        return Err(Errno::EINVAL);
+                    }
+                    if !creds_allowed(t, data) {
+                        return Err(Errno::EPERM);
+                    }
+                }
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        off += cmsg_align(len);
+    }
+    Ok(files)
+}
+
+pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (f, s) = socket(t, a[0])?;
+    let mh = read_msghdr(t, a[1])?;
+    let addr = if mh.name == 0 {
+        None
+    } else {
+        let len = (mh.namelen as i32).min(SOCKADDR_MAX as i32);
+        read_addr(t, mh.name, len as u32 as u64)?
+    };
+    let iovs = read_iovecs(t, mh.iov, mh.iovlen)?;
+    if mh.controllen > i32::MAX as u64 || mh.controllen > CONTROL_MAX {
+        return Err(Errno::ENOBUFS);
+    }
+    let mut ctl = vec![0u8; mh.controllen as usize];
+    if !ctl.is_empty() {
+        t.mm().copy_in(mh.control, &mut ctl)?;
+    }
+    let files = parse_control(t, &ctl)?;
+    send_common(t, &f, &s, &iovs, a[2] as u32, addr, files)
+}
+
+// ---------------------------------------------------------------------------
+// Receiving
+// ---------------------------------------------------------------------------
+
+/// What a receive produced for the caller.
+struct RecvOut {
+    /// The return value.
+    ret: usize,
+    /// `msg_flags` bits (`MSG_TRUNC`).
+    flags: u32,
+    files: Vec<Arc<File>>,
+}
+
+/// One receive, waiting for data unless `nonblock`.
+fn recv_once(
+    t: &mut Task,
+    s: &Socket,
+    buf: &mut [u8],
+    peek: bool,
+    nonblock: bool,
+    until: Option<Instant>,
+    iovs: &[IoVec],
+) -> SysResult<Received> {
+    let stream = s.sock_type() == SOCK_STREAM;
+    let mut attempt = |t: &mut Task| {
+        // Stream data stays queued if the caller's buffer is bad.
+        if stream && s.inq() > 0 {
+            check_writable(t, iovs)?;
+        }
+        s.recv(buf, peek, nonblock)
+    };
+    if nonblock {
+        attempt(t)
+    } else {
+        t.block_on(Some(s.queue()), RECV_EVENTS, until, attempt)
+    }
+}
+
+fn recv_common(
+    t: &mut Task,
+    f: &File,
+    s: &Socket,
+    iovs: &[IoVec],
+    flags: u32,
+) -> SysResult<RecvOut> {
+    let ty = s.sock_type();
+    if flags & MSG_OOB != 0 {
+        return Err(if ty == SOCK_STREAM {
+            Errno::EINVAL
+        } else {
+            Errno::EOPNOTSUPP
+        });
+    }
+    let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
+    let peek = flags & MSG_PEEK != 0;
+    let timeout = s.rcvtimeo();
+    let until = deadline(timeout);
+    let mut buf = vec![0u8; total_len(iovs).min(CHUNK)];
+    if ty == SOCK_STREAM {
+        let waitall = flags & MSG_WAITALL != 0 && !peek;
+        let mut got = 0;
+        let mut files = Vec::new();
+        loop {
+            let r = recv_once(t, s, &mut buf[got..], peek, nonblock, until, iovs);
+            match r {
+                Ok(rcv) => {
+                    got += rcv.len;
+                    files.extend(rcv.files);
+                    if rcv.eof || rcv.boundary || !waitall || nonblock || got == buf.len() {
+                        break;
+                    }
+                }
+                Err(_) if got > 0 => break,
+                Err(e) => return Err(wait_error(e, timeout)),
+            }
+        }
+        scatter(t, iovs, &buf[..got])?;
+        Ok(RecvOut {
+            ret: got,
+            flags: 0,
+            files,
+        })
+    } else {
+        let rcv = recv_once(t, s, &mut buf, peek, nonblock, until, &[])
+            .map_err(|e| wait_error(e, timeout))?;
+        // A datagram is gone once taken, even if copying it out fails.
+        scatter(t, iovs, &buf[..rcv.len])?;
+        let truncated = rcv.msg_len > rcv.len;
+        Ok(RecvOut {
+            ret: if flags & MSG_TRUNC != 0 {
+                rcv.msg_len
+            } else {
+                rcv.len
+            },
+            flags: if truncated { MSG_TRUNC } else { 0 },
+            files: rcv.files,
+        })
+    }
+}
+
+pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (f, s) = socket(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_RW);
+    let iov = [IoVec { base: a[1], len: len as u64 }];
+    // Files that arrive without a control buffer are closed.
+    let out = recv_common(t, &f, &s, &iov, a[3] as u32)?;
+    if a[4] != 0 {
+        put_addr(t, &[], a[4], a[5])?;
+    }
+    Ok(out.ret as u64)
+}
+
+/// Installs received files and writes the `SCM_RIGHTS` message into the
+/// caller's control buffer, as Linux's `scm_detach_fds`: as many as fit,
+/// `MSG_CTRUNC` for the rest (which are closed). Returns the control bytes
+/// used and the flags to add.
+fn put_rights(
+    t: &mut Task,
+    files: Vec<Arc<File>>,
+    control: u64,
+    controllen: u64,
+    cloexec: bool,
+) -> (u64, u32) {
+    if files.is_empty() {
+        return (0, 0);
+    }
+    let room = if control == 0 { 0 } else { controllen };
+    let fdmax = (room.saturating_sub(CMSGHDR_SIZE as u64) / 4).min(files.len() as u64) as usize;
+    let lim = nofile(t);
+    let mut fds: Vec<i32> = Vec::new();
+    for f in files.iter().take(fdmax) {
+        let fd = match t.fds().install(f.clone(), cloexec, 0, lim) {
+            Ok(fd) => fd,
+            Err(_) => break,
+        };
+        let at = control + CMSGHDR_SIZE as u64 + 4 * fds.len() as u64;
+        if util::write_obj(t, at, &fd).is_err() {
+            let _ = t.fds().remove(fd);
+            break;
+        }
+        fds.push(fd);
+    }
+    let mut flags = 0;
+    if fds.len() < files.len() {
+        flags |= MSG_CTRUNC;
+    }
+    if fds.is_empty() {
+        return (0, flags);
+    }
+    let cmsg_len = (CMSGHDR_SIZE + 4 * fds.len()) as u64;
+    let mut h = [0u8; CMSGHDR_SIZE];
+    h[..8].copy_from_slice(&cmsg_len.to_le_bytes());
+    h[8..12].copy_from_slice(&SOL_SOCKET.to_le_bytes());
+    h[12..].copy_from_slice(&SCM_RIGHTS.to_le_bytes());
+    if t.mm().copy_out(control, &h).is_err() {
+        return (0, flags);
+    }
+    let used = (cmsg_align(cmsg_len as usize) as u64).min(controllen);
+    (used, flags)
+}
+
+pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (f, s) = socket(t, a[0])?;
+    let flags = a[2] as u32;
+    let mh = read_msghdr(t, a[1])?;
+    if (mh.namelen as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let iovs = read_iovecs(t, mh.iov, mh.iovlen)?;
+    let out = recv_common(t, &f, &s, &iovs, flags)?;
+    let (used, ctl_flags) = put_rights(
+        t,
+        out.files,
+        mh.control,
+        mh.controllen,
+        flags & MSG_CMSG_CLOEXEC != 0,
+    );
+    if mh.name != 0 {
+        put_addr(t, &[], mh.name, a[1] + 8)?;
+    }
+    let msg_flags = (flags & MSG_CMSG_CLOEXEC) | out.flags | ctl_flags;
+    util::write_obj(t, a[1] + 48, &msg_flags)?;
+    util::write_obj(t, a[1] + 40, &used)?;
+    Ok(out.ret as u64)
+}
+
+// ---------------------------------------------------------------------------
+// shutdown, names and options
+// ---------------------------------------------------------------------------
+
+pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = socket(t, a[0])?;
+    s.shutdown(a[1] as i32).map(|_| 0)
+}
+
+pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    socket(t, a[0])?;
+    put_addr(t, &UNNAMED, a[1], a[2]).map(|_| 0)
+}
+
+pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = socket(t, a[0])?;
+    if !s.connected() {
+        return Err(Errno::ENOTCONN);
+    }
+    put_addr(t, &UNNAMED, a[1], a[2]).map(|_| 0)
+}
+
+fn timeval_bytes(d: Option<Duration>) -> Vec<u8> {
+    let (sec, usec) = d.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_micros() as i64));
+    let mut v = sec.to_le_bytes().to_vec();
+    v.extend_from_slice(&usec.to_le_bytes());
+    v
+}
+
+pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = socket(t, a[0])?;
+    let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
+    if level != SOL_SOCKET {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let len: i32 = util::read_obj(t, optlen)?;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let int = |v: i64| (v as i32).to_le_bytes().to_vec();
+    let value = match name {
+        SO_TYPE => int(s.sock_type() as i64),
+        SO_DOMAIN => int(AF_UNIX as i64),
+        SO_PROTOCOL | SO_ACCEPTCONN => int(0),
+        SO_ERROR => int(s.take_error().map_or(0, |e| e.0 as i64)),
+        SO_SNDBUF => int(s.sndbuf() as i64),
+        SO_RCVBUF => int(s.rcvbuf() as i64),
+        SO_PASSCRED => int(s.passcred() as i64),
+        SO_RCVLOWAT | SO_SNDLOWAT => int(1),
+        SO_PEERCRED => {
+            let c = s.peer_cred();
+            let mut v = c.pid.to_le_bytes().to_vec();
+            v.extend_from_slice(&c.uid.to_le_bytes());
+            v.extend_from_slice(&c.gid.to_le_bytes());
+            v
+        }
+        SO_RCVTIMEO | SO_RCVTIMEO_NEW => timeval_bytes(s.rcvtimeo()),
+        SO_SNDTIMEO | SO_SNDTIMEO_NEW => timeval_bytes(s.sndtimeo()),
+        _ => return Err(Errno::ENOPROTOOPT),
+    };
+    let n = (len as usize).min(value.len());
+    t.mm().copy_out(optval, &value[..n])?;
+    util::write_obj(t, optlen, &(n as i32))?;
+    Ok(0)
+}
+
+/// `SO_RCVTIMEO`/`SO_SNDTIMEO`: `None` (wait forever) for zero, zero for a
+/// negative time.
+fn read_timeout(t: &Task, addr: u64, len: i32) -> SysResult<Option<Duration>> {
+    if len < 16 {
+        return Err(Errno::EINVAL);
+    }
+    let tv: [i64; 2] = util::read_obj(t, addr)?;
+    let (sec, usec) = (tv[0], tv[1]);
+    if !(0..1_000_000).contains(&usec) {
+        return Err(EDOM);
+    }
+    if sec < 0 {
+        return Ok(Some(Duration::ZERO));
+    }
+    if sec == 0 && usec == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        Duration::from_secs(sec as u64) + Duration::from_micros(usec as u64),
+    ))
+}
+
+pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = socket(t, a[0])?;
+    let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
+    if optlen < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if level != SOL_SOCKET {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if optlen < 4 {
+        return Err(Errno::EINVAL);
+    }
+    let val: i32 = util::read_obj(t, optval)?;
+    match name {
+        SO_SNDBUF => s.set_sndbuf(val as u32),
+        SO_RCVBUF => s.set_rcvbuf(val as u32),
+        SO_PASSCRED => s.set_passcred(val != 0),
+        SO_RCVTIMEO | SO_RCVTIMEO_NEW => s.set_rcvtimeo(read_timeout(t, optval, optlen)?),
+        SO_SNDTIMEO | SO_SNDTIMEO_NEW => s.set_sndtimeo(read_timeout(t, optval, optlen)?),
+        _ => return Err(Errno::ENOPROTOOPT),
+    }
+    Ok(0)
+}

@@ -1,0 +1,161 @@
+//! `seccomp(2)` and `PR_SET_SECCOMP`: filters applied by the sentry to the
+//! calling task's syscalls.
+
+use std::sync::Arc;
+
+use abi::misc::wait;
+use abi::signal::{SigInfo, SIGSYS};
+use abi::{Errno, SysResult};
+use kernel::seccomp::*;
+use kernel::task::Exit;
+use kernel::Task;
+
+use crate::util;
+
+const SET_MODE_STRICT: u64 = 0;
+const SET_MODE_FILTER: u64 = 1;
+const GET_ACTION_AVAIL: u64 = 2;
+const FLAG_TSYNC: u64 = 1;
+const FLAG_LOG: u64 = 2;
+const FLAG_SPEC_ALLOW: u64 = 4;
+const SYS_SECCOMP: i32 = 1;
+
+/// Applies the task's filters to the syscall about to run. `None`: go on
+/// and run it; `Some(r)`: the filters decided the result.
+pub fn check(t: &mut Task, nr: u64, args: &[u64; 6]) -> Option<SysResult<u64>> {
+    let d = Data {
+        nr: nr as i32,
+        arch: AUDIT_ARCH_X86_64,
+        ip: t.regs.rip,
+        args: *args,
+    };
+    let action = evaluate(&t.seccomp, &d);
+    let data = action & SECCOMP_RET_DATA;
+    match action & SECCOMP_RET_ACTION_FULL {
+        SECCOMP_RET_ALLOW | SECCOMP_RET_LOG => None,
+        SECCOMP_RET_ERRNO => Some(Err(Errno(data.min(4095) as i32))),
+        SECCOMP_RET_TRAP => {
+            let mut info = SigInfo::new(SIGSYS, SYS_SECCOMP);
+            info.errno = data as i32;
+            info.fields[0] = t.regs.rip;
+            info.fields[1] = (nr as u32 as u64) | ((AUDIT_ARCH_X86_64 as u64) << 32);
+            t.force_signal(info);
+            // The call does not run; rax keeps the syscall number as Linux
+            // leaves it for the handler to change.
+            t.regs.rax = nr;
+            t.regs_replaced = true;
+            Some(Ok(nr))
+        }
+        SECCOMP_RET_TRACE | SECCOMP_RET_USER_NOTIF => Some(Err(Errno::ENOSYS)),
+        _ => {
+            let core = t.rlimit(abi::misc::RLIMIT_CORE).cur > 0;
+            t.exit = Some(Exit::Group(wait::signaled(SIGSYS, core)));
+            Some(Ok(0))
+        }
+    }
+}
+
+fn install(t: &mut Task, prog_addr: u64) -> SysResult<u64> {
+    if !t.no_new_privs && t.euid != 0 {
+        return Err(Errno::EACCES);
+    }
+    let hdr: [u64; 2] = util::read_obj(t, prog_addr)?;
+    let len = (hdr[0] & 0xffff) as usize;
+    if len == 0 || len > 4096 {
+        return Err(Errno::EINVAL);
+    }
+    let mut prog = vec![Insn::default(); len];
+    {
+        let mut mm = t.mm();
+        for (i, insn) in prog.iter_mut().enumerate() {
+            *insn = mm.read_obj(hdr[1] + i as u64 * 8)?;
+        }
+    }
+    validate(&prog)?;
+    if t.seccomp.len() >= 512 {
+        return Err(Errno::ENOMEM);
+    }
+    t.seccomp.push(Arc::from(prog));
+    Ok(0)
+}
+
+/// The filter strict mode amounts to: read, write, exit, rt_sigreturn.
+fn strict_filter() -> Arc<[Insn]> {
+    let ld = Insn {
+        code: 0x20,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    };
+    let mut p = vec![ld];
+    for nr in [0u32, 1, 60, 15] {
+        p.push(Insn {
+            code: 0x15,
+            jt: 4 - (p.len() as u8 - 1),
+            jf: 0,
+            k: nr,
+        });
+    }
+    p.push(Insn {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: SECCOMP_RET_KILL_PROCESS,
+    });
+    p.push(Insn {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: SECCOMP_RET_ALLOW,
+    });
+    Arc::from(p)
+}
+
+pub fn seccomp(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    match a[0] {
+        SET_MODE_STRICT => {
+            // Strict mode cannot follow filter mode.
+            if a[1] != 0 || a[2] != 0 || !t.seccomp.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            t.seccomp.push(strict_filter());
+            Ok(0)
+        }
+        SET_MODE_FILTER => {
+            if a[1] & !(FLAG_TSYNC | FLAG_LOG | FLAG_SPEC_ALLOW) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if a[1] & FLAG_TSYNC != 0 && t.tg().lock().threads.len() > 1 {
+                // Synchronising other threads' filters is not supported.
+                return Err(Errno::EINVAL);
+            }
+            install(t, a[2])
+        }
+        GET_ACTION_AVAIL => {
+            if a[1] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let action: u32 = util::read_obj(t, a[2])?;
+            match action {
+                SECCOMP_RET_KILL_PROCESS
+                | SECCOMP_RET_KILL_THREAD
+                | SECCOMP_RET_TRAP
+                | SECCOMP_RET_ERRNO
+                | SECCOMP_RET_TRACE
+                | SECCOMP_RET_LOG
+                | SECCOMP_RET_ALLOW => Ok(0),
+                _ => Err(Errno::EOPNOTSUPP),
+            }
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `prctl(PR_SET_SECCOMP, mode, prog)`.
+pub fn prctl_set(t: &mut Task, mode: u64, prog: u64) -> SysResult<u64> {
+    match mode {
+        1 => seccomp(t, [SET_MODE_STRICT, 0, 0, 0, 0, 0]),
+        2 => seccomp(t, [SET_MODE_FILTER, 0, prog, 0, 0, 0]),
+        _ => Err(Errno::EINVAL),
+    }
+}
