@@ -138,6 +138,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
         signal_events: waiter::Queue::new(),
+        exec_exit: AtomicBool::new(false),
     })
 }
 
@@ -568,6 +569,50 @@ fn clone_thread(
     Ok(tid)
 }
 
+/// Makes the caller the only thread of its process (exec from a
+/// multithreaded process): the others leave, and the caller takes the
+/// process id as its thread id, as Linux does.
+fn become_sole_thread(task: &mut Task) {
+    let tg = task.tg().clone();
+    let others: Vec<Arc<TaskShared>> = tg
+        .lock()
+        .threads
+        .iter()
+        .filter(|t| t.tid != task.tid())
+        .cloned()
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    for o in &others {
+        o.exec_exit
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        o.kick();
+    }
+    // They leave through their run loops; none can block for long because
+    // every wait checks `exec_exit`.
+    while tg.lock().threads.len() > 1 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    if task.tid() == tg.pid {
+        return;
+    }
+    let old = task.shared.clone();
+    let new = new_shared(tg.pid, tg.clone(), lock(&old.comm).clone(), old.mask());
+    *lock(&new.interrupter) = lock(&old.interrupter).take();
+    *lock(&new.files) = lock(&old.files).take();
+    *lock(&new.fsctx) = lock(&old.fsctx).take();
+    std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));
+    {
+        let mut t = lock(&task.kernel.table);
+        t.tasks.remove(&old.tid);
+        t.tasks.insert(tg.pid, new.clone());
+    }
+    tg.lock().threads = vec![new.clone()];
+    task.shared = new;
+    crate::procfs::set_current(task);
+}
+
 /// `execve`: replaces the image. On error the old image is untouched.
 pub fn execve(
     task: &mut Task,
@@ -601,6 +646,7 @@ pub fn execve(
         envp,
     )?;
     // Past this point the old image is gone.
+    become_sole_thread(task);
     if task.ctx.unmap_all().is_err() {
         task.exit = Some(Exit::Group(wait::signaled(SIGKILL, false)));
         return Ok(0);

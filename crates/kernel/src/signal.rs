@@ -203,6 +203,9 @@ impl Task {
             if self.shared.killed.load(Ordering::Relaxed) {
                 return Some(Exit::Group(abi::misc::wait::signaled(SIGKILL, false)));
             }
+            if self.shared.exec_exit.load(Ordering::Relaxed) {
+                return Some(Exit::Thread(0));
+            }
             if let Some(code) = self.tg().lock().exiting {
                 return Some(Exit::Group(code));
             }

@@ -124,6 +124,8 @@ pub struct TaskShared {
     pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
     /// Notified whenever a signal is queued for the task (signalfd waits).
     pub signal_events: Queue,
+    /// Another thread is exec'ing: this one must leave quietly.
+    pub exec_exit: AtomicBool,
 }
 
 impl TaskShared {
@@ -222,7 +224,9 @@ impl Task {
 
     /// Whether a signal (or a kill) should interrupt a blocking call.
     pub fn interrupted(&self) -> bool {
-        if self.shared.killed.load(Ordering::Relaxed) {
+        if self.shared.killed.load(Ordering::Relaxed)
+            || self.shared.exec_exit.load(Ordering::Relaxed)
+        {
             return true;
         }
         let mask = self.mask();

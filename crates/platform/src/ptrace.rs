@@ -621,7 +621,20 @@ impl Drop for Stub {
     fn drop(&mut self) {
         *self.state.alive.lock().unwrap_or_else(|p| p.into_inner()) = false;
         if Arc::strong_count(&self.process) == 1 {
-            // The last thread: the process goes with it.
+            // The last thread: the process goes with it. A traced
+            // non-leader thread must be reaped by us, its tracer, before
+            // the leader can be.
+            if !self.leader {
+                // SAFETY: kills our own child process and reaps the thread
+                // we trace; ids are not recycled before reaping.
+                unsafe {
+                    libc::kill(self.process.pid, libc::SIGKILL);
+                    let mut st = 0;
+                    while libc::waitpid(self.tid(), &mut st, libc::__WALL) < 0
+                        && Errno::last_host() == Errno::EINTR
+                    {}
+                }
+            }
             return;
         }
         // Other threads still run: retire just this one. The leader parks
