@@ -174,3 +174,58 @@ pub fn wake_op(
     }
     Ok(w as u64)
 }
+
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+
+/// Marks one robust futex owned by the dying `tid` as owner-died and wakes
+/// a waiter, as Linux's `handle_futex_death`.
+fn futex_death(t: &Task, addr: u64, tid: i32) {
+    let key = {
+        let mut mm = t.mm();
+        let Ok(val) = mm.read_obj::<u32>(addr) else {
+            return;
+        };
+        if val & FUTEX_TID_MASK != tid as u32 {
+            return;
+        }
+        let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        if mm.write_obj(addr, &new).is_err() || val & FUTEX_WAITERS == 0 {
+            return;
+        }
+        match mm.futex_key(addr) {
+            Ok(k) => k,
+            Err(_) => return,
+        }
+    };
+    t.kernel.futexes.wake(key, 1, u32::MAX);
+}
+
+/// Walks the dying task's robust list (`set_robust_list`), releasing every
+/// lock it still holds. Bounded, and stops at the first bad pointer.
+pub fn exit_robust_list(t: &Task) {
+    let (head, len) = t.robust_list;
+    if head == 0 || len != 24 {
+        return;
+    }
+    let tid = t.tid();
+    let Ok(h) = t.mm().read_obj::<[u64; 3]>(head) else {
+        return;
+    };
+    let (mut entry, offset, pending) = (h[0], h[1] as i64, h[2]);
+    let mut n = 0;
+    while entry != head && entry != 0 && n < 2048 {
+        let Ok(next) = t.mm().read_obj::<u64>(entry) else {
+            return;
+        };
+        if entry != pending {
+            futex_death(t, entry.wrapping_add(offset as u64), tid);
+        }
+        entry = next;
+        n += 1;
+    }
+    if pending != 0 {
+        futex_death(t, pending.wrapping_add(offset as u64), tid);
+    }
+}

@@ -695,6 +695,7 @@ pub fn exit_task(mut task: Task, exit: Exit) {
         Exit::Thread(code) => wait::exited(code),
         Exit::Group(s) => s,
     };
+    crate::futex::exit_robust_list(&task);
     if task.clear_child_tid != 0 {
         let addr = task.clear_child_tid;
         let key = {
