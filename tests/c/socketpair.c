@@ -1,4 +1,3 @@
-// difftest: pending unix sockets: not implemented yet
 // AF_UNIX socketpair: stream and datagram semantics (message boundaries),
 // shutdown, MSG_DONTWAIT (EAGAIN), passing a file descriptor with
 // SCM_RIGHTS, and EPIPE/EAFNOSUPPORT/EOPNOTSUPP/EFAULT errors.

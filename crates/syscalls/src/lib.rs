@@ -1,10 +1,12 @@
 //! System calls: the table and thin handlers that decode arguments, call the
 //! layer that owns the work and encode the result.
 
+pub mod epoll;
 pub mod file;
 pub mod fs;
 pub mod misc;
 pub mod mm;
+pub mod net;
 pub mod poll;
 pub mod process;
 pub mod seccomp;

@@ -413,7 +413,10 @@ pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (f, s) = socket(t, a[0])?;
     let addr = read_addr(t, a[4], a[5])?;
     let len = (a[2] as usize).min(MAX_RW);
-    let iov = [IoVec { base: a[1], len: len as u64 }];
+    let iov = [IoVec {
+        base: a[1],
+        len: len as u64,
+    }];
     send_common(t, &f, &s, &iov, a[3] as u32, addr, Vec::new())
 }
 
@@ -625,7 +628,10 @@ fn recv_common(
 pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (f, s) = socket(t, a[0])?;
     let len = (a[2] as usize).min(MAX_RW);
-    let iov = [IoVec { base: a[1], len: len as u64 }];
+    let iov = [IoVec {
+        base: a[1],
+        len: len as u64,
+    }];
     // Files that arrive without a control buffer are closed.
     let out = recv_common(t, &f, &s, &iov, a[3] as u32)?;
     if a[4] != 0 {
@@ -687,7 +693,7 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (f, s) = socket(t, a[0])?;
     let flags = a[2] as u32;
     let mh = read_msghdr(t, a[1])?;
-    if (mh.namelen as i32) < 0 {
+    if mh.name != 0 && (mh.namelen as i32) < 0 {
         return Err(Errno::EINVAL);
     }
     let iovs = read_iovecs(t, mh.iov, mh.iovlen)?;

@@ -302,7 +302,7 @@ struct Look {
     /// Strong references taken while looking, dropped after unlocking.
     files: Vec<Arc<File>>,
     /// Entries whose files are gone, dropped after unlocking.
-    dead: Vec<Entry>,
+    _dead: Vec<Entry>,
 }
 
 /// One reported event, with what is needed to put it back if it cannot be
@@ -486,7 +486,7 @@ impl Epoll {
     /// above this instance.
     fn look(&self, inner: &mut Inner, depth: usize) -> Look {
         let mut look = Look {
-            dead: inner
+            _dead: inner
                 .entries
                 .extract_if(.., |e| e.file.strong_count() == 0)
                 .collect(),
@@ -610,7 +610,12 @@ impl Epoll {
         self.watch_at(waiter, regs, 0)
     }
 
-    fn watch_at(&self, waiter: &Arc<Waiter>, regs: &mut Vec<WeakRegistration>, depth: usize) -> bool {
+    fn watch_at(
+        &self,
+        waiter: &Arc<Waiter>,
+        regs: &mut Vec<WeakRegistration>,
+        depth: usize,
+    ) -> bool {
         let watched: Vec<(Arc<File>, u32, Option<Arc<Epoll>>)> = {
             let inner = lock(&self.inner);
             inner
@@ -814,7 +819,10 @@ mod tests {
         let (r, w) = pipe();
         let (_f, ep) = new_file(0);
         ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN, 7)).unwrap();
-        assert_eq!(ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN, 7)), Err(Errno::EEXIST));
+        assert_eq!(
+            ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN, 7)),
+            Err(Errno::EEXIST)
+        );
         assert!(wait(&ep, 4).is_empty());
         w.write(b"ab").unwrap();
         assert_eq!(wait(&ep, 4), vec![(EPOLLIN, 7)]);
@@ -825,8 +833,14 @@ mod tests {
         drop(w);
         assert_eq!(wait(&ep, 4), vec![(EPOLLHUP, 7)]);
         ep.ctl(EPOLL_CTL_DEL, 3, &r, Event::default()).unwrap();
-        assert_eq!(ep.ctl(EPOLL_CTL_DEL, 3, &r, Event::default()), Err(Errno::ENOENT));
-        assert_eq!(ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN, 1)), Err(Errno::ENOENT));
+        assert_eq!(
+            ep.ctl(EPOLL_CTL_DEL, 3, &r, Event::default()),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(
+            ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN, 1)),
+            Err(Errno::ENOENT)
+        );
         assert_eq!(ep.ctl(9, 3, &r, ev(EPOLLIN, 1)), Err(Errno::EINVAL));
     }
 
@@ -834,7 +848,8 @@ mod tests {
     fn edge_triggered_reports_each_new_arrival_once() {
         let (r, w) = pipe();
         let (_f, ep) = new_file(0);
-        ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN | EPOLLET, 1)).unwrap();
+        ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN | EPOLLET, 1))
+            .unwrap();
         assert!(wait(&ep, 4).is_empty());
         w.write(b"ab").unwrap();
         assert_eq!(wait(&ep, 4), vec![(EPOLLIN, 1)]);
@@ -850,7 +865,8 @@ mod tests {
         w.write(b"d").unwrap();
         assert_eq!(wait(&ep, 4), vec![(EPOLLIN, 1)]);
         // MOD re-arms a ready entry.
-        ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN | EPOLLET, 2)).unwrap();
+        ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN | EPOLLET, 2))
+            .unwrap();
         assert_eq!(wait(&ep, 4), vec![(EPOLLIN, 2)]);
         assert!(wait(&ep, 4).is_empty());
     }
@@ -859,13 +875,15 @@ mod tests {
     fn oneshot_disables_until_mod() {
         let (r, w) = pipe();
         let (_f, ep) = new_file(0);
-        ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN | EPOLLONESHOT, 5)).unwrap();
+        ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN | EPOLLONESHOT, 5))
+            .unwrap();
         w.write(b"x").unwrap();
         assert_eq!(wait(&ep, 4), vec![(EPOLLIN, 5)]);
         assert!(wait(&ep, 4).is_empty());
         drop(w);
         assert!(wait(&ep, 4).is_empty(), "disabled even for HUP");
-        ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN | EPOLLONESHOT, 6)).unwrap();
+        ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN | EPOLLONESHOT, 6))
+            .unwrap();
         assert_eq!(wait(&ep, 4), vec![(EPOLLIN | EPOLLHUP, 6)]);
     }
 
@@ -888,7 +906,8 @@ mod tests {
     fn uncollect_puts_events_back() {
         let (r, w) = pipe();
         let (_f, ep) = new_file(0);
-        ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN | EPOLLONESHOT, 5)).unwrap();
+        ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN | EPOLLONESHOT, 5))
+            .unwrap();
         w.write(b"x").unwrap();
         let d = ep.collect(4);
         assert_eq!(d.len(), 1);
@@ -921,7 +940,9 @@ mod tests {
         assert!(Arc::ptr_eq(&from_file(&inner_f).unwrap(), &inner));
         assert!(from_file(&r).is_none());
         inner.ctl(EPOLL_CTL_ADD, 3, &r, ev(EPOLLIN, 1)).unwrap();
-        outer.ctl(EPOLL_CTL_ADD, 4, &inner_f, ev(EPOLLIN | EPOLLET, 9)).unwrap();
+        outer
+            .ctl(EPOLL_CTL_ADD, 4, &inner_f, ev(EPOLLIN | EPOLLET, 9))
+            .unwrap();
         assert_eq!(
             inner.ctl(EPOLL_CTL_ADD, 5, &outer_f, ev(EPOLLIN, 0)),
             Err(Errno::ELOOP)
@@ -931,7 +952,10 @@ mod tests {
         w.write(b"x").unwrap();
         assert_eq!(inner_f.ops.readiness(), events::IN | events::RDNORM);
         assert_eq!(wait(&outer, 4), vec![(EPOLLIN, 9)]);
-        assert!(wait(&outer, 4).is_empty(), "edge-triggered on the inner instance");
+        assert!(
+            wait(&outer, 4).is_empty(),
+            "edge-triggered on the inner instance"
+        );
         w.write(b"y").unwrap();
         assert_eq!(wait(&outer, 4), vec![(EPOLLIN, 9)]);
         assert_eq!(wait(&inner, 4), vec![(EPOLLIN, 1)]);
@@ -942,7 +966,9 @@ mod tests {
         let eps: Vec<(Arc<File>, Arc<Epoll>)> = (0..7).map(|_| new_file(0)).collect();
         // eps[i] watches eps[i + 1]; the fifth link makes a chain of six.
         for i in (0..6).rev() {
-            let r = eps[i].1.ctl(EPOLL_CTL_ADD, 3, &eps[i + 1].0, ev(EPOLLIN, 0));
+            let r = eps[i]
+                .1
+                .ctl(EPOLL_CTL_ADD, 3, &eps[i + 1].0, ev(EPOLLIN, 0));
             if i == 1 {
                 assert_eq!(r, Err(Errno::ELOOP), "link {i}");
             } else {
@@ -957,10 +983,19 @@ mod tests {
         let (inner_f, _inner) = new_file(0);
         let (_f, ep) = new_file(0);
         let x = EPOLLIN | EPOLLEXCLUSIVE;
-        assert_eq!(ep.ctl(EPOLL_CTL_ADD, 4, &inner_f, ev(x, 0)), Err(Errno::EINVAL));
-        assert_eq!(ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(x | EPOLLRDHUP, 0)), Err(Errno::EINVAL));
+        assert_eq!(
+            ep.ctl(EPOLL_CTL_ADD, 4, &inner_f, ev(x, 0)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(x | EPOLLRDHUP, 0)),
+            Err(Errno::EINVAL)
+        );
         ep.ctl(EPOLL_CTL_ADD, 3, &r, ev(x, 0)).unwrap();
-        assert_eq!(ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN, 0)), Err(Errno::EINVAL));
+        assert_eq!(
+            ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(EPOLLIN, 0)),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(ep.ctl(EPOLL_CTL_MOD, 3, &r, ev(x, 0)), Err(Errno::EINVAL));
     }
 

@@ -10,6 +10,8 @@
 
 pub mod dentry;
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod file;
 pub mod host;
 pub mod hostfd;
@@ -17,6 +19,7 @@ pub mod inode;
 pub mod ops;
 pub mod pipe;
 pub mod synth;
+pub mod unix;
 
 use std::sync::{Arc, Mutex};
 
