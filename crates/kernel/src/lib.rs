@@ -3,6 +3,7 @@
 
 pub mod fdtable;
 pub mod futex;
+pub mod pidfd;
 pub mod process;
 pub mod procfs;
 pub mod seccomp;

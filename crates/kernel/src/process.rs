@@ -144,6 +144,9 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
 
 /// Starts a task's host thread.
 fn spawn(parts: TaskParts) -> SysResult<()> {
+    // Visible to /proc and pidfd_getfd before the thread even starts.
+    *lock(&parts.shared.files) = Some(parts.fds.clone());
+    *lock(&parts.shared.fsctx) = Some(parts.fs.clone());
     std::thread::Builder::new()
         .name(format!("task-{}", parts.shared.tid))
         .stack_size(1 << 20)
@@ -281,6 +284,7 @@ pub fn start_init(
             nice: 0,
         }),
         child_events: waiter::Queue::new(),
+        exit_events: waiter::Queue::new(),
         start: Instant::now(),
     });
     let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
@@ -326,6 +330,8 @@ pub fn start_init(
 
 /// `clone`/`fork`/`vfork`: a new process. Threads (`CLONE_THREAD`) are not
 /// supported yet and fail with `ENOSYS`.
+/// `pidfd_out`: where `CLONE_PIDFD` stores the new pidfd.
+#[allow(clippy::too_many_arguments)]
 pub fn clone(
     task: &mut Task,
     flags: u64,
@@ -333,6 +339,7 @@ pub fn clone(
     ptid: u64,
     ctid: u64,
     tls: u64,
+    pidfd_out: u64,
 ) -> SysResult<i32> {
     if flags & CLONE_THREAD != 0 {
         if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 {
@@ -355,7 +362,7 @@ pub fn clone(
     {
         return Err(Errno::EPERM);
     }
-    if flags & CLONE_PIDFD != 0 {
+    if flags & CLONE_PIDFD != 0 && flags & (CLONE_THREAD | CLONE_PARENT_SETTID) != 0 {
         return Err(Errno::EINVAL);
     }
     let kernel = task.kernel.clone();
@@ -408,6 +415,7 @@ pub fn clone(
             nice,
         }),
         child_events: waiter::Queue::new(),
+        exit_events: waiter::Queue::new(),
         start: Instant::now(),
     });
     let comm = lock(&task.shared.comm).clone();
@@ -483,6 +491,16 @@ pub fn clone(
             p.lock().children.retain(|c| c.pid != pid);
         }
         return Err(e);
+    }
+    if flags & CLONE_PIDFD != 0 {
+        let f = File::new(
+            None,
+            abi::fs::O_RDWR,
+            Box::new(crate::pidfd::PidFd::new(tg.clone())),
+        );
+        let lim = task.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+        let fd = task.fds().install(f, true, 0, lim)?;
+        task.mm().write_obj(pidfd_out, &fd)?;
     }
     if let Some(v) = vfork {
         v.wait();
@@ -763,6 +781,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     if !last {
         return;
     }
+    tg.exit_events.notify(events::ALL);
     if tg.pid == 1 {
         kernel.set_exit(status);
         for c in &children {

@@ -92,6 +92,8 @@ pub struct ThreadGroup {
     pub inner: Mutex<TgInner>,
     /// Notified when a child changes state (`wait4` sleeps here).
     pub child_events: Queue,
+    /// Notified when this process exits (pidfd readers wait here).
+    pub exit_events: Queue,
     pub start: Instant,
 }
 

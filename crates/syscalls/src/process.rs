@@ -26,17 +26,18 @@ pub fn getppid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
 
 pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
-    process::clone(t, a[0], a[1], a[2], a[3], a[4]).map(|p| p as u64)
+    process::clone(t, a[0], a[1], a[2], a[3], a[4], a[2]).map(|p| p as u64)
 }
 
 pub fn fork(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    process::clone(t, SIGCHLD as u64, 0, 0, 0, 0).map(|p| p as u64)
+    process::clone(t, SIGCHLD as u64, 0, 0, 0, 0, 0).map(|p| p as u64)
 }
 
 pub fn vfork(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     process::clone(
         t,
         process::CLONE_VM | process::CLONE_VFORK | SIGCHLD as u64,
+        0,
         0,
         0,
         0,
@@ -59,12 +60,20 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
         (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
-    let _ = pidfd;
     if exit_signal > 64 || (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
     let sp = if stack != 0 { stack + stack_size } else { 0 };
-    process::clone(t, flags | exit_signal, sp, parent_tid, child_tid, tls).map(|p| p as u64)
+    process::clone(
+        t,
+        flags | exit_signal,
+        sp,
+        parent_tid,
+        child_tid,
+        tls,
+        pidfd,
+    )
+    .map(|p| p as u64)
 }
 
 pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -728,6 +737,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         P_PID if id > 0 => id,
         P_PGID if id > 0 => -id,
         P_PGID if id == 0 => 0,
+        3 => pidfd_process(t, a[1]).map_err(|_| Errno::EBADF)?.pid,
         _ => return Err(Errno::EINVAL),
     };
     // waitid's WSTOPPED is wait4's WUNTRACED (same bit).
@@ -788,4 +798,83 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     inner.nice = nice;
     Ok(0)
+}
+
+fn pidfd_process(t: &Task, fd: u64) -> SysResult<std::sync::Arc<kernel::ThreadGroup>> {
+    let f = util::file(t, fd)?;
+    kernel::pidfd::target(&f)
+}
+
+/// `pidfd_open(pid, flags)`.
+pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let pid = a[0] as i32;
+    if a[1] & !(abi::fs::O_NONBLOCK as u64) != 0 || pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+    let f = vfs::File::new(
+        None,
+        abi::fs::O_RDWR | a[1] as u32,
+        Box::new(kernel::pidfd::PidFd::new(g)),
+    );
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds().install(f, true, 0, lim).map(|fd| fd as u64)
+}
+
+/// `pidfd_send_signal(pidfd, sig, info, flags)`.
+pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const THREAD: u64 = 1;
+    const THREAD_GROUP: u64 = 2;
+    const PROCESS_GROUP: u64 = 4;
+    if !matches!(a[3], 0 | THREAD | THREAD_GROUP | PROCESS_GROUP) {
+        return Err(Errno::EINVAL);
+    }
+    let g = pidfd_process(t, a[0])?;
+    let sig = a[1] as i32;
+    if !(0..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if g.is_zombie() {
+        return Err(Errno::ESRCH);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    let info = if a[2] == 0 {
+        SigInfo::from_user(sig, SI_USER, t.pid(), t.creds.uid)
+    } else {
+        let mut i: SigInfo = util::read_obj(t, a[2])?;
+        if (i.code >= 0 || i.code == SI_TKILL) && g.pid != t.pid() {
+            return Err(Errno::EPERM);
+        }
+        i.signo = sig;
+        i
+    };
+    match a[3] {
+        THREAD => {
+            let leader = g.lock().threads.first().cloned().ok_or(Errno::ESRCH)?;
+            lock(&leader.pending).push(info);
+            leader.kick();
+        }
+        PROCESS_GROUP => {
+            let pgid = g.lock().pgid;
+            kernel::process::kill(t, -pgid, sig)?;
+        }
+        _ => kernel::signal::send_to_group(&g, info),
+    }
+    Ok(0)
+}
+
+/// `pidfd_getfd(pidfd, targetfd, flags)`: a duplicate of another
+/// process's descriptor.
+pub fn pidfd_getfd(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = pidfd_process(t, a[0])?;
+    let leader = g.lock().threads.first().cloned().ok_or(Errno::ESRCH)?;
+    let table = lock(&leader.files).clone().ok_or(Errno::ESRCH)?;
+    let f = lock(&table).get(a[1] as i32)?;
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds().install(f, true, 0, lim).map(|fd| fd as u64)
 }
