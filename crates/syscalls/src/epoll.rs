@@ -191,7 +191,7 @@ pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     } else {
         let ts: Timespec = util::read_obj(t, a[3])?;
         let ns = ts.to_nanos().ok_or(Errno::EINVAL)?;
-        Some(Instant::now() + Duration::from_nanos(ns as u64))
+        Instant::now().checked_add(Duration::from_nanos(ns as u64))
     };
     let old = set_sigmask(t, a[4], a[5])?;
     let r = do_wait(t, a[0], a[1], a[2] as i32, deadline);

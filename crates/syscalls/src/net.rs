@@ -301,8 +301,10 @@ fn read_addr(t: &Task, addr: u64, len: u64) -> SysResult<Option<Vec<u8>>> {
     Ok(Some(b))
 }
 
+/// When a wait with `timeout` ends; `None` (forever) for a timeout beyond
+/// what the clock can represent.
 fn deadline(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.map(|d| Instant::now() + d)
+    timeout.and_then(|d| Instant::now().checked_add(d))
 }
 
 /// Maps the end of a wait: a timeout is `EAGAIN`; a signal restarts the
@@ -663,7 +665,7 @@ fn put_rights(
             Ok(fd) => fd,
             Err(_) => break,
         };
-        let at = control + CMSGHDR_SIZE as u64 + 4 * fds.len() as u64;
+        let at = control.wrapping_add((CMSGHDR_SIZE + 4 * fds.len()) as u64);
         if util::write_obj(t, at, &fd).is_err() {
             let _ = t.fds().remove(fd);
             break;
@@ -706,11 +708,11 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         flags & MSG_CMSG_CLOEXEC != 0,
     );
     if mh.name != 0 {
-        put_addr(t, &[], mh.name, a[1] + 8)?;
+        put_addr(t, &[], mh.name, a[1].wrapping_add(8))?;
     }
     let msg_flags = (flags & MSG_CMSG_CLOEXEC) | out.flags | ctl_flags;
-    util::write_obj(t, a[1] + 48, &msg_flags)?;
-    util::write_obj(t, a[1] + 40, &used)?;
+    util::write_obj(t, a[1].wrapping_add(48), &msg_flags)?;
+    util::write_obj(t, a[1].wrapping_add(40), &used)?;
     Ok(out.ret as u64)
 }
 

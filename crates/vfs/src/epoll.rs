@@ -18,7 +18,6 @@
 //! while such waiters exist, by a forwarding thread (see
 //! [`Epoll::ensure_forwarder`]).
 
-use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -146,54 +145,16 @@ impl Drop for WeakRegistration {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Finding the object behind a file
-// ---------------------------------------------------------------------------
-
-/// The address of a file's operations object: identifies files of the
-/// types defined here (see [`OpsRegistry`]).
-pub(crate) fn ops_addr(f: &File) -> usize {
-    let p: *const dyn FileOps = &*f.ops;
-    p.cast::<()>() as usize
-}
-
-/// Maps the address of a live operations object of one type to the shared
-/// object behind it, so that syscalls can go from a `File` to its epoll
-/// instance or socket. Entries are added when the file is made and removed
-/// when the operations object drops, so an address is never stale.
-pub(crate) struct OpsRegistry<T> {
-    map: Mutex<BTreeMap<usize, Weak<T>>>,
-}
-
-impl<T> OpsRegistry<T> {
-    pub(crate) const fn new() -> OpsRegistry<T> {
-        OpsRegistry {
-            map: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    pub(crate) fn insert(&self, f: &File, obj: &Arc<T>) {
-        lock(&self.map).insert(ops_addr(f), Arc::downgrade(obj));
-    }
-
-    pub(crate) fn remove(&self, addr: usize) {
-        lock(&self.map).remove(&addr);
-    }
-
-    pub(crate) fn get(&self, f: &File) -> Option<Arc<T>> {
-        lock(&self.map).get(&ops_addr(f)).and_then(Weak::upgrade)
-    }
-}
-
-static EPOLLS: OpsRegistry<Epoll> = OpsRegistry::new();
-
 /// Serialises adding epoll instances to epoll instances, so that two
 /// concurrent adds cannot build a loop.
 static TOPOLOGY: Mutex<()> = Mutex::new(());
 
 /// The epoll instance behind `f`, if it is an epoll file.
 pub fn from_file(f: &File) -> Option<Arc<Epoll>> {
-    EPOLLS.get(f)
+    f.ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<EpollFile>())
+        .map(|e| e.ep.clone())
 }
 
 /// The inode number all anonymous-inode files share (as on Linux, where
@@ -739,12 +700,6 @@ struct EpollFile {
     ep: Arc<Epoll>,
 }
 
-impl Drop for EpollFile {
-    fn drop(&mut self) {
-        EPOLLS.remove(self as *const EpollFile as usize);
-    }
-}
-
 impl FileOps for EpollFile {
     fn stat(&self, _f: &File) -> SysResult<Stat> {
         Ok(anon_stat())
@@ -767,6 +722,10 @@ impl FileOps for EpollFile {
     fn anon_name(&self) -> Option<Vec<u8>> {
         Some(b"anon_inode:[eventpoll]".to_vec())
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 /// A new epoll file (`epoll_create1`); `flags` are file status flags.
@@ -777,7 +736,6 @@ pub fn new_file(flags: u32) -> (Arc<File>, Arc<Epoll>) {
         O_RDWR | (flags & O_NONBLOCK),
         Box::new(EpollFile { ep: ep.clone() }),
     );
-    EPOLLS.insert(&file, &ep);
     (file, ep)
 }
 

@@ -23,7 +23,6 @@ use abi::{Errno, SysResult};
 use mm::MemoryManager;
 use waiter::{events, Queue};
 
-use crate::epoll::OpsRegistry;
 use crate::file::{File, FileOps};
 use crate::inode::{lock, next_ino};
 
@@ -604,21 +603,16 @@ impl Drop for Socket {
 // Socket files
 // ---------------------------------------------------------------------------
 
-static SOCKETS: OpsRegistry<Socket> = OpsRegistry::new();
-
 /// The socket behind `f`, if it is one.
 pub fn from_file(f: &File) -> Option<Arc<Socket>> {
-    SOCKETS.get(f)
+    f.ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<SocketFile>())
+        .map(|s| s.sock.clone())
 }
 
 struct SocketFile {
     sock: Arc<Socket>,
-}
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        SOCKETS.remove(self as *const SocketFile as usize);
-    }
 }
 
 impl FileOps for SocketFile {
@@ -667,17 +661,19 @@ impl FileOps for SocketFile {
     fn anon_name(&self) -> Option<Vec<u8>> {
         Some(format!("socket:[{}]", self.sock.ino).into_bytes())
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 /// Wraps a socket in a file; `flags` are file status flags (`O_NONBLOCK`).
 pub fn new_file(sock: Arc<Socket>, flags: u32) -> Arc<File> {
-    let file = File::new(
+    File::new(
         None,
         O_RDWR | (flags & O_NONBLOCK),
-        Box::new(SocketFile { sock: sock.clone() }),
-    );
-    SOCKETS.insert(&file, &sock);
-    file
+        Box::new(SocketFile { sock }),
+    )
 }
 
 /// `socketpair(AF_UNIX, ty, 0)` as two files.
@@ -876,10 +872,7 @@ mod tests {
         assert_eq!(b.read(&mut buf), Ok(2));
         assert_eq!(b.read(&mut buf), Err(Errno::EAGAIN));
         assert_eq!(a.seek(0, SEEK_SET), Err(Errno::ESPIPE));
-        let sock = from_file(&b).unwrap();
-        drop(b);
-        // The socket object may outlive its file; the registry forgets it.
-        assert_eq!(sock.sock_type(), SOCK_STREAM);
+        assert_eq!(from_file(&b).map(|s| s.sock_type()), Some(SOCK_STREAM));
         assert!(pair(3, Cred::default()).is_err());
     }
 
