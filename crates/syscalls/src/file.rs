@@ -87,7 +87,9 @@ fn write_all(
         match r {
             Ok(n) => {
                 done += n;
-                if done >= data.len() || f.nonblocking() || n == 0 {
+                // Only pipes block until everything is written; other files
+                // (eventfd, sockets, devices) report what one write took.
+                if done >= data.len() || f.nonblocking() || n == 0 || f.ops.pipe().is_none() {
                     return Ok(done as u64);
                 }
             }
