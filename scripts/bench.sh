@@ -73,7 +73,7 @@ trap cleanup EXIT
 note "compiling bench/*.c into $WORK"
 for src in "$REPO"/bench/*.c; do
 	name=$(basename "$src" .c)
-	if ! cc -O2 -Wall -o "$WORK/$name" "$src"; then
+	if ! cc -O2 -Wall -pthread -o "$WORK/$name" "$src"; then
 		note "failed to compile $src"
 		exit 1
 	fi
@@ -180,6 +180,9 @@ BENCHES=(
 	"fork_wait|fork + exit + wait|5|1"
 	"mmap_touch|mmap 16 MiB + touch, per 4 KiB page|1|4096"
 	"pipe_pingpong|pipe ping-pong, 1 byte, round trip|100|1"
+	"thread_join|thread create + join|20|1"
+	"futex_pingpong|futex ping-pong between two threads, round trip|100|1"
+	"signal_roundtrip|signal delivery round trip (raise + handler)|100|1"
 	"e2e_true|do /bin/true, per invocation|2|1"
 )
 
