@@ -280,6 +280,7 @@ pub fn start_init(
             itimer_prof: Default::default(),
             posix_timers: Default::default(),
             stopped: false,
+            uid: 0,
             wait_report: None,
             nice: 0,
         }),
@@ -287,6 +288,7 @@ pub fn start_init(
         exit_events: waiter::Queue::new(),
         start: Instant::now(),
     });
+    tg.lock().uid = creds.uid;
     let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
     tg.lock().threads.push(shared.clone());
     {
@@ -366,6 +368,19 @@ pub fn clone(
         return Err(Errno::EINVAL);
     }
     let kernel = task.kernel.clone();
+    // RLIMIT_NPROC bounds the caller's user's tasks (root is exempt).
+    if task.euid != 0 {
+        let limit = task.rlimit(abi::misc::RLIMIT_NPROC).cur;
+        let uid = task.creds.uid;
+        let count = lock(&kernel.table)
+            .tasks
+            .values()
+            .filter(|t| t.tg.lock().uid == uid)
+            .count() as u64;
+        if count >= limit {
+            return Err(Errno::EAGAIN);
+        }
+    }
     // CLONE_VM without CLONE_THREAD (vfork, posix_spawn) gets a copy: the
     // child only execs or exits while the parent waits.
     let child_mm = Arc::new(Mutex::new(task.mm().fork()?));
@@ -411,6 +426,7 @@ pub fn clone(
             itimer_prof: Default::default(),
             posix_timers: Default::default(),
             stopped: false,
+            uid: 0,
             wait_report: None,
             nice,
         }),
@@ -418,6 +434,7 @@ pub fn clone(
         exit_events: waiter::Queue::new(),
         start: Instant::now(),
     });
+    tg.lock().uid = task.creds.uid;
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask());
     tg.lock().threads.push(shared.clone());

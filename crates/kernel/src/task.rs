@@ -81,6 +81,8 @@ pub struct TgInner {
     pub posix_timers: std::collections::BTreeMap<i32, u64>,
     /// Job control: the group is stopped by a stop signal.
     pub stopped: bool,
+    /// Real user id, for `RLIMIT_NPROC` accounting.
+    pub uid: u32,
     /// A stop or continue not yet reported to a `WUNTRACED`/`WCONTINUED`
     /// waiter: the wait status to report.
     pub wait_report: Option<i32>,

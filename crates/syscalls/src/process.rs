@@ -218,6 +218,7 @@ pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if privileged(t) {
         t.creds.uid = uid;
         t.euid = uid;
+        t.tg().lock().uid = uid;
     } else if uid == t.creds.uid {
         t.euid = uid;
     } else {
@@ -252,6 +253,7 @@ pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     if r != u32::MAX {
         t.creds.uid = r;
+        t.tg().lock().uid = r;
     }
     if e != u32::MAX {
         t.euid = e;
