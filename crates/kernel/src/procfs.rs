@@ -300,6 +300,8 @@ const PID_FILES: &[&str] = &[
     "auxv",
     "task",
     "mountinfo",
+    "fdinfo",
+    "wchan",
 ];
 
 struct PidDir {
@@ -447,7 +449,23 @@ impl SynthDir for PidDir {
                     })
                 })
             }
-            "fd" => dir(ino, Arc::new(FdDir { kernel: kw, tid })),
+            "fd" => dir(
+                ino,
+                Arc::new(FdDir {
+                    kernel: kw,
+                    tid,
+                    info: false,
+                }),
+            ),
+            "fdinfo" => dir(
+                ino,
+                Arc::new(FdDir {
+                    kernel: kw,
+                    tid,
+                    info: true,
+                }),
+            ),
+            "wchan" => file(ino, || Ok(b"0".to_vec())),
             "task" => dir(ino, Arc::new(TaskDir { kernel: kw, pid })),
             "cmdline" => file(ino, move || {
                 read_mm_range(&group(&kw, pid)?.1, |m| (m.arg_start, m.arg_end))
@@ -563,7 +581,7 @@ impl SynthDir for PidDir {
             .map(|(i, n)| {
                 let dt = match *n {
                     "exe" | "cwd" | "root" => DT_LNK,
-                    "fd" | "task" => DT_DIR,
+                    "fd" | "task" | "fdinfo" => DT_DIR,
                     _ => DT_REG,
                 };
                 (n.as_bytes().to_vec(), dt, pid_ino(self.tid, i as u64 + 1))
@@ -610,9 +628,11 @@ impl SynthDir for TaskDir {
     }
 }
 
+/// `/proc/pid/fd` (magic links) or, with `info`, `/proc/pid/fdinfo`.
 struct FdDir {
     kernel: Weak<Kernel>,
     tid: i32,
+    info: bool,
 }
 
 impl FdDir {
@@ -631,8 +651,23 @@ impl SynthDir for FdDir {
             .and_then(|s| s.parse().ok())
             .ok_or(Errno::ENOENT)?;
         let table = self.table()?;
-        let file = lock(&table).get(fd).map_err(|_| Errno::ENOENT)?;
+        let (file, cloexec) = {
+            let t = lock(&table);
+            let e = t.entry(fd).map_err(|_| Errno::ENOENT)?;
+            (e.file.clone(), e.cloexec)
+        };
         let ino = next_ino();
+        if self.info {
+            return Ok(file(ino, move || {
+                let pos = *lock(&file.pos);
+                let flags = file.flags() | if cloexec { abi::fs::O_CLOEXEC } else { 0 };
+                let fino = file.stat().map(|s| s.ino).unwrap_or(0);
+                Ok(
+                    format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{fino}\n")
+                        .into_bytes(),
+                )
+            }));
+        }
         let meta_mode = S_IFLNK
             | if file.readable() { 0o500 } else { 0 }
             | if file.writable() { 0o200 } else { 0 };
@@ -654,7 +689,13 @@ impl SynthDir for FdDir {
         match self.table() {
             Ok(t) => lock(&t)
                 .iter()
-                .map(|(fd, _)| (fd.to_string().into_bytes(), DT_LNK, next_ino()))
+                .map(|(fd, _)| {
+                    (
+                        fd.to_string().into_bytes(),
+                        if self.info { DT_REG } else { DT_LNK },
+                        next_ino(),
+                    )
+                })
                 .collect(),
             Err(_) => Vec::new(),
         }
