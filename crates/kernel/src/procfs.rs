@@ -651,7 +651,7 @@ impl SynthDir for FdDir {
             .and_then(|s| s.parse().ok())
             .ok_or(Errno::ENOENT)?;
         let table = self.table()?;
-        let (file, cloexec) = {
+        let (of, cloexec) = {
             let t = lock(&table);
             let e = t.entry(fd).map_err(|_| Errno::ENOENT)?;
             (e.file.clone(), e.cloexec)
@@ -659,19 +659,18 @@ impl SynthDir for FdDir {
         let ino = next_ino();
         if self.info {
             return Ok(file(ino, move || {
-                let pos = *lock(&file.pos);
-                let flags = file.flags() | if cloexec { abi::fs::O_CLOEXEC } else { 0 };
-                let fino = file.stat().map(|s| s.ino).unwrap_or(0);
+                let pos = *lock(&of.pos);
+                let flags = of.flags() | if cloexec { abi::fs::O_CLOEXEC } else { 0 };
+                let fino = of.stat().map(|s| s.ino).unwrap_or(0);
                 Ok(
                     format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{fino}\n")
                         .into_bytes(),
                 )
             }));
         }
-        let meta_mode = S_IFLNK
-            | if file.readable() { 0o500 } else { 0 }
-            | if file.writable() { 0o200 } else { 0 };
-        let f = file.clone();
+        let meta_mode =
+            S_IFLNK | if of.readable() { 0o500 } else { 0 } | if of.writable() { 0o200 } else { 0 };
+        let f = of.clone();
         let node = Inode::new(
             ino,
             DEV_PROC,
