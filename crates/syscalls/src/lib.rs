@@ -15,6 +15,7 @@ pub mod table;
 pub mod time;
 pub mod timer;
 pub mod util;
+pub mod xattr;
 
 use abi::{Errno, SysResult};
 use kernel::Task;

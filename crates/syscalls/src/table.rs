@@ -2,7 +2,7 @@
 //! the kernel headers and maintained by hand since; `docs/syscalls.md` is generated
 //! from it (`rvisor help syscalls`).
 
-use crate::{file, fs, misc, mm, poll, process, seccomp, signal, time, timer};
+use crate::{file, fs, misc, mm, poll, process, seccomp, signal, time, timer, xattr};
 use crate::{Entry, Status};
 
 pub static TABLE: [Entry; 463] = [
@@ -194,18 +194,18 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "security", handler: None, status: Status::Enosys },
     Entry { name: "gettid", handler: Some(process::gettid), status: Status::Full },
     Entry { name: "readahead", handler: None, status: Status::Enosys },
-    Entry { name: "setxattr", handler: None, status: Status::Enosys },
-    Entry { name: "lsetxattr", handler: None, status: Status::Enosys },
-    Entry { name: "fsetxattr", handler: None, status: Status::Enosys },
-    Entry { name: "getxattr", handler: None, status: Status::Enosys },
-    Entry { name: "lgetxattr", handler: None, status: Status::Enosys },
-    Entry { name: "fgetxattr", handler: None, status: Status::Enosys },
-    Entry { name: "listxattr", handler: None, status: Status::Enosys },
-    Entry { name: "llistxattr", handler: None, status: Status::Enosys },
-    Entry { name: "flistxattr", handler: None, status: Status::Enosys },
-    Entry { name: "removexattr", handler: None, status: Status::Enosys },
-    Entry { name: "lremovexattr", handler: None, status: Status::Enosys },
-    Entry { name: "fremovexattr", handler: None, status: Status::Enosys },
+    Entry { name: "setxattr", handler: Some(xattr::setxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "lsetxattr", handler: Some(xattr::lsetxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "fsetxattr", handler: Some(xattr::fsetxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "getxattr", handler: Some(xattr::getxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "lgetxattr", handler: Some(xattr::lgetxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "fgetxattr", handler: Some(xattr::fgetxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "listxattr", handler: Some(xattr::listxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "llistxattr", handler: Some(xattr::llistxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "flistxattr", handler: Some(xattr::flistxattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "removexattr", handler: Some(xattr::removexattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "lremovexattr", handler: Some(xattr::lremovexattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
+    Entry { name: "fremovexattr", handler: Some(xattr::fremovexattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
     Entry { name: "tkill", handler: Some(process::tkill), status: Status::Full },
     Entry { name: "time", handler: Some(time::time), status: Status::Full },
     Entry { name: "futex", handler: Some(process::futex), status: Status::Partial("no PI operations, no futex_waitv") },

@@ -13,13 +13,18 @@ use crate::file::{File, FileOps};
 pub struct HostFdOps {
     fd: OwnedFd,
     is_tty: bool,
+    /// What the host calls it (`pipe:[N]`, `/dev/pts/0`), for /proc.
+    name: Vec<u8>,
 }
 
 impl HostFdOps {
     pub fn new(fd: OwnedFd) -> HostFdOps {
         // SAFETY: isatty on a descriptor we own.
         let is_tty = unsafe { libc::isatty(fd.as_raw_fd()) } == 1;
-        HostFdOps { fd, is_tty }
+        let name = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map(|p| p.into_os_string().into_encoded_bytes())
+            .unwrap_or_else(|_| b"anon_inode:[unknown]".to_vec());
+        HostFdOps { fd, is_tty, name }
     }
 }
 
@@ -123,6 +128,10 @@ impl FileOps for HostFdOps {
             }
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    fn anon_name(&self) -> Option<Vec<u8>> {
+        Some(self.name.clone())
     }
 
     fn host_fd(&self) -> Option<i32> {

@@ -110,6 +110,8 @@ pub struct Inode {
     pub dev: u64,
     meta: Mutex<Meta>,
     pub kind: Kind,
+    /// Extended attributes set in the sandbox (the host's are not mirrored).
+    pub xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 /// Device numbers our filesystems report.
@@ -125,6 +127,7 @@ impl Inode {
             dev,
             meta: Mutex::new(meta),
             kind,
+            xattrs: Mutex::new(BTreeMap::new()),
         })
     }
 
