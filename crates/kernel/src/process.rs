@@ -750,6 +750,15 @@ pub fn exit_task(mut task: Task, exit: Exit) {
     *lock(&task.shared.fsctx) = None;
     let kernel = task.kernel.clone();
     let shared = task.shared.clone();
+    // The last thread out releases the process's POSIX record locks.
+    if task.tg().lock().threads.len() <= 1 {
+        let pid = task.pid();
+        for (_, e) in task.fds().iter() {
+            if let Some(d) = &e.file.dentry {
+                d.inode.locks.release(vfs::lock::Owner::Process(pid));
+            }
+        }
+    }
     // Drop the stub and our references to memory and files first.
     drop(std::mem::replace(
         &mut task.fds,

@@ -8,6 +8,7 @@ use abi::signal::{SigInfo, SIGPIPE, SI_USER};
 use abi::{Errno, SysResult};
 use kernel::task::lock;
 use kernel::Task;
+use vfs::lock::{Lock, LockKind, Owner};
 use vfs::File;
 use waiter::events;
 
@@ -369,6 +370,7 @@ pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let e = t.fds().remove(a[0] as i32)?;
+    release_posix_locks(t, &e.file);
     drop(e);
     Ok(0)
 }
@@ -381,6 +383,9 @@ pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let closed = t.fds().close_range(lo, hi, flags & CLOEXEC != 0);
+    for e in &closed {
+        release_posix_locks(t, &e.file);
+    }
     drop(closed);
     Ok(0)
 }
@@ -399,6 +404,9 @@ fn dup_to(t: &mut Task, old: u64, new: u64, cloexec: bool) -> SysResult<u64> {
     let f = file(t, old)?;
     let lim = nofile(t);
     let prev = t.fds().install_at(new as i32, f, cloexec, lim)?;
+    if let Some(p) = &prev {
+        release_posix_locks(t, &p.file);
+    }
     drop(prev);
     Ok(new as i32 as u64)
 }
@@ -458,16 +466,15 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_GETOWN => Ok(0),
         F_SETOWN => Ok(0),
-        // Record locks are not implemented yet: say so rather than pretend.
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
-            Err(Errno::ENOLCK)
+            record_lock(t, &f, cmd, arg)
         }
         _ => Err(Errno::EINVAL),
     }
 }
 
 pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    file(t, a[0])?;
+    let f = file(t, a[0])?;
     const LOCK_SH: u64 = 1;
     const LOCK_EX: u64 = 2;
     const LOCK_NB: u64 = 4;
@@ -476,7 +483,152 @@ pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if op != LOCK_SH && op != LOCK_EX && op != LOCK_UN {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::ENOLCK)
+    let Some(d) = f.dentry.clone() else {
+        return Err(Errno::EINVAL);
+    };
+    let owner = Owner::Flock(f.id());
+    let locks = &d.inode.locks;
+    if op == LOCK_UN {
+        locks.unlock(owner, 0, u64::MAX);
+        return Ok(0);
+    }
+    let kind = if op == LOCK_SH {
+        LockKind::Read
+    } else {
+        LockKind::Write
+    };
+    let want = Lock {
+        owner,
+        kind,
+        start: 0,
+        end: u64::MAX,
+    };
+    if a[1] & LOCK_NB != 0 {
+        return locks.try_lock(want).map(|_| 0);
+    }
+    t.block_on(Some(&locks.queue), events::ALL, None, |_| {
+        locks.try_lock(want)
+    })
+    .map(|_| 0)
+}
+
+/// `struct flock` (x86-64).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Flock {
+    l_type: i16,
+    l_whence: i16,
+    _pad: i32,
+    l_start: i64,
+    l_len: i64,
+    l_pid: i32,
+    _pad2: i32,
+}
+// SAFETY: repr(C) of integers with explicit padding.
+unsafe impl abi::Pod for Flock {}
+
+const F_RDLCK: i16 = 0;
+const F_WRLCK: i16 = 1;
+const F_UNLCK: i16 = 2;
+
+/// `fcntl` record locks: POSIX (per process) and OFD (per open file).
+fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64> {
+    let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
+    let mut fl: Flock = util::read_obj(t, arg)?;
+    if ofd && fl.l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let Some(d) = f.dentry.clone() else {
+        return Err(Errno::EINVAL);
+    };
+    let base: i64 = match fl.l_whence as i32 {
+        SEEK_SET => 0,
+        SEEK_CUR => *lock(&f.pos) as i64,
+        SEEK_END => f.ops.size() as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(fl.l_start).ok_or(Errno::EOVERFLOW)?;
+    let (start, end) = match fl.l_len {
+        0 => (start, u64::MAX as i128),
+        n if n > 0 => (start, start as i128 + n as i128),
+        n => (start + n, start as i128),
+    };
+    if start < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = end.min(u64::MAX as i128) as u64;
+    let owner = if ofd {
+        Owner::Description(f.id())
+    } else {
+        Owner::Process(t.pid())
+    };
+    let kind = match fl.l_type {
+        F_RDLCK => LockKind::Read,
+        F_WRLCK => LockKind::Write,
+        F_UNLCK => {
+            if matches!(cmd, F_GETLK | F_OFD_GETLK) {
+                return Err(Errno::EINVAL);
+            }
+            d.inode.locks.unlock(owner, start as u64, end);
+            return Ok(0);
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let want = Lock {
+        owner,
+        kind,
+        start: start as u64,
+        end,
+    };
+    match cmd {
+        F_GETLK | F_OFD_GETLK => {
+            match d.inode.locks.conflict(&want) {
+                Some(c) => {
+                    fl.l_type = if c.kind == LockKind::Read {
+                        F_RDLCK
+                    } else {
+                        F_WRLCK
+                    };
+                    fl.l_whence = SEEK_SET as i16;
+                    fl.l_start = c.start as i64;
+                    fl.l_len = if c.end == u64::MAX {
+                        0
+                    } else {
+                        (c.end - c.start) as i64
+                    };
+                    fl.l_pid = match c.owner {
+                        Owner::Process(p) => p,
+                        _ => -1,
+                    };
+                }
+                None => fl.l_type = F_UNLCK,
+            }
+            util::write_obj(t, arg, &fl).map(|_| 0)
+        }
+        _ => {
+            if (kind == LockKind::Read && !f.readable())
+                || (kind == LockKind::Write && !f.writable())
+            {
+                return Err(Errno::EBADF);
+            }
+            let locks = &d.inode.locks;
+            if matches!(cmd, F_SETLK | F_OFD_SETLK) {
+                return locks.try_lock(want).map(|_| 0);
+            }
+            t.block_on(Some(&locks.queue), events::ALL, None, |_| {
+                locks.try_lock(want)
+            })
+            .map(|_| 0)
+        }
+    }
+}
+
+/// A process's POSIX locks on a file go away when it closes any
+/// descriptor for that file.
+pub fn release_posix_locks(t: &Task, f: &File) {
+    if let Some(d) = &f.dentry {
+        d.inode.locks.release(Owner::Process(t.pid()));
+    }
 }
 
 pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

@@ -233,6 +233,24 @@ impl File {
     }
 }
 
+impl Drop for File {
+    fn drop(&mut self) {
+        // OFD and flock locks belong to the open file description.
+        if let Some(d) = &self.dentry {
+            let me = self as *const File as usize;
+            d.inode.locks.release(crate::lock::Owner::Description(me));
+            d.inode.locks.release(crate::lock::Owner::Flock(me));
+        }
+    }
+}
+
+impl File {
+    /// The identity of this open file description, for lock ownership.
+    pub fn id(&self) -> usize {
+        self as *const File as usize
+    }
+}
+
 /// Appends one `linux_dirent64` record; returns false if it does not fit.
 pub fn push_dirent(
     out: &mut Vec<u8>,

@@ -112,6 +112,8 @@ pub struct Inode {
     pub kind: Kind,
     /// Extended attributes set in the sandbox (the host's are not mirrored).
     pub xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// Advisory locks.
+    pub locks: crate::lock::Locks,
 }
 
 /// Device numbers our filesystems report.
@@ -128,6 +130,7 @@ impl Inode {
             meta: Mutex::new(meta),
             kind,
             xattrs: Mutex::new(BTreeMap::new()),
+            locks: Default::default(),
         })
     }
 

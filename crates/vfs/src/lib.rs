@@ -16,6 +16,7 @@ pub mod file;
 pub mod host;
 pub mod hostfd;
 pub mod inode;
+pub mod lock;
 pub mod ops;
 pub mod pipe;
 pub mod synth;
