@@ -767,3 +767,153 @@ pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     };
     write_all(t, &out, &buf[..n], |f, b| f.write(b))
 }
+
+/// `memfd_create(name, flags)`.
+pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const MFD_CLOEXEC: u64 = 1;
+    const MFD_ALLOW_SEALING: u64 = 2;
+    const MFD_HUGETLB: u64 = 4;
+    const MFD_NOEXEC_SEAL: u64 = 8;
+    const MFD_EXEC: u64 = 0x10;
+    if a[1] & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[1] & MFD_HUGETLB != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = t.mm().read_cstring(a[0], 249).map_err(|e| {
+        if e == Errno::ENAMETOOLONG {
+            Errno::EINVAL
+        } else {
+            e
+        }
+    })?;
+    let creds = t.vfs_creds();
+    let f = t.kernel.vfs.anonymous_file(&name, &creds);
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds()
+        .install(f, a[1] & MFD_CLOEXEC != 0, 0, lim)
+        .map(|fd| fd as u64)
+}
+
+/// Writes zeroes over `[off, off+len)` of a regular file.
+fn zero_range(f: &File, off: u64, len: u64) -> SysResult<()> {
+    let zeros = [0u8; 65536];
+    let mut pos = off;
+    let end = off.saturating_add(len);
+    while pos < end {
+        let n = ((end - pos) as usize).min(zeros.len());
+        let w = f.ops.write(f, &zeros[..n], pos)?;
+        if w == 0 {
+            break;
+        }
+        pos += w as u64;
+    }
+    Ok(())
+}
+
+/// `fallocate(fd, mode, offset, len)`: space is never reserved (memory is
+/// sparse), but sizes and zeroed ranges behave as on Linux.
+pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const KEEP_SIZE: u64 = 1;
+    const PUNCH_HOLE: u64 = 2;
+    const ZERO_RANGE: u64 = 0x10;
+    let f = file(t, a[0])?;
+    let (mode, off, len) = (a[1], a[2] as i64, a[3] as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    if f.ops.pipe().is_some() {
+        return Err(Errno::ESPIPE);
+    }
+    if !f.ops.seekable()
+        || f.dentry
+            .as_ref()
+            .is_some_and(|d| !matches!(d.inode.kind, vfs::Kind::File(_)))
+    {
+        return Err(Errno::ENODEV);
+    }
+    let (off, len) = (off as u64, len as u64);
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+    let size = f.ops.size();
+    match mode {
+        0 => {
+            if end > size {
+                f.ops.truncate(&f, end)?;
+            }
+        }
+        KEEP_SIZE => {}
+        m if m == PUNCH_HOLE | KEEP_SIZE => zero_range(&f, off, end.min(size).saturating_sub(off))?,
+        m if m & !KEEP_SIZE == ZERO_RANGE => {
+            zero_range(&f, off, end.min(size).saturating_sub(off))?;
+            if m & KEEP_SIZE == 0 && end > size {
+                f.ops.truncate(&f, end)?;
+            }
+        }
+        PUNCH_HOLE => return Err(Errno::EOPNOTSUPP),
+        _ => return Err(Errno::EOPNOTSUPP),
+    }
+    Ok(0)
+}
+
+/// `copy_file_range(fd_in, off_in, fd_out, off_out, len, flags)`, copied
+/// through the sentry, at most 4 MiB per call.
+pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    if a[5] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fin = file(t, a[0])?;
+    let fout = file(t, a[2])?;
+    if !fin.readable() || !fout.writable() || fout.flags() & O_APPEND != 0 {
+        return Err(Errno::EBADF);
+    }
+    let regular = |f: &File| {
+        f.dentry
+            .as_ref()
+            .is_some_and(|d| matches!(d.inode.kind, vfs::Kind::File(_)))
+    };
+    if !regular(&fin) || !regular(&fout) {
+        return Err(Errno::EINVAL);
+    }
+    let read_off = |t: &Task, p: u64| -> SysResult<Option<u64>> {
+        if p == 0 {
+            return Ok(None);
+        }
+        let v: i64 = util::read_obj(t, p)?;
+        if v < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Some(v as u64))
+    };
+    let oin = read_off(t, a[1])?;
+    let oout = read_off(t, a[3])?;
+    let len = (a[4] as usize).min(CHUNK);
+    let pin = oin.unwrap_or(*lock(&fin.pos));
+    let pout = oout.unwrap_or(*lock(&fout.pos));
+    if Arc::ptr_eq(&fin, &fout)
+        || fin.dentry.as_ref().map(|d| d.inode.ino) == fout.dentry.as_ref().map(|d| d.inode.ino)
+    {
+        let (a_end, b_end) = (
+            pin.saturating_add(len as u64),
+            pout.saturating_add(len as u64),
+        );
+        if pin < b_end && pout < a_end {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let mut buf = vec![0u8; len];
+    let n = fin.pread(&mut buf, pin)?;
+    let w = fout.pwrite(&buf[..n], pout)?;
+    match oin {
+        Some(_) => util::write_obj(t, a[1], &((pin + w as u64) as i64))?,
+        None => *lock(&fin.pos) = pin + w as u64,
+    }
+    match oout {
+        Some(_) => util::write_obj(t, a[3], &((pout + w as u64) as i64))?,
+        None => *lock(&fout.pos) = pout + w as u64,
+    }
+    Ok(w as u64)
+}

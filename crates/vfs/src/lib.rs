@@ -444,6 +444,25 @@ impl Vfs {
         )
     }
 
+    /// A regular file with no name in any directory (`memfd_create`):
+    /// shown in /proc as `/memfd:NAME (deleted)`.
+    pub fn anonymous_file(&self, name: &[u8], creds: &Creds) -> Arc<File> {
+        let inode = self.new_file_inode(0o777, creds);
+        let mut shown = b"memfd:".to_vec();
+        shown.extend_from_slice(name);
+        let d = Dentry::new(&shown, Some(self.root.clone()), inode.clone());
+        d.set_removed();
+        File::new(
+            Some(d),
+            O_RDWR | O_LARGEFILE,
+            Box::new(ops::RegularOps {
+                inode,
+                host_fd: None,
+                mf: self.mf.clone(),
+            }),
+        )
+    }
+
     /// `open(2)` by path. `mode` has the umask applied already.
     pub fn open(
         self: &Arc<Self>,
