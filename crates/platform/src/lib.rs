@@ -13,6 +13,7 @@ use abi::signal::SigInfo;
 use abi::{Errno, PtRegs};
 
 pub mod ptrace;
+pub mod trap;
 
 /// Why [`Context::switch`] returned.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +88,7 @@ pub trait Platform: Send + Sync {
 }
 
 /// Names of the platforms this build knows, for error messages.
-pub const PLATFORMS: &[&str] = &["ptrace"];
+pub const PLATFORMS: &[&str] = &["ptrace", "trap"];
 
 /// Creates the platform called `name`, serving memory from `memfd`.
 pub fn by_name(name: &str, memfd: i32) -> Result<Arc<dyn Platform>, String> {
@@ -95,6 +96,9 @@ pub fn by_name(name: &str, memfd: i32) -> Result<Arc<dyn Platform>, String> {
         "ptrace" => ptrace::PtracePlatform::new(memfd)
             .map(|p| Arc::new(p) as Arc<dyn Platform>)
             .map_err(|e| format!("ptrace platform unavailable: {e}")),
+        "trap" => trap::TrapPlatform::new(memfd)
+            .map(|p| Arc::new(p) as Arc<dyn Platform>)
+            .map_err(|e| format!("trap platform unavailable: {e}")),
         other => Err(format!(
             "unknown platform {other:?} (available: {})",
             PLATFORMS.join(", ")
