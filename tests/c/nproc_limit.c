@@ -1,5 +1,5 @@
 // RLIMIT_NPROC bounds a fork bomb of an unprivileged user: after dropping
-// to uid 65534 with a limit of 5 tasks, forks fail with EAGAIN once the
+// to an unused uid with a limit of 5 tasks, forks fail with EAGAIN once the
 // user has 5 tasks. Root is exempt.
 #include "dt.h"
 #include <signal.h>
@@ -12,8 +12,11 @@ int main(void)
 	dt_init();
 	pid_t c = fork();
 	if (c == 0) {
+		/* A uid of its own, so parallel runs on one host do not count
+		 * each other's processes. */
+		uid_t uid = 200000 + getpid() % 100000;
 		struct rlimit r = {5, 5};
-		if (setrlimit(RLIMIT_NPROC, &r) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+		if (setrlimit(RLIMIT_NPROC, &r) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
 			_exit(100);
 		pid_t kids[16];
 		int made = 0, err = 0;

@@ -35,6 +35,9 @@ pub const UTS_RELEASE: &str = "6.1.0";
 
 pub type Dispatch = fn(&mut Task) -> SysResult<u64>;
 
+/// Most tasks one sandbox may hold, whoever asks: each costs a host thread.
+pub const MAX_TASKS: usize = 8192;
+
 /// Every task and process, by id.
 #[derive(Default)]
 pub struct PidTable {
@@ -44,7 +47,12 @@ pub struct PidTable {
 }
 
 impl PidTable {
-    pub fn alloc(&mut self) -> i32 {
+    /// A free id for a new task; `EAGAIN` once the sandbox holds
+    /// [`MAX_TASKS`] tasks (each is a host thread and a stub thread).
+    pub fn alloc(&mut self) -> SysResult<i32> {
+        if self.tasks.len() >= MAX_TASKS {
+            return Err(Errno::EAGAIN);
+        }
         loop {
             self.next = if self.next >= 4_194_303 {
                 2
@@ -52,7 +60,7 @@ impl PidTable {
                 self.next + 1
             };
             if !self.tasks.contains_key(&self.next) && !self.groups.contains_key(&self.next) {
-                return self.next;
+                return Ok(self.next);
             }
         }
     }

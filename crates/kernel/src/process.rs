@@ -401,7 +401,7 @@ pub fn clone(
             actions: lock(&task.sighand).actions,
         }))
     };
-    let pid = lock(&kernel.table).alloc();
+    let pid = lock(&kernel.table).alloc()?;
     let tg = Arc::new(ThreadGroup {
         pid,
         inner: Mutex::new(TgInner {
@@ -540,7 +540,7 @@ fn clone_thread(
         return Err(Errno::EAGAIN);
     }
     let seed = task.ctx.new_thread()?;
-    let tid = lock(&kernel.table).alloc();
+    let tid = lock(&kernel.table).alloc()?;
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask());
     let mut regs = task.regs;

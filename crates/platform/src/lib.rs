@@ -90,6 +90,17 @@ pub trait Platform: Send + Sync {
 /// Names of the platforms this build knows, for error messages.
 pub const PLATFORMS: &[&str] = &["ptrace", "trap"];
 
+/// The fastest platform that works on this host: `trap` if a stub can be
+/// started under it (seccomp and the hand-off work), else `ptrace`.
+pub fn probe_default(memfd: i32) -> Result<Arc<dyn Platform>, String> {
+    if let Ok(p) = trap::TrapPlatform::new(memfd) {
+        if p.new_context().is_ok() {
+            return Ok(Arc::new(p));
+        }
+    }
+    by_name("ptrace", memfd)
+}
+
 /// Creates the platform called `name`, serving memory from `memfd`.
 pub fn by_name(name: &str, memfd: i32) -> Result<Arc<dyn Platform>, String> {
     match name {

@@ -22,7 +22,8 @@ pub struct DoOptions {
     root: String,
     cwd: Option<String>,
     env: Vec<String>,
-    platform: String,
+    /// `None`: the best platform that works here.
+    platform: Option<String>,
     strace: bool,
     log: Option<String>,
     hostname: String,
@@ -35,7 +36,7 @@ impl DoOptions {
             root: "/".into(),
             cwd: None,
             env: Vec::new(),
-            platform: "ptrace".into(),
+            platform: None,
             strace: false,
             log: None,
             hostname: "rvisor".into(),
@@ -73,7 +74,7 @@ impl DoOptions {
                     explicit_env = true;
                     o.env.push(v);
                 }
-                "--platform" => o.platform = value("--platform")?,
+                "--platform" => o.platform = Some(value("--platform")?),
                 "--strace" => o.strace = true,
                 "--log" => o.log = Some(value("--log")?),
                 "--hostname" => o.hostname = value("--hostname")?,
@@ -252,13 +253,15 @@ fn forward_signals(kernel: &Arc<Kernel>, set: libc::sigset_t) {
 }
 
 pub fn run(o: DoOptions) -> u8 {
-    if !platform::PLATFORMS.contains(&o.platform.as_str()) {
-        eprintln!(
-            "rvisor: unknown platform {:?} (available: {})",
-            o.platform,
-            platform::PLATFORMS.join(", ")
-        );
-        return 2;
+    if let Some(name) = &o.platform {
+        if !platform::PLATFORMS.contains(&name.as_str()) {
+            eprintln!(
+                "rvisor: unknown platform {:?} (available: {})",
+                name,
+                platform::PLATFORMS.join(", ")
+            );
+            return 2;
+        }
     }
     raise_nofile();
     let forwarded = block_forwarded_signals();
@@ -269,7 +272,11 @@ pub fn run(o: DoOptions) -> u8 {
             return 125;
         }
     };
-    let platform = match platform::by_name(&o.platform, mf.fd()) {
+    let chosen = match &o.platform {
+        Some(name) => platform::by_name(name, mf.fd()),
+        None => platform::probe_default(mf.fd()),
+    };
+    let platform = match chosen {
         Ok(p) => p,
         Err(e) => {
             eprintln!("rvisor: {e}");

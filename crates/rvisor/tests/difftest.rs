@@ -16,7 +16,7 @@
 //! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
 //! * `cli::NAME` — command-line behaviour of `rvisor` itself.
 //!
-//! Environment: `RVISOR_PLATFORMS` (comma-separated, default `ptrace`) and
+//! Environment: `RVISOR_PLATFORMS` (comma-separated, default `ptrace,trap`) and
 //! `RVISOR_BIN` (binary under test, default the `rvisor` bin target).
 
 use std::collections::HashMap;
@@ -88,7 +88,7 @@ fn platforms() -> Vec<String> {
         .map(String::from)
         .collect();
     if list.is_empty() {
-        vec!["ptrace".to_string()]
+        vec!["ptrace".to_string(), "trap".to_string()]
     } else {
         list
     }
@@ -729,7 +729,7 @@ fn real_cases() -> Vec<RealCase> {
         ),
         real("bash_timeout", &["/bin/bash", "-c", "timeout 1 sleep 5; echo $?"]),
         real("bash_kill_job", &["/bin/bash", "-c", "sleep 10 & kill %1; wait %1; echo $?"]),
-        real("gcc_compile_and_run", &["/bin/sh", "-c", "cd /tmp && printf 'int main(void){return 7;}' > rv-gcc.c && cc -o rv-gcc rv-gcc.c && ./rv-gcc; echo $?; rm -f rv-gcc rv-gcc.c"]),
+        real("gcc_compile_and_run", &["/bin/sh", "-c", "d=$(mktemp -d) && cd $d && printf 'int main(void){return 7;}' > p.c && cc -o p p.c && ./p; echo $?; rm -rf $d"]),
         real(
             "perl_squares",
             &["/usr/bin/perl", "-e", "print join(\",\", map { $_*$_ } 1..10), \"\\n\""],
