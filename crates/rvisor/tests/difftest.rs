@@ -841,6 +841,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::idle_cpu::{platform}"),
+            move || idle_cpu(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::garbage_args::{platform}"),
             move || garbage_args(&p),
         ));
@@ -1065,6 +1070,68 @@ fn garbage_args(platform: &str) -> Result<(), Failed> {
             describe(&r, &sargv)
         )
         .into())
+    }
+}
+
+/// CPU ticks (user + system) used so far by a host process.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+/// The sandbox and its stubs together, by walking the host's children.
+fn tree_ticks(pid: u32) -> u64 {
+    let mut total = cpu_ticks(pid);
+    if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in dir.flatten() {
+            let children = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for c in children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
+                total += cpu_ticks(c);
+            }
+        }
+    }
+    total
+}
+
+/// A sandboxed program blocked in pause() costs (almost) no host CPU:
+/// no spinning while idle. Over 3 s the sandbox and its stubs together
+/// must use under 1% of a CPU (3 ticks of 10 ms).
+fn idle_cpu(platform: &str) -> Result<(), Failed> {
+    let mut child = std::process::Command::new(rvisor_bin())
+        .args([
+            "do",
+            "--platform",
+            platform,
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            "import signal; signal.pause()",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start rvisor: {e}"))?;
+    let pid = child.id();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let before = tree_ticks(pid);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let after = tree_ticks(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    let used = after.saturating_sub(before);
+    if used <= 3 {
+        Ok(())
+    } else {
+        Err(format!("an idle sandbox used {used} ticks (10 ms each) of CPU in 3 s").into())
     }
 }
 
