@@ -72,6 +72,8 @@ pub enum FileData {
         path: String,
         size: u64,
         cache: Option<Arc<MemObject>>,
+        /// A host descriptor kept for reuse by every open of this file.
+        fd: Option<Arc<std::os::fd::OwnedFd>>,
     },
     /// In sandbox memory (created here, or copied up on first write).
     Mem(Arc<MemObject>),

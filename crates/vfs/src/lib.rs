@@ -46,6 +46,11 @@ pub struct Creds {
 
 const MAX_SYMLINKS: u32 = 40;
 
+/// Host descriptors kept open for reuse (one per host file opened), and the
+/// most the sandbox keeps: opening a host file costs a host `openat2`.
+static CACHED_HOST_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+const MAX_CACHED_HOST_FDS: usize = 16384;
+
 pub struct Vfs {
     pub root: Arc<Dentry>,
     pub(crate) host: Option<HostRoot>,
@@ -147,6 +152,7 @@ impl Vfs {
                 complete: false,
             })),
             S_IFREG => Kind::File(Mutex::new(FileData::Host {
+                fd: None,
                 path: rel,
                 size: st.st_size as u64,
                 cache: None,
@@ -581,13 +587,26 @@ impl Vfs {
                         }
                     }
                 }
-                let host_fd = match &*lock(data) {
-                    FileData::Host { path, .. } => Some(
-                        self.host
-                            .as_ref()
-                            .ok_or(Errno::EIO)?
-                            .open_file(path, false)?,
-                    ),
+                let host_fd = match &mut *lock(data) {
+                    FileData::Host { fd: Some(fd), .. } => Some(fd.clone()),
+                    FileData::Host { path, fd, .. } => {
+                        let opened = Arc::new(
+                            self.host
+                                .as_ref()
+                                .ok_or(Errno::EIO)?
+                                .open_file(path, false)?,
+                        );
+                        // Keep it for later opens, up to a bound on host
+                        // descriptors held.
+                        if CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                            < MAX_CACHED_HOST_FDS
+                        {
+                            *fd = Some(opened.clone());
+                        } else {
+                            CACHED_HOST_FDS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Some(opened)
+                    }
                     FileData::Mem(_) => None,
                 };
                 Box::new(ops::RegularOps {

@@ -18,7 +18,7 @@ use crate::Vfs;
 pub struct RegularOps {
     pub inode: Arc<Inode>,
     /// Host descriptor while the data is still the host's.
-    pub host_fd: Option<OwnedFd>,
+    pub host_fd: Option<Arc<OwnedFd>>,
     pub mf: Arc<MemoryFile>,
 }
 
@@ -76,12 +76,7 @@ impl FileOps for RegularOps {
             FileData::Mem(o) => Ok(o.clone()),
             FileData::Host { cache: Some(c), .. } => Ok(c.clone()),
             FileData::Host { size, cache, .. } => {
-                let fd = self
-                    .host_fd
-                    .as_ref()
-                    .ok_or(Errno::EIO)?
-                    .try_clone()
-                    .map_err(|e| Errno::from_io(&e))?;
+                let fd = self.host_fd.clone().ok_or(Errno::EIO)?;
                 let obj = Arc::new(MemObject::with_filler(
                     self.mf.clone(),
                     *size,
