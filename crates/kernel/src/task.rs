@@ -72,6 +72,10 @@ pub struct TgInner {
     pub nice: i32,
     /// `PR_SET_DUMPABLE`.
     pub dumpable: bool,
+    /// `PR_SET_KEEPCAPS` and `PR_SET_THP_DISABLE`: recorded and reported
+    /// (capabilities are not modelled; huge pages are never used).
+    pub keepcaps: bool,
+    pub thp_disable: bool,
     /// `ITIMER_REAL`/`alarm`: id in the timer service.
     pub itimer_real: Option<u64>,
     /// `ITIMER_VIRTUAL` and `ITIMER_PROF`.

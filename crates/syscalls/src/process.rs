@@ -599,11 +599,12 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             let v = t.tg().lock().subreaper as i32;
             util::write_obj(t, a[1], &v).map(|_| 0)
         }
-        PR_GET_KEEPCAPS => Ok(0),
+        PR_GET_KEEPCAPS => Ok(t.tg().lock().keepcaps as u64),
         PR_SET_KEEPCAPS => {
             if a[1] > 1 {
                 return Err(Errno::EINVAL);
             }
+            t.tg().lock().keepcaps = a[1] == 1;
             Ok(0)
         }
         PR_GET_TIMERSLACK => Ok(50_000),
@@ -623,8 +624,14 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             t.no_new_privs = true;
             Ok(0)
         }
-        PR_GET_THP_DISABLE => Ok(0),
-        PR_SET_THP_DISABLE => Ok(0),
+        PR_GET_THP_DISABLE => Ok(t.tg().lock().thp_disable as u64),
+        PR_SET_THP_DISABLE => {
+            if a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            t.tg().lock().thp_disable = a[1] != 0;
+            Ok(0)
+        }
         PR_SET_VMA => Err(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
