@@ -1,16 +1,18 @@
-//! Sockets: `socketpair(AF_UNIX, ...)` and the calls that use a connected
-//! socket (send/receive with flags, iovecs and `SCM_RIGHTS`, `shutdown`,
-//! socket options and names).
+//! Sockets: `AF_UNIX` only (there is no network stack yet): `socket`,
+//! `socketpair`, names (`bind` to a path or an abstract name,
+//! `getsockname`, `getpeername`), connections (`listen`, `accept`,
+//! `connect`), send/receive with flags, addresses, iovecs and
+//! `SCM_RIGHTS`, `shutdown` and socket options.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use abi::fs::{AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_PATH};
+use abi::fs::{AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_PATH, S_IFMT, S_IFSOCK, W_OK};
 use abi::misc::IoVec;
 use abi::{Errno, SysResult};
 use kernel::Task;
-use vfs::unix::{self, Cred, Received, Socket, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
-use vfs::File;
+use vfs::unix::{self, Addr, Cred, Received, Socket, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+use vfs::{File, Inode, Kind, Meta};
 use waiter::events;
 
 use crate::file::{sigpipe, MAX_RW};
@@ -82,7 +84,7 @@ fn nofile(t: &Task) -> u64 {
 }
 
 /// The socket behind `fd`: `EBADF`, or `ENOTSOCK` for other files.
-fn socket(t: &Task, fd: u64) -> SysResult<(Arc<File>, Arc<Socket>)> {
+fn sock_of(t: &Task, fd: u64) -> SysResult<(Arc<File>, Arc<Socket>)> {
     let f = util::file(t, fd)?;
     if f.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);
@@ -120,18 +122,24 @@ fn other_family_error(family: i32, ty: i32) -> Errno {
     }
 }
 
-pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let family = a[0] as i32;
-    let raw_type = a[1] as i32;
-    let protocol = a[2] as i32;
-    let sv = a[3];
+/// Who the calling task is, for `SO_PEERCRED`.
+fn cred(t: &Task) -> Cred {
+    Cred {
+        pid: t.pid(),
+        uid: t.euid,
+        gid: t.egid,
+    }
+}
+
+/// Checks `socket`/`socketpair` arguments as Linux's `__sock_create` and
+/// `unix_create`; returns the `AF_UNIX` type and the file flags. `pair`
+/// selects `socketpair`'s errors for the other families.
+fn socket_args(family: i32, raw_type: i32, protocol: i32, pair: bool) -> SysResult<(i32, u32)> {
     let flags = (raw_type & !SOCK_TYPE_MASK) as u32;
     if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
     let ty = raw_type & SOCK_TYPE_MASK;
-    // Linux writes the reserved descriptors before creating the sockets.
-    t.mm().check_access(sv, 8, true)?;
     if family <= AF_UNSPEC || family >= AF_MAX {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -139,7 +147,12 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     if family != AF_UNIX {
-        return Err(other_family_error(family, ty));
+        // No network stack yet: AF_INET, AF_INET6 and the rest are absent.
+        return Err(if pair {
+            other_family_error(family, ty)
+        } else {
+            Errno::EAFNOSUPPORT
+        });
     }
     if protocol != 0 && protocol != AF_UNIX {
         return Err(Errno::EPROTONOSUPPORT);
@@ -150,11 +163,27 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         SOCK_SEQPACKET => SOCK_SEQPACKET,
         _ => return Err(ESOCKTNOSUPPORT),
     };
-    let cred = Cred {
-        pid: t.pid(),
-        uid: t.euid,
-        gid: t.egid,
-    };
+    Ok((ty, flags))
+}
+
+pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (ty, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32, false)?;
+    let s = unix::new_socket(ty, cred(t))?;
+    let f = unix::new_file(s, flags & O_NONBLOCK);
+    let lim = nofile(t);
+    let fd = t.fds().install(f, flags & O_CLOEXEC != 0, 0, lim)?;
+    Ok(fd as u64)
+}
+
+pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let sv = a[3];
+    if (a[1] as i32 & !SOCK_TYPE_MASK) as u32 & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Linux writes the reserved descriptors before creating the sockets.
+    t.mm().check_access(sv, 8, true)?;
+    let (ty, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32, true)?;
+    let cred = cred(t);
     let (f1, f2) = unix::pair_files(ty, flags & O_NONBLOCK, cred)?;
     let cloexec = flags & O_CLOEXEC != 0;
     let lim = nofile(t);
@@ -262,29 +291,72 @@ fn put_addr(t: &Task, addr: &[u8], uaddr: u64, ulen: u64) -> SysResult<()> {
     util::write_obj(t, ulen, &(addr.len() as i32))
 }
 
-/// The name of a socket made by `socketpair`: unbound, so just the family.
+/// The name of an unbound socket: just the family.
 const UNNAMED: [u8; 2] = [AF_UNIX as u8, 0];
 
 // ---------------------------------------------------------------------------
 // Sending
 // ---------------------------------------------------------------------------
 
-/// Where a datagram sent with an explicit address would go. No socket can
-/// be bound by name yet, so a valid address names nothing to send to.
-fn check_dest(t: &Task, addr: &[u8]) -> SysResult<()> {
-    if addr.len() <= 2 || addr.len() > SOCKADDR_UN_SIZE {
+fn family(addr: &[u8]) -> i32 {
+    match addr {
+        [a, b, ..] => u16::from_le_bytes([*a, *b]) as i32,
+        _ => -1,
+    }
+}
+
+/// Checks a `sockaddr_un` naming a socket (`unix_validate_addr`): `EINVAL`
+/// unless it is `AF_UNIX` with something after the family.
+fn check_addr(addr: &[u8]) -> SysResult<()> {
+    if addr.len() <= 2 || addr.len() > SOCKADDR_UN_SIZE || family(addr) != AF_UNIX {
         return Err(Errno::EINVAL);
     }
-    if u16::from_le_bytes([addr[0], addr[1]]) != AF_UNIX as u16 {
+    Ok(())
+}
+
+/// The path of a checked filesystem address: up to the first NUL.
+fn addr_path(addr: &[u8]) -> &[u8] {
+    let p = &addr[2..];
+    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
+    &p[..end]
+}
+
+/// The socket a checked address names, as Linux's `unix_find_other`: for a
+/// path, the lookup's error, `EACCES` without write permission, then
+/// `ECONNREFUSED` if no socket is bound there; `ECONNREFUSED` for an
+/// unknown abstract name; `EPROTOTYPE` for a socket of another type.
+fn find_peer(t: &Task, addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
+    let s = if addr[2] == 0 {
+        unix::find_abstract(addr)?
+    } else {
+        let d = util::lookup(t, AT_FDCWD as u64, addr_path(addr), true, false)?;
+        let c = t.vfs_creds();
+        if !vfs::inode::may_access(&d.inode.meta(), c.uid, c.gid, &c.groups, W_OK) {
+            return Err(Errno::EACCES);
+        }
+        if d.inode.mode() & S_IFMT != S_IFSOCK {
+            return Err(Errno::ECONNREFUSED);
+        }
+        unix::find_by_inode(&d.inode)?
+    };
+    if s.sock_type() != ty {
+        return Err(Errno::EPROTOTYPE);
+    }
+    Ok(s)
+}
+
+/// Reads the `sockaddr` argument of `bind`/`connect`
+/// (`move_addr_to_kernel`): `EINVAL` for a negative or oversized length.
+fn read_sockaddr(t: &Task, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+    let len = len as i32;
+    if len < 0 || len as usize > SOCKADDR_MAX {
         return Err(Errno::EINVAL);
     }
-    let path = &addr[2..];
-    if path[0] == 0 {
-        return Err(Errno::ECONNREFUSED);
+    let mut b = vec![0u8; len as usize];
+    if len > 0 {
+        t.mm().copy_in(addr, &mut b)?;
     }
-    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-    util::lookup(t, AT_FDCWD as u64, &path[..end], true, false)?;
-    Err(Errno::ECONNREFUSED)
+    Ok(b)
 }
 
 /// Reads the `sockaddr` of `sendto`/`sendmsg`.
@@ -327,18 +399,26 @@ fn send_data(
     s: &Socket,
     data: &[u8],
     files: &mut Vec<Arc<File>>,
+    dest: Option<&Arc<Socket>>,
     nonblock: bool,
 ) -> SysResult<usize> {
+    // A datagram sender waits for room at its destination.
+    let target = match dest {
+        Some(d) => Some(d.clone()),
+        None if s.sock_type() == SOCK_DGRAM => s.dgram_peer(),
+        None => None,
+    };
+    let queue = target.as_ref().map_or(s.queue(), |d| d.queue());
     let timeout = s.sndtimeo();
     let until = deadline(timeout);
     let stream = s.sock_type() == SOCK_STREAM;
     let mut done = 0;
     loop {
         let r = if nonblock {
-            s.send(&data[done..], files)
+            s.send_to(&data[done..], files, dest)
         } else {
-            t.block_on(Some(s.queue()), SEND_EVENTS, until, |_| {
-                s.send(&data[done..], files)
+            t.block_on(Some(queue), SEND_EVENTS, until, |_| {
+                s.send_to(&data[done..], files, dest)
             })
         };
         match r {
@@ -368,14 +448,20 @@ fn send_common(
     if flags & MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    if let Some(addr) = addr {
-        match ty {
-            SOCK_STREAM => return Err(Errno::EISCONN),
-            SOCK_DGRAM => check_dest(t, &addr)?,
+    let dest = match addr {
+        Some(addr) => match ty {
+            SOCK_STREAM if s.connected() => return Err(Errno::EISCONN),
+            SOCK_STREAM => return Err(Errno::EOPNOTSUPP),
+            SOCK_DGRAM => {
+                check_addr(&addr)?;
+                Some(find_peer(t, &addr, SOCK_DGRAM)?)
+            }
             // A seqpacket socket ignores the address.
-            _ => {}
-        }
-    }
+            _ => None,
+        },
+        None => None,
+    };
+    let dest = dest.as_ref();
     let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
     let total = total_len(iovs);
     let r = if ty == SOCK_STREAM {
@@ -386,7 +472,7 @@ fn send_common(
             if let Err(e) = gather(t, iovs, sent, &mut buf[..n]) {
                 break if sent > 0 { Ok(sent) } else { Err(e) };
             }
-            match send_data(t, s, &buf[..n], &mut files, nonblock) {
+            match send_data(t, s, &buf[..n], &mut files, dest, nonblock) {
                 Ok(k) => {
                     sent += k;
                     if k < n || sent == total {
@@ -403,7 +489,7 @@ fn send_common(
         }
         let mut buf = vec![0u8; total];
         gather(t, iovs, 0, &mut buf)?;
-        send_data(t, s, &buf, &mut files, nonblock)
+        send_data(t, s, &buf, &mut files, dest, nonblock)
     };
     if ty == SOCK_STREAM && r == Err(Errno::EPIPE) && flags & MSG_NOSIGNAL == 0 {
         sigpipe(t);
@@ -412,7 +498,7 @@ fn send_common(
 }
 
 pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = socket(t, a[0])?;
+    let (f, s) = sock_of(t, a[0])?;
     let addr = read_addr(t, a[4], a[5])?;
     let len = (a[2] as usize).min(MAX_RW);
     let iov = [IoVec {
@@ -507,7 +593,7 @@ fn parse_control(t: &Task, ctl: &[u8]) -> SysResult<Vec<Arc<File>>> {
 }
 
 pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = socket(t, a[0])?;
+    let (f, s) = sock_of(t, a[0])?;
     let mh = read_msghdr(t, a[1])?;
     let addr = if mh.name == 0 {
         None
@@ -538,6 +624,8 @@ struct RecvOut {
     /// `msg_flags` bits (`MSG_TRUNC`).
     flags: u32,
     files: Vec<Arc<File>>,
+    /// The sender's name (empty when unnamed).
+    from: Addr,
 }
 
 /// One receive, waiting for data unless `nonblock`.
@@ -589,10 +677,14 @@ fn recv_common(
         let waitall = flags & MSG_WAITALL != 0 && !peek;
         let mut got = 0;
         let mut files = Vec::new();
+        let mut from = None;
         loop {
             let r = recv_once(t, s, &mut buf[got..], peek, nonblock, until, iovs);
             match r {
                 Ok(rcv) => {
+                    if got == 0 {
+                        from = rcv.from;
+                    }
                     got += rcv.len;
                     files.extend(rcv.files);
                     if rcv.eof || rcv.boundary || !waitall || nonblock || got == buf.len() {
@@ -608,6 +700,7 @@ fn recv_common(
             ret: got,
             flags: 0,
             files,
+            from: from.unwrap_or_default(),
         })
     } else {
         let rcv = recv_once(t, s, &mut buf, peek, nonblock, until, &[])
@@ -623,12 +716,13 @@ fn recv_common(
             },
             flags: if truncated { MSG_TRUNC } else { 0 },
             files: rcv.files,
+            from: rcv.from.unwrap_or_default(),
         })
     }
 }
 
 pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = socket(t, a[0])?;
+    let (f, s) = sock_of(t, a[0])?;
     let len = (a[2] as usize).min(MAX_RW);
     let iov = [IoVec {
         base: a[1],
@@ -637,7 +731,7 @@ pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     // Files that arrive without a control buffer are closed.
     let out = recv_common(t, &f, &s, &iov, a[3] as u32)?;
     if a[4] != 0 {
-        put_addr(t, &[], a[4], a[5])?;
+        put_addr(t, &out.from, a[4], a[5])?;
     }
     Ok(out.ret as u64)
 }
@@ -692,23 +786,23 @@ fn put_rights(
 }
 
 pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = socket(t, a[0])?;
+    let (f, s) = sock_of(t, a[0])?;
     let flags = a[2] as u32;
     let mh = read_msghdr(t, a[1])?;
     if mh.name != 0 && (mh.namelen as i32) < 0 {
         return Err(Errno::EINVAL);
     }
     let iovs = read_iovecs(t, mh.iov, mh.iovlen)?;
-    let out = recv_common(t, &f, &s, &iovs, flags)?;
+    let mut out = recv_common(t, &f, &s, &iovs, flags)?;
     let (used, ctl_flags) = put_rights(
         t,
-        out.files,
+        std::mem::take(&mut out.files),
         mh.control,
         mh.controllen,
         flags & MSG_CMSG_CLOEXEC != 0,
     );
     if mh.name != 0 {
-        put_addr(t, &[], mh.name, a[1].wrapping_add(8))?;
+        put_addr(t, &out.from, mh.name, a[1].wrapping_add(8))?;
     }
     let msg_flags = (flags & MSG_CMSG_CLOEXEC) | out.flags | ctl_flags;
     util::write_obj(t, a[1].wrapping_add(48), &msg_flags)?;
@@ -721,21 +815,146 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 // ---------------------------------------------------------------------------
 
 pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = socket(t, a[0])?;
+    let (_f, s) = sock_of(t, a[0])?;
     s.shutdown(a[1] as i32).map(|_| 0)
 }
 
 pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    socket(t, a[0])?;
-    put_addr(t, &UNNAMED, a[1], a[2]).map(|_| 0)
+    let (_f, s) = sock_of(t, a[0])?;
+    let addr = s.local_addr().unwrap_or_else(|| UNNAMED.to_vec());
+    put_addr(t, &addr, a[1], a[2]).map(|_| 0)
 }
 
 pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = socket(t, a[0])?;
-    if !s.connected() {
-        return Err(Errno::ENOTCONN);
+    let (_f, s) = sock_of(t, a[0])?;
+    let addr = s.peer_addr()?.unwrap_or_else(|| UNNAMED.to_vec());
+    put_addr(t, &addr, a[1], a[2]).map(|_| 0)
+}
+
+pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = sock_of(t, a[0])?;
+    let addr = read_sockaddr(t, a[1], a[2])?;
+    if addr.len() == 2 && family(&addr) == AF_UNIX {
+        return s.autobind().map(|_| 0);
     }
-    put_addr(t, &UNNAMED, a[1], a[2]).map(|_| 0)
+    check_addr(&addr)?;
+    if addr[2] == 0 {
+        return s.bind_abstract(addr).map(|_| 0);
+    }
+    let path = addr_path(&addr).to_vec();
+    // The name as getsockname reports it: family, path, NUL.
+    let mut name = addr[..2 + path.len()].to_vec();
+    name.push(0);
+    let (root, cwd, umask) = {
+        let fs = t.fs();
+        (fs.root.clone(), fs.cwd.clone(), fs.umask)
+    };
+    let creds = t.vfs_creds();
+    let vfs = t.kernel.vfs.clone();
+    let (dir, last, trailing) = vfs.resolve_parent(&root, &cwd, &path)?;
+    match vfs.lookup_child(&dir, &last) {
+        Ok(_) => return Err(Errno::EADDRINUSE),
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(e),
+    }
+    if trailing {
+        return Err(Errno::ENOENT);
+    }
+    if !vfs::may_write_dir(&dir, &creds) {
+        return Err(Errno::EACCES);
+    }
+    let inode = Inode::new(
+        vfs::inode::next_ino(),
+        vfs::inode::DEV_ROOT,
+        Meta::new(S_IFSOCK | (0o777 & !umask), creds.uid, creds.gid),
+        Kind::Socket,
+    );
+    vfs.create_child(&dir, &last, inode.clone()).map_err(|e| {
+        if e == Errno::EEXIST {
+            Errno::EADDRINUSE
+        } else {
+            e
+        }
+    })?;
+    if let Err(e) = s.bind_path(name, &inode) {
+        // Already bound: Linux removes the file it made.
+        let _ = vfs.unlink(&root, &dir, &last);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = sock_of(t, a[0])?;
+    s.listen(a[1] as i32, cred(t)).map(|_| 0)
+}
+
+pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[3] as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (f, s) = sock_of(t, a[0])?;
+    let timeout = s.rcvtimeo();
+    let r = if f.nonblocking() {
+        s.accept()
+    } else {
+        t.block_on(Some(s.queue()), RECV_EVENTS, deadline(timeout), |_| {
+            s.accept()
+        })
+    };
+    let new = r.map_err(|e| wait_error(e, timeout))?;
+    if a[1] != 0 {
+        let addr = new
+            .peer_addr()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| UNNAMED.to_vec());
+        put_addr(t, &addr, a[1], a[2])?;
+    }
+    let file = unix::new_file(new, flags & O_NONBLOCK);
+    let lim = nofile(t);
+    let fd = t.fds().install(file, flags & O_CLOEXEC != 0, 0, lim)?;
+    Ok(fd as u64)
+}
+
+pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    accept4(t, [a[0], a[1], a[2], 0, 0, 0])
+}
+
+pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (f, s) = sock_of(t, a[0])?;
+    let addr = read_sockaddr(t, a[1], a[2])?;
+    if s.sock_type() == SOCK_DGRAM {
+        if addr.len() < 2 {
+            return Err(Errno::EINVAL);
+        }
+        if family(&addr) == AF_UNSPEC {
+            return s.connect_dgram(None).map(|_| 0);
+        }
+        check_addr(&addr)?;
+        let target = find_peer(t, &addr, SOCK_DGRAM)?;
+        if s.passcred() {
+            s.autobind()?;
+        }
+        return s.connect_dgram(Some(&target)).map(|_| 0);
+    }
+    check_addr(&addr)?;
+    if s.passcred() {
+        s.autobind()?;
+    }
+    let target = find_peer(t, &addr, s.sock_type())?;
+    let me = cred(t);
+    let timeout = s.sndtimeo();
+    let r = if f.nonblocking() {
+        s.connect(&target, me)
+    } else {
+        // Wait for room in the listener's backlog.
+        t.block_on(Some(target.queue()), SEND_EVENTS, deadline(timeout), |_| {
+            s.connect(&target, me)
+        })
+    };
+    r.map(|_| 0).map_err(|e| wait_error(e, timeout))
 }
 
 fn timeval_bytes(d: Option<Duration>) -> Vec<u8> {
@@ -746,7 +965,7 @@ fn timeval_bytes(d: Option<Duration>) -> Vec<u8> {
 }
 
 pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = socket(t, a[0])?;
+    let (_f, s) = sock_of(t, a[0])?;
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
     if level != SOL_SOCKET {
         return Err(Errno::EOPNOTSUPP);
@@ -759,7 +978,8 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let value = match name {
         SO_TYPE => int(s.sock_type() as i64),
         SO_DOMAIN => int(AF_UNIX as i64),
-        SO_PROTOCOL | SO_ACCEPTCONN => int(0),
+        SO_PROTOCOL => int(0),
+        SO_ACCEPTCONN => int(s.listening() as i64),
         SO_ERROR => int(s.take_error().map_or(0, |e| e.0 as i64)),
         SO_SNDBUF => int(s.sndbuf() as i64),
         SO_RCVBUF => int(s.rcvbuf() as i64),
@@ -805,7 +1025,7 @@ fn read_timeout(t: &Task, addr: u64, len: i32) -> SysResult<Option<Duration>> {
 }
 
 pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = socket(t, a[0])?;
+    let (_f, s) = sock_of(t, a[0])?;
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
     if optlen < 0 {
         return Err(Errno::EINVAL);

@@ -1,21 +1,36 @@
-//! `AF_UNIX` sockets: connected pairs made by `socketpair`, of type
-//! `SOCK_STREAM` (a byte stream), `SOCK_DGRAM` (messages) or
-//! `SOCK_SEQPACKET` (messages over a connection), able to carry open files
-//! (`SCM_RIGHTS`).
+//! `AF_UNIX` sockets of type `SOCK_STREAM` (a byte stream), `SOCK_DGRAM`
+//! (messages) or `SOCK_SEQPACKET` (messages over a connection), able to
+//! carry open files (`SCM_RIGHTS`): connected pairs made by `socketpair`,
+//! and sockets made by `socket` that are bound to a filesystem path or an
+//! abstract name, listen, accept and connect.
 //!
-//! Both ends share one lock. What an end has sent waits in the peer's
-//! receive queue and counts against the sender's send buffer, so a sender
-//! waits (`EAGAIN`) while the peer has not read enough. Every operation is
-//! non-blocking; each end has its own queue for the syscall layer to wait
-//! on, notified with `IN` when data or an end-of-stream arrives and `OUT`
-//! when the peer reads.
+//! Every socket has a [`Pair`] of ends sharing one lock: its own end (its
+//! receive queue and options) and the end its connected peer will use. A
+//! `socketpair` fills both at once; a stream or seqpacket socket made by
+//! `socket` gets its peer when it connects, the server-side socket that
+//! `accept` later returns taking the other end of the connecting socket's
+//! pair. Datagram sockets made by `socket` send into the receiving
+//! socket's own end, whoever it is.
+//!
+//! What an end has sent waits in the peer's receive queue and counts
+//! against the sender's send buffer, so a sender waits (`EAGAIN`) while the
+//! peer has not read enough. Every operation is non-blocking; each end has
+//! its own queue for the syscall layer to wait on, notified with `IN` when
+//! data, an end-of-stream or a connection arrives and `OUT` when the peer
+//! reads or a connection is accepted.
+//!
+//! Names: a socket bound to a path is found through the inode of its
+//! socket file, an abstract name (`sun_path[0] == 0`) through a table of the
+//! sentry; both hold the socket weakly, so a closed socket's name refuses
+//! connections (`ECONNREFUSED`) and an abstract name becomes free again.
 //!
 //! Behaviour follows Linux's `af_unix.c`: the error-before-data ordering of
 //! message sockets, `ECONNRESET` for a peer closed with unread data,
 //! `ECONNREFUSED` then `ENOTCONN` when a datagram peer is gone.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use abi::fs::*;
@@ -24,7 +39,7 @@ use mm::MemoryManager;
 use waiter::{events, Queue};
 
 use crate::file::{File, FileOps};
-use crate::inode::{lock, next_ino};
+use crate::inode::{lock, next_ino, Inode};
 
 pub const AF_UNIX: i32 = 1;
 pub const SOCK_STREAM: i32 = 1;
@@ -48,6 +63,10 @@ pub const MIN_SNDBUF: usize = 4608;
 pub const MIN_RCVBUF: usize = 2304;
 /// Most descriptors one `SCM_RIGHTS` message may carry.
 pub const SCM_MAX_FD: usize = 253;
+/// Largest listen backlog (`net.core.somaxconn`).
+pub const SOMAXCONN: usize = 4096;
+
+const ESOCKTNOSUPPORT: Errno = Errno(94);
 
 /// What a queued message costs its sender beyond its bytes (Linux charges
 /// a buffer's true size).
@@ -58,13 +77,25 @@ const MAX_SEGMENT: usize = 64 * 1024;
 /// Device number of the socket filesystem.
 const DEV_SOCK: u64 = 0x08;
 
-/// Who created the pair (`SO_PEERCRED`).
+/// A socket address: the bytes of a `sockaddr_un` (family included), as
+/// `getsockname` reports them.
+pub type Addr = Vec<u8>;
+
+/// Who is at the other end (`SO_PEERCRED`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cred {
     pub pid: i32,
     pub uid: u32,
     pub gid: u32,
 }
+
+/// The peer credentials of a socket nobody connected to: no pid, the
+/// overflow ids.
+const NO_CRED: Cred = Cred {
+    pid: 0,
+    uid: 65534,
+    gid: 65534,
+};
 
 struct Msg {
     data: Vec<u8>,
@@ -73,6 +104,8 @@ struct Msg {
     files: Vec<Arc<File>>,
     /// What the message counts against its sender's send buffer.
     charge: usize,
+    /// The sender's name when it sent (`recvfrom`).
+    from: Option<Addr>,
 }
 
 impl Msg {
@@ -91,8 +124,6 @@ struct End {
     closed: bool,
     /// Pending error (`SO_ERROR`).
     err: Option<Errno>,
-    /// A datagram socket whose peer went away and that has said so.
-    disconnected: bool,
     sndbuf: usize,
     rcvbuf: usize,
     passcred: bool,
@@ -109,7 +140,6 @@ impl End {
             shutdown: 0,
             closed: false,
             err: None,
-            disconnected: false,
             sndbuf: DEFAULT_BUF,
             rcvbuf: DEFAULT_BUF,
             passcred: false,
@@ -136,7 +166,69 @@ struct Pair {
     ty: i32,
     ends: Mutex<[End; 2]>,
     queues: [Queue; 2],
-    cred: Cred,
+}
+
+impl Pair {
+    fn new(ty: i32) -> Arc<Pair> {
+        Arc::new(Pair {
+            ty,
+            ends: Mutex::new([End::new(), End::new()]),
+            queues: [Queue::new(), Queue::new()],
+        })
+    }
+}
+
+/// Connections waiting for `accept`.
+struct Listener {
+    backlog: usize,
+    pending: VecDeque<Arc<Socket>>,
+}
+
+/// Where a connection-oriented socket is in its life.
+enum State {
+    Unconnected,
+    /// A `connect` is under way (the socket cannot be used meanwhile).
+    Connecting,
+    Listening(Listener),
+    Connected,
+}
+
+/// Where a socket's name is registered.
+enum Bound {
+    Path(Weak<Inode>),
+    Abstract(Addr),
+}
+
+/// A socket's names, peer and connection state. Lock order: a socket's
+/// `naming`, then its pair's ends; a name table after `naming`. Never two
+/// sockets' `naming` at once.
+struct Naming {
+    state: State,
+    /// The bound name.
+    local: Option<Addr>,
+    bound: Option<Bound>,
+    /// The connected peer (connection types), or the default destination
+    /// (datagrams).
+    peer: Option<Weak<Socket>>,
+    /// The peer's name when the connection was made (`getpeername`).
+    peer_addr: Option<Addr>,
+    peer_cred: Cred,
+    /// A server-side socket not accepted yet: closing it resets the client.
+    embryo: bool,
+}
+
+impl Naming {
+    fn new(state: State) -> Naming {
+        Naming {
+            state,
+            local: None,
+            bound: None,
+            peer: None,
+            peer_addr: None,
+            peer_cred: NO_CRED,
+            embryo: false,
+        }
+    }
 }
 
 /// What one receive got.
@@ -154,38 +246,91 @@ pub struct Received {
     /// No further data may be added to this receive: a message, or stream
     /// data that carried files.
     pub boundary: bool,
+    /// The sender's name, if it had one.
+    pub from: Option<Addr>,
 }
 
-/// One end of a connected pair.
+/// An `AF_UNIX` socket.
 pub struct Socket {
     pair: Arc<Pair>,
     side: usize,
     ino: u64,
+    /// Who made the socket (`stat`).
+    owner: Cred,
+    naming: Mutex<Naming>,
+}
+
+/// Socket files (by inode number) and the sockets bound to them.
+type PathTable = BTreeMap<u64, (Weak<Inode>, Weak<Socket>)>;
+
+/// Sockets bound to a path, by the inode number of their socket file.
+static PATHS: Mutex<PathTable> = Mutex::new(BTreeMap::new());
+/// Sockets bound to an abstract name, by their full address.
+static ABSTRACT: Mutex<BTreeMap<Addr, Weak<Socket>>> = Mutex::new(BTreeMap::new());
+/// The next autobind name.
+static AUTOBIND: AtomicU32 = AtomicU32::new(0);
+
+fn check_type(ty: i32) -> SysResult<()> {
+    if matches!(ty, SOCK_STREAM | SOCK_DGRAM | SOCK_SEQPACKET) {
+        Ok(())
+    } else {
+        Err(ESOCKTNOSUPPORT)
+    }
 }
 
 /// A connected pair of sockets of type `ty` (`SOCK_STREAM`, `SOCK_DGRAM` or
-/// `SOCK_SEQPACKET`).
+/// `SOCK_SEQPACKET`), each with `cred` as its peer's credentials.
 pub fn pair(ty: i32, cred: Cred) -> SysResult<(Arc<Socket>, Arc<Socket>)> {
-    if !matches!(ty, SOCK_STREAM | SOCK_DGRAM | SOCK_SEQPACKET) {
-        return Err(Errno(94)); // ESOCKTNOSUPPORT
-    }
-    let pair = Arc::new(Pair {
-        ty,
-        ends: Mutex::new([End::new(), End::new()]),
-        queues: [Queue::new(), Queue::new()],
-        cred,
-    });
-    let a = Arc::new(Socket {
-        pair: pair.clone(),
+    check_type(ty)?;
+    let pair = Pair::new(ty);
+    let mk = |side| {
+        let mut n = Naming::new(State::Connected);
+        n.peer_cred = cred;
+        Arc::new(Socket {
+            pair: pair.clone(),
+            side,
+            ino: next_ino(),
+            owner: cred,
+            naming: Mutex::new(n),
+        })
+    };
+    let (a, b) = (mk(0), mk(1));
+    lock(&a.naming).peer = Some(Arc::downgrade(&b));
+    lock(&b.naming).peer = Some(Arc::downgrade(&a));
+    Ok((a, b))
+}
+
+/// A new unbound, unconnected socket (`socket(2)`) made by `owner`.
+pub fn new_socket(ty: i32, owner: Cred) -> SysResult<Arc<Socket>> {
+    check_type(ty)?;
+    Ok(Arc::new(Socket {
+        pair: Pair::new(ty),
         side: 0,
         ino: next_ino(),
-    });
-    let b = Arc::new(Socket {
-        pair,
-        side: 1,
-        ino: next_ino(),
-    });
-    Ok((a, b))
+        owner,
+        naming: Mutex::new(Naming::new(State::Unconnected)),
+    }))
+}
+
+/// The socket bound to the socket file `inode`: `ECONNREFUSED` if none
+/// (never bound, or closed since).
+pub fn find_by_inode(inode: &Arc<Inode>) -> SysResult<Arc<Socket>> {
+    let paths = lock(&PATHS);
+    match paths.get(&inode.ino) {
+        Some((i, s)) if std::ptr::eq(i.as_ptr(), Arc::as_ptr(inode)) => {
+            s.upgrade().ok_or(Errno::ECONNREFUSED)
+        }
+        _ => Err(Errno::ECONNREFUSED),
+    }
+}
+
+/// The socket bound to the abstract address `addr`: `ECONNREFUSED` if none.
+pub fn find_abstract(addr: &[u8]) -> SysResult<Arc<Socket>> {
+    let table = lock(&ABSTRACT);
+    table
+        .get(addr)
+        .and_then(Weak::upgrade)
+        .ok_or(Errno::ECONNREFUSED)
 }
 
 fn split(ends: &mut [End; 2], side: usize) -> (&mut End, &mut End) {
@@ -201,9 +346,17 @@ fn writable(sender: &End, receiver: &End) -> bool {
     receiver.rx_charge * 4 <= sender.sndbuf
 }
 
+fn is_self(w: &Weak<Socket>, s: &Socket) -> bool {
+    std::ptr::eq(w.as_ptr(), s)
+}
+
 impl Socket {
     fn ends(&self) -> MutexGuard<'_, [End; 2]> {
         lock(&self.pair.ends)
+    }
+
+    fn naming(&self) -> MutexGuard<'_, Naming> {
+        lock(&self.naming)
     }
 
     fn peer_queue(&self) -> &Queue {
@@ -223,21 +376,123 @@ impl Socket {
         &self.pair.queues[self.side]
     }
 
+    fn connection(&self) -> bool {
+        self.pair.ty != SOCK_DGRAM
+    }
+
+    /// Whether a connection-oriented socket has (had) a peer.
+    fn established(&self) -> bool {
+        matches!(self.naming().state, State::Connected)
+    }
+
     /// Sends `data`; `files` go with the first byte sent and are taken only
     /// if something is. A stream may send part of `data` (never nothing:
     /// `EAGAIN` when the peer's queue is full); a message goes whole or not
     /// at all. `EPIPE` is the caller's cue for `SIGPIPE` on streams only.
     pub fn send(&self, data: &[u8], files: &mut Vec<Arc<File>>) -> SysResult<usize> {
+        self.send_to(data, files, None)
+    }
+
+    /// [`Socket::send`] with a destination (`sendto`); only datagram
+    /// sockets use it, the others ignore it.
+    pub fn send_to(
+        &self,
+        data: &[u8],
+        files: &mut Vec<Arc<File>>,
+        dest: Option<&Arc<Socket>>,
+    ) -> SysResult<usize> {
+        if self.pair.ty == SOCK_DGRAM {
+            return self.send_dgram(data, files, dest);
+        }
+        if !self.established() {
+            return Err(Errno::ENOTCONN);
+        }
+        let from = self.naming().local.clone();
         let mut ends = self.ends();
         let (me, peer) = split(&mut ends, self.side);
         let n = if self.pair.ty == SOCK_STREAM {
-            send_stream(me, peer, data, files)?
+            send_stream(me, peer, data, files, from)?
         } else {
-            send_message(self.pair.ty, me, peer, data, files)?
+            send_message(me, peer, data, files, from)?
         };
         drop(ends);
         self.peer_queue().notify(events::IN | events::RDNORM);
         Ok(n)
+    }
+
+    /// The socket a datagram sent without an address goes to.
+    pub fn dgram_peer(&self) -> Option<Arc<Socket>> {
+        self.naming().peer.as_ref().and_then(Weak::upgrade)
+    }
+
+    fn send_dgram(
+        &self,
+        data: &[u8],
+        files: &mut Vec<Arc<File>>,
+        dest: Option<&Arc<Socket>>,
+    ) -> SysResult<usize> {
+        let (target, from) = {
+            let mut n = self.naming();
+            let target = match dest {
+                Some(d) => d.clone(),
+                None => match n.peer.as_ref().map(Weak::upgrade) {
+                    None => return Err(Errno::ENOTCONN),
+                    Some(Some(t)) => t,
+                    Some(None) => {
+                        n.peer = None;
+                        n.peer_addr = None;
+                        drop(n);
+                        self.dgram_disconnected(None);
+                        return Err(Errno::ECONNREFUSED);
+                    }
+                },
+            };
+            (target, n.local.clone())
+        };
+        let sndbuf = {
+            let mut ends = self.ends();
+            let me = &mut ends[self.side];
+            if data.len() + 32 > me.sndbuf {
+                return Err(Errno::EMSGSIZE);
+            }
+            if let Some(e) = me.err.take() {
+                return Err(e);
+            }
+            if me.shutdown & SEND_SHUTDOWN != 0 {
+                return Err(Errno::EPIPE);
+            }
+            me.sndbuf
+        };
+        // A connected receiver takes datagrams from its peer only.
+        let allowed = match &target.naming().peer {
+            Some(p) => is_self(p, self),
+            None => true,
+        };
+        if !allowed {
+            return Err(Errno::EPERM);
+        }
+        {
+            let mut ends = target.ends();
+            let rx = &mut ends[target.side];
+            if rx.closed {
+                return Err(Errno::ECONNREFUSED);
+            }
+            if rx.shutdown & RCV_SHUTDOWN != 0 {
+                return Err(Errno::EPIPE);
+            }
+            if rx.rx_charge >= sndbuf {
+                return Err(Errno::EAGAIN);
+            }
+            rx.push(Msg {
+                data: data.to_vec(),
+                off: 0,
+                files: std::mem::take(files),
+                charge: data.len() + MSG_OVERHEAD,
+                from,
+            });
+        }
+        target.queue().notify(events::IN | events::RDNORM);
+        Ok(data.len())
     }
 
     /// Receives into `buf` (up to its length). `peek` leaves the data
@@ -245,6 +500,13 @@ impl Socket {
     /// for a shut-down datagram socket, which reports end-of-file to a
     /// blocking reader and `EAGAIN` to a non-blocking one.
     pub fn recv(&self, buf: &mut [u8], peek: bool, nonblock: bool) -> SysResult<Received> {
+        if self.connection() && !self.established() {
+            return Err(if self.pair.ty == SOCK_STREAM {
+                Errno::EINVAL
+            } else {
+                Errno::ENOTCONN
+            });
+        }
         let mut ends = self.ends();
         let (me, peer) = split(&mut ends, self.side);
         let before = me.rx_charge;
@@ -253,11 +515,16 @@ impl Socket {
         } else {
             recv_message(self.pair.ty, me, buf, peek, nonblock)
         };
-        let wake = me.rx_charge < before && writable(peer, me);
+        let freed = me.rx_charge < before;
+        let wake = freed && writable(peer, me);
         drop(ends);
+        let out = events::OUT | events::WRNORM | EPOLLWRBAND;
         if wake {
-            self.peer_queue()
-                .notify(events::OUT | events::WRNORM | EPOLLWRBAND);
+            self.peer_queue().notify(out);
+        }
+        if freed && self.pair.ty == SOCK_DGRAM {
+            // Senders to this socket's name wait on its queue.
+            self.queue().notify(out);
         }
         r
     }
@@ -291,22 +558,30 @@ impl Socket {
 
     /// Poll bits, as Linux's `unix_poll`/`unix_dgram_poll`.
     pub fn readiness(&self) -> u32 {
+        let (listening, pending, unconnected) = {
+            let n = self.naming();
+            match &n.state {
+                State::Listening(l) => (true, !l.pending.is_empty(), false),
+                State::Connected => (false, false, false),
+                _ => (false, false, self.connection()),
+            }
+        };
         let mut ends = self.ends();
         let (me, peer) = split(&mut ends, self.side);
         let mut r = 0;
         if me.err.is_some() {
             r |= events::ERR;
         }
-        if me.shutdown == SHUTDOWN_MASK {
+        if me.shutdown == SHUTDOWN_MASK || unconnected {
             r |= events::HUP;
         }
         if me.shutdown & RCV_SHUTDOWN != 0 {
             r |= events::RDHUP | events::IN | events::RDNORM;
         }
-        if !me.rx.is_empty() {
+        if !me.rx.is_empty() || pending {
             r |= events::IN | events::RDNORM;
         }
-        if writable(me, peer) {
+        if !listening && writable(me, peer) {
             r |= events::OUT | events::WRNORM | EPOLLWRBAND;
         }
         r
@@ -364,14 +639,39 @@ impl Socket {
         self.ends()[self.side].sndtimeo = t;
     }
 
-    /// `SO_PEERCRED`: the creator of the pair.
+    /// `SO_PEERCRED`: who was at the other end when the connection was made
+    /// (for a listener, who called `listen`).
     pub fn peer_cred(&self) -> Cred {
-        self.pair.cred
+        self.naming().peer_cred
     }
 
-    /// Whether the socket still has a peer (`getpeername`).
+    /// Whether the socket has a peer (`getpeername`).
     pub fn connected(&self) -> bool {
-        !self.ends()[self.side].disconnected
+        let n = self.naming();
+        if self.connection() {
+            matches!(n.state, State::Connected)
+        } else {
+            n.peer.is_some()
+        }
+    }
+
+    /// `SO_ACCEPTCONN`.
+    pub fn listening(&self) -> bool {
+        matches!(self.naming().state, State::Listening(_))
+    }
+
+    /// The bound name (`getsockname`); `None` when unbound.
+    pub fn local_addr(&self) -> Option<Addr> {
+        self.naming().local.clone()
+    }
+
+    /// The peer's name (`getpeername`): `ENOTCONN` without a peer, `None`
+    /// for an unnamed one.
+    pub fn peer_addr(&self) -> SysResult<Option<Addr>> {
+        if !self.connected() {
+            return Err(Errno::ENOTCONN);
+        }
+        Ok(self.naming().peer_addr.clone())
     }
 
     /// `FIONREAD`/`SIOCINQ`: unread bytes (of the next datagram for
@@ -390,6 +690,265 @@ impl Socket {
     pub fn outq(&self) -> usize {
         self.ends()[1 - self.side].rx_charge
     }
+
+    // -- names --------------------------------------------------------------
+
+    /// Binds to the socket file `inode`, whose name is `addr` (the caller
+    /// made the file). `EINVAL` if the socket already has a name.
+    pub fn bind_path(self: &Arc<Self>, addr: Addr, inode: &Arc<Inode>) -> SysResult<()> {
+        let mut n = self.naming();
+        if n.local.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let me = Arc::downgrade(self);
+        lock(&PATHS).insert(inode.ino, (Arc::downgrade(inode), me));
+        n.local = Some(addr);
+        n.bound = Some(Bound::Path(Arc::downgrade(inode)));
+        Ok(())
+    }
+
+    /// Binds to the abstract address `addr`: `EINVAL` if the socket already
+    /// has a name, `EADDRINUSE` if another socket has this one.
+    pub fn bind_abstract(self: &Arc<Self>, addr: Addr) -> SysResult<()> {
+        let mut n = self.naming();
+        if n.local.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let me = Arc::downgrade(self);
+        let mut table = lock(&ABSTRACT);
+        if table.get(&addr).is_some_and(|w| w.strong_count() > 0) {
+            return Err(Errno::EADDRINUSE);
+        }
+        table.insert(addr.clone(), me);
+        n.local = Some(addr.clone());
+        n.bound = Some(Bound::Abstract(addr));
+        Ok(())
+    }
+
+    /// Binds to a fresh abstract name (`"\0" + 5 hex digits`), unless the
+    /// socket has a name already.
+    pub fn autobind(self: &Arc<Self>) -> SysResult<()> {
+        if self.naming().local.is_some() {
+            return Ok(());
+        }
+        for _ in 0..=0xfffff {
+            let k = AUTOBIND.fetch_add(1, Ordering::Relaxed) & 0xfffff;
+            let mut addr = vec![AF_UNIX as u8, 0, 0];
+            addr.extend_from_slice(format!("{k:05x}").as_bytes());
+            match self.bind_abstract(addr) {
+                Err(Errno::EADDRINUSE) => continue,
+                Err(Errno::EINVAL) => return Ok(()),
+                r => return r,
+            }
+        }
+        Err(Errno::ENOSPC)
+    }
+
+    // -- connections --------------------------------------------------------
+
+    /// The last descriptor of the socket is closed: a listener stops
+    /// listening at once (connectors waiting for room are refused, the
+    /// connections it had not accepted are reset), even if a connector
+    /// still holds it.
+    fn release(&self) {
+        let pending = {
+            let mut n = self.naming();
+            if !matches!(n.state, State::Listening(_)) {
+                return;
+            }
+            match std::mem::replace(&mut n.state, State::Unconnected) {
+                State::Listening(l) => l.pending,
+                _ => VecDeque::new(),
+            }
+        };
+        drop(pending);
+        self.queue().notify(events::ALL);
+    }
+
+    /// `listen(2)`: `EOPNOTSUPP` for datagram sockets, `EINVAL` unbound or
+    /// connected. Listening again changes the backlog. `cred` is who
+    /// listens: what connecting sockets see as `SO_PEERCRED`.
+    pub fn listen(&self, backlog: i32, cred: Cred) -> SysResult<()> {
+        if !self.connection() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let backlog = if backlog < 0 {
+            SOMAXCONN
+        } else {
+            (backlog as usize).min(SOMAXCONN)
+        };
+        let mut n = self.naming();
+        if n.local.is_none() {
+            return Err(Errno::EINVAL);
+        }
+        match &mut n.state {
+            State::Unconnected => {
+                n.state = State::Listening(Listener {
+                    backlog,
+                    pending: VecDeque::new(),
+                });
+                n.peer_cred = cred;
+            }
+            State::Listening(l) => l.backlog = backlog,
+            _ => return Err(Errno::EINVAL),
+        }
+        drop(n);
+        // A larger backlog may let waiting connectors in.
+        self.queue().notify(events::OUT | events::WRNORM);
+        Ok(())
+    }
+
+    /// One attempt to connect to `listener` (found by name) as `cred`:
+    /// `EAGAIN` while its backlog is full. On success the connection waits
+    /// in the listener's backlog and this socket is connected.
+    pub fn connect(self: &Arc<Self>, listener: &Arc<Socket>, cred: Cred) -> SysResult<()> {
+        if !self.connection() {
+            return Err(Errno::EINVAL);
+        }
+        if listener.pair.ty != self.pair.ty {
+            return Err(Errno::EPROTOTYPE);
+        }
+        // Linux looks at the listener before at this socket's state.
+        listener.room()?;
+        let local = {
+            let mut n = self.naming();
+            match n.state {
+                State::Unconnected => {}
+                State::Connected => return Err(Errno::EISCONN),
+                State::Connecting => return Err(Errno::EALREADY),
+                State::Listening(_) => return Err(Errno::EINVAL),
+            }
+            n.state = State::Connecting;
+            n.local.clone()
+        };
+        let r = self.enqueue(listener, cred, local);
+        let mut n = self.naming();
+        match r {
+            Ok((server, listener_addr, listener_cred)) => {
+                n.state = State::Connected;
+                n.peer = Some(Arc::downgrade(&server));
+                n.peer_addr = listener_addr;
+                n.peer_cred = listener_cred;
+                drop(n);
+                listener.queue().notify(events::IN | events::RDNORM);
+                self.queue().notify(events::OUT | events::WRNORM);
+                Ok(())
+            }
+            Err(e) => {
+                n.state = State::Unconnected;
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether a connection could be queued now: `ECONNREFUSED` when not
+    /// listening, `EAGAIN` when the backlog is full.
+    fn room(&self) -> SysResult<()> {
+        match &self.naming().state {
+            State::Listening(l) if l.pending.len() > l.backlog => Err(Errno::EAGAIN),
+            State::Listening(_) => Ok(()),
+            _ => Err(Errno::ECONNREFUSED),
+        }
+    }
+
+    /// Makes the server side of a connection from `self` and queues it on
+    /// `listener`. Returns it with the listener's name and credentials.
+    fn enqueue(
+        self: &Arc<Self>,
+        listener: &Arc<Socket>,
+        cred: Cred,
+        local: Option<Addr>,
+    ) -> SysResult<(Arc<Socket>, Option<Addr>, Cred)> {
+        let mut ln = listener.naming();
+        let laddr = ln.local.clone();
+        let lcred = ln.peer_cred;
+        let State::Listening(l) = &mut ln.state else {
+            return Err(Errno::ECONNREFUSED);
+        };
+        if l.pending.len() > l.backlog {
+            return Err(Errno::EAGAIN);
+        }
+        let mut sn = Naming::new(State::Connected);
+        sn.local = laddr.clone();
+        sn.peer = Some(Arc::downgrade(self));
+        sn.peer_addr = local;
+        sn.peer_cred = cred;
+        sn.embryo = true;
+        let server = Arc::new(Socket {
+            pair: self.pair.clone(),
+            side: 1 - self.side,
+            ino: next_ino(),
+            owner: listener.owner,
+            naming: Mutex::new(sn),
+        });
+        l.pending.push_back(server.clone());
+        Ok((server, laddr, lcred))
+    }
+
+    /// One attempt to take a connection from a listening socket: `EAGAIN`
+    /// when there is none, `EINVAL` when not listening, `EOPNOTSUPP` for
+    /// datagram sockets.
+    pub fn accept(&self) -> SysResult<Arc<Socket>> {
+        if !self.connection() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let mut n = self.naming();
+        let State::Listening(l) = &mut n.state else {
+            return Err(Errno::EINVAL);
+        };
+        let s = l.pending.pop_front().ok_or(Errno::EAGAIN)?;
+        drop(n);
+        s.naming().embryo = false;
+        // Room in the backlog for a waiting connector.
+        self.queue().notify(events::OUT | events::WRNORM);
+        Ok(s)
+    }
+
+    /// `connect(2)` of a datagram socket: `target` becomes the default
+    /// destination and the only sender accepted; `None` (`AF_UNSPEC`)
+    /// dissolves the association.
+    pub fn connect_dgram(&self, target: Option<&Arc<Socket>>) -> SysResult<()> {
+        if self.connection() {
+            return Err(Errno::EINVAL);
+        }
+        let addr = target.and_then(|t| t.local_addr());
+        let old = {
+            let mut n = self.naming();
+            n.peer_addr = addr;
+            std::mem::replace(&mut n.peer, target.map(Arc::downgrade))
+        };
+        if let Some(old) = old {
+            if target.is_none_or(|t| !is_self(&old, t)) {
+                self.dgram_disconnected(old.upgrade());
+            }
+        }
+        Ok(())
+    }
+
+    /// A datagram socket leaves its peer `old` (`unix_dgram_disconnected`):
+    /// what it had received is dropped, and a peer connected back learns
+    /// of the loss by `ECONNRESET`.
+    fn dgram_disconnected(&self, old: Option<Arc<Socket>>) {
+        let purged: Vec<Msg> = {
+            let mut ends = self.ends();
+            let me = &mut ends[self.side];
+            me.rx_bytes = 0;
+            me.rx_charge = 0;
+            me.rx.drain(..).collect()
+        };
+        if purged.is_empty() {
+            return;
+        }
+        drop(purged);
+        self.queue().notify(events::OUT | events::WRNORM);
+        if let Some(o) = old {
+            let back = o.naming().peer.as_ref().is_some_and(|p| is_self(p, self));
+            if back {
+                o.ends()[o.side].err = Some(Errno::ECONNRESET);
+                o.queue().notify(events::ERR);
+            }
+        }
+    }
 }
 
 const EPOLLWRBAND: u32 = 0x200;
@@ -403,6 +962,7 @@ fn send_stream(
     peer: &mut End,
     data: &[u8],
     files: &mut Vec<Arc<File>>,
+    from: Option<Addr>,
 ) -> SysResult<usize> {
     if me.shutdown & SEND_SHUTDOWN != 0 {
         return Err(Errno::EPIPE);
@@ -439,6 +999,7 @@ fn send_stream(
                 off: 0,
                 files: std::mem::take(files),
                 charge: chunk + MSG_OVERHEAD,
+                from: from.clone(),
             }),
         }
         sent += chunk;
@@ -446,16 +1007,14 @@ fn send_stream(
     Ok(sent)
 }
 
+/// A message over a connection (`SOCK_SEQPACKET`).
 fn send_message(
-    ty: i32,
     me: &mut End,
     peer: &mut End,
     data: &[u8],
     files: &mut Vec<Arc<File>>,
+    from: Option<Addr>,
 ) -> SysResult<usize> {
-    if me.disconnected {
-        return Err(Errno::ENOTCONN);
-    }
     if data.len() + 32 > me.sndbuf {
         return Err(Errno::EMSGSIZE);
     }
@@ -468,14 +1027,7 @@ fn send_message(
     if peer.rx_charge >= me.sndbuf {
         return Err(Errno::EAGAIN);
     }
-    if peer.closed {
-        if ty == SOCK_DGRAM {
-            me.disconnected = true;
-            return Err(Errno::ECONNREFUSED);
-        }
-        return Err(Errno::EPIPE);
-    }
-    if peer.shutdown & RCV_SHUTDOWN != 0 {
+    if peer.closed || peer.shutdown & RCV_SHUTDOWN != 0 {
         return Err(Errno::EPIPE);
     }
     peer.push(Msg {
@@ -483,10 +1035,10 @@ fn send_message(
         off: 0,
         files: std::mem::take(files),
         charge: data.len() + MSG_OVERHEAD,
+        from,
     });
     Ok(data.len())
 }
-
 fn recv_stream(me: &mut End, buf: &mut [u8], peek: bool) -> SysResult<Received> {
     if me.rx.is_empty() {
         if let Some(e) = me.err.take() {
@@ -500,7 +1052,10 @@ fn recv_stream(me: &mut End, buf: &mut [u8], peek: bool) -> SysResult<Received> 
         }
         return Err(Errno::EAGAIN);
     }
-    let mut r = Received::default();
+    let mut r = Received {
+        from: me.rx.front().and_then(|m| m.from.clone()),
+        ..Default::default()
+    };
     if peek {
         for m in me.rx.iter() {
             if r.len == buf.len() {
@@ -566,6 +1121,7 @@ fn recv_message(
         len: n,
         msg_len: m.data.len(),
         boundary: true,
+        from: m.from.clone(),
         ..Default::default()
     };
     if peek {
@@ -577,9 +1133,38 @@ fn recv_message(
 }
 
 impl Drop for Socket {
-    /// Closing: queued data is discarded; a connected peer can no longer
-    /// send or receive more, and learns of unread data by `ECONNRESET`.
+    /// Closing: queued data and connections not accepted are discarded; a
+    /// connected peer can no longer send or receive more, and learns of
+    /// unread data (or of a connection never accepted) by `ECONNRESET`; the
+    /// name is released.
     fn drop(&mut self) {
+        let (pending, bound, embryo) = {
+            let n = self.naming.get_mut().unwrap_or_else(|p| p.into_inner());
+            let pending = match &mut n.state {
+                State::Listening(l) => std::mem::take(&mut l.pending),
+                _ => VecDeque::new(),
+            };
+            (pending, n.bound.take(), n.embryo)
+        };
+        match bound {
+            Some(Bound::Path(inode)) => {
+                let mut paths = lock(&PATHS);
+                if let Some(ino) = inode.upgrade().map(|i| i.ino) {
+                    if paths.get(&ino).is_some_and(|(_, s)| is_self(s, self)) {
+                        paths.remove(&ino);
+                    }
+                }
+                // Entries of removed files whose sockets are gone.
+                paths.retain(|_, (i, s)| i.strong_count() > 0 && s.strong_count() > 0);
+            }
+            Some(Bound::Abstract(addr)) => {
+                let mut t = lock(&ABSTRACT);
+                if t.get(&addr).is_some_and(|s| is_self(s, self)) {
+                    t.remove(&addr);
+                }
+            }
+            None => {}
+        }
         let mut ends = self.ends();
         let (me, peer) = split(&mut ends, self.side);
         me.closed = true;
@@ -588,13 +1173,15 @@ impl Drop for Socket {
         me.rx_charge = 0;
         if self.pair.ty != SOCK_DGRAM {
             peer.shutdown = SHUTDOWN_MASK;
-            if !purged.is_empty() {
+            if !purged.is_empty() || embryo {
                 peer.err = Some(Errno::ECONNRESET);
             }
         }
         drop(ends);
-        // Files in flight may be sockets themselves: drop them unlocked.
+        // Files in flight and pending connections may be sockets
+        // themselves: drop them unlocked.
         drop(purged);
+        drop(pending);
         self.peer_queue().notify(events::ALL);
     }
 }
@@ -615,6 +1202,12 @@ struct SocketFile {
     sock: Arc<Socket>,
 }
 
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        self.sock.release();
+    }
+}
+
 impl FileOps for SocketFile {
     /// `read(2)`: a receive without flags; files that came along are
     /// closed, as on Linux.
@@ -627,7 +1220,7 @@ impl FileOps for SocketFile {
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {
-        let cred = self.sock.pair.cred;
+        let cred = self.sock.owner;
         Ok(Stat {
             dev: DEV_SOCK,
             ino: self.sock.ino,
@@ -887,5 +1480,180 @@ mod tests {
         a.set_rcvbuf(u32::MAX);
         assert_eq!(a.rcvbuf(), 2 * BUF_MAX);
         assert_eq!(a.take_error(), None);
+    }
+
+    fn abs(name: &str) -> Addr {
+        let mut a = vec![AF_UNIX as u8, 0, 0];
+        a.extend_from_slice(format!("{name}-{}", std::process::id()).as_bytes());
+        a
+    }
+
+    fn cred(pid: i32) -> Cred {
+        Cred {
+            pid,
+            uid: 1000,
+            gid: 100,
+        }
+    }
+
+    #[test]
+    fn listen_connect_accept() {
+        let l = new_socket(SOCK_STREAM, cred(1)).unwrap();
+        assert_eq!(l.listen(1, cred(1)), Err(Errno::EINVAL));
+        assert_eq!(l.accept().err(), Some(Errno::EINVAL));
+        let name = abs("lca");
+        l.bind_abstract(name.clone()).unwrap();
+        assert_eq!(l.bind_abstract(abs("other")), Err(Errno::EINVAL));
+        let l2 = new_socket(SOCK_STREAM, cred(1)).unwrap();
+        assert_eq!(l2.bind_abstract(name.clone()), Err(Errno::EADDRINUSE));
+        let c = new_socket(SOCK_STREAM, cred(2)).unwrap();
+        assert_eq!(c.connect(&l, cred(2)), Err(Errno::ECONNREFUSED));
+        assert_eq!(c.readiness(), OUT | events::HUP);
+        l.listen(0, cred(1)).unwrap();
+        assert!(l.listening());
+        assert_eq!(l.readiness(), 0);
+        assert_eq!(l.accept().err(), Some(Errno::EAGAIN));
+        assert!(Arc::ptr_eq(&find_abstract(&name).unwrap(), &l));
+        c.connect(&l, cred(2)).unwrap();
+        assert_eq!(l.readiness(), IN);
+        let c2 = new_socket(SOCK_STREAM, cred(3)).unwrap();
+        assert_eq!(c2.connect(&l, cred(3)), Err(Errno::EAGAIN));
+        // The backlog is looked at before this socket's own state.
+        assert_eq!(c.connect(&l, cred(2)), Err(Errno::EAGAIN));
+        assert_eq!(send(&c, b"early"), Ok(5));
+        let s = l.accept().unwrap();
+        assert_eq!(l.readiness(), 0);
+        assert_eq!(c.connect(&l, cred(2)), Err(Errno::EISCONN));
+        assert_eq!(recv(&s, 16).unwrap(), b"early");
+        assert_eq!(send(&s, b"back"), Ok(4));
+        let mut buf = [0u8; 8];
+        let r = c.recv(&mut buf, false, true).unwrap();
+        assert_eq!((r.len, r.from), (4, Some(name.clone())));
+        assert_eq!(c.peer_cred(), cred(1));
+        assert_eq!(s.peer_cred(), cred(2));
+        assert_eq!(c.peer_addr(), Ok(Some(name.clone())));
+        assert_eq!(s.local_addr(), Some(name.clone()));
+        assert_eq!(s.peer_addr(), Ok(None));
+        assert_eq!(c.local_addr(), None);
+        drop(s);
+        assert_eq!(recv(&c, 8).unwrap(), b"");
+        // Closing the listener resets connections it had not accepted and
+        // frees the name.
+        c2.connect(&l, cred(3)).unwrap();
+        drop(l);
+        assert_eq!(recv(&c2, 8), Err(Errno::ECONNRESET));
+        assert_eq!(find_abstract(&name).err(), Some(Errno::ECONNREFUSED));
+        l2.bind_abstract(name).unwrap();
+    }
+
+    #[test]
+    fn unconnected_errors() {
+        let s = new_socket(SOCK_STREAM, cred(1)).unwrap();
+        assert_eq!(send(&s, b"x"), Err(Errno::ENOTCONN));
+        assert_eq!(recv(&s, 8), Err(Errno::EINVAL));
+        assert_eq!(s.peer_addr(), Err(Errno::ENOTCONN));
+        assert_eq!(s.peer_cred(), NO_CRED);
+        let q = new_socket(SOCK_SEQPACKET, cred(1)).unwrap();
+        assert_eq!(recv(&q, 8), Err(Errno::ENOTCONN));
+        let d = new_socket(SOCK_DGRAM, cred(1)).unwrap();
+        assert_eq!(d.listen(1, cred(1)), Err(Errno::EOPNOTSUPP));
+        assert_eq!(d.accept().err(), Some(Errno::EOPNOTSUPP));
+        assert_eq!(send(&d, b"x"), Err(Errno::ENOTCONN));
+        let l = new_socket(SOCK_STREAM, cred(1)).unwrap();
+        l.autobind().unwrap();
+        l.listen(1, cred(1)).unwrap();
+        assert_eq!(d.connect(&l, cred(1)), Err(Errno::EINVAL));
+        let q2 = new_socket(SOCK_SEQPACKET, cred(1)).unwrap();
+        assert_eq!(q2.connect(&l, cred(1)), Err(Errno::EPROTOTYPE));
+        assert!(new_socket(4, cred(1)).is_err());
+    }
+
+    #[test]
+    fn autobind_names() {
+        let s = new_socket(SOCK_DGRAM, cred(1)).unwrap();
+        s.autobind().unwrap();
+        let a = s.local_addr().unwrap();
+        assert_eq!(a.len(), 8);
+        assert_eq!(&a[..3], &[AF_UNIX as u8, 0, 0]);
+        s.autobind().unwrap();
+        assert_eq!(s.local_addr(), Some(a.clone()));
+        assert!(Arc::ptr_eq(&find_abstract(&a).unwrap(), &s));
+        let t = new_socket(SOCK_DGRAM, cred(1)).unwrap();
+        t.autobind().unwrap();
+        assert_ne!(t.local_addr(), Some(a));
+    }
+
+    #[test]
+    fn datagrams_by_name() {
+        let a = new_socket(SOCK_DGRAM, cred(1)).unwrap();
+        let b = new_socket(SOCK_DGRAM, cred(1)).unwrap();
+        let c = new_socket(SOCK_DGRAM, cred(1)).unwrap();
+        a.bind_abstract(abs("dga")).unwrap();
+        b.bind_abstract(abs("dgb")).unwrap();
+        let mut none = Vec::new();
+        assert_eq!(b.send_to(b"hi", &mut none, Some(&a)), Ok(2));
+        assert_eq!(c.send_to(b"anon", &mut none, Some(&a)), Ok(4));
+        assert_eq!(a.readiness(), IN | OUT);
+        let mut buf = [0u8; 8];
+        let r = a.recv(&mut buf, false, true).unwrap();
+        assert_eq!((&buf[..r.len], r.from), (&b"hi"[..], Some(abs("dgb"))));
+        let r = a.recv(&mut buf, false, true).unwrap();
+        assert_eq!((&buf[..r.len], r.from), (&b"anon"[..], None));
+        // A connected socket takes datagrams from its peer only.
+        a.connect_dgram(Some(&b)).unwrap();
+        assert_eq!(a.peer_addr(), Ok(Some(abs("dgb"))));
+        assert_eq!(c.send_to(b"x", &mut none, Some(&a)), Err(Errno::EPERM));
+        assert_eq!(b.send_to(b"y", &mut none, Some(&a)), Ok(1));
+        assert_eq!(send(&a, b"to b"), Ok(4));
+        assert_eq!(recv(&b, 8).unwrap(), b"to b");
+        // Leaving a peer drops what was received; the peer, connected
+        // back, is told.
+        b.connect_dgram(Some(&a)).unwrap();
+        assert_eq!(b.send_to(b"lost", &mut none, None), Ok(4));
+        a.connect_dgram(None).unwrap();
+        assert_eq!(a.peer_addr(), Err(Errno::ENOTCONN));
+        assert_eq!(recv(&a, 8), Err(Errno::EAGAIN));
+        assert_eq!(b.take_error(), Some(Errno::ECONNRESET));
+        c.connect_dgram(Some(&a)).unwrap();
+        assert_eq!(send(&c, b"z"), Ok(1));
+        drop(a);
+        assert_eq!(send(&c, b"z"), Err(Errno::ECONNREFUSED));
+        assert_eq!(send(&c, b"z"), Err(Errno::ENOTCONN));
+    }
+
+    #[test]
+    fn bound_to_an_inode() {
+        use crate::inode::{Kind, Meta, DEV_ROOT};
+        let ino = Inode::new(
+            next_ino(),
+            DEV_ROOT,
+            Meta::new(S_IFSOCK | 0o755, 0, 0),
+            Kind::Socket,
+        );
+        assert_eq!(find_by_inode(&ino).err(), Some(Errno::ECONNREFUSED));
+        let s = new_socket(SOCK_STREAM, cred(1)).unwrap();
+        let mut name = vec![AF_UNIX as u8, 0];
+        name.extend_from_slice(b"x.sock\0");
+        s.bind_path(name.clone(), &ino).unwrap();
+        assert_eq!(s.bind_path(name.clone(), &ino), Err(Errno::EINVAL));
+        assert!(Arc::ptr_eq(&find_by_inode(&ino).unwrap(), &s));
+        assert_eq!(s.local_addr(), Some(name));
+        drop(s);
+        assert_eq!(find_by_inode(&ino).err(), Some(Errno::ECONNREFUSED));
+    }
+
+    #[test]
+    fn released_listener_refuses() {
+        let l = new_socket(SOCK_SEQPACKET, cred(1)).unwrap();
+        l.autobind().unwrap();
+        l.listen(5, cred(1)).unwrap();
+        let c = new_socket(SOCK_SEQPACKET, cred(2)).unwrap();
+        c.connect(&l, cred(2)).unwrap();
+        let held = l.clone();
+        drop(new_file(l, 0));
+        assert!(!held.listening());
+        assert_eq!(recv(&c, 8), Err(Errno::ECONNRESET));
+        let c2 = new_socket(SOCK_SEQPACKET, cred(2)).unwrap();
+        assert_eq!(c2.connect(&held, cred(2)), Err(Errno::ECONNREFUSED));
     }
 }
