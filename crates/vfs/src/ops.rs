@@ -14,6 +14,10 @@ use crate::host::{pread, pread_full};
 use crate::inode::{lock, Child, FileData, Inode, Kind};
 use crate::Vfs;
 
+/// Granularity of the page cache of host files: a fault in a mapped host
+/// file (program text, libraries) maps up to this much at once.
+const HOST_CACHE_CHUNK: u64 = 2 << 20;
+
 /// An open regular file.
 pub struct RegularOps {
     pub inode: Arc<Inode>,
@@ -80,6 +84,7 @@ impl FileOps for RegularOps {
                 let obj = Arc::new(MemObject::with_filler(
                     self.mf.clone(),
                     *size,
+                    HOST_CACHE_CHUNK,
                     Box::new(move |off, dst| pread_full(fd.as_raw_fd(), dst, off).map(|_| ())),
                 ));
                 *cache = Some(obj.clone());
