@@ -212,6 +212,34 @@ fn initial_regs(entry: u64, sp: u64) -> PtRegs {
     }
 }
 
+/// A fresh address space with `path` loaded into it (as `execve` sees
+/// the file system from `root`/`cwd`).
+fn load_image(
+    kernel: &Arc<Kernel>,
+    root: &Arc<vfs::Dentry>,
+    cwd: &Arc<vfs::Dentry>,
+    creds: &Creds,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> SysResult<(MemoryManager, loader::Loaded)> {
+    let mut mm = MemoryManager::new(
+        kernel.mf.clone(),
+        kernel.platform.max_user_address(),
+        kernel.platform.reserved_ranges(),
+    );
+    let args = ExecArgs {
+        vfs: &kernel.vfs,
+        root,
+        cwd,
+        creds,
+        vdso: kernel.vdso.as_ref(),
+        hwcap: kernel.hwcap,
+    };
+    let loaded = loader::load(&args, &mut mm, path, argv, envp)?;
+    Ok((mm, loaded))
+}
+
 /// Standard streams for init.
 pub struct Stdio {
     pub files: Vec<Arc<File>>,
@@ -233,25 +261,7 @@ pub fn start_init(
     if !cwd.inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    let mut mm = MemoryManager::new(
-        kernel.mf.clone(),
-        kernel.platform.max_user_address(),
-        kernel.platform.reserved_ranges(),
-    );
-    let loaded = loader::load(
-        &ExecArgs {
-            vfs: &kernel.vfs,
-            root: &root,
-            cwd: &cwd,
-            creds: &creds,
-            vdso: kernel.vdso.as_ref(),
-            hwcap: kernel.hwcap,
-        },
-        &mut mm,
-        path,
-        argv,
-        envp,
-    )?;
+    let (mm, loaded) = load_image(kernel, &root, &cwd, &creds, path, argv, envp)?;
     let mm = Arc::new(Mutex::new(mm));
     let sighand = Arc::new(Mutex::new(SigHandlers {
         actions: [SigAction::default(); 64],
@@ -664,26 +674,8 @@ pub fn execve(
         let fs = task.fs();
         (fs.root.clone(), fs.cwd.clone())
     };
-    let mut mm = MemoryManager::new(
-        kernel.mf.clone(),
-        kernel.platform.max_user_address(),
-        kernel.platform.reserved_ranges(),
-    );
     let creds = task.vfs_creds();
-    let loaded = loader::load(
-        &ExecArgs {
-            vfs: &kernel.vfs,
-            root: &root,
-            cwd: &cwd,
-            creds: &creds,
-            vdso: kernel.vdso.as_ref(),
-            hwcap: kernel.hwcap,
-        },
-        &mut mm,
-        path,
-        argv,
-        envp,
-    )?;
+    let (mm, loaded) = load_image(&kernel, &root, &cwd, &creds, path, argv, envp)?;
     // Past this point the old image is gone.
     become_sole_thread(task);
     if task.ctx.unmap_all().is_err() {
