@@ -184,6 +184,9 @@ impl Kernel {
 /// Charges CPU time to the process's `ITIMER_VIRTUAL`/`ITIMER_PROF`.
 fn charge_cpu_timers(task: &Task, ns: u64) {
     let tg = task.tg();
+    if !tg.cpu_timers.load(Ordering::Relaxed) {
+        return;
+    }
     let (virt, prof) = {
         let mut g = tg.lock();
         if g.itimer_virtual.left == 0 && g.itimer_prof.left == 0 {

@@ -139,6 +139,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         fsctx: Mutex::new(None),
         signal_events: waiter::Queue::new(),
         exec_exit: AtomicBool::new(false),
+        attention: AtomicBool::new(true),
     })
 }
 
@@ -298,6 +299,7 @@ pub fn start_init(
         }),
         child_events: waiter::Queue::new(),
         exit_events: waiter::Queue::new(),
+        cpu_timers: AtomicBool::new(false),
         start: Instant::now(),
     });
     tg.lock().uid = creds.uid;
@@ -446,6 +448,7 @@ pub fn clone(
         }),
         child_events: waiter::Queue::new(),
         exit_events: waiter::Queue::new(),
+        cpu_timers: AtomicBool::new(false),
         start: Instant::now(),
     });
     tg.lock().uid = task.creds.uid;

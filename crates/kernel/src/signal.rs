@@ -189,12 +189,21 @@ impl Task {
         }
         drop(h);
         lock(&self.shared.pending).push(info);
+        self.shared.attention.store(true, Ordering::Release);
     }
 
     /// Delivers pending signals: runs default actions or sets up handler
     /// frames. Also settles a syscall restart. Returns an exit if one of
     /// them ends the task.
     pub fn deliver_signals(&mut self, restart: Option<Errno>) -> Option<Exit> {
+        // Fast path: nothing was queued, unblocked, stopped or killed since
+        // the last look.
+        if restart.is_none()
+            && self.saved_mask.is_none()
+            && !self.shared.attention.swap(false, Ordering::AcqRel)
+        {
+            return None;
+        }
         let mut restart = restart;
         loop {
             if self.tg().lock().stopped {

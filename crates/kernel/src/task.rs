@@ -100,6 +100,8 @@ pub struct ThreadGroup {
     pub child_events: Queue,
     /// Notified when this process exits (pidfd readers wait here).
     pub exit_events: Queue,
+    /// A CPU-time interval timer was ever armed: the run loop charges it.
+    pub cpu_timers: AtomicBool,
     pub start: Instant,
 }
 
@@ -134,11 +136,16 @@ pub struct TaskShared {
     pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
+    /// Something may need the run loop's attention (a signal queued, a
+    /// mask change, a stop, a kill): set before waking the task, cleared
+    /// by the run loop, so the loop skips signal bookkeeping otherwise.
+    pub attention: AtomicBool,
 }
 
 impl TaskShared {
     /// Wakes the task from a blocking wait and out of application code.
     pub fn kick(&self) {
+        self.attention.store(true, Ordering::Release);
         self.waiter.notify();
         self.signal_events.notify(waiter::events::IN);
         if let Some(i) = lock(&self.interrupter).as_ref() {
@@ -224,6 +231,8 @@ impl Task {
     pub fn set_mask(&self, m: SigSet) {
         let m = SigSet(m.0 & !SigSet::UNBLOCKABLE.0);
         self.shared.mask.store(m.0, Ordering::Relaxed);
+        // Unblocking may make a pending signal deliverable.
+        self.shared.attention.store(true, Ordering::Release);
     }
 
     pub fn rlimit(&self, r: u32) -> Rlimit {

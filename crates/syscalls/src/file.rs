@@ -72,6 +72,9 @@ fn read_into(
 /// Sends `SIGPIPE` to the calling thread after an `EPIPE` write.
 pub fn sigpipe(t: &Task) {
     lock(&t.shared.pending).push(SigInfo::from_user(SIGPIPE, SI_USER, t.pid(), t.creds.uid));
+    t.shared
+        .attention
+        .store(true, std::sync::atomic::Ordering::Release);
 }
 
 /// Writes `data` with `op`; blocking writers keep going until all is

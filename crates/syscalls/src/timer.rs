@@ -95,6 +95,8 @@ fn itimer_set(
             }
         }
         ITIMER_VIRTUAL | ITIMER_PROF => {
+            tg.cpu_timers
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             let c = CpuTimer {
                 left: value.as_nanos() as u64,
                 interval: interval.as_nanos() as u64,
