@@ -194,6 +194,11 @@ fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]) -> Vec<u8
     cmd.as_bytes().to_vec()
 }
 
+/// An errno as the C library would say it.
+fn describe(e: Errno) -> String {
+    std::io::Error::from_raw_os_error(e.0).to_string()
+}
+
 fn exit_code(status: i32) -> u8 {
     if status & 0x7f == 0 {
         ((status >> 8) & 0xff) as u8
@@ -286,7 +291,11 @@ pub fn run(o: DoOptions) -> u8 {
     let vfs = match Vfs::new(Some(&o.root), mf.clone()) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("rvisor: cannot use {:?} as the root: {e}", o.root);
+            eprintln!(
+                "rvisor: cannot use {:?} as the root: {}",
+                o.root,
+                describe(e)
+            );
             return 125;
         }
     };
@@ -328,14 +337,19 @@ pub fn run(o: DoOptions) -> u8 {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "/".into()),
     };
-    let cwd = if vfs
-        .resolve(&vfs.root, &vfs.root, cwd.as_bytes(), true)
-        .is_ok()
-        || o.cwd.is_some()
-    {
-        cwd
-    } else {
-        "/".into()
+    // The caller's directory is used when the sandbox has it, else `/`;
+    // an explicit `--cwd` must exist and be a directory.
+    let cwd = match vfs.resolve(&vfs.root, &vfs.root, cwd.as_bytes(), true) {
+        Ok(d) if d.inode.is_dir() => cwd,
+        Ok(_) if o.cwd.is_some() => {
+            eprintln!("rvisor: --cwd {cwd:?}: {}", describe(Errno::ENOTDIR));
+            return 125;
+        }
+        Err(e) if o.cwd.is_some() => {
+            eprintln!("rvisor: --cwd {cwd:?}: {}", describe(e));
+            return 125;
+        }
+        _ => "/".into(),
     };
     let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
     let stdio = Stdio {

@@ -856,6 +856,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
     }
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
+    trials.push(Trial::test("cli::bad_cwd", bad_cwd));
 }
 
 /// Runs `argv` in the sandbox only.
@@ -1132,6 +1133,30 @@ fn idle_cpu(platform: &str) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(format!("an idle sandbox used {used} ticks (10 ms each) of CPU in 3 s").into())
+    }
+}
+
+/// A `--cwd` that does not exist is a clear error of rvisor's own (125),
+/// not a failure blamed on the command.
+fn bad_cwd() -> Result<(), Failed> {
+    let full: Vec<OsString> = [rvisor_bin().into_os_string()]
+        .into_iter()
+        .chain(
+            ["do", "--cwd", "/nonexistent-rvisor-dir", "--", "/bin/true"]
+                .iter()
+                .map(OsString::from),
+        )
+        .collect();
+    let r = run_cmd(&full, Path::new("/"), None)?;
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    if r.status == Some(125) && stderr.contains("--cwd") && stderr.contains("No such file") {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected status 125 and a message about --cwd\n{}",
+            describe(&r, &full)
+        )
+        .into())
     }
 }
 
