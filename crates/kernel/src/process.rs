@@ -98,6 +98,7 @@ pub struct TaskParts {
     pub altstack: SigAltStack,
     pub vfork_done: Option<Arc<VforkDone>>,
     pub no_new_privs: bool,
+    pub caps: Caps,
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
     /// For a new thread: the platform thread made by the creating task.
     pub seed: Option<platform::ThreadSeed>,
@@ -187,6 +188,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 regs_replaced: false,
                 exit: None,
                 no_new_privs: parts.no_new_privs,
+                caps: parts.caps,
                 seccomp: parts.seccomp,
                 restart_deadline: None,
                 scratch: Vec::new(),
@@ -334,6 +336,7 @@ pub fn start_init(
         egid: gid,
         clear_child_tid: 0,
         no_new_privs: false,
+        caps: Caps::for_uid(uid),
         seccomp: Vec::new(),
         seed: None,
         altstack: SigAltStack {
@@ -513,6 +516,7 @@ pub fn clone(
         altstack: task.altstack,
         vfork_done: vfork.clone(),
         no_new_privs: task.no_new_privs,
+        caps: task.caps,
         seccomp: task.seccomp.clone(),
         seed: None,
     });
@@ -610,6 +614,7 @@ fn clone_thread(
         },
         vfork_done: None,
         no_new_privs: task.no_new_privs,
+        caps: task.caps,
         seccomp: task.seccomp.clone(),
         seed: Some(seed),
     });
@@ -711,6 +716,19 @@ pub fn execve(
     task.altstack = SigAltStack {
         flags: SS_DISABLE,
         ..Default::default()
+    };
+    // Without file capabilities: root keeps everything, others nothing.
+    task.caps = if task.euid == 0 || task.creds.uid == 0 {
+        Caps {
+            effective: if task.euid == 0 { ALL_CAPS } else { 0 },
+            permitted: ALL_CAPS,
+            inheritable: task.caps.inheritable,
+        }
+    } else {
+        Caps {
+            inheritable: task.caps.inheritable,
+            ..Caps::default()
+        }
     };
     *lock(&task.shared.comm) = loaded.comm;
     task.regs = initial_regs(loaded.entry, loaded.sp);

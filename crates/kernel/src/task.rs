@@ -158,6 +158,41 @@ impl TaskShared {
     }
 }
 
+/// Capability sets (bit N = capability N).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+/// Every capability this kernel knows (`CAP_LAST_CAP` = 40).
+pub const ALL_CAPS: u64 = (1 << 41) - 1;
+
+pub const CAP_CHOWN: u32 = 0;
+pub const CAP_FOWNER: u32 = 3;
+pub const CAP_SETGID: u32 = 6;
+pub const CAP_SETUID: u32 = 7;
+pub const CAP_SETPCAP: u32 = 8;
+pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_NICE: u32 = 23;
+pub const CAP_SYS_RESOURCE: u32 = 24;
+
+impl Caps {
+    /// What a process of effective uid `euid` starts with (no file caps).
+    pub fn for_uid(euid: u32) -> Caps {
+        if euid == 0 {
+            Caps {
+                effective: ALL_CAPS,
+                permitted: ALL_CAPS,
+                inheritable: 0,
+            }
+        } else {
+            Caps::default()
+        }
+    }
+}
+
 /// How a task leaves its run loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -189,6 +224,7 @@ pub struct Task {
     pub exit: Option<Exit>,
     /// `PR_SET_NO_NEW_PRIVS`: sticky, inherited.
     pub no_new_privs: bool,
+    pub caps: Caps,
     /// Seccomp filters, oldest first; inherited by children and kept
     /// across exec.
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
@@ -290,6 +326,30 @@ impl Task {
             if Instant::now() >= deadline || !waiter.wait(Some(deadline)) {
                 return Ok(());
             }
+        }
+    }
+
+    /// Whether the task holds capability `cap` in its effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.effective & (1 << cap) != 0
+    }
+
+    /// Applies Linux's capability rules to a change of user ids (the saved
+    /// id is taken as the effective one).
+    pub fn set_uids(&mut self, ruid: u32, euid: u32) {
+        let was_root = self.creds.uid == 0 || self.euid == 0;
+        let (old_euid, keep) = (self.euid, self.tg().lock().keepcaps);
+        self.creds.uid = ruid;
+        self.euid = euid;
+        self.tg().lock().uid = ruid;
+        if was_root && ruid != 0 && euid != 0 && !keep {
+            self.caps.permitted = 0;
+            self.caps.effective = 0;
+        }
+        if old_euid == 0 && euid != 0 {
+            self.caps.effective = 0;
+        } else if old_euid != 0 && euid == 0 {
+            self.caps.effective = self.caps.permitted;
         }
     }
 

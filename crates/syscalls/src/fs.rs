@@ -387,7 +387,7 @@ pub fn readlink(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 fn chmod_dentry(t: &Task, d: &Arc<Dentry>, mode: u32) -> SysResult<u64> {
     let m = d.inode.meta();
-    if t.euid != 0 && t.euid != m.uid {
+    if !t.capable(kernel::task::CAP_FOWNER) && t.euid != m.uid {
         return Err(Errno::EPERM);
     }
     if d.inode.dev == DEV_PROC {
@@ -439,7 +439,7 @@ pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn chown_dentry(t: &Task, d: &Arc<Dentry>, uid: u32, gid: u32) -> SysResult<u64> {
-    if t.euid != 0 && (uid != u32::MAX || gid != u32::MAX) {
+    if !t.capable(kernel::task::CAP_CHOWN) && (uid != u32::MAX || gid != u32::MAX) {
         return Err(Errno::EPERM);
     }
     d.inode.update_meta(|m| {

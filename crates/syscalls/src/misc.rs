@@ -38,7 +38,7 @@ fn set_name(t: &mut Task, a: [u64; 6], host: bool) -> SysResult<u64> {
     if !(0..=64).contains(&len) {
         return Err(Errno::EINVAL);
     }
-    if t.euid != 0 {
+    if !t.capable(kernel::task::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let mut b = vec![0u8; len as usize];

@@ -7,7 +7,9 @@ use abi::signal::*;
 use abi::time::Timeval;
 use abi::{Errno, SysResult};
 use kernel::process;
-use kernel::task::{lock, Exit};
+use kernel::task::{
+    lock, Caps, Exit, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_NICE, CAP_SYS_RESOURCE,
+};
 use kernel::Task;
 
 use crate::util;
@@ -206,21 +208,16 @@ pub fn getegid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     Ok(t.egid as u64)
 }
 
-fn privileged(t: &Task) -> bool {
-    t.euid == 0
-}
-
 pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let uid = a[0] as u32;
     if uid == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    if privileged(t) {
-        t.creds.uid = uid;
-        t.euid = uid;
-        t.tg().lock().uid = uid;
+    if t.capable(CAP_SETUID) {
+        t.set_uids(uid, uid);
     } else if uid == t.creds.uid {
-        t.euid = uid;
+        let r = t.creds.uid;
+        t.set_uids(r, uid);
     } else {
         return Err(Errno::EPERM);
     }
@@ -232,7 +229,7 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if gid == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    if privileged(t) {
+    if t.capable(CAP_SETGID) {
         t.creds.gid = gid;
         t.egid = gid;
     } else if gid == t.creds.gid {
@@ -245,25 +242,21 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (r, e) = (a[0] as u32, a[1] as u32);
-    if !privileged(t) {
+    if !t.capable(CAP_SETUID) {
         let ok = |x: u32| x == u32::MAX || x == t.creds.uid || x == t.euid;
         if !ok(r) || !ok(e) || !ok(a[2] as u32) {
             return Err(Errno::EPERM);
         }
     }
-    if r != u32::MAX {
-        t.creds.uid = r;
-        t.tg().lock().uid = r;
-    }
-    if e != u32::MAX {
-        t.euid = e;
-    }
+    let nr = if r == u32::MAX { t.creds.uid } else { r };
+    let ne = if e == u32::MAX { t.euid } else { e };
+    t.set_uids(nr, ne);
     Ok(0)
 }
 
 pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (r, e) = (a[0] as u32, a[1] as u32);
-    if !privileged(t) {
+    if !t.capable(CAP_SETGID) {
         let ok = |x: u32| x == u32::MAX || x == t.creds.gid || x == t.egid;
         if !ok(r) || !ok(e) || !ok(a[2] as u32) {
             return Err(Errno::EPERM);
@@ -324,7 +317,7 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !(0..=65536).contains(&n) {
         return Err(Errno::EINVAL);
     }
-    if !privileged(t) {
+    if !t.capable(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let mut bytes = vec![0u8; n as usize * 4];
@@ -429,7 +422,7 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             if n.cur > n.max {
                 return Err(Errno::EINVAL);
             }
-            if n.max > old.max && t.euid != 0 {
+            if n.max > old.max && !t.capable(CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
             if res == abi::misc::RLIMIT_NOFILE && n.max > 1 << 20 {
@@ -637,19 +630,83 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let hdr: [u32; 2] = util::read_obj(t, a[0])?;
-    const V3: u32 = 0x20080522;
-    if hdr[0] != V3 && hdr[0] != 0x19980330 && hdr[0] != 0x20071026 {
-        util::write_obj(t, a[0], &[V3, hdr[1]])?;
+const CAP_V1: u32 = 0x19980330;
+const CAP_V2: u32 = 0x20071026;
+const CAP_V3: u32 = 0x20080522;
+
+/// Checks a capability header; `Ok(words)`: how many 32-bit words each
+/// set has in the data (1 for v1, 2 for v2/v3).
+fn cap_header(t: &Task, hdr_addr: u64) -> SysResult<(usize, i32)> {
+    let hdr: [u32; 2] = util::read_obj(t, hdr_addr)?;
+    let words = match hdr[0] {
+        CAP_V1 => 1,
+        CAP_V2 | CAP_V3 => 2,
+        _ => {
+            util::write_obj(t, hdr_addr, &[CAP_V3, hdr[1]])?;
+            return Err(Errno::EINVAL);
+        }
+    };
+    let pid = hdr[1] as i32;
+    if pid < 0 {
         return Err(Errno::EINVAL);
     }
-    if a[1] != 0 {
-        let full = if t.euid == 0 { u32::MAX } else { 0 };
-        let lo = full;
-        let hi = full & 0x1ff;
-        util::write_obj(t, a[1], &[lo, lo, 0u32, hi, hi, 0u32])?;
+    Ok((words, pid))
+}
+
+pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (words, pid) = cap_header(t, a[0])?;
+    if pid != 0 && pid != t.tid() && t.kernel.find_task(pid).is_none() {
+        return Err(Errno::ESRCH);
     }
+    if a[1] != 0 {
+        // Another task's sets are not tracked in shared state: report ours
+        // only for ourselves.
+        let c = if pid == 0 || pid == t.tid() {
+            t.caps
+        } else {
+            Caps::default()
+        };
+        let mut data = Vec::new();
+        for w in 0..words {
+            let part = |v: u64| (v >> (32 * w)) as u32;
+            data.extend_from_slice(&[part(c.effective), part(c.permitted), part(c.inheritable)]);
+        }
+        let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        t.mm().copy_out(a[1], &bytes)?;
+    }
+    Ok(0)
+}
+
+pub fn capset(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (words, pid) = cap_header(t, a[0])?;
+    if pid != 0 && pid != t.tid() {
+        return Err(Errno::EPERM);
+    }
+    let mut raw = vec![0u8; words * 12];
+    t.mm().copy_in(a[1], &mut raw)?;
+    let word = |i: usize| {
+        u32::from_le_bytes([raw[i * 4], raw[i * 4 + 1], raw[i * 4 + 2], raw[i * 4 + 3]]) as u64
+    };
+    let mut new = Caps::default();
+    for w in 0..words {
+        new.effective |= word(w * 3) << (32 * w);
+        new.permitted |= word(w * 3 + 1) << (32 * w);
+        new.inheritable |= word(w * 3 + 2) << (32 * w);
+    }
+    let old = t.caps;
+    // Without CAP_SETPCAP the inheritable set may only take what the
+    // task already has in its inheritable or permitted sets.
+    let allowed = if t.capable(CAP_SETPCAP) {
+        kernel::task::ALL_CAPS
+    } else {
+        old.inheritable | old.permitted
+    };
+    let inheritable_ok = new.inheritable & !allowed == 0;
+    if new.permitted & !old.permitted != 0 || new.effective & !new.permitted != 0 || !inheritable_ok
+    {
+        return Err(Errno::EPERM);
+    }
+    t.caps = new;
     Ok(0)
 }
 
@@ -802,7 +859,7 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let g = prio_target(t, a[0], a[1])?;
     let nice = (a[2] as i32).clamp(-20, 19);
     let mut inner = g.lock();
-    if nice < inner.nice && t.euid != 0 {
+    if nice < inner.nice && !t.capable(CAP_SYS_NICE) {
         return Err(Errno::EACCES);
     }
     inner.nice = nice;

@@ -56,7 +56,7 @@ pub fn check(t: &mut Task, nr: u64, args: &[u64; 6]) -> Option<SysResult<u64>> {
 }
 
 fn install(t: &mut Task, prog_addr: u64) -> SysResult<u64> {
-    if !t.no_new_privs && t.euid != 0 {
+    if !t.no_new_privs && !t.capable(kernel::task::CAP_SYS_ADMIN) {
         return Err(Errno::EACCES);
     }
     let hdr: [u64; 2] = util::read_obj(t, prog_addr)?;
