@@ -14,6 +14,9 @@ pub const FUTEX_WAKE: u32 = 1;
 pub const FUTEX_REQUEUE: u32 = 3;
 pub const FUTEX_CMP_REQUEUE: u32 = 4;
 pub const FUTEX_WAKE_OP: u32 = 5;
+pub const FUTEX_LOCK_PI: u32 = 6;
+pub const FUTEX_UNLOCK_PI: u32 = 7;
+pub const FUTEX_TRYLOCK_PI: u32 = 8;
 pub const FUTEX_WAIT_BITSET: u32 = 9;
 pub const FUTEX_WAKE_BITSET: u32 = 10;
 pub const FUTEX_PRIVATE_FLAG: u32 = 128;
@@ -24,6 +27,9 @@ struct Sleeper {
     bitset: u32,
     waiter: Arc<Waiter>,
     woken: Arc<AtomicBool>,
+    /// For PI waiters: the tid that receives ownership when woken (0
+    /// otherwise).
+    tid: i32,
 }
 
 /// All sleeping futex waiters.
@@ -101,6 +107,7 @@ pub fn wait(
             bitset,
             waiter: t.shared.waiter.clone(),
             woken: woken.clone(),
+            tid: 0,
         });
     }
     let waiter = t.shared.waiter.clone();
@@ -227,5 +234,112 @@ pub fn exit_robust_list(t: &Task) {
     }
     if pending != 0 {
         futex_death(t, pending.wrapping_add(offset as u64), tid);
+    }
+}
+
+/// `FUTEX_LOCK_PI` / `FUTEX_TRYLOCK_PI`: takes the lock word at `addr`
+/// for the caller, sleeping (unless `try_only`) until an unlock hands it
+/// over. Priority inheritance itself is not modelled (there are no
+/// real-time priorities here); ownership hand-off is.
+pub fn lock_pi(
+    t: &mut Task,
+    addr: u64,
+    deadline: Option<Instant>,
+    try_only: bool,
+) -> SysResult<u64> {
+    let kernel = t.kernel.clone();
+    let tid = t.tid() as u32;
+    let woken = Arc::new(AtomicBool::new(false));
+    loop {
+        let mut sleepers = lock(&kernel.futexes.sleepers);
+        let key = t.mm().futex_key(addr)?;
+        let mf = kernel.mf.clone();
+        let v = mf.load_u32(key);
+        let owner = v & FUTEX_TID_MASK;
+        let others_wait = sleepers.iter().any(|s| s.key == key);
+        let waiters_bit = if others_wait { FUTEX_WAITERS } else { 0 };
+        if owner == 0 || kernel.find_task(owner as i32).is_none() {
+            // Free, or its owner is gone: take it (marking a dead owner).
+            let died = if owner != 0 {
+                FUTEX_OWNER_DIED
+            } else {
+                v & FUTEX_OWNER_DIED
+            };
+            if mf.cmpxchg_u32(key, v, tid | died | waiters_bit) == v {
+                return Ok(0);
+            }
+            continue;
+        }
+        if owner == tid {
+            return Err(Errno::EDEADLK);
+        }
+        if try_only {
+            return Err(Errno::EAGAIN);
+        }
+        if v & FUTEX_WAITERS == 0 && mf.cmpxchg_u32(key, v, v | FUTEX_WAITERS) != v {
+            continue;
+        }
+        sleepers.push(Sleeper {
+            key,
+            bitset: u32::MAX,
+            waiter: t.shared.waiter.clone(),
+            woken: woken.clone(),
+            tid: tid as i32,
+        });
+        break;
+    }
+    let waiter = t.shared.waiter.clone();
+    let result = loop {
+        if woken.load(Ordering::Acquire) {
+            break Ok(0);
+        }
+        if t.interrupted() {
+            break Err(Errno::ERESTARTNOINTR);
+        }
+        if !waiter.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+            break Err(Errno::ETIMEDOUT);
+        }
+    };
+    if result.is_err() {
+        lock(&kernel.futexes.sleepers).retain(|x| !Arc::ptr_eq(&x.woken, &woken));
+        if woken.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+    }
+    result
+}
+
+/// `FUTEX_UNLOCK_PI`: hands the lock to the longest waiter, or frees it.
+pub fn unlock_pi(t: &mut Task, addr: u64) -> SysResult<u64> {
+    let kernel = t.kernel.clone();
+    let tid = t.tid() as u32;
+    let mut sleepers = lock(&kernel.futexes.sleepers);
+    let key = t.mm().futex_key(addr)?;
+    let mf = kernel.mf.clone();
+    loop {
+        let v = mf.load_u32(key);
+        if v & FUTEX_TID_MASK != tid {
+            return Err(Errno::EPERM);
+        }
+        let next = sleepers.iter().position(|s| s.key == key && s.tid != 0);
+        let new = match next {
+            Some(i) => {
+                let more = sleepers
+                    .iter()
+                    .enumerate()
+                    .any(|(j, s)| j != i && s.key == key);
+                sleepers[i].tid as u32 | if more { FUTEX_WAITERS } else { 0 }
+            }
+            None => 0,
+        };
+        if mf.cmpxchg_u32(key, v, new) != v {
+            continue;
+        }
+        if let Some(i) = next {
+            let s = sleepers.remove(i);
+            s.woken.store(true, Ordering::Release);
+            s.waiter.notify();
+        }
+        return Ok(0);
     }
 }

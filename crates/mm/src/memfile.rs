@@ -170,6 +170,35 @@ impl MemoryFile {
         }
     }
 
+    /// The 32-bit word at `off` (a futex word), read atomically.
+    pub fn load_u32(&self, off: u64) -> u32 {
+        self.atomic_u32(off)
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Atomically replaces the 32-bit word at `off` with `new` if it holds
+    /// `old`; returns what it held. Futex words are changed concurrently
+    /// by application threads with atomic instructions, so the sentry must
+    /// use them too.
+    pub fn cmpxchg_u32(&self, off: u64, old: u32, new: u32) -> u32 {
+        use std::sync::atomic::Ordering::SeqCst;
+        match self
+            .atomic_u32(off)
+            .compare_exchange(old, new, SeqCst, SeqCst)
+        {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
+    fn atomic_u32(&self, off: u64) -> &std::sync::atomic::AtomicU32 {
+        self.check(off, 4);
+        assert!(off.is_multiple_of(4), "unaligned futex word");
+        // SAFETY: in bounds and 4-aligned inside the mapping, which lives as
+        // long as `self`; every concurrent access to a futex word is atomic
+        // (the futex ABI requires it of the application).
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.base.add(off as usize).cast()) }
+    }
+
     /// Copies `len` bytes within the file.
     pub fn copy(&self, dst: u64, src: u64, len: u64) {
         self.check(dst, len as usize);

@@ -716,7 +716,7 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
-    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET {
+    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI {
         return Err(Errno::ENOSYS);
     }
     let read_deadline = |t: &Task, absolute: bool| -> SysResult<Option<std::time::Instant>> {
@@ -776,6 +776,24 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         FUTEX_WAKE_OP => {
             kernel::futex::wake_op(t, addr, val as usize, addr2, timeout as u32 as usize, val3)
         }
+        FUTEX_LOCK_PI | FUTEX_TRYLOCK_PI => {
+            // LOCK_PI's timeout is absolute on CLOCK_REALTIME.
+            let deadline = if cmd == FUTEX_LOCK_PI && timeout != 0 {
+                let ts: abi::time::Timespec = util::read_obj(t, timeout)?;
+                let ns = ts.to_nanos().ok_or(Errno::EINVAL)? as u64;
+                let cur = crate::time::clock_now(t, abi::time::CLOCK_REALTIME)?
+                    .to_nanos()
+                    .unwrap_or(0) as u64;
+                Some(
+                    std::time::Instant::now()
+                        + std::time::Duration::from_nanos(ns.saturating_sub(cur)),
+                )
+            } else {
+                None
+            };
+            kernel::futex::lock_pi(t, addr, deadline, cmd == FUTEX_TRYLOCK_PI)
+        }
+        FUTEX_UNLOCK_PI => kernel::futex::unlock_pi(t, addr),
         _ => Err(Errno::ENOSYS),
     }
 }
