@@ -142,17 +142,21 @@ pub fn wake_op(
     op: u32,
 ) -> SysResult<u64> {
     let kernel = t.kernel.clone();
-    let (k1, k2, old) = {
+    let (k1, k2) = {
         let mut mm = t.mm();
-        let k1 = mm.futex_key(addr)?;
-        let k2 = mm.futex_key(addr2)?;
-        let old: u32 = mm.read_obj(addr2)?;
-        let shift = (op >> 28) & 8 != 0;
-        let opcode = (op >> 28) & 7;
-        let mut oparg = (op >> 12) & 0xfff;
-        if shift {
-            oparg = 1u32.checked_shl(oparg).unwrap_or(0);
-        }
+        mm.check_access(addr2, 4, true)?;
+        (mm.futex_key(addr)?, mm.futex_key(addr2)?)
+    };
+    let shift = (op >> 28) & 8 != 0;
+    let opcode = (op >> 28) & 7;
+    let mut oparg = (op >> 12) & 0xfff;
+    if shift {
+        oparg = 1u32.checked_shl(oparg).unwrap_or(0);
+    }
+    // The word may change under us (other threads use atomics on it too).
+    let mf = kernel.mf.clone();
+    let old = loop {
+        let old = mf.load_u32(k2);
         let new = match opcode {
             0 => oparg,
             1 => old.wrapping_add(oparg),
@@ -161,8 +165,9 @@ pub fn wake_op(
             4 => old ^ oparg,
             _ => return Err(Errno::ENOSYS),
         };
-        mm.write_obj(addr2, &new)?;
-        (k1, k2, old)
+        if mf.cmpxchg_u32(k2, old, new) == old {
+            break old;
+        }
     };
     let cmp = (op >> 24) & 15;
     let cmparg = op & 0xfff;
@@ -252,6 +257,7 @@ pub fn lock_pi(
     let woken = Arc::new(AtomicBool::new(false));
     loop {
         let mut sleepers = lock(&kernel.futexes.sleepers);
+        t.mm().check_access(addr, 4, true)?;
         let key = t.mm().futex_key(addr)?;
         let mf = kernel.mf.clone();
         let v = mf.load_u32(key);
@@ -314,6 +320,7 @@ pub fn unlock_pi(t: &mut Task, addr: u64) -> SysResult<u64> {
     let kernel = t.kernel.clone();
     let tid = t.tid() as u32;
     let mut sleepers = lock(&kernel.futexes.sleepers);
+    t.mm().check_access(addr, 4, true)?;
     let key = t.mm().futex_key(addr)?;
     let mf = kernel.mf.clone();
     loop {
