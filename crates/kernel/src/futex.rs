@@ -350,3 +350,56 @@ pub fn unlock_pi(t: &mut Task, addr: u64) -> SysResult<u64> {
         return Ok(0);
     }
 }
+
+/// `futex_waitv`: sleeps until one of `words` (address, expected value) is
+/// woken; returns its index. `EAGAIN` if one already differs.
+pub fn wait_any(t: &mut Task, words: &[(u64, u32)], deadline: Option<Instant>) -> SysResult<u64> {
+    let kernel = t.kernel.clone();
+    let flags: Vec<Arc<AtomicBool>> = words
+        .iter()
+        .map(|_| Arc::new(AtomicBool::new(false)))
+        .collect();
+    {
+        let mut sleepers = lock(&kernel.futexes.sleepers);
+        let mut keys = Vec::with_capacity(words.len());
+        {
+            let mut mm = t.mm();
+            for &(addr, val) in words {
+                let key = mm.futex_key(addr)?;
+                let cur: u32 = mm.read_obj(addr)?;
+                if cur != val {
+                    return Err(Errno::EAGAIN);
+                }
+                keys.push(key);
+            }
+        }
+        for (key, woken) in keys.into_iter().zip(&flags) {
+            sleepers.push(Sleeper {
+                key,
+                bitset: u32::MAX,
+                waiter: t.shared.waiter.clone(),
+                woken: woken.clone(),
+                tid: 0,
+            });
+        }
+    }
+    let waiter = t.shared.waiter.clone();
+    let first_woken =
+        |flags: &[Arc<AtomicBool>]| flags.iter().position(|w| w.load(Ordering::Acquire));
+    let result = loop {
+        if let Some(i) = first_woken(&flags) {
+            break Ok(i as u64);
+        }
+        if t.interrupted() {
+            break Err(Errno::ERESTARTSYS);
+        }
+        if !waiter.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+            break Err(Errno::ETIMEDOUT);
+        }
+    };
+    lock(&kernel.futexes.sleepers).retain(|x| !flags.iter().any(|w| Arc::ptr_eq(&x.woken, w)));
+    match first_woken(&flags) {
+        Some(i) => Ok(i as u64),
+        None => result,
+    }
+}

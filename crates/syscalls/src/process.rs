@@ -962,3 +962,41 @@ pub fn pidfd_getfd(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
     t.fds().install(f, true, 0, lim).map(|fd| fd as u64)
 }
+
+/// `futex_waitv(waiters, nr, flags, timeout, clockid)`.
+pub fn futex_waitv(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const FUTEX2_SIZE_U32: u32 = 2;
+    const FUTEX2_PRIVATE: u32 = 128;
+    let n = a[1] as usize;
+    if a[2] != 0 || n == 0 || n > 128 {
+        return Err(Errno::EINVAL);
+    }
+    let mut words = Vec::with_capacity(n);
+    for i in 0..n {
+        let w: [u64; 3] = util::read_obj(t, a[0] + i as u64 * 24)?;
+        let (val, uaddr, flags) = (w[0], w[1], w[2] as u32);
+        if flags & !(FUTEX2_SIZE_U32 | FUTEX2_PRIVATE) != 0
+            || flags & 3 != FUTEX2_SIZE_U32
+            || (w[2] >> 32) != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        if val > u32::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        words.push((uaddr, val as u32));
+    }
+    let deadline = if a[3] == 0 {
+        None
+    } else {
+        let clock = a[4] as i32;
+        if clock != abi::time::CLOCK_MONOTONIC && clock != abi::time::CLOCK_REALTIME {
+            return Err(Errno::EINVAL);
+        }
+        let ts: abi::time::Timespec = util::read_obj(t, a[3])?;
+        let ns = ts.to_nanos().ok_or(Errno::EINVAL)? as u64;
+        let cur = crate::time::clock_now(t, clock)?.to_nanos().unwrap_or(0) as u64;
+        Some(std::time::Instant::now() + std::time::Duration::from_nanos(ns.saturating_sub(cur)))
+    };
+    kernel::futex::wait_any(t, &words, deadline)
+}

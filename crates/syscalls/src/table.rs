@@ -455,7 +455,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "landlock_restrict_self", handler: None, status: Status::Enosys },
     Entry { name: "memfd_secret", handler: None, status: Status::Enosys },
     Entry { name: "process_mrelease", handler: None, status: Status::Enosys },
-    Entry { name: "futex_waitv", handler: None, status: Status::Enosys },
+    Entry { name: "futex_waitv", handler: Some(process::futex_waitv), status: Status::Full },
     Entry { name: "set_mempolicy_home_node", handler: None, status: Status::Enosys },
     Entry { name: "cachestat", handler: None, status: Status::Enosys },
     Entry { name: "fchmodat2", handler: Some(fs::fchmodat2), status: Status::Full },
