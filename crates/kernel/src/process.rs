@@ -285,6 +285,7 @@ pub fn start_init(
             mm: Some(mm.clone()),
             sighand: sighand.clone(),
             child_utime_ns: 0,
+            exited_threads_ns: 0,
             subreaper: false,
             pdeathsig: 0,
             dumpable: true,
@@ -435,6 +436,7 @@ pub fn clone(
             mm: Some(child_mm.clone()),
             sighand: sighand.clone(),
             child_utime_ns: 0,
+            exited_threads_ns: 0,
             subreaper: false,
             pdeathsig: 0,
             dumpable: true,
@@ -794,6 +796,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     let (last, status, children, parent) = {
         let mut g = tg.lock();
         g.threads.retain(|t| t.tid != shared.tid);
+        g.exited_threads_ns += shared.cpu_ns.load(std::sync::atomic::Ordering::Relaxed);
         let status = g.exiting.unwrap_or(status);
         if !g.threads.is_empty() {
             if group {
@@ -951,7 +954,16 @@ pub fn wait_child(
             } else {
                 g.children[i].clone()
             };
-            let status = c.lock().exit_status.unwrap_or(0);
+            let (status, cpu) = {
+                let cg = c.lock();
+                (
+                    cg.exit_status.unwrap_or(0),
+                    cg.exited_threads_ns + cg.child_utime_ns,
+                )
+            };
+            if reap {
+                g.child_utime_ns += cpu;
+            }
             return Ok(Some((c.pid, status)));
         }
         if options & wait::WNOHANG != 0 {

@@ -62,8 +62,10 @@ pub struct TgInner {
     pub exe: Option<Arc<Dentry>>,
     pub mm: Option<Arc<Mutex<MemoryManager>>>,
     pub sighand: Arc<Mutex<SigHandlers>>,
-    /// CPU time of reaped children, for `times`/`getrusage`.
+    /// CPU time of reaped children (and theirs), for `times`/`getrusage`.
     pub child_utime_ns: u64,
+    /// CPU time of this process's threads that have exited.
+    pub exited_threads_ns: u64,
     /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented here.
     pub subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).

@@ -456,13 +456,7 @@ fn tv(ns: u64) -> Timeval {
 pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let who = a[0] as i32;
     let ns = match who {
-        0 => t
-            .tg()
-            .lock()
-            .threads
-            .iter()
-            .map(|x| x.cpu_ns.load(Ordering::Relaxed))
-            .sum(),
+        0 => process_cpu_ns(t),
         -1 => t.tg().lock().child_utime_ns,
         1 => t.shared.cpu_ns.load(Ordering::Relaxed),
         _ => return Err(Errno::EINVAL),
@@ -475,16 +469,26 @@ pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     util::write_obj(t, a[1], &r).map(|_| 0)
 }
 
+/// CPU time of the caller's process: live threads and exited ones.
+fn process_cpu_ns(t: &Task) -> u64 {
+    let g = t.tg().lock();
+    g.exited_threads_ns
+        + g.threads
+            .iter()
+            .map(|x| x.cpu_ns.load(Ordering::Relaxed))
+            .sum::<u64>()
+}
+
 pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let ns: u64 = t
-        .tg()
-        .lock()
-        .threads
-        .iter()
-        .map(|x| x.cpu_ns.load(Ordering::Relaxed))
-        .sum();
+    let ns = process_cpu_ns(t);
+    let children = t.tg().lock().child_utime_ns;
     if a[0] != 0 {
-        let v: [i64; 4] = [(ns / 10_000_000) as i64, 0, 0, 0];
+        let v: [i64; 4] = [
+            (ns / 10_000_000) as i64,
+            0,
+            (children / 10_000_000) as i64,
+            0,
+        ];
         util::write_obj(t, a[0], &v)?;
     }
     Ok((t.kernel.start.elapsed().as_millis() / 10) as u64 + 1)

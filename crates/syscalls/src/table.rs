@@ -104,7 +104,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "umask", handler: Some(fs::umask), status: Status::Full },
     Entry { name: "gettimeofday", handler: Some(time::gettimeofday), status: Status::Full },
     Entry { name: "getrlimit", handler: Some(process::getrlimit), status: Status::Full },
-    Entry { name: "getrusage", handler: Some(process::getrusage), status: Status::Partial("user time only, from time spent running application code") },
+    Entry { name: "getrusage", handler: Some(process::getrusage), status: Status::Partial("user time only (time spent running application code, including platform overhead); other fields zero") },
     Entry { name: "sysinfo", handler: Some(misc::sysinfo), status: Status::Full },
     Entry { name: "times", handler: Some(process::times), status: Status::Partial("user time only") },
     Entry { name: "ptrace", handler: None, status: Status::Enosys },
