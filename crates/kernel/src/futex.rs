@@ -110,20 +110,33 @@ pub fn wait(
             tid: 0,
         });
     }
+    sleep_until_woken(t, &woken, deadline, Errno::ERESTARTSYS)
+}
+
+/// Sleeps until a waker sets `woken` (queued by the caller in the sleeper
+/// list), the deadline passes or a signal arrives (`on_signal`). A sleeper
+/// that gives up is taken off the list; a wake that raced with giving up
+/// still counts as woken.
+fn sleep_until_woken(
+    t: &Task,
+    woken: &Arc<AtomicBool>,
+    deadline: Option<Instant>,
+    on_signal: Errno,
+) -> SysResult<u64> {
     let waiter = t.shared.waiter.clone();
     let result = loop {
         if woken.load(Ordering::Acquire) {
             break Ok(0);
         }
         if t.interrupted() {
-            break Err(Errno::ERESTARTSYS);
+            break Err(on_signal);
         }
         if !waiter.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
             break Err(Errno::ETIMEDOUT);
         }
     };
     if result.is_err() {
-        lock(&kernel.futexes.sleepers).retain(|x| !Arc::ptr_eq(&x.woken, &woken));
+        lock(&t.kernel.futexes.sleepers).retain(|x| !Arc::ptr_eq(&x.woken, woken));
         if woken.load(Ordering::Acquire) {
             return Ok(0);
         }
@@ -294,25 +307,7 @@ pub fn lock_pi(
         });
         break;
     }
-    let waiter = t.shared.waiter.clone();
-    let result = loop {
-        if woken.load(Ordering::Acquire) {
-            break Ok(0);
-        }
-        if t.interrupted() {
-            break Err(Errno::ERESTARTNOINTR);
-        }
-        if !waiter.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
-            break Err(Errno::ETIMEDOUT);
-        }
-    };
-    if result.is_err() {
-        lock(&kernel.futexes.sleepers).retain(|x| !Arc::ptr_eq(&x.woken, &woken));
-        if woken.load(Ordering::Acquire) {
-            return Ok(0);
-        }
-    }
-    result
+    sleep_until_woken(t, &woken, deadline, Errno::ERESTARTNOINTR)
 }
 
 /// `FUTEX_UNLOCK_PI`: hands the lock to the longest waiter, or frees it.

@@ -80,6 +80,18 @@ fn default_rlimits() -> [Rlimit; 16] {
     r
 }
 
+/// A process with the given state.
+fn new_group(pid: i32, inner: TgInner) -> Arc<ThreadGroup> {
+    Arc::new(ThreadGroup {
+        pid,
+        inner: Mutex::new(inner),
+        child_events: waiter::Queue::new(),
+        exit_events: waiter::Queue::new(),
+        cpu_timers: AtomicBool::new(false),
+        start: Instant::now(),
+    })
+}
+
 /// Everything a task is made of except its platform context, which must be
 /// created on the task's own host thread.
 pub struct TaskParts {
@@ -269,43 +281,19 @@ pub fn start_init(
     let sighand = Arc::new(Mutex::new(SigHandlers {
         actions: [SigAction::default(); 64],
     }));
-    let tg = Arc::new(ThreadGroup {
-        pid: 1,
-        inner: Mutex::new(TgInner {
-            parent: None,
-            children: Vec::new(),
-            pgid: 1,
-            sid: 1,
-            exit_status: None,
-            exiting: None,
-            threads: Vec::new(),
-            pending: SigQueue::default(),
-            rlimits: default_rlimits(),
-            exe: Some(loaded.exe.clone()),
-            mm: Some(mm.clone()),
-            sighand: sighand.clone(),
-            child_utime_ns: 0,
-            exited_threads_ns: 0,
-            subreaper: false,
-            pdeathsig: 0,
-            dumpable: true,
-            keepcaps: false,
-            thp_disable: false,
-            itimer_real: None,
-            itimer_virtual: Default::default(),
-            itimer_prof: Default::default(),
-            posix_timers: Default::default(),
-            stopped: false,
-            uid: 0,
-            wait_report: None,
-            nice: 0,
-        }),
-        child_events: waiter::Queue::new(),
-        exit_events: waiter::Queue::new(),
-        cpu_timers: AtomicBool::new(false),
-        start: Instant::now(),
-    });
-    tg.lock().uid = creds.uid;
+    let tg = new_group(
+        1,
+        TgInner::new(
+            None,
+            (1, 1),
+            default_rlimits(),
+            Some(loaded.exe.clone()),
+            mm.clone(),
+            sighand.clone(),
+            0,
+            creds.uid,
+        ),
+    );
     let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
     tg.lock().threads.push(shared.clone());
     {
@@ -420,43 +408,19 @@ pub fn clone(
         }))
     };
     let pid = lock(&kernel.table).alloc()?;
-    let tg = Arc::new(ThreadGroup {
+    let tg = new_group(
         pid,
-        inner: Mutex::new(TgInner {
-            parent: parent_link.clone(),
-            children: Vec::new(),
-            pgid,
-            sid,
-            exit_status: None,
-            exiting: None,
-            threads: Vec::new(),
-            pending: SigQueue::default(),
+        TgInner::new(
+            parent_link.clone(),
+            (pgid, sid),
             rlimits,
             exe,
-            mm: Some(child_mm.clone()),
-            sighand: sighand.clone(),
-            child_utime_ns: 0,
-            exited_threads_ns: 0,
-            subreaper: false,
-            pdeathsig: 0,
-            dumpable: true,
-            keepcaps: false,
-            thp_disable: false,
-            itimer_real: None,
-            itimer_virtual: Default::default(),
-            itimer_prof: Default::default(),
-            posix_timers: Default::default(),
-            stopped: false,
-            uid: 0,
-            wait_report: None,
+            child_mm.clone(),
+            sighand.clone(),
             nice,
-        }),
-        child_events: waiter::Queue::new(),
-        exit_events: waiter::Queue::new(),
-        cpu_timers: AtomicBool::new(false),
-        start: Instant::now(),
-    });
-    tg.lock().uid = task.creds.uid;
+            task.creds.uid,
+        ),
+    );
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask());
     tg.lock().threads.push(shared.clone());

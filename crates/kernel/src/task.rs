@@ -107,6 +107,52 @@ pub struct ThreadGroup {
     pub start: Instant,
 }
 
+impl TgInner {
+    /// A live process's state: `(pgid, sid)`, inherited limits, image and
+    /// handlers; everything else starts empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        parent: Option<Arc<ThreadGroup>>,
+        (pgid, sid): (i32, i32),
+        rlimits: [Rlimit; 16],
+        exe: Option<Arc<Dentry>>,
+        mm: Arc<Mutex<MemoryManager>>,
+        sighand: Arc<Mutex<SigHandlers>>,
+        nice: i32,
+        uid: u32,
+    ) -> TgInner {
+        TgInner {
+            parent,
+            children: Vec::new(),
+            pgid,
+            sid,
+            exit_status: None,
+            exiting: None,
+            threads: Vec::new(),
+            pending: SigQueue::default(),
+            rlimits,
+            exe,
+            mm: Some(mm),
+            sighand,
+            child_utime_ns: 0,
+            exited_threads_ns: 0,
+            subreaper: false,
+            pdeathsig: 0,
+            nice,
+            dumpable: true,
+            keepcaps: false,
+            thp_disable: false,
+            itimer_real: None,
+            itimer_virtual: Default::default(),
+            itimer_prof: Default::default(),
+            posix_timers: Default::default(),
+            stopped: false,
+            uid,
+            wait_report: None,
+        }
+    }
+}
+
 impl ThreadGroup {
     pub fn lock(&self) -> MutexGuard<'_, TgInner> {
         lock(&self.inner)
