@@ -153,6 +153,8 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         signal_events: waiter::Queue::new(),
         exec_exit: AtomicBool::new(false),
         attention: AtomicBool::new(true),
+        shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],
+        shown_uid: std::sync::atomic::AtomicU32::new(0),
     })
 }
 
@@ -209,6 +211,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
             if let Some(fp) = parts.fp {
                 let _ = task.ctx.set_fp_state(&fp);
             }
+            task.publish_creds();
             *lock(&task.shared.vfork_done) = parts.vfork_done;
             run_task(task);
         })
@@ -696,6 +699,7 @@ pub fn execve(
             ..Caps::default()
         }
     };
+    task.publish_creds();
     *lock(&task.shared.comm) = loaded.comm;
     task.regs = initial_regs(loaded.entry, loaded.sp);
     let _ = task.ctx.set_fp_state(&FpState::default());

@@ -184,6 +184,10 @@ pub struct TaskShared {
     pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
+    /// The task's effective and permitted capabilities and effective uid,
+    /// mirrored for `/proc/pid/status`.
+    pub shown_caps: [AtomicU64; 2],
+    pub shown_uid: std::sync::atomic::AtomicU32,
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -399,6 +403,14 @@ impl Task {
         } else if old_euid != 0 && euid == 0 {
             self.caps.effective = self.caps.permitted;
         }
+        self.publish_creds();
+    }
+
+    /// Mirrors credentials into the shared task state for `/proc`.
+    pub fn publish_creds(&self) {
+        self.shared.shown_caps[0].store(self.caps.effective, Ordering::Relaxed);
+        self.shared.shown_caps[1].store(self.caps.permitted, Ordering::Relaxed);
+        self.shared.shown_uid.store(self.euid, Ordering::Relaxed);
     }
 
     pub fn vfs_creds(&self) -> Creds {

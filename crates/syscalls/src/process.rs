@@ -711,6 +711,7 @@ pub fn capset(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EPERM);
     }
     t.caps = new;
+    t.publish_creds();
     Ok(0)
 }
 
