@@ -214,7 +214,7 @@ pub fn host_tsc_reliable() -> bool {
 const NSEC_PER_SEC: i64 = 1_000_000_000;
 
 /// How long [`TimeKeeper::new`] measures the TSC rate for.
-const CALIBRATION: Duration = Duration::from_millis(10);
+const CALIBRATION: Duration = Duration::from_millis(2);
 /// Read each host clock this many times and keep the tightest bracket.
 const SAMPLE_TRIES: usize = 8;
 /// Largest multiplier chosen at calibration; leaves room for slewing.
