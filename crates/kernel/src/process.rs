@@ -106,6 +106,8 @@ pub struct TaskParts {
     pub creds: Creds,
     pub euid: u32,
     pub egid: u32,
+    pub suid: u32,
+    pub sgid: u32,
     pub clear_child_tid: u64,
     pub altstack: SigAltStack,
     pub vfork_done: Option<Arc<VforkDone>>,
@@ -195,6 +197,8 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 creds: parts.creds,
                 euid: parts.euid,
                 egid: parts.egid,
+                suid: parts.suid,
+                sgid: parts.sgid,
                 clear_child_tid: parts.clear_child_tid,
                 robust_list: (0, 0),
                 altstack: parts.altstack,
@@ -230,13 +234,21 @@ fn initial_regs(entry: u64, sp: u64) -> PtRegs {
     }
 }
 
+/// Who runs `execve`: the credentials that open the file, and the IDs
+/// that set-id bits may change.
+struct Invoker {
+    creds: Creds,
+    ids: loader::ExecIds,
+    no_new_privs: bool,
+}
+
 /// A fresh address space with `path` loaded into it (as `execve` sees
 /// the file system from `root`/`cwd`).
 fn load_image(
     kernel: &Arc<Kernel>,
     root: &Arc<vfs::Dentry>,
     cwd: &Arc<vfs::Dentry>,
-    creds: &Creds,
+    invoker: &Invoker,
     path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
@@ -250,9 +262,11 @@ fn load_image(
         vfs: &kernel.vfs,
         root,
         cwd,
-        creds,
+        creds: &invoker.creds,
         vdso: kernel.vdso.as_ref(),
         hwcap: kernel.hwcap,
+        ids: invoker.ids,
+        no_new_privs: invoker.no_new_privs,
     };
     let loaded = loader::load(&args, &mut mm, path, argv, envp)?;
     Ok((mm, loaded))
@@ -279,7 +293,17 @@ pub fn start_init(
     if !cwd.inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    let (mm, loaded) = load_image(kernel, &root, &cwd, &creds, path, argv, envp)?;
+    let invoker = Invoker {
+        ids: loader::ExecIds {
+            uid: creds.uid,
+            euid: creds.uid,
+            gid: creds.gid,
+            egid: creds.gid,
+        },
+        creds: creds.clone(),
+        no_new_privs: false,
+    };
+    let (mm, loaded) = load_image(kernel, &root, &cwd, &invoker, path, argv, envp)?;
     let mm = Arc::new(Mutex::new(mm));
     let sighand = Arc::new(Mutex::new(SigHandlers {
         actions: [SigAction::default(); 64],
@@ -326,6 +350,8 @@ pub fn start_init(
         creds,
         euid: uid,
         egid: gid,
+        suid: uid,
+        sgid: gid,
         clear_child_tid: 0,
         no_new_privs: false,
         caps: Caps::for_uid(uid),
@@ -477,6 +503,8 @@ pub fn clone(
         creds: task.creds.clone(),
         euid: task.euid,
         egid: task.egid,
+        suid: task.suid,
+        sgid: task.sgid,
         clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
             ctid
         } else {
@@ -572,6 +600,8 @@ fn clone_thread(
         creds: task.creds.clone(),
         euid: task.euid,
         egid: task.egid,
+        suid: task.suid,
+        sgid: task.sgid,
         clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
             ctid
         } else {
@@ -651,8 +681,17 @@ pub fn execve(
         let fs = task.fs();
         (fs.root.clone(), fs.cwd.clone())
     };
-    let creds = task.vfs_creds();
-    let (mm, loaded) = load_image(&kernel, &root, &cwd, &creds, path, argv, envp)?;
+    let invoker = Invoker {
+        creds: task.vfs_creds(),
+        ids: loader::ExecIds {
+            uid: task.creds.uid,
+            euid: task.euid,
+            gid: task.creds.gid,
+            egid: task.egid,
+        },
+        no_new_privs: task.no_new_privs,
+    };
+    let (mm, loaded) = load_image(&kernel, &root, &cwd, &invoker, path, argv, envp)?;
     // Past this point the old image is gone.
     become_sole_thread(task);
     if task.ctx.unmap_all().is_err() {
@@ -686,6 +725,15 @@ pub fn execve(
         flags: SS_DISABLE,
         ..Default::default()
     };
+    // The saved IDs take the new effective ones; gaining IDs makes the
+    // process undumpable and drops the parent-death signal, as on Linux.
+    if loaded.ids.euid != task.euid || loaded.ids.egid != task.egid {
+        let mut g = task.tg().lock();
+        g.dumpable = false;
+        g.pdeathsig = 0;
+    }
+    (task.euid, task.egid) = (loaded.ids.euid, loaded.ids.egid);
+    (task.suid, task.sgid) = (task.euid, task.egid);
     // Without file capabilities: root keeps everything, others nothing.
     task.caps = if task.euid == 0 || task.creds.uid == 0 {
         Caps {

@@ -266,6 +266,9 @@ pub struct Task {
     pub creds: Creds,
     pub euid: u32,
     pub egid: u32,
+    /// Saved set-user and set-group IDs (`setresuid`'s third argument).
+    pub suid: u32,
+    pub sgid: u32,
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     pub altstack: SigAltStack,
@@ -388,13 +391,18 @@ impl Task {
 
     /// Applies Linux's capability rules to a change of user ids (the saved
     /// id is taken as the effective one).
-    pub fn set_uids(&mut self, ruid: u32, euid: u32) {
-        let was_root = self.creds.uid == 0 || self.euid == 0;
+    /// Sets the real, effective and saved user IDs, adjusting
+    /// capabilities as Linux does: leaving uid 0 in all three drops them
+    /// (unless `PR_SET_KEEPCAPS`), and the effective set follows the
+    /// effective uid in and out of 0.
+    pub fn set_uids(&mut self, ruid: u32, euid: u32, suid: u32) {
+        let was_root = self.creds.uid == 0 || self.euid == 0 || self.suid == 0;
         let (old_euid, keep) = (self.euid, self.tg().lock().keepcaps);
         self.creds.uid = ruid;
         self.euid = euid;
+        self.suid = suid;
         self.tg().lock().uid = ruid;
-        if was_root && ruid != 0 && euid != 0 && !keep {
+        if was_root && ruid != 0 && euid != 0 && suid != 0 && !keep {
             self.caps.permitted = 0;
             self.caps.effective = 0;
         }

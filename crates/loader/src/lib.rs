@@ -38,6 +38,45 @@ pub struct ExecArgs<'a> {
     pub vdso: Option<&'a VdsoMapping>,
     /// Host's AT_HWCAP/AT_HWCAP2/AT_MINSIGSTKSZ, passed through.
     pub hwcap: (u64, u64, u64),
+    /// The caller's real and effective IDs, before set-id bits apply.
+    pub ids: ExecIds,
+    /// `PR_SET_NO_NEW_PRIVS`: set-id bits are ignored.
+    pub no_new_privs: bool,
+}
+
+/// User and group IDs across an exec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecIds {
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    pub egid: u32,
+}
+
+impl ExecIds {
+    /// The IDs after executing a file with `mode`, owned by `owner`:
+    /// set-user-ID makes the owner the effective uid, set-group-ID (with
+    /// group execute; without it the bit means mandatory locking) the
+    /// group.
+    pub fn after_exec(self, mode: u32, owner: (u32, u32), no_new_privs: bool) -> ExecIds {
+        let mut ids = self;
+        if no_new_privs {
+            return ids;
+        }
+        if mode & abi::fs::S_ISUID != 0 {
+            ids.euid = owner.0;
+        }
+        if mode & abi::fs::S_ISGID != 0 && mode & 0o010 != 0 {
+            ids.egid = owner.1;
+        }
+        ids
+    }
+
+    /// `AT_SECURE`: the program runs with IDs its invoker does not have,
+    /// so the dynamic linker must distrust the environment.
+    pub fn secure(self) -> bool {
+        self.uid != self.euid || self.gid != self.egid
+    }
 }
 
 /// The result of loading: where to start and what the process looks like.
@@ -47,6 +86,8 @@ pub struct Loaded {
     pub exe: Arc<Dentry>,
     /// `comm`: the basename of the executed file.
     pub comm: Vec<u8>,
+    /// The IDs the new image runs with (set-id bits applied).
+    pub ids: ExecIds,
 }
 
 fn read_at(f: &File, off: u64, len: usize) -> SysResult<Vec<u8>> {
@@ -285,6 +326,10 @@ pub fn load(
         break (f, full);
     };
     let exe = file.dentry.clone().ok_or(Errno::ENOEXEC)?;
+    // Set-id bits of the file finally run count (a script's are ignored:
+    // the interpreter is what runs).
+    let st = exe.inode.stat();
+    let ids = a.ids.after_exec(st.mode, (st.uid, st.gid), a.no_new_privs);
     let main = map_elf(mm, &file, &head, true)?;
     let mut entry = main.entry;
     let mut interp_base = 0;
@@ -349,7 +394,6 @@ pub fn load(
     let random_addr = sp;
     mm.copy_out(random_addr, &random)?;
 
-    let creds = a.creds;
     let mut auxv: Vec<(u64, u64)> = vec![
         (AT_PHDR, main.phdr_addr),
         (AT_PHENT, 56),
@@ -358,11 +402,11 @@ pub fn load(
         (AT_BASE, interp_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, main.entry),
-        (AT_UID, creds.uid as u64),
-        (AT_EUID, creds.uid as u64),
-        (AT_GID, creds.gid as u64),
-        (AT_EGID, creds.gid as u64),
-        (AT_SECURE, 0),
+        (AT_UID, ids.uid as u64),
+        (AT_EUID, ids.euid as u64),
+        (AT_GID, ids.gid as u64),
+        (AT_EGID, ids.egid as u64),
+        (AT_SECURE, ids.secure() as u64),
         (AT_RANDOM, random_addr),
         (AT_HWCAP, a.hwcap.0),
         (AT_HWCAP2, a.hwcap.1),
@@ -413,6 +457,7 @@ pub fn load(
         sp,
         exe,
         comm,
+        ids,
     })
 }
 
@@ -458,6 +503,27 @@ fn map_vdso(mm: &mut MemoryManager, v: &VdsoMapping) -> SysResult<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_id_bits() {
+        let user = ExecIds {
+            uid: 1000,
+            euid: 1000,
+            gid: 100,
+            egid: 100,
+        };
+        let owner = (0, 50);
+        let plain = user.after_exec(0o755, owner, false);
+        assert_eq!(plain, user);
+        assert!(!plain.secure());
+        let both = user.after_exec(0o6755, owner, false);
+        assert_eq!((both.euid, both.egid), (0, 50));
+        assert!(both.secure());
+        // Set-group-ID without group execute marks mandatory locking.
+        let no_gx = user.after_exec(0o2745, owner, false);
+        assert_eq!(no_gx, user);
+        assert_eq!(user.after_exec(0o6755, owner, true), user);
+    }
 
     #[test]
     fn shebang_parsing() {

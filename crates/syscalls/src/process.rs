@@ -214,10 +214,10 @@ pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     if t.capable(CAP_SETUID) {
-        t.set_uids(uid, uid);
-    } else if uid == t.creds.uid {
-        let r = t.creds.uid;
-        t.set_uids(r, uid);
+        t.set_uids(uid, uid, uid);
+    } else if uid == t.creds.uid || uid == t.suid {
+        let (r, s) = (t.creds.uid, t.suid);
+        t.set_uids(r, uid, s);
     } else {
         return Err(Errno::EPERM);
     }
@@ -230,9 +230,8 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     if t.capable(CAP_SETGID) {
-        t.creds.gid = gid;
-        t.egid = gid;
-    } else if gid == t.creds.gid {
+        (t.creds.gid, t.egid, t.sgid) = (gid, gid, gid);
+    } else if gid == t.creds.gid || gid == t.sgid {
         t.egid = gid;
     } else {
         return Err(Errno::EPERM);
@@ -240,55 +239,92 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (r, e) = (a[0] as u32, a[1] as u32);
-    if !t.capable(CAP_SETUID) {
-        let ok = |x: u32| x == u32::MAX || x == t.creds.uid || x == t.euid;
-        if !ok(r) || !ok(e) || !ok(a[2] as u32) {
-            return Err(Errno::EPERM);
-        }
+/// An unprivileged caller may only move among its current real,
+/// effective and saved IDs; -1 leaves an ID unchanged.
+fn may_set_ids(ids: [u32; 3], current: [u32; 3]) -> bool {
+    ids.iter().all(|&x| x == u32::MAX || current.contains(&x))
+}
+
+/// -1 keeps the old value.
+fn or_keep(new: u32, old: u32) -> u32 {
+    if new == u32::MAX {
+        old
+    } else {
+        new
     }
-    let nr = if r == u32::MAX { t.creds.uid } else { r };
-    let ne = if e == u32::MAX { t.euid } else { e };
-    t.set_uids(nr, ne);
+}
+
+pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
+    let cur = [t.creds.uid, t.euid, t.suid];
+    if !t.capable(CAP_SETUID) && !may_set_ids(ids, cur) {
+        return Err(Errno::EPERM);
+    }
+    t.set_uids(
+        or_keep(ids[0], cur[0]),
+        or_keep(ids[1], cur[1]),
+        or_keep(ids[2], cur[2]),
+    );
     Ok(0)
 }
 
 pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (r, e) = (a[0] as u32, a[1] as u32);
-    if !t.capable(CAP_SETGID) {
-        let ok = |x: u32| x == u32::MAX || x == t.creds.gid || x == t.egid;
-        if !ok(r) || !ok(e) || !ok(a[2] as u32) {
-            return Err(Errno::EPERM);
-        }
+    let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
+    let cur = [t.creds.gid, t.egid, t.sgid];
+    if !t.capable(CAP_SETGID) && !may_set_ids(ids, cur) {
+        return Err(Errno::EPERM);
     }
-    if r != u32::MAX {
-        t.creds.gid = r;
-    }
-    if e != u32::MAX {
-        t.egid = e;
-    }
+    t.creds.gid = or_keep(ids[0], cur[0]);
+    t.egid = or_keep(ids[1], cur[1]);
+    t.sgid = or_keep(ids[2], cur[2]);
     Ok(0)
 }
 
+/// `setreuid`/`setregid` rules: the real ID may become the old real or
+/// effective one, the effective ID any of the three; the saved ID follows
+/// the new effective one when the real ID is set or the effective one
+/// moves away from the old real ID.
+fn setre_ids(r: u32, e: u32, cur: [u32; 3], privileged: bool) -> SysResult<[u32; 3]> {
+    if !privileged {
+        let r_ok = r == u32::MAX || r == cur[0] || r == cur[1];
+        if !r_ok || !may_set_ids([e, u32::MAX, u32::MAX], cur) {
+            return Err(Errno::EPERM);
+        }
+    }
+    let nr = or_keep(r, cur[0]);
+    let ne = or_keep(e, cur[1]);
+    let ns = if r != u32::MAX || (e != u32::MAX && e != cur[0]) {
+        ne
+    } else {
+        cur[2]
+    };
+    Ok([nr, ne, ns])
+}
+
 pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    setresuid(t, [a[0], a[1], u32::MAX as u64, 0, 0, 0])
+    let cur = [t.creds.uid, t.euid, t.suid];
+    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable(CAP_SETUID))?;
+    t.set_uids(r, e, s);
+    Ok(0)
 }
 
 pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    setresgid(t, [a[0], a[1], u32::MAX as u64, 0, 0, 0])
+    let cur = [t.creds.gid, t.egid, t.sgid];
+    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable(CAP_SETGID))?;
+    (t.creds.gid, t.egid, t.sgid) = (r, e, s);
+    Ok(0)
 }
 
 pub fn getresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     util::write_obj(t, a[0], &t.creds.uid)?;
     util::write_obj(t, a[1], &t.euid)?;
-    util::write_obj(t, a[2], &t.euid).map(|_| 0)
+    util::write_obj(t, a[2], &t.suid).map(|_| 0)
 }
 
 pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     util::write_obj(t, a[0], &t.creds.gid)?;
     util::write_obj(t, a[1], &t.egid)?;
-    util::write_obj(t, a[2], &t.egid).map(|_| 0)
+    util::write_obj(t, a[2], &t.sgid).map(|_| 0)
 }
 
 pub fn setfsuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
