@@ -3,8 +3,8 @@
 // effective and saved IDs (EPERM otherwise), setreuid updates the saved
 // ID as Linux does; executing a set-user-ID / set-group-ID file changes
 // the effective and saved IDs, sets AT_SECURE and makes the process
-// undumpable, unless no_new_privs is set or set-group-ID lacks group
-// execute. The tests run as root.
+// undumpable (and /proc/self/status shows it all), unless no_new_privs is
+// set or set-group-ID lacks group execute. The tests run as root.
 #include "dt.h"
 #include <fcntl.h>
 #include <sys/auxv.h>
@@ -21,6 +21,22 @@ static void show(const char *what)
 	getresgid(&gr, &ge, &gs);
 	printf("%s: uid %u,%u,%u gid %u,%u,%u\n", what, (unsigned)r, (unsigned)e,
 	       (unsigned)s, (unsigned)gr, (unsigned)ge, (unsigned)gs);
+}
+
+/* The same IDs as /proc/self/status reports them (real, effective, saved,
+ * filesystem). */
+static void show_status(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	if (!f) {
+		printf("no /proc/self/status\n");
+		return;
+	}
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Gid:", 4) == 0)
+			fputs(line, stdout);
+	fclose(f);
 }
 
 static void wait_child(pid_t pid)
@@ -53,6 +69,7 @@ static void saved_ids(void)
 	CHK("setgid(7)", setgid(7));
 	CHK("setuid(1001)", setuid(1001));
 	show("end");
+	show_status();
 }
 
 static void setre_root(void)
@@ -107,6 +124,7 @@ int main(int argc, char **argv)
 		       getauxval(AT_SECURE), getauxval(AT_UID), getauxval(AT_EUID),
 		       getauxval(AT_GID), getauxval(AT_EGID));
 		printf("dumpable %d\n", prctl(PR_GET_DUMPABLE));
+		show_status();
 		return 0;
 	}
 	dt_init();

@@ -156,7 +156,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         exec_exit: AtomicBool::new(false),
         attention: AtomicBool::new(true),
         shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],
-        shown_uid: std::sync::atomic::AtomicU32::new(0),
+        shown_ids: Default::default(),
     })
 }
 

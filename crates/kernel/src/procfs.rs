@@ -395,15 +395,17 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
         let m = lock(m);
         (m.virtual_size() / 1024, m.resident_size() / 1024)
     });
-    let (ruid, euid, eff, prm) = match t.as_ref() {
+    let (ids, eff, prm) = match t.as_ref() {
         Some(t) => (
-            inner.uid,
-            t.shown_uid.load(std::sync::atomic::Ordering::Relaxed),
+            t.shown_ids
+                .each_ref()
+                .map(|v| v.load(std::sync::atomic::Ordering::Relaxed)),
             t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed),
             t.shown_caps[1].load(std::sync::atomic::Ordering::Relaxed),
         ),
-        None => (inner.uid, inner.uid, 0, 0),
+        None => ([inner.uid, inner.uid, inner.uid, 0, 0, 0], 0, 0),
     };
+    let [ruid, euid, suid, rgid, egid, sgid] = ids;
     let state = if inner.exit_status.is_some() {
         "Z (zombie)"
     } else {
@@ -412,7 +414,7 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{ruid}\t{euid}\t{euid}\t{euid}\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{ruid}\t{euid}\t{suid}\t{euid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{egid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         g.pid,
         g.pid,
         inner.threads.len().max(1),

@@ -184,10 +184,10 @@ pub struct TaskShared {
     pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
-    /// The task's effective and permitted capabilities and effective uid,
-    /// mirrored for `/proc/pid/status`.
+    /// The task's effective and permitted capabilities and its real,
+    /// effective and saved uids then gids, mirrored for `/proc/pid/status`.
     pub shown_caps: [AtomicU64; 2],
-    pub shown_uid: std::sync::atomic::AtomicU32,
+    pub shown_ids: [std::sync::atomic::AtomicU32; 6],
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -418,7 +418,17 @@ impl Task {
     pub fn publish_creds(&self) {
         self.shared.shown_caps[0].store(self.caps.effective, Ordering::Relaxed);
         self.shared.shown_caps[1].store(self.caps.permitted, Ordering::Relaxed);
-        self.shared.shown_uid.store(self.euid, Ordering::Relaxed);
+        let ids = [
+            self.creds.uid,
+            self.euid,
+            self.suid,
+            self.creds.gid,
+            self.egid,
+            self.sgid,
+        ];
+        for (shown, id) in self.shared.shown_ids.iter().zip(ids) {
+            shown.store(id, Ordering::Relaxed);
+        }
     }
 
     pub fn vfs_creds(&self) -> Creds {

@@ -236,6 +236,7 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     } else {
         return Err(Errno::EPERM);
     }
+    t.publish_creds();
     Ok(0)
 }
 
@@ -277,6 +278,7 @@ pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     t.creds.gid = or_keep(ids[0], cur[0]);
     t.egid = or_keep(ids[1], cur[1]);
     t.sgid = or_keep(ids[2], cur[2]);
+    t.publish_creds();
     Ok(0)
 }
 
@@ -312,6 +314,7 @@ pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.gid, t.egid, t.sgid];
     let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable(CAP_SETGID))?;
     (t.creds.gid, t.egid, t.sgid) = (r, e, s);
+    t.publish_creds();
     Ok(0)
 }
 
