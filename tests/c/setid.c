@@ -4,10 +4,12 @@
 // ID as Linux does; executing a set-user-ID / set-group-ID file changes
 // the effective and saved IDs, sets AT_SECURE and makes the process
 // undumpable (and /proc/self/status shows it all), unless no_new_privs is
-// set or set-group-ID lacks group execute. The tests run as root.
+// set or set-group-ID lacks group execute. setfsuid/setfsgid move the IDs
+// file access uses. The tests run as root.
 #include "dt.h"
 #include <fcntl.h>
 #include <sys/auxv.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -83,6 +85,38 @@ static void setre_root(void)
 	show("setreuid(-1,1001)");
 }
 
+/* File-system IDs decide file access and new files' owners; leaving
+ * fsuid 0 drops root's file capabilities. */
+static void fs_ids(void)
+{
+	char secret[64], mine[64];
+	snprintf(secret, sizeof secret, "/tmp/dt-setid-%d-secret", (int)getpid());
+	snprintf(mine, sizeof mine, "/tmp/dt-setid-%d-mine", (int)getpid());
+	int fd = open(secret, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FACT(fd >= 0);
+	close(fd);
+	printf("setfsuid(1000) -> %d\n", setfsuid(1000));
+	printf("setfsgid(50) -> %d\n", setfsgid(50));
+	printf("query -> %d %d\n", setfsuid(-1), setfsgid(-1));
+	show("fs ids moved");
+	show_status();
+	CHK("open root's 0600 file", open(secret, O_RDONLY));
+	fd = open(mine, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	struct stat st;
+	CHK("fstat new file", fstat(fd, &st));
+	printf("new file owner %u:%u\n", (unsigned)st.st_uid, (unsigned)st.st_gid);
+	close(fd);
+	printf("setfsuid(0) -> %d\n", setfsuid(0));
+	fd = open(secret, O_RDONLY);
+	printf("open as fsuid 0: %s\n", fd >= 0 ? "ok" : "failed");
+	close(fd);
+	/* setresuid moves the file-system uid with the effective one. */
+	CHK("setresuid(1000,1000,1000)", setresuid(1000, 1000, 1000));
+	printf("setfsuid(0) unprivileged -> %d\n", setfsuid(0));
+	printf("query -> %d\n", setfsuid(-1));
+	unlink(mine);
+}
+
 static int copy_self(const char *to, mode_t mode)
 {
 	int in = open("/proc/self/exe", O_RDONLY);
@@ -140,6 +174,15 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	wait_child(pid);
+	pid = fork();
+	if (pid == 0) {
+		fs_ids();
+		_exit(0);
+	}
+	wait_child(pid);
+	char secret[64];
+	snprintf(secret, sizeof secret, "/tmp/dt-setid-%d-secret", (int)pid);
+	unlink(secret);
 
 	char both[64], suid_only[64];
 	snprintf(both, sizeof both, "/tmp/dt-setid-%d-both", (int)getpid());

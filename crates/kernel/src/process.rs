@@ -108,6 +108,8 @@ pub struct TaskParts {
     pub egid: u32,
     pub suid: u32,
     pub sgid: u32,
+    pub fsuid: u32,
+    pub fsgid: u32,
     pub clear_child_tid: u64,
     pub altstack: SigAltStack,
     pub vfork_done: Option<Arc<VforkDone>>,
@@ -199,6 +201,8 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 egid: parts.egid,
                 suid: parts.suid,
                 sgid: parts.sgid,
+                fsuid: parts.fsuid,
+                fsgid: parts.fsgid,
                 clear_child_tid: parts.clear_child_tid,
                 robust_list: (0, 0),
                 altstack: parts.altstack,
@@ -352,6 +356,8 @@ pub fn start_init(
         egid: gid,
         suid: uid,
         sgid: gid,
+        fsuid: uid,
+        fsgid: gid,
         clear_child_tid: 0,
         no_new_privs: false,
         caps: Caps::for_uid(uid),
@@ -505,6 +511,8 @@ pub fn clone(
         egid: task.egid,
         suid: task.suid,
         sgid: task.sgid,
+        fsuid: task.fsuid,
+        fsgid: task.fsgid,
         clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
             ctid
         } else {
@@ -602,6 +610,8 @@ fn clone_thread(
         egid: task.egid,
         suid: task.suid,
         sgid: task.sgid,
+        fsuid: task.fsuid,
+        fsgid: task.fsgid,
         clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
             ctid
         } else {
@@ -734,6 +744,7 @@ pub fn execve(
     }
     (task.euid, task.egid) = (loaded.ids.euid, loaded.ids.egid);
     (task.suid, task.sgid) = (task.euid, task.egid);
+    (task.fsuid, task.fsgid) = (task.euid, task.egid);
     // Without file capabilities: root keeps everything, others nothing.
     task.caps = if task.euid == 0 || task.creds.uid == 0 {
         Caps {

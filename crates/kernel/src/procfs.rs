@@ -403,9 +403,13 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
             t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed),
             t.shown_caps[1].load(std::sync::atomic::Ordering::Relaxed),
         ),
-        None => ([inner.uid, inner.uid, inner.uid, 0, 0, 0], 0, 0),
+        None => (
+            [inner.uid, inner.uid, inner.uid, inner.uid, 0, 0, 0, 0],
+            0,
+            0,
+        ),
     };
-    let [ruid, euid, suid, rgid, egid, sgid] = ids;
+    let [ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid] = ids;
     let state = if inner.exit_status.is_some() {
         "Z (zombie)"
     } else {
@@ -414,7 +418,7 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{ruid}\t{euid}\t{suid}\t{euid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{egid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         g.pid,
         g.pid,
         inner.threads.len().max(1),

@@ -185,9 +185,10 @@ pub struct TaskShared {
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
     /// The task's effective and permitted capabilities and its real,
-    /// effective and saved uids then gids, mirrored for `/proc/pid/status`.
+    /// effective, saved and file-system uids then gids, mirrored for
+    /// `/proc/pid/status`.
     pub shown_caps: [AtomicU64; 2],
-    pub shown_ids: [std::sync::atomic::AtomicU32; 6],
+    pub shown_ids: [std::sync::atomic::AtomicU32; 8],
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -222,6 +223,10 @@ pub struct Caps {
 pub const ALL_CAPS: u64 = (1 << 41) - 1;
 
 pub const CAP_CHOWN: u32 = 0;
+/// The capabilities a file-system uid of 0 carries (Linux's
+/// `CAP_FS_MASK`): CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID,
+/// MKNOD and MAC_OVERRIDE.
+pub const CAP_FS_MASK: u64 = 0b1_1111 | 1 << 27 | 1 << 32;
 pub const CAP_FOWNER: u32 = 3;
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
@@ -269,6 +274,10 @@ pub struct Task {
     /// Saved set-user and set-group IDs (`setresuid`'s third argument).
     pub suid: u32,
     pub sgid: u32,
+    /// File-system IDs: what file permission checks use. They follow the
+    /// effective IDs unless `setfsuid`/`setfsgid` moved them.
+    pub fsuid: u32,
+    pub fsgid: u32,
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     pub altstack: SigAltStack,
@@ -411,6 +420,27 @@ impl Task {
         } else if old_euid != 0 && euid == 0 {
             self.caps.effective = self.caps.permitted;
         }
+        self.set_fsuid(euid);
+    }
+
+    /// Sets the real, effective and saved group IDs; the file-system group
+    /// follows the effective one.
+    pub fn set_gids(&mut self, rgid: u32, egid: u32, sgid: u32) {
+        (self.creds.gid, self.egid, self.sgid, self.fsgid) = (rgid, egid, sgid, egid);
+        self.publish_creds();
+    }
+
+    /// Moves the file-system uid. Leaving 0 drops the file-system
+    /// capabilities from the effective set; returning to 0 restores those
+    /// still permitted.
+    pub fn set_fsuid(&mut self, fsuid: u32) {
+        let old = self.fsuid;
+        self.fsuid = fsuid;
+        if old == 0 && fsuid != 0 {
+            self.caps.effective &= !CAP_FS_MASK;
+        } else if old != 0 && fsuid == 0 {
+            self.caps.effective |= self.caps.permitted & CAP_FS_MASK;
+        }
         self.publish_creds();
     }
 
@@ -422,9 +452,11 @@ impl Task {
             self.creds.uid,
             self.euid,
             self.suid,
+            self.fsuid,
             self.creds.gid,
             self.egid,
             self.sgid,
+            self.fsgid,
         ];
         for (shown, id) in self.shared.shown_ids.iter().zip(ids) {
             shown.store(id, Ordering::Relaxed);
@@ -433,8 +465,8 @@ impl Task {
 
     pub fn vfs_creds(&self) -> Creds {
         Creds {
-            uid: self.euid,
-            gid: self.egid,
+            uid: self.fsuid,
+            gid: self.fsgid,
             groups: self.creds.groups.clone(),
         }
     }

@@ -230,13 +230,13 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     if t.capable(CAP_SETGID) {
-        (t.creds.gid, t.egid, t.sgid) = (gid, gid, gid);
+        t.set_gids(gid, gid, gid);
     } else if gid == t.creds.gid || gid == t.sgid {
-        t.egid = gid;
+        let (r, s) = (t.creds.gid, t.sgid);
+        t.set_gids(r, gid, s);
     } else {
         return Err(Errno::EPERM);
     }
-    t.publish_creds();
     Ok(0)
 }
 
@@ -275,10 +275,11 @@ pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !t.capable(CAP_SETGID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
     }
-    t.creds.gid = or_keep(ids[0], cur[0]);
-    t.egid = or_keep(ids[1], cur[1]);
-    t.sgid = or_keep(ids[2], cur[2]);
-    t.publish_creds();
+    t.set_gids(
+        or_keep(ids[0], cur[0]),
+        or_keep(ids[1], cur[1]),
+        or_keep(ids[2], cur[2]),
+    );
     Ok(0)
 }
 
@@ -313,8 +314,7 @@ pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.gid, t.egid, t.sgid];
     let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable(CAP_SETGID))?;
-    (t.creds.gid, t.egid, t.sgid) = (r, e, s);
-    t.publish_creds();
+    t.set_gids(r, e, s);
     Ok(0)
 }
 
@@ -330,8 +330,26 @@ pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     util::write_obj(t, a[2], &t.sgid).map(|_| 0)
 }
 
-pub fn setfsuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.euid as u64)
+/// `setfsuid`/`setfsgid` return the old value whether or not they change
+/// it; an unprivileged caller may pick its real, effective, saved or
+/// current file-system ID.
+pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (old, id) = (t.fsuid, a[0] as u32);
+    if id != u32::MAX && (t.capable(CAP_SETUID) || [t.creds.uid, t.euid, t.suid, old].contains(&id))
+    {
+        t.set_fsuid(id);
+    }
+    Ok(old as u64)
+}
+
+pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (old, id) = (t.fsgid, a[0] as u32);
+    if id != u32::MAX && (t.capable(CAP_SETGID) || [t.creds.gid, t.egid, t.sgid, old].contains(&id))
+    {
+        t.fsgid = id;
+        t.publish_creds();
+    }
+    Ok(old as u64)
 }
 
 pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
