@@ -227,6 +227,8 @@ pub const CAP_CHOWN: u32 = 0;
 /// `CAP_FS_MASK`): CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID,
 /// MKNOD and MAC_OVERRIDE.
 pub const CAP_FS_MASK: u64 = 0b1_1111 | 1 << 27 | 1 << 32;
+pub const CAP_DAC_OVERRIDE: u32 = 1;
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
 pub const CAP_FOWNER: u32 = 3;
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
@@ -468,6 +470,21 @@ impl Task {
             uid: self.fsuid,
             gid: self.fsgid,
             groups: self.creds.groups.clone(),
+            dac_override: self.caps.effective & 1 << CAP_DAC_OVERRIDE != 0,
+            dac_read_search: self.caps.effective & 1 << CAP_DAC_READ_SEARCH != 0,
+        }
+    }
+
+    /// What `access`/`faccessat` check with: the real IDs, and as
+    /// capabilities all permitted ones for a real uid of 0, else none.
+    pub fn access_creds(&self) -> Creds {
+        let root = self.creds.uid == 0;
+        Creds {
+            uid: self.creds.uid,
+            gid: self.creds.gid,
+            groups: self.creds.groups.clone(),
+            dac_override: root && self.caps.permitted & 1 << CAP_DAC_OVERRIDE != 0,
+            dac_read_search: root && self.caps.permitted & 1 << CAP_DAC_READ_SEARCH != 0,
         }
     }
 }

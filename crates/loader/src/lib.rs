@@ -111,10 +111,10 @@ fn open_exec(a: &ExecArgs, path: &[u8]) -> SysResult<Arc<File>> {
     if m.mode & abi::fs::S_IFMT != abi::fs::S_IFREG {
         return Err(Errno::EACCES);
     }
-    if !vfs::inode::may_access(&m, a.creds.uid, a.creds.gid, &a.creds.groups, abi::fs::X_OK) {
+    if !vfs::inode::may_access(&m, a.creds, abi::fs::X_OK) {
         return Err(Errno::EACCES);
     }
-    a.vfs.open_dentry(&d, abi::fs::O_RDONLY, &Creds::default())
+    a.vfs.open_dentry(&d, abi::fs::O_RDONLY, &Creds::root())
 }
 
 /// Parses a `#!` line: interpreter and optional single argument.

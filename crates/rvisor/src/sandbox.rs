@@ -357,10 +357,13 @@ pub fn run(o: DoOptions) -> u8 {
     };
     // SAFETY: getuid/getgid cannot fail.
     let creds = unsafe {
+        let uid = libc::getuid();
         Creds {
-            uid: libc::getuid(),
+            uid,
             gid: libc::getgid(),
             groups: Vec::new(),
+            dac_override: uid == 0,
+            dac_read_search: uid == 0,
         }
     };
     let argv: Vec<Vec<u8>> = o.argv.iter().map(|a| a.as_bytes().to_vec()).collect();

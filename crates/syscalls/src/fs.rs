@@ -199,13 +199,12 @@ fn access_check(t: &mut Task, dirfd: u64, pathp: u64, mode: u64, flags: u32) -> 
         flags & AT_SYMLINK_NOFOLLOW == 0,
         flags & AT_EMPTY_PATH != 0,
     )?;
-    let creds = t.vfs_creds();
-    let uid = if flags & AT_EACCESS != 0 {
-        t.euid
+    let creds = if flags & AT_EACCESS != 0 {
+        t.vfs_creds()
     } else {
-        t.creds.uid
+        t.access_creds()
     };
-    if vfs::inode::may_access(&d.inode.meta(), uid, creds.gid, &creds.groups, mode as u32) {
+    if vfs::inode::may_access(&d.inode.meta(), &creds, mode as u32) {
         Ok(0)
     } else {
         Err(Errno::EACCES)

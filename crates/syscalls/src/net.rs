@@ -331,7 +331,7 @@ fn find_peer(t: &Task, addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
     } else {
         let d = util::lookup(t, AT_FDCWD as u64, addr_path(addr), true, false)?;
         let c = t.vfs_creds();
-        if !vfs::inode::may_access(&d.inode.meta(), c.uid, c.gid, &c.groups, W_OK) {
+        if !vfs::inode::may_access(&d.inode.meta(), &c, W_OK) {
             return Err(Errno::EACCES);
         }
         if d.inode.mode() & S_IFMT != S_IFSOCK {

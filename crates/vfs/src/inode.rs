@@ -229,18 +229,25 @@ impl Inode {
     }
 }
 
-/// Checks `want` (`R_OK|W_OK|X_OK` bits) for a caller against a mode.
-pub fn may_access(meta: &Meta, uid: u32, gid: u32, groups: &[u32], want: u32) -> bool {
-    if uid == 0 {
-        // Root may do anything except execute a file nobody may execute.
-        return want & X_OK == 0 || meta.mode & S_IFMT == S_IFDIR || meta.mode & 0o111 != 0;
-    }
-    let bits = if meta.uid == uid {
+/// Checks `want` (`R_OK|W_OK|X_OK` bits) for a caller against a mode:
+/// the owner, group or other bits (the first class that matches), then
+/// the capabilities that override them.
+pub fn may_access(meta: &Meta, creds: &crate::Creds, want: u32) -> bool {
+    let bits = if meta.uid == creds.uid {
         (meta.mode >> 6) & 7
-    } else if meta.gid == gid || groups.contains(&meta.gid) {
+    } else if meta.gid == creds.gid || creds.groups.contains(&meta.gid) {
         (meta.mode >> 3) & 7
     } else {
         meta.mode & 7
     };
-    bits & want == want
+    if bits & want == want {
+        return true;
+    }
+    let is_dir = meta.mode & S_IFMT == S_IFDIR;
+    // Even root may not execute a file nobody may execute.
+    if creds.dac_override && (want & X_OK == 0 || is_dir || meta.mode & 0o111 != 0) {
+        return true;
+    }
+    let readable = if is_dir { R_OK | X_OK } else { R_OK };
+    creds.dac_read_search && want & !readable == 0
 }

@@ -36,12 +36,32 @@ pub use inode::{Inode, Kind, Meta};
 use host::HostRoot;
 use inode::{lock, next_ino, Child, FileData, DEV_ROOT};
 
-/// Who is asking, for permission checks.
-#[derive(Clone, Debug, Default)]
+/// Who is asking, for permission checks: the file-system IDs and the
+/// two capabilities that bypass permission bits.
+#[derive(Clone, Debug)]
 pub struct Creds {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
+    /// `CAP_DAC_OVERRIDE`: read, write and search anything; execute what
+    /// anyone may execute.
+    pub dac_override: bool,
+    /// `CAP_DAC_READ_SEARCH`: read any file, read and search any directory.
+    pub dac_read_search: bool,
+}
+
+impl Creds {
+    /// Root with both capabilities: the sentry opening files on its own
+    /// behalf.
+    pub fn root() -> Creds {
+        Creds {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+            dac_override: true,
+            dac_read_search: true,
+        }
+    }
 }
 
 const MAX_SYMLINKS: u32 = 40;
@@ -520,7 +540,7 @@ impl Vfs {
                     return self.open_dentry(
                         &fresh,
                         (flags & !O_TRUNC) | O_LARGEFILE,
-                        &Creds::default(),
+                        &Creds::root(),
                     );
                 }
                 Err(e) => return Err(e),
@@ -565,7 +585,7 @@ impl Vfs {
         if write || flags & O_TRUNC != 0 {
             want |= W_OK;
         }
-        if !inode::may_access(&inode.meta(), creds.uid, creds.gid, &creds.groups, want) {
+        if !inode::may_access(&inode.meta(), creds, want) {
             return Err(Errno::EACCES);
         }
         let ops: Box<dyn FileOps> = match &inode.kind {
@@ -888,13 +908,7 @@ impl Vfs {
 /// Whether `creds` may create or remove entries in `dir`.
 pub fn may_write_dir(dir: &Arc<Dentry>, creds: &Creds) -> bool {
     matches!(dir.inode.kind, Kind::Dir(_))
-        && inode::may_access(
-            &dir.inode.meta(),
-            creds.uid,
-            creds.gid,
-            &creds.groups,
-            W_OK | X_OK,
-        )
+        && inode::may_access(&dir.inode.meta(), creds, W_OK | X_OK)
 }
 
 #[cfg(test)]
@@ -920,7 +934,7 @@ mod tests {
     fn reads_host_and_writes_stay_in_memory() {
         let dir = tmpdir("rw");
         let v = vfs_on(&dir);
-        let c = Creds::default();
+        let c = Creds::root();
         let r = v.root.clone();
         let f = v.open(&r, &r, b"/link", O_RDONLY, 0, &c).unwrap();
         let mut b = [0u8; 64];
@@ -958,7 +972,7 @@ mod tests {
     fn rename_and_listing() {
         let dir = tmpdir("ren");
         let v = vfs_on(&dir);
-        let c = Creds::default();
+        let c = Creds::root();
         let r = v.root.clone();
         v.mkdir(&r, &r, b"/d", 0o755, &c).unwrap();
         assert_eq!(v.mkdir(&r, &r, b"/d", 0o755, &c), Err(Errno::EEXIST));
