@@ -293,7 +293,7 @@ pub fn start_init(
     creds: Creds,
 ) -> SysResult<()> {
     let root = kernel.vfs.root.clone();
-    let cwd = kernel.vfs.resolve(&root, &root, cwd, true)?;
+    let cwd = kernel.vfs.resolve(&root, &root, cwd, true, &creds)?;
     if !cwd.inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }

@@ -106,7 +106,7 @@ fn read_at(f: &File, off: u64, len: usize) -> SysResult<Vec<u8>> {
 
 /// Opens `path` for execution: must be a regular file someone may execute.
 fn open_exec(a: &ExecArgs, path: &[u8]) -> SysResult<Arc<File>> {
-    let d = a.vfs.resolve(a.root, a.cwd, path, true)?;
+    let d = a.vfs.resolve(a.root, a.cwd, path, true, a.creds)?;
     let m = d.inode.meta();
     if m.mode & abi::fs::S_IFMT != abi::fs::S_IFREG {
         return Err(Errno::EACCES);

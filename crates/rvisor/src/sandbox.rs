@@ -182,10 +182,12 @@ fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]) -> Vec<u8
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or("/usr/local/bin:/usr/bin:/bin");
     let root = vfs.root.clone();
-    let base = vfs.resolve(&root, &root, cwd, true).unwrap_or(root.clone());
+    let base = vfs
+        .resolve(&root, &root, cwd, true, &Creds::root())
+        .unwrap_or(root.clone());
     for dir in path.split(':') {
         let cand = format!("{}/{cmd}", if dir.is_empty() { "." } else { dir });
-        if let Ok(d) = vfs.resolve(&root, &base, cand.as_bytes(), true) {
+        if let Ok(d) = vfs.resolve(&root, &base, cand.as_bytes(), true, &Creds::root()) {
             if !d.inode.is_dir() {
                 return cand.into_bytes();
             }
@@ -339,7 +341,7 @@ pub fn run(o: DoOptions) -> u8 {
     };
     // The caller's directory is used when the sandbox has it, else `/`;
     // an explicit `--cwd` must exist and be a directory.
-    let cwd = match vfs.resolve(&vfs.root, &vfs.root, cwd.as_bytes(), true) {
+    let cwd = match vfs.resolve(&vfs.root, &vfs.root, cwd.as_bytes(), true, &Creds::root()) {
         Ok(d) if d.inode.is_dir() => cwd,
         Ok(_) if o.cwd.is_some() => {
             eprintln!("rvisor: --cwd {cwd:?}: {}", describe(Errno::ENOTDIR));
@@ -361,7 +363,7 @@ pub fn run(o: DoOptions) -> u8 {
         Creds {
             uid,
             gid: libc::getgid(),
-            groups: Vec::new(),
+            groups: std::sync::Arc::from([]),
             dac_override: uid == 0,
             dac_read_search: uid == 0,
         }

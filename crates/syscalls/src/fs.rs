@@ -239,9 +239,13 @@ pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     Ok(p.len() as u64)
 }
 
+/// `chdir`/`fchdir`: the new directory needs search permission.
 fn set_cwd(t: &mut Task, d: Arc<Dentry>) -> SysResult<u64> {
     if !d.inode.is_dir() {
         return Err(Errno::ENOTDIR);
+    }
+    if !vfs::inode::may_access(&d.inode.meta(), &t.vfs_creds(), X_OK) {
+        return Err(Errno::EACCES);
     }
     t.fs().cwd = d;
     Ok(0)
@@ -296,10 +300,11 @@ pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let p = path(t, a[1])?;
     let (root, base) = at(t, a[0], &p)?;
+    let creds = t.vfs_creds();
     if flags & AT_REMOVEDIR != 0 {
-        t.kernel.vfs.rmdir(&root, &base, &p).map(|_| 0)
+        t.kernel.vfs.rmdir(&root, &base, &p, &creds).map(|_| 0)
     } else {
-        t.kernel.vfs.unlink(&root, &base, &p).map(|_| 0)
+        t.kernel.vfs.unlink(&root, &base, &p, &creds).map(|_| 0)
     }
 }
 
@@ -318,7 +323,7 @@ pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (_, nb) = at(t, a[2], &np)?;
     t.kernel
         .vfs
-        .rename(&root, &ob, &op, &nb, &np, a[4] as u32)
+        .rename(&root, &ob, &op, &nb, &np, a[4] as u32, &t.vfs_creds())
         .map(|_| 0)
 }
 
@@ -360,7 +365,8 @@ pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         flags & AT_EMPTY_PATH != 0,
     )?;
     let (root, nb) = at(t, a[2], &np)?;
-    t.kernel.vfs.link(&old, &root, &nb, &np).map(|_| 0)
+    let creds = t.vfs_creds();
+    t.kernel.vfs.link(&old, &root, &nb, &np, &creds).map(|_| 0)
 }
 
 pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

@@ -851,7 +851,7 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     };
     let creds = t.vfs_creds();
     let vfs = t.kernel.vfs.clone();
-    let (dir, last, trailing) = vfs.resolve_parent(&root, &cwd, &path)?;
+    let (dir, last, trailing) = vfs.resolve_parent(&root, &cwd, &path, &creds)?;
     match vfs.lookup_child(&dir, &last) {
         Ok(_) => return Err(Errno::EADDRINUSE),
         Err(Errno::ENOENT) => {}
@@ -878,7 +878,7 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     })?;
     if let Err(e) = s.bind_path(name, &inode) {
         // Already bound: Linux removes the file it made.
-        let _ = vfs.unlink(&root, &dir, &last);
+        let _ = vfs.unlink(&root, &dir, &last, &creds);
         return Err(e);
     }
     Ok(0)

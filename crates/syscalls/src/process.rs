@@ -382,7 +382,8 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     t.creds.groups = bytes
         .chunks(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+        .collect::<Vec<u32>>()
+        .into();
     Ok(0)
 }
 

@@ -60,7 +60,9 @@ pub fn lookup(
         return file(t, dirfd)?.dentry.clone().ok_or(Errno::EBADF);
     }
     let (root, base) = at(t, dirfd, path)?;
-    t.kernel.vfs.resolve(&root, &base, path, follow)
+    t.kernel
+        .vfs
+        .resolve(&root, &base, path, follow, &t.vfs_creds())
 }
 
 pub fn write_obj<T: Pod>(t: &Task, addr: u64, v: &T) -> SysResult<()> {

@@ -42,7 +42,9 @@ use inode::{lock, next_ino, Child, FileData, DEV_ROOT};
 pub struct Creds {
     pub uid: u32,
     pub gid: u32,
-    pub groups: Vec<u32>,
+    /// Supplementary groups, shared so that taking credentials for a
+    /// lookup does not allocate.
+    pub groups: Arc<[u32]>,
     /// `CAP_DAC_OVERRIDE`: read, write and search anything; execute what
     /// anyone may execute.
     pub dac_override: bool,
@@ -57,7 +59,7 @@ impl Creds {
         Creds {
             uid: 0,
             gid: 0,
-            groups: Vec::new(),
+            groups: Arc::from([]),
             dac_override: true,
             dac_read_search: true,
         }
@@ -130,10 +132,11 @@ impl Vfs {
     /// Mounts `fsroot` at `path`, creating the directory (in memory) if the
     /// host has none.
     pub fn mount_at(&self, path: &[u8], fsroot: Arc<Dentry>) -> SysResult<()> {
-        let d = match self.resolve(&self.root, &self.root, path, true) {
+        let d = match self.resolve(&self.root, &self.root, path, true, &Creds::root()) {
             Ok(d) => d,
             Err(Errno::ENOENT) => {
-                let (dir, name, _) = self.resolve_parent(&self.root, &self.root, path)?;
+                let (dir, name, _) =
+                    self.resolve_parent(&self.root, &self.root, path, &Creds::root())?;
                 self.create_child(&dir, &name, Inode::new_dir(DEV_ROOT, 0o755, None))?
             }
             Err(e) => return Err(e),
@@ -284,9 +287,10 @@ impl Vfs {
         base: &Arc<Dentry>,
         path: &[u8],
         follow: bool,
+        creds: &Creds,
     ) -> SysResult<Arc<Dentry>> {
         let mut links = 0;
-        self.walk(root, base, path, follow, &mut links)
+        self.walk(root, base, path, follow, &mut links, creds)
     }
 
     fn walk(
@@ -296,6 +300,7 @@ impl Vfs {
         path: &[u8],
         follow_last: bool,
         links: &mut u32,
+        creds: &Creds,
     ) -> SysResult<Arc<Dentry>> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
@@ -317,6 +322,10 @@ impl Vfs {
             let last = i + 1 == comps.len();
             if !cur.inode.is_dir() {
                 return Err(Errno::ENOTDIR);
+            }
+            // Every directory walked through needs search permission.
+            if !creds.dac_override && !inode::may_access(&cur.inode.meta(), creds, X_OK) {
+                return Err(Errno::EACCES);
             }
             if comp.len() > NAME_MAX {
                 return Err(Errno::ENAMETOOLONG);
@@ -342,12 +351,12 @@ impl Vfs {
                         let t = l.target()?;
                         cur = match t.dentry {
                             Some(d) => d,
-                            None => self.walk(root, &cur, &t.text, true, links)?,
+                            None => self.walk(root, &cur, &t.text, true, links, creds)?,
                         };
                     }
                     Kind::Symlink(t) => {
                         let t = t.clone();
-                        cur = self.walk(root, &cur, &t, true, links)?;
+                        cur = self.walk(root, &cur, &t, true, links, creds)?;
                     }
                     _ => unreachable!(),
                 }
@@ -368,6 +377,7 @@ impl Vfs {
         root: &Arc<Dentry>,
         base: &Arc<Dentry>,
         path: &[u8],
+        creds: &Creds,
     ) -> SysResult<(Arc<Dentry>, Vec<u8>, bool)> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
@@ -394,7 +404,7 @@ impl Vfs {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let dir = self.resolve(root, base, dir_path, true)?;
+        let dir = self.resolve(root, base, dir_path, true, creds)?;
         if !dir.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -501,7 +511,7 @@ impl Vfs {
     ) -> SysResult<Arc<File>> {
         let follow = flags & O_NOFOLLOW == 0;
         let d = if flags & O_CREAT != 0 && flags & O_TMPFILE != O_TMPFILE {
-            let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+            let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
             if trailing || is_dot(&name) {
                 return Err(Errno::EISDIR);
             }
@@ -515,7 +525,7 @@ impl Vfs {
                         if !follow {
                             return Err(Errno::ELOOP);
                         }
-                        match self.resolve(root, &dir, &name, true) {
+                        match self.resolve(root, &dir, &name, true, creds) {
                             Ok(t) => t,
                             // A dangling symlink: create what it names.
                             Err(Errno::ENOENT) if flags & O_EXCL == 0 && !target.is_empty() => {
@@ -527,7 +537,7 @@ impl Vfs {
                         if !follow {
                             return Err(Errno::ELOOP);
                         }
-                        self.resolve(root, &dir, &name, true)?
+                        self.resolve(root, &dir, &name, true, creds)?
                     } else {
                         d
                     }
@@ -546,7 +556,7 @@ impl Vfs {
                 Err(e) => return Err(e),
             }
         } else {
-            self.resolve(root, base, path, follow)?
+            self.resolve(root, base, path, follow, creds)?
         };
         if flags & O_PATH == 0
             && !follow
@@ -667,7 +677,7 @@ impl Vfs {
         mode: u32,
         creds: &Creds,
     ) -> SysResult<()> {
-        let (dir, name, _) = self.resolve_parent(root, base, path)?;
+        let (dir, name, _) = self.resolve_parent(root, base, path, creds)?;
         if !may_write_dir(&dir, creds) {
             return Err(Errno::EACCES);
         }
@@ -687,7 +697,7 @@ impl Vfs {
         mode: u32,
         creds: &Creds,
     ) -> SysResult<()> {
-        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
         if trailing {
             return Err(Errno::ENOENT);
         }
@@ -722,7 +732,7 @@ impl Vfs {
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
-        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
         if trailing {
             return Err(Errno::ENOENT);
         }
@@ -742,11 +752,12 @@ impl Vfs {
         root: &Arc<Dentry>,
         base: &Arc<Dentry>,
         path: &[u8],
+        creds: &Creds,
     ) -> SysResult<()> {
         if old.inode.is_dir() {
             return Err(Errno::EPERM);
         }
-        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
         if trailing {
             return Err(Errno::ENOENT);
         }
@@ -758,8 +769,14 @@ impl Vfs {
         Ok(())
     }
 
-    pub fn unlink(&self, root: &Arc<Dentry>, base: &Arc<Dentry>, path: &[u8]) -> SysResult<()> {
-        let (dir, name, trailing) = self.resolve_parent(root, base, path)?;
+    pub fn unlink(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        creds: &Creds,
+    ) -> SysResult<()> {
+        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
         if is_dot(&name) {
             return Err(Errno::EISDIR);
         }
@@ -773,8 +790,14 @@ impl Vfs {
         self.remove_child(&dir, &name, &d)
     }
 
-    pub fn rmdir(&self, root: &Arc<Dentry>, base: &Arc<Dentry>, path: &[u8]) -> SysResult<()> {
-        let (dir, name, _) = self.resolve_parent(root, base, path)?;
+    pub fn rmdir(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        creds: &Creds,
+    ) -> SysResult<()> {
+        let (dir, name, _) = self.resolve_parent(root, base, path, creds)?;
         if name == b"." {
             return Err(Errno::EINVAL);
         }
@@ -804,6 +827,7 @@ impl Vfs {
         new_base: &Arc<Dentry>,
         new_path: &[u8],
         flags: u32,
+        creds: &Creds,
     ) -> SysResult<()> {
         if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
             || (flags & RENAME_NOREPLACE != 0 && flags & RENAME_EXCHANGE != 0)
@@ -811,8 +835,8 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let _g = lock(&self.rename_lock);
-        let (od, on, _) = self.resolve_parent(root, old_base, old_path)?;
-        let (nd, nn, _) = self.resolve_parent(root, new_base, new_path)?;
+        let (od, on, _) = self.resolve_parent(root, old_base, old_path, creds)?;
+        let (nd, nn, _) = self.resolve_parent(root, new_base, new_path, creds)?;
         if is_dot(&on) || is_dot(&nn) {
             return Err(Errno::EBUSY);
         }
@@ -947,10 +971,10 @@ mod tests {
         let n = f.pread(&mut b, 0).unwrap();
         assert_eq!(&b[..n], b"sandbox");
         assert_eq!(std::fs::read(dir.join("sub/f")).unwrap(), b"host data");
-        v.unlink(&r, &r, b"/sub/f").unwrap();
+        v.unlink(&r, &r, b"/sub/f", &c).unwrap();
         assert!(dir.join("sub/f").exists());
         assert_eq!(
-            v.resolve(&r, &r, b"/sub/f", true).err(),
+            v.resolve(&r, &r, b"/sub/f", true, &c).err(),
             Some(Errno::ENOENT)
         );
         std::fs::remove_dir_all(&dir).unwrap();
@@ -961,9 +985,11 @@ mod tests {
         let dir = tmpdir("esc");
         let v = vfs_on(&dir);
         let r = v.root.clone();
-        let d = v.resolve(&r, &r, b"/escape", true).unwrap();
+        let d = v.resolve(&r, &r, b"/escape", true, &Creds::root()).unwrap();
         assert!(Arc::ptr_eq(&d, &r));
-        let d = v.resolve(&r, &r, b"/../../sub", true).unwrap();
+        let d = v
+            .resolve(&r, &r, b"/../../sub", true, &Creds::root())
+            .unwrap();
         assert_eq!(d.path(), b"/sub");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -976,17 +1002,20 @@ mod tests {
         let r = v.root.clone();
         v.mkdir(&r, &r, b"/d", 0o755, &c).unwrap();
         assert_eq!(v.mkdir(&r, &r, b"/d", 0o755, &c), Err(Errno::EEXIST));
-        v.rename(&r, &r, b"/sub/f", &r, b"/d/g", 0).unwrap();
+        v.rename(&r, &r, b"/sub/f", &r, b"/d/g", 0, &c).unwrap();
         let names: Vec<Vec<u8>> = v
-            .list_dir(&v.resolve(&r, &r, b"/d", true).unwrap())
+            .list_dir(&v.resolve(&r, &r, b"/d", true, &c).unwrap())
             .unwrap()
             .into_iter()
             .map(|e| e.0)
             .collect();
         assert_eq!(names, vec![b"g".to_vec()]);
-        assert_eq!(v.rename(&r, &r, b"/d", &r, b"/d/x", 0), Err(Errno::EINVAL));
-        assert_eq!(v.rmdir(&r, &r, b"/d"), Err(Errno::ENOTEMPTY));
-        assert_eq!(v.rmdir(&r, &r, b"/sub"), Ok(()));
+        assert_eq!(
+            v.rename(&r, &r, b"/d", &r, b"/d/x", 0, &c),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(v.rmdir(&r, &r, b"/d", &c), Err(Errno::ENOTEMPTY));
+        assert_eq!(v.rmdir(&r, &r, b"/sub", &c), Ok(()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
