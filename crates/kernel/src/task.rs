@@ -472,6 +472,7 @@ impl Task {
             groups: self.creds.groups.clone(),
             dac_override: self.caps.effective & 1 << CAP_DAC_OVERRIDE != 0,
             dac_read_search: self.caps.effective & 1 << CAP_DAC_READ_SEARCH != 0,
+            fowner: self.caps.effective & 1 << CAP_FOWNER != 0,
         }
     }
 
@@ -485,6 +486,7 @@ impl Task {
             groups: self.creds.groups.clone(),
             dac_override: root && self.caps.permitted & 1 << CAP_DAC_OVERRIDE != 0,
             dac_read_search: root && self.caps.permitted & 1 << CAP_DAC_READ_SEARCH != 0,
+            fowner: root && self.caps.permitted & 1 << CAP_FOWNER != 0,
         }
     }
 }

@@ -366,6 +366,7 @@ pub fn run(o: DoOptions) -> u8 {
             groups: std::sync::Arc::from([]),
             dac_override: uid == 0,
             dac_read_search: uid == 0,
+            fowner: uid == 0,
         }
     };
     let argv: Vec<Vec<u8>> = o.argv.iter().map(|a| a.as_bytes().to_vec()).collect();

@@ -50,6 +50,8 @@ pub struct Creds {
     pub dac_override: bool,
     /// `CAP_DAC_READ_SEARCH`: read any file, read and search any directory.
     pub dac_read_search: bool,
+    /// `CAP_FOWNER`: act as the owner of any file (sticky directories).
+    pub fowner: bool,
 }
 
 impl Creds {
@@ -62,6 +64,7 @@ impl Creds {
             groups: Arc::from([]),
             dac_override: true,
             dac_read_search: true,
+            fowner: true,
         }
     }
 }
@@ -669,6 +672,17 @@ impl Vfs {
         Ok(File::new(Some(d.clone()), flags, ops))
     }
 
+    /// Creating `name` in `dir`: `EEXIST` first (as Linux reports it even
+    /// without write permission), then `EACCES`.
+    fn may_create(&self, dir: &Arc<Dentry>, name: &[u8], creds: &Creds) -> SysResult<()> {
+        match self.lookup_child(dir, name) {
+            Ok(_) => Err(Errno::EEXIST),
+            Err(Errno::ENOENT) if !may_write_dir(dir, creds) => Err(Errno::EACCES),
+            Err(Errno::ENOENT) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn mkdir(
         &self,
         root: &Arc<Dentry>,
@@ -678,9 +692,7 @@ impl Vfs {
         creds: &Creds,
     ) -> SysResult<()> {
         let (dir, name, _) = self.resolve_parent(root, base, path, creds)?;
-        if !may_write_dir(&dir, creds) {
-            return Err(Errno::EACCES);
-        }
+        self.may_create(&dir, &name, creds)?;
         let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
         ino.update_meta(|m| {
             m.uid = creds.uid;
@@ -701,6 +713,7 @@ impl Vfs {
         if trailing {
             return Err(Errno::ENOENT);
         }
+        self.may_create(&dir, &name, creds)?;
         let kind = match mode & S_IFMT {
             0 | S_IFREG => {
                 return self
@@ -736,6 +749,7 @@ impl Vfs {
         if trailing {
             return Err(Errno::ENOENT);
         }
+        self.may_create(&dir, &name, creds)?;
         let ino = Inode::new(
             next_ino(),
             DEV_ROOT,
@@ -761,6 +775,10 @@ impl Vfs {
         if trailing {
             return Err(Errno::ENOENT);
         }
+        if !may_hardlink(old, creds) {
+            return Err(Errno::EPERM);
+        }
+        self.may_create(&dir, &name, creds)?;
         self.create_child(&dir, &name, old.inode.clone())?;
         old.inode.update_meta(|m| {
             m.nlink += 1;
@@ -781,6 +799,7 @@ impl Vfs {
             return Err(Errno::EISDIR);
         }
         let d = self.lookup_child(&dir, &name)?;
+        may_delete(&dir, &d, creds)?;
         if d.inode.is_dir() {
             return Err(Errno::EISDIR);
         }
@@ -805,6 +824,7 @@ impl Vfs {
             return Err(Errno::ENOTEMPTY);
         }
         let d = self.lookup_child(&dir, &name)?;
+        may_delete(&dir, &d, creds)?;
         if !d.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -846,6 +866,12 @@ impl Vfs {
             Err(Errno::ENOENT) => None,
             Err(e) => return Err(e),
         };
+        may_delete(&od, &src, creds)?;
+        match &dst {
+            Some(d) => may_delete(&nd, d, creds)?,
+            None if !may_write_dir(&nd, creds) => return Err(Errno::EACCES),
+            None => {}
+        }
         if src.mounted().is_some() || dst.as_ref().is_some_and(|d| d.mounted().is_some()) {
             return Err(Errno::EBUSY);
         }
@@ -927,6 +953,35 @@ impl Vfs {
             _ => Err(Errno::EINVAL),
         }
     }
+}
+
+/// Whether `creds` may remove (or rename away) `victim` from `dir`: write
+/// and search permission on `dir` (`EACCES`) and, in a sticky directory,
+/// ownership of the entry or the directory (`EPERM`).
+fn may_delete(dir: &Arc<Dentry>, victim: &Arc<Dentry>, creds: &Creds) -> SysResult<()> {
+    if !may_write_dir(dir, creds) {
+        return Err(Errno::EACCES);
+    }
+    let dm = dir.inode.meta();
+    if dm.mode & S_ISVTX != 0
+        && !creds.fowner
+        && creds.uid != dm.uid
+        && creds.uid != victim.inode.meta().uid
+    {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// Linux's protected hard links (`fs.protected_hardlinks`, on by default):
+/// without `CAP_FOWNER` one may link only files one owns, or regular,
+/// non-set-id files one may read and write.
+fn may_hardlink(old: &Arc<Dentry>, creds: &Creds) -> bool {
+    let m = old.inode.meta();
+    let setid = m.mode & S_ISUID != 0 || m.mode & (S_ISGID | 0o010) == S_ISGID | 0o010;
+    creds.fowner
+        || m.uid == creds.uid
+        || (m.mode & S_IFMT == S_IFREG && !setid && inode::may_access(&m, creds, R_OK | W_OK))
 }
 
 /// Whether `creds` may create or remove entries in `dir`.
