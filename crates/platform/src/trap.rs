@@ -493,6 +493,8 @@ fn reap(pid: libc::pid_t) {
 /// Arguments for the child between `clone` and `execveat`; on the spawner
 /// thread's stack while it is suspended (`CLONE_VFORK`).
 struct ChildArgs {
+    /// The sentry's pid: the stub's parent while the sentry lives.
+    sentry: i32,
     memfd: i32,
     stub_fd: i32,
     ctx_fd: i32,
@@ -518,6 +520,11 @@ extern "C" fn stub_child(arg: *mut libc::c_void) -> libc::c_int {
         );
         libc::setsid();
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // A sentry that died before the line above sent no signal: the
+        // stub would outlive it, orphaned.
+        if libc::syscall(libc::SYS_getppid) != a.sentry as libc::c_long {
+            libc::_exit(5);
+        }
         // Move the context fd and the pipe to their fixed numbers (3..=5,
         // not the memory file's), via numbers above all of those so that
         // nothing we still need is clobbered (the stub fd included).
@@ -726,6 +733,7 @@ impl TrapProcess {
         slots[1] = true;
         init_slot(&area, 1, fsgsbase);
         let args = ChildArgs {
+            sentry: std::process::id() as i32,
             memfd,
             stub_fd,
             ctx_fd: ctx.as_raw_fd(),
