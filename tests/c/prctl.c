@@ -30,6 +30,16 @@ int main(void)
 	CHK("PR_SET_NO_NEW_PRIVS", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	CHK("PR_GET_NO_NEW_PRIVS", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 	CHK("PR_SET_NO_NEW_PRIVS 0 (cannot unset)", prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	{
+		/* /proc/self/status reports the flag too. */
+		FILE *f = fopen("/proc/self/status", "r");
+		char line[256];
+		while (f && fgets(line, sizeof line, f))
+			if (strncmp(line, "NoNewPrivs:", 11) == 0)
+				fputs(line, stdout);
+		if (f)
+			fclose(f);
+	}
 
 	int sig = -1;
 	CHK("PR_GET_PDEATHSIG", prctl(PR_GET_PDEATHSIG, &sig));

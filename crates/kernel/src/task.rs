@@ -189,6 +189,7 @@ pub struct TaskShared {
     /// `/proc/pid/status`.
     pub shown_caps: [AtomicU64; 2],
     pub shown_ids: [std::sync::atomic::AtomicU32; 8],
+    pub shown_no_new_privs: AtomicBool,
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -463,6 +464,9 @@ impl Task {
         for (shown, id) in self.shared.shown_ids.iter().zip(ids) {
             shown.store(id, Ordering::Relaxed);
         }
+        self.shared
+            .shown_no_new_privs
+            .store(self.no_new_privs, Ordering::Relaxed);
     }
 
     pub fn vfs_creds(&self) -> Creds {

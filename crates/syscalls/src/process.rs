@@ -677,6 +677,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 return Err(Errno::EINVAL);
             }
             t.no_new_privs = true;
+            t.publish_creds();
             Ok(0)
         }
         PR_GET_THP_DISABLE => Ok(t.tg().lock().thp_disable as u64),
