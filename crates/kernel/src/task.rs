@@ -469,28 +469,32 @@ impl Task {
             .store(self.no_new_privs, Ordering::Relaxed);
     }
 
+    /// Credentials for file access: the file-system IDs and the effective
+    /// capabilities.
     pub fn vfs_creds(&self) -> Creds {
-        Creds {
-            uid: self.fsuid,
-            gid: self.fsgid,
-            groups: self.creds.groups.clone(),
-            dac_override: self.caps.effective & 1 << CAP_DAC_OVERRIDE != 0,
-            dac_read_search: self.caps.effective & 1 << CAP_DAC_READ_SEARCH != 0,
-            fowner: self.caps.effective & 1 << CAP_FOWNER != 0,
-        }
+        self.creds_as(self.fsuid, self.fsgid, self.caps.effective)
     }
 
     /// What `access`/`faccessat` check with: the real IDs, and as
     /// capabilities all permitted ones for a real uid of 0, else none.
     pub fn access_creds(&self) -> Creds {
-        let root = self.creds.uid == 0;
+        let caps = if self.creds.uid == 0 {
+            self.caps.permitted
+        } else {
+            0
+        };
+        self.creds_as(self.creds.uid, self.creds.gid, caps)
+    }
+
+    fn creds_as(&self, uid: u32, gid: u32, caps: u64) -> Creds {
+        let has = |cap: u32| caps & 1 << cap != 0;
         Creds {
-            uid: self.creds.uid,
-            gid: self.creds.gid,
+            uid,
+            gid,
             groups: self.creds.groups.clone(),
-            dac_override: root && self.caps.permitted & 1 << CAP_DAC_OVERRIDE != 0,
-            dac_read_search: root && self.caps.permitted & 1 << CAP_DAC_READ_SEARCH != 0,
-            fowner: root && self.caps.permitted & 1 << CAP_FOWNER != 0,
+            dac_override: has(CAP_DAC_OVERRIDE),
+            dac_read_search: has(CAP_DAC_READ_SEARCH),
+            fowner: has(CAP_FOWNER),
         }
     }
 }

@@ -683,6 +683,22 @@ impl Vfs {
         }
     }
 
+    /// The directory and name a new entry at `path` goes to, checked for
+    /// creation; a trailing slash is allowed only where a directory is made.
+    fn parent_for_new(
+        &self,
+        (root, base, path): (&Arc<Dentry>, &Arc<Dentry>, &[u8]),
+        creds: &Creds,
+        trailing_ok: bool,
+    ) -> SysResult<(Arc<Dentry>, Vec<u8>)> {
+        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
+        if trailing && !trailing_ok {
+            return Err(Errno::ENOENT);
+        }
+        self.may_create(&dir, &name, creds)?;
+        Ok((dir, name))
+    }
+
     pub fn mkdir(
         &self,
         root: &Arc<Dentry>,
@@ -691,8 +707,7 @@ impl Vfs {
         mode: u32,
         creds: &Creds,
     ) -> SysResult<()> {
-        let (dir, name, _) = self.resolve_parent(root, base, path, creds)?;
-        self.may_create(&dir, &name, creds)?;
+        let (dir, name) = self.parent_for_new((root, base, path), creds, true)?;
         let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
         ino.update_meta(|m| {
             m.uid = creds.uid;
@@ -709,11 +724,7 @@ impl Vfs {
         mode: u32,
         creds: &Creds,
     ) -> SysResult<()> {
-        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
-        if trailing {
-            return Err(Errno::ENOENT);
-        }
-        self.may_create(&dir, &name, creds)?;
+        let (dir, name) = self.parent_for_new((root, base, path), creds, false)?;
         let kind = match mode & S_IFMT {
             0 | S_IFREG => {
                 return self
@@ -745,11 +756,7 @@ impl Vfs {
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
-        let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
-        if trailing {
-            return Err(Errno::ENOENT);
-        }
-        self.may_create(&dir, &name, creds)?;
+        let (dir, name) = self.parent_for_new((root, base, path), creds, false)?;
         let ino = Inode::new(
             next_ino(),
             DEV_ROOT,
