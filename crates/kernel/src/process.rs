@@ -460,14 +460,7 @@ pub fn clone(
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask());
     tg.lock().threads.push(shared.clone());
-    let mut regs = task.regs;
-    regs.rax = 0;
-    if stack != 0 {
-        regs.rsp = stack;
-    }
-    if flags & CLONE_SETTLS != 0 {
-        regs.fs_base = tls;
-    }
+    let regs = child_regs(task, flags, stack, tls);
     if flags & CLONE_PARENT_SETTID != 0 {
         task.mm().write_obj(ptid, &pid)?;
     }
@@ -570,14 +563,7 @@ fn clone_thread(
     let tid = lock(&kernel.table).alloc()?;
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask());
-    let mut regs = task.regs;
-    regs.rax = 0;
-    if stack != 0 {
-        regs.rsp = stack;
-    }
-    if flags & CLONE_SETTLS != 0 {
-        regs.fs_base = tls;
-    }
+    let regs = child_regs(task, flags, stack, tls);
     if flags & CLONE_PARENT_SETTID != 0 {
         task.mm().write_obj(ptid, &tid)?;
     }
@@ -769,6 +755,20 @@ pub fn execve(
         v.release();
     }
     Ok(0)
+}
+
+/// A new task's registers: the parent's, returning 0 from `clone`, on
+/// the given stack and TLS.
+fn child_regs(task: &Task, flags: u64, stack: u64, tls: u64) -> PtRegs {
+    let mut regs = task.regs;
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    regs
 }
 
 /// Tears a task down after its run loop ends.
