@@ -3,6 +3,7 @@
 // getpgid/getsid (ESRCH for a non-existent pid). The tests run as root.
 #include "dt.h"
 #include <grp.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,10 +43,22 @@ int main(void)
 	CHK("setgroups 0", setgroups(0, NULL));
 	CHK("getgroups after clear", getgroups(0, NULL));
 
-	/* Process groups and sessions: only relations. */
+	/* Process groups and sessions: only relations, since the caller's
+	 * session may be the kernel's session 0 natively. A child that starts
+	 * its own session has known ids. */
 	FACT(getpgid(0) == getpgrp());
-	FACT(getpgid(0) > 0);
-	FACT(getsid(0) > 0);
+	FACT(getsid(0) >= 0);
+	pid_t child = fork();
+	if (child == 0) {
+		pid_t me = getpid();
+		int ok = setsid() == me && getsid(0) == me && getpgrp() == me &&
+			 getsid(getppid()) != me;
+		int again = setsid() == -1 && errno == EPERM;
+		_exit(ok && again ? 0 : 1);
+	}
+	int st = -1;
+	waitpid(child, &st, 0);
+	printf("child's own session: status=%d\n", st);
 	CHK("getpgid(999999)", getpgid(999999));
 	CHK("getsid(999999)", getsid(999999));
 	CHK("setpgid bad pgid", setpgid(0, -1));
