@@ -25,6 +25,8 @@ need coreutils command -v sha256sum
 need findutils command -v xargs
 need tar command -v tar
 need gzip command -v gzip
+need strace command -v strace
+need gdb command -v gdb
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

@@ -6,6 +6,7 @@ pub mod futex;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
+pub mod ptrace;
 pub mod seccomp;
 pub mod signal;
 pub mod signalfd;
@@ -233,7 +234,12 @@ pub fn run_task(mut task: Task) {
         match ev {
             Event::Syscall => {
                 task.regs_replaced = false;
-                let r = (task.kernel.dispatch)(&mut task);
+                let traced = task.traced();
+                let r = if traced && task.ptrace_syscall_entry() {
+                    Ok(task.regs.rax)
+                } else {
+                    (task.kernel.dispatch)(&mut task)
+                };
                 if let Some(exit) = task.exit {
                     break exit;
                 }
@@ -246,6 +252,9 @@ pub fn run_task(mut task: Task) {
                         }
                         Err(e) => task.regs.rax = e.as_ret(),
                     }
+                }
+                if traced {
+                    task.ptrace_syscall_exit(&mut restart);
                 }
             }
             Event::Fault {

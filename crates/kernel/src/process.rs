@@ -160,6 +160,8 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],
         shown_ids: Default::default(),
         shown_no_new_privs: AtomicBool::new(false),
+        traced: AtomicBool::new(false),
+        trace: Mutex::new(Default::default()),
     })
 }
 
@@ -427,14 +429,22 @@ pub fn clone(
     // child only execs or exits while the parent waits.
     let child_mm = Arc::new(Mutex::new(task.mm().fork()?));
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe, nice) = {
+    let (parent_link, pgid, sid, rlimits, exe, nice, persona) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
         } else {
             Some(parent_tg.clone())
         };
-        (parent, g.pgid, g.sid, g.rlimits, g.exe.clone(), g.nice)
+        (
+            parent,
+            g.pgid,
+            g.sid,
+            g.rlimits,
+            g.exe.clone(),
+            g.nice,
+            g.personality,
+        )
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
         task.sighand.clone()
@@ -457,10 +467,15 @@ pub fn clone(
             task.creds.uid,
         ),
     );
+    tg.lock().personality = persona;
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask());
     tg.lock().threads.push(shared.clone());
     let regs = child_regs(task, flags, stack, tls);
+    let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
+    if event.is_some() {
+        task.ptrace_attach_child(&shared);
+    }
     if flags & CLONE_PARENT_SETTID != 0 {
         task.mm().write_obj(ptid, &pid)?;
     }
@@ -539,8 +554,12 @@ pub fn clone(
         let fd = task.fds().install(f, true, 0, lim)?;
         task.mm().write_obj(pidfd_out, &fd)?;
     }
+    if let Some(ev) = event {
+        task.ptrace_event(ev, pid as u64);
+    }
     if let Some(v) = vfork {
         v.wait();
+        task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, pid as u64);
     }
     Ok(pid)
 }
@@ -564,6 +583,7 @@ fn clone_thread(
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask());
     let regs = child_regs(task, flags, stack, tls);
+    let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
         task.mm().write_obj(ptid, &tid)?;
     }
@@ -582,6 +602,9 @@ fn clone_thread(
     };
     tg.lock().threads.push(shared.clone());
     lock(&kernel.table).tasks.insert(tid, shared.clone());
+    if event.is_some() {
+        task.ptrace_attach_child(&shared);
+    }
     let fp = task.ctx.fp_state().ok();
     let r = spawn(TaskParts {
         shared: shared.clone(),
@@ -618,6 +641,9 @@ fn clone_thread(
         tg.lock().threads.retain(|t| t.tid != tid);
         lock(&kernel.table).tasks.remove(&tid);
         return Err(e);
+    }
+    if let Some(ev) = event {
+        task.ptrace_event(ev, tid as u64);
     }
     Ok(tid)
 }
@@ -656,6 +682,18 @@ fn become_sole_thread(task: &mut Task) {
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));
+    std::mem::swap(&mut *lock(&new.trace), &mut *lock(&old.trace));
+    let traced = old.traced.swap(false, std::sync::atomic::Ordering::Relaxed);
+    new.traced
+        .store(traced, std::sync::atomic::Ordering::Relaxed);
+    let tracer = lock(&new.trace).tracer.clone();
+    if let Some(tracer) = tracer {
+        for t in tracer.lock().tracees.iter_mut() {
+            if Arc::ptr_eq(t, &old) {
+                *t = new.clone();
+            }
+        }
+    }
     {
         let mut t = lock(&task.kernel.table);
         t.tasks.remove(&old.tid);
@@ -690,6 +728,7 @@ pub fn execve(
     };
     let (mm, loaded) = load_image(&kernel, &root, &cwd, &invoker, path, argv, envp)?;
     // Past this point the old image is gone.
+    let old_tid = task.tid();
     become_sole_thread(task);
     if task.ctx.unmap_all().is_err() {
         task.exit = Some(Exit::Group(wait::signaled(SIGKILL, false)));
@@ -728,6 +767,8 @@ pub fn execve(
         let mut g = task.tg().lock();
         g.dumpable = false;
         g.pdeathsig = 0;
+        // PER_CLEAR_ON_SETID.
+        g.personality &= !0x0074_0000;
     }
     (task.euid, task.egid) = (loaded.ids.euid, loaded.ids.egid);
     (task.suid, task.sgid) = (task.euid, task.egid);
@@ -754,6 +795,7 @@ pub fn execve(
     if let Some(v) = lock(&task.shared.vfork_done).take() {
         v.release();
     }
+    task.ptrace_exec(old_tid);
     Ok(0)
 }
 
@@ -777,6 +819,14 @@ pub fn exit_task(mut task: Task, exit: Exit) {
         Exit::Thread(code) => wait::exited(code),
         Exit::Group(s) => s,
     };
+    if task.traced()
+        && !task
+            .shared
+            .killed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        task.ptrace_event(crate::ptrace::PTRACE_EVENT_EXIT, status as u64);
+    }
     crate::futex::exit_robust_list(&task);
     if task.clear_child_tid != 0 {
         let addr = task.clear_child_tid;
@@ -852,6 +902,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         }
     };
     lock(&kernel.table).tasks.remove(&shared.tid);
+    crate::ptrace::task_exited(shared, status, last);
     if !last {
         return;
     }
@@ -926,21 +977,46 @@ pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, 
     if options & !known != 0 {
         return Err(Errno::EINVAL);
     }
-    wait_child(task, pid, options | wait::WEXITED, true)
+    let r = wait_child(task, pid, options | wait::WEXITED, true)?;
+    Ok(r.map(|w| (w.pid, w.status)))
 }
 
-/// Waits for a child selected as `wait4`'s `pid` argument does; reaps it
-/// unless `reap` is false (`WNOWAIT`).
+/// What a `wait` found.
+#[derive(Clone, Copy)]
+pub struct WaitFound {
+    pub pid: i32,
+    pub status: i32,
+    /// A ptrace stop (`CLD_TRAPPED`).
+    pub trapped: bool,
+    /// Reported by a tracee rather than a child: nothing to reap.
+    pub tracee: bool,
+}
+
+/// Waits for a child (or a tracee) selected as `wait4`'s `pid` argument
+/// does; reaps it unless `reap` is false (`WNOWAIT`).
 pub fn wait_child(
     task: &mut Task,
     pid: i32,
     options: i32,
     reap: bool,
-) -> SysResult<Option<(i32, i32)>> {
+) -> SysResult<Option<WaitFound>> {
     let tg = task.tg().clone();
     let kernel = task.kernel.clone();
     let my_pgid = tg.lock().pgid;
     let r = task.block_on(Some(&tg.child_events), events::ALL, None, |_| {
+        // Tracees' stops are reported whatever the options; their exits
+        // need WEXITED.
+        let mut traced = false;
+        if let Some(rep) = crate::ptrace::take_report(&tg, pid, my_pgid, reap, &mut traced) {
+            if rep.trapped || options & wait::WEXITED != 0 {
+                return Ok(Some(WaitFound {
+                    pid: rep.tid,
+                    status: rep.status,
+                    trapped: rep.trapped,
+                    tracee: true,
+                }));
+            }
+        }
         let mut g = tg.lock();
         let matches = |c: &Arc<ThreadGroup>| -> bool {
             match pid {
@@ -950,7 +1026,7 @@ pub fn wait_child(
                 p => c.lock().pgid == -p,
             }
         };
-        if !g.children.iter().any(matches) {
+        if !traced && !g.children.iter().any(matches) {
             return Err(Errno::ECHILD);
         }
         let want_exited =
@@ -972,7 +1048,12 @@ pub fn wait_child(
                     if reap {
                         cg.wait_report = None;
                     }
-                    return Ok(Some((c.pid, st)));
+                    return Ok(Some(WaitFound {
+                        pid: c.pid,
+                        status: st,
+                        trapped: false,
+                        tracee: false,
+                    }));
                 }
             }
         }
@@ -992,18 +1073,23 @@ pub fn wait_child(
             if reap {
                 g.child_utime_ns += cpu;
             }
-            return Ok(Some((c.pid, status)));
+            return Ok(Some(WaitFound {
+                pid: c.pid,
+                status,
+                trapped: false,
+                tracee: false,
+            }));
         }
         if options & wait::WNOHANG != 0 {
             return Ok(None);
         }
         Err(Errno::EAGAIN)
     })?;
-    if let (Some((p, st)), true) = (r, reap) {
-        if st & 0x7f == 0x7f || st == wait::CONTINUED {
+    if let (Some(w), true) = (r, reap) {
+        if w.tracee || w.status & 0x7f == 0x7f || w.status == wait::CONTINUED {
             return Ok(r);
         }
-        lock(&kernel.table).groups.remove(&p);
+        lock(&kernel.table).groups.remove(&w.pid);
     }
     Ok(r)
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Weak};
 use abi::fs::*;
 use abi::{Errno, SysResult};
 use vfs::inode::{next_ino, Meta, DEV_PROC};
-use vfs::synth::{FnFile, FnLink, LinkTarget, SynthDir};
-use vfs::{Dentry, Inode, Kind};
+use vfs::synth::{FnFile, FnLink, LinkTarget, SynthDir, SynthFile};
+use vfs::{Dentry, File, FileOps, Inode, Kind};
 
 use crate::task::{lock, Task, ThreadGroup};
 use crate::Kernel;
@@ -302,7 +302,70 @@ const PID_FILES: &[&str] = &[
     "mountinfo",
     "fdinfo",
     "wchan",
+    "mem",
 ];
+
+/// `/proc/pid/mem`: the process's memory at file offset = address, read
+/// and written as a debugger does. Opening binds the file to the address
+/// space of that moment, as on Linux.
+struct ProcMem {
+    kernel: Weak<Kernel>,
+    pid: i32,
+}
+
+impl SynthFile for ProcMem {
+    fn generate(&self) -> SysResult<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+
+    fn open_ops(&self, inode: &Arc<Inode>) -> Option<SysResult<Box<dyn FileOps>>> {
+        Some(group(&self.kernel, self.pid).and_then(|(_, g)| {
+            let inner = g.lock();
+            if !inner.dumpable {
+                return Err(Errno::EACCES);
+            }
+            let mm = inner.mm.clone().ok_or(Errno::ESRCH)?;
+            Ok(Box::new(MemOps {
+                inode: inode.clone(),
+                mm,
+            }) as Box<dyn FileOps>)
+        }))
+    }
+}
+
+struct MemOps {
+    inode: Arc<Inode>,
+    mm: Arc<std::sync::Mutex<mm::MemoryManager>>,
+}
+
+impl MemOps {
+    fn access(&self, buf: &mut [u8], off: u64, write: bool) -> SysResult<usize> {
+        let n = lock(&self.mm).access_forced(off, buf, write);
+        if n == 0 && !buf.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(n)
+    }
+}
+
+impl FileOps for MemOps {
+    fn read(&self, _f: &File, buf: &mut [u8], off: u64) -> SysResult<usize> {
+        self.access(buf, off, false)
+    }
+
+    fn write(&self, _f: &File, buf: &[u8], off: u64) -> SysResult<usize> {
+        let mut data = buf.to_vec();
+        self.access(&mut data, off, true)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(self.inode.stat())
+    }
+}
 
 struct PidDir {
     kernel: Weak<Kernel>,
@@ -414,15 +477,23 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
         ),
     };
     let [ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid] = ids;
+    let (tracer_pid, trace_stopped) = t.as_ref().map_or((0, false), |t| {
+        let tr = lock(&t.trace);
+        (tr.tracer.as_ref().map_or(0, |x| x.pid), tr.stop.is_some())
+    });
     let state = if inner.exit_status.is_some() {
         "Z (zombie)"
+    } else if trace_stopped {
+        "t (tracing stop)"
+    } else if inner.stopped {
+        "T (stopped)"
     } else {
         "S (sleeping)"
     };
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         g.pid,
         g.pid,
         inner.threads.len().max(1),
@@ -485,6 +556,16 @@ impl SynthDir for PidDir {
                 }),
             ),
             "wchan" => file(ino, || Ok(b"0".to_vec())),
+            "mem" => {
+                let (_, g) = group(&kw, pid)?;
+                let uid = g.lock().uid;
+                Inode::new(
+                    ino,
+                    DEV_PROC,
+                    Meta::new(S_IFREG | 0o600, uid, 0),
+                    Kind::SynthFile(Arc::new(ProcMem { kernel: kw, pid })),
+                )
+            }
             "task" => dir(ino, Arc::new(TaskDir { kernel: kw, pid })),
             "cmdline" => file(ino, move || {
                 read_mm_range(&group(&kw, pid)?.1, |m| (m.arg_start, m.arg_end))

@@ -120,7 +120,9 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
     let act = lock(&g.sighand).action(sig);
     let ignored = act.handler == SIG_IGN
         || (act.handler == SIG_DFL && default_action(sig) == Default_::Ignore);
-    if ignored && g.threads.iter().any(|t| !t.mask().has(sig)) {
+    // Tracers see even ignored signals.
+    let traced = g.threads.iter().any(|t| t.traced.load(Ordering::Relaxed));
+    if ignored && !traced && g.threads.iter().any(|t| !t.mask().has(sig)) {
         return;
     }
     g.pending.push(info);
@@ -168,7 +170,10 @@ impl Task {
     fn wait_while_stopped(&self) {
         let waiter = self.shared.waiter.clone();
         loop {
-            if self.shared.killed.load(Ordering::Relaxed) || !self.tg().lock().stopped {
+            if self.shared.killed.load(Ordering::Relaxed)
+                || self.traced()
+                || !self.tg().lock().stopped
+            {
                 return;
             }
             waiter.wait(None);
@@ -209,6 +214,9 @@ impl Task {
             if self.tg().lock().stopped {
                 self.wait_while_stopped();
             }
+            if self.traced() {
+                self.ptrace_interrupt();
+            }
             if self.shared.killed.load(Ordering::Relaxed) {
                 return Some(Exit::Group(abi::misc::wait::signaled(SIGKILL, false)));
             }
@@ -222,7 +230,13 @@ impl Task {
             let info = lock(&self.shared.pending)
                 .take(mask)
                 .or_else(|| self.tg().lock().pending.take(mask));
-            let Some(info) = info else { break };
+            let Some(mut info) = info else { break };
+            if self.traced() && info.signo != SIGKILL {
+                match self.ptrace_signal(info) {
+                    Some(i) => info = i,
+                    None => continue,
+                }
+            }
             let sig = info.signo;
             let act = lock(&self.sighand).action(sig);
             if act.handler == SIG_IGN {
@@ -231,6 +245,10 @@ impl Task {
             if act.handler == SIG_DFL {
                 match default_action(sig) {
                     Default_::Ignore | Default_::Continue => continue,
+                    Default_::Stop if self.traced() => {
+                        self.ptrace_group_stop(sig);
+                        continue;
+                    }
                     Default_::Stop => {
                         let tg = self.tg().clone();
                         let parent = {

@@ -92,6 +92,11 @@ pub struct TgInner {
     /// A stop or continue not yet reported to a `WUNTRACED`/`WCONTINUED`
     /// waiter: the wait status to report.
     pub wait_report: Option<i32>,
+    /// Tasks this process traces (`ptrace`).
+    pub tracees: Vec<Arc<TaskShared>>,
+    /// `personality(2)` flags: kept and inherited; the address-space
+    /// layout is never randomised, so `ADDR_NO_RANDOMIZE` changes nothing.
+    pub personality: u32,
 }
 
 /// A process.
@@ -149,6 +154,8 @@ impl TgInner {
             stopped: false,
             uid,
             wait_report: None,
+            tracees: Vec::new(),
+            personality: 0,
         }
     }
 }
@@ -194,6 +201,10 @@ pub struct TaskShared {
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
     pub attention: AtomicBool,
+    /// Traced by another process: the run loop checks this one flag
+    /// before looking at `trace`.
+    pub traced: AtomicBool,
+    pub trace: Mutex<crate::ptrace::Tracing>,
 }
 
 impl TaskShared {
@@ -234,6 +245,7 @@ pub const CAP_FOWNER: u32 = 3;
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
+pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_SYS_RESOURCE: u32 = 24;
@@ -350,7 +362,7 @@ impl Task {
             return true;
         }
         let mask = self.mask();
-        if lock(&self.shared.pending).deliverable(mask) {
+        if lock(&self.shared.pending).deliverable(mask) || self.ptrace_interrupt_due() {
             return true;
         }
         let tg = self.tg().lock();

@@ -909,6 +909,62 @@ impl MemoryManager {
         })
     }
 
+    /// Copies in as much of `[addr, addr+len)` as is readable; returns how
+    /// many bytes from the start were copied.
+    pub fn copy_in_partial(&mut self, addr: u64, buf: &mut [u8]) -> usize {
+        self.copy_partial(addr, buf, false, false)
+    }
+
+    /// Copies out as much as is writable from the start; returns the count.
+    pub fn copy_out_partial(&mut self, addr: u64, data: &[u8]) -> usize {
+        let mut tmp = data.to_vec();
+        self.copy_partial(addr, &mut tmp, true, false)
+    }
+
+    /// Reads or writes memory as a debugger does (`ptrace`, Linux's
+    /// `FOLL_FORCE`): any mapped page may be read; a write to a private
+    /// mapping goes to a private copy of the page whatever its protection,
+    /// a write to a shared one needs `PROT_WRITE`. Returns the bytes done.
+    pub fn access_forced(&mut self, addr: u64, buf: &mut [u8], write: bool) -> usize {
+        self.copy_partial(addr, buf, write, true)
+    }
+
+    fn copy_partial(&mut self, addr: u64, buf: &mut [u8], write: bool, force: bool) -> usize {
+        let Some(end) = addr.checked_add(buf.len() as u64) else {
+            return 0;
+        };
+        let mut pos = addr;
+        while pos < end {
+            let Some((_, v)) = self.vma_at(pos) else {
+                break;
+            };
+            let allowed = match (write, force) {
+                (false, false) => v.prot != PROT_NONE,
+                (false, true) => true,
+                (true, false) => v.prot & PROT_WRITE != 0,
+                (true, true) => !v.shared || v.prot & PROT_WRITE != 0,
+            };
+            if !allowed {
+                break;
+            }
+            let vend = v.end;
+            let Ok((ps, p)) = self.ensure_pma(pos, write) else {
+                break;
+            };
+            let chunk_end = p.end.min(vend).min(end);
+            let at = (pos - addr) as usize;
+            let n = (chunk_end - pos) as usize;
+            let off = p.off + (pos - ps);
+            if write {
+                self.mf.write(off, &buf[at..at + n]);
+            } else {
+                self.mf.read(off, &mut buf[at..at + n]);
+            }
+            pos = chunk_end;
+        }
+        (pos - addr) as usize
+    }
+
     pub fn read_obj<T: Pod>(&mut self, addr: u64) -> Result<T, Errno> {
         let mut v = T::zeroed();
         self.copy_in(addr, v.as_bytes_mut())?;

@@ -184,7 +184,7 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     })
 }
 
-fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
+pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
     if cnt > 1024 {
         return Err(Errno::EINVAL);
     }

@@ -9,6 +9,7 @@ pub mod mm;
 pub mod net;
 pub mod poll;
 pub mod process;
+pub mod ptrace;
 pub mod seccomp;
 pub mod signal;
 pub mod table;

@@ -862,6 +862,16 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
+/// `personality(persona)`: returns the old value; `0xffffffff` only asks.
+pub fn personality(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let mut g = t.tg().lock();
+    let old = g.personality;
+    if a[0] as u32 != u32::MAX {
+        g.personality = a[0] as u32;
+    }
+    Ok(old as u64)
+}
+
 /// `waitid(idtype, id, infop, options, rusage)`.
 pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const P_ALL: u64 = 0;
@@ -892,8 +902,15 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let r = kernel::process::wait_child(t, pid, options, options & wait::WNOWAIT == 0)?;
     if a[2] != 0 {
         let info = match r {
-            Some((p, status)) => {
-                let (code, st) = if status == wait::CONTINUED {
+            Some(kernel::process::WaitFound {
+                pid: p,
+                status,
+                trapped,
+                ..
+            }) => {
+                let (code, st) = if trapped {
+                    (CLD_TRAPPED, (status >> 8) & 0xff)
+                } else if status == wait::CONTINUED {
                     (CLD_CONTINUED, SIGCONT)
                 } else if status & 0xff == 0x7f {
                     (CLD_STOPPED, (status >> 8) & 0xff)

@@ -2,7 +2,7 @@
 //! the kernel headers and maintained by hand since; `docs/syscalls.md` is generated
 //! from it (`rvisor help syscalls`).
 
-use crate::{file, fs, misc, mm, poll, process, seccomp, signal, time, timer, xattr};
+use crate::{file, fs, misc, mm, poll, process, ptrace, seccomp, signal, time, timer, xattr};
 use crate::{Entry, Status};
 
 pub static TABLE: [Entry; 463] = [
@@ -107,7 +107,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "getrusage", handler: Some(process::getrusage), status: Status::Partial("user time only (time spent running application code, including platform overhead); other fields zero") },
     Entry { name: "sysinfo", handler: Some(misc::sysinfo), status: Status::Full },
     Entry { name: "times", handler: Some(process::times), status: Status::Partial("user time only") },
-    Entry { name: "ptrace", handler: None, status: Status::Enosys },
+    Entry { name: "ptrace", handler: Some(ptrace::ptrace), status: Status::Partial("no hardware breakpoints or watchpoints, no NT_X86_XSTATE regset, no PTRACE_O_TRACESECCOMP events; SINGLESTEP over a syscall stops after the following instruction on the trap platform") },
     Entry { name: "getuid", handler: Some(process::getuid), status: Status::Full },
     Entry { name: "syslog", handler: None, status: Status::Enosys },
     Entry { name: "getgid", handler: Some(process::getgid), status: Status::Full },
@@ -141,7 +141,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "utime", handler: Some(fs::utime), status: Status::Full },
     Entry { name: "mknod", handler: Some(fs::mknod), status: Status::Full },
     Entry { name: "uselib", handler: None, status: Status::Enosys },
-    Entry { name: "personality", handler: None, status: Status::Enosys },
+    Entry { name: "personality", handler: Some(process::personality), status: Status::Partial("flags are kept and inherited but change nothing: the layout is never randomised and no other execution domain exists") },
     Entry { name: "ustat", handler: None, status: Status::Enosys },
     Entry { name: "statfs", handler: Some(fs::statfs), status: Status::Partial("fixed sizes per filesystem type") },
     Entry { name: "fstatfs", handler: Some(fs::fstatfs), status: Status::Partial("fixed sizes per filesystem type") },
@@ -316,8 +316,8 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sendmmsg", handler: None, status: Status::Enosys },
     Entry { name: "setns", handler: None, status: Status::Enosys },
     Entry { name: "getcpu", handler: Some(misc::getcpu), status: Status::Partial("always CPU 0, node 0") },
-    Entry { name: "process_vm_readv", handler: None, status: Status::Enosys },
-    Entry { name: "process_vm_writev", handler: None, status: Status::Enosys },
+    Entry { name: "process_vm_readv", handler: Some(ptrace::process_vm_readv), status: Status::Full },
+    Entry { name: "process_vm_writev", handler: Some(ptrace::process_vm_writev), status: Status::Full },
     Entry { name: "kcmp", handler: None, status: Status::Enosys },
     Entry { name: "finit_module", handler: None, status: Status::Enosys },
     Entry { name: "sched_setattr", handler: None, status: Status::Enosys },

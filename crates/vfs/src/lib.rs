@@ -662,6 +662,9 @@ impl Vfs {
             Kind::Fifo(p) => Box::new(p.open_end(read, write)),
             Kind::Socket => return Err(Errno::ENXIO),
             Kind::SynthFile(s) => {
+                if let Some(ops) = s.open_ops(&inode) {
+                    return Ok(File::new(Some(d.clone()), flags, ops?));
+                }
                 let data = s.generate()?;
                 Box::new(ops::SynthOps {
                     inode: inode.clone(),

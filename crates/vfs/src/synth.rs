@@ -6,6 +6,7 @@ use std::sync::Arc;
 use abi::{Errno, SysResult};
 
 use crate::dentry::Dentry;
+use crate::file::FileOps;
 use crate::inode::Inode;
 
 /// A file whose contents are generated when it is opened.
@@ -14,6 +15,11 @@ pub trait SynthFile: Send + Sync {
     /// Writes are refused unless a node accepts them.
     fn write(&self, _data: &[u8]) -> SysResult<usize> {
         Err(Errno::EACCES)
+    }
+    /// A node that is not a snapshot (`/proc/pid/mem`) serves its own
+    /// open file instead of generated contents.
+    fn open_ops(&self, _inode: &Arc<Inode>) -> Option<SysResult<Box<dyn FileOps>>> {
+        None
     }
 }
 
