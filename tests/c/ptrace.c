@@ -94,6 +94,17 @@ static void traceme_basics(void)
 	struct user_fpregs_struct fp;
 	CHK("GETFPREGS", pt(PTRACE_GETFPREGS, c, 0, &fp));
 	printf("fp: mxcsr_ok=%d\n", (fp.mxcsr & 0x1f80) == 0x1f80);
+	static uint8_t xs[16384] __attribute__((aligned(64)));
+	struct iovec iov = {xs, sizeof(xs)};
+	CHK("GETREGSET xstate", pt(PTRACE_GETREGSET, c, (void *)0x202, &iov));
+	uint64_t xcr0;
+	memcpy(&xcr0, xs + 464, 8);
+	printf("xstate: size>=832 %d, x87|sse|avx enabled %d, mxcsr same %d\n", iov.iov_len >= 832,
+	       (xcr0 & 7) == 7, !memcmp(xs + 24, &fp.mxcsr, 4));
+	iov.iov_len = 16;
+	CHK("GETREGSET short", pt(PTRACE_GETREGSET, c, (void *)0x202, &iov));
+	printf("short iov_len=%zu\n", iov.iov_len);
+	CHK("GETREGSET unknown", pt(PTRACE_GETREGSET, c, (void *)0x999, &iov));
 	CHK("SETOPTIONS bad", pt(PTRACE_SETOPTIONS, c, 0, (void *)0x80000000L));
 	CHK("unknown request", pt(0x1234, c, 0, 0));
 	CHK("CONT bad signal", pt(PTRACE_CONT, c, 0, (void *)100L));
@@ -272,9 +283,10 @@ static void attach_seize_interrupt(void)
 	close(p[1]);
 }
 
-/* A few instructions to single-step: nop, nop, nop, int3, ret. */
+/* A few instructions to single-step, a syscall among them:
+ * nop (1), mov $39,%eax (5), syscall (2), nop (1), int3, ret. */
 extern void step_target(void);
-__asm__(".text\n.globl step_target\nstep_target:\n nop\n nop\n nop\n int3\n ret\n");
+__asm__(".text\n.globl step_target\nstep_target:\n nop\n mov $39, %eax\n syscall\n nop\n int3\n ret\n");
 
 static void single_step(void)
 {
@@ -287,12 +299,12 @@ static void single_step(void)
 		_exit(0);
 	}
 	wait_show("step stop", c);
-	struct user_regs_struct r;
+	struct user_regs_struct r, saved;
 	pt(PTRACE_GETREGS, c, 0, &r);
-	unsigned long long saved_rip = r.rip;
+	saved = r;
 	r.rip = (unsigned long long)step_target;
 	pt(PTRACE_SETREGS, c, 0, &r);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		CHK("SINGLESTEP", pt(PTRACE_SINGLESTEP, c, 0, 0));
 		wait_show("stepped", c);
 		pt(PTRACE_GETREGS, c, 0, &r);
@@ -309,8 +321,7 @@ static void single_step(void)
 	       (long long)(r.rip - (unsigned long long)step_target));
 	/* Resume where the child was stopped; it then calls step_target
 	 * itself, hitting the int3 once more. */
-	r.rip = saved_rip;
-	pt(PTRACE_SETREGS, c, 0, &r);
+	pt(PTRACE_SETREGS, c, 0, &saved);
 	pt(PTRACE_CONT, c, 0, 0);
 	wait_show("breakpoint again", c);
 	pt(PTRACE_CONT, c, 0, 0);

@@ -44,15 +44,33 @@ impl PtRegs {
     }
 }
 
-/// The legacy FXSAVE area (512 bytes), as `PTRACE_GETFPREGS` returns it and
-/// as the signal frame's `fpstate` begins.
+/// Bytes of the legacy FXSAVE area (what `PTRACE_GETFPREGS` returns).
+pub const FP_LEGACY_SIZE: usize = 512;
+/// Where the software-reserved bytes of the legacy area begin (the signal
+/// frame's `struct _fpx_sw_bytes`, ptrace's copy of XCR0).
+pub const FP_SW_BYTES: usize = 464;
+/// Offset of the XSAVE header's `xstate_bv`.
+pub const FP_XSTATE_BV: usize = 512;
+/// Offset of the AVX component (the upper halves of ymm0-15).
+pub const FP_YMM_HI: usize = 576;
+/// Bytes of the XSAVE standard-format prefix the sentry keeps: x87, SSE
+/// and AVX.
+pub const FP_XSAVE_SIZE: usize = 832;
+/// The x87, SSE and AVX feature bits (`XFEATURE_MASK_FPSSE | YMM`).
+pub const XFEATURES_KEPT: u64 = 7;
+pub const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+pub const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+
+/// The FPU, SSE and AVX state in XSAVE standard format: the legacy
+/// FXSAVE area, the XSAVE header, the AVX upper halves. Larger features
+/// (AVX-512, AMX) are not kept.
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
-pub struct FpState(pub [u8; 512]);
+pub struct FpState(pub [u8; FP_XSAVE_SIZE]);
 
 impl Default for FpState {
     fn default() -> Self {
-        let mut b = [0u8; 512];
+        let mut b = [0u8; FP_XSAVE_SIZE];
         // FCW = 0x37f, MXCSR = 0x1f80: the state after `fninit` and reset.
         b[0] = 0x7f;
         b[1] = 0x03;
@@ -61,7 +79,63 @@ impl Default for FpState {
         // MXCSR_MASK.
         b[28] = 0xff;
         b[29] = 0xff;
-        FpState(b)
+        let mut fp = FpState(b);
+        fp.set_xstate_bv(XFEATURES_KEPT);
+        fp
+    }
+}
+
+impl FpState {
+    pub fn xstate_bv(&self) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&self.0[FP_XSTATE_BV..FP_XSTATE_BV + 8]);
+        u64::from_le_bytes(w)
+    }
+
+    pub fn set_xstate_bv(&mut self, bv: u64) {
+        self.0[FP_XSTATE_BV..FP_XSTATE_BV + 8].copy_from_slice(&bv.to_le_bytes());
+    }
+
+    pub fn mxcsr(&self) -> u32 {
+        u32::from_le_bytes([self.0[24], self.0[25], self.0[26], self.0[27]])
+    }
+
+    pub fn set_mxcsr(&mut self, v: u32) {
+        self.0[24..28].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// The state from an XSAVE-format buffer (`len` valid bytes, as the
+    /// hardware or host kernel wrote it): components the header marks as
+    /// in their initial state get their initial values, so that every kept
+    /// component is explicit afterwards. A buffer of only the legacy area
+    /// has no AVX state.
+    pub fn from_xsave(buf: &[u8]) -> FpState {
+        let mut fp = FpState::default();
+        let n = buf.len().min(FP_XSAVE_SIZE);
+        fp.0[..n].copy_from_slice(&buf[..n]);
+        let bv = if n >= FP_YMM_HI { fp.xstate_bv() } else { 3 };
+        let init = FpState::default();
+        if bv & 1 == 0 {
+            // x87: control/status words and the eight st registers.
+            fp.0[..24].copy_from_slice(&init.0[..24]);
+            fp.0[32..160].fill(0);
+        }
+        if bv & 2 == 0 {
+            fp.0[160..416].fill(0);
+        }
+        if n < FP_XSAVE_SIZE || bv & 4 == 0 {
+            fp.0[FP_YMM_HI..].fill(0);
+        }
+        // The rest of the header (xcomp_bv, reserved) must be zero.
+        fp.0[FP_XSTATE_BV + 8..FP_YMM_HI].fill(0);
+        fp.set_xstate_bv(XFEATURES_KEPT);
+        fp
+    }
+
+    /// Clears MXCSR bits outside `mask`, which a restore would fault on.
+    pub fn sanitize_mxcsr(&mut self, mask: u32) {
+        let v = self.mxcsr() & mask;
+        self.set_mxcsr(v);
     }
 }
 

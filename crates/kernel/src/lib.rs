@@ -255,6 +255,7 @@ pub fn run_task(mut task: Task) {
                 }
                 if traced {
                     task.ptrace_syscall_exit(&mut restart);
+                    task.ptrace_step_over_syscall();
                 }
             }
             Event::Fault {

@@ -16,7 +16,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use abi::regs::FpState;
+use abi::regs::{
+    FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_BV, XFEATURES_KEPT,
+};
 use abi::signal::*;
 use abi::{Errno, PtRegs, SysResult};
 
@@ -76,6 +78,7 @@ pub const PTRACE_EVENT_STOP: u32 = 128;
 
 const NT_PRSTATUS: u64 = 1;
 const NT_PRFPREG: u64 = 2;
+const NT_X86_XSTATE: u64 = 0x202;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 /// `offsetof(struct user, u_debugreg)` and `sizeof(struct user)`.
 const USER_DEBUGREG: u64 = 848;
@@ -301,6 +304,15 @@ impl Task {
             } else {
                 *restart = None;
             }
+        }
+    }
+
+    /// A single-stepped `syscall` instruction traps as soon as it
+    /// completes, before the next instruction runs (`TRAP_BRKPT`, as
+    /// Linux reports it). The host would only trap after the next one.
+    pub fn ptrace_step_over_syscall(&mut self) {
+        if lock(&self.shared.trace).stepping && self.regs.eflags & EFLAGS_TF != 0 {
+            self.force_signal(SigInfo::fault(SIGTRAP, 1, 0));
         }
     }
 
@@ -952,12 +964,12 @@ pub fn ptrace(task: &mut Task, req: i64, pid: i32, addr: u64, data: u64) -> SysR
         }
         PTRACE_GETFPREGS => {
             let fp = fp_of(&t);
-            task.mm().write_obj(data, &fp.0)?;
+            task.mm().copy_out(data, &fp.0[..FP_LEGACY_SIZE])?;
             Ok(0)
         }
         PTRACE_SETFPREGS => {
-            let mut fp = FpState::default();
-            task.mm().copy_in(data, &mut fp.0)?;
+            let mut fp = fp_of(&t);
+            task.mm().copy_in(data, &mut fp.0[..FP_LEGACY_SIZE])?;
             set_fp(&t, fp);
             Ok(0)
         }
@@ -981,7 +993,7 @@ pub fn ptrace(task: &mut Task, req: i64, pid: i32, addr: u64, data: u64) -> SysR
                     n
                 }
                 NT_PRFPREG => {
-                    let n = len.min(512);
+                    let n = len.min(FP_LEGACY_SIZE as u64);
                     let mut fp = fp_of(&t);
                     if get {
                         task.mm().copy_out(base, &fp.0[..n as usize])?;
@@ -990,6 +1002,36 @@ pub fn ptrace(task: &mut Task, req: i64, pid: i32, addr: u64, data: u64) -> SysR
                         set_fp(&t, fp);
                     }
                     n
+                }
+                NT_X86_XSTATE => {
+                    // XSAVE layout; as on Linux the software-reserved
+                    // bytes start with the enabled features (XCR0).
+                    let size = FP_XSAVE_SIZE as u64;
+                    if get {
+                        let mut fp = fp_of(&t);
+                        fp.0[FP_SW_BYTES..FP_LEGACY_SIZE].fill(0);
+                        fp.0[FP_SW_BYTES..FP_SW_BYTES + 8]
+                            .copy_from_slice(&XFEATURES_KEPT.to_le_bytes());
+                        let n = len.min(size);
+                        task.mm().copy_out(base, &fp.0[..n as usize])?;
+                        n
+                    } else {
+                        if len < size {
+                            return Err(Errno::EFAULT);
+                        }
+                        let mut buf = [0u8; FP_XSAVE_SIZE];
+                        task.mm().copy_in(base, &mut buf)?;
+                        let bv = u64::from_le_bytes(
+                            buf[FP_XSTATE_BV..FP_XSTATE_BV + 8]
+                                .try_into()
+                                .map_err(|_| Errno::EINVAL)?,
+                        );
+                        if bv & !XFEATURES_KEPT != 0 {
+                            return Err(Errno::EINVAL);
+                        }
+                        set_fp(&t, FpState::from_xsave(&buf));
+                        size
+                    }
                 }
                 _ => return Err(Errno::EINVAL),
             };

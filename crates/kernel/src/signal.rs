@@ -5,7 +5,10 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use abi::regs::{FpState, USER_CS, USER_SS};
+use abi::regs::{
+    FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2,
+    USER_CS, USER_SS, XFEATURES_KEPT,
+};
 use abi::signal::*;
 use abi::{Errno, SysResult};
 
@@ -347,8 +350,8 @@ impl Task {
         } else {
             sp = sp.wrapping_sub(128); // the red zone
         }
-        let fp = self.ctx.fp_state().unwrap_or_default();
-        sp = (sp - 512) & !63;
+        let fp = xsave_frame_area(&self.ctx.fp_state().unwrap_or_default());
+        sp = (sp - (FP_XSAVE_SIZE as u64 + 4)) & !63;
         let fp_addr = sp;
         let frame_size = std::mem::size_of::<RtSigFrame>() as u64;
         sp = ((sp - frame_size) & !15) - 8;
@@ -357,7 +360,8 @@ impl Task {
         let frame = RtSigFrame {
             restorer: act.restorer,
             uc: UContext {
-                flags: 0,
+                // UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS.
+                flags: 0x7,
                 link: 0,
                 stack: SigAltStack {
                     sp: self.altstack.sp,
@@ -414,6 +418,7 @@ impl Task {
         {
             let mut mm = self.mm();
             mm.copy_out(fp_addr, &fp.0)?;
+            mm.write_obj(fp_addr + FP_XSAVE_SIZE as u64, &FP_XSTATE_MAGIC2)?;
             mm.write_obj(sp, &frame)?;
         }
         let frame_addr = sp;
@@ -458,16 +463,52 @@ impl Task {
         r.ss = USER_SS;
         r.orig_rax = u64::MAX;
         if c.fpstate != 0 {
-            let mut fp = FpState::default();
-            self.mm().copy_in(c.fpstate, &mut fp.0)?;
+            let mut fp = self.read_frame_fp(c.fpstate)?;
             // MXCSR reserved bits must be clear or the restore faults.
-            let mxcsr = u32::from_le_bytes([fp.0[24], fp.0[25], fp.0[26], fp.0[27]]) & 0xffff;
-            fp.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+            fp.sanitize_mxcsr(0xffff);
             let _ = self.ctx.set_fp_state(&fp);
         }
         self.set_mask(SigSet(frame.uc.sigmask));
         self.regs_replaced = true;
         Ok(self.regs.rax)
+    }
+}
+
+/// The FPU state as a signal frame holds it: XSAVE layout, with the
+/// software-reserved bytes describing it (`struct _fpx_sw_bytes`).
+fn xsave_frame_area(fp: &FpState) -> FpState {
+    let mut a = *fp;
+    let sw = &mut a.0[FP_SW_BYTES..FP_LEGACY_SIZE];
+    sw.fill(0);
+    sw[0..4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+    sw[4..8].copy_from_slice(&(FP_XSAVE_SIZE as u32 + 4).to_le_bytes());
+    sw[8..16].copy_from_slice(&XFEATURES_KEPT.to_le_bytes());
+    sw[16..20].copy_from_slice(&(FP_XSAVE_SIZE as u32).to_le_bytes());
+    a
+}
+
+impl Task {
+    /// The FPU state a signal frame's `fpstate` points at. An XSAVE area
+    /// counts only with both magic numbers in place; otherwise only the
+    /// legacy area is taken and the AVX state is reset, as Linux does.
+    fn read_frame_fp(&mut self, addr: u64) -> SysResult<FpState> {
+        let mut buf = [0u8; FP_XSAVE_SIZE];
+        let mut mm = self.mm();
+        mm.copy_in(addr, &mut buf[..FP_LEGACY_SIZE])?;
+        let word =
+            |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let size = word(&buf, FP_SW_BYTES + 16) as u64;
+        let mut len = FP_LEGACY_SIZE;
+        if word(&buf, FP_SW_BYTES) == FP_XSTATE_MAGIC1
+            && (FP_XSAVE_SIZE as u64..1 << 20).contains(&size)
+        {
+            let magic2: u32 = mm.read_obj(addr + size).unwrap_or(0);
+            if magic2 == FP_XSTATE_MAGIC2 {
+                mm.copy_in(addr + FP_LEGACY_SIZE as u64, &mut buf[FP_LEGACY_SIZE..])?;
+                len = FP_XSAVE_SIZE;
+            }
+        }
+        Ok(FpState::from_xsave(&buf[..len]))
     }
 }
 

@@ -12,6 +12,7 @@ use abi::regs::FpState;
 use abi::signal::SigInfo;
 use abi::{Errno, PtRegs};
 
+pub mod fpu;
 pub mod ptrace;
 pub mod trap;
 

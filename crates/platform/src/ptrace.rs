@@ -10,7 +10,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use abi::regs::FpState;
+use abi::regs::{
+    FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_BV, FP_YMM_HI, XFEATURES_KEPT,
+};
 use abi::signal::{SigInfo, SIGBUS, SIGSEGV, SIGSTOP, SIGTRAP};
 use abi::{Errno, PtRegs};
 
@@ -309,6 +311,29 @@ fn wait_stop(pid: libc::pid_t) -> Result<i32, Errno> {
     }
 }
 
+/// `NT_X86_XSTATE`: the XSAVE regset.
+const NT_X86_XSTATE: usize = 0x202;
+/// Room for any XSAVE area this sentry meets (the host reports the size).
+const XSAVE_BUF: usize = 16384;
+
+#[repr(C, align(64))]
+struct XsaveBuf([u8; XSAVE_BUF]);
+
+/// Reads the stub thread's whole XSAVE area; returns its size.
+fn get_xstate(tid: i32, buf: &mut XsaveBuf) -> Result<usize, Errno> {
+    let mut iov = libc::iovec {
+        iov_base: buf.0.as_mut_ptr().cast(),
+        iov_len: XSAVE_BUF,
+    };
+    ptrace_raw(
+        libc::PTRACE_GETREGSET,
+        tid,
+        NT_X86_XSTATE,
+        &mut iov as *mut libc::iovec as usize,
+    )?;
+    Ok(iov.iov_len.min(XSAVE_BUF))
+}
+
 fn ptrace_raw(req: libc::c_uint, pid: libc::pid_t, addr: usize, data: usize) -> Result<i64, Errno> {
     // SAFETY: ptrace requests on our own tracee; callers pass pointers to
     // live, correctly sized buffers for GET/SET requests.
@@ -571,22 +596,51 @@ impl Context for Stub {
     }
 
     fn fp_state(&mut self) -> Result<FpState, Errno> {
-        let mut fp = FpState::default();
-        ptrace_raw(
-            libc::PTRACE_GETFPREGS,
-            self.tid(),
-            0,
-            fp.0.as_mut_ptr() as usize,
-        )?;
-        Ok(fp)
+        let mut buf = XsaveBuf([0; XSAVE_BUF]);
+        match get_xstate(self.tid(), &mut buf) {
+            Ok(n) => Ok(FpState::from_xsave(&buf.0[..n])),
+            Err(_) => {
+                ptrace_raw(
+                    libc::PTRACE_GETFPREGS,
+                    self.tid(),
+                    0,
+                    buf.0.as_mut_ptr() as usize,
+                )?;
+                Ok(FpState::from_xsave(&buf.0[..FP_LEGACY_SIZE]))
+            }
+        }
     }
 
     fn set_fp_state(&mut self, fp: &FpState) -> Result<(), Errno> {
+        let mut v = *fp;
+        v.sanitize_mxcsr(crate::fpu::mxcsr_mask());
+        // The host wants a whole XSAVE buffer back: take the thread's
+        // current one (which keeps what the sentry does not model, such as
+        // PKRU) and put the kept components into it.
+        let mut buf = XsaveBuf([0; XSAVE_BUF]);
+        let Ok(n) = get_xstate(self.tid(), &mut buf) else {
+            ptrace_raw(libc::PTRACE_SETFPREGS, self.tid(), 0, v.0.as_ptr() as usize)?;
+            return Ok(());
+        };
+        buf.0[..FP_SW_BYTES].copy_from_slice(&v.0[..FP_SW_BYTES]);
+        if n >= FP_XSAVE_SIZE {
+            let bv = u64::from_le_bytes(
+                buf.0[FP_XSTATE_BV..FP_XSTATE_BV + 8]
+                    .try_into()
+                    .map_err(|_| Errno::EINVAL)?,
+            ) | XFEATURES_KEPT;
+            buf.0[FP_XSTATE_BV..FP_XSTATE_BV + 8].copy_from_slice(&bv.to_le_bytes());
+            buf.0[FP_YMM_HI..FP_XSAVE_SIZE].copy_from_slice(&v.0[FP_YMM_HI..]);
+        }
+        let mut iov = libc::iovec {
+            iov_base: buf.0.as_mut_ptr().cast(),
+            iov_len: n,
+        };
         ptrace_raw(
-            libc::PTRACE_SETFPREGS,
+            libc::PTRACE_SETREGSET,
             self.tid(),
-            0,
-            fp.0.as_ptr() as usize,
+            NT_X86_XSTATE,
+            &mut iov as *mut libc::iovec as usize,
         )?;
         Ok(())
     }

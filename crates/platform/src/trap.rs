@@ -33,7 +33,7 @@
 //!   thread's: the request page (mapped *read-only* in the stub) and a
 //!   response page. Slots 1.. (1 = the leader) belong to application
 //!   threads: a context page (state word, sleep flags, spin budget,
-//!   siginfo, `sigcontext`, FXSAVE area, fs/gs base, `stack_t`, clear-tid
+//!   siginfo, `sigcontext`, FPU state, fs/gs base, `stack_t`, clear-tid
 //!   word) followed by the thread's signal stack.
 //! - `reserved_ranges()` returns `[STUB_BASE, CTX_BASE + CTX_SIZE)`;
 //!   `map_file` refuses to touch it and `unmap`/`unmap_all` cut around it.
@@ -70,8 +70,9 @@
 //! # Hand-off
 //!
 //! The handler (on the slot's signal stack; the slot is `rsp & ~0xffff`)
-//! copies siginfo, the `sigcontext` and the FXSAVE part of the frame's FP
-//! state into the context page, reads fs/gs base (`rdfsbase`/`rdgsbase`
+//! copies siginfo, the `sigcontext` and the frame's FP state (the XSAVE
+//! prefix through the AVX component, or only the FXSAVE area on a host
+//! without XSAVE frames) into the context page, reads fs/gs base (`rdfsbase`/`rdgsbase`
 //! when the kernel allows them, else the last values it set), `xchg`s the
 //! state word to 1 (event) and `FUTEX_WAKE`s the sentry if its sleep flag
 //! is set (a shared futex: the page is `MAP_SHARED` in both processes). It
@@ -194,9 +195,8 @@
 //! - At most 1023 application threads per address space (`EAGAIN` after).
 //! - Address-space operations are not batched: one mm-thread request per
 //!   `map_file`/`unmap` piece (~4-10 us each here).
-//! - Only the FXSAVE part of the FP state is exchanged (as with
-//!   `PTRACE_GETFPREGS`); the upper halves of YMM registers pass through
-//!   the host's signal frame untouched.
+//! - FP state is exchanged through AVX (x87, SSE, YMM); AVX-512 and PKRU
+//!   state pass through the host's signal frame untouched.
 //! - Start-up of a stub (exec + filters) is slower than ptrace's
 //!   (~0.3-0.4 ms against ~0.2 ms here); the pool hides it unless
 //!   processes are created faster than one per ~0.4 ms.
@@ -212,7 +212,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use abi::regs::FpState;
+use abi::regs::{FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_MAGIC1, FP_YMM_HI};
 use abi::signal::SigInfo;
 use abi::{Errno, PtRegs};
 
@@ -1187,25 +1187,6 @@ impl TrapContext {
     }
 }
 
-/// The MXCSR bits this CPU accepts (from `fxsave`'s MXCSR_MASK).
-fn mxcsr_mask() -> u32 {
-    static MASK: OnceLock<u32> = OnceLock::new();
-    *MASK.get_or_init(|| {
-        #[repr(C, align(16))]
-        struct Area([u8; 512]);
-        let mut a = Area([0; 512]);
-        // SAFETY: fxsave writes 512 bytes to a 16-byte aligned buffer of
-        // that size; FXSR is part of x86-64.
-        unsafe { std::arch::x86_64::_fxsave(a.0.as_mut_ptr()) };
-        let m = u32::from_le_bytes([a.0[28], a.0[29], a.0[30], a.0[31]]);
-        if m == 0 {
-            0xffbf
-        } else {
-            m
-        }
-    })
-}
-
 /// What [`TrapContext::force_park`] found.
 enum Park {
     /// The thread ran application code; it now enters its handler from the
@@ -1397,19 +1378,28 @@ impl Context for TrapContext {
     }
 
     fn fp_state(&mut self) -> Result<FpState, Errno> {
-        let mut fp = FpState::default();
-        self.area().read_bytes(self.base() + ST_FP, &mut fp.0);
-        Ok(fp)
+        // The stub copied the host frame's XSAVE prefix (or only the
+        // legacy area, on a host without XSAVE frames).
+        let mut buf = [0u8; FP_XSAVE_SIZE];
+        self.area().read_bytes(self.base() + ST_FP, &mut buf);
+        let xsave =
+            u32::from_le_bytes([buf[464], buf[465], buf[466], buf[467]]) == FP_XSTATE_MAGIC1;
+        let len = if xsave { FP_XSAVE_SIZE } else { FP_LEGACY_SIZE };
+        Ok(FpState::from_xsave(&buf[..len]))
     }
 
     fn set_fp_state(&mut self, fp: &FpState) -> Result<(), Errno> {
-        let mut v = fp.0;
+        let mut v = *fp;
         // MXCSR: only bits this CPU accepts, or rt_sigreturn fails.
-        let mxcsr = u32::from_le_bytes([v[24], v[25], v[26], v[27]]) & mxcsr_mask();
-        v[24..28].copy_from_slice(&mxcsr.to_le_bytes());
-        // Bytes 464.. are the kernel's software-reserved area; the stub
-        // does not copy them back.
-        self.area().write_bytes(self.base() + ST_FP, &v[..464]);
+        v.sanitize_mxcsr(crate::fpu::mxcsr_mask());
+        // The stub copies back the legacy area without its software-
+        // reserved tail, and the AVX component when the frame has one.
+        self.area()
+            .write_bytes(self.base() + ST_FP, &v.0[..FP_SW_BYTES]);
+        self.area().write_bytes(
+            self.base() + ST_FP + FP_YMM_HI as u64,
+            &v.0[FP_YMM_HI..FP_XSAVE_SIZE],
+        );
         self.area()
             .word(self.base() + ST_FPDIRTY)
             .store(1, Ordering::Release);

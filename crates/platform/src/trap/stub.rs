@@ -254,7 +254,15 @@ std::arch::global_asm!(
     "test rsi, rsi",
     "jz 51f",
     "lea rdi, [r12 + {st_fp}]",
+    // The legacy area, or with an XSAVE frame big enough to hold AVX the
+    // standard-format prefix through the AVX component (832 bytes).
     "mov ecx, 64",
+    "cmp dword ptr [rsi + 464], 0x46505853",
+    "jne 48f",
+    "cmp dword ptr [rsi + 480], 832",
+    "jb 48f",
+    "mov ecx, 104",
+    "48:",
     "rep movsq",
     "51:",
     "test dword ptr [r12 + {st_flags}], 1",
@@ -322,6 +330,14 @@ std::arch::global_asm!(
     "cmp dword ptr [rdi + 464], 0x46505853",
     "jne 57f",
     "or dword ptr [rdi + 512], 3",
+    // The AVX upper halves, when the frame has room for them.
+    "cmp dword ptr [rdi + 480], 832",
+    "jb 57f",
+    "or dword ptr [rdi + 512], 4",
+    "lea rsi, [r12 + {st_fp} + 576]",
+    "add rdi, 576",
+    "mov ecx, 32",
+    "rep movsq",
     "57:",
     // The application runs with no signal blocked.
     "mov qword ptr [rbx + 296], 0",
