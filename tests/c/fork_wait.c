@@ -1,11 +1,25 @@
 // fork + wait4/waitpid: exit statuses, a child killed by SIGKILL
 // (WIFSIGNALED/WTERMSIG), WNOHANG returning 0 while the child runs, ECHILD,
-// copy-on-write memory, and getppid in the child.
+// copy-on-write memory, getppid in the child, and the child's CPU time in
+// wait4's and waitid's rusage and in getrusage(RUSAGE_CHILDREN).
 #include "dt.h"
 #include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* Uses 60 ms of CPU time, then exits. */
+static void burn_cpu_and_exit(void)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	do {
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 60000000L);
+	_exit(0);
+}
 
 int main(void)
 {
@@ -24,6 +38,26 @@ int main(void)
 	FACT(c > 0 && c != parent);
 	FACT(w == c);
 	printf("WIFEXITED=%d WEXITSTATUS=%d value in parent=%d\n", WIFEXITED(st), WEXITSTATUS(st), value);
+
+	/* A child that burns CPU: its parent's rusage shows it. */
+	c = fork();
+	if (c == 0)
+		burn_cpu_and_exit();
+	wait4(c, &st, 0, &ru);
+	long used_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	FACT(used_us >= 50000 && used_us < 2000000);
+	struct rusage all;
+	CHK("getrusage children", getrusage(RUSAGE_CHILDREN, &all));
+	long all_us = (all.ru_utime.tv_sec + all.ru_stime.tv_sec) * 1000000L + all.ru_utime.tv_usec + all.ru_stime.tv_usec;
+	FACT(all_us >= used_us);
+	c = fork();
+	if (c == 0)
+		burn_cpu_and_exit();
+	siginfo_t si;
+	memset(&ru, 0, sizeof(ru));
+	CHK("waitid with rusage", syscall(SYS_waitid, P_PID, c, &si, WEXITED, &ru));
+	used_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	FACT(used_us >= 50000 && used_us < 2000000);
 
 	/* A child blocked in read(): WNOHANG sees nothing, then SIGKILL. */
 	int p[2];

@@ -967,7 +967,9 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
 }
 
 /// `wait4`: the pid and status of a reaped (or, with `WNOHANG`, no) child.
-pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, i32)>> {
+/// `wait4`: the pid, status and CPU time of a reaped (or, with `WNOHANG`,
+/// no) child.
+pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, i32, u64)>> {
     let known = wait::WNOHANG
         | wait::WUNTRACED
         | wait::WCONTINUED
@@ -978,7 +980,7 @@ pub fn wait4(task: &mut Task, pid: i32, options: i32) -> SysResult<Option<(i32, 
         return Err(Errno::EINVAL);
     }
     let r = wait_child(task, pid, options | wait::WEXITED, true)?;
-    Ok(r.map(|w| (w.pid, w.status)))
+    Ok(r.map(|w| (w.pid, w.status, w.cpu_ns)))
 }
 
 /// What a `wait` found.
@@ -990,6 +992,8 @@ pub struct WaitFound {
     pub trapped: bool,
     /// Reported by a tracee rather than a child: nothing to reap.
     pub tracee: bool,
+    /// CPU time of a reaped child and its reaped descendants (`rusage`).
+    pub cpu_ns: u64,
 }
 
 /// Waits for a child (or a tracee) selected as `wait4`'s `pid` argument
@@ -1014,6 +1018,7 @@ pub fn wait_child(
                     status: rep.status,
                     trapped: rep.trapped,
                     tracee: true,
+                    cpu_ns: 0,
                 }));
             }
         }
@@ -1053,6 +1058,7 @@ pub fn wait_child(
                         status: st,
                         trapped: false,
                         tracee: false,
+                        cpu_ns: 0,
                     }));
                 }
             }
@@ -1078,6 +1084,7 @@ pub fn wait_child(
                 status,
                 trapped: false,
                 tracee: false,
+                cpu_ns: cpu,
             }));
         }
         if options & wait::WNOHANG != 0 {

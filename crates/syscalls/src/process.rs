@@ -117,12 +117,12 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let r = process::wait4(t, a[0] as i32, a[2] as i32)?;
     match r {
         None => Ok(0),
-        Some((pid, status)) => {
+        Some((pid, status, cpu_ns)) => {
             if a[1] != 0 {
                 util::write_obj(t, a[1], &status)?;
             }
             if a[3] != 0 {
-                util::write_obj(t, a[3], &Rusage::default())?;
+                util::write_obj(t, a[3], &rusage(cpu_ns))?;
             }
             Ok(pid as u64)
         }
@@ -519,12 +519,17 @@ pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         1 => t.shared.cpu_ns.load(Ordering::Relaxed),
         _ => return Err(Errno::EINVAL),
     };
-    let r = Rusage {
-        utime: tv(ns),
+    util::write_obj(t, a[1], &rusage(ns)).map(|_| 0)
+}
+
+/// A `struct rusage` carrying CPU time (all counted as user time: the
+/// sentry's own time on a task's behalf is not separated).
+fn rusage(cpu_ns: u64) -> Rusage {
+    Rusage {
+        utime: tv(cpu_ns),
         stime: Timeval::default(),
         rest: [0; 14],
-    };
-    util::write_obj(t, a[1], &r).map(|_| 0)
+    }
 }
 
 /// CPU time of the caller's process: live threads and exited ones.
@@ -900,6 +905,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     };
     // waitid's WSTOPPED is wait4's WUNTRACED (same bit).
     let r = kernel::process::wait_child(t, pid, options, options & wait::WNOWAIT == 0)?;
+    let used = r.map_or(0, |w| w.cpu_ns);
     if a[2] != 0 {
         let info = match r {
             Some(kernel::process::WaitFound {
@@ -928,7 +934,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         util::write_obj(t, a[2], &info)?;
     }
     if a[4] != 0 {
-        util::write_obj(t, a[4], &Rusage::default())?;
+        util::write_obj(t, a[4], &rusage(used))?;
     }
     Ok(0)
 }
