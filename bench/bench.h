@@ -42,4 +42,16 @@ static inline void bench_report(double ns, double ops) {
 
 #define BENCH_DIE(msg) do { perror(msg); exit(1); } while (0)
 
+/* Waits for child `pid`; exits the benchmark unless it exited with 0. */
+#include <sys/wait.h>
+static inline void bench_reap(pid_t pid, const char *what) {
+	int status;
+	if (waitpid(pid, &status, 0) != pid)
+		BENCH_DIE("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "%s: child status %#x\n", what, status);
+		exit(1);
+	}
+}
+
 #endif

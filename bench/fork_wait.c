@@ -10,13 +10,7 @@ static void run(long n) {
 			BENCH_DIE("fork");
 		if (pid == 0)
 			_exit(0);
-		int status;
-		if (waitpid(pid, &status, 0) != pid)
-			BENCH_DIE("waitpid");
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "fork_wait: child status %#x\n", status);
-			exit(1);
-		}
+		bench_reap(pid, "fork_wait");
 	}
 }
 

@@ -25,13 +25,7 @@ static void run(long n) {
 			perror("execvp");
 			_exit(127);
 		}
-		int status;
-		if (waitpid(pid, &status, 0) != pid)
-			BENCH_DIE("waitpid");
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "spawn_loop: %s: status %#x\n", cmd[0], status);
-			exit(1);
-		}
+		bench_reap(pid, cmd[0]);
 	}
 }
 

@@ -178,6 +178,7 @@ BENCHES=(
 	"stat|stat /etc/passwd|200|1"
 	"read_zero|read 4 KiB from /dev/zero|500|1"
 	"fork_wait|fork + exit + wait|5|1"
+	"fork_big|fork + exit + wait, 64 MiB written memory|2|1"
 	"mmap_touch|mmap 16 MiB + touch, per 4 KiB page|1|4096"
 	"pipe_pingpong|pipe ping-pong, 1 byte, round trip|100|1"
 	"thread_join|thread create + join|20|1"

@@ -1,5 +1,6 @@
 //! Futexes: wait queues keyed by the memory behind an address.
 
+use mm::FutexKey;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -23,7 +24,7 @@ pub const FUTEX_PRIVATE_FLAG: u32 = 128;
 pub const FUTEX_CLOCK_REALTIME: u32 = 256;
 
 struct Sleeper {
-    key: u64,
+    key: FutexKey,
     bitset: u32,
     waiter: Arc<Waiter>,
     woken: Arc<AtomicBool>,
@@ -40,7 +41,7 @@ pub struct FutexTable {
 
 impl FutexTable {
     /// Wakes up to `n` sleepers on `key` whose bitset matches.
-    pub fn wake(&self, key: u64, n: usize, bitset: u32) -> usize {
+    pub fn wake(&self, key: FutexKey, n: usize, bitset: u32) -> usize {
         let mut s = lock(&self.sleepers);
         let mut woken = 0;
         s.retain(|x| {
@@ -57,7 +58,7 @@ impl FutexTable {
     }
 
     /// Wakes `n` on `from` and moves up to `m` others to `to`.
-    pub fn requeue(&self, from: u64, to: u64, n: usize, m: usize) -> usize {
+    pub fn requeue(&self, from: FutexKey, to: FutexKey, n: usize, m: usize) -> usize {
         let mut s = lock(&self.sleepers);
         let mut woken = 0;
         let mut moved = 0;
@@ -155,10 +156,14 @@ pub fn wake_op(
     op: u32,
 ) -> SysResult<u64> {
     let kernel = t.kernel.clone();
-    let (k1, k2) = {
+    let (k1, k2, word2) = {
         let mut mm = t.mm();
         mm.check_access(addr2, 4, true)?;
-        (mm.futex_key(addr)?, mm.futex_key(addr2)?)
+        (
+            mm.futex_key(addr)?,
+            mm.futex_key(addr2)?,
+            mm.futex_word(addr2)?,
+        )
     };
     let shift = (op >> 28) & 8 != 0;
     let opcode = (op >> 28) & 7;
@@ -169,7 +174,7 @@ pub fn wake_op(
     // The word may change under us (other threads use atomics on it too).
     let mf = kernel.mf.clone();
     let old = loop {
-        let old = mf.load_u32(k2);
+        let old = mf.load_u32(word2);
         let new = match opcode {
             0 => oparg,
             1 => old.wrapping_add(oparg),
@@ -178,7 +183,7 @@ pub fn wake_op(
             4 => old ^ oparg,
             _ => return Err(Errno::ENOSYS),
         };
-        if mf.cmpxchg_u32(k2, old, new) == old {
+        if mf.cmpxchg_u32(word2, old, new) == old {
             break old;
         }
     };
@@ -272,8 +277,9 @@ pub fn lock_pi(
         let mut sleepers = lock(&kernel.futexes.sleepers);
         t.mm().check_access(addr, 4, true)?;
         let key = t.mm().futex_key(addr)?;
+        let word = t.mm().futex_word(addr)?;
         let mf = kernel.mf.clone();
-        let v = mf.load_u32(key);
+        let v = mf.load_u32(word);
         let owner = v & FUTEX_TID_MASK;
         let others_wait = sleepers.iter().any(|s| s.key == key);
         let waiters_bit = if others_wait { FUTEX_WAITERS } else { 0 };
@@ -284,7 +290,7 @@ pub fn lock_pi(
             } else {
                 v & FUTEX_OWNER_DIED
             };
-            if mf.cmpxchg_u32(key, v, tid | died | waiters_bit) == v {
+            if mf.cmpxchg_u32(word, v, tid | died | waiters_bit) == v {
                 return Ok(0);
             }
             continue;
@@ -295,7 +301,7 @@ pub fn lock_pi(
         if try_only {
             return Err(Errno::EAGAIN);
         }
-        if v & FUTEX_WAITERS == 0 && mf.cmpxchg_u32(key, v, v | FUTEX_WAITERS) != v {
+        if v & FUTEX_WAITERS == 0 && mf.cmpxchg_u32(word, v, v | FUTEX_WAITERS) != v {
             continue;
         }
         sleepers.push(Sleeper {
@@ -317,9 +323,10 @@ pub fn unlock_pi(t: &mut Task, addr: u64) -> SysResult<u64> {
     let mut sleepers = lock(&kernel.futexes.sleepers);
     t.mm().check_access(addr, 4, true)?;
     let key = t.mm().futex_key(addr)?;
+    let word = t.mm().futex_word(addr)?;
     let mf = kernel.mf.clone();
     loop {
-        let v = mf.load_u32(key);
+        let v = mf.load_u32(word);
         if v & FUTEX_TID_MASK != tid {
             return Err(Errno::EPERM);
         }
@@ -334,7 +341,7 @@ pub fn unlock_pi(t: &mut Task, addr: u64) -> SysResult<u64> {
             }
             None => 0,
         };
-        if mf.cmpxchg_u32(key, v, new) != v {
+        if mf.cmpxchg_u32(word, v, new) != v {
             continue;
         }
         if let Some(i) = next {

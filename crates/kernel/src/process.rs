@@ -427,7 +427,17 @@ pub fn clone(
     }
     // CLONE_VM without CLONE_THREAD (vfork, posix_spawn) gets a copy: the
     // child only execs or exits while the parent waits.
-    let child_mm = Arc::new(Mutex::new(task.mm().fork()?));
+    let child_mm = {
+        let mm = task.mm.clone();
+        let mut parent = lock(&mm);
+        let child = parent.fork()?;
+        // Memory now shared copy-on-write is write-protected in this
+        // process before any of its threads runs on.
+        parent
+            .sync_host(&mut *task.ctx)
+            .map_err(|_| Errno::EAGAIN)?;
+        Arc::new(Mutex::new(child))
+    };
     let parent_tg = task.tg().clone();
     let (parent_link, pgid, sid, rlimits, exe, nice, persona) = {
         let g = parent_tg.lock();

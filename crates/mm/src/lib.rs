@@ -6,6 +6,6 @@ pub mod manager;
 pub mod memfile;
 pub mod object;
 
-pub use manager::{FaultError, MapRequest, MemoryManager, VmaName};
+pub use manager::{FaultError, FutexKey, MapRequest, MemoryManager, VmaName};
 pub use memfile::MemoryFile;
 pub use object::{Mappable, MemObject};

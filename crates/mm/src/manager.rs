@@ -7,7 +7,7 @@
 //! and applied by [`MemoryManager::sync_host`] before application code runs
 //! again, so the bookkeeping needs no platform access.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use abi::mman::*;
@@ -22,6 +22,10 @@ use crate::{Mappable, MemoryFile};
 const ANON_CHUNK: u64 = 2 << 20;
 /// Granularity of copy-on-write copies.
 const COW_CHUNK: u64 = 16 * PAGE_SIZE;
+/// Private memory a `fork` shares copy-on-write rather than copies: a PMA
+/// holding at least this much data (measured: below it, copying is cheaper
+/// than the parent's refaults).
+const FORK_SHARE_MIN: u64 = 512 << 10;
 /// Lowest address the application may map (`vm.mmap_min_addr`).
 pub const MIN_ADDR: u64 = 0x10000;
 /// Gap kept below a growing stack (Linux's `stack_guard_gap`).
@@ -66,10 +70,20 @@ pub struct Vma {
 struct Pma {
     end: u64,
     off: u64,
-    /// A private copy this address space allocated and frees; otherwise the
-    /// range belongs to the mapped object (copy-on-write if the VMA is
-    /// private).
-    owned: bool,
+    kind: PmaKind,
+}
+
+/// Whose memory-file pages back a PMA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PmaKind {
+    /// The mapped object's (copy-on-write if the VMA is private).
+    Object,
+    /// A private copy this address space allocated and frees.
+    Owned,
+    /// Private memory shared copy-on-write with other address spaces
+    /// since a `fork`: part of the memory file's fork block at `block`.
+    /// Written in place once this address space is its only user.
+    Forked { block: u64 },
 }
 
 /// The signal a fault turns into.
@@ -99,12 +113,28 @@ pub struct MapRequest {
     pub name: VmaName,
 }
 
+/// What futex waiters are queued by (see [`MemoryManager::futex_key`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FutexKey(pub u128);
+
+/// Address spaces are numbered for futex keys; numbers are never reused.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 pub struct MemoryManager {
+    id: u64,
     mf: Arc<MemoryFile>,
     vmas: BTreeMap<u64, Vma>,
     pmas: BTreeMap<u64, Pma>,
     /// Host ranges to unmap before application code runs again.
     pending_unmaps: Vec<(u64, u64)>,
+    /// How many PMAs use each fork block. A block whose count fell to zero
+    /// is let go of at the next [`MemoryManager::sync_host`] (not at once,
+    /// so that moving PMAs around never frees a block in between).
+    fork_uses: HashMap<u64, u32>,
     max_addr: u64,
     reserved: Vec<(u64, u64)>,
     pub mmap_base: u64,
@@ -121,10 +151,12 @@ pub struct MemoryManager {
 impl MemoryManager {
     pub fn new(mf: Arc<MemoryFile>, max_addr: u64, reserved: &[(u64, u64)]) -> MemoryManager {
         MemoryManager {
+            id: next_id(),
             mf,
             vmas: BTreeMap::new(),
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
+            fork_uses: HashMap::new(),
             max_addr,
             reserved: reserved.to_vec(),
             mmap_base: max_addr,
@@ -197,14 +229,64 @@ impl MemoryManager {
         if let Some(head) = self.pmas.get_mut(&start) {
             head.end = addr;
         }
-        self.pmas.insert(
+        self.insert_pma(
             addr,
             Pma {
                 end: p.end,
                 off: p.off + (addr - start),
-                owned: p.owned,
+                kind: p.kind,
             },
         );
+    }
+
+    /// Adds a PMA, counting a fork block's use.
+    fn insert_pma(&mut self, start: u64, p: Pma) {
+        if let PmaKind::Forked { block } = p.kind {
+            let uses = self.fork_uses.entry(block).or_insert_with(|| {
+                self.mf.fork_ref(block);
+                0
+            });
+            *uses += 1;
+        }
+        if let Some(old) = self.pmas.insert(start, p) {
+            self.uncount(old);
+        }
+    }
+
+    /// Removes a PMA (its pages stay allocated: callers release owned ones).
+    fn remove_pma(&mut self, start: u64) -> Option<Pma> {
+        let p = self.pmas.remove(&start)?;
+        self.uncount(p);
+        Some(p)
+    }
+
+    fn uncount(&mut self, p: Pma) {
+        if let PmaKind::Forked { block } = p.kind {
+            if let Some(u) = self.fork_uses.get_mut(&block) {
+                *u = u.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Lets go of fork blocks no PMA uses any more.
+    fn settle_fork_blocks(&mut self) {
+        let mf = self.mf.clone();
+        self.fork_uses.retain(|&block, &mut uses| {
+            if uses == 0 {
+                mf.fork_unref(block);
+            }
+            uses > 0
+        });
+    }
+
+    /// Whether a private PMA may be written without copying: an owned
+    /// copy, or a fork block no other address space uses any more.
+    fn writable_in_place(&self, p: &Pma) -> bool {
+        match p.kind {
+            PmaKind::Owned => true,
+            PmaKind::Forked { block } => self.mf.fork_users(block) == 1,
+            PmaKind::Object => false,
+        }
     }
 
     fn split_at(&mut self, addr: u64) {
@@ -219,8 +301,8 @@ impl MemoryManager {
         self.split_pma_at(end);
         let keys: Vec<u64> = self.pmas.range(start..end).map(|(&k, _)| k).collect();
         for k in keys {
-            if let Some(p) = self.pmas.remove(&k) {
-                if p.owned {
+            if let Some(p) = self.remove_pma(k) {
+                if p.kind == PmaKind::Owned {
                     self.mf.release(p.off, p.end - k);
                 }
             }
@@ -271,6 +353,7 @@ impl MemoryManager {
     /// Applies queued host unmaps. Must run before application code runs
     /// and before any new host mapping is made.
     pub fn sync_host(&mut self, space: &mut dyn AddressSpace) -> Result<(), Errno> {
+        self.settle_fork_blocks();
         for (s, l) in std::mem::take(&mut self.pending_unmaps) {
             space.unmap(s, l)?;
         }
@@ -546,14 +629,14 @@ impl MemoryManager {
             .collect();
         self.split_pma_at(old + keep);
         for (k, p) in &moved {
-            self.pmas.remove(k);
+            self.remove_pma(*k);
             let end = p.end.min(old + keep);
-            self.pmas.insert(
+            self.insert_pma(
                 new + (k - old),
                 Pma {
                     end: new + (end - old),
                     off: p.off,
-                    owned: p.owned,
+                    kind: p.kind,
                 },
             );
         }
@@ -670,7 +753,7 @@ impl MemoryManager {
         let (vstart, v) = self.vma_at(addr).ok_or(SEGV_MAP)?;
         let (vend, shared, backing) = (v.end, v.shared, v.backing.clone());
         if let Some((ps, p)) = self.pma_at(addr) {
-            if write && !p.owned && !shared {
+            if write && !shared && !self.writable_in_place(&p) {
                 return self.break_cow(addr, ps, p);
             }
             return Ok((ps, p));
@@ -700,7 +783,7 @@ impl MemoryManager {
                     Pma {
                         end,
                         off,
-                        owned: true,
+                        kind: PmaKind::Owned,
                     },
                 )
             }
@@ -726,13 +809,13 @@ impl MemoryManager {
                     Pma {
                         end: page + len,
                         off: foff,
-                        owned: false,
+                        kind: PmaKind::Object,
                     },
                 )
             }
         };
-        self.pmas.insert(start, pma);
-        if write && !pma.owned && !shared {
+        self.insert_pma(start, pma);
+        if write && !shared && !self.writable_in_place(&pma) {
             return self.break_cow(addr, start, pma);
         }
         Ok((start, pma))
@@ -752,9 +835,10 @@ impl MemoryManager {
         let np = Pma {
             end,
             off,
-            owned: true,
+            kind: PmaKind::Owned,
         };
-        self.pmas.insert(start, np);
+        self.remove_pma(start);
+        self.insert_pma(start, np);
         // The host may map the shared original read-only here.
         self.pending_unmaps.push((start, end - start));
         Ok((start, np))
@@ -782,7 +866,9 @@ impl MemoryManager {
         if accerr {
             let cow = prot & PROT_WRITE != 0
                 && !shared
-                && self.pma_at(addr).is_some_and(|(_, p)| !p.owned);
+                && self
+                    .pma_at(addr)
+                    .is_some_and(|(_, p)| p.kind != PmaKind::Owned);
             if !cow {
                 return Err(SEGV_ACC);
             }
@@ -799,7 +885,7 @@ impl MemoryManager {
         let (vstart, v) = self.vma_at(addr).ok_or(Errno::EFAULT)?;
         let (vend, mut prot, shared) = (v.end, v.prot, v.shared);
         let (ps, p) = self.pma_at(addr).ok_or(Errno::EFAULT)?;
-        if !p.owned && !shared {
+        if !shared && !self.writable_in_place(&p) {
             prot &= !PROT_WRITE;
         }
         let start = ps.max(vstart);
@@ -856,11 +942,27 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// A key naming the memory behind `addr` for futexes: its memory-file
-    /// offset, so processes sharing memory meet on the same key. Private
-    /// copy-on-write pages are copied first, so a private futex never
-    /// aliases another process's word.
-    pub fn futex_key(&mut self, addr: u64) -> Result<u64, Errno> {
+    /// A futex's identity, as Linux keys it: in private memory this
+    /// address space and the address (so copy-on-write moving the page
+    /// never strands a waiter), in shared memory the memory-file offset (so
+    /// processes sharing the memory meet).
+    pub fn futex_key(&mut self, addr: u64) -> Result<FutexKey, Errno> {
+        if !addr.is_multiple_of(4) {
+            return Err(Errno::EINVAL);
+        }
+        let (_, v) = self.vma_at(addr).ok_or(Errno::EFAULT)?;
+        if !v.shared {
+            return Ok(FutexKey((self.id as u128) << 64 | addr as u128));
+        }
+        let (ps, p) = self.ensure_pma(addr, false).map_err(|_| Errno::EFAULT)?;
+        Ok(FutexKey((p.off + (addr - ps)) as u128))
+    }
+
+    /// The memory-file offset of a futex word the sentry changes
+    /// atomically (PI futexes, `FUTEX_WAKE_OP`): a private page is made
+    /// this address space's own first, so the change lands where the
+    /// application reads.
+    pub fn futex_word(&mut self, addr: u64) -> Result<u64, Errno> {
         if !addr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
@@ -1002,14 +1104,21 @@ impl MemoryManager {
 
     // ---- process lifecycle ----------------------------------------------
 
-    /// The address space a `fork` child gets: same layout, private memory
-    /// copied (only pages that hold data), shared memory shared.
-    pub fn fork(&self) -> Result<MemoryManager, Errno> {
+    /// The address space a `fork` child gets: same layout, shared memory
+    /// shared, private memory shared copy-on-write where a PMA holds at
+    /// least [`FORK_SHARE_MIN`] bytes of data and copied at once (only
+    /// pages that hold data) below that, where copying is cheaper than the
+    /// faults sharing costs. The caller must apply this address space's
+    /// queued host unmaps ([`MemoryManager::sync_host`]) before any of its
+    /// threads runs again: they write-protect what is now shared.
+    pub fn fork(&mut self) -> Result<MemoryManager, Errno> {
         let mut child = MemoryManager {
+            id: next_id(),
             mf: self.mf.clone(),
             vmas: self.vmas.clone(),
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
+            fork_uses: HashMap::new(),
             max_addr: self.max_addr,
             reserved: self.reserved.clone(),
             mmap_base: self.mmap_base,
@@ -1022,24 +1131,44 @@ impl MemoryManager {
             env_end: self.env_end,
             auxv: self.auxv.clone(),
         };
-        for (&s, &p) in &self.pmas {
-            if !p.owned {
-                child.pmas.insert(s, p);
-                continue;
-            }
+        let pmas: Vec<(u64, Pma)> = self.pmas.iter().map(|(&s, &p)| (s, p)).collect();
+        for (s, p) in pmas {
             let len = p.end - s;
-            let off = self.mf.allocate(len)?;
-            for (ds, dl) in self.mf.data_runs(p.off, len) {
-                self.mf.copy(off + (ds - p.off), ds, dl);
+            match p.kind {
+                PmaKind::Object => child.insert_pma(s, p),
+                PmaKind::Forked { .. } => {
+                    // Perhaps written in place so far: shared again now.
+                    child.insert_pma(s, p);
+                    self.pending_unmaps.push((s, len));
+                }
+                PmaKind::Owned => {
+                    let runs = self.mf.data_runs(p.off, len);
+                    let data: u64 = runs.iter().map(|r| r.1).sum();
+                    if data >= FORK_SHARE_MIN {
+                        self.mf.fork_block(p.off, len);
+                        let shared = Pma {
+                            kind: PmaKind::Forked { block: p.off },
+                            ..p
+                        };
+                        self.insert_pma(s, shared);
+                        child.insert_pma(s, shared);
+                        self.pending_unmaps.push((s, len));
+                        continue;
+                    }
+                    let off = self.mf.allocate(len)?;
+                    for (ds, dl) in runs {
+                        self.mf.copy(off + (ds - p.off), ds, dl);
+                    }
+                    child.insert_pma(
+                        s,
+                        Pma {
+                            end: p.end,
+                            off,
+                            kind: PmaKind::Owned,
+                        },
+                    );
+                }
             }
-            child.pmas.insert(
-                s,
-                Pma {
-                    end: p.end,
-                    off,
-                    owned: true,
-                },
-            );
         }
         Ok(child)
     }
@@ -1094,9 +1223,12 @@ impl MemoryManager {
 impl Drop for MemoryManager {
     fn drop(&mut self) {
         for (s, p) in std::mem::take(&mut self.pmas) {
-            if p.owned {
+            if p.kind == PmaKind::Owned {
                 self.mf.release(p.off, p.end - s);
             }
+        }
+        for (block, _) in self.fork_uses.drain() {
+            self.mf.fork_unref(block);
         }
     }
 }

@@ -1,11 +1,15 @@
 //! The memory file: one `memfd` holding every page of application memory,
 //! mapped once into the sentry so copies are plain `memcpy`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 
 use abi::{Errno, PAGE_SIZE};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Free ranges of the file, coalesced, plus a high-water mark.
 #[derive(Default)]
@@ -61,6 +65,10 @@ pub struct MemoryFile {
     base: *mut u8,
     capacity: u64,
     alloc: Mutex<RangeAlloc>,
+    /// Blocks of private memory shared copy-on-write by several address
+    /// spaces since a `fork`: start -> (length, address spaces using it).
+    /// A block is released when the last one lets go.
+    forked: Mutex<HashMap<u64, (u64, u32)>>,
 }
 
 // SAFETY: `base` points at a MAP_SHARED mapping that lives as long as the
@@ -103,6 +111,7 @@ impl MemoryFile {
             base: base.cast(),
             capacity,
             alloc: Mutex::new(RangeAlloc::default()),
+            forked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -123,6 +132,39 @@ impl MemoryFile {
         self.punch(off, len);
         let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
         a.release(off, len);
+    }
+
+    /// Makes `[off, off+len)` (allocated, owned by one address space so
+    /// far) a fork block with no users yet; [`MemoryFile::fork_ref`] counts
+    /// them in.
+    pub fn fork_block(&self, off: u64, len: u64) {
+        lock(&self.forked).insert(off, (len, 0));
+    }
+
+    /// One more address space uses the fork block at `block`.
+    pub fn fork_ref(&self, block: u64) {
+        if let Some(b) = lock(&self.forked).get_mut(&block) {
+            b.1 += 1;
+        }
+    }
+
+    /// An address space stopped using the block; the last one frees it.
+    pub fn fork_unref(&self, block: u64) {
+        let mut f = lock(&self.forked);
+        let Some(b) = f.get_mut(&block) else { return };
+        b.1 = b.1.saturating_sub(1);
+        if b.1 == 0 {
+            let len = b.0;
+            f.remove(&block);
+            drop(f);
+            self.release(block, len);
+        }
+    }
+
+    /// How many address spaces use the block: with one, it may be written
+    /// in place.
+    pub fn fork_users(&self, block: u64) -> u32 {
+        lock(&self.forked).get(&block).map_or(0, |b| b.1)
     }
 
     /// Drops the contents of a range (it reads as zeroes afterwards).
