@@ -174,6 +174,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
         .name(format!("task-{}", parts.shared.tid))
         .stack_size(1 << 20)
         .spawn(move || {
+            let fork_child = parts.seed.is_none();
             let made = match parts.seed {
                 Some(seed) => parts.kernel.platform.attach_thread(seed),
                 None => parts.kernel.platform.new_context(),
@@ -221,6 +222,11 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
             };
             if let Some(fp) = parts.fp {
                 let _ = task.ctx.set_fp_state(&fp);
+            }
+            if fork_child {
+                // Failing here only means faulting the pages in later.
+                let mm = task.mm.clone();
+                let _ = lock(&mm).map_resident(&mut *task.ctx);
             }
             task.publish_creds();
             *lock(&task.shared.vfork_done) = parts.vfork_done;

@@ -893,6 +893,36 @@ impl MemoryManager {
         space.map_file(start, end - start, p.off + (start - ps), prot)
     }
 
+    /// Maps every resident range into a fresh host address space (a fork
+    /// child's), so the child does not fault in, one by one, what its
+    /// parent had already touched.
+    pub fn map_resident(&mut self, space: &mut dyn AddressSpace) -> Result<(), Errno> {
+        self.sync_host(space)?;
+        let pmas: Vec<(u64, Pma)> = self.pmas.iter().map(|(&s, &p)| (s, p)).collect();
+        let mut maps = Vec::new();
+        for (ps, p) in pmas {
+            let vmas: Vec<(u64, u64, u32, bool)> = self
+                .vmas
+                .range(..p.end)
+                .rev()
+                .take_while(|(_, v)| v.end > ps)
+                .map(|(&vs, v)| (vs, v.end, v.prot, v.shared))
+                .collect();
+            for (vs, ve, mut prot, shared) in vmas {
+                if prot == PROT_NONE {
+                    continue;
+                }
+                if !shared && !self.writable_in_place(&p) {
+                    prot &= !PROT_WRITE;
+                }
+                let start = ps.max(vs);
+                let end = p.end.min(ve);
+                maps.push((start, end - start, p.off + (start - ps), prot));
+            }
+        }
+        space.map_files(&maps)
+    }
+
     /// Makes `[addr, addr+len)` resident and mapped now (`MAP_POPULATE`,
     /// the loader's stacks), ignoring failures as Linux does.
     pub fn populate(&mut self, space: &mut dyn AddressSpace, addr: u64, len: u64) {

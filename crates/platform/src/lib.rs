@@ -47,6 +47,14 @@ pub trait AddressSpace {
     /// Maps `len` bytes of the memory file at `file_offset` to `addr` with
     /// `prot` (`PROT_*`), replacing whatever was mapped there.
     fn map_file(&mut self, addr: u64, len: u64, file_offset: u64, prot: u32) -> Result<(), Errno>;
+    /// Several [`AddressSpace::map_file`]s `(addr, len, file_offset,
+    /// prot)`, in order; a platform may carry them out in one round trip.
+    fn map_files(&mut self, maps: &[(u64, u64, u64, u32)]) -> Result<(), Errno> {
+        for &(addr, len, off, prot) in maps {
+            self.map_file(addr, len, off, prot)?;
+        }
+        Ok(())
+    }
     /// Removes every mapping in `[addr, addr+len)`.
     fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno>;
     /// Removes every application mapping.

@@ -24,9 +24,16 @@ pub const RESERVED_END: u64 = CTX_BASE + CTX_SIZE;
 
 // Request page (offsets from CTX_BASE). Written only by the sentry.
 pub const REQ_SEQ: u64 = 0;
+/// How many entries the request holds (0 and 1 both mean one).
+pub const REQ_COUNT: u64 = 4;
+/// Entry 0: syscall number, six arguments, an auxiliary word (8 words).
+/// Entry `i` is `i * REQ_ENTRY` bytes further on.
 pub const REQ_NR: u64 = 8;
-pub const REQ_ARGS: u64 = 16;
-pub const REQ_AUX: u64 = 64;
+pub const REQ_ENTRY: u64 = 64;
+/// The most entries one request carries (they fit the request page).
+pub const REQ_MAX: u64 = 62;
+// The stub steps entries with `shl 6`, and the last one ends in the page.
+const _: () = assert!(REQ_ENTRY == 64 && REQ_NR + REQ_MAX * REQ_ENTRY <= 0x1000);
 /// Response page: the mm thread's result word, its clear-tid word, and
 /// scratch used during setup.
 pub const RESP: u64 = CTX_BASE + 0x1000;
