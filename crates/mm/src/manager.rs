@@ -354,10 +354,11 @@ impl MemoryManager {
     /// and before any new host mapping is made.
     pub fn sync_host(&mut self, space: &mut dyn AddressSpace) -> Result<(), Errno> {
         self.settle_fork_blocks();
-        for (s, l) in std::mem::take(&mut self.pending_unmaps) {
-            space.unmap(s, l)?;
+        if self.pending_unmaps.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let ranges = std::mem::take(&mut self.pending_unmaps);
+        space.unmap_many(&ranges)
     }
 
     pub fn has_pending_host_changes(&self) -> bool {

@@ -57,6 +57,14 @@ pub trait AddressSpace {
     }
     /// Removes every mapping in `[addr, addr+len)`.
     fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno>;
+    /// Several [`AddressSpace::unmap`]s `(addr, len)`; a platform may carry
+    /// them out in one round trip.
+    fn unmap_many(&mut self, ranges: &[(u64, u64)]) -> Result<(), Errno> {
+        for &(addr, len) in ranges {
+            self.unmap(addr, len)?;
+        }
+        Ok(())
+    }
     /// Removes every application mapping.
     fn unmap_all(&mut self) -> Result<(), Errno>;
 }

@@ -194,9 +194,9 @@
 //! # Gaps
 //!
 //! - At most 1023 application threads per address space (`EAGAIN` after).
-//! - Only [`AddressSpace::map_files`] batches (a fork child's whole
-//!   resident set in one request); a fault still maps one piece per
-//!   request and unmaps go one by one (~4-10 us each here).
+//! - [`AddressSpace::map_files`] and [`AddressSpace::unmap_many`] batch
+//!   (a fork child's resident set, a process's queued unmaps); a fault
+//!   still maps its one piece per request (~4-10 us here).
 //! - FP state is exchanged through AVX (x87, SSE, YMM); AVX-512 and PKRU
 //!   state pass through the host's signal frame untouched.
 //! - Start-up of a stub (exec + filters) is slower than ptrace's
@@ -1189,16 +1189,25 @@ impl TrapContext {
     }
 
     fn unmap_range(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
-        let end = addr.saturating_add(len).min(HOST_TASK_SIZE);
-        let pieces = [(addr, end.min(STUB_BASE)), (addr.max(RESERVED_END), end)];
-        for p in pieces {
-            if p.0 < p.1 {
-                let r = self
-                    .process
-                    .mm_call(libc::SYS_munmap, [p.0, p.1 - p.0, 0, 0, 0, 0], 0)?;
-                if r < 0 {
-                    return Err(Errno(-r as i32));
+        self.unmap_ranges(&[(addr, len)])
+    }
+
+    /// Unmaps the ranges, cut around the stub's reserved area, batched.
+    fn unmap_ranges(&mut self, ranges: &[(u64, u64)]) -> Result<(), Errno> {
+        let mut calls = Vec::new();
+        for &(addr, len) in ranges {
+            let end = addr.saturating_add(len).min(HOST_TASK_SIZE);
+            let pieces = [(addr, end.min(STUB_BASE)), (addr.max(RESERVED_END), end)];
+            for p in pieces {
+                if p.0 < p.1 {
+                    calls.push((libc::SYS_munmap, [p.0, p.1 - p.0, 0, 0, 0, 0], 0));
                 }
+            }
+        }
+        for chunk in calls.chunks(REQ_MAX as usize) {
+            let r = self.process.mm_batch(chunk)?;
+            if r < 0 {
+                return Err(Errno(-r as i32));
             }
         }
         Ok(())
@@ -1327,6 +1336,10 @@ impl AddressSpace for TrapContext {
 
     fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
         self.unmap_range(addr, len)
+    }
+
+    fn unmap_many(&mut self, ranges: &[(u64, u64)]) -> Result<(), Errno> {
+        self.unmap_ranges(ranges)
     }
 
     fn unmap_all(&mut self) -> Result<(), Errno> {
@@ -1609,6 +1622,14 @@ mod tests {
         regs = regs_at(0x400000);
         match ctx.switch(&mut regs) {
             Event::Fault { addr, .. } => assert_eq!(addr, 0x700000),
+            e => panic!("unexpected {e:?}"),
+        }
+        // Many unmaps in one go: the first load now faults.
+        let ranges: Vec<(u64, u64)> = (0..70).map(|i| (0x600000 + i * 0x1000, 0x1000)).collect();
+        ctx.unmap_many(&ranges).unwrap();
+        regs = regs_at(0x400000);
+        match ctx.switch(&mut regs) {
+            Event::Fault { addr, .. } => assert_eq!(addr, 0x600000),
             e => panic!("unexpected {e:?}"),
         }
         close(memfd);
