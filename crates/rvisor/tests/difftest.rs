@@ -884,6 +884,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::killed_sandbox_leaves_nothing::{platform}"),
+            move || killed_sandbox_leaves_nothing(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::escape_attempts::{platform}"),
             move || escape_attempts(&p),
         ));
@@ -1129,6 +1134,87 @@ fn tree_ticks(pid: u32) -> u64 {
         }
     }
     total
+}
+
+/// The host processes `pid` started (its threads' children).
+fn host_children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in dir.flatten() {
+            let children = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            out.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// Whether host process `pid` still exists and is not a zombie.
+fn host_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// Killing the sandbox from the host (SIGKILL to `rvisor do`, which takes
+/// the sandbox's init with it) ends every sandboxed task: the command
+/// reports signal 9 (a shell's 137) and within a second no stub process
+/// it started is left running on the host.
+fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
+    let mut child = std::process::Command::new(rvisor_bin())
+        .args([
+            "do",
+            "--platform",
+            platform,
+            "--",
+            "/bin/sh",
+            "-c",
+            "sleep 100 & sleep 100 & /usr/bin/python3 -c 'import threading, time;              [threading.Thread(target=time.sleep, args=(100,)).start() for _ in range(4)]'",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start rvisor: {e}"))?;
+    let pid = child.id();
+    // Wait until the sandbox runs its processes (init, two sleeps, python).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stubs = host_children(pid);
+    while stubs.len() < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        stubs = host_children(pid);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stubs = host_children(pid);
+    if stubs.len() < 4 {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("expected at least 4 stub processes, saw {stubs:?}").into());
+    }
+    let killed_at = Instant::now();
+    let _ = child.kill();
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for rvisor: {e}"))?;
+    use std::os::unix::process::ExitStatusExt;
+    if status.signal() != Some(libc::SIGKILL) {
+        return Err(format!("expected death by SIGKILL, got {status:?}").into());
+    }
+    while stubs.iter().any(|&s| host_alive(s)) && killed_at.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<u32> = stubs.into_iter().filter(|&s| host_alive(s)).collect();
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("stub processes still running 1 s after the kill: {left:?}").into())
+    }
 }
 
 /// A sandboxed program blocked in pause() costs (almost) no host CPU:
