@@ -1136,6 +1136,18 @@ fn tree_ticks(pid: u32) -> u64 {
     total
 }
 
+/// Starts `rvisor do` on `argv` in the background, with no stdio.
+fn spawn_quiet_sandbox(platform: &str, argv: &[&str]) -> Result<std::process::Child, Failed> {
+    std::process::Command::new(rvisor_bin())
+        .args(["do", "--platform", platform, "--"])
+        .args(argv)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start rvisor: {e}").into())
+}
+
 /// The host processes `pid` started (its threads' children).
 fn host_children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
@@ -1167,21 +1179,15 @@ fn host_alive(pid: u32) -> bool {
 /// reports signal 9 (a shell's 137) and within a second no stub process
 /// it started is left running on the host.
 fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
-    let mut child = std::process::Command::new(rvisor_bin())
-        .args([
-            "do",
-            "--platform",
-            platform,
-            "--",
+    let mut child = spawn_quiet_sandbox(
+        platform,
+        &[
             "/bin/sh",
             "-c",
-            "sleep 100 & sleep 100 & /usr/bin/python3 -c 'import threading, time;              [threading.Thread(target=time.sleep, args=(100,)).start() for _ in range(4)]'",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start rvisor: {e}"))?;
+            "sleep 100 & sleep 100 & /usr/bin/python3 -c 'import threading, time; \
+             [threading.Thread(target=time.sleep, args=(100,)).start() for _ in range(4)]'",
+        ],
+    )?;
     let pid = child.id();
     // Wait until the sandbox runs its processes (init, two sleeps, python).
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1221,21 +1227,10 @@ fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
 /// no spinning while idle. Over 3 s the sandbox and its stubs together
 /// must use under 1% of a CPU (3 ticks of 10 ms).
 fn idle_cpu(platform: &str) -> Result<(), Failed> {
-    let mut child = std::process::Command::new(rvisor_bin())
-        .args([
-            "do",
-            "--platform",
-            platform,
-            "--",
-            "/usr/bin/python3",
-            "-c",
-            "import signal; signal.pause()",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start rvisor: {e}"))?;
+    let mut child = spawn_quiet_sandbox(
+        platform,
+        &["/usr/bin/python3", "-c", "import signal; signal.pause()"],
+    )?;
     let pid = child.id();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let before = tree_ticks(pid);
