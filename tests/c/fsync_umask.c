@@ -38,6 +38,7 @@ int main(void)
 	umask(022);
 	CHK("umask(077) returns old", umask(077));
 	CHK("umask(027) returns old", umask(027));
+	dt_show_status("Umask:");
 	CHK("umask(0777|01000) returns old", umask(0777 | 01000));
 	CHK("umask(0) returns masked old", umask(0));
 	umask(077);

@@ -37,6 +37,7 @@ int main(void)
 	};
 	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
 	CHK("PR_GET_SECCOMP before", prctl(PR_GET_SECCOMP));
+	dt_show_status("Seccomp:");
 	CHK("no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	struct sock_filter bad[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 3)};
 	struct sock_fprog badp = {1, bad};
@@ -44,6 +45,7 @@ int main(void)
 	CHK("bad flags", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0x4000, &prog));
 	CHK("install", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog));
 	CHK("PR_GET_SECCOMP after", prctl(PR_GET_SECCOMP));
+	dt_show_status("Seccomp:");
 	unsigned act = SECCOMP_RET_LOG;
 	CHK("action avail LOG", syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &act));
 	act = 0x12340000;

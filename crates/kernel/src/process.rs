@@ -160,6 +160,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],
         shown_ids: Default::default(),
         shown_no_new_privs: AtomicBool::new(false),
+        shown_seccomp: Default::default(),
         traced: AtomicBool::new(false),
         trace: Mutex::new(Default::default()),
     })

@@ -458,6 +458,13 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
         let m = lock(m);
         (m.virtual_size() / 1024, m.resident_size() / 1024)
     });
+    let seccomp = t.as_ref().map_or(0, |t| {
+        t.shown_seccomp.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    let umask = t
+        .as_ref()
+        .and_then(|t| lock(&t.fsctx).clone())
+        .map_or(0o022, |fs| lock(&fs).umask);
     let nnp = t.as_ref().is_some_and(|t| {
         t.shown_no_new_privs
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -493,7 +500,7 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t0\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         g.pid,
         g.pid,
         inner.threads.len().max(1),

@@ -197,6 +197,8 @@ pub struct TaskShared {
     pub shown_caps: [AtomicU64; 2],
     pub shown_ids: [std::sync::atomic::AtomicU32; 8],
     pub shown_no_new_privs: AtomicBool,
+    /// Seccomp mode for `/proc/pid/status`: 0 none, 1 strict, 2 filter.
+    pub shown_seccomp: std::sync::atomic::AtomicU8,
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -479,6 +481,17 @@ impl Task {
         self.shared
             .shown_no_new_privs
             .store(self.no_new_privs, Ordering::Relaxed);
+        // A strict-mode task cannot clone or exec, so only the task that
+        // entered strict mode ever shows 1.
+        let mode = match (
+            self.seccomp.is_empty(),
+            self.shared.shown_seccomp.load(Ordering::Relaxed),
+        ) {
+            (true, _) => 0,
+            (false, 1) => 1,
+            (false, _) => 2,
+        };
+        self.shared.shown_seccomp.store(mode, Ordering::Relaxed);
     }
 
     /// Credentials for file access: the file-system IDs and the effective

@@ -76,6 +76,7 @@ fn install(t: &mut Task, prog_addr: u64) -> SysResult<u64> {
         return Err(Errno::ENOMEM);
     }
     t.seccomp.push(Arc::from(prog));
+    t.publish_creds();
     Ok(0)
 }
 
@@ -119,6 +120,9 @@ pub fn seccomp(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 return Err(Errno::EINVAL);
             }
             t.seccomp.push(strict_filter());
+            t.shared
+                .shown_seccomp
+                .store(1, std::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
         SET_MODE_FILTER => {

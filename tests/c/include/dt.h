@@ -64,6 +64,25 @@ static inline void dt_init(void)
 /* Print a relation/fact that must hold. */
 #define FACT(cond) printf("%s: %s\n", #cond, (cond) ? "true" : "false")
 
+/* Prints the line of /proc/self/status that starts with `field` (e.g.
+ * "Umask:"), or that it is missing. */
+static inline void dt_show_status(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t n = strlen(field);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, n)) {
+			printf("status %s", line);
+			fclose(f);
+			return;
+		}
+	}
+	printf("status %s missing\n", field);
+	if (f)
+		fclose(f);
+}
+
 /* A bad user pointer (EFAULT), hidden from the compiler's static checks. */
 static inline void *dt_badptr(void)
 {
