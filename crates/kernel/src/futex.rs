@@ -20,6 +20,9 @@ pub const FUTEX_UNLOCK_PI: u32 = 7;
 pub const FUTEX_TRYLOCK_PI: u32 = 8;
 pub const FUTEX_WAIT_BITSET: u32 = 9;
 pub const FUTEX_WAKE_BITSET: u32 = 10;
+pub const FUTEX_WAIT_REQUEUE_PI: u32 = 11;
+pub const FUTEX_CMP_REQUEUE_PI: u32 = 12;
+pub const FUTEX_LOCK_PI2: u32 = 13;
 pub const FUTEX_PRIVATE_FLAG: u32 = 128;
 pub const FUTEX_CLOCK_REALTIME: u32 = 256;
 
@@ -31,6 +34,9 @@ struct Sleeper {
     /// For PI waiters: the tid that receives ownership when woken (0
     /// otherwise).
     tid: i32,
+    /// A `FUTEX_WAIT_REQUEUE_PI` waiter: the PI futex it may only be
+    /// moved to (plain wakes pass it by).
+    requeue_pi: Option<FutexKey>,
 }
 
 /// All sleeping futex waiters.
@@ -45,7 +51,7 @@ impl FutexTable {
         let mut s = lock(&self.sleepers);
         let mut woken = 0;
         s.retain(|x| {
-            if woken < n && x.key == key && x.bitset & bitset != 0 {
+            if woken < n && x.key == key && x.bitset & bitset != 0 && x.requeue_pi.is_none() {
                 x.woken.store(true, Ordering::Release);
                 x.waiter.notify();
                 woken += 1;
@@ -63,7 +69,7 @@ impl FutexTable {
         let mut woken = 0;
         let mut moved = 0;
         s.retain_mut(|x| {
-            if x.key != from {
+            if x.key != from || x.requeue_pi.is_some() {
                 return true;
             }
             if woken < n {
@@ -109,6 +115,7 @@ pub fn wait(
             waiter: t.shared.waiter.clone(),
             woken: woken.clone(),
             tid: 0,
+            requeue_pi: None,
         });
     }
     sleep_until_woken(t, &woken, deadline, Errno::ERESTARTSYS)
@@ -310,10 +317,122 @@ pub fn lock_pi(
             waiter: t.shared.waiter.clone(),
             woken: woken.clone(),
             tid: tid as i32,
+            requeue_pi: None,
         });
         break;
     }
     sleep_until_woken(t, &woken, deadline, Errno::ERESTARTNOINTR)
+}
+
+/// `FUTEX_WAIT_REQUEUE_PI`: waits on the plain futex `addr` (a condition
+/// variable) while `*addr == val`, to be woken only by
+/// `FUTEX_CMP_REQUEUE_PI`, owning the PI futex `addr2` when it returns 0.
+pub fn wait_requeue_pi(
+    t: &mut Task,
+    addr: u64,
+    val: u32,
+    deadline: Option<Instant>,
+    addr2: u64,
+) -> SysResult<u64> {
+    let kernel = t.kernel.clone();
+    let woken = Arc::new(AtomicBool::new(false));
+    {
+        let mut sleepers = lock(&kernel.futexes.sleepers);
+        let mut mm = t.mm();
+        let (k1, k2) = (mm.futex_key(addr)?, mm.futex_key(addr2)?);
+        if k1 == k2 {
+            return Err(Errno::EINVAL);
+        }
+        let cur: u32 = mm.read_obj(addr)?;
+        if cur != val {
+            return Err(Errno::EAGAIN);
+        }
+        sleepers.push(Sleeper {
+            key: k1,
+            bitset: u32::MAX,
+            waiter: t.shared.waiter.clone(),
+            woken: woken.clone(),
+            tid: t.tid(),
+            requeue_pi: Some(k2),
+        });
+    }
+    // A signal before the requeue ends the wait (Linux's -EWOULDBLOCK);
+    // the caller's loop waits again.
+    sleep_until_woken(t, &woken, deadline, Errno::EAGAIN)
+}
+
+/// `FUTEX_CMP_REQUEUE_PI`: if `*addr == cmp`, takes the PI futex `addr2`
+/// for the first `FUTEX_WAIT_REQUEUE_PI` waiter on `addr` if it is free
+/// (waking it as owner), and moves up to `n_requeue` others (or the first,
+/// if the lock is held) to wait for `addr2` as PI waiters. Returns how
+/// many were woken or moved.
+pub fn cmp_requeue_pi(
+    t: &mut Task,
+    addr: u64,
+    n_wake: u32,
+    n_requeue: usize,
+    addr2: u64,
+    cmp: u32,
+) -> SysResult<u64> {
+    if n_wake != 1 {
+        return Err(Errno::EINVAL);
+    }
+    let kernel = t.kernel.clone();
+    let mut sleepers = lock(&kernel.futexes.sleepers);
+    let (k1, k2, word2) = {
+        let mut mm = t.mm();
+        mm.check_access(addr2, 4, true)?;
+        let (k1, k2) = (mm.futex_key(addr)?, mm.futex_key(addr2)?);
+        if k1 == k2 {
+            return Err(Errno::EINVAL);
+        }
+        let cur: u32 = mm.read_obj(addr)?;
+        if cur != cmp {
+            return Err(Errno::EAGAIN);
+        }
+        (k1, k2, mm.futex_word(addr2)?)
+    };
+    let mf = kernel.mf.clone();
+    let ours = |s: &Sleeper| s.key == k1 && s.requeue_pi == Some(k2);
+    let mut count = 0;
+    if let Some(i) = sleepers.iter().position(ours) {
+        let tid = sleepers[i].tid as u32;
+        loop {
+            let v = mf.load_u32(word2);
+            let owner = v & FUTEX_TID_MASK;
+            let dead = owner != 0 && kernel.find_task(owner as i32).is_none();
+            if owner != 0 && !dead {
+                break;
+            }
+            let died = if dead {
+                FUTEX_OWNER_DIED
+            } else {
+                v & FUTEX_OWNER_DIED
+            };
+            if mf.cmpxchg_u32(word2, v, tid | died | (v & FUTEX_WAITERS)) == v {
+                let s = sleepers.remove(i);
+                s.woken.store(true, Ordering::Release);
+                s.waiter.notify();
+                count += 1;
+                break;
+            }
+        }
+    }
+    let mut moved = 0;
+    for s in sleepers.iter_mut().filter(|s| ours(s)).take(n_requeue) {
+        s.key = k2;
+        s.requeue_pi = None;
+        moved += 1;
+    }
+    if moved > 0 {
+        loop {
+            let v = mf.load_u32(word2);
+            if v & FUTEX_WAITERS != 0 || mf.cmpxchg_u32(word2, v, v | FUTEX_WAITERS) == v {
+                break;
+            }
+        }
+    }
+    Ok((count + moved) as u64)
 }
 
 /// `FUTEX_UNLOCK_PI`: hands the lock to the longest waiter, or frees it.
@@ -382,6 +501,7 @@ pub fn wait_any(t: &mut Task, words: &[(u64, u32)], deadline: Option<Instant>) -
                 waiter: t.shared.waiter.clone(),
                 woken: woken.clone(),
                 tid: 0,
+                requeue_pi: None,
             });
         }
     }

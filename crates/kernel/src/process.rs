@@ -882,6 +882,20 @@ pub fn exit_task(mut task: Task, exit: Exit) {
     finish_group(&kernel, &shared, status, matches!(exit, Exit::Group(_)));
 }
 
+/// Reports a task's exit to its tracer when dropped (at the end of
+/// [`finish_group`], whichever way it returns).
+struct TracerReport<'a> {
+    shared: &'a Arc<TaskShared>,
+    status: i32,
+    last: bool,
+}
+
+impl Drop for TracerReport<'_> {
+    fn drop(&mut self) {
+        crate::ptrace::task_exited(self.shared, self.status, self.last);
+    }
+}
+
 /// Removes a thread from its group; the last one out makes the group a
 /// zombie and tells the parent.
 /// `group`: the whole process is exiting (exit_group, fatal signal), so the
@@ -919,7 +933,14 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         }
     };
     lock(&kernel.table).tasks.remove(&shared.tid);
-    crate::ptrace::task_exited(shared, status, last);
+    // The tracer hears of the exit last, after the parent's SIGCHLD is
+    // queued, as on Linux (where the parent is told when the tracer
+    // reaps): whatever the tracer does next, the parent already has it.
+    let _tracer_report = TracerReport {
+        shared,
+        status,
+        last,
+    };
     if !last {
         return;
     }

@@ -785,7 +785,12 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
-    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI {
+    if realtime
+        && !matches!(
+            cmd,
+            FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_LOCK_PI2 | FUTEX_WAIT_REQUEUE_PI
+        )
+    {
         return Err(Errno::ENOSYS);
     }
     let read_deadline = |t: &Task, absolute: bool| -> SysResult<Option<std::time::Instant>> {
@@ -863,6 +868,23 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             kernel::futex::lock_pi(t, addr, deadline, cmd == FUTEX_TRYLOCK_PI)
         }
         FUTEX_UNLOCK_PI => kernel::futex::unlock_pi(t, addr),
+        // LOCK_PI2: absolute timeout on CLOCK_MONOTONIC (or REALTIME).
+        FUTEX_LOCK_PI2 => {
+            let d = read_deadline(t, true)?;
+            kernel::futex::lock_pi(t, addr, d, false)
+        }
+        FUTEX_WAIT_REQUEUE_PI => {
+            let d = read_deadline(t, true)?;
+            kernel::futex::wait_requeue_pi(t, addr, val, d, addr2)
+        }
+        FUTEX_CMP_REQUEUE_PI => kernel::futex::cmp_requeue_pi(
+            t,
+            addr,
+            val,
+            (timeout as u32 as i32).max(0) as usize,
+            addr2,
+            val3,
+        ),
         _ => Err(Errno::ENOSYS),
     }
 }

@@ -208,7 +208,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "fremovexattr", handler: Some(xattr::fremovexattr), status: Status::Partial("kept in memory per inode; the host's attributes are not visible") },
     Entry { name: "tkill", handler: Some(process::tkill), status: Status::Full },
     Entry { name: "time", handler: Some(time::time), status: Status::Full },
-    Entry { name: "futex", handler: Some(process::futex), status: Status::Partial("PI locks hand over ownership but do not boost priority; no WAIT_REQUEUE_PI/CMP_REQUEUE_PI") },
+    Entry { name: "futex", handler: Some(process::futex), status: Status::Partial("PI locks (with requeue-PI and LOCK_PI2) hand over ownership but do not boost priority: there are no real-time priorities to boost") },
     Entry { name: "sched_setaffinity", handler: Some(misc::sched_setaffinity), status: Status::Partial("validated, not enforced") },
     Entry { name: "sched_getaffinity", handler: Some(misc::sched_getaffinity), status: Status::Full },
     Entry { name: "set_thread_area", handler: None, status: Status::Enosys },
