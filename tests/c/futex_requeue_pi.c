@@ -51,13 +51,7 @@ static long requeue(int nr_requeue)
 int main(void)
 {
 	dt_init();
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now.tv_nsec += 20000000;
-	if (now.tv_nsec >= 1000000000) {
-		now.tv_sec++;
-		now.tv_nsec -= 1000000000;
-	}
+	struct timespec now = dt_deadline(CLOCK_MONOTONIC, 20);
 	CHK("WAIT_REQUEUE_PI changed word", fx(&cond, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 1, 0, &mutex, 0));
 	CHK("WAIT_REQUEUE_PI same word", fx(&cond, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 0, 0, &cond, 0));
 	CHK("WAIT_REQUEUE_PI timeout", fx(&cond, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 0, (long)&now, &mutex, 0));

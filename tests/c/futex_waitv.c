@@ -52,13 +52,7 @@ int main(void)
 	pthread_join(t, 0);
 	CHK("value differs", waitv(w, 3, 0, 0, 0));
 	w[2].val = 1;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += 20000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	struct timespec ts = dt_deadline(CLOCK_MONOTONIC, 20);
 	CHK("timeout", waitv(w, 3, 0, &ts, CLOCK_MONOTONIC));
 	CHK("bad flags arg", waitv(w, 3, 1, 0, 0));
 	CHK("zero count", waitv(w, 0, 0, 0, 0));

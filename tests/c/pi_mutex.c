@@ -24,13 +24,7 @@ static void *try_it(void *a)
 {
 	(void)a;
 	printf("trylock held elsewhere: %s\n", dt_errname(pthread_mutex_trylock(&m)));
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 20000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	struct timespec ts = dt_deadline(CLOCK_REALTIME, 20);
 	printf("timedlock held elsewhere: %s\n", dt_errname(pthread_mutex_timedlock(&m, &ts)));
 	return 0;
 }

@@ -324,6 +324,25 @@ pub fn lock_pi(
     sleep_until_woken(t, &woken, deadline, Errno::ERESTARTNOINTR)
 }
 
+/// The keys of a requeue-PI pair, checked as Linux does: two different
+/// words (`EINVAL`), the first still holding `expected` (`EAGAIN`).
+fn requeue_pi_keys(
+    mm: &mut mm::MemoryManager,
+    addr: u64,
+    addr2: u64,
+    expected: u32,
+) -> SysResult<(FutexKey, FutexKey)> {
+    let (k1, k2) = (mm.futex_key(addr)?, mm.futex_key(addr2)?);
+    if k1 == k2 {
+        return Err(Errno::EINVAL);
+    }
+    let cur: u32 = mm.read_obj(addr)?;
+    if cur != expected {
+        return Err(Errno::EAGAIN);
+    }
+    Ok((k1, k2))
+}
+
 /// `FUTEX_WAIT_REQUEUE_PI`: waits on the plain futex `addr` (a condition
 /// variable) while `*addr == val`, to be woken only by
 /// `FUTEX_CMP_REQUEUE_PI`, owning the PI futex `addr2` when it returns 0.
@@ -338,15 +357,7 @@ pub fn wait_requeue_pi(
     let woken = Arc::new(AtomicBool::new(false));
     {
         let mut sleepers = lock(&kernel.futexes.sleepers);
-        let mut mm = t.mm();
-        let (k1, k2) = (mm.futex_key(addr)?, mm.futex_key(addr2)?);
-        if k1 == k2 {
-            return Err(Errno::EINVAL);
-        }
-        let cur: u32 = mm.read_obj(addr)?;
-        if cur != val {
-            return Err(Errno::EAGAIN);
-        }
+        let (k1, k2) = requeue_pi_keys(&mut t.mm(), addr, addr2, val)?;
         sleepers.push(Sleeper {
             key: k1,
             bitset: u32::MAX,
@@ -382,14 +393,7 @@ pub fn cmp_requeue_pi(
     let (k1, k2, word2) = {
         let mut mm = t.mm();
         mm.check_access(addr2, 4, true)?;
-        let (k1, k2) = (mm.futex_key(addr)?, mm.futex_key(addr2)?);
-        if k1 == k2 {
-            return Err(Errno::EINVAL);
-        }
-        let cur: u32 = mm.read_obj(addr)?;
-        if cur != cmp {
-            return Err(Errno::EAGAIN);
-        }
+        let (k1, k2) = requeue_pi_keys(&mut mm, addr, addr2, cmp)?;
         (k1, k2, mm.futex_word(addr2)?)
     };
     let mf = kernel.mf.clone();

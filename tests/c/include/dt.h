@@ -83,6 +83,18 @@ static inline void dt_show_status(const char *field)
 		fclose(f);
 }
 
+/* An absolute deadline `ms` milliseconds from now on `clock`. */
+#include <time.h>
+static inline struct timespec dt_deadline(clockid_t clock, long ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	ts.tv_nsec += ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
 /* A bad user pointer (EFAULT), hidden from the compiler's static checks. */
 static inline void *dt_badptr(void)
 {
