@@ -4,7 +4,8 @@
 // syscall stops (TRACESYSGOOD, changing a result, skipping a call,
 // GET_SYSCALL_INFO), fork events with auto-attached children, the exec
 // and exit events, ATTACH/SEIZE/INTERRUPT/DETACH, single-step and int3,
-// PTRACE_KILL, process_vm_readv, /proc/pid/status TracerPid, and the
+// PTRACE_KILL, process_vm_readv, /proc/pid/status TracerPid, a write
+// watchpoint through the debug registers, and the
 // error paths (ESRCH, EPERM, EIO, EINVAL, EFAULT).
 #include "dt.h"
 #include <fcntl.h>
@@ -328,6 +329,52 @@ static void single_step(void)
 	wait_show("step end", c);
 }
 
+/* A write watchpoint through the debug registers: DR0 = address, DR7 =
+ * enable L0, write-only, 8 bytes. The tracee's write stops it with
+ * SIGTRAP/TRAP_HWBKPT and DR6 bit 0; a misaligned one is refused. */
+static volatile long watched_word;
+
+static void watchpoint(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		pt(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		watched_word = 5;
+		watched_word = 6;
+		printf("child: watched_word=%ld\n", watched_word);
+		_exit(0);
+	}
+	wait_show("watch stop", c);
+	long dr0 = offsetof(struct user, u_debugreg[0]);
+	long dr6 = offsetof(struct user, u_debugreg[6]);
+	long dr7 = offsetof(struct user, u_debugreg[7]);
+	long enable = 1 | (1L << 16) | (2L << 18);
+	CHK("POKEUSER DR0 misaligned", pt(PTRACE_POKEUSER, c, (void *)dr0, (void *)((long)&watched_word + 4)));
+	CHK("POKEUSER DR7 misaligned", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)enable));
+	CHK("POKEUSER DR0", pt(PTRACE_POKEUSER, c, (void *)dr0, (void *)&watched_word));
+	CHK("POKEUSER DR7", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)enable));
+	long v = 0;
+	CHK("PEEKUSER DR7", pt(PTRACE_PEEKUSER, c, (void *)dr7, &v));
+	printf("DR7 reads back: %d\n", v == enable);
+	pt(PTRACE_CONT, c, 0, 0);
+	wait_show("watch hit", c);
+	siginfo_t si;
+	pt(PTRACE_GETSIGINFO, c, 0, &si);
+	pt(PTRACE_PEEKUSER, c, (void *)dr6, &v);
+	long word = 0;
+	pt(PTRACE_PEEKDATA, c, (void *)&watched_word, &word);
+	printf("hit: code=%d dr6_b0=%ld value=%ld\n", si.si_code, v & 1, word);
+	pt(PTRACE_POKEUSER, c, (void *)dr6, 0);
+	pt(PTRACE_CONT, c, 0, 0);
+	wait_show("watch hit 2", c);
+	pt(PTRACE_PEEKDATA, c, (void *)&watched_word, &word);
+	printf("value=%ld\n", word);
+	CHK("POKEUSER DR7 off", pt(PTRACE_POKEUSER, c, (void *)dr7, 0));
+	pt(PTRACE_CONT, c, 0, 0);
+	wait_show("watch end", c);
+}
+
 static void tracer_exit_detaches(void)
 {
 	/* A tracer that exits while its tracee is stopped: the tracee runs on. */
@@ -366,6 +413,7 @@ int main(void)
 	exec_sigtrap();
 	attach_seize_interrupt();
 	single_step();
+	watchpoint();
 	tracer_exit_detaches();
 	return 0;
 }

@@ -231,6 +231,9 @@ pub fn run_task(mut task: Task) {
         let ran = started.elapsed().as_nanos() as u64;
         task.shared.cpu_ns.fetch_add(ran, Ordering::Relaxed);
         charge_cpu_timers(&task, ran);
+        if task.watch.step.is_some() && task.finish_watch_step(&ev) {
+            continue;
+        }
         match ev {
             Event::Syscall => {
                 task.regs_replaced = false;
@@ -263,9 +266,12 @@ pub fn run_task(mut task: Task) {
                 code,
                 addr,
             } => {
+                let accerr = code == abi::signal::SEGV_ACCERR;
+                if accerr && task.begin_watch_step(addr) {
+                    continue;
+                }
                 let mm = task.mm.clone();
-                let r =
-                    lock(&mm).handle_fault(&mut *task.ctx, addr, code == abi::signal::SEGV_ACCERR);
+                let r = lock(&mm).handle_fault(&mut *task.ctx, addr, accerr);
                 if let Err(f) = r {
                     task.force_signal(SigInfo::fault(f.signo, f.code, addr));
                 }

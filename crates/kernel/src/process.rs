@@ -218,6 +218,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 caps: parts.caps,
                 seccomp: parts.seccomp,
                 restart_deadline: None,
+                watch: Default::default(),
                 scratch: Vec::new(),
                 name_buf: Vec::new(),
             };
@@ -812,6 +813,9 @@ pub fn execve(
     if let Some(v) = lock(&task.shared.vfork_done).take() {
         v.release();
     }
+    // Exec drops a debugger's watchpoints, as Linux flushes them.
+    task.watch = Default::default();
+    lock(&task.shared.trace).debugreg = [0; 8];
     task.ptrace_exec(old_tid);
     Ok(0)
 }

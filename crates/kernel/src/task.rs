@@ -311,6 +311,8 @@ pub struct Task {
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
+    /// Debugger watchpoints (empty unless traced with some set).
+    pub watch: crate::ptrace::WatchState,
     /// Reusable buffer for I/O, so the hot path does not allocate.
     pub scratch: Vec<u8>,
     pub name_buf: Vec<u8>,

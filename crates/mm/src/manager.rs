@@ -7,7 +7,7 @@
 //! and applied by [`MemoryManager::sync_host`] before application code runs
 //! again, so the bookkeeping needs no platform access.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use abi::mman::*;
@@ -131,6 +131,8 @@ pub struct MemoryManager {
     pmas: BTreeMap<u64, Pma>,
     /// Host ranges to unmap before application code runs again.
     pending_unmaps: Vec<(u64, u64)>,
+    /// Pages write-protected for a debugger's watchpoints.
+    watched: BTreeSet<u64>,
     /// How many PMAs use each fork block. A block whose count fell to zero
     /// is let go of at the next [`MemoryManager::sync_host`] (not at once,
     /// so that moving PMAs around never frees a block in between).
@@ -157,6 +159,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
+            watched: BTreeSet::new(),
             max_addr,
             reserved: reserved.to_vec(),
             mmap_base: max_addr,
@@ -891,7 +894,76 @@ impl MemoryManager {
         }
         let start = ps.max(vstart);
         let end = p.end.min(vend);
-        space.map_file(start, end - start, p.off + (start - ps), prot)
+        let mut maps = Vec::new();
+        self.push_maps(&mut maps, start, end, p.off + (start - ps), prot);
+        space.map_files(&maps)
+    }
+
+    /// Adds the host mappings of `[start, end)` (at memory-file offset
+    /// `off`) to `maps`: pages under a debugger's watchpoint lose
+    /// `PROT_WRITE`, so writes to them fault.
+    fn push_maps(
+        &self,
+        maps: &mut Vec<(u64, u64, u64, u32)>,
+        start: u64,
+        end: u64,
+        off: u64,
+        prot: u32,
+    ) {
+        let mut pos = start;
+        if prot & PROT_WRITE != 0 {
+            for &w in self.watched.range(page_down(start)..end) {
+                let w0 = w.max(start);
+                let w1 = (w + PAGE_SIZE).min(end);
+                if pos < w0 {
+                    maps.push((pos, w0 - pos, off + (pos - start), prot));
+                }
+                maps.push((w0, w1 - w0, off + (w0 - start), prot & !PROT_WRITE));
+                pos = w1;
+            }
+        }
+        if pos < end {
+            maps.push((pos, end - pos, off + (pos - start), prot));
+        }
+    }
+
+    /// Write-protects `pages` on the host for a debugger's watchpoints (and
+    /// lifts the protection of pages no longer in the set).
+    pub fn set_watched(&mut self, pages: BTreeSet<u64>) {
+        for &p in self.watched.symmetric_difference(&pages) {
+            self.pending_unmaps.push((p, PAGE_SIZE));
+        }
+        self.watched = pages;
+    }
+
+    /// Whether a write to `addr` faults because of a watchpoint.
+    pub fn is_watched(&self, addr: u64) -> bool {
+        self.watched.contains(&page_down(addr))
+    }
+
+    /// Maps the watched page holding `addr` writable (if its VMA allows
+    /// writing) for the one instruction that writes it; false when the
+    /// VMA forbids writes (a real protection fault).
+    pub fn map_unwatched(
+        &mut self,
+        space: &mut dyn AddressSpace,
+        addr: u64,
+    ) -> Result<bool, Errno> {
+        let page = page_down(addr);
+        let (_, v) = self.vma_at(page).ok_or(Errno::EFAULT)?;
+        if v.prot & PROT_WRITE == 0 {
+            return Ok(false);
+        }
+        let prot = v.prot;
+        let (ps, p) = self.ensure_pma(page, true).map_err(|_| Errno::EFAULT)?;
+        self.sync_host(space)?;
+        space.map_file(page, PAGE_SIZE, p.off + (page - ps), prot)?;
+        Ok(true)
+    }
+
+    /// Write-protects a watched page again after [`Self::map_unwatched`].
+    pub fn rewatch(&mut self, addr: u64) {
+        self.pending_unmaps.push((page_down(addr), PAGE_SIZE));
     }
 
     /// Maps every resident range into a fresh host address space (a fork
@@ -918,7 +990,7 @@ impl MemoryManager {
                 }
                 let start = ps.max(vs);
                 let end = p.end.min(ve);
-                maps.push((start, end - start, p.off + (start - ps), prot));
+                self.push_maps(&mut maps, start, end, p.off + (start - ps), prot);
             }
         }
         space.map_files(&maps)
@@ -1150,6 +1222,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
+            watched: BTreeSet::new(),
             max_addr: self.max_addr,
             reserved: self.reserved.clone(),
             mmap_base: self.mmap_base,

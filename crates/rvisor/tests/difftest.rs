@@ -824,6 +824,21 @@ fn real_cases() -> Vec<RealCase> {
                 ],
             )
         },
+        RealCase {
+            cwd: None,
+            ..real(
+                "gdb_watchpoint",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "printf 'int counter;\\n\
+                     int main(void) { for (int i = 0; i < 3; i++) counter += i; return counter; }\\n' > w.c && \
+                     cc -g -O0 -o w w.c && \
+                     gdb -nx -batch -ex 'break main' -ex run -ex 'watch counter' -ex continue \
+                     -ex continue -ex 'info watchpoints' ./w 2>&1 | grep -v -e '^\\[' -e '^Using host' -e '^warning'",
+                ],
+            )
+        },
     ]
 }
 
