@@ -113,6 +113,9 @@ pub struct MapRequest {
     pub name: VmaName,
 }
 
+/// A PMA a `fork` copies: its start, itself, and its runs of data.
+type CopyPiece = (u64, Pma, Vec<(u64, u64)>);
+
 /// What futex waiters are queued by (see [`MemoryManager::futex_key`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FutexKey(pub u128);
@@ -993,7 +996,15 @@ impl MemoryManager {
                 self.push_maps(&mut maps, start, end, p.off + (start - ps), prot);
             }
         }
-        space.map_files(&maps)
+        // One host mapping for neighbours that continue each other.
+        let mut merged: Vec<(u64, u64, u64, u32)> = Vec::with_capacity(maps.len());
+        for m in maps {
+            match merged.last_mut() {
+                Some(l) if l.0 + l.1 == m.0 && l.2 + l.1 == m.2 && l.3 == m.3 => l.1 += m.1,
+                _ => merged.push(m),
+            }
+        }
+        space.map_files(&merged)
     }
 
     /// Makes `[addr, addr+len)` resident and mapped now (`MAP_POPULATE`,
@@ -1236,8 +1247,14 @@ impl MemoryManager {
             auxv: self.auxv.clone(),
         };
         let pmas: Vec<(u64, Pma)> = self.pmas.iter().map(|(&s, &p)| (s, p)).collect();
+        // Adjacent PMAs copied at once go into one allocation and one
+        // child PMA, so the child maps them in one piece.
+        let mut run: Vec<CopyPiece> = Vec::new();
         for (s, p) in pmas {
             let len = p.end - s;
+            if run.last().is_some_and(|(_, last, _)| last.end != s) || p.kind != PmaKind::Owned {
+                self.copy_run(&mut child, std::mem::take(&mut run))?;
+            }
             match p.kind {
                 PmaKind::Object => child.insert_pma(s, p),
                 PmaKind::Forked { .. } => {
@@ -1259,22 +1276,36 @@ impl MemoryManager {
                         self.pending_unmaps.push((s, len));
                         continue;
                     }
-                    let off = self.mf.allocate(len)?;
-                    for (ds, dl) in runs {
-                        self.mf.copy(off + (ds - p.off), ds, dl);
-                    }
-                    child.insert_pma(
-                        s,
-                        Pma {
-                            end: p.end,
-                            off,
-                            kind: PmaKind::Owned,
-                        },
-                    );
+                    run.push((s, p, runs));
                 }
             }
         }
+        self.copy_run(&mut child, run)?;
         Ok(child)
+    }
+
+    /// Copies address-adjacent owned PMAs (with their data runs) into one
+    /// new allocation that becomes one PMA of `child`.
+    fn copy_run(&self, child: &mut MemoryManager, run: Vec<CopyPiece>) -> Result<(), Errno> {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            return Ok(());
+        };
+        let (start, end) = (first.0, last.1.end);
+        let off = self.mf.allocate(end - start)?;
+        for (s, p, runs) in &run {
+            for &(ds, dl) in runs {
+                self.mf.copy(off + (s - start) + (ds - p.off), ds, dl);
+            }
+        }
+        child.insert_pma(
+            start,
+            Pma {
+                end,
+                off,
+                kind: PmaKind::Owned,
+            },
+        );
+        Ok(())
     }
 
     /// `/proc/pid/maps` text.
