@@ -170,17 +170,20 @@ impl Tracing {
     }
 }
 
-/// A write watchpoint set through the debug registers (DR0-3, DR7).
+/// A data watchpoint set through the debug registers (DR0-3, DR7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Watch {
     /// Which debug register (its DR6 bit on a hit).
     pub index: usize,
     pub addr: u64,
     pub len: u64,
+    /// Reads trigger it too (DR7 R/W = 11), not only writes (01).
+    pub any_access: bool,
 }
 
 /// The watchpoints DR7 enables, checked as Linux checks them: aligned to
-/// their length, in user space; only write watchpoints are offered.
+/// their length, in user space; data watchpoints only (no execution
+/// breakpoints).
 pub fn watches_of(dr: &[u64; 8]) -> SysResult<Vec<Watch>> {
     let dr7 = dr[7];
     let mut out = Vec::new();
@@ -195,13 +198,14 @@ pub fn watches_of(dr: &[u64; 8]) -> SysResult<Vec<Watch>> {
             2 => 8,
             _ => 4,
         };
-        if rw != 1 || !addr.is_multiple_of(len) || addr + len > TASK_SIZE {
+        if (rw != 1 && rw != 3) || !addr.is_multiple_of(len) || addr + len > TASK_SIZE {
             return Err(Errno::EINVAL);
         }
         out.push(Watch {
             index: i,
             addr,
             len,
+            any_access: rw == 3,
         });
     }
     Ok(out)
@@ -216,6 +220,7 @@ pub struct WatchState {
 }
 
 pub struct WatchStep {
+    /// The faulting access.
     addr: u64,
     before: Vec<u64>,
     /// The trap flag was already set (a debugger stepping): its trap is
@@ -315,16 +320,17 @@ impl Task {
         Some(sig)
     }
 
-    /// Makes `watches` this task's watchpoints, write-protecting their
-    /// pages.
+    /// Makes `watches` this task's watchpoints, protecting their pages.
     pub fn apply_watches(&mut self, watches: Vec<Watch>) {
         if watches == self.watch.watches {
             return;
         }
-        let pages = watches
-            .iter()
-            .flat_map(|w| [abi::page_down(w.addr), abi::page_down(w.addr + w.len - 1)])
-            .collect();
+        let mut pages = std::collections::BTreeMap::new();
+        for w in &watches {
+            for p in [abi::page_down(w.addr), abi::page_down(w.addr + w.len - 1)] {
+                *pages.entry(p).or_insert(false) |= w.any_access;
+            }
+        }
         self.mm().set_watched(pages);
         self.watch.watches = watches;
     }
@@ -389,7 +395,8 @@ impl Task {
             .iter()
             .zip(after.iter().zip(&step.before))
         {
-            if a != b {
+            // A changed value, or an access that starts inside the range.
+            if a != b || (w.addr..w.addr + w.len).contains(&step.addr) {
                 lock(&self.shared.trace).debugreg[6] |= 1 << w.index;
                 hit = true;
             }
@@ -622,6 +629,8 @@ pub fn task_exited(shared: &Arc<TaskShared>, status: i32, group_done: bool) {
                     .is_some_and(|p| Arc::ptr_eq(p, &tracer));
             if parent_reports {
                 tracer.lock().tracees.retain(|t| !Arc::ptr_eq(t, shared));
+                // A wait that saw it still listed sleeps: look again.
+                tracer.child_events.notify(waiter::events::ALL);
             } else {
                 {
                     let mut tr = lock(&shared.trace);

@@ -135,7 +135,8 @@ pub struct MemoryManager {
     /// Host ranges to unmap before application code runs again.
     pending_unmaps: Vec<(u64, u64)>,
     /// Pages write-protected for a debugger's watchpoints.
-    watched: BTreeSet<u64>,
+    /// (`true`: every access faults, for read/write watchpoints).
+    watched: BTreeMap<u64, bool>,
     /// How many PMAs use each fork block. A block whose count fell to zero
     /// is let go of at the next [`MemoryManager::sync_host`] (not at once,
     /// so that moving PMAs around never frees a block in between).
@@ -162,7 +163,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
-            watched: BTreeSet::new(),
+            watched: BTreeMap::new(),
             max_addr,
             reserved: reserved.to_vec(),
             mmap_base: max_addr,
@@ -903,8 +904,9 @@ impl MemoryManager {
     }
 
     /// Adds the host mappings of `[start, end)` (at memory-file offset
-    /// `off`) to `maps`: pages under a debugger's watchpoint lose
-    /// `PROT_WRITE`, so writes to them fault.
+    /// `off`) to `maps`: pages under a debugger's write watchpoint lose
+    /// `PROT_WRITE` and those under a read/write one every access, so the
+    /// accesses fault.
     fn push_maps(
         &self,
         maps: &mut Vec<(u64, u64, u64, u32)>,
@@ -914,39 +916,53 @@ impl MemoryManager {
         prot: u32,
     ) {
         let mut pos = start;
-        if prot & PROT_WRITE != 0 {
-            for &w in self.watched.range(page_down(start)..end) {
-                let w0 = w.max(start);
-                let w1 = (w + PAGE_SIZE).min(end);
-                if pos < w0 {
-                    maps.push((pos, w0 - pos, off + (pos - start), prot));
-                }
-                maps.push((w0, w1 - w0, off + (w0 - start), prot & !PROT_WRITE));
-                pos = w1;
+        for (&w, &any_access) in self.watched.range(page_down(start)..end) {
+            let wprot = if any_access {
+                PROT_NONE
+            } else {
+                prot & !PROT_WRITE
+            };
+            if wprot == prot {
+                continue;
             }
+            let w0 = w.max(start);
+            let w1 = (w + PAGE_SIZE).min(end);
+            if pos < w0 {
+                maps.push((pos, w0 - pos, off + (pos - start), prot));
+            }
+            maps.push((w0, w1 - w0, off + (w0 - start), wprot));
+            pos = w1;
         }
         if pos < end {
             maps.push((pos, end - pos, off + (pos - start), prot));
         }
     }
 
-    /// Write-protects `pages` on the host for a debugger's watchpoints (and
-    /// lifts the protection of pages no longer in the set).
-    pub fn set_watched(&mut self, pages: BTreeSet<u64>) {
-        for &p in self.watched.symmetric_difference(&pages) {
+    /// Protects `pages` on the host for a debugger's watchpoints (`true`:
+    /// against every access, else against writes), and lifts the
+    /// protection of pages no longer watched.
+    pub fn set_watched(&mut self, pages: BTreeMap<u64, bool>) {
+        let changed: BTreeSet<u64> = self
+            .watched
+            .iter()
+            .chain(pages.iter())
+            .filter(|(p, a)| self.watched.get(p) != Some(a) || pages.get(p) != Some(a))
+            .map(|(&p, _)| p)
+            .collect();
+        for p in changed {
             self.pending_unmaps.push((p, PAGE_SIZE));
         }
         self.watched = pages;
     }
 
-    /// Whether a write to `addr` faults because of a watchpoint.
+    /// Whether an access to `addr` may fault because of a watchpoint.
     pub fn is_watched(&self, addr: u64) -> bool {
-        self.watched.contains(&page_down(addr))
+        self.watched.contains_key(&page_down(addr))
     }
 
-    /// Maps the watched page holding `addr` writable (if its VMA allows
-    /// writing) for the one instruction that writes it; false when the
-    /// VMA forbids writes (a real protection fault).
+    /// Maps the watched page holding `addr` with its VMA's protection for
+    /// the one instruction that accesses it; false when the VMA forbids
+    /// what the watchpoint withheld (a real protection fault).
     pub fn map_unwatched(
         &mut self,
         space: &mut dyn AddressSpace,
@@ -954,11 +970,13 @@ impl MemoryManager {
     ) -> Result<bool, Errno> {
         let page = page_down(addr);
         let (_, v) = self.vma_at(page).ok_or(Errno::EFAULT)?;
-        if v.prot & PROT_WRITE == 0 {
+        let any_access = self.watched.get(&page).copied().unwrap_or(false);
+        if (any_access && v.prot == PROT_NONE) || (!any_access && v.prot & PROT_WRITE == 0) {
             return Ok(false);
         }
         let prot = v.prot;
-        let (ps, p) = self.ensure_pma(page, true).map_err(|_| Errno::EFAULT)?;
+        let write = prot & PROT_WRITE != 0;
+        let (ps, p) = self.ensure_pma(page, write).map_err(|_| Errno::EFAULT)?;
         self.sync_host(space)?;
         space.map_file(page, PAGE_SIZE, p.off + (page - ps), prot)?;
         Ok(true)
@@ -1233,7 +1251,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
-            watched: BTreeSet::new(),
+            watched: BTreeMap::new(),
             max_addr: self.max_addr,
             reserved: self.reserved.clone(),
             mmap_base: self.mmap_base,

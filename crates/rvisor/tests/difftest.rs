@@ -835,7 +835,8 @@ fn real_cases() -> Vec<RealCase> {
                      int main(void) { for (int i = 0; i < 3; i++) counter += i; return counter; }\\n' > w.c && \
                      cc -g -O0 -o w w.c && \
                      gdb -nx -batch -ex 'break main' -ex run -ex 'watch counter' -ex continue \
-                     -ex continue -ex 'info watchpoints' ./w 2>&1 | grep -v -e '^\\[' -e '^Using host' -e '^warning'",
+                     -ex continue -ex delete -ex 'rwatch counter' -ex continue -ex delete \
+                     -ex 'awatch counter' -ex continue -ex continue -ex 'info watchpoints' ./w 2>&1 | grep -v -e '^\\[' -e '^Using host' -e '^warning'",
                 ],
             )
         },
