@@ -176,6 +176,9 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
         .stack_size(1 << 20)
         .spawn(move || {
             let fork_child = parts.seed.is_none();
+            // A new process on a platform thread: it borrows its vfork
+            // parent's address space (CLONE_VM) until it execs.
+            let borrowed_vm = !fork_child && parts.shared.tid == parts.shared.tg.pid;
             let made = match parts.seed {
                 Some(seed) => parts.kernel.platform.attach_thread(seed),
                 None => parts.kernel.platform.new_context(),
@@ -218,6 +221,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 caps: parts.caps,
                 seccomp: parts.seccomp,
                 restart_deadline: None,
+                borrowed_vm,
                 watch: Default::default(),
                 scratch: Vec::new(),
                 name_buf: Vec::new(),
@@ -433,9 +437,17 @@ pub fn clone(
             return Err(Errno::EAGAIN);
         }
     }
-    // CLONE_VM without CLONE_THREAD (vfork, posix_spawn) gets a copy: the
-    // child only execs or exits while the parent waits.
-    let child_mm = {
+    // CLONE_VM without CLONE_THREAD (vfork, posix_spawn) shares the
+    // address space: the child runs as another thread of the parent's stub
+    // until it execs. Otherwise the child gets a copy-on-write fork.
+    let vm_seed = if flags & CLONE_VM != 0 {
+        Some(task.ctx.new_thread()?)
+    } else {
+        None
+    };
+    let child_mm = if vm_seed.is_some() {
+        task.mm.clone()
+    } else {
         let mm = task.mm.clone();
         let mut parent = lock(&mm);
         let child = parent.fork()?;
@@ -550,7 +562,7 @@ pub fn clone(
         no_new_privs: task.no_new_privs,
         caps: task.caps,
         seccomp: task.seccomp.clone(),
-        seed: None,
+        seed: vm_seed,
     });
     if let Err(e) = r {
         let mut t = lock(&kernel.table);
@@ -748,7 +760,18 @@ pub fn execve(
     // Past this point the old image is gone.
     let old_tid = task.tid();
     become_sole_thread(task);
-    if task.ctx.unmap_all().is_err() {
+    // A process still running in its vfork parent's address space moves
+    // to a host address space of its own; any other one empties its own.
+    let emptied = if task.borrowed_vm {
+        kernel.platform.new_context().map(|ctx| {
+            task.ctx = ctx;
+            *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
+            task.borrowed_vm = false;
+        })
+    } else {
+        task.ctx.unmap_all()
+    };
+    if emptied.is_err() {
         task.exit = Some(Exit::Group(wait::signaled(SIGKILL, false)));
         return Ok(0);
     }

@@ -311,6 +311,9 @@ pub struct Task {
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
+    /// The platform context is a thread of another process's host address
+    /// space (a `CLONE_VM` child before it execs).
+    pub borrowed_vm: bool,
     /// Debugger watchpoints (empty unless traced with some set).
     pub watch: crate::ptrace::WatchState,
     /// Reusable buffer for I/O, so the hot path does not allocate.
