@@ -248,15 +248,22 @@ impl Task {
             if act.handler == SIG_DFL {
                 match default_action(sig) {
                     Default_::Ignore | Default_::Continue => continue,
-                    Default_::Stop if self.traced() => {
-                        self.ptrace_group_stop(sig);
-                        continue;
-                    }
                     Default_::Stop => {
+                        // The process stops and its parent hears of it;
+                        // a traced task then sits in a ptrace group stop
+                        // (its tracer decides when it runs) instead. A
+                        // tracer that is also the parent learns of the
+                        // stop through ptrace alone.
                         let tg = self.tg().clone();
+                        let tracer = lock(&self.shared.trace).tracer.clone();
                         let parent = {
                             let mut g = tg.lock();
-                            if g.stopped {
+                            let parent_traces = match (&g.parent, &tracer) {
+                                (Some(p), Some(t)) => Arc::ptr_eq(p, t),
+                                _ => false,
+                            };
+                            if g.stopped || parent_traces {
+                                g.stopped = true;
                                 None
                             } else {
                                 g.stopped = true;
@@ -270,7 +277,11 @@ impl Task {
                         if let Some(parent) = parent {
                             notify_parent_job(&tg, parent, CLD_STOPPED, sig);
                         }
-                        self.wait_while_stopped();
+                        if tracer.is_some() {
+                            self.ptrace_group_stop(sig);
+                        } else {
+                            self.wait_while_stopped();
+                        }
                         continue;
                     }
                     Default_::Terminate => {
