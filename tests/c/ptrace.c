@@ -375,6 +375,70 @@ static void watchpoint(void)
 	wait_show("watch end", c);
 }
 
+/* SECCOMP_RET_TRACE: with PTRACE_O_TRACESECCOMP the tracer gets a
+ * seccomp event stop (message = the filter's data) and may skip the call;
+ * without a tracer the call fails with ENOSYS. */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+
+static void seccomp_trace(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 0x42),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = {4, f};
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+			_exit(90);
+		pt(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		long r = syscall(SYS_getppid);
+		printf("child: getppid under RET_TRACE = %ld\n", r);
+		_exit(0);
+	}
+	wait_show("seccomp stop", c);
+	CHK("SETOPTIONS TRACESECCOMP", pt(PTRACE_SETOPTIONS, c, 0, (void *)PTRACE_O_TRACESECCOMP));
+	pt(PTRACE_CONT, c, 0, 0);
+	wait_show("seccomp event", c);
+	unsigned long msg = 0;
+	pt(PTRACE_GETEVENTMSG, c, 0, &msg);
+	struct __ptrace_syscall_info info;
+	long n = pt(PTRACE_GET_SYSCALL_INFO, c, (void *)sizeof(info), &info);
+	printf("event msg=%#lx info op=%d nr=%llu ret_data=%#x size=%ld\n", msg, info.op,
+	       (unsigned long long)info.seccomp.nr, info.seccomp.ret_data, n);
+	struct user_regs_struct r;
+	pt(PTRACE_GETREGS, c, 0, &r);
+	r.orig_rax = -1;
+	r.rax = 555;
+	pt(PTRACE_SETREGS, c, 0, &r);
+	pt(PTRACE_CONT, c, 0, 0);
+	wait_show("seccomp end", c);
+
+	c = fork();
+	if (c == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = {4, f};
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+		long r = syscall(SYS_getppid);
+		int e = errno;
+		_exit(r == -1 && e == ENOSYS ? 0 : 1);
+	}
+	int st = wait_show("untraced", c);
+	printf("untraced RET_TRACE gives ENOSYS: %d\n", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void tracer_exit_detaches(void)
 {
 	/* A tracer that exits while its tracee is stopped: the tracee runs on. */
@@ -414,6 +478,7 @@ int main(void)
 	attach_seize_interrupt();
 	single_step();
 	watchpoint();
+	seccomp_trace();
 	tracer_exit_detaches();
 	return 0;
 }

@@ -74,6 +74,7 @@ pub const PTRACE_EVENT_CLONE: u32 = 3;
 pub const PTRACE_EVENT_EXEC: u32 = 4;
 pub const PTRACE_EVENT_VFORK_DONE: u32 = 5;
 pub const PTRACE_EVENT_EXIT: u32 = 6;
+pub const PTRACE_EVENT_SECCOMP: u32 = 7;
 pub const PTRACE_EVENT_STOP: u32 = 128;
 
 const NT_PRSTATUS: u64 = 1;
@@ -543,6 +544,7 @@ impl Task {
             PTRACE_EVENT_EXEC => PTRACE_O_TRACEEXEC,
             PTRACE_EVENT_VFORK_DONE => PTRACE_O_TRACEVFORKDONE,
             PTRACE_EVENT_EXIT => PTRACE_O_TRACEEXIT,
+            PTRACE_EVENT_SECCOMP => PTRACE_O_TRACESECCOMP,
             _ => 0,
         };
         if !self.traced() || self.trace_options() & want == 0 {
@@ -551,6 +553,19 @@ impl Task {
         lock(&self.shared.trace).event_msg = msg;
         let info = trap_info(self, SIGTRAP | (event << 8) as i32);
         self.ptrace_stop(Stop::Event(event), event_status(SIGTRAP, event), Some(info));
+    }
+
+    /// `SECCOMP_RET_TRACE`: the seccomp event stop, if the tracer asked
+    /// for it (`PTRACE_O_TRACESECCOMP`); it may change or skip the call.
+    /// Returns false when there is no such tracer (the call then fails
+    /// with `ENOSYS`, as on Linux).
+    pub fn ptrace_seccomp(&mut self, data: u32) -> bool {
+        if !self.traced() || self.trace_options() & PTRACE_O_TRACESECCOMP == 0 {
+            return false;
+        }
+        self.regs.rax = Errno::ENOSYS.as_ret();
+        self.ptrace_event(PTRACE_EVENT_SECCOMP, data as u64);
+        true
     }
 
     /// After a successful `execve`: the exec event, or without
@@ -985,6 +1000,13 @@ fn syscall_info(t: &Arc<TaskShared>) -> Vec<u8> {
                 .chain(regs.syscall_args())
                 .collect(),
         ),
+        Some(Stop::Event(PTRACE_EVENT_SECCOMP)) => (
+            3,
+            std::iter::once(regs.orig_rax)
+                .chain(regs.syscall_args())
+                .chain(std::iter::once(tr.event_msg))
+                .collect(),
+        ),
         Some(Stop::SyscallExit) => (
             2,
             vec![
@@ -1004,6 +1026,12 @@ fn syscall_info(t: &Arc<TaskShared>) -> Vec<u8> {
         1 => tail
             .iter()
             .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        3 => {
+            tail[..7]
+                .iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+            out.extend_from_slice(&(tail[7] as u32).to_le_bytes());
+        }
         2 => {
             out.extend_from_slice(&tail[0].to_le_bytes());
             out.push(tail[1] as u8);

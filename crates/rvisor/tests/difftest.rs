@@ -812,6 +812,20 @@ fn real_cases() -> Vec<RealCase> {
         RealCase {
             cwd: None,
             ..real(
+                "strace_seccomp_bpf",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "strace -f -qq --seccomp-bpf -o trace.txt -e trace=execve,write \
+                     /bin/sh -c '/bin/echo one; /bin/echo two' && \
+                     sed -E 's/^[0-9]+ +//; s/(si_pid|si_utime|si_stime)=[0-9]+/\\1=N/g; \
+                     s/0x[0-9a-f]+/ADDR/g' trace.txt",
+                ],
+            )
+        },
+        RealCase {
+            cwd: None,
+            ..real(
                 "gdb_breakpoint_and_backtrace",
                 &[
                     "/bin/sh",

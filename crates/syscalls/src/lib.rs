@@ -41,14 +41,17 @@ pub struct Entry {
 
 /// Serves the syscall in `task.regs`. The kernel's run loop calls this.
 pub fn dispatch(task: &mut Task) -> SysResult<u64> {
-    let nr = task.regs.orig_rax;
-    let args = task.regs.syscall_args();
-    let entry = table::TABLE.get(nr as usize);
+    let mut nr = task.regs.orig_rax;
+    let mut args = task.regs.syscall_args();
     if !task.seccomp.is_empty() {
         if let Some(r) = seccomp::check(task, nr, &args) {
             return r;
         }
+        // A tracer may have changed the call at a seccomp stop.
+        nr = task.regs.orig_rax;
+        args = task.regs.syscall_args();
     }
+    let entry = table::TABLE.get(nr as usize);
     let r = match entry.and_then(|e| e.handler) {
         Some(h) => {
             if task.kernel.strace {

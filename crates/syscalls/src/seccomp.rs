@@ -23,6 +23,12 @@ const SYS_SECCOMP: i32 = 1;
 /// Applies the task's filters to the syscall about to run. `None`: go on
 /// and run it; `Some(r)`: the filters decided the result.
 pub fn check(t: &mut Task, nr: u64, args: &[u64; 6]) -> Option<SysResult<u64>> {
+    check_as(t, nr, args, false)
+}
+
+/// `after_trace`: the tracer already saw this call (a second
+/// `SECCOMP_RET_TRACE` then allows it, as Linux's re-check does).
+fn check_as(t: &mut Task, nr: u64, args: &[u64; 6], after_trace: bool) -> Option<SysResult<u64>> {
     let d = Data {
         nr: nr as i32,
         arch: AUDIT_ARCH_X86_64,
@@ -46,7 +52,24 @@ pub fn check(t: &mut Task, nr: u64, args: &[u64; 6]) -> Option<SysResult<u64>> {
             t.regs_replaced = true;
             Some(Ok(nr))
         }
-        SECCOMP_RET_TRACE | SECCOMP_RET_USER_NOTIF => Some(Err(Errno::ENOSYS)),
+        SECCOMP_RET_TRACE if after_trace => None,
+        SECCOMP_RET_TRACE => {
+            if !t.ptrace_seccomp(data) {
+                return Some(Err(Errno::ENOSYS));
+            }
+            if t.shared.killed.load(std::sync::atomic::Ordering::Relaxed) {
+                return Some(Ok(t.regs.rax));
+            }
+            // The tracer may have changed the call: -1 skips it (rax is
+            // the result), anything else is filtered again.
+            let nr = t.regs.orig_rax;
+            if nr == u64::MAX {
+                return Some(Ok(t.regs.rax));
+            }
+            let args = t.regs.syscall_args();
+            check_as(t, nr, &args, true)
+        }
+        SECCOMP_RET_USER_NOTIF => Some(Err(Errno::ENOSYS)),
         _ => {
             let core = t.rlimit(abi::misc::RLIMIT_CORE).cur > 0;
             t.exit = Some(Exit::Group(wait::signaled(SIGSYS, core)));
