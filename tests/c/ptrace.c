@@ -375,6 +375,50 @@ static void watchpoint(void)
 	wait_show("watch end", c);
 }
 
+/* An execution breakpoint in DR0 (R/W 00, length 1): the tracee stops
+ * before the instruction runs (rip at the address, TRAP_HWBKPT, DR6 bit
+ * 0), runs it when continued, and stops again on the next call. */
+__attribute__((noinline)) static int bp_target(int x)
+{
+	__asm__ volatile("");
+	return x + 1;
+}
+
+static void exec_breakpoint(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		pt(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		int r = bp_target(1) + bp_target(2);
+		printf("child: bp_target sum=%d\n", r);
+		_exit(0);
+	}
+	wait_show("hbreak stop", c);
+	long dr0 = offsetof(struct user, u_debugreg[0]);
+	long dr6 = offsetof(struct user, u_debugreg[6]);
+	long dr7 = offsetof(struct user, u_debugreg[7]);
+	CHK("POKEUSER DR0 code", pt(PTRACE_POKEUSER, c, (void *)dr0, (void *)bp_target));
+	CHK("POKEUSER DR7 exec, length 2", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)(1L | (1L << 18))));
+	CHK("POKEUSER DR7 exec", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)1L));
+	for (int i = 0; i < 2; i++) {
+		pt(PTRACE_CONT, c, 0, 0);
+		wait_show("hbreak hit", c);
+		siginfo_t si;
+		pt(PTRACE_GETSIGINFO, c, 0, &si);
+		struct user_regs_struct r;
+		pt(PTRACE_GETREGS, c, 0, &r);
+		long v = 0;
+		pt(PTRACE_PEEKUSER, c, (void *)dr6, &v);
+		printf("hit: code=%d at target=%d dr6_b0=%ld\n", si.si_code,
+		       r.rip == (unsigned long long)bp_target, v & 1);
+		pt(PTRACE_POKEUSER, c, (void *)dr6, 0);
+	}
+	pt(PTRACE_POKEUSER, c, (void *)dr7, 0);
+	pt(PTRACE_CONT, c, 0, 0);
+	wait_show("hbreak end", c);
+}
+
 /* SECCOMP_RET_TRACE: with PTRACE_O_TRACESECCOMP the tracer gets a
  * seccomp event stop (message = the filter's data) and may skip the call;
  * without a tracer the call fails with ENOSYS. */
@@ -478,6 +522,7 @@ int main(void)
 	attach_seize_interrupt();
 	single_step();
 	watchpoint();
+	exec_breakpoint();
 	seccomp_trace();
 	tracer_exit_detaches();
 	return 0;

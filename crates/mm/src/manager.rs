@@ -135,8 +135,8 @@ pub struct MemoryManager {
     /// Host ranges to unmap before application code runs again.
     pending_unmaps: Vec<(u64, u64)>,
     /// Pages write-protected for a debugger's watchpoints.
-    /// (`true`: every access faults, for read/write watchpoints).
-    watched: BTreeMap<u64, bool>,
+    /// (the protection bits withheld from each).
+    watched: BTreeMap<u64, u32>,
     /// How many PMAs use each fork block. A block whose count fell to zero
     /// is let go of at the next [`MemoryManager::sync_host`] (not at once,
     /// so that moving PMAs around never frees a block in between).
@@ -916,12 +916,8 @@ impl MemoryManager {
         prot: u32,
     ) {
         let mut pos = start;
-        for (&w, &any_access) in self.watched.range(page_down(start)..end) {
-            let wprot = if any_access {
-                PROT_NONE
-            } else {
-                prot & !PROT_WRITE
-            };
+        for (&w, &withheld) in self.watched.range(page_down(start)..end) {
+            let wprot = prot & !withheld;
             if wprot == prot {
                 continue;
             }
@@ -938,10 +934,10 @@ impl MemoryManager {
         }
     }
 
-    /// Protects `pages` on the host for a debugger's watchpoints (`true`:
-    /// against every access, else against writes), and lifts the
-    /// protection of pages no longer watched.
-    pub fn set_watched(&mut self, pages: BTreeMap<u64, bool>) {
+    /// Protects `pages` on the host for a debugger's watchpoints (each
+    /// withholding the given `PROT_*` bits), and lifts the protection of
+    /// pages no longer watched.
+    pub fn set_watched(&mut self, pages: BTreeMap<u64, u32>) {
         let changed: BTreeSet<u64> = self
             .watched
             .iter()
@@ -970,8 +966,8 @@ impl MemoryManager {
     ) -> Result<bool, Errno> {
         let page = page_down(addr);
         let (_, v) = self.vma_at(page).ok_or(Errno::EFAULT)?;
-        let any_access = self.watched.get(&page).copied().unwrap_or(false);
-        if (any_access && v.prot == PROT_NONE) || (!any_access && v.prot & PROT_WRITE == 0) {
+        let withheld = self.watched.get(&page).copied().unwrap_or(0);
+        if v.prot & withheld == 0 {
             return Ok(false);
         }
         let prot = v.prot;

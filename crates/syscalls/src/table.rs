@@ -107,7 +107,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "getrusage", handler: Some(process::getrusage), status: Status::Partial("user time only (time spent running application code, including platform overhead); other fields zero") },
     Entry { name: "sysinfo", handler: Some(misc::sysinfo), status: Status::Full },
     Entry { name: "times", handler: Some(process::times), status: Status::Partial("user time only") },
-    Entry { name: "ptrace", handler: Some(ptrace::ptrace), status: Status::Partial("debug registers: data watchpoints only (execution breakpoints are refused with EINVAL; an access that begins below a watched range is seen only if it changes the value); FPU state up to AVX (no AVX-512 or PKRU in NT_X86_XSTATE); segment selectors cannot be changed") },
+    Entry { name: "ptrace", handler: Some(ptrace::ptrace), status: Status::Partial("debug registers are emulated with page protections (execution, write and read/write breakpoints; an access that begins below a watched range is seen only if it changes the value); FPU state up to AVX (no AVX-512 or PKRU in NT_X86_XSTATE); segment selectors cannot be changed") },
     Entry { name: "getuid", handler: Some(process::getuid), status: Status::Full },
     Entry { name: "syslog", handler: None, status: Status::Enosys },
     Entry { name: "getgid", handler: Some(process::getgid), status: Status::Full },

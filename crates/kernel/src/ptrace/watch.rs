@@ -1,9 +1,13 @@
-//! Debugger watchpoints (DR0-3/DR7) without debug registers: watched
-//! pages are mapped without write access (or any access, for read/write
-//! watchpoints); a fault there lets one single-stepped instruction
+//! Debug-register breakpoints and watchpoints (DR0-3/DR7) without debug
+//! registers: watched pages are mapped without execute, write or any
+//! access; a fetch at an execution breakpoint stops before the
+//! instruction, any other fault there lets one single-stepped instruction
 //! through, and a hit is reported as the hardware would report it.
 
 use super::*;
+
+/// `si_code` of a debug-register hit.
+const TRAP_HWBKPT: i32 = 4;
 
 /// A data watchpoint set through the debug registers (DR0-3, DR7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,13 +16,36 @@ pub struct Watch {
     pub index: usize,
     pub addr: u64,
     pub len: u64,
-    /// Reads trigger it too (DR7 R/W = 11), not only writes (01).
-    pub any_access: bool,
+    pub kind: WatchKind,
+}
+
+/// What a debug register watches (DR7's R/W bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchKind {
+    /// 00: executing the instruction at the address (trap before it).
+    Exec,
+    /// 01: writes.
+    Write,
+    /// 11: reads or writes.
+    Access,
+}
+
+impl WatchKind {
+    /// The page protections taken away so the watched accesses fault.
+    fn withheld(self) -> u32 {
+        match self {
+            WatchKind::Exec => abi::mman::PROT_EXEC,
+            WatchKind::Write => abi::mman::PROT_WRITE,
+            WatchKind::Access => {
+                abi::mman::PROT_READ | abi::mman::PROT_WRITE | abi::mman::PROT_EXEC
+            }
+        }
+    }
 }
 
 /// The watchpoints DR7 enables, checked as Linux checks them: aligned to
-/// their length, in user space; data watchpoints only (no execution
-/// breakpoints).
+/// their length (1 for execution breakpoints), in user space; R/W = 10
+/// (I/O) is invalid.
 pub fn watches_of(dr: &[u64; 8]) -> SysResult<Vec<Watch>> {
     let dr7 = dr[7];
     let mut out = Vec::new();
@@ -33,14 +60,20 @@ pub fn watches_of(dr: &[u64; 8]) -> SysResult<Vec<Watch>> {
             2 => 8,
             _ => 4,
         };
-        if (rw != 1 && rw != 3) || !addr.is_multiple_of(len) || addr + len > TASK_SIZE {
+        let kind = match rw {
+            0 if len == 1 => WatchKind::Exec,
+            1 => WatchKind::Write,
+            3 => WatchKind::Access,
+            _ => return Err(Errno::EINVAL),
+        };
+        if !addr.is_multiple_of(len) || addr + len > TASK_SIZE {
             return Err(Errno::EINVAL);
         }
         out.push(Watch {
             index: i,
             addr,
             len,
-            any_access: rw == 3,
+            kind,
         });
     }
     Ok(out)
@@ -52,6 +85,9 @@ pub fn watches_of(dr: &[u64; 8]) -> SysResult<Vec<Watch>> {
 pub struct WatchState {
     pub watches: Vec<Watch>,
     pub step: Option<WatchStep>,
+    /// An execution breakpoint just reported at this address: the next
+    /// fetch there runs the instruction (the hardware's resume flag).
+    pub resume_at: Option<u64>,
 }
 
 pub struct WatchStep {
@@ -72,7 +108,7 @@ impl Task {
         let mut pages = std::collections::BTreeMap::new();
         for w in &watches {
             for p in [abi::page_down(w.addr), abi::page_down(w.addr + w.len - 1)] {
-                *pages.entry(p).or_insert(false) |= w.any_access;
+                *pages.entry(p).or_insert(0) |= w.kind.withheld();
             }
         }
         self.mm().set_watched(pages);
@@ -92,13 +128,32 @@ impl Task {
             .collect()
     }
 
-    /// A write fault on a page write-protected for watchpoints: lets the
-    /// one instruction through (page writable, trap flag set). False if
-    /// the fault is not ours to handle.
+    /// A fault on a page protected for watchpoints: an execution
+    /// breakpoint's hit is reported before its instruction runs; otherwise
+    /// the one instruction is let through (page accessible, trap flag
+    /// set). False if the fault is not ours to handle.
     pub fn begin_watch_step(&mut self, addr: u64) -> bool {
         let mm = self.mm.clone();
+        if !lock(&mm).is_watched(addr) {
+            return false;
+        }
+        let resuming = self.watch.resume_at.take() == Some(addr);
+        if addr == self.regs.rip && !resuming && self.traced() {
+            let bp = self
+                .watch
+                .watches
+                .iter()
+                .find(|w| w.kind == WatchKind::Exec && w.addr == addr)
+                .copied();
+            if let Some(w) = bp {
+                lock(&self.shared.trace).debugreg[6] |= 1 << w.index;
+                self.force_signal(SigInfo::fault(SIGTRAP, TRAP_HWBKPT, addr));
+                self.watch.resume_at = Some(addr);
+                return true;
+            }
+        }
         let mut g = lock(&mm);
-        if !g.is_watched(addr) || !matches!(g.map_unwatched(&mut *self.ctx, addr), Ok(true)) {
+        if !matches!(g.map_unwatched(&mut *self.ctx, addr), Ok(true)) {
             return false;
         }
         drop(g);
@@ -140,7 +195,8 @@ impl Task {
             .zip(after.iter().zip(&step.before))
         {
             // A changed value, or an access that starts inside the range.
-            if a != b || (w.addr..w.addr + w.len).contains(&step.addr) {
+            let data = w.kind != WatchKind::Exec;
+            if data && (a != b || (w.addr..w.addr + w.len).contains(&step.addr)) {
                 lock(&self.shared.trace).debugreg[6] |= 1 << w.index;
                 hit = true;
             }
@@ -148,7 +204,6 @@ impl Task {
         if hit {
             // As Linux reports a data breakpoint: after the instruction,
             // with its address as si_addr.
-            const TRAP_HWBKPT: i32 = 4;
             self.force_signal(SigInfo::fault(SIGTRAP, TRAP_HWBKPT, self.regs.rip));
         }
         !step.tf_was_set && matches!(ev, platform::Event::Signal(i) if i.signo == SIGTRAP)
