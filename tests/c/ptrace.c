@@ -329,6 +329,12 @@ static void single_step(void)
 	wait_show("step end", c);
 }
 
+/* Offsets of debug registers 0, 6 and 7 in struct user (PEEK/POKEUSER). */
+#define DR_OFF(n) ((void *)offsetof(struct user, u_debugreg[n]))
+#define dr0 DR_OFF(0)
+#define dr6 DR_OFF(6)
+#define dr7 DR_OFF(7)
+
 /* A write watchpoint through the debug registers: DR0 = address, DR7 =
  * enable L0, write-only, 8 bytes. The tracee's write stops it with
  * SIGTRAP/TRAP_HWBKPT and DR6 bit 0; a misaligned one is refused. */
@@ -346,31 +352,28 @@ static void watchpoint(void)
 		_exit(0);
 	}
 	wait_show("watch stop", c);
-	long dr0 = offsetof(struct user, u_debugreg[0]);
-	long dr6 = offsetof(struct user, u_debugreg[6]);
-	long dr7 = offsetof(struct user, u_debugreg[7]);
 	long enable = 1 | (1L << 16) | (2L << 18);
-	CHK("POKEUSER DR0 misaligned", pt(PTRACE_POKEUSER, c, (void *)dr0, (void *)((long)&watched_word + 4)));
-	CHK("POKEUSER DR7 misaligned", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)enable));
-	CHK("POKEUSER DR0", pt(PTRACE_POKEUSER, c, (void *)dr0, (void *)&watched_word));
-	CHK("POKEUSER DR7", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)enable));
+	CHK("POKEUSER DR0 misaligned", pt(PTRACE_POKEUSER, c, dr0, (void *)((long)&watched_word + 4)));
+	CHK("POKEUSER DR7 misaligned", pt(PTRACE_POKEUSER, c, dr7, (void *)enable));
+	CHK("POKEUSER DR0", pt(PTRACE_POKEUSER, c, dr0, (void *)&watched_word));
+	CHK("POKEUSER DR7", pt(PTRACE_POKEUSER, c, dr7, (void *)enable));
 	long v = 0;
-	CHK("PEEKUSER DR7", pt(PTRACE_PEEKUSER, c, (void *)dr7, &v));
+	CHK("PEEKUSER DR7", pt(PTRACE_PEEKUSER, c, dr7, &v));
 	printf("DR7 reads back: %d\n", v == enable);
 	pt(PTRACE_CONT, c, 0, 0);
 	wait_show("watch hit", c);
 	siginfo_t si;
 	pt(PTRACE_GETSIGINFO, c, 0, &si);
-	pt(PTRACE_PEEKUSER, c, (void *)dr6, &v);
+	pt(PTRACE_PEEKUSER, c, dr6, &v);
 	long word = 0;
 	pt(PTRACE_PEEKDATA, c, (void *)&watched_word, &word);
 	printf("hit: code=%d dr6_b0=%ld value=%ld\n", si.si_code, v & 1, word);
-	pt(PTRACE_POKEUSER, c, (void *)dr6, 0);
+	pt(PTRACE_POKEUSER, c, dr6, 0);
 	pt(PTRACE_CONT, c, 0, 0);
 	wait_show("watch hit 2", c);
 	pt(PTRACE_PEEKDATA, c, (void *)&watched_word, &word);
 	printf("value=%ld\n", word);
-	CHK("POKEUSER DR7 off", pt(PTRACE_POKEUSER, c, (void *)dr7, 0));
+	CHK("POKEUSER DR7 off", pt(PTRACE_POKEUSER, c, dr7, 0));
 	pt(PTRACE_CONT, c, 0, 0);
 	wait_show("watch end", c);
 }
@@ -395,12 +398,9 @@ static void exec_breakpoint(void)
 		_exit(0);
 	}
 	wait_show("hbreak stop", c);
-	long dr0 = offsetof(struct user, u_debugreg[0]);
-	long dr6 = offsetof(struct user, u_debugreg[6]);
-	long dr7 = offsetof(struct user, u_debugreg[7]);
-	CHK("POKEUSER DR0 code", pt(PTRACE_POKEUSER, c, (void *)dr0, (void *)bp_target));
-	CHK("POKEUSER DR7 exec, length 2", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)(1L | (1L << 18))));
-	CHK("POKEUSER DR7 exec", pt(PTRACE_POKEUSER, c, (void *)dr7, (void *)1L));
+	CHK("POKEUSER DR0 code", pt(PTRACE_POKEUSER, c, dr0, (void *)bp_target));
+	CHK("POKEUSER DR7 exec, length 2", pt(PTRACE_POKEUSER, c, dr7, (void *)(1L | (1L << 18))));
+	CHK("POKEUSER DR7 exec", pt(PTRACE_POKEUSER, c, dr7, (void *)1L));
 	for (int i = 0; i < 2; i++) {
 		pt(PTRACE_CONT, c, 0, 0);
 		wait_show("hbreak hit", c);
@@ -409,12 +409,12 @@ static void exec_breakpoint(void)
 		struct user_regs_struct r;
 		pt(PTRACE_GETREGS, c, 0, &r);
 		long v = 0;
-		pt(PTRACE_PEEKUSER, c, (void *)dr6, &v);
+		pt(PTRACE_PEEKUSER, c, dr6, &v);
 		printf("hit: code=%d at target=%d dr6_b0=%ld\n", si.si_code,
 		       r.rip == (unsigned long long)bp_target, v & 1);
-		pt(PTRACE_POKEUSER, c, (void *)dr6, 0);
+		pt(PTRACE_POKEUSER, c, dr6, 0);
 	}
-	pt(PTRACE_POKEUSER, c, (void *)dr7, 0);
+	pt(PTRACE_POKEUSER, c, dr7, 0);
 	pt(PTRACE_CONT, c, 0, 0);
 	wait_show("hbreak end", c);
 }
