@@ -1182,9 +1182,11 @@ mod tests {
         assert_eq!(r, 0);
         let us = tv.tv_sec * 1_000_000 + tv.tv_usec;
         assert!(us >= before - 1000 && us <= after + 1000);
+        // time(2) reads the tick-updated coarse clock, which may still
+        // show the previous second just after CLOCK_REALTIME turned over.
         let before = host(libc::CLOCK_REALTIME) / NSEC_PER_SEC;
         let (a, b) = m.time();
-        assert!(a >= before && b <= before + 2);
+        assert!(a >= before - 1 && b <= before + 2);
 
         // getcpu never needs the sentry.
         // SAFETY: the address is __vdso_getcpu, with this signature.
