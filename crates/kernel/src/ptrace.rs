@@ -140,7 +140,9 @@ pub struct Tracing {
     pub exited: bool,
     pub regs: PtRegs,
     pub regs_dirty: bool,
-    pub fp: FpStateBox,
+    /// The FPU state while stopped (boxed: an untraced task's `Tracing`
+    /// stays small).
+    pub fp: Option<Box<FpState>>,
     pub fp_dirty: bool,
     /// The stop's siginfo (none in a group stop).
     pub siginfo: Option<SigInfo>,
@@ -180,10 +182,6 @@ impl Tracing {
         self.regs_dirty = true;
     }
 }
-
-/// The FPU state, boxed so an untraced task's [`Tracing`] stays small.
-#[derive(Default)]
-pub struct FpStateBox(pub Option<Box<FpState>>);
 
 /// A stop's wait status: `(code << 8) | 0x7f`.
 fn stop_status(code: i32) -> i32 {
@@ -229,7 +227,7 @@ impl Task {
             tr.report = Some(status);
             tr.regs = self.regs;
             tr.regs_dirty = false;
-            tr.fp.0 = Some(Box::new(fp));
+            tr.fp = Some(Box::new(fp));
             tr.fp_dirty = false;
             tr.siginfo = info;
             tr.sig = 0;
@@ -258,8 +256,8 @@ impl Task {
             tr.stop = None;
             tr.report = None;
             let regs = tr.regs_dirty.then_some(tr.regs);
-            let fp = if tr.fp_dirty { tr.fp.0.take() } else { None };
-            tr.fp.0 = None;
+            let fp = if tr.fp_dirty { tr.fp.take() } else { None };
+            tr.fp = None;
             (regs, fp, tr.sig)
         };
         if let Some(r) = regs {

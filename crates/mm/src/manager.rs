@@ -141,6 +141,8 @@ pub struct MemoryManager {
     /// is let go of at the next [`MemoryManager::sync_host`] (not at once,
     /// so that moving PMAs around never frees a block in between).
     fork_uses: HashMap<u64, u32>,
+    /// Some entry of `fork_uses` fell to zero since the last settling.
+    fork_unsettled: bool,
     max_addr: u64,
     reserved: Vec<(u64, u64)>,
     pub mmap_base: u64,
@@ -163,6 +165,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
+            fork_unsettled: false,
             watched: BTreeMap::new(),
             max_addr,
             reserved: reserved.to_vec(),
@@ -271,12 +274,18 @@ impl MemoryManager {
         if let PmaKind::Forked { block } = p.kind {
             if let Some(u) = self.fork_uses.get_mut(&block) {
                 *u = u.saturating_sub(1);
+                self.fork_unsettled |= *u == 0;
             }
         }
     }
 
     /// Lets go of fork blocks no PMA uses any more.
     fn settle_fork_blocks(&mut self) {
+        // Checked on every return to the application: nothing to do
+        // unless a block lost its last PMA here.
+        if !std::mem::take(&mut self.fork_unsettled) {
+            return;
+        }
         let mf = self.mf.clone();
         self.fork_uses.retain(|&block, &mut uses| {
             if uses == 0 {
@@ -1040,34 +1049,61 @@ impl MemoryManager {
     // ---- copying to and from application memory -------------------------
 
     /// Walks `[addr, addr+len)` page range by range, with the memory-file
-    /// offset of each piece.
+    /// offset of each piece; fails with `EFAULT` where the walk stops short.
     fn for_each_range(
         &mut self,
         addr: u64,
         len: usize,
         write: bool,
-        mut f: impl FnMut(&MemoryFile, u64, usize, usize),
+        f: impl FnMut(&MemoryFile, u64, usize, usize),
     ) -> Result<(), Errno> {
-        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        if self.walk(addr, len, write, false, f) == len {
+            Ok(())
+        } else {
+            Err(Errno::EFAULT)
+        }
+    }
+
+    /// Calls `f(file, offset, at, n)` for each piece of `[addr, addr+len)`
+    /// the access may touch, from the start until the first that it may
+    /// not; returns how many bytes were covered. `force` is a debugger's
+    /// access (Linux's `FOLL_FORCE`): any mapping may be read, and a private
+    /// one written (through a private copy) whatever its protection.
+    fn walk(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        force: bool,
+        mut f: impl FnMut(&MemoryFile, u64, usize, usize),
+    ) -> usize {
+        let Some(end) = addr.checked_add(len as u64) else {
+            return 0;
+        };
         let mut pos = addr;
         while pos < end {
-            let (_, v) = self.vma_at(pos).ok_or(Errno::EFAULT)?;
-            let ok = if write {
-                v.prot & PROT_WRITE != 0
-            } else {
-                v.prot != PROT_NONE
+            let Some((_, v)) = self.vma_at(pos) else {
+                break;
             };
-            if !ok {
-                return Err(Errno::EFAULT);
+            let allowed = match (write, force) {
+                (false, false) => v.prot != PROT_NONE,
+                (false, true) => true,
+                (true, false) => v.prot & PROT_WRITE != 0,
+                (true, true) => !v.shared || v.prot & PROT_WRITE != 0,
+            };
+            if !allowed {
+                break;
             }
             let vend = v.end;
-            let (ps, p) = self.ensure_pma(pos, write).map_err(|_| Errno::EFAULT)?;
+            let Ok((ps, p)) = self.ensure_pma(pos, write) else {
+                break;
+            };
             let chunk_end = p.end.min(vend).min(end);
             let n = (chunk_end - pos) as usize;
             f(&self.mf, p.off + (pos - ps), (pos - addr) as usize, n);
             pos = chunk_end;
         }
-        Ok(())
+        (pos - addr) as usize
     }
 
     /// A futex's identity, as Linux keys it: in private memory this
@@ -1139,60 +1175,36 @@ impl MemoryManager {
         })
     }
 
-    /// Copies in as much of `[addr, addr+len)` as is readable; returns how
-    /// many bytes from the start were copied.
+    /// Copies in as much of `[addr, addr+len)` as is readable; returns
+    /// how many bytes from the start were copied.
     pub fn copy_in_partial(&mut self, addr: u64, buf: &mut [u8]) -> usize {
-        self.copy_partial(addr, buf, false, false)
+        self.walk(addr, buf.len(), false, false, |mf, off, at, n| {
+            mf.read(off, &mut buf[at..at + n])
+        })
     }
 
     /// Copies out as much as is writable from the start; returns the count.
     pub fn copy_out_partial(&mut self, addr: u64, data: &[u8]) -> usize {
-        let mut tmp = data.to_vec();
-        self.copy_partial(addr, &mut tmp, true, false)
+        self.walk(addr, data.len(), true, false, |mf, off, at, n| {
+            mf.write(off, &data[at..at + n])
+        })
     }
 
-    /// Reads or writes memory as a debugger does (`ptrace`, Linux's
-    /// `FOLL_FORCE`): any mapped page may be read; a write to a private
-    /// mapping goes to a private copy of the page whatever its protection,
-    /// a write to a shared one needs `PROT_WRITE`. Returns the bytes done.
-    pub fn access_forced(&mut self, addr: u64, buf: &mut [u8], write: bool) -> usize {
-        self.copy_partial(addr, buf, write, true)
+    /// Reads memory as a debugger does (`ptrace`, `/proc/pid/mem`): any
+    /// mapped page, whatever its protection. Returns the bytes read.
+    pub fn read_forced(&mut self, addr: u64, buf: &mut [u8]) -> usize {
+        self.walk(addr, buf.len(), false, true, |mf, off, at, n| {
+            mf.read(off, &mut buf[at..at + n])
+        })
     }
 
-    fn copy_partial(&mut self, addr: u64, buf: &mut [u8], write: bool, force: bool) -> usize {
-        let Some(end) = addr.checked_add(buf.len() as u64) else {
-            return 0;
-        };
-        let mut pos = addr;
-        while pos < end {
-            let Some((_, v)) = self.vma_at(pos) else {
-                break;
-            };
-            let allowed = match (write, force) {
-                (false, false) => v.prot != PROT_NONE,
-                (false, true) => true,
-                (true, false) => v.prot & PROT_WRITE != 0,
-                (true, true) => !v.shared || v.prot & PROT_WRITE != 0,
-            };
-            if !allowed {
-                break;
-            }
-            let vend = v.end;
-            let Ok((ps, p)) = self.ensure_pma(pos, write) else {
-                break;
-            };
-            let chunk_end = p.end.min(vend).min(end);
-            let at = (pos - addr) as usize;
-            let n = (chunk_end - pos) as usize;
-            let off = p.off + (pos - ps);
-            if write {
-                self.mf.write(off, &buf[at..at + n]);
-            } else {
-                self.mf.read(off, &mut buf[at..at + n]);
-            }
-            pos = chunk_end;
-        }
-        (pos - addr) as usize
+    /// Writes memory as a debugger does: a private mapping gets a private
+    /// copy of the page whatever its protection, a shared one needs
+    /// `PROT_WRITE`. Returns the bytes written.
+    pub fn write_forced(&mut self, addr: u64, data: &[u8]) -> usize {
+        self.walk(addr, data.len(), true, true, |mf, off, at, n| {
+            mf.write(off, &data[at..at + n])
+        })
     }
 
     pub fn read_obj<T: Pod>(&mut self, addr: u64) -> Result<T, Errno> {
@@ -1247,6 +1259,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
+            fork_unsettled: false,
             watched: BTreeMap::new(),
             max_addr: self.max_addr,
             reserved: self.reserved.clone(),

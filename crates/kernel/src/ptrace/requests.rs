@@ -15,14 +15,14 @@ fn detach(tracer: &Arc<ThreadGroup>, t: &Arc<TaskShared>, sig: i32) {
         let (regs, dirty, fp, fp_dirty, siginfo) = (
             tr.regs,
             tr.regs_dirty,
-            tr.fp.0.take(),
+            tr.fp.take(),
             tr.fp_dirty,
             tr.siginfo,
         );
         *tr = Tracing {
             regs,
             regs_dirty: dirty,
-            fp: FpStateBox(fp),
+            fp,
             fp_dirty,
             siginfo,
             sig: if stopped { sig } else { 0 },
@@ -122,12 +122,10 @@ fn tracee(task: &Task, pid: i32, stopped: bool) -> SysResult<Arc<TaskShared>> {
     Ok(t)
 }
 
-/// Reads or writes the tracee's memory as a debugger does (protection
-/// ignored for reads, private read-only pages copied for writes).
-fn access_mem(t: &Arc<TaskShared>, addr: u64, buf: &mut [u8], write: bool) -> SysResult<usize> {
-    let mm = t.tg.lock().mm.clone().ok_or(Errno::ESRCH)?;
-    let n = lock(&mm).access_forced(addr, buf, write);
-    Ok(n)
+/// The tracee's address space, which a debugger reads and writes with
+/// [`mm::MemoryManager::read_forced`] / `write_forced`.
+fn tracee_mm(t: &Arc<TaskShared>) -> SysResult<Arc<std::sync::Mutex<mm::MemoryManager>>> {
+    t.tg.lock().mm.clone().ok_or(Errno::ESRCH)
 }
 
 /// Reads register `off` (a byte offset into `struct user_regs_struct`).
@@ -209,12 +207,12 @@ fn set_regs(t: &Arc<TaskShared>, new: &PtRegs) -> SysResult<()> {
 }
 
 fn fp_of(t: &Arc<TaskShared>) -> FpState {
-    lock(&t.trace).fp.0.as_deref().copied().unwrap_or_default()
+    lock(&t.trace).fp.as_deref().copied().unwrap_or_default()
 }
 
 fn set_fp(t: &Arc<TaskShared>, fp: FpState) {
     let mut tr = lock(&t.trace);
-    tr.fp.0 = Some(Box::new(fp));
+    tr.fp = Some(Box::new(fp));
     tr.fp_dirty = true;
 }
 
@@ -342,15 +340,16 @@ pub fn ptrace(task: &mut Task, req: i64, pid: i32, addr: u64, data: u64) -> SysR
     match req {
         PTRACE_PEEKTEXT | PTRACE_PEEKDATA => {
             let mut w = [0u8; 8];
-            if access_mem(&t, addr, &mut w, false)? != 8 {
+            let mm = tracee_mm(&t)?;
+            if lock(&mm).read_forced(addr, &mut w) != 8 {
                 return Err(Errno::EIO);
             }
             task.mm().write_obj(data, &u64::from_le_bytes(w))?;
             Ok(0)
         }
         PTRACE_POKETEXT | PTRACE_POKEDATA => {
-            let mut w = data.to_le_bytes();
-            if access_mem(&t, addr, &mut w, true)? != 8 {
+            let mm = tracee_mm(&t)?;
+            if lock(&mm).write_forced(addr, &data.to_le_bytes()) != 8 {
                 return Err(Errno::EIO);
             }
             Ok(0)
