@@ -209,6 +209,43 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
     }
 }
 
+const SYS_RT_SIGRETURN: u64 = 15;
+
+/// Rewrites the `syscall` the task just trapped from into a jump to the
+/// platform's fast path, when the site allows it (`mm`'s patching rules).
+fn patch_syscall_site(task: &Task, target: u64) {
+    // rt_sigreturn loads FP state, which only the signal path can: the
+    // fast path would just take a detour.
+    if task.regs.orig_rax == SYS_RT_SIGRETURN || task.traced() {
+        return;
+    }
+    // Only while this task is the address space's one user: it holds one
+    // reference and its process the other, so no other thread can be
+    // running the code being rewritten.
+    if Arc::strong_count(&task.mm) > 2 {
+        return;
+    }
+    lock(&task.mm).patch_syscall(task.regs.rip, task.regs.orig_rax, target);
+}
+
+/// A `SIGILL` at a patched site's former `syscall` byte is that syscall
+/// (made by code that jumped there, or restarted by stepping back over
+/// the instruction): it continues after the site.
+fn patched_site_fault(task: &mut Task, ev: Event) -> Event {
+    match ev {
+        Event::Signal(info)
+            if info.signo == abi::signal::SIGILL
+                && lock(&task.mm).patched_syscall_at(task.regs.rip) =>
+        {
+            task.regs.orig_rax = task.regs.rax;
+            task.regs.rax = Errno::ENOSYS.as_ret();
+            task.regs.rip += 2;
+            Event::Syscall
+        }
+        ev => ev,
+    }
+}
+
 /// The run loop of one task, on its own host thread.
 pub fn run_task(mut task: Task) {
     *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
@@ -228,6 +265,7 @@ pub fn run_task(mut task: Task) {
         }
         let started = Instant::now();
         let ev = task.ctx.switch(&mut task.regs);
+        let ev = patched_site_fault(&mut task, ev);
         let ran = started.elapsed().as_nanos() as u64;
         task.shared.cpu_ns.fetch_add(ran, Ordering::Relaxed);
         charge_cpu_timers(&task, ran);
@@ -236,6 +274,9 @@ pub fn run_task(mut task: Task) {
         }
         match ev {
             Event::Syscall => {
+                if let Some(target) = task.ctx.syscall_patch_target() {
+                    patch_syscall_site(&task, target);
+                }
                 task.regs_replaced = false;
                 let traced = task.traced();
                 let r = if traced && task.ptrace_syscall_entry() {

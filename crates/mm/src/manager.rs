@@ -17,6 +17,10 @@ use platform::AddressSpace;
 
 use crate::{Mappable, MemoryFile};
 
+mod patch;
+
+pub use patch::{PATCH_AREA, PATCH_AREA_END};
+
 /// Granularity of anonymous memory allocation: one fault backs (sparsely)
 /// up to this much, so later touches are served by the host kernel alone.
 const ANON_CHUNK: u64 = 2 << 20;
@@ -38,6 +42,8 @@ pub enum VmaName {
     Stack,
     Vdso,
     Vvar,
+    /// The sentry's table and trampolines for patched syscall sites.
+    SyscallTrampolines,
     /// A file mapping: path, device and inode for `/proc/pid/maps`.
     File {
         path: String,
@@ -143,6 +149,7 @@ pub struct MemoryManager {
     fork_uses: HashMap<u64, u32>,
     /// Some entry of `fork_uses` fell to zero since the last settling.
     fork_unsettled: bool,
+    patches: patch::SyscallPatches,
     max_addr: u64,
     reserved: Vec<(u64, u64)>,
     pub mmap_base: u64,
@@ -166,6 +173,7 @@ impl MemoryManager {
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
             fork_unsettled: false,
+            patches: Default::default(),
             watched: BTreeMap::new(),
             max_addr,
             reserved: reserved.to_vec(),
@@ -328,6 +336,7 @@ impl MemoryManager {
 
     /// Removes every mapping in `[start, end)`.
     fn remove_range(&mut self, start: u64, end: u64) {
+        self.unpatch_range(start, end);
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(&k, _)| k).collect();
@@ -518,6 +527,7 @@ impl MemoryManager {
                 return Err(Errno::EACCES);
             }
         }
+        self.unpatch_range(addr, end);
         self.split_at(addr);
         self.split_at(end);
         for (_, v) in self.vmas.range_mut(addr..end) {
@@ -536,6 +546,7 @@ impl MemoryManager {
             return self.brk_end;
         };
         if new_top > old_top {
+            self.unpatch_range(old_top, new_top);
             if new_top > self.max_addr || self.overlaps(old_top, new_top) {
                 return self.brk_end;
             }
@@ -584,6 +595,7 @@ impl MemoryManager {
             return Err(Errno::EINVAL);
         }
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        self.unpatch_range(old, old_end);
         let (vstart, v) = self.vma_at(old).ok_or(Errno::EFAULT)?;
         if v.end < old_end || old_len == 0 {
             return Err(if old_len == 0 {
@@ -690,6 +702,7 @@ impl MemoryManager {
                 if !self.fully_mapped(addr, end) {
                     return Err(Errno::ENOMEM);
                 }
+                self.unpatch_range(addr, end);
                 self.drop_pmas(addr, end);
                 Ok(())
             }
@@ -1202,6 +1215,12 @@ impl MemoryManager {
     /// copy of the page whatever its protection, a shared one needs
     /// `PROT_WRITE`. Returns the bytes written.
     pub fn write_forced(&mut self, addr: u64, data: &[u8]) -> usize {
+        let end = addr.saturating_add(data.len() as u64);
+        self.unpatch_range(addr, end);
+        self.write_raw(addr, data)
+    }
+
+    fn write_raw(&mut self, addr: u64, data: &[u8]) -> usize {
         self.walk(addr, data.len(), true, true, |mf, off, at, n| {
             mf.write(off, &data[at..at + n])
         })
@@ -1260,6 +1279,7 @@ impl MemoryManager {
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
             fork_unsettled: false,
+            patches: self.patches.clone(),
             watched: BTreeMap::new(),
             max_addr: self.max_addr,
             reserved: self.reserved.clone(),
@@ -1351,6 +1371,7 @@ impl MemoryManager {
                 VmaName::Stack => (0, 0, "[stack]".into()),
                 VmaName::Vdso => (0, 0, "[vdso]".into()),
                 VmaName::Vvar => (0, 0, "[vvar]".into()),
+                VmaName::SyscallTrampolines => (0, 0, "[syscall-trampolines]".into()),
                 VmaName::Anon => (0, 0, String::new()),
             };
             let line = format!(
@@ -1400,7 +1421,7 @@ mod tests {
     use super::*;
     use crate::MemObject;
 
-    fn mm() -> MemoryManager {
+    pub(super) fn mm() -> MemoryManager {
         let mf = Arc::new(MemoryFile::new(1 << 32).unwrap());
         let mut m = MemoryManager::new(
             mf,
@@ -1411,7 +1432,7 @@ mod tests {
         m
     }
 
-    fn anon(addr: u64, len: u64, prot: u32, flags: u32) -> MapRequest {
+    pub(super) fn anon(addr: u64, len: u64, prot: u32, flags: u32) -> MapRequest {
         MapRequest {
             addr,
             len,

@@ -81,6 +81,16 @@ pub trait Context: AddressSpace + Send {
     fn fp_state(&mut self) -> Result<FpState, Errno>;
     fn set_fp_state(&mut self, fp: &FpState) -> Result<(), Errno>;
     fn interrupter(&self) -> Arc<dyn Interrupter>;
+    /// Where a patched syscall site may jump instead of trapping (see the
+    /// sentry's syscall patching), when the platform has such a fast path
+    /// and the last [`Event::Syscall`] came from an unpatched `syscall`
+    /// instruction. The target expects `eax` = the syscall number and
+    /// `rcx` = the address to return to; the current thread's `gs` base
+    /// must be the one the platform set (a program that sets its own makes
+    /// the sentry stop patching).
+    fn syscall_patch_target(&self) -> Option<u64> {
+        None
+    }
     /// Creates another thread in this context's address space, to be
     /// driven by another host thread via [`Platform::attach_thread`].
     fn new_thread(&mut self) -> Result<ThreadSeed, Errno>;
@@ -107,25 +117,40 @@ pub trait Platform: Send + Sync {
 /// Names of the platforms this build knows, for error messages.
 pub const PLATFORMS: &[&str] = &["ptrace", "trap"];
 
-/// The fastest platform that works on this host: `trap` if a stub can be
-/// started under it (seccomp and the hand-off work), else `ptrace`.
-pub fn probe_default(memfd: i32) -> Result<Arc<dyn Platform>, String> {
-    if let Ok(p) = trap::TrapPlatform::new(memfd) {
-        if p.new_context().is_ok() {
-            return Ok(Arc::new(p));
+/// Choices that apply to any platform that supports them.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Offer syscall patching ([`Context::syscall_patch_target`]).
+    pub syscall_patching: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            syscall_patching: true,
         }
     }
-    by_name("ptrace", memfd)
+}
+
+/// The fastest platform that works on this host: `trap` if a stub can be
+/// started under it (seccomp and the hand-off work), else `ptrace`.
+pub fn probe_default(memfd: i32, opts: Options) -> Result<Arc<dyn Platform>, String> {
+    if let Ok(p) = trap::TrapPlatform::new(memfd) {
+        if p.new_context().is_ok() {
+            return Ok(Arc::new(p.with_syscall_patching(opts.syscall_patching)));
+        }
+    }
+    by_name("ptrace", memfd, opts)
 }
 
 /// Creates the platform called `name`, serving memory from `memfd`.
-pub fn by_name(name: &str, memfd: i32) -> Result<Arc<dyn Platform>, String> {
+pub fn by_name(name: &str, memfd: i32, opts: Options) -> Result<Arc<dyn Platform>, String> {
     match name {
         "ptrace" => ptrace::PtracePlatform::new(memfd)
             .map(|p| Arc::new(p) as Arc<dyn Platform>)
             .map_err(|e| format!("ptrace platform unavailable: {e}")),
         "trap" => trap::TrapPlatform::new(memfd)
-            .map(|p| Arc::new(p) as Arc<dyn Platform>)
+            .map(|p| Arc::new(p.with_syscall_patching(opts.syscall_patching)) as Arc<dyn Platform>)
             .map_err(|e| format!("trap platform unavailable: {e}")),
         other => Err(format!(
             "unknown platform {other:?} (available: {})",

@@ -230,6 +230,8 @@ const SYS_URETPROBE: u64 = 335;
 
 pub struct TrapPlatform {
     memfd: i32,
+    /// Whether contexts offer syscall patching ([`Context::syscall_patch_target`]).
+    patching: bool,
     stub_fd: Arc<OwnedFd>,
     reserved: [(u64, u64); 1],
     fsgsbase: bool,
@@ -272,7 +274,14 @@ impl TrapPlatform {
             reserved: [(STUB_BASE, RESERVED_END)],
             fsgsbase: hwcap2 & 2 != 0,
             pool: Arc::new(Pool::default()),
+            patching: true,
         })
+    }
+
+    /// Turns syscall patching on or off for contexts made from now on.
+    pub fn with_syscall_patching(mut self, on: bool) -> TrapPlatform {
+        self.patching = on;
+        self
     }
 
     /// Asks the spawner thread to refill the pool unless it is full or
@@ -321,13 +330,17 @@ impl Platform for TrapPlatform {
             Some(p) if !p.exited() => p,
             _ => TrapProcess::spawn(self.memfd, self.stub_fd.as_raw_fd(), self.fsgsbase, false)?,
         };
-        Ok(Box::new(process.leader_context()?))
+        let mut ctx = process.leader_context()?;
+        ctx.patching = self.patching;
+        Ok(Box::new(ctx))
     }
 
     fn attach_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>, Errno> {
         let mut seed = seed.0.downcast::<TrapSeed>().map_err(|_| Errno::EINVAL)?;
         let (process, slot, tid) = seed.0.take().ok_or(Errno::EINVAL)?;
-        Ok(Box::new(TrapContext::new(process, slot, tid, false)))
+        let mut ctx = TrapContext::new(process, slot, tid, false);
+        ctx.patching = self.patching;
+        Ok(Box::new(ctx))
     }
 
     fn max_user_address(&self) -> u64 {
@@ -665,8 +678,19 @@ impl Drop for TrapProcess {
 fn init_slot(area: &Area, slot: usize, fsgsbase: bool) {
     let b = slot_base(slot);
     area.write_bytes(b, &[0u8; 1024]);
-    area.word(b + ST_FLAGS)
-        .store(fsgsbase as u32, Ordering::Relaxed);
+    let mut flags = 0;
+    if fsgsbase {
+        flags |= FLAG_FSGSBASE;
+    }
+    if std::arch::is_x86_feature_detected!("avx") {
+        flags |= FLAG_XSAVE_AVX;
+    }
+    area.word(b + ST_FLAGS).store(flags, Ordering::Relaxed);
+    area.write64(b + ST_SELF, b);
+    area.write64(b + ST_FASTSTACK, b + SLOT_SIZE);
+    // The thread start points gs at the slot.
+    area.write64(b + ST_CURGS, b);
+    area.write64(b + ST_GSBASE, b);
     area.word(b + ST_SPIN).store(SPIN_START, Ordering::Relaxed);
     area.word(b + ST_CTID).store(1, Ordering::Relaxed);
     // stack_t { ss_sp, ss_flags, ss_size }: the rest of the slot.
@@ -1016,6 +1040,11 @@ pub struct TrapContext {
     dead: bool,
     sentry_spin: u32,
     stub_spin: u32,
+    /// Syscall patching is offered (see [`TrapPlatform::with_syscall_patching`]).
+    patching: bool,
+    /// The last event came through the fast path: the thread waits there,
+    /// not in its signal handler.
+    via_fast: bool,
 }
 
 impl TrapContext {
@@ -1034,6 +1063,8 @@ impl TrapContext {
             dead: false,
             sentry_spin: SPIN_START,
             stub_spin: SPIN_START,
+            patching: false,
+            via_fast: false,
         }
     }
 
@@ -1080,7 +1111,26 @@ impl TrapContext {
             self.area().write64(b + 8 * i as u64, *v);
         }
         self.area().write64(self.base() + ST_FSBASE, r.fs_base);
-        self.area().write64(self.base() + ST_GSBASE, r.gs_base);
+        self.area()
+            .write64(self.base() + ST_GSBASE, self.host_gs_base(r.gs_base));
+    }
+
+    /// The host gs base for an application gs base: the slot while the
+    /// application has none (the fast path finds its slot through gs).
+    fn host_gs_base(&self, app: u64) -> u64 {
+        if app == 0 {
+            self.base()
+        } else {
+            app
+        }
+    }
+
+    fn app_gs_base(&self, host: u64) -> u64 {
+        if host == self.base() {
+            0
+        } else {
+            host
+        }
     }
 
     fn read_regs(&self) -> PtRegs {
@@ -1110,7 +1160,7 @@ impl TrapContext {
             ss: (seg >> 48) & 0xffff,
             orig_rax: u64::MAX,
             fs_base: self.area().read64(self.base() + ST_FSBASE),
-            gs_base: self.area().read64(self.base() + ST_GSBASE),
+            gs_base: self.app_gs_base(self.area().read64(self.base() + ST_GSBASE)),
             ..Default::default()
         }
     }
@@ -1135,8 +1185,13 @@ impl TrapContext {
         info
     }
 
-    fn event(&self, regs: &mut PtRegs) -> Event {
+    fn event(&mut self, regs: &mut PtRegs) -> Event {
         *regs = self.read_regs();
+        self.via_fast = self
+            .area()
+            .word(self.base() + ST_VIA_FAST)
+            .load(Ordering::Acquire)
+            != 0;
         let info = self.siginfo();
         let signo = self
             .area()
@@ -1214,6 +1269,48 @@ impl TrapContext {
     }
 }
 
+impl TrapContext {
+    /// Whether resuming with `regs` needs the handler's `rt_sigreturn`:
+    /// the fast path loads general registers and flags only, with the
+    /// thread's gs pointing at its slot.
+    fn needs_handler(&self, regs: &PtRegs) -> bool {
+        let b = self.base();
+        self.area().word(b + ST_FPDIRTY).load(Ordering::Acquire) != 0
+            || regs.eflags & EFLAGS_TF != 0
+            || regs.cs != abi::regs::USER_CS
+            || regs.ss != abi::regs::USER_SS
+            || self.host_gs_base(regs.gs_base) != self.area().read64(b + ST_CURGS)
+    }
+
+    /// Moves a thread waiting in the fast path into its signal handler:
+    /// it traps from the park site, and that event is dropped. FP state
+    /// the sentry set survives the handler's saving of the live one.
+    fn move_to_handler(&mut self) -> Result<(), Errno> {
+        let b = self.base();
+        let dirty = self.area().word(b + ST_FPDIRTY).load(Ordering::Acquire) != 0;
+        let mut fp = [0u8; FP_XSAVE_SIZE];
+        if dirty {
+            self.area().read_bytes(b + ST_FP, &mut fp);
+        }
+        self.area().word(b + ST_SLOW).store(1, Ordering::Release);
+        self.resume();
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let late = || Instant::now() > deadline;
+        let r = self
+            .process
+            .wait_state(self.slot, STATE_RESUME, self.sentry_spin, Some(&late));
+        self.area().word(b + ST_SLOW).store(0, Ordering::Release);
+        self.via_fast = false;
+        if dirty {
+            self.area().write_bytes(b + ST_FP, &fp);
+            self.area().word(b + ST_FPDIRTY).store(1, Ordering::Release);
+        }
+        r.map(|_| ())
+    }
+}
+
+const EFLAGS_TF: u64 = 0x100;
+
 /// What [`TrapContext::force_park`] found.
 enum Park {
     /// The thread ran application code; it now enters its handler from the
@@ -1284,6 +1381,7 @@ impl TrapContext {
         ptrace_raw(libc::PTRACE_SETREGS, tid, 0, &p as *const PtRegs as usize)?;
         let empty = 0u64;
         ptrace_raw(PTRACE_SETSIGMASK, tid, 8, &empty as *const u64 as usize)?;
+        r.gs_base = self.app_gs_base(r.gs_base);
         Ok(Park::Parked(Box::new(r)))
     }
 }
@@ -1354,6 +1452,10 @@ impl Context for TrapContext {
         }
         // An interrupt sent while the thread was parked is delivered as
         // soon as it runs: the deadline starts now.
+        if self.via_fast && self.needs_handler(regs) && self.move_to_handler().is_err() {
+            self.dead = true;
+            return Event::Died;
+        }
         let thread = self.state.clone();
         let ia = &thread.interrupt_at;
         if ia.load(Ordering::Acquire) != 0 {
@@ -1447,6 +1549,10 @@ impl Context for TrapContext {
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {
         self.state.clone()
+    }
+
+    fn syscall_patch_target(&self) -> Option<u64> {
+        (self.patching && !self.via_fast).then(stub::fast_entry)
     }
 
     fn new_thread(&mut self) -> Result<ThreadSeed, Errno> {
@@ -1786,6 +1892,67 @@ mod tests {
         close(memfd);
     }
 
+    /// A jump to the fast path is a syscall event without a signal:
+    /// registers, flags and FP state arrive as a trap's would, a plain
+    /// resume loads the sentry's registers, and state only the handler can
+    /// load (FP) is loaded through it.
+    #[test]
+    fn fast_path_round_trip_and_escalation() {
+        let fast = stub::fast_entry();
+        // 0x400000: mov eax, 110; movabs rcx, 0x400020; movabs r11, fast;
+        // jmp r11. 0x400020: movq rdi, xmm0; mov eax, 39; syscall
+        let mut code = vec![0xb8, 110, 0, 0, 0, 0x48, 0xb9];
+        code.extend_from_slice(&0x400020u64.to_le_bytes());
+        code.extend_from_slice(&[0x49, 0xbb]);
+        code.extend_from_slice(&fast.to_le_bytes());
+        code.extend_from_slice(&[0x41, 0xff, 0xe3]);
+        code.resize(0x20, 0xcc);
+        code.extend_from_slice(&[0x66, 0x48, 0x0f, 0x7e, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+        let memfd = memfd_with(&code);
+        let (_p, mut ctx) = context(memfd);
+        assert_eq!(ctx.syscall_patch_target(), Some(fast));
+        let set_xmm0 = |ctx: &mut Box<dyn Context>, v: u64| {
+            let mut fp = ctx.fp_state().unwrap();
+            fp.0[160..168].copy_from_slice(&v.to_le_bytes());
+            ctx.set_fp_state(&fp).unwrap();
+        };
+        set_xmm0(&mut ctx, 0xabcd);
+        let mut regs = regs_at(0x400000);
+        regs.eflags = 0x203; // CF
+        regs.rdx = 7;
+        regs.r9 = 9;
+        regs.rsp = 0x40f000;
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        assert_eq!(regs.orig_rax, 110);
+        assert_eq!(regs.rax, ENOSYS_RET);
+        assert_eq!((regs.rip, regs.rcx), (0x400020, 0x400020));
+        assert_eq!((regs.rdx, regs.r9, regs.rsp), (7, 9, 0x40f000));
+        assert_eq!(regs.eflags & 0xff, 0x03);
+        assert_eq!(regs.r11, regs.eflags);
+        assert_eq!((regs.cs, regs.ss, regs.gs_base), (0x33, 0x2b, 0));
+        assert_eq!(
+            &ctx.fp_state().unwrap().0[160..168],
+            &0xabcdu64.to_le_bytes()
+        );
+        assert_eq!(ctx.syscall_patch_target(), None);
+        // A plain resume from the fast path.
+        regs.rax = 4242;
+        regs.rsi = 5;
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        assert_eq!(regs.orig_rax, 39);
+        assert_eq!((regs.rdi, regs.rsi, regs.rdx), (0xabcd, 5, 7));
+        assert_eq!(regs.eflags & 1, 1);
+        assert_eq!(ctx.syscall_patch_target(), Some(fast));
+        // FP state set while the thread waits in the fast path.
+        regs.rip = 0x400000;
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        assert_eq!(regs.orig_rax, 110);
+        set_xmm0(&mut ctx, 0x1234);
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        assert_eq!((regs.orig_rax, regs.rdi), (39, 0x1234));
+        close(memfd);
+    }
+
     /// A second stub thread shares the address space and is driven by
     /// another host thread; it can retire while the first goes on.
     #[test]
@@ -1946,7 +2113,7 @@ mod tests {
     fn by_name_and_reserved_range() {
         // mov eax, 39; syscall
         let memfd = memfd_with(&[0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
-        let p = crate::by_name("trap", memfd).unwrap();
+        let p = crate::by_name("trap", memfd, crate::Options::default()).unwrap();
         assert_eq!(p.name(), "trap");
         assert!(crate::PLATFORMS.contains(&"trap"));
         assert_eq!(p.reserved_ranges(), &[(STUB_BASE, RESERVED_END)]);

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   rvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--platform NAME]
-            [--strace] [--log FILE] [--hostname NAME] -- CMD [ARGS...]
+            [--strace] [--log FILE] [--hostname NAME]
+            [--syscall-patching on|off] -- CMD [ARGS...]
   rvisor help syscalls
   rvisor --version";
 

@@ -27,6 +27,9 @@ pub struct DoOptions {
     strace: bool,
     log: Option<String>,
     hostname: String,
+    /// Rewrite hot `syscall` instructions into jumps to the platform's
+    /// fast path (trap platform only).
+    syscall_patching: bool,
     argv: Vec<String>,
 }
 
@@ -40,6 +43,7 @@ impl DoOptions {
             strace: false,
             log: None,
             hostname: "rvisor".into(),
+            syscall_patching: true,
             argv: Vec::new(),
         };
         let mut explicit_env = false;
@@ -78,6 +82,15 @@ impl DoOptions {
                 "--strace" => o.strace = true,
                 "--log" => o.log = Some(value("--log")?),
                 "--hostname" => o.hostname = value("--hostname")?,
+                "--syscall-patching" => {
+                    o.syscall_patching = match value("--syscall-patching")?.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        v => {
+                            return Err(format!("--syscall-patching expects on or off, got {v:?}"))
+                        }
+                    }
+                }
                 f if f.starts_with('-') => return Err(format!("unknown flag {f:?}")),
                 _ => {
                     o.argv = args[i..].to_vec();
@@ -95,6 +108,12 @@ impl DoOptions {
                 .collect();
         }
         Ok(o)
+    }
+
+    fn platform_options(&self) -> platform::Options {
+        platform::Options {
+            syscall_patching: self.syscall_patching,
+        }
     }
 }
 
@@ -280,8 +299,8 @@ pub fn run(o: DoOptions) -> u8 {
         }
     };
     let chosen = match &o.platform {
-        Some(name) => platform::by_name(name, mf.fd()),
-        None => platform::probe_default(mf.fd()),
+        Some(name) => platform::by_name(name, mf.fd(), o.platform_options()),
+        None => platform::probe_default(mf.fd(), o.platform_options()),
     };
     let platform = match chosen {
         Ok(p) => p,

@@ -578,6 +578,10 @@ pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 return Err(Errno::EPERM);
             }
             t.regs.gs_base = a[1];
+            if a[1] != 0 {
+                // Patched syscall sites find their way through gs.
+                t.mm().stop_syscall_patching();
+            }
             Ok(0)
         }
         ARCH_GET_FS => util::write_obj(t, a[1], &t.regs.fs_base).map(|_| 0),

@@ -77,6 +77,7 @@ fn attach(task: &mut Task, pid: i32, seize: bool, options: u32) -> SysResult<u64
         };
     }
     target.traced.store(true, Ordering::Relaxed);
+    stop_syscall_patching(&target);
     tracer.lock().tracees.push(target.clone());
     if !seize {
         lock(&target.pending).push(SigInfo::new(SIGSTOP, SI_USER));
@@ -84,6 +85,15 @@ fn attach(task: &mut Task, pid: i32, seize: bool, options: u32) -> SysResult<u64
     // A task sleeping in a group stop wakes to report it.
     target.kick();
     Ok(0)
+}
+
+/// A debugger must see and step the program's own code: patched syscall
+/// sites go back to what they were.
+fn stop_syscall_patching(target: &TaskShared) {
+    let mm = target.tg.lock().mm.clone();
+    if let Some(mm) = mm {
+        lock(&mm).stop_syscall_patching();
+    }
 }
 
 fn traceme(task: &mut Task) -> SysResult<u64> {
@@ -102,6 +112,7 @@ fn traceme(task: &mut Task) -> SysResult<u64> {
         };
     }
     task.shared.traced.store(true, Ordering::Relaxed);
+    task.mm().stop_syscall_patching();
     parent.lock().tracees.push(task.shared.clone());
     Ok(0)
 }

@@ -51,8 +51,11 @@ pub const ST_STUB_WAITING: u64 = 4;
 pub const ST_SENTRY_WAITING: u64 = 8;
 pub const ST_FPDIRTY: u64 = 12;
 pub const ST_SIGNO: u64 = 16;
-/// Bit 0: the CPU and kernel allow `rdfsbase`/`wrfsbase`.
+/// Bit 0: the CPU and kernel allow `rdfsbase`/`wrfsbase`. Bit 1: the
+/// fast path saves FP state with `xsave` (x87, SSE, AVX), else `fxsave`.
 pub const ST_FLAGS: u64 = 20;
+pub const FLAG_FSGSBASE: u32 = 1;
+pub const FLAG_XSAVE_AVX: u32 = 2;
 /// Iterations the handler spins before sleeping on the state word.
 pub const ST_SPIN: u64 = 24;
 /// Cleared by the host kernel (CLONE_CHILD_CLEARTID) when the thread ends.
@@ -62,6 +65,17 @@ pub const ST_CURFS: u64 = 40;
 pub const ST_STACKT: u64 = 48;
 pub const ST_GSBASE: u64 = 72;
 pub const ST_CURGS: u64 = 80;
+/// 1 while the current event came through the fast path (a patched
+/// syscall site), 0 when it came through the signal handler.
+pub const ST_VIA_FAST: u64 = 88;
+/// Set by the sentry before resuming a thread that waits in the fast path:
+/// resume through the signal handler instead (from the park site), for
+/// state the fast path cannot load.
+pub const ST_SLOW: u64 = 92;
+/// The slot's own address (the fast path finds it through `gs`).
+pub const ST_SELF: u64 = 96;
+/// Top of the fast path's stack: the top of the slot's signal stack.
+pub const ST_FASTSTACK: u64 = 104;
 pub const ST_SIGINFO: u64 = 128;
 /// The `struct sigcontext` (23 words) of the frame.
 pub const ST_SIGCTX: u64 = 256;
