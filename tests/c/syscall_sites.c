@@ -1,6 +1,7 @@
 // Code that makes system calls behaves the same however the sandbox
 // serves them (it may rewrite hot `mov $nr, %eax; syscall` sites): the
-// same site called many times, generated code that is run, rewritten
+// same site called many times (both `mov $nr, %eax; syscall` and
+// `syscall; cmp $-4095, %rax`, as in syscall(3)), generated code that is run, rewritten
 // after mprotect and rewritten through /proc/self/mem, a jump straight
 // to a `syscall` instruction, a blocking call restarted after a signal
 // handler (SA_RESTART), a fork child running the parent's code, a
@@ -119,6 +120,26 @@ int main(void)
 	setitimer(ITIMER_REAL, &off, NULL);
 	printf("restarted wait: right child %d, status 7 %d, interrupted %d\n", w == c,
 	       WIFEXITED(st) && WEXITSTATUS(st) == 7, alarms > 0);
+
+	/* The same through syscall(3), whose `syscall` is followed by an
+	 * error check instead of preceded by the number. */
+	same = 1;
+	for (int i = 0; i < 1000; i++)
+		same &= syscall(SYS_getppid) == ppid;
+	printf("syscall(SYS_getppid) stable: %d\n", same);
+	c = fork();
+	if (c == 0) {
+		usleep(300 * 1000);
+		_exit(8);
+	}
+	alarms = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+	w = syscall(SYS_wait4, c, &st, 0, NULL);
+	setitimer(ITIMER_REAL, &off, NULL);
+	printf("restarted raw wait4: right child %d, status 8 %d, interrupted %d\n", w == c,
+	       WIFEXITED(st) && WEXITSTATUS(st) == 8, alarms > 0);
+	long r = syscall(SYS_wait4, 999999, NULL, 0, NULL);
+	printf("raw wait4 error: %ld errno=%s\n", r, dt_errname(errno));
 
 	/* A fork child runs the parent's code. */
 	c = fork();

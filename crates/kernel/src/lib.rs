@@ -210,10 +210,13 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
 }
 
 const SYS_RT_SIGRETURN: u64 = 15;
+/// Syscalls that can take the syscall trampolines away: mmap, mprotect,
+/// munmap, brk, mremap, madvise.
+const REMAPPING_SYSCALLS: [u64; 6] = [9, 10, 11, 12, 25, 28];
 
 /// Rewrites the `syscall` the task just trapped from into a jump to the
 /// platform's fast path, when the site allows it (`mm`'s patching rules).
-fn patch_syscall_site(task: &Task, target: u64) {
+fn patch_syscall_site(task: &mut Task, target: u64) {
     // rt_sigreturn loads FP state, which only the signal path can: the
     // fast path would just take a detour.
     if task.regs.orig_rax == SYS_RT_SIGRETURN || task.traced() {
@@ -225,7 +228,10 @@ fn patch_syscall_site(task: &Task, target: u64) {
     if Arc::strong_count(&task.mm) > 2 {
         return;
     }
-    lock(&task.mm).patch_syscall(task.regs.rip, task.regs.orig_rax, target);
+    let resume = lock(&task.mm).patch_syscall(task.regs.rip, task.regs.orig_rax, target);
+    if let Some(rip) = resume {
+        task.regs.rip = rip;
+    }
 }
 
 /// A `SIGILL` at a patched site's former `syscall` byte is that syscall
@@ -275,7 +281,7 @@ pub fn run_task(mut task: Task) {
         match ev {
             Event::Syscall => {
                 if let Some(target) = task.ctx.syscall_patch_target() {
-                    patch_syscall_site(&task, target);
+                    patch_syscall_site(&mut task, target);
                 }
                 task.regs_replaced = false;
                 let traced = task.traced();
@@ -296,6 +302,13 @@ pub fn run_task(mut task: Task) {
                         }
                         Err(e) => task.regs.rax = e.as_ret(),
                     }
+                }
+                if (mm::PATCH_AREA..mm::PATCH_AREA_END).contains(&task.regs.rip)
+                    && REMAPPING_SYSCALLS.contains(&task.regs.orig_rax)
+                {
+                    // The trampoline it returns through may be gone.
+                    let rip = lock(&task.mm).resume_address(task.regs.rip);
+                    task.regs.rip = rip;
                 }
                 if traced {
                     task.ptrace_syscall_exit(&mut restart);

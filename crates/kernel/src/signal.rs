@@ -479,6 +479,9 @@ impl Task {
             fp.sanitize_mxcsr(0xffff);
             let _ = self.ctx.set_fp_state(&fp);
         }
+        // A frame saved at a `syscall` patched since then.
+        let rip = self.mm().resume_address(self.regs.rip);
+        self.regs.rip = rip;
         self.set_mask(SigSet(frame.uc.sigmask));
         self.regs_replaced = true;
         Ok(self.regs.rax)

@@ -6,6 +6,8 @@ pub mod manager;
 pub mod memfile;
 pub mod object;
 
-pub use manager::{FaultError, FutexKey, MapRequest, MemoryManager, VmaName};
+pub use manager::{
+    FaultError, FutexKey, MapRequest, MemoryManager, VmaName, PATCH_AREA, PATCH_AREA_END,
+};
 pub use memfile::MemoryFile;
 pub use object::{Mappable, MemObject};

@@ -422,6 +422,13 @@ impl MemoryManager {
             return Err(Errno::EINVAL);
         }
         let fixed = req.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        if let Some(end) = page_down(req.addr).checked_add(len) {
+            if (fixed || req.addr != 0) && page_down(req.addr) < PATCH_AREA_END && end > PATCH_AREA
+            {
+                // The program wants the syscall trampolines' addresses.
+                self.unpatch_range(page_down(req.addr), end);
+            }
+        }
         let addr = if fixed {
             if !req.addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);

@@ -1028,6 +1028,25 @@ fn raw_syscalls(platform: &str) -> Result<(), Failed> {
             problems.push(format!("expected a line `{want}`"));
         }
     }
+    // The trap platform patches syscall sites: a jump straight into its
+    // fast path is served by the sentry too, and a crafted gs base only
+    // kills the program's own process.
+    let fast: &[&str] = if platform == "trap" {
+        &["fast_sethostname=0", "fast_nodename=sbx-fast"]
+    } else {
+        &["fast=absent"]
+    };
+    for want in fast {
+        if !lines.contains(want) {
+            problems.push(format!("expected a line `{want}`"));
+        }
+    }
+    if platform == "trap"
+        && !lines.contains(&"fast_bad_gs=signal 11")
+        && !lines.contains(&"fast_bad_gs=untested")
+    {
+        problems.push("expected the bad-gs child to die of SIGSEGV".into());
+    }
     if r.status != Some(0) {
         problems.push("expected exit status 0".into());
     }

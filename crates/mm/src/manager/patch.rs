@@ -1,18 +1,26 @@
-//! Syscall patching: a `mov $nr, %eax; syscall` in application code
-//! (`b8 nr32 0f 05`, 7 bytes) is rewritten into `jmp *ADDR` (`ff 24 25`
-//! and a 32-bit absolute address, also 7 bytes) that jumps through a
-//! per-site table entry to a per-site trampoline; the trampoline loads
-//! `eax` = nr and `rcx` = the address after the site and jumps to the
-//! platform's fast syscall path, which hands the call to the sentry
-//! without a host signal.
+//! Syscall patching: a `syscall` instruction in application code, in one
+//! of two common shapes, is rewritten into `jmp *ADDR` (`ff 24 25` and a
+//! 32-bit absolute address, 7 bytes) that jumps through a per-site table
+//! entry to a per-site trampoline, which enters the platform's fast
+//! syscall path (`eax` = number, `rcx` = where to go on) without a host
+//! signal:
+//!
+//! - `mov $nr, %eax; syscall` (`b8 nr32 0f 05`): the jump replaces both;
+//!   the trampoline loads `eax` = nr and returns to the instruction after.
+//! - `syscall; cmp $imm32, %rax` (`0f 05 48 3d imm32`, glibc's error check,
+//!   with the number already in `eax`): the jump replaces the `syscall`
+//!   and the first five bytes of the `cmp`; the trampoline returns into
+//!   itself, where a copy of the `cmp` runs before it jumps back past the
+//!   site. The two bytes before that copy jump back to the trampoline's
+//!   start, so a syscall restarted by stepping back over its instruction
+//!   (`rip - 2`) enters the fast path again.
 //!
 //! The table lives at [`PATCH_AREA`], whose addresses all end in the bytes
-//! `06 05`: the patch leaves the site's last byte as it was and turns the
+//! `06 05`: a patched `mov`+`syscall` site keeps its last byte and turns the
 //! byte where `syscall` began into `06`, an invalid instruction. Code that
-//! reaches that byte without the jump (a syscall restarted by moving back
-//! over its instruction, a jump straight to the `syscall`) faults with
-//! `SIGILL` there, and the sentry serves the syscall then
-//! ([`MemoryManager::patched_syscall_at`]).
+//! reaches that byte without the jump (a restarted syscall, a jump straight
+//! to the `syscall`) faults with `SIGILL` there, and the sentry serves the
+//! syscall then ([`MemoryManager::patched_syscall_at`]).
 //!
 //! Correctness rules, all enforced here:
 //! - Only sites in private, executable, non-writable mappings are patched,
@@ -40,12 +48,17 @@ use super::{MemoryManager, Vma, VmaName};
 pub const PATCH_AREA: u64 = 0x0506_0000;
 const TABLE_ENTRIES: u64 = 0x1_0000 / 8;
 const TRAMPOLINES: u64 = PATCH_AREA + 0x1_0000;
-const TRAMPOLINE_SIZE: u64 = 32;
+const TRAMPOLINE_SIZE: u64 = 64;
 /// End of the area: the table, then one trampoline per entry.
 pub const PATCH_AREA_END: u64 = TRAMPOLINES + TABLE_ENTRIES * TRAMPOLINE_SIZE;
-const SITE_LEN: u64 = 7;
+/// The longest site.
+const SITE_MAX: u64 = 8;
 /// Tracked addresses found unpatchable, to not look at them again.
 const REJECTED_MAX: usize = 4096;
+/// The jump's length.
+const JUMP_LEN: usize = 7;
+/// Where a `syscall; cmp` trampoline's copy of the `cmp` starts.
+const CMP_RESUME: u64 = 25;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Mode {
@@ -57,9 +70,84 @@ enum Mode {
     Off,
 }
 
+/// What a patched site held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// `mov $nr, %eax; syscall`, starting at the `mov`.
+    MovSyscall { nr: u32 },
+    /// `syscall; cmp $imm, %rax`, starting at the `syscall`.
+    SyscallCmp { imm: u32 },
+}
+
+impl Shape {
+    fn len(self) -> usize {
+        match self {
+            Shape::MovSyscall { .. } => 7,
+            Shape::SyscallCmp { .. } => 8,
+        }
+    }
+
+    fn original(self) -> Vec<u8> {
+        match self {
+            Shape::MovSyscall { nr } => {
+                let mut b = vec![0xb8];
+                b.extend_from_slice(&nr.to_le_bytes());
+                b.extend_from_slice(&[0x0f, 0x05]);
+                b
+            }
+            Shape::SyscallCmp { imm } => {
+                let mut b = vec![0x0f, 0x05, 0x48, 0x3d];
+                b.extend_from_slice(&imm.to_le_bytes());
+                b
+            }
+        }
+    }
+
+    /// The jump through table entry `entry`, then what stays of the site.
+    fn patched(self, entry: u32) -> Vec<u8> {
+        let a = (PATCH_AREA + 8 * entry as u64).to_le_bytes();
+        let mut b = vec![0xff, 0x24, 0x25, a[0], a[1], a[2], a[3]];
+        b.extend_from_slice(&self.original()[JUMP_LEN..]);
+        b
+    }
+
+    /// The trampoline at `at` for the site at `site`.
+    fn trampoline(self, at: u64, site: u64, target: u64) -> Vec<u8> {
+        let mut t = Vec::with_capacity(TRAMPOLINE_SIZE as usize);
+        match self {
+            Shape::MovSyscall { nr } => {
+                t.push(0xb8); // mov eax, nr
+                t.extend_from_slice(&nr.to_le_bytes());
+                t.extend_from_slice(&[0x48, 0xb9]); // movabs rcx, site end
+                t.extend_from_slice(&(site + 7).to_le_bytes());
+                t.extend_from_slice(&[0x49, 0xbb]); // movabs r11, target
+                t.extend_from_slice(&target.to_le_bytes());
+                t.extend_from_slice(&[0x41, 0xff, 0xe3]); // jmp r11
+            }
+            Shape::SyscallCmp { imm } => {
+                // The syscall returns to `resume`, right after a short jump
+                // back to the start (for restarts).
+                let resume = at + CMP_RESUME;
+                t.extend_from_slice(&[0x48, 0xb9]); // movabs rcx, resume
+                t.extend_from_slice(&resume.to_le_bytes());
+                t.extend_from_slice(&[0x49, 0xbb]); // movabs r11, target
+                t.extend_from_slice(&target.to_le_bytes());
+                t.extend_from_slice(&[0x41, 0xff, 0xe3]); // jmp r11
+                t.extend_from_slice(&[0xeb, 0xe7]); // jmp short start
+                t.extend_from_slice(&[0x48, 0x3d]); // cmp rax, imm
+                t.extend_from_slice(&imm.to_le_bytes());
+                t.extend_from_slice(&[0xff, 0x25, 0, 0, 0, 0]); // jmp [rip]
+                t.extend_from_slice(&(site + 8).to_le_bytes());
+            }
+        }
+        t.resize(TRAMPOLINE_SIZE as usize, 0xcc);
+        t
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Site {
-    nr: u32,
+    shape: Shape,
     entry: u32,
 }
 
@@ -67,62 +155,46 @@ struct Site {
 #[derive(Clone, Default)]
 pub(super) struct SyscallPatches {
     mode: Mode,
-    /// Site start address -> what it was and which table entry it uses.
+    /// The table and trampolines are mapped.
+    area: bool,
+    /// Site start address -> what it held and which table entry it uses.
     sites: BTreeMap<u64, Site>,
     next_entry: u32,
+    /// Each `syscall; cmp` trampoline's resume point -> the site's own
+    /// instruction after the `syscall`.
+    resumes: BTreeMap<u64, u64>,
     /// Ends of `syscall` instructions found unpatchable.
     rejected: HashSet<u64>,
 }
 
-fn original(nr: u32) -> [u8; SITE_LEN as usize] {
-    let n = nr.to_le_bytes();
-    [0xb8, n[0], n[1], n[2], n[3], 0x0f, 0x05]
-}
-
-fn patched(entry: u32) -> [u8; SITE_LEN as usize] {
-    let a = (PATCH_AREA + 8 * entry as u64).to_le_bytes();
-    [0xff, 0x24, 0x25, a[0], a[1], a[2], a[3]]
-}
-
-fn trampoline(nr: u32, ret: u64, target: u64) -> [u8; TRAMPOLINE_SIZE as usize] {
-    let mut t = [0xcc; TRAMPOLINE_SIZE as usize];
-    t[0] = 0xb8; // mov eax, nr
-    t[1..5].copy_from_slice(&nr.to_le_bytes());
-    t[5..7].copy_from_slice(&[0x48, 0xb9]); // movabs rcx, ret
-    t[7..15].copy_from_slice(&ret.to_le_bytes());
-    t[15..17].copy_from_slice(&[0x49, 0xbb]); // movabs r11, target
-    t[17..25].copy_from_slice(&target.to_le_bytes());
-    t[25..28].copy_from_slice(&[0x41, 0xff, 0xe3]); // jmp r11
-    t
-}
-
 impl MemoryManager {
-    /// Patches the `mov $nr, %eax; syscall` whose `syscall` ends at
-    /// `site_end`, so that it jumps to `target` (the platform's fast path)
-    /// from now on. Only call while one thread uses this address space.
-    /// Returns whether the site is patched.
-    pub fn patch_syscall(&mut self, site_end: u64, nr: u64, target: u64) -> bool {
+    /// Patches the `syscall` instruction ending at `site_end`, made with
+    /// number `nr`, so that it jumps to `target` (the platform's fast
+    /// path) from now on. Only call while one thread uses this address
+    /// space. Returns where the current syscall must return to when the
+    /// site is now patched (see [`MemoryManager::resume_address`]).
+    pub fn patch_syscall(&mut self, site_end: u64, nr: u64, target: u64) -> Option<u64> {
         if self.patches.mode == Mode::Off || self.patches.rejected.contains(&site_end) {
-            return false;
+            return None;
         }
-        let Some(site) = site_end.checked_sub(SITE_LEN) else {
-            return false;
-        };
         let Ok(nr) = u32::try_from(nr) else {
-            return false;
+            return None;
         };
-        let Some(imm) = self.site_number(site) else {
+        let Some((site, shape)) = self.site_shape(site_end) else {
             self.reject(site_end);
-            return false;
+            return None;
         };
         // Reached with another number (a jump straight to the `syscall`):
         // patchable, but not from here.
+        if matches!(shape, Shape::MovSyscall { nr: n } if n != nr) {
+            return None;
+        }
         let known = self.patches.sites.get(&site).copied();
-        if imm != nr || known.is_some_and(|s| s.nr != nr) {
-            return false;
+        if known.is_some_and(|s| s.shape != shape) {
+            return None;
         }
         if self.patches.mode == Mode::Unused && !self.map_patch_area() {
-            return false;
+            return None;
         }
         let entry = match known {
             // Patched before, and its page went back to the file's bytes
@@ -132,73 +204,106 @@ impl MemoryManager {
                 let entry = self.patches.next_entry;
                 if u64::from(entry) >= TABLE_ENTRIES {
                     self.reject(site_end);
-                    return false;
+                    return None;
                 }
                 let tramp = TRAMPOLINES + TRAMPOLINE_SIZE * u64::from(entry);
-                let code = trampoline(nr, site_end, target);
+                let code = shape.trampoline(tramp, site, target);
                 if !self.poke(tramp, &code)
                     || !self.poke(PATCH_AREA + 8 * u64::from(entry), &tramp.to_le_bytes())
                 {
-                    return false;
+                    return None;
                 }
                 self.patches.next_entry += 1;
+                if let Shape::SyscallCmp { .. } = shape {
+                    self.patches.resumes.insert(tramp + CMP_RESUME, site + 2);
+                }
                 entry
             }
         };
-        if !self.poke(site, &patched(entry)) {
-            return false;
+        if !self.poke(site, &shape.patched(entry)) {
+            return None;
         }
-        self.patches.sites.insert(site, Site { nr, entry });
-        true
+        self.patches.sites.insert(site, Site { shape, entry });
+        Some(self.resume_address(site_end))
+    }
+
+    /// Where code that would go on at `rip` goes on now: the instruction
+    /// after a patched `syscall` that is followed by an error check is
+    /// part of the jump, so a return there (from the syscall that got it
+    /// patched, or from a signal frame saved before) goes through the
+    /// trampoline's copy of the check.
+    /// Once patching stopped, the reverse: a trampoline's copy of the
+    /// check is the site's own again.
+    pub fn resume_address(&self, rip: u64) -> u64 {
+        if self.patches.mode != Mode::Active {
+            return self.patches.resumes.get(&rip).copied().unwrap_or(rip);
+        }
+        match rip
+            .checked_sub(2)
+            .and_then(|site| self.patches.sites.get(&site))
+        {
+            Some(Site {
+                shape: Shape::SyscallCmp { .. },
+                entry,
+            }) => TRAMPOLINES + TRAMPOLINE_SIZE * u64::from(*entry) + CMP_RESUME,
+            _ => rip,
+        }
     }
 
     /// Whether `addr` (where a `SIGILL` happened) is the `syscall` of a
-    /// patched site, which then stands for that syscall.
+    /// patched `mov`+`syscall` site, which then stands for that syscall.
     pub fn patched_syscall_at(&mut self, addr: u64) -> bool {
-        let Some(site) = addr.checked_sub(SITE_LEN - 2) else {
+        let Some(site) = addr.checked_sub(5) else {
             return false;
         };
         match self.patches.sites.get(&site).copied() {
-            Some(s) => self.holds(site, &patched(s.entry)),
-            None => false,
+            Some(
+                s @ Site {
+                    shape: Shape::MovSyscall { .. },
+                    ..
+                },
+            ) => self.holds(site, &s.shape.patched(s.entry)),
+            _ => false,
         }
     }
 
     /// Puts every patched site back and patches nothing more in this
-    /// address space.
+    /// address space. The trampolines stay (a thread may be returning
+    /// through one), until the program maps over them.
     pub fn stop_syscall_patching(&mut self) {
-        if self.patches.mode != Mode::Active {
-            self.patches.mode = Mode::Off;
+        let was = std::mem::replace(&mut self.patches.mode, Mode::Off);
+        if was != Mode::Active {
             return;
         }
-        self.patches.mode = Mode::Off;
         let sites = std::mem::take(&mut self.patches.sites);
         for (site, s) in sites {
             self.restore(site, s);
         }
-        self.remove_range(PATCH_AREA, PATCH_AREA_END);
     }
 
     /// Restores the patched sites overlapping `[start, end)` before the
-    /// application changes that range; stops patching altogether if the
-    /// range touches the patch area.
+    /// application changes that range; if the range touches the patch
+    /// area, stops patching and gives the area up.
     pub(super) fn unpatch_range(&mut self, start: u64, end: u64) {
         // What was unpatchable there may not be any more.
         if !self.patches.rejected.is_empty() {
             self.patches.rejected.clear();
         }
+        if self.patches.area && start < PATCH_AREA_END && end > PATCH_AREA {
+            self.stop_syscall_patching();
+            self.patches.area = false;
+            self.remove_range(PATCH_AREA, PATCH_AREA_END);
+            return;
+        }
         if self.patches.mode != Mode::Active {
             return;
         }
-        if start < PATCH_AREA_END && end > PATCH_AREA {
-            self.stop_syscall_patching();
-            return;
-        }
-        let from = start.saturating_sub(SITE_LEN - 1);
+        let from = start.saturating_sub(SITE_MAX - 1);
         let hit: Vec<(u64, Site)> = self
             .patches
             .sites
             .range(from..end)
+            .filter(|(&a, s)| a + s.shape.len() as u64 > start)
             .map(|(&a, &s)| (a, s))
             .collect();
         for (site, s) in hit {
@@ -208,8 +313,8 @@ impl MemoryManager {
     }
 
     fn restore(&mut self, site: u64, s: Site) {
-        if self.holds(site, &patched(s.entry)) {
-            self.poke(site, &original(s.nr));
+        if self.holds(site, &s.shape.patched(s.entry)) {
+            self.poke(site, &s.shape.original());
         }
     }
 
@@ -220,26 +325,45 @@ impl MemoryManager {
         self.patches.rejected.insert(site_end);
     }
 
-    /// The `nr` of a `mov $nr, %eax; syscall` at `[site, site+7)` inside
-    /// one private, executable, read-only mapping.
-    fn site_number(&mut self, site: u64) -> Option<u32> {
-        let ok = self.vma_at(site).is_some_and(|(_, v)| {
-            v.end >= site + SITE_LEN
+    /// The patchable site around the `syscall` ending at `site_end`: its
+    /// start and shape, inside one private, executable, read-only mapping.
+    fn site_shape(&mut self, site_end: u64) -> Option<(u64, Shape)> {
+        if let Some(start) = site_end.checked_sub(7) {
+            let mut b = [0u8; 7];
+            if self.code_range(start, site_end) && self.read_forced(start, &mut b) == 7 {
+                let mov = Shape::MovSyscall {
+                    nr: u32::from_le_bytes([b[1], b[2], b[3], b[4]]),
+                };
+                if b[..] == mov.original()[..] {
+                    return Some((start, mov));
+                }
+            }
+        }
+        let site = site_end.checked_sub(2)?;
+        let mut b = [0u8; 8];
+        if !self.code_range(site, site + 8) || self.read_forced(site, &mut b) != 8 {
+            return None;
+        }
+        let cmp = Shape::SyscallCmp {
+            imm: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+        };
+        (b[..] == cmp.original()[..]).then_some((site, cmp))
+    }
+
+    /// Whether `[start, end)` lies in one private, executable, read-only
+    /// mapping other than the trampolines.
+    fn code_range(&self, start: u64, end: u64) -> bool {
+        self.vma_at(start).is_some_and(|(_, v)| {
+            v.end >= end
                 && !v.shared
                 && v.prot & PROT_EXEC != 0
                 && v.prot & PROT_WRITE == 0
                 && v.name != VmaName::SyscallTrampolines
-        });
-        let mut b = [0u8; SITE_LEN as usize];
-        if !ok || self.read_forced(site, &mut b) != b.len() {
-            return None;
-        }
-        let nr = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
-        (b == original(nr)).then_some(nr)
+        })
     }
 
     fn holds(&mut self, addr: u64, bytes: &[u8]) -> bool {
-        let mut buf = [0u8; SITE_LEN as usize];
+        let mut buf = [0u8; SITE_MAX as usize];
         let buf = &mut buf[..bytes.len()];
         self.read_forced(addr, buf) == bytes.len() && buf == bytes
     }
@@ -270,6 +394,7 @@ impl MemoryManager {
             },
         );
         self.patches.mode = Mode::Active;
+        self.patches.area = true;
         true
     }
 }
@@ -283,6 +408,8 @@ mod tests {
     const CODE: u64 = 0x40_0000;
     const SITE: u64 = CODE + 1;
     const TARGET: u64 = 0x7fe0_0000_0100;
+    const MOV: Shape = Shape::MovSyscall { nr: 39 };
+    const CMP: Shape = Shape::SyscallCmp { imm: 0xffff_f001 };
 
     /// An address space with `nop; mov eax, 39; syscall; ret` at CODE.
     fn with_code() -> MemoryManager {
@@ -290,55 +417,68 @@ mod tests {
         m.mmap(anon(CODE, 0x1000, PROT_READ | PROT_WRITE, MAP_FIXED))
             .unwrap();
         let mut code = vec![0x90];
-        code.extend_from_slice(&original(39));
+        code.extend_from_slice(&MOV.original());
         code.push(0xc3);
         m.copy_out(CODE, &code).unwrap();
+        // At CODE + 0x100: syscall; cmp rax, -4095; ret
+        m.copy_out(
+            CODE + 0x100,
+            &[0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff, 0xc3],
+        )
+        .unwrap();
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC).unwrap();
         m
     }
 
-    fn bytes(m: &mut MemoryManager, at: u64) -> [u8; 7] {
+    fn bytes(m: &mut MemoryManager, at: u64) -> Vec<u8> {
         let mut b = [0u8; 7];
         assert_eq!(m.read_forced(at, &mut b), 7);
-        b
+        b.to_vec()
+    }
+
+    fn head(v: Vec<u8>) -> Vec<u8> {
+        v[..7].to_vec()
     }
 
     #[test]
     fn patches_a_site_and_restores_it_before_changes() {
         let mut m = with_code();
         // Not a site: wrong number, wrong place, writable code.
-        assert!(!m.patch_syscall(SITE + 7, 40, TARGET));
-        assert!(!m.patch_syscall(SITE + 6, 39, TARGET));
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET));
-        assert_eq!(bytes(&mut m, SITE), patched(0));
+        assert!(m.patch_syscall(SITE + 7, 40, TARGET).is_none());
+        assert!(m.patch_syscall(SITE + 6, 39, TARGET).is_none());
+        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
+        assert_eq!(bytes(&mut m, SITE), MOV.patched(0));
         let mut entry = [0u8; 8];
         assert_eq!(m.read_forced(PATCH_AREA, &mut entry), 8);
         assert_eq!(u64::from_le_bytes(entry), TRAMPOLINES);
-        let mut tramp = [0u8; 32];
-        assert_eq!(m.read_forced(TRAMPOLINES, &mut tramp), 32);
-        assert_eq!(tramp, trampoline(39, SITE + 7, TARGET));
+        let mut tramp = [0u8; 64];
+        assert_eq!(m.read_forced(TRAMPOLINES, &mut tramp), 64);
+        assert_eq!(tramp.to_vec(), MOV.trampoline(TRAMPOLINES, SITE, TARGET));
         assert!(m.patched_syscall_at(SITE + 5));
         assert!(!m.patched_syscall_at(SITE + 6));
         assert!(m.maps_text().contains("[syscall-trampolines]"));
 
         // A fork child has the same patched code and knows its sites.
         let mut child = m.fork().unwrap();
-        assert_eq!(bytes(&mut child, SITE), patched(0));
+        assert_eq!(bytes(&mut child, SITE), MOV.patched(0));
         assert!(child.patched_syscall_at(SITE + 5));
 
         // Made writable: the program sees its own code again.
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
             .unwrap();
-        assert_eq!(bytes(&mut m, SITE), original(39));
+        assert_eq!(bytes(&mut m, SITE), MOV.original());
         assert!(!m.patched_syscall_at(SITE + 5));
-        assert!(!m.patch_syscall(SITE + 7, 39, TARGET));
+        assert!(m.patch_syscall(SITE + 7, 39, TARGET).is_none());
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC).unwrap();
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET));
+        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
         // A debugger's write lands on the original bytes.
         assert_eq!(m.write_forced(SITE + 1, &[110]), 1);
-        assert_eq!(bytes(&mut m, SITE), original(110));
+        assert_eq!(
+            bytes(&mut m, SITE),
+            Shape::MovSyscall { nr: 110 }.original()
+        );
         // The child's copy is untouched by all that.
-        assert_eq!(bytes(&mut child, SITE), patched(0));
+        assert_eq!(bytes(&mut child, SITE), MOV.patched(0));
         child.munmap(CODE, 0x1000).unwrap();
         assert!(!child.patched_syscall_at(SITE + 5));
     }
@@ -346,31 +486,71 @@ mod tests {
     #[test]
     fn claiming_the_area_stops_patching() {
         let mut m = with_code();
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET));
+        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
         m.mmap(anon(PATCH_AREA, 0x1000, PROT_READ, MAP_FIXED))
             .unwrap();
-        assert_eq!(bytes(&mut m, SITE), original(39));
+        assert_eq!(bytes(&mut m, SITE), MOV.original());
         assert!(!m.maps_text().contains("[syscall-trampolines]"));
-        assert!(!m.patch_syscall(SITE + 7, 39, TARGET));
+        assert!(m.patch_syscall(SITE + 7, 39, TARGET).is_none());
 
         let mut m = with_code();
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET));
+        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
+        assert_eq!(
+            m.patch_syscall(CODE + 0x102, 0, TARGET),
+            Some(TRAMPOLINES + 64 + 25)
+        );
         m.stop_syscall_patching();
-        assert_eq!(bytes(&mut m, SITE), original(39));
-        assert!(!m.maps_text().contains("[syscall-trampolines]"));
-        assert!(!m.patch_syscall(SITE + 7, 39, TARGET));
+        assert_eq!(bytes(&mut m, SITE), MOV.original());
+        // A thread returning through a trampoline still can; one that
+        // returns later goes back to the site.
+        assert!(m.maps_text().contains("[syscall-trampolines]"));
+        assert_eq!(m.resume_address(TRAMPOLINES + 64 + 25), CODE + 0x102);
+        assert!(m.patch_syscall(SITE + 7, 39, TARGET).is_none());
+    }
+
+    #[test]
+    fn a_syscall_before_an_error_check_returns_through_its_trampoline() {
+        let mut m = with_code();
+        let site = CODE + 0x100;
+        assert_eq!(m.patch_syscall(site + 2, 0, TARGET), Some(TRAMPOLINES + 25));
+        assert_eq!(m.resume_address(site + 2), TRAMPOLINES + 25);
+        assert_eq!(m.resume_address(site + 8), site + 8);
+        let mut b = [0u8; 8];
+        assert_eq!(m.read_forced(site, &mut b), 8);
+        assert_eq!(b.to_vec(), CMP.patched(0));
+        assert_eq!(b[7], 0xff, "the cmp's last byte stays");
+        let t = CMP.trampoline(TRAMPOLINES, site, TARGET);
+        // rcx = the resume point, which a restart (rip - 2) turns into a
+        // short jump back to the start.
+        assert_eq!(
+            u64::from_le_bytes(t[2..10].try_into().unwrap()),
+            TRAMPOLINES + 25
+        );
+        assert_eq!(&t[23..25], &[0xeb, (256 - 25) as u8]);
+        assert_eq!(&t[25..31], &CMP.original()[2..]);
+        assert_eq!(u64::from_le_bytes(t[37..45].try_into().unwrap()), site + 8);
+        // Not a SIGILL site; restored like the other shape.
+        assert!(!m.patched_syscall_at(site + 5));
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
+            .unwrap();
+        assert_eq!(m.read_forced(site, &mut b), 8);
+        assert_eq!(b.to_vec(), CMP.original());
     }
 
     #[test]
     fn patched_sites_end_like_the_original_and_jump_through_the_table() {
         for entry in [0, 1, 4095, (TABLE_ENTRIES - 1) as u32] {
-            let p = patched(entry);
+            let p = head(MOV.patched(entry));
             assert_eq!(&p[5..], &[0x06, 0x05]);
             let addr = u32::from_le_bytes([p[3], p[4], p[5], p[6]]) as u64;
             assert_eq!(addr, PATCH_AREA + 8 * entry as u64);
             assert!(addr + 8 <= TRAMPOLINES);
         }
-        assert_eq!(original(39), [0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+        assert_eq!(MOV.original(), [0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+        for shape in [MOV, CMP] {
+            assert_eq!(shape.patched(7).len(), shape.len());
+            assert!(shape.trampoline(TRAMPOLINES, CODE, TARGET).len() as u64 == TRAMPOLINE_SIZE);
+        }
         // The area stays below 2 GiB (a sign-extended 32-bit address).
         const { assert!(PATCH_AREA_END < 0x8000_0000) };
     }
