@@ -102,6 +102,10 @@ int main(void)
 	if (c == 0)
 		_exit(0);
 	printf("first wait: %d\n", waitpid(c, NULL, 0) == c);
+	int none = 1;
+	for (int i = 0; i < 20; i++)
+		none &= waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
+	printf("then nothing to wait for: %d\n", none);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;

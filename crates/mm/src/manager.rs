@@ -861,7 +861,14 @@ impl MemoryManager {
     /// Replaces the object's pages around `addr` with a private copy.
     fn break_cow(&mut self, addr: u64, ps: u64, p: Pma) -> Result<(u64, Pma), FaultError> {
         let start = page_down(addr).max(ps);
-        let end = (start + COW_CHUNK).min(p.end);
+        // A debugger's (or the syscall patcher's) write into code copies
+        // just its page: nothing else there will be written.
+        let chunk = if self.read_only(start, start + PAGE_SIZE) {
+            PAGE_SIZE
+        } else {
+            COW_CHUNK
+        };
+        let end = (start + chunk).min(p.end);
         let off = self.mf.allocate(end - start).map_err(|_| FaultError {
             signo: SIGBUS,
             code: BUS_ADRERR,
@@ -1306,6 +1313,10 @@ impl MemoryManager {
         let mut run: Vec<CopyPiece> = Vec::new();
         for (s, p) in pmas {
             let len = p.end - s;
+            // Private memory the program cannot write (code it had
+            // patched, relocated and then protected data) is shared, never
+            // copied: neither side is likely to write it again.
+            let read_only = self.read_only(s, p.end);
             if run.last().is_some_and(|(_, last, _)| last.end != s) || p.kind != PmaKind::Owned {
                 self.copy_run(&mut child, std::mem::take(&mut run))?;
             }
@@ -1314,12 +1325,14 @@ impl MemoryManager {
                 PmaKind::Forked { .. } => {
                     // Perhaps written in place so far: shared again now.
                     child.insert_pma(s, p);
-                    self.pending_unmaps.push((s, len));
+                    if !read_only {
+                        self.pending_unmaps.push((s, len));
+                    }
                 }
                 PmaKind::Owned => {
                     let runs = self.mf.data_runs(p.off, len);
                     let data: u64 = runs.iter().map(|r| r.1).sum();
-                    if data >= FORK_SHARE_MIN {
+                    if data >= FORK_SHARE_MIN || read_only {
                         self.mf.fork_block(p.off, len);
                         let shared = Pma {
                             kind: PmaKind::Forked { block: p.off },
@@ -1327,7 +1340,9 @@ impl MemoryManager {
                         };
                         self.insert_pma(s, shared);
                         child.insert_pma(s, shared);
-                        self.pending_unmaps.push((s, len));
+                        if !read_only {
+                            self.pending_unmaps.push((s, len));
+                        }
                         continue;
                     }
                     run.push((s, p, runs));
@@ -1336,6 +1351,15 @@ impl MemoryManager {
         }
         self.copy_run(&mut child, run)?;
         Ok(child)
+    }
+
+    /// Whether every mapping in `[start, end)` lacks `PROT_WRITE`.
+    fn read_only(&self, start: u64, end: u64) -> bool {
+        self.vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .all(|(_, v)| v.prot & PROT_WRITE == 0)
     }
 
     /// Copies address-adjacent owned PMAs (with their data runs) into one

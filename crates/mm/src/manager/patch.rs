@@ -37,7 +37,7 @@
 //!   ([`MemoryManager::stop_syscall_patching`]).
 //! - A `fork` child inherits the patched pages, the area and the sites.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use abi::mman::{PROT_EXEC, PROT_READ, PROT_WRITE};
 
@@ -55,6 +55,12 @@ pub const PATCH_AREA_END: u64 = TRAMPOLINES + TABLE_ENTRIES * TRAMPOLINE_SIZE;
 const SITE_MAX: u64 = 8;
 /// Tracked addresses found unpatchable, to not look at them again.
 const REJECTED_MAX: usize = 4096;
+/// Traps a site takes before it is patched: patching costs about as much
+/// as a few dozen traps (a private copy of the page, the trampoline), which
+/// a site run once or twice (a short-lived process's exit) never pays back.
+const PATCH_AFTER: u8 = 8;
+/// Sites counted at once.
+const COUNTED_MAX: usize = 4096;
 /// The jump's length.
 const JUMP_LEN: usize = 7;
 /// Where a `syscall; cmp` trampoline's copy of the `cmp` starts.
@@ -165,6 +171,8 @@ pub(super) struct SyscallPatches {
     resumes: BTreeMap<u64, u64>,
     /// Ends of `syscall` instructions found unpatchable.
     rejected: HashSet<u64>,
+    /// Traps taken so far at sites not yet patched.
+    counted: HashMap<u64, u8>,
 }
 
 impl MemoryManager {
@@ -177,6 +185,15 @@ impl MemoryManager {
         if self.patches.mode == Mode::Off || self.patches.rejected.contains(&site_end) {
             return None;
         }
+        if self.patches.counted.len() >= COUNTED_MAX {
+            self.patches.counted.clear();
+        }
+        let traps = self.patches.counted.entry(site_end).or_insert(0);
+        *traps += 1;
+        if *traps < PATCH_AFTER {
+            return None;
+        }
+        self.patches.counted.remove(&site_end);
         let Ok(nr) = u32::try_from(nr) else {
             return None;
         };
@@ -430,6 +447,14 @@ mod tests {
         m
     }
 
+    /// Traps at the site until it is patched (or not).
+    fn patch(m: &mut MemoryManager, site_end: u64, nr: u64, target: u64) -> Option<u64> {
+        for _ in 1..PATCH_AFTER {
+            assert_eq!(m.patch_syscall(site_end, nr, target), None);
+        }
+        m.patch_syscall(site_end, nr, target)
+    }
+
     fn bytes(m: &mut MemoryManager, at: u64) -> Vec<u8> {
         let mut b = [0u8; 7];
         assert_eq!(m.read_forced(at, &mut b), 7);
@@ -444,9 +469,9 @@ mod tests {
     fn patches_a_site_and_restores_it_before_changes() {
         let mut m = with_code();
         // Not a site: wrong number, wrong place, writable code.
-        assert!(m.patch_syscall(SITE + 7, 40, TARGET).is_none());
-        assert!(m.patch_syscall(SITE + 6, 39, TARGET).is_none());
-        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
+        assert!(patch(&mut m, SITE + 7, 40, TARGET).is_none());
+        assert!(patch(&mut m, SITE + 6, 39, TARGET).is_none());
+        assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
         assert_eq!(bytes(&mut m, SITE), MOV.patched(0));
         let mut entry = [0u8; 8];
         assert_eq!(m.read_forced(PATCH_AREA, &mut entry), 8);
@@ -468,9 +493,9 @@ mod tests {
             .unwrap();
         assert_eq!(bytes(&mut m, SITE), MOV.original());
         assert!(!m.patched_syscall_at(SITE + 5));
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET).is_none());
+        assert!(patch(&mut m, SITE + 7, 39, TARGET).is_none());
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC).unwrap();
-        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
+        assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
         // A debugger's write lands on the original bytes.
         assert_eq!(m.write_forced(SITE + 1, &[110]), 1);
         assert_eq!(
@@ -486,17 +511,17 @@ mod tests {
     #[test]
     fn claiming_the_area_stops_patching() {
         let mut m = with_code();
-        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
+        assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
         m.mmap(anon(PATCH_AREA, 0x1000, PROT_READ, MAP_FIXED))
             .unwrap();
         assert_eq!(bytes(&mut m, SITE), MOV.original());
         assert!(!m.maps_text().contains("[syscall-trampolines]"));
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET).is_none());
+        assert!(patch(&mut m, SITE + 7, 39, TARGET).is_none());
 
         let mut m = with_code();
-        assert_eq!(m.patch_syscall(SITE + 7, 39, TARGET), Some(SITE + 7));
+        assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
         assert_eq!(
-            m.patch_syscall(CODE + 0x102, 0, TARGET),
+            patch(&mut m, CODE + 0x102, 0, TARGET),
             Some(TRAMPOLINES + 64 + 25)
         );
         m.stop_syscall_patching();
@@ -505,14 +530,14 @@ mod tests {
         // returns later goes back to the site.
         assert!(m.maps_text().contains("[syscall-trampolines]"));
         assert_eq!(m.resume_address(TRAMPOLINES + 64 + 25), CODE + 0x102);
-        assert!(m.patch_syscall(SITE + 7, 39, TARGET).is_none());
+        assert!(patch(&mut m, SITE + 7, 39, TARGET).is_none());
     }
 
     #[test]
     fn a_syscall_before_an_error_check_returns_through_its_trampoline() {
         let mut m = with_code();
         let site = CODE + 0x100;
-        assert_eq!(m.patch_syscall(site + 2, 0, TARGET), Some(TRAMPOLINES + 25));
+        assert_eq!(patch(&mut m, site + 2, 0, TARGET), Some(TRAMPOLINES + 25));
         assert_eq!(m.resume_address(site + 2), TRAMPOLINES + 25);
         assert_eq!(m.resume_address(site + 8), site + 8);
         let mut b = [0u8; 8];
