@@ -372,8 +372,15 @@ std::arch::global_asm!(
     "mov ecx, 32",
     "rep movsq",
     "57:",
-    // The application runs with no signal blocked.
+    // The application runs with no signal blocked, and the signal stack
+    // is the slot's again whatever an rt_sigreturn of its own set.
     "mov qword ptr [rbx + 296], 0",
+    "mov rax, qword ptr [r12 + {st_stackt}]",
+    "mov qword ptr [rbx + 16], rax",
+    "mov rax, qword ptr [r12 + {st_stackt} + 8]",
+    "mov qword ptr [rbx + 24], rax",
+    "mov rax, qword ptr [r12 + {st_stackt} + 16]",
+    "mov qword ptr [rbx + 32], rax",
     "call 142f",
     "ret",
     // ---- Subroutines of the handler and the fast path (r12 = slot).
