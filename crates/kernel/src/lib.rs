@@ -3,6 +3,7 @@
 
 pub mod fdtable;
 pub mod futex;
+mod host_threads;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;

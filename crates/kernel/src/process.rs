@@ -171,75 +171,71 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
     // Visible to /proc and pidfd_getfd before the thread even starts.
     *lock(&parts.shared.files) = Some(parts.fds.clone());
     *lock(&parts.shared.fsctx) = Some(parts.fs.clone());
-    std::thread::Builder::new()
-        .name(format!("task-{}", parts.shared.tid))
-        .stack_size(1 << 20)
-        .spawn(move || {
-            let fork_child = parts.seed.is_none();
-            // A new process on a platform thread: it borrows its vfork
-            // parent's address space (CLONE_VM) until it execs.
-            let borrowed_vm = !fork_child && parts.shared.tid == parts.shared.tg.pid;
-            let made = match parts.seed {
-                Some(seed) => parts.kernel.platform.attach_thread(seed),
-                None => parts.kernel.platform.new_context(),
-            };
-            let ctx = match made {
-                Ok(c) => c,
-                Err(e) => {
-                    parts.kernel.log_line(&format!(
-                        "rvisor: cannot start task {}: {e}",
-                        parts.shared.tid
-                    ));
-                    let status = wait::signaled(SIGKILL, false);
-                    finish_group(&parts.kernel, &parts.shared, status, true);
-                    return;
-                }
-            };
-            let mut task = Task {
-                shared: parts.shared,
-                kernel: parts.kernel,
-                regs: parts.regs,
-                ctx,
-                mm: parts.mm,
-                fds: parts.fds,
-                fs: parts.fs,
-                sighand: parts.sighand,
-                creds: parts.creds,
-                euid: parts.euid,
-                egid: parts.egid,
-                suid: parts.suid,
-                sgid: parts.sgid,
-                fsuid: parts.fsuid,
-                fsgid: parts.fsgid,
-                clear_child_tid: parts.clear_child_tid,
-                robust_list: (0, 0),
-                altstack: parts.altstack,
-                saved_mask: None,
-                regs_replaced: false,
-                exit: None,
-                no_new_privs: parts.no_new_privs,
-                caps: parts.caps,
-                seccomp: parts.seccomp,
-                restart_deadline: None,
-                borrowed_vm,
-                watch: Default::default(),
-                scratch: Vec::new(),
-                name_buf: Vec::new(),
-            };
-            if let Some(fp) = parts.fp {
-                let _ = task.ctx.set_fp_state(&fp);
+    crate::host_threads::run(Box::new(move || {
+        let fork_child = parts.seed.is_none();
+        // A new process on a platform thread: it borrows its vfork
+        // parent's address space (CLONE_VM) until it execs.
+        let borrowed_vm = !fork_child && parts.shared.tid == parts.shared.tg.pid;
+        let made = match parts.seed {
+            Some(seed) => parts.kernel.platform.attach_thread(seed),
+            None => parts.kernel.platform.new_context(),
+        };
+        let ctx = match made {
+            Ok(c) => c,
+            Err(e) => {
+                parts.kernel.log_line(&format!(
+                    "rvisor: cannot start task {}: {e}",
+                    parts.shared.tid
+                ));
+                let status = wait::signaled(SIGKILL, false);
+                finish_group(&parts.kernel, &parts.shared, status, true);
+                return;
             }
-            if fork_child {
-                // Failing here only means faulting the pages in later.
-                let mm = task.mm.clone();
-                let _ = lock(&mm).map_resident(&mut *task.ctx);
-            }
-            task.publish_creds();
-            *lock(&task.shared.vfork_done) = parts.vfork_done;
-            run_task(task);
-        })
-        .map(|_| ())
-        .map_err(|_| Errno::EAGAIN)
+        };
+        let mut task = Task {
+            shared: parts.shared,
+            kernel: parts.kernel,
+            regs: parts.regs,
+            ctx,
+            mm: parts.mm,
+            fds: parts.fds,
+            fs: parts.fs,
+            sighand: parts.sighand,
+            creds: parts.creds,
+            euid: parts.euid,
+            egid: parts.egid,
+            suid: parts.suid,
+            sgid: parts.sgid,
+            fsuid: parts.fsuid,
+            fsgid: parts.fsgid,
+            clear_child_tid: parts.clear_child_tid,
+            robust_list: (0, 0),
+            altstack: parts.altstack,
+            saved_mask: None,
+            regs_replaced: false,
+            exit: None,
+            no_new_privs: parts.no_new_privs,
+            caps: parts.caps,
+            seccomp: parts.seccomp,
+            restart_deadline: None,
+            borrowed_vm,
+            watch: Default::default(),
+            scratch: Vec::new(),
+            name_buf: Vec::new(),
+        };
+        if let Some(fp) = parts.fp {
+            let _ = task.ctx.set_fp_state(&fp);
+        }
+        if fork_child {
+            // Failing here only means faulting the pages in later.
+            let mm = task.mm.clone();
+            let _ = lock(&mm).map_resident(&mut *task.ctx);
+        }
+        task.publish_creds();
+        *lock(&task.shared.vfork_done) = parts.vfork_done;
+        run_task(task);
+    }))
+    .map_err(|_| Errno::EAGAIN)
 }
 
 fn initial_regs(entry: u64, sp: u64) -> PtRegs {

@@ -2110,7 +2110,14 @@ mod tests {
         assert_eq!(used(&process), 3);
         let spare = process.spares.lock().unwrap()[0];
         let seed = ctx.new_thread().unwrap();
-        let reused = seed.0.downcast_ref::<TrapSeed>().unwrap().0.as_ref().unwrap().1;
+        let reused = seed
+            .0
+            .downcast_ref::<TrapSeed>()
+            .unwrap()
+            .0
+            .as_ref()
+            .unwrap()
+            .1;
         assert_eq!(reused, spare.0);
         drop(seed);
         assert_eq!(used(&process), 2);
