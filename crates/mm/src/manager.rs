@@ -150,6 +150,10 @@ pub struct MemoryManager {
     /// Some entry of `fork_uses` fell to zero since the last settling.
     fork_unsettled: bool,
     patches: patch::SyscallPatches,
+    /// Window of the last anonymous chunk faulted in.
+    last_anon_chunk: u64,
+    /// A chunk just given existing pages, to map populated.
+    populate: Option<u64>,
     max_addr: u64,
     reserved: Vec<(u64, u64)>,
     pub mmap_base: u64,
@@ -174,6 +178,8 @@ impl MemoryManager {
             fork_uses: HashMap::new(),
             fork_unsettled: false,
             patches: Default::default(),
+            last_anon_chunk: u64::MAX,
+            populate: None,
             watched: BTreeMap::new(),
             max_addr,
             reserved: reserved.to_vec(),
@@ -811,10 +817,26 @@ impl MemoryManager {
                 let win = page & !(ANON_CHUNK - 1);
                 let start = win.max(prev_end);
                 let end = (win + ANON_CHUNK).min(next_start);
-                let off = self.mf.allocate(end - start).map_err(|_| FaultError {
-                    signo: SIGBUS,
-                    code: BUS_ADRERR,
-                })?;
+                // A whole chunk next to the one faulted in last: memory
+                // being filled in order, which gets pages that exist
+                // already, zeroed, all mapped at once (~1 us a page
+                // instead of ~5 us of host faults on fresh pages).
+                let sequential = start == win
+                    && end == win + ANON_CHUNK
+                    && (self.last_anon_chunk == win.wrapping_sub(ANON_CHUNK)
+                        || self.last_anon_chunk == win + ANON_CHUNK);
+                self.last_anon_chunk = win;
+                let resident = sequential
+                    .then(|| self.mf.allocate_resident(end - start))
+                    .flatten();
+                self.populate = resident.map(|_| start);
+                let off = match resident {
+                    Some(off) => off,
+                    None => self.mf.allocate(end - start).map_err(|_| FaultError {
+                        signo: SIGBUS,
+                        code: BUS_ADRERR,
+                    })?,
+                };
                 (
                     start,
                     Pma {
@@ -931,6 +953,9 @@ impl MemoryManager {
         let (ps, p) = self.pma_at(addr).ok_or(Errno::EFAULT)?;
         if !shared && !self.writable_in_place(&p) {
             prot &= !PROT_WRITE;
+        }
+        if self.populate.take() == Some(ps) {
+            prot |= platform::PROT_POPULATE;
         }
         let start = ps.max(vstart);
         let end = p.end.min(vend);
@@ -1294,6 +1319,8 @@ impl MemoryManager {
             fork_uses: HashMap::new(),
             fork_unsettled: false,
             patches: self.patches.clone(),
+            last_anon_chunk: u64::MAX,
+            populate: None,
             watched: BTreeMap::new(),
             max_addr: self.max_addr,
             reserved: self.reserved.clone(),
@@ -1576,6 +1603,79 @@ mod tests {
         assert_eq!(mf.allocated_top(), top);
         drop(m);
         assert_eq!(mf.allocated_top(), 0, "memory-file pages leaked");
+    }
+
+    /// Records host mappings.
+    #[derive(Default)]
+    struct Recorder(Vec<(u64, u64, u32)>);
+
+    impl AddressSpace for Recorder {
+        fn map_file(&mut self, addr: u64, len: u64, _off: u64, prot: u32) -> Result<(), Errno> {
+            self.0.push((addr, len, prot));
+            Ok(())
+        }
+        fn unmap(&mut self, _addr: u64, _len: u64) -> Result<(), Errno> {
+            Ok(())
+        }
+        fn unmap_all(&mut self) -> Result<(), Errno> {
+            Ok(())
+        }
+    }
+
+    /// Memory filled in order gets released pages back, zeroed, mapped
+    /// populated; the first chunk and memory touched here and there get
+    /// fresh, sparse pages.
+    #[test]
+    fn sequential_faults_reuse_released_pages_zeroed() {
+        let mf = Arc::new(
+            MemoryFile::new(1 << 32)
+                .unwrap()
+                .with_recycling(8 * ANON_CHUNK),
+        );
+        let mut m = MemoryManager::new(mf.clone(), 0x7fff_ffff_f000, &[]);
+        let base = 0x4000_0000;
+        let rw = PROT_READ | PROT_WRITE;
+        let mut space = Recorder::default();
+        let fill = |m: &mut MemoryManager, space: &mut Recorder| {
+            for c in 0..4 {
+                let at = base + c * ANON_CHUNK;
+                m.handle_fault(space, at, false).unwrap();
+                m.copy_out(at + 100, &[0xaa; 16]).unwrap();
+            }
+        };
+        m.mmap(anon(base, 4 * ANON_CHUNK, rw, MAP_FIXED)).unwrap();
+        fill(&mut m, &mut space);
+        // Nothing released yet: no populated mapping.
+        assert!(space
+            .0
+            .iter()
+            .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
+        m.munmap(base, 4 * ANON_CHUNK).unwrap();
+        space.0.clear();
+        m.mmap(anon(base, 4 * ANON_CHUNK, rw, MAP_FIXED)).unwrap();
+        let mut seen = [0u8; 16];
+        for c in 0..4 {
+            let at = base + c * ANON_CHUNK;
+            m.handle_fault(&mut space, at, false).unwrap();
+            m.copy_in(at + 100, &mut seen).unwrap();
+            assert_eq!(seen, [0; 16], "chunk {c} shows released data");
+        }
+        let populated: Vec<u64> = space
+            .0
+            .iter()
+            .filter(|&&(_, _, p)| p & platform::PROT_POPULATE != 0)
+            .map(|&(a, _, _)| a)
+            .collect();
+        assert!(populated.len() >= 3, "{:?}", space.0);
+        // A lone chunk away from the others is sparse.
+        space.0.clear();
+        let far = base + 64 * ANON_CHUNK;
+        m.mmap(anon(far, ANON_CHUNK, rw, MAP_FIXED)).unwrap();
+        m.handle_fault(&mut space, far, false).unwrap();
+        assert!(space
+            .0
+            .iter()
+            .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub struct MemoryFile {
     /// spaces since a `fork`: start -> (length, address spaces using it).
     /// A block is released when the last one lets go.
     forked: Mutex<HashMap<u64, (u64, u32)>>,
+    /// Released ranges kept with their pages (start -> length), for
+    /// [`MemoryFile::allocate_resident`]; at most `recycle_limit` bytes.
+    recycled: Mutex<(BTreeMap<u64, u64>, u64)>,
+    recycle_limit: u64,
 }
 
 // SAFETY: `base` points at a MAP_SHARED mapping that lives as long as the
@@ -112,7 +116,36 @@ impl MemoryFile {
             capacity,
             alloc: Mutex::new(RangeAlloc::default()),
             forked: Mutex::new(HashMap::new()),
+            recycled: Mutex::new((BTreeMap::new(), 0)),
+            recycle_limit: 0,
         })
+    }
+
+    /// Keeps up to `limit` bytes of released memory with its pages, for
+    /// [`MemoryFile::allocate_resident`]: a fresh page of a memfd costs
+    /// the host ~5 us in a VM, zeroing a kept one ~0.5 us.
+    pub fn with_recycling(mut self, limit: u64) -> MemoryFile {
+        self.recycle_limit = limit;
+        self
+    }
+
+    /// Allocates `len` bytes (rounded up to pages) of zeroed memory whose
+    /// pages exist already (kept from a release), or `None` if none were
+    /// kept. Meant for memory about to be used densely.
+    pub fn allocate_resident(&self, len: u64) -> Option<u64> {
+        let len = abi::page_up(len)?;
+        let off = {
+            let mut r = lock(&self.recycled);
+            let (&start, &rlen) = r.0.iter().find(|(_, &l)| l >= len)?;
+            r.0.remove(&start);
+            if rlen > len {
+                r.0.insert(start + len, rlen - len);
+            }
+            r.1 -= len;
+            start
+        };
+        self.zero(off, len);
+        Some(off)
     }
 
     pub fn fd(&self) -> i32 {
@@ -126,9 +159,29 @@ impl MemoryFile {
         a.allocate(len, self.capacity).ok_or(Errno::ENOMEM)
     }
 
-    /// Returns a range to the allocator and releases its memory to the host.
+    /// Returns a range to the allocator and releases its memory to the host
+    /// (or keeps it for reuse, see [`MemoryFile::with_recycling`]).
     pub fn release(&self, off: u64, len: u64) {
         let len = abi::page_up(len).unwrap_or(len);
+        {
+            let mut r = lock(&self.recycled);
+            if r.1 + len <= self.recycle_limit {
+                r.1 += len;
+                let (mut start, mut len) = (off, len);
+                if let Some((&ps, &pl)) = r.0.range(..start).next_back() {
+                    if ps + pl == start {
+                        r.0.remove(&ps);
+                        start = ps;
+                        len += pl;
+                    }
+                }
+                if let Some(nl) = r.0.remove(&(start + len)) {
+                    len += nl;
+                }
+                r.0.insert(start, len);
+                return;
+            }
+        }
         self.punch(off, len);
         let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
         a.release(off, len);
@@ -328,6 +381,29 @@ mod tests {
         a.release(z, 4096);
         assert_eq!(a.top, 12288);
         assert!(a.allocate(1 << 21, 1 << 20).is_none());
+    }
+
+    #[test]
+    fn released_pages_are_kept_up_to_the_limit_and_come_back_zeroed() {
+        let mf = MemoryFile::new(1 << 30)
+            .unwrap()
+            .with_recycling(3 * PAGE_SIZE);
+        assert_eq!(mf.allocate_resident(PAGE_SIZE), None);
+        let a = mf.allocate(2 * PAGE_SIZE).unwrap();
+        let b = mf.allocate(2 * PAGE_SIZE).unwrap();
+        mf.write(a, &[7; 8]);
+        mf.write(b + PAGE_SIZE, &[9; 8]);
+        mf.release(a, 2 * PAGE_SIZE);
+        // Over the limit: punched and handed back to the allocator.
+        mf.release(b, 2 * PAGE_SIZE);
+        let mut got = [1u8; 8];
+        mf.read(b + PAGE_SIZE, &mut got);
+        assert_eq!(got, [0; 8]);
+        let r = mf.allocate_resident(2 * PAGE_SIZE).unwrap();
+        assert_eq!(r, a);
+        mf.read(r, &mut got);
+        assert_eq!(got, [0; 8], "kept data must not come back");
+        assert_eq!(mf.allocate_resident(PAGE_SIZE), None);
     }
 
     #[test]

@@ -42,10 +42,28 @@ pub trait Interrupter: Send + Sync {
     fn interrupt(&self);
 }
 
+/// A bit of [`AddressSpace::map_file`]'s `prot`: also fault the pages in
+/// now (`MAP_POPULATE`), for memory about to be used densely.
+pub const PROT_POPULATE: u32 = 1 << 31;
+
+/// `prot` without [`PROT_POPULATE`], and the `mmap` flags it asks for.
+pub fn map_flags(prot: u32) -> (u32, i32) {
+    let populate = if prot & PROT_POPULATE != 0 {
+        libc::MAP_POPULATE
+    } else {
+        0
+    };
+    (
+        prot & !PROT_POPULATE,
+        libc::MAP_SHARED | libc::MAP_FIXED | populate,
+    )
+}
+
 /// The host-side view of one application address space.
 pub trait AddressSpace {
     /// Maps `len` bytes of the memory file at `file_offset` to `addr` with
-    /// `prot` (`PROT_*`), replacing whatever was mapped there.
+    /// `prot` (`PROT_*`, and [`PROT_POPULATE`]), replacing whatever was
+    /// mapped there.
     fn map_file(&mut self, addr: u64, len: u64, file_offset: u64, prot: u32) -> Result<(), Errno>;
     /// Several [`AddressSpace::map_file`]s `(addr, len, file_offset,
     /// prot)`, in order; a platform may carry them out in one round trip.

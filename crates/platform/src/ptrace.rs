@@ -502,14 +502,14 @@ impl Stub {
 
 impl AddressSpace for Stub {
     fn map_file(&mut self, addr: u64, len: u64, file_offset: u64, prot: u32) -> Result<(), Errno> {
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let (prot, flags) = crate::map_flags(prot);
         let r = self.inject(
             libc::SYS_mmap,
             [
                 addr,
                 len,
                 prot as u64,
-                flags,
+                flags as u64,
                 self.memfd as u64,
                 file_offset,
             ],

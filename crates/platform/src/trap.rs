@@ -156,7 +156,7 @@
 //!   requests (e.g. a read-only page's offset with another request's
 //!   `PROT_WRITE`). The base filter (mm thread, and under the application
 //!   filter every non-leader application thread) pins its calls further:
-//!   `mmap` only `MAP_SHARED|MAP_FIXED` of the memory file, `write` only 8
+//!   `mmap` only `MAP_SHARED|MAP_FIXED` (perhaps `|MAP_POPULATE`) of the memory file, `write` only 8
 //!   bytes to the pipe's fd, `clone` only with the fixed thread flags (no
 //!   namespaces, no `CLONE_SETTLS`, no new process), `seccomp` only
 //!   `SET_MODE_FILTER` without flags, `futex` and `arch_prctl` as above;
@@ -1457,12 +1457,12 @@ impl AddressSpace for TrapContext {
                 if end > STUB_BASE && addr < RESERVED_END {
                     return Err(Errno::EINVAL);
                 }
-                let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+                let (prot, flags) = crate::map_flags(prot);
                 let args = [
                     addr,
                     len,
                     prot as u64,
-                    flags,
+                    flags as u64,
                     self.process.memfd as u64,
                     file_offset,
                 ];

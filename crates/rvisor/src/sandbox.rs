@@ -17,6 +17,8 @@ use vfs::{Creds, File, Vfs};
 
 /// Virtual size of the memory file; only touched pages use memory.
 const MEMORY_FILE_SIZE: u64 = 256 << 30;
+/// Released application memory the sandbox keeps for reuse.
+const RECYCLED_MEMORY: u64 = 64 << 20;
 
 pub struct DoOptions {
     root: String,
@@ -292,7 +294,7 @@ pub fn run(o: DoOptions) -> u8 {
     raise_nofile();
     let forwarded = block_forwarded_signals();
     let mf = match MemoryFile::new(MEMORY_FILE_SIZE) {
-        Ok(m) => Arc::new(m),
+        Ok(m) => Arc::new(m.with_recycling(RECYCLED_MEMORY)),
         Err(e) => {
             eprintln!("rvisor: cannot create the memory file: {e}");
             return 125;

@@ -682,6 +682,8 @@ pub enum Arg {
     Lo(usize, u32),
     /// The low 32 bits are one of the values.
     LoOneOf(usize, &'static [u32]),
+    /// The high 32 bits are zero and the low ones one of the values.
+    OneOf(usize, &'static [u32]),
 }
 
 struct Bpf(Vec<u8>);
@@ -738,7 +740,11 @@ pub fn filter(allow: &[(u32, &[Arg])]) -> Vec<u8> {
                     body.ld(arg_lo(i));
                     body.require_eq(v);
                 }
-                Arg::LoOneOf(i, vs) => {
+                Arg::LoOneOf(i, vs) | Arg::OneOf(i, vs) => {
+                    if let Arg::OneOf(..) = *a {
+                        body.ld(arg_lo(i) + 4);
+                        body.require_eq(0);
+                    }
                     body.ld(arg_lo(i));
                     let n = vs.len();
                     for (j, v) in vs.iter().enumerate() {
@@ -757,6 +763,12 @@ pub fn filter(allow: &[(u32, &[Arg])]) -> Vec<u8> {
     f.0
 }
 
+/// `mmap` flags the mm thread uses: the memory file, shared, at a fixed
+/// address, perhaps populated.
+const MAP_FLAGS: &[u32] = &[
+    (libc::MAP_SHARED | libc::MAP_FIXED) as u32,
+    (libc::MAP_SHARED | libc::MAP_FIXED | libc::MAP_POPULATE) as u32,
+];
 /// `futex` operations the stub uses: WAIT and WAKE, shared or private.
 const FUTEX_OPS: &[u32] = &[0, 1, 128, 129];
 /// `ARCH_SET_GS`, `ARCH_SET_FS`.
@@ -771,10 +783,7 @@ pub fn base_filter(memfd: i32) -> Vec<u8> {
         ),
         (
             libc::SYS_mmap as u32,
-            &[
-                Arg::Eq(3, (libc::MAP_SHARED | libc::MAP_FIXED) as u64),
-                Arg::Lo(4, memfd as u32),
-            ],
+            &[Arg::OneOf(3, MAP_FLAGS), Arg::Lo(4, memfd as u32)],
         ),
         (libc::SYS_munmap as u32, &[]),
         (libc::SYS_rt_sigprocmask as u32, &[]),
