@@ -5,6 +5,7 @@
 pub mod manager;
 pub mod memfile;
 pub mod object;
+mod recycle;
 
 pub use manager::{
     FaultError, FutexKey, MapRequest, MemoryManager, VmaName, PATCH_AREA, PATCH_AREA_END,
