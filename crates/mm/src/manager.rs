@@ -817,14 +817,14 @@ impl MemoryManager {
                 let win = page & !(ANON_CHUNK - 1);
                 let start = win.max(prev_end);
                 let end = (win + ANON_CHUNK).min(next_start);
-                // A whole chunk next to the one faulted in last: memory
-                // being filled in order, which gets pages that exist
-                // already, zeroed, all mapped at once (~1 us a page
-                // instead of ~5 us of host faults on fresh pages).
-                let sequential = start == win
-                    && end == win + ANON_CHUNK
-                    && (self.last_anon_chunk == win.wrapping_sub(ANON_CHUNK)
-                        || self.last_anon_chunk == win + ANON_CHUNK);
+                // A chunk next to the one faulted in last, or the first
+                // page of a large mapping: memory being filled in order,
+                // which gets pages that exist already, zeroed, all mapped
+                // at once (~1.5 us a page instead of ~5 us of host faults
+                // on fresh pages).
+                let sequential = self.last_anon_chunk == win.wrapping_sub(ANON_CHUNK)
+                    || self.last_anon_chunk == win + ANON_CHUNK
+                    || (page == vstart && vend - vstart >= 4 * ANON_CHUNK);
                 self.last_anon_chunk = win;
                 let resident = sequential
                     .then(|| self.mf.allocate_resident(end - start))
