@@ -335,22 +335,54 @@ impl MemoryFile {
     }
 
     /// Runs of `[off, off+len)` that hold data (not holes), so copies can
-    /// skip untouched memory without faulting it in.
+    /// skip untouched memory without faulting it in. Page residency
+    /// (`mincore`) finds the data in one call; only where a page is not
+    /// resident does `SEEK_DATA` tell a hole from a swapped-out page. (A
+    /// `SEEK_HOLE` from data would scan on past the range through every
+    /// data page that follows it in the file.)
     pub fn data_runs(&self, off: u64, len: u64) -> Vec<(u64, u64)> {
-        let end = off + len;
-        let mut runs = Vec::new();
-        let mut pos = off;
-        while pos < end {
-            // SAFETY: lseek on our fd.
-            let d = unsafe { libc::lseek(self.fd.as_raw_fd(), pos as i64, libc::SEEK_DATA) };
-            if d < 0 || d as u64 >= end {
-                break;
+        let len = len - len % PAGE_SIZE;
+        self.check(off, len as usize);
+        let pages = (len / PAGE_SIZE) as usize;
+        let mut resident = vec![0u8; pages];
+        // SAFETY: the range lies inside our mapping (checked above) and
+        // the vector has one byte per page.
+        let r = unsafe {
+            libc::mincore(
+                self.base.add(off as usize).cast(),
+                len as usize,
+                resident.as_mut_ptr(),
+            )
+        };
+        if r != 0 {
+            return vec![(off, len)];
+        }
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        let mut push = |at: u64, n: u64| match runs.last_mut() {
+            Some(last) if last.0 + last.1 == at => last.1 += n,
+            _ => runs.push((at, n)),
+        };
+        let mut i = 0;
+        while i < pages {
+            let at = off + i as u64 * PAGE_SIZE;
+            if resident[i] & 1 != 0 {
+                push(at, PAGE_SIZE);
+                i += 1;
+                continue;
             }
             // SAFETY: lseek on our fd.
-            let h = unsafe { libc::lseek(self.fd.as_raw_fd(), d, libc::SEEK_HOLE) };
-            let h = if h < 0 { end } else { (h as u64).min(end) };
-            runs.push((d as u64, h - d as u64));
-            pos = h;
+            let d = unsafe { libc::lseek(self.fd.as_raw_fd(), at as i64, libc::SEEK_DATA) };
+            if d < 0 {
+                break;
+            }
+            let d = d as u64;
+            if d == at {
+                // Data, though not in memory (swapped out).
+                push(at, PAGE_SIZE);
+                i += 1;
+            } else {
+                i = (((d - off) / PAGE_SIZE) as usize).clamp(i + 1, pages);
+            }
         }
         runs
     }

@@ -248,7 +248,10 @@ pub struct TrapPlatform {
 /// and set-up.
 #[derive(Default)]
 struct Pool {
-    ready: Mutex<Option<Arc<TrapProcess>>>,
+    /// Stub processes ready for a new context: made ahead of time, or
+    /// left by a process that ended (emptied, see
+    /// [`TrapContext::recycle`]).
+    ready: Mutex<Vec<Arc<TrapProcess>>>,
     refilling: std::sync::atomic::AtomicBool,
 }
 
@@ -292,12 +295,12 @@ impl TrapPlatform {
     /// Asks the spawner thread to refill the pool unless it is full or
     /// being filled.
     fn refill(&self) {
-        let full = self
+        let full = !self
             .pool
             .ready
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .is_some();
+            .is_empty();
         if full || self.pool.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -329,7 +332,7 @@ impl Platform for TrapPlatform {
             .ready
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take();
+            .pop();
         self.refill();
         let process = match pre {
             Some(p) if !p.exited() => p,
@@ -337,6 +340,7 @@ impl Platform for TrapPlatform {
         };
         let mut ctx = process.leader_context()?;
         ctx.patching = self.patching;
+        ctx.pool = Arc::downgrade(&self.pool);
         Ok(Box::new(ctx))
     }
 
@@ -634,7 +638,7 @@ fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
                                 .and_then(|p| p.wait_ready(0).map(|_| p));
                             if let Some(pool) = pool.upgrade() {
                                 if let Ok(p) = made {
-                                    *pool.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+                                    pool.ready.lock().unwrap_or_else(|e| e.into_inner()).push(p);
                                 }
                                 pool.refilling.store(false, Ordering::Release);
                             }
@@ -719,6 +723,8 @@ const LIVENESS_TICK: Duration = Duration::from_millis(50);
 /// An interrupt unanswered for this long means the application blocked
 /// the interrupt signal: the thread is then parked by force (ptrace).
 const FORCE_AFTER: Duration = Duration::from_millis(200);
+/// Stub processes kept ready for new contexts.
+const POOL_MAX: usize = 2;
 /// Threads a stub process keeps parked for reuse.
 const MAX_SPARES: usize = 4;
 /// How long a new stub may take to set itself up.
@@ -1089,6 +1095,8 @@ pub struct TrapContext {
     /// The last event came through the fast path: the thread waits there,
     /// not in its signal handler.
     via_fast: bool,
+    /// Where a leader's stub process goes when its process ends.
+    pool: std::sync::Weak<Pool>,
 }
 
 impl TrapContext {
@@ -1109,6 +1117,7 @@ impl TrapContext {
             stub_spin: SPIN_START,
             patching: false,
             via_fast: false,
+            pool: std::sync::Weak::new(),
         }
     }
 
@@ -1354,6 +1363,29 @@ impl TrapContext {
 }
 
 const EFLAGS_TF: u64 = 0x100;
+
+impl TrapContext {
+    /// Empties the stub process of an ended process for the next one: the
+    /// leader waits in its handler (which resets its signal mask and
+    /// stack on the next resume), with the initial FP state, and nothing
+    /// of the old address space is mapped. Its other threads stay spares.
+    /// The application could not have changed anything else of the stub:
+    /// its filters allow no call that would.
+    fn recycle(&mut self) -> bool {
+        if self.process.exited() || (self.via_fast && self.move_to_handler().is_err()) {
+            return false;
+        }
+        let b = self.base();
+        if self.area().word(b + ST_STATE).load(Ordering::Acquire) != 1 {
+            return false;
+        }
+        if self.unmap_all().is_err() || self.set_fp_state(&FpState::default()).is_err() {
+            return false;
+        }
+        self.area().word(b + ST_SLOW).store(0, Ordering::Relaxed);
+        true
+    }
+}
 
 /// What [`TrapContext::force_park`] found.
 enum Park {
@@ -1626,6 +1658,16 @@ impl Context for TrapContext {
 impl Drop for TrapContext {
     fn drop(&mut self) {
         *self.state.alive.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        if self.leader && !self.dead && Arc::strong_count(&self.process) == 1 {
+            // The process ended: its stub can serve the next one.
+            if let Some(pool) = self.pool.upgrade() {
+                let mut ready = pool.ready.lock().unwrap_or_else(|e| e.into_inner());
+                if ready.len() < POOL_MAX && self.recycle() {
+                    ready.push(self.process.clone());
+                }
+            }
+            return;
+        }
         if Arc::strong_count(&self.process) == 1 || self.leader || self.dead {
             // The last thread takes the process with it; the leader stays
             // parked until the group ends.
@@ -2260,6 +2302,41 @@ mod tests {
     }
 
     /// A dead stub is reported as `Died`.
+    /// An ended process's stub serves the next context empty: nothing of
+    /// the old address space is mapped and the FP state is the initial one.
+    #[test]
+    fn ended_process_stub_is_reused_empty() {
+        // movq xmm0, rdi; mov eax, 39; syscall
+        let memfd = memfd_with(&[0x66, 0x48, 0x0f, 0x6e, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+        let (p, mut ctx) = context(memfd);
+        let mut regs = regs_at(0x400000);
+        regs.rdi = 0x1234_5678;
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        assert_eq!(
+            &ctx.fp_state().unwrap().0[160..168],
+            &0x1234_5678u64.to_le_bytes()
+        );
+        drop(ctx);
+        let pids = |p: &TrapPlatform| -> Vec<libc::pid_t> {
+            p.pool.ready.lock().unwrap().iter().map(|t| t.pid).collect()
+        };
+        let kept = pids(&p);
+        assert!(!kept.is_empty(), "the stub went back to the pool");
+        let mut ctx = p.new_context().unwrap();
+        let mut regs = regs_at(0x400000);
+        match ctx.switch(&mut regs) {
+            Event::Fault { addr, code, .. } => {
+                assert_eq!((addr, code), (0x400000, SEGV_MAPERR));
+            }
+            e => panic!("unexpected {e:?}"),
+        }
+        assert_eq!(ctx.fp_state().unwrap().0[160..168], [0; 8]);
+        ctx.map_file(0x400000, 0x10000, 0, RX).unwrap();
+        regs.rip = 0x400005;
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        close(memfd);
+    }
+
     #[test]
     fn killed_stub_dies() {
         // mov eax, 39; syscall; jmp $
