@@ -64,8 +64,10 @@
 //! start-up here (~100-300 us each on this VM), hence one per thread and
 //! the mm thread's in parallel with the leader's. The platform keeps one
 //! ready stub process in a pool (refilled by the spawner thread after each
-//! `new_context`), and killed stubs are reaped by the spawner thread, so
-//! fork/exec rarely wait for a stub's exec and set-up.
+//! `new_context` that emptied it), and a process that ends gives its stub
+//! back to the pool, emptied (`TrapContext::recycle`); killed stubs are
+//! reaped by the spawner thread, so fork/exec rarely wait for a stub's
+//! exec and set-up.
 //!
 //! # Hand-off
 //!
