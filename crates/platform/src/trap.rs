@@ -19,6 +19,14 @@
 //! spin. A futex-only hand-off (no spinning) costs ~20 us on this VM
 //! (cross-CPU wake-ups), which is why both sides spin first.
 //!
+//! Patched syscall sites (see `mm`'s syscall patching) skip the signal:
+//! they jump to the stub's *fast path*, which saves the registers (through
+//! `gs`, which points at the thread's slot) and FP state (`xsave`) into
+//! the context page itself and does the same hand-off; a `getppid` round
+//! trip then costs 0.4-0.7 us. A resume loads registers and flags
+//! directly; state only `rt_sigreturn` can load makes the thread trap from
+//! the park site into its handler first ([`TrapContext::move_to_handler`]).
+//!
 //! # Layout
 //!
 //! - The stub image: a two-page static ELF built in memory
