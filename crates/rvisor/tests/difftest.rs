@@ -914,6 +914,10 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     }
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
     trials.push(Trial::test("cli::bad_cwd", bad_cwd));
+    trials.push(Trial::test(
+        "cli::syscall_patching_switch",
+        syscall_patching_switch,
+    ));
 }
 
 /// Runs `argv` in the sandbox only.
@@ -1309,6 +1313,51 @@ fn bad_cwd() -> Result<(), Failed> {
 }
 
 /// An unknown platform is rejected with a message naming it.
+/// `--syscall-patching off` leaves every syscall trapping (the probe finds
+/// no trampolines), `on` is the default, anything else is refused.
+fn syscall_patching_switch() -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/raw_syscalls.c");
+    let bin = build_c(&src, "sandbox-raw_syscalls", false, &[])?;
+    let bin = bin.to_string_lossy().into_owned();
+    let cwd = fresh_workdir("cli-syscall-patching")?;
+    let mut problems = Vec::new();
+    for (value, want) in [("off", "fast=absent"), ("on", "fast_nodename=sbx-fast")] {
+        let mut full = vec![rvisor_bin().into_os_string()];
+        for a in [
+            "do",
+            "--platform",
+            "trap",
+            "--syscall-patching",
+            value,
+            "--",
+            &bin,
+        ] {
+            full.push(a.into());
+        }
+        let r = run_cmd(&full, &cwd, None)?;
+        let out = String::from_utf8_lossy(&r.stdout);
+        if r.status != Some(0) || !out.lines().any(|l| l == want) {
+            problems.push(format!(
+                "with {value}: expected `{want}`\n{}",
+                describe(&r, &full)
+            ));
+        }
+    }
+    let mut full = vec![rvisor_bin().into_os_string()];
+    for a in ["do", "--syscall-patching", "maybe", "--", "/bin/true"] {
+        full.push(a.into());
+    }
+    let r = run_cmd(&full, Path::new("/"), None)?;
+    if r.status != Some(2) || !String::from_utf8_lossy(&r.stderr).contains("on or off") {
+        problems.push(format!("expected a usage error\n{}", describe(&r, &full)));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
 fn bogus_platform() -> Result<(), Failed> {
     let argv: Vec<OsString> = ["do", "--platform", "bogus", "--", "/bin/true"]
         .iter()
