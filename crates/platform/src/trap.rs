@@ -1671,9 +1671,14 @@ impl Drop for TrapContext {
         if self.leader && !self.dead && Arc::strong_count(&self.process) == 1 {
             // The process ended: its stub can serve the next one.
             if let Some(pool) = self.pool.upgrade() {
-                let mut ready = pool.ready.lock().unwrap_or_else(|e| e.into_inner());
-                if ready.len() < POOL_MAX && self.recycle() {
-                    ready.push(self.process.clone());
+                let room =
+                    |p: &Pool| p.ready.lock().unwrap_or_else(|e| e.into_inner()).len() < POOL_MAX;
+                // Emptying takes mm-thread round trips: not under the lock.
+                if room(&pool) && self.recycle() {
+                    let mut ready = pool.ready.lock().unwrap_or_else(|e| e.into_inner());
+                    if ready.len() < POOL_MAX {
+                        ready.push(self.process.clone());
+                    }
                 }
             }
             return;
