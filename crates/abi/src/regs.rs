@@ -144,3 +144,5 @@ pub const USER_CS: u64 = 0x33;
 pub const USER_SS: u64 = 0x2b;
 /// EFLAGS for fresh user code: IF set, reserved bit 1 set.
 pub const USER_EFLAGS: u64 = 0x202;
+/// EFLAGS.TF: a debug trap after the next instruction (single-step).
+pub const EFLAGS_TF: u64 = 0x100;

@@ -210,17 +210,22 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
     }
 }
 
-const SYS_RT_SIGRETURN: u64 = 15;
-/// Syscalls that can take the syscall trampolines away: mmap, mprotect,
-/// munmap, brk, mremap, madvise.
-const REMAPPING_SYSCALLS: [u64; 6] = [9, 10, 11, 12, 25, 28];
+/// Syscalls that can take the syscall trampolines away.
+const REMAPPING_SYSCALLS: [i64; 6] = [
+    libc::SYS_mmap,
+    libc::SYS_mprotect,
+    libc::SYS_munmap,
+    libc::SYS_brk,
+    libc::SYS_mremap,
+    libc::SYS_madvise,
+];
 
 /// Rewrites the `syscall` the task just trapped from into a jump to the
 /// platform's fast path, when the site allows it (`mm`'s patching rules).
 fn patch_syscall_site(task: &mut Task, target: u64) {
     // rt_sigreturn loads FP state, which only the signal path can: the
     // fast path would just take a detour.
-    if task.regs.orig_rax == SYS_RT_SIGRETURN || task.traced() {
+    if task.regs.orig_rax == libc::SYS_rt_sigreturn as u64 || task.traced() {
         return;
     }
     // Only while this task is the address space's one user: it holds one
@@ -305,7 +310,7 @@ pub fn run_task(mut task: Task) {
                     }
                 }
                 if (mm::PATCH_AREA..mm::PATCH_AREA_END).contains(&task.regs.rip)
-                    && REMAPPING_SYSCALLS.contains(&task.regs.orig_rax)
+                    && REMAPPING_SYSCALLS.contains(&(task.regs.orig_rax as i64))
                 {
                     // The trampoline it returns through may be gone.
                     let rip = lock(&task.mm).resume_address(task.regs.rip);

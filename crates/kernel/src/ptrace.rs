@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use abi::regs::{
-    FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_BV, XFEATURES_KEPT,
+    FpState, EFLAGS_TF, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_BV, XFEATURES_KEPT,
 };
 use abi::signal::*;
 use abi::{Errno, PtRegs, SysResult};
@@ -97,7 +97,6 @@ const USER_SIZE: u64 = 912;
 /// EFLAGS bits a tracer may change (Linux's `FLAG_MASK`).
 const EFLAGS_CHANGEABLE: u64 =
     0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4000 | 0x1_0000 | 0x4_0000;
-const EFLAGS_TF: u64 = 0x100;
 /// The first address above user space: base registers must stay below.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 

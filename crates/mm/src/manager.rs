@@ -891,13 +891,13 @@ impl MemoryManager {
             COW_CHUNK
         };
         let end = (start + chunk).min(p.end);
-        let off = match self.mf.allocate_resident(end - start) {
-            Some(off) => off,
-            None => self.mf.allocate(end - start).map_err(|_| FaultError {
+        let off = self
+            .mf
+            .allocate_for_copy(end - start)
+            .map_err(|_| FaultError {
                 signo: SIGBUS,
                 code: BUS_ADRERR,
-            })?,
-        };
+            })?;
         self.mf.copy(off, p.off + (start - ps), end - start);
         self.split_pma_at(start);
         self.split_pma_at(end);
@@ -1399,12 +1399,7 @@ impl MemoryManager {
             return Ok(());
         };
         let (start, end) = (first.0, last.1.end);
-        // Kept pages, if any: a fresh page costs the host more than
-        // zeroing one that exists.
-        let off = match self.mf.allocate_resident(end - start) {
-            Some(off) => off,
-            None => self.mf.allocate(end - start)?,
-        };
+        let off = self.mf.allocate_for_copy(end - start)?;
         for (s, p, runs) in &run {
             for &(ds, dl) in runs {
                 self.mf.copy(off + (s - start) + (ds - p.off), ds, dl);

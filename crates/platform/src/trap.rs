@@ -1339,7 +1339,7 @@ impl TrapContext {
     fn needs_handler(&self, regs: &PtRegs) -> bool {
         let b = self.base();
         self.area().word(b + ST_FPDIRTY).load(Ordering::Acquire) != 0
-            || regs.eflags & EFLAGS_TF != 0
+            || regs.eflags & abi::regs::EFLAGS_TF != 0
             || regs.cs != abi::regs::USER_CS
             || regs.ss != abi::regs::USER_SS
             || self.host_gs_base(regs.gs_base) != self.area().read64(b + ST_CURGS)
@@ -1370,11 +1370,7 @@ impl TrapContext {
         }
         r.map(|_| ())
     }
-}
 
-const EFLAGS_TF: u64 = 0x100;
-
-impl TrapContext {
     /// Empties the stub process of an ended process for the next one: the
     /// leader waits in its handler (which resets its signal mask and
     /// stack on the next resume), with the initial FP state, and nothing

@@ -29,9 +29,8 @@ pub struct DoOptions {
     strace: bool,
     log: Option<String>,
     hostname: String,
-    /// Rewrite hot `syscall` instructions into jumps to the platform's
-    /// fast path (trap platform only).
-    syscall_patching: bool,
+    /// Choices for the platform (syscall patching).
+    platform_options: platform::Options,
     argv: Vec<String>,
 }
 
@@ -45,7 +44,7 @@ impl DoOptions {
             strace: false,
             log: None,
             hostname: "rvisor".into(),
-            syscall_patching: true,
+            platform_options: platform::Options::default(),
             argv: Vec::new(),
         };
         let mut explicit_env = false;
@@ -85,7 +84,9 @@ impl DoOptions {
                 "--log" => o.log = Some(value("--log")?),
                 "--hostname" => o.hostname = value("--hostname")?,
                 "--syscall-patching" => {
-                    o.syscall_patching = match value("--syscall-patching")?.as_str() {
+                    o.platform_options.syscall_patching = match value("--syscall-patching")?
+                        .as_str()
+                    {
                         "on" => true,
                         "off" => false,
                         v => {
@@ -110,12 +111,6 @@ impl DoOptions {
                 .collect();
         }
         Ok(o)
-    }
-
-    fn platform_options(&self) -> platform::Options {
-        platform::Options {
-            syscall_patching: self.syscall_patching,
-        }
     }
 }
 
@@ -301,8 +296,8 @@ pub fn run(o: DoOptions) -> u8 {
         }
     };
     let chosen = match &o.platform {
-        Some(name) => platform::by_name(name, mf.fd(), o.platform_options()),
-        None => platform::probe_default(mf.fd(), o.platform_options()),
+        Some(name) => platform::by_name(name, mf.fd(), o.platform_options),
+        None => platform::probe_default(mf.fd(), o.platform_options),
     };
     let platform = match chosen {
         Ok(p) => p,
