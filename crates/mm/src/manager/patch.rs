@@ -206,37 +206,29 @@ impl MemoryManager {
         if matches!(shape, Shape::MovSyscall { nr: n } if n != nr) {
             return None;
         }
-        let known = self.patches.sites.get(&site).copied();
-        if known.is_some_and(|s| s.shape != shape) {
+        // Every way a patched site gets its bytes back also forgets it.
+        if self.patches.sites.contains_key(&site) {
             return None;
         }
         if self.patches.mode == Mode::Unused && !self.map_patch_area() {
             return None;
         }
-        let entry = match known {
-            // Patched before, and its page went back to the file's bytes
-            // (`MADV_DONTNEED`): the trampoline is still there.
-            Some(s) => s.entry,
-            None => {
-                let entry = self.patches.next_entry;
-                if u64::from(entry) >= TABLE_ENTRIES {
-                    self.reject(site_end);
-                    return None;
-                }
-                let tramp = TRAMPOLINES + TRAMPOLINE_SIZE * u64::from(entry);
-                let code = shape.trampoline(tramp, site, target);
-                if !self.poke(tramp, &code)
-                    || !self.poke(PATCH_AREA + 8 * u64::from(entry), &tramp.to_le_bytes())
-                {
-                    return None;
-                }
-                self.patches.next_entry += 1;
-                if let Shape::SyscallCmp { .. } = shape {
-                    self.patches.resumes.insert(tramp + CMP_RESUME, site + 2);
-                }
-                entry
-            }
-        };
+        let entry = self.patches.next_entry;
+        if u64::from(entry) >= TABLE_ENTRIES {
+            self.reject(site_end);
+            return None;
+        }
+        let tramp = TRAMPOLINES + TRAMPOLINE_SIZE * u64::from(entry);
+        let code = shape.trampoline(tramp, site, target);
+        if !self.poke(tramp, &code)
+            || !self.poke(PATCH_AREA + 8 * u64::from(entry), &tramp.to_le_bytes())
+        {
+            return None;
+        }
+        self.patches.next_entry += 1;
+        if let Shape::SyscallCmp { .. } = shape {
+            self.patches.resumes.insert(tramp + CMP_RESUME, site + 2);
+        }
         if !self.poke(site, &shape.patched(entry)) {
             return None;
         }
