@@ -327,6 +327,7 @@ impl MemoryManager {
     /// Drops the backing of `[start, end)`, freeing private copies, and
     /// queues the host unmap.
     fn drop_pmas(&mut self, start: u64, end: u64) {
+        self.unmap_backed(start, end);
         self.split_pma_at(start);
         self.split_pma_at(end);
         let keys: Vec<u64> = self.pmas.range(start..end).map(|(&k, _)| k).collect();
@@ -337,7 +338,31 @@ impl MemoryManager {
                 }
             }
         }
-        self.pending_unmaps.push((start, end - start));
+    }
+
+    /// Queues the host unmap of the parts of `[start, end)` that PMAs back.
+    /// The host maps nothing a PMA does not back, so the rest needs no
+    /// host call (a thread's exit drops megabytes of stack never touched).
+    fn unmap_backed(&mut self, start: u64, end: u64) {
+        let first = self.pma_at(start).map_or(start, |(s, _)| s);
+        let mut run: Option<(u64, u64)> = None;
+        for (&ps, p) in self.pmas.range(first..end) {
+            let (s, e) = (ps.max(start), p.end.min(end));
+            if s >= e {
+                continue;
+            }
+            run = match run {
+                Some((rs, re)) if re == s => Some((rs, e)),
+                Some((rs, re)) => {
+                    self.pending_unmaps.push((rs, re - rs));
+                    Some((s, e))
+                }
+                None => Some((s, e)),
+            };
+        }
+        if let Some((rs, re)) = run {
+            self.pending_unmaps.push((rs, re - rs));
+        }
     }
 
     /// Removes every mapping in `[start, end)`.
@@ -546,7 +571,7 @@ impl MemoryManager {
         for (_, v) in self.vmas.range_mut(addr..end) {
             v.prot = prot;
         }
-        self.pending_unmaps.push((addr, len));
+        self.unmap_backed(addr, end);
         Ok(())
     }
 
@@ -663,6 +688,7 @@ impl MemoryManager {
         let Some(mut v) = self.vmas.remove(&old) else {
             return Err(Errno::EFAULT);
         };
+        self.unmap_backed(old, old_end);
         let keep = old_len.min(new_len);
         let moved: Vec<(u64, Pma)> = self
             .pmas
@@ -686,7 +712,6 @@ impl MemoryManager {
         if old + keep < old_end {
             self.drop_pmas(old + keep, old_end);
         }
-        self.pending_unmaps.push((old, old_len));
         v.end = new + new_len;
         self.vmas.insert(new, v);
         Ok(new)
@@ -1679,6 +1704,56 @@ mod tests {
             .0
             .iter()
             .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
+    }
+
+    /// Records host unmaps.
+    #[derive(Default)]
+    struct UnmapRecorder(Vec<(u64, u64)>);
+
+    impl AddressSpace for UnmapRecorder {
+        fn map_file(&mut self, _addr: u64, _len: u64, _off: u64, _prot: u32) -> Result<(), Errno> {
+            Ok(())
+        }
+        fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+            self.0.push((addr, len));
+            Ok(())
+        }
+        fn unmap_all(&mut self) -> Result<(), Errno> {
+            Ok(())
+        }
+    }
+
+    /// Dropping or reprotecting memory unmaps on the host only what PMAs
+    /// back there: the host has nothing mapped anywhere else.
+    #[test]
+    fn host_unmaps_cover_only_backed_pages() {
+        let mut m = mm();
+        let rw = PROT_READ | PROT_WRITE;
+        let a = m.mmap(anon(0, 64 * PAGE_SIZE, rw, 0)).unwrap();
+        let mut space = UnmapRecorder::default();
+        m.madvise(a, 64 * PAGE_SIZE, MADV_DONTNEED).unwrap();
+        m.sync_host(&mut space).unwrap();
+        assert_eq!(space.0, vec![], "nothing backed, nothing to unmap");
+        m.copy_out(a + 10 * PAGE_SIZE, b"x").unwrap();
+        let (ps, p) = m.pma_at(a + 10 * PAGE_SIZE).unwrap();
+        m.madvise(a, 64 * PAGE_SIZE, MADV_DONTNEED).unwrap();
+        m.sync_host(&mut space).unwrap();
+        assert_eq!(
+            space.0,
+            vec![(ps.max(a), p.end.min(a + 64 * PAGE_SIZE) - ps.max(a))]
+        );
+        let mut b = [1u8; 1];
+        m.copy_in(a + 10 * PAGE_SIZE, &mut b).unwrap();
+        assert_eq!(b, [0], "MADV_DONTNEED kept the data");
+        space.0.clear();
+        // mprotect over a backed page and an unbacked rest.
+        m.copy_out(a + 20 * PAGE_SIZE, b"y").unwrap();
+        let (ps, p) = m.pma_at(a + 20 * PAGE_SIZE).unwrap();
+        let (s, e) = (ps.max(a + 16 * PAGE_SIZE), p.end.min(a + 64 * PAGE_SIZE));
+        m.mprotect(a + 16 * PAGE_SIZE, 48 * PAGE_SIZE, PROT_READ)
+            .unwrap();
+        m.sync_host(&mut space).unwrap();
+        assert_eq!(space.0, vec![(s, e - s)]);
     }
 
     #[test]
