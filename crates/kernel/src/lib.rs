@@ -228,14 +228,13 @@ fn patch_syscall_site(task: &mut Task, target: u64) {
     if task.regs.orig_rax == libc::SYS_rt_sigreturn as u64 || task.traced() {
         return;
     }
-    // Only while this task is the address space's one user: it holds one
-    // reference and its process the other, so no other thread can be
-    // running the code being rewritten.
-    if Arc::strong_count(&task.mm) > 2 {
+    // Only while no thread runs the code being rewritten; none can start
+    // while the lock is held.
+    let mut mm = lock(&task.mm);
+    if !mm.application_stopped() {
         return;
     }
-    let resume = lock(&task.mm).patch_syscall(task.regs.rip, task.regs.orig_rax, target);
-    if let Some(rip) = resume {
+    if let Some(rip) = mm.patch_syscall(task.regs.rip, task.regs.orig_rax, target) {
         task.regs.rip = rip;
     }
 }
@@ -263,6 +262,8 @@ pub fn run_task(mut task: Task) {
     *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
     procfs::set_current(&task);
     let mut restart: Option<Errno> = None;
+    let mut in_application = mm::ApplicationEntry::default();
+    let mut patch_epoch = u64::MAX;
     let exit = loop {
         if let Some(exit) = task.deliver_signals(restart.take()) {
             break exit;
@@ -270,13 +271,23 @@ pub fn run_task(mut task: Task) {
         let synced = {
             let mm = task.mm.clone();
             let mut mm = lock(&mm);
-            mm.sync_host(&mut *task.ctx)
+            if mm.patch_epoch() != patch_epoch {
+                // Another thread patched code while this one was stopped.
+                patch_epoch = mm.patch_epoch();
+                task.regs.rip = mm.resume_address(task.regs.rip);
+            }
+            let synced = mm.sync_host(&mut *task.ctx);
+            if synced.is_ok() {
+                mm.enter_application(&mut in_application);
+            }
+            synced
         };
         if synced.is_err() {
             break Exit::Group(abi::misc::wait::signaled(SIGKILL, false));
         }
         let started = Instant::now();
         let ev = task.ctx.switch(&mut task.regs);
+        in_application.leave();
         let ev = patched_site_fault(&mut task, ev);
         let ran = started.elapsed().as_nanos() as u64;
         task.shared.cpu_ns.fetch_add(ran, Ordering::Relaxed);

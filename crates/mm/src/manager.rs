@@ -8,6 +8,7 @@
 //! again, so the bookkeeping needs no platform access.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use abi::mman::*;
@@ -119,6 +120,32 @@ pub struct MapRequest {
     pub name: VmaName,
 }
 
+/// One thread's membership in the count of threads running application
+/// code ([`MemoryManager::enter_application`]); it keeps the counter it
+/// last entered, so leaving needs no lock and entering no allocation.
+#[derive(Default)]
+pub struct ApplicationEntry {
+    counter: Option<Arc<AtomicU32>>,
+    inside: bool,
+}
+
+impl ApplicationEntry {
+    /// The thread stopped running application code (it trapped out).
+    pub fn leave(&mut self) {
+        if std::mem::take(&mut self.inside) {
+            if let Some(c) = &self.counter {
+                c.fetch_sub(1, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl Drop for ApplicationEntry {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
 /// A PMA a `fork` copies: its start, itself, and its runs of data.
 type CopyPiece = (u64, Pma, Vec<(u64, u64)>);
 
@@ -150,6 +177,10 @@ pub struct MemoryManager {
     /// Some entry of `fork_uses` fell to zero since the last settling.
     fork_unsettled: bool,
     patches: patch::SyscallPatches,
+    /// Threads of this address space running application code now: each
+    /// enters under the lock ([`MemoryManager::enter_application`]) and
+    /// leaves without it. Code is rewritten only while it is zero.
+    in_application: Arc<AtomicU32>,
     /// Window of the last anonymous chunk faulted in.
     last_anon_chunk: u64,
     /// A chunk just given existing pages, to map populated.
@@ -178,6 +209,7 @@ impl MemoryManager {
             fork_uses: HashMap::new(),
             fork_unsettled: false,
             patches: Default::default(),
+            in_application: Arc::new(AtomicU32::new(0)),
             last_anon_chunk: u64::MAX,
             populate: None,
             watched: BTreeMap::new(),
@@ -197,6 +229,28 @@ impl MemoryManager {
 
     pub fn memory_file(&self) -> &Arc<MemoryFile> {
         &self.mf
+    }
+
+    /// Counts a thread about to run application code until it calls
+    /// [`ApplicationEntry::leave`]. Taken under this manager's lock, so
+    /// that whoever holds the lock and sees no thread in the application
+    /// knows none will enter before the lock is released.
+    pub fn enter_application(&self, entry: &mut ApplicationEntry) {
+        if !entry
+            .counter
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &self.in_application))
+        {
+            entry.counter = Some(self.in_application.clone());
+        }
+        self.in_application.fetch_add(1, Ordering::Relaxed);
+        entry.inside = true;
+    }
+
+    /// Whether no thread of this address space is running application
+    /// code (callers hold the lock, so none can start).
+    pub fn application_stopped(&self) -> bool {
+        self.in_application.load(Ordering::Acquire) == 0
     }
 
     pub fn max_addr(&self) -> u64 {
@@ -1347,6 +1401,7 @@ impl MemoryManager {
             fork_uses: HashMap::new(),
             fork_unsettled: false,
             patches: self.patches.clone(),
+            in_application: Arc::new(AtomicU32::new(0)),
             last_anon_chunk: u64::MAX,
             populate: None,
             watched: BTreeMap::new(),

@@ -24,8 +24,12 @@
 //!
 //! Correctness rules, all enforced here:
 //! - Only sites in private, executable, non-writable mappings are patched,
-//!   only while one thread uses the address space (the caller checks), so
-//!   no thread can be executing the bytes being rewritten.
+//!   only while no thread of the address space runs application code (the
+//!   caller checks [`MemoryManager::application_stopped`] under the lock
+//!   that entering application code takes), so no thread can be executing
+//!   the bytes being rewritten. Threads stopped at the instruction after a
+//!   `syscall` whose bytes became part of a jump move to the trampoline's
+//!   copy of it before they run again ([`MemoryManager::patch_epoch`]).
 //! - Any change to a mapping holding patched sites (`munmap`, `mmap` over
 //!   it, `mprotect`, `mremap`, `madvise`) and any debugger write first
 //!   puts the original bytes back. A program can only change its code
@@ -36,6 +40,12 @@
 //!   when a debugger attaches or the program sets its own `gs` base
 //!   ([`MemoryManager::stop_syscall_patching`]).
 //! - A `fork` child inherits the patched pages, the area and the sites.
+//!
+//! Known gap: putting a site back does not wait for the other threads to
+//! stop, so a thread running the very bytes an `mprotect` of their code
+//! restores at that moment can execute a torn instruction. Only the
+//! program's own threads are affected (every syscall still traps), and
+//! sites are only ever in code that is mapped read-only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -173,13 +183,17 @@ pub(super) struct SyscallPatches {
     rejected: HashSet<u64>,
     /// Traps taken so far at sites not yet patched.
     counted: HashMap<u64, u8>,
+    /// Bumped whenever the instruction after a `syscall` may have moved
+    /// (a site patched, patching stopped): threads stopped meanwhile
+    /// translate where they resume ([`MemoryManager::resume_address`]).
+    epoch: u64,
 }
 
 impl MemoryManager {
     /// Patches the `syscall` instruction ending at `site_end`, made with
     /// number `nr`, so that it jumps to `target` (the platform's fast
-    /// path) from now on. Only call while one thread uses this address
-    /// space. Returns where the current syscall must return to when the
+    /// path) from now on. Only call while no thread runs this address
+    /// space's code ([`MemoryManager::application_stopped`]). Returns where the current syscall must return to when the
     /// site is now patched (see [`MemoryManager::resume_address`]).
     pub fn patch_syscall(&mut self, site_end: u64, nr: u64, target: u64) -> Option<u64> {
         if self.patches.mode == Mode::Off || self.patches.rejected.contains(&site_end) {
@@ -233,7 +247,15 @@ impl MemoryManager {
             return None;
         }
         self.patches.sites.insert(site, Site { shape, entry });
+        self.patches.epoch += 1;
         Some(self.resume_address(site_end))
+    }
+
+    /// Changes with every patch that can move where a thread stopped at a
+    /// syscall resumes: a thread that last ran at another epoch passes its
+    /// `rip` through [`MemoryManager::resume_address`] first.
+    pub fn patch_epoch(&self) -> u64 {
+        self.patches.epoch
     }
 
     /// Where code that would go on at `rip` goes on now: the instruction
@@ -284,6 +306,7 @@ impl MemoryManager {
         if was != Mode::Active {
             return;
         }
+        self.patches.epoch += 1;
         let sites = std::mem::take(&mut self.patches.sites);
         for (site, s) in sites {
             self.restore(site, s);
