@@ -257,18 +257,46 @@ fn patched_site_fault(task: &mut Task, ev: Event) -> Event {
     }
 }
 
+/// Makes the task's platform context the one that signals interrupt and
+/// that hears when the task is about to block.
+fn install_interrupter(task: &Task) {
+    let interrupter = task.ctx.interrupter();
+    let on_block = interrupter.clone();
+    task.shared
+        .waiter
+        .set_sleep_hook(Some(Arc::new(move || on_block.blocking())));
+    *lock(&task.shared.interrupter) = Some(interrupter);
+}
+
 /// The run loop of one task, on its own host thread.
-pub fn run_task(mut task: Task) {
-    *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
+/// `started`: the task's application code already runs
+/// ([`process::NewThread::Started`]), entered and at that patch epoch.
+pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
+    install_interrupter(&task);
     procfs::set_current(&task);
     let mut restart: Option<Errno> = None;
-    let mut in_application = mm::ApplicationEntry::default();
-    let mut patch_epoch = u64::MAX;
-    let exit = loop {
-        if let Some(exit) = task.deliver_signals(restart.take()) {
-            break exit;
+    let mut running = started.is_some();
+    let (mut in_application, mut patch_epoch) = match started {
+        Some((entry, epoch)) => {
+            // A signal sent before the interrupter was in place must
+            // still interrupt it.
+            if task.shared.attention.load(Ordering::Acquire) {
+                task.ctx.interrupter().interrupt();
+            }
+            (entry, epoch)
         }
-        let synced = {
+        None => (mm::ApplicationEntry::default(), u64::MAX),
+    };
+    let awake = waiter::TaskRunning::start();
+    let exit = loop {
+        if !std::mem::take(&mut running) {
+            if let Some(exit) = task.deliver_signals(restart.take()) {
+                break exit;
+            }
+        }
+        let synced = if in_application.inside() {
+            Ok(())
+        } else {
             let mm = task.mm.clone();
             let mut mm = lock(&mm);
             if mm.patch_epoch() != patch_epoch {
@@ -352,5 +380,6 @@ pub fn run_task(mut task: Task) {
             Event::Died => break Exit::Group(abi::misc::wait::signaled(SIGKILL, false)),
         }
     };
+    drop(awake);
     process::exit_task(task, exit);
 }

@@ -117,7 +117,21 @@ pub struct TaskParts {
     pub caps: Caps,
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
     /// For a new thread: the platform thread made by the creating task.
-    pub seed: Option<platform::ThreadSeed>,
+    pub seed: Option<NewThread>,
+}
+
+/// A new thread's platform side, as its creator hands it over.
+pub enum NewThread {
+    /// To attach on the new task's host thread.
+    Seed(platform::ThreadSeed),
+    /// Attached and already running application code
+    /// ([`platform::Platform::start_thread`]), counted in its address
+    /// space's application threads, at that address space's patch epoch.
+    Started {
+        ctx: Box<dyn platform::Context>,
+        in_application: mm::ApplicationEntry,
+        patch_epoch: u64,
+    },
 }
 
 /// Lets a `vfork` parent sleep until its child execs or exits.
@@ -176,8 +190,17 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
         // A new process on a platform thread: it borrows its vfork
         // parent's address space (CLONE_VM) until it execs.
         let borrowed_vm = !fork_child && parts.shared.tid == parts.shared.tg.pid;
+        let mut started = None;
         let made = match parts.seed {
-            Some(seed) => parts.kernel.platform.attach_thread(seed),
+            Some(NewThread::Seed(seed)) => parts.kernel.platform.attach_thread(seed),
+            Some(NewThread::Started {
+                ctx,
+                in_application,
+                patch_epoch,
+            }) => {
+                started = Some((in_application, patch_epoch));
+                Ok(ctx)
+            }
             None => parts.kernel.platform.new_context(),
         };
         let ctx = match made {
@@ -223,7 +246,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
             scratch: Vec::new(),
             name_buf: Vec::new(),
         };
-        if let Some(fp) = parts.fp {
+        if let (Some(fp), None) = (parts.fp, &started) {
             let _ = task.ctx.set_fp_state(&fp);
         }
         if fork_child {
@@ -233,7 +256,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
         }
         task.publish_creds();
         *lock(&task.shared.vfork_done) = parts.vfork_done;
-        run_task(task);
+        run_task(task, started);
     }))
     .map_err(|_| Errno::EAGAIN)
 }
@@ -558,7 +581,7 @@ pub fn clone(
         no_new_privs: task.no_new_privs,
         caps: task.caps,
         seccomp: task.seccomp.clone(),
-        seed: vm_seed,
+        seed: vm_seed.map(NewThread::Seed),
     });
     if let Err(e) = r {
         let mut t = lock(&kernel.table);
@@ -632,6 +655,8 @@ fn clone_thread(
         task.ptrace_attach_child(&shared);
     }
     let fp = task.ctx.fp_state().ok();
+    let thread = start_thread(task, seed, &regs, fp.as_ref(), event.is_none());
+    let started = matches!(thread, NewThread::Started { .. });
     let r = spawn(TaskParts {
         shared: shared.clone(),
         kernel: kernel.clone(),
@@ -661,17 +686,53 @@ fn clone_thread(
         no_new_privs: task.no_new_privs,
         caps: task.caps,
         seccomp: task.seccomp.clone(),
-        seed: Some(seed),
+        seed: Some(thread),
     });
     if let Err(e) = r {
         tg.lock().threads.retain(|t| t.tid != tid);
         lock(&kernel.table).tasks.remove(&tid);
+        if started {
+            // Its application code runs with no task to serve it.
+            crate::signal::send_to_group(&tg, SigInfo::new(SIGKILL, abi::signal::SI_KERNEL));
+        }
         return Err(e);
     }
     if let Some(ev) = event {
         task.ptrace_event(ev, tid as u64);
     }
     Ok(tid)
+}
+
+/// Starts a new thread's application code from its creator's host thread
+/// where the platform allows it (and no tracer needs to see it first), so
+/// that it runs while its own host thread wakes up. The address space's
+/// pending host changes are applied first, as before any entry into
+/// application code.
+fn start_thread(
+    task: &mut Task,
+    seed: platform::ThreadSeed,
+    regs: &PtRegs,
+    fp: Option<&FpState>,
+    untraced: bool,
+) -> NewThread {
+    if !untraced {
+        return NewThread::Seed(seed);
+    }
+    let mm = task.mm.clone();
+    let mut mm = lock(&mm);
+    if mm.sync_host(&mut *task.ctx).is_err() {
+        return NewThread::Seed(seed);
+    }
+    let mut in_application = mm::ApplicationEntry::default();
+    mm.enter_application(&mut in_application);
+    match task.kernel.platform.start_thread(seed, regs, fp) {
+        Ok(ctx) => NewThread::Started {
+            ctx,
+            in_application,
+            patch_epoch: mm.patch_epoch(),
+        },
+        Err(seed) => NewThread::Seed(seed),
+    }
 }
 
 /// Makes the caller the only thread of its process (exec from a
@@ -705,6 +766,7 @@ fn become_sole_thread(task: &mut Task) {
     let old = task.shared.clone();
     let new = new_shared(tg.pid, tg.clone(), lock(&old.comm).clone(), old.mask());
     *lock(&new.interrupter) = lock(&old.interrupter).take();
+    new.waiter.set_sleep_hook(old.waiter.take_sleep_hook());
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));
@@ -761,7 +823,7 @@ pub fn execve(
     let emptied = if task.borrowed_vm {
         kernel.platform.new_context().map(|ctx| {
             task.ctx = ctx;
-            *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
+            crate::install_interrupter(task);
             task.borrowed_vm = false;
         })
     } else {
@@ -868,21 +930,20 @@ pub fn exit_task(mut task: Task, exit: Exit) {
         task.ptrace_event(crate::ptrace::PTRACE_EVENT_EXIT, status as u64);
     }
     crate::futex::exit_robust_list(&task);
+    // The joiner is woken last, once this thread is done with its work
+    // here: woken now, it would compete for this CPU with that work.
+    let mut join_wake = None;
     if task.clear_child_tid != 0 {
         let addr = task.clear_child_tid;
-        let key = {
-            let mut mm = task.mm();
-            let _ = mm.write_obj(addr, &0i32);
-            mm.futex_key(addr)
-        };
-        if let Ok(k) = key {
-            task.kernel.futexes.wake(k, 1, u32::MAX);
-        }
+        let mut mm = task.mm();
+        let _ = mm.write_obj(addr, &0i32);
+        join_wake = mm.futex_key(addr).ok();
     }
     if let Some(v) = lock(&task.shared.vfork_done).take() {
         v.release();
     }
     *lock(&task.shared.interrupter) = None;
+    task.shared.waiter.set_sleep_hook(None);
     *lock(&task.shared.files) = None;
     *lock(&task.shared.fsctx) = None;
     let kernel = task.kernel.clone();
@@ -903,6 +964,9 @@ pub fn exit_task(mut task: Task, exit: Exit) {
     ));
     drop(task);
     finish_group(&kernel, &shared, status, matches!(exit, Exit::Group(_)));
+    if let Some(k) = join_wake {
+        kernel.futexes.wake(k, 1, u32::MAX);
+    }
 }
 
 /// Reports a task's exit to its tracer when dropped (at the end of

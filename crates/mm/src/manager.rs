@@ -130,6 +130,11 @@ pub struct ApplicationEntry {
 }
 
 impl ApplicationEntry {
+    /// Counted as running application code now.
+    pub fn inside(&self) -> bool {
+        self.inside
+    }
+
     /// The thread stopped running application code (it trapped out).
     pub fn leave(&mut self) {
         if std::mem::take(&mut self.inside) {

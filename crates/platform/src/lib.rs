@@ -40,6 +40,9 @@ pub enum Event {
 /// promptly, callable from any thread.
 pub trait Interrupter: Send + Sync {
     fn interrupt(&self);
+    /// The task is about to sleep in the sentry (a blocking syscall): its
+    /// thread should stop waiting eagerly (spinning) for the answer.
+    fn blocking(&self) {}
 }
 
 /// A bit of [`AddressSpace::map_file`]'s `prot`: also fault the pages in
@@ -126,6 +129,20 @@ pub trait Platform: Send + Sync {
     /// Takes over a thread made by [`Context::new_thread`]. Must be called
     /// on the host thread that will drive it.
     fn attach_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>, Errno>;
+    /// Attaches a thread made by [`Context::new_thread`] and starts it
+    /// running `regs` (and `fp`) at once, from the creating task's host
+    /// thread, when the platform allows that: the new thread's first
+    /// instructions then overlap the wake-up of the host thread that will
+    /// drive it, whose first [`Context::switch`] only waits for the
+    /// thread's first event. Gives the seed back when it cannot.
+    fn start_thread(
+        &self,
+        seed: ThreadSeed,
+        _regs: &PtRegs,
+        _fp: Option<&FpState>,
+    ) -> Result<Box<dyn Context>, ThreadSeed> {
+        Err(seed)
+    }
     /// The highest application address plus one.
     fn max_user_address(&self) -> u64;
     /// Address ranges `[start, end)` the application may never map.

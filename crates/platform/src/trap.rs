@@ -362,6 +362,34 @@ impl Platform for TrapPlatform {
         Ok(Box::new(ctx))
     }
 
+    fn start_thread(
+        &self,
+        seed: ThreadSeed,
+        regs: &PtRegs,
+        fp: Option<&FpState>,
+    ) -> Result<Box<dyn Context>, ThreadSeed> {
+        let mut inner = match seed.0.downcast::<TrapSeed>() {
+            Ok(s) => s,
+            Err(other) => return Err(ThreadSeed(other)),
+        };
+        let Some((process, slot, tid)) = inner.0.take() else {
+            return Err(ThreadSeed(inner));
+        };
+        let mut ctx = TrapContext::new(process, slot, tid, false);
+        ctx.patching = self.patching;
+        if let Some(fp) = fp {
+            if ctx.set_fp_state(fp).is_err() {
+                // Attached but not started: the driving thread's first
+                // switch starts it (without that FP state).
+                return Ok(Box::new(ctx));
+            }
+        }
+        ctx.write_regs(regs);
+        ctx.resume(cpus_crowded());
+        ctx.started = true;
+        Ok(Box::new(ctx))
+    }
+
     fn max_user_address(&self) -> u64 {
         HOST_TASK_SIZE
     }
@@ -676,6 +704,8 @@ struct TrapProcess {
     /// thread (a clone by the mm thread plus its own seccomp filter) costs
     /// ~0.3 ms here; reusing one costs a hand-off.
     spares: Mutex<Vec<(usize, libc::pid_t)>>,
+    /// One past the highest slot ever allocated.
+    slot_top: std::sync::atomic::AtomicUsize,
     memfd: i32,
     fsgsbase: bool,
 }
@@ -751,6 +781,18 @@ const MM_WAIT_SPIN: u32 = 1000;
 const SPIN_MAX: u32 = 4000;
 const SPIN_START: u32 = 1000;
 
+/// Whether spinning for a hand-off would take a CPU that another task
+/// needs: each task not asleep in a syscall needs a CPU for its work, and
+/// a spinning pair holds two. Spinning with more of them than CPUs keeps
+/// the very thread being waited for off the CPUs (seen: 50-90 us for a
+/// new thread's first syscall while two others spun).
+fn cpus_crowded() -> bool {
+    static CPUS: OnceLock<u32> = OnceLock::new();
+    let cpus =
+        *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    waiter::awake_tasks() > cpus
+}
+
 fn spin_adapt(budget: u32, answered_in_spin: bool) -> u32 {
     if answered_in_spin {
         budget.saturating_add(budget / 4 + 16).min(SPIN_MAX)
@@ -812,6 +854,7 @@ impl TrapProcess {
             mm: Mutex::new((pipe_r, 0)),
             slots: Mutex::new(slots),
             spares: Mutex::new(Vec::new()),
+            slot_top: std::sync::atomic::AtomicUsize::new(2),
             memfd,
             fsgsbase,
         }))
@@ -821,7 +864,22 @@ impl TrapProcess {
         let mut s = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         let i = s.iter().position(|u| !u)?;
         s[i] = true;
+        self.slot_top.fetch_max(i + 1, Ordering::Relaxed);
         Some(i)
+    }
+
+    /// Makes the process's other threads that wait for the sentry sleep
+    /// instead of spinning: the CPUs are needed elsewhere.
+    fn quiet_spinners(&self, except: usize) {
+        for slot in 1..self.slot_top.load(Ordering::Relaxed).min(NSLOTS as usize) {
+            let b = slot_base(slot);
+            if slot != except
+                && self.area.word(b + ST_STATE).load(Ordering::Relaxed) == 1
+                && self.area.word(b + ST_SPIN).load(Ordering::Relaxed) != 0
+            {
+                self.area.word(b + ST_SPIN).store(0, Ordering::Relaxed);
+            }
+        }
     }
 
     fn free_slot(&self, slot: usize) {
@@ -930,9 +988,13 @@ impl TrapProcess {
     ) -> Result<bool, Errno> {
         let b = slot_base(slot);
         let state = self.area.word(b + ST_STATE);
-        for _ in 0..spin {
+        for i in 0..spin {
             if state.load(Ordering::Acquire) != from {
                 return Ok(true);
+            }
+            // Others started needing the CPUs: stop holding one.
+            if i % 64 == 63 && cpus_crowded() {
+                break;
             }
             std::hint::spin_loop();
         }
@@ -979,6 +1041,8 @@ impl TrapProcess {
         if !parked || spares.len() >= MAX_SPARES || !self.thread_alive(slot) {
             return false;
         }
+        // It may be spinning for an answer that will not come soon.
+        self.area.word(b + ST_SPIN).store(0, Ordering::Relaxed);
         spares.push((slot, tid));
         true
     }
@@ -1052,6 +1116,9 @@ struct ThreadState {
     alive: Mutex<bool>,
     /// When the oldest unanswered interrupt was sent ([`now_ns`]), or 0.
     interrupt_at: std::sync::atomic::AtomicU64,
+    /// The thread's process and slot, to cut its spin short.
+    process: std::sync::Weak<TrapProcess>,
+    slot: usize,
 }
 
 /// Nanoseconds since the first call, never 0.
@@ -1075,6 +1142,16 @@ impl Interrupter for ThreadState {
             unsafe {
                 libc::syscall(libc::SYS_tgkill, self.pid, self.tid, INTERRUPT_SIGNAL);
             }
+        }
+    }
+
+    /// A stub thread spinning for the answer to a syscall that blocks
+    /// holds a CPU others need: a zero budget makes it sleep at once.
+    fn blocking(&self) {
+        if let Some(p) = self.process.upgrade() {
+            p.area
+                .word(slot_base(self.slot) + ST_SPIN)
+                .store(0, Ordering::Relaxed);
         }
     }
 }
@@ -1107,6 +1184,9 @@ pub struct TrapContext {
     via_fast: bool,
     /// Where a leader's stub process goes when its process ends.
     pool: std::sync::Weak<Pool>,
+    /// Already running ([`Platform::start_thread`]): the next switch only
+    /// waits for its event.
+    started: bool,
 }
 
 impl TrapContext {
@@ -1116,6 +1196,8 @@ impl TrapContext {
             tid,
             alive: Mutex::new(true),
             interrupt_at: Default::default(),
+            process: Arc::downgrade(&process),
+            slot,
         });
         TrapContext {
             process,
@@ -1128,6 +1210,7 @@ impl TrapContext {
             patching: false,
             via_fast: false,
             pool: std::sync::Weak::new(),
+            started: false,
         }
     }
 
@@ -1291,8 +1374,13 @@ impl TrapContext {
 
     /// Tells the parked thread to go on, and sets the stub's spin budget
     /// for its next wait.
-    fn resume(&mut self) {
+    /// Returns whether the thread was asleep (it was woken).
+    fn resume(&mut self, crowded: bool) -> bool {
         let b = self.base();
+        // The budget goes in before the thread may run: it can trap again
+        // at once, and a budget written late would cut that wait short.
+        let spin = if crowded { 0 } else { self.stub_spin };
+        self.area().word(b + ST_SPIN).store(spin, Ordering::Relaxed);
         self.area()
             .word(b + ST_STATE)
             .swap(STATE_RESUME, Ordering::SeqCst);
@@ -1300,10 +1388,11 @@ impl TrapContext {
         if slept {
             futex_wake(self.area().word(b + ST_STATE));
         }
-        self.stub_spin = spin_adapt(self.stub_spin, !slept);
-        self.area()
-            .word(b + ST_SPIN)
-            .store(self.stub_spin, Ordering::Relaxed);
+        // Budgets learn from uncrowded hand-offs only.
+        if !crowded {
+            self.stub_spin = spin_adapt(self.stub_spin, !slept);
+        }
+        slept
     }
 
     fn unmap_range(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
@@ -1356,7 +1445,7 @@ impl TrapContext {
             self.area().read_bytes(b + ST_FP, &mut fp);
         }
         self.area().word(b + ST_SLOW).store(1, Ordering::Release);
-        self.resume();
+        let _ = self.resume(cpus_crowded());
         let deadline = Instant::now() + READY_TIMEOUT;
         let late = || Instant::now() > deadline;
         let r = self
@@ -1543,8 +1632,14 @@ impl Context for TrapContext {
         if ia.load(Ordering::Acquire) != 0 {
             ia.store(now_ns(), Ordering::Release);
         }
-        self.write_regs(regs);
-        self.resume();
+        let crowded = cpus_crowded();
+        if !std::mem::take(&mut self.started) {
+            self.write_regs(regs);
+            if crowded {
+                self.process.quiet_spinners(self.slot);
+            }
+            self.resume(crowded);
+        }
         let mut forced: Option<PtRegs> = None;
         let mut suspicious = false;
         loop {
@@ -1552,7 +1647,7 @@ impl Context for TrapContext {
                 let at = ia.load(Ordering::Acquire);
                 at != 0 && now_ns().saturating_sub(at) >= FORCE_AFTER.as_nanos() as u64
             };
-            let spin = if forced.is_some() {
+            let spin = if forced.is_some() || crowded {
                 0
             } else {
                 self.sentry_spin
@@ -1562,7 +1657,9 @@ impl Context for TrapContext {
                 .wait_state(self.slot, STATE_RESUME, spin, Some(&stuck))
             {
                 Ok(in_spin) => {
-                    self.sentry_spin = spin_adapt(self.sentry_spin, in_spin);
+                    if spin > 0 {
+                        self.sentry_spin = spin_adapt(self.sentry_spin, in_spin);
+                    }
                     break;
                 }
                 Err(Errno::ETIMEDOUT) if forced.is_none() => match self.force_park() {

@@ -7,7 +7,7 @@
 //! object's state calls [`Queue::notify`], and anything that must interrupt
 //! the task (a signal, a kill) calls [`Waiter::notify`] directly.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -33,13 +33,50 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Waiters sleeping now, across the sentry: tasks blocked in a syscall,
+/// which need no CPU (see [`sleeping`]).
+static SLEEPING: AtomicU32 = AtomicU32::new(0);
+
+/// Tasks whose run loop is running (see [`TaskRunning`]).
+static RUNNING: AtomicU32 = AtomicU32::new(0);
+
+/// Marks a task's run loop as running while it lives: the task needs a
+/// CPU whenever it is not asleep in a [`Waiter`].
+pub struct TaskRunning(());
+
+impl TaskRunning {
+    pub fn start() -> TaskRunning {
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+        TaskRunning(())
+    }
+}
+
+impl Drop for TaskRunning {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Tasks that may need a CPU now: running, not asleep in a syscall. The
+/// platform spins for hand-offs only while these leave CPUs free.
+pub fn awake_tasks() -> u32 {
+    RUNNING
+        .load(Ordering::Relaxed)
+        .saturating_sub(SLEEPING.load(Ordering::Relaxed))
+}
+
 /// The sleeping side: one per task. Notifications are sticky until
 /// [`Waiter::wait`] consumes them, so a wake-up between a readiness check and
 /// the sleep is never lost.
 pub struct Waiter {
     notified: Mutex<bool>,
     cond: Condvar,
+    /// Called before each sleep (see [`Waiter::set_sleep_hook`]).
+    sleep_hook: Mutex<Option<SleepHook>>,
 }
+
+/// What a [`Waiter`] calls before it sleeps.
+pub type SleepHook = Arc<dyn Fn() + Send + Sync>;
 
 impl Default for Waiter {
     fn default() -> Self {
@@ -52,7 +89,18 @@ impl Waiter {
         Waiter {
             notified: Mutex::new(false),
             cond: Condvar::new(),
+            sleep_hook: Mutex::new(None),
         }
+    }
+
+    /// Sets what to call whenever this waiter is about to sleep: the
+    /// platform stops its thread waiting eagerly for a task that blocks.
+    pub fn set_sleep_hook(&self, hook: Option<SleepHook>) {
+        *lock(&self.sleep_hook) = hook;
+    }
+
+    pub fn take_sleep_hook(&self) -> Option<SleepHook> {
+        lock(&self.sleep_hook).take()
     }
 
     /// Wakes the waiter (or makes its next wait return at once).
@@ -67,7 +115,23 @@ impl Waiter {
     /// Sleeps until notified or until `deadline`. Returns `true` if it was
     /// notified, `false` on timeout. Consumes the notification.
     pub fn wait(&self, deadline: Option<Instant>) -> bool {
-        let mut n = lock(&self.notified);
+        if !*lock(&self.notified) {
+            let hook = lock(&self.sleep_hook).clone();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        let n = lock(&self.notified);
+        if *n {
+            return self.wait_locked(n, deadline);
+        }
+        SLEEPING.fetch_add(1, Ordering::Relaxed);
+        let woken = self.wait_locked(n, deadline);
+        SLEEPING.fetch_sub(1, Ordering::Relaxed);
+        woken
+    }
+
+    fn wait_locked(&self, mut n: MutexGuard<'_, bool>, deadline: Option<Instant>) -> bool {
         loop {
             if *n {
                 *n = false;

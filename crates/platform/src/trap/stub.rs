@@ -424,6 +424,9 @@ std::arch::global_asm!(
     "jne 56f",
     "sub ecx, 1",
     "jb 55f",
+    // A zero budget written meanwhile: the syscall blocks, stop spinning.
+    "cmp dword ptr [r12 + {st_spin}], 0",
+    "je 55f",
     "pause",
     "jmp 54b",
     "55:",
