@@ -101,7 +101,14 @@
 //! again, so a wake-up is never lost. Spin budgets adapt per thread (grow
 //! while the other side answers within the spin, shrink by a quarter when
 //! it had to sleep, 16..4000 `pause`s), so a thread whose partner runs
-//! long stops burning a core the partner may need. A syscall is reported
+//! long stops burning a core the partner may need. Neither side spins
+//! while more tasks are awake than there are CPUs ([`cpus_crowded`]; the
+//! sentry also checks it while spinning, and tells the process's other
+//! waiting threads to sleep), a stub thread whose task blocks in the
+//! sentry is told to sleep at once (its spin budget word set to 0, which
+//! the stub's loop re-reads: [`Interrupter::blocking`]), and so is a
+//! thread parked as a spare. The stub's budget is written before the
+//! resume, as the thread may trap again at once. A syscall is reported
 //! with `orig_rax` = number and `rax = -ENOSYS`, as `PTRACE_SYSEMU` does;
 //! `SIGSEGV`/`SIGBUS` as [`Event::Fault`] with the host's code and
 //! address; `SIGTRAP`/`SIGFPE`/`SIGILL` as [`Event::Signal`]; our
