@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt::Write as _;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use abi::fs::*;
 use abi::{Errno, SysResult};
@@ -65,7 +65,10 @@ fn pid_ino(pid: i32, idx: u64) -> u64 {
 
 struct Root {
     kernel: Weak<Kernel>,
-    cpuinfo: Vec<u8>,
+    /// The host's, read when first asked for: reading it costs the host
+    /// milliseconds (it samples every CPU's frequency), too much for every
+    /// sandbox's start.
+    cpuinfo: Arc<OnceLock<Vec<u8>>>,
 }
 
 const ROOT_FILES: &[&str] = &[
@@ -114,7 +117,12 @@ impl SynthDir for Root {
             "mounts" => link(idx, || Ok(text("self/mounts"))),
             "cpuinfo" => {
                 let c = self.cpuinfo.clone();
-                file(idx, move || Ok(c.clone()))
+                file(idx, move || {
+                    Ok(
+                        c.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default())
+                            .clone(),
+                    )
+                })
             }
             "meminfo" => file(idx, || {
                 // SAFETY: sysinfo fills the zeroed struct.
@@ -808,7 +816,6 @@ impl SynthDir for FdDir {
 
 /// Builds `/proc` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
-    let cpuinfo = std::fs::read("/proc/cpuinfo").unwrap_or_default();
     let root = Dentry::new(
         b"/",
         None,
@@ -816,7 +823,7 @@ pub fn mount(kernel: &Arc<Kernel>) {
             1,
             Arc::new(Root {
                 kernel: Arc::downgrade(kernel),
-                cpuinfo,
+                cpuinfo: Default::default(),
             }),
         ),
     );

@@ -192,23 +192,18 @@ pub fn read_tsc() -> u64 {
     (u64::from(hi) << 32) | u64::from(lo)
 }
 
-/// Whether the host's TSC runs at a constant rate, also in deep C-states
-/// (`constant_tsc` and `nonstop_tsc` in /proc/cpuinfo), which the fast path
-/// relies on.
+/// Whether the host's TSC runs at a constant rate, also in deep C-states,
+/// which the fast path relies on: the invariant-TSC bit of CPUID leaf
+/// 0x8000_0007, from which Linux derives both `constant_tsc` and
+/// `nonstop_tsc` (reading those from /proc/cpuinfo costs milliseconds:
+/// the kernel samples every CPU's frequency for it).
 pub fn host_tsc_reliable() -> bool {
-    let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else {
+    let max_ext = std::arch::x86_64::__cpuid(0x8000_0000).eax;
+    if max_ext < 0x8000_0007 {
         return false;
-    };
-    let Some(flags) = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("flags"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, f)| f)
-    else {
-        return false;
-    };
-    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
-    has("constant_tsc") && has("nonstop_tsc")
+    }
+    let power = std::arch::x86_64::__cpuid(0x8000_0007);
+    power.edx & (1 << 8) != 0
 }
 
 const NSEC_PER_SEC: i64 = 1_000_000_000;
@@ -688,6 +683,23 @@ pub unsafe fn read_vvar(src: *const u8) -> VvarData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// CPUID's invariant-TSC bit says what the host kernel's flags say.
+    #[test]
+    fn tsc_reliability_matches_the_hosts_flags() {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+        let flags = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, f)| f.to_string())
+            .unwrap_or_default();
+        let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+        assert_eq!(
+            host_tsc_reliable(),
+            has("constant_tsc") && has("nonstop_tsc")
+        );
+    }
     use std::ptr;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;

@@ -947,11 +947,14 @@ impl MemoryManager {
                     .max(PAGE_SIZE)
                     .min(next_start - page)
                     .min(size_pages - obj_off);
+                // The pages before it in the same run of the memory file
+                // come along (code is entered anywhere, not in order).
+                let back = page_down(b.obj.contiguous_before(obj_off)).min(page - prev_end);
                 (
-                    page,
+                    page - back,
                     Pma {
                         end: page + len,
-                        off: foff,
+                        off: foff - back,
                         kind: PmaKind::Object,
                     },
                 )
@@ -1814,6 +1817,45 @@ mod tests {
             .unwrap();
         m.sync_host(&mut space).unwrap();
         assert_eq!(space.0, vec![(s, e - s)]);
+    }
+
+    /// A fault in a file mapping maps the whole run of the memory file
+    /// around it that is already there, before the page as well as after.
+    #[test]
+    fn file_fault_maps_its_chunk_both_ways() {
+        let mut m = mm();
+        let obj = Arc::new(MemObject::with_filler(
+            m.memory_file().clone(),
+            32 * PAGE_SIZE,
+            16 * PAGE_SIZE,
+            Box::new(|_, dst: &mut [u8]| {
+                dst.fill(7);
+                Ok(())
+            }),
+        ));
+        let a = m
+            .mmap(MapRequest {
+                addr: 0,
+                len: 32 * PAGE_SIZE,
+                prot: PROT_READ,
+                flags: MAP_PRIVATE,
+                backing: Some(Backing { obj, offset: 0 }),
+                may_write: false,
+                name: VmaName::Anon,
+            })
+            .unwrap();
+        let mut space = Recorder::default();
+        m.handle_fault(&mut space, a + 5 * PAGE_SIZE + 8, false)
+            .unwrap();
+        assert_eq!(space.0, vec![(a, 16 * PAGE_SIZE, PROT_READ)]);
+        // The next chunk is a run of its own.
+        space.0.clear();
+        m.handle_fault(&mut space, a + 20 * PAGE_SIZE, false)
+            .unwrap();
+        assert_eq!(
+            space.0,
+            vec![(a + 16 * PAGE_SIZE, 16 * PAGE_SIZE, PROT_READ)]
+        );
     }
 
     #[test]

@@ -13,6 +13,12 @@ pub trait Mappable: Send + Sync {
     /// The memory-file range backing the page at `offset` (page-aligned):
     /// `(file_offset, len)`, `len` >= one page and contiguous in the file.
     fn translate(&self, offset: u64) -> Result<(u64, u64), Errno>;
+    /// How many bytes before `offset` (page-aligned) continue, in the
+    /// memory file, the range [`Mappable::translate`] gives for it,
+    /// without allocating anything: a fault can map them at once too.
+    fn contiguous_before(&self, _offset: u64) -> u64 {
+        0
+    }
     /// Current size in bytes; pages wholly past it fault with `SIGBUS`.
     fn size(&self) -> u64;
 }
@@ -177,6 +183,12 @@ impl Mappable for MemObject {
     fn translate(&self, offset: u64) -> Result<(u64, u64), Errno> {
         let (off, len) = self.range_at(offset)?;
         Ok((off, len.max(PAGE_SIZE)))
+    }
+
+    fn contiguous_before(&self, offset: u64) -> u64 {
+        // The start of the offset's chunk; the chunk itself is allocated
+        // once `translate` has been asked for this offset.
+        offset % self.chunk
     }
 
     fn size(&self) -> u64 {
