@@ -143,14 +143,17 @@ fn devnull() -> OwnedFd {
 
 /// The vDSO pages in the memory file plus a thread keeping the time data
 /// fresh.
-fn setup_vdso(mf: &Arc<MemoryFile>) -> Result<VdsoMapping, Errno> {
+fn setup_vdso(
+    mf: &Arc<MemoryFile>,
+    calibration: std::thread::JoinHandle<vdso::TimeKeeper>,
+) -> Result<VdsoMapping, Errno> {
     let image = vdso::image();
     let image_obj = Arc::new(MemObject::new(mf.clone(), vdso::image_pages()));
     image_obj.write(0, image)?;
     image_obj.truncate(vdso::image_pages());
     let vvar = Arc::new(MemObject::new(mf.clone(), vdso::VVAR_SIZE));
     let (off, _) = vvar.range_at(0)?;
-    let mut tk = vdso::TimeKeeper::new();
+    let mut tk = calibration.join().map_err(|_| Errno::EAGAIN)?;
     // The vvar page was just allocated in the memory file and is only
     // written by this thread and the time keeper below.
     let page = mf.raw_ptr(off, vdso::VVAR_SIZE as usize) as usize;
@@ -288,6 +291,10 @@ pub fn run(o: DoOptions) -> u8 {
     }
     raise_nofile();
     let forwarded = block_forwarded_signals();
+    // Measuring the TSC's rate takes ~2 ms of waiting: meanwhile the
+    // platform and the root are set up. (After the mask above, which the
+    // thread inherits.)
+    let calibration = std::thread::spawn(vdso::TimeKeeper::new);
     let mf = match MemoryFile::new(MEMORY_FILE_SIZE) {
         Ok(m) => Arc::new(m.with_recycling(RECYCLED_MEMORY)),
         Err(e) => {
@@ -317,7 +324,7 @@ pub fn run(o: DoOptions) -> u8 {
             return 125;
         }
     };
-    let vdso = match setup_vdso(&mf) {
+    let vdso = match setup_vdso(&mf, calibration) {
         Ok(v) => Some(v),
         Err(e) => {
             eprintln!("rvisor: vDSO unavailable ({e}); clock calls will trap");
