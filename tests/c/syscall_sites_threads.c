@@ -7,6 +7,8 @@
 // own answers; a thread created after the rewrite uses the site too.
 #include "dt.h"
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +84,20 @@ static void *hammer(void *arg)
 	return 0;
 }
 
+static volatile int stop_looping;
+static long looping_wrong, looping_calls;
+
+static void *loop_on_site(void *arg)
+{
+	(void)arg;
+	while (!stop_looping) {
+		if (getppid_site() != ppid)
+			looping_wrong++;
+		looping_calls++;
+	}
+	return 0;
+}
+
 static void wait_blocked(void)
 {
 	while (!blocked)
@@ -139,6 +155,22 @@ int main(void)
 		CHKRC("pthread_join", pthread_join(ts[i], 0));
 	for (int i = 0; i < 4; i++)
 		printf("hammer thread %d: wrong=%d\n", i, hammer_wrong[i]);
+
+	/* The code changes protection (its patched sites are put back)
+	 * while another thread runs it. */
+	stop_looping = 0;
+	CHKRC("pthread_create", pthread_create(&t, 0, loop_on_site, 0));
+	uintptr_t page = (uintptr_t)getppid_site & ~(uintptr_t)4095;
+	int failed = 0;
+	for (int k = 0; k < 50; k++) {
+		usleep(2000);
+		if (mprotect((void *)page, 4096, PROT_READ | PROT_EXEC) != 0)
+			failed++;
+	}
+	stop_looping = 1;
+	CHKRC("pthread_join", pthread_join(t, 0));
+	printf("mprotect under a running thread: failures=%d wrong=%ld ran=%d\n", failed,
+	       looping_wrong, looping_calls > 0);
 
 	/* A new thread after all that still reads through both sites. */
 	CHK("write", write(cmp_pipe[1], "late", 4));

@@ -280,6 +280,21 @@ struct Invoker {
     no_new_privs: bool,
 }
 
+/// Lets the address space `mm` of process `tg` stop the process's threads
+/// before it puts back patched code they may be running.
+fn set_quiesce_hook(mm: &mut MemoryManager, tg: &Arc<ThreadGroup>) {
+    let tg = Arc::downgrade(tg);
+    mm.set_quiesce_hook(Arc::new(move || {
+        let Some(tg) = tg.upgrade() else { return };
+        let threads = tg.lock().threads.clone();
+        for t in threads {
+            if let Some(i) = lock(&t.interrupter).as_ref() {
+                i.interrupt();
+            }
+        }
+    }));
+}
+
 /// A fresh address space with `path` loaded into it (as `execve` sees
 /// the file system from `root`/`cwd`).
 fn load_image(
@@ -359,6 +374,7 @@ pub fn start_init(
             creds.uid,
         ),
     );
+    set_quiesce_hook(&mut lock(&mm), &tg);
     let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
     tg.lock().threads.push(shared.clone());
     {
@@ -517,6 +533,9 @@ pub fn clone(
         ),
     );
     tg.lock().personality = persona;
+    if vm_seed.is_none() {
+        set_quiesce_hook(&mut lock(&child_mm), &tg);
+    }
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask());
     tg.lock().threads.push(shared.clone());
@@ -833,6 +852,8 @@ pub fn execve(
         task.exit = Some(Exit::Group(wait::signaled(SIGKILL, false)));
         return Ok(0);
     }
+    let mut mm = mm;
+    set_quiesce_hook(&mut mm, task.tg());
     let mm = Arc::new(Mutex::new(mm));
     task.mm = mm.clone();
     {

@@ -401,7 +401,21 @@ fn read_mm_range(
     mm.copy_in(s, &mut buf).map(|_| buf).or(Ok(Vec::new()))
 }
 
+/// The address space's size and resident size, in bytes. Taken before
+/// the process's lock: the address space's lock must never be waited for
+/// under it (putting patched code back holds the first and takes the
+/// second).
+fn mm_sizes(g: &Arc<ThreadGroup>) -> (u64, u64) {
+    let mm = g.lock().mm.clone();
+    mm.map_or((0, 0), |m| {
+        let m = lock(&m);
+        (m.virtual_size(), m.resident_size())
+    })
+}
+
 fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
+    let (vsize, rss) = mm_sizes(g);
+    let rss = rss / 4096;
     let inner = g.lock();
     let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
     let comm = inner
@@ -415,10 +429,6 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
         'S'
     };
     let nthreads = inner.threads.len().max(1);
-    let (vsize, rss) = inner.mm.as_ref().map_or((0, 0), |m| {
-        let m = lock(m);
-        (m.virtual_size(), m.resident_size() / 4096)
-    });
     let start = g.start.duration_since(k.start).as_millis() as u64 / 10;
     let cpu = inner
         .threads
@@ -433,6 +443,8 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
 }
 
 fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
+    let (vsize, rss) = mm_sizes(g);
+    let (vsize, rss) = (vsize / 1024, rss / 1024);
     let inner = g.lock();
     let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
     let t = inner
@@ -460,10 +472,6 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
         }
         (ign, cgt)
     };
-    let (vsize, rss) = inner.mm.as_ref().map_or((0, 0), |m| {
-        let m = lock(m);
-        (m.virtual_size() / 1024, m.resident_size() / 1024)
-    });
     let seccomp = t.as_ref().map_or(0, |t| {
         t.shown_seccomp.load(std::sync::atomic::Ordering::Relaxed)
     });

@@ -8,8 +8,8 @@ pub mod object;
 mod recycle;
 
 pub use manager::{
-    ApplicationEntry, FaultError, FutexKey, MapRequest, MemoryManager, VmaName, PATCH_AREA,
-    PATCH_AREA_END,
+    ApplicationEntry, FaultError, FutexKey, MapRequest, MemoryManager, QuiesceHook, VmaName,
+    PATCH_AREA, PATCH_AREA_END,
 };
 pub use memfile::MemoryFile;
 pub use object::{Mappable, MemObject};

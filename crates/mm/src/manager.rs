@@ -120,6 +120,14 @@ pub struct MapRequest {
     pub name: VmaName,
 }
 
+/// See [`MemoryManager::set_quiesce_hook`].
+pub type QuiesceHook = Arc<dyn Fn() + Send + Sync>;
+
+/// How long code changes wait for other threads to leave application
+/// code (a thread that blocked the interrupt signal is parked by force
+/// after 200 ms).
+const QUIESCE_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// One thread's membership in the count of threads running application
 /// code ([`MemoryManager::enter_application`]); it keeps the counter it
 /// last entered, so leaving needs no lock and entering no allocation.
@@ -186,6 +194,9 @@ pub struct MemoryManager {
     /// enters under the lock ([`MemoryManager::enter_application`]) and
     /// leaves without it. Code is rewritten only while it is zero.
     in_application: Arc<AtomicU32>,
+    /// Makes this address space's threads leave application code (the
+    /// kernel interrupts them), before code they may be running changes.
+    quiesce_hook: Option<QuiesceHook>,
     /// Window of the last anonymous chunk faulted in.
     last_anon_chunk: u64,
     /// A chunk just given existing pages, to map populated.
@@ -215,6 +226,7 @@ impl MemoryManager {
             fork_unsettled: false,
             patches: Default::default(),
             in_application: Arc::new(AtomicU32::new(0)),
+            quiesce_hook: None,
             last_anon_chunk: u64::MAX,
             populate: None,
             watched: BTreeMap::new(),
@@ -256,6 +268,30 @@ impl MemoryManager {
     /// code (callers hold the lock, so none can start).
     pub fn application_stopped(&self) -> bool {
         self.in_application.load(Ordering::Acquire) == 0
+    }
+
+    /// Sets what makes this address space's threads leave application
+    /// code: called before patched code is put back while some may be
+    /// running it.
+    pub fn set_quiesce_hook(&mut self, hook: QuiesceHook) {
+        self.quiesce_hook = Some(hook);
+    }
+
+    /// Has every thread leave application code (bounded by
+    /// [`QUIESCE_WAIT`]); they cannot come back while the caller holds
+    /// this manager's lock.
+    pub(crate) fn quiesce(&self) {
+        if self.application_stopped() {
+            return;
+        }
+        let Some(hook) = &self.quiesce_hook else {
+            return;
+        };
+        hook();
+        let deadline = std::time::Instant::now() + QUIESCE_WAIT;
+        while !self.application_stopped() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+        }
     }
 
     pub fn max_addr(&self) -> u64 {
@@ -1410,6 +1446,7 @@ impl MemoryManager {
             fork_unsettled: false,
             patches: self.patches.clone(),
             in_application: Arc::new(AtomicU32::new(0)),
+            quiesce_hook: None,
             last_anon_chunk: u64::MAX,
             populate: None,
             watched: BTreeMap::new(),

@@ -41,11 +41,11 @@
 //!   ([`MemoryManager::stop_syscall_patching`]).
 //! - A `fork` child inherits the patched pages, the area and the sites.
 //!
-//! Known gap: putting a site back does not wait for the other threads to
-//! stop, so a thread running the very bytes an `mprotect` of their code
-//! restores at that moment can execute a torn instruction. Only the
-//! program's own threads are affected (every syscall still traps), and
-//! sites are only ever in code that is mapped read-only.
+//! - Putting a site back first has every thread of the address space
+//!   leave application code (the kernel interrupts them:
+//!   [`MemoryManager::set_quiesce_hook`]); they wait for the lock the
+//!   restorer holds to come back. A thread that does not leave within
+//!   300 ms (a `CLONE_VM` child of another process) is not waited for.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -346,6 +346,8 @@ impl MemoryManager {
 
     fn restore(&mut self, site: u64, s: Site) {
         if self.holds(site, &s.shape.patched(s.entry)) {
+            // Another thread may be running these very bytes.
+            self.quiesce();
             self.poke(site, &s.shape.original());
         }
     }
@@ -521,6 +523,34 @@ mod tests {
         assert_eq!(bytes(&mut child, SITE), MOV.patched(0));
         child.munmap(CODE, 0x1000).unwrap();
         assert!(!child.patched_syscall_at(SITE + 5));
+    }
+
+    /// Putting a site back while a thread runs application code first has
+    /// it leave (through the hook), and only then writes.
+    #[test]
+    fn restoring_a_site_stops_the_running_threads_first() {
+        use std::sync::{Arc, Mutex};
+        let mut m = with_code();
+        assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
+        let running = Arc::new(Mutex::new(crate::ApplicationEntry::default()));
+        m.enter_application(&mut running.lock().unwrap());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let (r, c) = (running.clone(), calls.clone());
+        m.set_quiesce_hook(Arc::new(move || {
+            c.lock().unwrap().push("interrupt");
+            r.lock().unwrap().leave();
+        }));
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
+            .unwrap();
+        assert_eq!(*calls.lock().unwrap(), vec!["interrupt"]);
+        assert_eq!(bytes(&mut m, SITE), MOV.original());
+        // Nothing patched there any more, nobody running: no interrupt.
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC).unwrap();
+        assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
+            .unwrap();
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        assert_eq!(bytes(&mut m, SITE), MOV.original());
     }
 
     #[test]
