@@ -1064,7 +1064,21 @@ impl MemoryManager {
             if !cow {
                 return Err(SEGV_ACC);
             }
-            self.ensure_pma(addr, true)?;
+            let queued = self.pending_unmaps.len();
+            let (ps, p) = self.ensure_pma(addr, true)?;
+            // The copy is mapped over the shared original next, which
+            // replaces it on the host: the unmap queued for it would only
+            // cost another round trip to the stub.
+            if let (Some(&(us, ul)), Some((vs, v))) =
+                (self.pending_unmaps.get(queued), self.vma_at(addr))
+            {
+                if self.pending_unmaps.len() == queued + 1
+                    && us >= ps.max(vs)
+                    && us + ul <= p.end.min(v.end)
+                {
+                    self.pending_unmaps.pop();
+                }
+            }
             self.sync_host(space).map_err(|_| SEGV_MAP)?;
         } else {
             self.ensure_pma(addr, false)?;
@@ -1806,16 +1820,31 @@ mod tests {
             .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
     }
 
-    /// Records host unmaps.
-    #[derive(Default)]
-    struct UnmapRecorder(Vec<(u64, u64)>);
+    /// Maps `obj` privately at an address the manager picks.
+    fn map_private_file(m: &mut MemoryManager, obj: Arc<MemObject>, len: u64, prot: u32) -> u64 {
+        m.mmap(MapRequest {
+            addr: 0,
+            len,
+            prot,
+            flags: MAP_PRIVATE,
+            backing: Some(Backing { obj, offset: 0 }),
+            may_write: true,
+            name: VmaName::Anon,
+        })
+        .unwrap()
+    }
 
-    impl AddressSpace for UnmapRecorder {
-        fn map_file(&mut self, _addr: u64, _len: u64, _off: u64, _prot: u32) -> Result<(), Errno> {
+    /// Records host maps and unmaps in order.
+    #[derive(Default)]
+    struct HostLog(Vec<(&'static str, u64, u64, u32)>);
+
+    impl AddressSpace for HostLog {
+        fn map_file(&mut self, addr: u64, len: u64, _off: u64, prot: u32) -> Result<(), Errno> {
+            self.0.push(("map", addr, len, prot));
             Ok(())
         }
         fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
-            self.0.push((addr, len));
+            self.0.push(("unmap", addr, len, 0));
             Ok(())
         }
         fn unmap_all(&mut self) -> Result<(), Errno> {
@@ -1830,16 +1859,22 @@ mod tests {
         let mut m = mm();
         let rw = PROT_READ | PROT_WRITE;
         let a = m.mmap(anon(0, 64 * PAGE_SIZE, rw, 0)).unwrap();
-        let mut space = UnmapRecorder::default();
+        let mut space = HostLog::default();
         m.madvise(a, 64 * PAGE_SIZE, MADV_DONTNEED).unwrap();
         m.sync_host(&mut space).unwrap();
-        assert_eq!(space.0, vec![], "nothing backed, nothing to unmap");
+        let unmaps = |s: &HostLog| -> Vec<(u64, u64)> {
+            s.0.iter()
+                .filter(|e| e.0 == "unmap")
+                .map(|e| (e.1, e.2))
+                .collect()
+        };
+        assert_eq!(unmaps(&space), vec![], "nothing backed, nothing to unmap");
         m.copy_out(a + 10 * PAGE_SIZE, b"x").unwrap();
         let (ps, p) = m.pma_at(a + 10 * PAGE_SIZE).unwrap();
         m.madvise(a, 64 * PAGE_SIZE, MADV_DONTNEED).unwrap();
         m.sync_host(&mut space).unwrap();
         assert_eq!(
-            space.0,
+            unmaps(&space),
             vec![(ps.max(a), p.end.min(a + 64 * PAGE_SIZE) - ps.max(a))]
         );
         let mut b = [1u8; 1];
@@ -1853,7 +1888,7 @@ mod tests {
         m.mprotect(a + 16 * PAGE_SIZE, 48 * PAGE_SIZE, PROT_READ)
             .unwrap();
         m.sync_host(&mut space).unwrap();
-        assert_eq!(space.0, vec![(s, e - s)]);
+        assert_eq!(unmaps(&space), vec![(s, e - s)]);
     }
 
     /// A fault in a file mapping maps the whole run of the memory file
@@ -1870,17 +1905,7 @@ mod tests {
                 Ok(())
             }),
         ));
-        let a = m
-            .mmap(MapRequest {
-                addr: 0,
-                len: 32 * PAGE_SIZE,
-                prot: PROT_READ,
-                flags: MAP_PRIVATE,
-                backing: Some(Backing { obj, offset: 0 }),
-                may_write: false,
-                name: VmaName::Anon,
-            })
-            .unwrap();
+        let a = map_private_file(&mut m, obj, 32 * PAGE_SIZE, PROT_READ);
         let mut space = Recorder::default();
         m.handle_fault(&mut space, a + 5 * PAGE_SIZE + 8, false)
             .unwrap();
@@ -1895,25 +1920,35 @@ mod tests {
         );
     }
 
+    /// A write to a page shared copy-on-write maps the copy over the
+    /// original in one host call, with no unmap before it.
+    #[test]
+    fn copy_on_write_fault_maps_over_the_original() {
+        let mut m = mm();
+        let obj = Arc::new(MemObject::new(m.memory_file().clone(), 0));
+        obj.write(0, &[5u8; 3 * 4096]).unwrap();
+        let a = map_private_file(&mut m, obj, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE);
+        let mut host = HostLog::default();
+        m.handle_fault(&mut host, a + PAGE_SIZE, false).unwrap();
+        assert_eq!(host.0, vec![("map", a, 3 * PAGE_SIZE, PROT_READ)]);
+        host.0.clear();
+        m.handle_fault(&mut host, a + PAGE_SIZE, true).unwrap();
+        assert_eq!(host.0.len(), 1, "{:?}", host.0);
+        let (what, at, len, prot) = host.0[0];
+        assert_eq!((what, prot), ("map", PROT_READ | PROT_WRITE));
+        assert!(at <= a + PAGE_SIZE && at + len > a + PAGE_SIZE);
+        m.copy_out(a + PAGE_SIZE, b"mine").unwrap();
+        let mut b = [0u8; 4];
+        m.copy_in(a + PAGE_SIZE, &mut b).unwrap();
+        assert_eq!(&b, b"mine");
+    }
+
     #[test]
     fn private_file_mapping_is_copy_on_write() {
         let mut m = mm();
         let obj = Arc::new(MemObject::new(m.memory_file().clone(), 0));
         obj.write(0, b"file").unwrap();
-        let a = m
-            .mmap(MapRequest {
-                addr: 0,
-                len: 4096,
-                prot: PROT_READ | PROT_WRITE,
-                flags: MAP_PRIVATE,
-                backing: Some(Backing {
-                    obj: obj.clone(),
-                    offset: 0,
-                }),
-                may_write: true,
-                name: VmaName::Anon,
-            })
-            .unwrap();
+        let a = map_private_file(&mut m, obj.clone(), 4096, PROT_READ | PROT_WRITE);
         let mut b = [0u8; 4];
         m.copy_in(a, &mut b).unwrap();
         assert_eq!(&b, b"file");
