@@ -72,8 +72,12 @@ impl Recycler {
             return false;
         }
         k.bytes += len;
+        // The zeroing thread only sleeps once it found nothing dirty.
+        let wake = k.dirty.is_empty();
         insert(&mut k.dirty, off, len);
-        self.work.notify_one();
+        if wake {
+            self.work.notify_one();
+        }
         true
     }
 
