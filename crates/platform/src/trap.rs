@@ -1380,9 +1380,8 @@ impl TrapContext {
     }
 
     /// Tells the parked thread to go on, and sets the stub's spin budget
-    /// for its next wait.
-    /// Returns whether the thread was asleep (it was woken).
-    fn resume(&mut self, crowded: bool) -> bool {
+    /// for its next wait (none while `crowded`).
+    fn resume(&mut self, crowded: bool) {
         let b = self.base();
         // The budget goes in before the thread may run: it can trap again
         // at once, and a budget written late would cut that wait short.
@@ -1399,7 +1398,6 @@ impl TrapContext {
         if !crowded {
             self.stub_spin = spin_adapt(self.stub_spin, !slept);
         }
-        slept
     }
 
     fn unmap_range(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
@@ -1452,7 +1450,7 @@ impl TrapContext {
             self.area().read_bytes(b + ST_FP, &mut fp);
         }
         self.area().word(b + ST_SLOW).store(1, Ordering::Release);
-        let _ = self.resume(cpus_crowded());
+        self.resume(cpus_crowded());
         let deadline = Instant::now() + READY_TIMEOUT;
         let late = || Instant::now() > deadline;
         let r = self
