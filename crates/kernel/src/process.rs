@@ -288,8 +288,13 @@ fn set_quiesce_hook(mm: &mut MemoryManager, tg: &Arc<ThreadGroup>) {
         let Some(tg) = tg.upgrade() else { return };
         let threads = tg.lock().threads.clone();
         for t in threads {
-            if let Some(i) = lock(&t.interrupter).as_ref() {
-                i.interrupt();
+            match lock(&t.interrupter).as_ref() {
+                Some(i) => i.interrupt(),
+                // A thread started before its host thread took over: that
+                // interrupts it once it installs the interrupter.
+                None => t
+                    .attention
+                    .store(true, std::sync::atomic::Ordering::Release),
             }
         }
     }));
