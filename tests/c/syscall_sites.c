@@ -48,6 +48,16 @@ static long run_jit(void)
 	return ((long (*)(void))jit)();
 }
 
+/* Whether 100 runs of the generated code (often enough for the sandbox
+ * to patch it) all return `want`. */
+static int jit_returns(long want)
+{
+	int same = 1;
+	for (int i = 0; i < 100; i++)
+		same &= run_jit() == want;
+	return same;
+}
+
 static volatile int alarms;
 static void on_alarm(int sig)
 {
@@ -67,18 +77,12 @@ int main(void)
 	jit = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	emit(SYS_getpid);
 	CHK("mprotect RX", mprotect(jit, 4096, PROT_READ | PROT_EXEC));
-	same = 1;
-	for (int i = 0; i < 100; i++)
-		same &= run_jit() == pid;
-	printf("generated getpid: %d\n", same);
+	printf("generated getpid: %d\n", jit_returns(pid));
 	CHK("mprotect RW", mprotect(jit, 4096, PROT_READ | PROT_WRITE));
 	printf("code as written after mprotect RW: %d\n", is_code_for(SYS_getpid));
 	emit(SYS_getppid);
 	CHK("mprotect RX again", mprotect(jit, 4096, PROT_READ | PROT_EXEC));
-	same = 1;
-	for (int i = 0; i < 100; i++)
-		same &= run_jit() == ppid;
-	printf("rewritten to getppid: %d\n", same);
+	printf("rewritten to getppid: %d\n", jit_returns(ppid));
 
 	/* Straight to the `syscall` (jit + 5), with another number in eax. */
 	same = 1;

@@ -257,25 +257,13 @@ fn patched_site_fault(task: &mut Task, ev: Event) -> Event {
     }
 }
 
-/// Makes the task's platform context the one that signals interrupt and
-/// that hears when the task is about to block.
-fn install_interrupter(task: &Task) {
-    let interrupter = task.ctx.interrupter();
-    let on_block = interrupter.clone();
-    task.shared
-        .waiter
-        .set_sleep_hook(Some(Arc::new(move || on_block.blocking())));
-    *lock(&task.shared.interrupter) = Some(interrupter);
-}
-
 /// The run loop of one task, on its own host thread.
 /// `started`: the task's application code already runs
 /// ([`process::NewThread::Started`]), entered and at that patch epoch.
 pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
-    install_interrupter(&task);
+    *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
     procfs::set_current(&task);
     let mut restart: Option<Errno> = None;
-    let mut running = started.is_some();
     let (mut in_application, mut patch_epoch) = match started {
         Some((entry, epoch)) => {
             // A signal sent before the interrupter was in place must
@@ -289,14 +277,12 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
     };
     let awake = waiter::TaskRunning::start();
     let exit = loop {
-        if !std::mem::take(&mut running) {
+        // Already inside only when started by the creating task: its
+        // first event is all there is to wait for.
+        if !in_application.inside() {
             if let Some(exit) = task.deliver_signals(restart.take()) {
                 break exit;
             }
-        }
-        let synced = if in_application.inside() {
-            Ok(())
-        } else {
             let mm = task.mm.clone();
             let mut mm = lock(&mm);
             if mm.patch_epoch() != patch_epoch {
@@ -304,14 +290,10 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 patch_epoch = mm.patch_epoch();
                 task.regs.rip = mm.resume_address(task.regs.rip);
             }
-            let synced = mm.sync_host(&mut *task.ctx);
-            if synced.is_ok() {
-                mm.enter_application(&mut in_application);
+            if mm.sync_host(&mut *task.ctx).is_err() {
+                break Exit::Group(abi::misc::wait::signaled(SIGKILL, false));
             }
-            synced
-        };
-        if synced.is_err() {
-            break Exit::Group(abi::misc::wait::signaled(SIGKILL, false));
+            mm.enter_application(&mut in_application);
         }
         let started = Instant::now();
         let ev = task.ctx.switch(&mut task.regs);

@@ -155,7 +155,7 @@ impl VforkDone {
 }
 
 fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Arc<TaskShared> {
-    Arc::new(TaskShared {
+    let shared = Arc::new(TaskShared {
         tid,
         tg,
         waiter: Arc::new(Waiter::new()),
@@ -177,7 +177,17 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         shown_seccomp: Default::default(),
         traced: AtomicBool::new(false),
         trace: Mutex::new(Default::default()),
-    })
+    });
+    // Whatever platform thread runs the task hears when it blocks.
+    let task = Arc::downgrade(&shared);
+    shared.waiter.set_sleep_hook(Arc::new(move || {
+        if let Some(t) = task.upgrade() {
+            if let Some(i) = lock(&t.interrupter).as_ref() {
+                i.blocking();
+            }
+        }
+    }));
+    shared
 }
 
 /// Starts a task's host thread.
@@ -679,7 +689,7 @@ fn clone_thread(
         task.ptrace_attach_child(&shared);
     }
     let fp = task.ctx.fp_state().ok();
-    let thread = start_thread(task, seed, &regs, fp.as_ref(), event.is_none());
+    let thread = start_thread(task, &shared, seed, &regs, fp.as_ref(), event.is_none());
     let started = matches!(thread, NewThread::Started { .. });
     let r = spawn(TaskParts {
         shared: shared.clone(),
@@ -734,6 +744,7 @@ fn clone_thread(
 /// application code.
 fn start_thread(
     task: &mut Task,
+    shared: &TaskShared,
     seed: platform::ThreadSeed,
     regs: &PtRegs,
     fp: Option<&FpState>,
@@ -742,6 +753,11 @@ fn start_thread(
     if !untraced {
         return NewThread::Seed(seed);
     }
+    // Nothing can be pending for it yet: from now on the flag says that
+    // something came before its run loop could interrupt it.
+    shared
+        .attention
+        .store(false, std::sync::atomic::Ordering::Release);
     let mm = task.mm.clone();
     let mut mm = lock(&mm);
     if mm.sync_host(&mut *task.ctx).is_err() {
@@ -790,7 +806,6 @@ fn become_sole_thread(task: &mut Task) {
     let old = task.shared.clone();
     let new = new_shared(tg.pid, tg.clone(), lock(&old.comm).clone(), old.mask());
     *lock(&new.interrupter) = lock(&old.interrupter).take();
-    new.waiter.set_sleep_hook(old.waiter.take_sleep_hook());
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));
@@ -847,7 +862,7 @@ pub fn execve(
     let emptied = if task.borrowed_vm {
         kernel.platform.new_context().map(|ctx| {
             task.ctx = ctx;
-            crate::install_interrupter(task);
+            *lock(&task.shared.interrupter) = Some(task.ctx.interrupter());
             task.borrowed_vm = false;
         })
     } else {
@@ -969,7 +984,6 @@ pub fn exit_task(mut task: Task, exit: Exit) {
         v.release();
     }
     *lock(&task.shared.interrupter) = None;
-    task.shared.waiter.set_sleep_hook(None);
     *lock(&task.shared.files) = None;
     *lock(&task.shared.fsctx) = None;
     let kernel = task.kernel.clone();

@@ -683,6 +683,9 @@ pub unsafe fn read_vvar(src: *const u8) -> VvarData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ptr;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
 
     /// CPUID's invariant-TSC bit says what the host kernel's flags say.
     #[test]
@@ -700,9 +703,6 @@ mod tests {
             has("constant_tsc") && has("nonstop_tsc")
         );
     }
-    use std::ptr;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
 
     type ClockGettime = unsafe extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int;
     type Gettimeofday = unsafe extern "C" fn(*mut libc::timeval, *mut Timezone) -> libc::c_int;

@@ -1045,7 +1045,6 @@ impl MemoryManager {
         addr: u64,
         accerr: bool,
     ) -> Result<(), FaultError> {
-        self.sync_host(space).map_err(|_| SEGV_MAP)?;
         if self.vma_at(addr).is_none() && !self.grow_stack(addr) {
             return Err(SEGV_MAP);
         }
@@ -1064,29 +1063,15 @@ impl MemoryManager {
             if !cow {
                 return Err(SEGV_ACC);
             }
-            let queued = self.pending_unmaps.len();
-            let (ps, p) = self.ensure_pma(addr, true)?;
-            // The copy is mapped over the shared original next, which
-            // replaces it on the host: the unmap queued for it would only
-            // cost another round trip to the stub.
-            if let (Some(&(us, ul)), Some((vs, v))) =
-                (self.pending_unmaps.get(queued), self.vma_at(addr))
-            {
-                if self.pending_unmaps.len() == queued + 1
-                    && us >= ps.max(vs)
-                    && us + ul <= p.end.min(v.end)
-                {
-                    self.pending_unmaps.pop();
-                }
-            }
-            self.sync_host(space).map_err(|_| SEGV_MAP)?;
+            self.ensure_pma(addr, true)?;
         } else {
             self.ensure_pma(addr, false)?;
         }
         self.map_around(space, addr).map_err(|_| SEGV_MAP)
     }
 
-    /// Maps the PMA containing `addr` (clipped to its VMA) into the host.
+    /// Maps the PMA containing `addr` (clipped to its VMA) into the host,
+    /// after the host changes still queued.
     fn map_around(&mut self, space: &mut dyn AddressSpace, addr: u64) -> Result<(), Errno> {
         let (vstart, v) = self.vma_at(addr).ok_or(Errno::EFAULT)?;
         let (vend, mut prot, shared) = (v.end, v.prot, v.shared);
@@ -1099,6 +1084,11 @@ impl MemoryManager {
         }
         let start = ps.max(vstart);
         let end = p.end.min(vend);
+        // The mapping replaces whatever the host has there: unmaps queued
+        // inside it (a copy-on-write break's, say) need no round trip.
+        self.pending_unmaps
+            .retain(|&(s, l)| s < start || s + l > end);
+        self.sync_host(space)?;
         let mut maps = Vec::new();
         self.push_maps(&mut maps, start, end, p.off + (start - ps), prot);
         space.map_files(&maps)
@@ -1747,93 +1737,6 @@ mod tests {
         assert_eq!(mf.allocated_top(), 0, "memory-file pages leaked");
     }
 
-    /// Records host mappings.
-    #[derive(Default)]
-    struct Recorder(Vec<(u64, u64, u32)>);
-
-    impl AddressSpace for Recorder {
-        fn map_file(&mut self, addr: u64, len: u64, _off: u64, prot: u32) -> Result<(), Errno> {
-            self.0.push((addr, len, prot));
-            Ok(())
-        }
-        fn unmap(&mut self, _addr: u64, _len: u64) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn unmap_all(&mut self) -> Result<(), Errno> {
-            Ok(())
-        }
-    }
-
-    /// Memory filled in order gets released pages back, zeroed, mapped
-    /// populated; the first chunk and memory touched here and there get
-    /// fresh, sparse pages.
-    #[test]
-    fn sequential_faults_reuse_released_pages_zeroed() {
-        let mf = Arc::new(
-            MemoryFile::new(1 << 32)
-                .unwrap()
-                .with_recycling(8 * ANON_CHUNK),
-        );
-        let mut m = MemoryManager::new(mf.clone(), 0x7fff_ffff_f000, &[]);
-        let base = 0x4000_0000;
-        let rw = PROT_READ | PROT_WRITE;
-        let mut space = Recorder::default();
-        let fill = |m: &mut MemoryManager, space: &mut Recorder| {
-            for c in 0..4 {
-                let at = base + c * ANON_CHUNK;
-                m.handle_fault(space, at, false).unwrap();
-                m.copy_out(at + 100, &[0xaa; 16]).unwrap();
-            }
-        };
-        m.mmap(anon(base, 4 * ANON_CHUNK, rw, MAP_FIXED)).unwrap();
-        fill(&mut m, &mut space);
-        // Nothing released yet: no populated mapping.
-        assert!(space
-            .0
-            .iter()
-            .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
-        m.munmap(base, 4 * ANON_CHUNK).unwrap();
-        space.0.clear();
-        m.mmap(anon(base, 4 * ANON_CHUNK, rw, MAP_FIXED)).unwrap();
-        let mut seen = [0u8; 16];
-        for c in 0..4 {
-            let at = base + c * ANON_CHUNK;
-            m.handle_fault(&mut space, at, false).unwrap();
-            m.copy_in(at + 100, &mut seen).unwrap();
-            assert_eq!(seen, [0; 16], "chunk {c} shows released data");
-        }
-        let populated: Vec<u64> = space
-            .0
-            .iter()
-            .filter(|&&(_, _, p)| p & platform::PROT_POPULATE != 0)
-            .map(|&(a, _, _)| a)
-            .collect();
-        assert!(populated.len() >= 3, "{:?}", space.0);
-        // A lone chunk away from the others is sparse.
-        space.0.clear();
-        let far = base + 64 * ANON_CHUNK;
-        m.mmap(anon(far, ANON_CHUNK, rw, MAP_FIXED)).unwrap();
-        m.handle_fault(&mut space, far, false).unwrap();
-        assert!(space
-            .0
-            .iter()
-            .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
-    }
-
-    /// Maps `obj` privately at an address the manager picks.
-    fn map_private_file(m: &mut MemoryManager, obj: Arc<MemObject>, len: u64, prot: u32) -> u64 {
-        m.mmap(MapRequest {
-            addr: 0,
-            len,
-            prot,
-            flags: MAP_PRIVATE,
-            backing: Some(Backing { obj, offset: 0 }),
-            may_write: true,
-            name: VmaName::Anon,
-        })
-        .unwrap()
-    }
-
     /// Records host maps and unmaps in order.
     #[derive(Default)]
     struct HostLog(Vec<(&'static str, u64, u64, u32)>);
@@ -1850,6 +1753,87 @@ mod tests {
         fn unmap_all(&mut self) -> Result<(), Errno> {
             Ok(())
         }
+    }
+
+    impl HostLog {
+        /// The maps recorded: (address, length, prot).
+        fn maps(&self) -> Vec<(u64, u64, u32)> {
+            self.0
+                .iter()
+                .filter(|e| e.0 == "map")
+                .map(|e| (e.1, e.2, e.3))
+                .collect()
+        }
+    }
+
+    /// Memory filled in order gets released pages back, zeroed, mapped
+    /// populated; the first chunk and memory touched here and there get
+    /// fresh, sparse pages.
+    #[test]
+    fn sequential_faults_reuse_released_pages_zeroed() {
+        let mf = Arc::new(
+            MemoryFile::new(1 << 32)
+                .unwrap()
+                .with_recycling(8 * ANON_CHUNK),
+        );
+        let mut m = MemoryManager::new(mf.clone(), 0x7fff_ffff_f000, &[]);
+        let base = 0x4000_0000;
+        let rw = PROT_READ | PROT_WRITE;
+        let mut space = HostLog::default();
+        let fill = |m: &mut MemoryManager, space: &mut HostLog| {
+            for c in 0..4 {
+                let at = base + c * ANON_CHUNK;
+                m.handle_fault(space, at, false).unwrap();
+                m.copy_out(at + 100, &[0xaa; 16]).unwrap();
+            }
+        };
+        m.mmap(anon(base, 4 * ANON_CHUNK, rw, MAP_FIXED)).unwrap();
+        fill(&mut m, &mut space);
+        // Nothing released yet: no populated mapping.
+        assert!(space
+            .maps()
+            .iter()
+            .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
+        m.munmap(base, 4 * ANON_CHUNK).unwrap();
+        space.0.clear();
+        m.mmap(anon(base, 4 * ANON_CHUNK, rw, MAP_FIXED)).unwrap();
+        let mut seen = [0u8; 16];
+        for c in 0..4 {
+            let at = base + c * ANON_CHUNK;
+            m.handle_fault(&mut space, at, false).unwrap();
+            m.copy_in(at + 100, &mut seen).unwrap();
+            assert_eq!(seen, [0; 16], "chunk {c} shows released data");
+        }
+        let populated: Vec<u64> = space
+            .maps()
+            .iter()
+            .filter(|&&(_, _, p)| p & platform::PROT_POPULATE != 0)
+            .map(|&(a, _, _)| a)
+            .collect();
+        assert!(populated.len() >= 3, "{:?}", space.0);
+        // A lone chunk away from the others is sparse.
+        space.0.clear();
+        let far = base + 64 * ANON_CHUNK;
+        m.mmap(anon(far, ANON_CHUNK, rw, MAP_FIXED)).unwrap();
+        m.handle_fault(&mut space, far, false).unwrap();
+        assert!(space
+            .maps()
+            .iter()
+            .all(|&(_, _, p)| p & platform::PROT_POPULATE == 0));
+    }
+
+    /// Maps `obj` privately at an address the manager picks.
+    fn map_private_file(m: &mut MemoryManager, obj: Arc<MemObject>, len: u64, prot: u32) -> u64 {
+        m.mmap(MapRequest {
+            addr: 0,
+            len,
+            prot,
+            flags: MAP_PRIVATE,
+            backing: Some(Backing { obj, offset: 0 }),
+            may_write: true,
+            name: VmaName::Anon,
+        })
+        .unwrap()
     }
 
     /// Dropping or reprotecting memory unmaps on the host only what PMAs
@@ -1906,16 +1890,16 @@ mod tests {
             }),
         ));
         let a = map_private_file(&mut m, obj, 32 * PAGE_SIZE, PROT_READ);
-        let mut space = Recorder::default();
+        let mut space = HostLog::default();
         m.handle_fault(&mut space, a + 5 * PAGE_SIZE + 8, false)
             .unwrap();
-        assert_eq!(space.0, vec![(a, 16 * PAGE_SIZE, PROT_READ)]);
+        assert_eq!(space.maps(), vec![(a, 16 * PAGE_SIZE, PROT_READ)]);
         // The next chunk is a run of its own.
         space.0.clear();
         m.handle_fault(&mut space, a + 20 * PAGE_SIZE, false)
             .unwrap();
         assert_eq!(
-            space.0,
+            space.maps(),
             vec![(a + 16 * PAGE_SIZE, 16 * PAGE_SIZE, PROT_READ)]
         );
     }

@@ -34,7 +34,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Waiters sleeping now, across the sentry: tasks blocked in a syscall,
-/// which need no CPU (see [`sleeping`]).
+/// which need no CPU (see [`awake_tasks`]).
 static SLEEPING: AtomicU32 = AtomicU32::new(0);
 
 /// Tasks whose run loop is running (see [`TaskRunning`]).
@@ -95,12 +95,8 @@ impl Waiter {
 
     /// Sets what to call whenever this waiter is about to sleep: the
     /// platform stops its thread waiting eagerly for a task that blocks.
-    pub fn set_sleep_hook(&self, hook: Option<SleepHook>) {
-        *lock(&self.sleep_hook) = hook;
-    }
-
-    pub fn take_sleep_hook(&self) -> Option<SleepHook> {
-        lock(&self.sleep_hook).take()
+    pub fn set_sleep_hook(&self, hook: SleepHook) {
+        *lock(&self.sleep_hook) = Some(hook);
     }
 
     /// Wakes the waiter (or makes its next wait return at once).
