@@ -34,6 +34,9 @@ pub fn run(job: Job) -> std::io::Result<()> {
         let mut idle = m.lock().unwrap_or_else(|p| p.into_inner());
         if idle.waiting > idle.queue.len() {
             idle.queue.push(job);
+            drop(idle);
+            // Signalled after unlocking: woken under the lock, the thread
+            // would block on it and need a second wake-up.
             cv.notify_one();
             return Ok(());
         }

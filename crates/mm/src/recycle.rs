@@ -75,6 +75,8 @@ impl Recycler {
         // The zeroing thread only sleeps once it found nothing dirty.
         let wake = k.dirty.is_empty();
         insert(&mut k.dirty, off, len);
+        drop(k);
+        // After unlocking, so that the thread does not wake into our lock.
         if wake {
             self.work.notify_one();
         }
