@@ -765,6 +765,11 @@ fn start_thread(
     }
     let mut in_application = mm::ApplicationEntry::default();
     mm.enter_application(&mut in_application);
+    // The creator's own stub thread would spin for the answer on a CPU the
+    // new thread needs.
+    if let Some(i) = lock(&task.shared.interrupter).as_ref() {
+        i.blocking();
+    }
     match task.kernel.platform.start_thread(seed, regs, fp) {
         Ok(ctx) => NewThread::Started {
             ctx,

@@ -1638,7 +1638,11 @@ impl Context for TrapContext {
             ia.store(now_ns(), Ordering::Release);
         }
         let crowded = cpus_crowded();
-        if !std::mem::take(&mut self.started) {
+        // A thread started by its creator may not have a CPU yet (its
+        // creator's stub and thread hold them): spinning for its first
+        // event would keep it waiting.
+        let started = std::mem::take(&mut self.started);
+        if !started {
             self.write_regs(regs);
             if crowded {
                 self.process.quiet_spinners(self.slot);
@@ -1652,7 +1656,7 @@ impl Context for TrapContext {
                 let at = ia.load(Ordering::Acquire);
                 at != 0 && now_ns().saturating_sub(at) >= FORCE_AFTER.as_nanos() as u64
             };
-            let spin = if forced.is_some() || crowded {
+            let spin = if forced.is_some() || crowded || started {
                 0
             } else {
                 self.sentry_spin
