@@ -48,12 +48,26 @@ pub struct FutexTable {
 impl FutexTable {
     /// Wakes up to `n` sleepers on `key` whose bitset matches.
     pub fn wake(&self, key: FutexKey, n: usize, bitset: u32) -> usize {
+        self.wake_some(key, n, bitset, false)
+    }
+
+    /// [`FutexTable::wake`] by a thread that exits next (a joined thread's
+    /// clear-tid wake-up).
+    pub fn wake_handing_over(&self, key: FutexKey, n: usize) -> usize {
+        self.wake_some(key, n, u32::MAX, true)
+    }
+
+    fn wake_some(&self, key: FutexKey, n: usize, bitset: u32, handover: bool) -> usize {
         let mut s = lock(&self.sleepers);
         let mut woken = 0;
         s.retain(|x| {
             if woken < n && x.key == key && x.bitset & bitset != 0 && x.requeue_pi.is_none() {
                 x.woken.store(true, Ordering::Release);
-                x.waiter.notify();
+                if handover {
+                    x.waiter.notify_handing_over();
+                } else {
+                    x.waiter.notify();
+                }
                 woken += 1;
                 false
             } else {

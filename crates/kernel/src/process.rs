@@ -187,6 +187,14 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
             }
         }
     }));
+    let task = Arc::downgrade(&shared);
+    shared.waiter.set_handover_hook(Arc::new(move || {
+        if let Some(t) = task.upgrade() {
+            if let Some(i) = lock(&t.interrupter).as_ref() {
+                i.prewake();
+            }
+        }
+    }));
     shared
 }
 
@@ -1010,7 +1018,7 @@ pub fn exit_task(mut task: Task, exit: Exit) {
     drop(task);
     finish_group(&kernel, &shared, status, matches!(exit, Exit::Group(_)));
     if let Some(k) = join_wake {
-        kernel.futexes.wake(k, 1, u32::MAX);
+        kernel.futexes.wake_handing_over(k, 1);
     }
 }
 

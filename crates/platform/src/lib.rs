@@ -43,6 +43,10 @@ pub trait Interrupter: Send + Sync {
     /// The task is about to sleep in the sentry (a blocking syscall): its
     /// thread should stop waiting eagerly (spinning) for the answer.
     fn blocking(&self) {}
+    /// The task's blocking syscall is about to complete and a CPU is being
+    /// freed for it (its waker exits): its thread may start waiting eagerly
+    /// for the answer now, while the task's host thread wakes.
+    fn prewake(&self) {}
 }
 
 /// A bit of [`AddressSpace::map_file`]'s `prot`: also fault the pages in

@@ -107,7 +107,11 @@
 //! waiting threads to sleep), a stub thread whose task blocks in the
 //! sentry is told to sleep at once (its spin budget word set to 0, which
 //! the stub's loop re-reads: [`Interrupter::blocking`]), and so is a
-//! thread parked as a spare. The stub's budget is written before the
+//! thread parked as a spare. A task woken by a thread that exits next
+//! (the clear-tid wake-up of `pthread_join`) gets its stub thread woken
+//! with a budget at the same time as its host thread
+//! ([`Interrupter::prewake`]), so the two wake-ups overlap instead of
+//! following each other. The stub's budget is written before the
 //! resume, as the thread may trap again at once. A syscall is reported
 //! with `orig_rax` = number and `rax = -ENOSYS`, as `PTRACE_SYSEMU` does;
 //! `SIGSEGV`/`SIGBUS` as [`Event::Fault`] with the host's code and
@@ -1161,6 +1165,20 @@ impl Interrupter for ThreadState {
                 .store(0, Ordering::Relaxed);
         }
     }
+
+    /// Wakes a stub thread asleep for an answer with a spin budget, so
+    /// that its wake-up overlaps the task's own.
+    fn prewake(&self) {
+        if let Some(p) = self.process.upgrade() {
+            let b = slot_base(self.slot);
+            if p.area.word(b + ST_STUB_WAITING).load(Ordering::Acquire) != 0 {
+                p.area
+                    .word(b + ST_SPIN)
+                    .store(SPIN_START, Ordering::Relaxed);
+                futex_wake(p.area.word(b + ST_STATE));
+            }
+        }
+    }
 }
 
 /// A new stub thread (process, slot, tid), parked in its handler, not yet
@@ -1386,7 +1404,10 @@ impl TrapContext {
         // The budget goes in before the thread may run: it can trap again
         // at once, and a budget written late would cut that wait short.
         let spin = if crowded { 0 } else { self.stub_spin };
-        self.area().word(b + ST_SPIN).store(spin, Ordering::Relaxed);
+        // A zero budget now means the thread was told not to wait eagerly
+        // (the task blocked, or CPUs were crowded): its sleep says nothing
+        // about how long an answer takes.
+        let told_to_sleep = self.area().word(b + ST_SPIN).swap(spin, Ordering::Relaxed) == 0;
         self.area()
             .word(b + ST_STATE)
             .swap(STATE_RESUME, Ordering::SeqCst);
@@ -1395,7 +1416,7 @@ impl TrapContext {
             futex_wake(self.area().word(b + ST_STATE));
         }
         // Budgets learn from uncrowded hand-offs only.
-        if !crowded {
+        if !crowded && !told_to_sleep {
             self.stub_spin = spin_adapt(self.stub_spin, !slept);
         }
     }

@@ -78,6 +78,8 @@ pub struct Waiter {
     state: AtomicU32,
     /// Called before each sleep (see [`Waiter::set_sleep_hook`]).
     sleep_hook: Mutex<Option<SleepHook>>,
+    /// Called on a hand-over (see [`Waiter::notify_handing_over`]).
+    handover_hook: Mutex<Option<SleepHook>>,
 }
 
 /// No notification pending, nobody asleep.
@@ -101,6 +103,25 @@ impl Waiter {
         Waiter {
             state: AtomicU32::new(IDLE),
             sleep_hook: Mutex::new(None),
+            handover_hook: Mutex::new(None),
+        }
+    }
+
+    /// Sets what [`Waiter::notify_handing_over`] calls.
+    pub fn set_handover_hook(&self, hook: SleepHook) {
+        *lock(&self.handover_hook) = Some(hook);
+    }
+
+    /// Wakes the waiter from a thread about to give up its CPU (an
+    /// exiting one): the hook lets the platform get the task's thread
+    /// going while its host thread wakes.
+    pub fn notify_handing_over(&self) {
+        if self.state.swap(NOTIFIED, Ordering::AcqRel) == ASLEEP {
+            let hook = lock(&self.handover_hook).clone();
+            if let Some(hook) = hook {
+                hook();
+            }
+            futex_wake(&self.state);
         }
     }
 
@@ -379,5 +400,28 @@ mod tests {
             assert!(b.wait(deadline()), "lost wake-up");
         }
         t.join().unwrap();
+    }
+
+    #[test]
+    fn a_hand_over_runs_the_hook_only_for_a_sleeper() {
+        use std::sync::atomic::AtomicUsize;
+        let w = Arc::new(Waiter::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        w.set_handover_hook(Arc::new(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        }));
+        // Nobody asleep: the notification is kept, the hook not called.
+        w.notify_handing_over();
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert!(w.wait(Some(Instant::now() + Duration::from_secs(5))));
+        let w2 = w.clone();
+        let t = std::thread::spawn(move || w2.wait(Some(Instant::now() + Duration::from_secs(10))));
+        while w.state.load(Ordering::SeqCst) != ASLEEP {
+            std::thread::yield_now();
+        }
+        w.notify_handing_over();
+        assert!(t.join().unwrap());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

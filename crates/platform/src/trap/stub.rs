@@ -439,7 +439,8 @@ std::arch::global_asm!(
     "xor r10d, r10d",
     "syscall",
     "mov dword ptr [r12 + {st_stub_waiting}], 0",
-    "xor ecx, ecx",
+    // Woken without an answer: spin again if the sentry gave a budget.
+    "mov ecx, dword ptr [r12 + {st_spin}]",
     "jmp 54b",
     "56:",
     "ret",
