@@ -3,7 +3,9 @@
 // same site called many times (both `mov $nr, %eax; syscall` and
 // `syscall; cmp $-4095, %rax`, as in syscall(3)), generated code that is run, rewritten
 // after mprotect and rewritten through /proc/self/mem, a jump straight
-// to a `syscall` instruction, a blocking call restarted after a signal
+// to a `syscall` instruction, `mov $nr, %eax; lea ..., %rsi; syscall`
+// sites (glibc's rt_sigprocmask calls) and a jump straight to their
+// `lea`, a blocking call restarted after a signal
 // handler (SA_RESTART), a fork child running the parent's code, a
 // program with its own gs base, and a program mapping low fixed
 // addresses.
@@ -14,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +28,64 @@ __asm__(".text\n"
 	"call_with_eax:\n"
 	"	mov %edi, %eax\n"
 	"	jmp *%rsi\n");
+
+/* write(fd, 8 bytes, 8) through `mov $1, %eax; lea ..., %rsi; syscall`:
+ * with a %rip-relative lea, and with %rbx + disp32 (rbx = msg - 0x100).
+ * jump_to_lea(fd, target) enters at a `lea` with eax and rdx loaded. */
+long write_lea_rip(int fd);
+long write_lea_rbx(int fd, const char *msg_minus_0x100);
+long jump_to_lea(int fd, void *target);
+extern char write_lea_rip_lea[];
+__asm__(".section .rodata\n"
+	"lea_msg: .ascii \"lea-rip!\"\n"
+	".text\n"
+	".globl write_lea_rip\n"
+	"write_lea_rip:\n"
+	"	mov $8, %edx\n"
+	"	mov $1, %eax\n"
+	".globl write_lea_rip_lea\n"
+	"write_lea_rip_lea:\n"
+	"	lea lea_msg(%rip), %rsi\n"
+	"	syscall\n"
+	"	ret\n"
+	".globl write_lea_rbx\n"
+	"write_lea_rbx:\n"
+	"	push %rbx\n"
+	"	mov %rsi, %rbx\n"
+	"	mov $8, %edx\n"
+	"	mov $1, %eax\n"
+	"	lea 0x100(%rbx), %rsi\n"
+	"	syscall\n"
+	"	pop %rbx\n"
+	"	ret\n"
+	".globl jump_to_lea\n"
+	"jump_to_lea:\n"
+	"	mov $8, %edx\n"
+	"	mov $1, %eax\n"
+	"	jmp *%rsi\n");
+
+/* Whether 100 writes through `f` all put `want` into the pipe. */
+static int lea_writes(int p[2], long (*f)(int, const char *), const char *arg, const char *want)
+{
+	int same = 1;
+	for (int i = 0; i < 100; i++) {
+		char got[8] = {0};
+		same &= f(p[1], arg) == 8 && read(p[0], got, 8) == 8 && !memcmp(got, want, 8);
+	}
+	return same;
+}
+
+static long via_rip(int fd, const char *unused)
+{
+	(void)unused;
+	return write_lea_rip(fd);
+}
+
+static long via_jump(int fd, const char *unused)
+{
+	(void)unused;
+	return jump_to_lea(fd, write_lea_rip_lea);
+}
 
 static unsigned char *jit;
 
@@ -148,6 +209,21 @@ int main(void)
 	       WIFEXITED(st) && WEXITSTATUS(st) == 8, alarms > 0);
 	long r = syscall(SYS_wait4, 999999, NULL, 0, NULL);
 	printf("raw wait4 error: %ld errno=%s\n", r, dt_errname(errno));
+
+	/* mov + lea + syscall sites, then a jump straight to the lea. */
+	int lp[2];
+	CHK("pipe", pipe(lp));
+	static const char rbx_msg[] = "lea-rbx!";
+	printf("lea %%rip site: %d\n", lea_writes(lp, via_rip, NULL, "lea-rip!"));
+	printf("lea %%rbx site: %d\n", lea_writes(lp, write_lea_rbx, (const char *)((uintptr_t)rbx_msg - 0x100), "lea-rbx!"));
+	printf("jump to the lea: %d\n", lea_writes(lp, via_jump, NULL, "lea-rip!"));
+	c = fork();
+	if (c == 0)
+		_exit(lea_writes(lp, via_rip, NULL, "lea-rip!") ? 0 : 1);
+	waitpid(c, &st, 0);
+	printf("lea site in a fork child: %d\n", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(lp[0]);
+	close(lp[1]);
 
 	/* A fork child runs the parent's code. */
 	c = fork();

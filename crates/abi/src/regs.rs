@@ -38,6 +38,29 @@ pub struct PtRegs {
 unsafe impl crate::Pod for PtRegs {}
 
 impl PtRegs {
+    /// The general-purpose register with x86 encoding number `n` (0 = rax,
+    /// 1 = rcx, ... 4 = rsp, ... 15 = r15, as in ModRM/REX fields).
+    pub fn gpr_mut(&mut self, n: u8) -> &mut u64 {
+        match n & 15 {
+            0 => &mut self.rax,
+            1 => &mut self.rcx,
+            2 => &mut self.rdx,
+            3 => &mut self.rbx,
+            4 => &mut self.rsp,
+            5 => &mut self.rbp,
+            6 => &mut self.rsi,
+            7 => &mut self.rdi,
+            8 => &mut self.r8,
+            9 => &mut self.r9,
+            10 => &mut self.r10,
+            11 => &mut self.r11,
+            12 => &mut self.r12,
+            13 => &mut self.r13,
+            14 => &mut self.r14,
+            _ => &mut self.r15,
+        }
+    }
+
     /// The six syscall arguments in ABI order.
     pub fn syscall_args(&self) -> [u64; 6] {
         [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]

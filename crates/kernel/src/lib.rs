@@ -244,14 +244,17 @@ fn patch_syscall_site(task: &mut Task, target: u64) {
 /// the instruction): it continues after the site.
 fn patched_site_fault(task: &mut Task, ev: Event) -> Event {
     match ev {
-        Event::Signal(info)
-            if info.signo == abi::signal::SIGILL
-                && lock(&task.mm).patched_syscall_at(task.regs.rip) =>
-        {
-            task.regs.orig_rax = task.regs.rax;
-            task.regs.rax = Errno::ENOSYS.as_ret();
-            task.regs.rip += 2;
-            Event::Syscall
+        Event::Signal(info) if info.signo == abi::signal::SIGILL => {
+            let rip = task.regs.rip;
+            match lock(&task.mm).patched_syscall_at(rip, &mut task.regs) {
+                Some(after) => {
+                    task.regs.orig_rax = task.regs.rax;
+                    task.regs.rax = Errno::ENOSYS.as_ret();
+                    task.regs.rip = after;
+                    Event::Syscall
+                }
+                None => ev,
+            }
         }
         ev => ev,
     }

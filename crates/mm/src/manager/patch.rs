@@ -7,6 +7,11 @@
 //!
 //! - `mov $nr, %eax; syscall` (`b8 nr32 0f 05`): the jump replaces both;
 //!   the trampoline loads `eax` = nr and returns to the instruction after.
+//! - `mov $nr, %eax; lea disp32(%base), %reg; syscall` (glibc's
+//!   `rt_sigprocmask` calls, which pass a mask's address; the base may be
+//!   `%rip`): the jump replaces the `mov` and the `lea`'s first two bytes;
+//!   the trampoline loads `eax`, repeats the `lea` (as an absolute
+//!   `movabs` if it was `%rip`-relative) and returns past the `syscall`.
 //! - `syscall; cmp $imm32, %rax` (`0f 05 48 3d imm32`, glibc's error check,
 //!   with the number already in `eax`): the jump replaces the `syscall`
 //!   and the first five bytes of the `cmp`; the trampoline returns into
@@ -20,7 +25,9 @@
 //! byte where `syscall` began into `06`, an invalid instruction. Code that
 //! reaches that byte without the jump (a restarted syscall, a jump straight
 //! to the `syscall`) faults with `SIGILL` there, and the sentry serves the
-//! syscall then ([`MemoryManager::patched_syscall_at`]).
+//! syscall then ([`MemoryManager::patched_syscall_at`]). In a `mov`+`lea`
+//! site that byte is where the `lea` began: the sentry does the `lea`'s
+//! work, then serves the syscall. Its `syscall` keeps its own bytes.
 //!
 //! Correctness rules, all enforced here:
 //! - Only sites in private, executable, non-writable mappings are patched,
@@ -50,6 +57,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use abi::mman::{PROT_EXEC, PROT_READ, PROT_WRITE};
+use abi::regs::PtRegs;
 
 use super::{MemoryManager, Vma, VmaName};
 
@@ -62,7 +70,7 @@ const TRAMPOLINE_SIZE: u64 = 64;
 /// End of the area: the table, then one trampoline per entry.
 pub const PATCH_AREA_END: u64 = TRAMPOLINES + TABLE_ENTRIES * TRAMPOLINE_SIZE;
 /// The longest site.
-const SITE_MAX: u64 = 8;
+const SITE_MAX: u64 = 14;
 /// Tracked addresses found unpatchable, to not look at them again.
 const REJECTED_MAX: usize = 4096;
 /// Traps a site takes before it is patched: patching costs about as much
@@ -93,6 +101,51 @@ enum Shape {
     MovSyscall { nr: u32 },
     /// `syscall; cmp $imm, %rax`, starting at the `syscall`.
     SyscallCmp { imm: u32 },
+    /// `mov $nr, %eax; lea disp32(%base), %reg; syscall`, starting at the
+    /// `mov`; `lea` holds its 7 bytes (see [`Lea::decode`]).
+    MovLeaSyscall { nr: u32, lea: [u8; 7] },
+}
+
+/// A 7-byte `lea`: REX.W (with R and B, no X), `8d`, and a ModRM of
+/// `disp32(%base)` without SIB or of `disp32(%rip)`. The destination is
+/// none the trampoline or the syscall's own convention uses (`rax`,
+/// `rcx`, `r11`) nor `rsp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Lea {
+    dest: u8,
+    /// `None`: `%rip`-relative.
+    base: Option<u8>,
+    disp: i32,
+}
+
+impl Lea {
+    fn decode(b: [u8; 7]) -> Option<Lea> {
+        let rex = b[0];
+        if rex & 0xf8 != 0x48 || rex & 0x02 != 0 || b[1] != 0x8d {
+            return None;
+        }
+        let modrm = b[2];
+        let dest = ((modrm >> 3) & 7) | ((rex & 0x04) << 1);
+        let base = match (modrm >> 6, modrm & 7) {
+            (0b10, rm) if rm != 0b100 => Some(rm | ((rex & 0x01) << 3)),
+            (0b00, 0b101) => None,
+            _ => return None,
+        };
+        if matches!(dest, 0 | 1 | 4 | 11) {
+            return None;
+        }
+        let disp = i32::from_le_bytes([b[3], b[4], b[5], b[6]]);
+        Some(Lea { dest, base, disp })
+    }
+
+    /// The address it computes, `next` being the address after it.
+    fn address(self, regs: &mut PtRegs, next: u64) -> u64 {
+        let base = match self.base {
+            Some(r) => *regs.gpr_mut(r),
+            None => next,
+        };
+        base.wrapping_add(self.disp as i64 as u64)
+    }
 }
 
 impl Shape {
@@ -100,6 +153,15 @@ impl Shape {
         match self {
             Shape::MovSyscall { .. } => 7,
             Shape::SyscallCmp { .. } => 8,
+            Shape::MovLeaSyscall { .. } => 14,
+        }
+    }
+
+    /// The syscall number the site loads, if it loads one.
+    fn nr(self) -> Option<u32> {
+        match self {
+            Shape::MovSyscall { nr } | Shape::MovLeaSyscall { nr, .. } => Some(nr),
+            Shape::SyscallCmp { .. } => None,
         }
     }
 
@@ -114,6 +176,13 @@ impl Shape {
             Shape::SyscallCmp { imm } => {
                 let mut b = vec![0x0f, 0x05, 0x48, 0x3d];
                 b.extend_from_slice(&imm.to_le_bytes());
+                b
+            }
+            Shape::MovLeaSyscall { nr, lea } => {
+                let mut b = vec![0xb8];
+                b.extend_from_slice(&nr.to_le_bytes());
+                b.extend_from_slice(&lea);
+                b.extend_from_slice(&[0x0f, 0x05]);
                 b
             }
         }
@@ -154,6 +223,29 @@ impl Shape {
                 t.extend_from_slice(&imm.to_le_bytes());
                 t.extend_from_slice(&[0xff, 0x25, 0, 0, 0, 0]); // jmp [rip]
                 t.extend_from_slice(&(site + 8).to_le_bytes());
+            }
+            Shape::MovLeaSyscall { nr, lea } => {
+                t.push(0xb8); // mov eax, nr
+                t.extend_from_slice(&nr.to_le_bytes());
+                match Lea::decode(lea) {
+                    Some(Lea {
+                        dest,
+                        base: None,
+                        disp,
+                    }) => {
+                        // movabs dest, the address it had relative to the site
+                        t.push(0x48 | (dest >> 3));
+                        t.push(0xb8 + (dest & 7));
+                        let at = (site + 12).wrapping_add(disp as i64 as u64);
+                        t.extend_from_slice(&at.to_le_bytes());
+                    }
+                    _ => t.extend_from_slice(&lea),
+                }
+                t.extend_from_slice(&[0x48, 0xb9]); // movabs rcx, site end
+                t.extend_from_slice(&(site + 14).to_le_bytes());
+                t.extend_from_slice(&[0x49, 0xbb]); // movabs r11, target
+                t.extend_from_slice(&target.to_le_bytes());
+                t.extend_from_slice(&[0x41, 0xff, 0xe3]); // jmp r11
             }
         }
         t.resize(TRAMPOLINE_SIZE as usize, 0xcc);
@@ -217,7 +309,7 @@ impl MemoryManager {
         };
         // Reached with another number (a jump straight to the `syscall`):
         // patchable, but not from here.
-        if matches!(shape, Shape::MovSyscall { nr: n } if n != nr) {
+        if shape.nr().is_some_and(|n| n != nr) {
             return None;
         }
         // Every way a patched site gets its bytes back also forgets it.
@@ -281,20 +373,26 @@ impl MemoryManager {
         }
     }
 
-    /// Whether `addr` (where a `SIGILL` happened) is the `syscall` of a
-    /// patched `mov`+`syscall` site, which then stands for that syscall.
-    pub fn patched_syscall_at(&mut self, addr: u64) -> bool {
-        let Some(site) = addr.checked_sub(5) else {
-            return false;
-        };
-        match self.patches.sites.get(&site).copied() {
-            Some(
-                s @ Site {
-                    shape: Shape::MovSyscall { .. },
-                    ..
-                },
-            ) => self.holds(site, &s.shape.patched(s.entry)),
-            _ => false,
+    /// Whether `addr` (where a `SIGILL` happened) is the instruction after
+    /// the `mov` of a patched site, which then stands for the rest of the
+    /// site: `regs` get what its `lea` computes, if it has one, and the
+    /// address after its `syscall` is returned. The caller serves the
+    /// syscall.
+    pub fn patched_syscall_at(&mut self, addr: u64, regs: &mut PtRegs) -> Option<u64> {
+        let site = addr.checked_sub(5)?;
+        let s = self.patches.sites.get(&site).copied()?;
+        if !self.holds(site, &s.shape.patched(s.entry)) {
+            return None;
+        }
+        match s.shape {
+            Shape::MovSyscall { .. } => Some(site + 7),
+            Shape::MovLeaSyscall { lea, .. } => {
+                let lea = Lea::decode(lea)?;
+                let value = lea.address(regs, site + 12);
+                *regs.gpr_mut(lea.dest) = value;
+                Some(site + 14)
+            }
+            Shape::SyscallCmp { .. } => None,
         }
     }
 
@@ -370,6 +468,20 @@ impl MemoryManager {
                 };
                 if b[..] == mov.original()[..] {
                     return Some((start, mov));
+                }
+            }
+        }
+        if let Some(start) = site_end.checked_sub(14) {
+            let mut b = [0u8; 14];
+            if self.code_range(start, site_end) && self.read_forced(start, &mut b) == 14 {
+                let mut lea = [0u8; 7];
+                lea.copy_from_slice(&b[5..12]);
+                let shape = Shape::MovLeaSyscall {
+                    nr: u32::from_le_bytes([b[1], b[2], b[3], b[4]]),
+                    lea,
+                };
+                if b[..] == shape.original()[..] && Lea::decode(lea).is_some() {
+                    return Some((start, shape));
                 }
             }
         }
@@ -496,20 +608,28 @@ mod tests {
         let mut tramp = [0u8; 64];
         assert_eq!(m.read_forced(TRAMPOLINES, &mut tramp), 64);
         assert_eq!(tramp.to_vec(), MOV.trampoline(TRAMPOLINES, SITE, TARGET));
-        assert!(m.patched_syscall_at(SITE + 5));
-        assert!(!m.patched_syscall_at(SITE + 6));
+        assert!(m
+            .patched_syscall_at(SITE + 5, &mut PtRegs::default())
+            .is_some());
+        assert!(m
+            .patched_syscall_at(SITE + 6, &mut PtRegs::default())
+            .is_none());
         assert!(m.maps_text().contains("[syscall-trampolines]"));
 
         // A fork child has the same patched code and knows its sites.
         let mut child = m.fork().unwrap();
         assert_eq!(bytes(&mut child, SITE), MOV.patched(0));
-        assert!(child.patched_syscall_at(SITE + 5));
+        assert!(child
+            .patched_syscall_at(SITE + 5, &mut PtRegs::default())
+            .is_some());
 
         // Made writable: the program sees its own code again.
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
             .unwrap();
         assert_eq!(bytes(&mut m, SITE), MOV.original());
-        assert!(!m.patched_syscall_at(SITE + 5));
+        assert!(m
+            .patched_syscall_at(SITE + 5, &mut PtRegs::default())
+            .is_none());
         assert!(patch(&mut m, SITE + 7, 39, TARGET).is_none());
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC).unwrap();
         assert_eq!(patch(&mut m, SITE + 7, 39, TARGET), Some(SITE + 7));
@@ -522,7 +642,9 @@ mod tests {
         // The child's copy is untouched by all that.
         assert_eq!(bytes(&mut child, SITE), MOV.patched(0));
         child.munmap(CODE, 0x1000).unwrap();
-        assert!(!child.patched_syscall_at(SITE + 5));
+        assert!(child
+            .patched_syscall_at(SITE + 5, &mut PtRegs::default())
+            .is_none());
     }
 
     /// Putting a site back while a thread runs application code first has
@@ -600,7 +722,9 @@ mod tests {
         assert_eq!(&t[25..31], &CMP.original()[2..]);
         assert_eq!(u64::from_le_bytes(t[37..45].try_into().unwrap()), site + 8);
         // Not a SIGILL site; restored like the other shape.
-        assert!(!m.patched_syscall_at(site + 5));
+        assert!(m
+            .patched_syscall_at(site + 5, &mut PtRegs::default())
+            .is_none());
         m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
             .unwrap();
         assert_eq!(m.read_forced(site, &mut b), 8);
@@ -623,5 +747,126 @@ mod tests {
         }
         // The area stays below 2 GiB (a sign-extended 32-bit address).
         const { assert!(PATCH_AREA_END < 0x8000_0000) };
+    }
+
+    const RBX_LEA: [u8; 7] = [0x48, 0x8d, 0xb3, 0xf0, 0x08, 0, 0]; // lea rsi, [rbx+0x8f0]
+    const RIP_LEA: [u8; 7] = [0x48, 0x8d, 0x35, 0x00, 0x10, 0, 0]; // lea rsi, [rip+0x1000]
+
+    /// `with_code`, plus `mov eax, 14; LEA; syscall; ret` at `at` for each.
+    fn with_lea_code(sites: &[(u64, [u8; 7])]) -> MemoryManager {
+        let mut m = with_code();
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE).unwrap();
+        for &(at, lea) in sites {
+            let mut code = Shape::MovLeaSyscall { nr: 14, lea }.original();
+            code.push(0xc3);
+            m.copy_out(at, &code).unwrap();
+        }
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC).unwrap();
+        m
+    }
+
+    fn tramp_bytes(m: &mut MemoryManager, entry: u64) -> Vec<u8> {
+        let mut t = [0u8; TRAMPOLINE_SIZE as usize];
+        let at = TRAMPOLINES + TRAMPOLINE_SIZE * entry;
+        assert_eq!(m.read_forced(at, &mut t), t.len());
+        t.to_vec()
+    }
+
+    #[test]
+    fn patches_mov_lea_sites_and_serves_code_reaching_the_lea() {
+        let (a, b) = (CODE + 0x200, CODE + 0x300);
+        let mut m = with_lea_code(&[(a, RBX_LEA), (b, RIP_LEA)]);
+        let rbx = Shape::MovLeaSyscall {
+            nr: 14,
+            lea: RBX_LEA,
+        };
+        let rip = Shape::MovLeaSyscall {
+            nr: 14,
+            lea: RIP_LEA,
+        };
+        // Made with another number: a jump to the `syscall`, not patched.
+        assert!(patch(&mut m, a + 14, 13, TARGET).is_none());
+        assert_eq!(patch(&mut m, a + 14, 14, TARGET), Some(a + 14));
+        assert_eq!(patch(&mut m, b + 14, 14, TARGET), Some(b + 14));
+        for (at, shape) in [(a, rbx), (b, rip)] {
+            let mut site = [0u8; 14];
+            assert_eq!(m.read_forced(at, &mut site), 14);
+            let entry = if at == a { 0 } else { 1 };
+            assert_eq!(site.to_vec(), shape.patched(entry));
+            // The `syscall` keeps its bytes; the `lea` starts at the 06.
+            assert_eq!((site[5], site[12], site[13]), (0x06, 0x0f, 0x05));
+            assert_eq!(
+                tramp_bytes(&mut m, u64::from(entry)),
+                shape.trampoline(TRAMPOLINES + TRAMPOLINE_SIZE * u64::from(entry), at, TARGET)
+            );
+        }
+        // The base-register `lea` is replayed as it was; the `%rip` one
+        // becomes `movabs rsi, <the address it had>`.
+        assert_eq!(tramp_bytes(&mut m, 0)[5..12], RBX_LEA);
+        let t = tramp_bytes(&mut m, 1);
+        assert_eq!(t[5..7], [0x48, 0xbe]);
+        assert_eq!(
+            u64::from_le_bytes(t[7..15].try_into().unwrap()),
+            b + 12 + 0x1000
+        );
+
+        // Code reaching the `lea` (a jump there, a signal frame saved
+        // between the `mov` and the `lea`): the sentry does the `lea`.
+        let mut regs = PtRegs {
+            rbx: 0x1000,
+            rsi: 7,
+            ..Default::default()
+        };
+        assert_eq!(m.patched_syscall_at(a + 5, &mut regs), Some(a + 14));
+        assert_eq!((regs.rsi, regs.rbx), (0x18f0, 0x1000));
+        let mut regs = PtRegs::default();
+        assert_eq!(m.patched_syscall_at(b + 5, &mut regs), Some(b + 14));
+        assert_eq!(regs.rsi, b + 12 + 0x1000);
+        assert!(m.patched_syscall_at(a + 12, &mut regs).is_none());
+
+        // Made writable: the original code is back.
+        m.mprotect(CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC)
+            .unwrap();
+        let mut site = [0u8; 14];
+        assert_eq!(m.read_forced(a, &mut site), 14);
+        assert_eq!(site.to_vec(), rbx.original());
+        assert!(m.patched_syscall_at(a + 5, &mut regs).is_none());
+    }
+
+    #[test]
+    fn takes_only_the_lea_forms_it_can_replay() {
+        let ok = |b: [u8; 7]| Lea::decode(b).is_some();
+        assert!(ok(RBX_LEA));
+        assert!(ok(RIP_LEA));
+        // lea rdi, [r12+8]: REX.B base.
+        assert_eq!(
+            Lea::decode([0x49, 0x8d, 0xbc, 8, 0, 0, 0]),
+            None,
+            "r12 needs a SIB byte"
+        );
+        assert_eq!(
+            Lea::decode([0x49, 0x8d, 0xbd, 8, 0, 0, 0]),
+            Some(Lea {
+                dest: 7,
+                base: Some(13),
+                disp: 8
+            })
+        );
+        // Destinations the trampoline or the syscall use: rax, rcx, r11;
+        // and rsp.
+        assert!(!ok([0x48, 0x8d, 0x83, 0, 0, 0, 0]));
+        assert!(!ok([0x48, 0x8d, 0x8b, 0, 0, 0, 0]));
+        assert!(!ok([0x4c, 0x8d, 0x9b, 0, 0, 0, 0]));
+        assert!(!ok([0x48, 0x8d, 0xa3, 0, 0, 0, 0]));
+        // No REX.W, a SIB index (REX.X), disp8, not a lea.
+        assert!(!ok([0x40, 0x8d, 0xb3, 0, 0, 0, 0]));
+        assert!(!ok([0x4a, 0x8d, 0xb3, 0, 0, 0, 0]));
+        assert!(!ok([0x48, 0x8d, 0x73, 8, 0x90, 0x90, 0x90]));
+        assert!(!ok([0x48, 0x8b, 0xb3, 0, 0, 0, 0]));
+        // REX.R: r14, %rip-relative.
+        assert_eq!(
+            Lea::decode([0x4c, 0x8d, 0x35, 0, 0, 0, 0]).map(|l| (l.dest, l.base)),
+            Some((14, None))
+        );
     }
 }
