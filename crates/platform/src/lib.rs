@@ -47,6 +47,13 @@ pub trait Interrupter: Send + Sync {
     /// freed for it (its waker exits): its thread may start waiting eagerly
     /// for the answer now, while the task's host thread wakes.
     fn prewake(&self) {}
+    /// Like [`Interrupter::blocking`], and waits (a few microseconds at
+    /// most) until the thread has given up its CPU: the caller is about
+    /// to wake a thread that should get that CPU rather than queue
+    /// behind a spinner or preempt the caller.
+    fn quiet(&self) {
+        self.blocking();
+    }
 }
 
 /// A bit of [`AddressSpace::map_file`]'s `prot`: also fault the pages in

@@ -107,7 +107,13 @@
 //! waiting threads to sleep), a stub thread whose task blocks in the
 //! sentry is told to sleep at once (its spin budget word set to 0, which
 //! the stub's loop re-reads: [`Interrupter::blocking`]), and so is a
-//! thread parked as a spare. A task woken by a thread that exits next
+//! thread parked as a spare. A thread creating another first waits (a
+//! few microseconds) until its own stub thread sleeps
+//! ([`Interrupter::quiet`]), so that the new thread gets that CPU instead
+//! of preempting its creator. A sentry wait that follows the waking of a
+//! sleeping stub thread does not shrink the sentry's budget when it
+//! outlasts the spin: the wake-up, not the application, took that long.
+//! A task woken by a thread that exits next
 //! (the clear-tid wake-up of `pthread_join`) gets its stub thread woken
 //! with a budget at the same time as its host thread
 //! ([`Interrupter::prewake`]), so the two wake-ups overlap instead of
@@ -791,6 +797,8 @@ const SPIN_MIN: u32 = 16;
 const MM_WAIT_SPIN: u32 = 1000;
 const SPIN_MAX: u32 = 4000;
 const SPIN_START: u32 = 1000;
+/// How long [`Interrupter::quiet`] waits for a stub thread to sleep.
+const QUIET_SPIN: u32 = 300;
 
 /// Whether spinning for a hand-off would take a CPU that another task
 /// needs: each task not asleep in a syscall needs a CPU for its work, and
@@ -1166,6 +1174,23 @@ impl Interrupter for ThreadState {
         }
     }
 
+    fn quiet(&self) {
+        let Some(p) = self.process.upgrade() else {
+            return;
+        };
+        let b = slot_base(self.slot);
+        p.area.word(b + ST_SPIN).store(0, Ordering::Relaxed);
+        let state = p.area.word(b + ST_STATE);
+        let asleep = p.area.word(b + ST_STUB_WAITING);
+        // The stub re-reads its budget on every round of its spin.
+        for _ in 0..QUIET_SPIN {
+            if asleep.load(Ordering::Acquire) != 0 || state.load(Ordering::Acquire) != 1 {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     /// Wakes a stub thread asleep for an answer with a spin budget, so
     /// that its wake-up overlaps the task's own.
     fn prewake(&self) {
@@ -1399,7 +1424,8 @@ impl TrapContext {
 
     /// Tells the parked thread to go on, and sets the stub's spin budget
     /// for its next wait (none while `crowded`).
-    fn resume(&mut self, crowded: bool) {
+    /// Returns whether the thread was asleep (and had to be woken).
+    fn resume(&mut self, crowded: bool) -> bool {
         let b = self.base();
         // The budget goes in before the thread may run: it can trap again
         // at once, and a budget written late would cut that wait short.
@@ -1419,6 +1445,7 @@ impl TrapContext {
         if !crowded && !told_to_sleep {
             self.stub_spin = spin_adapt(self.stub_spin, !slept);
         }
+        slept
     }
 
     fn unmap_range(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
@@ -1663,12 +1690,16 @@ impl Context for TrapContext {
         // creator's stub and thread hold them): spinning for its first
         // event would keep it waiting.
         let started = std::mem::take(&mut self.started);
+        // A thread that had to be woken first takes a host wake-up longer
+        // to answer: a wait that outlasts the spin then says nothing
+        // about the application's pace.
+        let mut woken = false;
         if !started {
             self.write_regs(regs);
             if crowded {
                 self.process.quiet_spinners(self.slot);
             }
-            self.resume(crowded);
+            woken = self.resume(crowded);
         }
         let mut forced: Option<PtRegs> = None;
         let mut suspicious = false;
@@ -1687,7 +1718,7 @@ impl Context for TrapContext {
                 .wait_state(self.slot, STATE_RESUME, spin, Some(&stuck))
             {
                 Ok(in_spin) => {
-                    if spin > 0 {
+                    if spin > 0 && (in_spin || !woken) {
                         self.sentry_spin = spin_adapt(self.sentry_spin, in_spin);
                     }
                     break;
@@ -1926,6 +1957,40 @@ mod tests {
         ctx.unmap(0x600000, 0x1000).unwrap();
         regs.rip = 0x400100;
         assert!(matches!(ctx.switch(&mut regs), Event::Fault { .. }));
+        close(memfd);
+    }
+
+    /// `quiet` makes a thread spinning for its answer sleep, `prewake`
+    /// wakes it without an answer; the answer still reaches it after both.
+    #[test]
+    fn quiet_and_prewake_keep_the_answer_coming() {
+        // mov eax, 39; syscall; mov eax, 39; syscall; mov eax, 60; syscall
+        let memfd = memfd_with(&[
+            0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xb8, 60, 0, 0, 0, 0x0f,
+            0x05,
+        ]);
+        let p = Arc::new(TrapPlatform::new(memfd).unwrap());
+        let process = TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false).unwrap();
+        let mut ctx = process.clone().leader_context().unwrap();
+        ctx.map_file(0x400000, 0x10000, 0, RX).unwrap();
+        let mut regs = regs_at(0x400000);
+        for round in 0..2 {
+            // Without being told, it would spin for minutes.
+            ctx.stub_spin = u32::MAX;
+            assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+            let asleep = process.area.word(slot_base(ctx.slot) + ST_STUB_WAITING);
+            ctx.interrupter().quiet();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while asleep.load(Ordering::Acquire) == 0 {
+                assert!(Instant::now() < deadline, "the stub kept spinning");
+                std::thread::yield_now();
+            }
+            if round == 1 {
+                ctx.interrupter().prewake();
+            }
+        }
+        assert!(matches!(ctx.switch(&mut regs), Event::Syscall));
+        assert_eq!((regs.orig_rax, regs.rip), (60, 0x400015));
         close(memfd);
     }
 
