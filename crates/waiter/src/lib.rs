@@ -77,9 +77,9 @@ pub struct Waiter {
     /// [`IDLE`], [`NOTIFIED`] or [`ASLEEP`].
     state: AtomicU32,
     /// Called before each sleep (see [`Waiter::set_sleep_hook`]).
-    sleep_hook: Mutex<Option<SleepHook>>,
+    sleep_hook: Mutex<Option<WaiterHook>>,
     /// Called on a hand-over (see [`Waiter::notify_handing_over`]).
-    handover_hook: Mutex<Option<SleepHook>>,
+    handover_hook: Mutex<Option<WaiterHook>>,
 }
 
 /// No notification pending, nobody asleep.
@@ -89,8 +89,8 @@ const NOTIFIED: u32 = 1;
 /// The owner sleeps (or is about to) on the word; a notifier must wake it.
 const ASLEEP: u32 = 2;
 
-/// What a [`Waiter`] calls before it sleeps.
-pub type SleepHook = Arc<dyn Fn() + Send + Sync>;
+/// What a [`Waiter`] calls before it sleeps, or when it is handed a CPU.
+pub type WaiterHook = Arc<dyn Fn() + Send + Sync>;
 
 impl Default for Waiter {
     fn default() -> Self {
@@ -108,7 +108,7 @@ impl Waiter {
     }
 
     /// Sets what [`Waiter::notify_handing_over`] calls.
-    pub fn set_handover_hook(&self, hook: SleepHook) {
+    pub fn set_handover_hook(&self, hook: WaiterHook) {
         *lock(&self.handover_hook) = Some(hook);
     }
 
@@ -127,7 +127,7 @@ impl Waiter {
 
     /// Sets what to call whenever this waiter is about to sleep: the
     /// platform stops its thread waiting eagerly for a task that blocks.
-    pub fn set_sleep_hook(&self, hook: SleepHook) {
+    pub fn set_sleep_hook(&self, hook: WaiterHook) {
         *lock(&self.sleep_hook) = Some(hook);
     }
 
