@@ -104,7 +104,8 @@
 //! long stops burning a core the partner may need. Neither side spins
 //! while more tasks are awake than there are CPUs ([`cpus_crowded`]; the
 //! sentry also checks it while spinning, and tells the process's other
-//! waiting threads to sleep), a stub thread whose task blocks in the
+//! waiting threads to sleep), spins are cut to ~4 us while more than half
+//! as many are ([`spin_cap`]: a spinning pair holds two CPUs), a stub thread whose task blocks in the
 //! sentry is told to sleep at once (its spin budget word set to 0, which
 //! the stub's loop re-reads: [`Interrupter::blocking`]), and so is a
 //! thread parked as a spare. A thread creating another first waits (a
@@ -797,6 +798,9 @@ const SPIN_MIN: u32 = 16;
 const MM_WAIT_SPIN: u32 = 1000;
 const SPIN_MAX: u32 = 4000;
 const SPIN_START: u32 = 1000;
+/// The spin allowed while CPUs are shared ([`spin_cap`]): a fast answer
+/// from a partner that has a CPU comes within it.
+const SHARED_SPIN: u32 = 128;
 /// How long [`Interrupter::quiet`] waits for a stub thread to sleep.
 const QUIET_SPIN: u32 = 300;
 
@@ -806,10 +810,28 @@ const QUIET_SPIN: u32 = 300;
 /// the very thread being waited for off the CPUs (seen: 50-90 us for a
 /// new thread's first syscall while two others spun).
 fn cpus_crowded() -> bool {
+    spin_cap() == 0
+}
+
+/// The longest spin the CPUs allow now: none while they are crowded
+/// ([`cpus_crowded`]), a short one ([`SHARED_SPIN`]) while there are more
+/// than half as many awake tasks as CPUs. A spinning pair holds two CPUs,
+/// so then a spinner may hold the very CPU its partner waits for (seen:
+/// a creating thread's stub spinning out 120 us while its sentry thread
+/// queued behind the new thread's spinning pair); only an answer already
+/// on its way is worth waiting for.
+fn spin_cap() -> u32 {
     static CPUS: OnceLock<u32> = OnceLock::new();
     let cpus =
         *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-    waiter::awake_tasks() > cpus
+    let awake = waiter::awake_tasks();
+    if awake > cpus {
+        0
+    } else if awake * 2 > cpus {
+        SHARED_SPIN
+    } else {
+        u32::MAX
+    }
 }
 
 fn spin_adapt(budget: u32, answered_in_spin: bool) -> u32 {
@@ -1012,7 +1034,7 @@ impl TrapProcess {
                 return Ok(true);
             }
             // Others started needing the CPUs: stop holding one.
-            if i % 64 == 63 && cpus_crowded() {
+            if i % 64 == 63 && i >= spin_cap() {
                 break;
             }
             std::hint::spin_loop();
@@ -1429,7 +1451,8 @@ impl TrapContext {
         let b = self.base();
         // The budget goes in before the thread may run: it can trap again
         // at once, and a budget written late would cut that wait short.
-        let spin = if crowded { 0 } else { self.stub_spin };
+        let cap = if crowded { 0 } else { spin_cap() };
+        let spin = self.stub_spin.min(cap);
         // A zero budget now means the thread was told not to wait eagerly
         // (the task blocked, or CPUs were crowded): its sleep says nothing
         // about how long an answer takes.
@@ -1442,7 +1465,7 @@ impl TrapContext {
             futex_wake(self.area().word(b + ST_STATE));
         }
         // Budgets learn from uncrowded hand-offs only.
-        if !crowded && !told_to_sleep {
+        if self.stub_spin <= cap && !told_to_sleep {
             self.stub_spin = spin_adapt(self.stub_spin, !slept);
         }
         slept
@@ -1711,14 +1734,14 @@ impl Context for TrapContext {
             let spin = if forced.is_some() || crowded || started {
                 0
             } else {
-                self.sentry_spin
+                self.sentry_spin.min(spin_cap())
             };
             match self
                 .process
                 .wait_state(self.slot, STATE_RESUME, spin, Some(&stuck))
             {
                 Ok(in_spin) => {
-                    if spin > 0 && (in_spin || !woken) {
+                    if spin > 0 && spin == self.sentry_spin && (in_spin || !woken) {
                         self.sentry_spin = spin_adapt(self.sentry_spin, in_spin);
                     }
                     break;
@@ -1958,6 +1981,26 @@ mod tests {
         regs.rip = 0x400100;
         assert!(matches!(ctx.switch(&mut regs), Event::Fault { .. }));
         close(memfd);
+    }
+
+    /// Spinning is free while at most half as many tasks as CPUs are
+    /// awake, short up to as many, and off beyond.
+    #[test]
+    fn spin_cap_follows_awake_tasks() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let mut awake = Vec::new();
+        for n in 1..=cpus + 1 {
+            awake.push(waiter::TaskRunning::start());
+            let want = if n > cpus {
+                0
+            } else if n * 2 > cpus {
+                SHARED_SPIN
+            } else {
+                u32::MAX
+            };
+            assert_eq!(spin_cap(), want, "{n} awake on {cpus} CPUs");
+            assert_eq!(cpus_crowded(), want == 0);
+        }
     }
 
     /// `quiet` makes a thread spinning for its answer sleep, `prewake`
