@@ -178,24 +178,31 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         traced: AtomicBool::new(false),
         trace: Mutex::new(Default::default()),
     });
-    // Whatever platform thread runs the task hears when it blocks.
-    let task = Arc::downgrade(&shared);
-    shared.waiter.set_sleep_hook(Arc::new(move || {
-        if let Some(t) = task.upgrade() {
-            if let Some(i) = lock(&t.interrupter).as_ref() {
-                i.blocking();
-            }
-        }
-    }));
-    let task = Arc::downgrade(&shared);
-    shared.waiter.set_handover_hook(Arc::new(move || {
-        if let Some(t) = task.upgrade() {
-            if let Some(i) = lock(&t.interrupter).as_ref() {
-                i.prewake();
-            }
-        }
-    }));
+    // Whatever platform thread runs the task hears when it blocks, and
+    // when an exiting thread wakes it.
     shared
+        .waiter
+        .set_sleep_hook(interrupter_hook(&shared, |i| i.blocking()));
+    shared
+        .waiter
+        .set_handover_hook(interrupter_hook(&shared, |i| i.prewake()));
+    shared
+}
+
+/// A waiter hook calling `f` on the interrupter of whatever platform
+/// thread runs the task at the time.
+fn interrupter_hook(
+    shared: &Arc<TaskShared>,
+    f: fn(&dyn platform::Interrupter),
+) -> waiter::WaiterHook {
+    let task = Arc::downgrade(shared);
+    Arc::new(move || {
+        if let Some(t) = task.upgrade() {
+            if let Some(i) = lock(&t.interrupter).as_ref() {
+                f(i.as_ref());
+            }
+        }
+    })
 }
 
 /// Starts a task's host thread.

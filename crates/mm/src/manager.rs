@@ -1764,6 +1764,15 @@ mod tests {
                 .map(|e| (e.1, e.2, e.3))
                 .collect()
         }
+
+        /// The unmaps recorded: (address, length).
+        fn unmaps(&self) -> Vec<(u64, u64)> {
+            self.0
+                .iter()
+                .filter(|e| e.0 == "unmap")
+                .map(|e| (e.1, e.2))
+                .collect()
+        }
     }
 
     /// Memory filled in order gets released pages back, zeroed, mapped
@@ -1846,19 +1855,13 @@ mod tests {
         let mut space = HostLog::default();
         m.madvise(a, 64 * PAGE_SIZE, MADV_DONTNEED).unwrap();
         m.sync_host(&mut space).unwrap();
-        let unmaps = |s: &HostLog| -> Vec<(u64, u64)> {
-            s.0.iter()
-                .filter(|e| e.0 == "unmap")
-                .map(|e| (e.1, e.2))
-                .collect()
-        };
-        assert_eq!(unmaps(&space), vec![], "nothing backed, nothing to unmap");
+        assert_eq!(space.unmaps(), vec![], "nothing backed, nothing to unmap");
         m.copy_out(a + 10 * PAGE_SIZE, b"x").unwrap();
         let (ps, p) = m.pma_at(a + 10 * PAGE_SIZE).unwrap();
         m.madvise(a, 64 * PAGE_SIZE, MADV_DONTNEED).unwrap();
         m.sync_host(&mut space).unwrap();
         assert_eq!(
-            unmaps(&space),
+            space.unmaps(),
             vec![(ps.max(a), p.end.min(a + 64 * PAGE_SIZE) - ps.max(a))]
         );
         let mut b = [1u8; 1];
@@ -1872,7 +1875,7 @@ mod tests {
         m.mprotect(a + 16 * PAGE_SIZE, 48 * PAGE_SIZE, PROT_READ)
             .unwrap();
         m.sync_host(&mut space).unwrap();
-        assert_eq!(unmaps(&space), vec![(s, e - s)]);
+        assert_eq!(space.unmaps(), vec![(s, e - s)]);
     }
 
     /// A fault in a file mapping maps the whole run of the memory file

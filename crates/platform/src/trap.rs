@@ -102,13 +102,13 @@
 //! while the other side answers within the spin, shrink by a quarter when
 //! it had to sleep, 16..4000 `pause`s), so a thread whose partner runs
 //! long stops burning a core the partner may need. Neither side spins
-//! while more tasks are awake than there are CPUs ([`cpus_crowded`]; the
-//! sentry also checks it while spinning, and tells the process's other
-//! waiting threads to sleep), spins are cut to ~4 us while more than half
-//! as many are ([`spin_cap`]: a spinning pair holds two CPUs), a stub thread whose task blocks in the
-//! sentry is told to sleep at once (its spin budget word set to 0, which
-//! the stub's loop re-reads: [`Interrupter::blocking`]), and so is a
-//! thread parked as a spare. A thread creating another first waits (a
+//! while more tasks are awake than there are CPUs, and spins are cut to
+//! ~4 us while more than half as many are ([`spin_cap`]: a spinning pair
+//! holds two CPUs; the sentry re-checks while spinning, and tells the
+//! process's other waiting threads to sleep). A stub thread whose task
+//! blocks in the sentry is told to sleep at once (its spin budget word
+//! set to 0, which the stub's loop re-reads: [`Interrupter::blocking`]),
+//! and so is a thread parked as a spare. A thread creating another first waits (a
 //! few microseconds) until its own stub thread sleeps
 //! ([`Interrupter::quiet`]), so that the new thread gets that CPU instead
 //! of preempting its creator, and wakes the new thread with the creator's
@@ -405,10 +405,10 @@ impl Platform for TrapPlatform {
             }
         }
         ctx.write_regs(regs);
-        let crowded = cpus_crowded();
+        let cap = spin_cap();
         let tid = ctx.state.tid;
         away_from_this_cpu(tid, || {
-            ctx.resume(crowded);
+            ctx.resume(cap);
         });
         ctx.started = true;
         Ok(Box::new(ctx))
@@ -810,22 +810,17 @@ const SHARED_SPIN: u32 = 128;
 /// How long [`Interrupter::quiet`] waits for a stub thread to sleep.
 const QUIET_SPIN: u32 = 300;
 
-/// Whether spinning for a hand-off would take a CPU that another task
-/// needs: each task not asleep in a syscall needs a CPU for its work, and
-/// a spinning pair holds two. Spinning with more of them than CPUs keeps
-/// the very thread being waited for off the CPUs (seen: 50-90 us for a
-/// new thread's first syscall while two others spun).
-fn cpus_crowded() -> bool {
-    spin_cap() == 0
-}
-
-/// The longest spin the CPUs allow now: none while they are crowded
-/// ([`cpus_crowded`]), a short one ([`SHARED_SPIN`]) while there are more
-/// than half as many awake tasks as CPUs. A spinning pair holds two CPUs,
-/// so then a spinner may hold the very CPU its partner waits for (seen:
-/// a creating thread's stub spinning out 120 us while its sentry thread
-/// queued behind the new thread's spinning pair); only an answer already
-/// on its way is worth waiting for.
+/// The longest spin the CPUs allow now. Each task not asleep in a
+/// syscall needs a CPU for its work, and a spinning pair holds two.
+/// - None while more tasks are awake than there are CPUs (the CPUs are
+///   crowded): spinning then keeps the very thread being waited for off
+///   the CPUs (seen: 50-90 us for a new thread's first syscall while two
+///   others spun).
+/// - A short one ([`SHARED_SPIN`]) while more than half as many are: a
+///   spinner may then hold the very CPU its partner waits for (seen: a
+///   creating thread's stub spinning out 120 us while its sentry thread
+///   queued behind the new thread's spinning pair); only an answer
+///   already on its way is worth waiting for.
 fn spin_cap() -> u32 {
     static CPUS: OnceLock<u32> = OnceLock::new();
     let cpus =
@@ -1483,13 +1478,12 @@ impl TrapContext {
     }
 
     /// Tells the parked thread to go on, and sets the stub's spin budget
-    /// for its next wait (none while `crowded`).
+    /// for its next wait (at most `cap`, see [`spin_cap`]).
     /// Returns whether the thread was asleep (and had to be woken).
-    fn resume(&mut self, crowded: bool) -> bool {
+    fn resume(&mut self, cap: u32) -> bool {
         let b = self.base();
         // The budget goes in before the thread may run: it can trap again
         // at once, and a budget written late would cut that wait short.
-        let cap = if crowded { 0 } else { spin_cap() };
         let spin = self.stub_spin.min(cap);
         // A zero budget now means the thread was told not to wait eagerly
         // (the task blocked, or CPUs were crowded): its sleep says nothing
@@ -1559,7 +1553,7 @@ impl TrapContext {
             self.area().read_bytes(b + ST_FP, &mut fp);
         }
         self.area().word(b + ST_SLOW).store(1, Ordering::Release);
-        self.resume(cpus_crowded());
+        self.resume(spin_cap());
         let deadline = Instant::now() + READY_TIMEOUT;
         let late = || Instant::now() > deadline;
         let r = self
@@ -1746,7 +1740,9 @@ impl Context for TrapContext {
         if ia.load(Ordering::Acquire) != 0 {
             ia.store(now_ns(), Ordering::Release);
         }
-        let crowded = cpus_crowded();
+        // Read once: the CPUs' state as this hand-off begins.
+        let cap = spin_cap();
+        let crowded = cap == 0;
         // A thread started by its creator may not have a CPU yet (its
         // creator's stub and thread hold them): spinning for its first
         // event would keep it waiting.
@@ -1760,7 +1756,7 @@ impl Context for TrapContext {
             if crowded {
                 self.process.quiet_spinners(self.slot);
             }
-            woken = self.resume(crowded);
+            woken = self.resume(cap);
         }
         let mut forced: Option<PtRegs> = None;
         let mut suspicious = false;
@@ -1772,7 +1768,7 @@ impl Context for TrapContext {
             let spin = if forced.is_some() || crowded || started {
                 0
             } else {
-                self.sentry_spin.min(spin_cap())
+                self.sentry_spin.min(cap)
             };
             match self
                 .process
@@ -2037,7 +2033,6 @@ mod tests {
                 u32::MAX
             };
             assert_eq!(spin_cap(), want, "{n} awake on {cpus} CPUs");
-            assert_eq!(cpus_crowded(), want == 0);
         }
     }
 

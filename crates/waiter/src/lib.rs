@@ -8,7 +8,7 @@
 //! the task (a signal, a kill) calls [`Waiter::notify`] directly.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 /// Readiness events, the `poll(2)` bits.
@@ -77,9 +77,9 @@ pub struct Waiter {
     /// [`IDLE`], [`NOTIFIED`] or [`ASLEEP`].
     state: AtomicU32,
     /// Called before each sleep (see [`Waiter::set_sleep_hook`]).
-    sleep_hook: Mutex<Option<WaiterHook>>,
+    sleep_hook: OnceLock<WaiterHook>,
     /// Called on a hand-over (see [`Waiter::notify_handing_over`]).
-    handover_hook: Mutex<Option<WaiterHook>>,
+    handover_hook: OnceLock<WaiterHook>,
 }
 
 /// No notification pending, nobody asleep.
@@ -102,38 +102,41 @@ impl Waiter {
     pub fn new() -> Waiter {
         Waiter {
             state: AtomicU32::new(IDLE),
-            sleep_hook: Mutex::new(None),
-            handover_hook: Mutex::new(None),
+            sleep_hook: OnceLock::new(),
+            handover_hook: OnceLock::new(),
         }
     }
 
-    /// Sets what [`Waiter::notify_handing_over`] calls.
+    /// Sets, once, what [`Waiter::notify_handing_over`] calls.
     pub fn set_handover_hook(&self, hook: WaiterHook) {
-        *lock(&self.handover_hook) = Some(hook);
+        let _ = self.handover_hook.set(hook);
     }
 
     /// Wakes the waiter from a thread about to give up its CPU (an
     /// exiting one): the hook lets the platform get the task's thread
     /// going while its host thread wakes.
     pub fn notify_handing_over(&self) {
-        if self.state.swap(NOTIFIED, Ordering::AcqRel) == ASLEEP {
-            let hook = lock(&self.handover_hook).clone();
-            if let Some(hook) = hook {
-                hook();
-            }
-            futex_wake(&self.state);
-        }
+        self.wake(self.handover_hook.get());
     }
 
-    /// Sets what to call whenever this waiter is about to sleep: the
-    /// platform stops its thread waiting eagerly for a task that blocks.
+    /// Sets, once, what to call whenever this waiter is about to sleep:
+    /// the platform stops its thread waiting eagerly for a task that
+    /// blocks.
     pub fn set_sleep_hook(&self, hook: WaiterHook) {
-        *lock(&self.sleep_hook) = Some(hook);
+        let _ = self.sleep_hook.set(hook);
     }
 
     /// Wakes the waiter (or makes its next wait return at once).
     pub fn notify(&self) {
+        self.wake(None);
+    }
+
+    /// Leaves a notification; wakes the owner, after `hook`, if it sleeps.
+    fn wake(&self, hook: Option<&WaiterHook>) {
         if self.state.swap(NOTIFIED, Ordering::AcqRel) == ASLEEP {
+            if let Some(hook) = hook {
+                hook();
+            }
             futex_wake(&self.state);
         }
     }
@@ -144,8 +147,7 @@ impl Waiter {
         if self.consume() {
             return true;
         }
-        let hook = lock(&self.sleep_hook).clone();
-        if let Some(hook) = hook {
+        if let Some(hook) = self.sleep_hook.get() {
             hook();
         }
         SLEEPING.fetch_add(1, Ordering::Relaxed);
