@@ -196,17 +196,14 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
         }
         (g.itimer_virtual.charge(ns), g.itimer_prof.charge(ns))
     };
+    let me = Some(&*task.shared);
     if virt {
-        signal::send_to_group(
-            tg,
-            SigInfo::new(abi::signal::SIGVTALRM, abi::signal::SI_KERNEL),
-        );
+        let info = SigInfo::new(abi::signal::SIGVTALRM, abi::signal::SI_KERNEL);
+        signal::send_to_group_from(tg, info, me);
     }
     if prof {
-        signal::send_to_group(
-            tg,
-            SigInfo::new(abi::signal::SIGPROF, abi::signal::SI_KERNEL),
-        );
+        let info = SigInfo::new(abi::signal::SIGPROF, abi::signal::SI_KERNEL);
+        signal::send_to_group_from(tg, info, me);
     }
 }
 

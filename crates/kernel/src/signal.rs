@@ -12,7 +12,7 @@ use abi::regs::{
 use abi::signal::*;
 use abi::{Errno, SysResult};
 
-use crate::task::{lock, Exit, Task, ThreadGroup};
+use crate::task::{lock, Exit, Task, TaskShared, ThreadGroup};
 
 /// Pending signals: standard signals are not queued twice, real-time ones
 /// queue with their info.
@@ -80,6 +80,17 @@ fn default_action(sig: i32) -> Default_ {
 
 /// Queues `info` for the process `tg` and wakes a thread that can take it.
 pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
+    send_to_group_from(tg, info, None);
+}
+
+/// [`send_to_group`] from the run loop of `current`, a thread of `tg`
+/// between two runs of application code (a CPU-time timer it just
+/// charged): as Linux prefers the current thread for a group signal,
+/// `current` takes it if it does not block it, and is only flagged, not
+/// interrupted. An interrupt would cut its next run short, and a timer
+/// charged at each return would then fire at each return: the task would
+/// livelock without running any application code.
+pub fn send_to_group_from(tg: &Arc<ThreadGroup>, info: SigInfo, current: Option<&TaskShared>) {
     let sig = info.signo;
     let mut g = tg.lock();
     if g.exit_status.is_some() {
@@ -129,15 +140,19 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
         return;
     }
     g.pending.push(info);
-    let target = g
-        .threads
-        .iter()
-        .find(|t| !t.mask().has(sig))
-        .or(g.threads.first())
-        .cloned();
-    drop(g);
+    if let Some(cur) = current.filter(|c| !c.mask().has(sig)) {
+        cur.attention.store(true, Ordering::Release);
+        return;
+    }
+    let target = g.threads.iter().find(|t| !t.mask().has(sig)).cloned();
     if let Some(t) = target {
+        drop(g);
         t.kick();
+        return;
+    }
+    // Every thread blocks it: only a thread waiting for it wakes.
+    for t in &g.threads {
+        t.signal_queued(sig);
     }
 }
 

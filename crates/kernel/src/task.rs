@@ -223,6 +223,21 @@ impl TaskShared {
     pub fn mask(&self) -> SigSet {
         SigSet(self.mask.load(Ordering::Relaxed))
     }
+
+    /// Tells the task that `sig` was queued for it: kicked if it can take
+    /// it; if it blocks it, only a wait for it (`rt_sigtimedwait`,
+    /// `signalfd`) is woken. Interrupting application code for a signal it
+    /// cannot take would only cut its run short, and a timer signal
+    /// re-queued on each return would then stop it running at all.
+    pub fn signal_queued(&self, sig: i32) {
+        if !self.mask().has(sig) {
+            self.kick();
+            return;
+        }
+        self.attention.store(true, Ordering::Release);
+        self.waiter.notify();
+        self.signal_events.notify(waiter::events::IN);
+    }
 }
 
 /// Capability sets (bit N = capability N).

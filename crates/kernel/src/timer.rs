@@ -109,7 +109,7 @@ fn fire(target: &Target, info: SigInfo) {
         Target::Thread(t) => {
             if let Some(t) = t.upgrade() {
                 lock(&t.pending).push(info);
-                t.kick();
+                t.signal_queued(info.signo);
             }
         }
         Target::Nobody => {}
@@ -193,7 +193,28 @@ impl CpuTimer {
             self.left -= ns;
             return false;
         }
-        self.left = self.interval;
+        // Linux checks CPU timers at each scheduler tick, so an interval
+        // below one fires once per tick of CPU time: were it re-armed
+        // shorter, every return from application code would find it
+        // expired again and the program would run nothing but handlers.
+        self.left = match self.interval {
+            0 => 0,
+            iv => iv.max(CPU_TICK_NS),
+        };
         true
     }
+
+    /// `(value, interval)` in nanoseconds as `getitimer` shows them: the
+    /// value never exceeds the interval, however long the tick floor made
+    /// the wait.
+    pub fn shown(&self) -> (u64, u64) {
+        match self.interval {
+            0 => (self.left, 0),
+            iv => (self.left.min(iv), iv),
+        }
+    }
 }
+
+/// The shortest CPU-time period between two expiries of one timer: a
+/// scheduler tick at Debian's `HZ=250`.
+pub const CPU_TICK_NS: u64 = 4_000_000;

@@ -667,6 +667,14 @@ fn real_cases() -> Vec<RealCase> {
         real("sha256sum_os_release", &["/usr/bin/sha256sum", "/etc/os-release"]),
         real("wc_bin_ls", &["/usr/bin/wc", "-c", "/bin/ls"]),
         real(
+            "stress_ng_itimer",
+            &[
+                "/bin/sh",
+                "-c",
+                "stress-ng --itimer 1 --timeout 2 --verify >/dev/null 2>&1; echo status=$?",
+            ],
+        ),
+        real(
             "python_hashlib_json",
             &[
                 "/usr/bin/python3",

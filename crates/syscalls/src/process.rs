@@ -156,7 +156,7 @@ fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
         }
     }
     lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, t.pid(), t.creds.uid));
-    target.kick();
+    target.signal_queued(sig);
     Ok(0)
 }
 

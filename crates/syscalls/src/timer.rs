@@ -54,10 +54,8 @@ fn itimer_get(t: &Task, which: u64) -> SysResult<(Duration, Duration)> {
             } else {
                 g.itimer_prof
             };
-            Ok((
-                Duration::from_nanos(c.left),
-                Duration::from_nanos(c.interval),
-            ))
+            let (left, interval) = c.shown();
+            Ok((Duration::from_nanos(left), Duration::from_nanos(interval)))
         }
         _ => Err(Errno::EINVAL),
     }
