@@ -16,6 +16,7 @@ pub mod signal;
 pub mod table;
 pub mod time;
 pub mod timer;
+pub mod timerfd;
 pub mod util;
 pub mod xattr;
 

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod ops;
 pub mod pipe;
 pub mod synth;
+pub mod timerfd;
 pub mod unix;
 
 use std::sync::{Arc, Mutex};
