@@ -19,6 +19,8 @@ pub enum Target {
     Thread(Weak<TaskShared>),
     /// `SIGEV_NONE`: the timer only counts.
     Nobody,
+    /// A call on the timer thread instead of a signal (a timerfd's alarm).
+    Call(Arc<dyn Fn() + Send + Sync>),
 }
 
 struct Entry {
@@ -113,6 +115,7 @@ fn fire(target: &Target, info: SigInfo) {
             }
         }
         Target::Nobody => {}
+        Target::Call(f) => f(),
     }
 }
 

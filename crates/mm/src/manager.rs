@@ -828,7 +828,38 @@ impl MemoryManager {
                 }
                 Ok(())
             }
-            MADV_DONTNEED | MADV_REMOVE => {
+            MADV_REMOVE => {
+                if len == 0 {
+                    return Ok(());
+                }
+                if !self.fully_mapped(addr, end) {
+                    return Err(Errno::ENOMEM);
+                }
+                // As Linux: the range must be shared, writable file (or
+                // shared anonymous) memory; its pages are removed from the
+                // object itself, so every mapping of it reads zeroes.
+                let mut holes = Vec::new();
+                for (&s, v) in self.vmas.range(..end).rev() {
+                    if v.end <= addr {
+                        break;
+                    }
+                    let Some(b) = &v.backing else {
+                        return Err(Errno::EINVAL);
+                    };
+                    if !(v.shared && v.may_write) {
+                        return Err(Errno::EACCES);
+                    }
+                    let (from, to) = (s.max(addr), v.end.min(end));
+                    holes.push((b.obj.clone(), b.offset + (from - s), to - from));
+                }
+                for (obj, off, n) in holes {
+                    obj.punch_hole(off, n)?;
+                }
+                self.unpatch_range(addr, end);
+                self.drop_pmas(addr, end);
+                Ok(())
+            }
+            MADV_DONTNEED => {
                 if len == 0 {
                     return Ok(());
                 }
@@ -841,6 +872,38 @@ impl MemoryManager {
             }
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    /// After `obj` shrank to `from` bytes (page-aligned): drops every page
+    /// this address space maps of it from that offset on, private copies
+    /// included, as Linux's truncation does, so a later fault sees the
+    /// object again (zeroes once it grew back, `SIGBUS` past its end).
+    pub fn zap_object(&mut self, obj: &Arc<dyn Mappable>, from: u64) {
+        let ranges: Vec<(u64, u64)> = self
+            .vmas
+            .iter()
+            .filter_map(|(&s, v)| {
+                let b = v.backing.as_ref()?;
+                if !Arc::ptr_eq(&b.obj, obj) {
+                    return None;
+                }
+                let skip = from.saturating_sub(b.offset);
+                let start = s.checked_add(skip)?;
+                (start < v.end).then_some((start, v.end))
+            })
+            .collect();
+        for (s, e) in ranges {
+            self.unpatch_range(s, e);
+            self.drop_pmas(s, e);
+        }
+    }
+
+    /// Whether a shared mapping of `obj` here may be written (`PROT_WRITE`
+    /// now or later): what makes `F_SEAL_WRITE` fail with `EBUSY`.
+    pub fn maps_shared_writable(&self, obj: &Arc<dyn Mappable>) -> bool {
+        self.vmas.values().any(|v| {
+            v.shared && v.may_write && v.backing.as_ref().is_some_and(|b| Arc::ptr_eq(&b.obj, obj))
+        })
     }
 
     pub fn msync(&mut self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {

@@ -2,6 +2,7 @@
 //! and can be mapped by address spaces.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use abi::{Errno, PAGE_SIZE};
@@ -21,6 +22,11 @@ pub trait Mappable: Send + Sync {
     }
     /// Current size in bytes; pages wholly past it fault with `SIGBUS`.
     fn size(&self) -> u64;
+    /// Drops `[offset, offset+len)` so it reads as zeroes
+    /// (`MADV_REMOVE`, a punched hole).
+    fn punch_hole(&self, _offset: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
 }
 
 /// Fills a newly allocated chunk: `(object offset, destination)`.
@@ -33,6 +39,9 @@ pub struct MemObject {
     chunks: Mutex<BTreeMap<u64, u64>>,
     size: Mutex<u64>,
     filler: Option<Filler>,
+    /// Some address space faulted a page of this object in: a truncation
+    /// must then look for private copies beyond the end to drop.
+    mapped: AtomicBool,
 }
 
 impl MemObject {
@@ -44,6 +53,7 @@ impl MemObject {
             chunks: Mutex::new(BTreeMap::new()),
             size: Mutex::new(size),
             filler: None,
+            mapped: AtomicBool::new(false),
         }
     }
 
@@ -68,6 +78,11 @@ impl MemObject {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether any address space ever faulted a page of this object in.
+    pub fn was_mapped(&self) -> bool {
+        self.mapped.load(Ordering::Relaxed)
     }
 
     fn chunk_at(&self, idx: u64) -> Result<u64, Errno> {
@@ -154,19 +169,47 @@ impl MemObject {
     pub fn truncate(&self, new_size: u64) {
         let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
         if new_size < *size {
-            let chunks = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
-            for (&idx, &off) in chunks.range(new_size / self.chunk..) {
-                let cstart = idx * self.chunk;
-                let from = new_size.max(cstart) - cstart;
-                // Keep whole pages punched, zero the partial page by hand.
-                let page_from = abi::page_up(from).unwrap_or(self.chunk).min(self.chunk);
-                if page_from > from {
-                    self.mf.zero(off + from, page_from - from);
-                }
-                self.mf.punch(off + page_from, self.chunk - page_from);
-            }
+            self.clear(new_size, u64::MAX);
         }
         *size = new_size;
+    }
+
+    /// Makes `[offset, offset+len)` read as zeroes (a punched hole): whole
+    /// pages are given back to the host, partial ones zeroed by hand. The
+    /// size does not change. Mappings of the object see the zeroes at once,
+    /// as they map the same memory-file pages.
+    pub fn punch(&self, offset: u64, len: u64) {
+        let _size = self.size.lock().unwrap_or_else(|p| p.into_inner());
+        self.clear(offset, offset.saturating_add(len));
+    }
+
+    /// Zeroes `[from, to)` of the chunks allocated so far (the caller holds
+    /// the size lock, so no write grows the object meanwhile).
+    fn clear(&self, from: u64, to: u64) {
+        if from >= to {
+            return;
+        }
+        let chunks = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        for (&idx, &off) in chunks.range(from / self.chunk..) {
+            let cstart = idx * self.chunk;
+            if cstart >= to {
+                break;
+            }
+            let a = from.max(cstart) - cstart;
+            let b = (to - cstart).min(self.chunk);
+            // Whole pages are punched, partial pages at either end zeroed.
+            let pa = abi::page_up(a).unwrap_or(self.chunk).min(b);
+            let pb = (b & !(PAGE_SIZE - 1)).max(pa);
+            if pa > a {
+                self.mf.zero(off + a, pa - a);
+            }
+            if pb > pa {
+                self.mf.punch(off + pa, pb - pa);
+            }
+            if b > pb {
+                self.mf.zero(off + pb, b - pb);
+            }
+        }
     }
 }
 
@@ -181,6 +224,7 @@ impl Drop for MemObject {
 
 impl Mappable for MemObject {
     fn translate(&self, offset: u64) -> Result<(u64, u64), Errno> {
+        self.mapped.store(true, Ordering::Relaxed);
         let (off, len) = self.range_at(offset)?;
         Ok((off, len.max(PAGE_SIZE)))
     }
@@ -193,6 +237,15 @@ impl Mappable for MemObject {
 
     fn size(&self) -> u64 {
         self.len()
+    }
+
+    fn punch_hole(&self, offset: u64, len: u64) -> Result<(), Errno> {
+        // A host file's page cache is never written through a mapping.
+        if self.filler.is_some() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.punch(offset, len);
+        Ok(())
     }
 }
 
@@ -214,6 +267,21 @@ mod tests {
         let mut b = [1u8; 3];
         o.read(70000, &mut b).unwrap();
         assert_eq!(&b, b"a\0\0");
+    }
+
+    #[test]
+    fn punch_zeroes_partial_and_whole_pages() {
+        let mf = Arc::new(MemoryFile::new(1 << 30).unwrap());
+        let o = MemObject::new(mf, 0);
+        o.write(0, &[7u8; 200_000]).unwrap();
+        // Across a chunk boundary, starting and ending mid-page.
+        o.punch(60_000, 20_000);
+        assert_eq!(o.len(), 200_000);
+        let mut b = vec![0u8; 200_000];
+        o.read(0, &mut b).unwrap();
+        assert!(b[..60_000].iter().all(|&x| x == 7));
+        assert!(b[60_000..80_000].iter().all(|&x| x == 0));
+        assert!(b[80_000..].iter().all(|&x| x == 7));
     }
 
     #[test]

@@ -467,6 +467,8 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             }
             p.set_capacity(arg as usize).map(|c| c as u64)
         }
+        F_ADD_SEALS => crate::memfd::seals(t, &f, Some(arg)),
+        F_GET_SEALS => crate::memfd::seals(t, &f, None),
         F_GETOWN => Ok(0),
         F_SETOWN => Ok(0),
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
@@ -769,97 +771,6 @@ pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         blocking(t, &inp, events::IN, || inp.read(&mut buf))?
     };
     write_all(t, &out, &buf[..n], |f, b| f.write(b))
-}
-
-/// `memfd_create(name, flags)`.
-pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    const MFD_CLOEXEC: u64 = 1;
-    const MFD_ALLOW_SEALING: u64 = 2;
-    const MFD_HUGETLB: u64 = 4;
-    const MFD_NOEXEC_SEAL: u64 = 8;
-    const MFD_EXEC: u64 = 0x10;
-    if a[1] & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if a[1] & MFD_HUGETLB != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let name = t.mm().read_cstring(a[0], 249).map_err(|e| {
-        if e == Errno::ENAMETOOLONG {
-            Errno::EINVAL
-        } else {
-            e
-        }
-    })?;
-    let creds = t.vfs_creds();
-    let f = t.kernel.vfs.anonymous_file(&name, &creds);
-    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
-    t.fds()
-        .install(f, a[1] & MFD_CLOEXEC != 0, 0, lim)
-        .map(|fd| fd as u64)
-}
-
-/// Writes zeroes over `[off, off+len)` of a regular file.
-fn zero_range(f: &File, off: u64, len: u64) -> SysResult<()> {
-    let zeros = [0u8; 65536];
-    let mut pos = off;
-    let end = off.saturating_add(len);
-    while pos < end {
-        let n = ((end - pos) as usize).min(zeros.len());
-        let w = f.ops.write(f, &zeros[..n], pos)?;
-        if w == 0 {
-            break;
-        }
-        pos += w as u64;
-    }
-    Ok(())
-}
-
-/// `fallocate(fd, mode, offset, len)`: space is never reserved (memory is
-/// sparse), but sizes and zeroed ranges behave as on Linux.
-pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    const KEEP_SIZE: u64 = 1;
-    const PUNCH_HOLE: u64 = 2;
-    const ZERO_RANGE: u64 = 0x10;
-    let f = file(t, a[0])?;
-    let (mode, off, len) = (a[1], a[2] as i64, a[3] as i64);
-    if off < 0 || len <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if !f.writable() {
-        return Err(Errno::EBADF);
-    }
-    if f.ops.pipe().is_some() {
-        return Err(Errno::ESPIPE);
-    }
-    if !f.ops.seekable()
-        || f.dentry
-            .as_ref()
-            .is_some_and(|d| !matches!(d.inode.kind, vfs::Kind::File(_)))
-    {
-        return Err(Errno::ENODEV);
-    }
-    let (off, len) = (off as u64, len as u64);
-    let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
-    let size = f.ops.size();
-    match mode {
-        0 => {
-            if end > size {
-                f.ops.truncate(&f, end)?;
-            }
-        }
-        KEEP_SIZE => {}
-        m if m == PUNCH_HOLE | KEEP_SIZE => zero_range(&f, off, end.min(size).saturating_sub(off))?,
-        m if m & !KEEP_SIZE == ZERO_RANGE => {
-            zero_range(&f, off, end.min(size).saturating_sub(off))?;
-            if m & KEEP_SIZE == 0 && end > size {
-                f.ops.truncate(&f, end)?;
-            }
-        }
-        PUNCH_HOLE => return Err(Errno::EOPNOTSUPP),
-        _ => return Err(Errno::EOPNOTSUPP),
-    }
-    Ok(0)
 }
 
 /// `copy_file_range(fd_in, off_in, fd_out, off_out, len, flags)`, copied

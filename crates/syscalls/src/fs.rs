@@ -34,6 +34,11 @@ pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         mode & !umask & 0o7777,
         &creds,
     )?;
+    if flags & O_TRUNC != 0 {
+        if let Some(d) = &f.dentry {
+            crate::memfd::shrunk(t, &d.inode, 0);
+        }
+    }
     let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
     t.fds()
         .install(f, flags & O_CLOEXEC != 0, 0, lim)
@@ -515,7 +520,12 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let p = path(t, a[0])?;
     let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
-    t.kernel.vfs.truncate(&d, len as u64).map(|_| 0)
+    let old = d.inode.size();
+    t.kernel.vfs.truncate(&d, len as u64)?;
+    if (len as u64) < old {
+        crate::memfd::shrunk(t, &d.inode, len as u64);
+    }
+    Ok(0)
 }
 
 pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -531,7 +541,14 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Errno::EINVAL
         });
     }
-    f.ops.truncate(&f, len as u64).map(|_| 0)
+    let old = f.ops.size();
+    f.ops.truncate(&f, len as u64)?;
+    if let Some(d) = &f.dentry {
+        if (len as u64) < old {
+            crate::memfd::shrunk(t, &d.inode, len as u64);
+        }
+    }
+    Ok(0)
 }
 
 fn set_times(d: &Arc<Dentry>, atime: Option<Timespec>, mtime: Option<Timespec>) -> SysResult<u64> {

@@ -4,6 +4,7 @@
 pub mod epoll;
 pub mod file;
 pub mod fs;
+pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod net;
@@ -15,6 +16,7 @@ pub mod signal;
 pub mod table;
 pub mod time;
 pub mod timer;
+pub mod timerfd;
 pub mod util;
 pub mod xattr;
 

@@ -44,6 +44,11 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         if shared && prot & PROT_WRITE != 0 && acc != O_RDWR {
             return Err(Errno::EACCES);
         }
+        let unsealed = if shared {
+            crate::memfd::check_shared_map(&f, prot & PROT_WRITE != 0)?
+        } else {
+            true
+        };
         let obj = f.ops.mappable(&f)?;
         let d = f.dentry.clone();
         let name = match &d {
@@ -56,7 +61,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         };
         (
             Some(Backing { obj, offset: off }),
-            acc == O_RDWR || (acc == O_WRONLY && !shared),
+            unsealed && (acc == O_RDWR || (acc == O_WRONLY && !shared)),
             name,
         )
     };

@@ -1,7 +1,7 @@
 //! Inodes: metadata plus what kind of object the node is.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use abi::fs::*;
@@ -116,7 +116,21 @@ pub struct Inode {
     pub xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
     /// Advisory locks.
     pub locks: crate::lock::Locks,
+    /// File seals (`F_ADD_SEALS`) with [`SEALABLE`] set on memfds, the
+    /// only files here that take seals.
+    seals: AtomicU32,
 }
+
+/// `F_SEAL_*` bits.
+pub const F_SEAL_SEAL: u32 = 1;
+pub const F_SEAL_SHRINK: u32 = 2;
+pub const F_SEAL_GROW: u32 = 4;
+pub const F_SEAL_WRITE: u32 = 8;
+pub const F_SEAL_FUTURE_WRITE: u32 = 0x10;
+pub const F_SEAL_EXEC: u32 = 0x20;
+const SEALS_KNOWN: u32 = 0x3f;
+/// Marks an inode that takes seals.
+const SEALABLE: u32 = 1 << 31;
 
 /// Device numbers our filesystems report.
 pub const DEV_ROOT: u64 = 0x2a;
@@ -133,6 +147,7 @@ impl Inode {
             kind,
             xattrs: Mutex::new(BTreeMap::new()),
             locks: Default::default(),
+            seals: AtomicU32::new(0),
         })
     }
 
@@ -217,6 +232,82 @@ impl Inode {
             Kind::SynthLink(l) => l.target().map(|t| t.text),
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    /// The memory object holding a regular file's bytes, once they are in
+    /// sandbox memory.
+    pub fn mem_object(&self) -> Option<Arc<MemObject>> {
+        match &self.kind {
+            Kind::File(d) => match &*lock(d) {
+                FileData::Mem(o) => Some(o.clone()),
+                FileData::Host { .. } => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Lets the inode take seals, starting with `initial` (a memfd).
+    pub fn make_sealable(&self, initial: u32) {
+        self.seals.store(SEALABLE | initial, Ordering::Relaxed);
+    }
+
+    /// `F_GET_SEALS`: `EINVAL` for files that take no seals.
+    pub fn seals(&self) -> SysResult<u32> {
+        let s = self.seals.load(Ordering::Acquire);
+        if s & SEALABLE == 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(s & !SEALABLE)
+    }
+
+    /// `F_ADD_SEALS` after the caller checked the file is writable and,
+    /// for a new `F_SEAL_WRITE`, that nothing maps it shared writable.
+    pub fn add_seals(&self, add: u32) -> SysResult<()> {
+        if add & !SEALS_KNOWN != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let cur = self.seals()?;
+        if cur & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        self.seals.fetch_or(add, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// How much of a write of `len` bytes at `off` the seals allow:
+    /// `EPERM` under a write seal; under `F_SEAL_GROW`, Linux writes page
+    /// by page and stops at the first page piece that would end past the
+    /// end of the file.
+    pub fn check_write(&self, off: u64, len: u64) -> SysResult<u64> {
+        let s = self.seals.load(Ordering::Acquire);
+        if s & SEALABLE == 0 {
+            return Ok(len);
+        }
+        if s & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        let size = self.size();
+        if s & F_SEAL_GROW != 0 && off.saturating_add(len) > size {
+            let ok = (size & !(abi::PAGE_SIZE - 1)).saturating_sub(off);
+            if ok == 0 {
+                return Err(Errno::EPERM);
+            }
+            return Ok(ok.min(len));
+        }
+        Ok(len)
+    }
+
+    /// Seals a change of size to `new` breaks (`EPERM`).
+    pub fn check_resize(&self, new: u64) -> SysResult<()> {
+        let s = self.seals.load(Ordering::Acquire);
+        if s & SEALABLE == 0 {
+            return Ok(());
+        }
+        let old = self.size();
+        if (new < old && s & F_SEAL_SHRINK != 0) || (new > old && s & F_SEAL_GROW != 0) {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
     }
 
     /// Marks a modification (write, truncate).

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod ops;
 pub mod pipe;
 pub mod synth;
+pub mod timerfd;
 pub mod unix;
 
 use std::sync::{Arc, Mutex};
@@ -484,9 +485,11 @@ impl Vfs {
     }
 
     /// A regular file with no name in any directory (`memfd_create`):
-    /// shown in /proc as `/memfd:NAME (deleted)`.
-    pub fn anonymous_file(&self, name: &[u8], creds: &Creds) -> Arc<File> {
+    /// shown in /proc as `/memfd:NAME (deleted)`. `seals` are its first
+    /// seals (`F_SEAL_SEAL` unless it was made with `MFD_ALLOW_SEALING`).
+    pub fn anonymous_file(&self, name: &[u8], creds: &Creds, seals: u32) -> Arc<File> {
         let inode = self.new_file_inode(0o777, creds);
+        inode.make_sealable(seals);
         let mut shown = b"memfd:".to_vec();
         shown.extend_from_slice(name);
         let d = Dentry::new(&shown, Some(self.root.clone()), inode.clone());
@@ -612,6 +615,7 @@ impl Vfs {
                 if write {
                     ops::copy_up(self, &inode, flags & O_TRUNC != 0)?;
                     if flags & O_TRUNC != 0 {
+                        inode.check_resize(0)?;
                         if let FileData::Mem(o) = &*lock(data) {
                             if !o.is_empty() {
                                 o.truncate(0);
@@ -952,6 +956,7 @@ impl Vfs {
     pub fn truncate(&self, d: &Arc<Dentry>, len: u64) -> SysResult<()> {
         match &d.inode.kind {
             Kind::File(data) => {
+                d.inode.check_resize(len)?;
                 ops::copy_up(self, &d.inode, len == 0)?;
                 if let FileData::Mem(o) = &*lock(data) {
                     o.truncate(len);

@@ -57,7 +57,8 @@ impl FileOps for RegularOps {
             FileData::Mem(o) => o.clone(),
             FileData::Host { .. } => return Err(Errno::EBADF),
         };
-        let n = obj.write(off, buf)?;
+        let allowed = self.inode.check_write(off, buf.len() as u64)? as usize;
+        let n = obj.write(off, &buf[..allowed])?;
         self.inode.touch_modified();
         Ok(n)
     }
@@ -94,6 +95,7 @@ impl FileOps for RegularOps {
     }
 
     fn truncate(&self, _f: &File, len: u64) -> SysResult<()> {
+        self.inode.check_resize(len)?;
         match &*self.data() {
             FileData::Mem(o) => o.truncate(len),
             FileData::Host { .. } => return Err(Errno::EBADF),
