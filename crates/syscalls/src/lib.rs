@@ -10,6 +10,7 @@ pub mod net;
 pub mod poll;
 pub mod process;
 pub mod ptrace;
+pub mod sched;
 pub mod seccomp;
 pub mod signal;
 pub mod table;
