@@ -28,6 +28,7 @@ need gzip command -v gzip
 need strace command -v strace
 need gdb command -v gdb
 need stress-ng command -v stress-ng
+need procps command -v ps
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

@@ -205,6 +205,7 @@ pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 pub const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
 pub const SYSFS_MAGIC: i64 = 0x6265_6572;
+pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 pub const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 pub const PIPEFS_MAGIC: i64 = 0x5049_5045;
 

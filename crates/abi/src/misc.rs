@@ -129,3 +129,21 @@ pub mod wait {
     pub const WALL: i32 = 0x4000_0000;
     pub const WCLONE: i32 = 0x8000_0000u32 as i32;
 }
+
+/// `struct sched_attr` (`SCHED_ATTR_SIZE_VER1`, 56 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+    pub util_min: u32,
+    pub util_max: u32,
+}
+// SAFETY: repr(C) of integers, no padding.
+unsafe impl crate::Pod for SchedAttr {}

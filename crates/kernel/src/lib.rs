@@ -8,9 +8,11 @@ pub mod pidfd;
 pub mod process;
 pub mod procfs;
 pub mod ptrace;
+pub mod sched;
 pub mod seccomp;
 pub mod signal;
 pub mod signalfd;
+pub mod sysfs;
 pub mod task;
 pub mod timer;
 
@@ -34,6 +36,8 @@ pub use task::{Exit, Task, TaskShared, ThreadGroup};
 /// `task.regs` and serves it.
 /// The release `uname` reports.
 pub const UTS_RELEASE: &str = "6.1.0";
+/// The version `uname` and `/proc/version` report.
+pub const UTS_VERSION: &str = "#1 SMP rvisor";
 
 pub type Dispatch = fn(&mut Task) -> SysResult<u64>;
 
@@ -51,6 +55,11 @@ pub struct PidTable {
 impl PidTable {
     /// A free id for a new task; `EAGAIN` once the sandbox holds
     /// [`MAX_TASKS`] tasks (each is a host thread and a stub thread).
+    /// The id handed out last (`/proc/loadavg`'s last field).
+    pub fn last_pid(&self) -> i32 {
+        self.next.max(1)
+    }
+
     pub fn alloc(&mut self) -> SysResult<i32> {
         if self.tasks.len() >= MAX_TASKS {
             return Err(Errno::EAGAIN);
@@ -91,6 +100,8 @@ pub struct Kernel {
     reported: Mutex<HashSet<u64>>,
     pub futexes: futex::FutexTable,
     pub timers: Arc<timer::TimerService>,
+    /// CPU time of every task that has exited, for `/proc/stat`.
+    pub exited_cpu_ns: std::sync::atomic::AtomicU64,
 }
 
 impl Kernel {
@@ -113,6 +124,9 @@ impl Kernel {
                 libc::getauxval(51),
             )
         };
+        // The sandbox's CPUs are the sentry's at start, before any of its
+        // threads changes its own affinity.
+        sched::host_cpus();
         let k = Arc::new(Kernel {
             platform,
             mf,
@@ -133,8 +147,10 @@ impl Kernel {
             reported: Mutex::new(HashSet::new()),
             futexes: futex::FutexTable::default(),
             timers: Arc::new(timer::TimerService::default()),
+            exited_cpu_ns: Default::default(),
         });
         procfs::mount(&k);
+        sysfs::mount(&k);
         k
     }
 
@@ -181,6 +197,41 @@ impl Kernel {
     pub fn find_task(&self, tid: i32) -> Option<Arc<TaskShared>> {
         lock(&self.table).tasks.get(&tid).cloned()
     }
+
+    /// CPU time every task of the sandbox has used, live or exited.
+    pub fn cpu_total_ns(&self) -> u64 {
+        let live: u64 = lock(&self.table)
+            .tasks
+            .values()
+            .map(|t| t.cpu_ns.load(Ordering::Relaxed))
+            .sum();
+        live + self.exited_cpu_ns.load(Ordering::Relaxed)
+    }
+
+    /// The host's memory, as `sysinfo` and `/proc/meminfo` both report it.
+    pub fn memory(&self) -> Memory {
+        // SAFETY: sysinfo fills the zeroed struct.
+        let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+        // SAFETY: valid out-pointer.
+        unsafe { libc::sysinfo(&mut si) };
+        let unit = si.mem_unit.max(1) as u64;
+        Memory {
+            total: si.totalram * unit,
+            free: si.freeram * unit,
+            shared: si.sharedram * unit,
+            buffers: si.bufferram * unit,
+        }
+    }
+}
+
+/// Memory sizes in bytes (see [`Kernel::memory`]). The sandbox has no
+/// swap: its memory file is the host's to page.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    pub total: u64,
+    pub free: u64,
+    pub shared: u64,
+    pub buffers: u64,
 }
 
 /// Charges CPU time to the process's `ITIMER_VIRTUAL`/`ITIMER_PROF`.

@@ -154,7 +154,13 @@ impl VforkDone {
     }
 }
 
-fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Arc<TaskShared> {
+fn new_shared(
+    tid: i32,
+    tg: Arc<ThreadGroup>,
+    comm: Vec<u8>,
+    mask: SigSet,
+    sched: crate::sched::Sched,
+) -> Arc<TaskShared> {
     let shared = Arc::new(TaskShared {
         tid,
         tg,
@@ -165,6 +171,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         interrupter: Mutex::new(None),
         comm: Mutex::new(comm),
         cpu_ns: AtomicU64::new(0),
+        sched: Mutex::new(sched),
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
@@ -187,6 +194,11 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         .waiter
         .set_handover_hook(interrupter_hook(&shared, |i| i.prewake()));
     shared
+}
+
+/// What a task made by `task` starts with.
+fn forked_sched(task: &Task) -> crate::sched::Sched {
+    lock(&task.shared.sched).forked()
 }
 
 /// A waiter hook calling `f` on the interrupter of whatever platform
@@ -400,12 +412,17 @@ pub fn start_init(
             Some(loaded.exe.clone()),
             mm.clone(),
             sighand.clone(),
-            0,
             creds.uid,
         ),
     );
     set_quiesce_hook(&mut lock(&mm), &tg);
-    let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
+    let shared = new_shared(
+        1,
+        tg.clone(),
+        loaded.comm.clone(),
+        SigSet::EMPTY,
+        crate::sched::Sched::initial(),
+    );
     tg.lock().threads.push(shared.clone());
     {
         let mut t = lock(&kernel.table);
@@ -524,7 +541,7 @@ pub fn clone(
         Arc::new(Mutex::new(child))
     };
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe, nice, persona) = {
+    let (parent_link, pgid, sid, rlimits, exe, persona, oom) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
@@ -537,8 +554,8 @@ pub fn clone(
             g.sid,
             g.rlimits,
             g.exe.clone(),
-            g.nice,
             g.personality,
+            (g.oom_score_adj, g.coredump_filter),
         )
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
@@ -558,16 +575,19 @@ pub fn clone(
             exe,
             child_mm.clone(),
             sighand.clone(),
-            nice,
             task.creds.uid,
         ),
     );
-    tg.lock().personality = persona;
+    {
+        let mut g = tg.lock();
+        g.personality = persona;
+        (g.oom_score_adj, g.coredump_filter) = oom;
+    }
     if vm_seed.is_none() {
         set_quiesce_hook(&mut lock(&child_mm), &tg);
     }
     let comm = lock(&task.shared.comm).clone();
-    let shared = new_shared(pid, tg.clone(), comm, task.mask());
+    let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task));
     tg.lock().threads.push(shared.clone());
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
@@ -679,7 +699,7 @@ fn clone_thread(
     let seed = task.ctx.new_thread()?;
     let tid = lock(&kernel.table).alloc()?;
     let comm = lock(&task.shared.comm).clone();
-    let shared = new_shared(tid, tg.clone(), comm, task.mask());
+    let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task));
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
@@ -825,7 +845,13 @@ fn become_sole_thread(task: &mut Task) {
         return;
     }
     let old = task.shared.clone();
-    let new = new_shared(tg.pid, tg.clone(), lock(&old.comm).clone(), old.mask());
+    let new = new_shared(
+        tg.pid,
+        tg.clone(),
+        lock(&old.comm).clone(),
+        old.mask(),
+        *lock(&old.sched),
+    );
     *lock(&new.interrupter) = lock(&old.interrupter).take();
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
@@ -1053,7 +1079,11 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     let (last, status, children, parent) = {
         let mut g = tg.lock();
         g.threads.retain(|t| t.tid != shared.tid);
-        g.exited_threads_ns += shared.cpu_ns.load(std::sync::atomic::Ordering::Relaxed);
+        let ns = shared.cpu_ns.load(std::sync::atomic::Ordering::Relaxed);
+        g.exited_threads_ns += ns;
+        kernel
+            .exited_cpu_ns
+            .fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
         let status = g.exiting.unwrap_or(status);
         if !g.threads.is_empty() {
             if group {

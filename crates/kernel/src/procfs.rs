@@ -46,6 +46,66 @@ fn link(ino: u64, f: impl Fn() -> SysResult<LinkTarget> + Send + Sync + 'static)
     )
 }
 
+/// A file a process may write: `parse` gets the text written (one
+/// value, surrounding blanks dropped).
+fn rw_file(
+    ino: u64,
+    gen: impl Fn() -> SysResult<String> + Send + Sync + 'static,
+    parse: impl Fn(&str) -> SysResult<()> + Send + Sync + 'static,
+) -> Arc<Inode> {
+    Inode::new(
+        ino,
+        DEV_PROC,
+        Meta::new(S_IFREG | 0o644, 0, 0),
+        Kind::SynthFile(Arc::new(RwFile { gen, parse })),
+    )
+}
+
+struct RwFile<G, P> {
+    gen: G,
+    parse: P,
+}
+
+impl<G, P> SynthFile for RwFile<G, P>
+where
+    G: Fn() -> SysResult<String> + Send + Sync,
+    P: Fn(&str) -> SysResult<()> + Send + Sync,
+{
+    fn generate(&self) -> SysResult<Vec<u8>> {
+        (self.gen)().map(String::into_bytes)
+    }
+
+    fn write(&self, data: &[u8]) -> SysResult<usize> {
+        let v = std::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+        (self.parse)(v.trim())?;
+        Ok(data.len())
+    }
+}
+
+/// A number as `kstrtoul(.., 0)` reads it: decimal, `0x` hex or `0` octal.
+fn parse_c_number(v: &str) -> Option<u64> {
+    if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if v.len() > 1 && v.starts_with('0') {
+        u64::from_str_radix(&v[1..], 8).ok()
+    } else {
+        v.parse().ok()
+    }
+}
+
+/// `/proc/pid/oom_score` as Linux computes it: 1000 plus the process's
+/// share of memory per thousand plus its `oom_score_adj` (0 for an
+/// unkillable -1000).
+fn oom_score(k: &Kernel, g: &Arc<ThreadGroup>) -> i64 {
+    let (_, rss) = mm_sizes(g);
+    let adj = g.lock().oom_score_adj as i64;
+    if adj == -1000 {
+        return 0;
+    }
+    let share = (rss as u128 * 1000 / k.memory().total.max(1) as u128) as i64;
+    (1000 + share + adj).clamp(0, 2000)
+}
+
 fn dir(ino: u64, d: Arc<dyn SynthDir>) -> Arc<Inode> {
     let mut m = Meta::new(S_IFDIR | 0o555, 0, 0);
     m.nlink = 2;
@@ -69,6 +129,8 @@ struct Root {
     /// milliseconds (it samples every CPU's frequency), too much for every
     /// sandbox's start.
     cpuinfo: Arc<OnceLock<Vec<u8>>>,
+    /// `/proc/sys/kernel/random/boot_id`: one per sandbox.
+    boot_id: Arc<OnceLock<String>>,
 }
 
 const ROOT_FILES: &[&str] = &[
@@ -83,6 +145,8 @@ const ROOT_FILES: &[&str] = &[
     "self",
     "thread-self",
     "sys",
+    "partitions",
+    "swaps",
 ];
 
 impl SynthDir for Root {
@@ -118,49 +182,57 @@ impl SynthDir for Root {
             "cpuinfo" => {
                 let c = self.cpuinfo.clone();
                 file(idx, move || {
-                    Ok(
-                        c.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default())
-                            .clone(),
-                    )
+                    Ok(c.get_or_init(|| {
+                        cpuinfo(&std::fs::read("/proc/cpuinfo").unwrap_or_default())
+                    })
+                    .clone())
                 })
             }
-            "meminfo" => file(idx, || {
-                // SAFETY: sysinfo fills the zeroed struct.
-                let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
-                // SAFETY: valid out-pointer.
-                unsafe { libc::sysinfo(&mut si) };
-                let total = si.totalram as u64 * si.mem_unit as u64 / 1024;
-                let free = si.freeram as u64 * si.mem_unit as u64 / 1024;
-                Ok(format!(
-                    "MemTotal:       {total:8} kB\nMemFree:        {free:8} kB\nMemAvailable:   {free:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n"
-                )
-                .into_bytes())
+            "meminfo" => file(idx, move || {
+                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                Ok(meminfo(&k.memory()).into_bytes())
             }),
             "uptime" => file(idx, move || {
                 let k = kw.upgrade().ok_or(Errno::ENOENT)?;
                 let up = k.start.elapsed().as_secs_f64();
-                Ok(format!("{up:.2} {:.2}\n", up * 0.9).into_bytes())
+                // The second figure is the CPUs' idle time, summed.
+                let busy = k.cpu_total_ns() as f64 / 1e9;
+                let idle = (up * crate::sched::ncpus() as f64 - busy).max(0.0);
+                Ok(format!("{up:.2} {idle:.2}\n").into_bytes())
             }),
             "version" => file(idx, || {
-                Ok(format!("Linux version {} (rvisor) #1 SMP\n", crate::UTS_RELEASE).into_bytes())
+                Ok(format!(
+                    "Linux version {} (rvisor@rvisor) (rvisor) {}\n",
+                    crate::UTS_RELEASE,
+                    crate::UTS_VERSION
+                )
+                .into_bytes())
             }),
-            "loadavg" => file(idx, || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec())),
+            "loadavg" => file(idx, move || {
+                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                let t = lock(&k.table);
+                let last = t.last_pid();
+                let n = t.tasks.len();
+                let running = waiter::awake_tasks().clamp(1, n.max(1) as u32);
+                Ok(format!("0.00 0.00 0.00 {running}/{n} {last}\n").into_bytes())
+            }),
             "stat" => file(idx, move || {
                 let k = kw.upgrade().ok_or(Errno::ENOENT)?;
-                let btime = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() - k.start.elapsed().as_secs())
-                    .unwrap_or(0);
-                let n = lock(&k.table).groups.len();
-                Ok(format!("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {btime}\nprocesses {n}\nprocs_running 1\nprocs_blocked 0\n").into_bytes())
+                Ok(proc_stat(&k).into_bytes())
             }),
             "filesystems" => file(idx, || {
-                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
+                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
+            }),
+            // The sandbox has no block devices and no swap.
+            "partitions" => file(idx, || Ok(b"major minor  #blocks  name\n\n".to_vec())),
+            "swaps" => file(idx, || {
+                Ok(b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_vec())
             }),
             "sys" => dir(
                 idx,
                 Arc::new(SysDir {
                     kernel: self.kernel.clone(),
+                    boot_id: self.boot_id.clone(),
                     path: Vec::new(),
                 }),
             ),
@@ -192,9 +264,147 @@ impl SynthDir for Root {
     }
 }
 
+/// A random version-4 UUID, as `/proc/sys/kernel/random/uuid` gives.
+fn uuid() -> SysResult<String> {
+    let mut b = [0u8; 16];
+    vfs::dev::random_bytes(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// The host's `/proc/cpuinfo` cut to the sandbox's CPUs, renumbered (the
+/// sandbox's CPU `i` is the host's `sched::host_cpus()[i]`).
+fn cpuinfo(host: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(host);
+    let cpus = crate::sched::host_cpus();
+    let n = cpus.len().to_string();
+    let mut out = String::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let num = |key: &str| {
+            block.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == key).then(|| v.trim().parse::<usize>().ok())?
+            })
+        };
+        let Some(i) = num("processor").and_then(|p| cpus.iter().position(|&c| c == p)) else {
+            continue;
+        };
+        for l in block.lines() {
+            let key = l.split_once(':').map_or("", |(k, _)| k.trim());
+            let value = match key {
+                "processor" => Some(i.to_string()),
+                "physical id" => Some("0".to_string()),
+                "siblings" | "cpu cores" => Some(n.clone()),
+                "core id" | "apicid" | "initial apicid" => Some(i.to_string()),
+                _ => None,
+            };
+            match value {
+                Some(v) => {
+                    let _ = writeln!(out, "{}: {v}", l.split_once(':').map_or(l, |(k, _)| k));
+                }
+                None => {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn meminfo(m: &crate::Memory) -> String {
+    let kb = |b: u64| b / 1024;
+    let (total, free, shared, buffers) = (kb(m.total), kb(m.free), kb(m.shared), kb(m.buffers));
+    let avail = free + buffers;
+    let mut s = String::new();
+    for (k, v) in [
+        ("MemTotal", total),
+        ("MemFree", free),
+        ("MemAvailable", avail),
+        ("Buffers", buffers),
+        ("Cached", 0),
+        ("SwapCached", 0),
+        ("Active", 0),
+        ("Inactive", 0),
+        ("SwapTotal", 0),
+        ("SwapFree", 0),
+        ("Dirty", 0),
+        ("Writeback", 0),
+        ("AnonPages", 0),
+        ("Mapped", 0),
+        ("Shmem", shared),
+        ("KReclaimable", 0),
+        ("Slab", 0),
+        ("SReclaimable", 0),
+        ("SUnreclaim", 0),
+        ("CommitLimit", total),
+        ("Committed_AS", total - free.min(total)),
+        ("VmallocTotal", 34359738367),
+        ("VmallocUsed", 0),
+        ("VmallocChunk", 0),
+        ("AnonHugePages", 0),
+        ("HugePages_Total", 0),
+        ("HugePages_Free", 0),
+        ("HugePages_Rsvd", 0),
+        ("HugePages_Surp", 0),
+        ("Hugepagesize", 2048),
+    ] {
+        let unit = if k.starts_with("HugePages_") {
+            ""
+        } else {
+            " kB"
+        };
+        let _ = writeln!(s, "{:<16}{v:>8}{unit}", format!("{k}:"));
+    }
+    s
+}
+
+/// `/proc/stat`: the CPU time the sandbox's tasks used, spread over its
+/// CPUs, the rest idle, in clock ticks (100 Hz).
+fn proc_stat(k: &Kernel) -> String {
+    let n = crate::sched::ncpus() as u64;
+    let up = k.start.elapsed().as_millis() as u64 / 10;
+    let busy = k.cpu_total_ns() / 10_000_000;
+    let idle = (up * n).saturating_sub(busy);
+    let line = |name: &str, user: u64, idle: u64| format!("{name} {user} 0 0 {idle} 0 0 0 0 0 0\n");
+    let mut s = line("cpu ", busy, idle);
+    for i in 0..n {
+        s.push_str(&line(
+            &format!("cpu{i}"),
+            busy / n + u64::from(i < busy % n),
+            idle / n + u64::from(i < idle % n),
+        ));
+    }
+    let btime = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() - k.start.elapsed().as_secs())
+        .unwrap_or(0);
+    let (procs, threads) = {
+        let t = lock(&k.table);
+        (t.last_pid(), t.tasks.len())
+    };
+    let running = waiter::awake_tasks().clamp(1, threads.max(1) as u32);
+    let _ = write!(
+        s,
+        "intr 0\nctxt 0\nbtime {btime}\nprocesses {procs}\nprocs_running {running}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
+    );
+    s
+}
+
 /// `/proc/sys`: a few read-only tunables programs look at.
 struct SysDir {
     kernel: Weak<Kernel>,
+    boot_id: Arc<OnceLock<String>>,
     path: Vec<&'static str>,
 }
 
@@ -207,6 +417,7 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
             "osrelease",
             "ostype",
             "pid_max",
+            "threads-max",
             "ngroups_max",
             "random",
         ],
@@ -231,11 +442,13 @@ impl SynthDir for SysDir {
                 next_ino(),
                 Arc::new(SysDir {
                     kernel: self.kernel.clone(),
+                    boot_id: self.boot_id.clone(),
                     path,
                 }),
             ));
         }
         let kw = self.kernel.clone();
+        let boot_id = self.boot_id.clone();
         Ok(file(next_ino(), move || {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
             let v = match path.as_slice() {
@@ -248,20 +461,13 @@ impl SynthDir for SysDir {
                 ["kernel", "osrelease"] => crate::UTS_RELEASE.to_string(),
                 ["kernel", "ostype"] => "Linux".to_string(),
                 ["kernel", "pid_max"] => "4194304".to_string(),
+                ["kernel", "threads-max"] => crate::MAX_TASKS.to_string(),
                 ["kernel", "ngroups_max"] => "65536".to_string(),
-                ["kernel", "random", _] => {
-                    let mut b = [0u8; 16];
-                    vfs::dev::random_bytes(&mut b)?;
-                    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                    format!(
-                        "{}-{}-{}-{}-{}",
-                        &h[0..8],
-                        &h[8..12],
-                        &h[12..16],
-                        &h[16..20],
-                        &h[20..32]
-                    )
-                }
+                ["kernel", "random", "boot_id"] => match boot_id.get() {
+                    Some(id) => id.clone(),
+                    None => boot_id.get_or_init(|| uuid().unwrap_or_default()).clone(),
+                },
+                ["kernel", "random", _] => uuid()?,
                 ["vm", "overcommit_memory"] => "0".to_string(),
                 ["vm", "max_map_count"] => "65530".to_string(),
                 ["vm", "mmap_min_addr"] => "65536".to_string(),
@@ -311,6 +517,12 @@ const PID_FILES: &[&str] = &[
     "fdinfo",
     "wchan",
     "mem",
+    "cgroup",
+    "oom_score",
+    "oom_score_adj",
+    "coredump_filter",
+    "smaps",
+    "smaps_rollup",
 ];
 
 /// `/proc/pid/mem`: the process's memory at file offset = address, read
@@ -429,6 +641,22 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
         'S'
     };
     let nthreads = inner.threads.len().max(1);
+    let sched = inner
+        .threads
+        .iter()
+        .find(|t| t.tid == tid)
+        .or(inner.threads.first())
+        .map_or_else(crate::sched::Sched::initial, |t| *lock(&t.sched));
+    // Linux's "priority": 20 + nice for the fair classes, -1 - priority
+    // for the real-time ones.
+    let prio = if sched.rt_priority > 0 {
+        -1 - sched.rt_priority as i64
+    } else {
+        20 + sched.nice as i64
+    };
+    let cpu_now = (0..crate::sched::MAX_CPUS)
+        .find(|&c| sched.affinity.contains(c))
+        .unwrap_or(0);
     let start = g.start.duration_since(k.start).as_millis() as u64 / 10;
     let cpu = inner
         .threads
@@ -437,8 +665,8 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
         .sum::<u64>()
         / 10_000_000;
     format!(
-        "{tid} ({comm}) {state} {ppid} {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 20 0 {nthreads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        inner.pgid, inner.sid
+        "{tid} ({comm}) {state} {ppid} {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 {prio} {} {nthreads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {cpu_now} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
+        inner.pgid, inner.sid, sched.nice, sched.rt_priority, sched.policy
     )
 }
 
@@ -458,6 +686,9 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
         .map(|t| String::from_utf8_lossy(&lock(&t.comm)).into_owned())
         .unwrap_or_default();
     let mask = t.as_ref().map_or(0, |t| t.mask().0);
+    let cpus = t
+        .as_ref()
+        .map_or_else(crate::sched::online, |t| lock(&t.sched).affinity);
     let pend = t.as_ref().map_or(0, |t| lock(&t.pending).set().0);
     let (ign, cgt) = {
         let h = lock(&inner.sighand);
@@ -514,11 +745,15 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\nMems_allowed:\t{}00000001\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         g.pid,
         g.pid,
         inner.threads.len().max(1),
-        inner.pending.set().0
+        inner.pending.set().0,
+        cpus.hex(),
+        cpus.list(),
+        // MAX_NUMNODES (1024) bits, node 0 last.
+        "00000000,".repeat(31),
     );
     s
 }
@@ -577,6 +812,57 @@ impl SynthDir for PidDir {
                 }),
             ),
             "wchan" => file(ino, || Ok(b"0".to_vec())),
+            // Every process is in the sandbox's one cgroup (v2).
+            "cgroup" => file(ino, || Ok(b"0::/\n".to_vec())),
+            "oom_score" => file(ino, move || {
+                let (k, g) = group(&kw, pid)?;
+                Ok(format!("{}\n", oom_score(&k, &g)).into_bytes())
+            }),
+            "oom_score_adj" => rw_file(
+                ino,
+                {
+                    let kw = kw.clone();
+                    move || Ok(format!("{}\n", group(&kw, pid)?.1.lock().oom_score_adj))
+                },
+                move |v: &str| {
+                    let adj: i32 = v.parse().map_err(|_| Errno::EINVAL)?;
+                    if !(-1000..=1000).contains(&adj) {
+                        return Err(Errno::EINVAL);
+                    }
+                    let (_, g) = group(&kw, pid)?;
+                    g.lock().oom_score_adj = adj;
+                    Ok(())
+                },
+            ),
+            "coredump_filter" => rw_file(
+                ino,
+                {
+                    let kw = kw.clone();
+                    move || {
+                        Ok(format!(
+                            "{:08x}\n",
+                            group(&kw, pid)?.1.lock().coredump_filter
+                        ))
+                    }
+                },
+                move |v: &str| {
+                    let f = parse_c_number(v).ok_or(Errno::EINVAL)?;
+                    let (_, g) = group(&kw, pid)?;
+                    // Linux keeps the bits it knows (MMF_DUMP_FILTER_BITS).
+                    g.lock().coredump_filter = (f & 0x1ff) as u32;
+                    Ok(())
+                },
+            ),
+            "smaps" | "smaps_rollup" => {
+                let rollup = name == "smaps_rollup";
+                file(ino, move || {
+                    let (_, g) = group(&kw, pid)?;
+                    let mm = g.lock().mm.clone();
+                    Ok(mm
+                        .map(|m| lock(&m).smaps_text(rollup).into_bytes())
+                        .unwrap_or_default())
+                })
+            }
             "mem" => {
                 let (_, g) = group(&kw, pid)?;
                 let uid = g.lock().uid;
@@ -628,9 +914,9 @@ impl SynthDir for PidDir {
                 let info = name == "mountinfo";
                 file(ino, move || {
                     Ok(if info {
-                        b"1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n".to_vec()
+                        b"1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n5 4 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 ro\n".to_vec()
                     } else {
-                        b"overlay / overlay rw,relatime 0 0\ndevtmpfs /dev tmpfs rw,nosuid,mode=755 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nsysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\n".to_vec()
+                        b"overlay / overlay rw,relatime 0 0\ndevtmpfs /dev tmpfs rw,nosuid,mode=755 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nsysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\ncgroup2 /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0\n".to_vec()
                     })
                 })
             }
@@ -832,6 +1118,7 @@ pub fn mount(kernel: &Arc<Kernel>) {
             Arc::new(Root {
                 kernel: Arc::downgrade(kernel),
                 cpuinfo: Default::default(),
+                boot_id: Default::default(),
             }),
         ),
     );

@@ -70,10 +70,12 @@ pub struct TgInner {
     pub subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).
     pub pdeathsig: i32,
-    /// Niceness, -20..=19.
-    pub nice: i32,
     /// `PR_SET_DUMPABLE`.
     pub dumpable: bool,
+    /// `/proc/pid/oom_score_adj` (-1000..=1000) and `coredump_filter`:
+    /// kept, inherited by children and across exec.
+    pub oom_score_adj: i32,
+    pub coredump_filter: u32,
     /// `PR_SET_KEEPCAPS` and `PR_SET_THP_DISABLE`: recorded and reported
     /// (capabilities are not modelled; huge pages are never used).
     pub keepcaps: bool,
@@ -123,7 +125,6 @@ impl TgInner {
         exe: Option<Arc<Dentry>>,
         mm: Arc<Mutex<MemoryManager>>,
         sighand: Arc<Mutex<SigHandlers>>,
-        nice: i32,
         uid: u32,
     ) -> TgInner {
         TgInner {
@@ -143,8 +144,9 @@ impl TgInner {
             exited_threads_ns: 0,
             subreaper: false,
             pdeathsig: 0,
-            nice,
             dumpable: true,
+            oom_score_adj: 0,
+            coredump_filter: 0x33,
             keepcaps: false,
             thp_disable: false,
             itimer_real: None,
@@ -182,6 +184,8 @@ pub struct TaskShared {
     pub interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
     pub comm: Mutex<Vec<u8>>,
     pub cpu_ns: AtomicU64,
+    /// Affinity, nice value, policy, I/O priority, memory policy.
+    pub sched: Mutex<crate::sched::Sched>,
     /// Released when a `vfork` child execs or exits.
     pub vfork_done: Mutex<Option<Arc<crate::process::VforkDone>>>,
     /// The task's descriptor table and fs context, for `/proc`.

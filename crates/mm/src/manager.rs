@@ -1610,39 +1610,147 @@ impl MemoryManager {
 
     /// `/proc/pid/maps` text.
     pub fn maps_text(&self) -> String {
+        self.vmas
+            .iter()
+            .map(|(&start, v)| Self::maps_line(start, v))
+            .collect()
+    }
+
+    /// One mapping's line of `/proc/pid/maps`.
+    fn maps_line(start: u64, v: &Vma) -> String {
+        let r = if v.prot & PROT_READ != 0 { 'r' } else { '-' };
+        let w = if v.prot & PROT_WRITE != 0 { 'w' } else { '-' };
+        let x = if v.prot & PROT_EXEC != 0 { 'x' } else { '-' };
+        let p = if v.shared { 's' } else { 'p' };
+        let off = v.backing.as_ref().map_or(0, |b| b.offset);
+        let (dev, ino, name) = match &v.name {
+            VmaName::File { path, dev, ino } => (*dev, *ino, path.clone()),
+            VmaName::Heap => (0, 0, "[heap]".into()),
+            VmaName::Stack => (0, 0, "[stack]".into()),
+            VmaName::Vdso => (0, 0, "[vdso]".into()),
+            VmaName::Vvar => (0, 0, "[vvar]".into()),
+            VmaName::SyscallTrampolines => (0, 0, "[syscall-trampolines]".into()),
+            VmaName::Anon => (0, 0, String::new()),
+        };
+        let line = format!(
+            "{:08x}-{:08x} {r}{w}{x}{p} {:08x} {:02x}:{:02x} {}",
+            start,
+            v.end,
+            off,
+            (dev >> 8) & 0xfff,
+            dev & 0xff,
+            ino
+        );
+        if name.is_empty() {
+            format!("{line}\n")
+        } else {
+            format!("{line:<72} {name}\n")
+        }
+    }
+
+    /// Bytes of `[start, end)` backed by this address space's own memory.
+    fn resident_in(&self, start: u64, end: u64) -> u64 {
+        let first = self
+            .pmas
+            .range(..=start)
+            .next_back()
+            .map_or(start, |(&s, _)| s);
+        self.pmas
+            .range(first..end)
+            .map(|(&s, p)| p.end.min(end).saturating_sub(s.max(start)))
+            .sum()
+    }
+
+    /// `/proc/pid/smaps` (or, with `rollup`, `smaps_rollup`): each
+    /// mapping's line with its sizes in kB. Resident memory is the
+    /// address space's own (private); huge pages, swap and locking are
+    /// never used.
+    pub fn smaps_text(&self, rollup: bool) -> String {
         use std::fmt::Write;
+        let fields = |s: &mut String, size: Option<u64>, rss: u64, anon: u64| {
+            let kb = |b: u64| b / 1024;
+            let page = (!rollup).then_some(4);
+            for (k, v) in [
+                ("Size", size.map(kb)),
+                ("KernelPageSize", page),
+                ("MMUPageSize", page),
+                ("Rss", Some(kb(rss))),
+                ("Pss", Some(kb(rss))),
+                ("Pss_Dirty", Some(kb(anon))),
+                ("Shared_Clean", Some(0)),
+                ("Shared_Dirty", Some(0)),
+                ("Private_Clean", Some(kb(rss - anon))),
+                ("Private_Dirty", Some(kb(anon))),
+                ("Referenced", Some(kb(rss))),
+                ("Anonymous", Some(kb(anon))),
+                ("KSM", Some(0)),
+                ("LazyFree", Some(0)),
+                ("AnonHugePages", Some(0)),
+                ("ShmemPmdMapped", Some(0)),
+                ("FilePmdMapped", Some(0)),
+                ("Shared_Hugetlb", Some(0)),
+                ("Private_Hugetlb", Some(0)),
+                ("Swap", Some(0)),
+                ("SwapPss", Some(0)),
+                ("Locked", Some(0)),
+            ] {
+                if let Some(v) = v {
+                    let _ = writeln!(s, "{:<16}{v:>8} kB", format!("{k}:"));
+                }
+            }
+        };
         let mut s = String::new();
+        let (mut lo, mut hi, mut total_rss, mut total_anon) = (u64::MAX, 0, 0, 0);
         for (&start, v) in &self.vmas {
-            let r = if v.prot & PROT_READ != 0 { 'r' } else { '-' };
-            let w = if v.prot & PROT_WRITE != 0 { 'w' } else { '-' };
-            let x = if v.prot & PROT_EXEC != 0 { 'x' } else { '-' };
-            let p = if v.shared { 's' } else { 'p' };
-            let off = v.backing.as_ref().map_or(0, |b| b.offset);
-            let (dev, ino, name) = match &v.name {
-                VmaName::File { path, dev, ino } => (*dev, *ino, path.clone()),
-                VmaName::Heap => (0, 0, "[heap]".into()),
-                VmaName::Stack => (0, 0, "[stack]".into()),
-                VmaName::Vdso => (0, 0, "[vdso]".into()),
-                VmaName::Vvar => (0, 0, "[vvar]".into()),
-                VmaName::SyscallTrampolines => (0, 0, "[syscall-trampolines]".into()),
-                VmaName::Anon => (0, 0, String::new()),
-            };
-            let line = format!(
-                "{:08x}-{:08x} {r}{w}{x}{p} {:08x} {:02x}:{:02x} {}",
-                start,
-                v.end,
-                off,
-                (dev >> 8) & 0xfff,
-                dev & 0xff,
-                ino
-            );
-            if name.is_empty() {
-                let _ = writeln!(s, "{line}");
+            let rss = self.resident_in(start, v.end);
+            let anon = if v.backing.is_none() || !v.shared {
+                rss
             } else {
-                let _ = writeln!(s, "{line:<72} {name}");
+                0
+            };
+            (lo, hi) = (lo.min(start), hi.max(v.end));
+            total_rss += rss;
+            total_anon += anon;
+            if !rollup {
+                s.push_str(&Self::maps_line(start, v));
+                fields(&mut s, Some(v.end - start), rss, anon);
+                let _ = writeln!(s, "THPeligible:    0");
+                let _ = writeln!(s, "VmFlags: {}", Self::vm_flags(v));
             }
         }
+        if rollup {
+            if lo == u64::MAX {
+                lo = 0;
+            }
+            let _ = writeln!(
+                s,
+                "{lo:08x}-{hi:08x} ---p 00000000 00:00 0{:<36} [rollup]",
+                ""
+            );
+            fields(&mut s, None, total_rss, total_anon);
+        }
         s
+    }
+
+    /// smaps' `VmFlags`: the two-letter codes of what the mapping has.
+    fn vm_flags(v: &Vma) -> String {
+        let mut f = Vec::new();
+        for (bit, code) in [(PROT_READ, "rd"), (PROT_WRITE, "wr"), (PROT_EXEC, "ex")] {
+            if v.prot & bit != 0 {
+                f.push(code);
+            }
+        }
+        if v.shared {
+            f.push("sh");
+        }
+        f.extend(["mr", "mw", "me"]);
+        if v.shared {
+            f.push("ms");
+        }
+        if v.growsdown {
+            f.push("gd");
+        }
+        f.join(" ")
     }
 
     /// Total bytes covered by VMAs.

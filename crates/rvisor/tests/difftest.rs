@@ -799,6 +799,28 @@ fn real_cases() -> Vec<RealCase> {
         ),
         real("ulimit_nofile", &["/bin/sh", "-c", "ulimit -n 100; ulimit -n"]),
         real("false_status", &["/usr/bin/false"]),
+        // The sandbox's CPUs as coreutils, getconf and Python count them.
+        real(
+            "cpu_counts",
+            &[
+                "/bin/sh",
+                "-c",
+                "nproc; getconf _NPROCESSORS_ONLN; getconf _NPROCESSORS_CONF; \
+                 python3 -c 'import os; print(os.cpu_count(), len(os.sched_getaffinity(0)))'",
+            ],
+        ),
+        // procps reads /proc/{meminfo,stat,uptime,loadavg} and every
+        // /proc/PID/stat: the tools run and print their headers.
+        real(
+            "procps_headers",
+            &[
+                "/bin/sh",
+                "-c",
+                "free | head -1; top -b -n1 | head -1 | cut -c1-5; \
+                 top -b -n1 | sed -n 7p | tr -s ' '; ps -ef | head -1 | tr -s ' '; \
+                 ps -ef > /dev/null && echo ps ok; uptime | grep -c 'load average'",
+            ],
+        ),
         // Debuggers inside the sandbox: strace following forks, and gdb
         // running a crashing program to a breakpoint, stepping and taking
         // a backtrace. Pids, addresses and host-specific notices are
@@ -903,6 +925,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         trials.push(Trial::test(
             format!("sandbox::idle_cpu::{platform}"),
             move || idle_cpu(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::system_view::{platform}"),
+            move || system_view(&p),
         ));
         let p = platform.clone();
         trials.push(Trial::test(
@@ -1293,6 +1320,36 @@ fn idle_cpu(platform: &str) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(format!("an idle sandbox used {used} ticks (10 ms each) of CPU in 3 s").into())
+    }
+}
+
+/// What the sandbox says about itself where the host may differ: its
+/// cgroup (v2, no limits of its own) in /sys/fs/cgroup and the mount
+/// tables, /proc/self/cgroup, and huge pages never used.
+fn system_view(platform: &str) -> Result<(), Failed> {
+    let (r, sargv) = sandbox_only(
+        platform,
+        &[
+            "/bin/sh",
+            "-c",
+            "cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max \
+             /proc/self/cgroup; grep cgroup2 /proc/mounts; grep -c ' /sys/fs/cgroup ' \
+             /proc/self/mountinfo; stat -f -c %T /sys/fs/cgroup; \
+             cat /sys/kernel/mm/transparent_hugepage/enabled; \
+             test \"$(cat /sys/fs/cgroup/cpuset.cpus.effective)\" = \
+             \"$(cat /sys/devices/system/cpu/online)\" && echo cpuset ok; \
+             grep -qx 1 /sys/fs/cgroup/cgroup.procs && echo procs ok; \
+             echo 1 > /sys/fs/cgroup/memory.max 2>/dev/null || echo read-only",
+        ],
+        Path::new("/"),
+    )?;
+    let want = "max 100000\nmax\nmax\n0::/\n\
+                cgroup2 /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0\n1\n\
+                cgroup2fs\nalways madvise [never]\ncpuset ok\nprocs ok\nread-only\n";
+    if r.stdout == want.as_bytes() && r.status == Some(0) {
+        Ok(())
+    } else {
+        Err(format!("expected:\n{want}\n{}", describe(&r, &sargv)).into())
     }
 }
 

@@ -162,7 +162,8 @@ fn statfs_for(dev: u64) -> StatFs {
         DEV_PROC => PROC_SUPER_MAGIC,
         DEV_DEVFS => TMPFS_MAGIC,
         vfs::inode::DEV_PIPE => PIPEFS_MAGIC,
-        0x15 => SYSFS_MAGIC,
+        vfs::inode::DEV_SYSFS => SYSFS_MAGIC,
+        vfs::inode::DEV_CGROUP => CGROUP2_SUPER_MAGIC,
         _ => OVERLAYFS_SUPER_MAGIC,
     };
     StatFs {

@@ -11,6 +11,7 @@ pub mod net;
 pub mod poll;
 pub mod process;
 pub mod ptrace;
+pub mod sched;
 pub mod seccomp;
 pub mod signal;
 pub mod table;

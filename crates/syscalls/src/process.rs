@@ -7,9 +7,7 @@ use abi::signal::*;
 use abi::time::Timeval;
 use abi::{Errno, SysResult};
 use kernel::process;
-use kernel::task::{
-    lock, Caps, Exit, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_NICE, CAP_SYS_RESOURCE,
-};
+use kernel::task::{lock, Caps, Exit, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_RESOURCE};
 use kernel::Task;
 
 use crate::util;
@@ -962,38 +960,6 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if a[4] != 0 {
         util::write_obj(t, a[4], &rusage(used))?;
     }
-    Ok(0)
-}
-
-fn prio_target(t: &Task, which: u64, who: u64) -> SysResult<std::sync::Arc<kernel::ThreadGroup>> {
-    match which {
-        0 => {
-            if who == 0 {
-                Ok(t.tg().clone())
-            } else {
-                t.kernel.find_group(who as i32).ok_or(Errno::ESRCH)
-            }
-        }
-        1 | 2 => Ok(t.tg().clone()),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// `getpriority`: returns `20 - nice` as the raw syscall does.
-pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let g = prio_target(t, a[0], a[1])?;
-    let nice = g.lock().nice;
-    Ok((20 - nice) as u64)
-}
-
-pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let g = prio_target(t, a[0], a[1])?;
-    let nice = (a[2] as i32).clamp(-20, 19);
-    let mut inner = g.lock();
-    if nice < inner.nice && !t.capable(CAP_SYS_NICE) {
-        return Err(Errno::EACCES);
-    }
-    inner.nice = nice;
     Ok(0)
 }
 

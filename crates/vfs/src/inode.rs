@@ -137,6 +137,8 @@ pub const DEV_ROOT: u64 = 0x2a;
 pub const DEV_DEVFS: u64 = 0x05;
 pub const DEV_PROC: u64 = 0x16;
 pub const DEV_PIPE: u64 = 0x0c;
+pub const DEV_SYSFS: u64 = 0x15;
+pub const DEV_CGROUP: u64 = 0x1b;
 
 impl Inode {
     pub fn new(ino: u64, dev: u64, meta: Meta, kind: Kind) -> Arc<Inode> {

@@ -100,7 +100,7 @@ fn join(dir: &str, name: &[u8]) -> String {
 
 impl Vfs {
     /// A VFS whose root mirrors `host_dir` (or is empty when `None`), with
-    /// `/dev` mounted. Other mounts (`/proc`) are added by the kernel.
+    /// `/dev` mounted. Other mounts (`/proc`, `/sys`) are added by the kernel.
     pub fn new(host_dir: Option<&str>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
         let host = match host_dir {
             Some(d) => Some(HostRoot::open(d)?),
@@ -126,10 +126,6 @@ impl Vfs {
             rename_lock: Mutex::new(()),
         });
         vfs.mount_at(b"/dev", dev::build_devfs())?;
-        vfs.mount_at(
-            b"/sys",
-            Dentry::new(b"/", None, Inode::new_dir(0x15, 0o555, None)),
-        )?;
         Ok(vfs)
     }
 
