@@ -4,6 +4,7 @@
 pub mod fdtable;
 pub mod futex;
 mod host_threads;
+pub mod ipc;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
@@ -91,6 +92,8 @@ pub struct Kernel {
     reported: Mutex<HashSet<u64>>,
     pub futexes: futex::FutexTable,
     pub timers: Arc<timer::TimerService>,
+    /// The IPC namespace (one per sandbox for now).
+    pub ipc: Arc<ipc::IpcNamespace>,
 }
 
 impl Kernel {
@@ -115,7 +118,7 @@ impl Kernel {
         };
         let k = Arc::new(Kernel {
             platform,
-            mf,
+            mf: mf.clone(),
             vfs,
             vdso,
             hwcap,
@@ -133,6 +136,7 @@ impl Kernel {
             reported: Mutex::new(HashSet::new()),
             futexes: futex::FutexTable::default(),
             timers: Arc::new(timer::TimerService::default()),
+            ipc: ipc::IpcNamespace::new(mf.clone()),
         });
         procfs::mount(&k);
         k

@@ -21,6 +21,11 @@ pub trait Mappable: Send + Sync {
     }
     /// Current size in bytes; pages wholly past it fault with `SIGBUS`.
     fn size(&self) -> u64;
+    /// The concrete object, for callers that act on one kind of mapping
+    /// only (`shmdt` finds the segments it attached).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Fills a newly allocated chunk: `(object offset, destination)`.
