@@ -4,6 +4,7 @@
 pub mod fdtable;
 pub mod futex;
 mod host_threads;
+pub mod ipc;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
@@ -102,6 +103,8 @@ pub struct Kernel {
     pub timers: Arc<timer::TimerService>,
     /// CPU time of every task that has exited, for `/proc/stat`.
     pub exited_cpu_ns: std::sync::atomic::AtomicU64,
+    /// The IPC namespace (one per sandbox for now).
+    pub ipc: Arc<ipc::IpcNamespace>,
 }
 
 impl Kernel {
@@ -129,7 +132,7 @@ impl Kernel {
         sched::host_cpus();
         let k = Arc::new(Kernel {
             platform,
-            mf,
+            mf: mf.clone(),
             vfs,
             vdso,
             hwcap,
@@ -148,6 +151,7 @@ impl Kernel {
             futexes: futex::FutexTable::default(),
             timers: Arc::new(timer::TimerService::default()),
             exited_cpu_ns: Default::default(),
+            ipc: ipc::IpcNamespace::new(mf.clone()),
         });
         procfs::mount(&k);
         sysfs::mount(&k);

@@ -1122,6 +1122,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     if !last {
         return;
     }
+    crate::ipc::exit_process(&kernel.ipc, tg.pid);
     tg.exit_events.notify(events::ALL);
     if tg.pid == 1 {
         kernel.set_exit(status);

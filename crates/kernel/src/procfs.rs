@@ -420,10 +420,19 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
             "threads-max",
             "ngroups_max",
             "random",
+            // System V IPC limits (crate::ipc::sysctl).
+            "msgmax",
+            "msgmnb",
+            "msgmni",
+            "sem",
+            "shmall",
+            "shmmax",
+            "shmmni",
         ],
         ["kernel", "random"] => &["boot_id", "uuid"],
         ["vm"] => &["overcommit_memory", "max_map_count", "mmap_min_addr"],
-        ["fs"] => &["file-max", "nr_open", "pipe-max-size"],
+        ["fs"] => &["file-max", "nr_open", "pipe-max-size", "mqueue"],
+        ["fs", "mqueue"] => crate::ipc::sysctl::MQUEUE_FILES,
         _ => &[],
     }
 }
@@ -446,6 +455,12 @@ impl SynthDir for SysDir {
                     path,
                 }),
             ));
+        }
+        if let ["kernel", n] | ["fs", "mqueue", n] = path.as_slice() {
+            if crate::ipc::sysctl::KERNEL_FILES.contains(n) || path[0] == "fs" {
+                let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
+                return Ok(crate::ipc::sysctl::inode(&k.ipc, n));
+            }
         }
         let kw = self.kernel.clone();
         let boot_id = self.boot_id.clone();

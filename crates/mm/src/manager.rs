@@ -308,6 +308,16 @@ impl MemoryManager {
             .map(|(&s, v)| (s, v))
     }
 
+    /// The object-backed mappings ending after `from`, in address order:
+    /// `(start, end, backing)`.
+    pub fn backings_from(&self, from: u64) -> Vec<(u64, u64, Backing)> {
+        let first = self.vma_at(from).map_or(from, |(s, _)| s);
+        self.vmas
+            .range(first..)
+            .filter_map(|(&s, v)| v.backing.clone().map(|b| (s, v.end, b)))
+            .collect()
+    }
+
     /// Whether `[start, end)` overlaps a VMA or a reserved range.
     fn overlaps(&self, start: u64, end: u64) -> bool {
         if self

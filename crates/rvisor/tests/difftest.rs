@@ -938,6 +938,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::ipc_limits::{platform}"),
+            move || ipc_limits(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::killed_sandbox_leaves_nothing::{platform}"),
             move || killed_sandbox_leaves_nothing(&p),
         ));
@@ -1182,6 +1187,21 @@ fn garbage_args(platform: &str) -> Result<(), Failed> {
             describe(&r, &sargv)
         )
         .into())
+    }
+}
+
+/// IPC limits written to `/proc/sys` apply (`tests/c/sandbox/ipc_limits.c`;
+/// not run natively, where they are the host's).
+fn ipc_limits(platform: &str) -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/ipc_limits.c");
+    let bin = build_c(&src, "sandbox-ipc_limits", false, &[])?;
+    let cwd = fresh_workdir("sandbox-ipc_limits")?;
+    let bin = bin.to_string_lossy().into_owned();
+    let (r, sargv) = sandbox_only(platform, &[&bin], &cwd)?;
+    if r.status == Some(0) && r.stdout == b"ok\n" {
+        Ok(())
+    } else {
+        Err(format!("IPC limits did not apply\n{}", describe(&r, &sargv)).into())
     }
 }
 

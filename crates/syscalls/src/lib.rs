@@ -5,6 +5,7 @@ pub mod epoll;
 pub mod file;
 pub mod fs;
 pub mod memfd;
+pub mod ipc;
 pub mod misc;
 pub mod mm;
 pub mod net;

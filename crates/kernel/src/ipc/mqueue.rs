@@ -1,0 +1,401 @@
+//! POSIX message queues: named queues in the namespace, opened as
+//! descriptors (pollable: readable while a message waits, writable while
+//! there is room; `read` gives Linux's `QSIZE:` line).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use abi::fs::*;
+use abi::ipc::*;
+use abi::signal::SigInfo;
+use abi::{Errno, SysResult};
+use vfs::{File, FileOps};
+use waiter::{events, Queue};
+
+use super::{IpcNamespace, Limits};
+use crate::task::{lock, ThreadGroup};
+
+/// Priorities are below this.
+pub const MQ_PRIO_MAX: u32 = 32768;
+/// Limits for a caller with `CAP_SYS_RESOURCE` (Linux's `HARD_MSGMAX`,
+/// `HARD_MSGSIZEMAX`).
+const HARD_MSGMAX: i64 = 65536;
+const HARD_MSGSIZEMAX: i64 = 16 << 20;
+/// Device number of the (unmounted) mqueue filesystem.
+const DEV_MQUEUE: u64 = 0x13;
+/// `si_code` of a message-queue notification.
+const SI_MESGQ: i32 = -3;
+
+/// The named queues of a namespace.
+#[derive(Default)]
+pub struct Registry {
+    names: Mutex<HashMap<Vec<u8>, Arc<MsgQueue>>>,
+}
+
+struct Notify {
+    pid: i32,
+    tg: Weak<ThreadGroup>,
+    /// `SIGEV_SIGNAL`'s signal (0 for `SIGEV_NONE`) and value.
+    signo: i32,
+    value: u64,
+}
+
+struct MqState {
+    /// Messages by priority, highest taken first, FIFO within one.
+    msgs: BTreeMap<u32, VecDeque<Vec<u8>>>,
+    count: i64,
+    bytes: u64,
+    notify: Option<Notify>,
+}
+
+pub struct MsgQueue {
+    ino: u64,
+    maxmsg: i64,
+    msgsize: i64,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    state: Mutex<MqState>,
+    queue: Queue,
+}
+
+impl MsgQueue {
+    fn st(&self) -> MutexGuard<'_, MqState> {
+        lock(&self.state)
+    }
+
+    fn attr(&self, flags: u32) -> MqAttr {
+        MqAttr {
+            flags: (flags & O_NONBLOCK) as i64,
+            maxmsg: self.maxmsg,
+            msgsize: self.msgsize,
+            curmsgs: self.st().count,
+            reserved: [0; 4],
+        }
+    }
+}
+
+/// Who opens or creates a queue.
+pub struct Opener {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Arc<[u32]>,
+    pub umask: u32,
+    pub dac_override: bool,
+    pub sys_resource: bool,
+}
+
+fn may_open(q: &MsgQueue, o: &Opener, acc: u32) -> SysResult<()> {
+    if o.dac_override {
+        return Ok(());
+    }
+    let want = match acc {
+        O_RDONLY => 4,
+        O_WRONLY => 2,
+        _ => 6,
+    };
+    let bits = if o.uid == q.uid {
+        q.mode >> 6
+    } else if o.gid == q.gid || o.groups.contains(&q.gid) {
+        q.mode >> 3
+    } else {
+        q.mode
+    };
+    if want & !bits & 7 != 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// A queue's name is one path component of the mqueue filesystem.
+fn check_name(name: &[u8]) -> SysResult<()> {
+    if name.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if name.contains(&b'/') || name == b"." || name == b".." {
+        return Err(Errno::EACCES);
+    }
+    if name.len() > 255 {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(())
+}
+
+/// `mq_open`: a descriptor's open file for queue `name` (without the
+/// leading `/` glibc strips).
+pub fn open(
+    ns: &IpcNamespace,
+    o: &Opener,
+    name: &[u8],
+    flags: u32,
+    mode: u32,
+    attr: Option<MqAttr>,
+) -> SysResult<Arc<File>> {
+    check_name(name)?;
+    let acc = flags & O_ACCMODE;
+    let mut names = lock(&ns.mq.names);
+    let q = match names.get(name) {
+        Some(q) => {
+            if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+                return Err(Errno::EEXIST);
+            }
+            // Linux refuses access mode 3 here only: a queue it creates
+            // is opened with neither read nor write access.
+            if acc == O_ACCMODE {
+                return Err(Errno::EINVAL);
+            }
+            may_open(q, o, acc)?;
+            q.clone()
+        }
+        None => {
+            if flags & O_CREAT == 0 {
+                return Err(Errno::ENOENT);
+            }
+            let l = &ns.limits;
+            let (maxmsg, msgsize) = match attr {
+                None => (
+                    Limits::get(&l.mq_msg_default) as i64,
+                    Limits::get(&l.mq_msgsize_default) as i64,
+                ),
+                Some(a) => {
+                    if a.maxmsg <= 0 || a.msgsize <= 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    let (mm, ms) = if o.sys_resource {
+                        (HARD_MSGMAX, HARD_MSGSIZEMAX)
+                    } else {
+                        (
+                            Limits::get(&l.mq_msg_max) as i64,
+                            Limits::get(&l.mq_msgsize_max) as i64,
+                        )
+                    };
+                    if a.maxmsg > mm || a.msgsize > ms {
+                        return Err(Errno::EINVAL);
+                    }
+                    (a.maxmsg, a.msgsize)
+                }
+            };
+            if names.len() >= Limits::get(&l.mq_queues_max).max(0) as usize && !o.sys_resource {
+                return Err(Errno::ENOSPC);
+            }
+            let q = Arc::new(MsgQueue {
+                ino: vfs::inode::next_ino(),
+                maxmsg,
+                msgsize,
+                uid: o.uid,
+                gid: o.gid,
+                mode: mode & 0o777 & !o.umask,
+                state: Mutex::new(MqState {
+                    msgs: BTreeMap::new(),
+                    count: 0,
+                    bytes: 0,
+                    notify: None,
+                }),
+                queue: Queue::new(),
+            });
+            names.insert(name.to_vec(), q.clone());
+            q
+        }
+    };
+    drop(names);
+    Ok(File::new(
+        None,
+        acc | (flags & O_NONBLOCK),
+        Box::new(MqFile {
+            q,
+            name: [b"/", name].concat(),
+        }),
+    ))
+}
+
+/// `mq_unlink`: the name goes; open descriptors keep the queue.
+pub fn unlink(ns: &IpcNamespace, name: &[u8]) -> SysResult<()> {
+    check_name(name)?;
+    lock(&ns.mq.names)
+        .remove(name)
+        .map(|_| ())
+        .ok_or(Errno::ENOENT)
+}
+
+/// A queue descriptor's open file.
+pub struct MqFile {
+    q: Arc<MsgQueue>,
+    /// `/name`, what `/proc/pid/fd` shows.
+    name: Vec<u8>,
+}
+
+/// The queue behind a descriptor's file (`EBADF` for other files).
+pub fn queue_of(f: &File) -> SysResult<&MqFile> {
+    f.ops
+        .as_any()
+        .and_then(|a| a.downcast_ref::<MqFile>())
+        .ok_or(Errno::EBADF)
+}
+
+impl MqFile {
+    /// Adds a message unless the queue is full (`EAGAIN`); `EMSGSIZE`
+    /// for one longer than the queue's message size.
+    pub fn try_send(
+        &self,
+        msg: &mut Option<Vec<u8>>,
+        prio: u32,
+        sender: (i32, u32),
+    ) -> SysResult<()> {
+        let len = msg.as_ref().map_or(0, |m| m.len()) as i64;
+        if len > self.q.msgsize {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut s = self.q.st();
+        if s.count >= self.q.maxmsg {
+            return Err(Errno::EAGAIN);
+        }
+        let m = msg.take().unwrap_or_default();
+        s.bytes += m.len() as u64;
+        s.count += 1;
+        s.msgs.entry(prio).or_default().push_back(m);
+        // The registered process hears of a message arriving in an
+        // empty queue, once.
+        let note = if s.count == 1 { s.notify.take() } else { None };
+        drop(s);
+        self.q.queue.notify(events::IN | events::RDNORM);
+        if let Some(n) = note {
+            if n.signo != 0 {
+                if let Some(tg) = n.tg.upgrade() {
+                    let mut info = SigInfo::from_user(n.signo, SI_MESGQ, sender.0, sender.1);
+                    info.fields[1] = n.value;
+                    crate::signal::send_to_group(&tg, info);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the oldest message of the highest priority (`EAGAIN` if
+    /// none); `EMSGSIZE` if `max` is below the queue's message size.
+    pub fn try_receive(&self, max: u64) -> SysResult<(Vec<u8>, u32)> {
+        if (max as i64) < self.q.msgsize {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut s = self.q.st();
+        let Some(mut e) = s.msgs.last_entry() else {
+            return Err(Errno::EAGAIN);
+        };
+        let prio = *e.key();
+        let m = e.get_mut().pop_front().unwrap_or_default();
+        if e.get().is_empty() {
+            e.remove();
+        }
+        s.count -= 1;
+        s.bytes -= m.len() as u64;
+        drop(s);
+        self.q.queue.notify(events::OUT | events::WRNORM);
+        Ok((m, prio))
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.q.queue
+    }
+
+    pub fn attr(&self, flags: u32) -> MqAttr {
+        self.q.attr(flags)
+    }
+
+    /// `mq_notify`: `Some((signo, value))` registers process `pid`
+    /// (`EBUSY` if another registration exists), `None` removes its own.
+    pub fn notify(&self, pid: i32, tg: &Arc<ThreadGroup>, ev: Option<(i32, u64)>) -> SysResult<()> {
+        let mut s = self.q.st();
+        match ev {
+            None => {
+                if s.notify.as_ref().is_some_and(|n| n.pid == pid) {
+                    s.notify = None;
+                }
+            }
+            Some((signo, value)) => {
+                // A registration whose process is gone no longer counts.
+                let live = |n: &Notify| n.tg.upgrade().is_some_and(|g| !g.is_zombie());
+                if s.notify.as_ref().is_some_and(live) {
+                    return Err(Errno::EBUSY);
+                }
+                s.notify = Some(Notify {
+                    pid,
+                    tg: Arc::downgrade(tg),
+                    signo,
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn text(&self) -> Vec<u8> {
+        let s = self.q.st();
+        let (pid, signo, kind) = match &s.notify {
+            Some(n) => (
+                n.pid,
+                n.signo,
+                if n.signo == 0 {
+                    SIGEV_NONE
+                } else {
+                    SIGEV_SIGNAL
+                },
+            ),
+            None => (0, 0, 0),
+        };
+        format!(
+            "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}\n",
+            s.bytes, kind, signo, pid
+        )
+        .into_bytes()
+    }
+}
+
+impl FileOps for MqFile {
+    fn read(&self, _f: &File, buf: &mut [u8], off: u64) -> SysResult<usize> {
+        let t = self.text();
+        let off = (off as usize).min(t.len());
+        let n = buf.len().min(t.len() - off);
+        buf[..n].copy_from_slice(&t[off..off + n]);
+        Ok(n)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn stat(&self, _f: &File) -> SysResult<Stat> {
+        Ok(Stat {
+            dev: DEV_MQUEUE,
+            ino: self.q.ino,
+            nlink: 1,
+            mode: S_IFREG | self.q.mode,
+            uid: self.q.uid,
+            gid: self.q.gid,
+            blksize: 4096,
+            ..Default::default()
+        })
+    }
+
+    fn readiness(&self) -> u32 {
+        let s = self.q.st();
+        let mut r = 0;
+        if s.count > 0 {
+            r |= events::IN | events::RDNORM;
+        }
+        if s.count < self.q.maxmsg {
+            r |= events::OUT | events::WRNORM;
+        }
+        r
+    }
+
+    fn queue(&self) -> Option<&Queue> {
+        Some(&self.q.queue)
+    }
+
+    fn anon_name(&self) -> Option<Vec<u8>> {
+        Some(self.name.clone())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
