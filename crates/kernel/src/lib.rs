@@ -13,6 +13,7 @@ pub mod signal;
 pub mod signalfd;
 pub mod task;
 pub mod timer;
+pub mod tty;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -135,6 +136,9 @@ impl Kernel {
             timers: Arc::new(timer::TimerService::default()),
         });
         procfs::mount(&k);
+        k.vfs
+            .devpts
+            .set_sessions(Arc::new(tty::KernelSessions(Arc::downgrade(&k))));
         k
     }
 

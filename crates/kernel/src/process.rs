@@ -358,6 +358,9 @@ fn load_image(
 /// Standard streams for init.
 pub struct Stdio {
     pub files: Vec<Arc<File>>,
+    /// The controlling terminal init starts with (its session's, with init
+    /// as the foreground process group).
+    pub ctty: Option<Arc<vfs::tty::Tty>>,
 }
 
 /// Creates the init process (pid 1) running `argv[0]` and starts it. An
@@ -405,6 +408,10 @@ pub fn start_init(
         ),
     );
     set_quiesce_hook(&mut lock(&mm), &tg);
+    if let Some(tty) = &stdio.ctty {
+        tty.set_control(1, 1);
+        tg.lock().ctty = Some(tty.clone());
+    }
     let shared = new_shared(1, tg.clone(), loaded.comm.clone(), SigSet::EMPTY);
     tg.lock().threads.push(shared.clone());
     {
@@ -524,7 +531,7 @@ pub fn clone(
         Arc::new(Mutex::new(child))
     };
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe, nice, persona) = {
+    let (parent_link, pgid, sid, rlimits, exe, nice, persona, ctty) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
@@ -539,6 +546,7 @@ pub fn clone(
             g.exe.clone(),
             g.nice,
             g.personality,
+            g.ctty.clone(),
         )
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
@@ -562,7 +570,11 @@ pub fn clone(
             task.creds.uid,
         ),
     );
-    tg.lock().personality = persona;
+    {
+        let mut g = tg.lock();
+        g.personality = persona;
+        g.ctty = ctty;
+    }
     if vm_seed.is_none() {
         set_quiesce_hook(&mut lock(&child_mm), &tg);
     }
@@ -1092,6 +1104,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     if !last {
         return;
     }
+    crate::tty::process_exited(&tg);
     tg.exit_events.notify(events::ALL);
     if tg.pid == 1 {
         kernel.set_exit(status);
