@@ -38,6 +38,10 @@ pub struct Ldisc {
     line: Vec<u8>,
     /// Processed output and echoes, for the master to read.
     pub output: VecDeque<u8>,
+    /// Where the echoes of the input being received start: Linux holds
+    /// them back until the end of the write, so a signal character's
+    /// flush discards them.
+    echo_mark: usize,
     /// The next input character is taken literally (`VLNEXT`).
     lnext: bool,
     column: usize,
@@ -59,6 +63,7 @@ impl Ldisc {
             lines: VecDeque::new(),
             line: Vec::new(),
             output: VecDeque::new(),
+            echo_mark: 0,
             lnext: false,
             column: 0,
             stopped: false,
@@ -282,6 +287,7 @@ impl Ldisc {
     /// send to the foreground process group.
     pub fn receive(&mut self, data: &[u8], signals: &mut Vec<i32>) -> usize {
         let mut n = 0;
+        self.echo_mark = self.output.len();
         for &c in data {
             if self.input_room() == 0 {
                 // A full canonical line still accepts its end (and
@@ -359,6 +365,7 @@ impl Ldisc {
                 signals.push(sig);
                 if !self.l(NOFLSH) {
                     self.flush_input();
+                    self.output.truncate(self.echo_mark);
                 }
                 if self.i(IXON) {
                     self.stopped = false;
@@ -544,7 +551,7 @@ mod tests {
         let mut l = Ldisc::new();
         let sigs = feed(&mut l, b"abc\x03");
         assert_eq!(sigs, vec![SIGINT]);
-        assert_eq!(out(&mut l), b"abc^C");
+        assert_eq!(out(&mut l), b"^C");
         assert_eq!(l.readable(), 0);
         assert_eq!(feed(&mut l, b"\x1a\x1c"), vec![SIGTSTP, SIGQUIT]);
     }

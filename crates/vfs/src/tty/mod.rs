@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use abi::fs::*;
-use abi::signal::{SIGCONT, SIGHUP, SIGTTIN, SIGTTOU, SIGWINCH};
+use abi::signal::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH};
 use abi::tty::*;
 use abi::{Errno, SysResult};
 use mm::MemoryManager;
@@ -729,7 +729,8 @@ impl FileOps for MasterOps {
                 Ok(0)
             }
             TIOCSIG => {
-                if arg == 0 || arg > 64 {
+                // Only what the slave's own special characters could send.
+                if ![SIGINT, SIGQUIT, SIGTSTP].contains(&(arg as i32)) {
                     return Err(Errno::EINVAL);
                 }
                 self.tty.signal_fg(&[arg as i32]);
