@@ -240,6 +240,20 @@ pub const FIOCLEX: u32 = 0x5451;
 pub const FIOASYNC: u32 = 0x5452;
 pub const FIONBIO: u32 = 0x5421;
 pub const TCGETS2: u32 = 0x802c_542a;
+pub const TCSBRK: u32 = 0x5409;
+pub const TCXONC: u32 = 0x540a;
+pub const TCFLSH: u32 = 0x540b;
+pub const TIOCEXCL: u32 = 0x540c;
+pub const TIOCNXCL: u32 = 0x540d;
+pub const TIOCSTI: u32 = 0x5412;
+pub const TIOCGETD: u32 = 0x5424;
+pub const TIOCSETD: u32 = 0x5423;
+pub const TCSBRKP: u32 = 0x5425;
+pub const TIOCSIG: u32 = 0x4004_5436;
+pub const TIOCGPTLCK: u32 = 0x8004_5439;
+pub const TIOCGEXCL: u32 = 0x8004_5440;
+pub const TIOCGPTPEER: u32 = 0x5441;
+pub const TIOCINQ: u32 = FIONREAD;
 
 /// `struct termios` (kernel layout, 36 bytes used by TCGETS).
 #[repr(C)]

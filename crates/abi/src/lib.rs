@@ -10,6 +10,7 @@ pub mod mman;
 pub mod regs;
 pub mod signal;
 pub mod time;
+pub mod tty;
 
 pub use errno::{Errno, SysResult};
 pub use regs::PtRegs;

@@ -16,6 +16,7 @@ pub mod signalfd;
 pub mod sysfs;
 pub mod task;
 pub mod timer;
+pub mod tty;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -155,6 +156,9 @@ impl Kernel {
         });
         procfs::mount(&k);
         sysfs::mount(&k);
+        k.vfs
+            .devpts
+            .set_sessions(Arc::new(tty::KernelSessions(Arc::downgrade(&k))));
         k
     }
 

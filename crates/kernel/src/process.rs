@@ -370,6 +370,9 @@ fn load_image(
 /// Standard streams for init.
 pub struct Stdio {
     pub files: Vec<Arc<File>>,
+    /// The controlling terminal init starts with (its session's, with init
+    /// as the foreground process group).
+    pub ctty: Option<Arc<vfs::tty::Tty>>,
 }
 
 /// Creates the init process (pid 1) running `argv[0]` and starts it. An
@@ -423,6 +426,10 @@ pub fn start_init(
         SigSet::EMPTY,
         crate::sched::Sched::initial(),
     );
+    if let Some(tty) = &stdio.ctty {
+        tty.set_control(1, 1);
+        tg.lock().ctty = Some(tty.clone());
+    }
     tg.lock().threads.push(shared.clone());
     {
         let mut t = lock(&kernel.table);
@@ -541,7 +548,7 @@ pub fn clone(
         Arc::new(Mutex::new(child))
     };
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe, persona, oom) = {
+    let (parent_link, pgid, sid, rlimits, exe, persona, oom, ctty) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
@@ -556,6 +563,7 @@ pub fn clone(
             g.exe.clone(),
             g.personality,
             (g.oom_score_adj, g.coredump_filter),
+            g.ctty.clone(),
         )
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
@@ -582,6 +590,7 @@ pub fn clone(
         let mut g = tg.lock();
         g.personality = persona;
         (g.oom_score_adj, g.coredump_filter) = oom;
+        g.ctty = ctty;
     }
     if vm_seed.is_none() {
         set_quiesce_hook(&mut lock(&child_mm), &tg);
@@ -1123,6 +1132,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         return;
     }
     crate::ipc::exit_process(&kernel.ipc, tg.pid);
+    crate::tty::process_exited(&tg);
     tg.exit_events.notify(events::ALL);
     if tg.pid == 1 {
         kernel.set_exit(status);

@@ -24,7 +24,7 @@ pub fn set_current(task: &Task) {
     *lock(&task.shared.fsctx) = Some(task.fs.clone());
 }
 
-fn current() -> (i32, i32) {
+pub(crate) fn current() -> (i32, i32) {
     CURRENT.with(|c| c.get())
 }
 

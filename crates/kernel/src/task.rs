@@ -99,6 +99,8 @@ pub struct TgInner {
     /// `personality(2)` flags: kept and inherited; the address-space
     /// layout is never randomised, so `ADDR_NO_RANDOMIZE` changes nothing.
     pub personality: u32,
+    /// The controlling terminal (shared with the session; inherited).
+    pub ctty: Option<Arc<vfs::tty::Tty>>,
 }
 
 /// A process.
@@ -158,6 +160,7 @@ impl TgInner {
             wait_report: None,
             tracees: Vec::new(),
             personality: 0,
+            ctty: None,
         }
     }
 }

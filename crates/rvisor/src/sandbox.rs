@@ -379,6 +379,7 @@ pub fn run(o: DoOptions) -> u8 {
     let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
     let stdio = Stdio {
         files: (0..3).map(|fd| host_stdio(fd, &mf)).collect(),
+        ctty: None,
     };
     // SAFETY: getuid/getgid cannot fail.
     let creds = unsafe {

@@ -33,6 +33,35 @@ pub fn blocking<R>(
     t.block_on(f.ops.queue(), ev, None, |_| op())
 }
 
+/// [`blocking`] for reads into `buf`: a file with a read deadline (a
+/// terminal's `VTIME`) gives up then with what it has (maybe nothing).
+fn blocking_read(
+    t: &mut Task,
+    f: &File,
+    buf: &mut [u8],
+    op: &impl Fn(&File, &mut [u8]) -> SysResult<usize>,
+) -> SysResult<usize> {
+    if f.nonblocking() || f.ops.queue().is_none() {
+        return op(f, buf);
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let deadline = f.ops.read_deadline(started);
+        // Input arriving can start a timer (VMIN and VTIME both set):
+        // the wait is then begun again with it.
+        let r = t.block_on(f.ops.queue(), events::IN, deadline, |_| match op(f, buf) {
+            Err(Errno::EAGAIN) if f.ops.read_deadline(started) != deadline => Ok(None),
+            r => r.map(Some),
+        });
+        match r {
+            Ok(Some(n)) => return Ok(n),
+            Ok(None) => continue,
+            Err(Errno::ETIMEDOUT) => return f.ops.read_expired(f, buf),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn take_scratch(t: &mut Task, len: usize) -> Vec<u8> {
     let mut buf = std::mem::take(&mut t.scratch);
     if buf.len() < len {
@@ -63,7 +92,7 @@ fn read_into(
     let count = count.min(CHUNK);
     t.mm().check_access(addr, count as u64, true)?;
     let mut buf = take_scratch(t, count);
-    let r = blocking(t, f, events::IN, || op(f, &mut buf[..count]));
+    let r = blocking_read(t, f, &mut buf[..count], &op);
     let r = r.and_then(|n| t.mm().copy_out(addr, &buf[..n]).map(|_| n as u64));
     put_scratch(t, buf);
     r
@@ -219,7 +248,7 @@ fn readv_common(
         return Ok(0);
     }
     let mut buf = take_scratch(t, total);
-    let r = blocking(t, f, events::IN, || op(f, &mut buf[..total]));
+    let r = blocking_read(t, f, &mut buf[..total], &op);
     let r = r.and_then(|n| {
         let mut off = 0usize;
         let mut mm = t.mm();
@@ -662,6 +691,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             t.fds().entry_mut(fd)?.cloexec = cmd == FIOCLEX;
             Ok(0)
         }
+        TIOCGPTPEER => open_pty_peer(t, &f, arg as u32),
         FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
             let pos = *lock(&f.pos);
             let n = f.ops.size().saturating_sub(pos) as i32;
@@ -674,6 +704,28 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             f.ops.ioctl(&f, cmd, arg, &mut mm)
         }
     }
+}
+
+/// `TIOCGPTPEER`: opens the slave of the master `f` as a new descriptor.
+fn open_pty_peer(t: &mut Task, f: &File, flags: u32) -> SysResult<u64> {
+    let any = f.ops.as_any();
+    let Some(master) = any.and_then(|a| a.downcast_ref::<vfs::tty::MasterOps>()) else {
+        // Linux: EIO from any other terminal.
+        let slave = any.is_some_and(|a| a.is::<vfs::tty::SlaveOps>());
+        return Err(if slave { Errno::EIO } else { Errno::ENOTTY });
+    };
+    let (inode, ops) = master.open_peer(flags)?;
+    let vfs = t.kernel.vfs.clone();
+    let dir = vfs
+        .resolve(&vfs.root, &vfs.root, b"/dev/pts", true, &vfs::Creds::root())
+        .ok();
+    let name = master.tty.index.to_string();
+    let d = vfs::Dentry::new(name.as_bytes(), dir, inode);
+    let file = File::new(Some(d), flags | O_LARGEFILE, Box::new(ops));
+    let lim = nofile(t);
+    t.fds()
+        .install(file, flags & O_CLOEXEC != 0, 0, lim)
+        .map(|fd| fd as u64)
 }
 
 pub fn pipe2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

@@ -453,6 +453,8 @@ pub fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     }
     g.pgid = pid;
     g.sid = pid;
+    // A new session has no controlling terminal.
+    g.ctty = None;
     Ok(pid as u64)
 }
 

@@ -16,8 +16,12 @@ pub enum DeviceKind {
     Full,
     Random,
     URandom,
-    /// `/dev/tty`: the controlling terminal, which a sandbox does not have.
+    /// `/dev/tty`: the caller's controlling terminal.
     Tty,
+    /// `/dev/ptmx` and `/dev/pts/ptmx`: opening makes a new terminal pair.
+    Ptmx,
+    /// `/dev/pts/N`: a terminal's slave.
+    Pts(u32),
 }
 
 impl DeviceKind {
@@ -29,6 +33,8 @@ impl DeviceKind {
             DeviceKind::Random => (1, 8),
             DeviceKind::URandom => (1, 9),
             DeviceKind::Tty => (5, 0),
+            DeviceKind::Ptmx => (5, 2),
+            DeviceKind::Pts(n) => (crate::tty::devpts::PTS_MAJOR, n as u64),
         };
         makedev(maj, min)
     }
@@ -74,15 +80,17 @@ impl FileOps for DeviceOps {
                 random_bytes(buf)?;
                 Ok(buf.len())
             }
-            DeviceKind::Tty => Err(Errno::EIO),
+            _ => Err(Errno::EIO),
         }
     }
 
     fn write(&self, _f: &File, buf: &[u8], _off: u64) -> SysResult<usize> {
         match self.kind {
             DeviceKind::Full => Err(Errno::ENOSPC),
-            DeviceKind::Tty => Err(Errno::EIO),
-            _ => Ok(buf.len()),
+            DeviceKind::Null | DeviceKind::Zero | DeviceKind::Random | DeviceKind::URandom => {
+                Ok(buf.len())
+            }
+            _ => Err(Errno::EIO),
         }
     }
 
@@ -124,7 +132,7 @@ fn symlink(target: &str) -> Arc<Inode> {
 }
 
 /// Builds the sandbox's `/dev`.
-pub fn build_devfs() -> Arc<Dentry> {
+pub fn build_devfs(devpts: &Arc<crate::tty::devpts::Devpts>) -> Arc<Dentry> {
     let root = Dentry::new(b"/", None, Inode::new_dir(DEV_DEVFS, 0o755, None));
     let add = |name: &str, inode: Arc<Inode>| {
         let d = Dentry::new(name.as_bytes(), Some(root.clone()), inode);
@@ -140,11 +148,12 @@ pub fn build_devfs() -> Arc<Dentry> {
     add("random", device(DeviceKind::Random, 0o666));
     add("urandom", device(DeviceKind::URandom, 0o666));
     add("tty", device(DeviceKind::Tty, 0o666));
+    add("ptmx", device(DeviceKind::Ptmx, 0o666));
     add("fd", symlink("/proc/self/fd"));
     add("stdin", symlink("/proc/self/fd/0"));
     add("stdout", symlink("/proc/self/fd/1"));
     add("stderr", symlink("/proc/self/fd/2"));
     add("shm", Inode::new_dir(DEV_DEVFS, 0o1777, None));
-    add("pts", Inode::new_dir(DEV_DEVFS, 0o755, None));
+    add("pts", devpts.dir_inode());
     root
 }

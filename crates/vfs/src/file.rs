@@ -69,6 +69,15 @@ pub trait FileOps: Send + Sync {
     fn anon_name(&self) -> Option<Vec<u8>> {
         None
     }
+    /// A read that would block gives up at this time (a terminal's
+    /// `VTIME`); `started`: when the read began.
+    fn read_deadline(&self, _started: std::time::Instant) -> Option<std::time::Instant> {
+        None
+    }
+    /// The read once its deadline passed: what there is, maybe nothing.
+    fn read_expired(&self, _f: &File, _buf: &mut [u8]) -> SysResult<usize> {
+        Ok(0)
+    }
     /// The pipe behind this file, if it is one (`F_GETPIPE_SZ`).
     fn pipe(&self) -> Option<&Arc<Pipe>> {
         None

@@ -21,6 +21,7 @@ pub mod ops;
 pub mod pipe;
 pub mod synth;
 pub mod timerfd;
+pub mod tty;
 pub mod unix;
 
 use std::sync::{Arc, Mutex};
@@ -81,6 +82,8 @@ pub struct Vfs {
     pub root: Arc<Dentry>,
     pub(crate) host: Option<HostRoot>,
     pub mf: Arc<MemoryFile>,
+    /// `/dev/pts`: the sandbox's terminals.
+    pub devpts: Arc<tty::devpts::Devpts>,
     /// Serialises tree-shape changes that involve two directories.
     rename_lock: Mutex<()>,
 }
@@ -119,13 +122,15 @@ impl Vfs {
             None => Inode::new_dir(DEV_ROOT, 0o755, None),
         };
         let root = Dentry::new(b"/", None, root_inode);
+        let devpts = tty::devpts::Devpts::new();
         let vfs = Arc::new(Vfs {
             root,
             host,
             mf,
+            devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
         });
-        vfs.mount_at(b"/dev", dev::build_devfs())?;
+        vfs.mount_at(b"/dev", dev::build_devfs(&devpts))?;
         Ok(vfs)
     }
 
@@ -649,16 +654,16 @@ impl Vfs {
                 })
             }
             Kind::Symlink(_) | Kind::SynthLink(_) => return Err(Errno::ELOOP),
-            Kind::Device(k) => {
-                if *k == dev::DeviceKind::Tty {
-                    return Err(Errno::ENXIO);
-                }
-                Box::new(dev::DeviceOps {
-                    kind: *k,
-                    inode: inode.clone(),
-                    mf: self.mf.clone(),
-                })
+            Kind::Device(dev::DeviceKind::Tty) => Box::new(self.devpts.open_current()?),
+            Kind::Device(dev::DeviceKind::Ptmx) => Box::new(self.devpts.open_master(creds.uid)?),
+            Kind::Device(dev::DeviceKind::Pts(n)) => {
+                Box::new(self.devpts.open_slave(*n, &inode, flags)?)
             }
+            Kind::Device(k) => Box::new(dev::DeviceOps {
+                kind: *k,
+                inode: inode.clone(),
+                mf: self.mf.clone(),
+            }),
             Kind::Fifo(p) => Box::new(p.open_end(read, write)),
             Kind::Socket => return Err(Errno::ENXIO),
             Kind::SynthFile(s) => {
