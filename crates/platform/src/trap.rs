@@ -48,12 +48,14 @@
 //!
 //! # Start-up
 //!
-//! Stubs are children of one process-wide *spawner thread*, so their
-//! `PR_SET_PDEATHSIG(SIGKILL)` fires when the sentry dies, not when the
-//! task thread that asked for them ends. The spawner `vfork`s a child that
-//! calls `setsid` (no terminal signals), keeps only the memory file, the
-//! context memfd and the write end of a completion pipe (at the first two
-//! of fds 3, 4, 5 that are not the memory file's), and `execveat`s the
+//! Stubs are started by the stub factory (`crate::factory`) once
+//! [`Platform::use_stub_factory`] was called, else by one process-wide
+//! *spawner thread*; either way they are children of a thread that lives
+//! as long as the sentry, so their `PR_SET_PDEATHSIG(SIGKILL)` fires when
+//! the sentry dies, not when the task thread that asked for them ends. The
+//! child calls `setsid` (no terminal signals), keeps only the memory file,
+//! the context memfd and the write end of a completion pipe (at the first
+//! two of fds 3, 4, 5 that are not the memory file's), and `execveat`s the
 //! stub. The stub's entry code unmaps everything but its image, maps the
 //! context area, closes the context memfd, installs handlers for `SIGSYS
 //! SIGSEGV SIGBUS SIGFPE SIGILL SIGTRAP SIGURG`
