@@ -12,6 +12,7 @@ use abi::regs::FpState;
 use abi::signal::SigInfo;
 use abi::{Errno, PtRegs};
 
+pub mod factory;
 pub mod fpu;
 pub mod ptrace;
 pub mod trap;
@@ -154,6 +155,12 @@ pub trait Platform: Send + Sync {
     ) -> Result<Box<dyn Context>, ThreadSeed> {
         Err(seed)
     }
+    /// From now on, starts stub processes from a [`factory::Factory`]
+    /// forked now, so that nothing this process installs later (its
+    /// seccomp filter) reaches them. Call it once, before confinement, on
+    /// a thread that lives as long as the platform's stubs: they become
+    /// its children.
+    fn use_stub_factory(&self) -> Result<(), Errno>;
     /// The highest application address plus one.
     fn max_user_address(&self) -> u64;
     /// Address ranges `[start, end)` the application may never map.

@@ -8,7 +8,7 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use abi::regs::{
     FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_BV, FP_YMM_HI, XFEATURES_KEPT,
@@ -16,6 +16,7 @@ use abi::regs::{
 use abi::signal::{SigInfo, SIGBUS, SIGSEGV, SIGSTOP, SIGTRAP};
 use abi::{Errno, PtRegs};
 
+use crate::factory::{sealed_image, Factory};
 use crate::{AddressSpace, Context, Event, Interrupter, Platform, ThreadSeed};
 
 /// Where the stub's single page lives in every stub process. Chosen far from
@@ -41,9 +42,22 @@ pub struct Sites {
     pub pause: u64,
 }
 
+/// The descriptor a stub started by the factory waits on before it
+/// clears its address space: its tracer closes the other end once it has
+/// seized it (a stub that reached its first `int3` untraced would die).
+/// Any number but the memory file's: nothing else is open in a stub.
+fn go_fd(memfd: i32) -> i32 {
+    if memfd == 0 {
+        1
+    } else {
+        0
+    }
+}
+
 /// Builds the stub: an ELF executable with one read+execute segment at
-/// [`STUB_BASE`], and the addresses of its code sites.
-fn stub_image() -> (Vec<u8>, Sites) {
+/// [`STUB_BASE`], and the addresses of its code sites. `go` is
+/// [`go_fd`].
+fn stub_image(go: i32) -> (Vec<u8>, Sites) {
     let mut code: Vec<u8> = Vec::new();
     let mov_rsi = |c: &mut Vec<u8>, v: u64| {
         c.extend_from_slice(&[0x48, 0xbe]);
@@ -54,7 +68,19 @@ fn stub_image() -> (Vec<u8>, Sites) {
         c.extend_from_slice(&v.to_le_bytes());
     };
     let here = |c: &Vec<u8>| STUB_BASE + CODE_OFFSET + c.len() as u64;
-    // munmap(0, STUB_BASE)
+    // read(go, rsp - 64, 1): returns at once (EBADF) in a stub started
+    // directly under PTRACE_TRACEME, which has no such descriptor.
+    code.extend_from_slice(&[0x31, 0xc0]); // xor eax, eax (SYS_read)
+    code.push(0xbf); // mov edi, go
+    code.extend_from_slice(&(go as u32).to_le_bytes());
+    code.extend_from_slice(&[0x48, 0x8d, 0x74, 0x24, 0xc0]); // lea rsi, [rsp - 64]
+    code.extend_from_slice(&[0xba, 1, 0, 0, 0]); // mov edx, 1
+    code.extend_from_slice(&[0x0f, 0x05]); // syscall
+    code.extend_from_slice(&[0xb8, 3, 0, 0, 0]); // mov eax, SYS_close
+    code.push(0xbf); // mov edi, go
+    code.extend_from_slice(&(go as u32).to_le_bytes());
+    code.extend_from_slice(&[0x0f, 0x05]); // syscall
+                                           // munmap(0, STUB_BASE)
     code.extend_from_slice(&[0xb8, 11, 0, 0, 0]); // mov eax, SYS_munmap
     code.extend_from_slice(&[0x31, 0xff]); // xor edi, edi
     mov_rsi(&mut code, STUB_BASE);
@@ -124,33 +150,20 @@ pub struct PtracePlatform {
     stub_fd: OwnedFd,
     sites: Sites,
     reserved: [(u64, u64); 1],
+    /// Set by [`Platform::use_stub_factory`]: where stubs come from.
+    factory: OnceLock<Factory>,
 }
 
 impl PtracePlatform {
     pub fn new(memfd: i32) -> Result<PtracePlatform, Errno> {
-        let (img, sites) = stub_image();
-        // SAFETY: memfd_create with a static NUL-terminated name; the result
-        // is checked.
-        let fd = unsafe { libc::memfd_create(c"rvisor-stub".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(Errno::last_host());
-        }
-        // SAFETY: fd was just created and is owned by nobody else.
-        let stub_fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut off = 0;
-        while off < img.len() {
-            // SAFETY: writes from a live slice to an fd we own.
-            let n = unsafe { libc::write(fd, img[off..].as_ptr().cast(), img.len() - off) };
-            if n <= 0 {
-                return Err(Errno::last_host());
-            }
-            off += n as usize;
-        }
+        let (img, sites) = stub_image(go_fd(memfd));
+        let stub_fd = sealed_image(c"rvisor-stub", &img)?;
         Ok(PtracePlatform {
             memfd,
             stub_fd,
             sites,
             reserved: [(STUB_BASE, STUB_BASE + STUB_SIZE)],
+            factory: OnceLock::new(),
         })
     }
 }
@@ -161,8 +174,16 @@ impl Platform for PtracePlatform {
     }
 
     fn new_context(&self) -> Result<Box<dyn Context>, Errno> {
-        let stub = Stub::spawn(self.memfd, self.stub_fd.as_raw_fd(), self.sites)?;
+        let stub = match self.factory.get() {
+            Some(f) => Stub::spawn_from(f, self.memfd, self.sites)?,
+            None => Stub::spawn(self.memfd, self.stub_fd.as_raw_fd(), self.sites)?,
+        };
         Ok(Box::new(stub))
+    }
+
+    fn use_stub_factory(&self) -> Result<(), Errno> {
+        let f = Factory::start(self.stub_fd.as_raw_fd())?;
+        self.factory.set(f).map_err(|_| Errno::EBUSY)
     }
 
     fn attach_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>, Errno> {
@@ -366,7 +387,27 @@ impl Stub {
         if pid < 0 {
             return Err(Errno::last_host());
         }
+        // Killed and reaped if anything below fails.
         let process = Arc::new(StubProcess { pid });
+        // The exec reports a SIGTRAP stop.
+        let st = wait_stop(pid)?;
+        if !libc::WIFSTOPPED(st) {
+            return Err(Errno::ECHILD);
+        }
+        ptrace_raw(libc::PTRACE_SETOPTIONS, pid, 0, OPTIONS)?;
+        // Let the stub clear its address space and park at its int3.
+        ptrace_raw(libc::PTRACE_CONT, pid, 0, 0)?;
+        let st = wait_stop(pid)?;
+        if !libc::WIFSTOPPED(st) || libc::WSTOPSIG(st) != libc::SIGTRAP {
+            return Err(Errno::ECHILD);
+        }
+        Stub::parked_leader(process, memfd, sites)
+    }
+
+    /// The context of a new stub process's leader, stopped at its first
+    /// `int3` under this thread's tracing.
+    fn parked_leader(process: Arc<StubProcess>, memfd: i32, sites: Sites) -> Result<Stub, Errno> {
+        let pid = process.pid;
         let state = Arc::new(ThreadState {
             pid,
             tid: pid,
@@ -381,20 +422,32 @@ impl Stub {
             sites,
             park_regs: PtRegs::default(),
         };
-        // The exec reports a SIGTRAP stop.
-        let st = wait_stop(pid)?;
-        if !libc::WIFSTOPPED(st) {
-            return Err(Errno::ECHILD);
-        }
-        ptrace_raw(libc::PTRACE_SETOPTIONS, pid, 0, OPTIONS)?;
-        // Let the stub clear its address space and park at its int3.
-        ptrace_raw(libc::PTRACE_CONT, pid, 0, 0)?;
-        let st = wait_stop(pid)?;
-        if !libc::WIFSTOPPED(st) || libc::WSTOPSIG(st) != libc::SIGTRAP {
-            return Err(Errno::ECHILD);
-        }
         stub.park_regs = stub.get_regs()?;
         Ok(stub)
+    }
+
+    /// Starts a stub from the factory and seizes it: the stub waits on
+    /// [`go_fd`] until this thread traces it, then clears its address
+    /// space and stops at its `int3`.
+    fn spawn_from(factory: &Factory, memfd: i32, sites: Sites) -> Result<Stub, Errno> {
+        let mut fds = [0i32; 2];
+        // SAFETY: creates a pipe into a live array; checked.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(Errno::last_host());
+        }
+        // SAFETY: both fds were just created and are ours.
+        let (go_r, go_w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let pid = factory.spawn(&[(memfd, memfd), (go_r.as_raw_fd(), go_fd(memfd))], 0)?;
+        drop(go_r);
+        // Killed and reaped if anything below fails.
+        let process = Arc::new(StubProcess { pid });
+        ptrace_raw(libc::PTRACE_SEIZE, pid, 0, OPTIONS)?;
+        drop(go_w);
+        let st = wait_stop(pid)?;
+        if !libc::WIFSTOPPED(st) || libc::WSTOPSIG(st) != libc::SIGTRAP || st >> 16 != 0 {
+            return Err(Errno::ECHILD);
+        }
+        Stub::parked_leader(process, memfd, sites)
     }
 
     /// Takes over a thread created by [`Context::new_thread`].
@@ -713,7 +766,7 @@ mod tests {
 
     #[test]
     fn stub_image_is_one_page() {
-        let (img, sites) = stub_image();
+        let (img, sites) = stub_image(0);
         assert!(img.len() < STUB_SIZE as usize);
         let at = |a: u64| (a - STUB_BASE) as usize;
         assert_eq!(&img[at(sites.syscall)..][..3], &[0x0f, 0x05, 0xcc]);

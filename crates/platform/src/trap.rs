@@ -48,12 +48,14 @@
 //!
 //! # Start-up
 //!
-//! Stubs are children of one process-wide *spawner thread*, so their
-//! `PR_SET_PDEATHSIG(SIGKILL)` fires when the sentry dies, not when the
-//! task thread that asked for them ends. The spawner `vfork`s a child that
-//! calls `setsid` (no terminal signals), keeps only the memory file, the
-//! context memfd and the write end of a completion pipe (at the first two
-//! of fds 3, 4, 5 that are not the memory file's), and `execveat`s the
+//! Stubs are started by the stub factory (`crate::factory`) once
+//! [`Platform::use_stub_factory`] was called, else by one process-wide
+//! *spawner thread*; either way they are children of a thread that lives
+//! as long as the sentry, so their `PR_SET_PDEATHSIG(SIGKILL)` fires when
+//! the sentry dies, not when the task thread that asked for them ends. The
+//! child calls `setsid` (no terminal signals), keeps only the memory file,
+//! the context memfd and the write end of a completion pipe (at the first
+//! two of fds 3, 4, 5 that are not the memory file's), and `execveat`s the
 //! stub. The stub's entry code unmaps everything but its image, maps the
 //! context area, closes the context memfd, installs handlers for `SIGSYS
 //! SIGSEGV SIGBUS SIGFPE SIGILL SIGTRAP SIGURG`
@@ -253,6 +255,7 @@ use abi::regs::{FpState, FP_LEGACY_SIZE, FP_SW_BYTES, FP_XSAVE_SIZE, FP_XSTATE_M
 use abi::signal::SigInfo;
 use abi::{Errno, PtRegs};
 
+use crate::factory::{self, sealed_image, Factory};
 use crate::{AddressSpace, Context, Event, Interrupter, Platform, ThreadSeed};
 use layout::*;
 
@@ -271,6 +274,8 @@ pub struct TrapPlatform {
     reserved: [(u64, u64); 1],
     fsgsbase: bool,
     pool: Arc<Pool>,
+    /// Set by [`Platform::use_stub_factory`]: where stubs come from.
+    factory: OnceLock<Arc<Factory>>,
 }
 
 /// One stub process made ahead of time (by the spawner thread, after each
@@ -288,22 +293,7 @@ struct Pool {
 impl TrapPlatform {
     pub fn new(memfd: i32) -> Result<TrapPlatform, Errno> {
         let img = stub::image(memfd).map_err(|_| Errno::ENOEXEC)?;
-        let stub_fd = memfd_create(c"rvisor-trap-stub")?;
-        let mut off = 0;
-        while off < img.len() {
-            // SAFETY: writes from a live slice to an fd we own.
-            let n = unsafe {
-                libc::write(
-                    stub_fd.as_raw_fd(),
-                    img[off..].as_ptr().cast(),
-                    img.len() - off,
-                )
-            };
-            if n <= 0 {
-                return Err(Errno::last_host());
-            }
-            off += n as usize;
-        }
+        let stub_fd = sealed_image(c"rvisor-trap-stub", &img)?;
         // SAFETY: getauxval has no preconditions.
         let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
         Ok(TrapPlatform {
@@ -313,6 +303,7 @@ impl TrapPlatform {
             fsgsbase: hwcap2 & 2 != 0,
             pool: Arc::new(Pool::default()),
             patching: true,
+            factory: OnceLock::new(),
         })
     }
 
@@ -339,6 +330,7 @@ impl TrapPlatform {
             stub: self.stub_fd.clone(),
             fsgsbase: self.fsgsbase,
             pool: Arc::downgrade(&self.pool),
+            factory: self.factory.get().cloned(),
         };
         if spawner()
             .lock()
@@ -366,12 +358,23 @@ impl Platform for TrapPlatform {
         self.refill();
         let process = match pre {
             Some(p) if !p.exited() => p,
-            _ => TrapProcess::spawn(self.memfd, self.stub_fd.as_raw_fd(), self.fsgsbase, false)?,
+            _ => TrapProcess::spawn(
+                self.memfd,
+                self.stub_fd.as_raw_fd(),
+                self.fsgsbase,
+                false,
+                self.factory.get(),
+            )?,
         };
         let mut ctx = process.leader_context()?;
         ctx.patching = self.patching;
         ctx.pool = Arc::downgrade(&self.pool);
         Ok(Box::new(ctx))
+    }
+
+    fn use_stub_factory(&self) -> Result<(), Errno> {
+        let f = Factory::start(self.stub_fd.as_raw_fd())?;
+        self.factory.set(Arc::new(f)).map_err(|_| Errno::EBUSY)
     }
 
     fn attach_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>, Errno> {
@@ -563,6 +566,7 @@ enum Job {
         stub: Arc<OwnedFd>,
         fsgsbase: bool,
         pool: std::sync::Weak<Pool>,
+        factory: Option<Arc<Factory>>,
     },
     /// Reap a killed stub.
     Reap(libc::pid_t),
@@ -695,9 +699,16 @@ fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
                             stub,
                             fsgsbase,
                             pool,
+                            factory,
                         } => {
-                            let made = TrapProcess::spawn(memfd, stub.as_raw_fd(), fsgsbase, true)
-                                .and_then(|p| p.wait_ready(0).map(|_| p));
+                            let made = TrapProcess::spawn(
+                                memfd,
+                                stub.as_raw_fd(),
+                                fsgsbase,
+                                true,
+                                factory.as_ref(),
+                            )
+                            .and_then(|p| p.wait_ready(0).map(|_| p));
                             if let Some(pool) = pool.upgrade() {
                                 if let Ok(p) = made {
                                     pool.ready.lock().unwrap_or_else(|e| e.into_inner()).push(p);
@@ -876,13 +887,14 @@ fn spin_adapt(budget: u32, answered_in_spin: bool) -> u32 {
 }
 
 impl TrapProcess {
-    /// Starts a stub process; `on_spawner` when called on the spawner
-    /// thread itself.
+    /// Starts a stub process, from `factory` if there is one, else by
+    /// the spawner thread (`on_spawner` when called on it).
     fn spawn(
         memfd: i32,
         stub_fd: i32,
         fsgsbase: bool,
         on_spawner: bool,
+        factory: Option<&Arc<Factory>>,
     ) -> Result<Arc<TrapProcess>, Errno> {
         let ctx = memfd_create(c"rvisor-trap-ctx")?;
         // SAFETY: sizes our own memfd.
@@ -909,7 +921,17 @@ impl TrapProcess {
             ctx_fd: ctx.as_raw_fd(),
             pipe_w: pipe_w.as_raw_fd(),
         };
-        let pid = if on_spawner {
+        let (ctx_num, pipe_num) = fixed_fds(memfd);
+        let pid = if let Some(f) = factory {
+            f.spawn(
+                &[
+                    (memfd, memfd),
+                    (args.ctx_fd, ctx_num as i32),
+                    (args.pipe_w, pipe_num as i32),
+                ],
+                factory::SETSID,
+            )?
+        } else if on_spawner {
             spawn_now(&args)?
         } else {
             let (tx, rx) = mpsc::channel();
@@ -2088,7 +2110,8 @@ mod tests {
             0x05,
         ]);
         let p = Arc::new(TrapPlatform::new(memfd).unwrap());
-        let process = TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false).unwrap();
+        let process =
+            TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false, None).unwrap();
         let mut ctx = process.clone().leader_context().unwrap();
         ctx.map_file(0x400000, 0x10000, 0, RX).unwrap();
         let mut regs = regs_at(0x400000);
@@ -2269,7 +2292,8 @@ mod tests {
             0xb8, 39, 0, 0, 0, 0x0f, 0x05,
         ]);
         let p = TrapPlatform::new(memfd).unwrap();
-        let process = TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), fsgsbase, false).unwrap();
+        let process =
+            TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), fsgsbase, false, None).unwrap();
         let mut ctx = process.leader_context().unwrap();
         ctx.map_file(0x400000, 0x10000, 0, RX).unwrap();
         // SAFETY: writes a test value into the test memfd.
@@ -2449,7 +2473,8 @@ mod tests {
         // mov eax, 186; syscall; jmp $
         let memfd = memfd_with(&[0xb8, 186, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe]);
         let p = Arc::new(TrapPlatform::new(memfd).unwrap());
-        let process = TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false).unwrap();
+        let process =
+            TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false, None).unwrap();
         let mut ctx = process.clone().leader_context().unwrap();
         ctx.map_file(0x400000, 0x10000, 0, RX).unwrap();
         let used = |pr: &TrapProcess| pr.slots.lock().unwrap().iter().filter(|u| **u).count();
@@ -2663,7 +2688,8 @@ mod tests {
         // mov eax, 39; syscall; jmp $
         let memfd = memfd_with(&[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe]);
         let p = TrapPlatform::new(memfd).unwrap();
-        let process = TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false).unwrap();
+        let process =
+            TrapProcess::spawn(memfd, p.stub_fd.as_raw_fd(), p.fsgsbase, false, None).unwrap();
         let mut ctx = process.clone().leader_context().unwrap();
         ctx.map_file(0x400000, 0x10000, 0, RX).unwrap();
         // Stray host signals are ignored.

@@ -313,6 +313,12 @@ pub fn run(o: DoOptions) -> u8 {
             return 125;
         }
     };
+    // Stubs made from now on come from a process forked here, before the
+    // sentry confines itself (this thread lives as long as the sandbox).
+    if let Err(e) = platform.use_stub_factory() {
+        eprintln!("rvisor: cannot start the stub factory: {}", describe(e));
+        return 125;
+    }
     let vfs = match Vfs::new(Some(&o.root), mf.clone()) {
         Ok(v) => v,
         Err(e) => {
