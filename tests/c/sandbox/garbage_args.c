@@ -3,10 +3,30 @@
 // answer each with an error or a harmless result: no panic, no hang, no
 // crash of the sandbox. Calls that would end or reshape this process
 // (exit, execve, fork, signal return, TLS changes, closing stdout, killing
-// itself, sleeping forever) are skipped. Prints "survived N calls".
+// itself, sleeping forever) are skipped. A call may block as Linux's would
+// (msgrcv on a queue an earlier garbage msgget created waits for a message
+// whatever its buffer pointer): each call runs under a 100 ms timer whose
+// handler does not restart it, so such a wait must end in EINTR. Prints
+// "survived N calls".
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void arm(long usec)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = usec;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
 
 static int skip(long nr)
 {
@@ -38,12 +58,18 @@ int main(void)
 		{3, 0x1000, 0x7fffffff, 0xffffffff, 0x8000000000000000, 7},
 	};
 	long calls = 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	for (long nr = 0; nr < 463; nr++) {
 		if (skip(nr))
 			continue;
 		for (unsigned p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
 			const long *a = patterns[p];
+			arm(100000);
 			syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+			arm(0);
 			calls++;
 		}
 	}
