@@ -4,8 +4,8 @@
 pub mod epoll;
 pub mod file;
 pub mod fs;
-pub mod memfd;
 pub mod ipc;
+pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod net;
