@@ -245,9 +245,7 @@ impl Task {
                 return Some(Exit::Group(code));
             }
             let mask = self.mask();
-            let info = lock(&self.shared.pending)
-                .take(mask)
-                .or_else(|| self.tg().lock().pending.take(mask));
+            let info = self.shared.take_pending(mask);
             let Some(mut info) = info else { break };
             if self.traced() && info.signo != SIGKILL {
                 match self.ptrace_signal(info) {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use abi::misc::Rlimit;
-use abi::signal::{SigAction, SigAltStack, SigSet};
+use abi::signal::{SigAction, SigAltStack, SigInfo, SigSet};
 use abi::{Errno, PtRegs, SysResult};
 use mm::MemoryManager;
 use platform::{Context, Interrupter};
@@ -222,6 +222,27 @@ impl TaskShared {
 
     pub fn mask(&self) -> SigSet {
         SigSet(self.mask.load(Ordering::Relaxed))
+    }
+
+    /// Takes the lowest unblocked pending signal, the thread's own first,
+    /// then the process's. Never holds the thread's queue while taking the
+    /// process lock: senders take them in the other order.
+    pub fn take_pending(&self, mask: SigSet) -> Option<SigInfo> {
+        let own = lock(&self.pending).take(mask);
+        own.or_else(|| self.tg.lock().pending.take(mask))
+    }
+
+    /// Whether a signal outside `mask` is pending for the thread or its
+    /// process (same lock order as [`TaskShared::take_pending`]).
+    pub fn pending_deliverable(&self, mask: SigSet) -> bool {
+        let own = lock(&self.pending).deliverable(mask);
+        own || self.tg.lock().pending.deliverable(mask)
+    }
+
+    /// The signals pending for the thread and its process.
+    pub fn pending_set(&self) -> SigSet {
+        let own = lock(&self.pending).set();
+        SigSet(own.0 | self.tg.lock().pending.set().0)
     }
 
     /// Tells the task that `sig` was queued for it: kicked if it can take
