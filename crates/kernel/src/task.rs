@@ -70,6 +70,9 @@ pub struct TgInner {
     pub subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).
     pub pdeathsig: i32,
+    /// The thread of the parent that created this process: its exit
+    /// sends `pdeathsig`, as Linux parents children to threads.
+    pub parent_thread: i32,
     /// Niceness, -20..=19.
     pub nice: i32,
     /// `PR_SET_DUMPABLE`.
@@ -143,6 +146,7 @@ impl TgInner {
             exited_threads_ns: 0,
             subreaper: false,
             pdeathsig: 0,
+            parent_thread: 0,
             nice,
             dumpable: true,
             keepcaps: false,
