@@ -630,6 +630,12 @@ pub fn clone(
         t.groups.insert(pid, tg.clone());
     }
     if let Some(p) = &parent_link {
+        // With CLONE_PARENT the creating thread is not the parent's.
+        tg.lock().parent_thread = if Arc::ptr_eq(p, task.tg()) {
+            task.tid()
+        } else {
+            p.pid
+        };
         p.lock().children.push(tg.clone());
     }
     let fp = task.ctx.fp_state().ok();
@@ -1101,6 +1107,23 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
                     t.kick();
                 }
             }
+            // Children this thread created pass to a remaining thread,
+            // and hear of the parent's death if they asked to.
+            let heir = g.threads[0].tid;
+            let mut orphans = Vec::new();
+            for c in &g.children {
+                let mut cg = c.lock();
+                if cg.parent_thread == shared.tid && cg.exit_status.is_none() {
+                    cg.parent_thread = heir;
+                    if cg.pdeathsig != 0 {
+                        orphans.push((c.clone(), cg.pdeathsig));
+                    }
+                }
+            }
+            drop(g);
+            for (c, sig) in orphans {
+                send_to_group(&c, SigInfo::new(sig, SI_KERNEL));
+            }
             (false, status, Vec::new(), None)
         } else {
             g.exit_status = Some(status);
@@ -1160,6 +1183,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
                 let sig = {
                     let mut g = c.lock();
                     g.parent = Some(new_parent.clone());
+                    g.parent_thread = new_parent.pid;
                     g.pdeathsig
                 };
                 if sig != 0 {

@@ -245,9 +245,7 @@ impl Task {
                 return Some(Exit::Group(code));
             }
             let mask = self.mask();
-            let info = lock(&self.shared.pending)
-                .take(mask)
-                .or_else(|| self.tg().lock().pending.take(mask));
+            let info = self.shared.take_pending(mask);
             let Some(mut info) = info else { break };
             if self.traced() && info.signo != SIGKILL {
                 match self.ptrace_signal(info) {
@@ -325,11 +323,17 @@ impl Task {
                 }
             }
             if self.setup_frame(&info, &act).is_err() {
-                // No room for the frame: the process dies of SIGSEGV.
-                return Some(Exit::Group(abi::misc::wait::signaled(
-                    SIGSEGV,
-                    self.dumps_core(),
-                )));
+                // No room for the frame: as Linux, a SIGSEGV is forced
+                // (its handler may run, on a stack that has room); if it
+                // was SIGSEGV's own frame, the process dies of it.
+                if sig == SIGSEGV {
+                    return Some(Exit::Group(abi::misc::wait::signaled(
+                        SIGSEGV,
+                        self.dumps_core(),
+                    )));
+                }
+                self.force_signal(SigInfo::new(SIGSEGV, SI_KERNEL));
+                continue;
             }
             let mut h = lock(&self.sighand);
             if act.flags & SA_RESETHAND != 0 {
@@ -371,16 +375,23 @@ impl Task {
         let use_alt = act.flags & SA_ONSTACK != 0
             && self.altstack.flags & SS_DISABLE == 0
             && self.altstack.size > 0;
-        if use_alt && !self.on_altstack(sp) {
+        let nested = self.on_altstack(sp);
+        let entering = use_alt && !nested;
+        if entering {
             sp = self.altstack.sp + self.altstack.size;
         } else {
             sp = sp.wrapping_sub(128); // the red zone
         }
         let fp = xsave_frame_area(&self.ctx.fp_state().unwrap_or_default());
-        sp = (sp - (FP_XSAVE_SIZE as u64 + 4)) & !63;
+        sp = sp.wrapping_sub(FP_XSAVE_SIZE as u64 + 4) & !63;
         let fp_addr = sp;
         let frame_size = std::mem::size_of::<RtSigFrame>() as u64;
-        sp = ((sp - frame_size) & !15) - 8;
+        sp = ((sp.wrapping_sub(frame_size)) & !15).wrapping_sub(8);
+        // A frame that would run off the bottom of the alternate stack is
+        // not written below it (Linux's rule): the signal cannot be taken.
+        if (nested || entering) && !self.on_altstack(sp) {
+            return Err(Errno::EFAULT);
+        }
         let r = &self.regs;
         let old_mask = self.saved_mask.unwrap_or(self.mask());
         let frame = RtSigFrame {

@@ -32,8 +32,7 @@ impl SignalFd {
 
     fn take(&self) -> Option<SigInfo> {
         let not_mask = SigSet(!lock(&self.mask).0);
-        let own = lock(&self.task.pending).take(not_mask);
-        own.or_else(|| self.task.tg.lock().pending.take(not_mask))
+        self.task.take_pending(not_mask)
     }
 }
 
@@ -88,9 +87,7 @@ impl FileOps for SignalFd {
     fn readiness(&self) -> u32 {
         let t = &self.task;
         let not_mask = SigSet(!lock(&self.mask).0);
-        let pending =
-            lock(&t.pending).deliverable(not_mask) || t.tg.lock().pending.deliverable(not_mask);
-        if pending {
+        if t.pending_deliverable(not_mask) {
             events::IN | events::RDNORM
         } else {
             0

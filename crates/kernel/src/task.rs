@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use abi::misc::Rlimit;
-use abi::signal::{SigAction, SigAltStack, SigSet};
+use abi::signal::{SigAction, SigAltStack, SigInfo, SigSet};
 use abi::{Errno, PtRegs, SysResult};
 use mm::MemoryManager;
 use platform::{Context, Interrupter};
@@ -70,6 +70,9 @@ pub struct TgInner {
     pub subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).
     pub pdeathsig: i32,
+    /// The thread of the parent that created this process: its exit
+    /// sends `pdeathsig`, as Linux parents children to threads.
+    pub parent_thread: i32,
     /// `PR_SET_DUMPABLE`.
     pub dumpable: bool,
     /// `/proc/pid/oom_score_adj` (-1000..=1000) and `coredump_filter`:
@@ -146,6 +149,7 @@ impl TgInner {
             exited_threads_ns: 0,
             subreaper: false,
             pdeathsig: 0,
+            parent_thread: 0,
             dumpable: true,
             oom_score_adj: 0,
             coredump_filter: 0x33,
@@ -229,6 +233,27 @@ impl TaskShared {
 
     pub fn mask(&self) -> SigSet {
         SigSet(self.mask.load(Ordering::Relaxed))
+    }
+
+    /// Takes the lowest unblocked pending signal, the thread's own first,
+    /// then the process's. Never holds the thread's queue while taking the
+    /// process lock: senders take them in the other order.
+    pub fn take_pending(&self, mask: SigSet) -> Option<SigInfo> {
+        let own = lock(&self.pending).take(mask);
+        own.or_else(|| self.tg.lock().pending.take(mask))
+    }
+
+    /// Whether a signal outside `mask` is pending for the thread or its
+    /// process (same lock order as [`TaskShared::take_pending`]).
+    pub fn pending_deliverable(&self, mask: SigSet) -> bool {
+        let own = lock(&self.pending).deliverable(mask);
+        own || self.tg.lock().pending.deliverable(mask)
+    }
+
+    /// The signals pending for the thread and its process.
+    pub fn pending_set(&self) -> SigSet {
+        let own = lock(&self.pending).set();
+        SigSet(own.0 | self.tg.lock().pending.set().0)
     }
 
     /// Tells the task that `sig` was queued for it: kicked if it can take

@@ -675,6 +675,14 @@ fn real_cases() -> Vec<RealCase> {
             ],
         ),
         real(
+            "stress_ng_wait",
+            &[
+                "/bin/sh",
+                "-c",
+                "stress-ng --wait 1 --timeout 2 --verify >/dev/null 2>&1; echo status=$?",
+            ],
+        ),
+        real(
             "python_hashlib_json",
             &[
                 "/usr/bin/python3",

@@ -832,7 +832,10 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 return Err(Errno::EINVAL);
             }
             let key = t.mm().futex_key(addr)?;
-            Ok(t.kernel.futexes.wake(key, val as usize, bits) as u64)
+            // Linux stops after the first waiter woken once `nr` is
+            // reached, so 0 (or a negative count) still wakes one.
+            let n = (val as i32).max(1) as usize;
+            Ok(t.kernel.futexes.wake(key, n, bits) as u64)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             let (k1, k2) = {

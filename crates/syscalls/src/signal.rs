@@ -82,7 +82,7 @@ pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
-    let set = lock(&t.shared.pending).set().0 | t.tg().lock().pending.set().0;
+    let set = t.shared.pending_set().0;
     let set = set & t.mask().0;
     let bytes = set.to_le_bytes();
     t.mm().copy_out(a[0], &bytes[..a[1] as usize]).map(|_| 0)
@@ -168,9 +168,7 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let not_set = SigSet(!set.0);
     let waiter = t.shared.waiter.clone();
     loop {
-        let info = lock(&t.shared.pending)
-            .take(not_set)
-            .or_else(|| t.tg().lock().pending.take(not_set));
+        let info = t.shared.take_pending(not_set);
         if let Some(info) = info {
             if a[1] != 0 {
                 util::write_obj(t, a[1], &info)?;
