@@ -13,6 +13,7 @@ pub mod process;
 pub mod ptrace;
 pub mod seccomp;
 pub mod signal;
+pub mod splice;
 pub mod table;
 pub mod time;
 pub mod timer;
