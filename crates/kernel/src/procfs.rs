@@ -1099,7 +1099,7 @@ impl SynthDir for FdDir {
             Meta::new(meta_mode, 0, 0),
             Kind::SynthLink(Arc::new(FnLink(move || {
                 let text = f.display_path();
-                let dentry = f.dentry.clone();
+                let dentry = vfs::reopen::link_dentry(&f);
                 Ok(LinkTarget { text, dentry })
             }))),
         );

@@ -829,6 +829,24 @@ fn real_cases() -> Vec<RealCase> {
                  ps -ef > /dev/null && echo ps ok; uptime | grep -c 'load average'",
             ],
         ),
+        // Process substitution hands diff /dev/fd/63 and /dev/fd/62: pipes
+        // reopened through their magic links.
+        real(
+            "bash_diff_process_substitution",
+            &[
+                "/bin/bash",
+                "-c",
+                "diff <(seq 3) <(seq 3) && echo same; diff <(seq 3) <(seq 4); echo status=$?",
+            ],
+        ),
+        RealCase {
+            stdin: Some("through /dev/stdin\n"),
+            ..real("cat_dev_stdin_pipe", &["/usr/bin/cat", "/dev/stdin"])
+        },
+        real(
+            "cat_dev_stdin_sandbox_pipe",
+            &["/bin/sh", "-c", "seq 5 | cat /dev/stdin /proc/self/fd/0"],
+        ),
         // Debuggers inside the sandbox: strace following forks, and gdb
         // running a crashing program to a breakpoint, stepping and taking
         // a backtrace. Pids, addresses and host-specific notices are

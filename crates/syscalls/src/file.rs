@@ -78,24 +78,53 @@ fn put_scratch(t: &mut Task, mut buf: Vec<u8>) {
     t.scratch = buf;
 }
 
-/// Reads up to `count` bytes with `op` and copies them to `addr`.
+/// Reads up to `count` bytes with `op` and copies them to `addr`. A
+/// regular file is read in chunks until `count` or its end, as Linux never
+/// reads one short; other files give what one step got. `op` is called
+/// with the bytes done so far (where a `pread` continues).
 fn read_into(
     t: &mut Task,
     f: &Arc<File>,
     addr: u64,
     count: usize,
-    op: impl Fn(&File, &mut [u8]) -> SysResult<usize>,
+    op: impl Fn(&File, &mut [u8], u64) -> SysResult<usize>,
 ) -> SysResult<u64> {
     if count == 0 {
         return Ok(0);
     }
-    let count = count.min(CHUNK);
-    t.mm().check_access(addr, count as u64, true)?;
-    let mut buf = take_scratch(t, count);
-    let r = blocking_read(t, f, &mut buf[..count], &op);
-    let r = r.and_then(|n| t.mm().copy_out(addr, &buf[..n]).map(|_| n as u64));
+    let step = count.min(CHUNK);
+    t.mm().check_access(addr, step as u64, true)?;
+    let mut buf = take_scratch(t, step);
+    let mut done = 0usize;
+    let r = loop {
+        let want = (count - done).min(CHUNK);
+        let r = if done == 0 {
+            blocking_read(t, f, &mut buf[..want], &|f: &File, b: &mut [u8]| op(f, b, 0))
+        } else {
+            op(f, &mut buf[..want], done as u64)
+        };
+        let n = match r {
+            Ok(n) => n,
+            Err(_) if done > 0 => break Ok(done as u64),
+            Err(e) => break Err(e),
+        };
+        if let Err(e) = t.mm().copy_out(addr + done as u64, &buf[..n]) {
+            break if done > 0 { Ok(done as u64) } else { Err(e) };
+        }
+        done += n;
+        if n < want || done >= count || !regular(f) {
+            break Ok(done as u64);
+        }
+    };
     put_scratch(t, buf);
     r
+}
+
+/// Whether `f` is a regular file (reads and writes are never short).
+pub(crate) fn regular(f: &File) -> bool {
+    f.dentry
+        .as_ref()
+        .is_some_and(|d| matches!(d.inode.kind, vfs::Kind::File(_)))
 }
 
 /// Sends `SIGPIPE` to the calling thread after an `EPIPE` write.
@@ -136,6 +165,9 @@ fn write_all(
     }
 }
 
+/// Writes `count` bytes from `addr` with `op`: a regular file in chunks
+/// until all is written (Linux never writes one short), other files what
+/// one step took.
 fn write_from(
     t: &mut Task,
     f: &Arc<File>,
@@ -146,12 +178,22 @@ fn write_from(
     if count == 0 {
         return Ok(0);
     }
-    let count = count.min(CHUNK);
-    let mut buf = take_scratch(t, count);
-    let r = t.mm().copy_in(addr, &mut buf[..count]);
-    let r = match r {
-        Ok(()) => write_all(t, f, &buf[..count], op),
-        Err(e) => Err(e),
+    let mut buf = take_scratch(t, count.min(CHUNK));
+    let mut done = 0usize;
+    let r = loop {
+        let want = (count - done).min(CHUNK);
+        let r = t.mm().copy_in(addr + done as u64, &mut buf[..want]);
+        let r = r.and_then(|_| write_all(t, f, &buf[..want], &op));
+        match r {
+            Ok(n) => {
+                done += n as usize;
+                if (n as usize) < want || done >= count || !regular(f) {
+                    break Ok(done as u64);
+                }
+            }
+            Err(_) if done > 0 => break Ok(done as u64),
+            Err(e) => break Err(e),
+        }
     };
     put_scratch(t, buf);
     r
@@ -165,7 +207,9 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) {
         return Err(Errno::EISDIR);
     }
-    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| f.read(b))
+    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, _| {
+        f.read(b)
+    })
 }
 
 pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -188,8 +232,8 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
-    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
-        f.pread(b, off as u64)
+    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, done| {
+        f.pread(b, off as u64 + done)
     })
 }
 
@@ -792,6 +836,36 @@ pub fn syncfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     file(t, a[0]).map(|_| 0)
 }
 
+/// `sync_file_range`: nothing is ever written back to a disk, so only
+/// the checks remain.
+pub fn sync_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const VALID: u64 = 1 | 2 | 4; // WAIT_BEFORE | WRITE | WAIT_AFTER
+    let f = file(t, a[0])?;
+    let (off, n, flags) = (a[1] as i64, a[2] as i64, a[3] as u32 as u64);
+    if flags & !VALID != 0 || off < 0 || off.checked_add(n).is_none_or(|e| e < off) {
+        return Err(Errno::EINVAL);
+    }
+    let mode = f.stat()?.mode & S_IFMT;
+    if !matches!(mode, S_IFREG | S_IFBLK | S_IFDIR | S_IFLNK) {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(0)
+}
+
+/// `readahead`: every file is in memory or read on demand; only the checks
+/// (regular files readable through this descriptor) remain.
+pub fn readahead(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(t, a[0])?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let mode = f.stat()?.mode & S_IFMT;
+    if !matches!(mode, S_IFREG | S_IFBLK) || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let f = file(t, a[0])?;
     if a[3] > 5 || (a[2] as i64) < 0 {
@@ -801,85 +875,4 @@ pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ESPIPE);
     }
     Ok(0)
-}
-
-pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let out = file(t, a[0])?;
-    let inp = file(t, a[1])?;
-    if !inp.readable() || !out.writable() {
-        return Err(Errno::EBADF);
-    }
-    let count = (a[3] as usize).min(CHUNK);
-    let mut buf = vec![0u8; count];
-    let n = if a[2] != 0 {
-        let off: i64 = util::read_obj(t, a[2])?;
-        if off < 0 {
-            return Err(Errno::EINVAL);
-        }
-        let n = inp.pread(&mut buf, off as u64)?;
-        util::write_obj(t, a[2], &(off + n as i64))?;
-        n
-    } else {
-        blocking(t, &inp, events::IN, || inp.read(&mut buf))?
-    };
-    write_all(t, &out, &buf[..n], |f, b| f.write(b))
-}
-
-/// `copy_file_range(fd_in, off_in, fd_out, off_out, len, flags)`, copied
-/// through the sentry, at most 4 MiB per call.
-pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    if a[5] != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let fin = file(t, a[0])?;
-    let fout = file(t, a[2])?;
-    if !fin.readable() || !fout.writable() || fout.flags() & O_APPEND != 0 {
-        return Err(Errno::EBADF);
-    }
-    let regular = |f: &File| {
-        f.dentry
-            .as_ref()
-            .is_some_and(|d| matches!(d.inode.kind, vfs::Kind::File(_)))
-    };
-    if !regular(&fin) || !regular(&fout) {
-        return Err(Errno::EINVAL);
-    }
-    let read_off = |t: &Task, p: u64| -> SysResult<Option<u64>> {
-        if p == 0 {
-            return Ok(None);
-        }
-        let v: i64 = util::read_obj(t, p)?;
-        if v < 0 {
-            return Err(Errno::EINVAL);
-        }
-        Ok(Some(v as u64))
-    };
-    let oin = read_off(t, a[1])?;
-    let oout = read_off(t, a[3])?;
-    let len = (a[4] as usize).min(CHUNK);
-    let pin = oin.unwrap_or(*lock(&fin.pos));
-    let pout = oout.unwrap_or(*lock(&fout.pos));
-    if Arc::ptr_eq(&fin, &fout)
-        || fin.dentry.as_ref().map(|d| d.inode.ino) == fout.dentry.as_ref().map(|d| d.inode.ino)
-    {
-        let (a_end, b_end) = (
-            pin.saturating_add(len as u64),
-            pout.saturating_add(len as u64),
-        );
-        if pin < b_end && pout < a_end {
-            return Err(Errno::EINVAL);
-        }
-    }
-    let mut buf = vec![0u8; len];
-    let n = fin.pread(&mut buf, pin)?;
-    let w = fout.pwrite(&buf[..n], pout)?;
-    match oin {
-        Some(_) => util::write_obj(t, a[1], &((pin + w as u64) as i64))?,
-        None => *lock(&fin.pos) = pin + w as u64,
-    }
-    match oout {
-        Some(_) => util::write_obj(t, a[3], &((pout + w as u64) as i64))?,
-        None => *lock(&fout.pos) = pout + w as u64,
-    }
-    Ok(w as u64)
 }

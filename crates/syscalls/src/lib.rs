@@ -15,6 +15,7 @@ pub mod ptrace;
 pub mod sched;
 pub mod seccomp;
 pub mod signal;
+pub mod splice;
 pub mod table;
 pub mod time;
 pub mod timer;

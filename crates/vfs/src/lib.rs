@@ -19,6 +19,7 @@ pub mod inode;
 pub mod lock;
 pub mod ops;
 pub mod pipe;
+pub mod reopen;
 pub mod synth;
 pub mod timerfd;
 pub mod tty;

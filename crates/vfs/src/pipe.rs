@@ -67,6 +67,42 @@ impl Pipe {
         lock(&self.state).capacity
     }
 
+    /// Copies up to `buf.len()` buffered bytes without taking them
+    /// (`tee`, and `splice` before it knows how much the other side took):
+    /// `EAGAIN` while empty with writers, 0 at end of file.
+    pub fn peek(&self, buf: &mut [u8]) -> SysResult<usize> {
+        let s = lock(&self.state);
+        if s.data.is_empty() {
+            if s.writers == 0 && s.had_writer {
+                return Ok(0);
+            }
+            return Err(Errno::EAGAIN);
+        }
+        let n = buf.len().min(s.data.len());
+        for (d, b) in buf[..n].iter_mut().zip(s.data.iter()) {
+            *d = *b;
+        }
+        Ok(n)
+    }
+
+    /// Drops the first `n` buffered bytes (after a [`Pipe::peek`]).
+    pub fn consume(&self, n: usize) {
+        let mut s = lock(&self.state);
+        let n = n.min(s.data.len());
+        s.data.drain(..n);
+        drop(s);
+        self.queue.notify(events::OUT | events::WRNORM);
+    }
+
+    /// Free space, or `EPIPE` when nobody reads.
+    pub fn room(&self) -> SysResult<usize> {
+        let s = lock(&self.state);
+        if s.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        Ok(s.capacity - s.data.len())
+    }
+
     pub fn set_capacity(&self, cap: usize) -> SysResult<usize> {
         let cap = cap.clamp(PIPE_BUF, 1 << 20).next_power_of_two();
         let mut s = lock(&self.state);
