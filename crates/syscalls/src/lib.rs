@@ -32,6 +32,9 @@ pub enum Status {
     Partial(&'static str),
     /// Not implemented: returns `ENOSYS`.
     Enosys,
+    /// Deliberately not implemented (returns `ENOSYS`), for the stated
+    /// reason.
+    EnosysBecause(&'static str),
 }
 
 pub struct Entry {
@@ -170,6 +173,10 @@ pub fn table_markdown() -> String {
             Status::Enosys => {
                 enosys += 1;
                 ("ENOSYS", "")
+            }
+            Status::EnosysBecause(n) => {
+                enosys += 1;
+                ("ENOSYS", n)
             }
         };
         rows.push_str(&format!("| {nr} | {} | {st} | {note} |\n", e.name));
