@@ -4,6 +4,7 @@
 pub mod epoll;
 pub mod file;
 pub mod fs;
+pub mod ioacct;
 pub mod misc;
 pub mod mm;
 pub mod net;

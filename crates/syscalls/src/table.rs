@@ -3,13 +3,13 @@
 //! from it (`rvisor help syscalls`).
 
 use crate::{
-    file, fs, misc, mm, poll, process, ptrace, sched, seccomp, signal, time, timer, xattr,
+    file, fs, ioacct, misc, mm, poll, process, ptrace, sched, seccomp, signal, time, timer, xattr,
 };
 use crate::{Entry, Status};
 
 pub static TABLE: [Entry; 463] = [
-    Entry { name: "read", handler: Some(file::read), status: Status::Full },
-    Entry { name: "write", handler: Some(file::write), status: Status::Full },
+    Entry { name: "read", handler: Some(ioacct::read), status: Status::Full },
+    Entry { name: "write", handler: Some(ioacct::write), status: Status::Full },
     Entry { name: "open", handler: Some(fs::open), status: Status::Full },
     Entry { name: "close", handler: Some(file::close), status: Status::Full },
     Entry { name: "stat", handler: Some(fs::stat), status: Status::Full },
@@ -25,10 +25,10 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "rt_sigprocmask", handler: Some(signal::rt_sigprocmask), status: Status::Full },
     Entry { name: "rt_sigreturn", handler: Some(signal::rt_sigreturn), status: Status::Full },
     Entry { name: "ioctl", handler: Some(file::ioctl), status: Status::Partial("FIONREAD/FIONBIO/FIOCLEX/FIONCLEX/FIOASYNC; terminal requests only on passed-through host terminals (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ)") },
-    Entry { name: "pread64", handler: Some(file::pread64), status: Status::Full },
-    Entry { name: "pwrite64", handler: Some(file::pwrite64), status: Status::Full },
-    Entry { name: "readv", handler: Some(file::readv), status: Status::Full },
-    Entry { name: "writev", handler: Some(file::writev), status: Status::Full },
+    Entry { name: "pread64", handler: Some(ioacct::pread64), status: Status::Full },
+    Entry { name: "pwrite64", handler: Some(ioacct::pwrite64), status: Status::Full },
+    Entry { name: "readv", handler: Some(ioacct::readv), status: Status::Full },
+    Entry { name: "writev", handler: Some(ioacct::writev), status: Status::Full },
     Entry { name: "access", handler: Some(fs::access), status: Status::Full },
     Entry { name: "pipe", handler: Some(file::pipe), status: Status::Full },
     Entry { name: "select", handler: Some(poll::select), status: Status::Partial("host descriptors polled every 10 ms") },
@@ -303,8 +303,8 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "dup3", handler: Some(file::dup3), status: Status::Full },
     Entry { name: "pipe2", handler: Some(file::pipe2), status: Status::Full },
     Entry { name: "inotify_init1", handler: None, status: Status::Enosys },
-    Entry { name: "preadv", handler: Some(file::preadv), status: Status::Full },
-    Entry { name: "pwritev", handler: Some(file::pwritev), status: Status::Full },
+    Entry { name: "preadv", handler: Some(ioacct::preadv), status: Status::Full },
+    Entry { name: "pwritev", handler: Some(ioacct::pwritev), status: Status::Full },
     Entry { name: "rt_tgsigqueueinfo", handler: Some(signal::rt_tgsigqueueinfo), status: Status::Full },
     Entry { name: "perf_event_open", handler: None, status: Status::Enosys },
     Entry { name: "recvmmsg", handler: None, status: Status::Enosys },
@@ -335,8 +335,8 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "membarrier", handler: Some(misc::membarrier), status: Status::Partial("no MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (no rseq): EINVAL") },
     Entry { name: "mlock2", handler: Some(mm::mlock), status: Status::Full },
     Entry { name: "copy_file_range", handler: Some(file::copy_file_range), status: Status::Partial("copied through the sentry, at most 4 MiB per call") },
-    Entry { name: "preadv2", handler: Some(file::preadv2), status: Status::Full },
-    Entry { name: "pwritev2", handler: Some(file::pwritev2), status: Status::Full },
+    Entry { name: "preadv2", handler: Some(ioacct::preadv2), status: Status::Full },
+    Entry { name: "pwritev2", handler: Some(ioacct::pwritev2), status: Status::Full },
     Entry { name: "pkey_mprotect", handler: None, status: Status::Enosys },
     Entry { name: "pkey_alloc", handler: None, status: Status::Enosys },
     Entry { name: "pkey_free", handler: None, status: Status::Enosys },
