@@ -244,7 +244,7 @@ fn kcmp_key(ty: usize) -> usize {
 /// `PTRACE_MODE_READ_REALCREDS`: the caller's real ids are all of the
 /// target's, and the target is dumpable, or the caller has
 /// `CAP_SYS_PTRACE`.
-fn may_inspect(t: &Task, p: &TaskShared) -> SysResult<()> {
+pub(crate) fn may_inspect(t: &Task, p: &TaskShared) -> SysResult<()> {
     if t.capable(kernel::task::CAP_SYS_PTRACE) {
         return Ok(());
     }
