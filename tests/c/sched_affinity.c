@@ -57,6 +57,10 @@ int main(void)
 	unsigned char cpu1[8] = { 2 };
 	CHK("setaffinity {1}", syscall(SYS_sched_setaffinity, 0, 8, cpu1));
 	printf("mask=%x\n", first_byte());
+	printf("sched_getcpu=%d\n", sched_getcpu());
+	unsigned cpu = 99, node = 99;
+	CHK("getcpu", syscall(SYS_getcpu, &cpu, &node, NULL));
+	printf("cpu=%u node=%u\n", cpu, node);
 	show_allowed_list();
 	pid_t pid = fork();
 	if (pid == 0) {

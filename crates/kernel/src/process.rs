@@ -171,6 +171,7 @@ fn new_shared(
         interrupter: Mutex::new(None),
         comm: Mutex::new(comm),
         cpu_ns: AtomicU64::new(0),
+        io: Default::default(),
         sched: Mutex::new(sched),
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
@@ -1096,6 +1097,9 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         g.threads.retain(|t| t.tid != shared.tid);
         let ns = shared.cpu_ns.load(std::sync::atomic::Ordering::Relaxed);
         g.exited_threads_ns += ns;
+        for (sum, v) in g.exited_io.iter_mut().zip(shared.io.get()) {
+            *sum += v;
+        }
         kernel
             .exited_cpu_ns
             .fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
@@ -1320,15 +1324,21 @@ pub fn wait_child(
             } else {
                 g.children[i].clone()
             };
-            let (status, cpu) = {
+            let (status, cpu, io) = {
                 let cg = c.lock();
                 (
                     cg.exit_status.unwrap_or(0),
                     cg.exited_threads_ns + cg.child_utime_ns,
+                    cg.exited_io,
                 )
             };
             if reap {
                 g.child_utime_ns += cpu;
+                // A reaped child's I/O counts join the parent's, as on
+                // Linux.
+                for (sum, v) in g.exited_io.iter_mut().zip(io) {
+                    *sum += v;
+                }
             }
             return Ok(Some(WaitFound {
                 pid: c.pid,

@@ -31,6 +31,15 @@ impl CpuSet {
         s
     }
 
+    /// CPU `cpu` alone.
+    pub fn single(cpu: usize) -> CpuSet {
+        let mut s = CpuSet::EMPTY;
+        if cpu < MAX_CPUS {
+            s.0[cpu / 64] = 1 << (cpu % 64);
+        }
+        s
+    }
+
     pub fn contains(&self, cpu: usize) -> bool {
         cpu < MAX_CPUS && self.0[cpu / 64] & (1 << (cpu % 64)) != 0
     }

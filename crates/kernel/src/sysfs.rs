@@ -160,14 +160,27 @@ fn cpu_tree(b: &Builder) -> Arc<Tree> {
     for i in 0..n {
         // Every CPU is its own core of one package: the sandbox knows
         // nothing truer to say about its host's topology.
-        let topology = b.dir(vec![
+        let own = sched::CpuSet::single(i);
+        let (own_list, own_mask) = (format!("{i}\n"), format!("{}\n", own.hex()));
+        let all_mask = format!("{}\n", sched::online().hex());
+        let mut topology = vec![
             e("physical_package_id", b.text("0\n")),
-            e("core_id", b.text(format!("{i}\n"))),
-            e("thread_siblings_list", b.text(format!("{i}\n"))),
-            e("core_siblings_list", b.text(all.clone())),
-            e("package_cpus_list", b.text(all.clone())),
-            e("core_cpus_list", b.text(format!("{i}\n"))),
-        ]);
+            e("die_id", b.text("0\n")),
+            e("core_id", b.text(own_list.clone())),
+            e("cluster_id", b.text(own_list.clone())),
+        ];
+        for (name, list, mask) in [
+            ("thread_siblings", &own_list, &own_mask),
+            ("core_cpus", &own_list, &own_mask),
+            ("cluster_cpus", &own_list, &own_mask),
+            ("core_siblings", &all, &all_mask),
+            ("die_cpus", &all, &all_mask),
+            ("package_cpus", &all, &all_mask),
+        ] {
+            topology.push(e(name, b.text(mask.clone())));
+            topology.push(e(&format!("{name}_list"), b.text(list.clone())));
+        }
+        let topology = b.dir(topology);
         entries.push(e(
             &format!("cpu{i}"),
             b.dir(vec![e("online", b.text("1\n")), e("topology", topology)]),

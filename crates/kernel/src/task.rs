@@ -66,6 +66,8 @@ pub struct TgInner {
     pub child_utime_ns: u64,
     /// CPU time of this process's threads that have exited.
     pub exited_threads_ns: u64,
+    /// `/proc/pid/io` counts of this process's threads that have exited.
+    pub exited_io: [u64; 4],
     /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented here.
     pub subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).
@@ -147,6 +149,7 @@ impl TgInner {
             sighand,
             child_utime_ns: 0,
             exited_threads_ns: 0,
+            exited_io: [0; 4],
             subreaper: false,
             pdeathsig: 0,
             parent_thread: 0,
@@ -191,6 +194,8 @@ pub struct TaskShared {
     pub interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
     pub comm: Mutex<Vec<u8>>,
     pub cpu_ns: AtomicU64,
+    /// `/proc/pid/io` counters.
+    pub io: IoCounts,
     /// Affinity, nice value, policy, I/O priority, memory policy.
     pub sched: Mutex<crate::sched::Sched>,
     /// Released when a `vfork` child execs or exits.
@@ -269,6 +274,26 @@ impl TaskShared {
         self.attention.store(true, Ordering::Release);
         self.waiter.notify();
         self.signal_events.notify(waiter::events::IN);
+    }
+}
+
+/// A task's read and write counts for `/proc/pid/io`: bytes read and
+/// written (`rchar`, `wchar`) and calls (`syscr`, `syscw`). Only the task
+/// itself adds, so the adds need no atomic read-modify-write.
+#[derive(Default)]
+pub struct IoCounts(pub [AtomicU64; 4]);
+
+impl IoCounts {
+    pub fn add(&self, write: bool, bytes: u64) {
+        let (b, c) = if write { (1, 3) } else { (0, 2) };
+        for (i, v) in [(b, bytes), (c, 1)] {
+            let x = &self.0[i];
+            x.store(x.load(Ordering::Relaxed).wrapping_add(v), Ordering::Relaxed);
+        }
+    }
+
+    pub fn get(&self) -> [u64; 4] {
+        self.0.each_ref().map(|v| v.load(Ordering::Relaxed))
     }
 }
 

@@ -1,5 +1,7 @@
-//! rvisor's vDSO: `clock_gettime`, `gettimeofday`, `time`, `getcpu` and
-//! `clock_getres` for sandboxed programs without a trap into the sentry.
+//! rvisor's vDSO: `clock_gettime`, `gettimeofday`, `time` and
+//! `clock_getres` for sandboxed programs without a trap into the sentry
+//! (`getcpu` is there too, but asks the sentry: its answer follows the
+//! task's affinity).
 //!
 //! The image (`vdso/vdso.c`, built by `build.rs`) is a tiny relocation-free
 //! shared object with the same soname (`linux-vdso.so.1`) and symbol versions
@@ -1200,13 +1202,14 @@ mod tests {
         let (a, b) = m.time();
         assert!(a >= before - 1 && b <= before + 2);
 
-        // getcpu never needs the sentry.
+        // getcpu is the syscall (here the host's).
         // SAFETY: the address is __vdso_getcpu, with this signature.
         let f = unsafe { std::mem::transmute::<*const (), Getcpu>(m.sym("__vdso_getcpu")) };
-        let (mut cpu, mut node) = (7u32, 7u32);
+        let (mut cpu, mut node) = (u32::MAX, u32::MAX);
         // SAFETY: both pointers are writable; the cache argument is unused.
         let r = unsafe { f(&mut cpu, &mut node, ptr::null_mut()) };
-        assert_eq!((r, cpu, node), (0, 0, 0));
+        assert_eq!(r, 0);
+        assert!(cpu < 8192 && node < 1024);
         // SAFETY: NULL pointers are allowed.
         let r = unsafe { f(ptr::null_mut(), ptr::null_mut(), ptr::null_mut()) };
         assert_eq!(r, 0);

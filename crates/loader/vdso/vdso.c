@@ -245,15 +245,12 @@ int64_t __vdso_time(int64_t *t) {
   return sec;
 }
 
-// Sandboxed tasks always run on (virtual) CPU 0 of NUMA node 0. The third
-// argument has been unused by Linux since 2.6.24 and is ignored, as Linux does.
+// getcpu asks the sentry: the CPU it reports must be one the task's
+// affinity allows (a task pinned to CPU 1 sees 1). The third argument has
+// been unused by Linux since 2.6.24 and is not passed on.
 long __vdso_getcpu(unsigned *cpu, unsigned *node, struct getcpu_cache *unused) {
   (void)unused;
-  if (cpu)
-    *cpu = 0;
-  if (node)
-    *node = 0;
-  return 0;
+  return syscall2(NR_getcpu, (long)cpu, (long)node);
 }
 
 int __vdso_clock_getres(clockid_t clk, struct kernel_timespec *res) {

@@ -212,6 +212,9 @@ pub struct MemoryManager {
     pub env_start: u64,
     pub env_end: u64,
     pub auxv: Vec<(u64, u64)>,
+    /// `membarrier` registrations of this address space (the
+    /// `MEMBARRIER_CMD_REGISTER_*` bits): kept by a fork, dropped by exec.
+    pub membarrier: u32,
 }
 
 impl MemoryManager {
@@ -241,6 +244,7 @@ impl MemoryManager {
             env_start: 0,
             env_end: 0,
             auxv: Vec::new(),
+            membarrier: 0,
         }
     }
 
@@ -292,6 +296,15 @@ impl MemoryManager {
         while !self.application_stopped() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_micros(20));
         }
+    }
+
+    /// A memory barrier on every thread of this address space running
+    /// application code (`membarrier`): each is made to leave it, which
+    /// takes it through the host kernel and the sentry, both full barriers
+    /// (and instruction-stream serialising). Threads in a syscall already
+    /// passed one; none can go back while the caller holds the lock.
+    pub fn barrier(&self) {
+        self.quiesce();
     }
 
     pub fn max_addr(&self) -> u64 {
@@ -1538,6 +1551,7 @@ impl MemoryManager {
             env_start: self.env_start,
             env_end: self.env_end,
             auxv: self.auxv.clone(),
+            membarrier: self.membarrier,
         };
         let pmas: Vec<(u64, Pma)> = self.pmas.iter().map(|(&s, &p)| (s, p)).collect();
         // Adjacent PMAs copied at once go into one allocation and one

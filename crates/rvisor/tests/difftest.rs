@@ -817,6 +817,27 @@ fn real_cases() -> Vec<RealCase> {
                  python3 -c 'import os; print(os.cpu_count(), len(os.sched_getaffinity(0)))'",
             ],
         ),
+        // lscpu reads the topology in /sys/devices/system/{cpu,node}.
+        real(
+            "lscpu_topology",
+            &[
+                "/bin/sh",
+                "-c",
+                "lscpu | grep -E '^(CPU\\(s\\)|On-line|Thread|Core|Socket|NUMA node)' | tr -s ' '",
+            ],
+        ),
+        // util-linux's and coreutils' scheduling tools.
+        real(
+            "sched_tools",
+            &[
+                "/bin/sh",
+                "-c",
+                "nice -n 5 nice; ionice -c 3 ionice; ionice -c 2 -n 4 ionice; \
+                 chrt -f 10 sh -c 'chrt -p $$' | sed 's/pid [0-9]*/pid N/'; \
+                 chrt -b 0 sh -c 'chrt -p $$' | sed 's/pid [0-9]*/pid N/'; \
+                 taskset -c 0 sh -c 'taskset -cp $$' | sed 's/pid [0-9]*/pid N/'",
+            ],
+        ),
         // procps reads /proc/{meminfo,stat,uptime,loadavg} and every
         // /proc/PID/stat: the tools run and print their headers.
         real(

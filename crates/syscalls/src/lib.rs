@@ -4,6 +4,7 @@
 pub mod epoll;
 pub mod file;
 pub mod fs;
+pub mod ioacct;
 pub mod ipc;
 pub mod memfd;
 pub mod misc;
@@ -36,6 +37,9 @@ pub enum Status {
     Partial(&'static str),
     /// Not implemented: returns `ENOSYS`.
     Enosys,
+    /// Deliberately not implemented (returns `ENOSYS`), for the stated
+    /// reason.
+    EnosysBecause(&'static str),
 }
 
 pub struct Entry {
@@ -174,6 +178,10 @@ pub fn table_markdown() -> String {
             Status::Enosys => {
                 enosys += 1;
                 ("ENOSYS", "")
+            }
+            Status::EnosysBecause(n) => {
+                enosys += 1;
+                ("ENOSYS", n)
             }
         };
         rows.push_str(&format!("| {nr} | {} | {st} | {note} |\n", e.name));

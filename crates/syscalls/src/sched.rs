@@ -529,33 +529,44 @@ const MPOL_F_NODE: u64 = 1;
 const MPOL_F_ADDR: u64 = 2;
 const MPOL_F_MEMS_ALLOWED: u64 = 4;
 
-/// A node mask as `get_nodes` reads it: `maxnode - 1` bits (Linux
-/// ignores the last one). Bits past `MAX_NUMNODES` (1024) must be clear.
-/// Returns whether any bit was set and whether node 0, the sandbox's
-/// only node, was.
-fn read_nodes(t: &Task, addr: u64, maxnode: u64) -> SysResult<(bool, bool)> {
+/// A node mask as `get_nodes` reads it.
+#[derive(Clone, Copy, Default)]
+struct Nodes {
+    /// Any bit set.
+    any: bool,
+    /// Node 0, the sandbox's only node.
+    node0: bool,
+    /// A node other than 0 (one that does not exist here).
+    others: bool,
+}
+
+/// Reads `maxnode - 1` bits (Linux ignores the last one). Bits past
+/// `MAX_NUMNODES` (1024) must be clear.
+fn read_nodes(t: &Task, addr: u64, maxnode: u64) -> SysResult<Nodes> {
     let bits = maxnode.saturating_sub(1);
     if addr == 0 || bits == 0 {
-        return Ok((false, false));
+        return Ok(Nodes::default());
     }
     if bits > 4096 * 8 {
         return Err(Errno::EINVAL);
     }
     let mut b = vec![0u8; bits.div_ceil(64) as usize * 8];
     t.mm().copy_in(addr, &mut b)?;
-    let mut any = false;
+    let mut n = Nodes::default();
     for (i, x) in b.iter().enumerate() {
         for bit in 0..8 {
-            let n = i as u64 * 8 + bit;
-            if n < bits && x & (1 << bit) != 0 {
-                if n >= 1024 {
+            let node = i as u64 * 8 + bit;
+            if node < bits && x & (1 << bit) != 0 {
+                if node >= 1024 {
                     return Err(Errno::EINVAL);
                 }
-                any = true;
+                n.any = true;
+                n.node0 |= node == 0;
+                n.others |= node != 0;
             }
         }
     }
-    Ok((any, b[0] & 1 != 0))
+    Ok(n)
 }
 
 /// `sanitize_mpol_flags`: splits the mode from its flags.
@@ -575,7 +586,8 @@ fn mode_flags(raw: u32) -> SysResult<(u32, u32)> {
 /// `mpol_new` for the one-node sandbox: the nodes given must include node
 /// 0 (the others do not exist and are dropped, as Linux drops nodes
 /// outside the allowed set).
-fn policy(mode: u32, flags: u32, (any, node0): (bool, bool)) -> SysResult<MemPolicy> {
+fn policy(mode: u32, flags: u32, nodes: Nodes) -> SysResult<MemPolicy> {
+    let Nodes { any, node0, .. } = nodes;
     let relative = MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES;
     match mode {
         MPOL_DEFAULT if any => Err(Errno::EINVAL),
@@ -698,4 +710,95 @@ pub fn get_mempolicy(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         t.mm().copy_out(umask, &b)?;
     }
     Ok(0)
+}
+
+/// The address space of task `pid` (0: the caller's), if the caller may
+/// look at it (`PTRACE_MODE_READ_REALCREDS`).
+fn inspected_mm(t: &Task, pid: i32) -> SysResult<Arc<std::sync::Mutex<mm::MemoryManager>>> {
+    if pid == 0 {
+        return Ok(t.mm.clone());
+    }
+    let p = target(t, pid)?;
+    crate::misc::may_inspect(t, &p)?;
+    let mm = p.tg.lock().mm.clone();
+    mm.ok_or(Errno::ESRCH)
+}
+
+/// `move_pages(pid, count, pages, nodes, status, flags)`: every page is
+/// on node 0. Without `nodes`, each status is 0 for a page in memory,
+/// `-ENOENT` for one without memory yet (memory comes in 2 MiB windows, so
+/// an untouched page next to a touched one has some), `-EFAULT` outside
+/// any mapping; with
+/// `nodes`, every target must be node 0 (`ENODEV` otherwise) and a present
+/// page "moves" there at once.
+pub fn move_pages(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const MPOL_MF_MOVE: u64 = 2;
+    const MPOL_MF_MOVE_ALL: u64 = 4;
+    let (pid, count, pages, nodes, status, flags) = (a[0] as i32, a[1], a[2], a[3], a[4], a[5]);
+    if flags & !(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MPOL_MF_MOVE_ALL != 0 && !t.capable(CAP_SYS_NICE) {
+        return Err(Errno::EPERM);
+    }
+    let mm = inspected_mm(t, pid)?;
+    if count > 1 << 20 {
+        return Err(Errno::EINVAL);
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let page: u64 = util::read_obj(t, pages + i * 8)?;
+        if nodes != 0 {
+            let node: i32 = util::read_obj(t, nodes + i * 4)?;
+            if node != 0 {
+                return Err(Errno::ENODEV);
+            }
+        }
+        let st = match lock(&mm).mincore(page & !0xfff, 0x1000) {
+            Ok(v) if v.first() == Some(&1) => 0,
+            Ok(_) => -Errno::ENOENT.0,
+            Err(_) => -Errno::EFAULT.0,
+        };
+        out.push(st);
+    }
+    for (i, st) in out.iter().enumerate() {
+        util::write_obj(t, status + i as u64 * 4, st)?;
+    }
+    Ok(0)
+}
+
+/// `migrate_pages(pid, maxnode, old_nodes, new_nodes)`: nothing can move
+/// off node 0, so no page is left unmoved (0); a destination other than
+/// node 0 is `EINVAL`.
+pub fn migrate_pages(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (pid, maxnode) = (a[0] as i32, a[1]);
+    read_nodes(t, a[2], maxnode)?;
+    let new = read_nodes(t, a[3], maxnode)?;
+    inspected_mm(t, pid)?;
+    if new.others {
+        return Err(if t.capable(CAP_SYS_NICE) {
+            Errno::EINVAL
+        } else {
+            Errno::EPERM
+        });
+    }
+    Ok(0)
+}
+
+/// `set_mempolicy_home_node(start, len, home_node, flags)`: ranges keep
+/// no policy of their own here (see `mbind`), so there is nothing to give
+/// a home node: `ENOENT`, as Linux says for a range without one.
+pub fn set_mempolicy_home_node(_t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (start, len, home, flags) = (a[0], a[1], a[2], a[3]);
+    if start & 0xfff != 0 || flags != 0 || home != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_add(0xfff).ok_or(Errno::EINVAL)? & !0xfff;
+    start.checked_add(len).ok_or(Errno::EINVAL)?;
+    // Linux's answer when no mapping of the range has a policy.
+    if len == 0 {
+        Ok(0)
+    } else {
+        Err(Errno::ENOENT)
+    }
 }

@@ -163,3 +163,56 @@ pub fn clock_settime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// `adjtimex`/`clock_adjtime(CLOCK_REALTIME)`: reads the host clock's
+/// discipline state (modes 0, or `ADJ_OFFSET_SS_READ`); the sandbox may
+/// not steer the host's clock, so every setting mode is `EPERM`.
+fn adjtime_read(t: &mut Task, addr: u64) -> SysResult<u64> {
+    const ADJ_OFFSET_SINGLESHOT: u32 = 0x0001;
+    const ADJ_OFFSET_READONLY: u32 = 0x2000;
+    const ADJ_ADJTIME: u32 = 0x8000;
+    const SIZE: usize = std::mem::size_of::<libc::timex>();
+    let mut b = [0u8; SIZE];
+    t.mm().copy_in(addr, &mut b)?;
+    let modes = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    if modes & ADJ_ADJTIME != 0 {
+        if modes & ADJ_OFFSET_SINGLESHOT == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if modes & ADJ_OFFSET_READONLY == 0 {
+            return Err(Errno::EPERM);
+        }
+    } else if modes != 0 {
+        return Err(Errno::EPERM);
+    }
+    // SAFETY: a zeroed timex is valid.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    tx.modes = modes;
+    // SAFETY: valid pointer; the modes only read (checked above).
+    let r = unsafe { libc::adjtimex(&mut tx) };
+    if r < 0 {
+        return Err(Errno::last_host());
+    }
+    // SAFETY: timex is plain integers; its bytes are what Linux copies out.
+    let out = unsafe { std::slice::from_raw_parts(&tx as *const libc::timex as *const u8, SIZE) };
+    t.mm().copy_out(addr, out)?;
+    Ok(r as u64)
+}
+
+pub fn adjtimex(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    adjtime_read(t, a[0])
+}
+
+/// `clock_adjtime(clock, buf)`: only `CLOCK_REALTIME` is adjustable on
+/// Linux; the other clocks are `EOPNOTSUPP`, unknown ids `EINVAL` (the
+/// sandbox has no PTP clock devices for descriptor clocks).
+pub fn clock_adjtime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let clock = a[0] as i32;
+    match clock {
+        0 => adjtime_read(t, a[1]),
+        1..=9 | 11 => Err(Errno::EOPNOTSUPP),
+        c if c < 0 && c & 7 == 3 => Err(Errno::EINVAL),
+        c if c < 0 => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::EINVAL),
+    }
+}

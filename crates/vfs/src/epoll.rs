@@ -295,6 +295,18 @@ impl Epoll {
         })
     }
 
+    /// The file of the `nth` registration of descriptor number `fd` (one
+    /// number may be registered with several files, after `dup`/`close`),
+    /// for `kcmp(KCMP_EPOLL_TFD)`.
+    pub fn target(&self, fd: i32, nth: usize) -> Option<Arc<File>> {
+        lock(&self.inner)
+            .entries
+            .iter()
+            .filter(|e| e.fd == fd)
+            .nth(nth)
+            .and_then(|e| e.file.upgrade())
+    }
+
     /// The queue notified when this instance may have become ready.
     pub fn queue(&self) -> &Queue {
         &self.queue
