@@ -6,6 +6,7 @@
 #include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -280,6 +281,39 @@ int main(void)
 	FACT(child_status(c) == 0);
 	mq_close(p);
 	CHK("unlink private", mq_unlink(pname));
+
+	/* Queues are charged to their creator's RLIMIT_MSGQUEUE: 10 messages
+	 * of 8192 bytes cost 82880 bytes. */
+	c = fork();
+	if (c == 0) {
+		struct rlimit rl = {200000, 200000};
+		uid_t u = 50000 + getpid() % 10000;
+		if (setrlimit(RLIMIT_MSGQUEUE, &rl) || setgid(u) || setuid(u))
+			_exit(1);
+		struct mq_attr big = {0, 10, 8192, 0, {0}};
+		char qn[80];
+		int n = 0;
+		mqd_t last = -1;
+		for (; n < 10; n++) {
+			snprintf(qn, sizeof(qn), "%s-rl%d", name, n);
+			last = mq_open(qn, O_RDWR | O_CREAT, 0600, &big);
+			if (last < 0)
+				break;
+			mq_close(last);
+		}
+		printf("queues within the limit: %d, then %s\n", n, dt_errname(errno));
+		for (int i = 0; i < n; i++) {
+			snprintf(qn, sizeof(qn), "%s-rl%d", name, i);
+			mq_unlink(qn);
+		}
+		/* Unlinked and closed: charged no more. */
+		snprintf(qn, sizeof(qn), "%s-rl%d", name, 0);
+		last = mq_open(qn, O_RDWR | O_CREAT, 0600, &big);
+		CHK("open after release", last >= 0);
+		mq_unlink(qn);
+		_exit(0);
+	}
+	FACT(child_status(c) == 0);
 	CHK("unlink", mq_unlink(name));
 	CHK("unlink again", mq_unlink(name));
 	CHK("raw unlink slash", syscall(SYS_mq_unlink, "a/b"));

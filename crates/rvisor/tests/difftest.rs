@@ -651,6 +651,29 @@ fn real_cases() -> Vec<RealCase> {
         ),
         real("ls_doc_dir", &["/usr/bin/ls", "-1", "/usr/share/doc/coreutils"]),
         real("cat_os_release", &["/usr/bin/cat", "/etc/os-release"]),
+        // util-linux's System V IPC tools: objects made, shown (the lines
+        // without ids, pids or times), listed, limits, removed.
+        real(
+            "ipcmk_ipcs_ipcrm",
+            &[
+                "/bin/sh",
+                "-c",
+                "m=$(ipcmk -M 4096 -p 0600 | awk '{print $NF}'); \
+                 ipcs -m -i $m | grep -E '^(uid|mode)'; \
+                 ipcs -m -i $m | grep -oE '(bytes|nattch)=[0-9]+'; \
+                 s=$(ipcmk -S 3 | awk '{print $NF}'); \
+                 ipcs -s -i $s | grep -E '^(uid|mode|nsems|[0-9] )'; \
+                 q=$(ipcmk -Q -p 0640 | awk '{print $NF}'); \
+                 ipcs -q -i $q | grep -E '^(uid|cbytes)'; \
+                 ipcs -m | awk -v id=$m '$2 == id {print \"listed\", $3, $4, $5, $6}'; \
+                 ipcs -s | awk -v id=$s '$2 == id {print \"listed\", $3, $4, $5}'; \
+                 ipcs -q | awk -v id=$q '$2 == id {print \"listed\", $3, $4, $5, $6}'; \
+                 ipcs -l; \
+                 ipcrm -m $m -s $s -q $q; echo removed $?; \
+                 ipcs -m -i $m >/dev/null 2>&1; echo gone $?; \
+                 ipcrm -q $q 2>/dev/null; echo again $?;",
+            ],
+        ),
         real(
             "sort_generated",
             &[

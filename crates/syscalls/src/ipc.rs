@@ -245,6 +245,7 @@ pub fn mq_open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         umask: t.fs().umask,
         dac_override: t.capable(CAP_DAC_OVERRIDE),
         sys_resource: t.capable(CAP_SYS_RESOURCE),
+        rlimit: t.rlimit(abi::misc::RLIMIT_MSGQUEUE).cur,
     };
     let f = mqueue::open(&ns(t), &o, &name, flags, mode, attr)?;
     let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;

@@ -249,7 +249,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "mbind", handler: Some(sched::mbind), status: Status::Partial("one node (0): validated, not kept per range (every page is on node 0)") },
     Entry { name: "set_mempolicy", handler: Some(sched::set_mempolicy), status: Status::Partial("one node (0): kept and reported") },
     Entry { name: "get_mempolicy", handler: Some(sched::get_mempolicy), status: Status::Partial("one node (0); MPOL_F_ADDR reports the task's policy (mbind keeps none per range)") },
-    Entry { name: "mq_open", handler: Some(ipc::mq_open), status: Status::Partial("no /dev/mqueue filesystem to list or open queues by path; RLIMIT_MSGQUEUE not enforced") },
+    Entry { name: "mq_open", handler: Some(ipc::mq_open), status: Status::Partial("no /dev/mqueue filesystem to list or open queues by path") },
     Entry { name: "mq_unlink", handler: Some(ipc::mq_unlink), status: Status::Full },
     Entry { name: "mq_timedsend", handler: Some(ipc::mq_timedsend), status: Status::Full },
     Entry { name: "mq_timedreceive", handler: Some(ipc::mq_timedreceive), status: Status::Full },

@@ -399,3 +399,86 @@ pub fn ids<T>(m: &Mutex<Ids<T>>) -> MutexGuard<'_, Ids<T>> {
 pub fn exit_process(ns: &IpcNamespace, pid: i32) {
     sem::exit_process(ns, pid);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred(euid: u32) -> Cred {
+        Cred {
+            pid: 1,
+            euid,
+            egid: euid,
+            groups: Arc::from(Vec::new()),
+            ipc_owner: false,
+            sys_admin: false,
+        }
+    }
+
+    #[test]
+    fn ids_cycle_before_reuse_and_stale_ids_fail() {
+        let mut ids: Ids<u32> = Ids::default();
+        let (a, _) = ids.alloc(100).unwrap();
+        ids.insert(a, 0, Arc::new(1));
+        assert_eq!(a, 0);
+        ids.remove(a, 0, &ids.get(a).unwrap().clone());
+        // The freed index is not reused at once.
+        let (b, _) = ids.alloc(100).unwrap();
+        assert_eq!(b, 1);
+        ids.insert(b, 0, Arc::new(2));
+        assert_eq!(ids.get(a).err(), Some(Errno::EINVAL));
+        // After the cycle wraps, index 0 comes back with a new sequence
+        // number, so the old id still names nothing.
+        let mut made = vec![b];
+        for _ in 2..MIN_CYCLE {
+            let (i, _) = ids.alloc(100).unwrap();
+            ids.insert(i, 0, Arc::new(0));
+            made.push(i);
+        }
+        for i in made {
+            let o = ids.get(i).unwrap().clone();
+            ids.remove(i, 0, &o);
+        }
+        let (c, seq) = ids.alloc(100).unwrap();
+        assert_eq!((c as u32 % IPCMNI, seq), (0, 1));
+        ids.insert(c, 0, Arc::new(3));
+        assert_eq!(ids.get(a).err(), Some(Errno::EINVAL));
+        assert_eq!(**ids.get(c).unwrap(), 3);
+        assert_eq!(ids.by_index(0).unwrap().0, c);
+        assert_eq!(ids.get(b).err(), Some(Errno::EINVAL));
+        assert_eq!(ids.alloc(ids.in_use() as u32).err(), Some(Errno::ENOSPC));
+    }
+
+    #[test]
+    fn keys_and_permissions() {
+        let mut ids: Ids<Perm> = Ids::default();
+        let owner = cred(1000);
+        let (id, seq) = ids.alloc(10).unwrap();
+        ids.insert(id, 42, Arc::new(Perm::new(42, seq, 0o640, &owner)));
+        let look = |ids: &Ids<Perm>, flags, c: &Cred| ids.lookup(42, flags, c, |p| *p, |_| true);
+        assert_eq!(look(&ids, 0o600, &owner), Ok(Some(id)));
+        assert_eq!(look(&ids, IPC_CREAT | IPC_EXCL, &owner), Err(Errno::EEXIST));
+        assert_eq!(look(&ids, 0o004, &cred(2000)), Err(Errno::EACCES));
+        assert_eq!(look(&ids, 0, &cred(2000)), Ok(Some(id)));
+        assert_eq!(
+            ids.lookup(7, 0, &owner, |p| *p, |_| true),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(ids.lookup(7, IPC_CREAT, &owner, |p| *p, |_| true), Ok(None));
+        assert_eq!(
+            ids.lookup(42, 0, &owner, |p| *p, |_| false),
+            Err(Errno::EINVAL)
+        );
+        let p = **ids.get(id).unwrap();
+        assert!(p.allows(&cred(1000), 0o600));
+        assert!(!p.allows(&cred(1000), 0o100));
+        assert!(p.check_owner(&cred(2000)).is_err());
+        assert!(p.allows(
+            &Cred {
+                ipc_owner: true,
+                ..cred(2000)
+            },
+            0o666
+        ));
+    }
+}

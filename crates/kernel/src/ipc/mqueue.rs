@@ -30,6 +30,19 @@ const SI_MESGQ: i32 = -3;
 #[derive(Default)]
 pub struct Registry {
     names: Mutex<HashMap<Vec<u8>, Arc<MsgQueue>>>,
+    charges: Arc<Charges>,
+}
+
+/// Bytes of queues each user created, held to their `RLIMIT_MSGQUEUE`
+/// (Linux's `user_struct::mq_bytes`).
+#[derive(Default)]
+struct Charges(Mutex<HashMap<u32, u64>>);
+
+/// What a queue costs its creator: Linux's `mq_bytes`, its messages at
+/// their largest plus 96 bytes of bookkeeping per message.
+fn queue_bytes(maxmsg: i64, msgsize: i64) -> u64 {
+    let n = maxmsg as u64;
+    n * 48 + n.min(MQ_PRIO_MAX as u64) * 48 + n * msgsize as u64
 }
 
 struct Notify {
@@ -49,6 +62,8 @@ struct MqState {
 }
 
 pub struct MsgQueue {
+    /// The creator and what the queue is charged to them.
+    charge: (u32, u64, Arc<Charges>),
     ino: u64,
     maxmsg: i64,
     msgsize: i64,
@@ -57,6 +72,15 @@ pub struct MsgQueue {
     mode: u32,
     state: Mutex<MqState>,
     queue: Queue,
+}
+
+impl Drop for MsgQueue {
+    fn drop(&mut self) {
+        let (uid, bytes, charges) = &self.charge;
+        if let Some(b) = lock(&charges.0).get_mut(uid) {
+            *b = b.saturating_sub(*bytes);
+        }
+    }
 }
 
 impl MsgQueue {
@@ -83,6 +107,8 @@ pub struct Opener {
     pub umask: u32,
     pub dac_override: bool,
     pub sys_resource: bool,
+    /// `RLIMIT_MSGQUEUE`'s soft limit.
+    pub rlimit: u64,
 }
 
 fn may_open(q: &MsgQueue, o: &Opener, acc: u32) -> SysResult<()> {
@@ -178,7 +204,17 @@ pub fn open(
             if names.len() >= Limits::get(&l.mq_queues_max).max(0) as usize && !o.sys_resource {
                 return Err(Errno::ENOSPC);
             }
+            let bytes = queue_bytes(maxmsg, msgsize);
+            {
+                let mut charges = lock(&ns.mq.charges.0);
+                let used = charges.entry(o.uid).or_default();
+                if used.checked_add(bytes).is_none_or(|t| t > o.rlimit) {
+                    return Err(Errno::EMFILE);
+                }
+                *used += bytes;
+            }
             let q = Arc::new(MsgQueue {
+                charge: (o.uid, bytes, ns.mq.charges.clone()),
                 ino: vfs::inode::next_ino(),
                 maxmsg,
                 msgsize,
