@@ -169,6 +169,14 @@ impl HostTerminal {
     }
 }
 
+/// Sleeps until the master's queue says something. Counted as a running
+/// task for the moment, so that the sleep it adds to the waiters' count
+/// does not make the platform think tasks are asleep that are not.
+fn sleep(waiter: &Waiter) {
+    let _running = waiter::TaskRunning::start();
+    waiter.wait(None);
+}
+
 fn copy_in(fd: RawFd, tty: &Arc<Tty>) {
     let waiter = Arc::new(Waiter::new());
     let _reg = tty.master_q.register(&waiter, events::OUT);
@@ -187,9 +195,7 @@ fn copy_in(fd: RawFd, tty: &Arc<Tty>) {
             match tty.master_write(data) {
                 Ok(k) => data = &data[k..],
                 // The slave's input is full: wait until it reads.
-                Err(Errno::EAGAIN) => {
-                    waiter.wait(None);
-                }
+                Err(Errno::EAGAIN) => sleep(&waiter),
                 Err(_) => return,
             }
         }
@@ -207,7 +213,7 @@ fn copy_out(tty: &Arc<Tty>, out_fd: RawFd, out_lock: &Mutex<()>) {
             Err(Errno::EAGAIN) | Err(Errno::EIO) => {
                 drop(g);
                 // EIO: no slave is open right now; one may be again.
-                waiter.wait(None);
+                sleep(&waiter);
             }
             Err(_) => return,
         }
