@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -79,6 +80,24 @@ int main(void)
 	FACT(stat("/dev/ptmx", &st) == 0 && st.st_rdev == makedev(5, 2));
 
 	char buf[256];
+	/* Readiness through epoll on both ends. */
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1}, got;
+	epoll_ctl(ep, EPOLL_CTL_ADD, m, &ev);
+	ev.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
+	CHK("epoll nothing ready", epoll_wait(ep, &got, 1, 0));
+	write(s, "x\n", 2);
+	CHK("epoll master readable", epoll_wait(ep, &got, 1, 2000));
+	printf("ready: %u events=%#x\n", got.data.u32, got.events);
+	dt_read_n(m, buf, 3);
+	write(m, "y\n", 2);
+	epoll_ctl(ep, EPOLL_CTL_DEL, m, NULL);
+	CHK("epoll slave readable", epoll_wait(ep, &got, 1, 2000));
+	printf("ready: %u events=%#x\n", got.data.u32, got.events);
+	dt_read_n(s, buf, 2);
+	dt_read_n(m, buf, 3);
+	close(ep);
 	CHK("write master", write(m, "hi there\n", 9));
 	dt_read_n(s, buf, 9);
 	dt_show("slave read", buf, strlen(buf));

@@ -228,5 +228,35 @@ int main(void)
 	int st;
 	waitpid(c, &st, 0);
 	status("session leader", st);
+
+	/* A session leader's exit: its foreground group gets SIGHUP. */
+	int report[2], ready[2];
+	pipe(report);
+	pipe(ready);
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	grantpt(m);
+	unlockpt(m);
+	snprintf(name, sizeof(name), "%s", ptsname(m));
+	c = fork();
+	if (c == 0) {
+		setsid();
+		open(name, O_RDWR);
+		if (fork() == 0) {
+			signal(SIGHUP, on_sig);
+			write(ready[1], "r", 1);
+			for (int i = 0; i < 200 && !got[SIGHUP]; i++)
+				usleep(10000);
+			write(report[1], got[SIGHUP] ? "H" : "-", 1);
+			_exit(0);
+		}
+		char b;
+		read(ready[0], &b, 1);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	char r = '?';
+	read(report[0], &r, 1);
+	printf("foreground member after the leader exited: %s\n", r == 'H' ? "SIGHUP" : "none");
+	close(m);
 	return 0;
 }

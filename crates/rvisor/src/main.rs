@@ -1,6 +1,7 @@
 //! `rvisor`: the command-line entry point.
 
 mod sandbox;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     // waiting for it.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        terminal::restore();
         eprintln!("rvisor: internal error (this is a bug in the sandbox):");
         default_hook(info);
         std::process::abort();

@@ -258,7 +258,10 @@ fn block_forwarded_signals() -> libc::sigset_t {
 /// `kill`) to the sandbox's init process. Unlike signals from inside the
 /// sandbox, these reach init even when it has no handler, so Ctrl-C ends a
 /// sandboxed command as it would end it natively.
-fn forward_signals(kernel: &Arc<Kernel>, set: libc::sigset_t) {
+/// With a host terminal taken over, a window-size change (`SIGWINCH`)
+/// is passed on as the sandbox terminal's new size instead, which signals
+/// its foreground process group.
+fn forward_signals(kernel: &Arc<Kernel>, set: libc::sigset_t, tty: Option<Arc<vfs::tty::Tty>>) {
     let k = Arc::downgrade(kernel);
     let _ = std::thread::Builder::new()
         .name("signals".into())
@@ -269,6 +272,12 @@ fn forward_signals(kernel: &Arc<Kernel>, set: libc::sigset_t) {
                 continue;
             }
             let Some(k) = k.upgrade() else { return };
+            if let (libc::SIGWINCH, Some(tty)) = (sig, &tty) {
+                if let Some(w) = crate::terminal::host_winsize(0) {
+                    tty.set_winsize(w);
+                }
+                continue;
+            }
             if let Some(init) = k.find_group(1) {
                 kernel::signal::send_to_group(
                     &init,
@@ -383,10 +392,6 @@ pub fn run(o: DoOptions) -> u8 {
         _ => "/".into(),
     };
     let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
-    let stdio = Stdio {
-        files: (0..3).map(|fd| host_stdio(fd, &mf)).collect(),
-        ctty: None,
-    };
     // SAFETY: getuid/getgid cannot fail.
     let creds = unsafe {
         let uid = libc::getuid();
@@ -398,6 +403,19 @@ pub fn run(o: DoOptions) -> u8 {
             dac_read_search: uid == 0,
             fowner: uid == 0,
         }
+    };
+    // A host terminal on stdin: the program gets a sandbox terminal for it
+    // (restored when `term` drops, whichever way this returns).
+    let term = crate::terminal::HostTerminal::take_over(&vfs, creds.uid);
+    let stdio = Stdio {
+        files: (0..3)
+            .map(|fd| match &term {
+                // SAFETY: isatty only queries the descriptor.
+                Some(t) if unsafe { libc::isatty(fd) } == 1 => t.slave.clone(),
+                _ => host_stdio(fd, &mf),
+            })
+            .collect(),
+        ctty: term.as_ref().map(|t| t.tty().clone()),
     };
     let argv: Vec<Vec<u8>> = o.argv.iter().map(|a| a.as_bytes().to_vec()).collect();
     let envp: Vec<Vec<u8>> = o.env.iter().map(|e| e.as_bytes().to_vec()).collect();
@@ -413,8 +431,15 @@ pub fn run(o: DoOptions) -> u8 {
         eprintln!("rvisor: {}: {msg}", o.argv[0]);
         return code;
     }
-    forward_signals(&kernel, forwarded);
+    if let Some(t) = &term {
+        t.start_copying();
+    }
+    forward_signals(&kernel, forwarded, term.as_ref().map(|t| t.tty().clone()));
     let status = kernel.wait_exit();
+    if let Some(t) = &term {
+        t.drain();
+    }
+    drop(term);
     let _ = std::io::stdout().flush();
     exit_code(status)
 }

@@ -639,6 +639,9 @@ const fn real(name: &'static str, argv: &'static [&'static str]) -> RealCase {
     }
 }
 
+/// The pseudo-terminal driver for the `pty_*` real cases.
+const PTY_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/pty/drive.py");
+
 fn real_cases() -> Vec<RealCase> {
     vec![
         real(
@@ -807,6 +810,11 @@ fn real_cases() -> Vec<RealCase> {
             )
         },
         real("dev_zero_wc", &["/bin/sh", "-c", "head -c 100000 /dev/zero | wc -c"]),
+        // Terminals: a driver makes a pty (inside the sandbox for the
+        // sandboxed run) and types into it (tests/pty/drive.py).
+        real("pty_bash_job_control", &["/usr/bin/python3", PTY_DRIVER, "jobs"]),
+        real("pty_script_tty_size", &["/usr/bin/python3", PTY_DRIVER, "script"]),
+        real("pty_python_pty_fork", &["/usr/bin/python3", PTY_DRIVER, "ptyfork"]),
         real(
             "tar_roundtrip",
             &[
@@ -1021,6 +1029,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
             format!("sandbox::escape_attempts::{platform}"),
             move || escape_attempts(&p),
         ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::host_terminal::{platform}"),
+            move || host_terminal(&p),
+        ));
     }
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
     trials.push(Trial::test("cli::bad_cwd", bad_cwd));
@@ -1086,6 +1099,34 @@ fn etc_write_stays_in_sandbox(platform: &str) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(format!("{}\n{}", problems.join("\n"), describe(&r, &sargv)).into())
+    }
+}
+
+/// `rvisor do` on a host terminal (a pty the driver makes on the host):
+/// the program's terminal is a sandbox `/dev/pts/N`, sized as the host's,
+/// typing reaches it through the sandbox's line discipline, a host resize
+/// arrives, and the host terminal is restored, also when the command
+/// cannot start.
+fn host_terminal(platform: &str) -> Result<(), Failed> {
+    let bin = rvisor_bin().to_string_lossy().into_owned();
+    let argv = [
+        "/usr/bin/python3",
+        PTY_DRIVER,
+        "host_tty",
+        &bin,
+        "do",
+        "--platform",
+        platform,
+    ];
+    let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+    let r = run_cmd(&argv, Path::new("/"), None)?;
+    let want = "tty: /dev/pts/0\nstty size: True\necho and read: True\nresize seen: True\n\
+                exit status: 7\nhost terminal echo restored: True\nmissing command status: 127\n\
+                host terminal echo restored: True\n";
+    if r.status == Some(0) && r.stdout == want.as_bytes() {
+        Ok(())
+    } else {
+        Err(format!("expected:\n{want}\n{}", describe(&r, &argv)).into())
     }
 }
 

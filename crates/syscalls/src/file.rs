@@ -44,6 +44,11 @@ fn blocking_read(
     if f.nonblocking() || f.ops.queue().is_none() {
         return op(f, buf);
     }
+    // Data already there: no registration and no clock read.
+    match op(f, buf) {
+        Err(Errno::EAGAIN) => {}
+        r => return r,
+    }
     let started = std::time::Instant::now();
     loop {
         let deadline = f.ops.read_deadline(started);

@@ -25,7 +25,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "rt_sigaction", handler: Some(signal::rt_sigaction), status: Status::Full },
     Entry { name: "rt_sigprocmask", handler: Some(signal::rt_sigprocmask), status: Status::Full },
     Entry { name: "rt_sigreturn", handler: Some(signal::rt_sigreturn), status: Status::Full },
-    Entry { name: "ioctl", handler: Some(file::ioctl), status: Status::Partial("FIONREAD/FIONBIO/FIOCLEX/FIONCLEX/FIOASYNC; terminal requests only on passed-through host terminals (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ)") },
+    Entry { name: "ioctl", handler: Some(file::ioctl), status: Status::Partial("FIONREAD/FIONBIO/FIOCLEX/FIONCLEX/FIOASYNC; sandbox ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TCFLSH, TCXONC (TCIOFF/TCION send nothing), TCSBRK/TCSBRKP, TIOCINQ, TIOCOUTQ (always 0, as Linux ptys), TIOCGWINSZ/TIOCSWINSZ, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TIOCEXCL/TIOCNXCL/TIOCGEXCL (recorded, not enforced), TIOCGETD, master: TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER, TIOCSIG; missing: TIOCSTI, TIOCPKT, TCGETS2/TCSETS2, TCGETA/TCSETA, TIOCSETD, TIOCGLCKTRMIOS, modem lines; passed-through host terminals: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ") },
     Entry { name: "pread64", handler: Some(ioacct::pread64), status: Status::Full },
     Entry { name: "pwrite64", handler: Some(ioacct::pwrite64), status: Status::Full },
     Entry { name: "readv", handler: Some(ioacct::readv), status: Status::Full },

@@ -285,7 +285,8 @@ impl Tty {
         Ok(n)
     }
 
-    fn master_read(&self, buf: &mut [u8]) -> SysResult<usize> {
+    /// What the slave wrote (and echoes); `EIO` once every slave closed.
+    pub fn master_read(&self, buf: &mut [u8]) -> SysResult<usize> {
         let mut s = lock(&self.state);
         if s.ld.output.is_empty() {
             return if s.other_closed {
@@ -600,6 +601,11 @@ impl Tty {
             h.signal_process(sid, SIGHUP);
             h.signal_process(sid, SIGCONT);
         }
+    }
+
+    /// `unlockpt` for a pair the sentry made itself.
+    pub fn unlock(&self) {
+        lock(&self.state).locked = false;
     }
 
     pub fn is_hung_up(&self) -> bool {
