@@ -27,6 +27,7 @@ need tar command -v tar
 need gzip command -v gzip
 need strace command -v strace
 need gdb command -v gdb
+need stress-ng command -v stress-ng
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.
