@@ -264,7 +264,8 @@ classify() {
 		fi
 	else
 		result="fail(exit $rc)"
-		[ -n "$msg" ] || msg=$(grep -m1 -E 'fail|error|unsuccessful' "$log" || tail -n1 "$log")
+		[ -n "$msg" ] || msg=$(grep -v 'no CPUs found' "$log" |
+			grep -m1 -E 'fail|error|unsuccessful' || tail -n1 "$log")
 	fi
 	[ ! -s "$base.stray" ] || msg="$msg; $(cat "$base.stray")"
 	msg=$(printf '%s' "$msg" | sed -E 's/^stress-ng: [a-z]+: +\[[0-9]+\] //; s/\|/\\|/g' | tr -d '\r')
