@@ -15,6 +15,8 @@
 //!   perl) from the table in [`real_cases`], plus sandbox-only checks.
 //! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
 //! * `cli::NAME` — command-line behaviour of `rvisor` itself.
+//! * `sweep::ci::PLATFORM` — `scripts/stress-ng-sweep.sh --ci`: the stress-ng
+//!   stressors that pass in the sandbox today must keep passing.
 //!
 //! Environment: `RVISOR_PLATFORMS` (comma-separated, default `ptrace,trap`) and
 //! `RVISOR_BIN` (binary under test, default the `rvisor` bin target).
@@ -56,6 +58,7 @@ fn main() {
     let platforms = platforms();
     c_trials(&platforms, &mut trials);
     real_trials(&platforms, &mut trials);
+    sweep_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(dir) = SCRATCH.get() {
         let _ = std::fs::remove_dir_all(dir);
@@ -141,6 +144,16 @@ struct RunResult {
 /// Runs `argv` with the fixed test environment, in `cwd`, with `stdin`
 /// (None = /dev/null), in its own process group, with only fds 0-2 open.
 fn run_cmd(argv: &[OsString], cwd: &Path, stdin: Option<&[u8]>) -> Result<RunResult, Failed> {
+    run_cmd_within(argv, cwd, stdin, TIMEOUT)
+}
+
+/// [`run_cmd`] with another timeout than [`TIMEOUT`].
+fn run_cmd_within(
+    argv: &[OsString],
+    cwd: &Path,
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<RunResult, Failed> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .env_clear()
@@ -188,7 +201,7 @@ fn run_cmd(argv: &[OsString], cwd: &Path, stdin: Option<&[u8]>) -> Result<RunRes
     let out_rx = spawn_reader(child.stdout.take());
     let err_rx = spawn_reader(child.stderr.take());
 
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
@@ -1041,6 +1054,53 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         "cli::syscall_patching_switch",
         syscall_patching_switch,
     ));
+}
+
+/// The whole `--ci` sweep's time limit (it takes ~1.5 min per platform).
+const SWEEP_TIMEOUT: Duration = Duration::from_secs(8 * 60);
+
+fn sweep_trials(platforms: &[String], trials: &mut Vec<Trial>) {
+    for platform in platforms {
+        let p = platform.clone();
+        trials.push(Trial::test(format!("sweep::ci::{platform}"), move || {
+            stress_ng_ci_sweep(&p)
+        }));
+    }
+}
+
+/// Runs the stress-ng conformance sweep's CI list (stressors that pass in the
+/// sandbox today, see docs/conformance.md) natively and in the sandbox: any
+/// of them passing natively but not in the sandbox is a regression.
+fn stress_ng_ci_sweep(platform: &str) -> Result<(), Failed> {
+    let root = workspace_root();
+    let script = root.join("scripts/stress-ng-sweep.sh");
+    let argv: Vec<OsString> = vec![
+        "/bin/bash".into(),
+        script.into(),
+        "--ci".into(),
+        "--platform".into(),
+        platform.into(),
+        "--rvisor".into(),
+        rvisor_bin().into(),
+    ];
+    let r = run_cmd_within(&argv, &root, None, SWEEP_TIMEOUT)?;
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    let last = stdout.lines().last().unwrap_or("");
+    let ok = r.status == Some(0) && last.ends_with(" passed, 0 failed");
+    if ok {
+        return Ok(());
+    }
+    let status = match r.status {
+        Some(s) => s.to_string(),
+        None => format!("timed out after {} s", SWEEP_TIMEOUT.as_secs()),
+    };
+    Err(format!(
+        "stress-ng sweep (--ci, {platform}): status {status}, expected 0 and \
+         \"N passed, 0 failed\"\n{}\nstderr (up to {STDERR_LIMIT} bytes):\n{}",
+        stdout.trim_end(),
+        truncated(&r.stderr, STDERR_LIMIT)
+    )
+    .into())
 }
 
 /// Runs `argv` in the sandbox only.
