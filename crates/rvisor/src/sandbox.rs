@@ -434,6 +434,15 @@ pub fn run(o: DoOptions) -> u8 {
     };
     let argv: Vec<Vec<u8>> = o.argv.iter().map(|a| a.as_bytes().to_vec()).collect();
     let envp: Vec<Vec<u8>> = o.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+    if !o.unconfined {
+        // After the stub factory (stubs must not carry this filter), on
+        // every thread.
+        let log = std::env::var_os("RVISOR_SECCOMP_LOG").is_some();
+        if let Err(e) = confine::seccomp::install(log) {
+            eprintln!("rvisor: cannot confine the sentry: {e} (--debug-unconfined runs without)");
+            return 125;
+        }
+    }
     if let Err(e) = start_init(&kernel, &cmd, argv, envp, cwd.as_bytes(), stdio, creds) {
         let (msg, code) = match e {
             Errno::ENOENT if !o.argv[0].contains('/') => ("command not found".to_string(), 127),

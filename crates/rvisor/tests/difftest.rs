@@ -1304,8 +1304,8 @@ fn status_field(pid: u32, name: &str) -> Option<String> {
     })
 }
 
-/// While a sandbox runs, its sentry (the `rvisor do` process) has
-/// `no_new_privs`, no capability at all (in particular none of
+/// While a sandbox runs, its sentry (the `rvisor do` process) has a
+/// seccomp filter, `no_new_privs`, no capability at all (in particular none of
 /// `CAP_SYS_ADMIN`, `CAP_DAC_OVERRIDE`, `CAP_SYS_PTRACE`), an empty
 /// root directory, and mount, IPC, UTS and network namespaces other than
 /// the host's; so do its children (the stub factory and the stubs).
@@ -1321,6 +1321,12 @@ fn sentry_confined(platform: &str) -> Result<(), Failed> {
         let children = host_children(pid);
         if children.len() < 2 {
             return Err(format!("no stub factory and stub after 10 s: {children:?}"));
+        }
+        // The sentry's own seccomp filter (the factory and the stubs do
+        // not carry it).
+        let seccomp = status_field(pid, "Seccomp");
+        if seccomp.as_deref() != Some("2") {
+            return Err(format!("sentry: Seccomp {seccomp:?}"));
         }
         for p in std::iter::once(pid).chain(children) {
             let nnp = status_field(p, "NoNewPrivs");

@@ -1,5 +1,6 @@
 //! Confinement of the sentry process itself, so that a bug in the sentry
-//! is not host root (see `docs/security.md`, "The sentry's boundary").
+//! is not host root (see `docs/security.md`, "The sentry's boundary" and
+//! "The sentry's seccomp filter").
 //!
 //! In order, from `sandbox::run`:
 //! 1. [`close_inherited`] and [`enter_namespaces`] first thing: fresh
@@ -17,7 +18,12 @@
 //! 5. [`drop_privileges`]: no capability left in any set (nor in the
 //!    bounding set, so nothing is regained), `no_new_privs`.
 //!
+//! 6. [`seccomp::install`], last before application code: the sentry's
+//!    allow-list on every thread.
+//!
 //! `--debug-unconfined` skips all of it, with a warning on every run.
+
+pub mod seccomp;
 
 use std::ffi::CStr;
 
