@@ -182,10 +182,7 @@ impl SynthDir for Root {
             "cpuinfo" => {
                 let c = self.cpuinfo.clone();
                 file(idx, move || {
-                    Ok(c.get_or_init(|| {
-                        cpuinfo(&std::fs::read("/proc/cpuinfo").unwrap_or_default())
-                    })
-                    .clone())
+                    Ok(c.get_or_init(|| cpuinfo(host_cpuinfo())).clone())
                 })
             }
             "meminfo" => file(idx, move || {
@@ -1137,6 +1134,13 @@ impl SynthDir for FdDir {
             Err(_) => Vec::new(),
         }
     }
+}
+
+/// The host's `/proc/cpuinfo`, read once. Read it before the sentry gives
+/// up the host's tree (`rvisor do` does, before any thread starts).
+pub fn host_cpuinfo() -> &'static [u8] {
+    static CPUINFO: OnceLock<Vec<u8>> = OnceLock::new();
+    CPUINFO.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default())
 }
 
 /// Builds `/proc` and mounts it.

@@ -1,5 +1,6 @@
 //! `rvisor`: the command-line entry point.
 
+mod confine;
 mod sandbox;
 mod terminal;
 
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   rvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--platform NAME]
             [--strace] [--log FILE] [--hostname NAME]
-            [--syscall-patching on|off] -- CMD [ARGS...]
+            [--syscall-patching on|off] [--debug-unconfined] -- CMD [ARGS...]
   rvisor help syscalls
   rvisor --version";
 

@@ -2,6 +2,8 @@
 //! completion in this process.
 
 use std::io::Write;
+
+use crate::confine;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use kernel::Kernel;
 use loader::vdso;
 use loader::VdsoMapping;
 use mm::{MemObject, MemoryFile};
+use vfs::host::HostRoot;
 use vfs::hostfd::HostFdOps;
 use vfs::{Creds, File, Vfs};
 
@@ -27,6 +30,8 @@ pub struct DoOptions {
     /// `None`: the best platform that works here.
     platform: Option<String>,
     strace: bool,
+    /// `--debug-unconfined`: skip the sentry's own confinement.
+    unconfined: bool,
     log: Option<String>,
     hostname: String,
     /// Choices for the platform (syscall patching).
@@ -42,6 +47,7 @@ impl DoOptions {
             env: Vec::new(),
             platform: None,
             strace: false,
+            unconfined: false,
             log: None,
             hostname: "rvisor".into(),
             platform_options: platform::Options::default(),
@@ -81,6 +87,7 @@ impl DoOptions {
                 }
                 "--platform" => o.platform = Some(value("--platform")?),
                 "--strace" => o.strace = true,
+                "--debug-unconfined" => o.unconfined = true,
                 "--log" => o.log = Some(value("--log")?),
                 "--hostname" => o.hostname = value("--hostname")?,
                 "--syscall-patching" => {
@@ -114,12 +121,11 @@ impl DoOptions {
     }
 }
 
-fn host_stdio(fd: i32, mf: &Arc<MemoryFile>) -> Arc<File> {
+fn host_stdio(fd: i32) -> Arc<File> {
     // SAFETY: F_DUPFD_CLOEXEC on a possibly closed fd; the result is checked.
     let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
     if dup < 0 {
         // A closed standard stream reads as empty and swallows writes.
-        let _ = mf;
         let ops = HostFdOps::new(devnull());
         return File::new(None, abi::fs::O_RDWR, Box::new(ops));
     }
@@ -298,7 +304,65 @@ pub fn run(o: DoOptions) -> u8 {
             return 2;
         }
     }
+    if o.unconfined {
+        eprintln!(
+            "rvisor: warning: --debug-unconfined: the sentry runs in the host's namespaces \
+             and root, with all its privileges"
+        );
+    } else {
+        confine::close_inherited();
+    }
     raise_nofile();
+    // Every host path the sentry uses is opened here, while the host's
+    // tree is still visible to it.
+    let bad_root = |e| {
+        eprintln!(
+            "rvisor: cannot use {:?} as the root: {}",
+            o.root,
+            describe(e)
+        );
+        125
+    };
+    let host_root = match HostRoot::open(&o.root) {
+        Ok(h) => h,
+        Err(e) => return bad_root(e),
+    };
+    let log: Option<Box<dyn Write + Send>> = match &o.log {
+        Some(p) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            Ok(f) => Some(Box::new(f)),
+            Err(e) => {
+                eprintln!("rvisor: cannot open log {p:?}: {e}");
+                return 125;
+            }
+        },
+        None if o.strace => Some(Box::new(std::io::stderr())),
+        None => None,
+    };
+    let cwd = match &o.cwd {
+        Some(c) => c.clone(),
+        None => std::env::current_dir()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "/".into()),
+    };
+    let stdio = Stdio {
+        files: (0..3).map(host_stdio).collect(),
+    };
+    kernel::procfs::host_cpuinfo();
+    // Before any thread starts: namespaces and capabilities are per
+    // thread, and threads made later inherit them.
+    if !o.unconfined {
+        let confined = confine::enter_namespaces()
+            .and_then(|_| confine::pivot_to_empty_root())
+            .and_then(|_| confine::drop_privileges());
+        if let Err(e) = confined {
+            eprintln!("rvisor: cannot confine the sentry: {e} (--debug-unconfined runs without)");
+            return 125;
+        }
+    }
     let forwarded = block_forwarded_signals();
     // Measuring the TSC's rate takes ~2 ms of waiting: meanwhile the
     // platform and the root are set up. (After the mask above, which the
@@ -323,21 +387,15 @@ pub fn run(o: DoOptions) -> u8 {
         }
     };
     // Stubs made from now on come from a process forked here, before the
-    // sentry confines itself (this thread lives as long as the sandbox).
+    // sentry installs its seccomp filter (this thread lives as long as the
+    // sandbox).
     if let Err(e) = platform.use_stub_factory() {
         eprintln!("rvisor: cannot start the stub factory: {}", describe(e));
         return 125;
     }
-    let vfs = match Vfs::new(Some(&o.root), mf.clone()) {
+    let vfs = match Vfs::with_host_root(Some(host_root), mf.clone()) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!(
-                "rvisor: cannot use {:?} as the root: {}",
-                o.root,
-                describe(e)
-            );
-            return 125;
-        }
+        Err(e) => return bad_root(e),
     };
     let vdso = match setup_vdso(&mf, calibration) {
         Ok(v) => Some(v),
@@ -345,21 +403,6 @@ pub fn run(o: DoOptions) -> u8 {
             eprintln!("rvisor: vDSO unavailable ({e}); clock calls will trap");
             None
         }
-    };
-    let log: Option<Box<dyn Write + Send>> = match &o.log {
-        Some(p) => match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-        {
-            Ok(f) => Some(Box::new(f)),
-            Err(e) => {
-                eprintln!("rvisor: cannot open log {p:?}: {e}");
-                return 125;
-            }
-        },
-        None if o.strace => Some(Box::new(std::io::stderr())),
-        None => None,
     };
     let kernel = Kernel::new(
         platform,
@@ -371,12 +414,6 @@ pub fn run(o: DoOptions) -> u8 {
         log,
         o.strace,
     );
-    let cwd = match &o.cwd {
-        Some(c) => c.clone(),
-        None => std::env::current_dir()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "/".into()),
-    };
     // The caller's directory is used when the sandbox has it, else `/`;
     // an explicit `--cwd` must exist and be a directory.
     let cwd = match vfs.resolve(&vfs.root, &vfs.root, cwd.as_bytes(), true, &Creds::root()) {
@@ -419,6 +456,15 @@ pub fn run(o: DoOptions) -> u8 {
     };
     let argv: Vec<Vec<u8>> = o.argv.iter().map(|a| a.as_bytes().to_vec()).collect();
     let envp: Vec<Vec<u8>> = o.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+    if !o.unconfined {
+        // After the stub factory (stubs must not carry this filter), on
+        // every thread.
+        let log = std::env::var_os("RVISOR_SECCOMP_LOG").is_some();
+        if let Err(e) = confine::seccomp::install(log) {
+            eprintln!("rvisor: cannot confine the sentry: {e} (--debug-unconfined runs without)");
+            return 125;
+        }
+    }
     if let Err(e) = start_init(&kernel, &cmd, argv, envp, cwd.as_bytes(), stdio, creds) {
         let (msg, code) = match e {
             Errno::ENOENT if !o.argv[0].contains('/') => ("command not found".to_string(), 127),

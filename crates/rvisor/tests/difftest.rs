@@ -1047,7 +1047,13 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
             format!("sandbox::host_terminal::{platform}"),
             move || host_terminal(&p),
         ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::sentry_confined::{platform}"),
+            move || sentry_confined(&p),
+        ));
     }
+    trials.push(Trial::test("cli::debug_unconfined", debug_unconfined));
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
     trials.push(Trial::test("cli::bad_cwd", bad_cwd));
     trials.push(Trial::test(
@@ -1541,6 +1547,94 @@ fn system_view(platform: &str) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(format!("expected:\n{want}\n{}", describe(&r, &sargv)).into())
+    }
+}
+
+/// A line `Name:\tvalue` of `/proc/<pid>/status`.
+fn status_field(pid: u32, name: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// While a sandbox runs, its sentry (the `rvisor do` process) has a
+/// seccomp filter, `no_new_privs`, no capability at all (in particular none of
+/// `CAP_SYS_ADMIN`, `CAP_DAC_OVERRIDE`, `CAP_SYS_PTRACE`), an empty
+/// root directory, and mount, IPC, UTS and network namespaces other than
+/// the host's; so do its children (the stub factory and the stubs).
+fn sentry_confined(platform: &str) -> Result<(), Failed> {
+    let mut child = spawn_quiet_sandbox(platform, &["/bin/sleep", "30"])?;
+    let pid = child.id();
+    let check = || -> Result<(), String> {
+        // Confinement precedes the stub factory and the first stub.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while host_children(pid).len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let children = host_children(pid);
+        if children.len() < 2 {
+            return Err(format!("no stub factory and stub after 10 s: {children:?}"));
+        }
+        // The sentry's own seccomp filter (the factory and the stubs do
+        // not carry it).
+        let seccomp = status_field(pid, "Seccomp");
+        if seccomp.as_deref() != Some("2") {
+            return Err(format!("sentry: Seccomp {seccomp:?}"));
+        }
+        for p in std::iter::once(pid).chain(children) {
+            let nnp = status_field(p, "NoNewPrivs");
+            if nnp.as_deref() != Some("1") {
+                return Err(format!("pid {p}: NoNewPrivs {nnp:?}"));
+            }
+            for set in ["CapEff", "CapPrm", "CapBnd", "CapAmb"] {
+                let v = status_field(p, set).unwrap_or_default();
+                let bits = u64::from_str_radix(&v, 16).map_err(|e| format!("{set} {v:?}: {e}"))?;
+                if bits != 0 {
+                    return Err(format!("pid {p}: {set} {v}"));
+                }
+            }
+            let root = std::fs::read_dir(format!("/proc/{p}/root"))
+                .map_err(|e| format!("pid {p}: cannot list its root: {e}"))?
+                .count();
+            if root != 0 {
+                return Err(format!("pid {p}: its root has {root} entries"));
+            }
+            for ns in ["mnt", "ipc", "uts", "net"] {
+                let theirs = std::fs::read_link(format!("/proc/{p}/ns/{ns}"));
+                let ours = std::fs::read_link(format!("/proc/self/ns/{ns}"));
+                match (theirs, ours) {
+                    (Ok(a), Ok(b)) if a != b => {}
+                    (a, b) => return Err(format!("pid {p}: {ns} namespace {a:?}, host {b:?}")),
+                }
+            }
+        }
+        Ok(())
+    };
+    let r = check();
+    let _ = child.kill();
+    let _ = child.wait();
+    r.map_err(Failed::from)
+}
+
+/// `--debug-unconfined` runs the command with a warning on stderr.
+fn debug_unconfined() -> Result<(), Failed> {
+    let full: Vec<OsString> = [rvisor_bin().into_os_string()]
+        .into_iter()
+        .chain(
+            ["do", "--debug-unconfined", "--", "/bin/sh", "-c", "echo ok"]
+                .iter()
+                .map(OsString::from),
+        )
+        .collect();
+    let r = run_cmd(&full, Path::new("/"), None)?;
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    if r.status == Some(0) && r.stdout == b"ok\n" && stderr.contains("--debug-unconfined") {
+        Ok(())
+    } else {
+        Err(format!("expected ok and a warning\n{}", describe(&r, &full)).into())
     }
 }
 

@@ -47,6 +47,12 @@ impl HostRoot {
         Ok(HostRoot { fd })
     }
 
+    /// A root already open (an `O_PATH` directory descriptor), e.g. from
+    /// before the sentry gave up the host's tree.
+    pub fn from_fd(fd: OwnedFd) -> HostRoot {
+        HostRoot { fd }
+    }
+
     /// `lstat` of a path under the root.
     pub fn lstat(&self, rel: &str) -> SysResult<libc::stat> {
         let c = cpath(rel)?;

@@ -110,6 +110,12 @@ impl Vfs {
             Some(d) => Some(HostRoot::open(d)?),
             None => None,
         };
+        Vfs::with_host_root(host, mf)
+    }
+
+    /// [`Vfs::new`] over a host root opened beforehand
+    /// ([`HostRoot::open`]).
+    pub fn with_host_root(host: Option<HostRoot>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
         let root_inode = match &host {
             Some(h) => {
                 let st = h.lstat("")?;

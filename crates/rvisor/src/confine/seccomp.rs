@@ -1,0 +1,382 @@
+//! The sentry's own seccomp allow-list, installed on every thread
+//! (`TSYNC`) after the stub factory exists and before application code
+//! runs. Anything not listed kills the sentry (and so the sandbox).
+//!
+//! The list was found by running the whole test suite with the filter in
+//! logging mode (`RVISOR_SECCOMP_LOG=1`: calls outside the list are
+//! allowed and logged by the host kernel as audit type 1326) on both
+//! platforms. Arguments are pinned where they decide what a call can
+//! reach: no executable memory (`mmap`/`mprotect` without `PROT_EXEC`),
+//! only threads (`clone` with `CLONE_THREAD`; `clone3`, whose flags sit in
+//! memory a filter cannot read, answers `ENOSYS` so the C library falls
+//! back to `clone`), only `AF_UNIX` sockets, only the terminal `ioctl`s the
+//! sentry forwards, only `PR_SET_NAME`/`PR_GET_NAME` of `prctl`. Both
+//! platforms share one list; what only one platform needs is marked.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
+};
+
+fn cond(arg: u8, len: Len, op: Op, value: u64) -> SeccompCondition {
+    SeccompCondition::new(arg, len, op, value).expect("valid seccomp condition")
+}
+
+fn rule(conds: Vec<SeccompCondition>) -> SeccompRule {
+    SeccompRule::new(conds).expect("non-empty seccomp rule")
+}
+
+/// `arg` has none of the bits of `mask`.
+fn without(arg: u8, mask: u64) -> Vec<SeccompRule> {
+    vec![rule(vec![cond(arg, Len::Qword, Op::MaskedEq(mask), 0)])]
+}
+
+/// `arg` is one of `values` (compared as 32-bit).
+fn one_of(arg: u8, values: &[u64]) -> Vec<SeccompRule> {
+    values
+        .iter()
+        .map(|&v| rule(vec![cond(arg, Len::Dword, Op::Eq, v)]))
+        .collect()
+}
+
+/// Calls allowed whatever their arguments.
+const ANY_ARGS: &[i64] = &[
+    // descriptors: the memory file, host files beneath the root, the
+    // standard streams, pipes, the factory's socket
+    libc::SYS_read,
+    libc::SYS_write,
+    libc::SYS_readv,
+    libc::SYS_writev,
+    libc::SYS_pread64,
+    libc::SYS_pwrite64,
+    libc::SYS_preadv,
+    libc::SYS_pwritev,
+    libc::SYS_lseek,
+    libc::SYS_close,
+    libc::SYS_close_range,
+    libc::SYS_fstat,
+    libc::SYS_newfstatat,
+    libc::SYS_statx,
+    libc::SYS_fstatfs,
+    libc::SYS_openat2,
+    // answered EACCES by the second filter
+    libc::SYS_open,
+    libc::SYS_openat,
+    libc::SYS_getdents64,
+    libc::SYS_readlinkat,
+    libc::SYS_fcntl,
+    libc::SYS_dup,
+    libc::SYS_dup3,
+    libc::SYS_pipe2,
+    libc::SYS_ftruncate,
+    libc::SYS_fallocate,
+    libc::SYS_fadvise64,
+    libc::SYS_memfd_create,
+    libc::SYS_sendmsg,
+    libc::SYS_recvmsg,
+    libc::SYS_sendto,
+    libc::SYS_recvfrom,
+    libc::SYS_poll,
+    libc::SYS_ppoll,
+    libc::SYS_pselect6,
+    // memory (mmap/mprotect below)
+    libc::SYS_munmap,
+    libc::SYS_mremap,
+    libc::SYS_madvise,
+    libc::SYS_brk,
+    libc::SYS_membarrier,
+    libc::SYS_mincore,
+    // threads, signals, waiting
+    libc::SYS_futex,
+    libc::SYS_set_robust_list,
+    libc::SYS_rseq,
+    libc::SYS_clone3,
+    libc::SYS_exit,
+    libc::SYS_exit_group,
+    libc::SYS_rt_sigaction,
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_rt_sigreturn,
+    libc::SYS_rt_sigtimedwait,
+    libc::SYS_sigaltstack,
+    libc::SYS_sched_yield,
+    libc::SYS_sched_getaffinity,
+    libc::SYS_sched_setaffinity,
+    libc::SYS_getcpu,
+    libc::SYS_nanosleep,
+    libc::SYS_clock_nanosleep,
+    libc::SYS_clock_gettime,
+    libc::SYS_clock_getres,
+    libc::SYS_gettimeofday,
+    libc::SYS_getrandom,
+    libc::SYS_sysinfo,
+    libc::SYS_getrusage,
+    libc::SYS_times,
+    libc::SYS_uname,
+    // identity (own process)
+    libc::SYS_getpid,
+    libc::SYS_gettid,
+    libc::SYS_getuid,
+    libc::SYS_geteuid,
+    libc::SYS_getgid,
+    libc::SYS_getegid,
+    // stubs: signal, wait for, trace (ptrace platform; trap platform's
+    // recovery of a thread that blocks the interrupt signal)
+    libc::SYS_kill,
+    libc::SYS_tgkill,
+    libc::SYS_wait4,
+    libc::SYS_waitid,
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+];
+
+/// The sentry's filters, in the order to install them (the allow-list
+/// last: it does not list `seccomp`). `log`: allow and log what is not
+/// listed instead of killing (to find what is missing).
+pub fn sentry_filter(log: bool) -> Result<Vec<BpfProgram>, String> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
+        ANY_ARGS.iter().map(|&nr| (nr, Vec::new())).collect();
+    let exec = libc::PROT_EXEC as u64;
+    rules.insert(libc::SYS_mmap, without(2, exec));
+    rules.insert(libc::SYS_mprotect, without(2, exec));
+    rules.insert(
+        libc::SYS_clone,
+        vec![rule(vec![cond(
+            0,
+            Len::Qword,
+            Op::MaskedEq(libc::CLONE_THREAD as u64),
+            libc::CLONE_THREAD as u64,
+        )])],
+    );
+    rules.insert(libc::SYS_socket, one_of(0, &[libc::AF_UNIX as u64]));
+    rules.insert(libc::SYS_socketpair, one_of(0, &[libc::AF_UNIX as u64]));
+    rules.insert(
+        libc::SYS_ioctl,
+        one_of(
+            1,
+            &[
+                libc::FIONREAD,
+                libc::TCGETS,
+                libc::TCSETS,
+                libc::TCSETSW,
+                libc::TCSETSF,
+                libc::TIOCGWINSZ,
+                libc::TIOCSWINSZ,
+            ],
+        ),
+    );
+    rules.insert(
+        libc::SYS_prctl,
+        one_of(
+            0,
+            &[
+                libc::PR_SET_NAME as u64,
+                libc::PR_GET_NAME as u64,
+                libc::PR_SET_VMA as u64,
+            ],
+        ),
+    );
+    let mismatch = if log {
+        SeccompAction::Log
+    } else {
+        SeccompAction::KillProcess
+    };
+    let arch = TargetArch::x86_64;
+    let allow = SeccompFilter::new(rules, mismatch, SeccompAction::Allow, arch)
+        .and_then(BpfProgram::try_from)
+        .map_err(|e| format!("building the seccomp filter: {e}"))?;
+    // Calls the list lets through to be answered here with an error
+    // instead of killing: clone3's flags are in memory (the C library then
+    // uses clone, whose flags the list checks), and opening by path (the
+    // sentry opens host files only beneath its root descriptor, with
+    // openat2; a library probing a path gets an error).
+    let answer = |nrs: &[i64], errno: i32| {
+        SeccompFilter::new(
+            nrs.iter().map(|&nr| (nr, Vec::new())).collect(),
+            SeccompAction::Allow,
+            SeccompAction::Errno(errno as u32),
+            arch,
+        )
+        .and_then(BpfProgram::try_from)
+        .map_err(|e| format!("building the seccomp filter: {e}"))
+    };
+    Ok(vec![
+        answer(&[libc::SYS_clone3], libc::ENOSYS)?,
+        answer(&[libc::SYS_open, libc::SYS_openat], libc::EACCES)?,
+        allow,
+    ])
+}
+
+/// Installs [`sentry_filter`] on every thread of this process.
+pub fn install(log: bool) -> Result<(), String> {
+    for prog in &sentry_filter(log)? {
+        seccompiler::apply_filter_all_threads(prog)
+            .map_err(|e| format!("installing the seccomp filter: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `f` in a child process that installed the sentry's filter
+    /// first; returns how the child ended (`Ok(exit code)`, `Err(signal)`).
+    fn in_filtered_child(f: impl FnOnce() -> i32) -> Result<i32, i32> {
+        let progs = sentry_filter(false).unwrap();
+        // SAFETY: the child only makes raw calls (no allocation: the
+        // programs were built before the fork) and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: prctl/seccomp with live programs; then the test
+            // body; the child never returns into the test harness.
+            unsafe {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                for prog in &progs {
+                    let fprog = libc::sock_fprog {
+                        len: prog.len() as u16,
+                        filter: prog.as_ptr() as *mut libc::sock_filter,
+                    };
+                    if libc::syscall(libc::SYS_seccomp, 1, 0, &fprog) != 0 {
+                        libc::_exit(100);
+                    }
+                }
+                libc::_exit(f());
+            }
+        }
+        let mut st = 0;
+        // SAFETY: waits for our own child.
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        if libc::WIFEXITED(st) {
+            Ok(libc::WEXITSTATUS(st))
+        } else {
+            Err(libc::WTERMSIG(st))
+        }
+    }
+
+    /// A raw system call (made in the filtered child only).
+    fn raw(nr: i64, a: [usize; 5]) -> i64 {
+        // SAFETY: the calls below pass integers, static strings or null
+        // pointers; whatever they do happens in the forked child.
+        unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4]) }
+    }
+
+    /// The call is refused by killing the sentry.
+    fn killed(nr: i64, a: [usize; 5]) {
+        assert_eq!(
+            in_filtered_child(|| raw(nr, a) as i32),
+            Err(libc::SIGSYS),
+            "syscall {nr}"
+        );
+    }
+
+    #[test]
+    fn refuses_what_the_sentry_never_needs() {
+        let passwd = c"/etc/passwd".as_ptr() as usize;
+        // Opening by path is answered EACCES, never executed.
+        for (nr, a) in [
+            (libc::SYS_open, [passwd, 0, 0, 0, 0]),
+            (libc::SYS_openat, [libc::AT_FDCWD as usize, passwd, 0, 0, 0]),
+        ] {
+            let r = in_filtered_child(|| {
+                let r = raw(nr, a);
+                // SAFETY: reads this thread's errno.
+                let e = unsafe { *libc::__errno_location() };
+                i32::from(!(r == -1 && e == libc::EACCES))
+            });
+            assert_eq!(r, Ok(0), "syscall {nr}");
+        }
+        let tmpfs = c"tmpfs".as_ptr() as usize;
+        let x = c"x".as_ptr() as usize;
+        let prot_rx = (libc::PROT_READ | libc::PROT_EXEC) as usize;
+        let anon = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as usize;
+        killed(
+            libc::SYS_execve,
+            [c"/bin/true".as_ptr() as usize, 0, 0, 0, 0],
+        );
+        killed(
+            libc::SYS_execveat,
+            [libc::AT_FDCWD as usize, passwd, 0, 0, 0],
+        );
+        killed(
+            libc::SYS_socket,
+            [libc::AF_INET as usize, libc::SOCK_STREAM as usize, 0, 0, 0],
+        );
+        killed(
+            libc::SYS_socket,
+            [libc::AF_NETLINK as usize, libc::SOCK_RAW as usize, 0, 0, 0],
+        );
+        killed(
+            libc::SYS_mount,
+            [tmpfs, c"/mnt".as_ptr() as usize, tmpfs, 0, 0],
+        );
+        killed(libc::SYS_mmap, [0, 4096, prot_rx, anon, usize::MAX]);
+        killed(libc::SYS_mprotect, [0x1000, 4096, prot_rx, 0, 0]);
+        killed(libc::SYS_fork, [0; 5]);
+        killed(libc::SYS_clone, [libc::SIGCHLD as usize, 0, 0, 0, 0]);
+        killed(libc::SYS_ioctl, [0, libc::TIOCSTI as usize, x, 0, 0]);
+        killed(
+            libc::SYS_unshare,
+            [libc::CLONE_NEWUSER as usize, 0, 0, 0, 0],
+        );
+        killed(libc::SYS_open_by_handle_at, [0, 0, 0, 0, 0]);
+        killed(
+            libc::SYS_prctl,
+            [libc::PR_SET_DUMPABLE as usize, 0, 0, 0, 0],
+        );
+    }
+
+    #[test]
+    fn allows_what_the_sentry_needs() {
+        let ok = in_filtered_child(|| {
+            // SAFETY: raw calls on our own objects, checked.
+            unsafe {
+                let m = libc::mmap(
+                    std::ptr::null_mut(),
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                if m == libc::MAP_FAILED || libc::mprotect(m, 4096, libc::PROT_READ) != 0 {
+                    return 1;
+                }
+                let fd = libc::memfd_create(c"t".as_ptr(), libc::MFD_CLOEXEC);
+                if fd < 0 || libc::ftruncate(fd, 4096) != 0 {
+                    return 2;
+                }
+                let mut sv = [0; 2];
+                if libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, sv.as_mut_ptr()) != 0 {
+                    return 3;
+                }
+                let mut p = [0; 2];
+                if libc::pipe2(p.as_mut_ptr(), 0) != 0
+                    || libc::write(p[1], c"x".as_ptr().cast(), 1) != 1
+                {
+                    return 4;
+                }
+                // clone3 answers ENOSYS (glibc then uses clone).
+                if libc::syscall(libc::SYS_clone3, 0usize, 0usize) != -1
+                    || *libc::__errno_location() != libc::ENOSYS
+                {
+                    return 5;
+                }
+                if libc::kill(libc::getpid(), 0) != 0 {
+                    return 6;
+                }
+                0
+            }
+        });
+        assert_eq!(ok, Ok(0));
+        // Threads (clone with CLONE_THREAD) work.
+        let threads = in_filtered_child(|| {
+            let t = std::thread::spawn(|| 7);
+            t.join().unwrap_or(1)
+        });
+        assert_eq!(threads, Ok(7));
+    }
+}
