@@ -348,9 +348,9 @@ pub fn run(o: DoOptions) -> u8 {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "/".into()),
     };
-    let stdio = Stdio {
-        files: (0..3).map(host_stdio).collect(),
-    };
+    // The host's standard streams, taken before the pivot (a closed one
+    // becomes /dev/null).
+    let host_streams: Vec<Arc<File>> = (0..3).map(host_stdio).collect();
     kernel::procfs::host_cpuinfo();
     // Before any thread starts: namespaces and capabilities are per
     // thread, and threads made later inherit them.
@@ -445,11 +445,13 @@ pub fn run(o: DoOptions) -> u8 {
     // (restored when `term` drops, whichever way this returns).
     let term = crate::terminal::HostTerminal::take_over(&vfs, creds.uid);
     let stdio = Stdio {
-        files: (0..3)
-            .map(|fd| match &term {
+        files: host_streams
+            .into_iter()
+            .zip(0..)
+            .map(|(host, fd)| match &term {
                 // SAFETY: isatty only queries the descriptor.
                 Some(t) if unsafe { libc::isatty(fd) } == 1 => t.slave.clone(),
-                _ => host_stdio(fd, &mf),
+                _ => host,
             })
             .collect(),
         ctty: term.as_ref().map(|t| t.tty().clone()),

@@ -104,7 +104,9 @@ fn read_into(
     let r = loop {
         let want = (count - done).min(CHUNK);
         let r = if done == 0 {
-            blocking_read(t, f, &mut buf[..want], &|f: &File, b: &mut [u8]| op(f, b, 0))
+            blocking_read(t, f, &mut buf[..want], &|f: &File, b: &mut [u8]| {
+                op(f, b, 0)
+            })
         } else {
             op(f, &mut buf[..want], done as u64)
         };
