@@ -1136,11 +1136,34 @@ impl SynthDir for FdDir {
     }
 }
 
-/// The host's `/proc/cpuinfo`, read once. Read it before the sentry gives
-/// up the host's tree (`rvisor do` does, before any thread starts).
+/// The host's `/proc/cpuinfo`, opened by [`open_host_files`] before the
+/// sentry gives up the host's tree and read the first time the sandbox
+/// asks for it (a read costs the host ~2.5 ms, most sandboxes never do).
+static HOST_CPUINFO: OnceLock<Option<std::fs::File>> = OnceLock::new();
+
+/// Opens what the sandbox's `/proc` and `/sys` later read from the host;
+/// call it before the sentry pivots away from the host's root.
+pub fn open_host_files() {
+    HOST_CPUINFO.get_or_init(|| std::fs::File::open("/proc/cpuinfo").ok());
+    crate::sysfs::host_kernel_max();
+}
+
+/// The host's `/proc/cpuinfo`, read once.
 pub fn host_cpuinfo() -> &'static [u8] {
     static CPUINFO: OnceLock<Vec<u8>> = OnceLock::new();
-    CPUINFO.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default())
+    CPUINFO.get_or_init(|| {
+        use std::io::Read;
+        let mut text = Vec::new();
+        if let Some(mut f) = HOST_CPUINFO
+            .get_or_init(|| std::fs::File::open("/proc/cpuinfo").ok())
+            .as_ref()
+        {
+            if f.read_to_end(&mut text).is_err() {
+                text.clear();
+            }
+        }
+        text
+    })
 }
 
 /// Builds `/proc` and mounts it.

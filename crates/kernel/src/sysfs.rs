@@ -138,12 +138,16 @@ fn e(name: &str, t: Arc<Tree>) -> (String, Arc<Tree>) {
 }
 
 /// The host's `kernel_max` (the highest CPU number its kernel supports),
-/// which says nothing about the host beyond its build.
-fn kernel_max() -> String {
-    std::fs::read_to_string("/sys/devices/system/cpu/kernel_max")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .map_or_else(|| "8191".to_string(), |n| n.to_string())
+/// which says nothing about the host beyond its build. Read once, before
+/// the sentry gives up the host's tree (`procfs::open_host_files`).
+pub fn host_kernel_max() -> u32 {
+    static KERNEL_MAX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *KERNEL_MAX.get_or_init(|| {
+        std::fs::read_to_string("/sys/devices/system/cpu/kernel_max")
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(8191)
+    })
 }
 
 fn cpu_tree(b: &Builder) -> Arc<Tree> {
@@ -155,7 +159,7 @@ fn cpu_tree(b: &Builder) -> Arc<Tree> {
         e("present", b.text(all.clone())),
         e("offline", b.text("\n")),
         e("isolated", b.text("\n")),
-        e("kernel_max", b.text(format!("{}\n", kernel_max()))),
+        e("kernel_max", b.text(format!("{}\n", host_kernel_max()))),
     ];
     for i in 0..n {
         // Every CPU is its own core of one package: the sandbox knows

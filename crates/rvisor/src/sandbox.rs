@@ -351,7 +351,7 @@ pub fn run(o: DoOptions) -> u8 {
     // The host's standard streams, taken before the pivot (a closed one
     // becomes /dev/null).
     let host_streams: Vec<Arc<File>> = (0..3).map(host_stdio).collect();
-    kernel::procfs::host_cpuinfo();
+    kernel::procfs::open_host_files();
     // Before any thread starts: namespaces and capabilities are per
     // thread, and threads made later inherit them.
     if !o.unconfined {
