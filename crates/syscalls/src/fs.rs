@@ -12,10 +12,76 @@ use vfs::{Dentry, File};
 use crate::util::{self, at, file, lookup, path};
 
 pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let p = path(t, a[1])?;
-    let flags = a[2] as u32;
-    let mode = a[3] as u32;
-    let (root, base) = at(t, a[0], &p)?;
+    open_at(t, a[0], a[1], a[2] as u32, a[3] as u32, 0)
+}
+
+/// `openat2(dirfd, path, how, size)`: `struct open_how` checked as Linux does
+/// (`EINVAL` below its first size or for unknown bits, `E2BIG` above a page
+/// or for non-zero bytes past what we know), then the walk under the
+/// `RESOLVE_*` restrictions.
+pub fn openat2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const VER0: u64 = 24;
+    const VALID_OPEN_FLAGS: u64 = 0o37777703;
+    const O_PATH_FLAGS: u64 = (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC) as u64;
+    let size = a[3];
+    if size < VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > abi::PAGE_SIZE {
+        return Err(Errno::E2BIG);
+    }
+    let how: [u64; 3] = util::read_obj(t, a[2])?;
+    if size > VER0 {
+        let mut rest = vec![0u8; (size - VER0) as usize];
+        t.mm().copy_in(a[2] + VER0, &mut rest)?;
+        if rest.iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let [flags, mode, resolve] = how;
+    if flags & !VALID_OPEN_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let all = vfs::RESOLVE_NO_XDEV
+        | vfs::RESOLVE_NO_MAGICLINKS
+        | vfs::RESOLVE_NO_SYMLINKS
+        | vfs::RESOLVE_BENEATH
+        | vfs::RESOLVE_IN_ROOT
+        | vfs::RESOLVE_CACHED;
+    if resolve & !all != 0
+        || (resolve & vfs::RESOLVE_BENEATH != 0 && resolve & vfs::RESOLVE_IN_ROOT != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let flags32 = flags as u32;
+    let creates = flags32 & O_CREAT != 0 || flags32 & O_TMPFILE == O_TMPFILE;
+    if (creates && mode & !0o7777 != 0) || (!creates && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags32 & O_DIRECTORY != 0 && flags32 & O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags32 & O_PATH != 0 && flags & !O_PATH_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Every lookup here is "cached" (the tree is in memory), except what
+    // Linux never does without blocking.
+    if resolve & vfs::RESOLVE_CACHED != 0 && flags32 & (O_TRUNC | O_CREAT | O_TMPFILE) != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    open_at(t, a[0], a[1], flags32, mode as u32, resolve)
+}
+
+fn open_at(
+    t: &mut Task,
+    dirfd: u64,
+    path_ptr: u64,
+    flags: u32,
+    mode: u32,
+    resolve: u64,
+) -> SysResult<u64> {
+    let p = path(t, path_ptr)?;
+    let (root, base) = at(t, dirfd, &p)?;
     let umask = t.fs().umask;
     let creds = t.vfs_creds();
     if flags & O_TMPFILE == O_TMPFILE {
@@ -26,12 +92,28 @@ pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Errno::EOPNOTSUPP
         });
     }
-    let f = t.kernel.vfs.open(
+    // The scope is the directory `dirfd` names even for an absolute path
+    // (which `at` starts from the root).
+    let scope = if resolve != 0 {
+        let dir = if dirfd as i32 == AT_FDCWD {
+            t.fs().cwd.clone()
+        } else {
+            file(t, dirfd)?.dentry.clone().ok_or(Errno::ENOTDIR)?
+        };
+        Some(vfs::Scope {
+            flags: resolve,
+            dir,
+        })
+    } else {
+        None
+    };
+    let f = t.kernel.vfs.open_in(
         &root,
         &base,
         &p,
         flags | O_LARGEFILE,
         mode & !umask & 0o7777,
+        scope.as_ref(),
         &creds,
     )?;
     if flags & O_TRUNC != 0 {
@@ -638,4 +720,25 @@ pub fn utime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         None => set_times(&d, Some(now()), Some(now())),
         Some((x, y)) => set_times(&d, Some(x), Some(y)),
     }
+}
+
+/// `name_to_handle_at`: no filesystem here exports file handles (gVisor
+/// answers the same); the path is still resolved so a missing file is
+/// `ENOENT` as on Linux.
+pub fn name_to_handle_at(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const AT_HANDLE_FID: u64 = 0x200;
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    const AT_SYMLINK_FOLLOW: u64 = 0x400;
+    if a[4] & !(AT_HANDLE_FID | AT_EMPTY_PATH | AT_SYMLINK_FOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(t, a[1])?;
+    lookup(
+        t,
+        a[0],
+        &p,
+        a[4] & AT_SYMLINK_FOLLOW != 0,
+        a[4] & AT_EMPTY_PATH != 0,
+    )?;
+    Err(Errno::EOPNOTSUPP)
 }

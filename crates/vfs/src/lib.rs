@@ -74,6 +74,28 @@ impl Creds {
 
 const MAX_SYMLINKS: u32 = 40;
 
+/// `openat2`'s `RESOLVE_*` flags.
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+pub const RESOLVE_CACHED: u64 = 0x20;
+
+/// Restrictions on a path walk (`openat2`): `flags` are `RESOLVE_*`,
+/// `dir` the directory the walk started in (what `RESOLVE_BENEATH` keeps
+/// it under and `RESOLVE_IN_ROOT` makes its root).
+pub struct Scope {
+    pub flags: u64,
+    pub dir: Arc<Dentry>,
+}
+
+/// What a walk carries through the symlinks it follows.
+struct WalkState<'a> {
+    links: u32,
+    scope: Option<&'a Scope>,
+}
+
 /// Host descriptors kept open for reuse (one per host file opened), and the
 /// most the sandbox keeps: opening a host file costs a host `openat2`.
 static CACHED_HOST_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -301,8 +323,28 @@ impl Vfs {
         follow: bool,
         creds: &Creds,
     ) -> SysResult<Arc<Dentry>> {
-        let mut links = 0;
-        self.walk(root, base, path, follow, &mut links, creds)
+        self.resolve_in(root, base, path, follow, None, creds)
+    }
+
+    /// [`Vfs::resolve`] under `openat2`'s `RESOLVE_*` restrictions.
+    pub fn resolve_in(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        follow: bool,
+        scope: Option<&Scope>,
+        creds: &Creds,
+    ) -> SysResult<Arc<Dentry>> {
+        let mut w = WalkState { links: 0, scope };
+        match scope {
+            // The directory is the root for the whole walk: absolute paths,
+            // absolute symlinks and `..` stay inside it.
+            Some(s) if s.flags & RESOLVE_IN_ROOT != 0 => {
+                self.walk(&s.dir, base, path, follow, &mut w, creds)
+            }
+            _ => self.walk(root, base, path, follow, &mut w, creds),
+        }
     }
 
     fn walk(
@@ -311,7 +353,7 @@ impl Vfs {
         base: &Arc<Dentry>,
         path: &[u8],
         follow_last: bool,
-        links: &mut u32,
+        w: &mut WalkState,
         creds: &Creds,
     ) -> SysResult<Arc<Dentry>> {
         if path.is_empty() {
@@ -320,7 +362,11 @@ impl Vfs {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
+        let rf = w.scope.map_or(0, |s| s.flags);
         let mut cur = if path[0] == b'/' {
+            if rf & RESOLVE_BENEATH != 0 {
+                return Err(Errno::EXDEV);
+            }
             root.clone()
         } else {
             base.clone()
@@ -346,29 +392,50 @@ impl Vfs {
                 continue;
             }
             if *comp == b".." {
+                if rf & RESOLVE_BENEATH != 0 && w.scope.is_some_and(|s| Arc::ptr_eq(&cur, &s.dir)) {
+                    return Err(Errno::EXDEV);
+                }
                 if !Arc::ptr_eq(&cur, root) {
-                    cur = Self::follow_mounts(cur.dotdot());
+                    let up = Self::follow_mounts(cur.dotdot());
+                    if rf & RESOLVE_NO_XDEV != 0 && up.inode.dev != cur.inode.dev {
+                        return Err(Errno::EXDEV);
+                    }
+                    cur = up;
                 }
                 continue;
             }
             let child = Self::follow_mounts(self.lookup_child(&cur, comp)?);
+            if rf & RESOLVE_NO_XDEV != 0 && child.inode.dev != cur.inode.dev {
+                return Err(Errno::EXDEV);
+            }
             let is_link = matches!(child.inode.kind, Kind::Symlink(_) | Kind::SynthLink(_));
             if is_link && (!last || follow_last || trailing_slash) {
-                *links += 1;
-                if *links > MAX_SYMLINKS {
+                w.links += 1;
+                if w.links > MAX_SYMLINKS || rf & RESOLVE_NO_SYMLINKS != 0 {
                     return Err(Errno::ELOOP);
                 }
                 match &child.inode.kind {
                     Kind::SynthLink(l) => {
                         let t = l.target()?;
                         cur = match t.dentry {
-                            Some(d) => d,
-                            None => self.walk(root, &cur, &t.text, true, links, creds)?,
+                            Some(d) => {
+                                // A magic link (`/proc/self/fd/N`).
+                                if rf & RESOLVE_NO_MAGICLINKS != 0 {
+                                    return Err(Errno::ELOOP);
+                                }
+                                if rf & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0
+                                    || (rf & RESOLVE_NO_XDEV != 0 && d.inode.dev != cur.inode.dev)
+                                {
+                                    return Err(Errno::EXDEV);
+                                }
+                                d
+                            }
+                            None => self.walk(root, &cur, &t.text, true, w, creds)?,
                         };
                     }
                     Kind::Symlink(t) => {
                         let t = t.clone();
-                        cur = self.walk(root, &cur, &t, true, links, creds)?;
+                        cur = self.walk(root, &cur, &t, true, w, creds)?;
                     }
                     _ => unreachable!(),
                 }
@@ -389,6 +456,17 @@ impl Vfs {
         root: &Arc<Dentry>,
         base: &Arc<Dentry>,
         path: &[u8],
+        creds: &Creds,
+    ) -> SysResult<(Arc<Dentry>, Vec<u8>, bool)> {
+        self.resolve_parent_in(root, base, path, None, creds)
+    }
+
+    fn resolve_parent_in(
+        &self,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        scope: Option<&Scope>,
         creds: &Creds,
     ) -> SysResult<(Arc<Dentry>, Vec<u8>, bool)> {
         if path.is_empty() {
@@ -416,9 +494,12 @@ impl Vfs {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let dir = self.resolve(root, base, dir_path, true, creds)?;
+        let dir = self.resolve_in(root, base, dir_path, true, scope, creds)?;
         if !dir.inode.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        if name == b".." && scope.is_some_and(|s| s.flags & RESOLVE_BENEATH != 0) {
+            return Err(Errno::EXDEV);
         }
         Ok((dir, name.to_vec(), trailing))
     }
@@ -523,9 +604,24 @@ impl Vfs {
         mode: u32,
         creds: &Creds,
     ) -> SysResult<Arc<File>> {
+        self.open_in(root, base, path, flags, mode, None, creds)
+    }
+
+    /// [`Vfs::open`] under `openat2`'s `RESOLVE_*` restrictions.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_in(
+        self: &Arc<Self>,
+        root: &Arc<Dentry>,
+        base: &Arc<Dentry>,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+        scope: Option<&Scope>,
+        creds: &Creds,
+    ) -> SysResult<Arc<File>> {
         let follow = flags & O_NOFOLLOW == 0;
         let d = if flags & O_CREAT != 0 && flags & O_TMPFILE != O_TMPFILE {
-            let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
+            let (dir, name, trailing) = self.resolve_parent_in(root, base, path, scope, creds)?;
             if trailing || is_dot(&name) {
                 return Err(Errno::EISDIR);
             }
@@ -539,11 +635,19 @@ impl Vfs {
                         if !follow {
                             return Err(Errno::ELOOP);
                         }
-                        match self.resolve(root, &dir, &name, true, creds) {
+                        match self.resolve_in(root, &dir, &name, true, scope, creds) {
                             Ok(t) => t,
                             // A dangling symlink: create what it names.
                             Err(Errno::ENOENT) if flags & O_EXCL == 0 && !target.is_empty() => {
-                                return self.open(root, &dir, &target.clone(), flags, mode, creds);
+                                return self.open_in(
+                                    root,
+                                    &dir,
+                                    &target.clone(),
+                                    flags,
+                                    mode,
+                                    scope,
+                                    creds,
+                                );
                             }
                             Err(e) => return Err(e),
                         }
@@ -551,7 +655,7 @@ impl Vfs {
                         if !follow {
                             return Err(Errno::ELOOP);
                         }
-                        self.resolve(root, &dir, &name, true, creds)?
+                        self.resolve_in(root, &dir, &name, true, scope, creds)?
                     } else {
                         d
                     }
@@ -570,7 +674,7 @@ impl Vfs {
                 Err(e) => return Err(e),
             }
         } else {
-            self.resolve(root, base, path, follow, creds)?
+            self.resolve_in(root, base, path, follow, scope, creds)?
         };
         if flags & O_PATH == 0
             && !follow
