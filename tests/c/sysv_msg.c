@@ -200,7 +200,8 @@ int main(void)
 		rcv("child removed rcv", id, 64, 99, 0);
 		_exit(0);
 	}
-	usleep(50000);
+	/* Time for the child to block (nothing shows a waiting receiver). */
+	usleep(300000);
 	rc = msgctl(id, IPC_RMID, NULL);
 	FACT(child_status(c) == 0);
 	CHK("rmid", rc);

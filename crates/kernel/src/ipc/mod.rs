@@ -126,7 +126,11 @@ impl IpcNamespace {
 pub struct Cred {
     pub pid: i32,
     pub euid: u32,
+    /// The group a new object gets.
     pub egid: u32,
+    /// The group membership checks use (with `groups`), as Linux's
+    /// `in_group_p`.
+    pub fsgid: u32,
     pub groups: Arc<[u32]>,
     /// `CAP_IPC_OWNER`.
     pub ipc_owner: bool,
@@ -139,7 +143,8 @@ impl Cred {
         Cred {
             pid: t.pid(),
             euid: t.euid,
-            egid: t.fsgid,
+            egid: t.egid,
+            fsgid: t.fsgid,
             groups: t.creds.groups.clone(),
             ipc_owner: t.capable(CAP_IPC_OWNER),
             sys_admin: t.capable(CAP_SYS_ADMIN),
@@ -147,7 +152,7 @@ impl Cred {
     }
 
     fn in_group(&self, gid: u32) -> bool {
-        self.egid == gid || self.groups.contains(&gid)
+        self.fsgid == gid || self.groups.contains(&gid)
     }
 }
 
@@ -409,6 +414,7 @@ mod tests {
             pid: 1,
             euid,
             egid: euid,
+            fsgid: euid,
             groups: Arc::from(Vec::new()),
             ipc_owner: false,
             sys_admin: false,
