@@ -1252,16 +1252,8 @@ fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
              [threading.Thread(target=time.sleep, args=(100,)).start() for _ in range(4)]'",
         ],
     )?;
-    let pid = child.id();
     // Wait until the sandbox runs its processes (init, two sleeps, python).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stubs = host_children(pid);
-    while stubs.len() < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        stubs = host_children(pid);
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    stubs = host_children(pid);
+    let stubs = wait_for_stubs(child.id(), 4);
     if stubs.len() < 4 {
         let _ = child.kill();
         let _ = child.wait();
@@ -1276,14 +1268,29 @@ fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
     if status.signal() != Some(libc::SIGKILL) {
         return Err(format!("expected death by SIGKILL, got {status:?}").into());
     }
-    while stubs.iter().any(|&s| host_alive(s)) && killed_at.elapsed() < Duration::from_secs(1) {
+    none_left_within_a_second(stubs, killed_at)
+}
+
+/// The stub processes of `rvisor` `pid` once there are `n` (or after 10 s).
+fn wait_for_stubs(pid: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host_children(pid).len() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    host_children(pid)
+}
+
+/// Every one of `stubs` has ended within a second of `since`.
+fn none_left_within_a_second(stubs: Vec<u32>, since: Instant) -> Result<(), Failed> {
+    while stubs.iter().any(|&s| host_alive(s)) && since.elapsed() < Duration::from_secs(1) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let left: Vec<u32> = stubs.into_iter().filter(|&s| host_alive(s)).collect();
     if left.is_empty() {
         Ok(())
     } else {
-        Err(format!("stub processes still running 1 s after the kill: {left:?}").into())
+        Err(format!("stub processes still running 1 s after the end: {left:?}").into())
     }
 }
 
@@ -1300,14 +1307,7 @@ fn second_sigterm_kills(platform: &str) -> Result<(), Failed> {
         ],
     )?;
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stubs = host_children(pid);
-    while stubs.len() < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        stubs = host_children(pid);
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    stubs = host_children(pid);
+    let stubs = wait_for_stubs(pid, 2);
     let term = || {
         // SAFETY: signals the rvisor process this test started.
         unsafe { libc::kill(pid as i32, libc::SIGTERM) };
@@ -1333,16 +1333,7 @@ fn second_sigterm_kills(platform: &str) -> Result<(), Failed> {
     if status.code() != Some(137) {
         return Err(format!("expected exit status 137, got {status:?}").into());
     }
-    let ended = Instant::now();
-    while stubs.iter().any(|&s| host_alive(s)) && ended.elapsed() < Duration::from_secs(1) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let left: Vec<u32> = stubs.into_iter().filter(|&s| host_alive(s)).collect();
-    if left.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("stub processes still running 1 s after rvisor exited: {left:?}").into())
-    }
+    none_left_within_a_second(stubs, Instant::now())
 }
 
 /// A sandboxed program blocked in pause() costs (almost) no host CPU:
