@@ -296,7 +296,11 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
             mm.enter_application(&mut in_application);
         }
         let started = Instant::now();
+        task.shared
+            .app_since
+            .store(timer::clock_ns_at(started), Ordering::Relaxed);
         let ev = task.ctx.switch(&mut task.regs);
+        task.shared.app_since.store(0, Ordering::Relaxed);
         in_application.leave();
         let ev = patched_site_fault(&mut task, ev);
         let ran = started.elapsed().as_nanos() as u64;

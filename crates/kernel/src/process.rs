@@ -165,6 +165,7 @@ fn new_shared(tid: i32, tg: Arc<ThreadGroup>, comm: Vec<u8>, mask: SigSet) -> Ar
         interrupter: Mutex::new(None),
         comm: Mutex::new(comm),
         cpu_ns: AtomicU64::new(0),
+        app_since: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
         fsctx: Mutex::new(None),

@@ -186,6 +186,10 @@ pub struct TaskShared {
     pub interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
     pub comm: Mutex<Vec<u8>>,
     pub cpu_ns: AtomicU64,
+    /// When the task last entered application code
+    /// ([`crate::timer::clock_ns`]), 0 while it is in the sentry: the CPU
+    /// timer sampler sees how long it has been running without a trap.
+    pub app_since: AtomicU64,
     /// Released when a `vfork` child execs or exits.
     pub vfork_done: Mutex<Option<Arc<crate::process::VforkDone>>>,
     /// The task's descriptor table and fs context, for `/proc`.
