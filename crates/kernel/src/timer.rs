@@ -104,7 +104,10 @@ fn sample(service: Weak<TimerService>) {
         w.groups.retain(|g| {
             g.upgrade().is_some_and(|g| {
                 let i = g.lock();
-                i.exit_status.is_none() && (i.itimer_virtual.left > 0 || i.itimer_prof.left > 0)
+                i.exit_status.is_none()
+                    && (i.itimer_virtual.left > 0
+                        || i.itimer_prof.left > 0
+                        || i.rlimit_cpu_left().is_some())
             })
         });
         if w.groups.is_empty() {
@@ -118,8 +121,10 @@ fn sample(service: Weak<TimerService>) {
         for g in groups {
             let (left, threads) = {
                 let i = g.lock();
+                let limit = i.rlimit_cpu_left().map(|l| l.max(1));
                 let left = [i.itimer_virtual.left, i.itimer_prof.left]
                     .into_iter()
+                    .chain(limit)
                     .filter(|&l| l > 0)
                     .min()
                     .unwrap_or(u64::MAX);
