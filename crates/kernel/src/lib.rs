@@ -248,13 +248,22 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
     if !tg.cpu_timers.load(Ordering::Relaxed) {
         return;
     }
-    let (virt, prof) = {
+    let (virt, prof, xcpu) = {
         let mut g = tg.lock();
+        let xcpu = rlimit_cpu_due(&mut g);
         if g.itimer_virtual.left == 0 && g.itimer_prof.left == 0 {
-            return;
+            (false, false, xcpu)
+        } else {
+            (g.itimer_virtual.charge(ns), g.itimer_prof.charge(ns), xcpu)
         }
-        (g.itimer_virtual.charge(ns), g.itimer_prof.charge(ns))
     };
+    if let Some(sig) = xcpu {
+        signal::send_to_group_from(
+            tg,
+            SigInfo::new(sig, abi::signal::SI_KERNEL),
+            Some(&*task.shared),
+        );
+    }
     let me = Some(&*task.shared);
     if virt {
         let info = SigInfo::new(abi::signal::SIGVTALRM, abi::signal::SI_KERNEL);
@@ -264,6 +273,21 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
         let info = SigInfo::new(abi::signal::SIGPROF, abi::signal::SI_KERNEL);
         signal::send_to_group_from(tg, info, me);
     }
+}
+
+/// `RLIMIT_CPU`'s signal if the process has used up a limit: SIGKILL at
+/// the hard limit, SIGXCPU at the soft one and each second past it.
+fn rlimit_cpu_due(g: &mut task::TgInner) -> Option<i32> {
+    if g.rlimit_cpu_left()? > 0 {
+        return None;
+    }
+    let rl = g.rlimits[abi::misc::RLIMIT_CPU as usize];
+    let used = g.cpu_ns();
+    if used >= rl.max.saturating_mul(1_000_000_000) {
+        return Some(SIGKILL);
+    }
+    g.xcpu_next_ns = used + 1_000_000_000;
+    Some(abi::signal::SIGXCPU)
 }
 
 /// Syscalls that can take the syscall trampolines away.
@@ -355,7 +379,11 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
             mm.enter_application(&mut in_application);
         }
         let started = Instant::now();
+        task.shared
+            .app_since
+            .store(timer::clock_ns_at(started), Ordering::Relaxed);
         let ev = task.ctx.switch(&mut task.regs);
+        task.shared.app_since.store(0, Ordering::Relaxed);
         in_application.leave();
         let ev = patched_site_fault(&mut task, ev);
         let ran = started.elapsed().as_nanos() as u64;

@@ -173,6 +173,7 @@ fn new_shared(
         cpu_ns: AtomicU64::new(0),
         io: Default::default(),
         sched: Mutex::new(sched),
+        app_since: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
         fsctx: Mutex::new(None),

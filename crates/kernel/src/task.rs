@@ -75,6 +75,9 @@ pub struct TgInner {
     /// The thread of the parent that created this process: its exit
     /// sends `pdeathsig`, as Linux parents children to threads.
     pub parent_thread: i32,
+    /// CPU time (ns) at which the next `RLIMIT_CPU` SIGXCPU is due past
+    /// the soft limit (0: at the soft limit).
+    pub xcpu_next_ns: u64,
     /// `PR_SET_DUMPABLE`.
     pub dumpable: bool,
     /// `/proc/pid/oom_score_adj` (-1000..=1000) and `coredump_filter`:
@@ -122,6 +125,30 @@ pub struct ThreadGroup {
 }
 
 impl TgInner {
+    /// CPU time the process has used (ns): its ended threads and, as
+    /// charged so far, its live ones.
+    pub fn cpu_ns(&self) -> u64 {
+        self.exited_threads_ns
+            + self
+                .threads
+                .iter()
+                .map(|t| t.cpu_ns.load(Ordering::Relaxed))
+                .sum::<u64>()
+    }
+
+    /// CPU time left before `RLIMIT_CPU` acts (SIGXCPU at the soft limit
+    /// and each second past it, SIGKILL at the hard one), if limited.
+    pub fn rlimit_cpu_left(&self) -> Option<u64> {
+        let rl = self.rlimits[abi::misc::RLIMIT_CPU as usize];
+        let secs = |s: u64| s.saturating_mul(1_000_000_000);
+        if rl.cur == abi::misc::RLIM_INFINITY && rl.max == abi::misc::RLIM_INFINITY {
+            return None;
+        }
+        let soft = self.xcpu_next_ns.max(secs(rl.cur));
+        let next = soft.min(secs(rl.max));
+        Some(next.saturating_sub(self.cpu_ns()))
+    }
+
     /// A live process's state: `(pgid, sid)`, inherited limits, image and
     /// handlers; everything else starts empty.
     #[allow(clippy::too_many_arguments)]
@@ -153,6 +180,7 @@ impl TgInner {
             subreaper: false,
             pdeathsig: 0,
             parent_thread: 0,
+            xcpu_next_ns: 0,
             dumpable: true,
             oom_score_adj: 0,
             coredump_filter: 0x33,
@@ -198,6 +226,10 @@ pub struct TaskShared {
     pub io: IoCounts,
     /// Affinity, nice value, policy, I/O priority, memory policy.
     pub sched: Mutex<crate::sched::Sched>,
+    /// When the task last entered application code
+    /// ([`crate::timer::clock_ns`]), 0 while it is in the sentry: the CPU
+    /// timer sampler sees how long it has been running without a trap.
+    pub app_since: AtomicU64,
     /// Released when a `vfork` child execs or exits.
     pub vfork_done: Mutex<Option<Arc<crate::process::VforkDone>>>,
     /// The task's descriptor table and fs context, for `/proc`.

@@ -1,6 +1,9 @@
 //! Timers: one service thread that fires signals at deadlines, for
 //! `alarm`/`setitimer(ITIMER_REAL)` and POSIX timers. CPU-time interval
-//! timers (`ITIMER_VIRTUAL`, `ITIMER_PROF`) are charged in the run loop.
+//! timers (`ITIMER_VIRTUAL`, `ITIMER_PROF`) are charged in the run loop;
+//! a sampler thread interrupts a task that has run application code for
+//! longer than its process's timer has left, so the run loop charges it
+//! even when the program makes no syscalls.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -42,6 +45,104 @@ struct Inner {
 pub struct TimerService {
     inner: Mutex<Inner>,
     cv: Condvar,
+    /// Processes with an armed CPU-time timer, for the sampler.
+    cpu: Mutex<CpuWatch>,
+    cpu_cv: Condvar,
+}
+
+#[derive(Default)]
+struct CpuWatch {
+    groups: Vec<Weak<ThreadGroup>>,
+    started: bool,
+}
+
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// `at` as nanoseconds of a monotonic clock private to the sentry; never 0.
+pub fn clock_ns_at(at: Instant) -> u64 {
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    at.saturating_duration_since(epoch).as_nanos() as u64 + 1
+}
+
+/// How often the sampler looks at running tasks while a CPU timer is armed.
+const SAMPLE_EVERY: Duration = Duration::from_nanos(CPU_TICK_NS);
+
+impl TimerService {
+    /// Has the sampler watch `tg`, whose CPU-time timer was just armed.
+    pub fn watch_cpu(self: &Arc<Self>, tg: &Arc<ThreadGroup>) {
+        let mut w = lock(&self.cpu);
+        if !w
+            .groups
+            .iter()
+            .any(|g| std::ptr::eq(g.as_ptr(), Arc::as_ptr(tg)))
+        {
+            w.groups.push(Arc::downgrade(tg));
+        }
+        self.start_once(&mut w.started, "cpu-timers", sample);
+        drop(w);
+        self.cpu_cv.notify_one();
+    }
+
+    /// Starts the service thread `body` the first time (`started`).
+    fn start_once(self: &Arc<Self>, started: &mut bool, name: &str, body: fn(Weak<Self>)) {
+        if !*started {
+            *started = true;
+            let me = Arc::downgrade(self);
+            let _ = std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || body(me));
+        }
+    }
+}
+
+/// The sampler: while some process has an armed CPU timer, every tick it
+/// interrupts each of its threads that has been running application code
+/// for longer than the timer has left; the run loop then charges the
+/// time and fires the timer. With none armed it sleeps (no CPU).
+fn sample(service: Weak<TimerService>) {
+    loop {
+        let Some(s) = service.upgrade() else { return };
+        let mut w = lock(&s.cpu);
+        w.groups.retain(|g| {
+            g.upgrade().is_some_and(|g| {
+                let i = g.lock();
+                i.exit_status.is_none()
+                    && (i.itimer_virtual.left > 0
+                        || i.itimer_prof.left > 0
+                        || i.rlimit_cpu_left().is_some())
+            })
+        });
+        if w.groups.is_empty() {
+            drop(s.cpu_cv.wait(w).unwrap_or_else(|p| p.into_inner()));
+            continue;
+        }
+        let groups: Vec<_> = w.groups.iter().filter_map(Weak::upgrade).collect();
+        drop(w);
+        drop(s);
+        let now = clock_ns_at(Instant::now());
+        for g in groups {
+            let (left, threads) = {
+                let i = g.lock();
+                let limit = i.rlimit_cpu_left().map(|l| l.max(1));
+                let left = [i.itimer_virtual.left, i.itimer_prof.left]
+                    .into_iter()
+                    .chain(limit)
+                    .filter(|&l| l > 0)
+                    .min()
+                    .unwrap_or(u64::MAX);
+                (left, i.threads.clone())
+            };
+            for t in threads {
+                let since = t.app_since.load(std::sync::atomic::Ordering::Relaxed);
+                if since != 0 && now.saturating_sub(since) >= left {
+                    if let Some(i) = lock(&t.interrupter).as_ref() {
+                        i.interrupt();
+                    }
+                }
+            }
+        }
+        std::thread::sleep(SAMPLE_EVERY);
+    }
 }
 
 impl TimerService {
@@ -69,13 +170,9 @@ impl TimerService {
         };
         e.armed = Some((deadline, interval));
         g.heap.push(Reverse((deadline, id)));
-        if !g.thread_started {
-            g.thread_started = true;
-            let me = Arc::downgrade(self);
-            let _ = std::thread::Builder::new()
-                .name("timers".into())
-                .spawn(move || run(me));
-        }
+        let mut started = g.thread_started;
+        self.start_once(&mut started, "timers", run);
+        g.thread_started = started;
         drop(g);
         self.cv.notify_one();
         true

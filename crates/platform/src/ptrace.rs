@@ -225,6 +225,9 @@ extern "C" fn stub_child(arg: *mut libc::c_void) -> libc::c_int {
             0usize,
             8usize,
         );
+        // Dies with the sentry thread that made it even before its tracer
+        // set PTRACE_O_EXITKILL (a sentry killed at that moment).
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
             libc::_exit(2);
         }

@@ -267,30 +267,69 @@ fn block_forwarded_signals() -> libc::sigset_t {
 /// With a host terminal taken over, a window-size change (`SIGWINCH`)
 /// is passed on as the sandbox terminal's new size instead, which signals
 /// its foreground process group.
+///
+/// A second SIGTERM or SIGINT within [`ESCALATE_WITHIN`] of the first
+/// kills the sandbox (as `docker stop` escalates): an init that ignores
+/// or handles SIGTERM without exiting cannot keep `rvisor do` alive.
 fn forward_signals(kernel: &Arc<Kernel>, set: libc::sigset_t, tty: Option<Arc<vfs::tty::Tty>>) {
     let k = Arc::downgrade(kernel);
     let _ = std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || loop {
-            let mut sig = 0;
-            // SAFETY: sigwait on a set of signals this process blocks.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-                continue;
-            }
-            let Some(k) = k.upgrade() else { return };
-            if let (libc::SIGWINCH, Some(tty)) = (sig, &tty) {
-                if let Some(w) = crate::terminal::host_winsize(0) {
-                    tty.set_winsize(w);
+        .spawn(move || {
+            let mut last_stop: Option<std::time::Instant> = None;
+            loop {
+                let mut sig = 0;
+                // SAFETY: sigwait on a set of signals this process blocks.
+                if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                    continue;
                 }
-                continue;
-            }
-            if let Some(init) = k.find_group(1) {
-                kernel::signal::send_to_group(
-                    &init,
-                    abi::signal::SigInfo::from_user(sig, abi::signal::SI_USER, 0, 0),
-                );
+                let Some(k) = k.upgrade() else { return };
+                if let (libc::SIGWINCH, Some(tty)) = (sig, &tty) {
+                    if let Some(w) = crate::terminal::host_winsize(0) {
+                        tty.set_winsize(w);
+                    }
+                    continue;
+                }
+                if sig == libc::SIGTERM || sig == libc::SIGINT {
+                    if last_stop.is_some_and(|t| t.elapsed() < ESCALATE_WITHIN) {
+                        kill_sandbox(&k);
+                        return;
+                    }
+                    last_stop = Some(std::time::Instant::now());
+                }
+                if let Some(init) = k.find_group(1) {
+                    kernel::signal::send_to_group(
+                        &init,
+                        abi::signal::SigInfo::from_user(sig, abi::signal::SI_USER, 0, 0),
+                    );
+                }
             }
         });
+}
+
+/// How soon a second SIGTERM/SIGINT must follow the first to kill the
+/// sandbox instead of being passed on.
+const ESCALATE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Ends the sandbox from the host: SIGKILL to every process, and if init
+/// has not ended a second later (a task stuck in the sentry), the sandbox
+/// ends anyway with init's status "killed by SIGKILL"; leaving the process
+/// takes every stub with it.
+fn kill_sandbox(k: &Arc<Kernel>) {
+    eprintln!("rvisor: second termination signal: killing the sandbox");
+    let groups: Vec<_> = kernel::task::lock(&k.table)
+        .groups
+        .values()
+        .cloned()
+        .collect();
+    for g in groups {
+        kernel::signal::send_to_group(
+            &g,
+            abi::signal::SigInfo::new(libc::SIGKILL, abi::signal::SI_KERNEL),
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    k.set_exit(abi::misc::wait::signaled(libc::SIGKILL, false));
 }
 
 pub fn run(o: DoOptions) -> u8 {

@@ -1039,6 +1039,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::second_sigterm_kills::{platform}"),
+            move || second_sigterm_kills(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::escape_attempts::{platform}"),
             move || escape_attempts(&p),
         ));
@@ -1449,7 +1454,8 @@ fn host_alive(pid: u32) -> bool {
 }
 
 /// Killing the sandbox from the host (SIGKILL to `rvisor do`, which takes
-/// the sandbox's init with it) ends every sandboxed task: the command
+/// the sandbox's init with it) ends every sandboxed task, blocked in a
+/// syscall or spinning in application code: the command
 /// reports signal 9 (a shell's 137) and within a second no stub process
 /// it started is left running on the host.
 fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
@@ -1458,20 +1464,12 @@ fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
         &[
             "/bin/sh",
             "-c",
-            "sleep 100 & sleep 100 & /usr/bin/python3 -c 'import threading, time; \
+            "sleep 100 & sleep 100 & while :; do :; done & /usr/bin/python3 -c 'import threading, time; \
              [threading.Thread(target=time.sleep, args=(100,)).start() for _ in range(4)]'",
         ],
     )?;
-    let pid = child.id();
     // Wait until the sandbox runs its processes (init, two sleeps, python).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stubs = host_children(pid);
-    while stubs.len() < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        stubs = host_children(pid);
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    stubs = host_children(pid);
+    let stubs = wait_for_stubs(child.id(), 4);
     if stubs.len() < 4 {
         let _ = child.kill();
         let _ = child.wait();
@@ -1486,15 +1484,72 @@ fn killed_sandbox_leaves_nothing(platform: &str) -> Result<(), Failed> {
     if status.signal() != Some(libc::SIGKILL) {
         return Err(format!("expected death by SIGKILL, got {status:?}").into());
     }
-    while stubs.iter().any(|&s| host_alive(s)) && killed_at.elapsed() < Duration::from_secs(1) {
+    none_left_within_a_second(stubs, killed_at)
+}
+
+/// The stub processes of `rvisor` `pid` once there are `n` (or after 10 s).
+fn wait_for_stubs(pid: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host_children(pid).len() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    host_children(pid)
+}
+
+/// Every one of `stubs` has ended within a second of `since`.
+fn none_left_within_a_second(stubs: Vec<u32>, since: Instant) -> Result<(), Failed> {
+    while stubs.iter().any(|&s| host_alive(s)) && since.elapsed() < Duration::from_secs(1) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let left: Vec<u32> = stubs.into_iter().filter(|&s| host_alive(s)).collect();
     if left.is_empty() {
         Ok(())
     } else {
-        Err(format!("stub processes still running 1 s after the kill: {left:?}").into())
+        Err(format!("stub processes still running 1 s after the end: {left:?}").into())
     }
+}
+
+/// An init that ignores SIGTERM (and spins, with a child asleep) survives
+/// one SIGTERM to `rvisor do`; a second within 5 s kills the sandbox:
+/// `rvisor do` exits with 137 and no stub process is left.
+fn second_sigterm_kills(platform: &str) -> Result<(), Failed> {
+    let mut child = spawn_quiet_sandbox(
+        platform,
+        &[
+            "/bin/sh",
+            "-c",
+            "trap '' TERM INT; sleep 100 & while :; do :; done",
+        ],
+    )?;
+    let pid = child.id();
+    let stubs = wait_for_stubs(pid, 2);
+    let term = || {
+        // SAFETY: signals the rvisor process this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    };
+    term();
+    std::thread::sleep(Duration::from_millis(500));
+    if let Ok(Some(st)) = child.try_wait() {
+        return Err(format!("the first SIGTERM ended the sandbox: {st:?}").into());
+    }
+    term();
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(|e| format!("wait: {e}"))? {
+            break st;
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("rvisor still running 5 s after the second SIGTERM".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if status.code() != Some(137) {
+        return Err(format!("expected exit status 137, got {status:?}").into());
+    }
+    none_left_within_a_second(stubs, Instant::now())
 }
 
 /// A sandboxed program blocked in pause() costs (almost) no host CPU:

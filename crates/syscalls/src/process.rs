@@ -490,6 +490,12 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         old
     };
+    if res == abi::misc::RLIMIT_CPU && new.is_some() {
+        // The run loop and the CPU timer sampler enforce it.
+        g.cpu_timers
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        t.kernel.timers.watch_cpu(&g);
+    }
     if a[3] != 0 {
         util::write_obj(t, a[3], &old)?;
     }

@@ -104,6 +104,11 @@ fn itimer_set(
             } else {
                 g.itimer_prof = c;
             }
+            if c.left > 0 {
+                drop(g);
+                t.kernel.timers.watch_cpu(&tg);
+                return Ok(old);
+            }
         }
         _ => return Err(Errno::EINVAL),
     }
