@@ -61,6 +61,7 @@ static long ms_since(struct timespec *a)
 
 int main(void)
 {
+	char b[512];
 	dt_init();
 	m = posix_openpt(O_RDWR | O_NOCTTY);
 	grantpt(m);
@@ -89,6 +90,8 @@ int main(void)
 	feed("werase", "foo bar\x17" "baz\n", 21);
 	feed("eof after text", "abc\x04", 3);
 	feed("eof alone", "\x04", 0);
+	feed("line then eof in one write", "pq\n\x04", 4);
+	CHK("read the eof", read(s, b, sizeof(b)));
 	feed("control echo", "\x01z\n", 5);
 	t = orig;
 	t.c_cc[VEOL] = '!';
@@ -112,7 +115,6 @@ int main(void)
 	tcsetattr(s, TCSANOW, &orig);
 
 	/* Output processing. */
-	char b[512];
 	write(s, "a\nb\r", 4);
 	dt_show("onlcr", b, dt_read_n(m, b, 5));
 	set(0, 0, OCRNL, ONLCR, 0, 0);

@@ -17,15 +17,12 @@ pub const INPUT_CAP: usize = 4096;
 /// (Linux: the master's flip buffers plus its read buffer).
 pub const OUTPUT_CAP: usize = 65536;
 
-/// A complete canonical line waiting in `ready`: its length (delimiter
-/// included, an `EOF` character not stored) and whether `EOF` ended it.
+/// A complete canonical line waiting in `ready`: what is left of it
+/// (delimiter included; an `EOF` character that ended it is not stored,
+/// so an `EOF` alone is an empty line).
 #[derive(Clone, Copy)]
 struct Line {
     len: usize,
-    eof: bool,
-    /// Part of the line was already read (an `EOF` after it then ends
-    /// nothing: Linux keeps waiting).
-    started: bool,
 }
 
 pub struct Ldisc {
@@ -103,8 +100,6 @@ impl Ldisc {
             if !self.ready.is_empty() {
                 self.lines.push_back(Line {
                     len: self.ready.len(),
-                    eof: false,
-                    started: false,
                 });
             }
         }
@@ -136,9 +131,9 @@ impl Ldisc {
         self.cc(VTIME)
     }
 
-    /// Takes input for a read. Canonical: at most one line (`None`: only
-    /// an `EOF` that ends nothing was there, keep waiting). Non-canonical:
-    /// up to `max` bytes of what is there.
+    /// Takes input for a read. Canonical: at most one line (`None`: no
+    /// complete line yet). Non-canonical: up to `buf.len()` bytes of what
+    /// is there.
     pub fn take_input(&mut self, buf: &mut [u8]) -> Option<usize> {
         if !self.canonical() {
             let n = buf.len().min(self.ready.len());
@@ -147,34 +142,23 @@ impl Ldisc {
             }
             return Some(n);
         }
-        while let Some(first) = self.lines.front_mut() {
-            if first.len == 0 {
-                let ended_partial = first.started;
-                self.lines.pop_front();
-                if ended_partial {
-                    continue;
-                }
-                return Some(0);
-            }
-            let n = buf.len().min(first.len);
-            for (i, b) in self.ready.drain(..n).enumerate() {
-                buf[i] = b;
-            }
-            first.len -= n;
-            first.started = true;
-            if first.len == 0 && !first.eof {
-                self.lines.pop_front();
-            }
-            // A line ended by EOF keeps its (now empty) entry until the
-            // next read, unless the read got the whole line.
-            if let Some(f) = self.lines.front() {
-                if f.len == 0 && f.eof && n > 0 {
-                    self.lines.pop_front();
-                }
-            }
-            return Some(n);
+        let first = self.lines.front_mut()?;
+        // An EOF alone at the start of a line reads as end of file.
+        if first.len == 0 {
+            self.lines.pop_front();
+            return Some(0);
         }
-        None
+        let n = buf.len().min(first.len);
+        for (i, b) in self.ready.drain(..n).enumerate() {
+            buf[i] = b;
+        }
+        first.len -= n;
+        // A line is gone once read to its end (the EOF that ended it with
+        // it: it is not stored).
+        if first.len == 0 {
+            self.lines.pop_front();
+        }
+        Some(n)
     }
 
     pub fn flush_input(&mut self) {
@@ -318,11 +302,7 @@ impl Ldisc {
         if let Some(c) = c {
             line.push(c);
         }
-        self.lines.push_back(Line {
-            len: line.len(),
-            eof: c.is_none(),
-            started: false,
-        });
+        self.lines.push_back(Line { len: line.len() });
         self.ready.extend(line);
     }
 
@@ -542,6 +522,11 @@ mod tests {
         feed(&mut l, b"xyz\x15q\x04");
         assert_eq!(read(&mut l), Some(b"q".to_vec()));
         feed(&mut l, b"\x04");
+        assert_eq!(read(&mut l), Some(vec![]));
+        assert_eq!(read(&mut l), None);
+        // A line, then end of file, in one write.
+        feed(&mut l, b"abc\r\x04");
+        assert_eq!(read(&mut l), Some(b"abc\n".to_vec()));
         assert_eq!(read(&mut l), Some(vec![]));
         assert_eq!(read(&mut l), None);
     }
