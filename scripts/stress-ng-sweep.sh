@@ -84,6 +84,11 @@ CI=(
 	pipe eventfd futex poll                # pipes, wake-ups, polling
 	timer clock                            # POSIX timers, clocks
 	ptrace                                 # the sentry's own ptrace
+	itimer wait                            # CPU-time timers, wait/stop/continue
+	timerfd tee memfd seal                 # timerfd, splice family, memfd holes and seals
+	readahead sync-file get                # file ranges, adjtimex
+	sysfs numa schedpolicy ioprio          # /sys, NUMA, scheduling attributes
+	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
 )
 
 mode=full only="" platform=trap jobs=1 timeout="" rvisor="" keep_logs="" rescan=""
