@@ -326,7 +326,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sched_setattr", handler: Some(sched::sched_setattr), status: Status::Partial("kept and reported; no deadline admission control (never EBUSY)") },
     Entry { name: "sched_getattr", handler: Some(sched::sched_getattr), status: Status::Full },
     Entry { name: "renameat2", handler: Some(fs::renameat2), status: Status::Full },
-    Entry { name: "seccomp", handler: Some(seccomp::seccomp), status: Status::Partial("no user notification (NEW_LISTENER) or TSYNC across threads; RET_TRACE stops a tracer with PTRACE_O_TRACESECCOMP, else fails with ENOSYS") },
+    Entry { name: "seccomp", handler: Some(seccomp::seccomp), status: Status::Partial("no user notification: SECCOMP_FILTER_FLAG_NEW_LISTENER fails with EINVAL, GET_ACTION_AVAIL says EOPNOTSUPP for RET_USER_NOTIF (GET_NOTIF_SIZES reports the sizes); flags LOG and SPEC_ALLOW are accepted and have no effect; RET_TRACE stops a tracer with PTRACE_O_TRACESECCOMP, else fails with ENOSYS") },
     Entry { name: "getrandom", handler: Some(misc::getrandom), status: Status::Full },
     Entry { name: "memfd_create", handler: Some(crate::memfd::memfd_create), status: Status::Full },
     Entry { name: "kexec_file_load", handler: None, status: Status::Enosys },
