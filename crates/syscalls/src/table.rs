@@ -443,7 +443,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "fsconfig", handler: None, status: Status::Enosys },
     Entry { name: "fsmount", handler: None, status: Status::Enosys },
     Entry { name: "fspick", handler: None, status: Status::Enosys },
-    Entry { name: "pidfd_open", handler: Some(process::pidfd_open), status: Status::Full },
+    Entry { name: "pidfd_open", handler: Some(process::pidfd_open), status: Status::Partial("no PIDFD_THREAD: refused with EINVAL as before Linux 6.9") },
     Entry { name: "clone3", handler: Some(process::clone3), status: Status::Partial("as clone; no set_tid or cgroup") },
     Entry { name: "close_range", handler: Some(file::close_range), status: Status::Full },
     Entry { name: "openat2", handler: Some(fs::openat2), status: Status::Partial("RESOLVE_CACHED always succeeds (every lookup is in memory) except where Linux gives EAGAIN; NO_XDEV compares device numbers") },
