@@ -184,6 +184,8 @@ fn new_shared(
         shown_ids: Default::default(),
         shown_no_new_privs: AtomicBool::new(false),
         shown_seccomp: Default::default(),
+        seccomp_chain: Default::default(),
+        seccomp_sync: AtomicBool::new(false),
         traced: AtomicBool::new(false),
         trace: Mutex::new(Default::default()),
     });
@@ -599,6 +601,7 @@ pub fn clone(
     }
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task));
+    shared.inherit_seccomp(&task.shared);
     tg.lock().threads.push(shared.clone());
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
@@ -735,7 +738,11 @@ fn clone_thread(
     } else {
         Arc::new(Mutex::new(task.fs().clone()))
     };
-    tg.lock().threads.push(shared.clone());
+    {
+        let mut g = tg.lock();
+        shared.inherit_seccomp(&task.shared);
+        g.threads.push(shared.clone());
+    }
     lock(&kernel.table).tasks.insert(tid, shared.clone());
     if event.is_some() {
         task.ptrace_attach_child(&shared);
@@ -870,6 +877,7 @@ fn become_sole_thread(task: &mut Task) {
         *lock(&old.sched),
     );
     *lock(&new.interrupter) = lock(&old.interrupter).take();
+    new.inherit_seccomp(&old);
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));

@@ -161,6 +161,7 @@ impl SynthDir for Root {
                         kernel: self.kernel.clone(),
                         pid,
                         tid: pid,
+                        process_dir: true,
                     }),
                 ));
             }
@@ -598,10 +599,30 @@ impl FileOps for MemOps {
     }
 }
 
+#[derive(Clone)]
 struct PidDir {
     kernel: Weak<Kernel>,
     pid: i32,
     tid: i32,
+    /// `/proc/PID` itself, not `/proc/PID/task/TID`.
+    process_dir: bool,
+}
+
+/// The process an open `/proc/PID` directory stands for, as
+/// `pidfd_send_signal` accepts it (EBADF for anything else, ESRCH once
+/// the process is gone).
+pub fn process_of_dir(f: &vfs::File) -> SysResult<Arc<ThreadGroup>> {
+    let d = f
+        .dentry
+        .as_ref()
+        .and_then(|d| match &d.inode.kind {
+            vfs::inode::Kind::SynthDir(sd) => sd.as_any()?.downcast_ref::<PidDir>().cloned(),
+            _ => None,
+        })
+        .filter(|d| d.process_dir)
+        .ok_or(Errno::EBADF)?;
+    let k = d.kernel.upgrade().ok_or(Errno::ESRCH)?;
+    k.find_group(d.pid).ok_or(Errno::ESRCH)
 }
 
 fn group(kernel: &Weak<Kernel>, pid: i32) -> SysResult<(Arc<Kernel>, Arc<ThreadGroup>)> {
@@ -772,6 +793,10 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
 }
 
 impl SynthDir for PidDir {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
         let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
         let idx = PID_FILES
@@ -1046,6 +1071,7 @@ impl SynthDir for TaskDir {
                 kernel: self.kernel.clone(),
                 pid: self.pid,
                 tid,
+                process_dir: false,
             }),
         ))
     }

@@ -247,6 +247,13 @@ pub struct TaskShared {
     pub shown_no_new_privs: AtomicBool,
     /// Seccomp mode for `/proc/pid/status`: 0 none, 1 strict, 2 filter.
     pub shown_seccomp: std::sync::atomic::AtomicU8,
+    /// The task's seccomp filters and `no_new_privs` as other threads see
+    /// them (`SECCOMP_FILTER_FLAG_TSYNC` compares and replaces them).
+    /// Written under the thread group's lock by a synchronising thread.
+    pub seccomp_chain: Mutex<(Vec<Arc<[crate::seccomp::Insn]>>, bool)>,
+    /// Another thread synchronised its filters into `seccomp_chain`: the
+    /// task takes them before its next syscall.
+    pub seccomp_sync: AtomicBool,
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -258,6 +265,17 @@ pub struct TaskShared {
 }
 
 impl TaskShared {
+    /// Gives a new task its creator's filters, including any a
+    /// synchronising thread just handed it. For a thread, call with the
+    /// thread group locked, so a concurrent TSYNC sees it either before
+    /// (and syncs it) or not at all.
+    pub fn inherit_seccomp(&self, from: &TaskShared) {
+        let chain = lock(&from.seccomp_chain).clone();
+        *lock(&self.seccomp_chain) = chain;
+        let pending = from.seccomp_sync.load(Ordering::Acquire);
+        self.seccomp_sync.store(pending, Ordering::Release);
+    }
+
     /// Wakes the task from a blocking wait and out of application code.
     pub fn kick(&self) {
         self.attention.store(true, Ordering::Release);

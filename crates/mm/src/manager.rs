@@ -71,6 +71,11 @@ pub struct Vma {
     pub growsdown: bool,
     pub backing: Option<Backing>,
     pub name: VmaName,
+    /// `MADV_DONTFORK`: a `fork` child does not get this mapping.
+    pub dontfork: bool,
+    /// `MADV_WIPEONFORK` (private anonymous memory only): a `fork` child
+    /// gets the mapping zero-filled.
+    pub wipeonfork: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -515,6 +520,8 @@ impl MemoryManager {
             && prev.prot == cur.prot
             && prev.growsdown == cur.growsdown
             && prev.name == cur.name
+            && prev.dontfork == cur.dontfork
+            && prev.wipeonfork == cur.wipeonfork
         {
             let end = cur.end;
             self.vmas.remove(&addr);
@@ -621,6 +628,8 @@ impl MemoryManager {
                 growsdown: req.flags & MAP_GROWSDOWN != 0,
                 backing: req.backing,
                 name: req.name,
+                dontfork: false,
+                wipeonfork: false,
             },
         );
         self.try_merge(addr);
@@ -716,6 +725,8 @@ impl MemoryManager {
                     growsdown: false,
                     backing: None,
                     name: VmaName::Heap,
+                    dontfork: false,
+                    wipeonfork: false,
                 },
             );
             self.try_merge(old_top);
@@ -842,10 +853,12 @@ impl MemoryManager {
         let len = page_up(len).ok_or(Errno::EINVAL)?;
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
         match advice {
-            MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_DONTFORK
-            | MADV_DOFORK | MADV_MERGEABLE | MADV_UNMERGEABLE | MADV_HUGEPAGE | MADV_NOHUGEPAGE
-            | MADV_DONTDUMP | MADV_DODUMP | MADV_COLD | MADV_PAGEOUT | MADV_KEEPONFORK
-            | MADV_WIPEONFORK | MADV_FREE => {
+            MADV_DONTFORK | MADV_DOFORK | MADV_WIPEONFORK | MADV_KEEPONFORK => {
+                self.fork_advice(addr, end, advice)
+            }
+            MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_MERGEABLE
+            | MADV_UNMERGEABLE | MADV_HUGEPAGE | MADV_NOHUGEPAGE | MADV_DONTDUMP | MADV_DODUMP
+            | MADV_COLD | MADV_PAGEOUT | MADV_FREE => {
                 if len > 0 && !self.fully_mapped(addr, end) {
                     return Err(Errno::ENOMEM);
                 }
@@ -895,6 +908,40 @@ impl MemoryManager {
             }
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    /// Records what a `fork` child gets of `[addr, end)`.
+    fn fork_advice(&mut self, addr: u64, end: u64, advice: i32) -> Result<(), Errno> {
+        if addr == end {
+            return Ok(());
+        }
+        if !self.fully_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        // As Linux: only private anonymous memory can be wiped.
+        if advice == MADV_WIPEONFORK
+            && self
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > addr)
+                .any(|(_, v)| v.backing.is_some() || v.shared)
+        {
+            return Err(Errno::EINVAL);
+        }
+        self.split_at(addr);
+        self.split_at(end);
+        for (_, v) in self.vmas.range_mut(addr..end) {
+            match advice {
+                MADV_DONTFORK => v.dontfork = true,
+                MADV_DOFORK => v.dontfork = false,
+                MADV_WIPEONFORK => v.wipeonfork = true,
+                _ => v.wipeonfork = false,
+            }
+        }
+        self.try_merge(addr);
+        self.try_merge(end);
+        Ok(())
     }
 
     /// After `obj` shrank to `from` bytes (page-aligned): drops every page
@@ -1526,10 +1573,24 @@ impl MemoryManager {
     /// queued host unmaps ([`MemoryManager::sync_host`]) before any of its
     /// threads runs again: they write-protect what is now shared.
     pub fn fork(&mut self) -> Result<MemoryManager, Errno> {
+        // Ranges the child gets no pages of: not at all (MADV_DONTFORK) or
+        // zero-filled (MADV_WIPEONFORK).
+        let withheld: Vec<(u64, u64)> = self
+            .vmas
+            .iter()
+            .filter(|(_, v)| v.dontfork || v.wipeonfork)
+            .map(|(&s, v)| (s, v.end))
+            .collect();
+        for &(s, e) in &withheld {
+            self.split_pma_at(s);
+            self.split_pma_at(e);
+        }
+        let mut vmas = self.vmas.clone();
+        vmas.retain(|_, v| !v.dontfork);
         let mut child = MemoryManager {
             id: next_id(),
             mf: self.mf.clone(),
-            vmas: self.vmas.clone(),
+            vmas,
             pmas: BTreeMap::new(),
             pending_unmaps: Vec::new(),
             fork_uses: HashMap::new(),
@@ -1558,6 +1619,9 @@ impl MemoryManager {
         // child PMA, so the child maps them in one piece.
         let mut run: Vec<CopyPiece> = Vec::new();
         for (s, p) in pmas {
+            if withheld.iter().any(|&(ws, we)| (ws..we).contains(&s)) {
+                continue;
+            }
             let len = p.end - s;
             // Private memory the program cannot write (code it had
             // patched, relocated and then protected data) is shared, never

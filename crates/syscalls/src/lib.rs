@@ -52,6 +52,13 @@ pub struct Entry {
 pub fn dispatch(task: &mut Task) -> SysResult<u64> {
     let mut nr = task.regs.orig_rax;
     let mut args = task.regs.syscall_args();
+    if task
+        .shared
+        .seccomp_sync
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        seccomp::take_sync(task);
+    }
     if !task.seccomp.is_empty() {
         if let Some(r) = seccomp::check(task, nr, &args) {
             return r;

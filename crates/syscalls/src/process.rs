@@ -985,7 +985,15 @@ pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if a[1] & !(abi::fs::O_NONBLOCK as u64) != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+    // PIDFD_THREAD (a descriptor for one thread) is not implemented: its
+    // flag is refused above as by kernels before 6.9, and a thread that is
+    // not its process's leader is ENOENT as without the flag on current
+    // kernels.
+    let g = match t.kernel.find_group(pid) {
+        Some(g) => g,
+        None if t.kernel.find_task(pid).is_some() => return Err(Errno::ENOENT),
+        None => return Err(Errno::ESRCH),
+    };
     let f = vfs::File::new(
         None,
         abi::fs::O_RDWR | a[1] as u32,
@@ -1003,8 +1011,23 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !matches!(a[3], 0 | THREAD | THREAD_GROUP | PROCESS_GROUP) {
         return Err(Errno::EINVAL);
     }
-    let g = pidfd_process(t, a[0])?;
+    // As Linux, an open /proc/PID directory stands for its process too.
+    let f = util::file(t, a[0])?;
+    let g = kernel::pidfd::target(&f).or_else(|_| kernel::procfs::process_of_dir(&f))?;
     let sig = a[1] as i32;
+    let info = if a[2] == 0 {
+        SigInfo::from_user(sig, SI_USER, t.pid(), t.creds.uid)
+    } else {
+        let i: SigInfo = util::read_obj(t, a[2])?;
+        if i.signo != sig {
+            return Err(Errno::EINVAL);
+        }
+        // Only the caller's own process may get arbitrary siginfo.
+        if (i.code >= 0 || i.code == SI_TKILL) && (g.pid != t.pid() || a[3] == PROCESS_GROUP) {
+            return Err(Errno::EPERM);
+        }
+        i
+    };
     if !(0..=NSIG).contains(&sig) {
         return Err(Errno::EINVAL);
     }
@@ -1014,16 +1037,6 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if sig == 0 {
         return Ok(0);
     }
-    let info = if a[2] == 0 {
-        SigInfo::from_user(sig, SI_USER, t.pid(), t.creds.uid)
-    } else {
-        let mut i: SigInfo = util::read_obj(t, a[2])?;
-        if (i.code >= 0 || i.code == SI_TKILL) && g.pid != t.pid() {
-            return Err(Errno::EPERM);
-        }
-        i.signo = sig;
-        i
-    };
     match a[3] {
         THREAD => {
             let leader = g.lock().threads.first().cloned().ok_or(Errno::ESRCH)?;

@@ -1,6 +1,7 @@
 //! `seccomp(2)` and `PR_SET_SECCOMP`: filters applied by the sentry to the
 //! calling task's syscalls.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use abi::misc::wait;
@@ -15,9 +16,13 @@ use crate::util;
 const SET_MODE_STRICT: u64 = 0;
 const SET_MODE_FILTER: u64 = 1;
 const GET_ACTION_AVAIL: u64 = 2;
+const GET_NOTIF_SIZES: u64 = 3;
 const FLAG_TSYNC: u64 = 1;
 const FLAG_LOG: u64 = 2;
 const FLAG_SPEC_ALLOW: u64 = 4;
+const FLAG_NEW_LISTENER: u64 = 8;
+const FLAG_TSYNC_ESRCH: u64 = 16;
+const FLAG_WAIT_KILLABLE_RECV: u64 = 32;
 const SYS_SECCOMP: i32 = 1;
 
 /// Applies the task's filters to the syscall about to run. `None`: go on
@@ -78,14 +83,17 @@ fn check_as(t: &mut Task, nr: u64, args: &[u64; 6], after_trace: bool) -> Option
     }
 }
 
-fn install(t: &mut Task, prog_addr: u64) -> SysResult<u64> {
-    if !t.no_new_privs && !t.capable(kernel::task::CAP_SYS_ADMIN) {
-        return Err(Errno::EACCES);
-    }
+/// Reads and checks a `struct sock_fprog` in Linux's order: the header
+/// (EFAULT), its length (EINVAL), the caller's right to filter (EACCES),
+/// then the instructions (EFAULT, EINVAL).
+fn read_prog(t: &mut Task, prog_addr: u64) -> SysResult<Arc<[Insn]>> {
     let hdr: [u64; 2] = util::read_obj(t, prog_addr)?;
     let len = (hdr[0] & 0xffff) as usize;
     if len == 0 || len > 4096 {
         return Err(Errno::EINVAL);
+    }
+    if !t.no_new_privs && !t.capable(kernel::task::CAP_SYS_ADMIN) {
+        return Err(Errno::EACCES);
     }
     let mut prog = vec![Insn::default(); len];
     {
@@ -95,10 +103,84 @@ fn install(t: &mut Task, prog_addr: u64) -> SysResult<u64> {
         }
     }
     validate(&prog)?;
-    if t.seccomp.len() >= 512 {
+    Ok(Arc::from(prog))
+}
+
+/// Takes filters another thread synchronised into this one (TSYNC).
+/// Called before each syscall the flag is set for.
+#[cold]
+pub fn take_sync(t: &mut Task) {
+    let (chain, nnp) = {
+        let g = kernel::task::lock(&t.shared.seccomp_chain);
+        t.shared.seccomp_sync.store(false, Ordering::Release);
+        g.clone()
+    };
+    t.seccomp = chain;
+    t.no_new_privs |= nnp;
+    t.publish_creds();
+}
+
+/// Whether `theirs` is an ancestor of `ours`: the same filters, oldest
+/// first, as Linux's `is_ancestor` on its shared filter tree.
+fn is_prefix(theirs: &[Arc<[Insn]>], ours: &[Arc<[Insn]>]) -> bool {
+    theirs.len() <= ours.len() && theirs.iter().zip(ours).all(|(a, b)| Arc::ptr_eq(a, b))
+}
+
+fn install(t: &mut Task, flags: u64, prog_addr: u64) -> SysResult<u64> {
+    let prog = read_prog(t, prog_addr)?;
+    // Strict mode cannot be left for filter mode.
+    if t.shared.shown_seccomp.load(Ordering::Relaxed) == 1 {
+        return Err(Errno::EINVAL);
+    }
+    let total: usize = t.seccomp.iter().map(|f| f.len() + 4).sum::<usize>() + prog.len();
+    if total > 32768 {
         return Err(Errno::ENOMEM);
     }
-    t.seccomp.push(Arc::from(prog));
+    if flags & FLAG_TSYNC == 0 {
+        let mut mirror = kernel::task::lock(&t.shared.seccomp_chain);
+        // A synchronisation that raced with this call comes first.
+        if t.shared.seccomp_sync.swap(false, Ordering::AcqRel) {
+            t.seccomp = mirror.0.clone();
+            t.no_new_privs |= mirror.1;
+        }
+        t.seccomp.push(prog);
+        mirror.0 = t.seccomp.clone();
+        drop(mirror);
+        t.publish_creds();
+        return Ok(0);
+    }
+    // TSYNC: every other thread must run no filter or an ancestor of the
+    // caller's; then all of them get the caller's new chain.
+    let tg = t.tg().clone();
+    let g = tg.lock();
+    let others: Vec<_> = g
+        .threads
+        .iter()
+        .filter(|s| s.tid != t.tid() && !s.exec_exit.load(Ordering::Relaxed))
+        .cloned()
+        .collect();
+    if t.shared.seccomp_sync.swap(false, Ordering::AcqRel) {
+        let mirror = kernel::task::lock(&t.shared.seccomp_chain);
+        t.seccomp = mirror.0.clone();
+        t.no_new_privs |= mirror.1;
+    }
+    for s in &others {
+        let strict = s.shown_seccomp.load(Ordering::Relaxed) == 1;
+        if strict || !is_prefix(&kernel::task::lock(&s.seccomp_chain).0, &t.seccomp) {
+            return if flags & FLAG_TSYNC_ESRCH != 0 {
+                Err(Errno::ESRCH)
+            } else {
+                Ok(s.tid as u64)
+            };
+        }
+    }
+    t.seccomp.push(prog);
+    *kernel::task::lock(&t.shared.seccomp_chain) = (t.seccomp.clone(), t.no_new_privs);
+    for s in &others {
+        *kernel::task::lock(&s.seccomp_chain) = (t.seccomp.clone(), t.no_new_privs);
+        s.seccomp_sync.store(true, Ordering::Release);
+    }
+    drop(g);
     t.publish_creds();
     Ok(0)
 }
@@ -143,20 +225,30 @@ pub fn seccomp(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 return Err(Errno::EINVAL);
             }
             t.seccomp.push(strict_filter());
-            t.shared
-                .shown_seccomp
-                .store(1, std::sync::atomic::Ordering::Relaxed);
+            *kernel::task::lock(&t.shared.seccomp_chain) = (t.seccomp.clone(), t.no_new_privs);
+            t.shared.shown_seccomp.store(1, Ordering::Relaxed);
             Ok(0)
         }
         SET_MODE_FILTER => {
-            if a[1] & !(FLAG_TSYNC | FLAG_LOG | FLAG_SPEC_ALLOW) != 0 {
+            let known = FLAG_TSYNC
+                | FLAG_LOG
+                | FLAG_SPEC_ALLOW
+                | FLAG_NEW_LISTENER
+                | FLAG_TSYNC_ESRCH
+                | FLAG_WAIT_KILLABLE_RECV;
+            let f = a[1];
+            if f & !known != 0
+                || (f & FLAG_TSYNC != 0 && f & FLAG_NEW_LISTENER != 0 && f & FLAG_TSYNC_ESRCH == 0)
+                || (f & FLAG_WAIT_KILLABLE_RECV != 0 && f & FLAG_NEW_LISTENER == 0)
+            {
                 return Err(Errno::EINVAL);
             }
-            if a[1] & FLAG_TSYNC != 0 && t.tg().lock().threads.len() > 1 {
-                // Synchronising other threads' filters is not supported.
+            // User notification (a listener descriptor the supervisor
+            // reads) is not implemented: refused as by a kernel without it.
+            if f & FLAG_NEW_LISTENER != 0 {
                 return Err(Errno::EINVAL);
             }
-            install(t, a[2])
+            install(t, f, a[2])
         }
         GET_ACTION_AVAIL => {
             if a[1] != 0 {
@@ -173,6 +265,16 @@ pub fn seccomp(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 | SECCOMP_RET_ALLOW => Ok(0),
                 _ => Err(Errno::EOPNOTSUPP),
             }
+        }
+        GET_NOTIF_SIZES => {
+            if a[1] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            // struct seccomp_notif, seccomp_notif_resp, seccomp_data: the
+            // layout facts, though no listener can be created.
+            let sizes: [u16; 3] = [80, 24, 64];
+            util::write_obj(t, a[2], &sizes)?;
+            Ok(0)
         }
         _ => Err(Errno::EINVAL),
     }

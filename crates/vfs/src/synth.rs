@@ -28,6 +28,10 @@ pub trait SynthDir: Send + Sync {
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>>;
     /// `(name, d_type, ino)` of every entry, without `.` and `..`.
     fn list(&self) -> Vec<(Vec<u8>, u8, u64)>;
+    /// For the file system that made it to recognise its own directories.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// What a synthetic symlink points at. `dentry` makes it a "magic" link

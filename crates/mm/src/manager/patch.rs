@@ -537,6 +537,8 @@ impl MemoryManager {
                 growsdown: false,
                 backing: None,
                 name: VmaName::SyscallTrampolines,
+                dontfork: false,
+                wipeonfork: false,
             },
         );
         self.patches.mode = Mode::Active;
