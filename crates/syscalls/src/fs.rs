@@ -312,9 +312,14 @@ pub fn access(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let cwd = t.fs().cwd.clone();
-    let mut p = cwd.path();
-    if cwd.is_removed() {
+    let (root, cwd) = {
+        let fs = t.fs();
+        (fs.root.clone(), fs.cwd.clone())
+    };
+    // Relative to the caller's root; a directory outside it (a `chroot`
+    // without `chdir`) is "unreachable", as on Linux.
+    let (mut p, reachable) = cwd.path_under(&root);
+    if cwd.is_removed() || !reachable {
         let mut u = b"(unreachable)".to_vec();
         u.extend_from_slice(&p);
         p = u;
@@ -348,6 +353,25 @@ pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let d = file(t, a[0])?.dentry.clone().ok_or(Errno::ENOTDIR)?;
     set_cwd(t, d)
+}
+
+/// `chroot`: the directory becomes the process's root for every later
+/// path walk (`..` stops there, absolute paths and symlinks start there);
+/// the working directory stays where it is, as on Linux.
+pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let p = path(t, a[0])?;
+    let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
+    if !d.inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if !vfs::inode::may_access(&d.inode.meta(), &t.vfs_creds(), X_OK) {
+        return Err(Errno::EACCES);
+    }
+    if !t.capable(kernel::task::CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    t.fs().root = d;
+    Ok(0)
 }
 
 pub fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -468,7 +492,18 @@ pub fn readlinkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let p = path(t, a[1])?;
     let d = lookup(t, a[0], &p, false, true)?;
-    let target = d.inode.symlink_target().map_err(|_| Errno::EINVAL)?;
+    let target = match &d.inode.kind {
+        // A magic link's path (`/proc/PID/cwd`, `fd/N`) is shown from the
+        // reader's root.
+        vfs::Kind::SynthLink(l) => {
+            let lt = l.target()?;
+            match lt.dentry {
+                Some(ld) if lt.text == ld.path() => ld.path_under(&t.fs().root.clone()).0,
+                _ => lt.text,
+            }
+        }
+        _ => d.inode.symlink_target().map_err(|_| Errno::EINVAL)?,
+    };
     let n = target.len().min(size as usize);
     t.mm().copy_out(a[2], &target[..n])?;
     Ok(n as u64)

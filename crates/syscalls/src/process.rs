@@ -98,7 +98,9 @@ pub fn execveat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     )?;
     let argv = util::string_array(t, a[2])?;
     let envp = util::string_array(t, a[3])?;
-    process::execve(t, &d.path(), argv, envp)
+    // Re-resolved from the caller's root, which may be a `chroot`.
+    let root = t.fs().root.clone();
+    process::execve(t, &d.path_under(&root).0, argv, envp)
 }
 
 pub fn exit(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

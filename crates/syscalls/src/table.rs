@@ -170,7 +170,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "arch_prctl", handler: Some(process::arch_prctl), status: Status::Full },
     Entry { name: "adjtimex", handler: Some(time::adjtimex), status: Status::Partial("reads the host clock's state (modes 0 or ADJ_OFFSET_SS_READ); every setting mode EPERM") },
     Entry { name: "setrlimit", handler: Some(process::setrlimit), status: Status::Full },
-    Entry { name: "chroot", handler: None, status: Status::Enosys },
+    Entry { name: "chroot", handler: Some(fs::chroot), status: Status::Full },
     Entry { name: "sync", handler: Some(file::sync), status: Status::Full },
     Entry { name: "acct", handler: None, status: Status::Enosys },
     Entry { name: "settimeofday", handler: None, status: Status::Enosys },

@@ -75,34 +75,60 @@ impl Dentry {
 
     /// Absolute path from the tree's root (`/` for the root itself).
     pub fn path(self: &Arc<Dentry>) -> Vec<u8> {
+        self.path_to(None).0
+    }
+
+    /// The path as a process whose root is `root` (after `chroot`) sees
+    /// it, and whether `root` is above this dentry at all; when it is not,
+    /// the path is the one from the tree's root, as Linux's `d_path`
+    /// gives it.
+    pub fn path_under(self: &Arc<Dentry>, root: &Arc<Dentry>) -> (Vec<u8>, bool) {
+        self.path_to(Some(root))
+    }
+
+    fn path_to(self: &Arc<Dentry>, root: Option<&Arc<Dentry>>) -> (Vec<u8>, bool) {
+        // The root may be a mounted filesystem's root or the dentry it is
+        // mounted on: both count as reaching it.
+        let is_root = |d: &Arc<Dentry>| root.is_some_and(|r| Arc::ptr_eq(d, r));
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut d = self.clone();
-        loop {
+        let reached = 'walk: loop {
+            if is_root(&d) {
+                break true;
+            }
             while let Some(mp) = d.mountpoint() {
                 d = mp;
+                if is_root(&d) {
+                    break 'walk true;
+                }
             }
             match d.parent() {
                 Some(p) => {
                     parts.push(d.name());
                     d = p;
                 }
-                None => break,
+                // The top of the tree: reached only when it is the root.
+                None => break root.is_none(),
             }
             if parts.len() > 4096 {
-                break;
+                break root.is_none();
             }
-        }
-        if parts.is_empty() {
-            return b"/".to_vec();
+        };
+        if !reached {
+            // Unreachable from `root`: the whole path from the top.
+            return (self.path_to(None).0, false);
         }
         let mut out = Vec::new();
         for p in parts.iter().rev() {
             out.push(b'/');
             out.extend_from_slice(p);
         }
+        if out.is_empty() {
+            out.push(b'/');
+        }
         if self.is_removed() {
             out.extend_from_slice(b" (deleted)");
         }
-        out
+        (out, true)
     }
 }
