@@ -17,6 +17,7 @@ pub mod sysfs;
 pub mod task;
 pub mod timer;
 pub mod tty;
+pub mod watchdog;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -106,6 +107,9 @@ pub struct Kernel {
     pub exited_cpu_ns: std::sync::atomic::AtomicU64,
     /// The IPC namespace (one per sandbox for now).
     pub ipc: Arc<ipc::IpcNamespace>,
+    /// Test only (`RVISOR_TEST_STUCK_SYSCALL`): this syscall first sleeps
+    /// uninterruptibly on the host for this long, for the watchdog's tests.
+    pub stuck_test: std::sync::OnceLock<(u64, std::time::Duration)>,
 }
 
 impl Kernel {
@@ -153,6 +157,7 @@ impl Kernel {
             timers: Arc::new(timer::TimerService::default()),
             exited_cpu_ns: Default::default(),
             ipc: ipc::IpcNamespace::new(mf.clone()),
+            stuck_test: std::sync::OnceLock::new(),
         });
         procfs::mount(&k);
         sysfs::mount(&k);
@@ -382,11 +387,16 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
         task.shared
             .app_since
             .store(timer::clock_ns_at(started), Ordering::Relaxed);
+        task.shared.sentry_since.store(0, Ordering::Relaxed);
         let ev = task.ctx.switch(&mut task.regs);
+        let back = Instant::now();
         task.shared.app_since.store(0, Ordering::Relaxed);
+        task.shared
+            .sentry_since
+            .store(timer::clock_ns_at(back), Ordering::Relaxed);
         in_application.leave();
         let ev = patched_site_fault(&mut task, ev);
-        let ran = started.elapsed().as_nanos() as u64;
+        let ran = back.saturating_duration_since(started).as_nanos() as u64;
         task.shared.cpu_ns.fetch_add(ran, Ordering::Relaxed);
         charge_cpu_timers(&task, ran);
         if task.watch.step.is_some() && task.finish_watch_step(&ev) {
@@ -394,6 +404,7 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
         }
         match ev {
             Event::Syscall => {
+                watchdog::note_call(&task.shared, task.regs.orig_rax, task.regs.syscall_args());
                 if let Some(target) = task.ctx.syscall_patch_target() {
                     patch_syscall_site(&mut task, target);
                 }
@@ -434,6 +445,7 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 code,
                 addr,
             } => {
+                watchdog::note_call(&task.shared, task::SENTRY_FAULT, [addr, 0, 0, 0, 0, 0]);
                 let accerr = code == abi::signal::SEGV_ACCERR;
                 if accerr && task.begin_watch_step(addr) {
                     continue;
@@ -450,5 +462,6 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
         }
     };
     drop(awake);
+    task.shared.sentry_since.store(0, Ordering::Relaxed);
     process::exit_task(task, exit);
 }

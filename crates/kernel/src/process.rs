@@ -1,6 +1,6 @@
 //! Process lifecycle: the init process, fork, execve, exit and wait.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -174,6 +174,9 @@ fn new_shared(
         io: Default::default(),
         sched: Mutex::new(sched),
         app_since: AtomicU64::new(0),
+        sentry_since: AtomicU64::new(0),
+        sentry_call: Default::default(),
+        blocked: AtomicBool::new(false),
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
@@ -634,6 +637,12 @@ pub fn clone(
         t.tasks.insert(pid, shared.clone());
         t.groups.insert(pid, tg.clone());
     }
+    if tg.lock().rlimit_cpu_left().is_some() {
+        // An inherited RLIMIT_CPU binds the child from its first
+        // instruction: the run loop and the sampler enforce it.
+        tg.cpu_timers.store(true, Ordering::Relaxed);
+        kernel.timers.watch_cpu(&tg);
+    }
     if let Some(p) = &parent_link {
         // With CLONE_PARENT the creating thread is not the parent's.
         tg.lock().parent_thread = if Arc::ptr_eq(p, task.tg()) {
@@ -696,7 +705,9 @@ pub fn clone(
         task.ptrace_event(ev, pid as u64);
     }
     if let Some(v) = vfork {
+        task.shared.blocked.store(true, Ordering::Relaxed);
         v.wait();
+        task.shared.blocked.store(false, Ordering::Relaxed);
         task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, pid as u64);
     }
     Ok(pid)

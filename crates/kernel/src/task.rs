@@ -210,6 +210,9 @@ impl ThreadGroup {
     }
 }
 
+/// [`TaskShared::sentry_call`]'s number while the task serves a fault.
+pub const SENTRY_FAULT: u64 = u64::MAX;
+
 /// The parts of a task other tasks may touch.
 pub struct TaskShared {
     pub tid: i32,
@@ -230,6 +233,16 @@ pub struct TaskShared {
     /// ([`crate::timer::clock_ns`]), 0 while it is in the sentry: the CPU
     /// timer sampler sees how long it has been running without a trap.
     pub app_since: AtomicU64,
+    /// When the task last left application code, 0 while it runs it: the
+    /// watchdog sees how long it has been in the sentry.
+    pub sentry_since: AtomicU64,
+    /// What it entered the sentry for, for the watchdog's report: the
+    /// syscall number and arguments ([`SENTRY_FAULT`] and the address for
+    /// a fault).
+    pub sentry_call: [AtomicU64; 7],
+    /// Waits, not interruptibly, for another task (a `vfork` parent): not
+    /// stuck itself.
+    pub blocked: AtomicBool,
     /// Released when a `vfork` child execs or exits.
     pub vfork_done: Mutex<Option<Arc<crate::process::VforkDone>>>,
     /// The task's descriptor table and fs context, for `/proc`.

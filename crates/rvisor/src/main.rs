@@ -9,7 +9,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   rvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--platform NAME]
             [--strace] [--log FILE] [--hostname NAME]
-            [--syscall-patching on|off] [--debug-unconfined] -- CMD [ARGS...]
+            [--syscall-patching on|off] [--debug-unconfined]
+            [--watchdog-timeout SECS] [--watchdog-action log|panic] -- CMD [ARGS...]
   rvisor help syscalls
   rvisor --version";
 

@@ -34,6 +34,7 @@ pub struct DoOptions {
     unconfined: bool,
     log: Option<String>,
     hostname: String,
+    watchdog: kernel::watchdog::Options,
     /// Choices for the platform (syscall patching).
     platform_options: platform::Options,
     argv: Vec<String>,
@@ -50,6 +51,7 @@ impl DoOptions {
             unconfined: false,
             log: None,
             hostname: "rvisor".into(),
+            watchdog: Default::default(),
             platform_options: platform::Options::default(),
             argv: Vec::new(),
         };
@@ -90,6 +92,28 @@ impl DoOptions {
                 "--debug-unconfined" => o.unconfined = true,
                 "--log" => o.log = Some(value("--log")?),
                 "--hostname" => o.hostname = value("--hostname")?,
+                "--watchdog-timeout" => {
+                    let v = value("--watchdog-timeout")?;
+                    o.watchdog.timeout = match v.parse::<f64>() {
+                        Ok(s) if s > 0.0 && s < 1e9 => std::time::Duration::from_secs_f64(s),
+                        _ => {
+                            return Err(format!(
+                                "--watchdog-timeout expects a positive number of seconds, got {v:?}"
+                            ))
+                        }
+                    }
+                }
+                "--watchdog-action" => {
+                    o.watchdog.action = match value("--watchdog-action")?.as_str() {
+                        "log" => kernel::watchdog::Action::Log,
+                        "panic" => kernel::watchdog::Action::Panic,
+                        v => {
+                            return Err(format!(
+                                "--watchdog-action expects log or panic, got {v:?}"
+                            ))
+                        }
+                    }
+                }
                 "--syscall-patching" => {
                     o.platform_options.syscall_patching = match value("--syscall-patching")?
                         .as_str()
@@ -332,6 +356,26 @@ fn kill_sandbox(k: &Arc<Kernel>) {
     k.set_exit(abi::misc::wait::signaled(libc::SIGKILL, false));
 }
 
+/// The exit status of a sandbox the watchdog ended (`--watchdog-action
+/// panic`): one of rvisor's own failures.
+const WATCHDOG_ABORT: i32 = 125;
+
+/// Test only: `RVISOR_TEST_STUCK_SYSCALL=NAME[:SECS]` makes every call of
+/// syscall NAME first sleep SECS seconds (default 3) on the host, where
+/// nothing interrupts it, so the watchdog's tests have a stuck task.
+fn stuck_test_hook() -> Option<(u64, std::time::Duration)> {
+    let v = std::env::var("RVISOR_TEST_STUCK_SYSCALL").ok()?;
+    let (name, secs) = match v.split_once(':') {
+        Some((n, s)) => (n.to_string(), s.parse::<f64>().ok()?),
+        None => (v, 3.0),
+    };
+    let nr = syscalls::number(&name)?;
+    Some((
+        nr,
+        std::time::Duration::from_secs_f64(secs.clamp(0.0, 600.0)),
+    ))
+}
+
 pub fn run(o: DoOptions) -> u8 {
     if let Some(name) = &o.platform {
         if !platform::PLATFORMS.contains(&name.as_str()) {
@@ -452,6 +496,19 @@ pub fn run(o: DoOptions) -> u8 {
         syscalls::dispatch,
         log,
         o.strace,
+    );
+    if let Some(stuck) = stuck_test_hook() {
+        let _ = kernel.stuck_test.set(stuck);
+    }
+    kernel::watchdog::start(
+        &kernel,
+        o.watchdog,
+        syscalls::name,
+        Box::new(|| {
+            crate::terminal::restore();
+            let _ = std::io::stdout().flush();
+            std::process::exit(WATCHDOG_ABORT);
+        }),
     );
     // The caller's directory is used when the sandbox has it, else `/`;
     // an explicit `--cwd` must exist and be a directory.

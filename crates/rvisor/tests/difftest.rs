@@ -1057,6 +1057,16 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
             format!("sandbox::sentry_confined::{platform}"),
             move || sentry_confined(&p),
         ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::watchdog_stuck::{platform}"),
+            move || watchdog_stuck(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::watchdog_waits_are_not_stuck::{platform}"),
+            move || watchdog_waits_are_not_stuck(&p),
+        ));
     }
     trials.push(Trial::test("cli::debug_unconfined", debug_unconfined));
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
@@ -1760,6 +1770,97 @@ fn syscall_patching_switch() -> Result<(), Failed> {
         Ok(())
     } else {
         Err(problems.join("\n").into())
+    }
+}
+
+/// `env [ENV...] rvisor do --platform P FLAGS... -- ARGV...`, run.
+fn rvisor_with(
+    env: &[&str],
+    platform: &str,
+    flags: &[&str],
+    argv: &[&str],
+    cwd: &Path,
+) -> Result<(RunResult, Vec<OsString>), Failed> {
+    let mut full: Vec<OsString> = vec!["/usr/bin/env".into()];
+    full.extend(env.iter().map(OsString::from));
+    full.push(rvisor_bin().into_os_string());
+    for a in ["do", "--platform", platform]
+        .iter()
+        .chain(flags)
+        .chain(&["--"])
+    {
+        full.push(a.into());
+    }
+    full.extend(argv.iter().map(OsString::from));
+    Ok((run_cmd(&full, cwd, None)?, full))
+}
+
+/// A syscall kept in the sentry past `--watchdog-timeout` (by the
+/// test-only hook) is reported once, naming the syscall, and the sandbox
+/// still finishes; with `--watchdog-action panic` the report is followed
+/// by the sandbox's end with status 125.
+fn watchdog_stuck(platform: &str) -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/watchdog.c");
+    let bin = build_c(&src, "sandbox-watchdog", false, &[])?;
+    let bin = bin.to_string_lossy().into_owned();
+    let cwd = fresh_workdir("sandbox-watchdog")?;
+    let hook = "RVISOR_TEST_STUCK_SYSCALL=getppid:2.5";
+    let mut problems = Vec::new();
+    let (r, full) = rvisor_with(
+        &[hook],
+        platform,
+        &["--watchdog-timeout", "1"],
+        &[&bin],
+        &cwd,
+    )?;
+    let err = String::from_utf8_lossy(&r.stderr);
+    let reports = err
+        .lines()
+        .filter(|l| l.contains("rvisor: watchdog: task 1 ") && l.contains("in syscall getppid("))
+        .count();
+    if r.status != Some(0) || r.stdout != b"before\nafter: 1\n" || reports != 1 {
+        problems.push(format!(
+            "log: expected status 0, both lines and one report naming getppid\n{}",
+            describe(&r, &full)
+        ));
+    }
+    let flags = ["--watchdog-timeout", "1", "--watchdog-action", "panic"];
+    let (r, full) = rvisor_with(&[hook], platform, &flags, &[&bin], &cwd)?;
+    let err = String::from_utf8_lossy(&r.stderr);
+    if r.status != Some(125)
+        || r.stdout != b"before\n"
+        || !err.contains("in syscall getppid(")
+        || !err.contains("aborting the sandbox")
+    {
+        problems.push(format!(
+            "panic: expected status 125 after a report naming getppid\n{}",
+            describe(&r, &full)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
+/// Tasks asleep in interruptible waits (a sleep, a read on an empty pipe,
+/// a wait for a child) past the watchdog's timeout are not stuck.
+fn watchdog_waits_are_not_stuck(platform: &str) -> Result<(), Failed> {
+    let (r, full) = rvisor_with(
+        &[],
+        platform,
+        &["--watchdog-timeout", "1"],
+        &["/bin/sh", "-c", "sleep 3 | cat; echo done"],
+        Path::new("/"),
+    )?;
+    if r.status == Some(0)
+        && r.stdout == b"done\n"
+        && !r.stderr.windows(8).any(|w| w == b"watchdog")
+    {
+        Ok(())
+    } else {
+        Err(format!("expected no watchdog report\n{}", describe(&r, &full)).into())
     }
 }
 

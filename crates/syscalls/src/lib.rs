@@ -70,6 +70,12 @@ pub fn dispatch(task: &mut Task) -> SysResult<u64> {
     let entry = table::TABLE.get(nr as usize);
     let r = match entry.and_then(|e| e.handler) {
         Some(h) => {
+            if let Some(&(n, d)) = task.kernel.stuck_test.get() {
+                if n == nr {
+                    // Test only: a call stuck where nothing interrupts it.
+                    std::thread::sleep(d);
+                }
+            }
             if task.kernel.strace {
                 return traced(task, nr, h, args);
             }
@@ -160,6 +166,19 @@ fn traced(task: &mut Task, nr: u64, h: Handler, args: [u64; 6]) -> SysResult<u64
     task.kernel
         .log_line(&format!("[{tid}] {name}({before}) = {res}"));
     r
+}
+
+/// A syscall's name from the table ("" if it has none).
+pub fn name(nr: u64) -> &'static str {
+    table::TABLE.get(nr as usize).map_or("", |e| e.name)
+}
+
+/// A syscall's number by name.
+pub fn number(name: &str) -> Option<u64> {
+    table::TABLE
+        .iter()
+        .position(|e| !e.name.is_empty() && e.name == name)
+        .map(|n| n as u64)
 }
 
 /// `docs/syscalls.md`: the table as Markdown.

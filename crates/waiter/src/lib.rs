@@ -190,6 +190,12 @@ impl Waiter {
         }
     }
 
+    /// Whether the owner sleeps in [`Waiter::wait`] now: blocked
+    /// interruptibly, for the sentry's watchdog.
+    pub fn asleep(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == ASLEEP
+    }
+
     /// Takes a pending notification.
     fn consume(&self) -> bool {
         self.state
