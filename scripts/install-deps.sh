@@ -29,6 +29,7 @@ need strace command -v strace
 need gdb command -v gdb
 need stress-ng command -v stress-ng
 need procps command -v ps
+need inotify-tools command -v inotifywait
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

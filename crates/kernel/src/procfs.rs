@@ -429,7 +429,12 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
         ],
         ["kernel", "random"] => &["boot_id", "uuid"],
         ["vm"] => &["overcommit_memory", "max_map_count", "mmap_min_addr"],
-        ["fs"] => &["file-max", "nr_open", "pipe-max-size", "mqueue"],
+        ["fs"] => &["file-max", "nr_open", "pipe-max-size", "mqueue", "inotify"],
+        ["fs", "inotify"] => &[
+            "max_queued_events",
+            "max_user_instances",
+            "max_user_watches",
+        ],
         ["fs", "mqueue"] => crate::ipc::sysctl::MQUEUE_FILES,
         _ => &[],
     }
@@ -487,6 +492,13 @@ impl SynthDir for SysDir {
                 ["fs", "file-max"] => "9223372036854775807".to_string(),
                 ["fs", "nr_open"] => "1048576".to_string(),
                 ["fs", "pipe-max-size"] => "1048576".to_string(),
+                ["fs", "inotify", "max_queued_events"] => {
+                    vfs::inotify::MAX_QUEUED_EVENTS.to_string()
+                }
+                ["fs", "inotify", "max_user_instances"] => {
+                    vfs::inotify::MAX_USER_INSTANCES.to_string()
+                }
+                ["fs", "inotify", "max_user_watches"] => vfs::inotify::MAX_USER_WATCHES.to_string(),
                 _ => return Err(Errno::ENOENT),
             };
             Ok(format!("{v}\n").into_bytes())

@@ -823,6 +823,26 @@ fn real_cases() -> Vec<RealCase> {
             )
         },
         real("dev_zero_wc", &["/bin/sh", "-c", "head -c 100000 /dev/zero | wc -c"]),
+        // inotify-tools: inotifywait watching a directory while a shell
+        // creates, modifies, moves and removes in it (waits for its
+        // "Watches established." and for the events, both bounded).
+        RealCase {
+            cwd: None,
+            ..real(
+                "inotifywait_monitor",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "mkdir w; cd w || exit 1; \
+                     inotifywait -m --format '%e %f' -e create -e modify -e moved_from \
+                       -e moved_to -e delete . >../out 2>../err & pid=$!; \
+                     i=0; while ! grep -q established ../err && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; \
+                     touch a; echo x >> a; mv a b; mkdir sub; rm b; rmdir sub; \
+                     i=0; while [ \"$(wc -l < ../out)\" -lt 7 ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; \
+                     kill $pid; wait $pid; echo status $?; cat ../out; cd .. && rm -r w out err",
+                ],
+            )
+        },
         // Terminals: a driver makes a pty (inside the sandbox for the
         // sandboxed run) and types into it (tests/pty/drive.py).
         real("pty_bash_job_control", &["/usr/bin/python3", PTY_DRIVER, "jobs"]),

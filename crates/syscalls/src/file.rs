@@ -826,6 +826,10 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     t.mm().check_access(a[1], count as u64, true)?;
     let data = f.ops.getdents(&f, count)?;
     t.mm().copy_out(a[1], &data)?;
+    // Linux reports every successful directory read, the last empty one too.
+    if let Some(d) = &f.dentry {
+        vfs::inotify::event(d, vfs::inotify::IN_ACCESS, true);
+    }
     Ok(data.len() as u64)
 }
 

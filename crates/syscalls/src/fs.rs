@@ -525,6 +525,7 @@ fn chmod_dentry(t: &Task, d: &Arc<Dentry>, mode: u32) -> SysResult<u64> {
         m.mode = (m.mode & S_IFMT) | (mode & 0o7777);
         m.ctime = now();
     });
+    vfs::inotify::event(d, vfs::inotify::IN_ATTRIB, false);
     Ok(0)
 }
 
@@ -582,6 +583,10 @@ fn chown_dentry(t: &Task, d: &Arc<Dentry>, uid: u32, gid: u32) -> SysResult<u64>
         }
         m.ctime = now();
     });
+    // Linux changes nothing but the ctime for (-1, -1): no event.
+    if uid != u32::MAX || gid != u32::MAX {
+        vfs::inotify::event(d, vfs::inotify::IN_ATTRIB, false);
+    }
     Ok(0)
 }
 
@@ -679,6 +684,18 @@ fn set_times(d: &Arc<Dentry>, atime: Option<Timespec>, mtime: Option<Timespec>) 
         }
         m.ctime = now();
     });
+    // Linux's fsnotify_change: both times are an attribute change, one
+    // alone counts as an access or a modification.
+    use vfs::inotify::{IN_ACCESS, IN_ATTRIB, IN_MODIFY};
+    let mask = match (atime.is_some(), mtime.is_some()) {
+        (true, true) => IN_ATTRIB,
+        (true, false) => IN_ACCESS,
+        (false, true) => IN_MODIFY,
+        (false, false) => 0,
+    };
+    if mask != 0 {
+        vfs::inotify::event(d, mask, false);
+    }
     Ok(0)
 }
 

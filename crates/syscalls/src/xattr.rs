@@ -103,6 +103,8 @@ fn set(
         return Err(Errno::ENODATA);
     }
     x.insert(n, v);
+    drop(x);
+    vfs::inotify::inode_event(ino, vfs::inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -127,10 +129,9 @@ fn list(t: &mut Task, ino: &Inode, buf: u64, size: u64) -> SysResult<u64> {
 
 fn remove(t: &mut Task, ino: &Inode, name_addr: u64) -> SysResult<u64> {
     let n = name(t, name_addr)?;
-    lock(&ino.xattrs)
-        .remove(&n)
-        .map(|_| 0)
-        .ok_or(Errno::ENODATA)
+    lock(&ino.xattrs).remove(&n).ok_or(Errno::ENODATA)?;
+    vfs::inotify::inode_event(ino, vfs::inotify::IN_ATTRIB);
+    Ok(0)
 }
 
 pub fn getxattr(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

@@ -104,6 +104,9 @@ pub struct File {
 
 impl File {
     pub fn new(dentry: Option<Arc<Dentry>>, flags: u32, ops: Box<dyn FileOps>) -> Arc<File> {
+        if let Some(d) = &dentry {
+            crate::inotify::opened(d);
+        }
         Arc::new(File {
             dentry,
             flags: AtomicU32::new(flags & !O_CLOEXEC),
@@ -149,9 +152,27 @@ impl File {
             let mut pos = lock(&self.pos);
             let n = self.ops.read(self, buf, *pos)?;
             *pos += n as u64;
+            drop(pos);
+            self.accessed(n);
             Ok(n)
         } else {
-            self.ops.read(self, buf, 0)
+            let n = self.ops.read(self, buf, 0)?;
+            self.accessed(n);
+            Ok(n)
+        }
+    }
+
+    /// `IN_ACCESS` after a read that got something.
+    fn accessed(&self, n: usize) {
+        if n > 0 {
+            crate::inotify::file_event(self, crate::inotify::IN_ACCESS);
+        }
+    }
+
+    /// `IN_MODIFY` after a write that put something.
+    fn modified(&self, n: usize) {
+        if n > 0 {
+            crate::inotify::file_event(self, crate::inotify::IN_MODIFY);
         }
     }
 
@@ -167,9 +188,13 @@ impl File {
             }
             let n = self.ops.write(self, buf, *pos)?;
             *pos += n as u64;
+            drop(pos);
+            self.modified(n);
             Ok(n)
         } else {
-            self.ops.write(self, buf, 0)
+            let n = self.ops.write(self, buf, 0)?;
+            self.modified(n);
+            Ok(n)
         }
     }
 
@@ -180,7 +205,9 @@ impl File {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.read(self, buf, off)
+        let n = self.ops.read(self, buf, off)?;
+        self.accessed(n);
+        Ok(n)
     }
 
     pub fn pwrite(&self, buf: &[u8], off: u64) -> SysResult<usize> {
@@ -196,7 +223,9 @@ impl File {
         } else {
             off
         };
-        self.ops.write(self, buf, off)
+        let n = self.ops.write(self, buf, off)?;
+        self.modified(n);
+        Ok(n)
     }
 
     pub fn seek(&self, off: i64, whence: i32) -> SysResult<u64> {
@@ -249,6 +278,7 @@ impl Drop for File {
             let me = self as *const File as usize;
             d.inode.locks.release(crate::lock::Owner::Description(me));
             d.inode.locks.release(crate::lock::Owner::Flock(me));
+            crate::inotify::closed(self, d);
         }
     }
 }

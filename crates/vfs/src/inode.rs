@@ -116,6 +116,8 @@ pub struct Inode {
     pub xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
     /// Advisory locks.
     pub locks: crate::lock::Locks,
+    /// inotify watches and open-file count.
+    pub notify: crate::inotify::InodeNotify,
     /// File seals (`F_ADD_SEALS`) with [`SEALABLE`] set on memfds, the
     /// only files here that take seals.
     seals: AtomicU32,
@@ -149,6 +151,7 @@ impl Inode {
             kind,
             xattrs: Mutex::new(BTreeMap::new()),
             locks: Default::default(),
+            notify: Default::default(),
             seals: AtomicU32::new(0),
         })
     }

@@ -16,6 +16,7 @@ pub mod file;
 pub mod host;
 pub mod hostfd;
 pub mod inode;
+pub mod inotify;
 pub mod lock;
 pub mod ops;
 pub mod pipe;
@@ -519,6 +520,18 @@ impl Vfs {
         name: &[u8],
         inode: Arc<Inode>,
     ) -> SysResult<Arc<Dentry>> {
+        let d = self.insert_child(dir, name, inode)?;
+        inotify::dir_event(&dir.inode, inotify::IN_CREATE, 0, name, &d.inode);
+        Ok(d)
+    }
+
+    /// [`Vfs::create_child`] without the event.
+    fn insert_child(
+        &self,
+        dir: &Arc<Dentry>,
+        name: &[u8],
+        inode: Arc<Inode>,
+    ) -> SysResult<Arc<Dentry>> {
         if is_dot(name) {
             return Err(Errno::EEXIST);
         }
@@ -685,8 +698,25 @@ impl Vfs {
         self.open_dentry(&d, flags, creds)
     }
 
-    /// Opens an already resolved dentry.
+    /// Opens an already resolved dentry: `IN_OPEN`, and `IN_MODIFY` for
+    /// a truncation (in that order, as Linux since 6.7).
     pub fn open_dentry(
+        self: &Arc<Self>,
+        d: &Arc<Dentry>,
+        flags: u32,
+        creds: &Creds,
+    ) -> SysResult<Arc<File>> {
+        let f = self.open_dentry_quiet(d, flags, creds)?;
+        if flags & O_PATH == 0 {
+            inotify::event(d, inotify::IN_OPEN, true);
+            if flags & O_TRUNC != 0 && matches!(d.inode.kind, Kind::File(_)) {
+                inotify::event(d, inotify::IN_MODIFY, false);
+            }
+        }
+        Ok(f)
+    }
+
+    fn open_dentry_quiet(
         self: &Arc<Self>,
         d: &Arc<Dentry>,
         flags: u32,
@@ -905,11 +935,13 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         self.may_create(&dir, &name, creds)?;
-        self.create_child(&dir, &name, old.inode.clone())?;
+        self.insert_child(&dir, &name, old.inode.clone())?;
         old.inode.update_meta(|m| {
             m.nlink += 1;
             m.ctime = inode::now();
         });
+        inotify::inode_event(&old.inode, inotify::IN_ATTRIB);
+        inotify::dir_event(&dir.inode, inotify::IN_CREATE, 0, &name, &old.inode);
         Ok(())
     }
 
@@ -932,7 +964,13 @@ impl Vfs {
         if trailing {
             return Err(Errno::ENOTDIR);
         }
-        self.remove_child(&dir, &name, &d)
+        self.remove_child(&dir, &name, &d)?;
+        // Linux: the link count's IN_ATTRIB, the inode's end if that was
+        // its last trace, then the directory's IN_DELETE.
+        inotify::inode_event(&d.inode, inotify::IN_ATTRIB);
+        inotify::maybe_gone(&d.inode);
+        inotify::dir_event(&dir.inode, inotify::IN_DELETE, 0, &name, &d.inode);
+        Ok(())
     }
 
     pub fn rmdir(
@@ -960,7 +998,10 @@ impl Vfs {
         if !ops::dir_is_empty(self, &d)? {
             return Err(Errno::ENOTEMPTY);
         }
-        self.remove_child(&dir, &name, &d)
+        self.remove_child(&dir, &name, &d)?;
+        inotify::maybe_gone(&d.inode);
+        inotify::dir_event(&dir.inode, inotify::IN_DELETE, 0, &name, &d.inode);
+        Ok(())
     }
 
     /// `renameat2(2)`.
@@ -1028,11 +1069,15 @@ impl Vfs {
                 .insert(nn.clone(), Child::Present(src.clone()));
             dst.set_parent(od.clone(), &on);
             src.set_parent(nd.clone(), &nn);
+            drop(_g);
+            moved((&od, &on), (&nd, &nn), &src, None);
+            moved((&nd, &nn), (&od, &on), &dst, None);
             return Ok(());
         }
         if src.inode.is_dir() && below(&src, &nd) {
             return Err(Errno::EINVAL);
         }
+        let mut replaced = None;
         if let Some(dst) = &dst {
             if flags & RENAME_NOREPLACE != 0 {
                 return Err(Errno::EEXIST);
@@ -1047,6 +1092,7 @@ impl Vfs {
                 _ => {}
             }
             self.remove_child(&nd, &nn, dst)?;
+            replaced = Some(dst);
         }
         lock(od_s).children.insert(on.clone(), Child::Absent);
         lock(nd_s)
@@ -1061,6 +1107,8 @@ impl Vfs {
         od.inode.touch_modified();
         nd.inode.touch_modified();
         src.inode.update_meta(|m| m.ctime = inode::now());
+        drop(_g);
+        moved((&od, &on), (&nd, &nn), &src, replaced);
         Ok(())
     }
 
@@ -1074,11 +1122,39 @@ impl Vfs {
                     o.truncate(len);
                 }
                 d.inode.touch_modified();
+                inotify::event(d, inotify::IN_MODIFY, false);
                 Ok(())
             }
             Kind::Dir(_) | Kind::SynthDir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
+    }
+}
+
+/// The events of a rename of `src` from `from` to `to` (Linux's
+/// `fsnotify_move`): one cookie for the pair, the replaced entry's link
+/// count, the source's `IN_MOVE_SELF`, then the replaced inode's end.
+fn moved(
+    from: (&Arc<Dentry>, &[u8]),
+    to: (&Arc<Dentry>, &[u8]),
+    src: &Arc<Dentry>,
+    replaced: Option<&Arc<Dentry>>,
+) {
+    let cookie = inotify::cookie();
+    inotify::dir_event(
+        &from.0.inode,
+        inotify::IN_MOVED_FROM,
+        cookie,
+        from.1,
+        &src.inode,
+    );
+    inotify::dir_event(&to.0.inode, inotify::IN_MOVED_TO, cookie, to.1, &src.inode);
+    if let Some(r) = replaced {
+        inotify::inode_event(&r.inode, inotify::IN_ATTRIB);
+    }
+    inotify::inode_event(&src.inode, inotify::IN_MOVE_SELF);
+    if let Some(r) = replaced {
+        inotify::maybe_gone(&r.inode);
     }
 }
 
@@ -1159,6 +1235,35 @@ mod tests {
             v.resolve(&r, &r, b"/sub/f", true, &c).err(),
             Some(Errno::ENOENT)
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn watch_survives_copy_up() {
+        use inotify::*;
+        let dir = tmpdir("inotify");
+        let v = vfs_on(&dir);
+        let c = Creds::root();
+        let r = v.root.clone();
+        let ino = new_file(O_NONBLOCK).unwrap();
+        let g = group_of(&ino).unwrap();
+        let d = v.resolve(&r, &r, b"/sub/f", true, &c).unwrap();
+        let wd = g.add_watch(&d.inode, IN_MODIFY | IN_CLOSE_WRITE).unwrap();
+        let w = v.open(&r, &r, b"/sub/f", O_WRONLY, 0, &c).unwrap();
+        assert!(d.inode.mem_object().is_some(), "copied up");
+        w.write(b"x").unwrap();
+        drop(w);
+        let mut b = [0u8; 64];
+        let n = ino.read(&mut b).unwrap();
+        let ev: Vec<(i32, u32)> = b[..n]
+            .chunks(16)
+            .map(|e| {
+                let wd = i32::from_ne_bytes(e[0..4].try_into().unwrap());
+                (wd, u32::from_ne_bytes(e[4..8].try_into().unwrap()))
+            })
+            .collect();
+        assert_eq!(ev, vec![(wd, IN_MODIFY), (wd, IN_CLOSE_WRITE)]);
+        assert_eq!(std::fs::read(dir.join("sub/f")).unwrap(), b"host data");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -94,13 +94,16 @@ impl FileOps for RegularOps {
         }
     }
 
-    fn truncate(&self, _f: &File, len: u64) -> SysResult<()> {
+    fn truncate(&self, f: &File, len: u64) -> SysResult<()> {
         self.inode.check_resize(len)?;
         match &*self.data() {
             FileData::Mem(o) => o.truncate(len),
             FileData::Host { .. } => return Err(Errno::EBADF),
         }
         self.inode.touch_modified();
+        if let Some(d) = &f.dentry {
+            crate::inotify::event(d, crate::inotify::IN_MODIFY, false);
+        }
         Ok(())
     }
 
