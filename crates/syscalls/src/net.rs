@@ -45,6 +45,12 @@ const MSG_NOSIGNAL: u32 = 0x4000;
 const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
 
 const SOL_SOCKET: i32 = 1;
+const SO_DEBUG: i32 = 1;
+const SO_REUSEADDR: i32 = 2;
+const SO_DONTROUTE: i32 = 5;
+const SO_BROADCAST: i32 = 6;
+const SO_KEEPALIVE: i32 = 9;
+const SO_OOBINLINE: i32 = 10;
 const SO_TYPE: i32 = 3;
 const SO_ERROR: i32 = 4;
 const SO_SNDBUF: i32 = 7;
@@ -984,6 +990,9 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         SO_SNDBUF => int(s.sndbuf() as i64),
         SO_RCVBUF => int(s.rcvbuf() as i64),
         SO_PASSCRED => int(s.passcred() as i64),
+        SO_DEBUG | SO_REUSEADDR | SO_DONTROUTE | SO_BROADCAST | SO_KEEPALIVE | SO_OOBINLINE => {
+            int(s.flag(name as u32) as i64)
+        }
         SO_RCVLOWAT | SO_SNDLOWAT => int(1),
         SO_PEERCRED => {
             let c = s.peer_cred();
@@ -1041,6 +1050,11 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         SO_SNDBUF => s.set_sndbuf(val as u32),
         SO_RCVBUF => s.set_rcvbuf(val as u32),
         SO_PASSCRED => s.set_passcred(val != 0),
+        // CAP_NET_ADMIN (12) to turn debugging on.
+        SO_DEBUG if val != 0 && !t.capable(12) => return Err(Errno::EACCES),
+        SO_DEBUG | SO_REUSEADDR | SO_DONTROUTE | SO_BROADCAST | SO_KEEPALIVE | SO_OOBINLINE => {
+            s.set_flag(name as u32, val != 0)
+        }
         SO_RCVTIMEO | SO_RCVTIMEO_NEW => s.set_rcvtimeo(read_timeout(t, optval, optlen)?),
         SO_SNDTIMEO | SO_SNDTIMEO_NEW => s.set_sndtimeo(read_timeout(t, optval, optlen)?),
         _ => return Err(Errno::ENOPROTOOPT),

@@ -127,6 +127,9 @@ struct End {
     sndbuf: usize,
     rcvbuf: usize,
     passcred: bool,
+    /// Generic `SOL_SOCKET` on/off options Linux keeps for every socket
+    /// (`SO_REUSEADDR`, `SO_KEEPALIVE`, ...): bit `1 << optname`.
+    flags: u64,
     rcvtimeo: Option<Duration>,
     sndtimeo: Option<Duration>,
 }
@@ -143,6 +146,7 @@ impl End {
             sndbuf: DEFAULT_BUF,
             rcvbuf: DEFAULT_BUF,
             passcred: false,
+            flags: 0,
             rcvtimeo: None,
             sndtimeo: None,
         }
@@ -619,6 +623,18 @@ impl Socket {
 
     pub fn set_passcred(&self, on: bool) {
         self.ends()[self.side].passcred = on;
+    }
+
+    /// A generic on/off socket option (`optname` below 64); it changes
+    /// nothing about how a unix socket behaves, as on Linux.
+    pub fn flag(&self, optname: u32) -> bool {
+        self.ends()[self.side].flags & (1u64 << (optname & 63)) != 0
+    }
+
+    pub fn set_flag(&self, optname: u32, on: bool) {
+        let bit = 1u64 << (optname & 63);
+        let e = &mut self.ends()[self.side];
+        e.flags = if on { e.flags | bit } else { e.flags & !bit };
     }
 
     /// `SO_RCVTIMEO`: `None` waits forever.
