@@ -224,6 +224,10 @@ pub const TCGETS: u32 = 0x5401;
 pub const TCSETS: u32 = 0x5402;
 pub const TCSETSW: u32 = 0x5403;
 pub const TCSETSF: u32 = 0x5404;
+pub const TCGETA: u32 = 0x5405;
+pub const TCSETA: u32 = 0x5406;
+pub const TCSETAW: u32 = 0x5407;
+pub const TCSETAF: u32 = 0x5408;
 pub const TIOCSCTTY: u32 = 0x540e;
 pub const TIOCGPGRP: u32 = 0x540f;
 pub const TIOCSPGRP: u32 = 0x5410;
@@ -268,6 +272,51 @@ pub struct Termios {
 }
 // SAFETY: repr(C) of integers and bytes; 36 bytes, no padding.
 unsafe impl crate::Pod for Termios {}
+
+/// The legacy `struct termio` (TCGETA/TCSETA*): the low 16 bits of each
+/// mode word and the first 8 control characters; 17 bytes padded to 18.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Termio {
+    pub iflag: u16,
+    pub oflag: u16,
+    pub cflag: u16,
+    pub lflag: u16,
+    pub line: u8,
+    pub cc: [u8; 8],
+    pub pad: u8,
+}
+// SAFETY: repr(C) of integers and bytes; 18 bytes, the padding is a field.
+unsafe impl crate::Pod for Termio {}
+
+impl Termio {
+    /// As Linux's `kernel_termios_to_user_termio`: the words truncated.
+    pub fn from_termios(t: &Termios) -> Termio {
+        let mut cc = [0; 8];
+        cc.copy_from_slice(&t.cc[..8]);
+        Termio {
+            iflag: t.iflag as u16,
+            oflag: t.oflag as u16,
+            cflag: t.cflag as u16,
+            lflag: t.lflag as u16,
+            line: t.line,
+            cc,
+            pad: 0,
+        }
+    }
+
+    /// As Linux's `user_termio_to_kernel_termios`: the low halves and the
+    /// first 8 control characters replace those of `t`, the rest stays.
+    pub fn apply_to(&self, t: &mut Termios) {
+        let merge = |old: u32, new: u16| (old & 0xffff_0000) | new as u32;
+        t.iflag = merge(t.iflag, self.iflag);
+        t.oflag = merge(t.oflag, self.oflag);
+        t.cflag = merge(t.cflag, self.cflag);
+        t.lflag = merge(t.lflag, self.lflag);
+        t.line = self.line;
+        t.cc[..8].copy_from_slice(&self.cc);
+    }
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]

@@ -440,12 +440,16 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                     task.ptrace_step_over_syscall();
                 }
             }
-            Event::Fault {
-                signo: _,
-                code,
-                addr,
-            } => {
+            Event::Fault { signo, code, addr } => {
                 watchdog::note_call(&task.shared, task::SENTRY_FAULT, [addr, 0, 0, 0, 0, 0]);
+                // A general-protection fault (privileged or over-long
+                // instruction, non-canonical address, bad `int n`) is no
+                // page fault: Linux reports it as SI_KERNEL with si_addr 0,
+                // and there is nothing to map in.
+                if code == abi::signal::SI_KERNEL {
+                    task.force_signal(SigInfo::fault(signo, code, 0));
+                    continue;
+                }
                 let accerr = code == abi::signal::SEGV_ACCERR;
                 if accerr && task.begin_watch_step(addr) {
                     continue;

@@ -374,13 +374,26 @@ impl Tty {
                 mm.write_obj(arg, &t)?;
                 Ok(0)
             }
-            TCSETS | TCSETSW | TCSETSF => {
+            TCGETA => {
+                let t = Termio::from_termios(&lock(&self.state).ld.termios);
+                mm.write_obj(arg, &t)?;
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF | TCSETA | TCSETAW | TCSETAF => {
                 if slave {
                     self.job_check(SIGTTOU)?;
                 }
-                let t: Termios = mm.read_obj(arg)?;
+                let t = match cmd {
+                    TCSETA | TCSETAW | TCSETAF => {
+                        let legacy: Termio = mm.read_obj(arg)?;
+                        let mut t = lock(&self.state).ld.termios;
+                        legacy.apply_to(&mut t);
+                        t
+                    }
+                    _ => mm.read_obj::<Termios>(arg)?,
+                };
                 let mut s = lock(&self.state);
-                if cmd == TCSETSF {
+                if cmd == TCSETSF || cmd == TCSETAF {
                     s.ld.flush_input();
                 }
                 s.ld.set_termios(t);
