@@ -37,11 +37,18 @@ pub fn shmdt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     shm::shmdt(&c, &mut t.mm(), a[0]).map(|_| 0)
 }
 
-pub fn shmctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (id, cmd, buf) = (a[0] as i32, a[1] as i32, a[2]);
+/// `shmctl`/`msgctl`'s `(id, cmd, buf)`: a negative id or command is
+/// EINVAL before anything is looked up, as Linux checks.
+fn ctl_args(a: [u64; 6]) -> SysResult<(i32, i32, u64)> {
+    let (id, cmd) = (a[0] as i32, a[1] as i32);
     if id < 0 || cmd < 0 {
         return Err(Errno::EINVAL);
     }
+    Ok((id, cmd, a[2]))
+}
+
+pub fn shmctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (id, cmd, buf) = ctl_args(a)?;
     let c = Cred::of(t);
     let ns = ns(t);
     match cmd {
@@ -182,10 +189,7 @@ pub fn msgrcv(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn msgctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (id, cmd, buf) = (a[0] as i32, a[1] as i32, a[2]);
-    if id < 0 || cmd < 0 {
-        return Err(Errno::EINVAL);
-    }
+    let (id, cmd, buf) = ctl_args(a)?;
     let c = Cred::of(t);
     let ns = ns(t);
     match cmd {
