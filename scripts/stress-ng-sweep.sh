@@ -88,6 +88,7 @@ CI=(
 	timerfd tee memfd seal                 # timerfd, splice family, memfd holes and seals
 	readahead sync-file get                # file ranges, adjtimex
 	sysfs numa schedpolicy ioprio          # /sys, NUMA, scheduling attributes
+	landlock                               # Landlock rulesets enforced by the VFS
 	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
 )
 

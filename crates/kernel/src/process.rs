@@ -191,6 +191,7 @@ fn new_shared(
         seccomp_sync: AtomicBool::new(false),
         traced: AtomicBool::new(false),
         trace: Mutex::new(Default::default()),
+        landlock: Mutex::new(None),
     });
     // Whatever platform thread runs the task hears when it blocks, and
     // when an exiting thread wakes it.
@@ -604,6 +605,7 @@ pub fn clone(
     }
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task));
+    *lock(&shared.landlock) = task.creds.landlock.clone();
     shared.inherit_seccomp(&task.shared);
     tg.lock().threads.push(shared.clone());
     let regs = child_regs(task, flags, stack, tls);
@@ -731,6 +733,7 @@ fn clone_thread(
     let tid = lock(&kernel.table).alloc()?;
     let comm = lock(&task.shared.comm).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task));
+    *lock(&shared.landlock) = task.creds.landlock.clone();
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
@@ -889,6 +892,7 @@ fn become_sole_thread(task: &mut Task) {
     );
     *lock(&new.interrupter) = lock(&old.interrupter).take();
     new.inherit_seccomp(&old);
+    *lock(&new.landlock) = task.creds.landlock.clone();
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));

@@ -566,8 +566,17 @@ impl SynthFile for ProcMem {
 
     fn open_ops(&self, inode: &Arc<Inode>) -> Option<SysResult<Box<dyn FileOps>>> {
         Some(group(&self.kernel, self.pid).and_then(|(_, g)| {
+            // Landlock: a landlocked opener reaches only processes in its
+            // domain or below, as ptrace does. (The task table is locked
+            // before any process.)
+            let opener = self.kernel.upgrade().and_then(|k| k.find_task(current().0));
+            let dom = opener.and_then(|t| lock(&t.landlock).clone());
             let inner = g.lock();
             if !inner.dumpable {
+                return Err(Errno::EACCES);
+            }
+            let leader = inner.threads.first().ok_or(Errno::ESRCH)?;
+            if !crate::ptrace::landlock_scoped(dom.as_ref(), leader) {
                 return Err(Errno::EACCES);
             }
             let mm = inner.mm.clone().ok_or(Errno::ESRCH)?;

@@ -31,6 +31,20 @@ use crate::task::{lock, Task, TaskShared, ThreadGroup, CAP_SYS_PTRACE};
 mod requests;
 mod watch;
 
+/// Landlock's ptrace rule: a tracer with domain `tracer` may reach
+/// `target` only if `target`'s domain is that domain or one made from it.
+pub(crate) fn landlock_scoped(
+    tracer: Option<&Arc<vfs::landlock::Domain>>,
+    target: &TaskShared,
+) -> bool {
+    match tracer {
+        None => true,
+        Some(mine) => lock(&target.landlock)
+            .as_ref()
+            .is_some_and(|theirs| mine.is_ancestor_of(theirs)),
+    }
+}
+
 pub use requests::{process_vm, ptrace};
 pub use watch::{watches_of, Watch, WatchState, WatchStep};
 

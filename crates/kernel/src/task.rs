@@ -267,6 +267,8 @@ pub struct TaskShared {
     /// Another thread synchronised its filters into `seccomp_chain`: the
     /// task takes them before its next syscall.
     pub seccomp_sync: AtomicBool,
+    /// The task's Landlock domain as other tasks see it (ptrace scoping).
+    pub landlock: Mutex<Option<Arc<vfs::landlock::Domain>>>,
     /// Something may need the run loop's attention (a signal queued, a
     /// mask change, a stop, a kill): set before waking the task, cleared
     /// by the run loop, so the loop skips signal bookkeeping otherwise.
@@ -661,6 +663,7 @@ impl Task {
             dac_override: has(CAP_DAC_OVERRIDE),
             dac_read_search: has(CAP_DAC_READ_SEARCH),
             fowner: has(CAP_FOWNER),
+            landlock: self.creds.landlock.clone(),
         }
     }
 }

@@ -114,6 +114,9 @@ fn open_exec(a: &ExecArgs, path: &[u8]) -> SysResult<Arc<File>> {
     if !vfs::inode::may_access(&m, a.creds, abi::fs::X_OK) {
         return Err(Errno::EACCES);
     }
+    // Landlock: an exec opens the file for reading and execution.
+    let ll = vfs::landlock::ACCESS_FS_EXECUTE | vfs::landlock::ACCESS_FS_READ_FILE;
+    vfs::landlock::check(a.creds, &d, ll)?;
     a.vfs.open_dentry(&d, abi::fs::O_RDONLY, &Creds::root())
 }
 

@@ -535,6 +535,7 @@ pub fn run(o: DoOptions) -> u8 {
             dac_override: uid == 0,
             dac_read_search: uid == 0,
             fowner: uid == 0,
+            landlock: None,
         }
     };
     // A host terminal on stdin: the program gets a sandbox terminal for it

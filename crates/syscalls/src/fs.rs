@@ -644,6 +644,9 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let p = path(t, a[0])?;
     let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
     let old = d.inode.size();
+    if t.creds.landlock.is_some() && !d.inode.is_dir() && d.inode.mode() & S_IFMT == S_IFREG {
+        vfs::landlock::check(&t.vfs_creds(), &d, vfs::landlock::ACCESS_FS_TRUNCATE)?;
+    }
     t.kernel.vfs.truncate(&d, len as u64)?;
     if (len as u64) < old {
         crate::memfd::shrunk(t, &d.inode, len as u64);
@@ -663,6 +666,9 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         } else {
             Errno::EINVAL
         });
+    }
+    if !f.may_truncate() {
+        return Err(Errno::EACCES);
     }
     let old = f.ops.size();
     f.ops.truncate(&f, len as u64)?;

@@ -7,6 +7,7 @@ pub mod fs;
 pub mod inotify;
 pub mod ioacct;
 pub mod ipc;
+pub mod landlock;
 pub mod memfd;
 pub mod misc;
 pub mod mm;

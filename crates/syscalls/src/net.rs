@@ -869,6 +869,7 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !vfs::may_write_dir(&dir, &creds) {
         return Err(Errno::EACCES);
     }
+    vfs::landlock::check(&creds, &dir, vfs::landlock::ACCESS_FS_MAKE_SOCK)?;
     let inode = Inode::new(
         vfs::inode::next_ino(),
         vfs::inode::DEV_ROOT,
@@ -884,7 +885,7 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     })?;
     if let Err(e) = s.bind_path(name, &inode) {
         // Already bound: Linux removes the file it made.
-        let _ = vfs.unlink(&root, &dir, &last, &creds);
+        let _ = vfs.unlink(&root, &dir, &last, &vfs::Creds::root());
         return Err(e);
     }
     Ok(0)

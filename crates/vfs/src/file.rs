@@ -100,6 +100,9 @@ pub struct File {
     flags: AtomicU32,
     pub pos: Mutex<u64>,
     pub ops: Box<dyn FileOps>,
+    /// Landlock denied `TRUNCATE` when this file was opened: `ftruncate`
+    /// through it fails (rights are fixed at open, as Linux's).
+    no_truncate: std::sync::atomic::AtomicBool,
 }
 
 impl File {
@@ -112,6 +115,7 @@ impl File {
             flags: AtomicU32::new(flags & !O_CLOEXEC),
             pos: Mutex::new(0),
             ops,
+            no_truncate: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -127,6 +131,15 @@ impl File {
             (old & !SETFL_MASK) | (flags & SETFL_MASK),
             Ordering::Relaxed,
         );
+    }
+
+    /// Whether Landlock lets this open file be truncated (`ftruncate`).
+    pub fn may_truncate(&self) -> bool {
+        !self.no_truncate.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn deny_truncate(&self) {
+        self.no_truncate.store(true, Ordering::Relaxed);
     }
 
     pub fn readable(&self) -> bool {

@@ -17,6 +17,7 @@ pub mod host;
 pub mod hostfd;
 pub mod inode;
 pub mod inotify;
+pub mod landlock;
 pub mod lock;
 pub mod ops;
 pub mod pipe;
@@ -56,6 +57,8 @@ pub struct Creds {
     pub dac_read_search: bool,
     /// `CAP_FOWNER`: act as the owner of any file (sticky directories).
     pub fowner: bool,
+    /// The task's Landlock domain, if it enforced one.
+    pub landlock: Option<Arc<landlock::Domain>>,
 }
 
 impl Creds {
@@ -69,6 +72,7 @@ impl Creds {
             dac_override: true,
             dac_read_search: true,
             fowner: true,
+            landlock: None,
         }
     }
 }
@@ -110,6 +114,15 @@ pub struct Vfs {
     pub devpts: Arc<tty::devpts::Devpts>,
     /// Serialises tree-shape changes that involve two directories.
     rename_lock: Mutex<()>,
+}
+
+/// Whether an open with these flags reads and whether it writes.
+fn read_write(flags: u32) -> (bool, bool) {
+    let acc = flags & O_ACCMODE;
+    (
+        acc == O_RDONLY || acc == O_RDWR,
+        acc == O_WRONLY || acc == O_RDWR,
+    )
 }
 
 fn is_dot(name: &[u8]) -> bool {
@@ -677,12 +690,18 @@ impl Vfs {
                     if !may_write_dir(&dir, creds) {
                         return Err(Errno::EACCES);
                     }
+                    landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_REG)?;
                     let fresh = self.create_child(&dir, &name, self.new_file_inode(mode, creds))?;
-                    return self.open_dentry(
-                        &fresh,
-                        (flags & !O_TRUNC) | O_LARGEFILE,
-                        &Creds::root(),
-                    );
+                    // As on Linux, a file Landlock lets the caller make but
+                    // not open stays made.
+                    let (read, write) = read_write(flags);
+                    let may_truncate = landlock::check_open(creds, &fresh, read, write)?;
+                    let f =
+                        self.open_dentry(&fresh, (flags & !O_TRUNC) | O_LARGEFILE, &Creds::root())?;
+                    if !may_truncate {
+                        f.deny_truncate();
+                    }
+                    return Ok(f);
                 }
                 Err(e) => return Err(e),
             }
@@ -730,9 +749,7 @@ impl Vfs {
                 Box::new(ops::PathOps { inode }),
             ));
         }
-        let acc = flags & O_ACCMODE;
-        let write = acc == O_WRONLY || acc == O_RDWR;
-        let read = acc == O_RDONLY || acc == O_RDWR;
+        let (read, write) = read_write(flags);
         if flags & O_DIRECTORY != 0 && !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -746,6 +763,27 @@ impl Vfs {
         if !inode::may_access(&inode.meta(), creds, want) {
             return Err(Errno::EACCES);
         }
+        let may_truncate = landlock::check_open(creds, d, read, write)?;
+        let regular = matches!(inode.kind, Kind::File(_));
+        if !may_truncate && flags & O_TRUNC != 0 && regular {
+            return Err(Errno::EACCES);
+        }
+        let f = self.open_ops(d, flags, creds)?;
+        if !may_truncate {
+            f.deny_truncate();
+        }
+        Ok(f)
+    }
+
+    /// The open file for `d`, permissions already checked.
+    fn open_ops(
+        self: &Arc<Self>,
+        d: &Arc<Dentry>,
+        flags: u32,
+        creds: &Creds,
+    ) -> SysResult<Arc<File>> {
+        let inode = d.inode.clone();
+        let (read, write) = read_write(flags);
         let ops: Box<dyn FileOps> = match &inode.kind {
             Kind::Dir(_) | Kind::SynthDir(_) => {
                 if write {
@@ -857,6 +895,7 @@ impl Vfs {
         creds: &Creds,
     ) -> SysResult<()> {
         let (dir, name) = self.parent_for_new((root, base, path), creds, true)?;
+        landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_DIR)?;
         let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
         ino.update_meta(|m| {
             m.uid = creds.uid;
@@ -874,6 +913,7 @@ impl Vfs {
         creds: &Creds,
     ) -> SysResult<()> {
         let (dir, name) = self.parent_for_new((root, base, path), creds, false)?;
+        landlock::check(creds, &dir, landlock::make_access(mode))?;
         let kind = match mode & S_IFMT {
             0 | S_IFREG => {
                 return self
@@ -906,6 +946,7 @@ impl Vfs {
             return Err(Errno::ENOENT);
         }
         let (dir, name) = self.parent_for_new((root, base, path), creds, false)?;
+        landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_SYM)?;
         let ino = Inode::new(
             next_ino(),
             DEV_ROOT,
@@ -935,6 +976,9 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         self.may_create(&dir, &name, creds)?;
+        if let Some(old_dir) = old.parent() {
+            landlock::check_refer(creds, (&old_dir, old), (&dir, None), false, false)?;
+        }
         self.insert_child(&dir, &name, old.inode.clone())?;
         old.inode.update_meta(|m| {
             m.nlink += 1;
@@ -957,6 +1001,10 @@ impl Vfs {
             return Err(Errno::EISDIR);
         }
         let d = self.lookup_child(&dir, &name)?;
+        if trailing && !d.inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        landlock::check(creds, &dir, landlock::ACCESS_FS_REMOVE_FILE)?;
         may_delete(&dir, &d, creds)?;
         if d.inode.is_dir() {
             return Err(Errno::EISDIR);
@@ -988,6 +1036,7 @@ impl Vfs {
             return Err(Errno::ENOTEMPTY);
         }
         let d = self.lookup_child(&dir, &name)?;
+        landlock::check(creds, &dir, landlock::ACCESS_FS_REMOVE_DIR)?;
         may_delete(&dir, &d, creds)?;
         if !d.inode.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -1033,6 +1082,13 @@ impl Vfs {
             Err(Errno::ENOENT) => None,
             Err(e) => return Err(e),
         };
+        if creds.landlock.is_some() {
+            if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
+                return Err(Errno::EEXIST);
+            }
+            let exchange = flags & RENAME_EXCHANGE != 0;
+            landlock::check_refer(creds, (&od, &src), (&nd, dst.as_ref()), true, exchange)?;
+        }
         may_delete(&od, &src, creds)?;
         match &dst {
             Some(d) => may_delete(&nd, d, creds)?,

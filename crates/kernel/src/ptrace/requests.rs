@@ -36,6 +36,11 @@ fn detach(tracer: &Arc<ThreadGroup>, t: &Arc<TaskShared>, sig: i32) {
 /// Whether the tracee `target`'s process may be traced by `task`
 /// (Linux's `ptrace_may_access` in attach mode, without an LSM).
 fn may_access(task: &Task, target: &Arc<TaskShared>) -> bool {
+    // Landlock first (an LSM applies even with CAP_SYS_PTRACE): a
+    // landlocked tracer reaches only tasks in its domain or below.
+    if !landlock_scoped(task.creds.landlock.as_ref(), target) {
+        return false;
+    }
     if task.capable(CAP_SYS_PTRACE) {
         return true;
     }
@@ -99,6 +104,13 @@ fn stop_syscall_patching(target: &TaskShared) {
 fn traceme(task: &mut Task) -> SysResult<u64> {
     let parent = task.tg().lock().parent.clone().ok_or(Errno::EPERM)?;
     if parent.is_zombie() {
+        return Err(Errno::EPERM);
+    }
+    // Landlock: the parent's domain must be ours or one ours was made
+    // from.
+    let tracer = parent.lock().threads.first().cloned();
+    let tracer_dom = tracer.and_then(|t| lock(&t.landlock).clone());
+    if !landlock_scoped(tracer_dom.as_ref(), &task.shared) {
         return Err(Errno::EPERM);
     }
     {
