@@ -35,6 +35,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+mod escape;
+
 /// Per-run timeout; the whole process group is killed after it.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of the sandbox's stderr a failure message shows.
@@ -58,6 +60,7 @@ fn main() {
     let platforms = platforms();
     c_trials(&platforms, &mut trials);
     real_trials(&platforms, &mut trials);
+    escape::trials(&platforms, &mut trials);
     sweep_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(dir) = SCRATCH.get() {
