@@ -258,6 +258,18 @@ pub const TIOCGPTLCK: u32 = 0x8004_5439;
 pub const TIOCGEXCL: u32 = 0x8004_5440;
 pub const TIOCGPTPEER: u32 = 0x5441;
 pub const TIOCINQ: u32 = FIONREAD;
+pub const TIOCGLCKTRMIOS: u32 = 0x5456;
+pub const TIOCSLCKTRMIOS: u32 = 0x5457;
+pub const TIOCPKT: u32 = 0x5420;
+pub const TIOCGPKT: u32 = 0x8004_5438;
+/// Packet-mode status bits (the first byte of a master read).
+pub const TIOCPKT_DATA: u8 = 0;
+pub const TIOCPKT_FLUSHREAD: u8 = 1;
+pub const TIOCPKT_FLUSHWRITE: u8 = 2;
+pub const TIOCPKT_STOP: u8 = 4;
+pub const TIOCPKT_START: u8 = 8;
+pub const TIOCPKT_NOSTOP: u8 = 16;
+pub const TIOCPKT_DOSTOP: u8 = 32;
 
 /// `struct termios` (kernel layout, 36 bytes used by TCGETS).
 #[repr(C)]
