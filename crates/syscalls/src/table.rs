@@ -225,7 +225,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "epoll_create", handler: Some(crate::epoll::epoll_create), status: Status::Full },
     Entry { name: "epoll_ctl_old", handler: None, status: Status::Enosys },
     Entry { name: "epoll_wait_old", handler: None, status: Status::Enosys },
-    Entry { name: "remap_file_pages", handler: None, status: Status::Enosys },
+    Entry { name: "remap_file_pages", handler: Some(mm::remap_file_pages), status: Status::Full },
     Entry { name: "getdents64", handler: Some(file::getdents64), status: Status::Full },
     Entry { name: "set_tid_address", handler: Some(process::set_tid_address), status: Status::Full },
     Entry { name: "restart_syscall", handler: Some(time::restart_syscall), status: Status::Full },
