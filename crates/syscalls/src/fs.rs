@@ -644,6 +644,9 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let p = path(t, a[0])?;
     let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
     let old = d.inode.size();
+    if matches!(d.inode.kind, vfs::Kind::File(_)) {
+        crate::file::fsize_grow_ok(t, old, len as u64)?;
+    }
     t.kernel.vfs.truncate(&d, len as u64)?;
     if (len as u64) < old {
         crate::memfd::shrunk(t, &d.inode, len as u64);
@@ -665,6 +668,9 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         });
     }
     let old = f.ops.size();
+    if crate::file::regular(&f) {
+        crate::file::fsize_grow_ok(t, old, len as u64)?;
+    }
     f.ops.truncate(&f, len as u64)?;
     if let Some(d) = &f.dentry {
         if (len as u64) < old {
