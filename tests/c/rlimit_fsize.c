@@ -39,13 +39,6 @@ static void sigs(const char *what)
 	xfsz = 0;
 }
 
-static long size_of(int fd)
-{
-	struct stat st;
-	fstat(fd, &st);
-	return st.st_size;
-}
-
 int main(void)
 {
 	dt_init();
@@ -60,7 +53,7 @@ int main(void)
 	CHK("write below", write(fd, buf, LIM - 100));
 	CHK("write across", write(fd, buf, 1000));
 	sigs("across");
-	printf("size %ld\n", size_of(fd));
+	printf("size %ld\n", dt_size(fd));
 	CHK("write at", write(fd, buf, 1));
 	sigs("at");
 	CHK("write 0 at", write(fd, buf, 0));
@@ -102,7 +95,7 @@ int main(void)
 	CHK("fallocate past", fallocate(fd, 0, LIM - 1, 2));
 	CHK("fallocate inside", fallocate(fd, 0, 100, 100));
 	sigs("fallocate");
-	printf("size %ld\n", size_of(fd));
+	printf("size %ld\n", dt_size(fd));
 
 	/* splice from a pipe, sendfile and copy_file_range into the file. */
 	int p[2];
@@ -125,7 +118,7 @@ int main(void)
 	CHK("copy_file_range across", copy_file_range(src, &in, fd, &out, 100, 0));
 	CHK("copy_file_range past", copy_file_range(src, &in, fd, &out, 100, 0));
 	sigs("copy_file_range");
-	printf("size %ld\n", size_of(fd));
+	printf("size %ld\n", dt_size(fd));
 
 	/* Not regular files: no limit. */
 	int big = 2 * LIM;

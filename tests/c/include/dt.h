@@ -103,6 +103,15 @@ static inline void *dt_badptr(void)
 }
 #define BADPTR (dt_badptr())
 
+/* The size of the file open as `fd`. */
+#include <sys/stat.h>
+static inline long dt_size(int fd)
+{
+	struct stat st;
+	fstat(fd, &st);
+	return st.st_size;
+}
+
 /* Drops capability `cap` from the calling thread's effective set (a
  * child's privileges for an EPERM check); returns capset's result. */
 #include <linux/capability.h>
