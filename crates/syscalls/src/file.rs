@@ -794,6 +794,9 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         TIOCGPTPEER => open_pty_peer(t, &f, arg as u32),
+        // Linux serves it for every file, through the inode: only regular
+        // files have extents here (as tmpfs, which has no fiemap at all).
+        FS_IOC_FIEMAP if !regular(&f) => Err(Errno::EOPNOTSUPP),
         FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
             let pos = *lock(&f.pos);
             let n = f.ops.size().saturating_sub(pos) as i32;

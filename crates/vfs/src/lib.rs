@@ -12,6 +12,7 @@ pub mod dentry;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
+pub mod fiemap;
 pub mod file;
 pub mod host;
 pub mod hostfd;
