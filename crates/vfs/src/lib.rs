@@ -14,6 +14,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod fiemap;
 pub mod file;
+pub mod handle;
 pub mod host;
 pub mod hostfd;
 pub mod inode;
