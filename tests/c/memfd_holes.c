@@ -45,13 +45,6 @@ static int touch(volatile char *p)
 	return 0;
 }
 
-static long size_of(int fd)
-{
-	struct stat st;
-	fstat(fd, &st);
-	return st.st_size;
-}
-
 int main(void)
 {
 	dt_init();
@@ -113,7 +106,7 @@ int main(void)
 	FACT(all(s + 3 * ps + 10, ps - 10, 0));
 	memset(s, 0x77, 4 * ps);
 	CHK("punch", fallocate(m, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, ps + 100, ps + 200));
-	printf("size=%ld\n", size_of(m) / ps);
+	printf("size=%ld\n", dt_size(m) / ps);
 	FACT(all(s, ps + 100, 0x77));
 	FACT(all(s + ps + 100, ps + 200, 0));
 	FACT(all(s + 2 * ps + 300, 2 * ps - 300, 0x77));
@@ -121,7 +114,7 @@ int main(void)
 	FACT(all(buf + ps + 100, ps + 200, 0));
 	FACT(all(buf + 2 * ps + 300, ps - 300, 0x77));
 	CHK("punch past end", fallocate(m, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 3 * ps, 8 * ps));
-	printf("size=%ld\n", size_of(m) / ps);
+	printf("size=%ld\n", dt_size(m) / ps);
 	FACT(all(s + 3 * ps, ps, 0));
 
 	/* MADV_REMOVE drops the file's pages, not just this mapping's. */
@@ -147,9 +140,9 @@ int main(void)
 
 	/* fallocate modes tmpfs takes and refuses. */
 	CHK("allocate grows", fallocate(m, 0, 0, 6 * ps));
-	printf("size=%ld\n", size_of(m) / ps);
+	printf("size=%ld\n", dt_size(m) / ps);
 	CHK("keep size", fallocate(m, FALLOC_FL_KEEP_SIZE, 0, 9 * ps));
-	printf("size=%ld\n", size_of(m) / ps);
+	printf("size=%ld\n", dt_size(m) / ps);
 	CHK("punch no keep", fallocate(m, FALLOC_FL_PUNCH_HOLE, 0, ps));
 	CHK("zero range", fallocate(m, FALLOC_FL_ZERO_RANGE, 0, ps));
 	CHK("zero range keep", fallocate(m, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, ps));

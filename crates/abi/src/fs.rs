@@ -258,6 +258,52 @@ pub const TIOCGPTLCK: u32 = 0x8004_5439;
 pub const TIOCGEXCL: u32 = 0x8004_5440;
 pub const TIOCGPTPEER: u32 = 0x5441;
 pub const TIOCINQ: u32 = FIONREAD;
+pub const TIOCGLCKTRMIOS: u32 = 0x5456;
+pub const TIOCSLCKTRMIOS: u32 = 0x5457;
+pub const TIOCPKT: u32 = 0x5420;
+pub const TIOCGPKT: u32 = 0x8004_5438;
+/// Packet-mode status bits (the first byte of a master read).
+pub const TIOCPKT_DATA: u8 = 0;
+pub const TIOCPKT_FLUSHREAD: u8 = 1;
+pub const TIOCPKT_FLUSHWRITE: u8 = 2;
+pub const TIOCPKT_STOP: u8 = 4;
+pub const TIOCPKT_START: u8 = 8;
+pub const TIOCPKT_NOSTOP: u8 = 16;
+pub const TIOCPKT_DOSTOP: u8 = 32;
+
+pub const FS_IOC_FIEMAP: u32 = 0xc020_660b;
+pub const FIEMAP_FLAG_SYNC: u32 = 1;
+pub const FIEMAP_EXTENT_LAST: u32 = 1;
+pub const FIEMAP_EXTENT_UNKNOWN: u32 = 2;
+
+/// `struct fiemap`, the header of an `FS_IOC_FIEMAP` request; the
+/// extents follow it.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Fiemap {
+    pub start: u64,
+    pub length: u64,
+    pub flags: u32,
+    pub mapped_extents: u32,
+    pub extent_count: u32,
+    pub reserved: u32,
+}
+// SAFETY: repr(C) of integers; 32 bytes, no padding.
+unsafe impl crate::Pod for Fiemap {}
+
+/// `struct fiemap_extent`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct FiemapExtent {
+    pub logical: u64,
+    pub physical: u64,
+    pub length: u64,
+    pub reserved64: [u64; 2],
+    pub flags: u32,
+    pub reserved: [u32; 3],
+}
+// SAFETY: repr(C) of integers; 56 bytes, no padding.
+unsafe impl crate::Pod for FiemapExtent {}
 
 /// `struct termios` (kernel layout, 36 bytes used by TCGETS).
 #[repr(C)]

@@ -18,6 +18,20 @@ thread_local! {
     static CURRENT: Cell<(i32, i32)> = const { Cell::new((0, 0)) };
 }
 
+/// `/proc/PID/mountinfo`: the sandbox's fixed mounts.
+const MOUNTINFO: &str = "1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n5 4 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 ro\n";
+
+/// The mount ID (first field of `mountinfo`) of the filesystem with
+/// device number `dev` (minor numbers only: every major is 0).
+pub fn mount_id(dev: u64) -> Option<u32> {
+    MOUNTINFO.lines().find_map(|l| {
+        let mut f = l.split(' ');
+        let id = f.next()?.parse().ok()?;
+        let minor: u64 = f.nth(1)?.strip_prefix("0:")?.parse().ok()?;
+        (minor == dev).then_some(id)
+    })
+}
+
 pub fn set_current(task: &Task) {
     CURRENT.with(|c| c.set((task.tid(), task.pid())));
     *lock(&task.shared.files) = Some(task.fds.clone());
@@ -988,7 +1002,7 @@ impl SynthDir for PidDir {
                 let info = name == "mountinfo";
                 file(ino, move || {
                     Ok(if info {
-                        b"1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n5 4 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 ro\n".to_vec()
+                        MOUNTINFO.as_bytes().to_vec()
                     } else {
                         b"overlay / overlay rw,relatime 0 0\ndevtmpfs /dev tmpfs rw,nosuid,mode=755 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nsysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\ncgroup2 /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0\n".to_vec()
                     })

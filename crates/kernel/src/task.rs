@@ -389,6 +389,7 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_SYS_RESOURCE: u32 = 24;
+pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
 
 impl Caps {
     /// What a process of effective uid `euid` starts with (no file caps).

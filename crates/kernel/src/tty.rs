@@ -9,7 +9,7 @@ use abi::signal::{SigInfo, SIGKILL, SIG_IGN, SI_KERNEL};
 use vfs::tty::{Caller, Sessions, Tty};
 
 use crate::signal::send_to_group;
-use crate::task::{lock, ThreadGroup, CAP_SYS_ADMIN};
+use crate::task::{lock, ThreadGroup, CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN};
 use crate::Kernel;
 
 pub struct KernelSessions(pub Weak<Kernel>);
@@ -44,15 +44,15 @@ impl Sessions for KernelSessions {
     fn caller(&self, tty: &Arc<Tty>) -> Option<Caller> {
         let (_, t) = self.current()?;
         let g = t.tg.lock();
+        let caps = t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed);
         Some(Caller {
             pid: t.tg.pid,
             pgid: g.pgid,
             sid: g.sid,
             ctty_is_this: same(&g.ctty, tty),
             has_ctty: g.ctty.is_some(),
-            sys_admin: t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed)
-                & (1 << CAP_SYS_ADMIN)
-                != 0,
+            sys_admin: caps & (1 << CAP_SYS_ADMIN) != 0,
+            checkpoint_restore: caps & (1 << CAP_CHECKPOINT_RESTORE) != 0,
         })
     }
 

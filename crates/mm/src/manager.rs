@@ -640,6 +640,64 @@ impl MemoryManager {
         Ok(addr)
     }
 
+    /// `remap_file_pages`, as Linux emulates it since 3.16: the pages
+    /// `[start, start + size)` of a shared mapping (or of a run of
+    /// adjacent mappings of the same object with the same attributes) are
+    /// mapped again at object page `pgoff`, with the mapping's own
+    /// protection. Returns the new mapping's start and length (to
+    /// populate).
+    pub fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        pgoff: u64,
+    ) -> Result<(u64, u64), Errno> {
+        let start = page_down(start);
+        let size = page_down(size);
+        let end = start
+            .checked_add(size)
+            .filter(|&e| e > start)
+            .ok_or(Errno::EINVAL)?;
+        if pgoff.checked_add(size / PAGE_SIZE).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let (_, vma) = self.vma_at(start).ok_or(Errno::EINVAL)?;
+        let backing = match (&vma.backing, vma.shared) {
+            (Some(b), true) => b.clone(),
+            _ => return Err(Errno::EINVAL),
+        };
+        let same = |v: &Vma| {
+            v.prot == vma.prot
+                && v.shared
+                && v.may_write == vma.may_write
+                && v.growsdown == vma.growsdown
+                && v.backing
+                    .as_ref()
+                    .is_some_and(|b| Arc::ptr_eq(&b.obj, &backing.obj))
+        };
+        let mut covered = vma.end;
+        while covered < end {
+            match self.vmas.get(&covered) {
+                Some(next) if same(next) => covered = next.end,
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        let offset = pgoff.checked_mul(PAGE_SIZE).ok_or(Errno::EINVAL)?;
+        let req = MapRequest {
+            addr: start,
+            len: size,
+            prot: vma.prot,
+            flags: MAP_SHARED | MAP_FIXED,
+            backing: Some(Backing {
+                obj: backing.obj,
+                offset,
+            }),
+            may_write: vma.may_write,
+            name: vma.name.clone(),
+        };
+        self.mmap(req).map(|a| (a, size))
+    }
+
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
         if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);

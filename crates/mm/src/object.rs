@@ -168,6 +168,27 @@ impl MemObject {
         Ok(data.len())
     }
 
+    /// The object ranges that have memory (chunks written or faulted in
+    /// so far), adjacent ones merged, clipped to the size rounded up to a
+    /// page: the extents `FS_IOC_FIEMAP` reports.
+    pub fn allocated_ranges(&self) -> Vec<(u64, u64)> {
+        let end = abi::page_up(self.len()).unwrap_or(u64::MAX);
+        let chunks = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for &idx in chunks.keys() {
+            let a = idx * self.chunk;
+            if a >= end {
+                break;
+            }
+            let b = (a + self.chunk).min(end);
+            match out.last_mut() {
+                Some(last) if last.1 == a => last.1 = b,
+                _ => out.push((a, b)),
+            }
+        }
+        out
+    }
+
     /// Sets the size. Bytes past a shrunk size are zeroed, so growing again
     /// reads zeroes; chunk ranges stay reserved to this object so mappings
     /// never see another object's memory.

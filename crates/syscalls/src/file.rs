@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use abi::fs::*;
 use abi::misc::IoVec;
-use abi::signal::{SigInfo, SIGPIPE, SI_USER};
+use abi::signal::{SigInfo, SIGPIPE, SIGXFSZ, SI_USER};
 use abi::{Errno, SysResult};
 use kernel::task::lock;
 use kernel::Task;
@@ -136,10 +136,50 @@ pub(crate) fn regular(f: &File) -> bool {
 
 /// Sends `SIGPIPE` to the calling thread after an `EPIPE` write.
 pub fn sigpipe(t: &Task) {
-    lock(&t.shared.pending).push(SigInfo::from_user(SIGPIPE, SI_USER, t.pid(), t.creds.uid));
+    signal_self(t, SIGPIPE);
+}
+
+/// `sig` for the calling thread from itself (Linux's `send_sig(sig,
+/// current, 0)`: `SI_USER` with its own pid).
+fn signal_self(t: &Task, sig: i32) {
+    lock(&t.shared.pending).push(SigInfo::from_user(sig, SI_USER, t.pid(), t.creds.uid));
     t.shared
         .attention
         .store(true, std::sync::atomic::Ordering::Release);
+}
+
+/// How far the caller may write regular files (its soft
+/// `RLIMIT_FSIZE`; `u64::MAX` for none).
+pub(crate) fn fsize_cap(t: &Task) -> u64 {
+    t.rlimit(abi::misc::RLIMIT_FSIZE).cur
+}
+
+/// A write that failed with `EFBIG` under a limit hit the limit: the
+/// caller gets `SIGXFSZ` too.
+pub(crate) fn fsize_signal(t: &Task, cap: u64, r: SysResult<u64>) -> SysResult<u64> {
+    if r == Err(Errno::EFBIG) && cap != u64::MAX {
+        signal_self(t, SIGXFSZ);
+    }
+    r
+}
+
+/// A splice into a regular file that the limit cut short: Linux's
+/// `iter_file_splice_write` writes again at the limit for the rest, which
+/// raises `SIGXFSZ` (the call still returns what was written).
+pub(crate) fn fsize_spliced_short(t: &Task, f: &File, cap: u64, asked: usize, wrote: usize) {
+    if cap != u64::MAX && wrote < asked && regular(f) {
+        signal_self(t, SIGXFSZ);
+    }
+}
+
+/// Linux's `inode_newsize_ok` for a regular file growing from `old` to
+/// `new` bytes: past the file-size limit it is `EFBIG` and `SIGXFSZ`.
+pub(crate) fn fsize_grow_ok(t: &Task, old: u64, new: u64) -> SysResult<()> {
+    if new > old && new > fsize_cap(t) {
+        signal_self(t, SIGXFSZ);
+        return Err(Errno::EFBIG);
+    }
+    Ok(())
 }
 
 /// Writes `data` with `op`; blocking writers keep going until all is
@@ -224,7 +264,11 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| f.write(b))
+    let cap = fsize_cap(t);
+    let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
+        f.write_capped(b, cap)
+    });
+    fsize_signal(t, cap, r)
 }
 
 pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -257,11 +301,13 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ESPIPE);
     }
     let cell = std::cell::Cell::new(off as u64);
-    write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
-        let n = f.pwrite(b, cell.get())?;
+    let cap = fsize_cap(t);
+    let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
+        let n = f.pwrite_capped(b, cell.get(), cap)?;
         cell.set(cell.get() + n as u64);
         Ok(n)
-    })
+    });
+    fsize_signal(t, cap, r)
 }
 
 pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
@@ -364,7 +410,9 @@ pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    writev_common(t, &f, &vecs, |f, b| f.write(b))
+    let cap = fsize_cap(t);
+    let r = writev_common(t, &f, &vecs, |f, b| f.write_capped(b, cap));
+    fsize_signal(t, cap, r)
 }
 
 const RWF_SUPPORTED: u64 = 0x1f; // HIPRI | DSYNC | SYNC | NOWAIT | APPEND
@@ -402,8 +450,10 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
         return Err(Errno::EBADF);
     }
     const RWF_APPEND: u64 = 0x10;
+    let cap = fsize_cap(t);
     if off == -1 {
-        return writev_common(t, &f, &vecs, |f, b| f.write(b));
+        let r = writev_common(t, &f, &vecs, |f, b| f.write_capped(b, cap));
+        return fsize_signal(t, cap, r);
     }
     if off < 0 {
         return Err(Errno::EINVAL);
@@ -417,11 +467,12 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
         off
     };
     let cell = std::cell::Cell::new(off as u64);
-    writev_common(t, &f, &vecs, |f, b| {
-        let n = f.pwrite(b, cell.get())?;
+    let r = writev_common(t, &f, &vecs, |f, b| {
+        let n = f.pwrite_capped(b, cell.get(), cap)?;
         cell.set(cell.get() + n as u64);
         Ok(n)
-    })
+    });
+    fsize_signal(t, cap, r)
 }
 
 pub fn preadv(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -743,6 +794,9 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         TIOCGPTPEER => open_pty_peer(t, &f, arg as u32),
+        // Linux serves it for every file, through the inode: only regular
+        // files have extents here (as tmpfs, which has no fiemap at all).
+        FS_IOC_FIEMAP if !regular(&f) => Err(Errno::EOPNOTSUPP),
         FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
             let pos = *lock(&f.pos);
             let n = f.ops.size().saturating_sub(pos) as i32;

@@ -647,6 +647,9 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if t.creds.landlock.is_some() && !d.inode.is_dir() && d.inode.mode() & S_IFMT == S_IFREG {
         vfs::landlock::check(&t.vfs_creds(), &d, vfs::landlock::ACCESS_FS_TRUNCATE)?;
     }
+    if matches!(d.inode.kind, vfs::Kind::File(_)) {
+        crate::file::fsize_grow_ok(t, old, len as u64)?;
+    }
     t.kernel.vfs.truncate(&d, len as u64)?;
     if (len as u64) < old {
         crate::memfd::shrunk(t, &d.inode, len as u64);
@@ -671,6 +674,9 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EACCES);
     }
     let old = f.ops.size();
+    if crate::file::regular(&f) {
+        crate::file::fsize_grow_ok(t, old, len as u64)?;
+    }
     f.ops.truncate(&f, len as u64)?;
     if let Some(d) = &f.dentry {
         if (len as u64) < old {
@@ -780,23 +786,98 @@ pub fn utime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-/// `name_to_handle_at`: no filesystem here exports file handles (gVisor
-/// answers the same); the path is still resolved so a missing file is
-/// `ENOENT` as on Linux.
+/// `MAX_HANDLE_SZ`.
+const MAX_HANDLE_SZ: u32 = 128;
+
+/// `name_to_handle_at(dirfd, path, handle, mount_id, flags)`: a handle
+/// for a file of a sandbox filesystem (`vfs::handle`), with the mount ID
+/// `/proc/self/mountinfo` gives its filesystem. procfs has none, as on
+/// Linux, unless `AT_HANDLE_FID` asks for an identifier only.
 pub fn name_to_handle_at(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const AT_HANDLE_FID: u64 = 0x200;
     const AT_EMPTY_PATH: u64 = 0x1000;
     const AT_SYMLINK_FOLLOW: u64 = 0x400;
-    if a[4] & !(AT_HANDLE_FID | AT_EMPTY_PATH | AT_SYMLINK_FOLLOW) != 0 {
+    let (uh, mnt_id, flags) = (a[2], a[3], a[4]);
+    if flags & !(AT_HANDLE_FID | AT_EMPTY_PATH | AT_SYMLINK_FOLLOW) != 0 {
         return Err(Errno::EINVAL);
     }
     let p = path(t, a[1])?;
-    lookup(
+    let d = lookup(
         t,
         a[0],
         &p,
-        a[4] & AT_SYMLINK_FOLLOW != 0,
-        a[4] & AT_EMPTY_PATH != 0,
+        flags & AT_SYMLINK_FOLLOW != 0,
+        flags & AT_EMPTY_PATH != 0,
     )?;
-    Err(Errno::EOPNOTSUPP)
+    if d.inode.dev == DEV_PROC && flags & AT_HANDLE_FID == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let [room, _]: [u32; 2] = util::read_obj(t, uh)?;
+    if room > MAX_HANDLE_SZ {
+        return Err(Errno::EINVAL);
+    }
+    let handle = vfs::handle::encode(&d, d.inode.dev != DEV_PROC);
+    let fits = (room & !3) as usize >= handle.len();
+    let ty = if fits {
+        vfs::handle::HANDLE_TYPE
+    } else {
+        vfs::handle::FILEID_INVALID
+    };
+    let id = kernel::procfs::mount_id(d.inode.dev).unwrap_or(0);
+    let mut r = if fits { Ok(0) } else { Err(Errno::EOVERFLOW) };
+    if util::write_obj(t, mnt_id, &id).is_err() {
+        r = Err(Errno::EFAULT);
+    }
+    let head = [handle.len() as u32, ty as u32];
+    let copied = util::write_obj(t, uh, &head).and_then(|_| {
+        if fits {
+            t.mm().copy_out(uh + 8, &handle)
+        } else {
+            Ok(())
+        }
+    });
+    if copied.is_err() {
+        r = Err(Errno::EFAULT);
+    }
+    r
+}
+
+/// `open_by_handle_at(mount_fd, handle, flags)`: opens what a handle
+/// from [`name_to_handle_at`] names on the filesystem of `mount_fd`
+/// (`CAP_DAC_READ_SEARCH` needed; `ESTALE` once the file is gone).
+pub fn open_by_handle_at(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (mfd, uh, flags) = (a[0] as i32, a[1], a[2] as u32);
+    let anchor = if mfd == AT_FDCWD {
+        Some(t.fs().cwd.clone())
+    } else if mfd < 0 {
+        return Err(Errno::EBADF);
+    } else {
+        // Linux's fdget: an O_PATH descriptor does not count.
+        let f = file(t, mfd as u64)?;
+        if f.flags() & O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        f.dentry.clone()
+    };
+    if !t.capable(kernel::task::CAP_DAC_READ_SEARCH) {
+        return Err(Errno::EPERM);
+    }
+    let [len, ty]: [u32; 2] = util::read_obj(t, uh)?;
+    // The high half of the type holds flags: only FILEID_IS_CONNECTABLE
+    // and FILEID_IS_DIR may be set there.
+    if len > MAX_HANDLE_SZ || len == 0 || (ty as i32) < 0 || ty & 0xfffc_0000 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = vec![0u8; len as usize];
+    t.mm().copy_in(uh + 8, &mut bytes)?;
+    // A file without a dentry (a pipe, a socket) is on a filesystem
+    // that decodes nothing.
+    let anchor = anchor.ok_or(Errno::ESTALE)?;
+    let d = vfs::handle::decode(&anchor, (ty & 0xffff) as i32, &bytes)?;
+    let creds = t.vfs_creds();
+    let f = t.kernel.vfs.open_dentry(&d, flags | O_LARGEFILE, &creds)?;
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds()
+        .install(f, flags & O_CLOEXEC != 0, 0, lim)
+        .map(|fd| fd as u64)
 }

@@ -177,6 +177,8 @@ pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     match mode {
         0 | KEEP_SIZE => {
             if end > inode.size() {
+                // tmpfs checks the file-size limit with KEEP_SIZE too.
+                crate::file::fsize_grow_ok(t, inode.size(), end)?;
                 if inode.seals().unwrap_or(0) & F_SEAL_GROW != 0 {
                     return Err(Errno::EPERM);
                 }

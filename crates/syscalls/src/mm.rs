@@ -81,6 +81,22 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     Ok(r)
 }
 
+/// `remap_file_pages`: deprecated in Linux, which emulates it with an
+/// `mmap` of the same object over the range (prot must be 0; flags other
+/// than `MAP_NONBLOCK` are ignored).
+pub fn remap_file_pages(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (start, size, prot, pgoff) = (a[0], a[1], a[2], a[3]);
+    if prot != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (addr, len) = t.mm().remap_file_pages(start, size, pgoff)?;
+    if a[4] & MAP_NONBLOCK as u64 == 0 {
+        let mm = t.mm.clone();
+        kernel::task::lock(&mm).populate(&mut *t.ctx, addr, len);
+    }
+    Ok(0)
+}
+
 pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     t.mm().munmap(a[0], a[1]).map(|_| 0)
 }

@@ -12,7 +12,9 @@ use vfs::pipe::Pipe;
 use vfs::File;
 use waiter::events;
 
-use crate::file::{blocking, iovecs, regular, sigpipe, MAX_RW};
+use crate::file::{
+    blocking, fsize_cap, fsize_signal, fsize_spliced_short, iovecs, regular, sigpipe, MAX_RW,
+};
 use crate::util::{self, file};
 
 const SPLICE_F_NONBLOCK: u64 = 2;
@@ -138,21 +140,26 @@ pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             nonblock |= fin.nonblocking();
             let out_nonblock = fout.nonblocking();
             let mut pos = off_out.map(|o| o as u64);
+            let cap = fsize_cap(t);
             let n = out_of_pipe(t, ip, nonblock, len, |t, data| {
                 let r = match pos {
-                    Some(p) => fout.pwrite(data, p),
+                    Some(p) => fout.pwrite_capped(data, p, cap),
                     None => {
                         let q = fout.ops.queue().filter(|_| !out_nonblock);
                         match q {
-                            Some(_) => blocking(t, &fout, events::OUT, || fout.write(data)),
-                            None => fout.write(data),
+                            Some(_) => {
+                                blocking(t, &fout, events::OUT, || fout.write_capped(data, cap))
+                            }
+                            None => fout.write_capped(data, cap),
                         }
                     }
                 };
+                let r = fsize_signal(t, cap, r.map(|n| n as u64)).map(|n| n as usize);
                 if r == Err(Errno::EPIPE) {
                     sigpipe(t);
                 }
                 let w = r?;
+                fsize_spliced_short(t, &fout, cap, data.len(), w);
                 if let Some(p) = &mut pos {
                     *p += w as u64;
                 }
@@ -323,7 +330,9 @@ pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         };
         // As Linux, a pipe or socket output takes what fits once it has
         // room: no waiting for the rest.
-        let w = blocking(t, &out, events::OUT, || out.write(&buf[..n]));
+        let cap = fsize_cap(t);
+        let w = blocking(t, &out, events::OUT, || out.write_capped(&buf[..n], cap));
+        let w = fsize_signal(t, cap, w.map(|w| w as u64)).map(|w| w as usize);
         if w == Err(Errno::EPIPE) {
             sigpipe(t);
         }
@@ -337,6 +346,7 @@ pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             }
         };
         done += w;
+        fsize_spliced_short(t, &out, cap, n, w);
         if w < n {
             if start.is_none() && inp.ops.seekable() {
                 *kernel::task::lock(&inp.pos) -= (n - w) as u64;
@@ -386,6 +396,13 @@ pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EINVAL);
         }
     }
+    // Linux's generic_copy_file_checks: nothing at or past the file-size
+    // limit, and no further than it.
+    let cap = fsize_cap(t);
+    if len > 0 && pout >= cap {
+        return fsize_signal(t, cap, Err(Errno::EFBIG));
+    }
+    let len = len.min(cap.saturating_sub(pout).min(MAX_RW as u64) as usize);
     let mut buf = vec![0u8; len.min(CHUNK)];
     let mut done = 0usize;
     while done < len {

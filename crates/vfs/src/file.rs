@@ -191,6 +191,12 @@ impl File {
 
     /// `write(2)`; `O_APPEND` writes at the end.
     pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        self.write_capped(buf, u64::MAX)
+    }
+
+    /// `write(2)` under a file-size limit (`RLIMIT_FSIZE`): see
+    /// [`File::capped`].
+    pub fn write_capped(&self, buf: &[u8], cap: u64) -> SysResult<usize> {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
@@ -199,6 +205,7 @@ impl File {
             if self.flags() & O_APPEND != 0 {
                 *pos = self.ops.size();
             }
+            let buf = self.capped(buf, *pos, cap)?;
             let n = self.ops.write(self, buf, *pos)?;
             *pos += n as u64;
             drop(pos);
@@ -209,6 +216,24 @@ impl File {
             self.modified(n);
             Ok(n)
         }
+    }
+
+    /// Linux's `generic_write_check_limits`: a regular file is not
+    /// written at or past `cap` (`EFBIG`; the caller sends `SIGXFSZ`),
+    /// and a write crossing it is cut short there. Other files have no
+    /// such limit.
+    fn capped<'a>(&self, buf: &'a [u8], pos: u64, cap: u64) -> SysResult<&'a [u8]> {
+        let regular = self
+            .dentry
+            .as_ref()
+            .is_some_and(|d| matches!(d.inode.kind, crate::Kind::File(_)));
+        if cap == u64::MAX || buf.is_empty() || !regular {
+            return Ok(buf);
+        }
+        if pos >= cap {
+            return Err(Errno::EFBIG);
+        }
+        Ok(&buf[..buf.len().min((cap - pos).min(usize::MAX as u64) as usize)])
     }
 
     pub fn pread(&self, buf: &mut [u8], off: u64) -> SysResult<usize> {
@@ -224,6 +249,11 @@ impl File {
     }
 
     pub fn pwrite(&self, buf: &[u8], off: u64) -> SysResult<usize> {
+        self.pwrite_capped(buf, off, u64::MAX)
+    }
+
+    /// `pwrite(2)` under a file-size limit: see [`File::capped`].
+    pub fn pwrite_capped(&self, buf: &[u8], off: u64, cap: u64) -> SysResult<usize> {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
@@ -236,6 +266,7 @@ impl File {
         } else {
             off
         };
+        let buf = self.capped(buf, off, cap)?;
         let n = self.ops.write(self, buf, off)?;
         self.modified(n);
         Ok(n)

@@ -71,6 +71,22 @@ impl FileOps for RegularOps {
         self.inode.size()
     }
 
+    fn ioctl(&self, _f: &File, cmd: u32, arg: u64, mm: &mut mm::MemoryManager) -> SysResult<u64> {
+        match cmd {
+            FS_IOC_FIEMAP => {
+                let extents = match &*self.data() {
+                    FileData::Mem(o) => o.allocated_ranges(),
+                    FileData::Host { size: 0, .. } => Vec::new(),
+                    FileData::Host { size, .. } => {
+                        vec![(0, abi::page_up(*size).unwrap_or(u64::MAX))]
+                    }
+                };
+                crate::fiemap::fiemap(mm, arg, &extents)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
     fn stat(&self, _f: &File) -> SysResult<Stat> {
         Ok(self.inode.stat())
     }

@@ -103,4 +103,28 @@ static inline void *dt_badptr(void)
 }
 #define BADPTR (dt_badptr())
 
+/* The size of the file open as `fd`. */
+#include <sys/stat.h>
+static inline long dt_size(int fd)
+{
+	struct stat st;
+	fstat(fd, &st);
+	return st.st_size;
+}
+
+/* Drops capability `cap` from the calling thread's effective set (a
+ * child's privileges for an EPERM check); returns capset's result. */
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int dt_drop_cap(int cap)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[cap / 32].effective &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &h, d);
+}
+
 #endif

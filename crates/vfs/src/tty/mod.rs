@@ -35,6 +35,8 @@ pub struct Caller {
     pub has_ctty: bool,
     /// `CAP_SYS_ADMIN`.
     pub sys_admin: bool,
+    /// `CAP_CHECKPOINT_RESTORE`.
+    pub checkpoint_restore: bool,
 }
 
 /// What a terminal needs from the kernel, which owns processes.
@@ -79,6 +81,51 @@ struct State {
     /// When input last arrived (`VTIME` inter-byte timer).
     last_input: Instant,
     exclusive: bool,
+    /// `TIOCSLCKTRMIOS`: bits (and control characters) set here keep
+    /// their old value across `TCSETS*` (`unset_locked_termios`).
+    locked_termios: Termios,
+    /// The master is in packet mode (`TIOCPKT`).
+    packet: bool,
+    /// Status bits a packet-mode master read reports next (the slave's
+    /// `ctrl.pktstatus`).
+    pktstatus: u8,
+}
+
+impl State {
+    /// A status change for a packet-mode master (nothing otherwise).
+    fn pkt_status(&mut self, bits: u8) {
+        if self.packet {
+            self.pktstatus |= bits;
+        }
+    }
+
+    /// `TCSETS*` with Linux's rules: locked bits keep their old values,
+    /// and a packet-mode master hears of a change of XON/XOFF flow
+    /// control (`pty_set_termios`).
+    fn set_termios(&mut self, mut t: Termios) {
+        let old = self.ld.termios;
+        let l = self.locked_termios;
+        let keep = |new: u32, old: u32, mask: u32| (new & !mask) | (old & mask);
+        t.iflag = keep(t.iflag, old.iflag, l.iflag);
+        t.oflag = keep(t.oflag, old.oflag, l.oflag);
+        t.cflag = keep(t.cflag, old.cflag, l.cflag);
+        t.lflag = keep(t.lflag, old.lflag, l.lflag);
+        if l.line != 0 {
+            t.line = old.line;
+        }
+        for i in 0..t.cc.len() {
+            if l.cc[i] != 0 {
+                t.cc[i] = old.cc[i];
+            }
+        }
+        let flow = |t: &Termios| t.iflag & IXON != 0 && t.cc[VSTOP] == 0o23 && t.cc[VSTART] == 0o21;
+        let (was, now) = (flow(&old), flow(&t));
+        if self.packet && was != now {
+            self.pktstatus &= !(TIOCPKT_DOSTOP | TIOCPKT_NOSTOP);
+            self.pktstatus |= if now { TIOCPKT_DOSTOP } else { TIOCPKT_NOSTOP };
+        }
+        self.ld.set_termios(t);
+    }
 }
 
 pub struct Tty {
@@ -288,6 +335,19 @@ impl Tty {
     /// What the slave wrote (and echoes); `EIO` once every slave closed.
     pub fn master_read(&self, buf: &mut [u8]) -> SysResult<usize> {
         let mut s = lock(&self.state);
+        // Packet mode: a status change reads alone as one byte, data
+        // comes after a `TIOCPKT_DATA` byte (`n_tty_read`).
+        if s.packet && s.pktstatus != 0 && !buf.is_empty() {
+            buf[0] = std::mem::take(&mut s.pktstatus);
+            return Ok(1);
+        }
+        let (buf, head) = match (s.packet, buf.split_first_mut()) {
+            (true, Some((first, rest))) if !s.ld.output.is_empty() => {
+                *first = TIOCPKT_DATA;
+                (rest, 1)
+            }
+            _ => (buf, 0),
+        };
         if s.ld.output.is_empty() {
             return if s.other_closed {
                 Err(Errno::EIO)
@@ -301,7 +361,7 @@ impl Tty {
         }
         drop(s);
         self.slave_q.notify(events::OUT);
-        Ok(n)
+        Ok(head + n)
     }
 
     /// What the master writes is the slave's input.
@@ -353,6 +413,9 @@ impl Tty {
         if !s.ld.output.is_empty() {
             r |= events::IN | events::RDNORM;
         }
+        if s.packet && s.pktstatus != 0 {
+            r |= events::PRI | events::IN | events::RDNORM;
+        }
         if s.other_closed {
             r |= events::HUP;
         }
@@ -395,11 +458,29 @@ impl Tty {
                 let mut s = lock(&self.state);
                 if cmd == TCSETSF || cmd == TCSETAF {
                     s.ld.flush_input();
+                    s.pkt_status(TIOCPKT_FLUSHREAD);
                 }
-                s.ld.set_termios(t);
+                s.set_termios(t);
                 drop(s);
                 self.slave_q.notify(events::ALL);
                 self.master_q.notify(events::ALL);
+                Ok(0)
+            }
+            TIOCGLCKTRMIOS => {
+                let t = lock(&self.state).locked_termios;
+                mm.write_obj(arg, &t)?;
+                Ok(0)
+            }
+            TIOCSLCKTRMIOS => {
+                let admin = self
+                    .sessions()
+                    .and_then(|h| h.caller(self))
+                    .is_some_and(|c| c.sys_admin || c.checkpoint_restore);
+                if !admin {
+                    return Err(Errno::EPERM);
+                }
+                let t: Termios = mm.read_obj(arg)?;
+                lock(&self.state).locked_termios = t;
                 Ok(0)
             }
             TIOCGWINSZ => {
@@ -445,9 +526,16 @@ impl Tty {
                 if flush_out {
                     s.ld.flush_output();
                 }
+                // Only the slave's flushes are news to a packet-mode
+                // master (`n_tty_packet_mode_flush`, `pty_flush_buffer`).
+                if slave {
+                    let bits = if inq { TIOCPKT_FLUSHREAD } else { 0 }
+                        | if outq { TIOCPKT_FLUSHWRITE } else { 0 };
+                    s.pkt_status(bits);
+                }
                 drop(s);
                 self.slave_q.notify(events::OUT);
-                self.master_q.notify(events::OUT);
+                self.master_q.notify(events::OUT | events::IN | events::PRI);
                 Ok(0)
             }
             TCXONC => {
@@ -456,8 +544,18 @@ impl Tty {
                 }
                 let mut s = lock(&self.state);
                 match arg {
-                    TCOOFF => s.ld.tco_stopped = true,
+                    TCOOFF => {
+                        if !s.ld.tco_stopped && slave {
+                            s.pkt_status(TIOCPKT_STOP);
+                            s.pktstatus &= !TIOCPKT_START;
+                        }
+                        s.ld.tco_stopped = true;
+                    }
                     TCOON => {
+                        if s.ld.tco_stopped && slave {
+                            s.pkt_status(TIOCPKT_START);
+                            s.pktstatus &= !TIOCPKT_STOP;
+                        }
                         s.ld.tco_stopped = false;
                         s.ld.stopped = false;
                     }
@@ -466,6 +564,7 @@ impl Tty {
                 }
                 drop(s);
                 self.slave_q.notify(events::OUT);
+                self.master_q.notify(events::IN | events::PRI);
                 Ok(0)
             }
             TCSBRK | TCSBRKP => {
@@ -744,6 +843,24 @@ impl FileOps for MasterOps {
             }
             TIOCGPTLCK => {
                 let v = lock(&self.tty.state).locked as i32;
+                mm.write_obj(arg, &v)?;
+                Ok(0)
+            }
+            TIOCPKT => {
+                let on: i32 = mm.read_obj(arg)?;
+                let mut s = lock(&self.tty.state);
+                if on != 0 {
+                    if !s.packet {
+                        s.pktstatus = 0;
+                        s.packet = true;
+                    }
+                } else {
+                    s.packet = false;
+                }
+                Ok(0)
+            }
+            TIOCGPKT => {
+                let v = lock(&self.tty.state).packet as i32;
                 mm.write_obj(arg, &v)?;
                 Ok(0)
             }
