@@ -385,8 +385,10 @@ pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_SYS_RESOURCE: u32 = 24;
+pub const CAP_SYSLOG: u32 = 34;
 
 impl Caps {
     /// What a process of effective uid `euid` starts with (no file caps).
