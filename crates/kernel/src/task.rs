@@ -414,6 +414,17 @@ pub enum Exit {
     Group(i32),
 }
 
+/// Syscall user dispatch (`PR_SET_SYSCALL_USER_DISPATCH`): a syscall made
+/// from outside `[offset, offset + len)` while the selector byte says
+/// BLOCK is not run but turned into `SIGSYS` (`SYS_USER_DISPATCH`).
+#[derive(Clone, Copy, Debug)]
+pub struct UserDispatch {
+    pub offset: u64,
+    pub len: u64,
+    /// Address of the selector byte; 0 = always dispatch.
+    pub selector: u64,
+}
+
 pub struct Task {
     pub shared: Arc<TaskShared>,
     pub kernel: Arc<Kernel>,
@@ -447,6 +458,8 @@ pub struct Task {
     /// Seccomp filters, oldest first; inherited by children and kept
     /// across exec.
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
+    /// `PR_SET_SYSCALL_USER_DISPATCH`: not inherited, cleared by exec.
+    pub user_dispatch: Option<UserDispatch>,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
     /// The platform context is a thread of another process's host address

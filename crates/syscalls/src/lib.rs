@@ -23,6 +23,7 @@ pub mod table;
 pub mod time;
 pub mod timer;
 pub mod timerfd;
+pub mod user_dispatch;
 pub mod util;
 pub mod xattr;
 
@@ -54,6 +55,11 @@ pub struct Entry {
 pub fn dispatch(task: &mut Task) -> SysResult<u64> {
     let mut nr = task.regs.orig_rax;
     let mut args = task.regs.syscall_args();
+    if let Some(ud) = task.user_dispatch {
+        if let Some(r) = user_dispatch::check(task, nr, ud) {
+            return r;
+        }
+    }
     if task
         .shared
         .seccomp_sync
