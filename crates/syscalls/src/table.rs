@@ -456,7 +456,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "landlock_create_ruleset", handler: None, status: Status::Enosys },
     Entry { name: "landlock_add_rule", handler: None, status: Status::Enosys },
     Entry { name: "landlock_restrict_self", handler: None, status: Status::Enosys },
-    Entry { name: "memfd_secret", handler: None, status: Status::Enosys },
+    Entry { name: "memfd_secret", handler: Some(crate::memfd::memfd_secret), status: Status::Partial("pages are kept from ptrace, /proc/pid/mem and process_vm_readv/writev, but not locked (no RLIMIT_MEMLOCK charge; mlock/MADV_DONTNEED on them behave as on other shared memory) and not removed from any direct map: the sentry can read them") },
     Entry { name: "process_mrelease", handler: None, status: Status::Enosys },
     Entry { name: "futex_waitv", handler: Some(process::futex_waitv), status: Status::Full },
     Entry { name: "set_mempolicy_home_node", handler: Some(sched::set_mempolicy_home_node), status: Status::Partial("ranges keep no policy (see mbind): ENOENT, as Linux for a range without one, even after mbind") },
