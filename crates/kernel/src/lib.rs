@@ -5,6 +5,7 @@ pub mod fdtable;
 pub mod futex;
 mod host_threads;
 pub mod ipc;
+pub mod klog;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
@@ -13,6 +14,7 @@ pub mod sched;
 pub mod seccomp;
 pub mod signal;
 pub mod signalfd;
+pub mod swap;
 pub mod sysfs;
 pub mod task;
 pub mod timer;
@@ -110,6 +112,10 @@ pub struct Kernel {
     /// Test only (`RVISOR_TEST_STUCK_SYSCALL`): this syscall first sleeps
     /// uninterruptibly on the host for this long, for the watchdog's tests.
     pub stuck_test: std::sync::OnceLock<(u64, std::time::Duration)>,
+    /// The kernel log `syslog(2)` and `dmesg` read.
+    pub klog: klog::KernelLog,
+    /// The swap areas `swapon` enabled.
+    pub swaps: swap::SwapAreas,
 }
 
 impl Kernel {
@@ -135,6 +141,7 @@ impl Kernel {
         // The sandbox's CPUs are the sentry's at start, before any of its
         // threads changes its own affinity.
         sched::host_cpus();
+        let start = Instant::now();
         let k = Arc::new(Kernel {
             platform,
             mf: mf.clone(),
@@ -151,20 +158,47 @@ impl Kernel {
             strace,
             exit: Mutex::new(None),
             exit_cv: Condvar::new(),
-            start: Instant::now(),
+            start,
             reported: Mutex::new(HashSet::new()),
             futexes: futex::FutexTable::default(),
             timers: Arc::new(timer::TimerService::default()),
             exited_cpu_ns: Default::default(),
             ipc: ipc::IpcNamespace::new(mf.clone()),
             stuck_test: std::sync::OnceLock::new(),
+            klog: klog::KernelLog::new(start),
+            swaps: swap::SwapAreas::default(),
         });
+        k.boot_log();
         procfs::mount(&k);
         sysfs::mount(&k);
         k.vfs
             .devpts
             .set_sessions(Arc::new(tty::KernelSessions(Arc::downgrade(&k))));
         k
+    }
+
+    /// The lines `dmesg` shows in a fresh sandbox.
+    fn boot_log(&self) {
+        self.klog.log(
+            5,
+            &format!("Linux version {UTS_RELEASE} (rvisor) {UTS_VERSION}"),
+        );
+        self.klog.log(
+            6,
+            &format!(
+                "rvisor: starting the sentry, platform {}",
+                self.platform.name()
+            ),
+        );
+        self.klog.log(
+            6,
+            &format!(
+                "rvisor: {} CPUs, {} MiB of memory",
+                sched::ncpus(),
+                self.memory().total >> 20
+            ),
+        );
+        self.klog.log(6, "rvisor: ready");
     }
 
     /// Writes a line to the log (if any).
@@ -200,6 +234,14 @@ impl Kernel {
                 return s;
             }
             e = self.exit_cv.wait(e).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Sends SIGKILL to every process of the sandbox.
+    pub fn kill_all(&self) {
+        let groups: Vec<_> = lock(&self.table).groups.values().cloned().collect();
+        for g in groups {
+            signal::send_to_group(&g, SigInfo::new(SIGKILL, abi::signal::SI_KERNEL));
         }
     }
 

@@ -285,6 +285,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
             no_new_privs: parts.no_new_privs,
             caps: parts.caps,
             seccomp: parts.seccomp,
+            user_dispatch: None,
             restart_deadline: None,
             borrowed_vm,
             watch: Default::default(),
@@ -1018,6 +1019,7 @@ pub fn execve(
     task.regs = initial_regs(loaded.entry, loaded.sp);
     let _ = task.ctx.set_fp_state(&FpState::default());
     task.robust_list = (0, 0);
+    task.user_dispatch = None;
     task.regs_replaced = true;
     if let Some(v) = lock(&task.shared.vfork_done).take() {
         v.release();

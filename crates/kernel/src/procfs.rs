@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 
 use abi::fs::*;
@@ -40,6 +41,13 @@ pub fn set_current(task: &Task) {
 
 pub(crate) fn current() -> (i32, i32) {
     CURRENT.with(|c| c.get())
+}
+
+/// Whether the task this host thread runs holds `cap` (as last published
+/// by `Task::publish_creds`).
+fn current_capable(k: &Kernel, cap: u32) -> bool {
+    k.find_task(current().0)
+        .is_some_and(|t| t.shown_caps[0].load(Ordering::Relaxed) & (1 << cap) != 0)
 }
 
 fn file(ino: u64, f: impl Fn() -> SysResult<Vec<u8>> + Send + Sync + 'static) -> Arc<Inode> {
@@ -202,7 +210,7 @@ impl SynthDir for Root {
             }
             "meminfo" => file(idx, move || {
                 let k = kw.upgrade().ok_or(Errno::ENOENT)?;
-                Ok(meminfo(&k.memory()).into_bytes())
+                Ok(meminfo(&k.memory(), k.swaps.total_kb()).into_bytes())
             }),
             "uptime" => file(idx, move || {
                 let k = kw.upgrade().ok_or(Errno::ENOENT)?;
@@ -235,10 +243,11 @@ impl SynthDir for Root {
             "filesystems" => file(idx, || {
                 Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
             }),
-            // The sandbox has no block devices and no swap.
+            // The sandbox has no block devices.
             "partitions" => file(idx, || Ok(b"major minor  #blocks  name\n\n".to_vec())),
-            "swaps" => file(idx, || {
-                Ok(b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_vec())
+            "swaps" => file(idx, move || {
+                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                Ok(k.swaps.proc_swaps())
             }),
             "sys" => dir(
                 idx,
@@ -334,7 +343,8 @@ fn cpuinfo(host: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn meminfo(m: &crate::Memory) -> String {
+/// `/proc/meminfo`; `swap_kb` is the swap `swapon` enabled, all free.
+fn meminfo(m: &crate::Memory, swap_kb: u64) -> String {
     let kb = |b: u64| b / 1024;
     let (total, free, shared, buffers) = (kb(m.total), kb(m.free), kb(m.shared), kb(m.buffers));
     let avail = free + buffers;
@@ -348,8 +358,8 @@ fn meminfo(m: &crate::Memory) -> String {
         ("SwapCached", 0),
         ("Active", 0),
         ("Inactive", 0),
-        ("SwapTotal", 0),
-        ("SwapFree", 0),
+        ("SwapTotal", swap_kb),
+        ("SwapFree", swap_kb),
         ("Dirty", 0),
         ("Writeback", 0),
         ("AnonPages", 0),
@@ -430,6 +440,7 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
             "ostype",
             "pid_max",
             "threads-max",
+            "dmesg_restrict",
             "ngroups_max",
             "random",
             // System V IPC limits (crate::ipc::sysctl).
@@ -480,6 +491,33 @@ impl SynthDir for SysDir {
             }
         }
         let kw = self.kernel.clone();
+        if path.as_slice() == ["kernel", "dmesg_restrict"] {
+            let kr = kw.clone();
+            return Ok(rw_file(
+                next_ino(),
+                move || {
+                    let k = kr.upgrade().ok_or(Errno::ENOENT)?;
+                    Ok(format!(
+                        "{}\n",
+                        k.klog.restrict.load(Ordering::Relaxed) as u8
+                    ))
+                },
+                move |v| {
+                    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                    // proc_dointvec_minmax_sysadmin: 0 or 1, root's
+                    // CAP_SYS_ADMIN only.
+                    if !current_capable(&k, crate::task::CAP_SYS_ADMIN) {
+                        return Err(Errno::EPERM);
+                    }
+                    match v {
+                        "0" => k.klog.restrict.store(false, Ordering::Relaxed),
+                        "1" => k.klog.restrict.store(true, Ordering::Relaxed),
+                        _ => return Err(Errno::EINVAL),
+                    }
+                    Ok(())
+                },
+            ));
+        }
         let boot_id = self.boot_id.clone();
         Ok(file(next_ino(), move || {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
@@ -1207,6 +1245,7 @@ static HOST_CPUINFO: OnceLock<Option<std::fs::File>> = OnceLock::new();
 pub fn open_host_files() {
     HOST_CPUINFO.get_or_init(|| std::fs::File::open("/proc/cpuinfo").ok());
     crate::sysfs::host_kernel_max();
+    crate::klog::read_host_setting();
 }
 
 /// The host's `/proc/cpuinfo`, read once.

@@ -387,9 +387,11 @@ pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_BOOT: u32 = 22;
 pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_SYS_RESOURCE: u32 = 24;
 pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
+pub const CAP_SYSLOG: u32 = 34;
 
 impl Caps {
     /// What a process of effective uid `euid` starts with (no file caps).
@@ -413,6 +415,17 @@ pub enum Exit {
     Thread(i32),
     /// `exit_group(2)` or a fatal signal: the wait status for the group.
     Group(i32),
+}
+
+/// Syscall user dispatch (`PR_SET_SYSCALL_USER_DISPATCH`): a syscall made
+/// from outside `[offset, offset + len)` while the selector byte says
+/// BLOCK is not run but turned into `SIGSYS` (`SYS_USER_DISPATCH`).
+#[derive(Clone, Copy, Debug)]
+pub struct UserDispatch {
+    pub offset: u64,
+    pub len: u64,
+    /// Address of the selector byte; 0 = always dispatch.
+    pub selector: u64,
 }
 
 pub struct Task {
@@ -448,6 +461,8 @@ pub struct Task {
     /// Seccomp filters, oldest first; inherited by children and kept
     /// across exec.
     pub seccomp: Vec<Arc<[crate::seccomp::Insn]>>,
+    /// `PR_SET_SYSCALL_USER_DISPATCH`: not inherited, cleared by exec.
+    pub user_dispatch: Option<UserDispatch>,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
     /// The platform context is a thread of another process's host address

@@ -188,6 +188,16 @@ static inline int is_fast_clock(clockid_t clk) {
 }
 
 // Splits a signed nanosecond count into seconds and [0, 1e9) nanoseconds.
+// Callers that store into the application's structure do so through
+// store_pair, seconds first: a bad pointer then faults at the structure's
+// first field, the address Linux's vDSO reports in si_addr (the compiler
+// would otherwise order the two stores as it likes).
+static inline void store_pair(int64_t *first, int64_t a, int64_t *second,
+                              int64_t b) {
+  *(volatile int64_t *)first = a;
+  *(volatile int64_t *)second = b;
+}
+
 static inline void ns_split(uint64_t ns, int64_t *sec, int64_t *nsec) {
   int64_t s = (int64_t)ns / NSEC_PER_SEC;
   int64_t r = (int64_t)ns % NSEC_PER_SEC;
@@ -212,7 +222,9 @@ VDSO_EXPORT int __vdso_clock_getres(clockid_t clk, struct kernel_timespec *res);
 int __vdso_clock_gettime(clockid_t clk, struct kernel_timespec *ts) {
   uint64_t ns;
   if (is_fast_clock(clk) && read_clock(clk, &ns) == 0) {
-    ns_split(ns, &ts->tv_sec, &ts->tv_nsec);
+    int64_t sec, nsec;
+    ns_split(ns, &sec, &nsec);
+    store_pair(&ts->tv_sec, sec, &ts->tv_nsec, nsec);
     return 0;
   }
   return (int)syscall2(NR_clock_gettime, clk, (long)ts);
@@ -221,11 +233,11 @@ int __vdso_clock_gettime(clockid_t clk, struct kernel_timespec *ts) {
 int __vdso_gettimeofday(struct kernel_timeval *tv, struct kernel_timezone *tz) {
   if (tv) {
     uint64_t ns;
-    int64_t nsec;
+    int64_t sec, nsec;
     if (read_clock(CLOCK_REALTIME, &ns) != 0)
       return (int)syscall2(NR_gettimeofday, (long)tv, (long)tz);
-    ns_split(ns, &tv->tv_sec, &nsec);
-    tv->tv_usec = nsec / 1000;
+    ns_split(ns, &sec, &nsec);
+    store_pair(&tv->tv_sec, sec, &tv->tv_usec, nsec / 1000);
   }
   if (tz) {
     tz->tz_minuteswest = 0;
@@ -255,10 +267,8 @@ long __vdso_getcpu(unsigned *cpu, unsigned *node, struct getcpu_cache *unused) {
 
 int __vdso_clock_getres(clockid_t clk, struct kernel_timespec *res) {
   if ((uint32_t)clk < 32 && ((HRES_CLOCKS >> clk) & 1) && LOAD(enabled)) {
-    if (res) {
-      res->tv_sec = 0;
-      res->tv_nsec = 1;
-    }
+    if (res)
+      store_pair(&res->tv_sec, 0, &res->tv_nsec, 1);
     return 0;
   }
   return (int)syscall2(NR_clock_getres, clk, (long)res);

@@ -78,6 +78,19 @@ pub struct Vma {
     pub wipeonfork: bool,
 }
 
+/// Who reaches memory through [`MemoryManager::walk`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// The address space's own process: its protections apply.
+    Own,
+    /// Another process (`process_vm_readv`): protections apply, secret
+    /// memory is out of reach.
+    Remote,
+    /// A debugger (`ptrace`, `/proc/pid/mem`): any protection, not secret
+    /// memory.
+    Debugger,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Pma {
     end: u64,
@@ -1430,7 +1443,7 @@ impl MemoryManager {
         write: bool,
         f: impl FnMut(&MemoryFile, u64, usize, usize),
     ) -> Result<(), Errno> {
-        if self.walk(addr, len, write, false, f) == len {
+        if self.walk(addr, len, write, Reach::Own, f) == len {
             Ok(())
         } else {
             Err(Errno::EFAULT)
@@ -1447,9 +1460,10 @@ impl MemoryManager {
         addr: u64,
         len: usize,
         write: bool,
-        force: bool,
+        reach: Reach,
         mut f: impl FnMut(&MemoryFile, u64, usize, usize),
     ) -> usize {
+        let force = reach == Reach::Debugger;
         let Some(end) = addr.checked_add(len as u64) else {
             return 0;
         };
@@ -1464,7 +1478,10 @@ impl MemoryManager {
                 (true, false) => v.prot & PROT_WRITE != 0,
                 (true, true) => !v.shared || v.prot & PROT_WRITE != 0,
             };
-            if !allowed {
+            // Secret memory (memfd_secret) is reachable from its own
+            // address space only: Linux's get_user_pages refuses it.
+            let secret = reach != Reach::Own && v.backing.as_ref().is_some_and(|b| b.obj.secret());
+            if !allowed || secret {
                 break;
             }
             let vend = v.end;
@@ -1551,14 +1568,30 @@ impl MemoryManager {
     /// Copies in as much of `[addr, addr+len)` as is readable; returns
     /// how many bytes from the start were copied.
     pub fn copy_in_partial(&mut self, addr: u64, buf: &mut [u8]) -> usize {
-        self.walk(addr, buf.len(), false, false, |mf, off, at, n| {
+        self.walk(addr, buf.len(), false, Reach::Own, |mf, off, at, n| {
             mf.read(off, &mut buf[at..at + n])
         })
     }
 
     /// Copies out as much as is writable from the start; returns the count.
     pub fn copy_out_partial(&mut self, addr: u64, data: &[u8]) -> usize {
-        self.walk(addr, data.len(), true, false, |mf, off, at, n| {
+        self.walk(addr, data.len(), true, Reach::Own, |mf, off, at, n| {
+            mf.write(off, &data[at..at + n])
+        })
+    }
+
+    /// [`MemoryManager::copy_in_partial`] for another process
+    /// (`process_vm_readv`): secret memory stops it.
+    pub fn remote_read(&mut self, addr: u64, buf: &mut [u8]) -> usize {
+        self.walk(addr, buf.len(), false, Reach::Remote, |mf, off, at, n| {
+            mf.read(off, &mut buf[at..at + n])
+        })
+    }
+
+    /// [`MemoryManager::copy_out_partial`] for another process
+    /// (`process_vm_writev`): secret memory stops it.
+    pub fn remote_write(&mut self, addr: u64, data: &[u8]) -> usize {
+        self.walk(addr, data.len(), true, Reach::Remote, |mf, off, at, n| {
             mf.write(off, &data[at..at + n])
         })
     }
@@ -1566,7 +1599,7 @@ impl MemoryManager {
     /// Reads memory as a debugger does (`ptrace`, `/proc/pid/mem`): any
     /// mapped page, whatever its protection. Returns the bytes read.
     pub fn read_forced(&mut self, addr: u64, buf: &mut [u8]) -> usize {
-        self.walk(addr, buf.len(), false, true, |mf, off, at, n| {
+        self.walk(addr, buf.len(), false, Reach::Debugger, |mf, off, at, n| {
             mf.read(off, &mut buf[at..at + n])
         })
     }
@@ -1581,7 +1614,7 @@ impl MemoryManager {
     }
 
     fn write_raw(&mut self, addr: u64, data: &[u8]) -> usize {
-        self.walk(addr, data.len(), true, true, |mf, off, at, n| {
+        self.walk(addr, data.len(), true, Reach::Debugger, |mf, off, at, n| {
             mf.write(off, &data[at..at + n])
         })
     }

@@ -27,6 +27,11 @@ pub trait Mappable: Send + Sync {
     fn punch_hole(&self, _offset: u64, _len: u64) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)
     }
+    /// Secret memory (`memfd_secret`): only the address spaces mapping it
+    /// reach it, never a debugger or another process.
+    fn secret(&self) -> bool {
+        false
+    }
     /// The concrete object, for callers that act on one kind of mapping
     /// only (`shmdt` finds the segments it attached).
     fn as_any(&self) -> Option<&dyn std::any::Any> {

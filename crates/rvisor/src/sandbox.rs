@@ -341,17 +341,7 @@ const ESCALATE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// takes every stub with it.
 fn kill_sandbox(k: &Arc<Kernel>) {
     eprintln!("rvisor: second termination signal: killing the sandbox");
-    let groups: Vec<_> = kernel::task::lock(&k.table)
-        .groups
-        .values()
-        .cloned()
-        .collect();
-    for g in groups {
-        kernel::signal::send_to_group(
-            &g,
-            abi::signal::SigInfo::new(libc::SIGKILL, abi::signal::SI_KERNEL),
-        );
-    }
+    k.kill_all();
     std::thread::sleep(std::time::Duration::from_secs(1));
     k.set_exit(abi::misc::wait::signaled(libc::SIGKILL, false));
 }

@@ -1057,6 +1057,11 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::reboot::{platform}"),
+            move || reboot(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::killed_sandbox_leaves_nothing::{platform}"),
             move || killed_sandbox_leaves_nothing(&p),
         ));
@@ -1418,6 +1423,38 @@ fn ipc_limits(platform: &str) -> Result<(), Failed> {
     } else {
         Err(format!("IPC limits did not apply\n{}", describe(&r, &sargv)).into())
     }
+}
+
+/// reboot(2) with valid magic numbers acts on the sandbox as on a
+/// container's pid namespace (`tests/c/sandbox/reboot.c`): Ctrl-Alt-Del,
+/// suspend and kexec are EINVAL, a restart ends the whole sandbox as if
+/// init was killed by SIGHUP, a power-off by SIGINT.
+fn reboot(platform: &str) -> Result<(), Failed> {
+    let src = workspace_root().join("tests/c/sandbox/reboot.c");
+    let bin = build_c(&src, "sandbox-reboot", false, &[])?;
+    let bin = bin.to_string_lossy().into_owned();
+    let cwd = fresh_workdir("sandbox-reboot")?;
+    let cases: [(&str, i32, &str); 3] = [
+        (
+            "cad",
+            0,
+            "cad_on: ret=-1 errno=22\ncad_off: ret=-1 errno=22\n\
+             sw_suspend: ret=-1 errno=22\nkexec: ret=-1 errno=22\n",
+        ),
+        ("restart", 128 + 1, ""),
+        ("poweroff", 128 + 2, ""),
+    ];
+    for (arg, status, out) in cases {
+        let (r, sargv) = sandbox_only(platform, &[&bin, arg], &cwd)?;
+        if r.status != Some(status) || r.stdout != out.as_bytes() {
+            return Err(format!(
+                "expected status {status} and stdout {out:?}\n{}",
+                describe(&r, &sargv)
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// CPU ticks (user + system) used so far by a host process.

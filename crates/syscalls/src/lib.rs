@@ -1,6 +1,7 @@
 //! System calls: the table and thin handlers that decode arguments, call the
 //! layer that owns the work and encode the result.
 
+pub mod admin;
 pub mod epoll;
 pub mod file;
 pub mod fs;
@@ -23,6 +24,7 @@ pub mod table;
 pub mod time;
 pub mod timer;
 pub mod timerfd;
+pub mod user_dispatch;
 pub mod util;
 pub mod xattr;
 
@@ -54,6 +56,11 @@ pub struct Entry {
 pub fn dispatch(task: &mut Task) -> SysResult<u64> {
     let mut nr = task.regs.orig_rax;
     let mut args = task.regs.syscall_args();
+    if let Some(ud) = task.user_dispatch {
+        if let Some(r) = user_dispatch::check(task, nr, ud) {
+            return r;
+        }
+    }
     if task
         .shared
         .seccomp_sync

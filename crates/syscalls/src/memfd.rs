@@ -1,4 +1,4 @@
-//! Memory-backed files: `memfd_create`, file seals (`F_ADD_SEALS`,
+//! Memory-backed files: `memfd_create`, `memfd_secret`, file seals (`F_ADD_SEALS`,
 //! `F_GET_SEALS`), `fallocate`, and what a shrinking file does to the
 //! address spaces mapping it.
 
@@ -42,6 +42,21 @@ pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
     t.fds()
         .install(f, a[1] & MFD_CLOEXEC != 0, 0, lim)
+        .map(|fd| fd as u64)
+}
+
+/// `memfd_secret(flags)`: see `vfs::secretmem`. Only `O_CLOEXEC` is a
+/// valid flag.
+pub fn memfd_secret(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let cloexec = abi::fs::O_CLOEXEC as u64;
+    if a[0] & !cloexec != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let creds = t.vfs_creds();
+    let f = t.kernel.vfs.secret_file(&creds);
+    let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
+    t.fds()
+        .install(f, a[0] & cloexec != 0, 0, lim)
         .map(|fd| fd as u64)
 }
 

@@ -73,6 +73,8 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         freeram: m.free,
         sharedram: m.shared,
         bufferram: m.buffers,
+        totalswap: t.kernel.swaps.total_kb() * 1024,
+        freeswap: t.kernel.swaps.total_kb() * 1024,
         procs,
         mem_unit: 1,
         ..Default::default()

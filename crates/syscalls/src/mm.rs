@@ -50,14 +50,27 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             true
         };
         let obj = f.ops.mappable(&f)?;
+        // Secret memory (memfd_secret) is shared memory only.
+        if obj.secret() && !shared {
+            return Err(Errno::EINVAL);
+        }
         let d = f.dentry.clone();
-        let name = match &d {
-            Some(d) => VmaName::File {
+        let name = match (&d, f.ops.anon_name()) {
+            (Some(d), _) => VmaName::File {
                 path: String::from_utf8_lossy(&d.path()).into_owned(),
                 dev: d.inode.dev,
                 ino: d.inode.ino,
             },
-            None => VmaName::Anon,
+            // A file without a path that names itself (a secretmem file).
+            (None, Some(n)) => {
+                let st = f.stat()?;
+                VmaName::File {
+                    path: String::from_utf8_lossy(&n).into_owned(),
+                    dev: st.dev,
+                    ino: st.ino,
+                }
+            }
+            (None, None) => VmaName::Anon,
         };
         (
             Some(Backing { obj, offset: off }),

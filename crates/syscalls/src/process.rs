@@ -620,6 +620,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const PR_GET_TIMERSLACK: u64 = 30;
     const PR_SET_CHILD_SUBREAPER: u64 = 36;
     const PR_GET_CHILD_SUBREAPER: u64 = 37;
+    const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
     match a[0] {
         PR_SET_NAME => {
             let mut name = t.mm().read_cstring(a[1], 4096).or_else(|e| {
@@ -706,6 +707,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         PR_SET_VMA => Err(Errno::EINVAL),
+        PR_SET_SYSCALL_USER_DISPATCH => crate::user_dispatch::set(t, a[1], a[2], a[3], a[4]),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -24,6 +24,7 @@ pub mod lock;
 pub mod ops;
 pub mod pipe;
 pub mod reopen;
+pub mod secretmem;
 pub mod synth;
 pub mod timerfd;
 pub mod tty;

@@ -604,9 +604,9 @@ pub fn process_vm(
                         Err(Errno::EFAULT)
                     };
                 }
-                lock(&mm).copy_out_partial(raddr, &buf)
+                lock(&mm).remote_write(raddr, &buf)
             } else {
-                let got = lock(&mm).copy_in_partial(raddr, &mut buf);
+                let got = lock(&mm).remote_read(raddr, &mut buf);
                 if got > 0 && task.mm().copy_out(laddr, &buf[..got]).is_err() {
                     return if done > 0 {
                         Ok(done)
