@@ -10,6 +10,7 @@ pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod net;
+pub mod ns;
 pub mod poll;
 pub mod process;
 pub mod ptrace;
