@@ -28,6 +28,14 @@ pub(crate) fn current() -> (i32, i32) {
     CURRENT.with(|c| c.get())
 }
 
+/// The namespaces of the task reading `/proc` (the first ones when the
+/// reader is not a task).
+fn reader_ns(k: &Kernel) -> Arc<crate::ns::Namespaces> {
+    k.find_task(current().0)
+        .map(|t| lock(&t.ns).clone())
+        .unwrap_or_else(|| k.init_ns.clone())
+}
+
 fn file(ino: u64, f: impl Fn() -> SysResult<Vec<u8>> + Send + Sync + 'static) -> Arc<Inode> {
     Inode::new(
         ino,
@@ -470,11 +478,12 @@ impl SynthDir for SysDir {
         Ok(file(next_ino(), move || {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
             let v = match path.as_slice() {
+                // The reader's UTS namespace, as on Linux.
                 ["kernel", "hostname"] => {
-                    String::from_utf8_lossy(&lock(&k.uts).hostname).into_owned()
+                    String::from_utf8_lossy(&lock(&reader_ns(&k).uts.names).hostname).into_owned()
                 }
                 ["kernel", "domainname"] => {
-                    String::from_utf8_lossy(&lock(&k.uts).domainname).into_owned()
+                    String::from_utf8_lossy(&lock(&reader_ns(&k).uts.names).domainname).into_owned()
                 }
                 ["kernel", "osrelease"] => crate::UTS_RELEASE.to_string(),
                 ["kernel", "ostype"] => "Linux".to_string(),
@@ -549,6 +558,7 @@ const PID_FILES: &[&str] = &[
     "smaps",
     "smaps_rollup",
     "io",
+    "ns",
 ];
 
 /// `/proc/pid/mem`: the process's memory at file offset = address, read
@@ -845,6 +855,7 @@ impl SynthDir for PidDir {
                     })
                 })
             }
+            "ns" => dir(ino, Arc::new(NsDir { kernel: kw, tid })),
             "fd" => dir(
                 ino,
                 Arc::new(FdDir {
@@ -1053,7 +1064,7 @@ impl SynthDir for PidDir {
             .map(|(i, n)| {
                 let dt = match *n {
                     "exe" | "cwd" | "root" => DT_LNK,
-                    "fd" | "task" | "fdinfo" => DT_DIR,
+                    "fd" | "task" | "fdinfo" | "ns" => DT_DIR,
                     _ => DT_REG,
                 };
                 (n.as_bytes().to_vec(), dt, pid_ino(self.tid, i as u64 + 1))
@@ -1102,6 +1113,46 @@ impl SynthDir for TaskDir {
 }
 
 /// `/proc/pid/fd` (magic links) or, with `info`, `/proc/pid/fdinfo`.
+/// `/proc/PID/ns`: one link per namespace kind, `uts:[INODE]`; equal
+/// texts mean the same namespace.
+struct NsDir {
+    kernel: Weak<Kernel>,
+    tid: i32,
+}
+
+impl SynthDir for NsDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let kind = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let idx = crate::ns::KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .ok_or(Errno::ENOENT)?;
+        let kind = crate::ns::KINDS[idx];
+        let (kw, tid) = (self.kernel.clone(), self.tid);
+        Ok(link(pid_ino(tid, 0x80 + idx as u64), move || {
+            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+            let ino = lock(&t.ns).ino(kind).ok_or(Errno::ENOENT)?;
+            let shown = kind.trim_end_matches("_for_children");
+            Ok(text(&format!("{shown}:[{ino}]")))
+        }))
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        crate::ns::KINDS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.as_bytes().to_vec(),
+                    DT_LNK,
+                    pid_ino(self.tid, 0x80 + i as u64),
+                )
+            })
+            .collect()
+    }
+}
+
 struct FdDir {
     kernel: Weak<Kernel>,
     tid: i32,

@@ -248,6 +248,8 @@ pub struct TaskShared {
     /// The task's descriptor table and fs context, for `/proc`.
     pub files: Mutex<Option<Arc<Mutex<FdTable>>>>,
     pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
+    /// The namespaces the task is in (`unshare` replaces them).
+    pub ns: Mutex<Arc<crate::ns::Namespaces>>,
     /// Notified whenever a signal is queued for the task (signalfd waits).
     pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.

@@ -690,6 +690,21 @@ fn real_cases() -> Vec<RealCase> {
                  ipcrm -q $q 2>/dev/null; echo again $?;",
             ],
         ),
+        // util-linux's unshare: a host name set in a new UTS namespace
+        // stays there; a new IPC namespace does not see the outer queue.
+        real(
+            "unshare_uts_ipc",
+            &[
+                "/bin/sh",
+                "-c",
+                "h=$(hostname); unshare -u sh -c 'hostname inner-ns; hostname'; \
+                 [ \"$(hostname)\" = \"$h\" ] && echo outer unchanged; \
+                 q=$(ipcmk -Q | awk '{print $NF}'); \
+                 ipcs -q -i $q 2>&1 | grep -c 'not found'; \
+                 unshare -i sh -c \"ipcs -q -i $q 2>&1 | grep -c 'not found'\"; \
+                 ipcrm -q $q; echo removed $?",
+            ],
+        ),
         real(
             "sort_generated",
             &[

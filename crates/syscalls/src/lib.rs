@@ -11,6 +11,7 @@ pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod net;
+pub mod ns;
 pub mod poll;
 pub mod process;
 pub mod ptrace;

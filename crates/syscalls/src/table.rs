@@ -3,8 +3,8 @@
 //! from it (`rvisor help syscalls`).
 
 use crate::{
-    file, fs, ioacct, ipc, misc, mm, poll, process, ptrace, sched, seccomp, signal, time, timer,
-    xattr,
+    file, fs, ioacct, ipc, misc, mm, ns, poll, process, ptrace, sched, seccomp, signal, time,
+    timer, xattr,
 };
 use crate::{Entry, Status};
 
@@ -65,7 +65,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "socketpair", handler: Some(crate::net::socketpair), status: Status::Partial("AF_UNIX only (other families fail as Linux: EOPNOTSUPP/EAFNOSUPPORT); sv is not written on failure") },
     Entry { name: "setsockopt", handler: Some(crate::net::setsockopt), status: Status::Partial("AF_UNIX only; SOL_SOCKET SO_SNDBUF/SO_RCVBUF/SO_PASSCRED/SO_RCVTIMEO/SO_SNDTIMEO (timeouts apply to send*/recv*/accept/connect, not read/write); others ENOPROTOOPT") },
     Entry { name: "getsockopt", handler: Some(crate::net::getsockopt), status: Status::Partial("AF_UNIX only; SOL_SOCKET SO_TYPE/SO_DOMAIN/SO_PROTOCOL/SO_ERROR/SO_SNDBUF/SO_RCVBUF/SO_PASSCRED/SO_PEERCRED/SO_ACCEPTCONN/SO_RCVLOWAT/SO_SNDLOWAT/SO_RCVTIMEO/SO_SNDTIMEO; others ENOPROTOOPT") },
-    Entry { name: "clone", handler: Some(process::clone), status: Status::Partial("CLONE_VM without CLONE_THREAD copies memory (vfork semantics kept by suspending the parent); namespaces unsupported; execve from a multithreaded process does not stop the other threads") },
+    Entry { name: "clone", handler: Some(process::clone), status: Status::Partial("CLONE_VM without CLONE_THREAD copies memory (vfork semantics kept by suspending the parent); CLONE_NEWUTS/CLONE_NEWIPC make fresh namespaces, the other CLONE_NEW* give EPERM; execve from a multithreaded process does not stop the other threads") },
     Entry { name: "fork", handler: Some(process::fork), status: Status::Full },
     Entry { name: "vfork", handler: Some(process::vfork), status: Status::Partial("child gets a copy of memory; parent suspended until exec/exit") },
     Entry { name: "execve", handler: Some(process::execve), status: Status::Full },
@@ -281,7 +281,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "faccessat", handler: Some(fs::faccessat), status: Status::Full },
     Entry { name: "pselect6", handler: Some(poll::pselect6), status: Status::Partial("host descriptors polled every 10 ms") },
     Entry { name: "ppoll", handler: Some(poll::ppoll), status: Status::Partial("host descriptors polled every 10 ms") },
-    Entry { name: "unshare", handler: None, status: Status::Enosys },
+    Entry { name: "unshare", handler: Some(ns::unshare), status: Status::Partial("CLONE_NEWUTS and CLONE_NEWIPC only; other namespace kinds and CLONE_FS/CLONE_FILES/CLONE_SYSVSEM give EINVAL") },
     Entry { name: "set_robust_list", handler: Some(process::set_robust_list), status: Status::Full },
     Entry { name: "get_robust_list", handler: Some(process::get_robust_list), status: Status::Full },
     Entry { name: "splice", handler: Some(crate::splice::splice), status: Status::Partial("copied through the sentry, at most 1 MiB per call") },

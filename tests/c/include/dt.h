@@ -103,4 +103,20 @@ static inline void *dt_badptr(void)
 }
 #define BADPTR (dt_badptr())
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Clears the effective capability set (root without privileges, for
+ * EPERM paths); returns what capset returns. */
+static inline int dt_drop_effective_caps(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective = d[1].effective = 0;
+	return syscall(SYS_capset, &h, d);
+}
+
 #endif
