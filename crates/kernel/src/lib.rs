@@ -134,13 +134,14 @@ impl Kernel {
         // threads changes its own affinity.
         sched::host_cpus();
         let ipc = ipc::IpcNamespace::new(mf.clone());
+        let init_mnt = vfs.init_mnt.clone();
         let k = Arc::new(Kernel {
             platform,
             mf: mf.clone(),
             vfs,
             vdso,
             hwcap,
-            init_ns: ns::Namespaces::initial(hostname, ipc.clone()),
+            init_ns: ns::Namespaces::initial(hostname, ipc.clone(), init_mnt),
             table: Mutex::new(PidTable::default()),
             dispatch,
             log: log.map(Mutex::new),

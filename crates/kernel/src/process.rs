@@ -507,13 +507,27 @@ pub fn clone(
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP) != 0 {
+    if flags & CLONE_NEWPID != 0 {
         return Err(Errno::EPERM);
     }
     if flags & CLONE_NEWIPC != 0 && flags & CLONE_SYSVSEM != 0 {
         return Err(Errno::EINVAL);
     }
-    let ns = crate::ns::for_child(task, flags)?;
+    // A new mount namespace cannot share a root and working directory
+    // with the parent, nor a new user namespace its file-system context.
+    if flags & (CLONE_NEWNS | CLONE_NEWUSER) != 0 && flags & CLONE_FS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (ns, new_user) = crate::ns::for_child(task, flags)?;
+    let child_caps = if new_user {
+        Caps {
+            effective: ALL_CAPS,
+            permitted: ALL_CAPS,
+            inheritable: 0,
+        }
+    } else {
+        task.caps
+    };
     if flags & CLONE_PIDFD != 0 && flags & (CLONE_THREAD | CLONE_PARENT_SETTID) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -675,7 +689,7 @@ pub fn clone(
         altstack: task.altstack,
         vfork_done: vfork.clone(),
         no_new_privs: task.no_new_privs,
-        caps: task.caps,
+        caps: child_caps,
         seccomp: task.seccomp.clone(),
         seed: vm_seed.map(NewThread::Seed),
     });

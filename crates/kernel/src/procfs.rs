@@ -22,6 +22,7 @@ pub fn set_current(task: &Task) {
     CURRENT.with(|c| c.set((task.tid(), task.pid())));
     *lock(&task.shared.files) = Some(task.fds.clone());
     *lock(&task.shared.fsctx) = Some(task.fs.clone());
+    vfs::mount::set_current(lock(&task.shared.ns).mnt.ns.clone());
 }
 
 pub(crate) fn current() -> (i32, i32) {
@@ -34,6 +35,37 @@ fn reader_ns(k: &Kernel) -> Arc<crate::ns::Namespaces> {
     k.find_task(current().0)
         .map(|t| lock(&t.ns).clone())
         .unwrap_or_else(|| k.init_ns.clone())
+}
+
+/// A `/proc/PID` file owned by the task's effective ids while it is
+/// dumpable (root's otherwise), as Linux's `task_dump_owner`.
+fn owned_by_task(kw: &Weak<Kernel>, tid: i32, inode: Arc<Inode>) -> Arc<Inode> {
+    let Some(k) = kw.upgrade() else { return inode };
+    let Some(t) = k.find_task(tid) else {
+        return inode;
+    };
+    if t.tg.lock().dumpable {
+        let ids = |i: usize| t.shown_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+        let (u, g) = (ids(1), ids(5));
+        inode.update_meta(|m| {
+            m.uid = u;
+            m.gid = g;
+        });
+    }
+    inode
+}
+
+/// The task writing a `/proc` file, for the user-namespace rules.
+fn writer(k: &Kernel) -> SysResult<crate::ns::Writer> {
+    let t = k.find_task(current().0).ok_or(Errno::EPERM)?;
+    let ids = |i: usize| t.shown_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+    let user = lock(&t.ns).user.clone();
+    Ok(crate::ns::Writer {
+        user,
+        caps: t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed),
+        euid: ids(1),
+        egid: ids(5),
+    })
 }
 
 fn file(ino: u64, f: impl Fn() -> SysResult<Vec<u8>> + Send + Sync + 'static) -> Arc<Inode> {
@@ -227,7 +259,7 @@ impl SynthDir for Root {
                 Ok(proc_stat(&k).into_bytes())
             }),
             "filesystems" => file(idx, || {
-                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
+                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
             }),
             // The sandbox has no block devices and no swap.
             "partitions" => file(idx, || Ok(b"major minor  #blocks  name\n\n".to_vec())),
@@ -559,6 +591,9 @@ const PID_FILES: &[&str] = &[
     "smaps_rollup",
     "io",
     "ns",
+    "uid_map",
+    "gid_map",
+    "setgroups",
 ];
 
 /// `/proc/pid/mem`: the process's memory at file offset = address, read
@@ -989,13 +1024,64 @@ impl SynthDir for PidDir {
             "mounts" | "mountinfo" => {
                 let info = name == "mountinfo";
                 file(ino, move || {
-                    Ok(if info {
-                        b"1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n5 4 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 ro\n".to_vec()
-                    } else {
-                        b"overlay / overlay rw,relatime 0 0\ndevtmpfs /dev tmpfs rw,nosuid,mode=755 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nsysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\ncgroup2 /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0\n".to_vec()
-                    })
+                    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                    let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                    let ns = lock(&t.ns).mnt.ns.clone();
+                    let root = lock(&t.fsctx)
+                        .as_ref()
+                        .map(|fs| lock(fs).root.clone())
+                        .unwrap_or_else(|| ns.root().root.clone());
+                    Ok(ns.render(&root, info).into_bytes())
                 })
             }
+            "uid_map" | "gid_map" => {
+                let uid = name == "uid_map";
+                owned_by_task(
+                    &kw.clone(),
+                    tid,
+                    rw_file(
+                        ino,
+                        {
+                            let kw = kw.clone();
+                            move || {
+                                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                                let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                                let ns = lock(&t.ns).user.clone();
+                                Ok(ns.map_text(&reader_ns(&k).user, uid))
+                            }
+                        },
+                        move |v: &str| {
+                            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                            let ns = lock(&t.ns).user.clone();
+                            crate::ns::write_map(&ns, &writer(&k)?, uid, v.as_bytes())
+                        },
+                    ),
+                )
+            }
+            "setgroups" => owned_by_task(
+                &kw.clone(),
+                tid,
+                rw_file(
+                    ino,
+                    {
+                        let kw = kw.clone();
+                        move || {
+                            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                            let ns = lock(&t.ns).user.clone();
+                            let denied = lock(&ns.maps).setgroups_denied;
+                            Ok(if denied { "deny\n" } else { "allow\n" }.to_string())
+                        }
+                    },
+                    move |v: &str| {
+                        let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                        let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                        let ns = lock(&t.ns).user.clone();
+                        crate::ns::write_setgroups(&ns, &writer(&k)?, v)
+                    },
+                ),
+            ),
             "limits" => file(ino, move || {
                 let (_, g) = group(&kw, pid)?;
                 let r = g.lock().rlimits;
@@ -1257,7 +1343,17 @@ pub fn host_cpuinfo() -> &'static [u8] {
 
 /// Builds `/proc` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
-    let root = Dentry::new(
+    let root = new_root(kernel);
+    let sb = vfs::mount::Super::new("proc", "proc", vfs::inode::DEV_PROC, "", false);
+    let flags = vfs::mount::MS_NOSUID | vfs::mount::MS_NODEV | vfs::mount::MS_NOEXEC;
+    if let Err(e) = kernel.vfs.mount_at(b"/proc", root, sb, flags) {
+        kernel.log_line(&format!("rvisor: cannot mount /proc: {e}"));
+    }
+}
+
+/// A procfs root (`mount -t proc`).
+pub fn new_root(kernel: &Arc<Kernel>) -> Arc<Dentry> {
+    Dentry::new(
         b"/",
         None,
         dir(
@@ -1268,8 +1364,5 @@ pub fn mount(kernel: &Arc<Kernel>) {
                 boot_id: Default::default(),
             }),
         ),
-    );
-    if let Err(e) = kernel.vfs.mount_at(b"/proc", root) {
-        kernel.log_line(&format!("rvisor: cannot mount /proc: {e}"));
-    }
+    )
 }

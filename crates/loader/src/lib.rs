@@ -114,6 +114,10 @@ fn open_exec(a: &ExecArgs, path: &[u8]) -> SysResult<Arc<File>> {
     if !vfs::inode::may_access(&m, a.creds, abi::fs::X_OK) {
         return Err(Errno::EACCES);
     }
+    // Nothing runs from a `noexec` mount.
+    if vfs::mount::flags_of(&d) & vfs::mount::MS_NOEXEC != 0 {
+        return Err(Errno::EACCES);
+    }
     a.vfs.open_dentry(&d, abi::fs::O_RDONLY, &Creds::root())
 }
 
@@ -329,7 +333,11 @@ pub fn load(
     // Set-id bits of the file finally run count (a script's are ignored:
     // the interpreter is what runs).
     let st = exe.inode.stat();
-    let ids = a.ids.after_exec(st.mode, (st.uid, st.gid), a.no_new_privs);
+    // `nosuid` mounts: set-id bits are ignored, as under no_new_privs.
+    let nosuid = vfs::mount::flags_of(&exe) & vfs::mount::MS_NOSUID != 0;
+    let ids = a
+        .ids
+        .after_exec(st.mode, (st.uid, st.gid), a.no_new_privs || nosuid);
     let main = map_elf(mm, &file, &head, true)?;
     let mut entry = main.entry;
     let mut interp_base = 0;

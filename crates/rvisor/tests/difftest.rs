@@ -705,6 +705,17 @@ fn real_cases() -> Vec<RealCase> {
                  ipcrm -q $q; echo removed $?",
             ],
         ),
+        // util-linux's unshare: a new user and mount namespace, root
+        // inside, a tmpfs mounted there and not outside.
+        real(
+            "unshare_mount_tmpfs",
+            &[
+                "/bin/sh",
+                "-c",
+                "unshare -mr sh -c 'mount -t tmpfs x /mnt && touch /mnt/a && ls /mnt && id -u && cat /proc/self/uid_map'; \
+                 [ -e /mnt/a ] || echo outer untouched",
+            ],
+        ),
         real(
             "sort_generated",
             &[

@@ -367,7 +367,7 @@ pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !vfs::inode::may_access(&d.inode.meta(), &t.vfs_creds(), X_OK) {
         return Err(Errno::EACCES);
     }
-    if !t.capable(kernel::task::CAP_SYS_CHROOT) {
+    if !t.capable_here(kernel::task::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     t.fs().root = d;

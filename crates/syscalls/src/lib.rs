@@ -10,6 +10,7 @@ pub mod ipc;
 pub mod memfd;
 pub mod misc;
 pub mod mm;
+pub mod mount;
 pub mod net;
 pub mod ns;
 pub mod poll;

@@ -3,8 +3,8 @@
 //! from it (`rvisor help syscalls`).
 
 use crate::{
-    file, fs, ioacct, ipc, misc, mm, ns, poll, process, ptrace, sched, seccomp, signal, time,
-    timer, xattr,
+    file, fs, ioacct, ipc, misc, mm, mount, ns, poll, process, ptrace, sched, seccomp, signal,
+    time, timer, xattr,
 };
 use crate::{Entry, Status};
 
@@ -164,7 +164,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "munlockall", handler: Some(mm::munlockall), status: Status::Full },
     Entry { name: "vhangup", handler: None, status: Status::Enosys },
     Entry { name: "modify_ldt", handler: None, status: Status::Enosys },
-    Entry { name: "pivot_root", handler: None, status: Status::Enosys },
+    Entry { name: "pivot_root", handler: Some(mount::pivot_root), status: Status::Full },
     Entry { name: "_sysctl", handler: None, status: Status::Enosys },
     Entry { name: "prctl", handler: Some(process::prctl), status: Status::Partial("PR_SET_NAME/GET_NAME, GET_DUMPABLE, CAPBSET_READ, GET_SECCOMP, THP; PDEATHSIG, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK (get); SET_SECCOMP/GET_SECCOMP; others EINVAL") },
     Entry { name: "arch_prctl", handler: Some(process::arch_prctl), status: Status::Full },
@@ -174,8 +174,8 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sync", handler: Some(file::sync), status: Status::Full },
     Entry { name: "acct", handler: None, status: Status::Enosys },
     Entry { name: "settimeofday", handler: None, status: Status::Enosys },
-    Entry { name: "mount", handler: None, status: Status::Enosys },
-    Entry { name: "umount2", handler: None, status: Status::Enosys },
+    Entry { name: "mount", handler: Some(mount::mount), status: Status::Partial("tmpfs, ramfs, proc, sysfs, devpts (the sandbox's one instance) and bind mounts; propagation types are recorded and shown, events do not propagate; mqueue and other types ENODEV; flags locked by a less privileged user namespace are not enforced") },
+    Entry { name: "umount2", handler: Some(mount::umount2), status: Status::Partial("EBUSY from child mounts and from roots, working directories and open files of processes in the namespace; MNT_FORCE acts as a plain unmount") },
     Entry { name: "swapon", handler: None, status: Status::Enosys },
     Entry { name: "swapoff", handler: None, status: Status::Enosys },
     Entry { name: "reboot", handler: None, status: Status::Enosys },
@@ -281,7 +281,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "faccessat", handler: Some(fs::faccessat), status: Status::Full },
     Entry { name: "pselect6", handler: Some(poll::pselect6), status: Status::Partial("host descriptors polled every 10 ms") },
     Entry { name: "ppoll", handler: Some(poll::ppoll), status: Status::Partial("host descriptors polled every 10 ms") },
-    Entry { name: "unshare", handler: Some(ns::unshare), status: Status::Partial("CLONE_NEWUTS and CLONE_NEWIPC only; other namespace kinds and CLONE_FS/CLONE_FILES/CLONE_SYSVSEM give EINVAL") },
+    Entry { name: "unshare", handler: Some(ns::unshare), status: Status::Partial("CLONE_NEWPID and CLONE_NEWTIME give EINVAL; a new network namespace is an identity only (no stack of its own)") },
     Entry { name: "set_robust_list", handler: Some(process::set_robust_list), status: Status::Full },
     Entry { name: "get_robust_list", handler: Some(process::get_robust_list), status: Status::Full },
     Entry { name: "splice", handler: Some(crate::splice::splice), status: Status::Partial("copied through the sentry, at most 1 MiB per call") },
