@@ -7,7 +7,6 @@
 // chroot only changes the calling process, so all of it runs in a child.
 #include "dt.h"
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,16 +51,6 @@ static void read_marker(const char *path)
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	printf("open %s: %.*s\n", path, (int)(n > 0 ? n : 0), buf);
 	close(fd);
-}
-
-static int drop_effective_caps(void)
-{
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[0].effective = d[1].effective = 0;
-	return syscall(SYS_capset, &h, d);
 }
 
 static void write_file(const char *path, const char *text)
@@ -113,7 +102,7 @@ static int child(int ready, int go)
 	/* Without the capability: EPERM; without search permission: EACCES. */
 	g = fork();
 	if (g == 0) {
-		CHK("drop caps", drop_effective_caps());
+		CHK("drop caps", dt_drop_effective_caps());
 		CHK("chroot without CAP_SYS_CHROOT", chroot("/sub"));
 		CHK("chroot unsearchable", chroot("/locked"));
 		_exit(0);

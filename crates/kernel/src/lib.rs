@@ -6,6 +6,7 @@ pub mod futex;
 mod host_threads;
 pub mod ipc;
 pub mod klog;
+pub mod ns;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
@@ -82,18 +83,14 @@ impl PidTable {
     }
 }
 
-pub struct Uts {
-    pub hostname: Vec<u8>,
-    pub domainname: Vec<u8>,
-}
-
 pub struct Kernel {
     pub platform: Arc<dyn Platform>,
     pub mf: Arc<MemoryFile>,
     pub vfs: Arc<Vfs>,
     pub vdso: Option<VdsoMapping>,
     pub hwcap: (u64, u64, u64),
-    pub uts: Mutex<Uts>,
+    /// The namespaces of the first process (`/proc/sys` shows these).
+    pub init_ns: Arc<ns::Namespaces>,
     pub table: Mutex<PidTable>,
     dispatch: Dispatch,
     /// Where `--strace` lines and one-time notices go.
@@ -107,7 +104,8 @@ pub struct Kernel {
     pub timers: Arc<timer::TimerService>,
     /// CPU time of every task that has exited, for `/proc/stat`.
     pub exited_cpu_ns: std::sync::atomic::AtomicU64,
-    /// The IPC namespace (one per sandbox for now).
+    /// The first IPC namespace (`/proc/sys/kernel/shm*` and the like
+    /// show its limits).
     pub ipc: Arc<ipc::IpcNamespace>,
     /// Test only (`RVISOR_TEST_STUCK_SYSCALL`): this syscall first sleeps
     /// uninterruptibly on the host for this long, for the watchdog's tests.
@@ -142,16 +140,15 @@ impl Kernel {
         // threads changes its own affinity.
         sched::host_cpus();
         let start = Instant::now();
+        let ipc = ipc::IpcNamespace::new(mf.clone());
+        let init_mnt = vfs.init_mnt.clone();
         let k = Arc::new(Kernel {
             platform,
             mf: mf.clone(),
             vfs,
             vdso,
             hwcap,
-            uts: Mutex::new(Uts {
-                hostname: hostname.as_bytes().to_vec(),
-                domainname: b"(none)".to_vec(),
-            }),
+            init_ns: ns::Namespaces::initial(hostname, ipc.clone(), init_mnt),
             table: Mutex::new(PidTable::default()),
             dispatch,
             log: log.map(Mutex::new),
@@ -163,7 +160,7 @@ impl Kernel {
             futexes: futex::FutexTable::default(),
             timers: Arc::new(timer::TimerService::default()),
             exited_cpu_ns: Default::default(),
-            ipc: ipc::IpcNamespace::new(mf.clone()),
+            ipc,
             stuck_test: std::sync::OnceLock::new(),
             klog: klog::KernelLog::new(start),
             swaps: swap::SwapAreas::default(),

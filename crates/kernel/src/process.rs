@@ -160,6 +160,7 @@ fn new_shared(
     comm: Vec<u8>,
     mask: SigSet,
     sched: crate::sched::Sched,
+    ns: Arc<crate::ns::Namespaces>,
 ) -> Arc<TaskShared> {
     let shared = Arc::new(TaskShared {
         tid,
@@ -180,6 +181,7 @@ fn new_shared(
         vfork_done: Mutex::new(None),
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
+        ns: Mutex::new(ns),
         signal_events: waiter::Queue::new(),
         exec_exit: AtomicBool::new(false),
         attention: AtomicBool::new(true),
@@ -434,6 +436,7 @@ pub fn start_init(
         loaded.comm.clone(),
         SigSet::EMPTY,
         crate::sched::Sched::initial(),
+        kernel.init_ns.clone(),
     );
     if let Some(tty) = &stdio.ctty {
         tty.set_control(1, 1);
@@ -506,18 +509,27 @@ pub fn clone(
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags
-        & (CLONE_NEWNS
-            | CLONE_NEWUTS
-            | CLONE_NEWIPC
-            | CLONE_NEWUSER
-            | CLONE_NEWPID
-            | CLONE_NEWNET
-            | CLONE_NEWCGROUP)
-        != 0
-    {
+    if flags & CLONE_NEWPID != 0 {
         return Err(Errno::EPERM);
     }
+    if flags & CLONE_NEWIPC != 0 && flags & CLONE_SYSVSEM != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // A new mount namespace cannot share a root and working directory
+    // with the parent, nor a new user namespace its file-system context.
+    if flags & (CLONE_NEWNS | CLONE_NEWUSER) != 0 && flags & CLONE_FS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (ns, new_user) = crate::ns::for_child(task, flags)?;
+    let child_caps = if new_user {
+        Caps {
+            effective: ALL_CAPS,
+            permitted: ALL_CAPS,
+            inheritable: 0,
+        }
+    } else {
+        task.caps
+    };
     if flags & CLONE_PIDFD != 0 && flags & (CLONE_THREAD | CLONE_PARENT_SETTID) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -605,7 +617,7 @@ pub fn clone(
         set_quiesce_hook(&mut lock(&child_mm), &tg);
     }
     let comm = lock(&task.shared.comm).clone();
-    let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task));
+    let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
     *lock(&shared.landlock) = task.creds.landlock.clone();
     shared.inherit_seccomp(&task.shared);
     tg.lock().threads.push(shared.clone());
@@ -680,7 +692,7 @@ pub fn clone(
         altstack: task.altstack,
         vfork_done: vfork.clone(),
         no_new_privs: task.no_new_privs,
-        caps: task.caps,
+        caps: child_caps,
         seccomp: task.seccomp.clone(),
         seed: vm_seed.map(NewThread::Seed),
     });
@@ -733,7 +745,8 @@ fn clone_thread(
     let seed = task.ctx.new_thread()?;
     let tid = lock(&kernel.table).alloc()?;
     let comm = lock(&task.shared.comm).clone();
-    let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task));
+    let ns = lock(&task.shared.ns).clone();
+    let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
     *lock(&shared.landlock) = task.creds.landlock.clone();
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
@@ -890,6 +903,7 @@ fn become_sole_thread(task: &mut Task) {
         lock(&old.comm).clone(),
         old.mask(),
         *lock(&old.sched),
+        lock(&old.ns).clone(),
     );
     *lock(&new.interrupter) = lock(&old.interrupter).take();
     new.inherit_seccomp(&old);
@@ -1184,7 +1198,9 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     if !last {
         return;
     }
-    crate::ipc::exit_process(&kernel.ipc, tg.pid);
+    // Semaphore undos live in the process's IPC namespace.
+    let ipc = lock(&_tracer_report.shared.ns).ipc.ns.clone();
+    crate::ipc::exit_process(&ipc, tg.pid);
     crate::tty::process_exited(&tg);
     tg.exit_events.notify(events::ALL);
     if tg.pid == 1 {

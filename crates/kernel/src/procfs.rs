@@ -19,24 +19,11 @@ thread_local! {
     static CURRENT: Cell<(i32, i32)> = const { Cell::new((0, 0)) };
 }
 
-/// `/proc/PID/mountinfo`: the sandbox's fixed mounts.
-const MOUNTINFO: &str = "1 0 0:42 / / rw,relatime - overlay overlay rw\n2 1 0:5 / /dev rw,nosuid - tmpfs devtmpfs rw,mode=755\n3 1 0:22 / /proc rw,nosuid,nodev,noexec - proc proc rw\n4 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro\n5 4 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 ro\n";
-
-/// The mount ID (first field of `mountinfo`) of the filesystem with
-/// device number `dev` (minor numbers only: every major is 0).
-pub fn mount_id(dev: u64) -> Option<u32> {
-    MOUNTINFO.lines().find_map(|l| {
-        let mut f = l.split(' ');
-        let id = f.next()?.parse().ok()?;
-        let minor: u64 = f.nth(1)?.strip_prefix("0:")?.parse().ok()?;
-        (minor == dev).then_some(id)
-    })
-}
-
 pub fn set_current(task: &Task) {
     CURRENT.with(|c| c.set((task.tid(), task.pid())));
     *lock(&task.shared.files) = Some(task.fds.clone());
     *lock(&task.shared.fsctx) = Some(task.fs.clone());
+    vfs::mount::set_current(lock(&task.shared.ns).mnt.ns.clone());
 }
 
 pub(crate) fn current() -> (i32, i32) {
@@ -48,6 +35,45 @@ pub(crate) fn current() -> (i32, i32) {
 fn current_capable(k: &Kernel, cap: u32) -> bool {
     k.find_task(current().0)
         .is_some_and(|t| t.shown_caps[0].load(Ordering::Relaxed) & (1 << cap) != 0)
+}
+
+/// The namespaces of the task reading `/proc` (the first ones when the
+/// reader is not a task).
+fn reader_ns(k: &Kernel) -> Arc<crate::ns::Namespaces> {
+    k.find_task(current().0)
+        .map(|t| lock(&t.ns).clone())
+        .unwrap_or_else(|| k.init_ns.clone())
+}
+
+/// A `/proc/PID` file owned by the task's effective ids while it is
+/// dumpable (root's otherwise), as Linux's `task_dump_owner`.
+fn owned_by_task(kw: &Weak<Kernel>, tid: i32, inode: Arc<Inode>) -> Arc<Inode> {
+    let Some(k) = kw.upgrade() else { return inode };
+    let Some(t) = k.find_task(tid) else {
+        return inode;
+    };
+    if t.tg.lock().dumpable {
+        let ids = |i: usize| t.shown_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+        let (u, g) = (ids(1), ids(5));
+        inode.update_meta(|m| {
+            m.uid = u;
+            m.gid = g;
+        });
+    }
+    inode
+}
+
+/// The task writing a `/proc` file, for the user-namespace rules.
+fn writer(k: &Kernel) -> SysResult<crate::ns::Writer> {
+    let t = k.find_task(current().0).ok_or(Errno::EPERM)?;
+    let ids = |i: usize| t.shown_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+    let user = lock(&t.ns).user.clone();
+    Ok(crate::ns::Writer {
+        user,
+        caps: t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed),
+        euid: ids(1),
+        egid: ids(5),
+    })
 }
 
 fn file(ino: u64, f: impl Fn() -> SysResult<Vec<u8>> + Send + Sync + 'static) -> Arc<Inode> {
@@ -241,7 +267,7 @@ impl SynthDir for Root {
                 Ok(proc_stat(&k).into_bytes())
             }),
             "filesystems" => file(idx, || {
-                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
+                Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tramfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
             }),
             // The sandbox has no block devices.
             "partitions" => file(idx, || Ok(b"major minor  #blocks  name\n\n".to_vec())),
@@ -522,11 +548,12 @@ impl SynthDir for SysDir {
         Ok(file(next_ino(), move || {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
             let v = match path.as_slice() {
+                // The reader's UTS namespace, as on Linux.
                 ["kernel", "hostname"] => {
-                    String::from_utf8_lossy(&lock(&k.uts).hostname).into_owned()
+                    String::from_utf8_lossy(&lock(&reader_ns(&k).uts.names).hostname).into_owned()
                 }
                 ["kernel", "domainname"] => {
-                    String::from_utf8_lossy(&lock(&k.uts).domainname).into_owned()
+                    String::from_utf8_lossy(&lock(&reader_ns(&k).uts.names).domainname).into_owned()
                 }
                 ["kernel", "osrelease"] => crate::UTS_RELEASE.to_string(),
                 ["kernel", "ostype"] => "Linux".to_string(),
@@ -601,6 +628,10 @@ const PID_FILES: &[&str] = &[
     "smaps",
     "smaps_rollup",
     "io",
+    "ns",
+    "uid_map",
+    "gid_map",
+    "setgroups",
 ];
 
 /// `/proc/pid/mem`: the process's memory at file offset = address, read
@@ -906,6 +937,7 @@ impl SynthDir for PidDir {
                     })
                 })
             }
+            "ns" => dir(ino, Arc::new(NsDir { kernel: kw, tid })),
             "fd" => dir(
                 ino,
                 Arc::new(FdDir {
@@ -1039,13 +1071,64 @@ impl SynthDir for PidDir {
             "mounts" | "mountinfo" => {
                 let info = name == "mountinfo";
                 file(ino, move || {
-                    Ok(if info {
-                        MOUNTINFO.as_bytes().to_vec()
-                    } else {
-                        b"overlay / overlay rw,relatime 0 0\ndevtmpfs /dev tmpfs rw,nosuid,mode=755 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nsysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\ncgroup2 /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0\n".to_vec()
-                    })
+                    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                    let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                    let ns = lock(&t.ns).mnt.ns.clone();
+                    let root = lock(&t.fsctx)
+                        .as_ref()
+                        .map(|fs| lock(fs).root.clone())
+                        .unwrap_or_else(|| ns.root().root.clone());
+                    Ok(ns.render(&root, info).into_bytes())
                 })
             }
+            "uid_map" | "gid_map" => {
+                let uid = name == "uid_map";
+                owned_by_task(
+                    &kw.clone(),
+                    tid,
+                    rw_file(
+                        ino,
+                        {
+                            let kw = kw.clone();
+                            move || {
+                                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                                let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                                let ns = lock(&t.ns).user.clone();
+                                Ok(ns.map_text(&reader_ns(&k).user, uid))
+                            }
+                        },
+                        move |v: &str| {
+                            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                            let ns = lock(&t.ns).user.clone();
+                            crate::ns::write_map(&ns, &writer(&k)?, uid, v.as_bytes())
+                        },
+                    ),
+                )
+            }
+            "setgroups" => owned_by_task(
+                &kw.clone(),
+                tid,
+                rw_file(
+                    ino,
+                    {
+                        let kw = kw.clone();
+                        move || {
+                            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                            let ns = lock(&t.ns).user.clone();
+                            let denied = lock(&ns.maps).setgroups_denied;
+                            Ok(if denied { "deny\n" } else { "allow\n" }.to_string())
+                        }
+                    },
+                    move |v: &str| {
+                        let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                        let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+                        let ns = lock(&t.ns).user.clone();
+                        crate::ns::write_setgroups(&ns, &writer(&k)?, v)
+                    },
+                ),
+            ),
             "limits" => file(ino, move || {
                 let (_, g) = group(&kw, pid)?;
                 let r = g.lock().rlimits;
@@ -1114,7 +1197,7 @@ impl SynthDir for PidDir {
             .map(|(i, n)| {
                 let dt = match *n {
                     "exe" | "cwd" | "root" => DT_LNK,
-                    "fd" | "task" | "fdinfo" => DT_DIR,
+                    "fd" | "task" | "fdinfo" | "ns" => DT_DIR,
                     _ => DT_REG,
                 };
                 (n.as_bytes().to_vec(), dt, pid_ino(self.tid, i as u64 + 1))
@@ -1163,6 +1246,46 @@ impl SynthDir for TaskDir {
 }
 
 /// `/proc/pid/fd` (magic links) or, with `info`, `/proc/pid/fdinfo`.
+/// `/proc/PID/ns`: one link per namespace kind, `uts:[INODE]`; equal
+/// texts mean the same namespace.
+struct NsDir {
+    kernel: Weak<Kernel>,
+    tid: i32,
+}
+
+impl SynthDir for NsDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let kind = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let idx = crate::ns::KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .ok_or(Errno::ENOENT)?;
+        let kind = crate::ns::KINDS[idx];
+        let (kw, tid) = (self.kernel.clone(), self.tid);
+        Ok(link(pid_ino(tid, 0x80 + idx as u64), move || {
+            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+            let ino = lock(&t.ns).ino(kind).ok_or(Errno::ENOENT)?;
+            let shown = kind.trim_end_matches("_for_children");
+            Ok(text(&format!("{shown}:[{ino}]")))
+        }))
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        crate::ns::KINDS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.as_bytes().to_vec(),
+                    DT_LNK,
+                    pid_ino(self.tid, 0x80 + i as u64),
+                )
+            })
+            .collect()
+    }
+}
+
 struct FdDir {
     kernel: Weak<Kernel>,
     tid: i32,
@@ -1268,7 +1391,17 @@ pub fn host_cpuinfo() -> &'static [u8] {
 
 /// Builds `/proc` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
-    let root = Dentry::new(
+    let root = new_root(kernel);
+    let sb = vfs::mount::Super::new("proc", "proc", vfs::inode::DEV_PROC, "", false);
+    let flags = vfs::mount::MS_NOSUID | vfs::mount::MS_NODEV | vfs::mount::MS_NOEXEC;
+    if let Err(e) = kernel.vfs.mount_at(b"/proc", root, sb, flags) {
+        kernel.log_line(&format!("rvisor: cannot mount /proc: {e}"));
+    }
+}
+
+/// A procfs root (`mount -t proc`).
+pub fn new_root(kernel: &Arc<Kernel>) -> Arc<Dentry> {
+    Dentry::new(
         b"/",
         None,
         dir(
@@ -1279,8 +1412,5 @@ pub fn mount(kernel: &Arc<Kernel>) {
                 boot_id: Default::default(),
             }),
         ),
-    );
-    if let Err(e) = kernel.vfs.mount_at(b"/proc", root) {
-        kernel.log_line(&format!("rvisor: cannot mount /proc: {e}"));
-    }
+    )
 }

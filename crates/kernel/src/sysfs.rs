@@ -27,10 +27,18 @@ struct Tree {
     ino: u64,
     dev: u64,
     node: Node,
+    /// The inode, made once: a mount on a directory is found by its
+    /// inode (`vfs::mount`). A directory's inode refers back to its tree,
+    /// so the tree lives as long as the sandbox (it is made once).
+    inode: std::sync::OnceLock<Arc<Inode>>,
 }
 
 impl Tree {
     fn inode(self: &Arc<Tree>) -> Arc<Inode> {
+        self.inode.get_or_init(|| self.make_inode()).clone()
+    }
+
+    fn make_inode(self: &Arc<Tree>) -> Arc<Inode> {
         match &self.node {
             Node::Dir(_) => {
                 let mut m = Meta::new(S_IFDIR | 0o555, 0, 0);
@@ -129,6 +137,7 @@ impl Builder {
             ino: next_ino(),
             dev: self.dev,
             node,
+            inode: Default::default(),
         })
     }
 }
@@ -289,6 +298,25 @@ fn cgroup_tree(kernel: &Weak<Kernel>) -> Arc<Tree> {
 
 /// Builds `/sys` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
+    let (root, cg_root) = build(kernel);
+    use vfs::mount::{Super, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};
+    let flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    let sb = Super::new("sysfs", "sysfs", DEV_SYSFS, "", true);
+    // The cgroup2 tree is a filesystem of its own mounted on its
+    // directory, as on Linux.
+    let cg_sb = Super::new("cgroup2", "cgroup2", DEV_CGROUP, "", true);
+    let r = kernel.vfs.mount_at(b"/sys", root, sb, flags).and_then(|_| {
+        kernel
+            .vfs
+            .mount_at(b"/sys/fs/cgroup", cg_root, cg_sb, flags | MS_RELATIME)
+    });
+    if let Err(e) = r {
+        kernel.log_line(&format!("rvisor: cannot mount /sys: {e}"));
+    }
+}
+
+/// A sysfs root and its cgroup2 directory's root (`mount -t sysfs`).
+pub fn build(kernel: &Arc<Kernel>) -> (Arc<Dentry>, Arc<Dentry>) {
     let b = Builder { dev: DEV_SYSFS };
     let system = b.dir(vec![
         e("cpu", cpu_tree(&b)),
@@ -303,19 +331,15 @@ pub fn mount(kernel: &Arc<Kernel>) {
         ),
         e("hpage_pmd_size", b.text("2097152\n")),
     ]);
+    let cgroup = cgroup_tree(&Arc::downgrade(kernel));
     let root = b.dir(vec![
         e("devices", b.dir(vec![e("system", system)])),
-        e(
-            "fs",
-            b.dir(vec![e("cgroup", cgroup_tree(&Arc::downgrade(kernel)))]),
-        ),
+        e("fs", b.dir(vec![e("cgroup", cgroup.clone())])),
         e(
             "kernel",
             b.dir(vec![e("mm", b.dir(vec![e("transparent_hugepage", thp)]))]),
         ),
     ]);
     let root = Dentry::new(b"/", None, root.inode());
-    if let Err(e) = kernel.vfs.mount_at(b"/sys", root) {
-        kernel.log_line(&format!("rvisor: cannot mount /sys: {e}"));
-    }
+    (root, Dentry::new(b"/", None, cgroup.inode()))
 }

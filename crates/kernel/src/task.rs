@@ -248,6 +248,8 @@ pub struct TaskShared {
     /// The task's descriptor table and fs context, for `/proc`.
     pub files: Mutex<Option<Arc<Mutex<FdTable>>>>,
     pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
+    /// The namespaces the task is in (`unshare` replaces them).
+    pub ns: Mutex<Arc<crate::ns::Namespaces>>,
     /// Notified whenever a signal is queued for the task (signalfd waits).
     pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.
@@ -570,8 +572,22 @@ impl Task {
     }
 
     /// Whether the task holds capability `cap` in its effective set.
+    /// Capabilities count for the sandbox's own objects only in its first
+    /// user namespace (`kernel::ns`).
     pub fn capable(&self, cap: u32) -> bool {
+        self.caps.effective & (1 << cap) != 0 && lock(&self.shared.ns).user.is_initial()
+    }
+
+    /// Whether the task holds `cap` in its own user namespace (changing
+    /// its own ids, as Linux's `ns_capable_setid`).
+    pub fn capable_here(&self, cap: u32) -> bool {
         self.caps.effective & (1 << cap) != 0
+    }
+
+    /// Whether the task holds `cap` over an object owned by user
+    /// namespace `owner`.
+    pub fn ns_capable(&self, owner: &Arc<crate::ns::UserNs>, cap: u32) -> bool {
+        lock(&self.shared.ns).ns_capable(self.caps.effective, owner, cap)
     }
 
     /// Applies Linux's capability rules to a change of user ids (the saved
@@ -671,6 +687,15 @@ impl Task {
     }
 
     fn creds_as(&self, uid: u32, gid: u32, caps: u64) -> Creds {
+        // In a user namespace that does not map the sandbox's root, the
+        // file capabilities do not reach the sandbox's files.
+        let caps = if caps & CAP_FS_MASK != 0
+            && !lock(&self.shared.ns).user.maps_root.load(Ordering::Relaxed)
+        {
+            caps & !CAP_FS_MASK
+        } else {
+            caps
+        };
         let has = |cap: u32| caps & 1 << cap != 0;
         Creds {
             uid,

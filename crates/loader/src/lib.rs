@@ -117,6 +117,10 @@ fn open_exec(a: &ExecArgs, path: &[u8]) -> SysResult<Arc<File>> {
     // Landlock: an exec opens the file for reading and execution.
     let ll = vfs::landlock::ACCESS_FS_EXECUTE | vfs::landlock::ACCESS_FS_READ_FILE;
     vfs::landlock::check(a.creds, &d, ll)?;
+    // Nothing runs from a `noexec` mount.
+    if vfs::mount::flags_of(&d) & vfs::mount::MS_NOEXEC != 0 {
+        return Err(Errno::EACCES);
+    }
     a.vfs.open_dentry(&d, abi::fs::O_RDONLY, &Creds::root())
 }
 
@@ -332,7 +336,11 @@ pub fn load(
     // Set-id bits of the file finally run count (a script's are ignored:
     // the interpreter is what runs).
     let st = exe.inode.stat();
-    let ids = a.ids.after_exec(st.mode, (st.uid, st.gid), a.no_new_privs);
+    // `nosuid` mounts: set-id bits are ignored, as under no_new_privs.
+    let nosuid = vfs::mount::flags_of(&exe) & vfs::mount::MS_NOSUID != 0;
+    let ids = a
+        .ids
+        .after_exec(st.mode, (st.uid, st.gid), a.no_new_privs || nosuid);
     let main = map_elf(mm, &file, &head, true)?;
     let mut entry = main.entry;
     let mut interp_base = 0;

@@ -693,6 +693,32 @@ fn real_cases() -> Vec<RealCase> {
                  ipcrm -q $q 2>/dev/null; echo again $?;",
             ],
         ),
+        // util-linux's unshare: a host name set in a new UTS namespace
+        // stays there; a new IPC namespace does not see the outer queue.
+        real(
+            "unshare_uts_ipc",
+            &[
+                "/bin/sh",
+                "-c",
+                "h=$(hostname); unshare -u sh -c 'hostname inner-ns; hostname'; \
+                 [ \"$(hostname)\" = \"$h\" ] && echo outer unchanged; \
+                 q=$(ipcmk -Q | awk '{print $NF}'); \
+                 ipcs -q -i $q 2>&1 | grep -c 'not found'; \
+                 unshare -i sh -c \"ipcs -q -i $q 2>&1 | grep -c 'not found'\"; \
+                 ipcrm -q $q; echo removed $?",
+            ],
+        ),
+        // util-linux's unshare: a new user and mount namespace, root
+        // inside, a tmpfs mounted there and not outside.
+        real(
+            "unshare_mount_tmpfs",
+            &[
+                "/bin/sh",
+                "-c",
+                "unshare -mr sh -c 'mount -t tmpfs x /mnt && touch /mnt/a && ls /mnt && id -u && cat /proc/self/uid_map'; \
+                 [ -e /mnt/a ] || echo outer untouched",
+            ],
+        ),
         real(
             "sort_generated",
             &[

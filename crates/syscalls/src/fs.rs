@@ -367,7 +367,7 @@ pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !vfs::inode::may_access(&d.inode.meta(), &t.vfs_creds(), X_OK) {
         return Err(Errno::EACCES);
     }
-    if !t.capable(kernel::task::CAP_SYS_CHROOT) {
+    if !t.capable_here(kernel::task::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     t.fs().root = d;
@@ -823,7 +823,7 @@ pub fn name_to_handle_at(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     } else {
         vfs::handle::FILEID_INVALID
     };
-    let id = kernel::procfs::mount_id(d.inode.dev).unwrap_or(0);
+    let id = vfs::mount::mount_of(&d).map_or(0, |m| m.id);
     let mut r = if fits { Ok(0) } else { Err(Errno::EOVERFLOW) };
     if util::write_obj(t, mnt_id, &id).is_err() {
         r = Err(Errno::EFAULT);

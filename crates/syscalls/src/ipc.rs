@@ -16,7 +16,7 @@ use crate::util;
 
 /// The caller's IPC namespace.
 fn ns(t: &Task) -> Arc<IpcNamespace> {
-    t.kernel.ipc.clone()
+    kernel::task::lock(&t.shared.ns).ipc.ns.clone()
 }
 
 pub fn shmget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

@@ -25,7 +25,8 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     };
     field(&mut u.sysname, b"Linux");
     {
-        let uts = lock(&t.kernel.uts);
+        let ns = lock(&t.shared.ns).clone();
+        let uts = lock(&ns.uts.names);
         field(&mut u.nodename, &uts.hostname);
         field(&mut u.domainname, &uts.domainname);
     }
@@ -45,7 +46,8 @@ fn set_name(t: &mut Task, a: [u64; 6], host: bool) -> SysResult<u64> {
     }
     let mut b = vec![0u8; len as usize];
     t.mm().copy_in(a[0], &mut b)?;
-    let mut uts = lock(&t.kernel.uts);
+    let ns = lock(&t.shared.ns).clone();
+    let mut uts = lock(&ns.uts.names);
     if host {
         uts.hostname = b;
     } else {

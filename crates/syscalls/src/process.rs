@@ -192,20 +192,29 @@ pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     util::write_obj(t, a[2], &t.robust_list.1).map(|_| 0)
 }
 
+/// A sandbox uid as the caller's user namespace shows it.
+fn uid_seen(t: &Task, kuid: u32) -> u32 {
+    lock(&t.shared.ns).user.uid_of(kuid)
+}
+
+fn gid_seen(t: &Task, kgid: u32) -> u32 {
+    lock(&t.shared.ns).user.gid_of(kgid)
+}
+
 pub fn getuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.creds.uid as u64)
+    Ok(uid_seen(t, t.creds.uid) as u64)
 }
 
 pub fn geteuid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.euid as u64)
+    Ok(uid_seen(t, t.euid) as u64)
 }
 
 pub fn getgid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.creds.gid as u64)
+    Ok(gid_seen(t, t.creds.gid) as u64)
 }
 
 pub fn getegid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.egid as u64)
+    Ok(gid_seen(t, t.egid) as u64)
 }
 
 pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -213,7 +222,7 @@ pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if uid == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    if t.capable(CAP_SETUID) {
+    if t.capable_here(CAP_SETUID) {
         t.set_uids(uid, uid, uid);
     } else if uid == t.creds.uid || uid == t.suid {
         let (r, s) = (t.creds.uid, t.suid);
@@ -229,7 +238,7 @@ pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if gid == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    if t.capable(CAP_SETGID) {
+    if t.capable_here(CAP_SETGID) {
         t.set_gids(gid, gid, gid);
     } else if gid == t.creds.gid || gid == t.sgid {
         let (r, s) = (t.creds.gid, t.sgid);
@@ -258,7 +267,7 @@ fn or_keep(new: u32, old: u32) -> u32 {
 pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
     let cur = [t.creds.uid, t.euid, t.suid];
-    if !t.capable(CAP_SETUID) && !may_set_ids(ids, cur) {
+    if !t.capable_here(CAP_SETUID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
     }
     t.set_uids(
@@ -272,7 +281,7 @@ pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
     let cur = [t.creds.gid, t.egid, t.sgid];
-    if !t.capable(CAP_SETGID) && !may_set_ids(ids, cur) {
+    if !t.capable_here(CAP_SETGID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
     }
     t.set_gids(
@@ -306,28 +315,28 @@ fn setre_ids(r: u32, e: u32, cur: [u32; 3], privileged: bool) -> SysResult<[u32;
 
 pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.uid, t.euid, t.suid];
-    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable(CAP_SETUID))?;
+    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable_here(CAP_SETUID))?;
     t.set_uids(r, e, s);
     Ok(0)
 }
 
 pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.gid, t.egid, t.sgid];
-    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable(CAP_SETGID))?;
+    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable_here(CAP_SETGID))?;
     t.set_gids(r, e, s);
     Ok(0)
 }
 
 pub fn getresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    util::write_obj(t, a[0], &t.creds.uid)?;
-    util::write_obj(t, a[1], &t.euid)?;
-    util::write_obj(t, a[2], &t.suid).map(|_| 0)
+    util::write_obj(t, a[0], &uid_seen(t, t.creds.uid))?;
+    util::write_obj(t, a[1], &uid_seen(t, t.euid))?;
+    util::write_obj(t, a[2], &uid_seen(t, t.suid)).map(|_| 0)
 }
 
 pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    util::write_obj(t, a[0], &t.creds.gid)?;
-    util::write_obj(t, a[1], &t.egid)?;
-    util::write_obj(t, a[2], &t.sgid).map(|_| 0)
+    util::write_obj(t, a[0], &gid_seen(t, t.creds.gid))?;
+    util::write_obj(t, a[1], &gid_seen(t, t.egid))?;
+    util::write_obj(t, a[2], &gid_seen(t, t.sgid)).map(|_| 0)
 }
 
 /// `setfsuid`/`setfsgid` return the old value whether or not they change
@@ -335,7 +344,8 @@ pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 /// current file-system ID.
 pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (old, id) = (t.fsuid, a[0] as u32);
-    if id != u32::MAX && (t.capable(CAP_SETUID) || [t.creds.uid, t.euid, t.suid, old].contains(&id))
+    if id != u32::MAX
+        && (t.capable_here(CAP_SETUID) || [t.creds.uid, t.euid, t.suid, old].contains(&id))
     {
         t.set_fsuid(id);
     }
@@ -344,7 +354,8 @@ pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (old, id) = (t.fsgid, a[0] as u32);
-    if id != u32::MAX && (t.capable(CAP_SETGID) || [t.creds.gid, t.egid, t.sgid, old].contains(&id))
+    if id != u32::MAX
+        && (t.capable_here(CAP_SETGID) || [t.creds.gid, t.egid, t.sgid, old].contains(&id))
     {
         t.fsgid = id;
         t.publish_creds();
@@ -374,7 +385,8 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !(0..=65536).contains(&n) {
         return Err(Errno::EINVAL);
     }
-    if !t.capable(CAP_SETGID) {
+    // In a user namespace, only once `setgroups` is allowed there.
+    if !t.capable_here(CAP_SETGID) || !lock(&t.shared.ns).user.setgroups_allowed() {
         return Err(Errno::EPERM);
     }
     let mut bytes = vec![0u8; n as usize * 4];

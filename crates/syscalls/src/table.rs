@@ -3,8 +3,8 @@
 //! from it (`rvisor help syscalls`).
 
 use crate::{
-    file, fs, ioacct, ipc, misc, mm, poll, process, ptrace, sched, seccomp, signal, time, timer,
-    xattr,
+    file, fs, ioacct, ipc, misc, mm, mount, ns, poll, process, ptrace, sched, seccomp, signal,
+    time, timer, xattr,
 };
 use crate::{Entry, Status};
 
@@ -65,7 +65,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "socketpair", handler: Some(crate::net::socketpair), status: Status::Partial("AF_UNIX only (other families fail as Linux: EOPNOTSUPP/EAFNOSUPPORT); sv is not written on failure") },
     Entry { name: "setsockopt", handler: Some(crate::net::setsockopt), status: Status::Partial("AF_UNIX only; SOL_SOCKET SO_SNDBUF/SO_RCVBUF/SO_PASSCRED/SO_RCVTIMEO/SO_SNDTIMEO (timeouts apply to send*/recv*/accept/connect, not read/write); others ENOPROTOOPT") },
     Entry { name: "getsockopt", handler: Some(crate::net::getsockopt), status: Status::Partial("AF_UNIX only; SOL_SOCKET SO_TYPE/SO_DOMAIN/SO_PROTOCOL/SO_ERROR/SO_SNDBUF/SO_RCVBUF/SO_PASSCRED/SO_PEERCRED/SO_ACCEPTCONN/SO_RCVLOWAT/SO_SNDLOWAT/SO_RCVTIMEO/SO_SNDTIMEO; others ENOPROTOOPT") },
-    Entry { name: "clone", handler: Some(process::clone), status: Status::Partial("CLONE_VM without CLONE_THREAD copies memory (vfork semantics kept by suspending the parent); namespaces unsupported; execve from a multithreaded process does not stop the other threads") },
+    Entry { name: "clone", handler: Some(process::clone), status: Status::Partial("CLONE_VM without CLONE_THREAD copies memory (vfork semantics kept by suspending the parent); CLONE_NEWUTS/CLONE_NEWIPC make fresh namespaces, the other CLONE_NEW* give EPERM; execve from a multithreaded process does not stop the other threads") },
     Entry { name: "fork", handler: Some(process::fork), status: Status::Full },
     Entry { name: "vfork", handler: Some(process::vfork), status: Status::Partial("child gets a copy of memory; parent suspended until exec/exit") },
     Entry { name: "execve", handler: Some(process::execve), status: Status::Full },
@@ -164,7 +164,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "munlockall", handler: Some(mm::munlockall), status: Status::Full },
     Entry { name: "vhangup", handler: None, status: Status::Enosys },
     Entry { name: "modify_ldt", handler: None, status: Status::Enosys },
-    Entry { name: "pivot_root", handler: None, status: Status::Enosys },
+    Entry { name: "pivot_root", handler: Some(mount::pivot_root), status: Status::Full },
     Entry { name: "_sysctl", handler: None, status: Status::Enosys },
     Entry { name: "prctl", handler: Some(process::prctl), status: Status::Partial("PR_SET_NAME/GET_NAME, GET_DUMPABLE, CAPBSET_READ, GET_SECCOMP, THP; PDEATHSIG, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK (get); SET_SECCOMP/GET_SECCOMP; SET_SYSCALL_USER_DISPATCH (OFF/ON; a bad selector value or an unreadable selector ends the whole process, where Linux ends the thread); others EINVAL") },
     Entry { name: "arch_prctl", handler: Some(process::arch_prctl), status: Status::Full },
@@ -174,8 +174,8 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sync", handler: Some(file::sync), status: Status::Full },
     Entry { name: "acct", handler: None, status: Status::Enosys },
     Entry { name: "settimeofday", handler: None, status: Status::Enosys },
-    Entry { name: "mount", handler: None, status: Status::Enosys },
-    Entry { name: "umount2", handler: None, status: Status::Enosys },
+    Entry { name: "mount", handler: Some(mount::mount), status: Status::Partial("tmpfs, ramfs, proc, sysfs, devpts (the sandbox's one instance) and bind mounts; propagation types are recorded and shown, events do not propagate; mqueue and other types ENODEV; flags locked by a less privileged user namespace are not enforced") },
+    Entry { name: "umount2", handler: Some(mount::umount2), status: Status::Partial("EBUSY from child mounts and from roots, working directories and open files of processes in the namespace; MNT_FORCE acts as a plain unmount") },
     Entry { name: "swapon", handler: Some(crate::admin::swapon), status: Status::Partial("regular files only (no block devices); the header is checked as Linux does but holes are not, and the file is not locked against writes while enabled; the area is listed in /proc/swaps and counted in SwapTotal/SwapFree but never used: the sandbox's memory is not swapped") },
     Entry { name: "swapoff", handler: Some(crate::admin::swapoff), status: Status::Full },
     Entry { name: "reboot", handler: Some(crate::admin::reboot), status: Status::Partial("as in a container's pid namespace: RESTART ends the sandbox as killed by SIGHUP, HALT/POWER_OFF as killed by SIGINT; other commands EINVAL; a pid namespace made inside the sandbox is not told apart") },
@@ -281,7 +281,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "faccessat", handler: Some(fs::faccessat), status: Status::Full },
     Entry { name: "pselect6", handler: Some(poll::pselect6), status: Status::Partial("host descriptors polled every 10 ms") },
     Entry { name: "ppoll", handler: Some(poll::ppoll), status: Status::Partial("host descriptors polled every 10 ms") },
-    Entry { name: "unshare", handler: None, status: Status::Enosys },
+    Entry { name: "unshare", handler: Some(ns::unshare), status: Status::Partial("CLONE_NEWPID and CLONE_NEWTIME give EINVAL; a new network namespace is an identity only (no stack of its own)") },
     Entry { name: "set_robust_list", handler: Some(process::set_robust_list), status: Status::Full },
     Entry { name: "get_robust_list", handler: Some(process::get_robust_list), status: Status::Full },
     Entry { name: "splice", handler: Some(crate::splice::splice), status: Status::Partial("copied through the sentry, at most 1 MiB per call") },

@@ -1,5 +1,5 @@
 //! Dentries: the named tree. A dentry links a name in a parent directory to
-//! an inode; a mount point carries the root of the filesystem mounted on it.
+//! an inode; what is mounted where is the mount namespace's (`mount.rs`).
 
 use std::sync::{Arc, Mutex};
 
@@ -9,10 +9,6 @@ pub struct Dentry {
     name: Mutex<Vec<u8>>,
     parent: Mutex<Option<Arc<Dentry>>>,
     pub inode: Arc<Inode>,
-    /// Root of the filesystem mounted here.
-    mounted: Mutex<Option<Arc<Dentry>>>,
-    /// For a filesystem root: the dentry it is mounted on.
-    mountpoint: Mutex<Option<Arc<Dentry>>>,
     /// Unlinked from its parent (still usable through open files).
     removed: Mutex<bool>,
 }
@@ -23,8 +19,6 @@ impl Dentry {
             name: Mutex::new(name.to_vec()),
             parent: Mutex::new(parent),
             inode,
-            mounted: Mutex::new(None),
-            mountpoint: Mutex::new(None),
             removed: Mutex::new(false),
         })
     }
@@ -42,18 +36,10 @@ impl Dentry {
         *lock(&self.name) = name.to_vec();
     }
 
-    pub fn mounted(&self) -> Option<Arc<Dentry>> {
-        lock(&self.mounted).clone()
-    }
-
-    pub fn mountpoint(&self) -> Option<Arc<Dentry>> {
-        lock(&self.mountpoint).clone()
-    }
-
-    /// Mounts `root` on this dentry.
-    pub fn mount(self: &Arc<Dentry>, root: Arc<Dentry>) {
-        *lock(&root.mountpoint) = Some(self.clone());
-        *lock(&self.mounted) = Some(root);
+    /// For the root of a mount in the caller's namespace: the dentry it
+    /// is mounted on.
+    pub fn mountpoint(self: &Arc<Dentry>) -> Option<Arc<Dentry>> {
+        crate::mount::mounted_on(self)
     }
 
     pub fn is_removed(&self) -> bool {
@@ -64,13 +50,9 @@ impl Dentry {
         *lock(&self.removed) = true;
     }
 
-    /// The parent as `..` sees it, crossing out of a mounted filesystem.
+    /// The parent as `..` sees it, crossing out of mounts.
     pub fn dotdot(self: &Arc<Dentry>) -> Arc<Dentry> {
-        let mut d = self.clone();
-        while let Some(mp) = d.mountpoint() {
-            d = mp;
-        }
-        d.parent().unwrap_or(d)
+        crate::mount::up(&mut None, self, None)
     }
 
     /// Absolute path from the tree's root (`/` for the root itself).
@@ -96,7 +78,13 @@ impl Dentry {
             if is_root(&d) {
                 break true;
             }
+            let mut hops = 0;
             while let Some(mp) = d.mountpoint() {
+                // A directory bound onto itself is its own mountpoint.
+                hops += 1;
+                if Arc::ptr_eq(&mp, &d) || hops > 64 {
+                    break;
+                }
                 d = mp;
                 if is_root(&d) {
                     break 'walk true;

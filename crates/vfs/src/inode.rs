@@ -121,6 +121,9 @@ pub struct Inode {
     /// File seals (`F_ADD_SEALS`) with [`SEALABLE`] set on memfds, the
     /// only files here that take seals.
     seals: AtomicU32,
+    /// Mounts whose root or mountpoint this is, in any namespace: while 0,
+    /// a path walk need not ask the namespace (`mount.rs`).
+    pub mounts: AtomicU32,
 }
 
 /// `F_SEAL_*` bits.
@@ -153,6 +156,7 @@ impl Inode {
             locks: Default::default(),
             notify: Default::default(),
             seals: AtomicU32::new(0),
+            mounts: AtomicU32::new(0),
         })
     }
 

@@ -21,6 +21,7 @@ pub mod inode;
 pub mod inotify;
 pub mod landlock;
 pub mod lock;
+pub mod mount;
 pub mod ops;
 pub mod pipe;
 pub mod reopen;
@@ -111,6 +112,8 @@ const MAX_CACHED_HOST_FDS: usize = 16384;
 
 pub struct Vfs {
     pub root: Arc<Dentry>,
+    /// The sandbox's first mount namespace (its root mount is `root`'s).
+    pub init_mnt: Arc<mount::MountNs>,
     pub(crate) host: Option<HostRoot>,
     pub mf: Arc<MemoryFile>,
     /// `/dev/pts`: the sandbox's terminals.
@@ -169,20 +172,41 @@ impl Vfs {
         };
         let root = Dentry::new(b"/", None, root_inode);
         let devpts = tty::devpts::Devpts::new();
+        let root_mount = mount::Mount::new(
+            mount::Super::new("overlay", "overlay", DEV_ROOT, "", false),
+            root.clone(),
+            mount::MS_RELATIME,
+        );
+        let init_mnt = mount::MountNs::new(root_mount);
+        mount::set_fallback(&init_mnt);
+        mount::set_current(init_mnt.clone());
         let vfs = Arc::new(Vfs {
             root,
+            init_mnt,
             host,
             mf,
             devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
         });
-        vfs.mount_at(b"/dev", dev::build_devfs(&devpts))?;
+        vfs.mount_at(
+            b"/dev",
+            dev::build_devfs(&devpts),
+            mount::Super::new("tmpfs", "devtmpfs", inode::DEV_DEVFS, "mode=755", false),
+            mount::MS_NOSUID,
+        )?;
         Ok(vfs)
     }
 
-    /// Mounts `fsroot` at `path`, creating the directory (in memory) if the
-    /// host has none.
-    pub fn mount_at(&self, path: &[u8], fsroot: Arc<Dentry>) -> SysResult<()> {
+    /// Mounts `fsroot` (of filesystem `sb`, with `MS_*` per-mount `flags`)
+    /// at `path` in the first namespace, creating the directory (in
+    /// memory) if the host has none.
+    pub fn mount_at(
+        &self,
+        path: &[u8],
+        fsroot: Arc<Dentry>,
+        sb: Arc<mount::Super>,
+        flags: u64,
+    ) -> SysResult<()> {
         let d = match self.resolve(&self.root, &self.root, path, true, &Creds::root()) {
             Ok(d) => d,
             Err(Errno::ENOENT) => {
@@ -195,7 +219,9 @@ impl Vfs {
         if !d.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        d.mount(fsroot);
+        let ns = &self.init_mnt;
+        let parent = ns.mount_of(&d).unwrap_or_else(|| ns.root());
+        ns.attach(&mount::Mount::new(sb, fsroot, flags), &parent, &d);
         Ok(())
     }
 
@@ -239,13 +265,6 @@ impl Vfs {
             _ => Kind::Socket,
         };
         Ok(Inode::new(st.st_ino, DEV_ROOT, meta, kind))
-    }
-
-    fn follow_mounts(mut d: Arc<Dentry>) -> Arc<Dentry> {
-        while let Some(m) = d.mounted() {
-            d = m;
-        }
-        d
     }
 
     /// The child `name` of directory `dir` (mounts not crossed).
@@ -389,6 +408,15 @@ impl Vfs {
             base.clone()
         };
         let trailing_slash = path.ends_with(b"/");
+        // The mount `cur` is in, once a mount matters (`mount.rs`): the
+        // start's, looked up when first needed.
+        let mut mnt: Option<Arc<mount::Mount>> = None;
+        let start = cur.clone();
+        let need = |mnt: &mut Option<Arc<mount::Mount>>, d: &Arc<Dentry>| {
+            if mnt.is_none() && d.inode.mounts.load(std::sync::atomic::Ordering::Acquire) != 0 {
+                *mnt = mount::current().and_then(|ns| ns.mount_of(&start));
+            }
+        };
         let comps: Vec<&[u8]> = path
             .split(|&b| b == b'/')
             .filter(|c| !c.is_empty())
@@ -413,7 +441,8 @@ impl Vfs {
                     return Err(Errno::EXDEV);
                 }
                 if !Arc::ptr_eq(&cur, root) {
-                    let up = Self::follow_mounts(cur.dotdot());
+                    need(&mut mnt, &cur);
+                    let up = mount::up(&mut mnt, &cur, Some(root));
                     if rf & RESOLVE_NO_XDEV != 0 && up.inode.dev != cur.inode.dev {
                         return Err(Errno::EXDEV);
                     }
@@ -421,7 +450,9 @@ impl Vfs {
                 }
                 continue;
             }
-            let child = Self::follow_mounts(self.lookup_child(&cur, comp)?);
+            let child = self.lookup_child(&cur, comp)?;
+            need(&mut mnt, &child);
+            let child = mount::down(&mut mnt, &cur, child);
             if rf & RESOLVE_NO_XDEV != 0 && child.inode.dev != cur.inode.dev {
                 return Err(Errno::EXDEV);
             }
@@ -456,6 +487,7 @@ impl Vfs {
                     }
                     _ => unreachable!(),
                 }
+                mnt = None;
                 continue;
             }
             cur = child;
@@ -463,6 +495,8 @@ impl Vfs {
         if trailing_slash && !cur.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        need(&mut mnt, &cur);
+        mount::walk_ended(&cur, &mnt);
         Ok(cur)
     }
 
@@ -560,6 +594,7 @@ impl Vfs {
             Err(e) => return Err(e),
         }
         let s = Self::dir_state(dir)?;
+        mount::check_writable(dir)?;
         let is_dir = inode.is_dir();
         let d = Dentry::new(name, Some(dir.clone()), inode);
         lock(s)
@@ -574,6 +609,7 @@ impl Vfs {
 
     fn remove_child(&self, dir: &Arc<Dentry>, name: &[u8], d: &Arc<Dentry>) -> SysResult<()> {
         let s = Self::dir_state(dir)?;
+        mount::check_writable(dir)?;
         lock(s).children.insert(name.to_vec(), Child::Absent);
         d.set_removed();
         let is_dir = d.inode.is_dir();
@@ -659,7 +695,7 @@ impl Vfs {
                     if flags & O_EXCL != 0 {
                         return Err(Errno::EEXIST);
                     }
-                    let d = Self::follow_mounts(d);
+                    let d = mount::down(&mut None, &dir, d);
                     if let Kind::Symlink(target) = &d.inode.kind {
                         if !follow {
                             return Err(Errno::ELOOP);
@@ -765,6 +801,14 @@ impl Vfs {
         }
         if !inode::may_access(&inode.meta(), creds, want) {
             return Err(Errno::EACCES);
+        }
+        match &inode.kind {
+            Kind::Dir(_) | Kind::File(_) if want & W_OK != 0 => mount::check_writable(d)?,
+            // Device nodes on a `nodev` mount do not open.
+            Kind::Device(_) if mount::flags_of(d) & mount::MS_NODEV != 0 => {
+                return Err(Errno::EACCES)
+            }
+            _ => {}
         }
         let may_truncate = landlock::check_open(creds, d, read, write)?;
         let regular = matches!(inode.kind, Kind::File(_));
@@ -1044,7 +1088,7 @@ impl Vfs {
         if !d.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        if d.mounted().is_some() || Arc::ptr_eq(&d, root) {
+        if mount::is_mountpoint(&d) || Arc::ptr_eq(&d, root) {
             return Err(Errno::EBUSY);
         }
         if !ops::dir_is_empty(self, &d)? {
@@ -1098,11 +1142,23 @@ impl Vfs {
             None if !may_write_dir(&nd, creds) => return Err(Errno::EACCES),
             None => {}
         }
-        if src.mounted().is_some() || dst.as_ref().is_some_and(|d| d.mounted().is_some()) {
+        if mount::is_mountpoint(&src) || dst.as_ref().is_some_and(mount::is_mountpoint) {
             return Err(Errno::EBUSY);
         }
         let od_s = Self::dir_state(&od)?;
         let nd_s = Self::dir_state(&nd)?;
+        mount::check_writable(&od)?;
+        mount::check_writable(&nd)?;
+        // Not across mounts, even of one filesystem.
+        let (om, nm) = (mount::mount_of(&od), mount::mount_of(&nd));
+        if let (Some(a), Some(b)) = (&om, &nm) {
+            if !Arc::ptr_eq(a, b) {
+                return Err(Errno::EXDEV);
+            }
+        }
+        if om.is_some() != nm.is_some() {
+            return Err(Errno::EXDEV);
+        }
         // A directory cannot move below itself.
         let below = |a: &Arc<Dentry>, target: &Arc<Dentry>| {
             let mut p = Some(target.clone());

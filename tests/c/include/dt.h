@@ -112,11 +112,12 @@ static inline long dt_size(int fd)
 	return st.st_size;
 }
 
-/* Drops capability `cap` from the calling thread's effective set (a
- * child's privileges for an EPERM check); returns capset's result. */
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Drops capability `cap` from the calling thread's effective set (a
+ * child's privileges for an EPERM check); returns capset's result. */
 static inline int dt_drop_cap(int cap)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -124,6 +125,18 @@ static inline int dt_drop_cap(int cap)
 	if (syscall(SYS_capget, &h, d))
 		return -1;
 	d[cap / 32].effective &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &h, d);
+}
+
+/* Clears the effective capability set (root without privileges, for
+ * EPERM paths); returns what capset returns. */
+static inline int dt_drop_effective_caps(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective = d[1].effective = 0;
 	return syscall(SYS_capset, &h, d);
 }
 
