@@ -98,7 +98,8 @@ struct WalkState<'a> {
 }
 
 /// Host descriptors kept open for reuse (one per host file opened), and the
-/// most the sandbox keeps: opening a host file costs a host `openat2`.
+/// most the sandbox keeps: opening a host file costs a round trip to the
+/// gofer.
 static CACHED_HOST_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 const MAX_CACHED_HOST_FDS: usize = 16384;
 
@@ -183,7 +184,14 @@ impl Vfs {
         Ok(())
     }
 
-    fn host_inode(&self, rel: String, st: &libc::stat) -> SysResult<Arc<Inode>> {
+    /// An inode for host file `rel`; a symlink's target is `target` when
+    /// the gofer sent it along, else asked for.
+    fn host_inode(
+        &self,
+        rel: String,
+        st: &libc::stat,
+        target: Option<Vec<u8>>,
+    ) -> SysResult<Arc<Inode>> {
         let meta = Meta {
             mode: st.st_mode,
             uid: st.st_uid,
@@ -215,10 +223,13 @@ impl Vfs {
                 size: st.st_size as u64,
                 cache: None,
             })),
-            S_IFLNK => {
-                let host = self.host.as_ref().ok_or(Errno::EIO)?;
-                Kind::Symlink(host.readlink(&rel)?)
-            }
+            S_IFLNK => match target {
+                Some(t) => Kind::Symlink(t),
+                None => {
+                    let host = self.host.as_ref().ok_or(Errno::EIO)?;
+                    Kind::Symlink(host.readlink(&rel)?)
+                }
+            },
             S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
             _ => Kind::Socket,
         };
@@ -251,7 +262,7 @@ impl Vfs {
                 let host = self.host.as_ref().ok_or(Errno::EIO)?;
                 match host.lstat(&rel) {
                     Ok(hst) => {
-                        let ino = self.host_inode(rel, &hst)?;
+                        let ino = self.host_inode(rel, &hst, None)?;
                         let d = Dentry::new(name, Some(dir.clone()), ino);
                         st.children.insert(name.to_vec(), Child::Present(d.clone()));
                         Ok(d)
@@ -284,12 +295,19 @@ impl Vfs {
             }
         };
         let host = self.host.as_ref().ok_or(Errno::EIO)?;
-        let names = host.list(&host_dir)?;
-        for name in names {
-            // lookup_child fills the slot; vanished entries are skipped.
-            let _ = self.lookup_child(dir, &name);
+        // Names and attributes in one exchange; a name the sandbox already
+        // knows (looked up, created or removed here) keeps its slot.
+        let entries = host.list(&host_dir)?;
+        let mut st = lock(s);
+        for e in entries {
+            if st.children.contains_key(&e.name) {
+                continue;
+            }
+            let ino = self.host_inode(join(&host_dir, &e.name), &e.attr.to_stat(), e.target)?;
+            let d = Dentry::new(&e.name, Some(dir.clone()), ino);
+            st.children.insert(e.name, Child::Present(d));
         }
-        lock(s).complete = true;
+        st.complete = true;
         Ok(())
     }
 
