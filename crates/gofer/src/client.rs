@@ -20,6 +20,9 @@ struct Conn {
     req: Vec<u8>,
 }
 
+/// A directory's path (relative to the one asked for) and its entries.
+pub type Listing = (Vec<u8>, Vec<DirEntry>);
+
 pub struct Client {
     conn: Mutex<Conn>,
     /// The socket's number, for watching it without the lock.
@@ -52,6 +55,18 @@ impl Client {
         op: u8,
         flags: Option<u32>,
         path: &[u8],
+        each: impl FnMut(Reader, Option<OwnedFd>) -> Result<bool, Errno>,
+    ) -> Result<(), Errno> {
+        self.call_with(op, flags, path, &[], each)
+    }
+
+    /// [`Client::call`] with `tail` after the path.
+    fn call_with(
+        &self,
+        op: u8,
+        flags: Option<u32>,
+        path: &[u8],
+        tail: &[u8],
         mut each: impl FnMut(Reader, Option<OwnedFd>) -> Result<bool, Errno>,
     ) -> Result<(), Errno> {
         if path.len() > proto::MAX_PATH {
@@ -65,6 +80,7 @@ impl Client {
             c.req.extend_from_slice(&f.to_le_bytes());
         }
         proto::put_bytes(&mut c.req, path);
+        c.req.extend_from_slice(tail);
         sock::send(c.sock.as_raw_fd(), &c.req, None).map_err(|_| Errno::EIO)?;
         loop {
             let (n, fd) = sock::recv(c.sock.as_raw_fd(), &mut c.buf).map_err(|_| Errno::EIO)?;
@@ -119,18 +135,46 @@ impl Client {
         out.ok_or(Errno::EIO)
     }
 
-    /// Every entry of directory `path` with its attributes (and a
-    /// symlink's target), without `.` and `..`.
-    pub fn readdir(&self, path: &[u8]) -> Result<Vec<DirEntry>, Errno> {
-        let mut out = Vec::new();
-        self.call(proto::READDIR, None, path, |mut r, _| {
+    /// Every entry of directory `path` (or, if `starts` names any, of
+    /// those subdirectories of it) with its attributes (and a symlink's
+    /// target), without `.` and `..`; the first listing, of `path` itself
+    /// (relative path empty) or of `starts[0]`, is followed by whole
+    /// listings of directories below totalling at most `budget` entries.
+    /// Paths are relative to `path`.
+    pub fn readdir(
+        &self,
+        path: &[u8],
+        starts: &[&[u8]],
+        budget: u32,
+    ) -> Result<Vec<Listing>, Errno> {
+        let mut out: Vec<Listing> = Vec::new();
+        let mut tail = Vec::new();
+        tail.extend_from_slice(&(starts.len() as u32).to_le_bytes());
+        for s in starts {
+            proto::put_bytes(&mut tail, s);
+        }
+        if tail.len() + path.len() + 16 > proto::MAX_MSG {
+            return Err(Errno::E2BIG);
+        }
+        self.call_with(proto::READDIR, Some(budget), path, &tail, |mut r, _| {
             let last = r.u8()? != 0;
-            let count = r.u32()?;
-            for _ in 0..count {
-                out.push(DirEntry::get(&mut r)?);
+            while !r.is_empty() {
+                match r.u8()? {
+                    proto::REC_DIR => out.push((r.bytes()?.to_vec(), Vec::new())),
+                    proto::REC_ENTRY => out
+                        .last_mut()
+                        .ok_or(Errno::EIO)?
+                        .1
+                        .push(DirEntry::get(&mut r)?),
+                    _ => return Err(Errno::EIO),
+                }
             }
             Ok(last)
         })?;
+        let first: &[u8] = starts.first().copied().unwrap_or_default();
+        if out.first().is_none_or(|(p, _)| p != first) {
+            return Err(Errno::EIO);
+        }
         Ok(out)
     }
 }
@@ -188,14 +232,33 @@ mod tests {
         let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), 8, 0) };
         assert_eq!(&buf[..n as usize], b"hello");
         // A directory larger than one message comes whole.
-        let mut names: Vec<_> = c.readdir(b"d/sub").unwrap();
+        let l = c.readdir(b"d/sub", &[], 0).unwrap();
+        assert_eq!(l.len(), 1);
+        let mut names = l[0].1.clone();
         assert_eq!(names.len(), 3000);
         names.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(names[0].name, b"entry-with-a-longish-name-0");
-        let d = c.readdir(b"d").unwrap();
+        let l = c.readdir(b"d", &[], 0).unwrap();
+        let d = &l[0].1;
         let abs = d.iter().find(|e| e.name == b"abs").unwrap();
         assert_eq!(abs.target.as_deref(), Some(&b"/etc"[..]));
         assert_eq!(d.len(), 4);
+        // With a budget, listings below follow while they fit.
+        let l = c.readdir(b"", &[], 3004).unwrap();
+        let paths: Vec<&[u8]> = l.iter().map(|(p, _)| &p[..]).collect();
+        assert_eq!(paths, [&b""[..], b"d", b"d/sub"]);
+        assert_eq!(l[2].1.len(), 3000);
+        let l = c.readdir(b"", &[], 3003).unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(c.readdir(b"d/file", &[], 10), Err(Errno::ENOTDIR));
+        // Named subdirectories instead of the directory itself: the first
+        // must list, later ones that do not are left out.
+        let l = c.readdir(b"d", &[b"sub", b"file", b"rel"], 0).unwrap();
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].0, b"sub");
+        assert_eq!(c.readdir(b"d", &[b"file", b"sub"], 0), Err(Errno::ENOTDIR));
+        assert_eq!(c.readdir(b"d", &[b".."], 0), Err(Errno::EINVAL));
+        assert_eq!(c.readdir(b"d", &[b"a/b"], 0), Err(Errno::EINVAL));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

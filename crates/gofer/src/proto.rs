@@ -15,10 +15,17 @@
 //! | [`STAT`] | path | [`Attr`] of the path itself (symlinks not followed) |
 //! | [`OPEN`] | `u32` open flags, path | [`Attr`] of the opened file; the descriptor rides along in `SCM_RIGHTS` |
 //! | [`READLINK`] | path | the link's target bytes |
-//! | [`READDIR`] | path | one or more messages, each a `u8` "last" flag, a `u32` count and that many entries: name, [`Attr`], and for a symlink its target |
+//! | [`READDIR`] | `u32` budget, path, `u32` count and that many names of subdirectories (may be none) | one or more messages, each a `u8` "last" flag, then records: [`REC_DIR`] and a path (relative to the one asked for; empty for itself) starts a directory's listing, [`REC_ENTRY`] and an entry (name, [`Attr`], and for a symlink its target) is one entry of the last directory started, possibly in an earlier message |
 //!
 //! A directory's entries come in messages of up to [`MAX_MSG`] bytes, so
-//! a 50,000-entry directory is a few dozen messages in one exchange.
+//! a 50,000-entry directory is a few dozen messages in one exchange. The
+//! listing is of the path itself, or, when subdirectory names are given,
+//! of those (the first always; a tree walk names the directory it enters
+//! and its siblings not listed yet). With a budget, whole listings of the
+//! directories below follow (depth first, names in byte order: the order
+//! a walk in the sandbox reaches them) while their entries total at most
+//! the budget: a tree walk (`find`, `du`, `ls -R`) then costs one
+//! exchange per budget's worth of entries instead of one per directory.
 
 use abi::Errno;
 
@@ -30,6 +37,12 @@ pub const OPEN: u8 = 2;
 pub const READLINK: u8 = 3;
 /// Every entry of a directory (without `.` and `..`), with attributes.
 pub const READDIR: u8 = 4;
+
+/// In a [`READDIR`] answer: the listing of the directory at this path
+/// follows.
+pub const REC_DIR: u8 = 1;
+/// In a [`READDIR`] answer: one entry of the current directory.
+pub const REC_ENTRY: u8 = 2;
 
 /// The largest message either side sends (well under the socket buffer).
 pub const MAX_MSG: usize = 60 * 1024;

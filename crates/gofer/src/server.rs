@@ -79,6 +79,90 @@ fn readlink_at(dir: RawFd, name: &std::ffi::CStr) -> Result<Vec<u8>, Errno> {
     Ok(buf)
 }
 
+/// `a/b` (either may be empty).
+fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_vec(),
+        (_, true) => a.to_vec(),
+        _ => [a, b"/", b].concat(),
+    }
+}
+
+/// The names in directory `fd`, without `.` and `..`.
+fn dir_names(fd: RawFd) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut names = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // SAFETY: getdents64 into a buffer of the given length.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            return Err(Errno::last_host());
+        }
+        if n == 0 {
+            return Ok(names);
+        }
+        let mut off = 0usize;
+        while off + 19 <= n as usize {
+            let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            if reclen == 0 || off + reclen > n as usize {
+                break;
+            }
+            let raw = &buf[off + 19..off + reclen];
+            off += reclen;
+            let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            let name = &raw[..len];
+            if name != b"." && name != b".." {
+                names.push(name.to_vec());
+            }
+        }
+    }
+}
+
+/// A [`proto::READDIR`] answer being sent: records are added to the
+/// current message, which goes out when the next would not fit.
+struct Batch<'a> {
+    sock: RawFd,
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(sock: RawFd, out: &'a mut Vec<u8>) -> Batch<'a> {
+        let mut b = Batch { sock, out };
+        b.start();
+        b
+    }
+
+    /// Header: status 0, "last" 0.
+    fn start(&mut self) {
+        self.out.clear();
+        self.out.extend_from_slice(&0i32.to_le_bytes());
+        self.out.push(0);
+    }
+
+    /// Adds a record written by `put` (whose size is bounded by `name`'s
+    /// length plus an attribute and a target).
+    fn record(
+        &mut self,
+        tag: u8,
+        name: &[u8],
+        put: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), Errno> {
+        let most = 1 + 8 + name.len() + proto::ATTR_LEN + proto::MAX_PATH;
+        if self.out.len() + most > proto::MAX_MSG {
+            sock::send(self.sock, self.out, None)?;
+            self.start();
+        }
+        self.out.push(tag);
+        put(self.out);
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), Errno> {
+        self.out[4] = 1;
+        sock::send(self.sock, self.out, None)
+    }
+}
+
 impl Server {
     /// Serves `sock` beneath the directory `root` (an `O_PATH` or
     /// ordinary directory descriptor).
@@ -172,50 +256,54 @@ impl Server {
         readlink_at(dfd, &name)
     }
 
-    /// Sends a directory's entries in batches of up to `MAX_MSG` bytes.
-    fn readdir(&mut self, path: &[u8], out: &mut Vec<u8>) -> Result<(), Errno> {
-        let dir = self.open_beneath(path, libc::O_RDONLY | libc::O_DIRECTORY)?;
-        let start = |out: &mut Vec<u8>| {
-            out.clear();
-            out.extend_from_slice(&0i32.to_le_bytes());
-            out.push(0);
-            out.extend_from_slice(&0u32.to_le_bytes());
+    /// Sends the listing of `path`, or of its subdirectories `starts` if
+    /// any, in messages of up to `MAX_MSG` bytes, then (depth first, in
+    /// name order) whole listings of the directories below while they
+    /// total at most `budget` entries. The first listing is always sent
+    /// (or its error).
+    fn readdir(
+        &mut self,
+        path: &[u8],
+        starts: Vec<Vec<u8>>,
+        budget: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Errno> {
+        let mut batch = Batch::new(self.sock.as_raw_fd(), out);
+        // Depth first in name order, parents before children: the order
+        // in which a walk in the sandbox (which lists names sorted) comes
+        // to them, so the walk finds ahead of it what was sent.
+        let mut stack: Vec<Vec<u8>> = if starts.is_empty() {
+            vec![Vec::new()]
+        } else {
+            starts.into_iter().rev().collect()
         };
-        // Header: status (4), last (1), count (4).
-        const COUNT_AT: usize = 5;
-        start(out);
-        let mut count = 0u32;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            // SAFETY: getdents64 into a buffer of the given length.
-            let n = unsafe {
-                libc::syscall(
-                    libc::SYS_getdents64,
-                    dir.as_raw_fd(),
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                )
+        let mut extra = 0usize;
+        let mut first = true;
+        while let Some(sub) = stack.pop() {
+            let full = join(path, &sub);
+            let listed = self.open_beneath(&full, libc::O_RDONLY | libc::O_DIRECTORY);
+            let dir = match listed {
+                Ok(d) => d,
+                Err(e) if first => return Err(e),
+                Err(_) => continue,
             };
-            if n < 0 {
-                return Err(Errno::last_host());
-            }
-            if n == 0 {
-                break;
-            }
-            let mut off = 0usize;
-            while off + 19 <= n as usize {
-                let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
-                if reclen == 0 || off + reclen > n as usize {
+            let mut names = match dir_names(dir.as_raw_fd()) {
+                Ok(n) => n,
+                Err(e) if first => return Err(e),
+                Err(_) => continue,
+            };
+            names.sort_unstable();
+            let below = stack.len();
+            if !first {
+                extra += names.len();
+                if extra > budget {
                     break;
                 }
-                let raw = &buf[off + 19..off + reclen];
-                off += reclen;
-                let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-                let name = &raw[..len];
-                if name == b"." || name == b".." {
-                    continue;
-                }
-                let cname = cstr(name)?;
+            }
+            first = false;
+            batch.record(proto::REC_DIR, &sub, |w| proto::put_bytes(w, &sub))?;
+            for name in names {
+                let cname = cstr(&name)?;
                 // An entry gone meanwhile is left out.
                 let Ok(attr) = lstat_at(dir.as_raw_fd(), &cname) else {
                     continue;
@@ -228,24 +316,16 @@ impl Server {
                 } else {
                     None
                 };
-                let e = DirEntry {
-                    name: name.to_vec(),
-                    attr,
-                    target,
-                };
-                if out.len() + e.wire_len() > proto::MAX_MSG {
-                    out[COUNT_AT..COUNT_AT + 4].copy_from_slice(&count.to_le_bytes());
-                    sock::send(self.sock.as_raw_fd(), out, None)?;
-                    start(out);
-                    count = 0;
+                if budget > 0 && attr.mode & libc::S_IFMT == libc::S_IFDIR {
+                    stack.push(join(&sub, &name));
                 }
-                e.put(out);
-                count += 1;
+                let e = DirEntry { name, attr, target };
+                batch.record(proto::REC_ENTRY, &e.name, |w| e.put(w))?;
             }
+            // This directory's subdirectories come next, first name first.
+            stack[below..].reverse();
         }
-        out[4] = 1;
-        out[COUNT_AT..COUNT_AT + 4].copy_from_slice(&count.to_le_bytes());
-        sock::send(self.sock.as_raw_fd(), out, None)
+        batch.finish()
     }
 
     /// Answers one request; `Err` only for a failure to answer.
@@ -253,21 +333,35 @@ impl Server {
         let mut r = Reader::new(req);
         let parsed = (|| {
             let op = r.u8()?;
-            let flags = if op == proto::OPEN { r.u32()? } else { 0 };
+            let flags = if op == proto::OPEN || op == proto::READDIR {
+                r.u32()?
+            } else {
+                0
+            };
             let path = r.bytes()?;
+            let mut starts = Vec::new();
+            if op == proto::READDIR {
+                for _ in 0..r.u32()? {
+                    let name = r.bytes()?;
+                    if name.is_empty() || name.contains(&b'/') || !proto::valid_path(name) {
+                        return Err(Errno::EINVAL);
+                    }
+                    starts.push(name.to_vec());
+                }
+            }
             if !r.is_empty() || !proto::valid_path(path) {
                 return Err(Errno::EINVAL);
             }
-            Ok((op, flags, path))
+            Ok((op, flags, path, starts))
         })();
         out.clear();
         out.extend_from_slice(&0i32.to_le_bytes());
         let mut fd = None;
         let result = match parsed {
             Err(e) => Err(e),
-            Ok((proto::STAT, _, path)) => self.stat(path).map(|a| a.put(out)),
-            Ok((proto::READLINK, _, path)) => self.readlink(path).map(|t| out.extend(t)),
-            Ok((proto::OPEN, flags, path)) => {
+            Ok((proto::STAT, _, path, _)) => self.stat(path).map(|a| a.put(out)),
+            Ok((proto::READLINK, _, path, _)) => self.readlink(path).map(|t| out.extend(t)),
+            Ok((proto::OPEN, flags, path, _)) => {
                 if flags & !proto::OPEN_FLAGS != 0 {
                     Err(Errno::EROFS)
                 } else {
@@ -279,10 +373,12 @@ impl Server {
                         })
                 }
             }
-            Ok((proto::READDIR, _, path)) => match self.readdir(path, out) {
-                Ok(()) => return Ok(()),
-                Err(e) => Err(e),
-            },
+            Ok((proto::READDIR, budget, path, starts)) => {
+                match self.readdir(path, starts, budget as usize, out) {
+                    Ok(()) => return Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
             Ok(_) => Err(Errno::ENOSYS),
         };
         if let Err(e) = result {

@@ -7,7 +7,7 @@
 use std::os::fd::OwnedFd;
 
 use abi::{Errno, SysResult};
-use gofer::{Client, DirEntry};
+use gofer::{Client, Listing};
 
 /// The host directory behind the root's lower layer, reached only
 /// through the gofer (a process of its own for `rvisor do`, or a thread
@@ -54,10 +54,13 @@ impl HostRoot {
         self.gofer.readlink(rel.as_bytes())
     }
 
-    /// Entries of a host directory, without `.` and `..`, each with its
-    /// attributes (and a symlink's target): one exchange with the gofer.
-    pub fn list(&self, rel: &str) -> SysResult<Vec<DirEntry>> {
-        self.gofer.readdir(rel.as_bytes())
+    /// Entries of a host directory (or, if `starts` names any, of those
+    /// subdirectories of it), without `.` and `..`, each with its
+    /// attributes (and a symlink's target), then whole listings of the
+    /// directories below totalling at most `budget` entries: one exchange
+    /// with the gofer. Paths are relative to `rel`.
+    pub fn list(&self, rel: &str, starts: &[&[u8]], budget: u32) -> SysResult<Vec<Listing>> {
+        self.gofer.readdir(rel.as_bytes(), starts, budget)
     }
 }
 

@@ -103,6 +103,13 @@ struct WalkState<'a> {
 static CACHED_HOST_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 const MAX_CACHED_HOST_FDS: usize = 16384;
 
+/// Entries of directories below one being listed that the gofer sends
+/// along in a tree walk: a walk then asks once per this many entries
+/// instead of once per directory (`find /usr` here: ~15,000 directories,
+/// each exchange ~30 us), for at most this many extra lookups' worth of
+/// work when nothing walks further.
+const PREFETCH_ENTRIES: u32 = 16384;
+
 pub struct Vfs {
     pub root: Arc<Dentry>,
     pub(crate) host: Option<HostRoot>,
@@ -282,7 +289,11 @@ impl Vfs {
         }
     }
 
-    /// Loads every host entry of `dir` into memory.
+    /// Loads every host entry of `dir` into memory. In a tree walk (the
+    /// parent was listed before), the listings of its siblings not
+    /// listed yet and of the directories below come along, up to
+    /// [`PREFETCH_ENTRIES`], so that the walk does not ask the gofer once
+    /// per directory.
     pub fn populate(&self, dir: &Arc<Dentry>) -> SysResult<()> {
         let Kind::Dir(s) = &dir.inode.kind else {
             return Ok(());
@@ -295,15 +306,122 @@ impl Vfs {
             }
         };
         let host = self.host.as_ref().ok_or(Errno::EIO)?;
-        // Names and attributes in one exchange; a name the sandbox already
-        // knows (looked up, created or removed here) keeps its slot.
-        let entries = host.list(&host_dir)?;
+        let (base, base_host, starts) = match self.walk_siblings(dir, &host_dir) {
+            Some((parent, parent_host, names)) => (parent, parent_host, names),
+            None => (dir.clone(), host_dir, Vec::new()),
+        };
+        let budget = if starts.is_empty() {
+            0
+        } else {
+            PREFETCH_ENTRIES
+        };
+        let names: Vec<&[u8]> = starts.iter().map(|n| &n[..]).collect();
+        for (sub, entries) in host.list(&base_host, &names, budget)? {
+            // Listings come parents first: each one's directory is a
+            // dentry an earlier one made (or was there before); one the
+            // sandbox removed or renamed meanwhile is skipped.
+            let mut d = Some(base.clone());
+            for name in sub.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+                d = d.and_then(|d| match &d.inode.kind {
+                    Kind::Dir(ds) => match lock(ds).children.get(name) {
+                        Some(Child::Present(c)) => Some(c.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                });
+            }
+            if let Some(d) = d {
+                let rel = if sub.is_empty() {
+                    base_host.clone()
+                } else {
+                    join(&base_host, &sub)
+                };
+                self.fill_dir(&d, &rel, entries)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// In a tree walk (the parent of `dir` mirrors a host directory and
+    /// was listed): the parent, its host path, and the names of `dir` and
+    /// of its sibling directories not listed yet (`dir` first), each
+    /// still the host's directory of that name.
+    fn walk_siblings(
+        &self,
+        dir: &Arc<Dentry>,
+        host_dir: &str,
+    ) -> Option<(Arc<Dentry>, String, Vec<Vec<u8>>)> {
+        /// Bytes of names one request carries at most.
+        const MAX_NAMES: usize = 16 * 1024;
+        let parent = dir.parent()?;
+        let Kind::Dir(ps) = &parent.inode.kind else {
+            return None;
+        };
+        let ps = lock(ps);
+        let parent_host = match (&ps.host, ps.complete) {
+            (Some(h), true) => h.clone(),
+            _ => return None,
+        };
+        let name = dir.name();
+        if join(&parent_host, &name) != host_dir {
+            return None;
+        }
+        let mut names = vec![name.clone()];
+        let mut bytes = 0;
+        // Those after `dir` first: a walk in name order goes there next.
+        let after = ps.children.range::<[u8], _>((
+            std::ops::Bound::Excluded(&name[..]),
+            std::ops::Bound::Unbounded,
+        ));
+        let before = ps.children.range::<[u8], _>((
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Excluded(&name[..]),
+        ));
+        for (n, c) in after.chain(before) {
+            let Child::Present(c) = c else { continue };
+            if Arc::ptr_eq(c, dir) {
+                continue;
+            }
+            let Kind::Dir(cs) = &c.inode.kind else {
+                continue;
+            };
+            let unlisted = {
+                let cs = lock(cs);
+                !cs.complete && cs.host.as_deref() == Some(&join(&parent_host, n))
+            };
+            if unlisted {
+                bytes += n.len() + 4;
+                if bytes > MAX_NAMES {
+                    break;
+                }
+                names.push(n.clone());
+            }
+        }
+        drop(ps);
+        Some((parent, parent_host, names))
+    }
+
+    /// Adds the listing of host directory `rel` to `dir`, if `dir` still
+    /// mirrors it and was not loaded yet. A name the sandbox already knows
+    /// (looked up, created or removed here) keeps its slot.
+    fn fill_dir(
+        &self,
+        dir: &Arc<Dentry>,
+        rel: &str,
+        entries: Vec<gofer::DirEntry>,
+    ) -> SysResult<()> {
+        let Kind::Dir(s) = &dir.inode.kind else {
+            return Ok(());
+        };
         let mut st = lock(s);
+        if st.complete || st.host.as_deref() != Some(rel) {
+            return Ok(());
+        }
         for e in entries {
             if st.children.contains_key(&e.name) {
                 continue;
             }
-            let ino = self.host_inode(join(&host_dir, &e.name), &e.attr.to_stat(), e.target)?;
+            let ino = self.host_inode(join(rel, &e.name), &e.attr.to_stat(), e.target)?;
             let d = Dentry::new(&e.name, Some(dir.clone()), ino);
             st.children.insert(e.name, Child::Present(d));
         }
