@@ -20,6 +20,11 @@ struct Conn {
     req: Vec<u8>,
 }
 
+/// The bytes left in a message.
+fn rest(r: Reader) -> Vec<u8> {
+    r.rest().to_vec()
+}
+
 /// A directory's path (relative to the one asked for) and its entries.
 pub type Listing = (Vec<u8>, Vec<DirEntry>);
 
@@ -98,11 +103,13 @@ impl Client {
         }
     }
 
-    /// Attributes of `path` (a symlink's own).
-    pub fn stat(&self, path: &[u8]) -> Result<Attr, Errno> {
+    /// Attributes of `path` (a symlink's own, and its target).
+    pub fn stat(&self, path: &[u8]) -> Result<(Attr, Option<Vec<u8>>), Errno> {
         let mut out = None;
         self.call(proto::STAT, None, path, |mut r, _| {
-            out = Some(Attr::get(&mut r)?);
+            let a = Attr::get(&mut r)?;
+            let target = a.is_symlink().then(|| rest(r));
+            out = Some((a, target));
             Ok(true)
         })?;
         out.ok_or(Errno::EIO)
@@ -124,12 +131,7 @@ impl Client {
     pub fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let mut out = None;
         self.call(proto::READLINK, None, path, |r, _| {
-            let mut r = r;
-            let mut v = Vec::new();
-            while !r.is_empty() {
-                v.push(r.u8()?);
-            }
-            out = Some(v);
+            out = Some(rest(r));
             Ok(true)
         })?;
         out.ok_or(Errno::EIO)
@@ -205,11 +207,14 @@ mod tests {
     #[test]
     fn serves_beneath_the_root_only() {
         let (dir, c) = tree();
-        assert_eq!(c.stat(b"d/file").unwrap().size, 5);
-        assert!(c.stat(b"").unwrap().mode & libc::S_IFMT == libc::S_IFDIR);
+        assert_eq!(c.stat(b"d/file").unwrap().0.size, 5);
+        assert_eq!(c.stat(b"d/file").unwrap().1, None);
+        assert!(c.stat(b"").unwrap().0.mode & libc::S_IFMT == libc::S_IFDIR);
         assert_eq!(c.stat(b"d/missing"), Err(Errno::ENOENT));
         // Symlinks are reported, never followed, on the way or at the end.
-        assert!(c.stat(b"d/abs").unwrap().is_symlink());
+        let (a, target) = c.stat(b"d/abs").unwrap();
+        assert!(a.is_symlink());
+        assert_eq!(target.as_deref(), Some(&b"/etc"[..]));
         assert_eq!(c.readlink(b"d/abs").unwrap(), b"/etc");
         assert_eq!(c.stat(b"d/abs/passwd"), Err(Errno::ENOTDIR));
         assert_eq!(c.stat(b"d/rel/x").err(), Some(Errno::ENOTDIR));

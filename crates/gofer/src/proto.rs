@@ -12,7 +12,7 @@
 //!
 //! | op | request | answer |
 //! |---|---|---|
-//! | [`STAT`] | path | [`Attr`] of the path itself (symlinks not followed) |
+//! | [`STAT`] | path | [`Attr`] of the path itself (symlinks not followed), then for a symlink its target's bytes |
 //! | [`OPEN`] | `u32` open flags, path | [`Attr`] of the opened file; the descriptor rides along in `SCM_RIGHTS` |
 //! | [`READLINK`] | path | the link's target bytes |
 //! | [`READDIR`] | `u32` budget, path, `u32` count and that many names of subdirectories (may be none) | one or more messages, each a `u8` "last" flag, then records: [`REC_DIR`] and a path (relative to the one asked for; empty for itself) starts a directory's listing, [`REC_ENTRY`] and an entry (name, [`Attr`], and for a symlink its target) is one entry of the last directory started, possibly in an earlier message |
@@ -251,6 +251,11 @@ impl<'a> Reader<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+
+    /// What is left.
+    pub fn rest(self) -> &'a [u8] {
+        self.buf
     }
 }
 

@@ -359,7 +359,14 @@ impl Server {
         let mut fd = None;
         let result = match parsed {
             Err(e) => Err(e),
-            Ok((proto::STAT, _, path, _)) => self.stat(path).map(|a| a.put(out)),
+            Ok((proto::STAT, _, path, _)) => self.stat(path).and_then(|a| {
+                a.put(out);
+                // A symlink's target comes along: the sentry would ask next.
+                if a.is_symlink() {
+                    out.extend(self.readlink(path)?);
+                }
+                Ok(())
+            }),
             Ok((proto::READLINK, _, path, _)) => self.readlink(path).map(|t| out.extend(t)),
             Ok((proto::OPEN, flags, path, _)) => {
                 if flags & !proto::OPEN_FLAGS != 0 {

@@ -9,7 +9,6 @@
 //! started it (`PR_SET_PDEATHSIG`).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 
 use crate::confine;
 
@@ -107,39 +106,62 @@ pub fn start(root: &str, unconfined: bool) -> Result<Gofer, String> {
     let (ours, theirs) = gofer::server::socket_pair()
         .map_err(|e| format!("socketpair: {}", std::io::Error::from_raw_os_error(e.0)))?;
     let fd = theirs.as_raw_fd();
+    let cstr = |s: &str| std::ffi::CString::new(s).map_err(|_| format!("bad argument {s:?}"));
+    let exe = cstr(&exe.to_string_lossy())?;
+    let mut args = vec![
+        exe.clone(),
+        cstr("gofer")?,
+        cstr("--fd")?,
+        cstr(&fd.to_string())?,
+        cstr("--root")?,
+        cstr(root)?,
+    ];
+    if unconfined {
+        args.push(cstr("--unconfined")?);
+    }
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: opens /dev/null; checked.
+    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if null < 0 {
+        return Err(format!("/dev/null: {}", std::io::Error::last_os_error()));
+    }
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("gofer")
-        .arg("--fd")
-        .arg(fd.to_string())
-        .arg("--root")
-        .arg(root)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null());
-    if unconfined {
-        cmd.arg("--unconfined");
+    // A plain fork (this process is still single-threaded): unlike
+    // `Command::spawn`, which waits until the child has exec'd, the
+    // sentry goes on setting itself up meanwhile.
+    // SAFETY: fork; the child makes only async-signal-safe calls on
+    // values prepared above, then execs or exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        // SAFETY: closes our own descriptor.
+        unsafe { libc::close(null) };
+        return Err(format!(
+            "cannot start the gofer: {}",
+            std::io::Error::last_os_error()
+        ));
     }
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
+    if pid == 0 {
+        // SAFETY: the child: descriptors of its own and the prepared
+        // argument vector; never returns.
+        unsafe {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
                 || libc::getppid() != parent
                 || libc::fcntl(fd, libc::F_SETFD, 0) != 0
+                || libc::dup2(null, 0) < 0
+                || libc::dup2(null, 1) < 0
             {
-                return Err(std::io::Error::last_os_error());
+                libc::_exit(125);
             }
-            Ok(())
-        });
+            libc::execv(exe.as_ptr(), argv.as_ptr());
+            libc::_exit(127);
+        }
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start the gofer: {e}"))?;
+    // SAFETY: closes our own descriptor.
+    unsafe { libc::close(null) };
     drop(theirs);
-    Ok(Gofer {
-        pid: child.id() as i32,
-        sock: ours,
-    })
+    Ok(Gofer { pid, sock: ours })
 }
 
 /// Ends the sandbox with a clear error when the gofer goes away while

@@ -37,8 +37,10 @@ impl HostRoot {
     /// `lstat` of a path under the root. A `.` or `..` component (a
     /// lookup of `.` in a directory) is the directory or its parent,
     /// never above the root.
-    pub fn lstat(&self, rel: &str) -> SysResult<libc::stat> {
-        Ok(self.gofer.stat(&beneath(rel))?.to_stat())
+    /// A symlink's target comes along.
+    pub fn lstat(&self, rel: &str) -> SysResult<(libc::stat, Option<Vec<u8>>)> {
+        let (a, target) = self.gofer.stat(&beneath(rel))?;
+        Ok((a.to_stat(), target))
     }
 
     /// Opens a regular file or directory under the root, read-only.

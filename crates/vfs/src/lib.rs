@@ -149,7 +149,7 @@ impl Vfs {
     pub fn with_host_root(host: Option<HostRoot>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
         let root_inode = match &host {
             Some(h) => {
-                let st = h.lstat("")?;
+                let (st, _) = h.lstat("")?;
                 let ino = Inode::new_dir(DEV_ROOT, st.st_mode & 0o7777, Some(String::new()));
                 ino.update_meta(|m| {
                     m.uid = st.st_uid;
@@ -268,8 +268,8 @@ impl Vfs {
                 let rel = join(&host_dir, name);
                 let host = self.host.as_ref().ok_or(Errno::EIO)?;
                 match host.lstat(&rel) {
-                    Ok(hst) => {
-                        let ino = self.host_inode(rel, &hst, None)?;
+                    Ok((hst, target)) => {
+                        let ino = self.host_inode(rel, &hst, target)?;
                         let d = Dentry::new(name, Some(dir.clone()), ino);
                         st.children.insert(name.to_vec(), Child::Present(d.clone()));
                         Ok(d)
