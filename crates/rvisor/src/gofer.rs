@@ -33,6 +33,12 @@ pub fn main(args: &[String]) -> u8 {
         eprintln!("rvisor gofer: usage: rvisor gofer --fd N --root DIR [--unconfined]");
         return 2;
     };
+    run(fd, &root, unconfined)
+}
+
+/// Confines this process as the gofer and serves `root` on socket `fd`
+/// until the sentry hangs up; the exit status.
+fn run(fd: RawFd, root: &str, unconfined: bool) -> u8 {
     // SAFETY: reads the socket's type; an invalid number fails.
     let is_socket = unsafe {
         let mut st: libc::stat = std::mem::zeroed();
@@ -54,11 +60,11 @@ pub fn main(args: &[String]) -> u8 {
         }
         libc::syscall(libc::SYS_close_range, (fd + 1) as u32, u32::MAX, 0);
     }
-    let served = if unconfined { root.as_str() } else { "/" };
+    let served = if unconfined { root } else { "/" };
     let confined = if unconfined {
         Ok(())
     } else {
-        confine::pivot_to_container_root(&root)
+        confine::pivot_to_container_root(root)
     };
     let root_fd = confined.and_then(|_| {
         gofer::server::open_root(served).map_err(|e| {
@@ -97,30 +103,14 @@ pub struct Gofer {
     pub sock: OwnedFd,
 }
 
-/// Starts `rvisor gofer` for `root` (before the sentry confines itself:
-/// it needs the host's tree and this binary). It dies with the thread
-/// calling this (the sentry's main thread, which lives as long as the
-/// sandbox).
+/// Starts the gofer for `root`, as `rvisor gofer` would run (before the
+/// sentry confines itself: it needs the host's tree). It dies with the
+/// thread calling this (the sentry's main thread, which lives as long as
+/// the sandbox).
 pub fn start(root: &str, unconfined: bool) -> Result<Gofer, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find rvisor itself: {e}"))?;
     let (ours, theirs) = gofer::server::socket_pair()
         .map_err(|e| format!("socketpair: {}", std::io::Error::from_raw_os_error(e.0)))?;
     let fd = theirs.as_raw_fd();
-    let cstr = |s: &str| std::ffi::CString::new(s).map_err(|_| format!("bad argument {s:?}"));
-    let exe = cstr(&exe.to_string_lossy())?;
-    let mut args = vec![
-        exe.clone(),
-        cstr("gofer")?,
-        cstr("--fd")?,
-        cstr(&fd.to_string())?,
-        cstr("--root")?,
-        cstr(root)?,
-    ];
-    if unconfined {
-        args.push(cstr("--unconfined")?);
-    }
-    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
     // SAFETY: opens /dev/null; checked.
     let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
     if null < 0 {
@@ -128,11 +118,12 @@ pub fn start(root: &str, unconfined: bool) -> Result<Gofer, String> {
     }
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
-    // A plain fork (this process is still single-threaded): unlike
-    // `Command::spawn`, which waits until the child has exec'd, the
-    // sentry goes on setting itself up meanwhile.
-    // SAFETY: fork; the child makes only async-signal-safe calls on
-    // values prepared above, then execs or exits.
+    // A fork without an exec: this process is still single-threaded and
+    // holds nothing yet but its options, and `rvisor gofer` would only
+    // load this same binary again (~2 ms of a CPU the sandbox's start
+    // needs). The sentry goes on setting itself up meanwhile.
+    // SAFETY: fork of a single-threaded process; the child serves and
+    // exits, never returning into the caller.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         // SAFETY: closes our own descriptor.
@@ -143,19 +134,17 @@ pub fn start(root: &str, unconfined: bool) -> Result<Gofer, String> {
         ));
     }
     if pid == 0 {
-        // SAFETY: the child: descriptors of its own and the prepared
-        // argument vector; never returns.
+        // SAFETY: the child: its own copies of the descriptors; `run`
+        // closes every one but the socket (the sentry's end included).
         unsafe {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
                 || libc::getppid() != parent
-                || libc::fcntl(fd, libc::F_SETFD, 0) != 0
                 || libc::dup2(null, 0) < 0
                 || libc::dup2(null, 1) < 0
             {
                 libc::_exit(125);
             }
-            libc::execv(exe.as_ptr(), argv.as_ptr());
-            libc::_exit(127);
+            libc::_exit(i32::from(run(fd, root, unconfined)));
         }
     }
     // SAFETY: closes our own descriptor.

@@ -1724,15 +1724,14 @@ fn sentry_confined(platform: &str) -> Result<(), Failed> {
     r.map_err(Failed::from)
 }
 
-/// The gofer among the host children of `rvisor do` `pid` (its command
-/// line is `rvisor gofer ...`), once it runs (or after 10 s).
+/// The gofer among the host children of `rvisor do` `pid` (named
+/// `rvisor-gofer`), once it runs (or after 10 s).
 fn find_gofer(pid: u32) -> Option<u32> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found = host_children(pid).into_iter().find(|&c| {
-            std::fs::read(format!("/proc/{c}/cmdline"))
-                .map(|l| l.split(|&b| b == 0).nth(1) == Some(b"gofer"))
-                .unwrap_or(false)
+            std::fs::read_to_string(format!("/proc/{c}/comm"))
+                .is_ok_and(|l| l.trim_end() == "rvisor-gofer")
         });
         if found.is_some() || Instant::now() > deadline {
             return found;

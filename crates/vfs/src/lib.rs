@@ -1403,6 +1403,38 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Listings the gofer sends along in a tree walk land only on the
+    /// directories that still mirror them: a directory renamed in the
+    /// sandbox keeps its own host contents, a renamed-away name stays
+    /// gone.
+    #[test]
+    fn tree_walk_listings_follow_sandbox_renames() {
+        let dir = tmpdir("walk");
+        for f in ["a/x/1", "a/x/2", "a/y/3", "b/z/4"] {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+        let v = vfs_on(&dir);
+        let c = Creds::root();
+        let r = v.root.clone();
+        let names = |path: &[u8]| -> Vec<Vec<u8>> {
+            let d = v.resolve(&r, &r, path, true, &c).unwrap();
+            let mut n: Vec<Vec<u8>> = v.list_dir(&d).unwrap().into_iter().map(|e| e.0).collect();
+            n.sort();
+            n
+        };
+        assert!(names(b"/").contains(&b"a".to_vec()));
+        v.rename(&r, &r, b"/a/y", &r, b"/b/y2", 0, &c).unwrap();
+        // A walk: /a's parent is listed, so /a, /b and below come at once.
+        assert_eq!(names(b"/a"), [b"x".to_vec()]);
+        assert_eq!(names(b"/b"), [b"y2".to_vec(), b"z".to_vec()]);
+        assert_eq!(names(b"/b/y2"), [b"3".to_vec()]);
+        assert_eq!(names(b"/a/x"), [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(names(b"/b/z"), [b"4".to_vec()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn symlinks_cannot_escape_the_root() {
         let dir = tmpdir("esc");
