@@ -1106,6 +1106,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     trials.push(Trial::test("cli::debug_unconfined", debug_unconfined));
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
     trials.push(Trial::test("cli::bad_cwd", bad_cwd));
+    trials.push(Trial::test("cli::gofer_command", gofer_command));
     trials.push(Trial::test(
         "cli::syscall_patching_switch",
         syscall_patching_switch,
@@ -1874,6 +1875,60 @@ fn cli_killed_ends_gofer(platform: &str) -> Result<(), Failed> {
     };
     all.push(gofer);
     none_left_within_a_second(all, killed_at)
+}
+
+/// `rvisor gofer --fd N --root DIR` (the gofer as a command of its own,
+/// for a runtime that starts it apart) serves DIR on the socket it is
+/// given, confined, and ends when the other end closes; bad arguments
+/// are refused.
+fn gofer_command() -> Result<(), Failed> {
+    let dir = fresh_workdir("cli-gofer")?;
+    std::fs::write(dir.join("file"), b"12345").map_err(|e| format!("{e}"))?;
+    let mut sv = [0i32; 2];
+    // SAFETY: socketpair into a live array.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, sv.as_mut_ptr()) } != 0 {
+        return Err("socketpair failed".into());
+    }
+    let theirs = sv[1];
+    let mut cmd = Command::new(rvisor_bin());
+    cmd.args(["gofer", "--fd", &theirs.to_string(), "--root"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let child = cmd.spawn();
+    // SAFETY: closes our copy of the gofer's end.
+    unsafe { libc::close(theirs) };
+    let mut child = child.map_err(|e| format!("cannot start rvisor gofer: {e}"))?;
+    // STAT of "file": op 1, path length 4, "file".
+    let req = [1u8, 4, 0, 0, 0, b'f', b'i', b'l', b'e'];
+    let mut buf = [0u8; 256];
+    // SAFETY: send/recv on our own socket with live buffers.
+    let n = unsafe {
+        libc::send(sv[0], req.as_ptr().cast(), req.len(), 0);
+        libc::recv(sv[0], buf.as_mut_ptr().cast(), buf.len(), 0)
+    };
+    // SAFETY: closing our end ends the gofer.
+    unsafe { libc::close(sv[0]) };
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    // Answer: status 0, then mode, uid, gid (u32 each), nlink, rdev, size.
+    let word = |at: usize| u32::from_le_bytes(buf[at..at + 4].try_into().unwrap());
+    let size = u64::from_le_bytes(buf[32..40].try_into().unwrap());
+    if n < 40 || word(0) != 0 || word(4) & libc::S_IFMT != libc::S_IFREG || size != 5 {
+        return Err(format!("bad answer ({n} bytes): {:?}", &buf[..n.max(0) as usize]).into());
+    }
+    if status.code() != Some(0) {
+        return Err(format!("the gofer ended with {status:?} after its socket closed").into());
+    }
+    let bad = Command::new(rvisor_bin())
+        .args(["gofer", "--fd", "0", "--root", "/"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("{e}"))?;
+    if bad.code() != Some(2) {
+        return Err(format!("a non-socket --fd gave {bad:?}, not 2").into());
+    }
+    Ok(())
 }
 
 /// `--debug-unconfined` runs the command with a warning on stderr.
