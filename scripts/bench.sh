@@ -20,6 +20,9 @@
 #   RUNSC_FLAGS       top-level runsc flags (default:
 #                     "--network=none --platform=ptrace --ignore-cgroups")
 #   BENCH_ONLY        space-separated subset of benchmark names to run
+#   RVISOR_BIN        the rvisor binary to measure (default: this checkout's
+#                     target/release/rvisor; with --no-build to compare
+#                     another build)
 #   BENCH_TARGET_MS, BENCH_REPS, BENCH_TIMEOUT, BENCH_BUILD_WAIT (seconds to
 #                     wait for other rustc processes to finish, default 300)
 set -uo pipefail
@@ -48,7 +51,7 @@ TARGET_MS=${BENCH_TARGET_MS:-1000}
 REPS=${BENCH_REPS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 BUILD_WAIT=${BENCH_BUILD_WAIT:-300}
-RVISOR="$REPO/target/release/rvisor"
+RVISOR=${RVISOR_BIN:-"$REPO/target/release/rvisor"}
 
 note() { echo "bench.sh: $*" >&2; }
 NOTES=()
@@ -78,6 +81,13 @@ for src in "$REPO"/bench/*.c; do
 		exit 1
 	fi
 done
+
+# A directory of 50,000 empty files for the directory-listing row (host
+# files: the sandboxes' root is the host's /).
+mkdir -p "$WORK/dir50k" && (cd "$WORK/dir50k" && seq -f 'entry-%g' 1 50000 | xargs touch) || {
+	note "cannot make $WORK/dir50k"
+	exit 1
+}
 
 # ---------------------------------------------------------------- rvisor
 HAVE_RVISOR=1
@@ -176,6 +186,8 @@ BENCHES=(
 	"getppid|getppid (syscall round trip)|1000|1"
 	"open_close|open + close /etc/hostname|200|1"
 	"stat|stat /etc/passwd|200|1"
+	"stat_missing|stat of a missing file|200|1"
+	"pread_host|pread 4 KiB of a host file|500|1"
 	"read_zero|read 4 KiB from /dev/zero|500|1"
 	"fork_wait|fork + exit + wait|5|1"
 	"fork_big|fork + exit + wait, 64 MiB written memory|2|1"
@@ -185,6 +197,8 @@ BENCHES=(
 	"futex_pingpong|futex ping-pong between two threads, round trip|100|1"
 	"signal_roundtrip|signal delivery round trip (raise + handler)|100|1"
 	"e2e_true|do /bin/true, per invocation|2|1"
+	"e2e_ls50k|do ls -f of a 50,000-entry directory into wc -l, per invocation|1|1"
+	"e2e_find_usr|do find /usr into wc -l, per invocation|1|1"
 )
 
 # run_once ENV NAME ITERS -> prints ns_per_op on stdout, or nothing on failure
@@ -192,11 +206,17 @@ run_once() {
 	local env=$1 name=$2 iters=$3 out
 	local prog="$WORK/$name"
 	local -a cmd
-	if [ "$name" = e2e_true ]; then
+	if [[ "$name" == e2e_* ]]; then
+		local -a what
+		case "$name" in
+		e2e_true) what=(/bin/true) ;;
+		e2e_ls50k) what=(/bin/sh -c "ls -f $WORK/dir50k | wc -l") ;;
+		e2e_find_usr) what=(/bin/sh -c "find /usr | wc -l") ;;
+		esac
 		case "$env" in
-		native) cmd=("$WORK/spawn_loop" "$iters" /bin/true) ;;
-		rvisor-*) cmd=("$WORK/spawn_loop" "$iters" "$RVISOR" do --platform "${env#rvisor-}" -- /bin/true) ;;
-		runsc) cmd=("$WORK/spawn_loop" "$iters" "${RUNSC_CMD[@]}" /bin/true) ;;
+		native) cmd=("$WORK/spawn_loop" "$iters" "${what[@]}") ;;
+		rvisor-*) cmd=("$WORK/spawn_loop" "$iters" "$RVISOR" do --platform "${env#rvisor-}" -- "${what[@]}") ;;
+		runsc) cmd=("$WORK/spawn_loop" "$iters" "${RUNSC_CMD[@]}" "${what[@]}") ;;
 		esac
 	else
 		case "$env" in

@@ -1,6 +1,7 @@
 //! `rvisor`: the command-line entry point.
 
 mod confine;
+mod gofer;
 mod sandbox;
 mod terminal;
 
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // Started by `rvisor do`, not meant to be run by hand.
+        Some("gofer") => ExitCode::from(gofer::main(&args[1..])),
         Some("help") if args.get(1).map(String::as_str) == Some("syscalls") => {
             print!("{}", syscalls::table_markdown());
             ExitCode::SUCCESS

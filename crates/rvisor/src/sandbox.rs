@@ -396,10 +396,20 @@ pub fn run(o: DoOptions) -> u8 {
         );
         125
     };
-    let host_root = match HostRoot::open(&o.root) {
-        Ok(h) => h,
-        Err(e) => return bad_root(e),
+    // The root is checked here for a clear message; only the gofer opens
+    // anything beneath it.
+    if let Err(e) = gofer::server::open_root(&o.root) {
+        return bad_root(e);
+    }
+    let gofer = match crate::gofer::start(&o.root, o.unconfined) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("rvisor: {e}");
+            return 125;
+        }
     };
+    let gofer_pid = gofer.pid;
+    let host_root = HostRoot::connect(gofer.sock);
     let log: Option<Box<dyn Write + Send>> = match &o.log {
         Some(p) => match std::fs::OpenOptions::new()
             .create(true)
@@ -437,6 +447,11 @@ pub fn run(o: DoOptions) -> u8 {
         }
     }
     let forwarded = block_forwarded_signals();
+    // (A thread: after the confinement above, which is per thread.)
+    crate::gofer::watch(gofer_pid, host_root.socket(), || {
+        crate::terminal::restore();
+        let _ = std::io::stdout().flush();
+    });
     // Measuring the TSC's rate takes ~2 ms of waiting: meanwhile the
     // platform and the root are set up. (After the mask above, which the
     // thread inherits.)

@@ -1113,6 +1113,21 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("sandbox::gofer_confined::{platform}"),
+            move || gofer_confined(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::gofer_killed_ends_sandbox::{platform}"),
+            move || gofer_killed_ends_sandbox(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
+            format!("sandbox::cli_killed_ends_gofer::{platform}"),
+            move || cli_killed_ends_gofer(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("sandbox::watchdog_stuck::{platform}"),
             move || watchdog_stuck(&p),
         ));
@@ -1125,6 +1140,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     trials.push(Trial::test("cli::debug_unconfined", debug_unconfined));
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));
     trials.push(Trial::test("cli::bad_cwd", bad_cwd));
+    trials.push(Trial::test("cli::gofer_command", gofer_command));
     trials.push(Trial::test(
         "cli::syscall_patching_switch",
         syscall_patching_switch,
@@ -1722,10 +1738,15 @@ fn sentry_confined(platform: &str) -> Result<(), Failed> {
     let check = || -> Result<(), String> {
         // Confinement precedes the stub factory and the first stub.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while host_children(pid).len() < 2 && Instant::now() < deadline {
+        while host_children(pid).len() < 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let children = host_children(pid);
+        // The gofer is confined differently (`gofer_confined`).
+        let gofer = find_gofer(pid);
+        let children: Vec<u32> = host_children(pid)
+            .into_iter()
+            .filter(|&c| Some(c) != gofer)
+            .collect();
         if children.len() < 2 {
             return Err(format!("no stub factory and stub after 10 s: {children:?}"));
         }
@@ -1768,6 +1789,212 @@ fn sentry_confined(platform: &str) -> Result<(), Failed> {
     let _ = child.kill();
     let _ = child.wait();
     r.map_err(Failed::from)
+}
+
+/// The gofer among the host children of `rvisor do` `pid` (named
+/// `rvisor-gofer`), once it runs (or after 10 s).
+fn find_gofer(pid: u32) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = host_children(pid).into_iter().find(|&c| {
+            std::fs::read_to_string(format!("/proc/{c}/comm"))
+                .is_ok_and(|l| l.trim_end() == "rvisor-gofer")
+        });
+        if found.is_some() || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// While a sandbox runs, its gofer has a seccomp filter, `no_new_privs`
+/// and no capability; its root is the container's root (here the host's
+/// `/`: the same entries), read-only, in a mount namespace of its own.
+/// The sentry holds no descriptor of a host directory (only the gofer
+/// can walk host paths); before the gofer it held the root's.
+fn gofer_confined(platform: &str) -> Result<(), Failed> {
+    let mut child = spawn_quiet_sandbox(platform, &["/bin/sleep", "30"])?;
+    let pid = child.id();
+    let check = || -> Result<(), String> {
+        let gofer = find_gofer(pid).ok_or("no gofer process after 10 s")?;
+        // Its filter is installed just before it serves: wait for the
+        // sandbox to run (a stub beside the gofer and the factory).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while host_children(pid).len() < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for (field, want) in [("Seccomp", "2"), ("NoNewPrivs", "1")] {
+            let v = status_field(gofer, field);
+            if v.as_deref() != Some(want) {
+                return Err(format!("gofer: {field} {v:?}"));
+            }
+        }
+        for set in ["CapEff", "CapPrm", "CapBnd", "CapAmb"] {
+            let v = status_field(gofer, set).unwrap_or_default();
+            let bits = u64::from_str_radix(&v, 16).map_err(|e| format!("{set} {v:?}: {e}"))?;
+            if bits != 0 {
+                return Err(format!("gofer: {set} {v}"));
+            }
+        }
+        let names = |dir: &str| -> Result<Vec<OsString>, String> {
+            let mut v: Vec<OsString> = std::fs::read_dir(dir)
+                .map_err(|e| format!("cannot list {dir}: {e}"))?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            v.sort();
+            Ok(v)
+        };
+        let theirs = names(&format!("/proc/{gofer}/root"))?;
+        if theirs != names("/")? {
+            return Err(format!(
+                "gofer: its root is not the container's: {theirs:?}"
+            ));
+        }
+        let c = std::ffi::CString::new(format!("/proc/{gofer}/root")).unwrap();
+        // SAFETY: all-zero is a valid statvfs.
+        let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: statvfs into a live struct with a valid path.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut sv) } != 0 || sv.f_flag & libc::ST_RDONLY == 0 {
+            return Err("gofer: its root is not read-only".into());
+        }
+        let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok();
+        if ns(&gofer.to_string()).is_none() || ns(&gofer.to_string()) == ns("self") {
+            return Err("gofer: in the host's mount namespace".into());
+        }
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map_err(|e| format!("sentry fds: {e}"))?
+            .flatten()
+        {
+            if std::fs::metadata(fd.path()).is_ok_and(|m| m.is_dir()) {
+                return Err(format!(
+                    "the sentry holds a host directory: fd {:?} -> {:?}",
+                    fd.file_name(),
+                    std::fs::read_link(fd.path())
+                ));
+            }
+        }
+        Ok(())
+    };
+    let r = check();
+    let _ = child.kill();
+    let _ = child.wait();
+    r.map_err(Failed::from)
+}
+
+/// SIGKILL to the gofer mid-run ends the sandbox at once with a message
+/// naming the gofer and status 125, and leaves no process behind.
+fn gofer_killed_ends_sandbox(platform: &str) -> Result<(), Failed> {
+    let mut child = Command::new(rvisor_bin())
+        .args(["do", "--platform", platform, "--", "/bin/sleep", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start rvisor: {e}"))?;
+    let pid = child.id();
+    let gofer = find_gofer(pid);
+    let others = wait_for_stubs(pid, 3);
+    let Some(gofer) = gofer else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err("no gofer process after 10 s".into());
+    };
+    // SAFETY: kills the gofer of the sandbox this test started.
+    unsafe { libc::kill(gofer as i32, libc::SIGKILL) };
+    let killed_at = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(|e| format!("wait: {e}"))? {
+            break st;
+        }
+        if killed_at.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("rvisor still running 5 s after its gofer was killed".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    if status.code() != Some(125) || !stderr.contains("gofer") {
+        return Err(format!(
+            "expected status 125 and a message about the gofer: {status:?}, {stderr:?}"
+        )
+        .into());
+    }
+    none_left_within_a_second(others, Instant::now())
+}
+
+/// SIGKILL to `rvisor do` ends its gofer (and the rest) within a second.
+fn cli_killed_ends_gofer(platform: &str) -> Result<(), Failed> {
+    let mut child = spawn_quiet_sandbox(platform, &["/bin/sleep", "30"])?;
+    let pid = child.id();
+    let gofer = find_gofer(pid);
+    let mut all = wait_for_stubs(pid, 3);
+    let _ = child.kill();
+    let killed_at = Instant::now();
+    let _ = child.wait();
+    let Some(gofer) = gofer else {
+        return Err("no gofer process after 10 s".into());
+    };
+    all.push(gofer);
+    none_left_within_a_second(all, killed_at)
+}
+
+/// `rvisor gofer --fd N --root DIR` (the gofer as a command of its own,
+/// for a runtime that starts it apart) serves DIR on the socket it is
+/// given, confined, and ends when the other end closes; bad arguments
+/// are refused.
+fn gofer_command() -> Result<(), Failed> {
+    let dir = fresh_workdir("cli-gofer")?;
+    std::fs::write(dir.join("file"), b"12345").map_err(|e| format!("{e}"))?;
+    let mut sv = [0i32; 2];
+    // SAFETY: socketpair into a live array.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, sv.as_mut_ptr()) } != 0 {
+        return Err("socketpair failed".into());
+    }
+    let theirs = sv[1];
+    let mut cmd = Command::new(rvisor_bin());
+    cmd.args(["gofer", "--fd", &theirs.to_string(), "--root"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let child = cmd.spawn();
+    // SAFETY: closes our copy of the gofer's end.
+    unsafe { libc::close(theirs) };
+    let mut child = child.map_err(|e| format!("cannot start rvisor gofer: {e}"))?;
+    // STAT of "file": op 1, path length 4, "file".
+    let req = [1u8, 4, 0, 0, 0, b'f', b'i', b'l', b'e'];
+    let mut buf = [0u8; 256];
+    // SAFETY: send/recv on our own socket with live buffers.
+    let n = unsafe {
+        libc::send(sv[0], req.as_ptr().cast(), req.len(), 0);
+        libc::recv(sv[0], buf.as_mut_ptr().cast(), buf.len(), 0)
+    };
+    // SAFETY: closing our end ends the gofer.
+    unsafe { libc::close(sv[0]) };
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    // Answer: status 0, then mode, uid, gid (u32 each), nlink, rdev, size.
+    let word = |at: usize| u32::from_le_bytes(buf[at..at + 4].try_into().unwrap());
+    let size = u64::from_le_bytes(buf[32..40].try_into().unwrap());
+    if n < 40 || word(0) != 0 || word(4) & libc::S_IFMT != libc::S_IFREG || size != 5 {
+        return Err(format!("bad answer ({n} bytes): {:?}", &buf[..n.max(0) as usize]).into());
+    }
+    if status.code() != Some(0) {
+        return Err(format!("the gofer ended with {status:?} after its socket closed").into());
+    }
+    let bad = Command::new(rvisor_bin())
+        .args(["gofer", "--fd", "0", "--root", "/"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("{e}"))?;
+    if bad.code() != Some(2) {
+        return Err(format!("a non-socket --fd gave {bad:?}, not 2").into());
+    }
+    Ok(())
 }
 
 /// `--debug-unconfined` runs the command with a warning on stderr.

@@ -1,172 +1,85 @@
 //! Read-only access to the host directory that forms the lower layer of the
-//! root filesystem. Every path handed in is relative to that directory and
-//! made only of components the sandbox's own lookup found to be real
-//! directories; opens additionally refuse to leave the directory or follow
-//! any symlink (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`).
+//! root filesystem, through the gofer (`gofer` crate). Every path handed in
+//! is relative to that directory and made only of components the
+//! sandbox's own lookup found to be real directories; the gofer refuses
+//! to leave the directory or follow any symlink on the way.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use abi::{Errno, SysResult};
+use gofer::{Client, Listing};
 
+/// The host directory behind the root's lower layer, reached only
+/// through the gofer (a process of its own for `rvisor do`, or a thread
+/// of this one for a VFS made directly on a host directory).
 pub struct HostRoot {
-    fd: OwnedFd,
+    gofer: Client,
 }
-
-fn cpath(rel: &str) -> SysResult<CString> {
-    let p = if rel.is_empty() { "." } else { rel };
-    CString::new(p).map_err(|_| Errno::EINVAL)
-}
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-const RESOLVE_BENEATH: u64 = 0x08;
 
 impl HostRoot {
+    /// Serves `dir` from a gofer thread in this process.
     pub fn open(dir: &str) -> SysResult<HostRoot> {
-        let c = CString::new(dir).map_err(|_| Errno::EINVAL)?;
-        // SAFETY: valid NUL-terminated path; result checked.
-        let fd = unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(Errno::last_host());
-        }
-        // SAFETY: fresh fd we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(HostRoot { fd })
+        Ok(HostRoot::connect(gofer::server::serve_in_thread(dir)?))
     }
 
-    /// A root already open (an `O_PATH` directory descriptor), e.g. from
-    /// before the sentry gave up the host's tree.
-    pub fn from_fd(fd: OwnedFd) -> HostRoot {
-        HostRoot { fd }
+    /// The root a gofer serves on the other end of `sock`.
+    pub fn connect(sock: OwnedFd) -> HostRoot {
+        HostRoot {
+            gofer: Client::new(sock),
+        }
     }
 
-    /// `lstat` of a path under the root.
-    pub fn lstat(&self, rel: &str) -> SysResult<libc::stat> {
-        let c = cpath(rel)?;
-        // SAFETY: zeroed stat is a valid out-buffer.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid dirfd, path and out-pointer.
-        let r = unsafe {
-            libc::fstatat(
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                &mut st,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
-        if r != 0 {
-            return Err(Errno::last_host());
-        }
-        Ok(st)
+    /// The gofer connection's socket (to notice the gofer going away).
+    pub fn socket(&self) -> i32 {
+        self.gofer.socket()
+    }
+
+    /// `lstat` of a path under the root. A `.` or `..` component (a
+    /// lookup of `.` in a directory) is the directory or its parent,
+    /// never above the root.
+    /// A symlink's target comes along.
+    pub fn lstat(&self, rel: &str) -> SysResult<(libc::stat, Option<Vec<u8>>)> {
+        let (a, target) = self.gofer.stat(&beneath(rel))?;
+        Ok((a.to_stat(), target))
     }
 
     /// Opens a regular file or directory under the root, read-only.
     pub fn open_file(&self, rel: &str, directory: bool) -> SysResult<OwnedFd> {
-        let c = cpath(rel)?;
-        let mut flags = (libc::O_RDONLY
-            | libc::O_CLOEXEC
-            | libc::O_NOFOLLOW
-            | libc::O_NOCTTY
-            | libc::O_NONBLOCK) as u64;
+        let mut flags = libc::O_NONBLOCK;
         if directory {
-            flags |= libc::O_DIRECTORY as u64;
+            flags |= libc::O_DIRECTORY;
         }
-        let how = OpenHow {
-            flags,
-            mode: 0,
-            resolve: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        // SAFETY: openat2 with a valid dirfd, path and open_how of the
-        // size passed.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if fd < 0 {
-            return Err(Errno::last_host());
-        }
-        // SAFETY: fresh fd we own.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+        Ok(self.gofer.open(rel.as_bytes(), flags)?.0)
     }
 
     pub fn readlink(&self, rel: &str) -> SysResult<Vec<u8>> {
-        let c = cpath(rel)?;
-        let mut buf = vec![0u8; 4096];
-        // SAFETY: valid dirfd/path; buffer of the given length.
-        let n = unsafe {
-            libc::readlinkat(
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(Errno::last_host());
-        }
-        buf.truncate(n as usize);
-        Ok(buf)
+        self.gofer.readlink(rel.as_bytes())
     }
 
-    /// Names in a host directory, without `.` and `..`.
-    pub fn list(&self, rel: &str) -> SysResult<Vec<Vec<u8>>> {
-        let fd = self.open_file(rel, true)?;
-        let mut names = Vec::new();
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            // SAFETY: getdents64 into a buffer of the given length.
-            let n = unsafe {
-                libc::syscall(
-                    libc::SYS_getdents64,
-                    fd.as_raw_fd(),
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                )
-            };
-            if n < 0 {
-                return Err(Errno::last_host());
-            }
-            if n == 0 {
-                break;
-            }
-            let mut off = 0usize;
-            while off + 19 <= n as usize {
-                let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
-                if reclen == 0 {
-                    break;
-                }
-                let name_bytes = &buf[off + 19..off + reclen];
-                let len = name_bytes
-                    .iter()
-                    .position(|&b| b == 0)
-                    .unwrap_or(name_bytes.len());
-                let name = &name_bytes[..len];
-                if name != b"." && name != b".." {
-                    names.push(name.to_vec());
-                }
-                off += reclen;
-            }
-        }
-        Ok(names)
+    /// Entries of a host directory (or, if `starts` names any, of those
+    /// subdirectories of it), without `.` and `..`, each with its
+    /// attributes (and a symlink's target), then whole listings of the
+    /// directories below totalling at most `budget` entries: one exchange
+    /// with the gofer. Paths are relative to `rel`.
+    pub fn list(&self, rel: &str, starts: &[&[u8]], budget: u32) -> SysResult<Vec<Listing>> {
+        self.gofer.readdir(rel.as_bytes(), starts, budget)
     }
+}
+
+/// `rel` without `.` and `..` components (`..` at the root stays there),
+/// as the gofer takes paths.
+fn beneath(rel: &str) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in rel.as_bytes().split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join(&b'/')
 }
 
 /// `pread` on a host descriptor, retrying on `EINTR`.

@@ -106,9 +106,17 @@ struct WalkState<'a> {
 }
 
 /// Host descriptors kept open for reuse (one per host file opened), and the
-/// most the sandbox keeps: opening a host file costs a host `openat2`.
+/// most the sandbox keeps: opening a host file costs a round trip to the
+/// gofer.
 static CACHED_HOST_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 const MAX_CACHED_HOST_FDS: usize = 16384;
+
+/// Entries of directories below one being listed that the gofer sends
+/// along in a tree walk: a walk then asks once per this many entries
+/// instead of once per directory (`find /usr` here: ~15,000 directories,
+/// each exchange ~30 us), for at most this many extra lookups' worth of
+/// work when nothing walks further.
+const PREFETCH_ENTRIES: u32 = 16384;
 
 pub struct Vfs {
     pub root: Arc<Dentry>,
@@ -160,7 +168,7 @@ impl Vfs {
     pub fn with_host_root(host: Option<HostRoot>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
         let root_inode = match &host {
             Some(h) => {
-                let st = h.lstat("")?;
+                let (st, _) = h.lstat("")?;
                 let ino = Inode::new_dir(DEV_ROOT, st.st_mode & 0o7777, Some(String::new()));
                 ino.update_meta(|m| {
                     m.uid = st.st_uid;
@@ -225,7 +233,14 @@ impl Vfs {
         Ok(())
     }
 
-    fn host_inode(&self, rel: String, st: &libc::stat) -> SysResult<Arc<Inode>> {
+    /// An inode for host file `rel`; a symlink's target is `target` when
+    /// the gofer sent it along, else asked for.
+    fn host_inode(
+        &self,
+        rel: String,
+        st: &libc::stat,
+        target: Option<Vec<u8>>,
+    ) -> SysResult<Arc<Inode>> {
         let meta = Meta {
             mode: st.st_mode,
             uid: st.st_uid,
@@ -257,10 +272,13 @@ impl Vfs {
                 size: st.st_size as u64,
                 cache: None,
             })),
-            S_IFLNK => {
-                let host = self.host.as_ref().ok_or(Errno::EIO)?;
-                Kind::Symlink(host.readlink(&rel)?)
-            }
+            S_IFLNK => match target {
+                Some(t) => Kind::Symlink(t),
+                None => {
+                    let host = self.host.as_ref().ok_or(Errno::EIO)?;
+                    Kind::Symlink(host.readlink(&rel)?)
+                }
+            },
             S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
             _ => Kind::Socket,
         };
@@ -285,8 +303,8 @@ impl Vfs {
                 let rel = join(&host_dir, name);
                 let host = self.host.as_ref().ok_or(Errno::EIO)?;
                 match host.lstat(&rel) {
-                    Ok(hst) => {
-                        let ino = self.host_inode(rel, &hst)?;
+                    Ok((hst, target)) => {
+                        let ino = self.host_inode(rel, &hst, target)?;
                         let d = Dentry::new(name, Some(dir.clone()), ino);
                         st.children.insert(name.to_vec(), Child::Present(d.clone()));
                         Ok(d)
@@ -306,7 +324,11 @@ impl Vfs {
         }
     }
 
-    /// Loads every host entry of `dir` into memory.
+    /// Loads every host entry of `dir` into memory. In a tree walk (the
+    /// parent was listed before), the listings of its siblings not
+    /// listed yet and of the directories below come along, up to
+    /// [`PREFETCH_ENTRIES`], so that the walk does not ask the gofer once
+    /// per directory.
     pub fn populate(&self, dir: &Arc<Dentry>) -> SysResult<()> {
         let Kind::Dir(s) = &dir.inode.kind else {
             return Ok(());
@@ -319,12 +341,126 @@ impl Vfs {
             }
         };
         let host = self.host.as_ref().ok_or(Errno::EIO)?;
-        let names = host.list(&host_dir)?;
-        for name in names {
-            // lookup_child fills the slot; vanished entries are skipped.
-            let _ = self.lookup_child(dir, &name);
+        let (base, base_host, starts) = match self.walk_siblings(dir, &host_dir) {
+            Some((parent, parent_host, names)) => (parent, parent_host, names),
+            None => (dir.clone(), host_dir, Vec::new()),
+        };
+        let budget = if starts.is_empty() {
+            0
+        } else {
+            PREFETCH_ENTRIES
+        };
+        let names: Vec<&[u8]> = starts.iter().map(|n| &n[..]).collect();
+        for (sub, entries) in host.list(&base_host, &names, budget)? {
+            // Listings come parents first: each one's directory is a
+            // dentry an earlier one made (or was there before); one the
+            // sandbox removed or renamed meanwhile is skipped.
+            let mut d = Some(base.clone());
+            for name in sub.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+                d = d.and_then(|d| match &d.inode.kind {
+                    Kind::Dir(ds) => match lock(ds).children.get(name) {
+                        Some(Child::Present(c)) => Some(c.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                });
+            }
+            if let Some(d) = d {
+                let rel = if sub.is_empty() {
+                    base_host.clone()
+                } else {
+                    join(&base_host, &sub)
+                };
+                self.fill_dir(&d, &rel, entries)?;
+            }
         }
-        lock(s).complete = true;
+        Ok(())
+    }
+
+    /// In a tree walk (the parent of `dir` mirrors a host directory and
+    /// was listed): the parent, its host path, and the names of `dir` and
+    /// of its sibling directories not listed yet (`dir` first), each
+    /// still the host's directory of that name.
+    fn walk_siblings(
+        &self,
+        dir: &Arc<Dentry>,
+        host_dir: &str,
+    ) -> Option<(Arc<Dentry>, String, Vec<Vec<u8>>)> {
+        /// Bytes of names one request carries at most.
+        const MAX_NAMES: usize = 16 * 1024;
+        let parent = dir.parent()?;
+        let Kind::Dir(ps) = &parent.inode.kind else {
+            return None;
+        };
+        let ps = lock(ps);
+        let parent_host = match (&ps.host, ps.complete) {
+            (Some(h), true) => h.clone(),
+            _ => return None,
+        };
+        let name = dir.name();
+        if join(&parent_host, &name) != host_dir {
+            return None;
+        }
+        let mut names = vec![name.clone()];
+        let mut bytes = 0;
+        // Those after `dir` first: a walk in name order goes there next.
+        let after = ps.children.range::<[u8], _>((
+            std::ops::Bound::Excluded(&name[..]),
+            std::ops::Bound::Unbounded,
+        ));
+        let before = ps.children.range::<[u8], _>((
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Excluded(&name[..]),
+        ));
+        for (n, c) in after.chain(before) {
+            let Child::Present(c) = c else { continue };
+            if Arc::ptr_eq(c, dir) {
+                continue;
+            }
+            let Kind::Dir(cs) = &c.inode.kind else {
+                continue;
+            };
+            let unlisted = {
+                let cs = lock(cs);
+                !cs.complete && cs.host.as_deref() == Some(&join(&parent_host, n))
+            };
+            if unlisted {
+                bytes += n.len() + 4;
+                if bytes > MAX_NAMES {
+                    break;
+                }
+                names.push(n.clone());
+            }
+        }
+        drop(ps);
+        Some((parent, parent_host, names))
+    }
+
+    /// Adds the listing of host directory `rel` to `dir`, if `dir` still
+    /// mirrors it and was not loaded yet. A name the sandbox already knows
+    /// (looked up, created or removed here) keeps its slot.
+    fn fill_dir(
+        &self,
+        dir: &Arc<Dentry>,
+        rel: &str,
+        entries: Vec<gofer::DirEntry>,
+    ) -> SysResult<()> {
+        let Kind::Dir(s) = &dir.inode.kind else {
+            return Ok(());
+        };
+        let mut st = lock(s);
+        if st.complete || st.host.as_deref() != Some(rel) {
+            return Ok(());
+        }
+        for e in entries {
+            if st.children.contains_key(&e.name) {
+                continue;
+            }
+            let ino = self.host_inode(join(rel, &e.name), &e.attr.to_stat(), e.target)?;
+            let d = Dentry::new(&e.name, Some(dir.clone()), ino);
+            st.children.insert(e.name, Child::Present(d));
+        }
+        st.complete = true;
         Ok(())
     }
 
@@ -1379,6 +1515,38 @@ mod tests {
             .collect();
         assert_eq!(ev, vec![(wd, IN_MODIFY), (wd, IN_CLOSE_WRITE)]);
         assert_eq!(std::fs::read(dir.join("sub/f")).unwrap(), b"host data");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Listings the gofer sends along in a tree walk land only on the
+    /// directories that still mirror them: a directory renamed in the
+    /// sandbox keeps its own host contents, a renamed-away name stays
+    /// gone.
+    #[test]
+    fn tree_walk_listings_follow_sandbox_renames() {
+        let dir = tmpdir("walk");
+        for f in ["a/x/1", "a/x/2", "a/y/3", "b/z/4"] {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+        let v = vfs_on(&dir);
+        let c = Creds::root();
+        let r = v.root.clone();
+        let names = |path: &[u8]| -> Vec<Vec<u8>> {
+            let d = v.resolve(&r, &r, path, true, &c).unwrap();
+            let mut n: Vec<Vec<u8>> = v.list_dir(&d).unwrap().into_iter().map(|e| e.0).collect();
+            n.sort();
+            n
+        };
+        assert!(names(b"/").contains(&b"a".to_vec()));
+        v.rename(&r, &r, b"/a/y", &r, b"/b/y2", 0, &c).unwrap();
+        // A walk: /a's parent is listed, so /a, /b and below come at once.
+        assert_eq!(names(b"/a"), [b"x".to_vec()]);
+        assert_eq!(names(b"/b"), [b"y2".to_vec(), b"z".to_vec()]);
+        assert_eq!(names(b"/b/y2"), [b"3".to_vec()]);
+        assert_eq!(names(b"/a/x"), [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(names(b"/b/z"), [b"4".to_vec()]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

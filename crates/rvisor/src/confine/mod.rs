@@ -7,12 +7,13 @@
 //!    mount, IPC, UTS and network namespaces (the network one has only a
 //!    loopback device, down: the sentry uses no host network), with every
 //!    mount private so nothing propagates back to the host.
-//! 2. Every host path the sentry needs is opened while the host's tree is
-//!    still visible (the root directory descriptor, `/dev/null`, the
+//! 2. The gofer is started (`crate::gofer`; it confines itself with
+//!    [`pivot_to_container_root`], [`drop_privileges`] and
+//!    `seccomp::install_gofer`), and every host path the sentry needs is
+//!    opened while the host's tree is still visible (`/dev/null`, the
 //!    standard streams' names, `/proc/cpuinfo`, the log file).
 //! 3. [`pivot_to_empty_root`]: the sentry's root becomes an empty
-//!    read-only tmpfs; host files are reached only beneath the root
-//!    descriptor opened before.
+//!    read-only tmpfs; host files come only from the gofer.
 //! 4. The stub factory is forked (`Platform::use_stub_factory`): it and
 //!    the stubs live in the same namespaces and root.
 //! 5. [`drop_privileges`]: no capability left in any set (nor in the
@@ -49,18 +50,57 @@ pub fn enter_namespaces() -> Result<(), String> {
         if libc::unshare(flags) != 0 {
             return Err(fail("unshare(mount, ipc, uts, net namespaces)"));
         }
-        if libc::mount(
+        make_mounts_private()?;
+    }
+    Ok(())
+}
+
+/// Makes every mount of this (fresh) mount namespace private, so nothing
+/// propagates back to the host.
+fn make_mounts_private() -> Result<(), String> {
+    // SAFETY: mount with static strings; checked.
+    let r = unsafe {
+        libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
             std::ptr::null(),
             libc::MS_REC | libc::MS_PRIVATE,
             std::ptr::null(),
-        ) != 0
-        {
-            return Err(fail("making the mounts private"));
-        }
+        )
+    };
+    if r != 0 {
+        return Err(fail("making the mounts private"));
     }
     Ok(())
+}
+
+/// Makes the mount at `at` the root and working directory and detaches
+/// the old root.
+fn pivot_into(at: &CStr) -> Result<(), ()> {
+    // SAFETY: open/chdir/pivot_root/fchdir/umount2 with static strings and
+    // a descriptor of our own; checked.
+    unsafe {
+        let old = libc::open(
+            c"/".as_ptr(),
+            libc::O_DIRECTORY | libc::O_PATH | libc::O_CLOEXEC,
+        );
+        if old < 0 {
+            return Err(());
+        }
+        // pivot_root(".", "."): the old root ends up stacked on the new
+        // one, where it is detached below (no directory for it needed).
+        let ok = libc::chdir(at.as_ptr()) == 0
+            && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
+            && libc::fchdir(old) == 0
+            && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
+            && libc::chdir(c"/".as_ptr()) == 0;
+        libc::close(old);
+        if ok {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
 }
 
 /// Directories one of which a fresh tmpfs is mounted on (in the private
@@ -86,24 +126,7 @@ pub fn pivot_to_empty_root() -> Result<(), String> {
                 ) == 0
             })
             .ok_or_else(|| fail("mounting an empty root"))?;
-        let old = libc::open(
-            c"/".as_ptr(),
-            libc::O_DIRECTORY | libc::O_PATH | libc::O_CLOEXEC,
-        );
-        if old < 0 {
-            return Err(fail("opening /"));
-        }
-        // pivot_root(".", "."): the old root ends up stacked on the new
-        // one, where it is detached below (no directory for it needed).
-        let ok = libc::chdir(at.as_ptr()) == 0
-            && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
-            && libc::fchdir(old) == 0
-            && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
-            && libc::chdir(c"/".as_ptr()) == 0;
-        libc::close(old);
-        if !ok {
-            return Err(fail("pivoting into the empty root"));
-        }
+        pivot_into(at).map_err(|_| fail("pivoting into the empty root"))?;
         if libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
@@ -113,6 +136,62 @@ pub fn pivot_to_empty_root() -> Result<(), String> {
         ) != 0
         {
             return Err(fail("making the empty root read-only"));
+        }
+    }
+    Ok(())
+}
+
+/// The gofer's view: a private mount namespace whose root is a recursive
+/// bind of `dir` (the container's root and the mounts beneath it, nothing
+/// else of the host), made read-only, without devices, set-id or
+/// execution, on every mount of it (in this namespace only), and the
+/// host's tree detached. Run by `rvisor gofer` before it serves.
+pub fn pivot_to_container_root(dir: &str) -> Result<(), String> {
+    let src = std::ffi::CString::new(dir).map_err(|_| format!("bad root {dir:?}"))?;
+    // SAFETY: unshare/mount/open/pivot_root/umount2/chdir with static or
+    // owned strings and descriptors of our own; every result is checked.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(fail("unshare(mount namespace)"));
+        }
+        make_mounts_private()?;
+        // The copy is taken before it is attached, so it does not hold
+        // itself; what it covers is the host's directory in the old tree
+        // only, which is detached below.
+        let at = NEW_ROOT_AT
+            .iter()
+            .find(|d| {
+                libc::mount(
+                    src.as_ptr(),
+                    d.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) == 0
+            })
+            .ok_or_else(|| fail("binding the container's root"))?;
+        pivot_into(at).map_err(|_| fail("pivoting into the container's root"))?;
+        // struct mount_attr: attr_set, attr_clr, propagation, userns_fd.
+        const MOUNT_ATTR_RDONLY: u64 = 1;
+        const MOUNT_ATTR_NOSUID: u64 = 2;
+        const MOUNT_ATTR_NODEV: u64 = 4;
+        const MOUNT_ATTR_NOEXEC: u64 = 8;
+        let attr: [u64; 4] = [
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+            0,
+            0,
+            0,
+        ];
+        if libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c"/".as_ptr(),
+            libc::AT_RECURSIVE,
+            attr.as_ptr(),
+            std::mem::size_of_val(&attr),
+        ) != 0
+        {
+            return Err(fail("making the container's mounts read-only"));
         }
     }
     Ok(())
@@ -134,7 +213,7 @@ fn last_cap() -> u32 {
 /// Gives up every capability (effective, permitted, inheritable, ambient
 /// and bounding sets) and sets `no_new_privs`. The sentry needs none: it
 /// traces and signals stubs as their parent with the same user ID, and
-/// reads host files through the root descriptor with its user's rights.
+/// gets host files from the gofer.
 pub fn drop_privileges() -> Result<(), String> {
     // SAFETY: prctl/capset on this process with live structs; checked.
     unsafe {

@@ -43,8 +43,8 @@ fn one_of(arg: u8, values: &[u64]) -> Vec<SeccompRule> {
 
 /// Calls allowed whatever their arguments.
 const ANY_ARGS: &[i64] = &[
-    // descriptors: the memory file, host files beneath the root, the
-    // standard streams, pipes, the factory's socket
+    // descriptors: the memory file, host files the gofer donated, the
+    // standard streams, pipes, the factory's and the gofer's sockets
     libc::SYS_read,
     libc::SYS_write,
     libc::SYS_readv,
@@ -60,12 +60,9 @@ const ANY_ARGS: &[i64] = &[
     libc::SYS_newfstatat,
     libc::SYS_statx,
     libc::SYS_fstatfs,
-    libc::SYS_openat2,
     // answered EACCES by the second filter
     libc::SYS_open,
     libc::SYS_openat,
-    libc::SYS_getdents64,
-    libc::SYS_readlinkat,
     libc::SYS_fcntl,
     libc::SYS_dup,
     libc::SYS_dup3,
@@ -194,8 +191,8 @@ pub fn sentry_filter(log: bool) -> Result<Vec<BpfProgram>, String> {
     // Calls the list lets through to be answered here with an error
     // instead of killing: clone3's flags are in memory (the C library then
     // uses clone, whose flags the list checks), and opening by path (the
-    // sentry opens host files only beneath its root descriptor, with
-    // openat2; a library probing a path gets an error).
+    // sentry opens no host path: the gofer does; a library probing a path
+    // gets an error; `openat2`, which no library probes, kills).
     let answer = |nrs: &[i64], errno: i32| {
         SeccompFilter::new(
             nrs.iter().map(|&nr| (nr, Vec::new())).collect(),
@@ -222,6 +219,61 @@ pub fn install(log: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Calls the gofer makes while it serves, whatever their arguments.
+const GOFER_ANY_ARGS: &[i64] = &[
+    // the protocol socket (sendmsg only on the socket it has: it holds no
+    // other, and may not make one)
+    libc::SYS_recvmsg,
+    libc::SYS_sendmsg,
+    // opening beneath its root (openat2's resolve flags are in memory,
+    // where a filter cannot see them; the gofer's root is the container's
+    // root, read-only, so they only keep it inside a mount)
+    libc::SYS_openat2,
+    libc::SYS_newfstatat,
+    libc::SYS_fstat,
+    libc::SYS_statx,
+    libc::SYS_getdents64,
+    libc::SYS_readlinkat,
+    libc::SYS_close,
+    // its own memory, and error messages to stderr
+    libc::SYS_munmap,
+    libc::SYS_mremap,
+    libc::SYS_madvise,
+    libc::SYS_brk,
+    libc::SYS_write,
+    libc::SYS_futex,
+    libc::SYS_sched_yield,
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_rt_sigreturn,
+    libc::SYS_sigaltstack,
+    libc::SYS_exit,
+    libc::SYS_exit_group,
+];
+
+/// The gofer's allow-list: file serving and nothing else (no process,
+/// thread, socket, mount, `ptrace` or `execve`; no executable memory).
+pub fn gofer_filter(log: bool) -> Result<BpfProgram, String> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
+        GOFER_ANY_ARGS.iter().map(|&nr| (nr, Vec::new())).collect();
+    let exec = libc::PROT_EXEC as u64;
+    rules.insert(libc::SYS_mmap, without(2, exec));
+    rules.insert(libc::SYS_mprotect, without(2, exec));
+    let mismatch = if log {
+        SeccompAction::Log
+    } else {
+        SeccompAction::KillProcess
+    };
+    SeccompFilter::new(rules, mismatch, SeccompAction::Allow, TargetArch::x86_64)
+        .and_then(BpfProgram::try_from)
+        .map_err(|e| format!("building the gofer's seccomp filter: {e}"))
+}
+
+/// Installs [`gofer_filter`] on this (single-threaded) process.
+pub fn install_gofer(log: bool) -> Result<(), String> {
+    seccompiler::apply_filter(&gofer_filter(log)?)
+        .map_err(|e| format!("installing the seccomp filter: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +281,11 @@ mod tests {
     /// Runs `f` in a child process that installed the sentry's filter
     /// first; returns how the child ended (`Ok(exit code)`, `Err(signal)`).
     fn in_filtered_child(f: impl FnOnce() -> i32) -> Result<i32, i32> {
-        let progs = sentry_filter(false).unwrap();
+        in_child_with(sentry_filter(false).unwrap(), f)
+    }
+
+    /// [`in_filtered_child`] with the given filters.
+    fn in_child_with(progs: Vec<BpfProgram>, f: impl FnOnce() -> i32) -> Result<i32, i32> {
         // SAFETY: the child only makes raw calls (no allocation: the
         // programs were built before the fork) and exits.
         let pid = unsafe { libc::fork() };
@@ -327,10 +383,87 @@ mod tests {
             [libc::CLONE_NEWUSER as usize, 0, 0, 0, 0],
         );
         killed(libc::SYS_open_by_handle_at, [0, 0, 0, 0, 0]);
+        // Host files come from the gofer only.
+        let how = [0u64; 3];
+        killed(
+            libc::SYS_openat2,
+            [
+                libc::AT_FDCWD as usize,
+                passwd,
+                how.as_ptr() as usize,
+                24,
+                0,
+            ],
+        );
         killed(
             libc::SYS_prctl,
             [libc::PR_SET_DUMPABLE as usize, 0, 0, 0, 0],
         );
+    }
+
+    /// The gofer's filter refuses what file serving never needs, and
+    /// lets it open, stat and list files.
+    #[test]
+    fn gofer_serves_files_and_nothing_else() {
+        let gofer = || vec![gofer_filter(false).unwrap()];
+        let ok = in_child_with(gofer(), || {
+            // SAFETY: raw calls on static strings and our own buffers.
+            unsafe {
+                let how: [u64; 3] = [(libc::O_RDONLY | libc::O_DIRECTORY) as u64, 0, 0];
+                let fd = libc::syscall(
+                    libc::SYS_openat2,
+                    libc::AT_FDCWD,
+                    c"/".as_ptr(),
+                    how.as_ptr(),
+                    24usize,
+                );
+                let mut st: libc::stat = std::mem::zeroed();
+                if fd < 0 || libc::fstatat(fd as i32, c"etc".as_ptr(), &mut st, 0) != 0 {
+                    return 1;
+                }
+                let mut buf = [0u8; 4096];
+                if libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) <= 0 {
+                    return 2;
+                }
+                0
+            }
+        });
+        assert_eq!(ok, Ok(0));
+        let passwd = c"/etc/passwd".as_ptr() as usize;
+        let tmpfs = c"tmpfs".as_ptr() as usize;
+        for (nr, a) in [
+            (libc::SYS_openat, [libc::AT_FDCWD as usize, passwd, 0, 0, 0]),
+            (
+                libc::SYS_execve,
+                [c"/bin/true".as_ptr() as usize, 0, 0, 0, 0],
+            ),
+            (
+                libc::SYS_socket,
+                [libc::AF_UNIX as usize, libc::SOCK_STREAM as usize, 0, 0, 0],
+            ),
+            (
+                libc::SYS_socket,
+                [libc::AF_INET as usize, libc::SOCK_STREAM as usize, 0, 0, 0],
+            ),
+            (libc::SYS_ptrace, [libc::PTRACE_ATTACH as usize, 1, 0, 0, 0]),
+            (
+                libc::SYS_mount,
+                [tmpfs, c"/mnt".as_ptr() as usize, tmpfs, 0, 0],
+            ),
+            (libc::SYS_clone, [libc::SIGCHLD as usize, 0, 0, 0, 0]),
+            (libc::SYS_kill, [1, 0, 0, 0, 0]),
+            (
+                libc::SYS_unlinkat,
+                [libc::AT_FDCWD as usize, passwd, 0, 0, 0],
+            ),
+            (libc::SYS_open_by_handle_at, [0, 0, 0, 0, 0]),
+        ] {
+            assert_eq!(
+                in_child_with(gofer(), || raw(nr, a) as i32),
+                Err(libc::SIGSYS),
+                "syscall {nr}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,314 @@
+//! The wire format between the sentry and the gofer.
+//!
+//! One request, one `SOCK_SEQPACKET` message: an operation byte, then its
+//! fields. Integers are little-endian; a path or name is a `u32` length
+//! and its bytes. A path is relative to the gofer's root, made of
+//! components that are neither empty, `.` nor `..` (the empty path is the
+//! root itself).
+//!
+//! Every answer message starts with an `i32` status: 0, or a positive
+//! Linux errno (then nothing follows). What follows a 0 depends on the
+//! operation:
+//!
+//! | op | request | answer |
+//! |---|---|---|
+//! | [`STAT`] | path | [`Attr`] of the path itself (symlinks not followed), then for a symlink its target's bytes |
+//! | [`OPEN`] | `u32` open flags, path | [`Attr`] of the opened file; the descriptor rides along in `SCM_RIGHTS` |
+//! | [`READLINK`] | path | the link's target bytes |
+//! | [`READDIR`] | `u32` budget, path, `u32` count and that many names of subdirectories (may be none) | one or more messages, each a `u8` "last" flag, then records: [`REC_DIR`] and a path (relative to the one asked for; empty for itself) starts a directory's listing, [`REC_ENTRY`] and an entry (name, [`Attr`], and for a symlink its target) is one entry of the last directory started, possibly in an earlier message |
+//!
+//! A directory's entries come in messages of up to [`MAX_MSG`] bytes, so
+//! a 50,000-entry directory is a few dozen messages in one exchange. The
+//! listing is of the path itself, or, when subdirectory names are given,
+//! of those (the first always; a tree walk names the directory it enters
+//! and its siblings not listed yet). With a budget, whole listings of the
+//! directories below follow (depth first, names in byte order: the order
+//! a walk in the sandbox reaches them) while their entries total at most
+//! the budget: a tree walk (`find`, `du`, `ls -R`) then costs one
+//! exchange per budget's worth of entries instead of one per directory.
+
+use abi::Errno;
+
+/// `lstat` of a path.
+pub const STAT: u8 = 1;
+/// Open a path; the host descriptor is donated.
+pub const OPEN: u8 = 2;
+/// The target of a symlink.
+pub const READLINK: u8 = 3;
+/// Every entry of a directory (without `.` and `..`), with attributes.
+pub const READDIR: u8 = 4;
+
+/// In a [`READDIR`] answer: the listing of the directory at this path
+/// follows.
+pub const REC_DIR: u8 = 1;
+/// In a [`READDIR`] answer: one entry of the current directory.
+pub const REC_ENTRY: u8 = 2;
+
+/// The largest message either side sends (well under the socket buffer).
+pub const MAX_MSG: usize = 60 * 1024;
+/// The longest path a request carries (`PATH_MAX`).
+pub const MAX_PATH: usize = 4096;
+
+/// Open flags a request may carry: the gofer adds `O_NOFOLLOW`,
+/// `O_CLOEXEC` and `O_NOCTTY` itself, and serves reads only.
+pub const OPEN_FLAGS: u32 = (libc::O_DIRECTORY | libc::O_NONBLOCK) as u32;
+
+/// A file's attributes, as `lstat` gives them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attr {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    pub rdev: u64,
+    pub size: u64,
+    pub ino: u64,
+    pub dev: u64,
+    pub blksize: u64,
+    pub blocks: u64,
+    /// `(seconds, nanoseconds)`.
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+/// Bytes an [`Attr`] takes on the wire.
+pub const ATTR_LEN: usize = 3 * 4 + 7 * 8 + 6 * 8;
+
+impl Attr {
+    pub fn from_stat(st: &libc::stat) -> Attr {
+        Attr {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            nlink: st.st_nlink,
+            rdev: st.st_rdev,
+            size: st.st_size as u64,
+            ino: st.st_ino,
+            dev: st.st_dev,
+            blksize: st.st_blksize as u64,
+            blocks: st.st_blocks as u64,
+            atime: (st.st_atime, st.st_atime_nsec),
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            ctime: (st.st_ctime, st.st_ctime_nsec),
+        }
+    }
+
+    /// A `stat` carrying these attributes.
+    pub fn to_stat(&self) -> libc::stat {
+        // SAFETY: all-zero is a valid `stat`.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        st.st_mode = self.mode;
+        st.st_uid = self.uid;
+        st.st_gid = self.gid;
+        st.st_nlink = self.nlink;
+        st.st_rdev = self.rdev;
+        st.st_size = self.size as i64;
+        st.st_ino = self.ino;
+        st.st_dev = self.dev;
+        st.st_blksize = self.blksize as i64;
+        st.st_blocks = self.blocks as i64;
+        (st.st_atime, st.st_atime_nsec) = self.atime;
+        (st.st_mtime, st.st_mtime_nsec) = self.mtime;
+        (st.st_ctime, st.st_ctime_nsec) = self.ctime;
+        st
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFLNK
+    }
+
+    pub fn put(&self, w: &mut Vec<u8>) {
+        for v in [self.mode, self.uid, self.gid] {
+            w.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [
+            self.nlink,
+            self.rdev,
+            self.size,
+            self.ino,
+            self.dev,
+            self.blksize,
+            self.blocks,
+        ] {
+            w.extend_from_slice(&v.to_le_bytes());
+        }
+        for (s, ns) in [self.atime, self.mtime, self.ctime] {
+            w.extend_from_slice(&s.to_le_bytes());
+            w.extend_from_slice(&ns.to_le_bytes());
+        }
+    }
+
+    pub fn get(r: &mut Reader) -> Result<Attr, Errno> {
+        let mut a = Attr {
+            mode: r.u32()?,
+            uid: r.u32()?,
+            gid: r.u32()?,
+            nlink: r.u64()?,
+            rdev: r.u64()?,
+            size: r.u64()?,
+            ino: r.u64()?,
+            dev: r.u64()?,
+            blksize: r.u64()?,
+            blocks: r.u64()?,
+            ..Attr::default()
+        };
+        a.atime = (r.i64()?, r.i64()?);
+        a.mtime = (r.i64()?, r.i64()?);
+        a.ctime = (r.i64()?, r.i64()?);
+        Ok(a)
+    }
+}
+
+/// One entry of a [`READDIR`] answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: Vec<u8>,
+    pub attr: Attr,
+    /// The target, for a symlink.
+    pub target: Option<Vec<u8>>,
+}
+
+impl DirEntry {
+    /// Bytes the entry takes on the wire.
+    pub fn wire_len(&self) -> usize {
+        4 + self.name.len() + ATTR_LEN + self.target.as_ref().map_or(0, |t| 4 + t.len())
+    }
+
+    pub fn put(&self, w: &mut Vec<u8>) {
+        put_bytes(w, &self.name);
+        self.attr.put(w);
+        if let Some(t) = &self.target {
+            put_bytes(w, t);
+        }
+    }
+
+    pub fn get(r: &mut Reader) -> Result<DirEntry, Errno> {
+        let name = r.bytes()?.to_vec();
+        let attr = Attr::get(r)?;
+        let target = if attr.is_symlink() {
+            Some(r.bytes()?.to_vec())
+        } else {
+            None
+        };
+        Ok(DirEntry { name, attr, target })
+    }
+}
+
+pub fn put_bytes(w: &mut Vec<u8>, b: &[u8]) {
+    w.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    w.extend_from_slice(b);
+}
+
+/// Reads fields off a received message; running short is `EIO` (a
+/// malformed message, on either side).
+pub struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Errno> {
+        if self.buf.len() < n {
+            return Err(Errno::EIO);
+        }
+        let (a, b) = self.buf.split_at(n);
+        self.buf = b;
+        Ok(a)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, Errno> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub fn u32(&mut self) -> Result<u32, Errno> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub fn i32(&mut self) -> Result<i32, Errno> {
+        Ok(self.u32()? as i32)
+    }
+
+    pub fn u64(&mut self) -> Result<u64, Errno> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    pub fn i64(&mut self) -> Result<i64, Errno> {
+        Ok(self.u64()? as i64)
+    }
+
+    pub fn bytes(&mut self) -> Result<&'a [u8], Errno> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// What is left.
+    pub fn rest(self) -> &'a [u8] {
+        self.buf
+    }
+}
+
+/// Whether `path` is one the protocol allows: relative, no empty, `.` or
+/// `..` component, no NUL, at most [`MAX_PATH`] bytes.
+pub fn valid_path(path: &[u8]) -> bool {
+    path.len() <= MAX_PATH
+        && !path.contains(&0)
+        && (path.is_empty()
+            || path
+                .split(|&b| b == b'/')
+                .all(|c| !c.is_empty() && c != b"." && c != b".."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert!(valid_path(b""));
+        assert!(valid_path(b"usr/bin/ls"));
+        for bad in [
+            &b"/etc"[..],
+            b"a//b",
+            b"a/",
+            b"..",
+            b"a/../b",
+            b"./a",
+            b"a\0b",
+        ] {
+            assert!(!valid_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn entries_round_trip() {
+        let e = DirEntry {
+            name: b"link".to_vec(),
+            attr: Attr {
+                mode: libc::S_IFLNK | 0o777,
+                size: 3,
+                mtime: (-5, 7),
+                ..Attr::default()
+            },
+            target: Some(b"../x".to_vec()),
+        };
+        let mut w = Vec::new();
+        e.put(&mut w);
+        assert_eq!(w.len(), e.wire_len());
+        let mut r = Reader::new(&w);
+        assert_eq!(DirEntry::get(&mut r).unwrap(), e);
+        assert!(r.is_empty());
+        assert_eq!(DirEntry::get(&mut Reader::new(&w[..10])), Err(Errno::EIO));
+    }
+}
