@@ -31,27 +31,27 @@ int main(void)
 	show(in, "after copy-up");
 
 	/* Watching needs read permission. */
-	CHK("mkdir", mkdir("/tmp/inotify_overlay_d", 0755));
-	CHK("mkdir closed", mkdir("/tmp/inotify_overlay_d/closed", 0700));
-	close(open("/tmp/inotify_overlay_d/secret", O_CREAT | O_WRONLY, 0600));
-	close(open("/tmp/inotify_overlay_d/open", O_CREAT | O_WRONLY, 0644));
+	CHK("mkdir", mkdir("inotify_overlay_d", 0755));
+	CHK("mkdir closed", mkdir("inotify_overlay_d/closed", 0700));
+	close(open("inotify_overlay_d/secret", O_CREAT | O_WRONLY, 0600));
+	close(open("inotify_overlay_d/open", O_CREAT | O_WRONLY, 0644));
 	pid_t k = fork();
 	if (k == 0) {
 		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 			_exit(1);
-		CHK("nobody secret", inotify_add_watch(in, "/tmp/inotify_overlay_d/secret", IN_OPEN));
-		CHK("nobody open", inotify_add_watch(in, "/tmp/inotify_overlay_d/open", IN_OPEN));
-		CHK("nobody closed dir", inotify_add_watch(in, "/tmp/inotify_overlay_d/closed", IN_OPEN));
-		CHK("nobody below closed dir", inotify_add_watch(in, "/tmp/inotify_overlay_d/closed/x", IN_OPEN));
+		CHK("nobody secret", inotify_add_watch(in, "inotify_overlay_d/secret", IN_OPEN));
+		CHK("nobody open", inotify_add_watch(in, "inotify_overlay_d/open", IN_OPEN));
+		CHK("nobody closed dir", inotify_add_watch(in, "inotify_overlay_d/closed", IN_OPEN));
+		CHK("nobody below closed dir", inotify_add_watch(in, "inotify_overlay_d/closed/x", IN_OPEN));
 		_exit(0);
 	}
 	int st;
 	waitpid(k, &st, 0);
 	FACT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	unlink("/tmp/inotify_overlay_d/secret");
-	unlink("/tmp/inotify_overlay_d/open");
-	rmdir("/tmp/inotify_overlay_d/closed");
-	CHK("rmdir", rmdir("/tmp/inotify_overlay_d"));
+	unlink("inotify_overlay_d/secret");
+	unlink("inotify_overlay_d/open");
+	rmdir("inotify_overlay_d/closed");
+	CHK("rmdir", rmdir("inotify_overlay_d"));
 	close(in);
 	return 0;
 }
