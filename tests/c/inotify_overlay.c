@@ -1,8 +1,11 @@
 /* inotify on host-backed files (the sandbox copies them up when opened
- * for writing: the watch must still report), and permission checks. */
+ * for writing: the watch must still report), and permission checks. The
+ * watched host directory is one nothing else on the host opens, so the
+ * native run sees only its own events. */
 #include "dt.h"
 #include "dt_inotify.h"
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,20 +16,24 @@ static char buf[4096] __attribute__((aligned(8)));
 int main(void)
 {
 	dt_init();
+	/* Natively, the harness may run this program twice at once (one per
+	 * platform): each would see the other's events on the host file. */
+	int lk = open("/tmp/dt-inotify-overlay.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	flock(lk, LOCK_EX);
 	int in = inotify_init1(IN_NONBLOCK);
-	CHK("watch /etc", inotify_add_watch(in, "/etc", IN_OPEN | IN_CLOSE_WRITE | IN_ONLYDIR));
-	CHK("watch passwd", inotify_add_watch(in, "/etc/passwd", IN_ALL_EVENTS));
-	int f = open("/etc/passwd", O_RDONLY);
+	CHK("watch licenses dir", inotify_add_watch(in, "/usr/share/common-licenses", IN_OPEN | IN_CLOSE_WRITE | IN_ONLYDIR));
+	CHK("watch GPL-3", inotify_add_watch(in, "/usr/share/common-licenses/GPL-3", IN_ALL_EVENTS));
+	int f = open("/usr/share/common-licenses/GPL-3", O_RDONLY);
 	CHK("read", read(f, buf, 1));
 	close(f);
 	show(in, "host file read");
 	/* Opening for writing copies the file up in the sandbox; writing
 	 * nothing leaves the host's file as it was when run natively. */
-	f = open("/etc/passwd", O_WRONLY | O_APPEND);
+	f = open("/usr/share/common-licenses/GPL-3", O_WRONLY | O_APPEND);
 	CHK("write nothing", write(f, buf, 0));
 	close(f);
 	show(in, "host file opened for writing");
-	f = open("/etc/passwd", O_RDONLY);
+	f = open("/usr/share/common-licenses/GPL-3", O_RDONLY);
 	close(f);
 	show(in, "after copy-up");
 
