@@ -654,6 +654,15 @@ const fn real(name: &'static str, argv: &'static [&'static str]) -> RealCase {
 
 /// The pseudo-terminal driver for the `pty_*` real cases.
 const PTY_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/pty/drive.py");
+/// Network programs for the `net_*` real cases.
+const NET_HTTP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/net/http_server.sh"
+);
+const NET_ASYNCIO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/net/asyncio_echo.py"
+);
 
 fn real_cases() -> Vec<RealCase> {
     vec![
@@ -845,6 +854,10 @@ fn real_cases() -> Vec<RealCase> {
         },
         // Terminals: a driver makes a pty (inside the sandbox for the
         // sandboxed run) and types into it (tests/pty/drive.py).
+        // Loopback TCP: a web server and its clients, an asyncio server
+        // with 200 concurrent clients.
+        real("net_http_server_curl", &["/bin/sh", NET_HTTP]),
+        real("net_asyncio_echo_200", &["/usr/bin/python3", NET_ASYNCIO]),
         real("pty_bash_job_control", &["/usr/bin/python3", PTY_DRIVER, "jobs"]),
         real("pty_script_tty_size", &["/usr/bin/python3", PTY_DRIVER, "script"]),
         real("pty_python_pty_fork", &["/usr/bin/python3", PTY_DRIVER, "ptyfork"]),

@@ -4,6 +4,7 @@
 pub mod epoll;
 pub mod file;
 pub mod fs;
+pub mod inet;
 pub mod inotify;
 pub mod ioacct;
 pub mod ipc;

@@ -709,6 +709,22 @@ impl Socket {
 
     // -- names --------------------------------------------------------------
 
+    /// Names the socket `addr` without registering the name anywhere: the
+    /// socket is found by whoever keeps it (inet sockets by port). It is
+    /// what `getsockname` reports and what datagrams and connections from
+    /// this socket carry as their sender.
+    pub fn set_name(&self, addr: Addr) {
+        self.naming().local = Some(addr);
+    }
+
+    /// Sets the send buffer's flow-control size in bytes as is (no
+    /// doubling, no limits): inet streams report Linux's figures but
+    /// let more bytes be in flight, as TCP's buffer auto-tuning does.
+    pub fn set_sndbuf_bytes(&self, v: usize) {
+        self.ends()[self.side].sndbuf = v.max(MIN_SNDBUF);
+        self.queue().notify(events::OUT | events::WRNORM);
+    }
+
     /// Binds to the socket file `inode`, whose name is `addr` (the caller
     /// made the file). `EINVAL` if the socket already has a name.
     pub fn bind_path(self: &Arc<Self>, addr: Addr, inode: &Arc<Inode>) -> SysResult<()> {
@@ -766,7 +782,7 @@ impl Socket {
     /// listening at once (connectors waiting for room are refused, the
     /// connections it had not accepted are reset), even if a connector
     /// still holds it.
-    fn release(&self) {
+    pub fn release(&self) {
         let pending = {
             let mut n = self.naming();
             if !matches!(n.state, State::Listening(_)) {
@@ -818,6 +834,19 @@ impl Socket {
     /// `EAGAIN` while its backlog is full. On success the connection waits
     /// in the listener's backlog and this socket is connected.
     pub fn connect(self: &Arc<Self>, listener: &Arc<Socket>, cred: Cred) -> SysResult<()> {
+        self.connect_named(listener, cred, None)
+    }
+
+    /// [`Socket::connect`] where the connection's server side is named
+    /// `server_name` rather than after the listener: an inet listener bound
+    /// to a wildcard address accepts connections named by the address the
+    /// client asked for.
+    pub fn connect_named(
+        self: &Arc<Self>,
+        listener: &Arc<Socket>,
+        cred: Cred,
+        server_name: Option<Addr>,
+    ) -> SysResult<()> {
         if !self.connection() {
             return Err(Errno::EINVAL);
         }
@@ -837,13 +866,13 @@ impl Socket {
             n.state = State::Connecting;
             n.local.clone()
         };
-        let r = self.enqueue(listener, cred, local);
+        let r = self.enqueue(listener, cred, local, server_name);
         let mut n = self.naming();
         match r {
-            Ok((server, listener_addr, listener_cred)) => {
+            Ok((server, server_addr, listener_cred)) => {
                 n.state = State::Connected;
                 n.peer = Some(Arc::downgrade(&server));
-                n.peer_addr = listener_addr;
+                n.peer_addr = server_addr;
                 n.peer_cred = listener_cred;
                 drop(n);
                 listener.queue().notify(events::IN | events::RDNORM);
@@ -874,9 +903,10 @@ impl Socket {
         listener: &Arc<Socket>,
         cred: Cred,
         local: Option<Addr>,
+        server_name: Option<Addr>,
     ) -> SysResult<(Arc<Socket>, Option<Addr>, Cred)> {
         let mut ln = listener.naming();
-        let laddr = ln.local.clone();
+        let laddr = server_name.or_else(|| ln.local.clone());
         let lcred = ln.peer_cred;
         let State::Listening(l) = &mut ln.state else {
             return Err(Errno::ECONNREFUSED);
@@ -1236,17 +1266,7 @@ impl FileOps for SocketFile {
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {
-        let cred = self.sock.owner;
-        Ok(Stat {
-            dev: DEV_SOCK,
-            ino: self.sock.ino,
-            nlink: 1,
-            mode: S_IFSOCK | 0o777,
-            uid: cred.uid,
-            gid: cred.gid,
-            blksize: 4096,
-            ..Default::default()
-        })
+        Ok(socket_stat(self.sock.ino, self.sock.owner))
     }
 
     fn readiness(&self) -> u32 {
@@ -1273,6 +1293,21 @@ impl FileOps for SocketFile {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+}
+
+/// What `fstat` says of a socket of any family: inode `ino` on the socket
+/// filesystem, owned by who made it.
+pub fn socket_stat(ino: u64, owner: Cred) -> Stat {
+    Stat {
+        dev: DEV_SOCK,
+        ino,
+        nlink: 1,
+        mode: S_IFSOCK | 0o777,
+        uid: owner.uid,
+        gid: owner.gid,
+        blksize: 4096,
+        ..Default::default()
     }
 }
 
