@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int sigpipes;
@@ -141,6 +142,26 @@ int main(void)
 		total += r;
 	}
 	printf("bulk total %ld bad %ld\n", total, bad);
+	close(s);
+
+	// A blocking write larger than any buffer is written whole.
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	connect(c, (void *)&la, sizeof la);
+	s = accept(l, NULL, NULL);
+	if (fork() == 0) {
+		close(c);
+		long t = 0;
+		while ((r = read(s, rb, sizeof rb)) > 0)
+			t += r;
+		_exit(t == (16 << 20) ? 0 : 1);
+	}
+	close(s);
+	static char huge[16 << 20];
+	CHK("write 16 MiB", write(c, huge, sizeof huge));
+	close(c);
+	int st;
+	wait(&st);
+	printf("reader status %d\n", WEXITSTATUS(st));
 	(void)on;
 	return 0;
 }

@@ -205,7 +205,7 @@ fn unix_type(p: Proto) -> i32 {
 impl InetSocket {
     /// A new socket (`socket(2)`), made by `owner`.
     pub fn new(family: i32, proto: Proto, owner: Cred) -> SysResult<Arc<InetSocket>> {
-        let data = unix::new_socket(unix_type(proto), owner)?;
+        let data = unix::new_data_socket(unix_type(proto), owner)?;
         let (sndbuf, rcvbuf) = match proto {
             Proto::Tcp => {
                 data.set_sndbuf_bytes(TCP_FLIGHT);
@@ -498,6 +498,20 @@ impl InetSocket {
         self.st().conn = Conn::Connecting(dest);
         if let Some(l) = stack().lookup(Proto::Tcp, dest) {
             l.st().waiting.push(Arc::downgrade(self));
+        }
+    }
+
+    /// Takes over a connection still waiting for the listener's room (a
+    /// blocking `connect` after an interrupted or non-blocking one waits
+    /// for it, as Linux's does): its destination.
+    pub fn take_pending(&self) -> Option<SocketAddr> {
+        let mut st = self.st();
+        match st.conn {
+            Conn::Connecting(dest) => {
+                st.conn = Conn::Closed;
+                Some(dest)
+            }
+            _ => None,
         }
     }
 
@@ -857,7 +871,12 @@ impl InetSocket {
     pub fn proc_state(&self) -> (u8, usize, usize) {
         let st = self.st();
         match (self.proto, st.conn) {
-            (Proto::Tcp, Conn::Listening) => (0x0A, 0, 0),
+            // A listener shows its backlog as the send queue and the
+            // connections waiting as the receive queue.
+            (Proto::Tcp, Conn::Listening) => {
+                let (waiting, backlog) = self.data.backlog().unwrap_or((0, 0));
+                (0x0A, backlog, waiting)
+            }
             (Proto::Tcp, Conn::Connected { .. }) => {
                 let ready = self.data.readiness();
                 let state = if ready & events::RDHUP != 0 {

@@ -235,8 +235,10 @@ impl Ports {
                 return false;
             }
             let reuse = b.reuseaddr && o.reuseaddr;
+            // TCP shares a port with SO_REUSEADDR unless the other
+            // socket listens (sk2->sk_state != TCP_LISTEN).
             let reuse_ok = match proto {
-                Proto::Tcp => reuse && !o.listening && !b.listening,
+                Proto::Tcp => reuse && !o.listening,
                 Proto::Udp => reuse,
             };
             !reuse_ok && b.overlaps(o)

@@ -284,16 +284,19 @@ fn routes() -> Vec<Route> {
                 }
             }
             IpAddr::V6(_) => {
-                v.push(Route {
-                    family: AF_INET6 as u8,
-                    dst: a.ip,
-                    dst_len: a.prefix,
-                    table: RT_TABLE_MAIN,
-                    scope: RT_SCOPE_UNIVERSE,
-                    ty: RTN_UNICAST,
-                    prefsrc: None,
-                    priority: Some(256),
-                });
+                // Linux 6.x keeps no main-table prefix route for a /128.
+                if a.prefix < 128 {
+                    v.push(Route {
+                        family: AF_INET6 as u8,
+                        dst: a.ip,
+                        dst_len: a.prefix,
+                        table: RT_TABLE_MAIN,
+                        scope: RT_SCOPE_UNIVERSE,
+                        ty: RTN_UNICAST,
+                        prefsrc: None,
+                        priority: Some(256),
+                    });
+                }
                 v.push(Route {
                     family: AF_INET6 as u8,
                     dst: a.ip,

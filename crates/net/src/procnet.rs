@@ -9,7 +9,9 @@ use crate::inet::InetSocket;
 use crate::{stack, Proto, AF_INET, AF_INET6};
 
 /// The files of `/proc/net` this module serves.
-pub const FILES: &[&str] = &["dev", "if_inet6", "route", "tcp", "tcp6", "udp", "udp6"];
+pub const FILES: &[&str] = &[
+    "dev", "if_inet6", "route", "tcp", "tcp6", "udp", "udp6", "unix",
+];
 
 /// An address as `/proc/net/tcp` prints it: the 32-bit words of the
 /// address as the host reads them from memory.
@@ -151,6 +153,39 @@ pub fn file(name: &str) -> Option<String> {
         "dev" => dev(),
         "if_inet6" => if_inet6(),
         "route" => route(),
+        "unix" => unix(),
         _ => return None,
     })
+}
+
+/// `/proc/net/unix`: every unix socket, with its name (abstract names
+/// with `@` for their NULs).
+pub fn unix() -> String {
+    let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    for s in vfs::unix::all_sockets() {
+        let listening = s.listening();
+        let _ = write!(
+            out,
+            "0000000000000000: {:08X} 00000000 {:08X} {:04X} {:02X} {:5}",
+            if listening { 2 } else { 3 },
+            if listening { 0x10000 } else { 0 },
+            s.sock_type(),
+            s.proc_state(),
+            s.ino(),
+        );
+        if let Some(name) = s.local_addr() {
+            let path = &name[2..];
+            let path = if path.first() == Some(&0) {
+                path.iter()
+                    .map(|&b| if b == 0 { b'@' } else { b })
+                    .collect()
+            } else {
+                path.split(|&b| b == 0).next().unwrap_or(&[]).to_vec()
+            };
+            out.push(' ');
+            out.push_str(&String::from_utf8_lossy(&path));
+        }
+        out.push('\n');
+    }
+    out
 }

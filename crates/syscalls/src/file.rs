@@ -142,6 +142,12 @@ pub fn sigpipe(t: &Task) {
         .store(true, std::sync::atomic::Ordering::Release);
 }
 
+/// Whether `f` is a unix stream or TCP socket.
+fn stream_socket(f: &File) -> bool {
+    vfs::unix::from_file(f).is_some_and(|s| s.sock_type() == vfs::unix::SOCK_STREAM)
+        || net::inet::from_file(f).is_some_and(|s| s.proto == net::Proto::Tcp)
+}
+
 /// Writes `data` with `op`; blocking writers keep going until all is
 /// written or a signal arrives after some progress.
 fn write_all(
@@ -156,9 +162,14 @@ fn write_all(
         match r {
             Ok(n) => {
                 done += n;
-                // Only pipes block until everything is written; other files
-                // (eventfd, sockets, devices) report what one write took.
-                if done >= data.len() || f.nonblocking() || n == 0 || f.ops.pipe().is_none() {
+                // Only pipes and stream sockets block until everything is
+                // written; other files (eventfd, datagram sockets, devices)
+                // report what one write took.
+                if done >= data.len()
+                    || f.nonblocking()
+                    || n == 0
+                    || (f.ops.pipe().is_none() && !stream_socket(f))
+                {
                     return Ok(done as u64);
                 }
             }
@@ -172,9 +183,10 @@ fn write_all(
     }
 }
 
-/// Writes `count` bytes from `addr` with `op`: a regular file in chunks
-/// until all is written (Linux never writes one short), other files what
-/// one step took.
+/// Writes `count` bytes from `addr` with `op`: a regular file or a
+/// stream socket in chunks until all is written (Linux never writes one
+/// short; a blocking stream socket waits for room), other files what one
+/// step took.
 fn write_from(
     t: &mut Task,
     f: &Arc<File>,
@@ -194,7 +206,7 @@ fn write_from(
         match r {
             Ok(n) => {
                 done += n as usize;
-                if (n as usize) < want || done >= count || !regular(f) {
+                if (n as usize) < want || done >= count || !(regular(f) || stream_socket(f)) {
                     break Ok(done as u64);
                 }
             }
@@ -743,6 +755,13 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         TIOCGPTPEER => open_pty_peer(t, &f, arg as u32),
+        // The interface ioctls work on any socket (glibc's if_nametoindex
+        // uses a unix one); inet and netlink sockets serve them themselves.
+        0x8910..=0x8960 if vfs::unix::from_file(&f).is_some() => {
+            let mm = t.mm.clone();
+            let mut mm = lock(&mm);
+            net::ifaces::ioctl(cmd, arg, &mut mm)
+        }
         FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
             let pos = *lock(&f.pos);
             let n = f.ops.size().saturating_sub(pos) as i32;

@@ -130,12 +130,21 @@ pub fn connect(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> 
             Proto::Tcp => Ok(0),
         };
     }
-    let dest = addr_for(&s, &b, false)?;
+    let mut dest = addr_for(&s, &b, false)?;
     if s.proto == Proto::Udp {
         return s.connect_udp(Some(dest)).map(|_| 0);
     }
-    if let Some(Connected::Earlier) = s.connect_state()? {
-        return Ok(0);
+    match s.take_pending() {
+        Some(pending) if !f.nonblocking() => dest = pending,
+        Some(pending) => {
+            s.connect_later(pending);
+            return Err(Errno::EALREADY);
+        }
+        None => {
+            if let Some(Connected::Earlier) = s.connect_state()? {
+                return Ok(0);
+            }
+        }
     }
     if f.nonblocking() {
         // Linux's loopback connect completes after the call returns.

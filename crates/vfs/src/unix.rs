@@ -262,6 +262,8 @@ pub struct Socket {
     /// Who made the socket (`stat`).
     owner: Cred,
     naming: Mutex<Naming>,
+    /// Listed in `/proc/net/unix`: not the data socket of an inet one.
+    listed: bool,
 }
 
 /// Socket files (by inode number) and the sockets bound to them.
@@ -273,6 +275,23 @@ static PATHS: Mutex<PathTable> = Mutex::new(BTreeMap::new());
 static ABSTRACT: Mutex<BTreeMap<Addr, Weak<Socket>>> = Mutex::new(BTreeMap::new());
 /// The next autobind name.
 static AUTOBIND: AtomicU32 = AtomicU32::new(0);
+/// Every socket made, for `/proc/net/unix` (pruned as the list grows).
+static ALL: Mutex<Vec<Weak<Socket>>> = Mutex::new(Vec::new());
+
+fn register(s: &Arc<Socket>) {
+    let mut all = lock(&ALL);
+    if all.len() >= 64 && all.len().is_power_of_two() {
+        all.retain(|w| w.strong_count() > 0);
+    }
+    all.push(Arc::downgrade(s));
+}
+
+/// The live sockets, oldest first (`/proc/net/unix`).
+pub fn all_sockets() -> Vec<Arc<Socket>> {
+    let mut all = lock(&ALL);
+    all.retain(|w| w.strong_count() > 0);
+    all.iter().filter_map(Weak::upgrade).collect()
+}
 
 fn check_type(ty: i32) -> SysResult<()> {
     if matches!(ty, SOCK_STREAM | SOCK_DGRAM | SOCK_SEQPACKET) {
@@ -296,9 +315,12 @@ pub fn pair(ty: i32, cred: Cred) -> SysResult<(Arc<Socket>, Arc<Socket>)> {
             ino: next_ino(),
             owner: cred,
             naming: Mutex::new(n),
+            listed: true,
         })
     };
     let (a, b) = (mk(0), mk(1));
+    register(&a);
+    register(&b);
     lock(&a.naming).peer = Some(Arc::downgrade(&b));
     lock(&b.naming).peer = Some(Arc::downgrade(&a));
     Ok((a, b))
@@ -306,14 +328,29 @@ pub fn pair(ty: i32, cred: Cred) -> SysResult<(Arc<Socket>, Arc<Socket>)> {
 
 /// A new unbound, unconnected socket (`socket(2)`) made by `owner`.
 pub fn new_socket(ty: i32, owner: Cred) -> SysResult<Arc<Socket>> {
+    new_socket_as(ty, owner, true)
+}
+
+/// [`new_socket`] for the data path of another family's socket: not
+/// listed as a unix socket, nor are the connections it accepts.
+pub fn new_data_socket(ty: i32, owner: Cred) -> SysResult<Arc<Socket>> {
+    new_socket_as(ty, owner, false)
+}
+
+fn new_socket_as(ty: i32, owner: Cred, listed: bool) -> SysResult<Arc<Socket>> {
     check_type(ty)?;
-    Ok(Arc::new(Socket {
+    let s = Arc::new(Socket {
         pair: Pair::new(ty),
         side: 0,
         ino: next_ino(),
         owner,
         naming: Mutex::new(Naming::new(State::Unconnected)),
-    }))
+        listed,
+    });
+    if listed {
+        register(&s);
+    }
+    Ok(s)
 }
 
 /// The socket bound to the socket file `inode`: `ECONNREFUSED` if none
@@ -373,6 +410,16 @@ impl Socket {
 
     pub fn ino(&self) -> u64 {
         self.ino
+    }
+
+    /// `/proc/net/unix`'s state: `SS_CONNECTED` (3) with a peer,
+    /// `SS_UNCONNECTED` (1) otherwise.
+    pub fn proc_state(&self) -> u8 {
+        if self.connected() {
+            3
+        } else {
+            1
+        }
     }
 
     /// The queue this end's waiters sleep on.
@@ -671,6 +718,14 @@ impl Socket {
         }
     }
 
+    /// A listener's (connections waiting, backlog).
+    pub fn backlog(&self) -> Option<(usize, usize)> {
+        match &self.naming().state {
+            State::Listening(l) => Some((l.pending.len(), l.backlog)),
+            _ => None,
+        }
+    }
+
     /// `SO_ACCEPTCONN`.
     pub fn listening(&self) -> bool {
         matches!(self.naming().state, State::Listening(_))
@@ -926,8 +981,13 @@ impl Socket {
             ino: next_ino(),
             owner: listener.owner,
             naming: Mutex::new(sn),
+            listed: listener.listed,
         });
         l.pending.push_back(server.clone());
+        drop(ln);
+        if server.listed {
+            register(&server);
+        }
         Ok((server, laddr, lcred))
     }
 
