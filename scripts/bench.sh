@@ -184,6 +184,10 @@ BENCHES=(
 	"thread_join|thread create + join|20|1"
 	"futex_pingpong|futex ping-pong between two threads, round trip|100|1"
 	"signal_roundtrip|signal delivery round trip (raise + handler)|100|1"
+	"tcp_pingpong|TCP loopback ping-pong, 1 byte, round trip|100|1"
+	"tcp_bulk|TCP loopback bulk, per 64 KiB (MB/s = 65536000 / ns)|20|1"
+	"udp_pingpong|UDP loopback ping-pong, 1 byte, round trip|100|1"
+	"tcp_connect|TCP loopback connect + accept + close|20|1"
 	"e2e_true|do /bin/true, per invocation|2|1"
 )
 

@@ -382,24 +382,23 @@ impl Stack {
         let live = |b: &&Binding| {
             b.covers(dest.ip()) && (proto == Proto::Udp || b.listening) && b.sock.strong_count() > 0
         };
-        let exact: Vec<&Binding> = v
-            .iter()
-            .filter(live)
-            .filter(|b| b.ip == dest.ip())
-            .collect();
-        let pool = if exact.is_empty() {
-            v.iter().filter(live).collect()
-        } else {
-            exact
+        // The exact address beats a wildcard; no allocation (UDP looks
+        // up every datagram's receiver).
+        let exact = v.iter().filter(live).any(|b| b.ip == dest.ip());
+        let pool = || {
+            v.iter()
+                .filter(live)
+                .filter(move |b| !exact || b.ip == dest.ip())
         };
-        let pick = if pool.len() > 1 && pool.iter().all(|b| b.reuseport) {
-            self.spread.fetch_add(1, Ordering::Relaxed) as usize % pool.len()
+        let n = pool().count();
+        let pick = if n > 1 && pool().all(|b| b.reuseport) {
+            self.spread.fetch_add(1, Ordering::Relaxed) as usize % n
         } else {
             // Otherwise the most recently bound wins, as Linux's hash
             // chains put new sockets first.
-            pool.len().checked_sub(1)?
+            n.checked_sub(1)?
         };
-        pool[pick].sock.upgrade()
+        pool().nth(pick)?.sock.upgrade()
     }
 }
 

@@ -660,6 +660,10 @@ const NET_HTTP: &str = concat!(
     "/../../tests/net/http_server.sh"
 );
 const NET_SS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/net/ss_sockets.py");
+const NET_REDIS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/net/redis_benchmark.sh"
+);
 const NET_ASYNCIO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/net/asyncio_echo.py"
@@ -859,6 +863,7 @@ fn real_cases() -> Vec<RealCase> {
         // with 200 concurrent clients.
         real("net_http_server_curl", &["/bin/sh", NET_HTTP]),
         real("net_asyncio_echo_200", &["/usr/bin/python3", NET_ASYNCIO]),
+        real("net_redis_benchmark", &["/bin/sh", NET_REDIS]),
         // What ss and ip show of the sandbox's sockets and of lo.
         real("net_ss_sockets", &["/usr/bin/python3", NET_SS]),
         real(
