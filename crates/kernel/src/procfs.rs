@@ -275,7 +275,9 @@ impl SynthDir for NetDir {
             .find(|&&f| f == name)
             .ok_or(Errno::ENOENT)?;
         Ok(file(next_ino(), move || {
-            net::procnet::file(n)
+            // The sandbox's network (a network namespace would pick the
+            // reader's).
+            net::procnet::file(&net::stack(), n)
                 .map(String::into_bytes)
                 .ok_or(Errno::ENOENT)
         }))

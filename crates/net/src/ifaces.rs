@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use abi::{Errno, SysResult};
 use mm::MemoryManager;
 
-use crate::{lock, stack};
+use crate::{lock, Stack};
 
 pub const LO_INDEX: i32 = 1;
 pub const LO_NAME: &[u8] = b"lo";
@@ -47,21 +47,34 @@ impl Loopback {
     /// `lo` as a sandbox starts with it: up, with `127.0.0.1/8` and
     /// `::1/128`.
     pub fn new() -> Loopback {
+        Self::with(LoState {
+            up: true,
+            addrs: vec![
+                IfAddr {
+                    ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    prefix: 8,
+                },
+                IfAddr {
+                    ip: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                    prefix: 128,
+                },
+            ],
+            mtu: LO_MTU,
+        })
+    }
+
+    /// `lo` of a new network namespace: down, no addresses.
+    pub fn down() -> Loopback {
+        Self::with(LoState {
+            up: false,
+            addrs: Vec::new(),
+            mtu: LO_MTU,
+        })
+    }
+
+    fn with(st: LoState) -> Loopback {
         Loopback {
-            state: Mutex::new(LoState {
-                up: true,
-                addrs: vec![
-                    IfAddr {
-                        ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                        prefix: 8,
-                    },
-                    IfAddr {
-                        ip: IpAddr::V6(Ipv6Addr::LOCALHOST),
-                        prefix: 128,
-                    },
-                ],
-                mtu: LO_MTU,
-            }),
+            state: Mutex::new(st),
             bytes: AtomicU64::new(0),
             packets: AtomicU64::new(0),
         }
@@ -165,8 +178,8 @@ fn prefix_mask(prefix: u8) -> Ipv4Addr {
 
 /// The interface ioctls of inet and netlink sockets (`SIOCGIF*`,
 /// `SIOCSIFFLAGS`); `ENOTTY` for others.
-pub fn ioctl(cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
-    let lo = &stack().lo;
+pub fn ioctl(stack: &Stack, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
+    let lo = &stack.lo;
     if cmd == SIOCGIFCONF {
         // struct ifconf { int ifc_len; char *ifc_buf; }
         let mut ifc = [0u8; 16];

@@ -21,10 +21,7 @@ use abi::{Errno, SysResult};
 use vfs::unix::{self, Cred};
 use waiter::{events, Queue};
 
-use crate::{
-    destination, encode_addr, is_local, lock, source_for, stack, Binding, Proto, Stack, AF_INET,
-    AF_INET6,
-};
+use crate::{destination, encode_addr, lock, source_for, Binding, Proto, Stack, AF_INET, AF_INET6};
 
 /// Linux's defaults: `tcp_wmem[1]`, `tcp_rmem[1]`, UDP's
 /// `wmem_default`/`rmem_default`.
@@ -175,6 +172,8 @@ pub struct InetSocket {
     data: Arc<unix::Socket>,
     pub owner: Cred,
     st: Mutex<State>,
+    /// The network the socket belongs to.
+    stack: Arc<Stack>,
 }
 
 /// What one `connect` attempt did.
@@ -203,8 +202,13 @@ fn unix_type(p: Proto) -> i32 {
 }
 
 impl InetSocket {
-    /// A new socket (`socket(2)`), made by `owner`.
-    pub fn new(family: i32, proto: Proto, owner: Cred) -> SysResult<Arc<InetSocket>> {
+    /// A new socket (`socket(2)`) on `stack`, made by `owner`.
+    pub fn new(
+        stack: Arc<Stack>,
+        family: i32,
+        proto: Proto,
+        owner: Cred,
+    ) -> SysResult<Arc<InetSocket>> {
         let data = unix::new_data_socket(unix_type(proto), owner)?;
         let (sndbuf, rcvbuf) = match proto {
             Proto::Tcp => {
@@ -213,10 +217,13 @@ impl InetSocket {
             }
             Proto::Udp => (UDP_BUF, UDP_BUF),
         };
-        Ok(Self::wrap(family, proto, data, owner, sndbuf, rcvbuf))
+        Ok(Self::wrap(
+            stack, family, proto, data, owner, sndbuf, rcvbuf,
+        ))
     }
 
     fn wrap(
+        stack: Arc<Stack>,
         family: i32,
         proto: Proto,
         data: Arc<unix::Socket>,
@@ -225,6 +232,7 @@ impl InetSocket {
         rcvbuf: usize,
     ) -> Arc<InetSocket> {
         let s = Arc::new(InetSocket {
+            stack,
             family,
             proto,
             data,
@@ -252,8 +260,8 @@ impl InetSocket {
         lock(&self.st)
     }
 
-    pub fn stack(&self) -> &'static Stack {
-        stack()
+    pub fn stack(&self) -> &Stack {
+        &self.stack
     }
 
     /// The unix socket that carries the data.
@@ -307,7 +315,7 @@ impl InetSocket {
             reuseport: st.opts.reuseport,
             listening,
         };
-        let port = stack().bind_port(self.proto, port, b)?;
+        let port = self.stack.bind_port(self.proto, port, b)?;
         st.local = SocketAddr::new(ip, port);
         st.holds_port = true;
         Ok(())
@@ -315,7 +323,8 @@ impl InetSocket {
 
     fn unclaim(&self, st: &mut State) {
         if st.holds_port {
-            stack().unbind_port(self.proto, st.local.port(), self.ino());
+            self.stack
+                .unbind_port(self.proto, st.local.port(), self.ino());
             st.holds_port = false;
         }
     }
@@ -328,7 +337,7 @@ impl InetSocket {
         if self.family == AF_INET6 && st.v6only && ip.is_ipv4() {
             return Err(Errno::EINVAL);
         }
-        if !ip.is_unspecified() && !is_local(ip) && !st.opts.freebind {
+        if !ip.is_unspecified() && !self.stack.has_addr(ip) && !st.opts.freebind {
             return Err(Errno::EADDRNOTAVAIL);
         }
         if st.holds_port || st.user_bound || !matches!(st.conn, Conn::Closed) {
@@ -418,7 +427,8 @@ impl InetSocket {
             let name = data_name(SocketAddr::new(destination(ip), st.local.port()));
             self.data.set_name(name);
         }
-        stack().set_listening(self.proto, st.local.port(), self.ino())?;
+        self.stack
+            .set_listening(self.proto, st.local.port(), self.ino())?;
         self.data.listen(backlog, self.owner)?;
         st.conn = Conn::Listening;
         Ok(())
@@ -455,7 +465,7 @@ impl InetSocket {
     pub fn connect(self: &Arc<Self>, dest: SocketAddr) -> SysResult<Connected> {
         let dest = SocketAddr::new(destination(dest.ip()), dest.port());
         let mut st = self.st();
-        if !self.family_ok(dest.ip(), st.v6only) || !is_local(dest.ip()) {
+        if !self.family_ok(dest.ip(), st.v6only) || !self.stack.reachable(dest.ip()) {
             return Err(Errno::ENETUNREACH);
         }
         if dest.port() == 0 {
@@ -471,7 +481,7 @@ impl InetSocket {
             }
             e
         };
-        let Some(listener) = stack().lookup(Proto::Tcp, dest) else {
+        let Some(listener) = self.stack.lookup(Proto::Tcp, dest) else {
             return Err(fail(&mut st, Errno::ECONNREFUSED));
         };
         let server_name = data_name(dest);
@@ -496,7 +506,7 @@ impl InetSocket {
     pub fn connect_later(self: &Arc<Self>, dest: SocketAddr) {
         let dest = SocketAddr::new(destination(dest.ip()), dest.port());
         self.st().conn = Conn::Connecting(dest);
-        if let Some(l) = stack().lookup(Proto::Tcp, dest) {
+        if let Some(l) = self.stack.lookup(Proto::Tcp, dest) {
             l.st().waiting.push(Arc::downgrade(self));
         }
     }
@@ -543,8 +553,8 @@ impl InetSocket {
     }
 
     /// The listener that `dest` reaches, for a blocking connect to wait on.
-    pub fn listener_for(dest: SocketAddr) -> Option<Arc<InetSocket>> {
-        stack().lookup(
+    pub fn listener_for(&self, dest: SocketAddr) -> Option<Arc<InetSocket>> {
+        self.stack.lookup(
             Proto::Tcp,
             SocketAddr::new(destination(dest.ip()), dest.port()),
         )
@@ -578,7 +588,15 @@ impl InetSocket {
             let st = self.st();
             (st.sndbuf, st.rcvbuf, st.opts)
         };
-        let s = Self::wrap(self.family, self.proto, server, self.owner, sndbuf, rcvbuf);
+        let s = Self::wrap(
+            self.stack.clone(),
+            self.family,
+            self.proto,
+            server,
+            self.owner,
+            sndbuf,
+            rcvbuf,
+        );
         {
             let mut st = s.st();
             st.local = local;
@@ -645,7 +663,7 @@ impl InetSocket {
         st.conn = Conn::Closed;
         let port = st.local.port();
         drop(st);
-        let mut ports = stack().ports(self.proto);
+        let mut ports = self.stack.ports(self.proto);
         if let Some(v) = ports.map.get_mut(&port) {
             for b in v.iter_mut().filter(|b| b.id == self.ino()) {
                 b.listening = false;
@@ -675,7 +693,7 @@ impl InetSocket {
             return Ok(());
         };
         let dest = SocketAddr::new(destination(dest.ip()), dest.port());
-        if !self.family_ok(dest.ip(), st.v6only) || !is_local(dest.ip()) {
+        if !self.family_ok(dest.ip(), st.v6only) || !self.stack.reachable(dest.ip()) {
             return Err(Errno::ENETUNREACH);
         }
         if !st.holds_port {
@@ -707,7 +725,7 @@ impl InetSocket {
             Some(d) => SocketAddr::new(destination(d.ip()), d.port()),
             None => return Err(Errno::EDESTADDRREQ),
         };
-        if !self.family_ok(dest.ip(), st.v6only) || !is_local(dest.ip()) {
+        if !self.family_ok(dest.ip(), st.v6only) || !self.stack.reachable(dest.ip()) {
             return Err(Errno::ENETUNREACH);
         }
         if dest.port() == 0 {
@@ -726,7 +744,7 @@ impl InetSocket {
             st.local
         };
         drop(st);
-        let Some(target) = stack().lookup(Proto::Udp, dest) else {
+        let Some(target) = self.stack.lookup(Proto::Udp, dest) else {
             if connected {
                 self.set_error(Errno::ECONNREFUSED);
             }
@@ -912,7 +930,8 @@ impl Drop for InetSocket {
     fn drop(&mut self) {
         let st = self.st.get_mut().unwrap_or_else(|p| p.into_inner());
         if st.holds_port {
-            stack().unbind_port(self.proto, st.local.port(), self.data.ino());
+            self.stack
+                .unbind_port(self.proto, st.local.port(), self.data.ino());
         }
     }
 }
@@ -1029,7 +1048,7 @@ impl FileOps for InetFile {
         let v = match cmd {
             FIONREAD => self.sock.inq(),
             SIOCOUTQ | SIOCOUTQNSD => self.sock.outq(),
-            _ => return crate::ifaces::ioctl(cmd, arg, mm),
+            _ => return crate::ifaces::ioctl(&self.sock.stack, cmd, arg, mm),
         };
         mm.write_obj(arg, &(v.min(i32::MAX as usize) as i32))?;
         Ok(0)

@@ -10,8 +10,9 @@
 //! observe (ports, addresses, states, errors, options) is TCP's or UDP's.
 //!
 //! All state lives in a [`Stack`]: the port tables, the interface and the
-//! socket list `/proc/net` reads. There is one per sandbox ([`stack`]);
-//! network namespaces would give each namespace its own.
+//! socket list `/proc/net` reads. Every socket holds the stack it was made
+//! in. A sandbox starts with one ([`stack`]); a new network namespace
+//! would get its own ([`Stack::isolated`]).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -123,14 +124,6 @@ pub fn any_addr(family: i32) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
     } else {
         SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0)
-    }
-}
-
-/// Whether `ip` (canonical) is an address of the loopback interface.
-pub fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST,
     }
 }
 
@@ -271,7 +264,19 @@ pub struct Stack {
 }
 
 impl Stack {
-    fn new() -> Stack {
+    /// A sandbox's network: `lo` up with its addresses.
+    pub fn new() -> Stack {
+        Self::with_lo(ifaces::Loopback::new())
+    }
+
+    /// A new network namespace's: `lo` down, without addresses (what
+    /// `unshare(CLONE_NEWNET)` gives; bwrap then adds `127.0.0.1/8` and
+    /// brings it up).
+    pub fn isolated() -> Stack {
+        Self::with_lo(ifaces::Loopback::down())
+    }
+
+    fn with_lo(lo: ifaces::Loopback) -> Stack {
         // Start the ephemeral search somewhere different per sandbox, as
         // Linux's hashed offsets do.
         let seed = std::process::id().wrapping_mul(2_654_435_761);
@@ -281,8 +286,27 @@ impl Stack {
             next_port: AtomicU32::new(seed),
             spread: AtomicU32::new(0),
             sockets: Mutex::new(Vec::new()),
-            lo: ifaces::Loopback::new(),
+            lo,
         }
+    }
+
+    /// Whether `ip` (canonical) is an address of this host: one of `lo`'s,
+    /// or in an IPv4 address's prefix (lo's `127.0.0.1/8` makes all of
+    /// 127/8 local, as its local route does).
+    pub fn has_addr(&self, ip: IpAddr) -> bool {
+        self.lo.state().addrs.iter().any(|a| match (a.ip, ip) {
+            (IpAddr::V4(mine), IpAddr::V4(v4)) => {
+                let mask = u32::MAX.checked_shl(32 - a.prefix as u32).unwrap_or(0);
+                u32::from(mine) & mask == u32::from(v4) & mask
+            }
+            (mine, ip) => mine == ip,
+        })
+    }
+
+    /// Whether a packet to `ip` can be delivered: to an address of this
+    /// host with `lo` up (`ENETUNREACH` otherwise).
+    pub fn reachable(&self, ip: IpAddr) -> bool {
+        self.lo.state().up && self.has_addr(ip)
     }
 
     pub(crate) fn ports(&self, p: Proto) -> MutexGuard<'_, Ports> {
@@ -402,10 +426,16 @@ impl Stack {
     }
 }
 
-/// The sandbox's stack.
-pub fn stack() -> &'static Stack {
-    static STACK: OnceLock<Stack> = OnceLock::new();
-    STACK.get_or_init(Stack::new)
+impl Default for Stack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The stack the sandbox starts with.
+pub fn stack() -> Arc<Stack> {
+    static STACK: OnceLock<Arc<Stack>> = OnceLock::new();
+    STACK.get_or_init(|| Arc::new(Stack::new())).clone()
 }
 
 #[cfg(test)]
@@ -462,5 +492,63 @@ mod tests {
         assert!(any6.covers("127.0.0.1".parse().unwrap()));
         assert!(!any6only.covers("127.0.0.1".parse().unwrap()));
         assert!(lo6.covers("::1".parse().unwrap()));
+    }
+}
+
+#[cfg(test)]
+mod namespace_tests {
+    use super::*;
+    use vfs::unix::Cred;
+
+    fn nlmsg(ty: u16, flags: u16, body: &[u8]) -> Vec<u8> {
+        let mut v = ((16 + body.len()) as u32).to_le_bytes().to_vec();
+        v.extend_from_slice(&ty.to_le_bytes());
+        v.extend_from_slice(&(flags | 1).to_le_bytes());
+        v.extend_from_slice(&[0u8; 8]);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// The first reply's error code (0: ack).
+    fn ack(n: &netlink::NetlinkSocket) -> i32 {
+        let mut b = [0u8; 256];
+        let (len, _) = n.recv(&mut b, false).unwrap();
+        assert!(len >= 20);
+        assert_eq!(u16::from_le_bytes([b[4], b[5]]), 2);
+        i32::from_le_bytes([b[16], b[17], b[18], b[19]])
+    }
+
+    /// A new network namespace's stack works once lo has its address and
+    /// is up, as bwrap sets it up (RTM_NEWADDR, then RTM_NEWLINK).
+    #[test]
+    fn isolated_stack_brought_up_like_bwrap() {
+        let stack = Arc::new(Stack::isolated());
+        let cred = Cred::default();
+        let lo: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let s = inet::InetSocket::new(stack.clone(), AF_INET, Proto::Tcp, cred).unwrap();
+        assert_eq!(s.bind(lo), Err(Errno::EADDRNOTAVAIL));
+        let n = netlink::NetlinkSocket::new(stack.clone(), cred);
+        // ifaddrmsg {AF_INET, /8, 0, host scope, lo} + IFA_LOCAL.
+        let mut addr = vec![AF_INET as u8, 8, 0, 254, 1, 0, 0, 0];
+        addr.extend_from_slice(&[8, 0, 2, 0, 127, 0, 0, 1]);
+        n.send(&nlmsg(20, 0x4 | 0x400 | 0x200, &addr), 1).unwrap();
+        assert_eq!(ack(&n), 0);
+        n.send(&nlmsg(20, 0x4 | 0x400 | 0x200, &addr), 1).unwrap();
+        assert_eq!(ack(&n), -Errno::EEXIST.0);
+        s.bind(lo).unwrap();
+        s.listen(1).unwrap();
+        let c = inet::InetSocket::new(stack.clone(), AF_INET, Proto::Tcp, cred).unwrap();
+        assert_eq!(c.connect(s.local_addr()).err(), Some(Errno::ENETUNREACH));
+        // ifinfomsg {AF_UNSPEC, type, index 1, IFF_UP, change IFF_UP}.
+        let mut link = vec![0u8; 16];
+        link[4] = 1;
+        link[8] = 1;
+        link[12] = 1;
+        n.send(&nlmsg(16, 0x4, &link), 1).unwrap();
+        assert_eq!(ack(&n), 0);
+        assert_eq!(c.connect(s.local_addr()), Ok(inet::Connected::Now));
+        assert!(s.accept().is_ok());
+        // The sandbox's own stack is not touched.
+        assert!(super::stack().reachable("127.0.0.1".parse().unwrap()));
     }
 }

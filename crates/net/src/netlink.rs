@@ -17,7 +17,7 @@ use vfs::{File, FileOps};
 use waiter::{events, Queue};
 
 use crate::ifaces::{IfAddr, LO_INDEX, LO_NAME, LO_TXQLEN};
-use crate::{lock, stack, AF_INET, AF_INET6, AF_NETLINK, AF_UNSPEC};
+use crate::{lock, Stack, AF_INET, AF_INET6, AF_NETLINK, AF_UNSPEC};
 
 pub const NETLINK_ROUTE: i32 = 0;
 pub const SOL_NETLINK: i32 = 270;
@@ -164,8 +164,8 @@ fn family_of(ip: IpAddr) -> u8 {
 }
 
 /// `RTM_NEWLINK` for `lo`.
-fn link_msg(seq: u32, pid: u32, flags: u16) -> Vec<u8> {
-    let lo = &stack().lo;
+fn link_msg(stack: &Stack, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
+    let lo = &stack.lo;
     let (up, mtu) = {
         let st = lo.state();
         (st.up, st.mtu)
@@ -252,8 +252,8 @@ struct Route {
     priority: Option<u32>,
 }
 
-fn routes() -> Vec<Route> {
-    let lo = &stack().lo;
+fn routes(stack: &Stack) -> Vec<Route> {
+    let lo = &stack.lo;
     let st = lo.state();
     if !st.up {
         return Vec::new();
@@ -392,6 +392,8 @@ fn names_lo(body: &[u8]) -> SysResult<()> {
 
 /// A route netlink socket.
 pub struct NetlinkSocket {
+    /// The network it describes and changes.
+    stack: Arc<Stack>,
     ino: u64,
     owner: vfs::unix::Cred,
     queue: Queue,
@@ -416,8 +418,9 @@ struct Inner {
 pub const NETLINK_CAP_ACK: i32 = 10;
 
 impl NetlinkSocket {
-    pub fn new(owner: vfs::unix::Cred) -> Arc<NetlinkSocket> {
+    pub fn new(stack: Arc<Stack>, owner: vfs::unix::Cred) -> Arc<NetlinkSocket> {
         Arc::new(NetlinkSocket {
+            stack,
             ino: vfs::inode::next_ino(),
             owner,
             queue: Queue::new(),
@@ -522,7 +525,7 @@ impl NetlinkSocket {
             let msg = &h[..len];
             let body = &msg[NLMSG_HDRLEN..];
             if flags & NLM_F_REQUEST != 0 {
-                let r = handle(ty, flags, seq, portid, body, &mut replies);
+                let r = handle(&self.stack, ty, flags, seq, portid, body, &mut replies);
                 if r.is_err() || flags & NLM_F_ACK != 0 {
                     let code = r.err().map_or(0, |e| -e.0);
                     // The error carries the request (its header only for
@@ -669,6 +672,7 @@ fn done_msg(seq: u32, pid: u32) -> Vec<u8> {
 /// Serves one request, pushing its replies (a dump is one datagram of
 /// messages, then `NLMSG_DONE`).
 fn handle(
+    stack: &Stack,
     ty: u16,
     flags: u16,
     seq: u32,
@@ -676,21 +680,21 @@ fn handle(
     body: &[u8],
     out: &mut Vec<Vec<u8>>,
 ) -> SysResult<()> {
-    let lo = &stack().lo;
+    let lo = &stack.lo;
     let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
     let family = body.first().copied().unwrap_or(0) as i32;
     match ty {
         NLMSG_NOOP => Ok(()),
         RTM_GETLINK if dump => {
             if family == AF_UNSPEC || family == libc::AF_PACKET {
-                out.push(link_msg(seq, pid, NLM_F_MULTI));
+                out.push(link_msg(stack, seq, pid, NLM_F_MULTI));
             }
             out.push(done_msg(seq, pid));
             Ok(())
         }
         RTM_GETLINK => {
             names_lo(body)?;
-            out.push(link_msg(seq, pid, 0));
+            out.push(link_msg(stack, seq, pid, 0));
             Ok(())
         }
         RTM_NEWLINK | RTM_SETLINK => {
@@ -760,7 +764,7 @@ fn handle(
         }
         RTM_GETROUTE if dump => {
             let mut batch = Vec::new();
-            for r in routes() {
+            for r in routes(stack) {
                 if family == AF_UNSPEC || family == r.family as i32 {
                     batch.extend(route_msg(&r, seq, pid, NLM_F_MULTI));
                 }
@@ -779,7 +783,7 @@ fn handle(
                 .find(|(t, _)| *t == RTA_DST)
                 .and_then(|(_, d)| ip_from(fam, d))
                 .ok_or(Errno::EINVAL)?;
-            if !crate::is_local(dst) {
+            if !stack.reachable(dst) {
                 return Err(Errno::ENETUNREACH);
             }
             let r = Route {
@@ -833,7 +837,7 @@ impl FileOps for NetlinkFile {
             mm.write_obj(arg, &(self.sock.inq() as i32))?;
             return Ok(0);
         }
-        crate::ifaces::ioctl(cmd, arg, mm)
+        crate::ifaces::ioctl(&self.sock.stack, cmd, arg, mm)
     }
 
     fn anon_name(&self) -> Option<Vec<u8>> {

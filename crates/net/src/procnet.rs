@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::inet::InetSocket;
-use crate::{stack, Proto, AF_INET, AF_INET6};
+use crate::{Proto, Stack, AF_INET, AF_INET6};
 
 /// The files of `/proc/net` this module serves.
 pub const FILES: &[&str] = &[
@@ -33,8 +33,8 @@ fn hex_addr(family: i32, a: SocketAddr) -> String {
     format!("{ip}:{:04X}", a.port())
 }
 
-fn sockets(proto: Proto, family: i32) -> Vec<std::sync::Arc<InetSocket>> {
-    stack()
+fn sockets(stack: &Stack, proto: Proto, family: i32) -> Vec<std::sync::Arc<InetSocket>> {
+    stack
         .sockets()
         .into_iter()
         .filter(|s| s.proto == proto && s.family == family && s.has_port())
@@ -42,14 +42,14 @@ fn sockets(proto: Proto, family: i32) -> Vec<std::sync::Arc<InetSocket>> {
 }
 
 /// `/proc/net/tcp` (`family` `AF_INET`) or `tcp6`.
-pub fn tcp(family: i32) -> String {
+pub fn tcp(stack: &Stack, family: i32) -> String {
     let mut out = String::new();
     if family == AF_INET {
         let _ = writeln!(out, "{:<149}", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode");
     } else {
         out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
     }
-    for (i, s) in sockets(Proto::Tcp, family).iter().enumerate() {
+    for (i, s) in sockets(stack, Proto::Tcp, family).iter().enumerate() {
         let (st, tx, rx) = s.proc_state();
         let tail = if st == 0x0A {
             "1 0000000000000000 100 0 0 10 0"
@@ -74,14 +74,14 @@ pub fn tcp(family: i32) -> String {
 }
 
 /// `/proc/net/udp` or `udp6`.
-pub fn udp(family: i32) -> String {
+pub fn udp(stack: &Stack, family: i32) -> String {
     let mut out = String::new();
     if family == AF_INET {
         let _ = writeln!(out, "{:<127}", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops");
     } else {
         out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
     }
-    for s in sockets(Proto::Udp, family) {
+    for s in sockets(stack, Proto::Udp, family) {
         let (st, tx, rx) = s.proc_state();
         let local = s.local_addr();
         // Linux numbers UDP lines by the port's hash slot.
@@ -104,8 +104,8 @@ pub fn udp(family: i32) -> String {
 }
 
 /// `/proc/net/dev`.
-pub fn dev() -> String {
-    let (bytes, packets) = stack().lo.counters();
+pub fn dev(stack: &Stack) -> String {
+    let (bytes, packets) = stack.lo.counters();
     format!(
         "Inter-|   Receive                                                |  Transmit\n \
          face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n\
@@ -115,8 +115,8 @@ pub fn dev() -> String {
 }
 
 /// `/proc/net/if_inet6`: the IPv6 addresses.
-pub fn if_inet6() -> String {
-    let st = stack().lo.state();
+pub fn if_inet6(stack: &Stack) -> String {
+    let st = stack.lo.state();
     let mut out = String::new();
     for a in &st.addrs {
         if let IpAddr::V6(v6) = a.ip {
@@ -143,15 +143,15 @@ pub fn route() -> String {
     )
 }
 
-/// The contents of `/proc/net/NAME`.
-pub fn file(name: &str) -> Option<String> {
+/// The contents of `/proc/net/NAME` for `stack`.
+pub fn file(stack: &Stack, name: &str) -> Option<String> {
     Some(match name {
-        "tcp" => tcp(AF_INET),
-        "tcp6" => tcp(AF_INET6),
-        "udp" => udp(AF_INET),
-        "udp6" => udp(AF_INET6),
-        "dev" => dev(),
-        "if_inet6" => if_inet6(),
+        "tcp" => tcp(stack, AF_INET),
+        "tcp6" => tcp(stack, AF_INET6),
+        "udp" => udp(stack, AF_INET),
+        "udp6" => udp(stack, AF_INET6),
+        "dev" => dev(stack),
+        "if_inet6" => if_inet6(stack),
         "route" => route(),
         "unix" => unix(),
         _ => return None,

@@ -760,7 +760,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         0x8910..=0x8960 if vfs::unix::from_file(&f).is_some() => {
             let mm = t.mm.clone();
             let mut mm = lock(&mm);
-            net::ifaces::ioctl(cmd, arg, &mut mm)
+            net::ifaces::ioctl(&crate::inet::task_stack(t), cmd, arg, &mut mm)
         }
         FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
             let pos = *lock(&f.pos);

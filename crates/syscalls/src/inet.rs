@@ -53,7 +53,10 @@ pub fn socket(t: &Task, family: i32, ty: i32, protocol: i32, flags: u32) -> SysR
             // Other netlink families (sock_diag, audit, uevents) are absent.
             return Err(Errno::EPROTONOSUPPORT);
         }
-        return Ok(netlink::new_file(NetlinkSocket::new(owner), flags));
+        return Ok(netlink::new_file(
+            NetlinkSocket::new(task_stack(t), owner),
+            flags,
+        ));
     }
     let proto = match (ty, protocol) {
         (SOCK_STREAM, 0 | net::IPPROTO_TCP) => Proto::Tcp,
@@ -64,8 +67,14 @@ pub fn socket(t: &Task, family: i32, ty: i32, protocol: i32, flags: u32) -> SysR
         (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
         _ => return Err(ESOCKTNOSUPPORT),
     };
-    let s = InetSocket::new(family, proto, owner)?;
+    let s = InetSocket::new(task_stack(t), family, proto, owner)?;
     Ok(inet::new_file(s, flags))
+}
+
+/// The network a socket made by `t` belongs to: the sandbox's (network
+/// namespaces would pick the task's).
+pub fn task_stack(_t: &Task) -> Arc<net::Stack> {
+    net::stack()
 }
 
 /// Decodes the address of `bind`/`connect`/`sendto` for `s`.
@@ -162,7 +171,7 @@ pub fn connect(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> 
     let mut r = s.connect(dest);
     if r == Err(Errno::EAGAIN) {
         // The backlog is full: wait for the listener to accept.
-        if let Some(l) = InetSocket::listener_for(dest) {
+        if let Some(l) = s.listener_for(dest) {
             r = t.block_on(Some(l.queue()), SEND_EVENTS, deadline(timeout), |_| {
                 s.connect(dest)
             });
