@@ -112,6 +112,19 @@ int main(void)
 	CHK("send after reset", send(c, "x", 1, MSG_NOSIGNAL));
 	close(c);
 
+	// SO_LINGER with a zero timeout closes abortively: the peer is reset.
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	connect(c, (void *)&la, sizeof la);
+	s = accept(l, NULL, NULL);
+	struct linger lg = { 1, 0 };
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(c);
+	usleep(10000);
+	printf("aborted poll %#x\n", ev(s));
+	CHK("recv aborted", recv(s, buf, sizeof buf, 0));
+	CHK("send aborted", send(s, "x", 1, MSG_NOSIGNAL));
+	close(s);
+
 	// A bulk transfer keeps every byte in order.
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	connect(c, (void *)&la, sizeof la);

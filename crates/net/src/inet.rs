@@ -671,10 +671,14 @@ impl InetSocket {
         }
     }
 
-    /// The last descriptor is gone: a listener stops listening at once.
+    /// The last descriptor is gone: a listener stops listening at once;
+    /// a connection with `SO_LINGER` 0 is reset rather than closed.
     pub fn release(&self) {
         if self.listening() {
             self.stop_listening();
+        }
+        if self.proto == Proto::Tcp && self.opts().linger == Some(0) {
+            self.data.reset_peer();
         }
     }
 

@@ -638,6 +638,20 @@ impl Socket {
         r
     }
 
+    /// Resets a connection (TCP's abortive close, `SO_LINGER` 0): the
+    /// peer reads what it has, then `ECONNRESET`, and can send no more.
+    pub fn reset_peer(&self) {
+        if !self.connection() || !self.established() {
+            return;
+        }
+        let mut ends = self.ends();
+        let (_, peer) = split(&mut ends, self.side);
+        peer.err = Some(Errno::ECONNRESET);
+        peer.shutdown = SHUTDOWN_MASK;
+        drop(ends);
+        self.peer_queue().notify(events::ALL);
+    }
+
     /// Takes the pending error (`SO_ERROR`).
     pub fn take_error(&self) -> Option<Errno> {
         self.ends()[self.side].err.take()
