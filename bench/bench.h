@@ -42,6 +42,27 @@ static inline void bench_report(double ns, double ops) {
 
 #define BENCH_DIE(msg) do { perror(msg); exit(1); } while (0)
 
+#include <unistd.h>
+
+/* fork(), or the benchmark dies. */
+static inline pid_t bench_fork(void) {
+	pid_t pid = fork();
+	if (pid < 0)
+		BENCH_DIE("fork");
+	return pid;
+}
+
+/* One byte each way, for the ping-pong benchmarks. */
+static inline void bench_read1(int fd, char *c) {
+	if (read(fd, c, 1) != 1)
+		BENCH_DIE("read");
+}
+
+static inline void bench_write1(int fd, char c) {
+	if (write(fd, &c, 1) != 1)
+		BENCH_DIE("write");
+}
+
 /* Waits for child `pid`; exits the benchmark unless it exited with 0. */
 #include <sys/wait.h>
 static inline void bench_reap(pid_t pid, const char *what) {

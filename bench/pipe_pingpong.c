@@ -6,21 +6,11 @@
 
 static int to_child[2], to_parent[2];
 
-static void xread(int fd, char *c) {
-	if (read(fd, c, 1) != 1)
-		BENCH_DIE("read");
-}
-
-static void xwrite(int fd, char c) {
-	if (write(fd, &c, 1) != 1)
-		BENCH_DIE("write");
-}
-
 static void run(long n) {
 	char c = 'x';
 	for (long i = 0; i < n; i++) {
-		xwrite(to_child[1], c);
-		xread(to_parent[0], &c);
+		bench_write1(to_child[1], c);
+		bench_read1(to_parent[0], &c);
 	}
 }
 
@@ -37,8 +27,8 @@ int main(int argc, char **argv) {
 		close(to_parent[0]);
 		char c;
 		for (long i = 0; i < w + n; i++) {
-			xread(to_child[0], &c);
-			xwrite(to_parent[1], c);
+			bench_read1(to_child[0], &c);
+			bench_write1(to_parent[1], c);
 		}
 		_exit(0);
 	}

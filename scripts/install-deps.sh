@@ -30,6 +30,11 @@ need gdb command -v gdb
 need stress-ng command -v stress-ng
 need procps command -v ps
 need inotify-tools command -v inotifywait
+need curl command -v curl
+need iproute2 command -v ip
+need iproute2 command -v ss
+need redis-server command -v redis-server
+need redis-tools command -v redis-benchmark
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

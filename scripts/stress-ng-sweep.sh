@@ -32,9 +32,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 # Stressors not run, one line each: they need hardware or host devices, or
-# exercise networking (IP, packet and netlink sockets), which this sweep does
-# not cover. AF_UNIX stressors (sockpair, sockfd) and pure CPU-instruction ones
-# (tsc, rdrand, x86cpuid) do run.
+# networking the sandbox does not have (raw, packet, ICMP, DCCP, SCTP and
+# netlink sockets other than route). Loopback TCP/UDP (sock, sockabuse,
+# sockmany, udp, udp-flood, netdev), AF_UNIX (sockpair, sockfd) and pure
+# CPU-instruction ones (tsc, rdrand, x86cpuid) do run.
 SKIP=(
 	"cpu-online: offlines and onlines host CPUs through /sys/devices/system/cpu (hotplug hardware; disrupts a shared host)"
 	"dccp: networking (DCCP sockets over loopback)"
@@ -46,7 +47,6 @@ SKIP=(
 	"kvm: needs /dev/kvm (virtualisation hardware)"
 	"loop: needs /dev/loop-control loop block devices"
 	"memhotplug: memory hotplug through /sys/devices/system/memory"
-	"netdev: networking (network device ioctls)"
 	"netlink-proc: networking (netlink proc connector sockets)"
 	"netlink-task: networking (netlink taskstats sockets)"
 	"pci: reads PCI config space through /sys/bus/pci"
@@ -59,13 +59,8 @@ SKIP=(
 	"rtc: needs /dev/rtc (real-time clock hardware)"
 	"sctp: networking (SCTP sockets)"
 	"smi: System Management Interrupts via I/O port 0xb2 and MSRs"
-	"sock: networking (TCP sockets over loopback)"
-	"sockabuse: networking (TCP sockets over loopback)"
 	"sockdiag: networking (netlink sock_diag sockets)"
-	"sockmany: networking (many TCP connections over loopback)"
 	"tun: networking (needs /dev/net/tun)"
-	"udp: networking (UDP sockets over loopback)"
-	"udp-flood: networking (UDP packet flood)"
 	"uprobe: kernel uprobes via tracefs (perf/tracing infrastructure)"
 	"watchdog: opens /dev/watchdog (can reboot the machine)"
 )
@@ -90,6 +85,7 @@ CI=(
 	sysfs numa schedpolicy ioprio          # /sys, NUMA, scheduling attributes
 	landlock                               # Landlock rulesets enforced by the VFS
 	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
+	sock udp epoll sockfd                  # loopback TCP/UDP, epoll, fd passing
 )
 
 mode=full only="" platform=trap jobs=1 timeout="" rvisor="" keep_logs="" rescan=""

@@ -195,6 +195,7 @@ const ROOT_FILES: &[&str] = &[
     "sys",
     "partitions",
     "swaps",
+    "net",
 ];
 
 impl SynthDir for Root {
@@ -275,6 +276,7 @@ impl SynthDir for Root {
                 let k = kw.upgrade().ok_or(Errno::ENOENT)?;
                 Ok(k.swaps.proc_swaps())
             }),
+            "net" => dir(idx, Arc::new(NetDir)),
             "sys" => dir(
                 idx,
                 Arc::new(SysDir {
@@ -294,7 +296,7 @@ impl SynthDir for Root {
             .map(|(i, n)| {
                 let dt = match *n {
                     "self" | "thread-self" | "mounts" => DT_LNK,
-                    "sys" => DT_DIR,
+                    "sys" | "net" => DT_DIR,
                     _ => DT_REG,
                 };
                 (n.as_bytes().to_vec(), dt, i as u64 + 2)
@@ -308,6 +310,33 @@ impl SynthDir for Root {
             }
         }
         out
+    }
+}
+
+/// `/proc/net`: the sandbox network's tables (`net::procnet`).
+struct NetDir;
+
+impl SynthDir for NetDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let n = *net::procnet::FILES
+            .iter()
+            .find(|&&f| f == name)
+            .ok_or(Errno::ENOENT)?;
+        Ok(file(next_ino(), move || {
+            // The sandbox's network (a network namespace would pick the
+            // reader's).
+            net::procnet::file(&net::stack(), n)
+                .map(String::into_bytes)
+                .ok_or(Errno::ENOENT)
+        }))
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        net::procnet::FILES
+            .iter()
+            .map(|n| (n.as_bytes().to_vec(), DT_REG, next_ino()))
+            .collect()
     }
 }
 
@@ -458,7 +487,22 @@ struct SysDir {
 
 fn sys_entries(path: &[&str]) -> &'static [&'static str] {
     match path {
-        [] => &["kernel", "vm", "fs"],
+        [] => &["kernel", "vm", "fs", "net"],
+        ["net"] => &["core", "ipv4", "ipv6"],
+        ["net", "core"] => &[
+            "somaxconn",
+            "rmem_default",
+            "rmem_max",
+            "wmem_default",
+            "wmem_max",
+        ],
+        ["net", "ipv4"] => &[
+            "ip_local_port_range",
+            "tcp_rmem",
+            "tcp_wmem",
+            "tcp_syncookies",
+        ],
+        ["net", "ipv6"] => &["bindv6only"],
         ["kernel"] => &[
             "hostname",
             "domainname",
@@ -565,6 +609,15 @@ impl SynthDir for SysDir {
                     None => boot_id.get_or_init(|| uuid().unwrap_or_default()).clone(),
                 },
                 ["kernel", "random", _] => uuid()?,
+                ["net", "core", "somaxconn"] => vfs::unix::SOMAXCONN.to_string(),
+                ["net", "core", _] => vfs::unix::BUF_MAX.to_string(),
+                ["net", "ipv4", "ip_local_port_range"] => {
+                    format!("{}\t{}", net::EPHEMERAL_LOW, net::EPHEMERAL_HIGH)
+                }
+                ["net", "ipv4", "tcp_rmem"] => format!("4096\t{}\t33554432", net::inet::TCP_RCVBUF),
+                ["net", "ipv4", "tcp_wmem"] => format!("4096\t{}\t4194304", net::inet::TCP_SNDBUF),
+                ["net", "ipv4", "tcp_syncookies"] => "1".to_string(),
+                ["net", "ipv6", "bindv6only"] => "0".to_string(),
                 ["vm", "overcommit_memory"] => "0".to_string(),
                 ["vm", "max_map_count"] => "65530".to_string(),
                 ["vm", "mmap_min_addr"] => "65536".to_string(),

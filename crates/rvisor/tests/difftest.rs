@@ -657,6 +657,20 @@ const fn real(name: &'static str, argv: &'static [&'static str]) -> RealCase {
 
 /// The pseudo-terminal driver for the `pty_*` real cases.
 const PTY_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/pty/drive.py");
+/// Network programs for the `net_*` real cases.
+const NET_HTTP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/net/http_server.sh"
+);
+const NET_SS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/net/ss_sockets.py");
+const NET_REDIS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/net/redis_benchmark.sh"
+);
+const NET_ASYNCIO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/net/asyncio_echo.py"
+);
 
 fn real_cases() -> Vec<RealCase> {
     vec![
@@ -874,6 +888,22 @@ fn real_cases() -> Vec<RealCase> {
         },
         // Terminals: a driver makes a pty (inside the sandbox for the
         // sandboxed run) and types into it (tests/pty/drive.py).
+        // Loopback TCP: a web server and its clients, an asyncio server
+        // with 200 concurrent clients.
+        real("net_http_server_curl", &["/bin/sh", NET_HTTP]),
+        real("net_asyncio_echo_200", &["/usr/bin/python3", NET_ASYNCIO]),
+        real("net_redis_benchmark", &["/bin/sh", NET_REDIS]),
+        // What ss and ip show of the sandbox's sockets and of lo.
+        real("net_ss_sockets", &["/usr/bin/python3", NET_SS]),
+        real(
+            "net_ip_lo",
+            &[
+                "/bin/sh",
+                "-c",
+                "ip addr show lo; ip link show lo; ip -6 route show dev lo; \
+                 ip route show table local dev lo; ip -6 route show table local dev lo",
+            ],
+        ),
         real("pty_bash_job_control", &["/usr/bin/python3", PTY_DRIVER, "jobs"]),
         real("pty_script_tty_size", &["/usr/bin/python3", PTY_DRIVER, "script"]),
         real("pty_python_pty_fork", &["/usr/bin/python3", PTY_DRIVER, "ptyfork"]),

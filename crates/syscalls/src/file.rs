@@ -182,6 +182,12 @@ pub(crate) fn fsize_grow_ok(t: &Task, old: u64, new: u64) -> SysResult<()> {
     Ok(())
 }
 
+/// Whether `f` is a unix stream or TCP socket.
+fn stream_socket(f: &File) -> bool {
+    vfs::unix::from_file(f).is_some_and(|s| s.sock_type() == vfs::unix::SOCK_STREAM)
+        || net::inet::from_file(f).is_some_and(|s| s.proto == net::Proto::Tcp)
+}
+
 /// Writes `data` with `op`; blocking writers keep going until all is
 /// written or a signal arrives after some progress.
 fn write_all(
@@ -196,9 +202,14 @@ fn write_all(
         match r {
             Ok(n) => {
                 done += n;
-                // Only pipes block until everything is written; other files
-                // (eventfd, sockets, devices) report what one write took.
-                if done >= data.len() || f.nonblocking() || n == 0 || f.ops.pipe().is_none() {
+                // Only pipes and stream sockets block until everything is
+                // written; other files (eventfd, datagram sockets, devices)
+                // report what one write took.
+                if done >= data.len()
+                    || f.nonblocking()
+                    || n == 0
+                    || (f.ops.pipe().is_none() && !stream_socket(f))
+                {
                     return Ok(done as u64);
                 }
             }
@@ -212,9 +223,10 @@ fn write_all(
     }
 }
 
-/// Writes `count` bytes from `addr` with `op`: a regular file in chunks
-/// until all is written (Linux never writes one short), other files what
-/// one step took.
+/// Writes `count` bytes from `addr` with `op`: a regular file or a
+/// stream socket in chunks until all is written (Linux never writes one
+/// short; a blocking stream socket waits for room), other files what one
+/// step took.
 fn write_from(
     t: &mut Task,
     f: &Arc<File>,
@@ -234,7 +246,7 @@ fn write_from(
         match r {
             Ok(n) => {
                 done += n as usize;
-                if (n as usize) < want || done >= count || !regular(f) {
+                if (n as usize) < want || done >= count || !(regular(f) || stream_socket(f)) {
                     break Ok(done as u64);
                 }
             }
@@ -797,6 +809,13 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         // Linux serves it for every file, through the inode: only regular
         // files have extents here (as tmpfs, which has no fiemap at all).
         FS_IOC_FIEMAP if !regular(&f) => Err(Errno::EOPNOTSUPP),
+        // The interface ioctls work on any socket (glibc's if_nametoindex
+        // uses a unix one); inet and netlink sockets serve them themselves.
+        0x8910..=0x8960 if vfs::unix::from_file(&f).is_some() => {
+            let mm = t.mm.clone();
+            let mut mm = lock(&mm);
+            net::ifaces::ioctl(&crate::inet::task_stack(t), cmd, arg, &mut mm)
+        }
         FIONREAD if f.ops.seekable() && !f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) => {
             let pos = *lock(&f.pos);
             let n = f.ops.size().saturating_sub(pos) as i32;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod epoll;
 pub mod file;
 pub mod fs;
+pub mod inet;
 pub mod inotify;
 pub mod ioacct;
 pub mod ipc;

@@ -16,6 +16,7 @@ use vfs::{File, Inode, Kind, Meta};
 use waiter::events;
 
 use crate::file::{sigpipe, MAX_RW};
+use crate::inet::{self, Other};
 use crate::util;
 
 const AF_UNSPEC: i32 = 0;
@@ -35,16 +36,16 @@ const SOCK_TYPE_MASK: i32 = 0xf;
 const ESOCKTNOSUPPORT: Errno = Errno(94);
 const EDOM: Errno = Errno(33);
 
-const MSG_OOB: u32 = 0x1;
-const MSG_PEEK: u32 = 0x2;
+pub(crate) const MSG_OOB: u32 = 0x1;
+pub(crate) const MSG_PEEK: u32 = 0x2;
 const MSG_CTRUNC: u32 = 0x8;
-const MSG_TRUNC: u32 = 0x20;
-const MSG_DONTWAIT: u32 = 0x40;
+pub(crate) const MSG_TRUNC: u32 = 0x20;
+pub(crate) const MSG_DONTWAIT: u32 = 0x40;
 const MSG_WAITALL: u32 = 0x100;
-const MSG_NOSIGNAL: u32 = 0x4000;
-const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
+pub(crate) const MSG_NOSIGNAL: u32 = 0x4000;
+pub(crate) const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
 
-const SOL_SOCKET: i32 = 1;
+pub(crate) const SOL_SOCKET: i32 = 1;
 const SO_DEBUG: i32 = 1;
 const SO_REUSEADDR: i32 = 2;
 const SO_DONTROUTE: i32 = 5;
@@ -75,7 +76,7 @@ const MSGHDR_SIZE: usize = 56;
 const CMSGHDR_SIZE: usize = 16;
 const UCRED_SIZE: usize = 12;
 /// `struct sockaddr_storage`.
-const SOCKADDR_MAX: usize = 128;
+pub(crate) const SOCKADDR_MAX: usize = 128;
 /// `struct sockaddr_un`.
 const SOCKADDR_UN_SIZE: usize = 110;
 /// Most iovecs per message (`UIO_MAXIOV`).
@@ -85,18 +86,36 @@ const CONTROL_MAX: u64 = 131_072;
 /// Largest piece of a stream moved through the sentry per step.
 const CHUNK: usize = 1 << 20;
 
-fn nofile(t: &Task) -> u64 {
+pub(crate) fn nofile(t: &Task) -> u64 {
     t.rlimit(abi::misc::RLIMIT_NOFILE).cur
 }
 
+/// A unix socket, or one of the `net` crate.
+type AnySock = Result<Arc<Socket>, Other>;
+
 /// The socket behind `fd`: `EBADF`, or `ENOTSOCK` for other files.
-fn sock_of(t: &Task, fd: u64) -> SysResult<(Arc<File>, Arc<Socket>)> {
+fn sock_any(t: &Task, fd: u64) -> SysResult<(Arc<File>, AnySock)> {
     let f = util::file(t, fd)?;
     if f.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    let s = unix::from_file(&f).ok_or(Errno::ENOTSOCK)?;
-    Ok((f, s))
+    if let Some(s) = unix::from_file(&f) {
+        return Ok((f, Ok(s)));
+    }
+    let o = inet::other_of(&f).ok_or(Errno::ENOTSOCK)?;
+    Ok((f, Err(o)))
+}
+
+/// The unix socket behind `fd`, or the calling handler returns what
+/// `$other` (a `net` socket's handler) gives.
+macro_rules! unix_or {
+    ($t:expr, $fd:expr, |$f:ident, $o:ident| $other:expr) => {
+        match sock_any($t, $fd)? {
+            (f, Ok(s)) => (f, s),
+            #[allow(unused_variables)]
+            ($f, Err($o)) => return $other,
+        }
+    };
 }
 
 fn cmsg_align(n: usize) -> usize {
@@ -129,7 +148,7 @@ fn other_family_error(family: i32, ty: i32) -> Errno {
 }
 
 /// Who the calling task is, for `SO_PEERCRED`.
-fn cred(t: &Task) -> Cred {
+pub(crate) fn cred(t: &Task) -> Cred {
     Cred {
         pid: t.pid(),
         uid: t.euid,
@@ -153,7 +172,10 @@ fn socket_args(family: i32, raw_type: i32, protocol: i32, pair: bool) -> SysResu
         return Err(Errno::EINVAL);
     }
     if family != AF_UNIX {
-        // No network stack yet: AF_INET, AF_INET6 and the rest are absent.
+        // Of the others only the `net` crate's families exist.
+        if !pair && matches!(family, AF_INET | AF_INET6 | AF_NETLINK) {
+            return Ok((ty, flags));
+        }
         return Err(if pair {
             other_family_error(family, ty)
         } else {
@@ -174,8 +196,12 @@ fn socket_args(family: i32, raw_type: i32, protocol: i32, pair: bool) -> SysResu
 
 pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (ty, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32, false)?;
-    let s = unix::new_socket(ty, cred(t))?;
-    let f = unix::new_file(s, flags & O_NONBLOCK);
+    let family = a[0] as i32;
+    let f = if family == AF_UNIX {
+        unix::new_file(unix::new_socket(ty, cred(t))?, flags & O_NONBLOCK)
+    } else {
+        inet::socket(t, family, ty, a[2] as i32, flags & O_NONBLOCK)?
+    };
     let lim = nofile(t);
     let fd = t.fds().install(f, flags & O_CLOEXEC != 0, 0, lim)?;
     Ok(fd as u64)
@@ -215,7 +241,7 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 /// Reads an iovec array: `EMSGSIZE` for more than `IOV_MAX` entries,
 /// `EINVAL` for a negative length. The total is capped at `MAX_RW`.
-fn read_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
+pub(crate) fn read_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
     if cnt > IOV_MAX {
         return Err(Errno::EMSGSIZE);
     }
@@ -233,12 +259,12 @@ fn read_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
     Ok(v)
 }
 
-fn total_len(iovs: &[IoVec]) -> usize {
+pub(crate) fn total_len(iovs: &[IoVec]) -> usize {
     iovs.iter().map(|v| v.len as usize).sum()
 }
 
 /// Copies `buf.len()` bytes starting `off` bytes into the iovecs' data.
-fn gather(t: &Task, iovs: &[IoVec], mut off: usize, buf: &mut [u8]) -> SysResult<()> {
+pub(crate) fn gather(t: &Task, iovs: &[IoVec], mut off: usize, buf: &mut [u8]) -> SysResult<()> {
     let mut mm = t.mm();
     let mut done = 0;
     for v in iovs {
@@ -259,7 +285,7 @@ fn gather(t: &Task, iovs: &[IoVec], mut off: usize, buf: &mut [u8]) -> SysResult
 }
 
 /// Copies `data` into the iovecs.
-fn scatter(t: &Task, iovs: &[IoVec], data: &[u8]) -> SysResult<()> {
+pub(crate) fn scatter(t: &Task, iovs: &[IoVec], data: &[u8]) -> SysResult<()> {
     let mut mm = t.mm();
     let mut done = 0;
     for v in iovs {
@@ -285,7 +311,7 @@ fn check_writable(t: &Task, iovs: &[IoVec]) -> SysResult<()> {
 
 /// `move_addr_to_user`: copies as much of `addr` as `*ulen` allows and
 /// stores the full length in `*ulen`.
-fn put_addr(t: &Task, addr: &[u8], uaddr: u64, ulen: u64) -> SysResult<()> {
+pub(crate) fn put_addr(t: &Task, addr: &[u8], uaddr: u64, ulen: u64) -> SysResult<()> {
     let len: i32 = util::read_obj(t, ulen)?;
     let len = len.min(addr.len() as i32);
     if len < 0 {
@@ -353,7 +379,7 @@ fn find_peer(t: &Task, addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
 
 /// Reads the `sockaddr` argument of `bind`/`connect`
 /// (`move_addr_to_kernel`): `EINVAL` for a negative or oversized length.
-fn read_sockaddr(t: &Task, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+pub(crate) fn read_sockaddr(t: &Task, addr: u64, len: u64) -> SysResult<Vec<u8>> {
     let len = len as i32;
     if len < 0 || len as usize > SOCKADDR_MAX {
         return Err(Errno::EINVAL);
@@ -381,13 +407,13 @@ fn read_addr(t: &Task, addr: u64, len: u64) -> SysResult<Option<Vec<u8>>> {
 
 /// When a wait with `timeout` ends; `None` (forever) for a timeout beyond
 /// what the clock can represent.
-fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+pub(crate) fn deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|d| Instant::now().checked_add(d))
 }
 
 /// Maps the end of a wait: a timeout is `EAGAIN`; a signal restarts the
 /// call unless the socket has a timeout (`sock_intr_errno`).
-fn wait_error(e: Errno, timeout: Option<Duration>) -> Errno {
+pub(crate) fn wait_error(e: Errno, timeout: Option<Duration>) -> Errno {
     match e {
         Errno::ETIMEDOUT => Errno::EAGAIN,
         Errno::ERESTARTSYS if timeout.is_some() => Errno::EINTR,
@@ -395,8 +421,9 @@ fn wait_error(e: Errno, timeout: Option<Duration>) -> Errno {
     }
 }
 
-const SEND_EVENTS: u32 = events::OUT | events::WRNORM | events::ERR | events::HUP;
-const RECV_EVENTS: u32 = events::IN | events::RDNORM | events::ERR | events::HUP | events::RDHUP;
+pub(crate) const SEND_EVENTS: u32 = events::OUT | events::WRNORM | events::ERR | events::HUP;
+pub(crate) const RECV_EVENTS: u32 =
+    events::IN | events::RDNORM | events::ERR | events::HUP | events::RDHUP;
 
 /// Sends `data` with `files`, waiting for room unless `nonblock`. A stream
 /// keeps going until all is sent; what was sent before an error counts.
@@ -441,7 +468,7 @@ fn send_data(
 }
 
 /// The common part of `sendto` and `sendmsg`.
-fn send_common(
+pub(crate) fn send_common(
     t: &mut Task,
     f: &File,
     s: &Socket,
@@ -504,27 +531,30 @@ fn send_common(
 }
 
 pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = sock_of(t, a[0])?;
-    let addr = read_addr(t, a[4], a[5])?;
     let len = (a[2] as usize).min(MAX_RW);
     let iov = [IoVec {
         base: a[1],
         len: len as u64,
     }];
+    let (f, s) = unix_or!(t, a[0], |f, o| {
+        let addr = read_addr(t, a[4], a[5])?;
+        inet::send(t, &f, o, &iov, a[3] as u32, addr, &[])
+    });
+    let addr = read_addr(t, a[4], a[5])?;
     send_common(t, &f, &s, &iov, a[3] as u32, addr, Vec::new())
 }
 
 /// A decoded `struct msghdr`.
-struct MsgHdr {
-    name: u64,
-    namelen: u32,
-    iov: u64,
-    iovlen: u64,
-    control: u64,
-    controllen: u64,
+pub(crate) struct MsgHdr {
+    pub name: u64,
+    pub namelen: u32,
+    pub iov: u64,
+    pub iovlen: u64,
+    pub control: u64,
+    pub controllen: u64,
 }
 
-fn read_msghdr(t: &Task, addr: u64) -> SysResult<MsgHdr> {
+pub(crate) fn read_msghdr(t: &Task, addr: u64) -> SysResult<MsgHdr> {
     let mut b = [0u8; MSGHDR_SIZE];
     t.mm().copy_in(addr, &mut b)?;
     let u64_at = |o: usize| {
@@ -599,7 +629,7 @@ fn parse_control(t: &Task, ctl: &[u8]) -> SysResult<Vec<Arc<File>>> {
 }
 
 pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = sock_of(t, a[0])?;
+    let (f, s) = sock_any(t, a[0])?;
     let mh = read_msghdr(t, a[1])?;
     let addr = if mh.name == 0 {
         None
@@ -615,6 +645,10 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !ctl.is_empty() {
         t.mm().copy_in(mh.control, &mut ctl)?;
     }
+    let s = match s {
+        Ok(s) => s,
+        Err(o) => return inet::send(t, &f, o, &iovs, a[2] as u32, addr, &ctl),
+    };
     let files = parse_control(t, &ctl)?;
     send_common(t, &f, &s, &iovs, a[2] as u32, addr, files)
 }
@@ -624,14 +658,14 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 // ---------------------------------------------------------------------------
 
 /// What a receive produced for the caller.
-struct RecvOut {
+pub(crate) struct RecvOut {
     /// The return value.
-    ret: usize,
+    pub ret: usize,
     /// `msg_flags` bits (`MSG_TRUNC`).
-    flags: u32,
-    files: Vec<Arc<File>>,
+    pub flags: u32,
+    pub files: Vec<Arc<File>>,
     /// The sender's name (empty when unnamed).
-    from: Addr,
+    pub from: Addr,
 }
 
 /// One receive, waiting for data unless `nonblock`.
@@ -659,7 +693,7 @@ fn recv_once(
     }
 }
 
-fn recv_common(
+pub(crate) fn recv_common(
     t: &mut Task,
     f: &File,
     s: &Socket,
@@ -728,7 +762,7 @@ fn recv_common(
 }
 
 pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = sock_of(t, a[0])?;
+    let (f, s) = unix_or!(t, a[0], |f, o| inet::recvfrom(t, &f, o, a));
     let len = (a[2] as usize).min(MAX_RW);
     let iov = [IoVec {
         base: a[1],
@@ -792,7 +826,7 @@ fn put_rights(
 }
 
 pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = sock_of(t, a[0])?;
+    let (f, s) = unix_or!(t, a[0], |f, o| inet::recvmsg(t, &f, o, a));
     let flags = a[2] as u32;
     let mh = read_msghdr(t, a[1])?;
     if mh.name != 0 && (mh.namelen as i32) < 0 {
@@ -821,24 +855,24 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 // ---------------------------------------------------------------------------
 
 pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
+    let (_f, s) = unix_or!(t, a[0], |f, o| inet::shutdown(t, o, a));
     s.shutdown(a[1] as i32).map(|_| 0)
 }
 
 pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
+    let (_f, s) = unix_or!(t, a[0], |f, o| inet::getsockname(t, o, a));
     let addr = s.local_addr().unwrap_or_else(|| UNNAMED.to_vec());
     put_addr(t, &addr, a[1], a[2]).map(|_| 0)
 }
 
 pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
+    let (_f, s) = unix_or!(t, a[0], |f, o| inet::getpeername(t, o, a));
     let addr = s.peer_addr()?.unwrap_or_else(|| UNNAMED.to_vec());
     put_addr(t, &addr, a[1], a[2]).map(|_| 0)
 }
 
 pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
+    let (_f, s) = unix_or!(t, a[0], |f, o| inet::bind(t, o, a));
     let addr = read_sockaddr(t, a[1], a[2])?;
     if addr.len() == 2 && family(&addr) == AF_UNIX {
         return s.autobind().map(|_| 0);
@@ -892,7 +926,7 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
+    let (_f, s) = unix_or!(t, a[0], |f, o| inet::listen(t, o, a));
     s.listen(a[1] as i32, cred(t)).map(|_| 0)
 }
 
@@ -901,7 +935,7 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (f, s) = sock_of(t, a[0])?;
+    let (f, s) = unix_or!(t, a[0], |f, o| inet::accept4(t, &f, o, a, flags));
     let timeout = s.rcvtimeo();
     let r = if f.nonblocking() {
         s.accept()
@@ -930,7 +964,7 @@ pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (f, s) = sock_of(t, a[0])?;
+    let (f, s) = unix_or!(t, a[0], |f, o| inet::connect(t, &f, o, a));
     let addr = read_sockaddr(t, a[1], a[2])?;
     if s.sock_type() == SOCK_DGRAM {
         if addr.len() < 2 {
@@ -964,47 +998,74 @@ pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     r.map(|_| 0).map_err(|e| wait_error(e, timeout))
 }
 
-fn timeval_bytes(d: Option<Duration>) -> Vec<u8> {
+pub(crate) fn timeval_bytes(d: Option<Duration>) -> Vec<u8> {
     let (sec, usec) = d.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_micros() as i64));
     let mut v = sec.to_le_bytes().to_vec();
     v.extend_from_slice(&usec.to_le_bytes());
     v
 }
 
-pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
-    let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
-    if level != SOL_SOCKET {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    let len: i32 = util::read_obj(t, optlen)?;
-    if len < 0 {
-        return Err(Errno::EINVAL);
-    }
+/// The `SOL_SOCKET` options every socket has, of unix socket `s` (an
+/// inet socket's data socket): `None` for others.
+fn common_sockopt(s: &Socket, name: i32) -> Option<Vec<u8>> {
     let int = |v: i64| (v as i32).to_le_bytes().to_vec();
-    let value = match name {
-        SO_TYPE => int(s.sock_type() as i64),
-        SO_DOMAIN => int(AF_UNIX as i64),
-        SO_PROTOCOL => int(0),
-        SO_ACCEPTCONN => int(s.listening() as i64),
-        SO_ERROR => int(s.take_error().map_or(0, |e| e.0 as i64)),
-        SO_SNDBUF => int(s.sndbuf() as i64),
-        SO_RCVBUF => int(s.rcvbuf() as i64),
+    Some(match name {
         SO_PASSCRED => int(s.passcred() as i64),
         SO_DEBUG | SO_REUSEADDR | SO_DONTROUTE | SO_BROADCAST | SO_KEEPALIVE | SO_OOBINLINE => {
             int(s.flag(name as u32) as i64)
         }
         SO_RCVLOWAT | SO_SNDLOWAT => int(1),
-        SO_PEERCRED => {
-            let c = s.peer_cred();
-            let mut v = c.pid.to_le_bytes().to_vec();
-            v.extend_from_slice(&c.uid.to_le_bytes());
-            v.extend_from_slice(&c.gid.to_le_bytes());
-            v
-        }
         SO_RCVTIMEO | SO_RCVTIMEO_NEW => timeval_bytes(s.rcvtimeo()),
         SO_SNDTIMEO | SO_SNDTIMEO_NEW => timeval_bytes(s.sndtimeo()),
-        _ => return Err(Errno::ENOPROTOOPT),
+        _ => return None,
+    })
+}
+
+pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = sock_any(t, a[0])?;
+    let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
+    let len: i32 = util::read_obj(t, optlen)?;
+    let value = match s {
+        Err(o) => {
+            if len < 0 {
+                return Err(Errno::EINVAL);
+            }
+            match inet::getsockopt(&o, level, name)? {
+                Some(v) => v,
+                None => match &o {
+                    inet::Other::Inet(i) => {
+                        common_sockopt(i.data(), name).ok_or(Errno::ENOPROTOOPT)?
+                    }
+                    inet::Other::Netlink(_) => return Err(Errno::ENOPROTOOPT),
+                },
+            }
+        }
+        Ok(s) => {
+            if level != SOL_SOCKET {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            if len < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let int = |v: i64| (v as i32).to_le_bytes().to_vec();
+            match name {
+                SO_TYPE => int(s.sock_type() as i64),
+                SO_DOMAIN => int(AF_UNIX as i64),
+                SO_PROTOCOL => int(0),
+                SO_ACCEPTCONN => int(s.listening() as i64),
+                SO_ERROR => int(s.take_error().map_or(0, |e| e.0 as i64)),
+                SO_SNDBUF => int(s.sndbuf() as i64),
+                SO_RCVBUF => int(s.rcvbuf() as i64),
+                SO_PEERCRED => {
+                    let c = s.peer_cred();
+                    let mut v = c.pid.to_le_bytes().to_vec();
+                    v.extend_from_slice(&c.uid.to_le_bytes());
+                    v.extend_from_slice(&c.gid.to_le_bytes());
+                    v
+                }
+                _ => common_sockopt(&s, name).ok_or(Errno::ENOPROTOOPT)?,
+            }
+        }
     };
     let n = (len as usize).min(value.len());
     t.mm().copy_out(optval, &value[..n])?;
@@ -1034,22 +1095,14 @@ fn read_timeout(t: &Task, addr: u64, len: i32) -> SysResult<Option<Duration>> {
     ))
 }
 
-pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (_f, s) = sock_of(t, a[0])?;
-    let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
-    if optlen < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if level != SOL_SOCKET {
-        return Err(Errno::EOPNOTSUPP);
-    }
+/// Sets a `SOL_SOCKET` option every socket has on unix socket `s` (an
+/// inet socket's data socket): `ENOPROTOOPT` for others.
+fn set_common_sockopt(t: &Task, s: &Socket, name: i32, optval: u64, optlen: i32) -> SysResult<()> {
     if optlen < 4 {
         return Err(Errno::EINVAL);
     }
     let val: i32 = util::read_obj(t, optval)?;
     match name {
-        SO_SNDBUF => s.set_sndbuf(val as u32),
-        SO_RCVBUF => s.set_rcvbuf(val as u32),
         SO_PASSCRED => s.set_passcred(val != 0),
         // CAP_NET_ADMIN (12) to turn debugging on.
         SO_DEBUG if val != 0 && !t.capable(12) => return Err(Errno::EACCES),
@@ -1060,5 +1113,121 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         SO_SNDTIMEO | SO_SNDTIMEO_NEW => s.set_sndtimeo(read_timeout(t, optval, optlen)?),
         _ => return Err(Errno::ENOPROTOOPT),
     }
+    Ok(())
+}
+
+pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (_f, s) = sock_any(t, a[0])?;
+    let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
+    if optlen < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let s = match s {
+        Ok(s) => s,
+        Err(o) => {
+            // Options are small; a longer value is read in part.
+            let mut raw = vec![0u8; (optlen as usize).min(256)];
+            t.mm().copy_in(optval, &mut raw)?;
+            if inet::setsockopt(t, &o, level, name, &raw)? {
+                return Ok(0);
+            }
+            return match &o {
+                inet::Other::Inet(i) => {
+                    set_common_sockopt(t, i.data(), name, optval, optlen).map(|_| 0)
+                }
+                inet::Other::Netlink(_) => Err(Errno::ENOPROTOOPT),
+            };
+        }
+    };
+    if level != SOL_SOCKET {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if optlen < 4 {
+        return Err(Errno::EINVAL);
+    }
+    let val: i32 = util::read_obj(t, optval)?;
+    match name {
+        SO_SNDBUF => s.set_sndbuf(val as u32),
+        SO_RCVBUF => s.set_rcvbuf(val as u32),
+        _ => set_common_sockopt(t, &s, name, optval, optlen)?,
+    }
     Ok(0)
+}
+
+// ---------------------------------------------------------------------------
+// sendmmsg, recvmmsg
+// ---------------------------------------------------------------------------
+
+/// `struct mmsghdr`: a `msghdr` and the `msg_len` the call fills in.
+const MMSGHDR_SIZE: u64 = 64;
+const MSG_WAITFORONE: u32 = 0x10000;
+
+/// `sendmmsg(2)`: `sendmsg` for each entry (at most `UIO_MAXIOV`) until one
+/// fails; the messages sent count, the error only if none was.
+pub fn sendmmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (fd, vec, vlen, flags) = (a[0], a[1], (a[2] as u32 as u64).min(IOV_MAX), a[3]);
+    let _ = sock_any(t, fd)?;
+    let mut sent = 0u64;
+    while sent < vlen {
+        let hdr = vec.wrapping_add(sent * MMSGHDR_SIZE);
+        match sendmsg(t, [fd, hdr, flags, 0, 0, 0]) {
+            Ok(n) => {
+                if let Err(e) = util::write_obj(t, hdr.wrapping_add(56), &(n as u32)) {
+                    return if sent > 0 { Ok(sent) } else { Err(e) };
+                }
+                sent += 1;
+            }
+            Err(_) if sent > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
+/// `recvmmsg(2)`: `recvmsg` for each entry; `MSG_WAITFORONE` stops
+/// waiting after the first; the timeout is looked at after each message
+/// (as Linux does).
+pub fn recvmmsg(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (fd, vec, vlen, mut flags, tsp) = (
+        a[0],
+        a[1],
+        (a[2] as u32 as u64).min(IOV_MAX),
+        a[3] as u32,
+        a[4],
+    );
+    let _ = sock_any(t, fd)?;
+    let end = if tsp != 0 {
+        let ts: [i64; 2] = util::read_obj(t, tsp)?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Some(Instant::now() + Duration::new(ts[0] as u64, ts[1] as u32))
+    } else {
+        None
+    };
+    let mut got = 0u64;
+    while got < vlen {
+        let hdr = vec.wrapping_add(got * MMSGHDR_SIZE);
+        match recvmsg(t, [fd, hdr, (flags & !MSG_WAITFORONE) as u64, 0, 0, 0]) {
+            Ok(n) => {
+                if let Err(e) = util::write_obj(t, hdr.wrapping_add(56), &(n as u32)) {
+                    return if got > 0 { Ok(got) } else { Err(e) };
+                }
+                got += 1;
+            }
+            Err(_) if got > 0 => break,
+            Err(e) => return Err(e),
+        }
+        if flags & MSG_WAITFORONE != 0 {
+            flags |= MSG_DONTWAIT;
+        }
+        if end.is_some_and(|e| Instant::now() >= e) {
+            break;
+        }
+    }
+    if let (Some(e), true) = (end, tsp != 0) {
+        let left = e.saturating_duration_since(Instant::now());
+        util::write_obj(t, tsp, &[left.as_secs() as i64, left.subsec_nanos() as i64])?;
+    }
+    Ok(got)
 }

@@ -262,6 +262,8 @@ pub struct Socket {
     /// Who made the socket (`stat`).
     owner: Cred,
     naming: Mutex<Naming>,
+    /// Listed in `/proc/net/unix`: not the data socket of an inet one.
+    listed: bool,
 }
 
 /// Socket files (by inode number) and the sockets bound to them.
@@ -273,6 +275,23 @@ static PATHS: Mutex<PathTable> = Mutex::new(BTreeMap::new());
 static ABSTRACT: Mutex<BTreeMap<Addr, Weak<Socket>>> = Mutex::new(BTreeMap::new());
 /// The next autobind name.
 static AUTOBIND: AtomicU32 = AtomicU32::new(0);
+/// Every socket made, for `/proc/net/unix` (pruned as the list grows).
+static ALL: Mutex<Vec<Weak<Socket>>> = Mutex::new(Vec::new());
+
+fn register(s: &Arc<Socket>) {
+    let mut all = lock(&ALL);
+    if all.len() >= 64 && all.len().is_power_of_two() {
+        all.retain(|w| w.strong_count() > 0);
+    }
+    all.push(Arc::downgrade(s));
+}
+
+/// The live sockets, oldest first (`/proc/net/unix`).
+pub fn all_sockets() -> Vec<Arc<Socket>> {
+    let mut all = lock(&ALL);
+    all.retain(|w| w.strong_count() > 0);
+    all.iter().filter_map(Weak::upgrade).collect()
+}
 
 fn check_type(ty: i32) -> SysResult<()> {
     if matches!(ty, SOCK_STREAM | SOCK_DGRAM | SOCK_SEQPACKET) {
@@ -296,9 +315,12 @@ pub fn pair(ty: i32, cred: Cred) -> SysResult<(Arc<Socket>, Arc<Socket>)> {
             ino: next_ino(),
             owner: cred,
             naming: Mutex::new(n),
+            listed: true,
         })
     };
     let (a, b) = (mk(0), mk(1));
+    register(&a);
+    register(&b);
     lock(&a.naming).peer = Some(Arc::downgrade(&b));
     lock(&b.naming).peer = Some(Arc::downgrade(&a));
     Ok((a, b))
@@ -306,14 +328,29 @@ pub fn pair(ty: i32, cred: Cred) -> SysResult<(Arc<Socket>, Arc<Socket>)> {
 
 /// A new unbound, unconnected socket (`socket(2)`) made by `owner`.
 pub fn new_socket(ty: i32, owner: Cred) -> SysResult<Arc<Socket>> {
+    new_socket_as(ty, owner, true)
+}
+
+/// [`new_socket`] for the data path of another family's socket: not
+/// listed as a unix socket, nor are the connections it accepts.
+pub fn new_data_socket(ty: i32, owner: Cred) -> SysResult<Arc<Socket>> {
+    new_socket_as(ty, owner, false)
+}
+
+fn new_socket_as(ty: i32, owner: Cred, listed: bool) -> SysResult<Arc<Socket>> {
     check_type(ty)?;
-    Ok(Arc::new(Socket {
+    let s = Arc::new(Socket {
         pair: Pair::new(ty),
         side: 0,
         ino: next_ino(),
         owner,
         naming: Mutex::new(Naming::new(State::Unconnected)),
-    }))
+        listed,
+    });
+    if listed {
+        register(&s);
+    }
+    Ok(s)
 }
 
 /// The socket bound to the socket file `inode`: `ECONNREFUSED` if none
@@ -373,6 +410,16 @@ impl Socket {
 
     pub fn ino(&self) -> u64 {
         self.ino
+    }
+
+    /// `/proc/net/unix`'s state: `SS_CONNECTED` (3) with a peer,
+    /// `SS_UNCONNECTED` (1) otherwise.
+    pub fn proc_state(&self) -> u8 {
+        if self.connected() {
+            3
+        } else {
+            1
+        }
     }
 
     /// The queue this end's waiters sleep on.
@@ -591,6 +638,20 @@ impl Socket {
         r
     }
 
+    /// Resets a connection (TCP's abortive close, `SO_LINGER` 0): the
+    /// peer reads what it has, then `ECONNRESET`, and can send no more.
+    pub fn reset_peer(&self) {
+        if !self.connection() || !self.established() {
+            return;
+        }
+        let mut ends = self.ends();
+        let (_, peer) = split(&mut ends, self.side);
+        peer.err = Some(Errno::ECONNRESET);
+        peer.shutdown = SHUTDOWN_MASK;
+        drop(ends);
+        self.peer_queue().notify(events::ALL);
+    }
+
     /// Takes the pending error (`SO_ERROR`).
     pub fn take_error(&self) -> Option<Errno> {
         self.ends()[self.side].err.take()
@@ -671,6 +732,14 @@ impl Socket {
         }
     }
 
+    /// A listener's (connections waiting, backlog).
+    pub fn backlog(&self) -> Option<(usize, usize)> {
+        match &self.naming().state {
+            State::Listening(l) => Some((l.pending.len(), l.backlog)),
+            _ => None,
+        }
+    }
+
     /// `SO_ACCEPTCONN`.
     pub fn listening(&self) -> bool {
         matches!(self.naming().state, State::Listening(_))
@@ -708,6 +777,22 @@ impl Socket {
     }
 
     // -- names --------------------------------------------------------------
+
+    /// Names the socket `addr` without registering the name anywhere: the
+    /// socket is found by whoever keeps it (inet sockets by port). It is
+    /// what `getsockname` reports and what datagrams and connections from
+    /// this socket carry as their sender.
+    pub fn set_name(&self, addr: Addr) {
+        self.naming().local = Some(addr);
+    }
+
+    /// Sets the send buffer's flow-control size in bytes as is (no
+    /// doubling, no limits): inet streams report Linux's figures but
+    /// let more bytes be in flight, as TCP's buffer auto-tuning does.
+    pub fn set_sndbuf_bytes(&self, v: usize) {
+        self.ends()[self.side].sndbuf = v.max(MIN_SNDBUF);
+        self.queue().notify(events::OUT | events::WRNORM);
+    }
 
     /// Binds to the socket file `inode`, whose name is `addr` (the caller
     /// made the file). `EINVAL` if the socket already has a name.
@@ -766,7 +851,7 @@ impl Socket {
     /// listening at once (connectors waiting for room are refused, the
     /// connections it had not accepted are reset), even if a connector
     /// still holds it.
-    fn release(&self) {
+    pub fn release(&self) {
         let pending = {
             let mut n = self.naming();
             if !matches!(n.state, State::Listening(_)) {
@@ -818,6 +903,19 @@ impl Socket {
     /// `EAGAIN` while its backlog is full. On success the connection waits
     /// in the listener's backlog and this socket is connected.
     pub fn connect(self: &Arc<Self>, listener: &Arc<Socket>, cred: Cred) -> SysResult<()> {
+        self.connect_named(listener, cred, None)
+    }
+
+    /// [`Socket::connect`] where the connection's server side is named
+    /// `server_name` rather than after the listener: an inet listener bound
+    /// to a wildcard address accepts connections named by the address the
+    /// client asked for.
+    pub fn connect_named(
+        self: &Arc<Self>,
+        listener: &Arc<Socket>,
+        cred: Cred,
+        server_name: Option<Addr>,
+    ) -> SysResult<()> {
         if !self.connection() {
             return Err(Errno::EINVAL);
         }
@@ -837,13 +935,13 @@ impl Socket {
             n.state = State::Connecting;
             n.local.clone()
         };
-        let r = self.enqueue(listener, cred, local);
+        let r = self.enqueue(listener, cred, local, server_name);
         let mut n = self.naming();
         match r {
-            Ok((server, listener_addr, listener_cred)) => {
+            Ok((server, server_addr, listener_cred)) => {
                 n.state = State::Connected;
                 n.peer = Some(Arc::downgrade(&server));
-                n.peer_addr = listener_addr;
+                n.peer_addr = server_addr;
                 n.peer_cred = listener_cred;
                 drop(n);
                 listener.queue().notify(events::IN | events::RDNORM);
@@ -874,9 +972,10 @@ impl Socket {
         listener: &Arc<Socket>,
         cred: Cred,
         local: Option<Addr>,
+        server_name: Option<Addr>,
     ) -> SysResult<(Arc<Socket>, Option<Addr>, Cred)> {
         let mut ln = listener.naming();
-        let laddr = ln.local.clone();
+        let laddr = server_name.or_else(|| ln.local.clone());
         let lcred = ln.peer_cred;
         let State::Listening(l) = &mut ln.state else {
             return Err(Errno::ECONNREFUSED);
@@ -896,8 +995,13 @@ impl Socket {
             ino: next_ino(),
             owner: listener.owner,
             naming: Mutex::new(sn),
+            listed: listener.listed,
         });
         l.pending.push_back(server.clone());
+        drop(ln);
+        if server.listed {
+            register(&server);
+        }
         Ok((server, laddr, lcred))
     }
 
@@ -1236,17 +1340,7 @@ impl FileOps for SocketFile {
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {
-        let cred = self.sock.owner;
-        Ok(Stat {
-            dev: DEV_SOCK,
-            ino: self.sock.ino,
-            nlink: 1,
-            mode: S_IFSOCK | 0o777,
-            uid: cred.uid,
-            gid: cred.gid,
-            blksize: 4096,
-            ..Default::default()
-        })
+        Ok(socket_stat(self.sock.ino, self.sock.owner))
     }
 
     fn readiness(&self) -> u32 {
@@ -1273,6 +1367,21 @@ impl FileOps for SocketFile {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+}
+
+/// What `fstat` says of a socket of any family: inode `ino` on the socket
+/// filesystem, owned by who made it.
+pub fn socket_stat(ino: u64, owner: Cred) -> Stat {
+    Stat {
+        dev: DEV_SOCK,
+        ino,
+        nlink: 1,
+        mode: S_IFSOCK | 0o777,
+        uid: owner.uid,
+        gid: owner.gid,
+        blksize: 4096,
+        ..Default::default()
     }
 }
 

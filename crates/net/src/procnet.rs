@@ -1,0 +1,191 @@
+//! `/proc/net`: the tables of the sandbox's network (`tcp`, `tcp6`,
+//! `udp`, `udp6`, `dev`, `if_inet6`, `route`), in Linux's formats, so `ss`,
+//! `netstat` and `ip` read the sandbox's view.
+
+use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::inet::InetSocket;
+use crate::{Proto, Stack, AF_INET, AF_INET6};
+
+/// The files of `/proc/net` this module serves.
+pub const FILES: &[&str] = &[
+    "dev", "if_inet6", "route", "tcp", "tcp6", "udp", "udp6", "unix",
+];
+
+/// An address as `/proc/net/tcp` prints it: the 32-bit words of the
+/// address as the host reads them from memory.
+fn hex_addr(family: i32, a: SocketAddr) -> String {
+    let words = |b: &[u8]| -> String {
+        b.chunks(4)
+            .map(|w| format!("{:08X}", u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+            .collect()
+    };
+    let ip = match (family, a.ip()) {
+        (AF_INET, IpAddr::V4(v4)) => words(&v4.octets()),
+        (AF_INET, IpAddr::V6(v6)) => {
+            words(&v6.to_ipv4_mapped().unwrap_or([0, 0, 0, 0].into()).octets())
+        }
+        (_, IpAddr::V4(v4)) if v4.is_unspecified() => words(&[0u8; 16]),
+        (_, IpAddr::V4(v4)) => words(&v4.to_ipv6_mapped().octets()),
+        (_, IpAddr::V6(v6)) => words(&v6.octets()),
+    };
+    format!("{ip}:{:04X}", a.port())
+}
+
+fn sockets(stack: &Stack, proto: Proto, family: i32) -> Vec<std::sync::Arc<InetSocket>> {
+    stack
+        .sockets()
+        .into_iter()
+        .filter(|s| s.proto == proto && s.family == family && s.has_port())
+        .collect()
+}
+
+/// `/proc/net/tcp` (`family` `AF_INET`) or `tcp6`.
+pub fn tcp(stack: &Stack, family: i32) -> String {
+    let mut out = String::new();
+    if family == AF_INET {
+        let _ = writeln!(out, "{:<149}", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode");
+    } else {
+        out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+    }
+    for (i, s) in sockets(stack, Proto::Tcp, family).iter().enumerate() {
+        let (st, tx, rx) = s.proc_state();
+        let tail = if st == 0x0A {
+            "1 0000000000000000 100 0 0 10 0"
+        } else {
+            "2 0000000000000000 20 4 30 10 -1"
+        };
+        let line = format!(
+            "{i:4}: {} {} {st:02X} {tx:08X}:{rx:08X} 00:00000000 00000000 {:5} {:8} {} {tail}",
+            hex_addr(family, s.local_addr()),
+            hex_addr(family, s.proc_peer()),
+            s.owner.uid,
+            0,
+            s.ino(),
+        );
+        if family == AF_INET {
+            let _ = writeln!(out, "{line:<149}");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
+}
+
+/// `/proc/net/udp` or `udp6`.
+pub fn udp(stack: &Stack, family: i32) -> String {
+    let mut out = String::new();
+    if family == AF_INET {
+        let _ = writeln!(out, "{:<127}", "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops");
+    } else {
+        out.push_str("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
+    }
+    for s in sockets(stack, Proto::Udp, family) {
+        let (st, tx, rx) = s.proc_state();
+        let local = s.local_addr();
+        // Linux numbers UDP lines by the port's hash slot.
+        let slot = local.port() as usize % 128;
+        let line = format!(
+            "{slot:5}: {} {} {st:02X} {tx:08X}:{rx:08X} 00:00000000 00000000 {:5} {:8} {} 2 0000000000000000 0",
+            hex_addr(family, local),
+            hex_addr(family, s.proc_peer()),
+            s.owner.uid,
+            0,
+            s.ino(),
+        );
+        if family == AF_INET {
+            let _ = writeln!(out, "{line:<127}");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
+}
+
+/// `/proc/net/dev`.
+pub fn dev(stack: &Stack) -> String {
+    let (bytes, packets) = stack.lo.counters();
+    format!(
+        "Inter-|   Receive                                                |  Transmit\n \
+         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n\
+         {:>6}:{bytes:8} {packets:7} {:4} {:4} {:4} {:5} {:10} {:9} {bytes:8} {packets:7} {:4} {:4} {:4} {:5} {:7} {:10}\n",
+        "lo", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    )
+}
+
+/// `/proc/net/if_inet6`: the IPv6 addresses.
+pub fn if_inet6(stack: &Stack) -> String {
+    let st = stack.lo.state();
+    let mut out = String::new();
+    for a in &st.addrs {
+        if let IpAddr::V6(v6) = a.ip {
+            let hex: String = v6.octets().iter().map(|b| format!("{b:02x}")).collect();
+            // Scope 0x10 is host; flags 0x80 permanent.
+            let _ = writeln!(
+                out,
+                "{hex} {:02x} {:02x} 10 80 {:>8}",
+                crate::ifaces::LO_INDEX,
+                a.prefix,
+                "lo"
+            );
+        }
+    }
+    out
+}
+
+/// `/proc/net/route`: the IPv4 main table, which has no route on a
+/// loopback-only host (its routes are in the local table).
+pub fn route() -> String {
+    format!(
+        "{:<127}\n",
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"
+    )
+}
+
+/// The contents of `/proc/net/NAME` for `stack`.
+pub fn file(stack: &Stack, name: &str) -> Option<String> {
+    Some(match name {
+        "tcp" => tcp(stack, AF_INET),
+        "tcp6" => tcp(stack, AF_INET6),
+        "udp" => udp(stack, AF_INET),
+        "udp6" => udp(stack, AF_INET6),
+        "dev" => dev(stack),
+        "if_inet6" => if_inet6(stack),
+        "route" => route(),
+        "unix" => unix(),
+        _ => return None,
+    })
+}
+
+/// `/proc/net/unix`: every unix socket, with its name (abstract names
+/// with `@` for their NULs).
+pub fn unix() -> String {
+    let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    for s in vfs::unix::all_sockets() {
+        let listening = s.listening();
+        let _ = write!(
+            out,
+            "0000000000000000: {:08X} 00000000 {:08X} {:04X} {:02X} {:5}",
+            if listening { 2 } else { 3 },
+            if listening { 0x10000 } else { 0 },
+            s.sock_type(),
+            s.proc_state(),
+            s.ino(),
+        );
+        if let Some(name) = s.local_addr() {
+            let path = &name[2..];
+            let path = if path.first() == Some(&0) {
+                path.iter()
+                    .map(|&b| if b == 0 { b'@' } else { b })
+                    .collect()
+            } else {
+                path.split(|&b| b == 0).next().unwrap_or(&[]).to_vec()
+            };
+            out.push(' ');
+            out.push_str(&String::from_utf8_lossy(&path));
+        }
+        out.push('\n');
+    }
+    out
+}
