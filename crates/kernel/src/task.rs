@@ -136,6 +136,11 @@ impl TgInner {
                 .sum::<u64>()
     }
 
+    /// [`TgInner::cpu_ns`] with the slices its threads are running now.
+    pub fn cpu_ns_now(&self) -> u64 {
+        self.exited_threads_ns + self.threads.iter().map(|t| t.cpu_ns_now()).sum::<u64>()
+    }
+
     /// CPU time left before `RLIMIT_CPU` acts (SIGXCPU at the soft limit
     /// and each second past it, SIGKILL at the hard one), if limited.
     pub fn rlimit_cpu_left(&self) -> Option<u64> {
@@ -470,6 +475,22 @@ pub struct Task {
     /// Reusable buffer for I/O, so the hot path does not allocate.
     pub scratch: Vec<u8>,
     pub name_buf: Vec<u8>,
+}
+
+impl TaskShared {
+    /// CPU time used so far, with the slice it is running now (its
+    /// `cpu_ns` is charged only when it comes back to the sentry), for a
+    /// clock read from another thread. The two loads are not one atomic
+    /// snapshot: a read racing the end of a slice may miss it once.
+    pub fn cpu_ns_now(&self) -> u64 {
+        let since = self.app_since.load(Ordering::Relaxed);
+        let done = self.cpu_ns.load(Ordering::Relaxed);
+        if since == 0 {
+            return done;
+        }
+        let now = crate::timer::clock_ns_at(Instant::now());
+        done + now.saturating_sub(since)
+    }
 }
 
 impl Task {
