@@ -30,6 +30,8 @@ need gdb command -v gdb
 need stress-ng command -v stress-ng
 need procps command -v ps
 need inotify-tools command -v inotifywait
+need postgresql have_file /usr/lib/postgresql/15/bin/initdb
+need util-linux command -v setpriv
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.
