@@ -95,6 +95,10 @@ pub struct TgInner {
     pub itimer_prof: crate::timer::CpuTimer,
     /// POSIX timers: user-visible id -> timer-service id.
     pub posix_timers: std::collections::BTreeMap<i32, u64>,
+    /// The POSIX timers on a CPU-time clock, by user-visible id: charged
+    /// in the run loop like `ITIMER_PROF`, fired through the timer
+    /// service's entry (its target and siginfo).
+    pub cpu_posix_timers: std::collections::BTreeMap<i32, crate::timer::CpuPosixTimer>,
     /// Job control: the group is stopped by a stop signal.
     pub stopped: bool,
     /// Real user id, for `RLIMIT_NPROC` accounting.
@@ -195,6 +199,7 @@ impl TgInner {
             itimer_virtual: Default::default(),
             itimer_prof: Default::default(),
             posix_timers: Default::default(),
+            cpu_posix_timers: Default::default(),
             stopped: false,
             uid,
             wait_report: None,

@@ -231,7 +231,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "restart_syscall", handler: Some(time::restart_syscall), status: Status::Full },
     Entry { name: "semtimedop", handler: Some(ipc::semtimedop), status: Status::Full },
     Entry { name: "fadvise64", handler: Some(file::fadvise64), status: Status::Full },
-    Entry { name: "timer_create", handler: Some(timer::timer_create), status: Status::Partial("REALTIME/MONOTONIC/BOOTTIME/TAI clocks only; SIGEV_THREAD treated as SIGEV_SIGNAL") },
+    Entry { name: "timer_create", handler: Some(timer::timer_create), status: Status::Partial("REALTIME/MONOTONIC/BOOTTIME/TAI and the caller's process and thread CPU-time clocks (PROCESS/THREAD_CPUTIME_ID, clock_getcpuclockid/pthread_getcpuclockid ids; another process's CPU clock is EINVAL); CPU-time timers fire at the next 4 ms sampler tick or return to the sentry after expiry; SIGEV_THREAD treated as SIGEV_SIGNAL") },
     Entry { name: "timer_settime", handler: Some(timer::timer_settime), status: Status::Full },
     Entry { name: "timer_gettime", handler: Some(timer::timer_gettime), status: Status::Full },
     Entry { name: "timer_getoverrun", handler: Some(timer::timer_getoverrun), status: Status::Partial("overruns are not counted (always 0)") },

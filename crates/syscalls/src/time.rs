@@ -39,8 +39,24 @@ pub fn clock_now(t: &Task, id: i32) -> SysResult<Timespec> {
         CLOCK_THREAD_CPUTIME_ID => Ok(Timespec::from_nanos(
             t.shared.cpu_ns.load(Ordering::Relaxed) as i64,
         )),
-        id if id < 0 => cpu_clock(t, id).map(|ns| Timespec::from_nanos(ns as i64)),
+        id if id < 0 => cpu_clock_owner(t, id).map(|c| Timespec::from_nanos(c.ns() as i64)),
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Whose CPU time a clock id names.
+pub enum CpuClock {
+    Thread(std::sync::Arc<kernel::TaskShared>),
+    Process(std::sync::Arc<kernel::ThreadGroup>),
+}
+
+impl CpuClock {
+    /// Its CPU time now, the running slices included.
+    pub fn ns(&self) -> u64 {
+        match self {
+            CpuClock::Thread(th) => th.cpu_ns_now(),
+            CpuClock::Process(g) => g.lock().cpu_ns_now(),
+        }
     }
 }
 
@@ -51,16 +67,16 @@ pub fn clock_now(t: &Task, id: i32) -> SysResult<Timespec> {
 /// process's of a process (by its pid); else `EINVAL`. The sentry counts
 /// one CPU time per task (time in application code, the running slice
 /// included), which all three kinds report.
-pub fn cpu_clock(t: &Task, id: i32) -> SysResult<u64> {
+pub fn cpu_clock_owner(t: &Task, id: i32) -> SysResult<CpuClock> {
     const CPUCLOCK_PERTHREAD: i32 = 4;
     const CPUCLOCK_MAX: i32 = 3;
-    if id & 3 >= CPUCLOCK_MAX {
+    if id >= 0 || id & 3 >= CPUCLOCK_MAX {
         return Err(Errno::EINVAL);
     }
     let pid = !(id >> 3);
     if id & CPUCLOCK_PERTHREAD != 0 {
         if pid == 0 {
-            return Ok(t.shared.cpu_ns.load(Ordering::Relaxed));
+            return Ok(CpuClock::Thread(t.shared.clone()));
         }
         let g = t.tg().lock();
         let th = g
@@ -68,15 +84,14 @@ pub fn cpu_clock(t: &Task, id: i32) -> SysResult<u64> {
             .iter()
             .find(|x| x.tid == pid)
             .ok_or(Errno::EINVAL)?;
-        return Ok(th.cpu_ns_now());
+        return Ok(CpuClock::Thread(th.clone()));
     }
     if pid == 0 || pid == t.pid() {
-        return Ok(t.tg().lock().cpu_ns_now());
+        return Ok(CpuClock::Process(t.tg().clone()));
     }
     // Another process's, by its process id (a thread id names none).
     let g = t.kernel.find_group(pid).ok_or(Errno::EINVAL)?;
-    let ns = g.lock().cpu_ns_now();
-    Ok(ns)
+    Ok(CpuClock::Process(g))
 }
 
 pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
