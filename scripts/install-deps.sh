@@ -35,6 +35,8 @@ need iproute2 command -v ip
 need iproute2 command -v ss
 need redis-server command -v redis-server
 need redis-tools command -v redis-benchmark
+need postgresql have_file /usr/lib/postgresql/15/bin/initdb
+need util-linux command -v setpriv
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

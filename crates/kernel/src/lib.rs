@@ -292,15 +292,24 @@ fn charge_cpu_timers(task: &Task, ns: u64) {
     if !tg.cpu_timers.load(Ordering::Relaxed) {
         return;
     }
+    let mut posix = Vec::new();
     let (virt, prof, xcpu) = {
         let mut g = tg.lock();
         let xcpu = rlimit_cpu_due(&mut g);
+        for c in g.cpu_posix_timers.values_mut() {
+            if c.counts(&task.shared) && c.timer.charge(ns) {
+                posix.push(c.id);
+            }
+        }
         if g.itimer_virtual.left == 0 && g.itimer_prof.left == 0 {
             (false, false, xcpu)
         } else {
             (g.itimer_virtual.charge(ns), g.itimer_prof.charge(ns), xcpu)
         }
     };
+    for id in posix {
+        task.kernel.timers.fire_now(id);
+    }
     if let Some(sig) = xcpu {
         signal::send_to_group_from(
             tg,

@@ -95,6 +95,10 @@ pub struct TgInner {
     pub itimer_prof: crate::timer::CpuTimer,
     /// POSIX timers: user-visible id -> timer-service id.
     pub posix_timers: std::collections::BTreeMap<i32, u64>,
+    /// The POSIX timers on a CPU-time clock, by user-visible id: charged
+    /// in the run loop like `ITIMER_PROF`, fired through the timer
+    /// service's entry (its target and siginfo).
+    pub cpu_posix_timers: std::collections::BTreeMap<i32, crate::timer::CpuPosixTimer>,
     /// Job control: the group is stopped by a stop signal.
     pub stopped: bool,
     /// Real user id, for `RLIMIT_NPROC` accounting.
@@ -134,6 +138,11 @@ impl TgInner {
                 .iter()
                 .map(|t| t.cpu_ns.load(Ordering::Relaxed))
                 .sum::<u64>()
+    }
+
+    /// [`TgInner::cpu_ns`] with the slices its threads are running now.
+    pub fn cpu_ns_now(&self) -> u64 {
+        self.exited_threads_ns + self.threads.iter().map(|t| t.cpu_ns_now()).sum::<u64>()
     }
 
     /// CPU time left before `RLIMIT_CPU` acts (SIGXCPU at the soft limit
@@ -190,6 +199,7 @@ impl TgInner {
             itimer_virtual: Default::default(),
             itimer_prof: Default::default(),
             posix_timers: Default::default(),
+            cpu_posix_timers: Default::default(),
             stopped: false,
             uid,
             wait_report: None,
@@ -475,6 +485,22 @@ pub struct Task {
     /// Reusable buffer for I/O, so the hot path does not allocate.
     pub scratch: Vec<u8>,
     pub name_buf: Vec<u8>,
+}
+
+impl TaskShared {
+    /// CPU time used so far, with the slice it is running now (its
+    /// `cpu_ns` is charged only when it comes back to the sentry), for a
+    /// clock read from another thread. The two loads are not one atomic
+    /// snapshot: a read racing the end of a slice may miss it once.
+    pub fn cpu_ns_now(&self) -> u64 {
+        let since = self.app_since.load(Ordering::Relaxed);
+        let done = self.cpu_ns.load(Ordering::Relaxed);
+        if since == 0 {
+            return done;
+        }
+        let now = crate::timer::clock_ns_at(Instant::now());
+        done + now.saturating_sub(since)
+    }
 }
 
 impl Task {

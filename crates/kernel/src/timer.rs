@@ -106,10 +106,7 @@ fn sample(service: Weak<TimerService>) {
         w.groups.retain(|g| {
             g.upgrade().is_some_and(|g| {
                 let i = g.lock();
-                i.exit_status.is_none()
-                    && (i.itimer_virtual.left > 0
-                        || i.itimer_prof.left > 0
-                        || i.rlimit_cpu_left().is_some())
+                i.exit_status.is_none() && any_cpu_timer(&i)
             })
         });
         if w.groups.is_empty() {
@@ -127,6 +124,7 @@ fn sample(service: Weak<TimerService>) {
                 let left = [i.itimer_virtual.left, i.itimer_prof.left]
                     .into_iter()
                     .chain(limit)
+                    .chain(i.cpu_posix_timers.values().map(|c| c.timer.left))
                     .filter(|&l| l > 0)
                     .min()
                     .unwrap_or(u64::MAX);
@@ -195,6 +193,18 @@ impl TimerService {
     /// Removes a timer for good.
     pub fn delete(&self, id: u64) {
         lock(&self.inner).timers.remove(&id);
+    }
+
+    /// Fires timer `id` now, to its target (a CPU-time timer that
+    /// expired in the run loop).
+    pub fn fire_now(&self, id: u64) {
+        let e = lock(&self.inner)
+            .timers
+            .get(&id)
+            .map(|e| (e.target.clone(), e.info));
+        if let Some((target, info)) = e {
+            fire(&target, info);
+        }
     }
 }
 
@@ -273,6 +283,33 @@ fn run(service: Weak<TimerService>) {
         };
         drop(g);
     }
+}
+
+/// A POSIX timer on a CPU-time clock.
+#[derive(Clone, Default)]
+pub struct CpuPosixTimer {
+    /// Its entry in the timer service (target and siginfo).
+    pub id: u64,
+    /// The thread whose clock it follows; `None`: the process's.
+    pub thread: Option<Weak<TaskShared>>,
+    pub timer: CpuTimer,
+}
+
+impl CpuPosixTimer {
+    /// Whether a slice of `ns` run by `task` counts for this timer.
+    pub fn counts(&self, task: &TaskShared) -> bool {
+        self.thread
+            .as_ref()
+            .is_none_or(|w| std::ptr::eq(w.as_ptr(), task))
+    }
+}
+
+/// Whether the process has any CPU-time timer or limit armed.
+pub fn any_cpu_timer(i: &crate::task::TgInner) -> bool {
+    i.itimer_virtual.left > 0
+        || i.itimer_prof.left > 0
+        || i.rlimit_cpu_left().is_some()
+        || i.cpu_posix_timers.values().any(|c| c.timer.left > 0)
 }
 
 /// A CPU-time interval timer charged by the run loop.

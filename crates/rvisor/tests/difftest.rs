@@ -655,6 +655,9 @@ const fn real(name: &'static str, argv: &'static [&'static str]) -> RealCase {
     }
 }
 
+/// The PostgreSQL real case's script.
+const POSTGRES_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/real/postgres.sh");
+
 /// The pseudo-terminal driver for the `pty_*` real cases.
 const PTY_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/pty/drive.py");
 /// Network programs for the `net_*` real cases.
@@ -886,6 +889,9 @@ fn real_cases() -> Vec<RealCase> {
                 ],
             )
         },
+        // PostgreSQL as a non-root user: initdb, pg_ctl start on a unix
+        // socket, psql queries, pg_ctl stop (tests/real/postgres.sh; ~2 s).
+        real("postgres_initdb_psql", &["/bin/sh", POSTGRES_SCRIPT]),
         // Terminals: a driver makes a pty (inside the sandbox for the
         // sandboxed run) and types into it (tests/pty/drive.py).
         // Loopback TCP: a web server and its clients, an asyncio server

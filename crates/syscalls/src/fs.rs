@@ -121,10 +121,28 @@ fn open_at(
             crate::memfd::shrunk(t, &d.inode, 0);
         }
     }
+    fifo_wait(t, &f)?;
     let lim = t.rlimit(abi::misc::RLIMIT_NOFILE).cur;
     t.fds()
         .install(f, flags & O_CLOEXEC != 0, 0, lim)
         .map(|fd| fd as u64)
+}
+
+/// Opening a FIFO read-only waits for a writer, write-only for a reader
+/// (Linux's `fifo_open`); a signal interrupts the wait (`ERESTARTSYS`), and
+/// the end opened so far is closed again on any failure.
+fn fifo_wait(t: &mut Task, f: &Arc<File>) -> SysResult<()> {
+    let Some(end) = f
+        .ops
+        .as_any()
+        .and_then(|a| a.downcast_ref::<vfs::pipe::PipeEnd>())
+    else {
+        return Ok(());
+    };
+    let pipe = end.pipe().clone();
+    t.block_on(Some(&pipe.queue), waiter::events::ALL, None, |_| {
+        end.fifo_ready()
+    })
 }
 
 pub fn open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

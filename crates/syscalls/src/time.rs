@@ -34,21 +34,64 @@ pub fn clock_now(t: &Task, id: i32) -> SysResult<Timespec> {
         | CLOCK_TAI
         | CLOCK_REALTIME_ALARM
         | CLOCK_BOOTTIME_ALARM => Ok(host_clock(id)),
-        CLOCK_PROCESS_CPUTIME_ID => {
-            let ns: u64 = t
-                .tg()
-                .lock()
-                .threads
-                .iter()
-                .map(|x| x.cpu_ns.load(Ordering::Relaxed))
-                .sum();
-            Ok(Timespec::from_nanos(ns as i64))
-        }
+        // Exited threads' time included, as Linux's.
+        CLOCK_PROCESS_CPUTIME_ID => Ok(Timespec::from_nanos(t.tg().lock().cpu_ns_now() as i64)),
         CLOCK_THREAD_CPUTIME_ID => Ok(Timespec::from_nanos(
             t.shared.cpu_ns.load(Ordering::Relaxed) as i64,
         )),
+        id if id < 0 => cpu_clock_owner(t, id).map(|c| Timespec::from_nanos(c.ns() as i64)),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// Whose CPU time a clock id names.
+pub enum CpuClock {
+    Thread(std::sync::Arc<kernel::TaskShared>),
+    Process(std::sync::Arc<kernel::ThreadGroup>),
+}
+
+impl CpuClock {
+    /// Its CPU time now, the running slices included.
+    pub fn ns(&self) -> u64 {
+        match self {
+            CpuClock::Thread(th) => th.cpu_ns_now(),
+            CpuClock::Process(g) => g.lock().cpu_ns_now(),
+        }
+    }
+}
+
+/// A CPU-time clock named by id (`clock_getcpuclockid`,
+/// `pthread_getcpuclockid`): Linux's encoding `(~pid << 3) | thread << 2
+/// | which`, `which` 0 (PROF), 1 (VIRT) or 2 (SCHED); pid 0 is the caller.
+/// A thread's clock must be of a thread of the caller's process, a
+/// process's of a process (by its pid); else `EINVAL`. The sentry counts
+/// one CPU time per task (time in application code, the running slice
+/// included), which all three kinds report.
+pub fn cpu_clock_owner(t: &Task, id: i32) -> SysResult<CpuClock> {
+    const CPUCLOCK_PERTHREAD: i32 = 4;
+    const CPUCLOCK_MAX: i32 = 3;
+    if id >= 0 || id & 3 >= CPUCLOCK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let pid = !(id >> 3);
+    if id & CPUCLOCK_PERTHREAD != 0 {
+        if pid == 0 {
+            return Ok(CpuClock::Thread(t.shared.clone()));
+        }
+        let g = t.tg().lock();
+        let th = g
+            .threads
+            .iter()
+            .find(|x| x.tid == pid)
+            .ok_or(Errno::EINVAL)?;
+        return Ok(CpuClock::Thread(th.clone()));
+    }
+    if pid == 0 || pid == t.pid() {
+        return Ok(CpuClock::Process(t.tg().clone()));
+    }
+    // Another process's, by its process id (a thread id names none).
+    let g = t.kernel.find_group(pid).ok_or(Errno::EINVAL)?;
+    Ok(CpuClock::Process(g))
 }
 
 pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -60,7 +103,12 @@ pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let id = a[0] as i32;
     clock_now(t, id)?;
     let res = match id {
+        // Coarse clocks, and the PROF/VIRT kinds of CPU clocks (a tick).
         CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => Timespec {
+            sec: 0,
+            nsec: 4_000_000,
+        },
+        id if id < 0 && id & 3 != 2 => Timespec {
             sec: 0,
             nsec: 4_000_000,
         },

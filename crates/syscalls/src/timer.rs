@@ -3,12 +3,17 @@
 use std::time::{Duration, Instant};
 
 use abi::signal::{SigInfo, SIGALRM, SI_KERNEL, SI_TIMER};
+use std::sync::{Arc, Weak};
+
 use abi::time::{
-    Timespec, Timeval, CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, TIMER_ABSTIME,
+    Timespec, Timeval, CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME,
+    CLOCK_TAI, CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME,
 };
 use abi::{Errno, SysResult};
-use kernel::timer::{CpuTimer, Target};
-use kernel::Task;
+use kernel::timer::{CpuPosixTimer, CpuTimer, Target};
+use kernel::{Task, TaskShared};
+
+use crate::time::CpuClock;
 
 use crate::util;
 
@@ -172,9 +177,31 @@ fn check_clock(id: i32) -> SysResult<()> {
     }
 }
 
+/// For a CPU-time clock: `Some(None)` for the caller's process's,
+/// `Some(Some(thread))` for a thread's; `None` for other clocks. Timers on
+/// another process's clock are not supported (`EINVAL`).
+fn cpu_clock_of(t: &Task, clock: i32) -> SysResult<Option<Option<Weak<TaskShared>>>> {
+    match clock {
+        CLOCK_PROCESS_CPUTIME_ID => return Ok(Some(None)),
+        CLOCK_THREAD_CPUTIME_ID => return Ok(Some(Some(Arc::downgrade(&t.shared)))),
+        c if c >= 0 => return Ok(None),
+        // A dynamic clock (an fd-based one: Linux's CLOCKFD) takes no timers.
+        c if c & 7 == 3 => return Err(Errno::EOPNOTSUPP),
+        _ => {}
+    }
+    match crate::time::cpu_clock_owner(t, clock)? {
+        CpuClock::Thread(th) if Arc::ptr_eq(&th.tg, t.tg()) => Ok(Some(Some(Arc::downgrade(&th)))),
+        CpuClock::Process(g) if Arc::ptr_eq(&g, t.tg()) => Ok(Some(None)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
 pub fn timer_create(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let clock = a[0] as i32;
-    check_clock(clock)?;
+    let cpu = cpu_clock_of(t, clock)?;
+    if cpu.is_none() {
+        check_clock(clock)?;
+    }
     let tg = t.tg().clone();
     let mut g = tg.lock();
     let user_id = (0..).find(|i| !g.posix_timers.contains_key(i)).unwrap_or(0);
@@ -213,9 +240,20 @@ pub fn timer_create(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     info.fields[1] = ev.value;
     let id = t.kernel.timers.create(target, info);
     g.posix_timers.insert(user_id, id);
+    if let Some(thread) = cpu {
+        g.cpu_posix_timers.insert(
+            user_id,
+            CpuPosixTimer {
+                id,
+                thread,
+                timer: CpuTimer::default(),
+            },
+        );
+    }
     drop(g);
     if let Err(e) = util::write_obj(t, a[2], &user_id) {
         tg.lock().posix_timers.remove(&user_id);
+        tg.lock().cpu_posix_timers.remove(&user_id);
         t.kernel.timers.delete(id);
         return Err(e);
     }
@@ -238,11 +276,56 @@ fn ts_of(d: Duration) -> Timespec {
     }
 }
 
+/// `timer_settime` on a CPU-time clock: the timer counts down the CPU
+/// time its clock charges (`TIMER_ABSTIME`: until the clock reads the
+/// value).
+fn cpu_settime(t: &mut Task, user: i32, a: [u64; 6], interval: u64, value: u64) -> SysResult<u64> {
+    let tg = t.tg().clone();
+    let mut g = tg.lock();
+    let c = g.cpu_posix_timers.get(&user).ok_or(Errno::EINVAL)?.clone();
+    let value = if value != 0 && a[1] as i32 & TIMER_ABSTIME != 0 {
+        let now = match c.thread.as_ref().and_then(Weak::upgrade) {
+            Some(th) => th.cpu_ns_now(),
+            None => g.cpu_ns_now(),
+        };
+        // A time already passed expires at once (at the next charge).
+        value.saturating_sub(now).max(1)
+    } else {
+        value
+    };
+    let (old_left, old_iv) = c.timer.shown();
+    let new = CpuTimer {
+        left: value,
+        interval,
+    };
+    if let Some(e) = g.cpu_posix_timers.get_mut(&user) {
+        e.timer = new;
+    }
+    drop(g);
+    if a[3] != 0 {
+        let old = [
+            ts_of(Duration::from_nanos(old_iv)),
+            ts_of(Duration::from_nanos(old_left)),
+        ];
+        util::write_obj(t, a[3], &old)?;
+    }
+    if value != 0 {
+        tg.cpu_timers
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        t.kernel.timers.watch_cpu(&tg);
+    }
+    Ok(0)
+}
+
 pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let id = timer_id(t, a[0])?;
     let v: [Timespec; 2] = util::read_obj(t, a[2])?;
     let interval = Duration::from_nanos(v[0].to_nanos().ok_or(Errno::EINVAL)? as u64);
     let value_ns = v[1].to_nanos().ok_or(Errno::EINVAL)? as u64;
+    if t.tg().lock().cpu_posix_timers.contains_key(&(a[0] as i32)) {
+        let iv = interval.as_nanos() as u64;
+        return cpu_settime(t, a[0] as i32, a, iv, value_ns);
+    }
     let old = t.kernel.timers.disarm(id);
     if a[3] != 0 {
         let (l, i) = old.unwrap_or_default();
@@ -265,7 +348,16 @@ pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn timer_gettime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let id = timer_id(t, a[0])?;
-    let (l, i) = t.kernel.timers.query(id).unwrap_or_default();
+    let cpu = t
+        .tg()
+        .lock()
+        .cpu_posix_timers
+        .get(&(a[0] as i32))
+        .map(|c| c.timer.shown());
+    let (l, i) = match cpu {
+        Some((l, i)) => (Duration::from_nanos(l), nonzero(Duration::from_nanos(i))),
+        None => t.kernel.timers.query(id).unwrap_or_default(),
+    };
     util::write_obj(t, a[1], &[ts_of(i.unwrap_or_default()), ts_of(l)]).map(|_| 0)
 }
 
@@ -275,7 +367,11 @@ pub fn timer_getoverrun(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn timer_delete(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let id = timer_id(t, a[0])?;
-    t.tg().lock().posix_timers.remove(&(a[0] as i32));
+    {
+        let mut g = t.tg().lock();
+        g.posix_timers.remove(&(a[0] as i32));
+        g.cpu_posix_timers.remove(&(a[0] as i32));
+    }
     t.kernel.timers.delete(id);
     Ok(0)
 }

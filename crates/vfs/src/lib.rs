@@ -43,7 +43,7 @@ pub use file::{File, FileOps};
 pub use inode::{Inode, Kind, Meta};
 
 use host::HostRoot;
-use inode::{lock, next_ino, Child, FileData, DEV_ROOT};
+use inode::{lock, next_ino, Child, FileData, DEV_PIPE, DEV_ROOT};
 
 /// Who is asking, for permission checks: the file-system IDs and the
 /// two capabilities that bypass permission bits.
@@ -1026,7 +1026,10 @@ impl Vfs {
                 inode: inode.clone(),
                 mf: self.mf.clone(),
             }),
-            Kind::Fifo(p) => Box::new(p.open_end(read, write)),
+            // A pipe reopened through /proc/pid/fd never waits (Linux's
+            // is_pipe); a FIFO node does.
+            Kind::Fifo(p) if inode.dev == DEV_PIPE => Box::new(p.open_end(read, write)),
+            Kind::Fifo(p) => Box::new(p.open_fifo(read, write, flags & O_NONBLOCK != 0)),
             Kind::Socket => return Err(Errno::ENXIO),
             Kind::SynthFile(s) => {
                 if let Some(ops) = s.open_ops(&inode) {

@@ -19,9 +19,11 @@ struct State {
     capacity: usize,
     readers: usize,
     writers: usize,
-    /// Whether a writer ever existed (a FIFO opened only for reading does
-    /// not report EOF before its first writer).
-    had_writer: bool,
+    /// Opens of a read end and of a write end so far (Linux's
+    /// `r_counter`/`w_counter`): a FIFO open waits for the other one to
+    /// move, and a reader reports hang-up only once a writer came.
+    r_counter: u64,
+    w_counter: u64,
 }
 
 pub struct Pipe {
@@ -38,21 +40,58 @@ impl Pipe {
                 capacity: DEFAULT_CAPACITY,
                 readers: 0,
                 writers: 0,
-                had_writer: false,
+                r_counter: 0,
+                w_counter: 0,
             }),
             queue: Queue::new(),
             ino: next_ino(),
         })
     }
 
+    /// An end of a pipe (`pipe(2)`, or a pipe reopened through
+    /// `/proc/pid/fd`): never waits for the other side.
     pub fn open_end(self: &Arc<Pipe>, read: bool, write: bool) -> PipeEnd {
+        self.open(read, write, None)
+    }
+
+    /// An end of a FIFO, as Linux's `fifo_open`: a read-only open waits
+    /// for a writer, a write-only one for a reader (`ENXIO` at once if
+    /// non-blocking); see [`PipeEnd::fifo_ready`]. A non-blocking reader
+    /// opened with no writer reports hang-up only after a writer came and
+    /// went.
+    pub fn open_fifo(self: &Arc<Pipe>, read: bool, write: bool, nonblock: bool) -> PipeEnd {
+        self.open(read, write, Some(nonblock))
+    }
+
+    fn open(self: &Arc<Pipe>, read: bool, write: bool, fifo: Option<bool>) -> PipeEnd {
         let mut s = lock(&self.state);
         if read {
             s.readers += 1;
+            s.r_counter += 1;
         }
         if write {
             s.writers += 1;
-            s.had_writer = true;
+            s.w_counter += 1;
+        }
+        let (mut w_seen, mut wait) = (0, FifoWait::None);
+        if let Some(nonblock) = fifo {
+            match (read, write) {
+                (true, false) if s.writers == 0 => {
+                    if nonblock {
+                        w_seen = s.w_counter;
+                    } else {
+                        wait = FifoWait::Writer(s.w_counter);
+                    }
+                }
+                (false, true) if s.readers == 0 => {
+                    wait = if nonblock {
+                        FifoWait::NoReader
+                    } else {
+                        FifoWait::Reader(s.r_counter)
+                    };
+                }
+                _ => {}
+            }
         }
         drop(s);
         self.queue.notify(events::IN | events::OUT);
@@ -60,6 +99,8 @@ impl Pipe {
             pipe: self.clone(),
             read,
             write,
+            w_seen,
+            wait,
         }
     }
 
@@ -73,7 +114,7 @@ impl Pipe {
     pub fn peek(&self, buf: &mut [u8]) -> SysResult<usize> {
         let s = lock(&self.state);
         if s.data.is_empty() {
-            if s.writers == 0 && s.had_writer {
+            if s.writers == 0 && s.w_counter > 0 {
                 return Ok(0);
             }
             return Err(Errno::EAGAIN);
@@ -114,16 +155,48 @@ impl Pipe {
     }
 }
 
+/// What opening a FIFO still waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FifoWait {
+    None,
+    /// A writer's open (the write-open count moves past this).
+    Writer(u64),
+    /// A reader's open.
+    Reader(u64),
+    /// Non-blocking write-only open without a reader: `ENXIO`.
+    NoReader,
+}
+
 /// One open end (or both, for a FIFO opened `O_RDWR`).
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
     read: bool,
     write: bool,
+    /// The write-open count hang-up must differ from (Linux's
+    /// `f_version`): 0, or the count at a non-blocking read-only open
+    /// without writers.
+    w_seen: u64,
+    wait: FifoWait,
 }
 
 impl PipeEnd {
     pub fn pipe(&self) -> &Arc<Pipe> {
         &self.pipe
+    }
+
+    /// Whether the FIFO open that made this end is complete: `EAGAIN`
+    /// while the partner it waits for has not opened (the caller sleeps
+    /// on the pipe's queue), `ENXIO` for a non-blocking writer without
+    /// readers.
+    pub fn fifo_ready(&self) -> SysResult<()> {
+        let s = lock(&self.pipe.state);
+        match self.wait {
+            FifoWait::None => Ok(()),
+            FifoWait::NoReader => Err(Errno::ENXIO),
+            FifoWait::Writer(w) if s.w_counter == w => Err(Errno::EAGAIN),
+            FifoWait::Reader(r) if s.r_counter == r => Err(Errno::EAGAIN),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -151,7 +224,7 @@ impl FileOps for PipeEnd {
             if buf.is_empty() {
                 return Ok(0);
             }
-            if s.writers == 0 && (s.had_writer || !self.write) {
+            if s.writers == 0 && (s.w_counter > 0 || !self.write) {
                 return Ok(0);
             }
             return Err(Errno::EAGAIN);
@@ -199,7 +272,7 @@ impl FileOps for PipeEnd {
             if !s.data.is_empty() {
                 r |= events::IN | events::RDNORM;
             }
-            if s.writers == 0 && s.had_writer {
+            if s.writers == 0 && s.w_counter != self.w_seen {
                 r |= events::HUP;
             }
         }
@@ -250,5 +323,9 @@ impl FileOps for PipeEnd {
 
     fn pipe(&self) -> Option<&Arc<Pipe>> {
         Some(&self.pipe)
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
