@@ -600,8 +600,49 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_ADD_SEALS => crate::memfd::seals(t, &f, Some(arg)),
         F_GET_SEALS => crate::memfd::seals(t, &f, None),
-        F_GETOWN => Ok(0),
-        F_SETOWN => Ok(0),
+        // The owner and signal are kept (dnotify signals through them);
+        // O_ASYNC files raise no SIGIO yet.
+        F_GETOWN => Ok(lock(&f.fown).getown() as i64 as u64),
+        F_SETOWN => {
+            let who = arg as i32;
+            if who == i32::MIN {
+                return Err(Errno::EINVAL);
+            }
+            let (kind, id) = if who < 0 {
+                (vfs::file::F_OWNER_PGRP, -who)
+            } else {
+                (vfs::file::F_OWNER_PID, who)
+            };
+            set_owner(t, &f, kind, id)
+        }
+        F_GETOWN_EX => {
+            let o = *lock(&f.fown);
+            util::write_obj(t, arg, &[o.kind, o.id])?;
+            Ok(0)
+        }
+        F_SETOWN_EX => {
+            let [kind, id]: [i32; 2] = util::read_obj(t, arg)?;
+            if !(vfs::file::F_OWNER_TID..=vfs::file::F_OWNER_PGRP).contains(&kind) {
+                return Err(Errno::EINVAL);
+            }
+            set_owner(t, &f, kind, id)
+        }
+        F_GETSIG => Ok(lock(&f.fown).sig as u64),
+        F_SETSIG => {
+            if arg > 64 {
+                return Err(Errno::EINVAL);
+            }
+            lock(&f.fown).sig = arg as i32;
+            Ok(0)
+        }
+        F_NOTIFY => {
+            if f.flags() & O_PATH != 0 {
+                return Err(Errno::EBADF);
+            }
+            let table = Arc::as_ptr(&t.fds) as usize;
+            vfs::dnotify::fcntl_notify(&f, fd, table, arg as u32, t.pid())?;
+            Ok(0)
+        }
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
             record_lock(t, &f, cmd, arg)
         }
@@ -761,9 +802,30 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
 
 /// A process's POSIX locks on a file go away when it closes any
 /// descriptor for that file.
+/// `F_SETOWN(_EX)`: `ESRCH` for an owner that does not exist.
+fn set_owner(t: &Task, f: &File, kind: i32, id: i32) -> SysResult<u64> {
+    let known = id == 0
+        || match kind {
+            vfs::file::F_OWNER_PGRP => t.kernel.pgrp_exists(id),
+            vfs::file::F_OWNER_TID => t.kernel.find_task(id).is_some(),
+            _ => t.kernel.find_group(id).is_some(),
+        };
+    if !known || id < 0 {
+        return Err(Errno::ESRCH);
+    }
+    let mut o = lock(&f.fown);
+    o.kind = kind;
+    o.id = id;
+    Ok(0)
+}
+
+/// A descriptor of `f` was closed (Linux's `filp_close`): the
+/// process's POSIX locks on the file and the table's dnotify requests
+/// through it end.
 pub fn release_posix_locks(t: &Task, f: &File) {
     if let Some(d) = &f.dentry {
         d.inode.locks.release(Owner::Process(t.pid()));
+        vfs::dnotify::flush(f, Arc::as_ptr(&t.fds) as usize);
     }
 }
 

@@ -93,6 +93,42 @@ pub trait FileOps: Send + Sync {
     }
 }
 
+/// Who gets a file's signal-driven notifications (`struct
+/// fown_struct`): `F_SETOWN(_EX)`'s thread, process or process group
+/// (`kind`: `F_OWNER_TID`, `F_OWNER_PID`, `F_OWNER_PGRP`; `id` 0 for
+/// none) and `F_SETSIG`'s signal (0: `SIGIO`).
+#[derive(Clone, Copy, Debug)]
+pub struct Fown {
+    pub kind: i32,
+    pub id: i32,
+    pub sig: i32,
+}
+
+pub const F_OWNER_TID: i32 = 0;
+pub const F_OWNER_PID: i32 = 1;
+pub const F_OWNER_PGRP: i32 = 2;
+
+impl Default for Fown {
+    fn default() -> Fown {
+        Fown {
+            kind: F_OWNER_PID,
+            id: 0,
+            sig: 0,
+        }
+    }
+}
+
+impl Fown {
+    /// `F_GETOWN`'s answer: a process group as its negated ID.
+    pub fn getown(&self) -> i32 {
+        if self.kind == F_OWNER_PGRP {
+            -self.id
+        } else {
+            self.id
+        }
+    }
+}
+
 /// An open file description: shared by `dup`ed descriptors and across
 /// `fork`.
 pub struct File {
@@ -100,6 +136,7 @@ pub struct File {
     flags: AtomicU32,
     pub pos: Mutex<u64>,
     pub ops: Box<dyn FileOps>,
+    pub fown: Mutex<Fown>,
 }
 
 impl File {
@@ -112,6 +149,7 @@ impl File {
             flags: AtomicU32::new(flags & !O_CLOEXEC),
             pos: Mutex::new(0),
             ops,
+            fown: Mutex::new(Fown::default()),
         })
     }
 
