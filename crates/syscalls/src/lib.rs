@@ -1,6 +1,7 @@
 //! System calls: the table and thin handlers that decode arguments, call the
 //! layer that owns the work and encode the result.
 
+pub mod aio;
 pub mod epoll;
 pub mod file;
 pub mod fs;
