@@ -132,7 +132,7 @@ int main(void)
 	CHK("poll wide events", io_submit(ctx, 1, cbp));
 
 	/* Completion counted on an eventfd. */
-	int efd = eventfd(0, 0);
+	int efd = eventfd(0, EFD_NONBLOCK);
 	prep(0, IOCB_CMD_PREAD, fd, r1, 10, 0, 50);
 	prep(1, IOCB_CMD_PREAD, fd, r2, 10, 0, 51);
 	cb[0].aio_flags = cb[1].aio_flags = IOCB_FLAG_RESFD;
