@@ -417,7 +417,7 @@ fn rw_write(
     append: bool,
 ) -> SysResult<u64> {
     let total = total_len(vecs);
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, f);
     let off = if append && regular(f) {
         f.ops.size()
     } else {

@@ -148,10 +148,14 @@ fn signal_self(t: &Task, sig: i32) {
         .store(true, std::sync::atomic::Ordering::Release);
 }
 
-/// How far the caller may write regular files (its soft
-/// `RLIMIT_FSIZE`; `u64::MAX` for none).
-pub(crate) fn fsize_cap(t: &Task) -> u64 {
-    t.rlimit(abi::misc::RLIMIT_FSIZE).cur
+/// How far the caller may write `f` (its soft `RLIMIT_FSIZE` for a
+/// regular file; `u64::MAX` for none). Other files skip the look-up.
+pub(crate) fn fsize_cap(t: &Task, f: &File) -> u64 {
+    if regular(f) {
+        t.rlimit(abi::misc::RLIMIT_FSIZE).cur
+    } else {
+        u64::MAX
+    }
 }
 
 /// A write that failed with `EFBIG` under a limit hit the limit: the
@@ -175,7 +179,7 @@ pub(crate) fn fsize_spliced_short(t: &Task, f: &File, cap: u64, asked: usize, wr
 /// Linux's `inode_newsize_ok` for a regular file growing from `old` to
 /// `new` bytes: past the file-size limit it is `EFBIG` and `SIGXFSZ`.
 pub(crate) fn fsize_grow_ok(t: &Task, old: u64, new: u64) -> SysResult<()> {
-    if new > old && new > fsize_cap(t) {
+    if new > old && new > t.rlimit(abi::misc::RLIMIT_FSIZE).cur {
         signal_self(t, SIGXFSZ);
         return Err(Errno::EFBIG);
     }
@@ -264,7 +268,7 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
         f.write_capped(b, cap)
     });
@@ -301,7 +305,7 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ESPIPE);
     }
     let cell = std::cell::Cell::new(off as u64);
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
         let n = f.pwrite_capped(b, cell.get(), cap)?;
         cell.set(cell.get() + n as u64);
@@ -410,7 +414,7 @@ pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     let r = writev_common(t, &f, &vecs, |f, b| f.write_capped(b, cap));
     fsize_signal(t, cap, r)
 }
@@ -450,7 +454,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
         return Err(Errno::EBADF);
     }
     const RWF_APPEND: u64 = 0x10;
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     if off == -1 {
         let r = writev_common(t, &f, &vecs, |f, b| f.write_capped(b, cap));
         return fsize_signal(t, cap, r);

@@ -26,6 +26,9 @@ pub const DN_MULTISHOT: u32 = 0x8000_0000;
 
 /// `/proc/sys/fs/dir-notify-enable`.
 static ENABLED: AtomicBool = AtomicBool::new(true);
+/// Some `F_NOTIFY` request was ever made: until then closing a
+/// directory does not look for requests to end.
+static USED: AtomicBool = AtomicBool::new(false);
 
 /// Sends a file's notification signal: to process `pid` (a process
 /// group for a negative one), signal `sig` with `POLL_MSG` and `fd` in
@@ -204,6 +207,7 @@ pub fn fcntl_notify(f: &Arc<File>, fd: i32, table: usize, arg: u32, pid: i32) ->
         return Err(Errno::ENOTDIR);
     }
     let inode = d.inode.clone();
+    USED.store(true, Ordering::Relaxed);
     let mark = mark_of(&inode, true).ok_or(Errno::ENOMEM)?;
     {
         let mut o = lock(&f.fown);
@@ -242,6 +246,9 @@ pub fn fcntl_notify(f: &Arc<File>, fd: i32, table: usize, arg: u32, pid: i32) ->
 /// A descriptor of `f` in `table` was closed (Linux's `dnotify_flush`
 /// from `filp_close`): its requests end.
 pub fn flush(f: &File, table: usize) {
+    if !USED.load(Ordering::Relaxed) {
+        return;
+    }
     let Some(d) = &f.dentry else { return };
     if !d.inode.is_dir() {
         return;
