@@ -99,7 +99,7 @@ int main(void)
 
 	/* splice from a pipe, sendfile and copy_file_range into the file. */
 	int p[2];
-	if (pipe(p))
+	if (pipe2(p, O_NONBLOCK))
 		return 1;
 	CHK("pipe write", write(p[1], buf, 200));
 	loff_t off = LIM - 50;

@@ -13,6 +13,7 @@ pub mod procfs;
 pub mod ptrace;
 pub mod sched;
 pub mod seccomp;
+pub mod sigio;
 pub mod signal;
 pub mod signalfd;
 pub mod swap;
@@ -168,6 +169,7 @@ impl Kernel {
         k.boot_log();
         procfs::mount(&k);
         sysfs::mount(&k);
+        sigio::install(&k);
         k.vfs
             .devpts
             .set_sessions(Arc::new(tty::KernelSessions(Arc::downgrade(&k))));
@@ -244,6 +246,14 @@ impl Kernel {
 
     pub fn find_group(&self, pid: i32) -> Option<Arc<ThreadGroup>> {
         lock(&self.table).groups.get(&pid).cloned()
+    }
+
+    /// Whether some live process is in process group `pgid`.
+    pub fn pgrp_exists(&self, pgid: i32) -> bool {
+        lock(&self.table)
+            .groups
+            .values()
+            .any(|g| !g.is_zombie() && g.lock().pgid == pgid)
     }
 
     pub fn find_task(&self, tid: i32) -> Option<Arc<TaskShared>> {

@@ -524,7 +524,14 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
         ],
         ["kernel", "random"] => &["boot_id", "uuid"],
         ["vm"] => &["overcommit_memory", "max_map_count", "mmap_min_addr"],
-        ["fs"] => &["file-max", "nr_open", "pipe-max-size", "mqueue", "inotify"],
+        ["fs"] => &[
+            "dir-notify-enable",
+            "file-max",
+            "nr_open",
+            "pipe-max-size",
+            "mqueue",
+            "inotify",
+        ],
         ["fs", "inotify"] => &[
             "max_queued_events",
             "max_user_instances",
@@ -559,6 +566,14 @@ impl SynthDir for SysDir {
                 let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
                 return Ok(crate::ipc::sysctl::inode(&k.ipc, n));
             }
+        }
+        if let ["fs", "dir-notify-enable"] = path.as_slice() {
+            return Ok(Inode::new(
+                next_ino(),
+                DEV_PROC,
+                Meta::new(S_IFREG | 0o644, 0, 0),
+                Kind::SynthFile(Arc::new(vfs::dnotify::EnableKnob)),
+            ));
         }
         let kw = self.kernel.clone();
         if path.as_slice() == ["kernel", "dmesg_restrict"] {

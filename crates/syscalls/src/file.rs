@@ -148,10 +148,14 @@ fn signal_self(t: &Task, sig: i32) {
         .store(true, std::sync::atomic::Ordering::Release);
 }
 
-/// How far the caller may write regular files (its soft
-/// `RLIMIT_FSIZE`; `u64::MAX` for none).
-pub(crate) fn fsize_cap(t: &Task) -> u64 {
-    t.rlimit(abi::misc::RLIMIT_FSIZE).cur
+/// How far the caller may write `f` (its soft `RLIMIT_FSIZE` for a
+/// regular file; `u64::MAX` for none). Other files skip the look-up.
+pub(crate) fn fsize_cap(t: &Task, f: &File) -> u64 {
+    if regular(f) {
+        t.rlimit(abi::misc::RLIMIT_FSIZE).cur
+    } else {
+        u64::MAX
+    }
 }
 
 /// A write that failed with `EFBIG` under a limit hit the limit: the
@@ -175,7 +179,7 @@ pub(crate) fn fsize_spliced_short(t: &Task, f: &File, cap: u64, asked: usize, wr
 /// Linux's `inode_newsize_ok` for a regular file growing from `old` to
 /// `new` bytes: past the file-size limit it is `EFBIG` and `SIGXFSZ`.
 pub(crate) fn fsize_grow_ok(t: &Task, old: u64, new: u64) -> SysResult<()> {
-    if new > old && new > fsize_cap(t) {
+    if new > old && new > t.rlimit(abi::misc::RLIMIT_FSIZE).cur {
         signal_self(t, SIGXFSZ);
         return Err(Errno::EFBIG);
     }
@@ -276,7 +280,7 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
         f.write_capped(b, cap)
     });
@@ -313,7 +317,7 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ESPIPE);
     }
     let cell = std::cell::Cell::new(off as u64);
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
         let n = f.pwrite_capped(b, cell.get(), cap)?;
         cell.set(cell.get() + n as u64);
@@ -422,7 +426,7 @@ pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     let r = writev_common(t, &f, &vecs, |f, b| f.write_capped(b, cap));
     fsize_signal(t, cap, r)
 }
@@ -462,7 +466,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
         return Err(Errno::EBADF);
     }
     const RWF_APPEND: u64 = 0x10;
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &f);
     if off == -1 {
         let r = writev_common(t, &f, &vecs, |f, b| f.write_capped(b, cap));
         return fsize_signal(t, cap, r);
@@ -612,8 +616,49 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_ADD_SEALS => crate::memfd::seals(t, &f, Some(arg)),
         F_GET_SEALS => crate::memfd::seals(t, &f, None),
-        F_GETOWN => Ok(0),
-        F_SETOWN => Ok(0),
+        // The owner and signal are kept (dnotify signals through them);
+        // O_ASYNC files raise no SIGIO yet.
+        F_GETOWN => Ok(lock(&f.fown).getown() as i64 as u64),
+        F_SETOWN => {
+            let who = arg as i32;
+            if who == i32::MIN {
+                return Err(Errno::EINVAL);
+            }
+            let (kind, id) = if who < 0 {
+                (vfs::file::F_OWNER_PGRP, -who)
+            } else {
+                (vfs::file::F_OWNER_PID, who)
+            };
+            set_owner(t, &f, kind, id)
+        }
+        F_GETOWN_EX => {
+            let o = *lock(&f.fown);
+            util::write_obj(t, arg, &[o.kind, o.id])?;
+            Ok(0)
+        }
+        F_SETOWN_EX => {
+            let [kind, id]: [i32; 2] = util::read_obj(t, arg)?;
+            if !(vfs::file::F_OWNER_TID..=vfs::file::F_OWNER_PGRP).contains(&kind) {
+                return Err(Errno::EINVAL);
+            }
+            set_owner(t, &f, kind, id)
+        }
+        F_GETSIG => Ok(lock(&f.fown).sig as u64),
+        F_SETSIG => {
+            if arg > 64 {
+                return Err(Errno::EINVAL);
+            }
+            lock(&f.fown).sig = arg as i32;
+            Ok(0)
+        }
+        F_NOTIFY => {
+            if f.flags() & O_PATH != 0 {
+                return Err(Errno::EBADF);
+            }
+            let table = Arc::as_ptr(&t.fds) as usize;
+            vfs::dnotify::fcntl_notify(&f, fd, table, arg as u32, t.pid())?;
+            Ok(0)
+        }
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
             record_lock(t, &f, cmd, arg)
         }
@@ -773,9 +818,30 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
 
 /// A process's POSIX locks on a file go away when it closes any
 /// descriptor for that file.
+/// `F_SETOWN(_EX)`: `ESRCH` for an owner that does not exist.
+fn set_owner(t: &Task, f: &File, kind: i32, id: i32) -> SysResult<u64> {
+    let known = id == 0
+        || match kind {
+            vfs::file::F_OWNER_PGRP => t.kernel.pgrp_exists(id),
+            vfs::file::F_OWNER_TID => t.kernel.find_task(id).is_some(),
+            _ => t.kernel.find_group(id).is_some(),
+        };
+    if !known || id < 0 {
+        return Err(Errno::ESRCH);
+    }
+    let mut o = lock(&f.fown);
+    o.kind = kind;
+    o.id = id;
+    Ok(0)
+}
+
+/// A descriptor of `f` was closed (Linux's `filp_close`): the
+/// process's POSIX locks on the file and the table's dnotify requests
+/// through it end.
 pub fn release_posix_locks(t: &Task, f: &File) {
     if let Some(d) = &f.dentry {
         d.inode.locks.release(Owner::Process(t.pid()));
+        vfs::dnotify::flush(f, Arc::as_ptr(&t.fds) as usize);
     }
 }
 

@@ -2,6 +2,7 @@
 //! layer that owns the work and encode the result.
 
 pub mod admin;
+pub mod aio;
 pub mod epoll;
 pub mod file;
 pub mod fs;

@@ -132,7 +132,7 @@ pub fn poll(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 /// Applies a temporary signal mask for the wait; a handler that runs
 /// because of it restores the original mask on return.
-fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64) -> SysResult<Option<SigSet>> {
+pub(crate) fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64) -> SysResult<Option<SigSet>> {
     if mask_addr == 0 {
         return Ok(None);
     }
@@ -145,7 +145,7 @@ fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64) -> SysResult<Option<Sig
     Ok(Some(old))
 }
 
-fn finish_sigmask<T>(t: &mut Task, old: Option<SigSet>, r: &SysResult<T>) {
+pub(crate) fn finish_sigmask<T>(t: &mut Task, old: Option<SigSet>, r: &SysResult<T>) {
     if let Some(old) = old {
         if matches!(r, Err(e) if e.0 >= 512 || *e == Errno::EINTR) {
             t.saved_mask = Some(old);

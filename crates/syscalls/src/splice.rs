@@ -140,7 +140,7 @@ pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             nonblock |= fin.nonblocking();
             let out_nonblock = fout.nonblocking();
             let mut pos = off_out.map(|o| o as u64);
-            let cap = fsize_cap(t);
+            let cap = fsize_cap(t, &fout);
             let n = out_of_pipe(t, ip, nonblock, len, |t, data| {
                 let r = match pos {
                     Some(p) => fout.pwrite_capped(data, p, cap),
@@ -330,7 +330,7 @@ pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         };
         // As Linux, a pipe or socket output takes what fits once it has
         // room: no waiting for the rest.
-        let cap = fsize_cap(t);
+        let cap = fsize_cap(t, &out);
         let w = blocking(t, &out, events::OUT, || out.write_capped(&buf[..n], cap));
         let w = fsize_signal(t, cap, w.map(|w| w as u64)).map(|w| w as usize);
         if w == Err(Errno::EPIPE) {
@@ -398,7 +398,7 @@ pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     // Linux's generic_copy_file_checks: nothing at or past the file-size
     // limit, and no further than it.
-    let cap = fsize_cap(t);
+    let cap = fsize_cap(t, &fout);
     if len > 0 && pout >= cap {
         return fsize_signal(t, cap, Err(Errno::EFBIG));
     }

@@ -3,7 +3,7 @@
 //! from it (`rvisor help syscalls`).
 
 use crate::{
-    file, fs, ioacct, ipc, misc, mm, mount, ns, poll, process, ptrace, sched, seccomp, signal,
+    aio, file, fs, ioacct, ipc, misc, mm, mount, ns, poll, process, ptrace, sched, seccomp, signal,
     time, timer, xattr,
 };
 use crate::{Entry, Status};
@@ -81,7 +81,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "msgsnd", handler: Some(ipc::msgsnd), status: Status::Full },
     Entry { name: "msgrcv", handler: Some(ipc::msgrcv), status: Status::Full },
     Entry { name: "msgctl", handler: Some(ipc::msgctl), status: Status::Full },
-    Entry { name: "fcntl", handler: Some(file::fcntl), status: Status::Partial("F_SETOWN/F_GETOWN do not route SIGIO; no deadlock detection for F_SETLKW") },
+    Entry { name: "fcntl", handler: Some(file::fcntl), status: Status::Partial("F_SETOWN(_EX)/F_GETOWN(_EX)/F_SETSIG/F_GETSIG are kept and F_NOTIFY (dnotify) signals through them, but O_ASYNC files raise no SIGIO; no deadlock detection for F_SETLKW") },
     Entry { name: "flock", handler: Some(file::flock), status: Status::Full },
     Entry { name: "fsync", handler: Some(file::fsync), status: Status::Full },
     Entry { name: "fdatasync", handler: Some(file::fsync), status: Status::Full },
@@ -215,11 +215,11 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sched_setaffinity", handler: Some(sched::sched_setaffinity), status: Status::Partial("kept per task, inherited and reported; host threads are not pinned") },
     Entry { name: "sched_getaffinity", handler: Some(sched::sched_getaffinity), status: Status::Full },
     Entry { name: "set_thread_area", handler: None, status: Status::Enosys },
-    Entry { name: "io_setup", handler: None, status: Status::Enosys },
-    Entry { name: "io_destroy", handler: None, status: Status::Enosys },
-    Entry { name: "io_getevents", handler: None, status: Status::Enosys },
-    Entry { name: "io_submit", handler: None, status: Status::Enosys },
-    Entry { name: "io_cancel", handler: None, status: Status::Enosys },
+    Entry { name: "io_setup", handler: Some(aio::io_setup), status: Status::Partial("the ring mapping has no AIO_RING_MAGIC (libaio reads events with io_getevents); no /proc/sys/fs/aio-nr") },
+    Entry { name: "io_destroy", handler: Some(aio::io_destroy), status: Status::Full },
+    Entry { name: "io_getevents", handler: Some(aio::io_getevents), status: Status::Full },
+    Entry { name: "io_submit", handler: Some(aio::io_submit), status: Status::Partial("PREAD/PWRITE/PREADV/PWRITEV/FSYNC/FDSYNC complete within io_submit (as Linux for non-O_DIRECT files); POLL completes when io_getevents finds the file ready; IOCB_FLAG_IOPRIO is checked, not applied") },
+    Entry { name: "io_cancel", handler: Some(aio::io_cancel), status: Status::Full },
     Entry { name: "get_thread_area", handler: None, status: Status::Enosys },
     Entry { name: "lookup_dcookie", handler: None, status: Status::Enosys },
     Entry { name: "epoll_create", handler: Some(crate::epoll::epoll_create), status: Status::Full },
@@ -342,7 +342,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "pkey_alloc", handler: None, status: Status::Enosys },
     Entry { name: "pkey_free", handler: None, status: Status::Enosys },
     Entry { name: "statx", handler: Some(fs::statx), status: Status::Full },
-    Entry { name: "io_pgetevents", handler: None, status: Status::Enosys },
+    Entry { name: "io_pgetevents", handler: Some(aio::io_pgetevents), status: Status::Full },
     Entry { name: "rseq", handler: None, status: Status::EnosysBecause("kept unimplemented: glibc 2.36 takes ENOSYS as Linux with glibc.pthread.rseq=0 (__rseq_size 0, sched_getcpu through getcpu), measured natively and in the sandbox; registering would mean keeping cpu_id true and aborting critical sections on every preemption and signal") },
     Entry { name: "", handler: None, status: Status::Enosys },
     Entry { name: "", handler: None, status: Status::Enosys },

@@ -36,6 +36,15 @@ impl EventFd {
     pub fn count(&self) -> u64 {
         *lock(&self.count)
     }
+
+    /// Adds `n` to the count, up to the largest value (the kernel's
+    /// `eventfd_signal`, used by AIO completions): readers wake.
+    pub fn signal(&self, n: u64) {
+        let mut c = lock(&self.count);
+        *c = c.saturating_add(n);
+        drop(c);
+        self.queue.notify(events::IN | events::RDNORM);
+    }
 }
 
 impl FileOps for EventFd {
@@ -105,6 +114,10 @@ impl FileOps for EventFd {
 
     fn anon_name(&self) -> Option<Vec<u8>> {
         Some(b"anon_inode:[eventfd]".to_vec())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 

@@ -93,6 +93,42 @@ pub trait FileOps: Send + Sync {
     }
 }
 
+/// Who gets a file's signal-driven notifications (`struct
+/// fown_struct`): `F_SETOWN(_EX)`'s thread, process or process group
+/// (`kind`: `F_OWNER_TID`, `F_OWNER_PID`, `F_OWNER_PGRP`; `id` 0 for
+/// none) and `F_SETSIG`'s signal (0: `SIGIO`).
+#[derive(Clone, Copy, Debug)]
+pub struct Fown {
+    pub kind: i32,
+    pub id: i32,
+    pub sig: i32,
+}
+
+pub const F_OWNER_TID: i32 = 0;
+pub const F_OWNER_PID: i32 = 1;
+pub const F_OWNER_PGRP: i32 = 2;
+
+impl Default for Fown {
+    fn default() -> Fown {
+        Fown {
+            kind: F_OWNER_PID,
+            id: 0,
+            sig: 0,
+        }
+    }
+}
+
+impl Fown {
+    /// `F_GETOWN`'s answer: a process group as its negated ID.
+    pub fn getown(&self) -> i32 {
+        if self.kind == F_OWNER_PGRP {
+            -self.id
+        } else {
+            self.id
+        }
+    }
+}
+
 /// An open file description: shared by `dup`ed descriptors and across
 /// `fork`.
 pub struct File {
@@ -103,6 +139,7 @@ pub struct File {
     /// Landlock denied `TRUNCATE` when this file was opened: `ftruncate`
     /// through it fails (rights are fixed at open, as Linux's).
     no_truncate: std::sync::atomic::AtomicBool,
+    pub fown: Mutex<Fown>,
 }
 
 impl File {
@@ -116,6 +153,7 @@ impl File {
             pos: Mutex::new(0),
             ops,
             no_truncate: std::sync::atomic::AtomicBool::new(false),
+            fown: Mutex::new(Fown::default()),
         })
     }
 

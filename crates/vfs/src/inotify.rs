@@ -78,8 +78,52 @@ static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 /// Rename cookies pair `IN_MOVED_FROM` with `IN_MOVED_TO`.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
 
+/// Marks of other notification systems (dnotify) on inodes.
+static LISTENERS: AtomicUsize = AtomicUsize::new(0);
+
 fn active() -> bool {
-    WATCHES.load(Ordering::Relaxed) != 0
+    WATCHES.load(Ordering::Relaxed) != 0 || LISTENERS.load(Ordering::Relaxed) != 0
+}
+
+/// Another notification system's mark on an inode (dnotify): told of
+/// each event the inode's watches would see.
+pub trait Listener: Send + Sync {
+    /// The `IN_*` bits it wants.
+    fn mask(&self) -> u32;
+    /// `mask` happened to the inode; `name` is the entry's for an event
+    /// about a directory entry (fsnotify's events with a `dir`).
+    /// Returns whether the mark stays.
+    fn event(&self, mask: u32, cookie: u32, name: &[u8]) -> bool;
+}
+
+/// Adds `l` to the inode's listeners (the caller keeps it to remove it).
+pub fn add_listener(inode: &Inode, l: Arc<dyn Listener>) {
+    let n = &inode.notify;
+    let watches = lock(&n.watches);
+    let mut list = lock(&n.listeners);
+    list.push(l);
+    LISTENERS.fetch_add(1, Ordering::Relaxed);
+    n.recompute(&watches, &list);
+}
+
+/// Removes listener `l` (by identity); whether it was there.
+pub fn remove_listener(inode: &Inode, l: &Arc<dyn Listener>) -> bool {
+    let n = &inode.notify;
+    let watches = lock(&n.watches);
+    let mut list = lock(&n.listeners);
+    let before = list.len();
+    list.retain(|x| !Arc::ptr_eq(x, l));
+    let gone = before - list.len();
+    LISTENERS.fetch_sub(gone, Ordering::Relaxed);
+    n.recompute(&watches, &list);
+    gone > 0
+}
+
+/// Recomputes the inode's interest after a listener's mask changed.
+pub fn listeners_changed(inode: &Inode) {
+    let n = &inode.notify;
+    let watches = lock(&n.watches);
+    n.recompute(&watches, &lock(&n.listeners));
 }
 
 /// What every inode carries for notification.
@@ -88,16 +132,18 @@ pub struct InodeNotify {
     /// Union of the watches' event bits, checked before the list.
     mask: AtomicU32,
     watches: Mutex<Vec<Arc<Watch>>>,
+    listeners: Mutex<Vec<Arc<dyn Listener>>>,
     /// Open file descriptions of the inode: an unlinked inode is gone
     /// (`IN_DELETE_SELF`) when the last one closes.
     opens: AtomicUsize,
 }
 
 impl InodeNotify {
-    fn recompute(&self, list: &[Arc<Watch>]) {
+    fn recompute(&self, list: &[Arc<Watch>], listeners: &[Arc<dyn Listener>]) {
         let m = list
             .iter()
             .fold(0, |m, w| m | w.mask.load(Ordering::Relaxed));
+        let m = listeners.iter().fold(m, |m, l| m | l.mask());
         self.mask.store(m, Ordering::Release);
     }
 }
@@ -200,7 +246,9 @@ impl Group {
                 w.mask.store(new, Ordering::Relaxed);
             }
             let wd = w.wd;
-            inode.notify.recompute(&list);
+            inode
+                .notify
+                .recompute(&list, &lock(&inode.notify.listeners));
             return Ok(wd);
         }
         if WATCHES.load(Ordering::Relaxed) >= MAX_USER_WATCHES {
@@ -223,7 +271,9 @@ impl Group {
         });
         s.watches.insert(wd, w.clone());
         list.push(w);
-        inode.notify.recompute(&list);
+        inode
+            .notify
+            .recompute(&list, &lock(&inode.notify.listeners));
         WATCHES.fetch_add(1, Ordering::Relaxed);
         Ok(wd)
     }
@@ -262,7 +312,7 @@ fn unhook(w: &Arc<Watch>) {
     let n = &w.inode.notify;
     let mut list = lock(&n.watches);
     list.retain(|x| !Arc::ptr_eq(x, w));
-    n.recompute(&list);
+    n.recompute(&list, &lock(&n.listeners));
     drop(list);
     WATCHES.fetch_sub(1, Ordering::Relaxed);
 }
@@ -382,6 +432,7 @@ fn deliver(inode: &Inode, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
     if n.mask.load(Ordering::Acquire) & mask & IN_ALL_EVENTS == 0 {
         return;
     }
+    tell_listeners(inode, mask, cookie, name);
     let list = lock(&n.watches).clone();
     // Linux never reported IN_ISDIR with the two self events.
     let shown = if mask & (IN_MOVE_SELF | IN_DELETE_SELF) != 0 {
@@ -399,6 +450,17 @@ fn deliver(inode: &Inode, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
             if wm & IN_ONESHOT != 0 {
                 g.drop_watch(w);
             }
+        }
+    }
+}
+
+/// The inode's listeners that want `mask`; those that are done go.
+fn tell_listeners(inode: &Inode, mask: u32, cookie: u32, name: &[u8]) {
+    let n = &inode.notify;
+    let list = lock(&n.listeners).clone();
+    for l in &list {
+        if l.mask() & mask & IN_ALL_EVENTS != 0 && !l.event(mask, cookie, name) {
+            remove_listener(inode, l);
         }
     }
 }
@@ -456,6 +518,8 @@ pub fn maybe_gone(inode: &Inode) {
     }
     deliver(inode, IN_DELETE_SELF, 0, &[], false);
     let list = std::mem::take(&mut *lock(&inode.notify.watches));
+    let gone = std::mem::take(&mut *lock(&inode.notify.listeners)).len();
+    LISTENERS.fetch_sub(gone, Ordering::Relaxed);
     inode.notify.mask.store(0, Ordering::Release);
     for w in &list {
         if let Some(g) = w.group.upgrade() {

@@ -10,6 +10,7 @@
 
 pub mod dentry;
 pub mod dev;
+pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
 pub mod fiemap;
