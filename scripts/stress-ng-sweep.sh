@@ -86,6 +86,10 @@ CI=(
 	landlock                               # Landlock rulesets enforced by the VFS
 	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
 	sock udp epoll sockfd                  # loopback TCP/UDP, epoll, fd passing
+	fsize fiemap handle remap aiol         # RLIMIT_FSIZE, extents, file handles, native AIO
+	inotify dnotify                        # directory and file events
+	sigsegv usersyscall secretmem          # fault addresses, syscall user dispatch, memfd_secret
+	klog reboot swap                       # syslog(2), reboot and swapon argument checks
 )
 
 mode=full only="" platform=trap jobs=1 timeout="" rvisor="" keep_logs="" rescan=""
