@@ -89,6 +89,7 @@ CI=(
 	readahead sync-file get                # file ranges, adjtimex
 	sysfs numa schedpolicy ioprio          # /sys, NUMA, scheduling attributes
 	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
+	chroot ramfs umount unshare            # chroot, mounts, namespaces
 )
 
 mode=full only="" platform=trap jobs=1 timeout="" rvisor="" keep_logs="" rescan=""

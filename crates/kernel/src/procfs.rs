@@ -165,6 +165,7 @@ fn pid_ino(pid: i32, idx: u64) -> u64 {
 
 struct Root {
     kernel: Weak<Kernel>,
+    sys: OnceLock<Arc<Inode>>,
     /// The host's, read when first asked for: reading it costs the host
     /// milliseconds (it samples every CPU's frequency), too much for every
     /// sandbox's start.
@@ -266,14 +267,21 @@ impl SynthDir for Root {
             "swaps" => file(idx, || {
                 Ok(b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_vec())
             }),
-            "sys" => dir(
-                idx,
-                Arc::new(SysDir {
-                    kernel: self.kernel.clone(),
-                    boot_id: self.boot_id.clone(),
-                    path: Vec::new(),
-                }),
-            ),
+            // One inode for the instance's life: a mount on `/proc/sys`
+            // (bubblewrap binds it read-only) is found by its inode.
+            "sys" => self
+                .sys
+                .get_or_init(|| {
+                    dir(
+                        idx,
+                        Arc::new(SysDir {
+                            kernel: self.kernel.clone(),
+                            boot_id: self.boot_id.clone(),
+                            path: Vec::new(),
+                        }),
+                    )
+                })
+                .clone(),
             _ => return Err(Errno::ENOENT),
         })
     }
@@ -457,6 +465,8 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
             "pid_max",
             "threads-max",
             "ngroups_max",
+            "overflowuid",
+            "overflowgid",
             "random",
             // System V IPC limits (crate::ipc::sysctl).
             "msgmax",
@@ -522,6 +532,10 @@ impl SynthDir for SysDir {
                 ["kernel", "pid_max"] => "4194304".to_string(),
                 ["kernel", "threads-max"] => crate::MAX_TASKS.to_string(),
                 ["kernel", "ngroups_max"] => "65536".to_string(),
+                // What an unmapped id shows as in a user namespace.
+                ["kernel", "overflowuid"] | ["kernel", "overflowgid"] => {
+                    crate::ns::OVERFLOW_ID.to_string()
+                }
                 ["kernel", "random", "boot_id"] => match boot_id.get() {
                     Some(id) => id.clone(),
                     None => boot_id.get_or_init(|| uuid().unwrap_or_default()).clone(),
@@ -1360,6 +1374,7 @@ pub fn new_root(kernel: &Arc<Kernel>) -> Arc<Dentry> {
             1,
             Arc::new(Root {
                 kernel: Arc::downgrade(kernel),
+                sys: OnceLock::new(),
                 cpuinfo: Default::default(),
                 boot_id: Default::default(),
             }),
