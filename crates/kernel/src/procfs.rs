@@ -1232,9 +1232,25 @@ impl SynthDir for NsDir {
         Ok(link(pid_ino(tid, 0x80 + idx as u64), move || {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
             let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
-            let ino = lock(&t.ns).ino(kind).ok_or(Errno::ENOENT)?;
+            let ns = lock(&t.ns).clone();
+            let ino = ns.ino(kind).ok_or(Errno::ENOENT)?;
             let shown = kind.trim_end_matches("_for_children");
-            Ok(text(&format!("{shown}:[{ino}]")))
+            let name = format!("{shown}:[{ino}]");
+            // Opening the link gives a file holding the namespace
+            // (`setns`); pid and time namespaces have none to enter yet.
+            let dentry = crate::ns::NsRef::of(&ns, shown).map(|r| {
+                let inode = Inode::new(
+                    ino,
+                    crate::ns::DEV_NSFS,
+                    Meta::new(S_IFREG | 0o444, 0, 0),
+                    Kind::SynthFile(Arc::new(crate::ns::NsNode(r))),
+                );
+                Dentry::new(name.as_bytes(), None, inode)
+            });
+            Ok(LinkTarget {
+                text: name.into_bytes(),
+                dentry,
+            })
         }))
     }
 
