@@ -18,6 +18,16 @@ pub(crate) fn enter(t: &mut Task, ns: Arc<kernel::ns::Namespaces>) {
     *lock(&t.shared.ns) = ns;
 }
 
+/// A task that entered a new user namespace holds every capability in it.
+fn all_caps(t: &mut Task) {
+    t.caps = Caps {
+        effective: ALL_CAPS,
+        permitted: ALL_CAPS,
+        inheritable: 0,
+    };
+    t.publish_creds();
+}
+
 /// Whether another task shares the caller's root and working directory
 /// (`CLONE_FS`): the task and its `/proc` view hold two references.
 fn fs_shared(t: &Task) -> bool {
@@ -82,12 +92,7 @@ pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     enter(t, ns);
     if new_user {
-        t.caps = Caps {
-            effective: ALL_CAPS,
-            permitted: ALL_CAPS,
-            inheritable: 0,
-        };
-        t.publish_creds();
+        all_caps(t);
     }
     Ok(0)
 }
@@ -189,12 +194,7 @@ pub fn setns(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     enter(t, Arc::new(n));
     if new_user {
-        t.caps = Caps {
-            effective: ALL_CAPS,
-            permitted: ALL_CAPS,
-            inheritable: 0,
-        };
-        t.publish_creds();
+        all_caps(t);
     }
     Ok(0)
 }
