@@ -37,6 +37,8 @@ need redis-server command -v redis-server
 need redis-tools command -v redis-benchmark
 need postgresql have_file /usr/lib/postgresql/15/bin/initdb
 need util-linux command -v setpriv
+need bubblewrap command -v bwrap
+need util-linux command -v unshare
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

@@ -90,6 +90,7 @@ CI=(
 	inotify dnotify                        # directory and file events
 	sigsegv usersyscall secretmem          # fault addresses, syscall user dispatch, memfd_secret
 	klog reboot swap                       # syslog(2), reboot and swapon argument checks
+	chroot ramfs umount unshare            # chroot, mounts, namespaces
 )
 
 mode=full only="" platform=trap jobs=1 timeout="" rvisor="" keep_logs="" rescan=""

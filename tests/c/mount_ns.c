@@ -103,6 +103,9 @@ static void mounts(void)
 	CHK("read ro", close(open("dst/f", O_RDONLY)));
 	CHK("mkdir ro", mkdir("dst/x", 0755));
 	CHK("unlink ro", unlink("dst/g"));
+	CHK("create rw side", close(open("src/h", O_CREAT | O_WRONLY, 0644)));
+	CHK("rename across", rename("src/h", "dst/h2"));
+	CHK("rename in ro", rename("dst/h", "dst/h2"));
 	info_line("dst", line, sizeof line);
 	FACT(strncmp(strchr(strchr(strchr(strchr(strchr(line, ' ') + 1, ' ') + 1, ' ') + 1, ' ') + 1, ' ') + 1, "ro,", 3) == 0);
 	FACT(strstr(line, "/src ") != NULL);

@@ -60,6 +60,7 @@ pub struct NetNs {
 /// A cgroup namespace: an identity (the sandbox has one cgroup).
 pub struct CgroupNs {
     pub ino: u64,
+    pub owner: Arc<UserNs>,
 }
 
 /// One line of a `uid_map`/`gid_map`: `count` ids from `first` inside
@@ -333,7 +334,10 @@ impl Namespaces {
                 ino: SANDBOX_NET,
                 owner: user.clone(),
             }),
-            cgroup: Arc::new(CgroupNs { ino: INIT_CGROUP }),
+            cgroup: Arc::new(CgroupNs {
+                ino: INIT_CGROUP,
+                owner: user.clone(),
+            }),
             user,
         })
     }
@@ -444,7 +448,10 @@ pub fn for_child(task: &crate::Task, flags: u64) -> SysResult<(Arc<Namespaces>, 
         });
     }
     if flags & CLONE_NEWCGROUP != 0 {
-        n.cgroup = Arc::new(CgroupNs { ino: next_ino() });
+        n.cgroup = Arc::new(CgroupNs {
+            ino: next_ino(),
+            owner: owner.clone(),
+        });
     }
     Ok((Arc::new(n), new_user))
 }
@@ -541,4 +548,107 @@ pub fn write_setgroups(ns: &Arc<UserNs>, w: &Writer, text: &str) -> SysResult<()
     }
     m.setgroups_denied = !allow;
     Ok(())
+}
+
+/// One namespace, as a `/proc/PID/ns/*` file refers to it.
+#[derive(Clone)]
+pub enum NsRef {
+    Uts(Arc<UtsNamespace>),
+    Ipc(Arc<IpcNs>),
+    Mnt(Arc<MntNs>),
+    Net(Arc<NetNs>),
+    User(Arc<UserNs>),
+    Cgroup(Arc<CgroupNs>),
+}
+
+impl NsRef {
+    /// The namespace of kind `kind` (a `/proc/PID/ns` name) in `n`.
+    pub fn of(n: &Namespaces, kind: &str) -> Option<NsRef> {
+        Some(match kind {
+            "uts" => NsRef::Uts(n.uts.clone()),
+            "ipc" => NsRef::Ipc(n.ipc.clone()),
+            "mnt" => NsRef::Mnt(n.mnt.clone()),
+            "net" => NsRef::Net(n.net.clone()),
+            "user" => NsRef::User(n.user.clone()),
+            "cgroup" => NsRef::Cgroup(n.cgroup.clone()),
+            _ => return None,
+        })
+    }
+
+    /// Its `CLONE_NEW*` flag.
+    pub fn flag(&self) -> u64 {
+        use crate::process::*;
+        match self {
+            NsRef::Uts(_) => CLONE_NEWUTS,
+            NsRef::Ipc(_) => CLONE_NEWIPC,
+            NsRef::Mnt(_) => CLONE_NEWNS,
+            NsRef::Net(_) => CLONE_NEWNET,
+            NsRef::User(_) => CLONE_NEWUSER,
+            NsRef::Cgroup(_) => CLONE_NEWCGROUP,
+        }
+    }
+
+    /// The user namespace owning it (for a user namespace: itself).
+    pub fn owner(&self) -> Arc<UserNs> {
+        match self {
+            NsRef::Uts(x) => x.owner.clone(),
+            NsRef::Ipc(x) => x.owner.clone(),
+            NsRef::Mnt(x) => x.owner.clone(),
+            NsRef::Net(x) => x.owner.clone(),
+            NsRef::User(x) => x.clone(),
+            NsRef::Cgroup(x) => x.owner.clone(),
+        }
+    }
+}
+
+/// The device number of namespace files (Linux's nsfs).
+pub const DEV_NSFS: u64 = 0x04;
+
+/// The node `/proc/PID/ns/KIND` leads to: opening it gives a file that
+/// holds the namespace (what `setns` takes).
+pub struct NsNode(pub NsRef);
+
+impl vfs::synth::SynthFile for NsNode {
+    fn generate(&self) -> SysResult<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+
+    fn open_ops(&self, inode: &Arc<vfs::Inode>) -> Option<SysResult<Box<dyn vfs::FileOps>>> {
+        Some(Ok(Box::new(NsFile {
+            ns: self.0.clone(),
+            inode: inode.clone(),
+        })))
+    }
+}
+
+/// An open namespace file.
+pub struct NsFile {
+    pub ns: NsRef,
+    inode: Arc<vfs::Inode>,
+}
+
+impl vfs::FileOps for NsFile {
+    fn read(&self, _f: &vfs::File, _buf: &mut [u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn write(&self, _f: &vfs::File, _buf: &[u8], _off: u64) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn stat(&self, _f: &vfs::File) -> SysResult<abi::fs::Stat> {
+        Ok(self.inode.stat())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// The namespace an open namespace file refers to.
+pub fn of_file(f: &vfs::File) -> Option<NsRef> {
+    f.ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<NsFile>())
+        .map(|n| n.ns.clone())
 }

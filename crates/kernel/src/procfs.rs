@@ -173,6 +173,7 @@ fn pid_ino(pid: i32, idx: u64) -> u64 {
 
 struct Root {
     kernel: Weak<Kernel>,
+    sys: OnceLock<Arc<Inode>>,
     /// The host's, read when first asked for: reading it costs the host
     /// milliseconds (it samples every CPU's frequency), too much for every
     /// sandbox's start.
@@ -277,14 +278,21 @@ impl SynthDir for Root {
                 Ok(k.swaps.proc_swaps())
             }),
             "net" => dir(idx, Arc::new(NetDir)),
-            "sys" => dir(
-                idx,
-                Arc::new(SysDir {
-                    kernel: self.kernel.clone(),
-                    boot_id: self.boot_id.clone(),
-                    path: Vec::new(),
-                }),
-            ),
+            // One inode for the instance's life: a mount on `/proc/sys`
+            // (bubblewrap binds it read-only) is found by its inode.
+            "sys" => self
+                .sys
+                .get_or_init(|| {
+                    dir(
+                        idx,
+                        Arc::new(SysDir {
+                            kernel: self.kernel.clone(),
+                            boot_id: self.boot_id.clone(),
+                            path: Vec::new(),
+                        }),
+                    )
+                })
+                .clone(),
             _ => return Err(Errno::ENOENT),
         })
     }
@@ -512,6 +520,8 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
             "threads-max",
             "dmesg_restrict",
             "ngroups_max",
+            "overflowuid",
+            "overflowgid",
             "random",
             // System V IPC limits (crate::ipc::sysctl).
             "msgmax",
@@ -619,6 +629,10 @@ impl SynthDir for SysDir {
                 ["kernel", "pid_max"] => "4194304".to_string(),
                 ["kernel", "threads-max"] => crate::MAX_TASKS.to_string(),
                 ["kernel", "ngroups_max"] => "65536".to_string(),
+                // What an unmapped id shows as in a user namespace.
+                ["kernel", "overflowuid"] | ["kernel", "overflowgid"] => {
+                    crate::ns::OVERFLOW_ID.to_string()
+                }
                 ["kernel", "random", "boot_id"] => match boot_id.get() {
                     Some(id) => id.clone(),
                     None => boot_id.get_or_init(|| uuid().unwrap_or_default()).clone(),
@@ -1333,9 +1347,25 @@ impl SynthDir for NsDir {
         Ok(link(pid_ino(tid, 0x80 + idx as u64), move || {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
             let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
-            let ino = lock(&t.ns).ino(kind).ok_or(Errno::ENOENT)?;
+            let ns = lock(&t.ns).clone();
+            let ino = ns.ino(kind).ok_or(Errno::ENOENT)?;
             let shown = kind.trim_end_matches("_for_children");
-            Ok(text(&format!("{shown}:[{ino}]")))
+            let name = format!("{shown}:[{ino}]");
+            // Opening the link gives a file holding the namespace
+            // (`setns`); pid and time namespaces have none to enter yet.
+            let dentry = crate::ns::NsRef::of(&ns, shown).map(|r| {
+                let inode = Inode::new(
+                    ino,
+                    crate::ns::DEV_NSFS,
+                    Meta::new(S_IFREG | 0o444, 0, 0),
+                    Kind::SynthFile(Arc::new(crate::ns::NsNode(r))),
+                );
+                Dentry::new(name.as_bytes(), None, inode)
+            });
+            Ok(LinkTarget {
+                text: name.into_bytes(),
+                dentry,
+            })
         }))
     }
 
@@ -1476,6 +1506,7 @@ pub fn new_root(kernel: &Arc<Kernel>) -> Arc<Dentry> {
             1,
             Arc::new(Root {
                 kernel: Arc::downgrade(kernel),
+                sys: OnceLock::new(),
                 cpuinfo: Default::default(),
                 boot_id: Default::default(),
             }),

@@ -736,6 +736,30 @@ fn real_cases() -> Vec<RealCase> {
                  [ -e /mnt/a ] || echo outer untouched",
             ],
         ),
+        // bubblewrap in new user, IPC and UTS namespaces: a read-only
+        // bind of /, a tmpfs /dev with bound device nodes and devpts,
+        // /proc, pivot_root and the old root detached.
+        real(
+            "bwrap_id",
+            &[
+                "/usr/bin/bwrap",
+                "--unshare-user",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--",
+                "/bin/sh",
+                "-c",
+                "id; touch /x 2>&1; ls /dev; cat /proc/self/uid_map; \
+                 echo hi > /dev/null && head -c 4 /dev/zero | od -An -tx1",
+            ],
+        ),
         real(
             "sort_generated",
             &[

@@ -128,7 +128,8 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     };
     let ns = admin(t)?;
     let tgt = lookup(t, AT_FDCWD as u64, &target_p, true, false)?;
-    let (top, tmount) = target(&tgt);
+    let (top, tin, troot) = target(&tgt);
+    let tmount = tin.clone().filter(|_| troot);
     let prop = flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
     if flags & MS_REMOUNT != 0 {
         let m = tmount.ok_or(Errno::EINVAL)?;
@@ -141,16 +142,16 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if flags & MS_BIND != 0 {
         let sp = source.ok_or(Errno::EFAULT)?;
         let src = lookup(t, AT_FDCWD as u64, sp.as_bytes(), true, false)?;
-        let (src, _) = target(&src);
+        let (src, from, _) = target(&src);
         if src.inode.is_dir() != top.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let from = ns.mount_of(&src).ok_or(Errno::EINVAL)?;
+        let from = from.ok_or(Errno::EINVAL)?;
         if !ns.contains(&from) {
             return Err(Errno::EINVAL);
         }
         let tree = ns.bind_tree(&from, &src, flags & MS_REC != 0)?;
-        let parent = tmount.or_else(|| ns.mount_of(&top)).ok_or(Errno::EINVAL)?;
+        let parent = tin.ok_or(Errno::EINVAL)?;
         ns.attach_tree(&tree, &parent, &top);
         return Ok(0);
     }
@@ -196,15 +197,15 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if flags & MS_MOVE != 0 {
         let sp = source.ok_or(Errno::EFAULT)?;
         let src = lookup(t, AT_FDCWD as u64, sp.as_bytes(), true, false)?;
-        let (src, sm) = target(&src);
-        let sm = sm.ok_or(Errno::EINVAL)?;
+        let (src, sm, sroot) = target(&src);
+        let sm = sm.filter(|_| sroot).ok_or(Errno::EINVAL)?;
         let Some(_) = sm.parent() else {
             return Err(Errno::EINVAL);
         };
         if src.inode.is_dir() != top.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let parent = tmount.or_else(|| ns.mount_of(&top)).ok_or(Errno::EINVAL)?;
+        let parent = tin.ok_or(Errno::EINVAL)?;
         // Not into itself.
         if ns.subtree(&sm).iter().any(|m| Arc::ptr_eq(m, &parent)) {
             return Err(Errno::ELOOP);
@@ -223,7 +224,7 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         &data,
         flags & MS_RDONLY != 0,
     )?;
-    let parent = tmount.or_else(|| ns.mount_of(&top)).ok_or(Errno::EINVAL)?;
+    let parent = tin.ok_or(Errno::EINVAL)?;
     let m = Mount::new(sb, root, with_atime(flags));
     ns.attach(&m, &parent, &top);
     Ok(0)
@@ -274,8 +275,8 @@ pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let p = path(t, a[0])?;
     let ns = admin(t)?;
     let d = lookup(t, AT_FDCWD as u64, &p, flags & UMOUNT_NOFOLLOW == 0, false)?;
-    let (_, m) = target(&d);
-    let m = m.ok_or(Errno::EINVAL)?;
+    let (_, m, root) = target(&d);
+    let m = m.filter(|_| root).ok_or(Errno::EINVAL)?;
     if !ns.contains(&m) || m.parent().is_none() {
         return Err(Errno::EINVAL);
     }
@@ -301,13 +302,15 @@ pub fn pivot_root(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let op = path(t, a[1])?;
     let ns = admin(t)?;
     let new = lookup(t, AT_FDCWD as u64, &np, true, false)?;
+    let (new, new_m, _) = target(&new);
     let old = lookup(t, AT_FDCWD as u64, &op, true, false)?;
+    let (old, old_m, _) = target(&old);
     if !new.inode.is_dir() || !old.inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     let root = t.fs().root.clone();
-    let new_m = ns.mount_of(&new).ok_or(Errno::EINVAL)?;
-    let old_m = ns.mount_of(&old).ok_or(Errno::EINVAL)?;
+    let new_m = new_m.ok_or(Errno::EINVAL)?;
+    let old_m = old_m.ok_or(Errno::EINVAL)?;
     let root_m = ns.mount_of(&root).ok_or(Errno::EINVAL)?;
     if new.is_removed() {
         return Err(Errno::ENOENT);

@@ -317,7 +317,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "clock_adjtime", handler: Some(time::clock_adjtime), status: Status::Partial("CLOCK_REALTIME read-only as adjtimex; other clocks EOPNOTSUPP; no descriptor (PTP) clocks") },
     Entry { name: "syncfs", handler: Some(file::syncfs), status: Status::Full },
     Entry { name: "sendmmsg", handler: Some(crate::net::sendmmsg), status: Status::Full },
-    Entry { name: "setns", handler: None, status: Status::Enosys },
+    Entry { name: "setns", handler: Some(ns::setns), status: Status::Partial("pid and time namespaces EINVAL (not built)") },
     Entry { name: "getcpu", handler: Some(sched::getcpu), status: Status::Partial("the sentry thread's CPU if the task may use it, else the first allowed (the vDSO's getcpu makes this call); node 0") },
     Entry { name: "process_vm_readv", handler: Some(ptrace::process_vm_readv), status: Status::Full },
     Entry { name: "process_vm_writev", handler: Some(ptrace::process_vm_writev), status: Status::Full },

@@ -36,12 +36,6 @@ impl Dentry {
         *lock(&self.name) = name.to_vec();
     }
 
-    /// For the root of a mount in the caller's namespace: the dentry it
-    /// is mounted on.
-    pub fn mountpoint(self: &Arc<Dentry>) -> Option<Arc<Dentry>> {
-        crate::mount::mounted_on(self)
-    }
-
     pub fn is_removed(&self) -> bool {
         *lock(&self.removed)
     }
@@ -74,20 +68,22 @@ impl Dentry {
         let is_root = |d: &Arc<Dentry>| root.is_some_and(|r| Arc::ptr_eq(d, r));
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut d = self.clone();
-        let reached = 'walk: loop {
+        // The mount the walk is in: out of a mount's root it continues
+        // at the dentry the mount is on, in the parent mount.
+        let mut m = crate::mount::mount_of(self);
+        let reached = loop {
             if is_root(&d) {
                 break true;
             }
-            let mut hops = 0;
-            while let Some(mp) = d.mountpoint() {
-                // A directory bound onto itself is its own mountpoint.
-                hops += 1;
-                if Arc::ptr_eq(&mp, &d) || hops > 64 {
-                    break;
-                }
-                d = mp;
-                if is_root(&d) {
-                    break 'walk true;
+            if let Some(mm) = m.clone().filter(|mm| mm.is_root(&d)) {
+                match (mm.parent(), mm.mountpoint()) {
+                    (Some(p), Some(mp)) => {
+                        d = mp;
+                        m = Some(p);
+                        continue;
+                    }
+                    // The namespace's root, or a detached mount's.
+                    _ => break root.is_none(),
                 }
             }
             match d.parent() {

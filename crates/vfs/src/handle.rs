@@ -72,11 +72,11 @@ pub fn decode(anchor: &Arc<Dentry>, ty: i32, bytes: &[u8]) -> SysResult<Arc<Dent
 }
 
 /// The root of the filesystem `d` is on: the first dentry up its
-/// ancestry that is mounted somewhere, or the top.
+/// ancestry that is the root of a mount, or the top.
 fn fs_root(d: &Arc<Dentry>) -> Arc<Dentry> {
     let mut d = d.clone();
     loop {
-        if d.mountpoint().is_some() {
+        if crate::mount::is_mount_root(&d) {
             return d;
         }
         match d.parent() {

@@ -360,7 +360,7 @@ pub fn check_refer(
 /// The root of the filesystem `d` is in (a mount's root or the top).
 fn mount_root(d: &Arc<Dentry>) -> Arc<Dentry> {
     let mut cur = d.clone();
-    while cur.mountpoint().is_none() {
+    while !crate::mount::is_mount_root(&cur) {
         match cur.parent() {
             Some(p) => cur = p,
             None => break,

@@ -1259,7 +1259,10 @@ impl Vfs {
         }
         let _g = lock(&self.rename_lock);
         let (od, on, _) = self.resolve_parent(root, old_base, old_path, creds)?;
+        // Each directory's mount, as its walk found it.
+        let om = mount::mount_of(&od);
         let (nd, nn, _) = self.resolve_parent(root, new_base, new_path, creds)?;
+        let nm = mount::mount_of(&nd);
         if is_dot(&on) || is_dot(&nn) {
             return Err(Errno::EBUSY);
         }
@@ -1287,10 +1290,7 @@ impl Vfs {
         }
         let od_s = Self::dir_state(&od)?;
         let nd_s = Self::dir_state(&nd)?;
-        mount::check_writable(&od)?;
-        mount::check_writable(&nd)?;
         // Not across mounts, even of one filesystem.
-        let (om, nm) = (mount::mount_of(&od), mount::mount_of(&nd));
         if let (Some(a), Some(b)) = (&om, &nm) {
             if !Arc::ptr_eq(a, b) {
                 return Err(Errno::EXDEV);
@@ -1298,6 +1298,9 @@ impl Vfs {
         }
         if om.is_some() != nm.is_some() {
             return Err(Errno::EXDEV);
+        }
+        if om.is_some_and(|m| m.is_rdonly()) {
+            return Err(Errno::EROFS);
         }
         // A directory cannot move below itself.
         let below = |a: &Arc<Dentry>, target: &Arc<Dentry>| {

@@ -225,6 +225,11 @@ impl Mount {
         }
     }
 
+    /// Whether `d` is this mount's root.
+    pub fn is_root(&self, d: &Arc<Dentry>) -> bool {
+        self.same_root(d)
+    }
+
     fn same_root(&self, d: &Arc<Dentry>) -> bool {
         Arc::ptr_eq(&self.root, d) || Arc::ptr_eq(&self.root.inode, &d.inode)
     }
@@ -685,12 +690,11 @@ pub(crate) fn up(
     down(mnt, &p, p.clone())
 }
 
-/// For a mount root `d`: the dentry it is mounted on (path display).
-pub(crate) fn mounted_on(d: &Arc<Dentry>) -> Option<Arc<Dentry>> {
-    if d.inode.mounts.load(Ordering::Acquire) == 0 {
-        return None;
-    }
-    current()?.mount_rooted_at(d)?.mountpoint()
+/// Whether `d` is the root of a mount of the caller's namespace (where a
+/// filesystem, or the part of one a bind mount shows, begins).
+pub fn is_mount_root(d: &Arc<Dentry>) -> bool {
+    d.inode.mounts.load(Ordering::Acquire) != 0
+        && current().is_some_and(|ns| ns.mount_rooted_at(d).is_some())
 }
 
 /// Whether a mount of the caller's namespace sits on `d`.
@@ -699,12 +703,17 @@ pub fn is_mountpoint(d: &Arc<Dentry>) -> bool {
 }
 
 /// The mount `d` is reached through in the caller's namespace: the one
-/// the caller's last walk ended in when it ended at `d`.
+/// the caller's last walk ended in when it ended at `d`, or at its
+/// directory (a name looked up there, not a mount of its own).
 pub fn mount_of(d: &Arc<Dentry>) -> Option<Arc<Mount>> {
     let last = LAST_WALK.with(|l| {
         l.borrow()
             .as_ref()
-            .filter(|(ld, _)| Arc::ptr_eq(ld, d))
+            .filter(|(ld, _)| {
+                Arc::ptr_eq(ld, d)
+                    || (d.inode.mounts.load(Ordering::Acquire) == 0
+                        && d.parent().is_some_and(|p| Arc::ptr_eq(ld, &p)))
+            })
             .map(|(_, m)| m.clone())
     });
     let ns = current()?;
@@ -892,22 +901,17 @@ impl MountNs {
 }
 
 /// What a mount syscall's target `d` (as a walk left it) means: the
-/// dentry on top once whatever is mounted on it is followed, and the
-/// mount whose root that is, if it is one.
-pub fn target(d: &Arc<Dentry>) -> (Arc<Dentry>, Option<Arc<Mount>>) {
+/// dentry on top once whatever is mounted on it is followed, the mount
+/// it is in (the walk's, when the walk knew it), and whether it is that
+/// mount's root.
+pub fn target(d: &Arc<Dentry>) -> (Arc<Dentry>, Option<Arc<Mount>>, bool) {
     let last = LAST_WALK.with(|l| l.borrow_mut().take());
     let mut m = last.filter(|(ld, _)| Arc::ptr_eq(ld, d)).map(|(_, m)| m);
     let top = down(&mut m, d, d.clone());
     let Some(ns) = current() else {
-        return (top, None);
+        return (top, None, false);
     };
-    let known = m.is_some();
-    let m = m.filter(|m| m.same_root(&top) && ns.contains(m));
-    // A walk that knew its mount says whether `top` is a mount's root.
-    let m = if known {
-        m
-    } else {
-        m.or_else(|| ns.mount_rooted_at(&top))
-    };
-    (top, m)
+    let m = m.filter(|m| ns.contains(m)).or_else(|| ns.mount_of(&top));
+    let is_root = m.as_ref().is_some_and(|m| m.same_root(&top));
+    (top, m, is_root)
 }
