@@ -30,6 +30,8 @@ need gdb command -v gdb
 need stress-ng command -v stress-ng
 need procps command -v ps
 need inotify-tools command -v inotifywait
+need busybox-static dpkg -s busybox-static
+need runc command -v runc
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

@@ -436,7 +436,8 @@ fn state_cmd(root: &Path, id: &str) -> Res {
 /// A signal by name (`KILL`, `SIGKILL`) or number.
 fn parse_signal(s: &str) -> Result<i32, String> {
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=64).contains(&n) {
+        // 0: only whether the container could be signalled.
+        return if (0..=64).contains(&n) {
             Ok(n)
         } else {
             Err(format!("invalid signal {s:?}"))
