@@ -4,6 +4,7 @@
 # statuses must agree. Then rvisor-only checks (wait, bad input, a
 # garbage control message). As root. Prints one line per check; the last
 # line is "N passed, M failed"; exit status 0 only if none failed.
+# A console-socket client (tests/oci/console.py) drives terminal: true.
 #   scripts/oci-test.sh [--rvisor BIN] [--platform trap|ptrace] [--keep]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -68,6 +69,14 @@ PY
 }
 bundle loop '["sh", "-c", "trap \"exit 7\" TERM; sleep 30 & wait"]'
 bundle exit3 '["sh", "-c", "echo out $(hostname); exit 3"]'
+bundle tty '["sh"]'
+python3 - "$T/tty/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = True
+c["process"]["consoleSize"] = {"height": 30, "width": 100}
+json.dump(c, open(sys.argv[1], "w"))
+PY
 mkdir -p "$T/malformed" "$T/norootfs"
 echo '{"ociVersion": "1.0.2", "process": ' >"$T/malformed/config.json"
 python3 -c "
@@ -129,8 +138,13 @@ sequence() { # sequence RT: prints facts, one per line
 	echo "bad id: $("${c[@]}" create --bundle "$T/loop" a/b 2>/dev/null; echo $?)"
 	echo "bad signal: $("${c[@]}" kill x NOSUCHSIG 2>/dev/null; echo $?)"
 }
-sequence RV >"$T/rvisor.txt" 2>"$T/rvisor.err"
-sequence RC >"$T/runc.txt" 2>"$T/runc.err"
+console() { # console RT: terminal: true through --console-socket
+	local -n c=$1
+	python3 tests/oci/console.py "${c[*]:0:1}${PLATFORM:+ --platform $PLATFORM}" "${c[2]}" "$T/tty" \
+		"tty$$-$1" "$T/console-$1.sock" | sed 's/^/console /'
+}
+{ sequence RV; console RV; } >"$T/rvisor.txt" 2>"$T/rvisor.err"
+{ sequence RC; console RC; } >"$T/runc.txt" 2>"$T/runc.err"
 # The ids differ by name only (unique per run: runc names its cgroups
 # after them).
 sed -i "s/ct$$-RV/ct/g" "$T/rvisor.txt"
