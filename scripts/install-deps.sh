@@ -32,6 +32,7 @@ need procps command -v ps
 need inotify-tools command -v inotifywait
 need busybox-static dpkg -s busybox-static
 need runc command -v runc
+need podman command -v podman
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

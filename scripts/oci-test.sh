@@ -140,7 +140,7 @@ sequence() { # sequence RT: prints facts, one per line
 }
 console() { # console RT: terminal: true through --console-socket
 	local -n c=$1
-	python3 tests/oci/console.py "${c[*]:0:1}${PLATFORM:+ --platform $PLATFORM}" "${c[2]}" "$T/tty" \
+	python3 tests/oci/console.py "${c[*]}" "$T/tty" \
 		"tty$$-$1" "$T/console-$1.sock" | sed 's/^/console /'
 }
 { sequence RV; console RV; } >"$T/rvisor.txt" 2>"$T/rvisor.err"
@@ -209,6 +209,26 @@ check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null
 check "exec: a clear error" 1 "$("${RV[@]}" exec x true 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
 check "nothing left" "" "$("${RV[@]}" list -q)"
+
+# --- podman, with an image imported from the same rootfs -------------------
+if command -v podman >/dev/null; then
+	img=localhost/rvisor-oci-test:$$
+	PM=(podman --runtime "$RVISOR" ${PLATFORM:+--runtime-flag "platform=$PLATFORM"})
+	tar -C "$T/rootfs" -cf "$T/rootfs.tar" . && podman import -q "$T/rootfs.tar" "$img" >/dev/null
+	check "podman run --rm echo hi" "hi 0" "$({ "${PM[@]}" run --rm "$img" echo hi 2>&1; echo $?; } | tr "\n" " " | sed "s/ $//")"
+	check "podman run: exit status" 4 "$("${PM[@]}" run --rm "$img" sh -c 'exit 4' >/dev/null 2>&1; echo $?)"
+	cid=$("${PM[@]}" run -d "$img" sh -c 'echo started; trap "echo term; exit 0" TERM; sleep 100 & wait')
+	for _ in $(seq 50); do podman logs "$cid" 2>/dev/null | grep -q started && break; sleep 0.1; done
+	check "podman run -d: running" running "$(podman inspect "$cid" --format '{{.State.Status}}')"
+	check "podman logs" started "$(podman logs "$cid" 2>&1)"
+	"${PM[@]}" stop -t 10 "$cid" >/dev/null
+	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
+	check "podman rm" 0 "$("${PM[@]}" rm "$cid" >/dev/null; echo $?)"
+	podman rmi -f "$img" >/dev/null 2>&1
+else
+	echo "skip podman: not installed"
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
