@@ -39,6 +39,9 @@ need postgresql have_file /usr/lib/postgresql/15/bin/initdb
 need util-linux command -v setpriv
 need bubblewrap command -v bwrap
 need util-linux command -v unshare
+need busybox-static dpkg -s busybox-static
+need runc command -v runc
+need podman command -v podman
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.

@@ -397,6 +397,66 @@ pub fn start_init(
     stdio: Stdio,
     creds: Creds,
 ) -> SysResult<()> {
+    let spec = InitSpec {
+        path,
+        argv,
+        envp,
+        cwd,
+        stdio,
+        creds,
+        extras: InitExtras::default(),
+    };
+    prepare_init(kernel, spec)?.start()
+}
+
+/// What a container's process description sets beyond `start_init`'s
+/// defaults (rlimits, `no_new_privs`, capability sets, umask).
+#[derive(Default, Clone)]
+pub struct InitExtras {
+    /// (resource, limit) pairs replacing the defaults.
+    pub rlimits: Vec<(u32, Rlimit)>,
+    pub no_new_privs: bool,
+    /// `None`: what the uid gets (`Caps::for_uid`).
+    pub caps: Option<Caps>,
+    pub umask: Option<u32>,
+}
+
+/// The init process to build: program, arguments, environment, working
+/// directory, standard streams, credentials and extras.
+pub struct InitSpec<'a> {
+    pub path: &'a [u8],
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: &'a [u8],
+    pub stdio: Stdio,
+    pub creds: Creds,
+    pub extras: InitExtras,
+}
+
+/// An init process whose image is loaded and whose pid 1 exists in the
+/// kernel's table, but which has not run an instruction yet (a
+/// container between `create` and `start`). Signals sent meanwhile are
+/// queued and delivered when it starts.
+pub struct PreparedInit(TaskParts);
+
+impl PreparedInit {
+    /// Lets the init process run.
+    pub fn start(self) -> SysResult<()> {
+        spawn(self.0)
+    }
+}
+
+/// Builds the init process (pid 1) without starting it.
+pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedInit> {
+    let InitSpec {
+        path,
+        argv,
+        envp,
+        cwd,
+        stdio,
+        creds,
+        extras,
+    } = spec;
     let root = kernel.vfs.root.clone();
     let cwd = kernel.vfs.resolve(&root, &root, cwd, true, &creds)?;
     if !cwd.inode.is_dir() {
@@ -410,9 +470,15 @@ pub fn start_init(
             egid: creds.gid,
         },
         creds: creds.clone(),
-        no_new_privs: false,
+        no_new_privs: extras.no_new_privs,
     };
     let (mm, loaded) = load_image(kernel, &root, &cwd, &invoker, path, argv, envp)?;
+    let mut rlimits = default_rlimits();
+    for &(r, l) in &extras.rlimits {
+        if let Some(slot) = rlimits.get_mut(r as usize) {
+            *slot = l;
+        }
+    }
     let mm = Arc::new(Mutex::new(mm));
     let sighand = Arc::new(Mutex::new(SigHandlers {
         actions: [SigAction::default(); 64],
@@ -422,7 +488,7 @@ pub fn start_init(
         TgInner::new(
             None,
             (1, 1),
-            default_rlimits(),
+            rlimits,
             Some(loaded.exe.clone()),
             mm.clone(),
             sighand.clone(),
@@ -454,7 +520,7 @@ pub fn start_init(
         fds.install(f, false, 0, u64::MAX)?;
     }
     let (uid, gid) = (creds.uid, creds.gid);
-    spawn(TaskParts {
+    Ok(PreparedInit(TaskParts {
         shared,
         kernel: kernel.clone(),
         regs: initial_regs(loaded.entry, loaded.sp),
@@ -464,7 +530,7 @@ pub fn start_init(
         fs: Arc::new(Mutex::new(FsContext {
             root,
             cwd,
-            umask: 0o022,
+            umask: extras.umask.unwrap_or(0o022) & 0o777,
         })),
         sighand,
         creds,
@@ -475,8 +541,8 @@ pub fn start_init(
         fsuid: uid,
         fsgid: gid,
         clear_child_tid: 0,
-        no_new_privs: false,
-        caps: Caps::for_uid(uid),
+        no_new_privs: extras.no_new_privs,
+        caps: extras.caps.unwrap_or_else(|| Caps::for_uid(uid)),
         seccomp: Vec::new(),
         seed: None,
         altstack: SigAltStack {
@@ -484,7 +550,7 @@ pub fn start_init(
             ..Default::default()
         },
         vfork_done: None,
-    })
+    }))
 }
 
 /// `clone`/`fork`/`vfork`: a new process. Threads (`CLONE_THREAD`) are not

@@ -2,6 +2,7 @@
 
 mod confine;
 mod gofer;
+mod oci;
 mod sandbox;
 mod terminal;
 
@@ -13,7 +14,10 @@ const USAGE: &str = "usage:
             [--syscall-patching on|off] [--debug-unconfined]
             [--watchdog-timeout SECS] [--watchdog-action log|panic] -- CMD [ARGS...]
   rvisor help syscalls
-  rvisor --version";
+  rvisor --version
+  rvisor [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND ...
+      runc-compatible commands: create start run state kill delete list ps
+      spec features wait (rvisor COMMAND --help)";
 
 fn main() -> ExitCode {
     // A panic anywhere in the sentry is a bug: say so and stop the whole
@@ -49,10 +53,7 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Some(other) => {
-            eprintln!("rvisor: unknown command {other:?}\n{USAGE}");
-            ExitCode::from(2)
-        }
+        Some(_) => oci::main(args),
         None => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use abi::Errno;
-use kernel::process::{start_init, Stdio};
+use kernel::process::{prepare_init, InitSpec, Stdio};
 use kernel::Kernel;
 use loader::vdso;
 use loader::VdsoMapping;
@@ -24,20 +24,42 @@ const MEMORY_FILE_SIZE: u64 = 256 << 30;
 const RECYCLED_MEMORY: u64 = 64 << 20;
 
 pub struct DoOptions {
-    root: String,
-    cwd: Option<String>,
-    env: Vec<String>,
+    pub(crate) root: String,
+    pub(crate) cwd: Option<String>,
+    pub(crate) env: Vec<String>,
     /// `None`: the best platform that works here.
-    platform: Option<String>,
-    strace: bool,
+    pub(crate) platform: Option<String>,
+    pub(crate) strace: bool,
     /// `--debug-unconfined`: skip the sentry's own confinement.
-    unconfined: bool,
-    log: Option<String>,
-    hostname: String,
-    watchdog: kernel::watchdog::Options,
+    pub(crate) unconfined: bool,
+    pub(crate) log: Option<String>,
+    pub(crate) hostname: String,
+    pub(crate) watchdog: kernel::watchdog::Options,
     /// Choices for the platform (syscall patching).
-    platform_options: platform::Options,
-    argv: Vec<String>,
+    pub(crate) platform_options: platform::Options,
+    pub(crate) argv: Vec<String>,
+    /// The init process's user, group and supplementary groups; `None`:
+    /// the caller's.
+    pub(crate) user: Option<(u32, u32, Vec<u32>)>,
+    /// Rlimits, capabilities, umask, `no_new_privs` of the init process.
+    pub(crate) init_extras: kernel::process::InitExtras,
+    /// The OCI runtime's boot process (`oci::boot`); `None` for `do`.
+    pub(crate) embedding: Option<Box<dyn Embedding>>,
+}
+
+/// What a container's boot process adds to a sandbox run; everything
+/// else is `rvisor do`'s.
+pub(crate) trait Embedding {
+    /// Single-threaded, after inherited descriptors are closed and
+    /// before confinement: opens the host files it needs later.
+    fn prepare(&mut self) -> Result<(), String>;
+    /// The kernel is built and init is loaded but not started: blocks
+    /// until it may start. `Err(status)`: end the sandbox with it.
+    fn hold(&mut self, kernel: &Arc<Kernel>) -> Result<(), u8>;
+    /// Init has started.
+    fn started(&mut self);
+    /// Init has exited with this wait status.
+    fn exited(&mut self, status: i32);
 }
 
 impl DoOptions {
@@ -54,6 +76,9 @@ impl DoOptions {
             watchdog: Default::default(),
             platform_options: platform::Options::default(),
             argv: Vec::new(),
+            user: None,
+            init_extras: Default::default(),
+            embedding: None,
         };
         let mut explicit_env = false;
         let mut i = 0;
@@ -366,7 +391,7 @@ fn stuck_test_hook() -> Option<(u64, std::time::Duration)> {
     ))
 }
 
-pub fn run(o: DoOptions) -> u8 {
+pub fn run(mut o: DoOptions) -> u8 {
     if let Some(name) = &o.platform {
         if !platform::PLATFORMS.contains(&name.as_str()) {
             eprintln!(
@@ -384,6 +409,12 @@ pub fn run(o: DoOptions) -> u8 {
         );
     } else {
         confine::close_inherited();
+    }
+    if let Some(e) = o.embedding.as_mut() {
+        if let Err(msg) = e.prepare() {
+            eprintln!("rvisor: {msg}");
+            return 125;
+        }
     }
     raise_nofile();
     // Every host path the sentry uses is opened here, while the host's
@@ -530,18 +561,23 @@ pub fn run(o: DoOptions) -> u8 {
         _ => "/".into(),
     };
     let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
-    // SAFETY: getuid/getgid cannot fail.
-    let creds = unsafe {
-        let uid = libc::getuid();
-        Creds {
-            uid,
-            gid: libc::getgid(),
-            groups: std::sync::Arc::from([]),
-            dac_override: uid == 0,
-            dac_read_search: uid == 0,
-            fowner: uid == 0,
-            landlock: None,
-        }
+    let (uid, gid, groups) = match o.user.clone() {
+        Some(u) => u,
+        // SAFETY: getuid/getgid cannot fail.
+        None => unsafe { (libc::getuid(), libc::getgid(), Vec::new()) },
+    };
+    let fs_cap = |c: u32| match &o.init_extras.caps {
+        Some(caps) => caps.effective & (1 << c) != 0,
+        None => uid == 0,
+    };
+    let creds = Creds {
+        uid,
+        gid,
+        groups: std::sync::Arc::from(groups),
+        dac_override: fs_cap(kernel::task::CAP_DAC_OVERRIDE),
+        dac_read_search: fs_cap(kernel::task::CAP_DAC_READ_SEARCH),
+        fowner: fs_cap(kernel::task::CAP_FOWNER),
+        landlock: None,
     };
     // A host terminal on stdin: the program gets a sandbox terminal for it
     // (restored when `term` drops, whichever way this returns).
@@ -569,17 +605,30 @@ pub fn run(o: DoOptions) -> u8 {
             return 125;
         }
     }
-    if let Err(e) = start_init(&kernel, &cmd, argv, envp, cwd.as_bytes(), stdio, creds) {
-        let (msg, code) = match e {
-            Errno::ENOENT if !o.argv[0].contains('/') => ("command not found".to_string(), 127),
-            Errno::ENOENT => ("No such file or directory".to_string(), 127),
-            Errno::EACCES => ("Permission denied".to_string(), 126),
-            Errno::ENOEXEC => ("Exec format error".to_string(), 126),
-            Errno::ENOTDIR => ("Not a directory".to_string(), 126),
-            other => (format!("cannot execute: {other}"), 126),
-        };
-        eprintln!("rvisor: {}: {msg}", o.argv[0]);
-        return code;
+    let spec = InitSpec {
+        path: &cmd,
+        argv,
+        envp,
+        cwd: cwd.as_bytes(),
+        stdio,
+        creds,
+        extras: o.init_extras.clone(),
+    };
+    let started = prepare_init(&kernel, spec).and_then(|init| {
+        if let Some(e) = o.embedding.as_mut() {
+            if let Err(status) = e.hold(&kernel) {
+                return Ok(Some(status));
+            }
+        }
+        init.start().map(|_| None)
+    });
+    match started {
+        Ok(Some(status)) => return status,
+        Ok(None) => {}
+        Err(e) => return exec_failed(&o.argv[0], e),
+    }
+    if let Some(e) = o.embedding.as_mut() {
+        e.started();
     }
     if let Some(t) = &term {
         t.start_copying();
@@ -591,5 +640,25 @@ pub fn run(o: DoOptions) -> u8 {
     }
     drop(term);
     let _ = std::io::stdout().flush();
+    if let Some(e) = o.embedding.as_mut() {
+        e.exited(status);
+    }
     exit_code(status)
+}
+
+/// Reports why the init process could not be started, with the status a
+/// shell would give.
+fn exec_failed(arg0: &str, e: Errno) -> u8 {
+    {
+        let (msg, code) = match e {
+            Errno::ENOENT if !arg0.contains('/') => ("command not found".to_string(), 127),
+            Errno::ENOENT => ("No such file or directory".to_string(), 127),
+            Errno::EACCES => ("Permission denied".to_string(), 126),
+            Errno::ENOEXEC => ("Exec format error".to_string(), 126),
+            Errno::ENOTDIR => ("Not a directory".to_string(), 126),
+            other => (format!("cannot execute: {other}"), 126),
+        };
+        eprintln!("rvisor: {arg0}: {msg}");
+        code
+    }
 }

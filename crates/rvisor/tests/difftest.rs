@@ -15,6 +15,8 @@
 //!   perl) from the table in [`real_cases`], plus sandbox-only checks.
 //! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
 //! * `cli::NAME` — command-line behaviour of `rvisor` itself.
+//! * `oci::script::PLATFORM` — `scripts/oci-test.sh`: the runc-compatible
+//!   commands on a busybox bundle, compared with `runc` on the same bundle.
 //! * `sweep::ci::PLATFORM` — `scripts/stress-ng-sweep.sh --ci`: the stress-ng
 //!   stressors that pass in the sandbox today must keep passing.
 //!
@@ -62,6 +64,7 @@ fn main() {
     real_trials(&platforms, &mut trials);
     escape::trials(&platforms, &mut trials);
     sweep_trials(&platforms, &mut trials);
+    oci_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(dir) = SCRATCH.get() {
         let _ = std::fs::remove_dir_all(dir);
@@ -1248,6 +1251,44 @@ fn stress_ng_ci_sweep(platform: &str) -> Result<(), Failed> {
     Err(format!(
         "stress-ng sweep (--ci, {platform}): status {status}, expected 0 and \
          \"N passed, 0 failed\"\n{}\nstderr (up to {STDERR_LIMIT} bytes):\n{}",
+        stdout.trim_end(),
+        truncated(&r.stderr, STDERR_LIMIT)
+    )
+    .into())
+}
+
+/// `scripts/oci-test.sh`'s time limit (it takes ~20 s).
+const OCI_TIMEOUT: Duration = Duration::from_secs(4 * 60);
+
+fn oci_trials(platforms: &[String], trials: &mut Vec<Trial>) {
+    for platform in platforms {
+        let p = platform.clone();
+        trials.push(Trial::test(format!("oci::script::{platform}"), move || {
+            oci_script(&p)
+        }));
+    }
+}
+
+/// Runs `scripts/oci-test.sh`: the runc-compatible commands on a busybox
+/// bundle, compared with runc's on the same bundle, and bad input.
+fn oci_script(platform: &str) -> Result<(), Failed> {
+    let root = workspace_root();
+    let argv: Vec<OsString> = vec![
+        "/bin/bash".into(),
+        root.join("scripts/oci-test.sh").into(),
+        "--platform".into(),
+        platform.into(),
+        "--rvisor".into(),
+        rvisor_bin().into(),
+    ];
+    let r = run_cmd_within(&argv, &root, None, OCI_TIMEOUT)?;
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    if r.status == Some(0) && stdout.lines().last().unwrap_or("").ends_with(" 0 failed") {
+        return Ok(());
+    }
+    Err(format!(
+        "oci-test.sh ({platform}): status {:?}, expected 0\n{}\nstderr (up to {STDERR_LIMIT} bytes):\n{}",
+        r.status,
         stdout.trim_end(),
         truncated(&r.stderr, STDERR_LIMIT)
     )

@@ -75,6 +75,8 @@ const ANY_ARGS: &[i64] = &[
     libc::SYS_recvmsg,
     libc::SYS_sendto,
     libc::SYS_recvfrom,
+    // a container's control socket (bound and listening before this)
+    libc::SYS_accept4,
     libc::SYS_poll,
     libc::SYS_ppoll,
     libc::SYS_pselect6,

@@ -1,0 +1,296 @@
+//! The sandbox process of a container (`rvisor boot`, started by
+//! `create`/`run`): the sentry of `rvisor do`, confined the same way, with
+//! its init process built but held until `start`, and the control server
+//! (`control.rs`) on the socket in the state directory. It ends when init
+//! ends, with init's exit status (what a container engine's monitor waits
+//! for), after writing init's wait status to `exit`.
+
+use std::io::Write;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use kernel::Kernel;
+
+use super::control::{self, Request};
+use crate::sandbox::Embedding;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Created,
+    StartRequested,
+    Running,
+    /// Signalled before it started: the sandbox ends with this signal.
+    Killed(i32),
+    /// Init's wait status.
+    Exited(i32),
+}
+
+struct Shared {
+    phase: Mutex<Phase>,
+    cv: Condvar,
+    kernel: Arc<Kernel>,
+    /// Connections waiting for init's end (answered before the process
+    /// exits).
+    waiters: AtomicUsize,
+    exit_file: Mutex<Option<std::fs::File>>,
+}
+
+impl Shared {
+    fn phase(&self) -> Phase {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, p: Phase) {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = p;
+        self.cv.notify_all();
+    }
+
+    /// Waits while `busy(phase)` holds.
+    fn wait_while(&self, busy: impl Fn(Phase) -> bool) -> Phase {
+        let mut g = self.phase.lock().unwrap_or_else(|p| p.into_inner());
+        while busy(*g) {
+            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+        *g
+    }
+
+    fn record_exit(&self, status: i32) {
+        if let Some(f) = self
+            .exit_file
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            let _ = f.write_all(format!("{status}\n").as_bytes());
+        }
+    }
+}
+
+pub struct Boot {
+    dir: PathBuf,
+    listener: Option<UnixListener>,
+    exit_file: Option<std::fs::File>,
+    shared: Option<Arc<Shared>>,
+}
+
+impl Boot {
+    pub fn new(dir: PathBuf) -> Boot {
+        Boot {
+            dir,
+            listener: None,
+            exit_file: None,
+            shared: None,
+        }
+    }
+}
+
+impl Embedding for Boot {
+    fn prepare(&mut self) -> Result<(), String> {
+        super::log::reopen();
+        // Relative to the directory: a socket path is limited to 107 bytes.
+        let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+        std::env::set_current_dir(&self.dir)
+            .map_err(|e| format!("state directory {}: {e}", self.dir.display()))?;
+        let _ = std::fs::remove_file(control::SOCKET);
+        let l = UnixListener::bind(control::SOCKET);
+        let f = std::fs::File::options()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open("exit");
+        let _ = std::env::set_current_dir(cwd);
+        self.listener = Some(l.map_err(|e| format!("control socket: {e}"))?);
+        self.exit_file = Some(f.map_err(|e| format!("exit file: {e}"))?);
+        Ok(())
+    }
+
+    fn hold(&mut self, kernel: &Arc<Kernel>) -> Result<(), u8> {
+        let shared = Arc::new(Shared {
+            phase: Mutex::new(Phase::Created),
+            cv: Condvar::new(),
+            kernel: kernel.clone(),
+            waiters: AtomicUsize::new(0),
+            exit_file: Mutex::new(self.exit_file.take()),
+        });
+        self.shared = Some(shared.clone());
+        let Some(listener) = self.listener.take() else {
+            return Err(125);
+        };
+        let s = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || serve(listener, s));
+        if spawned.is_err() {
+            return Err(125);
+        }
+        match shared.wait_while(|p| p == Phase::Created) {
+            Phase::Killed(sig) => {
+                shared.record_exit(sig);
+                Err(128 + sig as u8)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn started(&mut self) {
+        if let Some(s) = &self.shared {
+            s.set(Phase::Running);
+        }
+    }
+
+    fn exited(&mut self, status: i32) {
+        let Some(s) = &self.shared else { return };
+        s.record_exit(status);
+        s.set(Phase::Exited(status));
+        // Let waiting `wait` calls have their answer before the process
+        // (and the socket) goes.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while s.waiters.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+}
+
+fn serve(listener: UnixListener, s: Arc<Shared>) {
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let s = s.clone();
+        // One thread per connection: a `wait` blocks until init ends,
+        // and a client that sends nothing holds up no one else.
+        let _ = std::thread::Builder::new()
+            .name("control-conn".into())
+            .spawn(move || handle(conn, &s));
+    }
+}
+
+fn handle(mut conn: UnixStream, s: &Shared) {
+    let reply = match control::read_msg(&mut conn).and_then(|v| {
+        serde_json::from_value::<Request>(v).map_err(|e| format!("malformed request: {e}"))
+    }) {
+        Ok(req) => answer(req, s),
+        Err(e) => Err(e),
+    };
+    let v = match reply {
+        Ok(v) => v,
+        Err(e) => serde_json::json!({ "error": e }),
+    };
+    let _ = control::write_msg(&mut conn, &v);
+}
+
+/// Signals whose default action is to ignore them: sent to a container
+/// that has not started, they change nothing.
+fn ignored_by_default(sig: i32) -> bool {
+    matches!(
+        sig,
+        0 | libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
+    )
+}
+
+fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
+    let ok = serde_json::json!({ "ok": true });
+    match req {
+        Request::Created => Ok(ok),
+        Request::Start => {
+            {
+                let mut g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
+                if *g != Phase::Created {
+                    return Err("the container has already been started".into());
+                }
+                *g = Phase::StartRequested;
+                s.cv.notify_all();
+            }
+            match s.wait_while(|p| p == Phase::StartRequested) {
+                Phase::Running | Phase::Exited(_) => Ok(ok),
+                p => Err(format!("the container did not start ({p:?})")),
+            }
+        }
+        Request::State => {
+            let status = match s.phase() {
+                Phase::Created => "created",
+                Phase::StartRequested | Phase::Running => "running",
+                Phase::Killed(_) | Phase::Exited(_) => "stopped",
+            };
+            Ok(serde_json::json!({ "status": status }))
+        }
+        Request::Signal { signal, all } => {
+            if !(0..=64).contains(&signal) {
+                return Err(format!("invalid signal {signal}"));
+            }
+            {
+                let mut g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
+                match *g {
+                    Phase::Created if ignored_by_default(signal) => return Ok(ok),
+                    Phase::Created => {
+                        *g = Phase::Killed(signal);
+                        s.cv.notify_all();
+                        return Ok(ok);
+                    }
+                    Phase::Killed(_) | Phase::Exited(_) => {
+                        return Err("container not running".into())
+                    }
+                    _ => {}
+                }
+            }
+            if signal == 0 {
+                return Ok(ok);
+            }
+            let groups: Vec<_> = if all {
+                kernel::task::lock(&s.kernel.table)
+                    .groups
+                    .values()
+                    .cloned()
+                    .collect()
+            } else {
+                s.kernel.find_group(1).into_iter().collect()
+            };
+            if groups.is_empty() {
+                return Err("container not running".into());
+            }
+            for g in groups {
+                kernel::signal::send_to_group(
+                    &g,
+                    abi::signal::SigInfo::from_user(signal, abi::signal::SI_USER, 0, 0),
+                );
+            }
+            Ok(ok)
+        }
+        Request::Wait => {
+            s.waiters.fetch_add(1, Ordering::AcqRel);
+            let p = s.wait_while(|p| !matches!(p, Phase::Exited(_) | Phase::Killed(_)));
+            s.waiters.fetch_sub(1, Ordering::AcqRel);
+            let status = match p {
+                Phase::Exited(st) => st,
+                Phase::Killed(sig) => sig,
+                _ => 0,
+            };
+            Ok(serde_json::json!({ "status": status }))
+        }
+        Request::Ps => {
+            let groups: Vec<_> = kernel::task::lock(&s.kernel.table)
+                .groups
+                .values()
+                .cloned()
+                .collect();
+            let procs: Vec<_> = groups
+                .iter()
+                .map(|g| {
+                    let inner = g.lock();
+                    let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
+                    let comm = inner
+                        .threads
+                        .first()
+                        .map(|t| String::from_utf8_lossy(&kernel::task::lock(&t.comm)).into_owned())
+                        .unwrap_or_default();
+                    serde_json::json!({ "pid": g.pid, "ppid": ppid, "cmd": comm })
+                })
+                .collect();
+            Ok(serde_json::json!({ "processes": procs }))
+        }
+        Request::Destroy => {
+            s.record_exit(libc::SIGKILL);
+            std::process::exit(128 + libc::SIGKILL);
+        }
+    }
+}

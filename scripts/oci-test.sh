@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Drives rvisor's runc-compatible commands on a busybox bundle, and the
+# same sequence under runc on the same bundle: the state fields and exit
+# statuses must agree. Then rvisor-only checks (wait, bad input, a
+# garbage control message). As root. Prints one line per check; the last
+# line is "N passed, M failed"; exit status 0 only if none failed.
+# A console-socket client (tests/oci/console.py) drives terminal: true.
+#   scripts/oci-test.sh [--rvisor BIN] [--platform trap|ptrace] [--keep]
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+RVISOR=target/release/rvisor
+PLATFORM=
+KEEP=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rvisor) RVISOR=$2; shift ;;
+	--platform) PLATFORM=$2; shift ;;
+	--keep) KEEP=1 ;;
+	*) echo "oci-test: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+RVISOR=$(realpath "$RVISOR")
+BUSYBOX=$(command -v busybox) || { echo "oci-test: busybox-static missing" >&2; exit 2; }
+command -v runc >/dev/null || { echo "oci-test: runc missing" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/oci-test.XXXXXX)
+RV=("$RVISOR" --root "$T/state-rvisor" ${PLATFORM:+--platform "$PLATFORM"})
+RC=(runc --root "$T/state-runc")
+cleanup() {
+	for rt in RV RC; do
+		local -n cmd=$rt
+		for id in $("${cmd[@]}" list -q 2>/dev/null); do
+			"${cmd[@]}" delete --force "$id" >/dev/null 2>&1
+		done
+	done
+	[ $KEEP = 1 ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+pass=0 fail=0
+check() { # check NAME EXPECTED ACTUAL
+	if [ "$2" == "$3" ]; then
+		pass=$((pass + 1)); echo "ok   $1"
+	else
+		fail=$((fail + 1)); echo "FAIL $1: expected [$2], got [$3]"
+	fi
+}
+
+# --- the bundles: one rootfs, several configs -----------------------------
+mkdir -p "$T/rootfs/bin" "$T/rootfs/tmp" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev"
+cp "$BUSYBOX" "$T/rootfs/bin/busybox"
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$T/rootfs/bin/$a"; done
+mkdir -p "$T/spec"
+"$RVISOR" spec --bundle "$T/spec" || { echo "FAIL spec"; exit 1; }
+check "spec refuses to overwrite" 1 "$("$RVISOR" spec --bundle "$T/spec" 2>/dev/null; echo $?)"
+bundle() { # bundle NAME ARGS-JSON
+	mkdir -p "$T/$1"
+	python3 - "$T/spec/config.json" "$T/$1/config.json" "$T/rootfs" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["root"] = {"path": sys.argv[3], "readonly": False}
+c["process"]["args"] = json.loads(sys.argv[4])
+c["process"]["terminal"] = False
+c["hostname"] = "oci-test"
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+}
+bundle loop '["sh", "-c", "trap \"exit 7\" TERM; sleep 30 & wait"]'
+bundle exit3 '["sh", "-c", "echo out $(hostname); exit 3"]'
+bundle tty '["sh"]'
+python3 - "$T/tty/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = True
+c["process"]["consoleSize"] = {"height": 30, "width": 100}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+mkdir -p "$T/malformed" "$T/norootfs"
+echo '{"ociVersion": "1.0.2", "process": ' >"$T/malformed/config.json"
+python3 -c "
+import json; c = json.load(open('$T/loop/config.json')); c['root']['path'] = '$T/absent'
+json.dump(c, open('$T/norootfs/config.json', 'w'))"
+
+# --- the sequence, run under both runtimes --------------------------------
+field() { python3 -c "import json,sys; print(json.load(sys.stdin).get('$1'))" 2>/dev/null; }
+wait_status() { # wait_status RT ID STATUS: polls up to 10 s
+	local -n c=$1
+	for _ in $(seq 100); do
+		[ "$("${c[@]}" state "$2" 2>/dev/null | field status)" = "$3" ] && break
+		sleep 0.1
+	done
+	"${c[@]}" state "$2" 2>/dev/null | field status
+}
+sequence() { # sequence RT: prints facts, one per line
+	local -n c=$1
+	local id=ct$$-$1
+	echo "create: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)"
+	local st; st=$("${c[@]}" state "$id")
+	echo "state after create: $(field status <<<"$st") id=$(field id <<<"$st")" \
+		"bundle=$(field bundle <<<"$st") rootfs=$(field rootfs <<<"$st")" \
+		"ociVersion=$(field ociVersion <<<"$st") pid>0=$([ "$(field pid <<<"$st")" -gt 0 ] && echo yes)"
+	echo "state keys: $(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <<<"$st")"
+	echo "create duplicate: $("${c[@]}" create --bundle "$T/loop" "$id" 2>/dev/null; echo $?)"
+	echo "list -q: $("${c[@]}" list -q | tr '\n' ' ')"
+	echo "list json: $("${c[@]}" list --format json | python3 -c 'import json,sys; print([(s["id"], s["status"], sorted(s)) for s in json.load(sys.stdin)])')"
+	echo "list table header: $("${c[@]}" list | head -1 | tr -s ' ')"
+	echo "start: $("${c[@]}" start "$id"; echo $?)"
+	echo "state after start: $(wait_status "$1" "$id" running)"
+	echo "start twice: $("${c[@]}" start "$id" 2>/dev/null; echo $?)"
+	sleep 0.3
+	echo "ps json count: $("${c[@]}" ps --format json "$id" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	echo "delete running: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
+	echo "kill 0: $("${c[@]}" kill "$id" 0; echo $?)"
+	echo "kill TERM: $("${c[@]}" kill "$id" TERM; echo $?)"
+	echo "state after kill: $(wait_status "$1" "$id" stopped) pid=$("${c[@]}" state "$id" | field pid)"
+	echo "kill stopped: $("${c[@]}" kill "$id" KILL 2>/dev/null; echo $?)"
+	echo "delete: $("${c[@]}" delete "$id"; echo $?)"
+	echo "state deleted: $("${c[@]}" state "$id" >/dev/null 2>&1; echo $?)"
+	echo "delete unknown: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
+	echo "delete --force unknown: $("${c[@]}" delete --force "$id" 2>/dev/null; echo $?)"
+	echo "start unknown: $("${c[@]}" start nosuch 2>/dev/null; echo $?)"
+	echo "kill by number, --all: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
+		"${c[@]}" start "$id"; "${c[@]}" kill --all "$id" 9; echo $?) $(wait_status "$1" "$id" stopped)"
+	"${c[@]}" delete "$id"
+	echo "delete created: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
+		"${c[@]}" delete "$id"; echo $?) $("${c[@]}" list -q | wc -l)"
+	echo "run: $("${c[@]}" run --bundle "$T/exit3" "$id" </dev/null 2>&1; echo "status $?")" \
+		"left=$("${c[@]}" list -q | wc -l)" | tr '\n' ' '
+	echo
+	echo "run -d: $("${c[@]}" run -d --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
+		"$(wait_status "$1" "$id" running)"
+	echo "run -d kill: $("${c[@]}" kill "$id" KILL; echo $?) $(wait_status "$1" "$id" stopped)"
+	echo "run -d delete: $("${c[@]}" delete "$id"; echo $?)"
+	echo "malformed config: $("${c[@]}" create --bundle "$T/malformed" bad 2>/dev/null; echo $?) left=$("${c[@]}" list -q | wc -l)"
+	echo "missing rootfs: $("${c[@]}" create --bundle "$T/norootfs" bad 2>/dev/null; echo $?) left=$("${c[@]}" list -q | wc -l)"
+	echo "bad id: $("${c[@]}" create --bundle "$T/loop" a/b 2>/dev/null; echo $?)"
+	echo "bad signal: $("${c[@]}" kill x NOSUCHSIG 2>/dev/null; echo $?)"
+}
+console() { # console RT: terminal: true through --console-socket
+	local -n c=$1
+	python3 tests/oci/console.py "${c[*]}" "$T/tty" \
+		"tty$$-$1" "$T/console-$1.sock" | sed 's/^/console /'
+}
+{ sequence RV; console RV; } >"$T/rvisor.txt" 2>"$T/rvisor.err"
+{ sequence RC; console RC; } >"$T/runc.txt" 2>"$T/runc.err"
+# The ids differ by name only (unique per run: runc names its cgroups
+# after them).
+sed -i "s/ct$$-RV/ct/g" "$T/rvisor.txt"
+sed -i "s/ct$$-RC/ct/g" "$T/runc.txt"
+while IFS= read -r line; do
+	name=${line%%:*}
+	theirs=$(grep -m1 -F "$name:" "$T/runc.txt")
+	check "same as runc: $name" "${theirs#*: }" "${line#*: }"
+done <"$T/rvisor.txt"
+check "runc transcript length" "$(wc -l <"$T/runc.txt")" "$(wc -l <"$T/rvisor.txt")"
+
+# --- rvisor only ----------------------------------------------------------
+id=only
+"${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
+sock="$T/state-rvisor/$id/ctl.sock"
+garbage() { # garbage KIND: sends a bad message, prints the reply
+	python3 - "$sock" "$1" <<'PY'
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+kind = sys.argv[2]
+if kind == "huge": s.sendall(struct.pack(">I", 1 << 30) + b"x" * 1000)
+elif kind == "json": s.sendall(struct.pack(">I", 5) + b"{{{{{")
+elif kind == "unknown": m = b'{"type":"format-disk"}'; s.sendall(struct.pack(">I", len(m)) + m)
+elif kind == "short": s.sendall(b"\x00\x00")
+s.shutdown(socket.SHUT_WR)
+hdr = s.recv(4)
+if len(hdr) < 4: print("closed"); sys.exit()
+n = struct.unpack(">I", hdr)[0]; body = b""
+while len(body) < n:
+    chunk = s.recv(n - len(body))
+    if not chunk: break
+    body += chunk
+print("error" if "error" in json.loads(body) else "accepted")
+PY
+}
+for k in huge json unknown short; do
+	check "garbage control message ($k) refused" error "$(garbage $k)"
+done
+check "state after garbage" created "$("${RV[@]}" state $id | field status)"
+"${RV[@]}" start $id
+check "started after garbage" running "$(wait_status RV $id running)"
+"${RV[@]}" wait $id >"$T/wait.out" &
+waiter=$!
+sleep 0.3
+"${RV[@]}" kill $id TERM
+wait $waiter
+check "wait: init's exit status" '{"exitStatus":7,"id":"only"}' "$(cat "$T/wait.out")"
+check "wait after the end" '{"exitStatus":7,"id":"only"}' "$("${RV[@]}" wait $id)"
+"${RV[@]}" delete $id
+check "delete removed the state directory" no "$([ -e "$T/state-rvisor/$id" ] && echo yes || echo no)"
+"${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
+pid=$("${RV[@]}" state $id | field pid)
+kill -9 "$pid"
+check "state after the sandbox was killed" stopped "$(wait_status RV $id stopped)"
+check "delete after the sandbox was killed" 0 "$("${RV[@]}" delete $id; echo $?)"
+out=$("${RV[@]}" run --bundle "$T/exit3" $id </dev/null 2>/dev/null)
+check "run: output and hostname" "out oci-test" "$out"
+check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T/malformed" bad 2>&1 | wc -l)"
+"${RV[@]}" --log "$T/log.json" --log-format json create --bundle "$T/malformed" bad 2>/dev/null
+check "--log-format json: an error line" "error" "$(tail -1 "$T/log.json" | field level)"
+check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
+check "exec: a clear error" 1 "$("${RV[@]}" exec x true 2>/dev/null; echo $?)"
+check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
+check "nothing left" "" "$("${RV[@]}" list -q)"
+
+# --- podman, with an image imported from the same rootfs -------------------
+if command -v podman >/dev/null; then
+	img=localhost/rvisor-oci-test:$$
+	PM=(podman --runtime "$RVISOR" ${PLATFORM:+--runtime-flag "platform=$PLATFORM"})
+	tar -C "$T/rootfs" -cf "$T/rootfs.tar" . && podman import -q "$T/rootfs.tar" "$img" >/dev/null
+	check "podman run --rm echo hi" "hi 0" "$({ "${PM[@]}" run --rm "$img" echo hi 2>&1; echo $?; } | tr "\n" " " | sed "s/ $//")"
+	check "podman run: exit status" 4 "$("${PM[@]}" run --rm "$img" sh -c 'exit 4' >/dev/null 2>&1; echo $?)"
+	cid=$("${PM[@]}" run -d "$img" sh -c 'echo started; trap "echo term; exit 0" TERM; sleep 100 & wait')
+	for _ in $(seq 50); do podman logs "$cid" 2>/dev/null | grep -q started && break; sleep 0.1; done
+	check "podman run -d: running" running "$(podman inspect "$cid" --format '{{.State.Status}}')"
+	check "podman logs" started "$(podman logs "$cid" 2>&1)"
+	"${PM[@]}" stop -t 10 "$cid" >/dev/null
+	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
+	check "podman rm" 0 "$("${PM[@]}" rm "$cid" >/dev/null; echo $?)"
+	podman rmi -f "$img" >/dev/null 2>&1
+else
+	echo "skip podman: not installed"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
