@@ -172,6 +172,7 @@ fn new_shared(
         interrupter: Mutex::new(None),
         comm: Mutex::new(comm),
         cpu_ns: AtomicU64::new(0),
+        thread_keyring: Default::default(),
         io: Default::default(),
         sched: Mutex::new(sched),
         app_since: AtomicU64::new(0),
@@ -569,7 +570,7 @@ pub fn clone(
         Arc::new(Mutex::new(child))
     };
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe, persona, oom, ctty) = {
+    let (parent_link, pgid, sid, rlimits, exe, persona, oom, ctty, session_keyring) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
@@ -585,6 +586,7 @@ pub fn clone(
             g.personality,
             (g.oom_score_adj, g.coredump_filter),
             g.ctty.clone(),
+            g.session_keyring,
         )
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
@@ -612,6 +614,7 @@ pub fn clone(
         g.personality = persona;
         (g.oom_score_adj, g.coredump_filter) = oom;
         g.ctty = ctty;
+        g.session_keyring = session_keyring;
     }
     if vm_seed.is_none() {
         set_quiesce_hook(&mut lock(&child_mm), &tg);
