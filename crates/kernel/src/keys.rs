@@ -2,8 +2,9 @@
 //! keys per sandbox. Types "user", "logon" and "keyring"; keyrings hold
 //! links to keys. A key lives while a keyring links it or it is some
 //! process's thread/process/session keyring or a user's keyring (those are
-//! pinned and, unlike Linux's, never collected). The syscall layer resolves
-//! the special keyring ids, since they live in the task and its process.
+//! pinned; a thread's or process's goes when it exits, session and user
+//! keyrings are never collected). The syscall layer resolves the special
+//! keyring ids, since they live in the task and its process.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -186,6 +187,20 @@ impl Keys {
         (uid, gid): (u32, u32),
         perm: u32,
     ) -> SysResult<i32> {
+        self.alloc(ktype, desc, payload, (uid, gid), perm, false)
+    }
+
+    /// `overrun`: a process's own keyring may exceed the quota, as Linux's
+    /// `KEY_ALLOC_QUOTA_OVERRUN`.
+    fn alloc(
+        &mut self,
+        ktype: KeyType,
+        desc: &[u8],
+        payload: Vec<u8>,
+        (uid, gid): (u32, u32),
+        perm: u32,
+        overrun: bool,
+    ) -> SysResult<i32> {
         let key = Key {
             ktype,
             desc: desc.to_vec(),
@@ -205,7 +220,7 @@ impl Keys {
         } else {
             (MAXKEYS, MAXBYTES)
         };
-        if q.nkeys >= maxkeys || q.nbytes + bytes > maxbytes {
+        if !overrun && (q.nkeys >= maxkeys || q.nbytes + bytes > maxbytes) {
             return Err(Errno::EDQUOT);
         }
         q.nkeys += 1;
@@ -227,11 +242,20 @@ impl Keys {
 
     /// A pinned keyring (a process's or user's own).
     pub fn create_anchor(&mut self, name: &[u8], ids: (u32, u32), perm: u32) -> SysResult<i32> {
-        let id = self.create(KeyType::Keyring, name, Vec::new(), ids, perm)?;
+        let id = self.alloc(KeyType::Keyring, name, Vec::new(), ids, perm, true)?;
         if let Some(k) = self.keys.get_mut(&id) {
             k.pinned = true;
         }
         Ok(id)
+    }
+
+    /// A thread's or process's own keyring whose owner has exited: it
+    /// lives on only while some keyring links it.
+    pub fn release(&mut self, id: i32) {
+        if let Some(k) = self.keys.get_mut(&id) {
+            k.pinned = false;
+        }
+        self.collect(id);
     }
 
     /// `uid`'s user keyring and user session keyring, made on first use.

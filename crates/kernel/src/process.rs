@@ -1189,6 +1189,19 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             )
         }
     };
+    // The thread's keyring, and with the last thread the process's, go
+    // (taken out of the process first: the key store is locked before it).
+    let thread_keyring = shared.thread_keyring.swap(0, Ordering::Relaxed);
+    let process_keyring = if last {
+        std::mem::take(&mut tg.lock().process_keyring)
+    } else {
+        0
+    };
+    for r in [thread_keyring, process_keyring] {
+        if r != 0 {
+            kernel.keys.lock().release(r);
+        }
+    }
     lock(&kernel.table).tasks.remove(&shared.tid);
     // The tracer hears of the exit last, after the parent's SIGCHLD is
     // queued, as on Linux (where the parent is told when the tracer
