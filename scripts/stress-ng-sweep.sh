@@ -85,6 +85,7 @@ CI=(
 	sysfs numa schedpolicy ioprio          # /sys, NUMA, scheduling attributes
 	landlock                               # Landlock rulesets enforced by the VFS
 	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
+	key                                    # keyrings (add_key, keyctl)
 	sock udp epoll sockfd                  # loopback TCP/UDP, epoll, fd passing
 	fsize fiemap handle remap aiol         # RLIMIT_FSIZE, extents, file handles, native AIO
 	inotify dnotify                        # directory and file events

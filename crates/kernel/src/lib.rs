@@ -5,6 +5,7 @@ pub mod fdtable;
 pub mod futex;
 mod host_threads;
 pub mod ipc;
+pub mod keys;
 pub mod klog;
 pub mod ns;
 pub mod pidfd;
@@ -115,6 +116,8 @@ pub struct Kernel {
     pub klog: klog::KernelLog,
     /// The swap areas `swapon` enabled.
     pub swaps: swap::SwapAreas,
+    /// The sandbox's keys and keyrings.
+    pub keys: keys::KeyStore,
 }
 
 impl Kernel {
@@ -165,6 +168,7 @@ impl Kernel {
             stuck_test: std::sync::OnceLock::new(),
             klog: klog::KernelLog::new(start),
             swaps: swap::SwapAreas::default(),
+            keys: keys::KeyStore::default(),
         });
         k.boot_log();
         procfs::mount(&k);

@@ -172,6 +172,7 @@ fn new_shared(
         interrupter: Mutex::new(None),
         comm: Mutex::new(comm),
         cpu_ns: AtomicU64::new(0),
+        thread_keyring: Default::default(),
         io: Default::default(),
         sched: Mutex::new(sched),
         app_since: AtomicU64::new(0),
@@ -635,7 +636,7 @@ pub fn clone(
         Arc::new(Mutex::new(child))
     };
     let parent_tg = task.tg().clone();
-    let (parent_link, pgid, sid, rlimits, exe, persona, oom, ctty) = {
+    let (parent_link, pgid, sid, rlimits, exe, persona, oom, ctty, session_keyring) = {
         let g = parent_tg.lock();
         let parent = if flags & CLONE_PARENT != 0 {
             g.parent.clone()
@@ -651,6 +652,7 @@ pub fn clone(
             g.personality,
             (g.oom_score_adj, g.coredump_filter),
             g.ctty.clone(),
+            g.session_keyring,
         )
     };
     let sighand = if flags & CLONE_SIGHAND != 0 {
@@ -678,6 +680,7 @@ pub fn clone(
         g.personality = persona;
         (g.oom_score_adj, g.coredump_filter) = oom;
         g.ctty = ctty;
+        g.session_keyring = session_keyring;
     }
     if vm_seed.is_none() {
         set_quiesce_hook(&mut lock(&child_mm), &tg);
@@ -1252,6 +1255,19 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             )
         }
     };
+    // The thread's keyring, and with the last thread the process's, go
+    // (taken out of the process first: the key store is locked before it).
+    let thread_keyring = shared.thread_keyring.swap(0, Ordering::Relaxed);
+    let process_keyring = if last {
+        std::mem::take(&mut tg.lock().process_keyring)
+    } else {
+        0
+    };
+    for r in [thread_keyring, process_keyring] {
+        if r != 0 {
+            kernel.keys.lock().release(r);
+        }
+    }
     lock(&kernel.table).tasks.remove(&shared.tid);
     // The tracer hears of the exit last, after the parent's SIGCHLD is
     // queued, as on Linux (where the parent is told when the tracer

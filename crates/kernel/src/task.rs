@@ -68,6 +68,10 @@ pub struct TgInner {
     pub exited_threads_ns: u64,
     /// `/proc/pid/io` counts of this process's threads that have exited.
     pub exited_io: [u64; 4],
+    /// The process's session keyring (inherited across fork) and process
+    /// keyring (not inherited), 0 until first used (`kernel::keys`).
+    pub session_keyring: i32,
+    pub process_keyring: i32,
     /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants are reparented here.
     pub subreaper: bool,
     /// `PR_SET_PDEATHSIG`: signal sent when the parent dies (0: none).
@@ -186,6 +190,8 @@ impl TgInner {
             child_utime_ns: 0,
             exited_threads_ns: 0,
             exited_io: [0; 4],
+            session_keyring: 0,
+            process_keyring: 0,
             subreaper: false,
             pdeathsig: 0,
             parent_thread: 0,
@@ -235,6 +241,8 @@ pub struct TaskShared {
     pub interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
     pub comm: Mutex<Vec<u8>>,
     pub cpu_ns: AtomicU64,
+    /// The thread keyring's serial, 0 until first used (`kernel::keys`).
+    pub thread_keyring: std::sync::atomic::AtomicI32,
     /// `/proc/pid/io` counters.
     pub io: IoCounts,
     /// Affinity, nice value, policy, I/O priority, memory policy.

@@ -10,6 +10,7 @@ pub mod inet;
 pub mod inotify;
 pub mod ioacct;
 pub mod ipc;
+pub mod keys;
 pub mod landlock;
 pub mod memfd;
 pub mod misc;
