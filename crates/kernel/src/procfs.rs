@@ -63,6 +63,15 @@ fn owned_by_task(kw: &Weak<Kernel>, tid: i32, inode: Arc<Inode>) -> Arc<Inode> {
     inode
 }
 
+/// The kernel and the user namespace of task `tid`, for its
+/// `uid_map`, `gid_map` and `setgroups` files.
+fn task_user_ns(kw: &Weak<Kernel>, tid: i32) -> SysResult<(Arc<Kernel>, Arc<crate::ns::UserNs>)> {
+    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+    let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
+    let ns = lock(&t.ns).user.clone();
+    Ok((k, ns))
+}
+
 /// The task writing a `/proc` file, for the user-namespace rules.
 fn writer(k: &Kernel) -> SysResult<crate::ns::Writer> {
     let t = k.find_task(current().0).ok_or(Errno::EPERM)?;
@@ -1173,16 +1182,12 @@ impl SynthDir for PidDir {
                         {
                             let kw = kw.clone();
                             move || {
-                                let k = kw.upgrade().ok_or(Errno::ENOENT)?;
-                                let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
-                                let ns = lock(&t.ns).user.clone();
+                                let (k, ns) = task_user_ns(&kw, tid)?;
                                 Ok(ns.map_text(&reader_ns(&k).user, uid))
                             }
                         },
                         move |v: &str| {
-                            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
-                            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
-                            let ns = lock(&t.ns).user.clone();
+                            let (k, ns) = task_user_ns(&kw, tid)?;
                             crate::ns::write_map(&ns, &writer(&k)?, uid, v.as_bytes())
                         },
                     ),
@@ -1196,17 +1201,13 @@ impl SynthDir for PidDir {
                     {
                         let kw = kw.clone();
                         move || {
-                            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
-                            let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
-                            let ns = lock(&t.ns).user.clone();
+                            let (_, ns) = task_user_ns(&kw, tid)?;
                             let denied = lock(&ns.maps).setgroups_denied;
                             Ok(if denied { "deny\n" } else { "allow\n" }.to_string())
                         }
                     },
                     move |v: &str| {
-                        let k = kw.upgrade().ok_or(Errno::ENOENT)?;
-                        let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
-                        let ns = lock(&t.ns).user.clone();
+                        let (k, ns) = task_user_ns(&kw, tid)?;
                         crate::ns::write_setgroups(&ns, &writer(&k)?, v)
                     },
                 ),
