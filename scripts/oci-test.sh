@@ -84,6 +84,11 @@ import json; c = json.load(open('$T/loop/config.json')); c['root']['path'] = '$T
 json.dump(c, open('$T/norootfs/config.json', 'w'))"
 
 # --- the sequence, run under both runtimes --------------------------------
+gone() { # gone PID: "gone" once the process has ended (a zombie has)
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	case $st in "" | Z | X) echo gone ;; *) echo "alive ($st)" ;; esac
+}
 field() { python3 -c "import json,sys; print(json.load(sys.stdin).get('$1'))" 2>/dev/null; }
 wait_status() { # wait_status RT ID STATUS: polls up to 10 s
 	local -n c=$1
@@ -200,6 +205,10 @@ pid=$("${RV[@]}" state $id | field pid)
 kill -9 "$pid"
 check "state after the sandbox was killed" stopped "$(wait_status RV $id stopped)"
 check "delete after the sandbox was killed" 0 "$("${RV[@]}" delete $id; echo $?)"
+"${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
+pid=$("${RV[@]}" state $id | field pid)
+kill -STOP "$pid" # a hung sandbox: no answer on its control socket
+check "delete --force of a hung sandbox" "0 gone" "$("${RV[@]}" delete --force $id; echo $?) $(gone "$pid")"
 out=$("${RV[@]}" run --bundle "$T/exit3" $id </dev/null 2>/dev/null)
 check "run: output and hostname" "out oci-test" "$out"
 check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T/malformed" bad 2>&1 | wc -l)"

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// without being read.
 pub const MAX_MESSAGE: u32 = 64 << 10;
 
+/// How long the CLI waits for a reply other than `wait`'s.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The socket's name in the state directory.
 pub const SOCKET: &str = "ctl.sock";
 
@@ -63,6 +66,13 @@ pub fn read_msg(s: &mut UnixStream) -> Result<serde_json::Value, String> {
 /// its reply's fields; a reply with `error` is an `Err`.
 pub fn call(dir: &Path, req: &Request) -> Result<serde_json::Value, String> {
     let mut s = connect(dir)?;
+    // A hung sandbox must not hang `state`, `list` or `delete --force`;
+    // only `wait` waits as long as init runs.
+    if !matches!(req, Request::Wait) {
+        s.set_read_timeout(Some(REPLY_TIMEOUT))
+            .and_then(|_| s.set_write_timeout(Some(REPLY_TIMEOUT)))
+            .map_err(|e| format!("control socket: {e}"))?;
+    }
     let v = serde_json::to_value(req).map_err(|e| e.to_string())?;
     write_msg(&mut s, &v).map_err(|e| format!("sending to the sandbox: {e}"))?;
     let reply = read_msg(&mut s)?;
