@@ -77,6 +77,10 @@ c["process"]["terminal"] = True
 c["process"]["consoleSize"] = {"height": 30, "width": 100}
 json.dump(c, open(sys.argv[1], "w"))
 PY
+cat >"$T/process.json" <<'EOF'
+{"args": ["sh", "-c", "echo proc $HOME $(pwd) $(id -u)"], "cwd": "/tmp",
+ "env": ["PATH=/bin", "HOME=/x"], "user": {"uid": 7, "gid": 7}}
+EOF
 mkdir -p "$T/malformed" "$T/norootfs"
 echo '{"ociVersion": "1.0.2", "process": ' >"$T/malformed/config.json"
 python3 -c "
@@ -117,10 +121,27 @@ sequence() { # sequence RT: prints facts, one per line
 	sleep 0.3
 	echo "ps json count: $("${c[@]}" ps --format json "$id" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 	echo "delete running: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
+	echo "exec: $("${c[@]}" exec "$id" sh -c 'echo out ppid=$PPID; exit 3' 2>&1; echo "status $?")" | tr '\n' ' '
+	echo
+	echo "exec stdin: $(echo in | "${c[@]}" exec "$id" cat)"
+	echo "exec flags: $("${c[@]}" exec -e FOO=bar --cwd /tmp -u 1000:1000 -g 10 -g 20 "$id" \
+		sh -c 'echo $FOO $(pwd) $(id -u) $(id -g) $(id -G)')"
+	echo "exec --cap: $("${c[@]}" exec --cap CAP_SYS_ADMIN "$id" grep CapEff /proc/self/status)"
+	echo "exec --process: $("${c[@]}" exec --process "$T/process.json" "$id"; echo "status $?")" | tr '\n' ' '
+	echo
+	echo "exec killed: $("${c[@]}" exec "$id" sh -c 'kill -9 $$'; echo $?)"
+	echo "exec missing: $("${c[@]}" exec "$id" nosuch 2>/dev/null; echo $?)"
+	echo "exec no args: $("${c[@]}" exec "$id" 2>/dev/null; echo $?)"
+	echo "exec unknown container: $("${c[@]}" exec nosuch true 2>/dev/null; echo $?)"
+	echo "exec console socket, attached: $("${c[@]}" exec -t --console-socket "$T/none.sock" "$id" true 2>/dev/null; echo $?)"
+	echo "exec -d: $("${c[@]}" exec -d --pid-file "$T/exec-$1.pid" "$id" sleep 1 </dev/null >/dev/null 2>&1; echo $?)" \
+		"$(kill -0 "$(cat "$T/exec-$1.pid")" && echo alive)"
+	python3 tests/oci/exec_tty.py "${c[*]}" "$id" "$T/exec-$1.sock" | sed 's/^/exec-t /'
 	echo "kill 0: $("${c[@]}" kill "$id" 0; echo $?)"
 	echo "kill TERM: $("${c[@]}" kill "$id" TERM; echo $?)"
 	echo "state after kill: $(wait_status "$1" "$id" stopped) pid=$("${c[@]}" state "$id" | field pid)"
 	echo "kill stopped: $("${c[@]}" kill "$id" KILL 2>/dev/null; echo $?)"
+	echo "exec stopped: $("${c[@]}" exec "$id" true 2>/dev/null; echo $?)"
 	echo "delete: $("${c[@]}" delete "$id"; echo $?)"
 	echo "state deleted: $("${c[@]}" state "$id" >/dev/null 2>&1; echo $?)"
 	echo "delete unknown: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
@@ -160,6 +181,7 @@ while IFS= read -r line; do
 	check "same as runc: $name" "${theirs#*: }" "${line#*: }"
 done <"$T/rvisor.txt"
 check "runc transcript length" "$(wc -l <"$T/runc.txt")" "$(wc -l <"$T/rvisor.txt")"
+check "the terminal clients ran" "0 0" "$(grep -c Traceback "$T/rvisor.err") $(grep -c Traceback "$T/runc.err")"
 
 # --- rvisor only ----------------------------------------------------------
 id=only
@@ -215,7 +237,6 @@ check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T
 "${RV[@]}" --log "$T/log.json" --log-format json create --bundle "$T/malformed" bad 2>/dev/null
 check "--log-format json: an error line" "error" "$(tail -1 "$T/log.json" | field level)"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
-check "exec: a clear error" 1 "$("${RV[@]}" exec x true 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
 check "nothing left" "" "$("${RV[@]}" list -q)"
 
@@ -230,6 +251,9 @@ if command -v podman >/dev/null; then
 	for _ in $(seq 50); do podman logs "$cid" 2>/dev/null | grep -q started && break; sleep 0.1; done
 	check "podman run -d: running" running "$(podman inspect "$cid" --format '{{.State.Status}}')"
 	check "podman logs" started "$(podman logs "$cid" 2>&1)"
+	check "podman exec" "in-container 42" "$("${PM[@]}" exec "$cid" sh -c 'echo in-container $((6*7))' 2>&1)"
+	check "podman exec: exit status" 6 "$("${PM[@]}" exec "$cid" sh -c 'exit 6' >/dev/null 2>&1; echo $?)"
+	check "podman exec -i: stdin" hello "$(echo hello | "${PM[@]}" exec -i "$cid" cat 2>&1)"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
@@ -239,5 +263,6 @@ else
 	echo "skip podman: not installed"
 fi
 
+echo "took ${SECONDS}s"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

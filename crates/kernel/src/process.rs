@@ -422,6 +422,24 @@ pub struct InitExtras {
     pub umask: Option<u32>,
 }
 
+/// The file-system credentials of a process run as `uid`/`gid`/`groups`
+/// with capability sets `caps` (`None`: what the uid gets).
+pub fn creds_for(uid: u32, gid: u32, groups: Vec<u32>, caps: Option<&Caps>) -> Creds {
+    let fs_cap = |c: u32| match caps {
+        Some(caps) => caps.effective & (1 << c) != 0,
+        None => uid == 0,
+    };
+    Creds {
+        uid,
+        gid,
+        groups: Arc::from(groups),
+        dac_override: fs_cap(CAP_DAC_OVERRIDE),
+        dac_read_search: fs_cap(CAP_DAC_READ_SEARCH),
+        fowner: fs_cap(CAP_FOWNER),
+        landlock: None,
+    }
+}
+
 /// The init process to build: program, arguments, environment, working
 /// directory, standard streams, credentials and extras.
 pub struct InitSpec<'a> {
@@ -449,6 +467,51 @@ impl PreparedInit {
 
 /// Builds the init process (pid 1) without starting it.
 pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedInit> {
+    build_process(kernel, spec, None).map(PreparedInit)
+}
+
+/// Creates and starts a process that no process of the sandbox made: a
+/// container's `exec` (runc's process joined to the container from
+/// outside). It has no parent (`getppid` is 0, as for a process whose
+/// parent is outside the pid namespace), leads a new session (with
+/// `stdio.ctty` as its controlling terminal, if any), and is in init's
+/// namespaces. As it has no parent it stays a zombie once it has exited
+/// until the caller reaps it ([`reap_orphan`]); its own children pass to
+/// init when it exits.
+pub fn spawn_process(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<Arc<ThreadGroup>> {
+    let init = kernel.find_task(1).ok_or(Errno::ESRCH)?;
+    let ns = lock(&init.ns).clone();
+    let parts = build_process(kernel, spec, Some(ns))?;
+    let tg = parts.shared.tg.clone();
+    let shared = parts.shared.clone();
+    if let Err(e) = spawn(parts) {
+        finish_group(kernel, &shared, wait::signaled(SIGKILL, false), true);
+        reap_orphan(kernel, &tg);
+        return Err(e);
+    }
+    Ok(tg)
+}
+
+/// Removes a parentless process ([`spawn_process`]) that has exited from
+/// the pid table; `None` (and nothing done) while it runs, else its wait
+/// status.
+pub fn reap_orphan(kernel: &Kernel, tg: &Arc<ThreadGroup>) -> Option<i32> {
+    let status = tg.lock().exit_status?;
+    let mut t = lock(&kernel.table);
+    if t.groups.get(&tg.pid).is_some_and(|g| Arc::ptr_eq(g, tg)) {
+        t.groups.remove(&tg.pid);
+    }
+    Some(status)
+}
+
+/// Builds a process from `spec`: pid 1 in the kernel's first namespaces
+/// when `ns` is `None` (init), else a new pid leading a new session in
+/// `ns` (`spawn_process`).
+fn build_process(
+    kernel: &Arc<Kernel>,
+    spec: InitSpec,
+    ns: Option<Arc<crate::ns::Namespaces>>,
+) -> SysResult<TaskParts> {
     let InitSpec {
         path,
         argv,
@@ -484,11 +547,22 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
     let sighand = Arc::new(Mutex::new(SigHandlers {
         actions: [SigAction::default(); 64],
     }));
+    // The standard streams are installed before the process is visible.
+    let mut fds = FdTable::default();
+    for f in stdio.files {
+        fds.install(f, false, 0, u64::MAX)?;
+    }
+    let pid = match ns {
+        None => 1,
+        // Taken now, inserted below: a concurrent `clone` allocates past
+        // it, so no one else can take it meanwhile.
+        Some(_) => lock(&kernel.table).alloc()?,
+    };
     let tg = new_group(
-        1,
+        pid,
         TgInner::new(
             None,
-            (1, 1),
+            (pid, pid),
             rlimits,
             Some(loaded.exe.clone()),
             mm.clone(),
@@ -498,30 +572,28 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
     );
     set_quiesce_hook(&mut lock(&mm), &tg);
     let shared = new_shared(
-        1,
+        pid,
         tg.clone(),
         loaded.comm.clone(),
         SigSet::EMPTY,
         crate::sched::Sched::initial(),
-        kernel.init_ns.clone(),
+        ns.unwrap_or_else(|| kernel.init_ns.clone()),
     );
     if let Some(tty) = &stdio.ctty {
-        tty.set_control(1, 1);
+        tty.set_control(pid, pid);
         tg.lock().ctty = Some(tty.clone());
     }
     tg.lock().threads.push(shared.clone());
     {
         let mut t = lock(&kernel.table);
-        t.next = 1;
-        t.tasks.insert(1, shared.clone());
-        t.groups.insert(1, tg);
-    }
-    let mut fds = FdTable::default();
-    for f in stdio.files {
-        fds.install(f, false, 0, u64::MAX)?;
+        if pid == 1 {
+            t.next = 1;
+        }
+        t.tasks.insert(pid, shared.clone());
+        t.groups.insert(pid, tg);
     }
     let (uid, gid) = (creds.uid, creds.gid);
-    Ok(PreparedInit(TaskParts {
+    Ok(TaskParts {
         shared,
         kernel: kernel.clone(),
         regs: initial_regs(loaded.entry, loaded.sp),
@@ -551,7 +623,7 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
             ..Default::default()
         },
         vfork_done: None,
-    }))
+    })
 }
 
 /// `clone`/`fork`/`vfork`: a new process. Threads (`CLONE_THREAD`) are not

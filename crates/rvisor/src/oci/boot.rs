@@ -144,8 +144,11 @@ impl Embedding for Boot {
         let Some(s) = &self.shared else { return };
         s.record_exit(status);
         s.set(Phase::Exited(status));
-        // Let waiting `wait` calls have their answer before the process
-        // (and the socket) goes.
+        // As when a pid namespace's init dies: every other process (the
+        // exec'd ones) is killed, and their `exec` callers are told.
+        s.kernel.kill_all();
+        // Let waiting `wait` and `exec` calls have their answer before
+        // the process (and the socket) goes.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         while s.waiters.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -166,10 +169,13 @@ fn serve(listener: UnixListener, s: Arc<Shared>) {
 }
 
 fn handle(mut conn: UnixStream, s: &Shared) {
-    let reply = match control::read_msg(&mut conn).and_then(|v| {
-        serde_json::from_value::<Request>(v).map_err(|e| format!("malformed request: {e}"))
+    let reply = match control::read_msg_fds(&mut conn).and_then(|(v, fds)| {
+        serde_json::from_value::<Request>(v)
+            .map(|r| (r, fds))
+            .map_err(|e| format!("malformed request: {e}"))
     }) {
-        Ok(req) => answer(req, s),
+        Ok((Request::Exec { process, tty }, fds)) => return exec(conn, s, process, tty, fds),
+        Ok((req, _)) => answer(req, s),
         Err(e) => Err(e),
     };
     let v = match reply {
@@ -177,6 +183,34 @@ fn handle(mut conn: UnixStream, s: &Shared) {
         Err(e) => serde_json::json!({ "error": e }),
     };
     let _ = control::write_msg(&mut conn, &v);
+}
+
+/// `exec`: starts the process, answers with its pid, then (counted as a
+/// waiter, so an ending sandbox lets it answer) with its wait status.
+fn exec(
+    mut conn: UnixStream,
+    s: &Shared,
+    process: serde_json::Value,
+    tty: bool,
+    fds: Vec<std::os::fd::OwnedFd>,
+) {
+    if matches!(s.phase(), Phase::Killed(_) | Phase::Exited(_)) {
+        let e = serde_json::json!({ "error": "cannot exec in a stopped container" });
+        let _ = control::write_msg(&mut conn, &e);
+        return;
+    }
+    s.waiters.fetch_add(1, Ordering::AcqRel);
+    match super::spawn::spawn(&s.kernel, process, tty, fds) {
+        Ok(p) => {
+            let _ = control::write_msg(&mut conn, &serde_json::json!({ "pid": p.tg.pid }));
+            let status = p.wait(&s.kernel);
+            let _ = control::write_msg(&mut conn, &serde_json::json!({ "status": status }));
+        }
+        Err(e) => {
+            let _ = control::write_msg(&mut conn, &serde_json::json!({ "error": e }));
+        }
+    }
+    s.waiters.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Signals whose default action is to ignore them: sent to a container
@@ -214,13 +248,14 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
             };
             Ok(serde_json::json!({ "status": status }))
         }
-        Request::Signal { signal, all } => {
+        Request::Signal { signal, all, pid } => {
             if !(0..=64).contains(&signal) {
                 return Err(format!("invalid signal {signal}"));
             }
             {
                 let mut g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
                 match *g {
+                    Phase::Created if pid.is_some() => {}
                     Phase::Created if ignored_by_default(signal) => return Ok(ok),
                     Phase::Created => {
                         *g = Phase::Killed(signal);
@@ -236,7 +271,12 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
             if signal == 0 {
                 return Ok(ok);
             }
-            let groups: Vec<_> = if all {
+            let groups: Vec<_> = if let Some(pid) = pid {
+                match s.kernel.find_group(pid) {
+                    Some(g) if !g.is_zombie() => vec![g],
+                    _ => return Err(format!("no such process {pid}")),
+                }
+            } else if all {
                 kernel::task::lock(&s.kernel.table)
                     .groups
                     .values()
@@ -288,6 +328,7 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
                 .collect();
             Ok(serde_json::json!({ "processes": procs }))
         }
+        Request::Exec { .. } => Err("exec is served on its own".into()),
         Request::Destroy => {
             s.record_exit(libc::SIGKILL);
             std::process::exit(128 + libc::SIGKILL);

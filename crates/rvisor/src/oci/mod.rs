@@ -8,7 +8,9 @@ mod boot;
 mod bundle;
 mod console;
 mod control;
+mod exec;
 mod log;
+mod spawn;
 mod state;
 
 use std::os::fd::OwnedFd;
@@ -168,7 +170,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Cmd::Features(_) => features(),
         Cmd::Wait(c) => wait(&root, &c.container_id),
         Cmd::Boot(_) => unreachable!("handled above"),
-        Cmd::Exec(_) => Err("exec is not supported yet".into()),
+        Cmd::Exec(c) => exec::exec(&root, c),
         Cmd::Pause(_) | Cmd::Resume(_) => Err("pause/resume are not supported yet".into()),
         Cmd::Events(_) => Err("events is not supported yet".into()),
         Cmd::Update(_) => Err("update is not supported yet".into()),
@@ -361,14 +363,27 @@ fn spawn_and_wait(
     c.rec.creating = false;
     c.save()?;
     if let Some(p) = pid_file {
-        // Atomically, as runc: a reader never sees an empty file.
-        let tmp = p.with_extension("rvisor-tmp");
-        if let Err(e) = std::fs::write(&tmp, pid.to_string()).and_then(|_| std::fs::rename(&tmp, p))
-        {
-            return Err(format!("cannot write pid file {}: {e}", p.display()));
-        }
+        write_pid_file(p, pid)?;
     }
     Ok(child)
+}
+
+/// Writes `--pid-file` atomically, as runc: a reader never sees an empty
+/// file.
+fn write_pid_file(p: &Path, pid: i32) -> Result<(), String> {
+    let tmp = p.with_extension("rvisor-tmp");
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|_| std::fs::rename(&tmp, p))
+        .map_err(|e| format!("cannot write pid file {}: {e}", p.display()))
+}
+
+/// A wait status as a shell's exit status.
+fn exit_code(status: i32) -> u8 {
+    if status & 0x7f == 0 {
+        ((status >> 8) & 0xff) as u8
+    } else {
+        128 + (status & 0x7f) as u8
+    }
 }
 
 fn describe_exit(st: std::process::ExitStatus) -> String {
@@ -411,7 +426,9 @@ fn start(root: &Path, id: &str) -> Res {
     match c.status() {
         Status::Created => {}
         Status::Stopped => return Err("cannot start a container that has stopped".into()),
-        Status::Running => return Err("cannot start an already running container".into()),
+        Status::Running | Status::Paused => {
+            return Err("cannot start an already running container".into())
+        }
         Status::Creating => return Err("cannot start a container that is being created".into()),
     }
     control::call(&c.dir, &Request::Start)?;
@@ -466,7 +483,7 @@ fn kill(root: &Path, k: Kill) -> Res {
     let sig = parse_signal(&k.signal)?;
     let c = Container::open(root, &k.container_id)?;
     match c.status() {
-        Status::Created | Status::Running => {}
+        Status::Created | Status::Running | Status::Paused => {}
         _ => return Err("container not running".into()),
     }
     control::call(
@@ -474,6 +491,7 @@ fn kill(root: &Path, k: Kill) -> Res {
         &Request::Signal {
             signal: sig,
             all: k.all,
+            pid: None,
         },
     )?;
     Ok(ExitCode::SUCCESS)
@@ -492,9 +510,9 @@ fn delete(root: &Path, id: &str, force: bool) -> Res {
         }
         Err(e) => return Err(e),
     };
-    match c.status() {
+    // Forced: not asking the sandbox, which may not answer (stopped).
+    match if force { Status::Stopped } else { c.status() } {
         Status::Stopped | Status::Created => {}
-        s if force => log::debug(&format!("delete --force of a {} container", s.as_str())),
         s => {
             return Err(format!(
                 "cannot delete container {id} that is not stopped: {}",
@@ -579,19 +597,25 @@ fn forward_to(pid: i32, set: libc::sigset_t) {
     // process group): passing it on too would count twice.
     // SAFETY: isatty only queries the descriptor.
     let tty = unsafe { libc::isatty(0) } == 1;
+    on_signals(set, move |sig| {
+        if !(tty && sig == libc::SIGINT) {
+            // SAFETY: kill of our own child, which we have not reaped.
+            unsafe { libc::kill(pid, sig) };
+        }
+    });
+}
+
+/// Calls `f` with each signal of `set` (blocked by `block_signals`) this
+/// process gets, on a thread of its own.
+fn on_signals(set: libc::sigset_t, f: impl Fn(i32) + Send + 'static) {
     let _ = std::thread::Builder::new()
         .name("forward".into())
         .spawn(move || loop {
             let mut sig = 0;
             // SAFETY: sigwait on signals this process blocks.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-                continue;
+            if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                f(sig);
             }
-            if tty && sig == libc::SIGINT {
-                continue;
-            }
-            // SAFETY: kill of our own child, which we have not reaped.
-            unsafe { libc::kill(pid, sig) };
         });
 }
 
@@ -740,11 +764,7 @@ fn wait(root: &Path, id: &str) -> Res {
             .exit_status()
             .ok_or("the container ended without an exit status")?,
     };
-    let code = if status & 0x7f == 0 {
-        (status >> 8) & 0xff
-    } else {
-        128 + (status & 0x7f)
-    };
+    let code = exit_code(status);
     println!("{}", serde_json::json!({ "id": id, "exitStatus": code }));
     Ok(ExitCode::SUCCESS)
 }
