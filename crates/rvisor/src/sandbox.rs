@@ -432,7 +432,7 @@ pub fn run(mut o: DoOptions) -> u8 {
     if let Err(e) = gofer::server::open_root(&o.root) {
         return bad_root(e);
     }
-    let gofer = match crate::gofer::start(&o.root, o.unconfined) {
+    let gofer = match crate::gofer::start(&o.root, o.unconfined, false) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("rvisor: {e}");
