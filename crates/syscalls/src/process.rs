@@ -13,15 +13,18 @@ use kernel::Task;
 use crate::util;
 
 pub fn getpid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.pid() as u64)
+    Ok(t.vpid(t.pid()) as u64)
 }
 
 pub fn gettid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.tid() as u64)
+    Ok(t.vpid(t.tid()) as u64)
 }
 
+/// The parent as the caller's pid namespace shows it: 0 for a namespace's
+/// init, whose parent is outside.
 pub fn getppid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.tg().lock().parent.as_ref().map_or(0, |p| p.pid) as u64)
+    let parent = t.tg().lock().parent.as_ref().map_or(0, |p| p.pid);
+    Ok(t.vpid(parent) as u64)
 }
 
 pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -137,25 +140,31 @@ fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
     if tid <= 0 || !(0..=NSIG).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    let target = t.kernel.find_task(tid).ok_or(Errno::ESRCH)?;
-    if tgid > 0 && target.tg.pid != tgid {
+    let target = t.find_task(tid).ok_or(Errno::ESRCH)?;
+    if tgid > 0 && t.global_id(tgid) != Some(target.tg.pid) {
         return Err(Errno::ESRCH);
     }
     if sig == 0 {
+        return Ok(0);
+    }
+    // A nested namespace's init only takes signals it handles or blocks
+    // (and SIGKILL/SIGSTOP from an ancestor namespace).
+    if target.tg.pid != 1 && target.tg.init_ignores(sig, t.pid()) {
         return Ok(0);
     }
     if sig == SIGKILL {
         kernel::signal::send_to_group(&target.tg, SigInfo::new(SIGKILL, SI_USER));
         return Ok(0);
     }
-    // Init only takes signals it handles or blocks.
+    // The sandbox's init only takes signals it handles or blocks.
     if target.tg.pid == 1 {
         let act = lock(&target.tg.lock().sighand).action(sig);
         if sig == SIGSTOP || (act.handler == SIG_DFL && !target.mask().has(sig)) {
             return Ok(0);
         }
     }
-    lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, t.pid(), t.creds.uid));
+    let from = target.tg.pidns.shown(t.pid());
+    lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, from, t.creds.uid));
     target.signal_queued(sig);
     Ok(0)
 }
@@ -173,7 +182,7 @@ pub fn tkill(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn set_tid_address(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     t.clear_child_tid = a[0];
-    Ok(t.tid() as u64)
+    Ok(t.vpid(t.tid()) as u64)
 }
 
 pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -185,7 +194,7 @@ pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] != 0 && a[0] as i32 != t.tid() {
+    if a[0] != 0 && t.global_id(a[0] as i32) != Some(t.tid()) {
         return Err(Errno::ESRCH);
     }
     util::write_obj(t, a[1], &t.robust_list.0)?;
@@ -404,10 +413,10 @@ pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let g = if pid == 0 {
         t.tg().clone()
     } else {
-        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+        t.find_group(pid).ok_or(Errno::ESRCH)?
     };
     let pgid = g.lock().pgid;
-    Ok(pgid as u64)
+    Ok(t.vpid(pgid) as u64)
 }
 
 pub fn getpgrp(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
@@ -419,10 +428,10 @@ pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let g = if pid == 0 {
         t.tg().clone()
     } else {
-        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+        t.find_group(pid).ok_or(Errno::ESRCH)?
     };
     let sid = g.lock().sid;
-    Ok(sid as u64)
+    Ok(t.vpid(sid) as u64)
 }
 
 pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -431,17 +440,22 @@ pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = t.tg().clone();
-    let target = if pid == 0 || pid == me.pid {
+    let target = if pid == 0 || t.global_id(pid) == Some(me.pid) {
         me.clone()
     } else {
-        let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+        let g = t.find_group(pid).ok_or(Errno::ESRCH)?;
         let is_child = g.lock().parent.as_ref().is_some_and(|p| p.pid == me.pid);
         if !is_child {
             return Err(Errno::ESRCH);
         }
         g
     };
-    let pgid = if pgid == 0 { target.pid } else { pgid };
+    let pgid = if pgid == 0 {
+        target.pid
+    } else {
+        // A group the caller's namespace cannot name: none it may join.
+        t.global_id(pgid).ok_or(Errno::EPERM)?
+    };
     let my_sid = me.lock().sid;
     let mut g = target.lock();
     if g.sid != my_sid || g.sid == target.pid {
@@ -469,7 +483,7 @@ pub fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     g.sid = pid;
     // A new session has no controlling terminal.
     g.ctty = None;
-    Ok(pid as u64)
+    Ok(t.vpid(pid) as u64)
 }
 
 pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -477,10 +491,10 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if res >= RLIMIT_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let g = if pid == 0 || pid == t.pid() {
+    let g = if pid == 0 {
         t.tg().clone()
     } else {
-        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+        t.find_group(pid).ok_or(Errno::ESRCH)?
     };
     let new = if a[2] != 0 {
         Some(util::read_obj::<Rlimit>(t, a[2])?)
@@ -749,17 +763,14 @@ fn cap_header(t: &Task, hdr_addr: u64) -> SysResult<(usize, i32)> {
 
 pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (words, pid) = cap_header(t, a[0])?;
-    if pid != 0 && pid != t.tid() && t.kernel.find_task(pid).is_none() {
+    let own = pid == 0 || t.global_id(pid) == Some(t.tid());
+    if !own && t.find_task(pid).is_none() {
         return Err(Errno::ESRCH);
     }
     if a[1] != 0 {
         // Another task's sets are not tracked in shared state: report ours
         // only for ourselves.
-        let c = if pid == 0 || pid == t.tid() {
-            t.caps
-        } else {
-            Caps::default()
-        };
+        let c = if own { t.caps } else { Caps::default() };
         let mut data = Vec::new();
         for w in 0..words {
             let part = |v: u64| (v >> (32 * w)) as u32;
@@ -773,7 +784,7 @@ pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn capset(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (words, pid) = cap_header(t, a[0])?;
-    if pid != 0 && pid != t.tid() {
+    if pid != 0 && t.global_id(pid) != Some(t.tid()) {
         return Err(Errno::EPERM);
     }
     let mut raw = vec![0u8; words * 12];
@@ -951,7 +962,13 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         P_PID if id > 0 => id,
         P_PGID if id > 0 => -id,
         P_PGID if id == 0 => 0,
-        3 => pidfd_process(t, a[1]).map_err(|_| Errno::EBADF)?.pid,
+        3 => {
+            let g = pidfd_process(t, a[1]).map_err(|_| Errno::EBADF)?;
+            match t.vpid(g.pid) {
+                0 => return Err(Errno::ECHILD),
+                p => p,
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
     // waitid's WSTOPPED is wait4's WUNTRACED (same bit).
@@ -1005,9 +1022,9 @@ pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     // flag is refused above as by kernels before 6.9, and a thread that is
     // not its process's leader is ENOENT as without the flag on current
     // kernels.
-    let g = match t.kernel.find_group(pid) {
+    let g = match t.find_group(pid) {
         Some(g) => g,
-        None if t.kernel.find_task(pid).is_some() => return Err(Errno::ENOENT),
+        None if t.find_task(pid).is_some() => return Err(Errno::ENOENT),
         None => return Err(Errno::ESRCH),
     };
     let f = vfs::File::new(
@@ -1030,9 +1047,13 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     // As Linux, an open /proc/PID directory stands for its process too.
     let f = util::file(t, a[0])?;
     let g = kernel::pidfd::target(&f).or_else(|_| kernel::procfs::process_of_dir(&f))?;
+    // Only a process in the caller's pid namespace or one below.
+    if !t.pidns().is_ancestor_of(&g.pidns) {
+        return Err(Errno::EINVAL);
+    }
     let sig = a[1] as i32;
     let info = if a[2] == 0 {
-        SigInfo::from_user(sig, SI_USER, t.pid(), t.creds.uid)
+        SigInfo::from_user(sig, SI_USER, g.pidns.shown(t.pid()), t.creds.uid)
     } else {
         let i: SigInfo = util::read_obj(t, a[2])?;
         if i.signo != sig {
@@ -1050,7 +1071,7 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if g.is_zombie() {
         return Err(Errno::ESRCH);
     }
-    if sig == 0 {
+    if sig == 0 || (a[3] != PROCESS_GROUP && g.init_ignores(sig, t.pid())) {
         return Ok(0);
     }
     match a[3] {
@@ -1060,7 +1081,7 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             leader.kick();
         }
         PROCESS_GROUP => {
-            let pgid = g.lock().pgid;
+            let pgid = t.vpid(g.lock().pgid);
             kernel::process::kill(t, -pgid, sig)?;
         }
         _ => kernel::signal::send_to_group(&g, info),
