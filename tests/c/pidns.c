@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/netlink.h>
 
 static int pidfd_open(pid_t pid)
 {
@@ -67,6 +68,14 @@ static void numbering(void)
 		socklen_t l = sizeof cr;
 		getsockopt(sp[0], SOL_SOCKET, SO_PEERCRED, &cr, &l);
 		printf("init: peer outside shows pid %d\n", cr.pid);
+		/* A netlink socket's own port is the pid as its namespace says. */
+		int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+		struct sockaddr_nl na = { .nl_family = AF_NETLINK };
+		CHK("init: netlink bind", bind(nl, (struct sockaddr *)&na, sizeof na));
+		socklen_t nl_len = sizeof na;
+		getsockname(nl, (struct sockaddr *)&na, &nl_len);
+		printf("init: netlink port %u\n", na.nl_pid);
+		close(nl);
 		pid_t c = fork();
 		if (c == 0) {
 			printf("child: getpid=%d getppid=%d\n", getpid(), getppid());
