@@ -980,7 +980,8 @@ fn ns_ids(g: &ThreadGroup, id: i32, ns: &PidNs) -> String {
     levels.join("\t")
 }
 
-fn status_text(g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs) -> String {
+/// `user`: the reader's user namespace, through which ids are shown.
+fn status_text(g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs, user: &crate::ns::UserNs) -> String {
     let (vsize, rss) = mm_sizes(g);
     let (vsize, rss) = (vsize / 1024, rss / 1024);
     let inner = g.lock();
@@ -1040,6 +1041,8 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs) -> String {
         ),
     };
     let [ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid] = ids;
+    let [ruid, euid, suid, fsuid] = [ruid, euid, suid, fsuid].map(|u| user.uid_of(u));
+    let [rgid, egid, sgid, fsgid] = [rgid, egid, sgid, fsgid].map(|g| user.gid_of(g));
     let (tracer_pid, trace_stopped) = t.as_ref().map_or((0, false), |t| {
         let tr = lock(&t.trace);
         (
@@ -1245,7 +1248,9 @@ impl SynthDir for PidDir {
                 Ok(stat_line(&k, &g, tid, &ns).into_bytes())
             }),
             "status" => file(ino, move || {
-                Ok(status_text(&group(&kw, pid)?.1, tid, &ns).into_bytes())
+                let (k, g) = group(&kw, pid)?;
+                let user = reader_ns(&k).user.clone();
+                Ok(status_text(&g, tid, &ns, &user).into_bytes())
             }),
             "statm" => file(ino, move || {
                 let (_, g) = group(&kw, pid)?;

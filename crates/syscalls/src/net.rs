@@ -1060,8 +1060,9 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                     let c = s.peer_cred();
                     // The peer as the caller's pid namespace shows it.
                     let mut v = t.vpid(c.pid).to_le_bytes().to_vec();
-                    v.extend_from_slice(&c.uid.to_le_bytes());
-                    v.extend_from_slice(&c.gid.to_le_bytes());
+                    let user = kernel::task::lock(&t.shared.ns).user.clone();
+                    v.extend_from_slice(&user.uid_of(c.uid).to_le_bytes());
+                    v.extend_from_slice(&user.gid_of(c.gid).to_le_bytes());
                     v
                 }
                 _ => common_sockopt(&s, name).ok_or(Errno::ENOPROTOOPT)?,

@@ -226,8 +226,24 @@ pub fn getegid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     Ok(gid_seen(t, t.egid) as u64)
 }
 
+/// A uid the caller names, as the sandbox's id: through its user
+/// namespace's `uid_map`; -1 stays -1, an unmapped one is `EINVAL`.
+fn kuid(t: &Task, uid: u32) -> SysResult<u32> {
+    if uid == u32::MAX {
+        return Ok(uid);
+    }
+    lock(&t.shared.ns).user.kuid(uid).ok_or(Errno::EINVAL)
+}
+
+fn kgid(t: &Task, gid: u32) -> SysResult<u32> {
+    if gid == u32::MAX {
+        return Ok(gid);
+    }
+    lock(&t.shared.ns).user.kgid(gid).ok_or(Errno::EINVAL)
+}
+
 pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let uid = a[0] as u32;
+    let uid = kuid(t, a[0] as u32)?;
     if uid == u32::MAX {
         return Err(Errno::EINVAL);
     }
@@ -243,7 +259,7 @@ pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let gid = a[0] as u32;
+    let gid = kgid(t, a[0] as u32)?;
     if gid == u32::MAX {
         return Err(Errno::EINVAL);
     }
@@ -274,7 +290,11 @@ fn or_keep(new: u32, old: u32) -> u32 {
 }
 
 pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
+    let ids = [
+        kuid(t, a[0] as u32)?,
+        kuid(t, a[1] as u32)?,
+        kuid(t, a[2] as u32)?,
+    ];
     let cur = [t.creds.uid, t.euid, t.suid];
     if !t.capable_here(CAP_SETUID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
@@ -288,7 +308,11 @@ pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
+    let ids = [
+        kgid(t, a[0] as u32)?,
+        kgid(t, a[1] as u32)?,
+        kgid(t, a[2] as u32)?,
+    ];
     let cur = [t.creds.gid, t.egid, t.sgid];
     if !t.capable_here(CAP_SETGID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
@@ -324,14 +348,16 @@ fn setre_ids(r: u32, e: u32, cur: [u32; 3], privileged: bool) -> SysResult<[u32;
 
 pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.uid, t.euid, t.suid];
-    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable_here(CAP_SETUID))?;
+    let (r, e) = (kuid(t, a[0] as u32)?, kuid(t, a[1] as u32)?);
+    let [r, e, s] = setre_ids(r, e, cur, t.capable_here(CAP_SETUID))?;
     t.set_uids(r, e, s);
     Ok(0)
 }
 
 pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.gid, t.egid, t.sgid];
-    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable_here(CAP_SETGID))?;
+    let (r, e) = (kgid(t, a[0] as u32)?, kgid(t, a[1] as u32)?);
+    let [r, e, s] = setre_ids(r, e, cur, t.capable_here(CAP_SETGID))?;
     t.set_gids(r, e, s);
     Ok(0)
 }
@@ -352,24 +378,26 @@ pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 /// it; an unprivileged caller may pick its real, effective, saved or
 /// current file-system ID.
 pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (old, id) = (t.fsuid, a[0] as u32);
+    let (old, id) = (t.fsuid, kuid(t, a[0] as u32).unwrap_or(u32::MAX));
+    let shown = uid_seen(t, old);
     if id != u32::MAX
         && (t.capable_here(CAP_SETUID) || [t.creds.uid, t.euid, t.suid, old].contains(&id))
     {
         t.set_fsuid(id);
     }
-    Ok(old as u64)
+    Ok(shown as u64)
 }
 
 pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (old, id) = (t.fsgid, a[0] as u32);
+    let (old, id) = (t.fsgid, kgid(t, a[0] as u32).unwrap_or(u32::MAX));
+    let shown = gid_seen(t, old);
     if id != u32::MAX
         && (t.capable_here(CAP_SETGID) || [t.creds.gid, t.egid, t.sgid, old].contains(&id))
     {
         t.fsgid = id;
         t.publish_creds();
     }
-    Ok(old as u64)
+    Ok(shown as u64)
 }
 
 pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -384,7 +412,10 @@ pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if (n as usize) < g.len() {
         return Err(Errno::EINVAL);
     }
-    let bytes: Vec<u8> = g.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let bytes: Vec<u8> = g
+        .iter()
+        .flat_map(|&x| gid_seen(t, x).to_le_bytes())
+        .collect();
     t.mm().copy_out(a[1], &bytes)?;
     Ok(g.len() as u64)
 }
@@ -400,10 +431,12 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let mut bytes = vec![0u8; n as usize * 4];
     t.mm().copy_in(a[1], &mut bytes)?;
+    let user = lock(&t.shared.ns).user.clone();
     t.creds.groups = bytes
         .chunks(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect::<Vec<u32>>()
+        .map(|c| user.kgid(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or(Errno::EINVAL)?
         .into();
     Ok(0)
 }
