@@ -9,6 +9,7 @@ pub mod keys;
 pub mod klog;
 pub mod ns;
 pub mod pidfd;
+pub mod pidns;
 pub mod process;
 pub mod procfs;
 pub mod ptrace;
@@ -52,12 +53,14 @@ pub type Dispatch = fn(&mut Task) -> SysResult<u64>;
 /// Most tasks one sandbox may hold, whoever asks: each costs a host thread.
 pub const MAX_TASKS: usize = 8192;
 
-/// Every task and process, by id.
+/// Every task and process, by global id (see [`pidns`]).
 #[derive(Default)]
 pub struct PidTable {
     next: i32,
     pub tasks: BTreeMap<i32, Arc<TaskShared>>,
     pub groups: BTreeMap<i32, Arc<ThreadGroup>>,
+    /// The nested pid namespace of each id that has numbers in one.
+    ns_of: std::collections::HashMap<i32, Arc<pidns::PidNs>>,
 }
 
 impl PidTable {
@@ -68,20 +71,63 @@ impl PidTable {
         self.next.max(1)
     }
 
+    /// Writes the first namespace's `ns_last_pid`.
+    pub fn set_last_pid(&mut self, n: i32) {
+        self.next = n;
+    }
+
     pub fn alloc(&mut self) -> SysResult<i32> {
         if self.tasks.len() >= MAX_TASKS {
             return Err(Errno::EAGAIN);
         }
         loop {
-            self.next = if self.next >= 4_194_303 {
+            self.next = if self.next >= pidns::PID_MAX - 1 {
                 2
             } else {
                 self.next + 1
             };
-            if !self.tasks.contains_key(&self.next) && !self.groups.contains_key(&self.next) {
+            if !self.tasks.contains_key(&self.next)
+                && !self.groups.contains_key(&self.next)
+                && !self.ns_of.contains_key(&self.next)
+            {
                 return Ok(self.next);
             }
         }
+    }
+
+    /// A free global id that also has its numbers in `ns` and the
+    /// namespaces above it (`ENOMEM` when `ns`'s init has exited).
+    pub fn alloc_in(&mut self, ns: &Arc<pidns::PidNs>) -> SysResult<i32> {
+        let g = self.alloc()?;
+        if !ns.is_initial() {
+            ns.alloc_chain(g)?;
+            self.ns_of.insert(g, ns.clone());
+        }
+        Ok(g)
+    }
+
+    /// Frees id `g`'s numbers in nested namespaces once neither a task nor
+    /// a process holds it.
+    fn release(&mut self, g: i32) {
+        if !self.tasks.contains_key(&g) && !self.groups.contains_key(&g) {
+            if let Some(ns) = self.ns_of.remove(&g) {
+                ns.free_chain(g);
+            }
+        }
+    }
+
+    /// Removes a task (its id is freed with the process's).
+    pub fn remove_task(&mut self, g: i32) -> Option<Arc<TaskShared>> {
+        let r = self.tasks.remove(&g);
+        self.release(g);
+        r
+    }
+
+    /// Removes a process (reaped).
+    pub fn remove_group(&mut self, g: i32) -> Option<Arc<ThreadGroup>> {
+        let r = self.groups.remove(&g);
+        self.release(g);
+        r
     }
 }
 

@@ -14,6 +14,7 @@ use vfs::{Creds, File};
 use waiter::{events, Waiter};
 
 use crate::fdtable::FdTable;
+use crate::pidns;
 use crate::signal::{send_to_group, SigQueue};
 use crate::task::*;
 use crate::{run_task, Kernel};
@@ -81,9 +82,10 @@ fn default_rlimits() -> [Rlimit; 16] {
 }
 
 /// A process with the given state.
-fn new_group(pid: i32, inner: TgInner) -> Arc<ThreadGroup> {
+fn new_group(pid: i32, pidns: Arc<crate::pidns::PidNs>, inner: TgInner) -> Arc<ThreadGroup> {
     Arc::new(ThreadGroup {
         pid,
+        pidns,
         inner: Mutex::new(inner),
         child_events: waiter::Queue::new(),
         exit_events: waiter::Queue::new(),
@@ -552,14 +554,18 @@ fn build_process(
     for f in stdio.files {
         fds.install(f, false, 0, u64::MAX)?;
     }
+    let pidns = ns
+        .as_ref()
+        .map_or_else(|| kernel.init_ns.pid.clone(), |n| n.pid.clone());
     let pid = match ns {
         None => 1,
         // Taken now, inserted below: a concurrent `clone` allocates past
         // it, so no one else can take it meanwhile.
-        Some(_) => lock(&kernel.table).alloc()?,
+        Some(_) => lock(&kernel.table).alloc_in(&pidns)?,
     };
     let tg = new_group(
         pid,
+        pidns,
         TgInner::new(
             None,
             (pid, pid),
@@ -643,13 +649,21 @@ pub fn clone(
         if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 {
             return Err(Errno::EINVAL);
         }
+        // A thread shares its process's pid namespace.
+        if flags & (CLONE_NEWUSER | CLONE_NEWPID) != 0
+            || !Arc::ptr_eq(&lock(&task.shared.ns).pid, task.pidns())
+        {
+            return Err(Errno::EINVAL);
+        }
         return clone_thread(task, flags, stack, ptid, ctid, tls);
     }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & CLONE_NEWPID != 0 {
-        return Err(Errno::EPERM);
+    // A namespace's init may not make siblings (they would have no reaper
+    // inside).
+    if flags & CLONE_PARENT != 0 && task.tg().is_ns_init() {
+        return Err(Errno::EINVAL);
     }
     if flags & CLONE_NEWIPC != 0 && flags & CLONE_SYSVSEM != 0 {
         return Err(Errno::EINVAL);
@@ -734,9 +748,11 @@ pub fn clone(
             actions: lock(&task.sighand).actions,
         }))
     };
-    let pid = lock(&kernel.table).alloc()?;
+    let pid = lock(&kernel.table).alloc_in(&ns.pid)?;
+    let child_ns = ns.pid.clone();
     let tg = new_group(
         pid,
+        ns.pid.clone(),
         TgInner::new(
             parent_link.clone(),
             (pgid, sid),
@@ -767,11 +783,13 @@ pub fn clone(
     if event.is_some() {
         task.ptrace_attach_child(&shared);
     }
+    // The parent's view of the new id, and the child's own.
+    let vpid = task.vpid(pid);
     if flags & CLONE_PARENT_SETTID != 0 {
-        task.mm().write_obj(ptid, &pid)?;
+        task.mm().write_obj(ptid, &vpid)?;
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        lock(&child_mm).write_obj(ctid, &pid)?;
+        lock(&child_mm).write_obj(ctid, &child_ns.shown(pid))?;
     }
     let fds = if flags & CLONE_FILES != 0 {
         task.fds.clone()
@@ -839,8 +857,8 @@ pub fn clone(
     });
     if let Err(e) = r {
         let mut t = lock(&kernel.table);
-        t.tasks.remove(&pid);
-        t.groups.remove(&pid);
+        t.remove_task(pid);
+        t.remove_group(pid);
         drop(t);
         if let Some(p) = &parent_link {
             p.lock().children.retain(|c| c.pid != pid);
@@ -858,15 +876,15 @@ pub fn clone(
         task.mm().write_obj(pidfd_out, &fd)?;
     }
     if let Some(ev) = event {
-        task.ptrace_event(ev, pid as u64);
+        task.ptrace_event(ev, vpid as u64);
     }
     if let Some(v) = vfork {
         task.shared.blocked.store(true, Ordering::Relaxed);
         v.wait();
         task.shared.blocked.store(false, Ordering::Relaxed);
-        task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, pid as u64);
+        task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, vpid as u64);
     }
-    Ok(pid)
+    Ok(vpid)
 }
 
 /// A new thread in the caller's process.
@@ -884,7 +902,8 @@ fn clone_thread(
         return Err(Errno::EAGAIN);
     }
     let seed = task.ctx.new_thread()?;
-    let tid = lock(&kernel.table).alloc()?;
+    let tid = lock(&kernel.table).alloc_in(&tg.pidns)?;
+    let vtid = task.vpid(tid);
     let comm = lock(&task.shared.comm).clone();
     let ns = lock(&task.shared.ns).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
@@ -892,10 +911,10 @@ fn clone_thread(
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
-        task.mm().write_obj(ptid, &tid)?;
+        task.mm().write_obj(ptid, &vtid)?;
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        task.mm().write_obj(ctid, &tid)?;
+        task.mm().write_obj(ctid, &vtid)?;
     }
     let fds = if flags & CLONE_FILES != 0 {
         task.fds.clone()
@@ -952,7 +971,7 @@ fn clone_thread(
     });
     if let Err(e) = r {
         tg.lock().threads.retain(|t| t.tid != tid);
-        lock(&kernel.table).tasks.remove(&tid);
+        lock(&kernel.table).remove_task(tid);
         if started {
             // Its application code runs with no task to serve it.
             crate::signal::send_to_group(&tg, SigInfo::new(SIGKILL, abi::signal::SI_KERNEL));
@@ -960,9 +979,9 @@ fn clone_thread(
         return Err(e);
     }
     if let Some(ev) = event {
-        task.ptrace_event(ev, tid as u64);
+        task.ptrace_event(ev, vtid as u64);
     }
-    Ok(tid)
+    Ok(vtid)
 }
 
 /// Starts a new thread's application code from its creator's host thread
@@ -1066,7 +1085,7 @@ fn become_sole_thread(task: &mut Task) {
     }
     {
         let mut t = lock(&task.kernel.table);
-        t.tasks.remove(&old.tid);
+        t.remove_task(old.tid);
         t.tasks.insert(tg.pid, new.clone());
     }
     tg.lock().threads = vec![new.clone()];
@@ -1340,7 +1359,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             kernel.keys.lock().release(r);
         }
     }
-    lock(&kernel.table).tasks.remove(&shared.tid);
+    lock(&kernel.table).remove_task(shared.tid);
     // The tracer hears of the exit last, after the parent's SIGCHLD is
     // queued, as on Linux (where the parent is told when the tracer
     // reaps): whatever the tracer does next, the parent already has it.
@@ -1364,11 +1383,36 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         }
         return;
     }
-    // Orphans go to the nearest live subreaper above, else to init; those
-    // that asked are told of their parent's death.
-    if !children.is_empty() {
-        let mut reaper = parent.clone();
+    let mut status = status;
+    if tg.is_ns_init() {
+        zap_pid_ns(kernel, &tg, children);
+        // After `reboot(2)` inside, init shows as killed by its signal.
+        if let Some(sig) = tg.pidns.reboot_signal() {
+            status = wait::signaled(sig, false);
+            tg.lock().exit_status = Some(status);
+        }
+    } else if !children.is_empty() {
+        reparent_orphans(kernel, &tg, parent.clone(), children);
+    }
+    notify_parent(kernel, &tg, parent, status);
+}
+
+/// Orphans go to the nearest live subreaper above in the same pid
+/// namespace, else to that namespace's init; those that asked are told of
+/// their parent's death.
+fn reparent_orphans(
+    kernel: &Arc<Kernel>,
+    tg: &Arc<ThreadGroup>,
+    parent: Option<Arc<ThreadGroup>>,
+    children: Vec<Arc<ThreadGroup>>,
+) {
+    {
+        let mut reaper = parent;
         while let Some(r) = reaper.clone() {
+            if !Arc::ptr_eq(&r.pidns, &tg.pidns) || r.is_ns_init() {
+                reaper = None;
+                break;
+            }
             let g = r.lock();
             if g.subreaper && g.exit_status.is_none() {
                 break;
@@ -1377,7 +1421,8 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             drop(g);
             reaper = up;
         }
-        if let Some(new_parent) = reaper.or_else(|| kernel.find_group(1)) {
+        let init = || kernel.find_group(tg.pidns.init()?);
+        if let Some(new_parent) = reaper.or_else(init) {
             let mut zombies = false;
             for c in &children {
                 let sig = {
@@ -1397,6 +1442,61 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             }
         }
     }
+}
+
+/// A pid namespace's init has exited: nothing may enter the namespace any
+/// more, every process left in it is killed, and init reaps them (its own
+/// children and the orphans that come to it) before its parent hears of
+/// its death, as Linux's `zap_pid_ns_processes`. Processes whose parent
+/// is outside (they entered with `setns`) are left for that parent to
+/// reap.
+fn zap_pid_ns(kernel: &Arc<Kernel>, tg: &Arc<ThreadGroup>, children: Vec<Arc<ThreadGroup>>) {
+    let ns = tg.pidns.clone();
+    ns.set_dead();
+    tg.lock().children.extend(children);
+    loop {
+        let live: Vec<Arc<ThreadGroup>> = lock(&kernel.table)
+            .groups
+            .values()
+            .filter(|g| !Arc::ptr_eq(g, tg) && ns.local(g.pid).is_some() && !g.is_zombie())
+            .cloned()
+            .collect();
+        for g in &live {
+            send_to_group(g, SigInfo::new(SIGKILL, SI_KERNEL));
+        }
+        // Reap what has died among init's children.
+        let reaped: Vec<Arc<ThreadGroup>> = {
+            let mut g = tg.lock();
+            let (dead, alive): (Vec<_>, Vec<_>) = std::mem::take(&mut g.children)
+                .into_iter()
+                .partition(|c| c.is_zombie());
+            g.children = alive;
+            dead
+        };
+        {
+            let mut t = lock(&kernel.table);
+            for c in &reaped {
+                t.remove_group(c.pid);
+            }
+        }
+        if live.is_empty() && tg.lock().children.is_empty() {
+            break;
+        }
+        // Killed tasks leave within a few scheduling rounds: their deaths
+        // are polled rather than waited for, the exit path having no
+        // queue to sleep on that every one of them would wake.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Tells the parent of a process that has become a zombie (SIGCHLD), or
+/// reaps it at once when the parent ignores SIGCHLD.
+fn notify_parent(
+    kernel: &Arc<Kernel>,
+    tg: &Arc<ThreadGroup>,
+    parent: Option<Arc<ThreadGroup>>,
+    status: i32,
+) {
     let Some(parent) = parent else { return };
     let (code, st) = if status & 0x7f == 0 {
         (CLD_EXITED, (status >> 8) & 0xff)
@@ -1408,12 +1508,13 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     let act = lock(&parent.lock().sighand).action(SIGCHLD);
     if act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0 {
         // Auto-reap.
-        parent.lock().children.retain(|c| !Arc::ptr_eq(c, &tg));
-        lock(&kernel.table).groups.remove(&tg.pid);
+        parent.lock().children.retain(|c| !Arc::ptr_eq(c, tg));
+        lock(&kernel.table).remove_group(tg.pid);
         parent.child_events.notify(events::ALL);
         return;
     }
-    send_to_group(&parent, SigInfo::child(code, tg.pid, 0, st));
+    let pid = parent.pidns.shown(tg.pid);
+    send_to_group(&parent, SigInfo::child(code, pid, 0, st));
     parent.child_events.notify(events::ALL);
 }
 
@@ -1458,6 +1559,14 @@ pub fn wait_child(
     let tg = task.tg().clone();
     let kernel = task.kernel.clone();
     let my_pgid = tg.lock().pgid;
+    // The selection in global ids (one no process has when the caller's
+    // namespace has no such number).
+    let none = pidns::PID_MAX;
+    let pid = match pid {
+        p if p > 0 => task.global_id(p).unwrap_or(none),
+        p if p < -1 && p != i32::MIN => -task.global_id(-p).unwrap_or(none),
+        p => p,
+    };
     let r = task.block_on(Some(&tg.child_events), events::ALL, None, |_| {
         // Tracees' stops are reported whatever the options; their exits
         // need WEXITED.
@@ -1549,13 +1658,13 @@ pub fn wait_child(
         }
         Err(Errno::EAGAIN)
     })?;
-    if let (Some(w), true) = (r, reap) {
-        if w.tracee || w.status & 0x7f == 0x7f || w.status == wait::CONTINUED {
-            return Ok(r);
-        }
-        lock(&kernel.table).groups.remove(&w.pid);
+    let Some(mut w) = r else { return Ok(None) };
+    let global = w.pid;
+    w.pid = task.vpid(global);
+    if reap && !(w.tracee || w.status & 0x7f == 0x7f || w.status == wait::CONTINUED) {
+        lock(&kernel.table).remove_group(global);
     }
-    Ok(r)
+    Ok(Some(w))
 }
 
 /// `kill`: sends `sig` (0: only checks) to processes selected by `pid`.
@@ -1565,31 +1674,41 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
     }
     let kernel = &task.kernel;
     let me = task.pid();
+    let ns = task.pidns().clone();
     let targets: Vec<Arc<ThreadGroup>> = {
         let t = lock(&kernel.table);
         match pid {
-            p if p > 0 => t.groups.get(&p).cloned().into_iter().collect(),
-            0 | -1 => {
+            p if p > 0 => ns
+                .global(p)
+                .and_then(|g| t.groups.get(&g).cloned())
+                .into_iter()
+                .collect(),
+            0 => {
                 let pg = task.tg().lock().pgid;
                 t.groups
                     .values()
-                    .filter(|g| {
-                        if pid == 0 {
-                            g.lock().pgid == pg
-                        } else {
-                            g.pid != 1 && g.pid != me
-                        }
-                    })
+                    .filter(|g| g.lock().pgid == pg)
                     .cloned()
                     .collect()
             }
-            p if p == i32::MIN => return Err(Errno::ESRCH),
-            p => t
+            // Every process the caller's namespace shows but its init and
+            // the caller.
+            -1 => t
                 .groups
                 .values()
-                .filter(|g| g.lock().pgid == -p)
+                .filter(|g| ns.local(g.pid).is_some_and(|v| v > 1) && g.pid != me)
                 .cloned()
                 .collect(),
+            p if p == i32::MIN => return Err(Errno::ESRCH),
+            p => match ns.global(-p) {
+                Some(pg) => t
+                    .groups
+                    .values()
+                    .filter(|g| g.lock().pgid == pg)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            },
         }
     };
     if targets.is_empty() {
@@ -1599,18 +1718,14 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
         return Ok(());
     }
     for g in targets {
-        // Init only receives signals it handles, or blocks (they stay
-        // pending for it to take), never SIGKILL/SIGSTOP from inside.
-        if g.pid == 1 {
-            let inner = g.lock();
-            let act = lock(&inner.sighand).action(sig);
-            let blocked = inner.threads.iter().all(|t| t.mask().has(sig));
-            drop(inner);
-            if sig == SIGKILL || sig == SIGSTOP || (act.handler == SIG_DFL && !blocked) {
-                continue;
-            }
+        // A namespace's init only receives signals it handles, or blocks
+        // (they stay pending for it to take), never SIGKILL/SIGSTOP from
+        // inside its namespace.
+        if g.init_ignores(sig, me) {
+            continue;
         }
-        send_to_group(&g, SigInfo::from_user(sig, SI_USER, me, task.creds.uid));
+        let from = g.pidns.shown(me);
+        send_to_group(&g, SigInfo::from_user(sig, SI_USER, from, task.creds.uid));
     }
     Ok(())
 }

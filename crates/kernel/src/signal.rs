@@ -171,7 +171,8 @@ fn notify_parent_job(
     let Some(parent) = parent else { return };
     let act = lock(&parent.lock().sighand).action(SIGCHLD);
     if act.flags & SA_NOCLDSTOP == 0 {
-        send_to_group(&parent, SigInfo::child(code, child.pid, 0, sig));
+        let pid = parent.pidns.shown(child.pid);
+        send_to_group(&parent, SigInfo::child(code, pid, 0, sig));
     }
     parent.child_events.notify(waiter::events::ALL);
 }

@@ -618,7 +618,16 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         F_GET_SEALS => crate::memfd::seals(t, &f, None),
         // The owner and signal are kept (dnotify signals through them);
         // O_ASYNC files raise no SIGIO yet.
-        F_GETOWN => Ok(lock(&f.fown).getown() as i64 as u64),
+        F_GETOWN => {
+            let o = *lock(&f.fown);
+            let id = t.vpid(o.id);
+            let shown = if o.kind == vfs::file::F_OWNER_PGRP {
+                -id
+            } else {
+                id
+            };
+            Ok(shown as i64 as u64)
+        }
         F_SETOWN => {
             let who = arg as i32;
             if who == i32::MIN {
@@ -633,7 +642,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_GETOWN_EX => {
             let o = *lock(&f.fown);
-            util::write_obj(t, arg, &[o.kind, o.id])?;
+            util::write_obj(t, arg, &[o.kind, t.vpid(o.id)])?;
             Ok(0)
         }
         F_SETOWN_EX => {
@@ -819,16 +828,25 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
 /// A process's POSIX locks on a file go away when it closes any
 /// descriptor for that file.
 /// `F_SETOWN(_EX)`: `ESRCH` for an owner that does not exist.
+/// The owner is kept as a global id ([`kernel::pidns`]).
 fn set_owner(t: &Task, f: &File, kind: i32, id: i32) -> SysResult<u64> {
-    let known = id == 0
-        || match kind {
-            vfs::file::F_OWNER_PGRP => t.kernel.pgrp_exists(id),
-            vfs::file::F_OWNER_TID => t.kernel.find_task(id).is_some(),
-            _ => t.kernel.find_group(id).is_some(),
-        };
-    if !known || id < 0 {
+    if id < 0 {
         return Err(Errno::ESRCH);
     }
+    let id = if id == 0 {
+        0
+    } else {
+        let g = t.global_id(id).ok_or(Errno::ESRCH)?;
+        let known = match kind {
+            vfs::file::F_OWNER_PGRP => t.kernel.pgrp_exists(g),
+            vfs::file::F_OWNER_TID => t.kernel.find_task(g).is_some(),
+            _ => t.kernel.find_group(g).is_some(),
+        };
+        if !known {
+            return Err(Errno::ESRCH);
+        }
+        g
+    };
     let mut o = lock(&f.fown);
     o.kind = kind;
     o.id = id;

@@ -163,15 +163,30 @@ pub fn creat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     )
 }
 
-fn stat_of(t: &Task, dirfd: u64, p: &[u8], flags: u32) -> SysResult<Stat> {
-    if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        if dirfd as i32 == AT_FDCWD {
-            return Ok(t.fs().cwd.inode.stat());
-        }
-        return file(t, dirfd)?.stat();
+/// A file's owner as the caller's user namespace shows it (65534 for an
+/// unmapped id).
+fn owner_seen(t: &Task, mut st: Stat) -> Stat {
+    let user = kernel::task::lock(&t.shared.ns).user.clone();
+    if !user.is_initial() {
+        st.uid = user.uid_of(st.uid);
+        st.gid = user.gid_of(st.gid);
     }
-    let d = lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?;
-    Ok(d.inode.stat())
+    st
+}
+
+fn stat_of(t: &Task, dirfd: u64, p: &[u8], flags: u32) -> SysResult<Stat> {
+    let st = if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd as i32 == AT_FDCWD {
+            t.fs().cwd.inode.stat()
+        } else {
+            file(t, dirfd)?.stat()?
+        }
+    } else {
+        lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?
+            .inode
+            .stat()
+    };
+    Ok(owner_seen(t, st))
 }
 
 pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -203,7 +218,7 @@ pub fn lstat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let st = file(t, a[0])?.stat()?;
+    let st = owner_seen(t, file(t, a[0])?.stat()?);
     util::write_obj(t, a[1], &st).map(|_| 0)
 }
 
