@@ -17,11 +17,13 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use abi::fs::{Stat, O_NONBLOCK, O_RDWR};
+use abi::fs::Stat;
 use abi::{Errno, SysResult};
 use mm::MemoryManager;
 use vfs::unix::Cred;
-use vfs::{File, FileOps};
+use vfs::File;
+
+use crate::driven::{Driven, Received};
 use waiter::Queue;
 
 use crate::{lock, AF_INET, AF_INET6, AF_NETLINK};
@@ -160,27 +162,63 @@ impl HostSocket {
         self.fd.as_raw_fd()
     }
 
-    pub fn queue(&self) -> &Queue {
+    fn name_with(
+        &self,
+        f: unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut u32) -> i32,
+    ) -> SysResult<Vec<u8>> {
+        let mut buf = [0u8; 128];
+        let mut len = buf.len() as u32;
+        // SAFETY: the call writes at most len bytes to buf and the length.
+        check(unsafe { f(self.raw(), buf.as_mut_ptr().cast(), &mut len) } as isize)?;
+        Ok(buf[..(len as usize).min(buf.len())].to_vec())
+    }
+
+    /// The error for an option not passed to the host: Linux's for a
+    /// level the socket does not have (an IPv4 socket's `getsockopt`
+    /// says `EOPNOTSUPP`, the rest `ENOPROTOOPT`), else `ENOPROTOOPT`.
+    fn refused(&self, level: i32, get: bool) -> Errno {
+        let known = matches!(
+            level,
+            libc::SOL_SOCKET | libc::SOL_TCP | libc::SOL_UDP | libc::SOL_IP
+        ) || (level == libc::SOL_IPV6 && self.family == AF_INET6);
+        if get && self.family == AF_INET && !known {
+            Errno::EOPNOTSUPP
+        } else {
+            Errno::ENOPROTOOPT
+        }
+    }
+}
+
+impl Driven for HostSocket {
+    fn family(&self) -> i32 {
+        self.family
+    }
+
+    fn stat(&self) -> Stat {
+        vfs::unix::socket_stat(self.ino, self.owner)
+    }
+
+    fn queue(&self) -> &Queue {
         &self.queue
     }
 
-    pub fn ino(&self) -> u64 {
+    fn ino(&self) -> u64 {
         self.ino
     }
 
-    pub fn is_stream(&self) -> bool {
+    fn is_stream(&self) -> bool {
         self.ty == SOCK_STREAM
     }
 
-    pub fn rcvtimeo(&self) -> Option<Duration> {
+    fn rcvtimeo(&self) -> Option<Duration> {
         lock(&self.timeouts).0
     }
 
-    pub fn sndtimeo(&self) -> Option<Duration> {
+    fn sndtimeo(&self) -> Option<Duration> {
         lock(&self.timeouts).1
     }
 
-    pub fn set_timeout(&self, recv: bool, d: Option<Duration>) {
+    fn set_timeout(&self, recv: bool, d: Option<Duration>) {
         let mut t = lock(&self.timeouts);
         if recv {
             t.0 = d;
@@ -191,7 +229,7 @@ impl HostSocket {
 
     /// The host's readiness of the socket (the poll bits, which are the
     /// waiter's event bits).
-    pub fn readiness(&self) -> u32 {
+    fn readiness(&self) -> u32 {
         let mut p = libc::pollfd {
             fd: self.raw(),
             events: libc::POLLIN | libc::POLLOUT | libc::POLLPRI | libc::POLLRDHUP,
@@ -204,7 +242,7 @@ impl HostSocket {
         p.revents as u16 as u32
     }
 
-    pub fn bind(&self, addr: &[u8]) -> SysResult<()> {
+    fn bind(&self, addr: &[u8]) -> SysResult<()> {
         // SAFETY: bind reads addr.len() bytes of a live buffer.
         check(unsafe { libc::bind(self.raw(), addr.as_ptr().cast(), addr.len() as u32) } as isize)
             .map(|_| ())
@@ -212,7 +250,7 @@ impl HostSocket {
 
     /// `connect(2)`, non-blocking: `EINPROGRESS` while a TCP handshake
     /// goes on (the caller waits for `OUT` and reads [`Self::take_error`]).
-    pub fn connect(&self, addr: &[u8]) -> SysResult<()> {
+    fn connect(&self, addr: &[u8]) -> SysResult<()> {
         // SAFETY: connect reads addr.len() bytes of a live buffer.
         check(
             unsafe { libc::connect(self.raw(), addr.as_ptr().cast(), addr.len() as u32) } as isize,
@@ -220,37 +258,26 @@ impl HostSocket {
         .map(|_| ())
     }
 
-    pub fn listen(&self, backlog: i32) -> SysResult<()> {
+    fn listen(&self, backlog: i32) -> SysResult<()> {
         // SAFETY: listen on our descriptor.
         check(unsafe { libc::listen(self.raw(), backlog) } as isize).map(|_| ())
     }
 
-    pub fn shutdown(&self, how: i32) -> SysResult<()> {
+    fn shutdown(&self, how: i32) -> SysResult<()> {
         // SAFETY: shutdown on our descriptor.
         check(unsafe { libc::shutdown(self.raw(), how) } as isize).map(|_| ())
     }
 
-    fn name_with(
-        &self,
-        f: unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut u32) -> i32,
-    ) -> SysResult<Vec<u8>> {
-        let mut buf = [0u8; 128];
-        let mut len = buf.len() as u32;
-        // SAFETY: the call writes at most len bytes to buf and the length.
-        check(unsafe { f(self.raw(), buf.as_mut_ptr().cast(), &mut len) } as isize)?;
-        Ok(buf[..(len as usize).min(buf.len())].to_vec())
-    }
-
-    pub fn name(&self) -> SysResult<Vec<u8>> {
+    fn name(&self) -> SysResult<Vec<u8>> {
         self.name_with(libc::getsockname)
     }
 
-    pub fn peer(&self) -> SysResult<Vec<u8>> {
+    fn peer(&self) -> SysResult<Vec<u8>> {
         self.name_with(libc::getpeername)
     }
 
     /// `accept4(2)`, non-blocking: the new socket and the peer's address.
-    pub fn accept(&self) -> SysResult<(Arc<HostSocket>, Vec<u8>)> {
+    fn accept(&self, file_flags: u32) -> SysResult<(Arc<File>, Vec<u8>)> {
         let mut buf = [0u8; 128];
         let mut len = buf.len() as u32;
         let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
@@ -263,29 +290,13 @@ impl HostSocket {
         // SAFETY: fd was just created and is ours alone.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let s = HostSocket::wrap(fd, self.family, self.ty, self.protocol, self.owner)?;
-        Ok((s, buf[..(len as usize).min(buf.len())].to_vec()))
-    }
-
-    /// The pending error (`SO_ERROR`), cleared.
-    pub fn take_error(&self) -> i32 {
-        let mut v: i32 = 0;
-        let mut len = 4u32;
-        // SAFETY: getsockopt writes one int.
-        unsafe {
-            libc::getsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut v as *mut i32).cast(),
-                &mut len,
-            )
-        };
-        v
+        let peer = buf[..(len as usize).min(buf.len())].to_vec();
+        Ok((crate::driven::new_file(s, file_flags), peer))
     }
 
     /// One host `sendmsg` of `data` to `addr` (or the connected peer) with
     /// control messages `control` (checked by [`check_control`]).
-    pub fn send(
+    fn send(
         &self,
         data: &[u8],
         addr: Option<&[u8]>,
@@ -316,7 +327,7 @@ impl HostSocket {
 
     /// One host `recvmsg` into `buf`, with room for `control_len` bytes of
     /// control messages: (bytes, sender's address, control, msg_flags).
-    pub fn recv(&self, buf: &mut [u8], flags: u32, control_len: usize) -> SysResult<Received> {
+    fn recv(&self, buf: &mut [u8], flags: u32, control_len: usize) -> SysResult<Received> {
         let mut name = [0u8; 128];
         let mut control = vec![0u8; control_len.min(64 << 10)];
         let mut iov = libc::iovec {
@@ -347,7 +358,7 @@ impl HostSocket {
     }
 
     /// `getsockopt` of an allowed option, with room for `len` bytes.
-    pub fn getsockopt(&self, level: i32, name: i32, len: usize) -> SysResult<Vec<u8>> {
+    fn getsockopt(&self, level: i32, name: i32, len: usize) -> SysResult<Vec<u8>> {
         if !option_allowed(self.family, level, name) {
             return Err(self.refused(level, true));
         }
@@ -362,7 +373,7 @@ impl HostSocket {
     }
 
     /// `setsockopt` of an allowed option.
-    pub fn setsockopt(&self, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
+    fn setsockopt(&self, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
         if !option_allowed(self.family, level, name) {
             return Err(self.refused(level, false));
         }
@@ -382,34 +393,10 @@ impl HostSocket {
         .map(|_| ())
     }
 
-    /// The error for an option not passed to the host: Linux's for a
-    /// level the socket does not have (an IPv4 socket's `getsockopt`
-    /// says `EOPNOTSUPP`, the rest `ENOPROTOOPT`), else `ENOPROTOOPT`.
-    fn refused(&self, level: i32, get: bool) -> Errno {
-        let known = matches!(
-            level,
-            libc::SOL_SOCKET | libc::SOL_TCP | libc::SOL_UDP | libc::SOL_IP
-        ) || (level == libc::SOL_IPV6 && self.family == AF_INET6);
-        if get && self.family == AF_INET && !known {
-            Errno::EOPNOTSUPP
-        } else {
-            Errno::ENOPROTOOPT
-        }
-    }
-
     /// The allowed `ioctl`s, passed to the host socket.
-    pub fn ioctl(&self, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
+    fn ioctl(&self, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
         host_ioctl(self.raw(), cmd, arg, mm)
     }
-}
-
-/// What one host receive produced.
-pub struct Received {
-    pub len: usize,
-    /// The sender's address (empty for a connected stream).
-    pub from: Vec<u8>,
-    pub control: Vec<u8>,
-    pub flags: u32,
 }
 
 /// The `SOL_SOCKET` options passed to the host (integers and `linger`).
@@ -571,62 +558,4 @@ pub fn host_ioctl(fd: i32, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysRes
         }
         _ => Err(Errno::ENOTTY),
     }
-}
-
-/// The file of a host socket.
-pub struct HostFile {
-    pub sock: Arc<HostSocket>,
-}
-
-impl FileOps for HostFile {
-    /// `read(2)`: a receive without flags.
-    fn read(&self, _f: &File, buf: &mut [u8], _off: u64) -> SysResult<usize> {
-        self.sock.recv(buf, 0, 0).map(|r| r.len)
-    }
-
-    /// `write(2)`: a send without flags.
-    fn write(&self, _f: &File, buf: &[u8], _off: u64) -> SysResult<usize> {
-        self.sock.send(buf, None, &[], 0)
-    }
-
-    fn stat(&self, _f: &File) -> SysResult<Stat> {
-        Ok(vfs::unix::socket_stat(self.sock.ino, self.sock.owner))
-    }
-
-    fn readiness(&self) -> u32 {
-        self.sock.readiness()
-    }
-
-    fn queue(&self) -> Option<&Queue> {
-        Some(&self.sock.queue)
-    }
-
-    fn ioctl(&self, _f: &File, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
-        self.sock.ioctl(cmd, arg, mm)
-    }
-
-    fn anon_name(&self) -> Option<Vec<u8>> {
-        Some(format!("socket:[{}]", self.sock.ino).into_bytes())
-    }
-
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        Some(self)
-    }
-}
-
-pub fn from_file(f: &File) -> Option<Arc<HostSocket>> {
-    f.ops
-        .as_any()
-        .and_then(|x| x.downcast_ref::<HostFile>())
-        .map(|s| s.sock.clone())
-}
-
-/// Wraps a host socket in a file; `flags` are file status flags
-/// (`O_NONBLOCK`).
-pub fn new_file(sock: Arc<HostSocket>, flags: u32) -> Arc<File> {
-    File::new(
-        None,
-        O_RDWR | (flags & O_NONBLOCK),
-        Box::new(HostFile { sock }),
-    )
 }

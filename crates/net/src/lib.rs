@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use abi::{Errno, SysResult};
 
+pub mod driven;
 pub mod host;
 pub mod ifaces;
 pub mod inet;

@@ -190,7 +190,7 @@ pub(crate) fn fsize_grow_ok(t: &Task, old: u64, new: u64) -> SysResult<()> {
 fn stream_socket(f: &File) -> bool {
     vfs::unix::from_file(f).is_some_and(|s| s.sock_type() == vfs::unix::SOCK_STREAM)
         || net::inet::from_file(f).is_some_and(|s| s.proto == net::Proto::Tcp)
-        || net::host::from_file(f).is_some_and(|s| s.is_stream())
+        || net::driven::from_file(f).is_some_and(|s| s.is_stream())
 }
 
 /// Writes `data` with `op`; blocking writers keep going until all is

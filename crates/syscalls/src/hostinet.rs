@@ -8,7 +8,8 @@ use std::sync::Arc;
 use abi::misc::IoVec;
 use abi::{Errno, SysResult};
 use kernel::Task;
-use net::host::{self, HostSocket};
+use net::driven::{self, Driven, Received};
+use net::host::HostSocket;
 use vfs::File;
 
 use crate::file::{put_scratch, sigpipe, take_scratch};
@@ -25,27 +26,27 @@ const MSG_CTRUNC: u32 = 0x8;
 
 pub fn socket(t: &Task, family: i32, ty: i32, protocol: i32, flags: u32) -> SysResult<Arc<File>> {
     let s = HostSocket::new(family, ty, protocol, crate::net::cred(t))?;
-    Ok(host::new_file(s, flags))
+    Ok(driven::new_file(s, flags))
 }
 
-pub fn bind(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn bind(t: &mut Task, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     let b = read_sockaddr(t, a[1], a[2])?;
     s.bind(&b).map(|_| 0)
 }
 
-pub fn listen(s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn listen(s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     s.listen(a[1] as i32).map(|_| 0)
 }
 
-pub fn shutdown(s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn shutdown(s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     s.shutdown(a[1] as i32).map(|_| 0)
 }
 
-pub fn getsockname(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn getsockname(t: &mut Task, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     put_addr(t, &s.name()?, a[1], a[2]).map(|_| 0)
 }
 
-pub fn getpeername(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn getpeername(t: &mut Task, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     put_addr(t, &s.peer()?, a[1], a[2]).map(|_| 0)
 }
 
@@ -53,7 +54,7 @@ pub fn getpeername(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> 
 /// handshake goes on (`EINPROGRESS`, `EALREADY`), asking again each time
 /// the socket changes: the host's answer once it is done is the call's
 /// (0 once, then `EISCONN`; or the connection's error).
-pub fn connect(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn connect(t: &mut Task, f: &File, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     let b = read_sockaddr(t, a[1], a[2])?;
     match s.connect(&b) {
         Err(Errno::EINPROGRESS | Errno::EALREADY) if !f.nonblocking() => {}
@@ -76,12 +77,13 @@ pub fn connect(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6]) -> SysResult
     }
 }
 
-pub fn accept4(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6], flags: u32) -> SysResult<u64> {
-    let (new, peer) = accept_wait(t, f, s.queue(), s.rcvtimeo(), || s.accept())?;
+pub fn accept4(t: &mut Task, f: &File, s: &dyn Driven, a: [u64; 6], flags: u32) -> SysResult<u64> {
+    let nonblock = flags & abi::fs::O_NONBLOCK;
+    let (file, peer) = accept_wait(t, f, s.queue(), s.rcvtimeo(), || s.accept(nonblock))?;
     if a[1] != 0 {
         put_addr(t, &peer, a[1], a[2])?;
     }
-    install_accepted(t, host::new_file(new, flags & abi::fs::O_NONBLOCK), flags)
+    install_accepted(t, file, flags)
 }
 
 /// `sendto`/`sendmsg`: a blocking stream socket sends everything (what
@@ -89,7 +91,7 @@ pub fn accept4(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6], flags: u32) 
 pub fn send(
     t: &mut Task,
     f: &File,
-    s: &HostSocket,
+    s: &dyn Driven,
     iovs: &[IoVec],
     flags: u32,
     addr: Option<Vec<u8>>,
@@ -155,7 +157,7 @@ pub struct Got {
 pub fn recv(
     t: &mut Task,
     f: &File,
-    s: &HostSocket,
+    s: &dyn Driven,
     iovs: &[IoVec],
     flags: u32,
     control_len: usize,
@@ -167,7 +169,7 @@ pub fn recv(
     let dl = deadline(timeout);
     let mut buf = take_scratch(t, want);
     let mut done = 0usize;
-    let mut first: Option<host::Received> = None;
+    let mut first: Option<Received> = None;
     let r = loop {
         let b = &mut buf[done..want];
         let r = if nonblock {
@@ -214,7 +216,7 @@ pub fn recv(
     out
 }
 
-pub fn recvfrom(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn recvfrom(t: &mut Task, f: &File, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     let len = (a[2] as usize).min(crate::file::MAX_RW);
     let iov = [IoVec {
         base: a[1],
@@ -227,7 +229,7 @@ pub fn recvfrom(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6]) -> SysResul
     Ok(got.ret as u64)
 }
 
-pub fn recvmsg(t: &mut Task, f: &File, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn recvmsg(t: &mut Task, f: &File, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     let flags = a[2] as u32;
     let hdr = a[1];
     let mh = read_msghdr(t, hdr)?;
@@ -265,7 +267,7 @@ const SO_SNDTIMEO_NEW: i32 = 67;
 
 /// `getsockopt`: the timeouts are the sandbox's (its waits apply them);
 /// allowed options come from the host.
-pub fn getsockopt(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn getsockopt(t: &mut Task, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
     let len: i32 = util::read_obj(t, optlen)?;
     if len < 0 {
@@ -282,7 +284,7 @@ pub fn getsockopt(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-pub fn setsockopt(t: &mut Task, s: &HostSocket, a: [u64; 6]) -> SysResult<u64> {
+pub fn setsockopt(t: &mut Task, s: &dyn Driven, a: [u64; 6]) -> SysResult<u64> {
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
     if optlen < 0 {
         return Err(Errno::EINVAL);

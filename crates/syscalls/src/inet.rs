@@ -9,7 +9,7 @@ use std::sync::Arc;
 use abi::misc::IoVec;
 use abi::{Errno, SysResult};
 use kernel::Task;
-use net::host::HostSocket;
+use net::driven::Driven;
 use net::inet::{self, Connected, InetSocket};
 use net::netlink::{self, NetlinkSocket};
 use net::{Proto, AF_INET, AF_INET6, AF_UNSPEC};
@@ -27,8 +27,8 @@ use crate::util;
 pub enum Other {
     Inet(Arc<InetSocket>),
     Netlink(Arc<NetlinkSocket>),
-    /// A host socket (`--network=host`).
-    Host(Arc<HostSocket>),
+    /// A socket the sentry drives: a host socket (`--network=host`).
+    Host(Arc<dyn Driven>),
 }
 
 /// The `net` socket behind `f`, if it is one.
@@ -36,7 +36,7 @@ pub fn other_of(f: &File) -> Option<Other> {
     if let Some(s) = inet::from_file(f) {
         return Some(Other::Inet(s));
     }
-    if let Some(s) = net::host::from_file(f) {
+    if let Some(s) = net::driven::from_file(f) {
         return Some(Other::Host(s));
     }
     netlink::from_file(f).map(Other::Netlink)
@@ -107,7 +107,7 @@ pub fn listen(_t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     match o {
         Other::Inet(s) => s.listen(a[1] as i32).map(|_| 0),
         Other::Netlink(_) => Err(Errno::EOPNOTSUPP),
-        Other::Host(h) => crate::hostinet::listen(&h, a),
+        Other::Host(h) => crate::hostinet::listen(&*h, a),
     }
 }
 
@@ -115,7 +115,7 @@ pub fn getsockname(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     let name = match o {
         Other::Inet(s) => net::encode_addr(s.family, s.local_addr()),
         Other::Netlink(n) => n.name(),
-        Other::Host(h) => return crate::hostinet::getsockname(t, &h, a),
+        Other::Host(h) => return crate::hostinet::getsockname(t, &*h, a),
     };
     put_addr(t, &name, a[1], a[2]).map(|_| 0)
 }
@@ -125,7 +125,7 @@ pub fn getpeername(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
         Other::Inet(s) => net::encode_addr(s.family, s.peer_addr()?),
         // The kernel is every route socket's peer.
         Other::Netlink(_) => netlink::sockaddr_nl(0, 0),
-        Other::Host(h) => return crate::hostinet::getpeername(t, &h, a),
+        Other::Host(h) => return crate::hostinet::getpeername(t, &*h, a),
     };
     put_addr(t, &name, a[1], a[2]).map(|_| 0)
 }
@@ -134,13 +134,13 @@ pub fn shutdown(_t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     match o {
         Other::Inet(s) => s.shutdown(a[1] as i32).map(|_| 0),
         Other::Netlink(_) => Err(Errno::EOPNOTSUPP),
-        Other::Host(h) => crate::hostinet::shutdown(&h, a),
+        Other::Host(h) => crate::hostinet::shutdown(&*h, a),
     }
 }
 
 pub fn connect(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> {
     if let Other::Host(h) = &o {
-        return crate::hostinet::connect(t, f, h, a);
+        return crate::hostinet::connect(t, f, &**h, a);
     }
     let b = read_sockaddr(t, a[1], a[2])?;
     let s = match o {
@@ -217,7 +217,7 @@ pub fn accept4(t: &mut Task, f: &File, o: Other, a: [u64; 6], flags: u32) -> Sys
     let s = match o {
         Other::Inet(s) => s,
         Other::Netlink(_) => return Err(Errno::EOPNOTSUPP),
-        Other::Host(h) => return crate::hostinet::accept4(t, f, &h, a, flags),
+        Other::Host(h) => return crate::hostinet::accept4(t, f, &*h, a, flags),
     };
     let new = crate::net::accept_wait(t, f, s.queue(), s.data().rcvtimeo(), || s.accept())?;
     if a[1] != 0 {
@@ -253,7 +253,7 @@ pub fn send(
             gather(t, iovs, 0, &mut buf)?;
             return n.send(&buf, t.pid()).map(|n| n as u64);
         }
-        Other::Host(h) => return crate::hostinet::send(t, f, &h, iovs, flags, addr, control),
+        Other::Host(h) => return crate::hostinet::send(t, f, &*h, iovs, flags, addr, control),
     };
     if has_socket_cmsg(control) {
         return Err(Errno::EINVAL);
@@ -329,7 +329,7 @@ pub fn recv(t: &mut Task, f: &File, o: Other, iovs: &[IoVec], flags: u32) -> Sys
         Other::Inet(s) => s,
         Other::Netlink(n) => return recv_netlink(t, f, &n, iovs, flags),
         Other::Host(h) => {
-            let got = crate::hostinet::recv(t, f, &h, iovs, flags, 0)?;
+            let got = crate::hostinet::recv(t, f, &*h, iovs, flags, 0)?;
             return Ok(Got {
                 ret: got.ret,
                 flags: got.flags,
@@ -418,7 +418,7 @@ pub fn finish_recvmsg(t: &mut Task, hdr: u64, got: &Got, in_flags: u32) -> SysRe
 
 pub fn recvfrom(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> {
     if let Other::Host(h) = &o {
-        return crate::hostinet::recvfrom(t, f, h, a);
+        return crate::hostinet::recvfrom(t, f, &**h, a);
     }
     let len = (a[2] as usize).min(crate::file::MAX_RW);
     let iov = [IoVec {
@@ -437,7 +437,7 @@ pub fn recvfrom(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64>
 
 pub fn recvmsg(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> {
     if let Other::Host(h) = &o {
-        return crate::hostinet::recvmsg(t, f, h, a);
+        return crate::hostinet::recvmsg(t, f, &**h, a);
     }
     let flags = a[2] as u32;
     let mh = read_msghdr(t, a[1])?;

@@ -1038,7 +1038,7 @@ fn common_sockopt(s: &Socket, name: i32) -> Option<Vec<u8>> {
 pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (_f, s) = sock_any(t, a[0])?;
     if let Err(inet::Other::Host(h)) = &s {
-        return crate::hostinet::getsockopt(t, h, a);
+        return crate::hostinet::getsockopt(t, &**h, a);
     }
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
     let len: i32 = util::read_obj(t, optlen)?;
@@ -1138,7 +1138,7 @@ fn set_common_sockopt(t: &Task, s: &Socket, name: i32, optval: u64, optlen: i32)
 pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (_f, s) = sock_any(t, a[0])?;
     if let Err(inet::Other::Host(h)) = &s {
-        return crate::hostinet::setsockopt(t, h, a);
+        return crate::hostinet::setsockopt(t, &**h, a);
     }
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
     if optlen < 0 {
