@@ -148,6 +148,9 @@ if command -v runsc >/dev/null 2>&1; then
 	fi
 	# shellcheck disable=SC2206
 	RUNSC_CMD=(runsc "--root=$RUNSC_ROOT" $RUNSC_FLAGS do --cwd=/ --)
+	# The @host rows: the same flags with the host's network.
+	# shellcheck disable=SC2206
+	RUNSC_HOST_CMD=(runsc "--root=$RUNSC_ROOT" ${RUNSC_FLAGS//--network=none/} --network=host do --cwd=/ --)
 	# Probe once; keep the error for the notes if it does not work.
 	# (runsc output is always read through a pipe: written to a regular file
 	# it can land at the wrong offset.)
@@ -181,7 +184,8 @@ fi
 # ---------------------------------------------------------------- benchmarks
 # name | row label | first pilot iteration count | ops per iteration | argv
 # (argv: PROG is replaced by the compiled program; e2e uses spawn_loop on
-# the host with the environment's own launcher.)
+# the host with the environment's own launcher. NAME@host runs program NAME
+# with the sandboxes' --network=host; natively it is the same run.)
 BENCHES=(
 	"getppid|getppid (syscall round trip)|1000|1"
 	"open_close|open + close /etc/hostname|200|1"
@@ -200,6 +204,8 @@ BENCHES=(
 	"tcp_bulk|TCP loopback bulk, per 64 KiB (MB/s = 65536000 / ns)|20|1"
 	"udp_pingpong|UDP loopback ping-pong, 1 byte, round trip|100|1"
 	"tcp_connect|TCP loopback connect + accept + close|20|1"
+	"tcp_pingpong@host|TCP host loopback ping-pong, 1 byte, round trip, --network=host|100|1"
+	"tcp_bulk@host|TCP host loopback bulk, per 64 KiB, --network=host (MB/s = 65536000 / ns)|20|1"
 	"e2e_true|do /bin/true, per invocation|2|1"
 	"e2e_ls50k|do ls -f of a 50,000-entry directory into wc -l, per invocation|1|1"
 	"e2e_find_usr|do find /usr into wc -l, per invocation|1|1"
@@ -208,7 +214,8 @@ BENCHES=(
 # run_once ENV NAME ITERS -> prints ns_per_op on stdout, or nothing on failure
 run_once() {
 	local env=$1 name=$2 iters=$3 out
-	local prog="$WORK/$name"
+	local prog="$WORK/${name%@*}" net=none
+	[[ "$name" == *@host ]] && net=host
 	local -a cmd
 	if [[ "$name" == e2e_* ]]; then
 		local -a what
@@ -225,8 +232,12 @@ run_once() {
 	else
 		case "$env" in
 		native) cmd=("$prog" "$iters") ;;
-		rvisor-*) cmd=("$RVISOR" do --platform "${env#rvisor-}" -- "$prog" "$iters") ;;
-		runsc) cmd=("${RUNSC_CMD[@]}" "$prog" "$iters") ;;
+		rvisor-*) cmd=("$RVISOR" do --platform "${env#rvisor-}" --network="$net" -- "$prog" "$iters") ;;
+		runsc) if [ "$net" = host ]; then
+			cmd=("${RUNSC_HOST_CMD[@]}" "$prog" "$iters")
+		else
+			cmd=("${RUNSC_CMD[@]}" "$prog" "$iters")
+		fi ;;
 		esac
 	fi
 	local rc v

@@ -1,6 +1,7 @@
 // Error paths of the socket calls on inet sockets: EBADF, ENOTSOCK,
 // EINVAL, EAFNOSUPPORT, EADDRINUSE, EADDRNOTAVAIL, EISCONN, ENOTCONN,
 // EPIPE, EOPNOTSUPP, EDESTADDRREQ, EPROTONOSUPPORT, EFAULT.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -3,6 +3,7 @@
 // complete. A connect to a listener whose backlog is full waits; once
 // interrupted, a non-blocking connect says EALREADY and a blocking one
 // waits again until the listener makes room.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <fcntl.h>

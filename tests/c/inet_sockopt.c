@@ -1,6 +1,7 @@
 // Inet socket options: defaults, values kept and reported, buffer sizes,
 // SO_REUSEADDR/SO_REUSEPORT port sharing, IPV6_V6ONLY dual-stack binds,
 // TCP_INFO's state.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,6 @@
 // sendmmsg/recvmmsg on unix datagram and UDP sockets: counts, msg_len,
 // MSG_WAITFORONE, MSG_DONTWAIT with fewer messages than asked, errors.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,6 +1,7 @@
 // TCP connect: non-blocking connect (EINPROGRESS, SO_ERROR, the connect
 // after it, EISCONN), refused connections blocking and not, EALREADY,
 // connecting to a port nobody listens on any more.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <fcntl.h>

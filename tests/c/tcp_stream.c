@@ -1,6 +1,7 @@
 // TCP over loopback: listen/connect/accept names, data both ways, peeking,
 // MSG_WAITALL, FIONREAD/SIOCOUTQ, shutdown half-close, end of stream, RST
 // when closing with unread data, SIGPIPE/EPIPE, poll readiness.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <linux/sockios.h>

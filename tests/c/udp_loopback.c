@@ -2,6 +2,7 @@
 // datagram boundaries, MSG_TRUNC/MSG_PEEK, FIONREAD, connected filtering,
 // ECONNREFUSED after sending to a port nobody has, AF_UNSPEC disconnect,
 // IPv6 and v4-mapped senders, poll.
+// difftest: network host
 #include "dt.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>

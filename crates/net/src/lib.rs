@@ -21,9 +21,12 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use abi::{Errno, SysResult};
 
+pub mod driven;
+pub mod host;
 pub mod ifaces;
 pub mod inet;
 pub mod netlink;
+pub mod notify;
 pub mod procnet;
 
 pub const AF_UNSPEC: i32 = 0;
@@ -436,6 +439,27 @@ impl Default for Stack {
 pub fn stack() -> Arc<Stack> {
     static STACK: OnceLock<Arc<Stack>> = OnceLock::new();
     STACK.get_or_init(|| Arc::new(Stack::new())).clone()
+}
+
+/// Which network the sandbox has (`rvisor do --network=`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Mode {
+    /// Loopback only, inside the sentry.
+    #[default]
+    None,
+    /// The host's network: inet sockets are host sockets ([`host`]).
+    Host,
+}
+
+static MODE: OnceLock<Mode> = OnceLock::new();
+
+/// Sets the sandbox's network mode, once, at boot (before any socket).
+pub fn set_mode(m: Mode) {
+    let _ = MODE.set(m);
+}
+
+pub fn mode() -> Mode {
+    MODE.get().copied().unwrap_or_default()
 }
 
 #[cfg(test)]

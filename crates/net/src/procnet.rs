@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 
 use crate::inet::InetSocket;
 use crate::{Proto, Stack, AF_INET, AF_INET6};
@@ -145,6 +146,11 @@ pub fn route() -> String {
 
 /// The contents of `/proc/net/NAME` for `stack`.
 pub fn file(stack: &Stack, name: &str) -> Option<String> {
+    if crate::mode() == crate::Mode::Host {
+        if let Some(text) = host_file(name) {
+            return Some(text);
+        }
+    }
     Some(match name {
         "tcp" => tcp(stack, AF_INET),
         "tcp6" => tcp(stack, AF_INET6),
@@ -156,6 +162,43 @@ pub fn file(stack: &Stack, name: &str) -> Option<String> {
         "unix" => unix(),
         _ => return None,
     })
+}
+
+/// `--network=host`: the host's own tables (of the network namespace
+/// `rvisor` was started in), opened by [`open_host_files`] before the
+/// sentry gives up the host's tree. `unix` stays the sandbox's.
+static HOST_FILES: OnceLock<Vec<(&'static str, std::fs::File)>> = OnceLock::new();
+
+/// Opens the host's `/proc/net` files for `--network=host`.
+pub fn open_host_files() {
+    HOST_FILES.get_or_init(|| {
+        FILES
+            .iter()
+            .filter(|&&n| n != "unix")
+            .filter_map(|&n| {
+                let f = std::fs::File::open(format!("/proc/net/{n}")).ok()?;
+                Some((n, f))
+            })
+            .collect()
+    });
+}
+
+/// The host's `/proc/net/NAME` now (read from its start with `pread`,
+/// which the host's sequence files restart for).
+fn host_file(name: &str) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let (_, f) = HOST_FILES.get()?.iter().find(|(n, _)| *n == name)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match f.read_at(&mut buf, out.len() as u64) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `/proc/net/unix`: every unix socket, with its name (abstract names

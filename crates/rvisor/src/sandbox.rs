@@ -34,6 +34,8 @@ pub struct DoOptions {
     pub(crate) unconfined: bool,
     pub(crate) log: Option<String>,
     pub(crate) hostname: String,
+    /// `--network`: loopback only (default) or the host's network.
+    pub(crate) network: net::Mode,
     pub(crate) watchdog: kernel::watchdog::Options,
     /// Choices for the platform (syscall patching).
     pub(crate) platform_options: platform::Options,
@@ -73,6 +75,7 @@ impl DoOptions {
             unconfined: false,
             log: None,
             hostname: "rvisor".into(),
+            network: net::Mode::None,
             watchdog: Default::default(),
             platform_options: platform::Options::default(),
             argv: Vec::new(),
@@ -117,6 +120,13 @@ impl DoOptions {
                 "--debug-unconfined" => o.unconfined = true,
                 "--log" => o.log = Some(value("--log")?),
                 "--hostname" => o.hostname = value("--hostname")?,
+                "--network" => {
+                    o.network = match value("--network")?.as_str() {
+                        "none" => net::Mode::None,
+                        "host" => net::Mode::Host,
+                        v => return Err(format!("--network expects none or host, got {v:?}")),
+                    }
+                }
                 "--watchdog-timeout" => {
                     let v = value("--watchdog-timeout")?;
                     o.watchdog.timeout = match v.parse::<f64>() {
@@ -466,10 +476,13 @@ pub fn run(mut o: DoOptions) -> u8 {
     // becomes /dev/null).
     let host_streams: Vec<Arc<File>> = (0..3).map(host_stdio).collect();
     kernel::procfs::open_host_files();
+    if o.network == net::Mode::Host {
+        net::procnet::open_host_files();
+    }
     // Before any thread starts: namespaces and capabilities are per
     // thread, and threads made later inherit them.
     if !o.unconfined {
-        let confined = confine::enter_namespaces()
+        let confined = confine::enter_namespaces(o.network)
             .and_then(|_| confine::pivot_to_empty_root())
             .and_then(|_| confine::drop_privileges());
         if let Err(e) = confined {
@@ -478,6 +491,14 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
     }
     let forwarded = block_forwarded_signals();
+    net::set_mode(o.network);
+    if o.network == net::Mode::Host {
+        // (After the mask above, which its thread inherits.)
+        if let Err(e) = net::notify::start() {
+            eprintln!("rvisor: cannot watch host sockets: {}", describe(e));
+            return 125;
+        }
+    }
     // (A thread: after the confinement above, which is per thread.)
     crate::gofer::watch(gofer_pid, host_root.socket(), || {
         crate::terminal::restore();
@@ -588,7 +609,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         // After the stub factory (stubs must not carry this filter), on
         // every thread.
         let log = std::env::var_os("RVISOR_SECCOMP_LOG").is_some();
-        if let Err(e) = confine::seccomp::install(log) {
+        if let Err(e) = confine::seccomp::install(log, o.network) {
             eprintln!("rvisor: cannot confine the sentry: {e} (--debug-unconfined runs without)");
             return 125;
         }

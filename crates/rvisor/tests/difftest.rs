@@ -10,6 +10,8 @@
 //!   `// difftest: args A B C`, `// difftest: stdin TEXT` (escapes `\n`,
 //!   `\t`, `\\`; otherwise stdin is /dev/null) and
 //!   `// difftest: platforms P1 P2` (restrict to these platforms),
+//!   `// difftest: network host` (also run with `--network=host`, as
+//!   `c::NAME::host::PLATFORM`),
 //!   `// difftest: pending REASON` (listed as ignored until the work lands).
 //! * `real::NAME::PLATFORM` — real programs (shell, coreutils, python,
 //!   perl) from the table in [`real_cases`], plus sandbox-only checks.
@@ -38,6 +40,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod escape;
+mod network;
 
 /// Per-run timeout; the whole process group is killed after it.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -63,6 +66,7 @@ fn main() {
     c_trials(&platforms, &mut trials);
     real_trials(&platforms, &mut trials);
     escape::trials(&platforms, &mut trials);
+    network::trials(&platforms, &mut trials);
     sweep_trials(&platforms, &mut trials);
     oci_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);
@@ -407,6 +411,8 @@ fn line_diff(a: &[u8], b: &[u8]) -> String {
 struct Diffcase {
     argv: Vec<OsString>,
     stdin: Option<Vec<u8>>,
+    /// `rvisor do` flags beyond the harness's own (`--network=host`).
+    flags: Vec<OsString>,
     /// None: a fresh scratch directory for each of the two runs.
     cwd: Option<PathBuf>,
     label: String,
@@ -430,7 +436,10 @@ fn run_differential(case: &Diffcase, platform: &str) -> Result<(), Failed> {
         )
         .into());
     }
-    let sargv = sandbox_argv(platform, &sandbox_cwd, &case.argv);
+    let mut sargv = sandbox_argv(platform, &sandbox_cwd, &case.argv);
+    // The flags go before the command (`sandbox_argv` ends with `-- ARGV`).
+    let at = sargv.len() - case.argv.len() - 1;
+    sargv.splice(at..at, case.flags.iter().cloned());
     let sandbox = run_cmd(&sargv, &sandbox_cwd, case.stdin.as_deref())?;
     if native.stdout == sandbox.stdout && native.status == sandbox.status {
         return Ok(());
@@ -474,6 +483,8 @@ struct CTest {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     platforms: Option<Vec<String>>,
+    /// `--network` modes the case also runs in (beside the default).
+    networks: Vec<String>,
     /// Why the case is not expected to pass yet (shown as ignored).
     pending: Option<String>,
     errors: Vec<String>,
@@ -534,6 +545,7 @@ fn parse_ctest(path: &Path) -> CTest {
             "args" => t.args = val.split_whitespace().map(String::from).collect(),
             "stdin" => t.stdin = Some(unescape(val)),
             "pending" => t.pending = Some(val.to_string()),
+            "network" => t.networks = val.split_whitespace().map(String::from).collect(),
             "platforms" => {
                 t.platforms = Some(
                     val.split(|c: char| c == ',' || c.is_whitespace())
@@ -610,14 +622,22 @@ fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     }
     for file in files {
         let t = parse_ctest(&file);
-        for platform in platforms {
+        let modes = std::iter::once(None).chain(t.networks.iter().cloned().map(Some));
+        for (mode, platform) in modes.flat_map(|m| platforms.iter().map(move |p| (m.clone(), p))) {
             let allowed = t
                 .platforms
                 .as_ref()
                 .is_none_or(|ps| ps.iter().any(|p| p == platform));
             let t = t.clone();
             let platform2 = platform.clone();
-            let trial = Trial::test(format!("c::{}::{platform}", t.name), move || {
+            let (name, flags) = match &mode {
+                None => (format!("c::{}::{platform}", t.name), Vec::new()),
+                Some(m) => (
+                    format!("c::{}::{m}::{platform}", t.name),
+                    vec![OsString::from(format!("--network={m}"))],
+                ),
+            };
+            let trial = Trial::test(name, move || {
                 if !t.errors.is_empty() {
                     return Err(t.errors.join("\n").into());
                 }
@@ -627,6 +647,7 @@ fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                 let case = Diffcase {
                     argv,
                     stdin: t.stdin.clone(),
+                    flags,
                     cwd: None,
                     label: format!("c-{}", t.name),
                 };
@@ -1129,6 +1150,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
             let argv: Vec<OsString> = case.argv.iter().map(OsString::from).collect();
             let d = Diffcase {
                 argv,
+                flags: Vec::new(),
                 stdin: case.stdin.map(|s| s.as_bytes().to_vec()),
                 cwd: case.cwd.map(PathBuf::from),
                 label: format!("real-{}", case.name),

@@ -67,7 +67,7 @@ fn blocking_read(
     }
 }
 
-fn take_scratch(t: &mut Task, len: usize) -> Vec<u8> {
+pub(crate) fn take_scratch(t: &mut Task, len: usize) -> Vec<u8> {
     let mut buf = std::mem::take(&mut t.scratch);
     if buf.len() < len {
         buf.resize(len, 0);
@@ -75,7 +75,7 @@ fn take_scratch(t: &mut Task, len: usize) -> Vec<u8> {
     buf
 }
 
-fn put_scratch(t: &mut Task, mut buf: Vec<u8>) {
+pub(crate) fn put_scratch(t: &mut Task, mut buf: Vec<u8>) {
     if buf.len() > (1 << 20) {
         buf.truncate(1 << 20);
         buf.shrink_to_fit();
@@ -190,6 +190,7 @@ pub(crate) fn fsize_grow_ok(t: &Task, old: u64, new: u64) -> SysResult<()> {
 fn stream_socket(f: &File) -> bool {
     vfs::unix::from_file(f).is_some_and(|s| s.sock_type() == vfs::unix::SOCK_STREAM)
         || net::inet::from_file(f).is_some_and(|s| s.proto == net::Proto::Tcp)
+        || net::driven::from_file(f).is_some_and(|s| s.is_stream())
 }
 
 /// Writes `data` with `op`; blocking writers keep going until all is

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use abi::misc::IoVec;
 use abi::{Errno, SysResult};
 use kernel::Task;
+use net::driven::Driven;
 use net::inet::{self, Connected, InetSocket};
 use net::netlink::{self, NetlinkSocket};
 use net::{Proto, AF_INET, AF_INET6, AF_UNSPEC};
@@ -26,12 +27,17 @@ use crate::util;
 pub enum Other {
     Inet(Arc<InetSocket>),
     Netlink(Arc<NetlinkSocket>),
+    /// A socket the sentry drives: a host socket (`--network=host`).
+    Host(Arc<dyn Driven>),
 }
 
 /// The `net` socket behind `f`, if it is one.
 pub fn other_of(f: &File) -> Option<Other> {
     if let Some(s) = inet::from_file(f) {
         return Some(Other::Inet(s));
+    }
+    if let Some(s) = net::driven::from_file(f) {
+        return Some(Other::Host(s));
     }
     netlink::from_file(f).map(Other::Netlink)
 }
@@ -44,6 +50,9 @@ const ESOCKTNOSUPPORT: Errno = Errno(94);
 /// `socket(AF_INET/AF_INET6/AF_NETLINK, ...)`: the file, or the error
 /// Linux gives for this type and protocol.
 pub fn socket(t: &Task, family: i32, ty: i32, protocol: i32, flags: u32) -> SysResult<Arc<File>> {
+    if net::mode() == net::Mode::Host {
+        return crate::hostinet::socket(t, family, ty, protocol, flags);
+    }
     let owner = crate::net::cred(t);
     if family == net::AF_NETLINK {
         if ty != SOCK_RAW && ty != SOCK_DGRAM {
@@ -92,6 +101,7 @@ pub fn bind(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
         // The port a netlink socket binds itself to is the caller's pid as
         // its pid namespace numbers it (Linux's `task_tgid_vnr`).
         Other::Netlink(n) => n.bind(&b, t.vpid(t.pid())).map(|_| 0),
+        Other::Host(h) => h.bind(&b).map(|_| 0),
     }
 }
 
@@ -99,6 +109,7 @@ pub fn listen(_t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     match o {
         Other::Inet(s) => s.listen(a[1] as i32).map(|_| 0),
         Other::Netlink(_) => Err(Errno::EOPNOTSUPP),
+        Other::Host(h) => crate::hostinet::listen(&*h, a),
     }
 }
 
@@ -106,6 +117,7 @@ pub fn getsockname(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     let name = match o {
         Other::Inet(s) => net::encode_addr(s.family, s.local_addr()),
         Other::Netlink(n) => n.name(),
+        Other::Host(h) => return crate::hostinet::getsockname(t, &*h, a),
     };
     put_addr(t, &name, a[1], a[2]).map(|_| 0)
 }
@@ -115,6 +127,7 @@ pub fn getpeername(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
         Other::Inet(s) => net::encode_addr(s.family, s.peer_addr()?),
         // The kernel is every route socket's peer.
         Other::Netlink(_) => netlink::sockaddr_nl(0, 0),
+        Other::Host(h) => return crate::hostinet::getpeername(t, &*h, a),
     };
     put_addr(t, &name, a[1], a[2]).map(|_| 0)
 }
@@ -123,13 +136,18 @@ pub fn shutdown(_t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     match o {
         Other::Inet(s) => s.shutdown(a[1] as i32).map(|_| 0),
         Other::Netlink(_) => Err(Errno::EOPNOTSUPP),
+        Other::Host(h) => crate::hostinet::shutdown(&*h, a),
     }
 }
 
 pub fn connect(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> {
+    if let Other::Host(h) = &o {
+        return crate::hostinet::connect(t, f, &**h, a);
+    }
     let b = read_sockaddr(t, a[1], a[2])?;
     let s = match o {
         Other::Inet(s) => s,
+        Other::Host(_) => return Err(Errno::ENOTSOCK),
         // Connecting a route socket names the kernel: nothing to do.
         Other::Netlink(_) => return Ok(0),
     };
@@ -201,19 +219,9 @@ pub fn accept4(t: &mut Task, f: &File, o: Other, a: [u64; 6], flags: u32) -> Sys
     let s = match o {
         Other::Inet(s) => s,
         Other::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+        Other::Host(h) => return crate::hostinet::accept4(t, f, &*h, a, flags),
     };
-    let timeout = s.data().rcvtimeo();
-    let r = if f.nonblocking() {
-        s.accept()
-    } else {
-        t.block_on(
-            Some(s.queue()),
-            crate::net::RECV_EVENTS,
-            deadline(timeout),
-            |_| s.accept(),
-        )
-    };
-    let new = r.map_err(|e| wait_error(e, timeout))?;
+    let new = crate::net::accept_wait(t, f, s.queue(), s.data().rcvtimeo(), || s.accept())?;
     if a[1] != 0 {
         let peer = new
             .peer_addr()
@@ -221,11 +229,7 @@ pub fn accept4(t: &mut Task, f: &File, o: Other, a: [u64; 6], flags: u32) -> Sys
         put_addr(t, &net::encode_addr(new.family, peer), a[1], a[2])?;
     }
     let file = inet::new_file(new, flags & abi::fs::O_NONBLOCK);
-    let lim = crate::net::nofile(t);
-    let fd = t
-        .fds()
-        .install(file, flags & abi::fs::O_CLOEXEC != 0, 0, lim)?;
-    Ok(fd as u64)
+    crate::net::install_accepted(t, file, flags)
 }
 
 // ---------------------------------------------------------------------------
@@ -251,6 +255,7 @@ pub fn send(
             gather(t, iovs, 0, &mut buf)?;
             return n.send(&buf, t.vpid(t.pid())).map(|n| n as u64);
         }
+        Other::Host(h) => return crate::hostinet::send(t, f, &*h, iovs, flags, addr, control),
     };
     if has_socket_cmsg(control) {
         return Err(Errno::EINVAL);
@@ -325,6 +330,14 @@ pub fn recv(t: &mut Task, f: &File, o: Other, iovs: &[IoVec], flags: u32) -> Sys
     let s = match o {
         Other::Inet(s) => s,
         Other::Netlink(n) => return recv_netlink(t, f, &n, iovs, flags),
+        Other::Host(h) => {
+            let got = crate::hostinet::recv(t, f, &*h, iovs, flags, 0)?;
+            return Ok(Got {
+                ret: got.ret,
+                flags: got.flags,
+                from: Some(got.from),
+            });
+        }
     };
     match s.proto {
         Proto::Tcp => {
@@ -406,6 +419,9 @@ pub fn finish_recvmsg(t: &mut Task, hdr: u64, got: &Got, in_flags: u32) -> SysRe
 }
 
 pub fn recvfrom(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> {
+    if let Other::Host(h) = &o {
+        return crate::hostinet::recvfrom(t, f, &**h, a);
+    }
     let len = (a[2] as usize).min(crate::file::MAX_RW);
     let iov = [IoVec {
         base: a[1],
@@ -422,6 +438,9 @@ pub fn recvfrom(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64>
 }
 
 pub fn recvmsg(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> {
+    if let Other::Host(h) = &o {
+        return crate::hostinet::recvmsg(t, f, &**h, a);
+    }
     let flags = a[2] as u32;
     let mh = read_msghdr(t, a[1])?;
     if mh.name != 0 && (mh.namelen as i32) < 0 {
@@ -523,6 +542,8 @@ pub fn getsockopt(s: &Other, level: i32, name: i32) -> SysResult<Option<Vec<u8>>
                 _ => return Err(Errno::ENOPROTOOPT),
             }));
         }
+        // Served by hostinet before this.
+        Other::Host(_) => return Err(Errno::ENOPROTOOPT),
     };
     let o = s.opts();
     let tcp = s.proto == Proto::Tcp;
@@ -637,6 +658,8 @@ pub fn setsockopt(t: &Task, s: &Other, level: i32, name: i32, raw: &[u8]) -> Sys
             }
             return Ok(true);
         }
+        // Served by hostinet before this.
+        Other::Host(_) => return Err(Errno::ENOPROTOOPT),
     };
     let tcp = s.proto == Proto::Tcp;
     match level {

@@ -6,6 +6,7 @@ pub mod aio;
 pub mod epoll;
 pub mod file;
 pub mod fs;
+pub mod hostinet;
 pub mod inet;
 pub mod inotify;
 pub mod ioacct;

@@ -936,15 +936,7 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let (f, s) = unix_or!(t, a[0], |f, o| inet::accept4(t, &f, o, a, flags));
-    let timeout = s.rcvtimeo();
-    let r = if f.nonblocking() {
-        s.accept()
-    } else {
-        t.block_on(Some(s.queue()), RECV_EVENTS, deadline(timeout), |_| {
-            s.accept()
-        })
-    };
-    let new = r.map_err(|e| wait_error(e, timeout))?;
+    let new = accept_wait(t, &f, s.queue(), s.rcvtimeo(), || s.accept())?;
     if a[1] != 0 {
         let addr = new
             .peer_addr()
@@ -953,7 +945,29 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             .unwrap_or_else(|| UNNAMED.to_vec());
         put_addr(t, &addr, a[1], a[2])?;
     }
-    let file = unix::new_file(new, flags & O_NONBLOCK);
+    install_accepted(t, unix::new_file(new, flags & O_NONBLOCK), flags)
+}
+
+/// `accept` now, or on a blocking socket once a connection comes (woken
+/// by `queue`), giving up after the receive `timeout`.
+pub(crate) fn accept_wait<T>(
+    t: &mut Task,
+    f: &File,
+    queue: &waiter::Queue,
+    timeout: Option<Duration>,
+    accept: impl Fn() -> SysResult<T>,
+) -> SysResult<T> {
+    let r = if f.nonblocking() {
+        accept()
+    } else {
+        t.block_on(Some(queue), RECV_EVENTS, deadline(timeout), |_| accept())
+    };
+    r.map_err(|e| wait_error(e, timeout))
+}
+
+/// Gives the accepted socket's `file` a descriptor (`accept4`'s `flags`
+/// choose `O_CLOEXEC`).
+pub(crate) fn install_accepted(t: &mut Task, file: Arc<File>, flags: u32) -> SysResult<u64> {
     let lim = nofile(t);
     let fd = t.fds().install(file, flags & O_CLOEXEC != 0, 0, lim)?;
     Ok(fd as u64)
@@ -1023,6 +1037,9 @@ fn common_sockopt(s: &Socket, name: i32) -> Option<Vec<u8>> {
 
 pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (_f, s) = sock_any(t, a[0])?;
+    if let Err(inet::Other::Host(h)) = &s {
+        return crate::hostinet::getsockopt(t, &**h, a);
+    }
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4]);
     let len: i32 = util::read_obj(t, optlen)?;
     let value = match s {
@@ -1036,7 +1053,9 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                     inet::Other::Inet(i) => {
                         common_sockopt(i.data(), name).ok_or(Errno::ENOPROTOOPT)?
                     }
-                    inet::Other::Netlink(_) => return Err(Errno::ENOPROTOOPT),
+                    inet::Other::Netlink(_) | inet::Other::Host(_) => {
+                        return Err(Errno::ENOPROTOOPT)
+                    }
                 },
             }
         }
@@ -1077,7 +1096,7 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 /// `SO_RCVTIMEO`/`SO_SNDTIMEO`: `None` (wait forever) for zero, zero for a
 /// negative time.
-fn read_timeout(t: &Task, addr: u64, len: i32) -> SysResult<Option<Duration>> {
+pub(crate) fn read_timeout(t: &Task, addr: u64, len: i32) -> SysResult<Option<Duration>> {
     if len < 16 {
         return Err(Errno::EINVAL);
     }
@@ -1120,6 +1139,9 @@ fn set_common_sockopt(t: &Task, s: &Socket, name: i32, optval: u64, optlen: i32)
 
 pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (_f, s) = sock_any(t, a[0])?;
+    if let Err(inet::Other::Host(h)) = &s {
+        return crate::hostinet::setsockopt(t, &**h, a);
+    }
     let (level, name, optval, optlen) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
     if optlen < 0 {
         return Err(Errno::EINVAL);
@@ -1137,7 +1159,7 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 inet::Other::Inet(i) => {
                     set_common_sockopt(t, i.data(), name, optval, optlen).map(|_| 0)
                 }
-                inet::Other::Netlink(_) => Err(Errno::ENOPROTOOPT),
+                inet::Other::Netlink(_) | inet::Other::Host(_) => Err(Errno::ENOPROTOOPT),
             };
         }
     };

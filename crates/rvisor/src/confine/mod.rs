@@ -5,8 +5,9 @@
 //! In order, from `sandbox::run`:
 //! 1. [`close_inherited`] and [`enter_namespaces`] first thing: fresh
 //!    mount, IPC, UTS and network namespaces (the network one has only a
-//!    loopback device, down: the sentry uses no host network), with every
-//!    mount private so nothing propagates back to the host.
+//!    loopback device, down: the sentry uses no host network; not with
+//!    `--network=host`, where the sentry's sockets are the sandbox's),
+//!    with every mount private so nothing propagates back to the host.
 //! 2. The gofer is started (`crate::gofer`; it confines itself with
 //!    [`pivot_to_container_root`], [`drop_privileges`] and
 //!    `seccomp::install_gofer`), and every host path the sentry needs is
@@ -42,9 +43,13 @@ pub fn close_inherited() {
 }
 
 /// Enters fresh mount, IPC, UTS and network namespaces, and makes every
-/// mount private.
-pub fn enter_namespaces() -> Result<(), String> {
-    let flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWNET;
+/// mount private. With `--network=host` the sentry stays in the host's
+/// network namespace: its sockets are the sandbox's.
+pub fn enter_namespaces(network: net::Mode) -> Result<(), String> {
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    if network != net::Mode::Host {
+        flags |= libc::CLONE_NEWNET;
+    }
     // SAFETY: unshare and mount with static strings; checked.
     unsafe {
         if libc::unshare(flags) != 0 {

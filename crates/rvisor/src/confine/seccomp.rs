@@ -135,10 +135,72 @@ const ANY_ARGS: &[i64] = &[
     libc::SYS_process_vm_writev,
 ];
 
+/// What `--network=host` adds: the sentry makes and drives host sockets
+/// for the sandbox (`net::host`), watched by one epoll instance
+/// (`net::notify`).
+fn add_host_network(rules: &mut BTreeMap<i64, Vec<SeccompRule>>) {
+    for nr in [
+        libc::SYS_bind,
+        libc::SYS_listen,
+        libc::SYS_connect,
+        libc::SYS_getsockname,
+        libc::SYS_getpeername,
+        libc::SYS_shutdown,
+        libc::SYS_epoll_create1,
+        libc::SYS_epoll_ctl,
+        libc::SYS_epoll_wait,
+    ] {
+        rules.insert(nr, Vec::new());
+    }
+    // TCP, UDP and ping sockets of either family; route netlink sockets.
+    let family = |f: i32| rule(vec![cond(0, Len::Dword, Op::Eq, f as u64)]);
+    rules.insert(
+        libc::SYS_socket,
+        vec![
+            family(libc::AF_UNIX),
+            family(libc::AF_INET),
+            family(libc::AF_INET6),
+            rule(vec![
+                cond(0, Len::Dword, Op::Eq, libc::AF_NETLINK as u64),
+                cond(2, Len::Dword, Op::Eq, libc::NETLINK_ROUTE as u64),
+            ]),
+        ],
+    );
+    // Options of the levels net::host passes; of SOL_SOCKET only those
+    // without pointers (no filters) that it passes.
+    let mut opts: Vec<SeccompRule> = [
+        libc::SOL_TCP,
+        libc::SOL_UDP,
+        libc::SOL_IP,
+        libc::SOL_IPV6,
+        libc::SOL_ICMPV6,
+        libc::SOL_NETLINK,
+    ]
+    .iter()
+    .map(|&l| rule(vec![cond(1, Len::Dword, Op::Eq, l as u64)]))
+    .collect();
+    opts.extend(net::host::SOCKET_OPTIONS.iter().map(|&n| {
+        rule(vec![
+            cond(1, Len::Dword, Op::Eq, libc::SOL_SOCKET as u64),
+            cond(2, Len::Dword, Op::Eq, n as u64),
+        ])
+    }));
+    rules.insert(libc::SYS_setsockopt, opts.clone());
+    rules.insert(libc::SYS_getsockopt, opts);
+    if let Some(ioctl) = rules.get_mut(&libc::SYS_ioctl) {
+        ioctl.extend(
+            net::host::ioctls()
+                .into_iter()
+                .map(|c| rule(vec![cond(1, Len::Dword, Op::Eq, c as u64)])),
+        );
+    }
+}
+
 /// The sentry's filters, in the order to install them (the allow-list
 /// last: it does not list `seccomp`). `log`: allow and log what is not
-/// listed instead of killing (to find what is missing).
-pub fn sentry_filter(log: bool) -> Result<Vec<BpfProgram>, String> {
+/// listed instead of killing (to find what is missing). `network`: the
+/// sandbox's network mode (`--network=host` needs host sockets).
+pub fn sentry_filter(log: bool, network: net::Mode) -> Result<Vec<BpfProgram>, String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
         ANY_ARGS.iter().map(|&nr| (nr, Vec::new())).collect();
     let exec = libc::PROT_EXEC as u64;
@@ -181,6 +243,9 @@ pub fn sentry_filter(log: bool) -> Result<Vec<BpfProgram>, String> {
             ],
         ),
     );
+    if network == net::Mode::Host {
+        add_host_network(&mut rules);
+    }
     let mismatch = if log {
         SeccompAction::Log
     } else {
@@ -213,8 +278,8 @@ pub fn sentry_filter(log: bool) -> Result<Vec<BpfProgram>, String> {
 }
 
 /// Installs [`sentry_filter`] on every thread of this process.
-pub fn install(log: bool) -> Result<(), String> {
-    for prog in &sentry_filter(log)? {
+pub fn install(log: bool, network: net::Mode) -> Result<(), String> {
+    for prog in &sentry_filter(log, network)? {
         seccompiler::apply_filter_all_threads(prog)
             .map_err(|e| format!("installing the seccomp filter: {e}"))?;
     }
@@ -316,7 +381,7 @@ mod tests {
     /// Runs `f` in a child process that installed the sentry's filter
     /// first; returns how the child ended (`Ok(exit code)`, `Err(signal)`).
     fn in_filtered_child(f: impl FnOnce() -> i32) -> Result<i32, i32> {
-        in_child_with(sentry_filter(false).unwrap(), f)
+        in_child_with(sentry_filter(false, net::Mode::None).unwrap(), f)
     }
 
     /// [`in_filtered_child`] with the given filters.
@@ -555,6 +620,79 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `--network=host` lets through inet and route netlink sockets and
+    /// the options `net::host` passes, and nothing more; the default mode
+    /// none of it.
+    #[test]
+    fn host_network_widens_exactly_for_host_mode() {
+        let host = || sentry_filter(false, net::Mode::Host).unwrap();
+        let ok = in_child_with(host(), || {
+            // SAFETY: raw calls on our own descriptors and integers.
+            unsafe {
+                let s = libc::socket(libc::AF_INET6, libc::SOCK_STREAM, 0);
+                let one = 1i32;
+                let p = (&one as *const i32).cast();
+                if s < 0 || libc::setsockopt(s, libc::SOL_SOCKET, libc::SO_REUSEADDR, p, 4) != 0 {
+                    return 1;
+                }
+                if libc::setsockopt(s, libc::SOL_TCP, libc::TCP_NODELAY, p, 4) != 0 {
+                    return 2;
+                }
+                let nl = libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE);
+                if nl < 0 || libc::epoll_create1(0) < 0 {
+                    return 3;
+                }
+                0
+            }
+        });
+        assert_eq!(ok, Ok(0));
+        let filter = c"".as_ptr() as usize;
+        for (nr, a) in [
+            (
+                libc::SYS_socket,
+                [libc::AF_PACKET as usize, libc::SOCK_RAW as usize, 0, 0, 0],
+            ),
+            (
+                libc::SYS_socket,
+                [
+                    libc::AF_NETLINK as usize,
+                    libc::SOCK_RAW as usize,
+                    libc::NETLINK_SOCK_DIAG as usize,
+                    0,
+                    0,
+                ],
+            ),
+            // A BPF filter (a pointer the host would follow).
+            (
+                libc::SYS_setsockopt,
+                [
+                    0,
+                    libc::SOL_SOCKET as usize,
+                    libc::SO_ATTACH_FILTER as usize,
+                    filter,
+                    16,
+                ],
+            ),
+            (libc::SYS_ioctl, [0, libc::SIOCSIFFLAGS as usize, 0, 0, 0]),
+        ] {
+            assert_eq!(
+                in_child_with(host(), || raw(nr, a) as i32),
+                Err(libc::SIGSYS),
+                "syscall {nr}"
+            );
+        }
+        for (nr, a) in [
+            (
+                libc::SYS_socket,
+                [libc::AF_INET as usize, libc::SOCK_STREAM as usize, 0, 0, 0],
+            ),
+            (libc::SYS_bind, [0, 0, 0, 0, 0]),
+            (libc::SYS_epoll_create1, [0, 0, 0, 0, 0]),
+        ] {
+            killed(nr, a);
+        }
     }
 
     #[test]
