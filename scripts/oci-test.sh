@@ -70,6 +70,7 @@ PY
 bundle loop '["sh", "-c", "trap \"exit 7\" TERM; sleep 30 & wait"]'
 bundle exit3 '["sh", "-c", "echo out $(hostname); exit 3"]'
 bundle tty '["sh"]'
+bundle busy '["sh", "-c", "while :; do :; done"]'
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -120,6 +121,19 @@ sequence() { # sequence RT: prints facts, one per line
 	echo "start twice: $("${c[@]}" start "$id" 2>/dev/null; echo $?)"
 	sleep 0.3
 	echo "ps json count: $("${c[@]}" ps --format json "$id" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	echo "ps table: $("${c[@]}" ps "$id" | head -1 | tr -s ' ') / $("${c[@]}" ps "$id" | awk 'NR > 1 {print $1, $8, $9}' | sort | tr '\n' ' ')"
+	echo "events --stats: $("${c[@]}" events --stats "$id" | python3 -c '
+import json, sys
+e = json.load(sys.stdin); d = e["data"]
+print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["usage"]), sorted(d["memory"]),
+      sorted(d["memory"]["usage"]), d["pids"], d["cpu"]["usage"]["total"] > 0, d["memory"]["usage"]["usage"] > 0,
+      sorted(d["cpuset"]), d["cpuset"]["cpus"] == list(range(len(d["cpuset"]["cpus"]))))' "$id")"
+	echo "pause: $("${c[@]}" pause "$id"; echo $?) $("${c[@]}" state "$id" | field status)"
+	echo "pause twice: $("${c[@]}" pause "$id" 2>/dev/null; echo $?)"
+	echo "list paused: $("${c[@]}" list --format json | python3 -c 'import json,sys; print([s["status"] for s in json.load(sys.stdin)])')"
+	echo "exec paused: $("${c[@]}" exec "$id" true 2>/dev/null; echo $?)"
+	echo "resume: $("${c[@]}" resume "$id"; echo $?) $("${c[@]}" state "$id" | field status)"
+	echo "resume twice: $("${c[@]}" resume "$id" 2>/dev/null; echo $?)"
 	echo "delete running: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
 	echo "exec: $("${c[@]}" exec "$id" sh -c 'echo out ppid=$PPID; exit 3' 2>&1; echo "status $?")" | tr '\n' ' '
 	echo
@@ -149,6 +163,10 @@ sequence() { # sequence RT: prints facts, one per line
 	echo "start unknown: $("${c[@]}" start nosuch 2>/dev/null; echo $?)"
 	echo "kill by number, --all: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
 		"${c[@]}" start "$id"; "${c[@]}" kill --all "$id" 9; echo $?) $(wait_status "$1" "$id" stopped)"
+	"${c[@]}" delete "$id"
+	echo "pause created: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
+		"${c[@]}" pause "$id"; echo $?) $("${c[@]}" state "$id" | field status)" \
+		"$("${c[@]}" resume "$id"; echo $?) $("${c[@]}" state "$id" | field status)"
 	"${c[@]}" delete "$id"
 	echo "delete created: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
 		"${c[@]}" delete "$id"; echo $?) $("${c[@]}" list -q | wc -l)"
@@ -231,6 +249,39 @@ check "delete after the sandbox was killed" 0 "$("${RV[@]}" delete $id; echo $?)
 pid=$("${RV[@]}" state $id | field pid)
 kill -STOP "$pid" # a hung sandbox: no answer on its control socket
 check "delete --force of a hung sandbox" "0 gone" "$("${RV[@]}" delete --force $id; echo $?) $(gone "$pid")"
+# pause: the sandbox's host processes use no CPU meanwhile.
+descendants() { # descendants PID: PID and every process below it
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+ticks() { # ticks PID: CPU ticks used by PID and its descendants (gofer, stubs)
+	local t=0 p f
+	for p in $(descendants "$1"); do
+		read -ra f <<<"$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null)"
+		t=$((t + ${f[11]:-0} + ${f[12]:-0}))
+	done
+	echo $t
+}
+busy_for_1s() { local a; a=$(ticks "$1"); sleep 1; echo $(($(ticks "$1") - a)); }
+"${RV[@]}" run -d --bundle "$T/busy" $id </dev/null >/dev/null 2>&1
+pid=$("${RV[@]}" state $id | field pid)
+sleep 0.2
+check "a busy container uses CPU" yes "$([ "$(busy_for_1s "$pid")" -gt 5 ] && echo yes)"
+"${RV[@]}" pause $id
+used=$(busy_for_1s "$pid")
+check "paused: no CPU used in 1 s (ticks: $used)" yes "$([ "$used" -le 2 ] && echo yes)"
+"${RV[@]}" resume $id
+check "resumed: CPU used again" yes "$([ "$(busy_for_1s "$pid")" -gt 5 ] && echo yes)"
+"${RV[@]}" events --interval 1 $id >"$T/events.out" &
+events=$!
+sleep 1.5
+"${RV[@]}" pause $id
+check "kill KILL of a paused container" "0 stopped" "$("${RV[@]}" kill $id KILL; echo $?) $(wait_status RV $id stopped)"
+for _ in $(seq 30); do kill -0 $events 2>/dev/null || break; sleep 0.1; done
+check "events --interval: stats lines, the stream ends with the container" "stats stats gone" \
+	"$(head -2 "$T/events.out" | python3 -c 'import json,sys; print(*(json.loads(l)["type"] for l in sys.stdin))') $(gone $events)"
+"${RV[@]}" delete $id
 out=$("${RV[@]}" run --bundle "$T/exit3" $id </dev/null 2>/dev/null)
 check "run: output and hostname" "out oci-test" "$out"
 check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T/malformed" bad 2>&1 | wc -l)"

@@ -164,6 +164,9 @@ pub struct Kernel {
     pub swaps: swap::SwapAreas,
     /// The sandbox's keys and keyrings.
     pub keys: keys::KeyStore,
+    /// Paused (`rvisor pause`): no task runs application code or leaves
+    /// the run loop until [`Kernel::thaw`].
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 impl Kernel {
@@ -215,6 +218,7 @@ impl Kernel {
             klog: klog::KernelLog::new(start),
             swaps: swap::SwapAreas::default(),
             keys: keys::KeyStore::default(),
+            frozen: Default::default(),
         });
         k.boot_log();
         procfs::mount(&k);
@@ -291,6 +295,33 @@ impl Kernel {
         let groups: Vec<_> = lock(&self.table).groups.values().cloned().collect();
         for g in groups {
             signal::send_to_group(&g, SigInfo::new(SIGKILL, abi::signal::SI_KERNEL));
+        }
+    }
+
+    /// Stops every task (a container's `pause`, as the cgroup freezer):
+    /// each one, out of application code or woken from its wait, parks
+    /// in its run loop before it would next run application code; tasks
+    /// made meanwhile park before their first instruction. Asleep, they
+    /// use no CPU. SIGKILL still ends them.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+        self.kick_all();
+    }
+
+    /// Lets every task run again.
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
+        self.kick_all();
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.frozen.load(Ordering::SeqCst)
+    }
+
+    fn kick_all(&self) {
+        let tasks: Vec<_> = lock(&self.table).tasks.values().cloned().collect();
+        for t in tasks {
+            t.kick();
         }
     }
 

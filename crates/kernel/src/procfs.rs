@@ -888,6 +888,23 @@ fn group(kernel: &Weak<Kernel>, pid: i32) -> SysResult<(Arc<Kernel>, Arc<ThreadG
     Ok((k, g))
 }
 
+/// A process's command line (`/proc/PID/cmdline`: its arguments, each
+/// ended by a NUL).
+pub fn cmdline(g: &ThreadGroup) -> Vec<u8> {
+    read_mm_range(g, |m| (m.arg_start, m.arg_end)).unwrap_or_default()
+}
+
+/// The CPU time (ns) a process's threads have used, live and exited.
+pub fn process_cpu_ns(g: &ThreadGroup) -> u64 {
+    let inner = g.lock();
+    inner
+        .threads
+        .iter()
+        .map(|t| t.cpu_ns.load(std::sync::atomic::Ordering::Relaxed))
+        .sum::<u64>()
+        + inner.exited_threads_ns
+}
+
 fn read_mm_range(
     g: &ThreadGroup,
     which: fn(&mm::MemoryManager) -> (u64, u64),

@@ -199,6 +199,17 @@ impl Task {
         }
     }
 
+    /// Sleeps while the kernel is frozen ([`crate::Kernel::freeze`]),
+    /// unless killed.
+    fn wait_while_frozen(&self) {
+        let waiter = self.shared.waiter.clone();
+        while self.kernel.frozen() && !self.shared.killed.load(Ordering::Relaxed) {
+            waiter.wait(None);
+        }
+        // Whatever else needs a look (a signal sent meanwhile) gets it.
+        self.shared.attention.store(true, Ordering::Release);
+    }
+
     /// Queues a synchronous signal for this thread (a fault). If the signal
     /// is blocked or ignored the process dies of it, as Linux forces.
     pub fn force_signal(&mut self, info: SigInfo) {
@@ -230,6 +241,9 @@ impl Task {
         }
         let mut restart = restart;
         loop {
+            if self.kernel.frozen() {
+                self.wait_while_frozen();
+            }
             if self.tg().lock().stopped {
                 self.wait_while_stopped();
             }

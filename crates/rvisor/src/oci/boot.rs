@@ -213,6 +213,36 @@ fn exec(
     s.waiters.fetch_sub(1, Ordering::AcqRel);
 }
 
+/// The sandbox's accounting for `events`: CPU time of every task (live
+/// and exited), memory in use (the memory file's allocated pages, which
+/// hold every application page), live processes.
+fn stats(k: &Kernel) -> serde_json::Value {
+    let memory = allocated_bytes(k.mf.fd());
+    let pids = kernel::task::lock(&k.table)
+        .groups
+        .values()
+        .filter(|g| !g.is_zombie())
+        .count();
+    serde_json::json!({
+        "cpus": kernel::sched::ncpus(),
+        "cpu_ns": k.cpu_total_ns(),
+        "memory": memory,
+        "pids": pids,
+    })
+}
+
+/// Bytes of the host file `fd` (the memory file, open as long as the
+/// kernel lives) that are allocated (its blocks).
+fn allocated_bytes(fd: i32) -> u64 {
+    // SAFETY: zeroed stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat with a valid out-pointer; a bad descriptor fails.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return 0;
+    }
+    st.st_blocks as u64 * 512
+}
+
 /// Signals whose default action is to ignore them: sent to a container
 /// that has not started, they change nothing.
 fn ignored_by_default(sig: i32) -> bool {
@@ -242,12 +272,25 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
         }
         Request::State => {
             let status = match s.phase() {
+                Phase::Created | Phase::Running if s.kernel.frozen() => "paused",
                 Phase::Created => "created",
                 Phase::StartRequested | Phase::Running => "running",
                 Phase::Killed(_) | Phase::Exited(_) => "stopped",
             };
             Ok(serde_json::json!({ "status": status }))
         }
+        Request::Pause | Request::Resume => {
+            // Under the phase's lock: a start or an exit does not race it.
+            let g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
+            match (*g, &req, s.kernel.frozen()) {
+                (Phase::Created | Phase::Running, Request::Pause, false) => s.kernel.freeze(),
+                (Phase::Created | Phase::Running, Request::Resume, true) => s.kernel.thaw(),
+                (_, Request::Resume, _) => return Err("container not paused".into()),
+                _ => return Err("container not running".into()),
+            }
+            Ok(ok)
+        }
+        Request::Stats => Ok(stats(&s.kernel)),
         Request::Signal { signal, all, pid } => {
             if !(0..=64).contains(&signal) {
                 return Err(format!("invalid signal {signal}"));
@@ -313,9 +356,15 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
                 .values()
                 .cloned()
                 .collect();
+            let now = std::time::SystemTime::now();
             let procs: Vec<_> = groups
                 .iter()
+                .filter(|g| !g.is_zombie())
                 .map(|g| {
+                    // The command line first: it locks the address space,
+                    // which is never waited for under the process's lock.
+                    let args = kernel::procfs::cmdline(g);
+                    let cpu = kernel::procfs::process_cpu_ns(g);
                     let inner = g.lock();
                     let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
                     let comm = inner
@@ -323,7 +372,22 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
                         .first()
                         .map(|t| String::from_utf8_lossy(&kernel::task::lock(&t.comm)).into_owned())
                         .unwrap_or_default();
-                    serde_json::json!({ "pid": g.pid, "ppid": ppid, "cmd": comm })
+                    let cmd = match String::from_utf8_lossy(&args).trim_end_matches('\0') {
+                        "" => format!("[{comm}]"),
+                        a => a.replace('\0', " "),
+                    };
+                    let started = now
+                        .checked_sub(g.start.elapsed())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_secs());
+                    let tty = inner
+                        .ctty
+                        .as_ref()
+                        .map_or("?".to_string(), |t| format!("pts/{}", t.index));
+                    serde_json::json!({
+                        "pid": g.pid, "ppid": ppid, "uid": inner.uid, "cmd": cmd,
+                        "started": started, "cpu_ns": cpu, "tty": tty,
+                    })
                 })
                 .collect();
             Ok(serde_json::json!({ "processes": procs }))

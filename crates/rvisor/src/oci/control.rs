@@ -51,6 +51,12 @@ pub enum Request {
     Wait,
     /// The sandbox's processes.
     Ps,
+    /// Stops every task of the container (`pause`) or lets them run
+    /// again (`resume`).
+    Pause,
+    Resume,
+    /// CPU, memory and process counts (`events`).
+    Stats,
     /// Ends the sandbox at once.
     Destroy,
 }

@@ -41,7 +41,9 @@ fn exec_or_fail(root: &Path, e: liboci_cli::Exec) -> Res {
     match c.status() {
         Status::Stopped => return Err("cannot exec in a stopped container".into()),
         Status::Paused if !e.ignore_paused => {
-            return Err("cannot exec in a paused container (use --ignore-paused)".into())
+            return Err(
+                "cannot exec in a paused container (use --ignore-paused to override)".into(),
+            )
         }
         _ => {}
     }

@@ -171,8 +171,9 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Cmd::Wait(c) => wait(&root, &c.container_id),
         Cmd::Boot(_) => unreachable!("handled above"),
         Cmd::Exec(c) => exec::exec(&root, c),
-        Cmd::Pause(_) | Cmd::Resume(_) => Err("pause/resume are not supported yet".into()),
-        Cmd::Events(_) => Err("events is not supported yet".into()),
+        Cmd::Pause(c) => pause(&root, &c.container_id, true),
+        Cmd::Resume(c) => pause(&root, &c.container_id, false),
+        Cmd::Events(c) => events(&root, c),
         Cmd::Update(_) => Err("update is not supported yet".into()),
         Cmd::Checkpoint(_) => Err("checkpoint is not supported".into()),
     };
@@ -677,6 +678,88 @@ fn print_table<const N: usize>(rows: &[[String; N]]) {
     }
 }
 
+/// `pause` (`resume`): the sandbox's kernel stops (restarts) running
+/// every task of the container.
+fn pause(root: &Path, id: &str, pause: bool) -> Res {
+    let c = Container::open(root, id)?;
+    match (c.status(), pause) {
+        // runc pauses a created container too (its cgroup is frozen).
+        (Status::Running | Status::Created, true) => control::call(&c.dir, &Request::Pause)?,
+        (Status::Paused, false) => control::call(&c.dir, &Request::Resume)?,
+        (_, true) => return Err("container not running".into()),
+        (_, false) => return Err("container not paused".into()),
+    };
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `events`: runc's JSON lines of type "stats", once (`--stats`) or every
+/// `--interval` seconds until the container ends.
+fn events(root: &Path, e: liboci_cli::Events) -> Res {
+    let dir = {
+        let c = Container::open(root, &e.container_id)?;
+        if matches!(c.status(), Status::Stopped) {
+            return Err("container not running".into());
+        }
+        c.dir.clone()
+    };
+    loop {
+        let v = match control::call(&dir, &Request::Stats) {
+            Ok(v) => v,
+            // Gone while streaming: the stream ends, as runc's.
+            Err(_) if !e.stats => return Ok(ExitCode::SUCCESS),
+            Err(err) => return Err(err),
+        };
+        println!("{}", stats_event(&e.container_id, &v));
+        if e.stats {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(e.interval.max(1) as u64));
+    }
+}
+
+/// A stats event in runc's shape (`types.Event` with `types.Stats`, the
+/// fields runc fills on cgroup v2): what the sentry accounts for is
+/// filled in, the rest is zero or unlimited.
+fn stats_event(id: &str, v: &serde_json::Value) -> serde_json::Value {
+    let cpu = v["cpu_ns"].as_u64().unwrap_or(0);
+    let mem = v["memory"].as_u64().unwrap_or(0);
+    let ncpus = v["cpus"].as_u64().unwrap_or(1);
+    // cgroup v2's "max", as runc reports it.
+    const UNLIMITED: u64 = 9223372036854771712;
+    let zero = serde_json::json!({ "limit": 0, "usage": 0, "max": 0, "failcnt": 0 });
+    serde_json::json!({
+        "type": "stats",
+        "id": id,
+        "data": {
+            "cpu": {
+                "usage": {
+                    "total": cpu, "percpu": [cpu], "percpu_kernel": [0], "percpu_user": [cpu],
+                    "kernel": 0, "user": cpu,
+                },
+                "throttling": {},
+            },
+            "cpuset": {
+                "cpus": (0..ncpus).collect::<Vec<_>>(), "mems": [0],
+                "cpu_exclusive": 0, "mem_hardwall": 0, "mem_exclusive": 0,
+                "memory_migrate": 0, "memory_spread_page": 0, "memory_spread_slab": 0,
+                "memory_pressure": 0, "sched_load_balance": 1, "sched_relax_domain_level": -1,
+            },
+            "memory": {
+                "usage": { "limit": UNLIMITED, "usage": mem, "max": mem, "failcnt": 0 },
+                "swap": zero,
+                "kernel": zero,
+                "kernelTCP": zero,
+                "raw": {},
+            },
+            "pids": { "current": v["pids"].as_u64().unwrap_or(0) },
+            "blkio": {},
+            "hugetlb": {},
+            "intel_rdt": {},
+            "network_interfaces": null,
+        },
+    })
+}
+
 fn ps(root: &Path, p: liboci_cli::Ps) -> Res {
     let c = Container::open(root, &p.container_id)?;
     if c.status() == Status::Stopped {
@@ -693,17 +776,34 @@ fn ps(root: &Path, p: liboci_cli::Ps) -> Res {
             "{}",
             serde_json::Value::Array(procs.iter().map(|p| p["pid"].clone()).collect())
         ),
+        // runc's is `ps -ef` filtered to the container's processes: the
+        // same columns, the sandbox's pids.
         "table" => {
-            let rows: Vec<[String; 3]> = std::iter::once(["PID", "PPID", "CMD"].map(String::from))
-                .chain(procs.iter().map(|p| {
-                    [
-                        p["pid"].to_string(),
-                        p["ppid"].to_string(),
-                        p["cmd"].as_str().unwrap_or("").to_string(),
-                    ]
-                }))
-                .collect();
-            print_table(&rows);
+            println!(
+                "{:<8} {:>7} {:>7} {:>2} {:<5} {:<8} {:>8} CMD",
+                "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME"
+            );
+            for p in &procs {
+                let uid = match p["uid"].as_u64() {
+                    Some(0) => "root".to_string(),
+                    Some(u) => u.to_string(),
+                    None => "?".into(),
+                };
+                let secs = p["cpu_ns"].as_u64().unwrap_or(0) / 1_000_000_000;
+                let started = p["started"].as_i64().unwrap_or(0);
+                println!(
+                    "{uid:<8} {:>7} {:>7} {:>2} {:<5} {:<8} {:02}:{:02}:{:02} {}",
+                    p["pid"].as_i64().unwrap_or(0),
+                    p["ppid"].as_i64().unwrap_or(0),
+                    0,
+                    log::clock(started),
+                    p["tty"].as_str().unwrap_or("?"),
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60,
+                    p["cmd"].as_str().unwrap_or("")
+                );
+            }
         }
         f => return Err(format!("invalid format option {f:?}")),
     }
