@@ -601,6 +601,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         F_GETFL => Ok(f.flags() as u64),
         F_SETFL => {
             f.set_flags(arg as u32);
+            vfs::fasync::set(&f, fd, f.flags() & O_ASYNC != 0);
             Ok(0)
         }
         F_GETPIPE_SZ => f
@@ -617,8 +618,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_ADD_SEALS => crate::memfd::seals(t, &f, Some(arg)),
         F_GET_SEALS => crate::memfd::seals(t, &f, None),
-        // The owner and signal are kept (dnotify signals through them);
-        // O_ASYNC files raise no SIGIO yet.
+        // The owner and signal: dnotify and O_ASYNC signal through them.
         F_GETOWN => {
             let o = *lock(&f.fown);
             let id = t.vpid(o.id);
@@ -884,6 +884,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             let v: i32 = util::read_obj(t, arg)?;
             let fl = f.flags();
             f.set_flags(if v != 0 { fl | O_ASYNC } else { fl & !O_ASYNC });
+            vfs::fasync::set(&f, fd, v != 0);
             Ok(0)
         }
         FIOCLEX | FIONCLEX => {

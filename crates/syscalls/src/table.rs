@@ -81,7 +81,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "msgsnd", handler: Some(ipc::msgsnd), status: Status::Full },
     Entry { name: "msgrcv", handler: Some(ipc::msgrcv), status: Status::Full },
     Entry { name: "msgctl", handler: Some(ipc::msgctl), status: Status::Full },
-    Entry { name: "fcntl", handler: Some(file::fcntl), status: Status::Partial("F_SETOWN(_EX)/F_GETOWN(_EX)/F_SETSIG/F_GETSIG are kept and F_NOTIFY (dnotify) signals through them, but O_ASYNC files raise no SIGIO; no deadlock detection for F_SETLKW") },
+    Entry { name: "fcntl", handler: Some(file::fcntl), status: Status::Partial("O_ASYNC raises SIGIO (or F_SETSIG's signal with POLL_IN/POLL_OUT/POLL_HUP) for files that have a readiness queue (pipes, sockets, ttys, inotify, eventfd ...), not for regular files (as Linux without fasync); the owner's credentials are not checked against the target's (sigio_perm); no deadlock detection for F_SETLKW") },
     Entry { name: "flock", handler: Some(file::flock), status: Status::Full },
     Entry { name: "fsync", handler: Some(file::fsync), status: Status::Full },
     Entry { name: "fdatasync", handler: Some(file::fsync), status: Status::Full },

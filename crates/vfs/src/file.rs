@@ -140,6 +140,9 @@ pub struct File {
     /// through it fails (rights are fixed at open, as Linux's).
     no_truncate: std::sync::atomic::AtomicBool,
     pub fown: Mutex<Fown>,
+    /// Signal-driven I/O's registration on the file's queue
+    /// ([`crate::fasync`]).
+    pub(crate) fasync: Mutex<Option<u64>>,
 }
 
 impl File {
@@ -154,6 +157,7 @@ impl File {
             ops,
             no_truncate: std::sync::atomic::AtomicBool::new(false),
             fown: Mutex::new(Fown::default()),
+            fasync: Mutex::new(None),
         })
     }
 
@@ -355,6 +359,7 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        crate::fasync::release(self);
         // OFD and flock locks belong to the open file description.
         if let Some(d) = &self.dentry {
             let me = self as *const File as usize;

@@ -13,6 +13,7 @@ pub mod dev;
 pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
+pub mod fasync;
 pub mod fiemap;
 pub mod file;
 pub mod handle;
