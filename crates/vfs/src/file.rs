@@ -356,8 +356,13 @@ impl File {
 impl Drop for File {
     fn drop(&mut self) {
         // OFD and flock locks belong to the open file description.
+        // (A pipe's `flock` locks are the pipe's, record locks on a FIFO
+        // its inode's.)
+        let me = self as *const File as usize;
+        if let Some(p) = self.ops.pipe() {
+            p.locks.release(crate::lock::Owner::Flock(me));
+        }
         if let Some(d) = &self.dentry {
-            let me = self as *const File as usize;
             d.inode.locks.release(crate::lock::Owner::Description(me));
             d.inode.locks.release(crate::lock::Owner::Flock(me));
             crate::inotify::closed(self, d);
@@ -366,6 +371,16 @@ impl Drop for File {
 }
 
 impl File {
+    /// The locks of the inode behind the file: a pipe's own (anonymous
+    /// pipes have no dentry; a FIFO's openings share its pipe), else the
+    /// dentry's inode's.
+    pub fn locks(&self) -> Option<&crate::lock::Locks> {
+        match self.ops.pipe() {
+            Some(p) => Some(&p.locks),
+            None => self.dentry.as_ref().map(|d| &d.inode.locks),
+        }
+    }
+
     /// The identity of this open file description, for lock ownership.
     pub fn id(&self) -> usize {
         self as *const File as usize

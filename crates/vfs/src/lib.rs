@@ -929,6 +929,11 @@ impl Vfs {
         if flags & O_DIRECTORY != 0 && !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        // Linux's `may_open` refuses writing to a directory, truncation
+        // included, before it checks permissions.
+        if inode.is_dir() && (write || flags & O_TRUNC != 0) {
+            return Err(Errno::EISDIR);
+        }
         let mut want = 0;
         if read {
             want |= R_OK;
