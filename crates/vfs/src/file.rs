@@ -227,6 +227,15 @@ impl File {
         }
     }
 
+    /// For an `O_APPEND` file, the inode's append lock (see
+    /// [`crate::inode::Inode::appending`]).
+    fn appending(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        if self.flags() & O_APPEND == 0 {
+            return None;
+        }
+        self.dentry.as_ref().map(|d| lock(&d.inode.appending))
+    }
+
     /// `write(2)`; `O_APPEND` writes at the end.
     pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
         self.write_capped(buf, u64::MAX)
@@ -240,6 +249,7 @@ impl File {
         }
         if self.ops.seekable() {
             let mut pos = lock(&self.pos);
+            let _appending = self.appending();
             if self.flags() & O_APPEND != 0 {
                 *pos = self.ops.size();
             }
@@ -299,6 +309,7 @@ impl File {
             return Err(Errno::ESPIPE);
         }
         // Linux appends even for pwrite on O_APPEND files.
+        let _appending = self.appending();
         let off = if self.flags() & O_APPEND != 0 {
             self.ops.size()
         } else {
