@@ -89,6 +89,7 @@ fn new_group(pid: i32, pidns: Arc<crate::pidns::PidNs>, inner: TgInner) -> Arc<T
         inner: Mutex::new(inner),
         child_events: waiter::Queue::new(),
         exit_events: waiter::Queue::new(),
+        signal_events: waiter::Queue::new(),
         cpu_timers: AtomicBool::new(false),
         start: Instant::now(),
     })
@@ -185,7 +186,6 @@ fn new_shared(
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
         ns: Mutex::new(ns),
-        signal_events: waiter::Queue::new(),
         exec_exit: AtomicBool::new(false),
         attention: AtomicBool::new(true),
         shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],

@@ -18,10 +18,15 @@ use crate::Kernel;
 thread_local! {
     /// `(tid, pid)` of the task this host thread runs: what `self` means.
     static CURRENT: Cell<(i32, i32)> = const { Cell::new((0, 0)) };
+    /// The same task's shared state, for files whose operations act on
+    /// their caller (a `signalfd` reads the reading thread's signals).
+    static CURRENT_TASK: std::cell::RefCell<Weak<crate::TaskShared>> =
+        const { std::cell::RefCell::new(Weak::new()) };
 }
 
 pub fn set_current(task: &Task) {
     CURRENT.with(|c| c.set((task.tid(), task.pid())));
+    CURRENT_TASK.with(|c| *c.borrow_mut() = Arc::downgrade(&task.shared));
     *lock(&task.shared.files) = Some(task.fds.clone());
     *lock(&task.shared.fsctx) = Some(task.fs.clone());
     vfs::mount::set_current(lock(&task.shared.ns).mnt.ns.clone());
@@ -29,6 +34,11 @@ pub fn set_current(task: &Task) {
 
 pub(crate) fn current() -> (i32, i32) {
     CURRENT.with(|c| c.get())
+}
+
+/// The task this host thread runs, if it runs one.
+pub(crate) fn current_task() -> Option<Arc<crate::TaskShared>> {
+    CURRENT_TASK.with(|c| c.borrow().upgrade())
 }
 
 /// Whether the task this host thread runs holds `cap` (as last published

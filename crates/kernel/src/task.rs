@@ -130,6 +130,10 @@ pub struct ThreadGroup {
     pub child_events: Queue,
     /// Notified when this process exits (pidfd readers wait here).
     pub exit_events: Queue,
+    /// Notified whenever a signal is queued for the process or any of its
+    /// threads: a `signalfd` reads the signals of whichever thread reads
+    /// it, so its waiters wait on the process (Linux's `signalfd_wqh`).
+    pub signal_events: Queue,
     /// A CPU-time interval timer was ever armed: the run loop charges it.
     pub cpu_timers: AtomicBool,
     pub start: Instant,
@@ -295,8 +299,6 @@ pub struct TaskShared {
     pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
     /// The namespaces the task is in (`unshare` replaces them).
     pub ns: Mutex<Arc<crate::ns::Namespaces>>,
-    /// Notified whenever a signal is queued for the task (signalfd waits).
-    pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
     /// The task's effective and permitted capabilities and its real,
@@ -342,7 +344,7 @@ impl TaskShared {
     pub fn kick(&self) {
         self.attention.store(true, Ordering::Release);
         self.waiter.notify();
-        self.signal_events.notify(waiter::events::IN);
+        self.tg.signal_events.notify(waiter::events::IN);
         if let Some(i) = lock(&self.interrupter).as_ref() {
             i.interrupt();
         }
@@ -385,7 +387,7 @@ impl TaskShared {
         }
         self.attention.store(true, Ordering::Release);
         self.waiter.notify();
-        self.signal_events.notify(waiter::events::IN);
+        self.tg.signal_events.notify(waiter::events::IN);
     }
 }
 

@@ -97,8 +97,20 @@ fn read_into(
     if count == 0 {
         return Ok(0);
     }
+    // A regular file gives what the buffer can take (Linux's page-cache
+    // copy stops at the first bad page and returns the bytes before it);
+    // other files (a pipe's copy fails whole) refuse a partly bad buffer
+    // before consuming anything.
+    let count = if regular(f) {
+        (t.mm().access_prefix(addr, count as u64, true) as usize).min(count)
+    } else {
+        t.mm().check_access(addr, count.min(CHUNK) as u64, true)?;
+        count
+    };
+    if count == 0 {
+        return Err(Errno::EFAULT);
+    }
     let step = count.min(CHUNK);
-    t.mm().check_access(addr, step as u64, true)?;
     let mut buf = take_scratch(t, step);
     let mut done = 0usize;
     let r = loop {
@@ -300,6 +312,7 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, a[2])?;
     read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, done| {
         f.pread(b, off as u64 + done)
     })
@@ -317,6 +330,7 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, a[2])?;
     let cell = std::cell::Cell::new(off as u64);
     let cap = fsize_cap(t, &f);
     let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
@@ -325,6 +339,16 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         Ok(n)
     });
     fsize_signal(t, cap, r)
+}
+
+/// Linux's `rw_verify_area` for a transfer at an explicit offset: the
+/// count must be a valid size and the range must end within the largest
+/// file offset, or the call is `EINVAL` before anything moves.
+fn verify_area(off: i64, count: u64) -> SysResult<()> {
+    if count > isize::MAX as u64 || off.checked_add_unsigned(count).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
 }
 
 pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
@@ -453,6 +477,7 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, vecs.iter().map(|v| v.len).sum())?;
     readv_common(t, &f, &vecs, |f, b| f.pread(b, off as u64))
 }
 
@@ -478,6 +503,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, vecs.iter().map(|v| v.len).sum())?;
     let off = if flags & RWF_APPEND != 0 {
         f.ops.size() as i64
     } else {
@@ -677,7 +703,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     const LOCK_SH: u64 = 1;
     const LOCK_EX: u64 = 2;
     const LOCK_NB: u64 = 4;
@@ -686,11 +712,10 @@ pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if op != LOCK_SH && op != LOCK_EX && op != LOCK_UN {
         return Err(Errno::EINVAL);
     }
-    let Some(d) = f.dentry.clone() else {
+    let Some(locks) = f.locks() else {
         return Err(Errno::EINVAL);
     };
     let owner = Owner::Flock(f.id());
-    let locks = &d.inode.locks;
     if op == LOCK_UN {
         locks.unlock(owner, 0, u64::MAX);
         return Ok(0);
@@ -868,7 +893,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let fd = a[0] as i32;
     let cmd = a[1] as u32;
     let arg = a[2];
-    let f = t.fds().get(fd)?;
+    let f = util::file_io(t, fd as u64)?;
     match cmd {
         FIONBIO => {
             let v: i32 = util::read_obj(t, arg)?;
@@ -993,7 +1018,7 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     f.ops.fsync(&f).map(|_| 0)
 }
 
@@ -1003,14 +1028,14 @@ pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn syncfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    file(t, a[0]).map(|_| 0)
+    util::file_io(t, a[0]).map(|_| 0)
 }
 
 /// `sync_file_range`: nothing is ever written back to a disk, so only
 /// the checks remain.
 pub fn sync_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const VALID: u64 = 1 | 2 | 4; // WAIT_BEFORE | WRITE | WAIT_AFTER
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     let (off, n, flags) = (a[1] as i64, a[2] as i64, a[3] as u32 as u64);
     if flags & !VALID != 0 || off < 0 || off.checked_add(n).is_none_or(|e| e < off) {
         return Err(Errno::EINVAL);
@@ -1037,7 +1062,7 @@ pub fn readahead(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     if a[3] > 5 || (a[2] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
