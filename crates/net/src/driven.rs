@@ -6,7 +6,7 @@
 //! (`syscalls/src/hostinet.rs`) waits on [`Driven::queue`], which the
 //! socket's driver notifies when the socket changes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use abi::fs::{Stat, O_NONBLOCK, O_RDWR};
@@ -14,6 +14,13 @@ use abi::SysResult;
 use mm::MemoryManager;
 use vfs::{File, FileOps};
 use waiter::Queue;
+
+use crate::lock;
+
+/// `SO_RCVTIMEO` and `SO_SNDTIMEO`: a driven socket never blocks, so the
+/// sandbox's waits apply them.
+#[derive(Default)]
+pub struct Timeouts(Mutex<(Option<Duration>, Option<Duration>)>);
 
 /// What one receive produced.
 pub struct Received {
@@ -34,9 +41,21 @@ pub trait Driven: Send + Sync {
     fn readiness(&self) -> u32;
     fn ino(&self) -> u64;
     fn stat(&self) -> Stat;
-    fn rcvtimeo(&self) -> Option<Duration>;
-    fn sndtimeo(&self) -> Option<Duration>;
-    fn set_timeout(&self, recv: bool, d: Option<Duration>);
+    fn timeouts(&self) -> &Timeouts;
+    fn rcvtimeo(&self) -> Option<Duration> {
+        lock(&self.timeouts().0).0
+    }
+    fn sndtimeo(&self) -> Option<Duration> {
+        lock(&self.timeouts().0).1
+    }
+    fn set_timeout(&self, recv: bool, d: Option<Duration>) {
+        let mut t = lock(&self.timeouts().0);
+        if recv {
+            t.0 = d;
+        } else {
+            t.1 = d;
+        }
+    }
     fn bind(&self, addr: &[u8]) -> SysResult<()>;
     fn connect(&self, addr: &[u8]) -> SysResult<()>;
     fn listen(&self, backlog: i32) -> SysResult<()>;

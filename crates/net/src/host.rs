@@ -14,8 +14,7 @@
 //! only (`docs/security.md`).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use abi::fs::Stat;
 use abi::{Errno, SysResult};
@@ -23,10 +22,10 @@ use mm::MemoryManager;
 use vfs::unix::Cred;
 use vfs::File;
 
-use crate::driven::{Driven, Received};
+use crate::driven::{Driven, Received, Timeouts};
 use waiter::Queue;
 
-use crate::{lock, AF_INET, AF_INET6, AF_NETLINK};
+use crate::{AF_INET, AF_INET6, AF_NETLINK};
 
 pub const SOCK_STREAM: i32 = 1;
 pub const SOCK_DGRAM: i32 = 2;
@@ -79,7 +78,7 @@ pub struct HostSocket {
     owner: Cred,
     /// `SO_RCVTIMEO`/`SO_SNDTIMEO`: the host socket never blocks, so the
     /// sandbox's waits apply them.
-    timeouts: Mutex<(Option<Duration>, Option<Duration>)>,
+    timeouts: Timeouts,
 }
 
 impl Drop for HostSocket {
@@ -154,7 +153,7 @@ impl HostSocket {
             key,
             ino,
             owner,
-            timeouts: Mutex::new((None, None)),
+            timeouts: Timeouts::default(),
         }))
     }
 
@@ -210,21 +209,8 @@ impl Driven for HostSocket {
         self.ty == SOCK_STREAM
     }
 
-    fn rcvtimeo(&self) -> Option<Duration> {
-        lock(&self.timeouts).0
-    }
-
-    fn sndtimeo(&self) -> Option<Duration> {
-        lock(&self.timeouts).1
-    }
-
-    fn set_timeout(&self, recv: bool, d: Option<Duration>) {
-        let mut t = lock(&self.timeouts);
-        if recv {
-            t.0 = d;
-        } else {
-            t.1 = d;
-        }
+    fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
     }
 
     /// The host's readiness of the socket (the poll bits, which are the

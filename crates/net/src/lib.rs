@@ -26,6 +26,7 @@ pub mod host;
 pub mod ifaces;
 pub mod inet;
 pub mod netlink;
+pub mod netstack;
 pub mod notify;
 pub mod procnet;
 
@@ -449,6 +450,9 @@ pub enum Mode {
     None,
     /// The host's network: inet sockets are host sockets ([`host`]).
     Host,
+    /// A TCP/IP stack in the sentry on the interface of the network
+    /// namespace `rvisor` starts in ([`netstack`]).
+    Sandbox,
 }
 
 static MODE: OnceLock<Mode> = OnceLock::new();

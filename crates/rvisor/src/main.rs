@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   rvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--platform NAME]
-            [--strace] [--log FILE] [--hostname NAME] [--network none|host]
+            [--strace] [--log FILE] [--hostname NAME] [--network none|sandbox|host]
             [--syscall-patching on|off] [--debug-unconfined]
             [--watchdog-timeout SECS] [--watchdog-action log|panic] -- CMD [ARGS...]
   rvisor help syscalls

@@ -34,7 +34,8 @@ pub struct DoOptions {
     pub(crate) unconfined: bool,
     pub(crate) log: Option<String>,
     pub(crate) hostname: String,
-    /// `--network`: loopback only (default) or the host's network.
+    /// `--network`: loopback only (default), the sentry's own TCP/IP stack
+    /// on the namespace's interface, or the host's network.
     pub(crate) network: net::Mode,
     pub(crate) watchdog: kernel::watchdog::Options,
     /// Choices for the platform (syscall patching).
@@ -124,7 +125,12 @@ impl DoOptions {
                     o.network = match value("--network")?.as_str() {
                         "none" => net::Mode::None,
                         "host" => net::Mode::Host,
-                        v => return Err(format!("--network expects none or host, got {v:?}")),
+                        "sandbox" => net::Mode::Sandbox,
+                        v => {
+                            return Err(format!(
+                                "--network expects none, sandbox or host, got {v:?}"
+                            ))
+                        }
                     }
                 }
                 "--watchdog-timeout" => {
@@ -479,6 +485,12 @@ pub fn run(mut o: DoOptions) -> u8 {
     if o.network == net::Mode::Host {
         net::procnet::open_host_files();
     }
+    if o.network == net::Mode::Sandbox {
+        if let Err(e) = net::netstack::take_over() {
+            eprintln!("rvisor: {e}");
+            return 125;
+        }
+    }
     // Before any thread starts: namespaces and capabilities are per
     // thread, and threads made later inherit them.
     if !o.unconfined {
@@ -498,6 +510,10 @@ pub fn run(mut o: DoOptions) -> u8 {
             eprintln!("rvisor: cannot watch host sockets: {}", describe(e));
             return 125;
         }
+    }
+    if let Err(e) = net::netstack::start() {
+        eprintln!("rvisor: {e}");
+        return 125;
     }
     // (A thread: after the confinement above, which is per thread.)
     crate::gofer::watch(gofer_pid, host_root.socket(), || {

@@ -12,6 +12,7 @@ use kernel::Task;
 use net::driven::Driven;
 use net::inet::{self, Connected, InetSocket};
 use net::netlink::{self, NetlinkSocket};
+use net::netstack::StackSocket;
 use net::{Proto, AF_INET, AF_INET6, AF_UNSPEC};
 use vfs::File;
 
@@ -27,7 +28,8 @@ use crate::util;
 pub enum Other {
     Inet(Arc<InetSocket>),
     Netlink(Arc<NetlinkSocket>),
-    /// A socket the sentry drives: a host socket (`--network=host`).
+    /// A socket the sentry drives: a host socket (`--network=host`) or
+    /// one of its TCP/IP stack (`--network=sandbox`).
     Host(Arc<dyn Driven>),
 }
 
@@ -105,9 +107,35 @@ pub fn bind(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-pub fn listen(_t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
+/// Makes descriptor `fd` (now `old`) a driven socket's file, keeping its
+/// status flags; other descriptors of the old file keep the old socket.
+fn replace_file(t: &mut Task, fd: u64, old: &File, s: Arc<dyn Driven>) -> SysResult<Arc<File>> {
+    let file = net::driven::new_file(s, old.flags() & abi::fs::O_NONBLOCK);
+    let prev = {
+        let mut fds = t.fds();
+        let e = fds.entry_mut(fd as i32)?;
+        std::mem::replace(&mut e.file, file.clone())
+    };
+    drop(prev);
+    Ok(file)
+}
+
+pub fn listen(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
     match o {
-        Other::Inet(s) => s.listen(a[1] as i32).map(|_| 0),
+        Other::Inet(s) => {
+            let backlog = a[1] as i32;
+            s.listen(backlog)?;
+            let wildcard = s.local_addr().ip().is_unspecified();
+            let v4 = s.family == AF_INET || !s.v6only();
+            if net::netstack::active() && s.proto == Proto::Tcp && v4 && wildcard {
+                // A wildcard listener listens on the stack too, its
+                // loopback side kept.
+                let f = t.fds().get(a[0] as i32)?;
+                let st = StackSocket::for_listen(s, f.clone(), backlog)?;
+                replace_file(t, a[0], &f, st)?;
+            }
+            Ok(0)
+        }
         Other::Netlink(_) => Err(Errno::EOPNOTSUPP),
         Other::Host(h) => crate::hostinet::listen(&*h, a),
     }
@@ -162,6 +190,13 @@ pub fn connect(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> 
     let mut dest = addr_for(&s, &b, false)?;
     if s.proto == Proto::Udp {
         return s.connect_udp(Some(dest)).map(|_| 0);
+    }
+    let v4 = s.family == AF_INET || !s.v6only();
+    if v4 && net::netstack::routes(dest.ip()) && !s.connected() {
+        // Beyond loopback: the sentry's TCP/IP stack takes the socket over.
+        let st = StackSocket::for_connect(&s)?;
+        let file = replace_file(t, a[0], f, st.clone())?;
+        return crate::hostinet::connect(t, &file, &*st, a);
     }
     match s.take_pending() {
         Some(pending) if !f.nonblocking() => dest = pending,

@@ -9,6 +9,11 @@
 //!   listener on the host's loopback is refused from inside
 //!   (`ECONNREFUSED`: the sandbox's own loopback has nobody on that port)
 //!   and never sees a connection.
+//! - `network_sandbox_veth`: `--network=sandbox` in a network namespace
+//!   the test makes, joined to the host by a veth pair: a client inside
+//!   reaches a server on the host's side, a wildcard listener inside is
+//!   reached from its own loopback and from the host's side. The
+//!   namespace and the pair go when the test ends, whichever way.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,10 +30,11 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
     type Case = fn(&str) -> Result<(), Failed>;
-    let cases: [(&str, Case); 3] = [
+    let cases: [(&str, Case); 4] = [
         ("network_host_server", host_server),
         ("network_host_client", host_client),
         ("network_none_refuses_host", none_refuses_host),
+        ("network_sandbox_veth", sandbox_veth),
     ];
     for platform in platforms {
         for (name, f) in cases {
@@ -49,7 +55,24 @@ struct Sandbox {
 
 impl Sandbox {
     fn start(platform: &str, network: &str, argv: &[&str]) -> Result<Sandbox, Failed> {
-        let mut cmd = Command::new(rvisor_bin());
+        Sandbox::start_in(None, platform, network, argv)
+    }
+
+    /// [`Sandbox::start`] in network namespace `netns` (`ip netns exec`).
+    fn start_in(
+        netns: Option<&str>,
+        platform: &str,
+        network: &str,
+        argv: &[&str],
+    ) -> Result<Sandbox, Failed> {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(rvisor_bin());
+                c
+            }
+            None => Command::new(rvisor_bin()),
+        };
         cmd.args(["do", "--platform", platform])
             .arg(format!("--network={network}"))
             .arg("--")
@@ -262,4 +285,157 @@ fn none_refuses_host(platform: &str) -> Result<(), Failed> {
         return Err("the host's listener got a connection from a --network=none sandbox".into());
     }
     expect("connect to the host", status, &out, &err, "ECONNREFUSED\n")
+}
+
+/// A network namespace with one end of a veth pair (`10.N.0.2/24`, up,
+/// default route via the other end) and the other end on the host
+/// (`10.N.0.1/24`, up); deleted on drop.
+struct VethNs {
+    ns: String,
+    host_if: String,
+    host_ip: String,
+    ns_ip: String,
+}
+
+fn ip(args: &[&str]) -> Result<(), Failed> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run ip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+impl VethNs {
+    fn new(tag: u32) -> Result<VethNs, Failed> {
+        let id = std::process::id() % 100_000;
+        // A /24 per test run and platform: 10.(200 + tag).(id % 250).0.
+        let net = format!("10.{}.{}", 200 + tag, id % 250);
+        let v = VethNs {
+            ns: format!("rvisor-t{id}-{tag}"),
+            host_if: format!("rvh{id}x{tag}"),
+            host_ip: format!("{net}.1"),
+            ns_ip: format!("{net}.2"),
+        };
+        let ns_if = format!("rvs{id}x{tag}");
+        let host_cidr = format!("{}/24", v.host_ip);
+        let ns_cidr = format!("{}/24", v.ns_ip);
+        ip(&["netns", "add", &v.ns])?;
+        ip(&[
+            "link", "add", &v.host_if, "type", "veth", "peer", "name", &ns_if,
+        ])?;
+        ip(&["link", "set", &ns_if, "netns", &v.ns])?;
+        ip(&["addr", "add", &host_cidr, "dev", &v.host_if])?;
+        ip(&["link", "set", &v.host_if, "up"])?;
+        let n = v.ns.as_str();
+        ip(&["-n", n, "addr", "add", &ns_cidr, "dev", &ns_if])?;
+        ip(&["-n", n, "link", "set", &ns_if, "up"])?;
+        ip(&["-n", n, "link", "set", "lo", "up"])?;
+        ip(&["-n", n, "route", "add", "default", "via", &v.host_ip])?;
+        Ok(v)
+    }
+}
+
+impl Drop for VethNs {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its end of the pair, and so the
+        // pair; the host's end is deleted too in case that failed.
+        let _ = ip(&["netns", "del", &self.ns]);
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+const VETH: &str = "import socket, sys
+host, hport, lport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = socket.create_connection((host, hport), timeout=10)
+print(c.makefile('rb').readline().decode().strip())
+c.sendall(b'hi from the sandbox\\n')
+c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', lport))
+s.listen(4)
+l = socket.create_connection(('127.0.0.1', lport), timeout=10)
+a, peer = s.accept()
+print('loopback peer', peer[0])
+a.close()
+l.close()
+a, peer = s.accept()
+a.sendall(b'hello from inside\\n')
+print('outside peer is the host side', peer[0] == host)
+a.close()
+";
+
+fn sandbox_veth(platform: &str) -> Result<(), Failed> {
+    let tag = if platform == "trap" { 1 } else { 2 };
+    let v = VethNs::new(tag)?;
+    let l = TcpListener::bind((v.host_ip.as_str(), 0)).map_err(|e| format!("bind: {e}"))?;
+    let hport = l.local_addr().map_err(|e| format!("{e}"))?.port();
+    l.set_nonblocking(true).map_err(|e| format!("{e}"))?;
+    let host = thread::spawn(move || -> String {
+        let start = Instant::now();
+        let mut got = String::new();
+        while start.elapsed() < DEADLINE {
+            if let Ok((c, _)) = l.accept() {
+                let _ = c.set_nonblocking(false);
+                let _ = c.set_read_timeout(Some(DEADLINE));
+                let _ = (&c).write_all(b"hello from the host side\n");
+                let _ = BufReader::new(&c).read_line(&mut got);
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        got
+    });
+    let lport = 8080u16;
+    let (hp, lp) = (hport.to_string(), lport.to_string());
+    let sb = Sandbox::start_in(
+        Some(&v.ns),
+        platform,
+        "sandbox",
+        &["python3", "-c", VETH, &v.host_ip, &hp, &lp],
+    )?;
+    // The server inside: reached from the host's side once it listens.
+    let start = Instant::now();
+    let mut greeting = String::new();
+    while start.elapsed() < DEADLINE {
+        match TcpStream::connect_timeout(
+            &format!("{}:{lport}", v.ns_ip)
+                .parse()
+                .map_err(|e| format!("{e}"))?,
+            Duration::from_secs(2),
+        ) {
+            Ok(c) => {
+                let _ = c.set_read_timeout(Some(DEADLINE));
+                let _ = BufReader::new(&c).read_line(&mut greeting);
+                break;
+            }
+            Err(_) => thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    let (status, out, err) = sb.finish();
+    let got = host.join().map_err(|_| "host thread panicked")?;
+    if got != "hi from the sandbox\n" || greeting != "hello from inside\n" {
+        return Err(format!(
+            "the host's side got {got:?} from the sandbox's client and {greeting:?} from its server\nsandbox status: {status:?}\nstdout: {out:?}\nstderr:\n{err}"
+        )
+        .into());
+    }
+    expect(
+        "sandbox over the veth",
+        status,
+        &out,
+        &err,
+        "hello from the host side\nloopback peer 127.0.0.1\noutside peer is the host side True\n",
+    )
 }

@@ -1,0 +1,930 @@
+//! `--network=sandbox`: a TCP/IP stack in the sentry (smoltcp) on the
+//! interface of the network namespace `rvisor` is started in.
+//!
+//! At boot, before the sentry confines itself, [`take_over`] finds the
+//! namespace's first interface that is up, not loopback and has an IPv4
+//! address, reads its address, prefix, MAC address, MTU and default
+//! gateway, opens an `AF_PACKET` socket bound to it and removes the
+//! address from the host's side, so the host kernel no longer answers
+//! for it (no RST for the sandbox's connections, no ARP replies): from
+//! then on the sandbox owns the address. [`start`] (after confinement)
+//! builds the smoltcp interface on the packet socket and a sentry thread
+//! that runs it: it waits for frames (or a timer, or a wake-up from a
+//! socket call) with `poll`, lets smoltcp process them, and notifies the
+//! queues of the sandbox's sockets. smoltcp answers ARP and ICMP echo.
+//!
+//! Loopback traffic stays on the in-sentry loopback (`inet`): a sandbox
+//! TCP socket is an `InetSocket` until it connects to an address of the
+//! link's network (or beyond), or listens on the wildcard address; then
+//! the syscall layer swaps it for a [`StackSocket`] (a `Driven` socket).
+//! A wildcard listener keeps its loopback side: it accepts from both.
+//!
+//! This first slice has IPv4 TCP only (UDP, IPv6 and the link in
+//! netlink, `SIOCGIF*` and `/proc/net` are not there yet).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use abi::fs::Stat;
+use abi::{Errno, SysResult};
+use mm::MemoryManager;
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::{Checksum, Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::socket::tcp;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+use vfs::unix::Cred;
+use vfs::File;
+use waiter::{events, Queue};
+
+use crate::driven::{Driven, Received, Timeouts};
+use crate::inet::InetSocket;
+use crate::{lock, AF_INET};
+
+/// The interface the sandbox took over.
+pub struct Link {
+    pub name: String,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Option<Ipv4Addr>,
+    fd: OwnedFd,
+}
+
+static PENDING: Mutex<Option<Link>> = Mutex::new(None);
+
+fn fail(what: &str) -> String {
+    format!("{what}: {}", std::io::Error::last_os_error())
+}
+
+/// The default gateway through `name` (`/proc/net/route`).
+fn gateway(name: &str) -> Option<Ipv4Addr> {
+    let text = std::fs::read_to_string("/proc/net/route").ok()?;
+    text.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 3 || f[0] != name || f[1] != "00000000" {
+            return None;
+        }
+        let gw = u32::from_str_radix(f[2], 16).ok()?;
+        Some(Ipv4Addr::from(gw.to_le_bytes()))
+    })
+}
+
+/// An `ifreq` for `name` (16 bytes of name, 24 of union).
+fn ifreq(name: &str) -> [u8; 40] {
+    let mut r = [0u8; 40];
+    let n = name.len().min(15);
+    r[..n].copy_from_slice(&name.as_bytes()[..n]);
+    r
+}
+
+/// Takes over the namespace's interface (see the module's comment).
+/// Runs single-threaded, before confinement, with `CAP_NET_ADMIN` and
+/// `CAP_NET_RAW`.
+pub fn take_over() -> Result<(), String> {
+    // The interface: up, not loopback, with an IPv4 address.
+    let mut ifa: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills a list we free below.
+    if unsafe { libc::getifaddrs(&mut ifa) } != 0 {
+        return Err(fail("listing the interfaces"));
+    }
+    let mut found = None;
+    let mut p = ifa;
+    while !p.is_null() {
+        // SAFETY: p is a node of the list getifaddrs made.
+        let a = unsafe { &*p };
+        p = a.ifa_next;
+        let up = a.ifa_flags & libc::IFF_UP as u32 != 0;
+        let lo = a.ifa_flags & libc::IFF_LOOPBACK as u32 != 0;
+        if !up || lo || a.ifa_addr.is_null() || a.ifa_netmask.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_addr points at a sockaddr of its family.
+        if unsafe { (*a.ifa_addr).sa_family } as i32 != libc::AF_INET {
+            continue;
+        }
+        // SAFETY: both are sockaddr_in for AF_INET.
+        let (addr, mask) = unsafe {
+            (
+                *(a.ifa_addr as *const libc::sockaddr_in),
+                *(a.ifa_netmask as *const libc::sockaddr_in),
+            )
+        };
+        // SAFETY: ifa_name is a NUL-terminated string.
+        let name = unsafe { std::ffi::CStr::from_ptr(a.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
+        let ip = Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr));
+        let prefix = u32::from_be(mask.sin_addr.s_addr).count_ones() as u8;
+        found = Some((name, ip, prefix));
+        break;
+    }
+    // SAFETY: frees the list getifaddrs made.
+    unsafe { libc::freeifaddrs(ifa) };
+    let (name, addr, prefix) = found.ok_or(
+        "--network=sandbox: no interface that is up, not loopback and has an IPv4 address",
+    )?;
+    let cname = std::ffi::CString::new(name.clone()).map_err(|_| "bad interface name")?;
+    // SAFETY: if_nametoindex reads a NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) } as i32;
+    // SAFETY: a datagram socket for the interface ioctls, closed below.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if s < 0 {
+        return Err(fail("socket"));
+    }
+    // SAFETY: s was just created and is ours alone.
+    let s = unsafe { OwnedFd::from_raw_fd(s) };
+    let mut req = ifreq(&name);
+    // SAFETY: SIOCGIFHWADDR reads and writes one ifreq.
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFHWADDR, req.as_mut_ptr()) } != 0 {
+        return Err(fail("reading the interface's MAC address"));
+    }
+    let mut mac = [0u8; 6];
+    mac.copy_from_slice(&req[18..24]);
+    let mut req = ifreq(&name);
+    // SAFETY: SIOCGIFMTU reads and writes one ifreq.
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFMTU, req.as_mut_ptr()) } != 0 {
+        return Err(fail("reading the interface's MTU"));
+    }
+    let mtu = u32::from_le_bytes([req[16], req[17], req[18], req[19]]);
+    let gateway = gateway(&name);
+    // The packet socket: every frame of the interface, both ways.
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: socket makes a new descriptor we take ownership of.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            proto as i32,
+        )
+    };
+    if fd < 0 {
+        return Err(fail("opening a packet socket"));
+    }
+    // SAFETY: fd was just created and is ours alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: a zeroed sockaddr_ll is valid; bind reads it.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = index;
+    // SAFETY: bind reads one sockaddr_ll.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(fail("binding the packet socket"));
+    }
+    // The host's side gives the address up (setting 0.0.0.0 deletes it,
+    // and the routes through it), as runsc does.
+    let mut req = ifreq(&name);
+    req[16..18].copy_from_slice(&(libc::AF_INET as u16).to_le_bytes());
+    // SAFETY: SIOCSIFADDR reads one ifreq.
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFADDR, req.as_mut_ptr()) } != 0 {
+        return Err(fail("removing the address from the host's interface"));
+    }
+    *lock(&PENDING) = Some(Link {
+        name,
+        mac,
+        mtu,
+        addr,
+        prefix,
+        gateway,
+        fd,
+    });
+    Ok(())
+}
+
+/// The packet socket as smoltcp's device.
+struct PacketDev {
+    fd: OwnedFd,
+    mtu: usize,
+}
+
+struct Rx(Vec<u8>);
+struct Tx<'a>(&'a OwnedFd);
+
+impl RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0u8; len];
+        let r = f(&mut buf);
+        // A frame the host cannot take now is dropped, as on a wire.
+        // SAFETY: send reads len bytes of our buffer.
+        unsafe { libc::send(self.0.as_raw_fd(), buf.as_ptr().cast(), len, 0) };
+        r
+    }
+}
+
+impl Device for PacketDev {
+    type RxToken<'a> = Rx;
+    type TxToken<'a> = Tx<'a>;
+
+    fn receive(&mut self, _t: smoltcp::time::Instant) -> Option<(Rx, Tx<'_>)> {
+        // Large enough for what the host's side may hand over whole
+        // (segmentation offload).
+        let mut buf = vec![0u8; 65536 + 14];
+        loop {
+            // SAFETY: a zeroed sockaddr_ll is a valid out-buffer.
+            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+            // SAFETY: recvfrom writes at most buf.len() bytes and one
+            // sockaddr_ll.
+            let n = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    (&mut sll as *mut libc::sockaddr_ll).cast(),
+                    &mut len,
+                )
+            };
+            if n < 0 {
+                return None;
+            }
+            // Our own frames come back to a packet socket: skip them.
+            if sll.sll_pkttype == libc::PACKET_OUTGOING {
+                continue;
+            }
+            buf.truncate(n as usize);
+            return Some((Rx(buf), Tx(&self.fd)));
+        }
+    }
+
+    fn transmit(&mut self, _t: smoltcp::time::Instant) -> Option<Tx<'_>> {
+        Some(Tx(&self.fd))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu + 14;
+        // Frames from the host's side of a veth carry checksums left for
+        // offload: compute ours, do not check theirs.
+        caps.checksum.ipv4 = Checksum::Tx;
+        caps.checksum.tcp = Checksum::Tx;
+        caps.checksum.udp = Checksum::Tx;
+        caps.checksum.icmpv4 = Checksum::Tx;
+        caps
+    }
+}
+
+struct State {
+    iface: Interface,
+    dev: PacketDev,
+    sockets: SocketSet<'static>,
+    /// Sandbox sockets to wake after each run of the stack.
+    watchers: Vec<Weak<StackSocket>>,
+    /// Connections closed by the sandbox, left to finish (FIN, TIME_WAIT)
+    /// and removed when closed.
+    orphans: Vec<SocketHandle>,
+}
+
+struct Net {
+    state: Mutex<State>,
+    /// Writing a byte wakes the stack's thread (its timers changed).
+    wake: OwnedFd,
+    addr: Ipv4Addr,
+    epoch: std::time::Instant,
+    next_port: AtomicU16,
+}
+
+static NET: OnceLock<Net> = OnceLock::new();
+
+fn net() -> SysResult<&'static Net> {
+    NET.get().ok_or(Errno::ENETUNREACH)
+}
+
+impl Net {
+    fn now(&self) -> smoltcp::time::Instant {
+        smoltcp::time::Instant::from_micros(self.epoch.elapsed().as_micros() as i64)
+    }
+
+    /// Runs the stack now (from a socket call, with the state locked):
+    /// sends what the call queued. Returns the sockets to wake (after
+    /// unlocking: a last reference may drop there).
+    fn run(&self, st: &mut State) -> Vec<Arc<StackSocket>> {
+        let now = self.now();
+        let State {
+            iface,
+            dev,
+            sockets,
+            ..
+        } = st;
+        iface.poll(now, dev, sockets);
+        let sockets = &mut st.sockets;
+        st.orphans.retain(|&h| {
+            let done = matches!(
+                sockets.get::<tcp::Socket>(h).state(),
+                tcp::State::Closed | tcp::State::TimeWait
+            );
+            if done {
+                sockets.remove(h);
+            }
+            !done
+        });
+        st.watchers.retain(|w| w.strong_count() > 0);
+        st.watchers.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    fn kick(&self) {
+        // SAFETY: write of one byte from a live buffer to our pipe.
+        unsafe { libc::write(self.wake.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+    }
+
+    /// Runs `f` on the locked state, then the stack, then wakes sockets.
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let (r, woken) = {
+            let mut st = lock(&self.state);
+            let r = f(&mut st);
+            let woken = self.run(&mut st);
+            (r, woken)
+        };
+        self.kick();
+        for s in woken {
+            s.queue().notify(events::ALL);
+        }
+        r
+    }
+}
+
+/// Starts the stack on the interface [`take_over`] took (no-op without
+/// one). After confinement; its thread blocks every signal.
+pub fn start() -> Result<(), String> {
+    let Some(link) = lock(&PENDING).take() else {
+        return Ok(());
+    };
+    let mut dev = PacketDev {
+        fd: link.fd,
+        mtu: link.mtu as usize,
+    };
+    let mut seed = [0u8; 8];
+    // SAFETY: getrandom writes 8 bytes into our buffer.
+    unsafe { libc::getrandom(seed.as_mut_ptr().cast(), 8, 0) };
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(link.mac)));
+    config.random_seed = u64::from_le_bytes(seed);
+    let epoch = std::time::Instant::now();
+    let mut iface = Interface::new(config, &mut dev, smoltcp::time::Instant::from_micros(0));
+    iface.update_ip_addrs(|a| {
+        let _ = a.push(IpCidr::new(IpAddress::Ipv4(link.addr), link.prefix));
+    });
+    if let Some(gw) = link.gateway {
+        let _ = iface.routes_mut().add_default_ipv4_route(gw);
+    }
+    let mut p = [0i32; 2];
+    // SAFETY: pipe2 writes two descriptors we take ownership of.
+    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        return Err(fail("pipe2"));
+    }
+    // SAFETY: both were just created and are ours alone.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+    let pfd = dev.fd.as_raw_fd();
+    let n = Net {
+        state: Mutex::new(State {
+            iface,
+            dev,
+            sockets: SocketSet::new(Vec::new()),
+            watchers: Vec::new(),
+            orphans: Vec::new(),
+        }),
+        wake: wr,
+        addr: link.addr,
+        epoch,
+        next_port: AtomicU16::new(49152),
+    };
+    if NET.set(n).is_err() {
+        return Ok(());
+    }
+    std::thread::Builder::new()
+        .name("netstack".into())
+        .spawn(move || run_thread(pfd, rd))
+        .map_err(|e| format!("starting the network stack: {e}"))?;
+    Ok(())
+}
+
+fn run_thread(pfd: i32, wake: OwnedFd) {
+    // SAFETY: a full set blocks every signal this thread can block.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+    let Ok(n) = net() else { return };
+    loop {
+        let (woken, delay) = {
+            let mut st = lock(&n.state);
+            let woken = n.run(&mut st);
+            let now = n.now();
+            let st = &mut *st;
+            (woken, st.iface.poll_delay(now, &st.sockets))
+        };
+        for s in woken {
+            s.queue().notify(events::ALL);
+        }
+        let ms = delay.map_or(1000, |d| d.total_millis().min(1000) as i32);
+        let mut fds = [
+            libc::pollfd {
+                fd: pfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on our two pollfds.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if fds[1].revents != 0 {
+            let mut b = [0u8; 64];
+            // SAFETY: read into our buffer from our pipe.
+            while unsafe { libc::read(wake.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) } > 0 {}
+        }
+    }
+}
+
+/// Whether the sandbox has this stack and `ip` is not loopback: a TCP
+/// connection to it goes through the stack.
+pub fn routes(ip: IpAddr) -> bool {
+    NET.get().is_some() && ip.is_ipv4() && !ip.is_loopback() && !ip.is_unspecified()
+}
+
+/// Whether a wildcard listener also listens on the stack.
+pub fn active() -> bool {
+    NET.get().is_some()
+}
+
+const BUF: usize = 256 << 10;
+
+fn new_tcp() -> tcp::Socket<'static> {
+    tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0u8; BUF]),
+        tcp::SocketBuffer::new(vec![0u8; BUF]),
+    )
+}
+
+enum Conn {
+    /// Not connected: the port it is bound to (0: none).
+    Idle(u16),
+    /// A connect sent, not reported yet.
+    Connecting(SocketHandle),
+    Connected(SocketHandle),
+    /// Sockets listening on `port` (one per connection to come).
+    Listening {
+        port: u16,
+        pending: Vec<SocketHandle>,
+    },
+}
+
+/// A TCP socket of the stack.
+pub struct StackSocket {
+    /// `AF_INET`, or `AF_INET6` for a dual-stack socket (IPv4 peers as
+    /// v4-mapped addresses).
+    family: i32,
+    conn: Mutex<Conn>,
+    /// A wildcard listener's loopback side (its queue is this socket's),
+    /// and its file, which keeps it listening.
+    loopback: Option<Arc<InetSocket>>,
+    _loopback_file: Option<Arc<File>>,
+    own_queue: Queue,
+    owner: Cred,
+    ino: u64,
+    timeouts: Timeouts,
+    error: Mutex<Option<Errno>>,
+}
+
+impl Drop for StackSocket {
+    fn drop(&mut self) {
+        let Ok(n) = net() else { return };
+        let conn = std::mem::replace(
+            self.conn.get_mut().unwrap_or_else(|p| p.into_inner()),
+            Conn::Idle(0),
+        );
+        let mut st = lock(&n.state);
+        match conn {
+            Conn::Connecting(h) | Conn::Connected(h) => {
+                st.sockets.get_mut::<tcp::Socket>(h).close();
+                st.orphans.push(h);
+            }
+            Conn::Listening { pending, .. } => {
+                for h in pending {
+                    st.sockets.get_mut::<tcp::Socket>(h).abort();
+                    st.orphans.push(h);
+                }
+            }
+            Conn::Idle(_) => {}
+        }
+        drop(st);
+        n.kick();
+    }
+}
+
+fn endpoint(a: SocketAddr) -> SysResult<IpEndpoint> {
+    match a.ip() {
+        IpAddr::V4(v4) => Ok(IpEndpoint::new(IpAddress::Ipv4(v4), a.port())),
+        IpAddr::V6(_) => Err(Errno::ENETUNREACH),
+    }
+}
+
+fn sockaddr(family: i32, e: IpEndpoint) -> Vec<u8> {
+    // (IPv4 only: the stack is built without IPv6.)
+    let IpAddress::Ipv4(ip) = e.addr;
+    crate::encode_addr(family, SocketAddr::new(IpAddr::V4(ip), e.port))
+}
+
+impl StackSocket {
+    fn make(
+        family: i32,
+        conn: Conn,
+        loopback: Option<(Arc<InetSocket>, Arc<File>)>,
+        owner: Cred,
+    ) -> Arc<StackSocket> {
+        let (loopback, loopback_file) = loopback.unzip();
+        let s = Arc::new(StackSocket {
+            family,
+            conn: Mutex::new(conn),
+            loopback,
+            _loopback_file: loopback_file,
+            own_queue: Queue::new(),
+            owner,
+            ino: vfs::inode::next_ino(),
+            timeouts: Timeouts::default(),
+            error: Mutex::new(None),
+        });
+        if let Ok(n) = net() {
+            lock(&n.state).watchers.push(Arc::downgrade(&s));
+        }
+        s
+    }
+
+    /// The stack's side of an unconnected loopback socket about to
+    /// connect beyond loopback (its bound port, if any, carries over).
+    pub fn for_connect(s: &InetSocket) -> SysResult<Arc<StackSocket>> {
+        net()?;
+        let port = s.local_addr().port();
+        Ok(StackSocket::make(s.family, Conn::Idle(port), None, s.owner))
+    }
+
+    /// A listener on the stack for wildcard listener `s` (already
+    /// listening on loopback, the socket of `file`), which stays its
+    /// loopback side.
+    pub fn for_listen(
+        s: Arc<InetSocket>,
+        file: Arc<File>,
+        backlog: i32,
+    ) -> SysResult<Arc<StackSocket>> {
+        net()?;
+        let port = s.local_addr().port();
+        let owner = s.owner;
+        let st = StackSocket::make(s.family, Conn::Idle(port), Some((s, file)), owner);
+        st.listen(backlog)?;
+        Ok(st)
+    }
+
+    fn handle(&self) -> Option<SocketHandle> {
+        match &*lock(&self.conn) {
+            Conn::Connecting(h) | Conn::Connected(h) => Some(*h),
+            _ => None,
+        }
+    }
+
+    fn with_tcp<R>(&self, f: impl FnOnce(&mut tcp::Socket) -> R) -> SysResult<R> {
+        let h = self.handle().ok_or(Errno::ENOTCONN)?;
+        Ok(net()?.with(|st| f(st.sockets.get_mut::<tcp::Socket>(h))))
+    }
+}
+
+impl Driven for StackSocket {
+    fn family(&self) -> i32 {
+        self.family
+    }
+
+    fn is_stream(&self) -> bool {
+        true
+    }
+
+    fn queue(&self) -> &Queue {
+        match &self.loopback {
+            Some(l) => l.queue(),
+            None => &self.own_queue,
+        }
+    }
+
+    fn readiness(&self) -> u32 {
+        let Ok(n) = net() else { return events::ERR };
+        let lo = self.loopback.as_ref().map_or(0, |l| l.readiness());
+        let conn = lock(&self.conn);
+        let st = lock(&n.state);
+        let r = match &*conn {
+            Conn::Idle(_) => events::OUT | events::HUP,
+            Conn::Listening { pending, .. } => {
+                let ready = pending.iter().any(|&h| {
+                    matches!(
+                        st.sockets.get::<tcp::Socket>(h).state(),
+                        tcp::State::Established | tcp::State::CloseWait
+                    )
+                });
+                if ready {
+                    events::IN
+                } else {
+                    0
+                }
+            }
+            Conn::Connecting(h) | Conn::Connected(h) => {
+                let t = st.sockets.get::<tcp::Socket>(*h);
+                let mut r = 0;
+                if t.can_recv() || (!t.may_recv() && t.state() != tcp::State::SynSent) {
+                    r |= events::IN | events::RDNORM;
+                }
+                if !t.may_recv() && t.state() != tcp::State::SynSent {
+                    r |= events::RDHUP;
+                }
+                if t.can_send() {
+                    r |= events::OUT | events::WRNORM;
+                }
+                if t.state() == tcp::State::Closed {
+                    r |= events::HUP | events::OUT;
+                    if matches!(*conn, Conn::Connecting(_)) {
+                        r |= events::ERR;
+                    }
+                }
+                r
+            }
+        };
+        r | lo
+    }
+
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn stat(&self) -> Stat {
+        vfs::unix::socket_stat(self.ino, self.owner)
+    }
+
+    fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    fn bind(&self, _addr: &[u8]) -> SysResult<()> {
+        // Bound on loopback before it came to the stack.
+        Err(Errno::EINVAL)
+    }
+
+    fn connect(&self, addr: &[u8]) -> SysResult<()> {
+        let n = net()?;
+        let dest = endpoint(crate::parse_addr(self.family, addr, false)?)?;
+        let mut conn = lock(&self.conn);
+        match &*conn {
+            Conn::Idle(port) => {
+                let port = if *port != 0 {
+                    *port
+                } else {
+                    n.next_port.fetch_add(1, Ordering::Relaxed).max(49152)
+                };
+                let h = n.with(|st| {
+                    let mut t = new_tcp();
+                    let r = t.connect(st.iface.context(), dest, port);
+                    r.map(|_| st.sockets.add(t))
+                });
+                let h = h.map_err(|_| Errno::ENETUNREACH)?;
+                *conn = Conn::Connecting(h);
+                Err(Errno::EINPROGRESS)
+            }
+            Conn::Connecting(h) => {
+                let h = *h;
+                let state = lock(&n.state).sockets.get::<tcp::Socket>(h).state();
+                match state {
+                    tcp::State::SynSent | tcp::State::SynReceived => Err(Errno::EALREADY),
+                    tcp::State::Closed => {
+                        *conn = Conn::Idle(0);
+                        let mut st = lock(&n.state);
+                        st.sockets.remove(h);
+                        Err(Errno::ECONNREFUSED)
+                    }
+                    _ => {
+                        *conn = Conn::Connected(h);
+                        Ok(())
+                    }
+                }
+            }
+            Conn::Connected(_) => Err(Errno::EISCONN),
+            Conn::Listening { .. } => Err(Errno::EINVAL),
+        }
+    }
+
+    fn listen(&self, backlog: i32) -> SysResult<()> {
+        let n = net()?;
+        let mut conn = lock(&self.conn);
+        let port = match &*conn {
+            Conn::Idle(p) if *p != 0 => *p,
+            Conn::Listening { .. } => return Ok(()),
+            _ => return Err(Errno::EINVAL),
+        };
+        let count = backlog.clamp(1, 16) as usize;
+        let pending = n.with(|st| {
+            (0..count)
+                .filter_map(|_| {
+                    let mut t = new_tcp();
+                    t.listen(port).ok()?;
+                    Some(st.sockets.add(t))
+                })
+                .collect()
+        });
+        *conn = Conn::Listening { port, pending };
+        Ok(())
+    }
+
+    fn shutdown(&self, how: i32) -> SysResult<()> {
+        if !(0..=2).contains(&how) {
+            return Err(Errno::EINVAL);
+        }
+        // SHUT_WR and SHUT_RDWR send our FIN; SHUT_RD has nothing to send.
+        if how != 0 {
+            self.with_tcp(|t| t.close())?;
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> SysResult<Vec<u8>> {
+        let n = net()?;
+        let any = Ipv4Addr::UNSPECIFIED;
+        let local = match &*lock(&self.conn) {
+            Conn::Idle(p) => SocketAddr::new(IpAddr::V4(any), *p),
+            Conn::Listening { port, .. } => SocketAddr::new(IpAddr::V4(any), *port),
+            Conn::Connecting(h) | Conn::Connected(h) => {
+                let st = lock(&n.state);
+                let e = st.sockets.get::<tcp::Socket>(*h).local_endpoint();
+                return Ok(e.map_or_else(
+                    || crate::encode_addr(self.family, SocketAddr::new(IpAddr::V4(n.addr), 0)),
+                    |e| sockaddr(self.family, e),
+                ));
+            }
+        };
+        if self.family != AF_INET {
+            let any6 = SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), local.port());
+            return Ok(crate::encode_addr(self.family, any6));
+        }
+        Ok(crate::encode_addr(AF_INET, local))
+    }
+
+    fn peer(&self) -> SysResult<Vec<u8>> {
+        let n = net()?;
+        let Conn::Connected(h) = &*lock(&self.conn) else {
+            return Err(Errno::ENOTCONN);
+        };
+        let st = lock(&n.state);
+        let e = st.sockets.get::<tcp::Socket>(*h).remote_endpoint();
+        e.map(|e| sockaddr(self.family, e)).ok_or(Errno::ENOTCONN)
+    }
+
+    fn accept(&self, flags: u32) -> SysResult<(Arc<File>, Vec<u8>)> {
+        if let Some(l) = &self.loopback {
+            match l.accept() {
+                Ok(new) => {
+                    let peer = new
+                        .peer_addr()
+                        .unwrap_or_else(|_| crate::any_addr(new.family));
+                    let peer = crate::encode_addr(new.family, peer);
+                    return Ok((crate::inet::new_file(new, flags), peer));
+                }
+                Err(Errno::EAGAIN) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let n = net()?;
+        let mut conn = lock(&self.conn);
+        let Conn::Listening { port, pending } = &mut *conn else {
+            return Err(Errno::EINVAL);
+        };
+        let port = *port;
+        let taken = n.with(|st| {
+            let i = pending.iter().position(|&h| {
+                matches!(
+                    st.sockets.get::<tcp::Socket>(h).state(),
+                    tcp::State::Established | tcp::State::CloseWait
+                )
+            })?;
+            let h = pending.swap_remove(i);
+            let mut t = new_tcp();
+            if t.listen(port).is_ok() {
+                pending.push(st.sockets.add(t));
+            }
+            let peer = st.sockets.get::<tcp::Socket>(h).remote_endpoint();
+            Some((h, peer))
+        });
+        drop(conn);
+        let (h, peer) = taken.ok_or(Errno::EAGAIN)?;
+        let s = StackSocket::make(self.family, Conn::Connected(h), None, self.owner);
+        let peer = peer.map(|e| sockaddr(self.family, e)).unwrap_or_default();
+        Ok((crate::driven::new_file(s, flags), peer))
+    }
+
+    fn send(
+        &self,
+        data: &[u8],
+        _addr: Option<&[u8]>,
+        _control: &[u8],
+        _flags: u32,
+    ) -> SysResult<usize> {
+        let r = self.with_tcp(|t| {
+            if !t.may_send() {
+                return Err(Errno::EPIPE);
+            }
+            match t.send_slice(data) {
+                Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+                Ok(n) => Ok(n),
+                Err(_) => Err(Errno::EPIPE),
+            }
+        });
+        match r {
+            Err(Errno::ENOTCONN) => Err(Errno::EPIPE),
+            r => r?,
+        }
+    }
+
+    fn recv(&self, buf: &mut [u8], flags: u32, _control_len: usize) -> SysResult<Received> {
+        let peek = flags & libc::MSG_PEEK as u32 != 0;
+        let n = self.with_tcp(|t| {
+            if t.can_recv() {
+                let r = if peek {
+                    t.peek_slice(buf)
+                } else {
+                    t.recv_slice(buf)
+                };
+                return r.map_err(|_| Errno::ECONNRESET);
+            }
+            if !t.may_recv() && t.state() != tcp::State::SynSent {
+                return Ok(0);
+            }
+            Err(Errno::EAGAIN)
+        })??;
+        Ok(Received {
+            len: n,
+            from: Vec::new(),
+            control: Vec::new(),
+            flags: 0,
+        })
+    }
+
+    fn getsockopt(&self, level: i32, name: i32, _len: usize) -> SysResult<Vec<u8>> {
+        let int = |v: i32| v.to_le_bytes().to_vec();
+        match (level, name) {
+            (libc::SOL_SOCKET, libc::SO_ERROR) => {
+                Ok(int(lock(&self.error).take().map_or(0, |e| e.0)))
+            }
+            (libc::SOL_SOCKET, libc::SO_TYPE) => Ok(int(libc::SOCK_STREAM)),
+            (libc::SOL_SOCKET, libc::SO_DOMAIN) => Ok(int(self.family)),
+            (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(int(libc::IPPROTO_TCP)),
+            (libc::SOL_SOCKET, libc::SO_ACCEPTCONN) => Ok(int(matches!(
+                *lock(&self.conn),
+                Conn::Listening { .. }
+            ) as i32)),
+            (libc::SOL_SOCKET, libc::SO_SNDBUF | libc::SO_RCVBUF) => Ok(int(BUF as i32)),
+            _ => Err(Errno::ENOPROTOOPT),
+        }
+    }
+
+    fn setsockopt(&self, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
+        let v = match val {
+            [a, b, c, d, ..] => i32::from_le_bytes([*a, *b, *c, *d]),
+            _ => return Err(Errno::EINVAL),
+        };
+        match (level, name) {
+            (libc::SOL_TCP, libc::TCP_NODELAY) => {
+                // Before a connection there is nothing to set yet.
+                let _ = self.with_tcp(|t| t.set_nagle_enabled(v == 0));
+                Ok(())
+            }
+            (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => {
+                let every = (v != 0).then(|| smoltcp::time::Duration::from_secs(75));
+                let _ = self.with_tcp(|t| t.set_keep_alive(every));
+                Ok(())
+            }
+            _ => Err(Errno::ENOPROTOOPT),
+        }
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysResult<u64> {
+        const FIONREAD: u32 = 0x541B;
+        if cmd != FIONREAD {
+            return Err(Errno::ENOTTY);
+        }
+        let q = self.with_tcp(|t| t.recv_queue()).unwrap_or(0);
+        mm.write_obj(arg, &(q.min(i32::MAX as usize) as i32))?;
+        Ok(0)
+    }
+}
