@@ -14,15 +14,16 @@
 
 static int sfd;
 static volatile pid_t reader_tid;
+static ssize_t got;
+static struct signalfd_siginfo got_si;
 
+/* Reports through globals: main prints after the join, so the output's
+ * order does not depend on scheduling. */
 static void *reader(void *arg)
 {
 	(void)arg;
 	reader_tid = (pid_t)syscall(SYS_gettid);
-	struct signalfd_siginfo si;
-	ssize_t n = read(sfd, &si, sizeof(si));
-	printf("thread read: %zd bytes, signo=%u code_is_tkill=%d\n", n,
-	       si.ssi_signo, si.ssi_code == SI_TKILL);
+	got = read(sfd, &got_si, sizeof(got_si));
 	return 0;
 }
 
@@ -43,6 +44,8 @@ int main(void)
 	usleep(50000); /* let it block in read() */
 	CHKOK("tgkill", syscall(SYS_tgkill, getpid(), reader_tid, SIGUSR1));
 	CHKRC("pthread_join", pthread_join(t, 0));
+	printf("thread read: %zd bytes, signo=%u code_is_tkill=%d\n", got,
+	       got_si.ssi_signo, got_si.ssi_code == SI_TKILL);
 
 	/* A signal directed at another thread is not the creator's to read. */
 	CHKOK("nonblock", fcntl(sfd, F_SETFL, O_NONBLOCK));

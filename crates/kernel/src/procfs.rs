@@ -152,7 +152,9 @@ where
     }
 
     fn write(&self, data: &[u8]) -> SysResult<usize> {
-        let v = std::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+        // Linux reads the buffer as a C string: a NUL ends it ("7\0").
+        let text = data.split(|&b| b == 0).next().unwrap_or_default();
+        let v = std::str::from_utf8(text).map_err(|_| Errno::EINVAL)?;
         (self.parse)(v.trim())?;
         Ok(data.len())
     }

@@ -378,9 +378,26 @@ fn readv_common(
     vecs: &[IoVec],
     op: impl Fn(&File, &mut [u8]) -> SysResult<usize>,
 ) -> SysResult<u64> {
-    let total = vecs.iter().map(|v| v.len).sum::<u64>().min(CHUNK as u64) as usize;
-    for v in vecs {
-        t.mm().check_access(v.base, v.len.min(CHUNK as u64), true)?;
+    let mut total = vecs.iter().map(|v| v.len).sum::<u64>().min(CHUNK as u64) as usize;
+    if regular(f) {
+        // As `read_into`: a regular file fills the buffers up to the first
+        // bad byte.
+        let mut good = 0u64;
+        for v in vecs {
+            let p = t.mm().access_prefix(v.base, v.len, true);
+            good += p;
+            if p < v.len {
+                break;
+            }
+        }
+        if good == 0 && total > 0 {
+            return Err(Errno::EFAULT);
+        }
+        total = total.min(good as usize);
+    } else {
+        for v in vecs {
+            t.mm().check_access(v.base, v.len.min(CHUNK as u64), true)?;
+        }
     }
     if total == 0 {
         return Ok(0);
@@ -1002,19 +1019,63 @@ pub fn pipe(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (addr, data) = read_dir(t, a)?;
+    t.mm().copy_out(addr, &data)?;
+    Ok(data.len() as u64)
+}
+
+/// The legacy `getdents`: `struct linux_dirent` records, the same length
+/// as `linux_dirent64` ones (`d_name` one byte earlier, `d_type` in the
+/// record's last byte).
+pub fn getdents(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    let (addr, mut data) = read_dir(t, a)?;
+    let mut at = 0;
+    while at + 19 < data.len() {
+        let reclen = u16::from_le_bytes([data[at + 16], data[at + 17]]) as usize;
+        let rec = &mut data[at..at + reclen];
+        let dtype = rec[18];
+        let name_len = rec[19..].iter().position(|&b| b == 0).unwrap_or(0);
+        rec.copy_within(19..19 + name_len, 18);
+        rec[18 + name_len..].fill(0);
+        rec[reclen - 1] = dtype;
+        at += reclen;
+    }
+    t.mm().copy_out(addr, &data)?;
+    Ok(data.len() as u64)
+}
+
+/// Reads directory entries (`linux_dirent64` records) for `getdents` and
+/// `getdents64` at `a[1]`, `a[2]` bytes. As Linux: a size over `INT_MAX`
+/// is `EINVAL`; entries go only where the buffer is writable (those before
+/// a bad page are returned), `EFAULT` if not even the first fits there,
+/// `EINVAL` if the first does not fit the size given.
+fn read_dir(t: &mut Task, a: [u64; 6]) -> SysResult<(u64, Vec<u8>)> {
     let f = file(t, a[0])?;
-    let count = (a[2] as usize).min(1 << 20);
+    let asked = a[2] as u32;
     if f.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    t.mm().check_access(a[1], count as u64, true)?;
-    let data = f.ops.getdents(&f, count)?;
-    t.mm().copy_out(a[1], &data)?;
+    if asked > i32::MAX as u32 {
+        return Err(Errno::EINVAL);
+    }
+    let count = (asked as usize).min(1 << 20);
+    let room = (t.mm().access_prefix(a[1], count as u64, true) as usize).min(count);
+    let data = match f.ops.getdents(&f, room) {
+        // The first entry did not fit where the buffer is good: a fault if
+        // it fits the size given (the position is put back after asking).
+        Err(Errno::EINVAL) if room < count => {
+            let pos = *lock(&f.pos);
+            let fits = f.ops.getdents(&f, count).is_ok();
+            *lock(&f.pos) = pos;
+            return Err(if fits { Errno::EFAULT } else { Errno::EINVAL });
+        }
+        r => r?,
+    };
     // Linux reports every successful directory read, the last empty one too.
     if let Some(d) = &f.dentry {
         vfs::inotify::event(d, vfs::inotify::IN_ACCESS, true);
     }
-    Ok(data.len() as u64)
+    Ok((a[1], data))
 }
 
 pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {

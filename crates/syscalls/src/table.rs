@@ -87,7 +87,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "fdatasync", handler: Some(file::fsync), status: Status::Full },
     Entry { name: "truncate", handler: Some(fs::truncate), status: Status::Full },
     Entry { name: "ftruncate", handler: Some(fs::ftruncate), status: Status::Full },
-    Entry { name: "getdents", handler: None, status: Status::Enosys },
+    Entry { name: "getdents", handler: Some(file::getdents), status: Status::Full },
     Entry { name: "getcwd", handler: Some(fs::getcwd), status: Status::Full },
     Entry { name: "chdir", handler: Some(fs::chdir), status: Status::Full },
     Entry { name: "fchdir", handler: Some(fs::fchdir), status: Status::Full },

@@ -61,6 +61,11 @@ pub trait FileOps: Send + Sync {
     fn fixed_position(&self) -> Option<u64> {
         None
     }
+    /// Whether `SEEK_END` is allowed (Linux's `seq_lseek` for /proc files
+    /// and tmpfs's directories refuse it).
+    fn seek_end_ok(&self) -> bool {
+        true
+    }
     /// `SEEK_DATA`/`SEEK_HOLE` and other whence values beyond SET/CUR/END.
     fn seek_special(&self, _f: &File, _off: i64, _whence: i32) -> SysResult<u64> {
         Err(Errno::EINVAL)
@@ -336,7 +341,7 @@ impl File {
         let base: i64 = match whence {
             SEEK_SET => 0,
             SEEK_CUR => *pos as i64,
-            SEEK_END => self.ops.size() as i64,
+            SEEK_END if self.ops.seek_end_ok() => self.ops.size() as i64,
             SEEK_DATA | SEEK_HOLE => {
                 let p = self.ops.seek_special(self, off, whence)?;
                 *pos = p;
@@ -344,7 +349,9 @@ impl File {
             }
             _ => return Err(Errno::EINVAL),
         };
-        let new = base.checked_add(off).ok_or(Errno::EOVERFLOW)?;
+        // An offset past the largest one is EINVAL, overflow included
+        // (Linux's vfs_setpos).
+        let new = base.checked_add(off).ok_or(Errno::EINVAL)?;
         if new < 0 {
             return Err(Errno::EINVAL);
         }

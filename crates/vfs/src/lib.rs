@@ -687,6 +687,11 @@ impl Vfs {
         if !dir.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        // Looking the last name up searches its directory: without search
+        // permission that is EACCES, before any EEXIST (Linux's may_lookup).
+        if !creds.dac_override && !inode::may_access(&dir.inode.meta(), creds, X_OK) {
+            return Err(Errno::EACCES);
+        }
         if name == b".." && scope.is_some_and(|s| s.flags & RESOLVE_BENEATH != 0) {
             return Err(Errno::EXDEV);
         }

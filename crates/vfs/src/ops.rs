@@ -194,6 +194,12 @@ impl FileOps for DirOps {
         Err(Errno::EISDIR)
     }
 
+    /// A memory directory seeks as tmpfs's (`dcache_dir_lseek`: no
+    /// `SEEK_END`); /proc and /sys ones as Linux's generic seek.
+    fn seek_end_ok(&self) -> bool {
+        matches!(self.dentry.inode.kind, Kind::SynthDir(_))
+    }
+
     fn write(&self, _f: &File, _buf: &[u8], _off: u64) -> SysResult<usize> {
         Err(Errno::EISDIR)
     }
@@ -260,6 +266,11 @@ impl FileOps for SynthOps {
 
     fn seekable(&self) -> bool {
         true
+    }
+
+    /// /proc files are Linux's seq_files: no `SEEK_END`.
+    fn seek_end_ok(&self) -> bool {
+        self.inode.dev != crate::inode::DEV_PROC
     }
 
     fn size(&self) -> u64 {
