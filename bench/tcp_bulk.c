@@ -25,24 +25,7 @@ int main(int argc, char **argv) {
 		_exit(0);
 	}
 	close(c);
-	static char buf[CHUNK];
-	long want = w * (long)CHUNK, got = 0;
-	double t0 = 0;
-	int timing = 0;
-	for (;;) {
-		if (!timing && got >= want) {
-			t0 = bench_now_ns();
-			timing = 1;
-			want = (w + n) * (long)CHUNK;
-		}
-		if (timing && got >= want)
-			break;
-		ssize_t r = read(s, buf, sizeof buf);
-		if (r <= 0)
-			BENCH_DIE("read");
-		got += r;
-	}
-	double dt = bench_now_ns() - t0;
+	double dt = bench_bulk_read(s, w, n, CHUNK);
 	bench_reap(pid, "tcp_bulk");
 	bench_report(dt, (double)n);
 	return 0;

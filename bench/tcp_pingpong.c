@@ -18,17 +18,7 @@ int main(int argc, char **argv) {
 		_exit(0);
 	}
 	close(s);
-	char b = 'x';
-	for (long i = 0; i < w; i++) {
-		bench_write1(c, b);
-		bench_read1(c, &b);
-	}
-	double t0 = bench_now_ns();
-	for (long i = 0; i < n; i++) {
-		bench_write1(c, b);
-		bench_read1(c, &b);
-	}
-	double dt = bench_now_ns() - t0;
+	double dt = bench_pingpong(c, w, n);
 	bench_reap(pid, "tcp_pingpong");
 	bench_report(dt, (double)n);
 	return 0;

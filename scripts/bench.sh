@@ -61,7 +61,16 @@ add_note() {
 }
 
 WORK=$(mktemp -d /tmp/rvisor-bench.XXXXXX) || exit 1
+VETH_NS=rvisor-bench-$$
+VETH_HOST=rvbh$$
 cleanup() {
+	if [ -n "${VETH_PEER_PID:-}" ]; then
+		kill "$VETH_PEER_PID" 2>/dev/null
+	fi
+	if [ "${VETH_UP:-0}" = 1 ]; then
+		ip netns del "$VETH_NS" 2>/dev/null
+		ip link del "$VETH_HOST" 2>/dev/null
+	fi
 	# Remove any runsc sandbox left behind by a run that timed out.
 	if [ -d "$WORK/runsc-state" ] && command -v runsc >/dev/null 2>&1; then
 		for c in $(timeout 20 runsc --root="$WORK/runsc-state" list -quiet 2>/dev/null); do
@@ -185,7 +194,10 @@ fi
 # name | row label | first pilot iteration count | ops per iteration | argv
 # (argv: PROG is replaced by the compiled program; e2e uses spawn_loop on
 # the host with the environment's own launcher. NAME@host runs program NAME
-# with the sandboxes' --network=host; natively it is the same run.)
+# with the sandboxes' --network=host; natively it is the same run. NAME@veth
+# runs NAME in a network namespace joined to the host by a veth pair, with
+# rvisor's --network=sandbox, against bench/veth_peer.c on the host's side;
+# runsc has no column for them: its `do` makes its own network.)
 BENCHES=(
 	"getppid|getppid (syscall round trip)|1000|1"
 	"open_close|open + close /etc/hostname|200|1"
@@ -206,10 +218,47 @@ BENCHES=(
 	"tcp_connect|TCP loopback connect + accept + close|20|1"
 	"tcp_pingpong@host|TCP host loopback ping-pong, 1 byte, round trip, --network=host|100|1"
 	"tcp_bulk@host|TCP host loopback bulk, per 64 KiB, --network=host (MB/s = 65536000 / ns)|20|1"
+	"tcp_remote_pingpong@veth|TCP ping-pong across a veth, 1 byte, round trip, --network=sandbox|100|1"
+	"tcp_remote_bulk@veth|TCP bulk across a veth, per 64 KiB, --network=sandbox (MB/s = 65536000 / ns)|20|1"
 	"e2e_true|do /bin/true, per invocation|2|1"
 	"e2e_ls50k|do ls -f of a 50,000-entry directory into wc -l, per invocation|1|1"
 	"e2e_find_usr|do find /usr into wc -l, per invocation|1|1"
 )
+
+# The @veth rows' network: a namespace with one end of a veth pair
+# (10.251.0.2/24), the other on the host (10.251.0.1/24) where veth_peer
+# serves. `rvisor --network=sandbox` takes the namespace's address over,
+# so it is put back before every run.
+# veth_setup runs once, in the script's own shell (before the rows);
+# veth_ready before each run.
+veth_setup() {
+	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1; then
+		add_note "the @veth rows need root and ip"
+		return 1
+	fi
+	VETH_UP=1
+	ip netns add "$VETH_NS" &&
+		ip link add "$VETH_HOST" type veth peer name rvbs &&
+		ip link set rvbs netns "$VETH_NS" &&
+		ip addr add 10.251.0.1/24 dev "$VETH_HOST" &&
+		ip link set "$VETH_HOST" up &&
+		ip -n "$VETH_NS" link set rvbs up &&
+		ip -n "$VETH_NS" link set lo up || {
+		add_note "cannot make the veth pair"
+		return 1
+	}
+	"$WORK/veth_peer" 10.251.0.1 5001 5002 &
+	VETH_PEER_PID=$!
+	export BENCH_PEER_IP=10.251.0.1 BENCH_PEER_ECHO=5001 BENCH_PEER_BULK=5002
+	sleep 0.2
+	VETH_OK=1
+}
+
+veth_ready() {
+	[ "${VETH_OK:-0}" = 1 ] &&
+		ip -n "$VETH_NS" addr replace 10.251.0.2/24 dev rvbs &&
+		ip -n "$VETH_NS" route replace default via 10.251.0.1
+}
 
 # run_once ENV NAME ITERS -> prints ns_per_op on stdout, or nothing on failure
 run_once() {
@@ -217,7 +266,13 @@ run_once() {
 	local prog="$WORK/${name%@*}" net=none
 	[[ "$name" == *@host ]] && net=host
 	local -a cmd
-	if [[ "$name" == e2e_* ]]; then
+	if [[ "$name" == *@veth ]]; then
+		veth_ready || return 1
+		case "$env" in
+		native) cmd=(ip netns exec "$VETH_NS" "$prog" "$iters") ;;
+		rvisor-*) cmd=(ip netns exec "$VETH_NS" "$RVISOR" do --platform "${env#rvisor-}" --network=sandbox -- "$prog" "$iters") ;;
+		esac
+	elif [[ "$name" == e2e_* ]]; then
 		local -a what
 		case "$name" in
 		e2e_true) what=(/bin/true) ;;
@@ -300,7 +355,14 @@ for spec in "${BENCHES[@]}"; do
 	if [ -n "${BENCH_ONLY:-}" ] && ! [[ " $BENCH_ONLY " == *" $name "* ]]; then
 		continue
 	fi
+	if [[ "$name" == *@veth ]] && [ "${VETH_UP:-0}" != 1 ]; then
+		veth_setup
+	fi
 	for env in "${ENVS[@]}"; do
+		if [[ "$name" == *@veth && "$env" == runsc ]]; then
+			RESULT[$name,$env]=n/a
+			continue
+		fi
 		note "running $name ($env)"
 		RESULT[$name,$env]=$(measure "$env" "$name" "$pilot" "$ops")
 	done

@@ -201,25 +201,35 @@ pub fn take_over() -> Result<(), String> {
     Ok(())
 }
 
-/// The packet socket as smoltcp's device.
+/// The packet socket as smoltcp's device, with one buffer each way
+/// (no allocation per frame).
 struct PacketDev {
     fd: OwnedFd,
     mtu: usize,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
 }
 
-struct Rx(Vec<u8>);
-struct Tx<'a>(&'a OwnedFd);
+/// Large enough for what the host's side may hand over whole
+/// (segmentation offload).
+const FRAME_MAX: usize = 65536 + 14;
 
-impl RxToken for Rx {
+struct Rx<'a>(&'a [u8]);
+struct Tx<'a>(&'a OwnedFd, &'a mut Vec<u8>);
+
+impl RxToken for Rx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        f(self.0)
     }
 }
 
 impl TxToken for Tx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
+        if self.1.len() < len {
+            self.1.resize(len, 0);
+        }
+        let buf = &mut self.1[..len];
+        let r = f(buf);
         // A frame the host cannot take now is dropped, as on a wire.
         // SAFETY: send reads len bytes of our buffer.
         unsafe { libc::send(self.0.as_raw_fd(), buf.as_ptr().cast(), len, 0) };
@@ -228,13 +238,13 @@ impl TxToken for Tx<'_> {
 }
 
 impl Device for PacketDev {
-    type RxToken<'a> = Rx;
+    type RxToken<'a> = Rx<'a>;
     type TxToken<'a> = Tx<'a>;
 
-    fn receive(&mut self, _t: smoltcp::time::Instant) -> Option<(Rx, Tx<'_>)> {
-        // Large enough for what the host's side may hand over whole
-        // (segmentation offload).
-        let mut buf = vec![0u8; 65536 + 14];
+    fn receive(&mut self, _t: smoltcp::time::Instant) -> Option<(Rx<'_>, Tx<'_>)> {
+        let PacketDev { fd, rx, tx, .. } = self;
+        rx.resize(FRAME_MAX, 0);
+        let buf = rx;
         loop {
             // SAFETY: a zeroed sockaddr_ll is a valid out-buffer.
             let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -243,7 +253,7 @@ impl Device for PacketDev {
             // sockaddr_ll.
             let n = unsafe {
                 libc::recvfrom(
-                    self.fd.as_raw_fd(),
+                    fd.as_raw_fd(),
                     buf.as_mut_ptr().cast(),
                     buf.len(),
                     libc::MSG_DONTWAIT,
@@ -258,13 +268,12 @@ impl Device for PacketDev {
             if sll.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
-            buf.truncate(n as usize);
-            return Some((Rx(buf), Tx(&self.fd)));
+            return Some((Rx(&buf[..n as usize]), Tx(fd, tx)));
         }
     }
 
     fn transmit(&mut self, _t: smoltcp::time::Instant) -> Option<Tx<'_>> {
-        Some(Tx(&self.fd))
+        Some(Tx(&self.fd, &mut self.tx))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -369,6 +378,8 @@ pub fn start() -> Result<(), String> {
     let mut dev = PacketDev {
         fd: link.fd,
         mtu: link.mtu as usize,
+        rx: vec![0u8; FRAME_MAX],
+        tx: vec![0u8; FRAME_MAX],
     };
     let mut seed = [0u8; 8];
     // SAFETY: getrandom writes 8 bytes into our buffer.
