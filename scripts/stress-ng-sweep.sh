@@ -88,7 +88,7 @@ CI=(
 	key                                    # keyrings (add_key, keyctl)
 	sock udp epoll sockfd                  # loopback TCP/UDP, epoll, fd passing
 	fsize fiemap handle remap aiol         # RLIMIT_FSIZE, extents, file handles, native AIO
-	inotify dnotify                        # directory and file events
+	inotify dnotify fanotify               # directory and file events
 	sigsegv usersyscall secretmem          # fault addresses, syscall user dispatch, memfd_secret
 	klog reboot swap                       # syslog(2), reboot and swapon argument checks
 	chroot ramfs umount unshare            # chroot, mounts, namespaces

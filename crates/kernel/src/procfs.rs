@@ -27,6 +27,7 @@ thread_local! {
 pub fn set_current(task: &Task) {
     CURRENT.with(|c| c.set((task.tid(), task.pid())));
     CURRENT_TASK.with(|c| *c.borrow_mut() = Arc::downgrade(&task.shared));
+    vfs::fanotify::set_current_pid(task.pid());
     *lock(&task.shared.files) = Some(task.fds.clone());
     *lock(&task.shared.fsctx) = Some(task.fs.clone());
     vfs::mount::set_current(lock(&task.shared.ns).mnt.ns.clone());

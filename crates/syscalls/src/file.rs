@@ -283,6 +283,10 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if f.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) {
         return Err(Errno::EISDIR);
     }
+    // A fanotify group's read installs descriptors.
+    if let Some(g) = vfs::fanotify::group_of(&f) {
+        return crate::fanotify::read(t, &f, &g, a[1], a[2] as usize);
+    }
     read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, _| {
         f.read(b)
     })

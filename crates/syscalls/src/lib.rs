@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod aio;
 pub mod epoll;
+pub mod fanotify;
 pub mod file;
 pub mod fs;
 pub mod hostinet;

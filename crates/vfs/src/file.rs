@@ -148,6 +148,9 @@ pub struct File {
     /// Signal-driven I/O's registration on the file's queue
     /// ([`crate::fasync`]).
     pub(crate) fasync: Mutex<Option<u64>>,
+    /// Raises no notification events (a descriptor fanotify opened for
+    /// an event, Linux's `FMODE_NONOTIFY`).
+    nonotify: std::sync::atomic::AtomicBool,
 }
 
 impl File {
@@ -163,7 +166,18 @@ impl File {
             no_truncate: std::sync::atomic::AtomicBool::new(false),
             fown: Mutex::new(Fown::default()),
             fasync: Mutex::new(None),
+            nonotify: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Marks the file as raising no notification events.
+    pub fn set_nonotify(&self) {
+        self.nonotify
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn nonotify(&self) -> bool {
+        self.nonotify.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Status flags (`O_APPEND`, `O_NONBLOCK`, access mode ...).

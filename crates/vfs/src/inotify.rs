@@ -477,6 +477,9 @@ fn isdir(inode: &Inode) -> u32 {
 /// then to its own. `path`: an event of an open file (open, read, write,
 /// close), which `IN_EXCL_UNLINK` filters once the file is unlinked.
 pub fn event(d: &Arc<Dentry>, mask: u32, path: bool) {
+    if path && crate::fanotify::active() {
+        crate::fanotify::event(d, mask);
+    }
     if !active() {
         return;
     }
@@ -540,7 +543,7 @@ pub(crate) fn opened(d: &Dentry) {
 /// event, and the inode's end if that was its last trace.
 pub(crate) fn closed(f: &File, d: &Arc<Dentry>) {
     let last = d.inode.notify.opens.fetch_sub(1, Ordering::AcqRel) == 1;
-    if !active() || f.flags() & O_PATH != 0 {
+    if !(active() || crate::fanotify::active()) || f.flags() & O_PATH != 0 || f.nonotify() {
         return;
     }
     let acc = f.flags() & O_ACCMODE;
@@ -557,7 +560,7 @@ pub(crate) fn closed(f: &File, d: &Arc<Dentry>) {
 
 /// Read (`IN_ACCESS`) or write (`IN_MODIFY`) through an open file.
 pub(crate) fn file_event(f: &File, mask: u32) {
-    if active() {
+    if (active() || crate::fanotify::active()) && !f.nonotify() {
         if let Some(d) = &f.dentry {
             event(d, mask, true);
         }

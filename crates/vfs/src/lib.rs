@@ -13,6 +13,7 @@ pub mod dev;
 pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
+pub mod fanotify;
 pub mod fasync;
 pub mod fiemap;
 pub mod file;
@@ -921,7 +922,8 @@ impl Vfs {
         Ok(f)
     }
 
-    fn open_dentry_quiet(
+    /// Opens an already resolved dentry without any notification event.
+    pub fn open_dentry_quiet(
         self: &Arc<Self>,
         d: &Arc<Dentry>,
         flags: u32,
