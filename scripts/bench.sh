@@ -204,6 +204,8 @@ BENCHES=(
 	"stat|stat /etc/passwd|200|1"
 	"stat_missing|stat of a missing file|200|1"
 	"pread_host|pread 4 KiB of a host file|500|1"
+	"create_unlink|create + close + unlink of a host file (rvisor: --overlay=none)|100|1"
+	"pwrite_host|pwrite 4 KiB to a host file (rvisor: --overlay=none)|500|1"
 	"read_zero|read 4 KiB from /dev/zero|500|1"
 	"fork_wait|fork + exit + wait|5|1"
 	"fork_big|fork + exit + wait, 64 MiB written memory|2|1"
@@ -285,9 +287,14 @@ run_once() {
 		runsc) cmd=("$WORK/spawn_loop" "$iters" "${RUNSC_CMD[@]}" "${what[@]}") ;;
 		esac
 	else
+		# Rows that write host files run with writes going through.
+		local -a extra=()
+		case "$name" in
+		create_unlink | pwrite_host) extra=(--overlay=none) ;;
+		esac
 		case "$env" in
 		native) cmd=("$prog" "$iters") ;;
-		rvisor-*) cmd=("$RVISOR" do --platform "${env#rvisor-}" --network="$net" -- "$prog" "$iters") ;;
+		rvisor-*) cmd=("$RVISOR" do --platform "${env#rvisor-}" --network="$net" "${extra[@]}" -- "$prog" "$iters") ;;
 		runsc) if [ "$net" = host ]; then
 			cmd=("${RUNSC_HOST_CMD[@]}" "$prog" "$iters")
 		else

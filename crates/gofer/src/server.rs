@@ -466,11 +466,39 @@ impl Server {
     /// Makes a node by `make` (`mkdirat`, `mknodat`, `symlinkat` of the
     /// name in the directory), gives it its owner and returns its
     /// attributes. A failure after the node was made removes it again.
+    /// The sandbox's mode for a node just made, when this process's
+    /// umask took bits off (the gofer process runs with umask 0; a
+    /// server thread in another process may not).
+    fn exact_mode(
+        &self,
+        dir: RawFd,
+        name: &std::ffi::CStr,
+        a: Attr,
+        mode: u32,
+    ) -> Result<Attr, Errno> {
+        if a.is_symlink() || a.mode & 0o7777 == mode & 0o7777 {
+            return Ok(a);
+        }
+        // SAFETY: valid descriptor and name; the node itself.
+        host(unsafe {
+            libc::syscall(
+                SYS_FCHMODAT2,
+                dir,
+                name.as_ptr(),
+                mode & 0o7777,
+                libc::AT_SYMLINK_NOFOLLOW,
+            ) as i32
+        })?;
+        lstat_at(dir, name)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn make(
         &mut self,
         path: &[u8],
         uid: u32,
         gid: u32,
+        mode: u32,
         is_dir: bool,
         make: impl FnOnce(RawFd, &std::ffi::CStr) -> i32,
     ) -> Result<Attr, Errno> {
@@ -478,7 +506,8 @@ impl Server {
         host(make(dir.raw(), &name))?;
         let done = self
             .chown_new(dir.raw(), &name, uid, gid)
-            .and_then(|_| lstat_at(dir.raw(), &name));
+            .and_then(|_| lstat_at(dir.raw(), &name))
+            .and_then(|a| self.exact_mode(dir.raw(), &name, a, mode));
         if done.is_err() {
             let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
             // SAFETY: removes what was just made, by name in its directory.
@@ -516,7 +545,13 @@ impl Server {
                 return Err(e);
             }
         }
-        let a = fstat(fd.as_raw_fd())?;
+        let mut a = fstat(fd.as_raw_fd())?;
+        if a.mode & 0o7777 != mode & 0o7777 {
+            // A umask of this process's took bits off.
+            // SAFETY: the descriptor of the file just made.
+            host(unsafe { libc::fchmod(fd.as_raw_fd(), mode & 0o7777) })?;
+            a = fstat(fd.as_raw_fd())?;
+        }
         Ok((fd, a))
     }
 
@@ -753,7 +788,7 @@ impl Server {
                 let (mode, uid, gid) = (r.u32()?, r.u32()?, r.u32()?);
                 let path = path_of(r)?;
                 done(r)?;
-                self.make(&path, uid, gid, true, |d, n| {
+                self.make(&path, uid, gid, mode, true, |d, n| {
                     // SAFETY: valid descriptor and name.
                     unsafe { libc::mkdirat(d, n.as_ptr(), mode & 0o7777) }
                 })?
@@ -770,7 +805,7 @@ impl Server {
                 ) {
                     return Err(Errno::EPERM);
                 }
-                self.make(&path, uid, gid, false, |d, n| {
+                self.make(&path, uid, gid, mode, false, |d, n| {
                     // SAFETY: valid descriptor and name.
                     unsafe { libc::mknodat(d, n.as_ptr(), mode & (libc::S_IFMT | 0o7777), 0) }
                 })?
@@ -785,7 +820,7 @@ impl Server {
                     return Err(Errno::ENOENT);
                 }
                 let target = std::ffi::CString::new(target).map_err(|_| Errno::EINVAL)?;
-                self.make(&path, uid, gid, false, |d, n| {
+                self.make(&path, uid, gid, 0o777, false, |d, n| {
                     // SAFETY: valid descriptor, name and target.
                     unsafe { libc::symlinkat(target.as_ptr(), d, n.as_ptr()) }
                 })?

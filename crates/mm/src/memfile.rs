@@ -82,6 +82,11 @@ impl Base {
 
 pub struct MemoryFile {
     fd: OwnedFd,
+    /// The file is on a disk (`--overlay=file:DIR`): the sentry's own
+    /// reads and writes use `pread`/`pwrite`, so the pages they touch stay
+    /// in the host's page cache, written back and reclaimable, instead of
+    /// being mapped (resident) in the sentry.
+    on_disk: bool,
     base: *mut u8,
     capacity: u64,
     alloc: Mutex<RangeAlloc>,
@@ -112,6 +117,18 @@ impl MemoryFile {
         }
         // SAFETY: fresh fd owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        MemoryFile::with_fd(fd, capacity, false)
+    }
+
+    /// A memory file of `capacity` bytes in `fd`, a file of its own on a
+    /// host disk (opened `O_TMPFILE` under a directory, so it has no
+    /// name): memory the sandbox writes goes to the disk rather than
+    /// staying resident (`--overlay=file:DIR`).
+    pub fn on_disk(fd: OwnedFd, capacity: u64) -> Result<MemoryFile, Errno> {
+        MemoryFile::with_fd(fd, capacity, true)
+    }
+
+    fn with_fd(fd: OwnedFd, capacity: u64, on_disk: bool) -> Result<MemoryFile, Errno> {
         // SAFETY: plain syscalls on our fd; results checked.
         let base = unsafe {
             if libc::ftruncate(fd.as_raw_fd(), capacity as i64) != 0 {
@@ -131,6 +148,7 @@ impl MemoryFile {
         }
         Ok(MemoryFile {
             fd,
+            on_disk,
             base: base.cast(),
             capacity,
             alloc: Mutex::new(RangeAlloc::default()),
@@ -264,9 +282,40 @@ impl MemoryFile {
         );
     }
 
+    /// `pread`/`pwrite` of the whole range on the file itself (a file on
+    /// disk); false if the host refused, and the caller copies through
+    /// the mapping instead.
+    fn by_call(&self, off: u64, buf: *mut u8, len: usize, write: bool) -> bool {
+        let mut done = 0usize;
+        while done < len {
+            // SAFETY: `buf` is valid for `len` bytes (a slice the caller
+            // holds); the file offset is inside the capacity (checked).
+            let n = unsafe {
+                let p = buf.add(done);
+                let at = (off + done as u64) as i64;
+                if write {
+                    libc::pwrite(self.fd.as_raw_fd(), p.cast(), len - done, at)
+                } else {
+                    libc::pread(self.fd.as_raw_fd(), p.cast(), len - done, at)
+                }
+            };
+            if n <= 0 {
+                if n < 0 && Errno::last_host() == Errno::EINTR {
+                    continue;
+                }
+                return false;
+            }
+            done += n as usize;
+        }
+        true
+    }
+
     /// Copies bytes out of the file.
     pub fn read(&self, off: u64, buf: &mut [u8]) {
         self.check(off, buf.len());
+        if self.on_disk && self.by_call(off, buf.as_mut_ptr(), buf.len(), false) {
+            return;
+        }
         // SAFETY: bounds checked against the mapping; the source may be
         // concurrently written by application threads, which only makes the
         // bytes read unspecified, as on Linux.
@@ -278,6 +327,10 @@ impl MemoryFile {
     /// Copies bytes into the file.
     pub fn write(&self, off: u64, data: &[u8]) {
         self.check(off, data.len());
+        // (pwrite only reads `data`, whatever the pointer's type says.)
+        if self.on_disk && self.by_call(off, data.as_ptr().cast_mut(), data.len(), true) {
+            return;
+        }
         // SAFETY: bounds checked; the destination is memory-file memory that
         // no Rust reference aliases.
         unsafe {

@@ -64,6 +64,9 @@ fn run(fd: RawFd, root: &str, unconfined: bool, writable: bool) -> u8 {
         }
         libc::syscall(libc::SYS_close_range, (fd + 1) as u32, u32::MAX, 0);
     }
+    // Modes of new files are the sandbox's, its umask already applied.
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(0) };
     let served = if unconfined { root } else { "/" };
     let confined = if unconfined {
         Ok(())

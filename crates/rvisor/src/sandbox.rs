@@ -23,8 +23,36 @@ const MEMORY_FILE_SIZE: u64 = 256 << 30;
 /// Released application memory the sandbox keeps for reuse.
 const RECYCLED_MEMORY: u64 = 64 << 20;
 
+/// Where the sandbox's changes to its root go (`--overlay`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// Kept in memory over the read-only host root (the default).
+    Memory,
+    /// Written through the gofer to the host directory (`none`).
+    None,
+    /// Kept as with `Memory`, but the memory lives in an unlinked file
+    /// under this host directory (`file:DIR`) instead of RAM.
+    File(String),
+}
+
+impl Overlay {
+    fn parse(v: &str) -> Result<Overlay, String> {
+        match v {
+            "memory" => Ok(Overlay::Memory),
+            "none" => Ok(Overlay::None),
+            _ => match v.strip_prefix("file:") {
+                Some(d) if !d.is_empty() => Ok(Overlay::File(d.to_string())),
+                _ => Err(format!(
+                    "--overlay expects memory, none or file:DIR, got {v:?}"
+                )),
+            },
+        }
+    }
+}
+
 pub struct DoOptions {
     pub(crate) root: String,
+    pub(crate) overlay: Overlay,
     pub(crate) cwd: Option<String>,
     pub(crate) env: Vec<String>,
     /// `None`: the best platform that works here.
@@ -69,6 +97,7 @@ impl DoOptions {
     pub fn parse(args: &[String]) -> Result<DoOptions, String> {
         let mut o = DoOptions {
             root: "/".into(),
+            overlay: Overlay::Memory,
             cwd: None,
             env: Vec::new(),
             platform: None,
@@ -107,6 +136,7 @@ impl DoOptions {
                     break;
                 }
                 "--root" => o.root = value("--root")?,
+                "--overlay" => o.overlay = Overlay::parse(&value("--overlay")?)?,
                 "--cwd" => o.cwd = Some(value("--cwd")?),
                 "--env" => {
                     let v = value("--env")?;
@@ -203,6 +233,24 @@ fn host_stdio(fd: i32) -> Arc<File> {
         fl & (abi::fs::O_ACCMODE | abi::fs::O_APPEND),
         Box::new(HostFdOps::new(owned)),
     )
+}
+
+/// An unnamed file (`O_TMPFILE`) under `dir`, for the memory file.
+fn open_tmpfile(dir: &str) -> Result<OwnedFd, String> {
+    let c = std::ffi::CString::new(dir).map_err(|_| "bad directory name".to_string())?;
+    // SAFETY: a NUL-terminated path; the result is checked.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn devnull() -> OwnedFd {
@@ -448,7 +496,21 @@ pub fn run(mut o: DoOptions) -> u8 {
     if let Err(e) = gofer::server::open_root(&o.root) {
         return bad_root(e);
     }
-    let gofer = match crate::gofer::start(&o.root, o.unconfined, false) {
+    let write_through = o.overlay == Overlay::None;
+    // The upper layer's memory in a file under DIR: opened now, while
+    // the host's tree is visible (O_TMPFILE: it has no name, and goes
+    // when the sandbox ends).
+    let disk_memory = match &o.overlay {
+        Overlay::File(dir) => match open_tmpfile(dir) {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                eprintln!("rvisor: --overlay=file:{dir}: {e}");
+                return 125;
+            }
+        },
+        _ => None,
+    };
+    let gofer = match crate::gofer::start(&o.root, o.unconfined, write_through) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("rvisor: {e}");
@@ -456,7 +518,11 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
     };
     let gofer_pid = gofer.pid;
-    let host_root = HostRoot::connect(gofer.sock);
+    let host_root = if write_through {
+        HostRoot::connect_writable(gofer.sock)
+    } else {
+        HostRoot::connect(gofer.sock)
+    };
     let log: Option<Box<dyn Write + Send>> = match &o.log {
         Some(p) => match std::fs::OpenOptions::new()
             .create(true)
@@ -524,7 +590,11 @@ pub fn run(mut o: DoOptions) -> u8 {
     // platform and the root are set up. (After the mask above, which the
     // thread inherits.)
     let calibration = std::thread::spawn(vdso::TimeKeeper::new);
-    let mf = match MemoryFile::new(MEMORY_FILE_SIZE) {
+    let mf = match disk_memory {
+        Some(fd) => MemoryFile::on_disk(fd, MEMORY_FILE_SIZE),
+        None => MemoryFile::new(MEMORY_FILE_SIZE),
+    };
+    let mf = match mf {
         Ok(m) => Arc::new(m.with_recycling(RECYCLED_MEMORY)),
         Err(e) => {
             eprintln!("rvisor: cannot create the memory file: {e}");

@@ -17,13 +17,17 @@
 //!   perl) from the table in [`real_cases`], plus sandbox-only checks.
 //! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
 //! * `cli::NAME` — command-line behaviour of `rvisor` itself.
+//! * `overlay::NAME::PLATFORM` — where `--overlay` modes put the sandbox's
+//!   changes (`tests/overlay/mod.rs`).
 //! * `oci::script::PLATFORM` — `scripts/oci-test.sh`: the runc-compatible
 //!   commands on a busybox bundle, compared with `runc` on the same bundle.
 //! * `sweep::ci::PLATFORM` — `scripts/stress-ng-sweep.sh --ci`: the stress-ng
 //!   stressors that pass in the sandbox today must keep passing.
 //!
-//! Environment: `RVISOR_PLATFORMS` (comma-separated, default `ptrace,trap`) and
-//! `RVISOR_BIN` (binary under test, default the `rvisor` bin target).
+//! Environment: `RVISOR_PLATFORMS` (comma-separated, default `ptrace,trap`),
+//! `RVISOR_BIN` (binary under test, default the `rvisor` bin target) and
+//! `RVISOR_DO_ARGS` (more `rvisor do` options for the differential runs,
+//! e.g. `--overlay=none`).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -41,6 +45,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 mod escape;
 mod network;
+mod overlay;
 
 /// Per-run timeout; the whole process group is killed after it.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,6 +72,7 @@ fn main() {
     real_trials(&platforms, &mut trials);
     escape::trials(&platforms, &mut trials);
     network::trials(&platforms, &mut trials);
+    overlay::trials(&platforms, &mut trials);
     sweep_trials(&platforms, &mut trials);
     oci_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);
@@ -282,6 +288,17 @@ fn sandbox_argv(platform: &str, cwd: &Path, argv: &[OsString]) -> Vec<OsString> 
     for (k, val) in TEST_ENV {
         v.push("--env".into());
         v.push(format!("{k}={val}").into());
+    }
+    // RVISOR_DO_ARGS: more options for every run, e.g. `--overlay=none`
+    // to run the C suite with writes going through to the host as they
+    // do natively.
+    if let Some(extra) = std::env::var_os("RVISOR_DO_ARGS") {
+        v.extend(
+            extra
+                .to_string_lossy()
+                .split_whitespace()
+                .map(OsString::from),
+        );
     }
     v.push("--".into());
     v.extend(argv.iter().cloned());

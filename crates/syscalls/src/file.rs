@@ -1084,7 +1084,13 @@ fn read_dir(t: &mut Task, a: [u64; 6]) -> SysResult<(u64, Vec<u8>)> {
 
 pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let f = util::file_io(t, a[0])?;
-    f.ops.fsync(&f).map(|_| 0)
+    f.ops.fsync(&f)?;
+    // A host file written through (`--overlay=none`) is flushed on the
+    // host by the gofer.
+    if let Some(d) = &f.dentry {
+        t.kernel.vfs.host_fsync(d, false)?;
+    }
+    Ok(0)
 }
 
 /// Everything lives in memory or on the read-only host: nothing to flush.

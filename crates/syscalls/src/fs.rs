@@ -561,6 +561,7 @@ fn chmod_dentry(t: &Task, d: &Arc<Dentry>, mode: u32) -> SysResult<u64> {
     if d.inode.dev == DEV_PROC {
         return Err(Errno::EPERM);
     }
+    t.kernel.vfs.host_chmod(d, mode & 0o7777)?;
     d.inode.update_meta(|m| {
         m.mode = (m.mode & S_IFMT) | (mode & 0o7777);
         m.ctime = now();
@@ -611,6 +612,7 @@ fn chown_dentry(t: &Task, d: &Arc<Dentry>, uid: u32, gid: u32) -> SysResult<u64>
     if !t.capable(kernel::task::CAP_CHOWN) && (uid != u32::MAX || gid != u32::MAX) {
         return Err(Errno::EPERM);
     }
+    t.kernel.vfs.host_chown(d, uid, gid)?;
     d.inode.update_meta(|m| {
         if uid != u32::MAX {
             m.uid = uid;
@@ -726,7 +728,13 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-fn set_times(d: &Arc<Dentry>, atime: Option<Timespec>, mtime: Option<Timespec>) -> SysResult<u64> {
+fn set_times(
+    t: &Task,
+    d: &Arc<Dentry>,
+    atime: Option<Timespec>,
+    mtime: Option<Timespec>,
+) -> SysResult<u64> {
+    t.kernel.vfs.host_utimes(d, atime, mtime)?;
     d.inode.update_meta(|m| {
         if let Some(a) = atime {
             m.atime = a;
@@ -802,7 +810,7 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         flags & AT_SYMLINK_NOFOLLOW == 0,
         flags & AT_EMPTY_PATH != 0,
     )?;
-    set_times(&d, at_, mt)
+    set_times(t, &d, at_, mt)
 }
 
 pub fn futimesat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -822,7 +830,7 @@ pub fn futimesat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         (conv(tv[0])?, conv(tv[1])?)
     };
     let d = times_target(t, a[0], a[1], true, false)?;
-    set_times(&d, at_, mt)
+    set_times(t, &d, at_, mt)
 }
 
 pub fn utimes(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -842,8 +850,8 @@ pub fn utime(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let p = path(t, a[0])?;
     let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
     match times {
-        None => set_times(&d, Some(now()), Some(now())),
-        Some((x, y)) => set_times(&d, Some(x), Some(y)),
+        None => set_times(t, &d, Some(now()), Some(now())),
+        Some((x, y)) => set_times(t, &d, Some(x), Some(y)),
     }
 }
 

@@ -208,8 +208,12 @@ pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             if s & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
                 return Err(Errno::EPERM);
             }
-            // A file open for writing has its data in memory (copied up).
-            inode.mem_object().ok_or(Errno::EBADF)?.punch(off, len);
+            // A file open for writing has its data in memory (copied
+            // up), or on the host when writes go through.
+            match inode.mem_object() {
+                Some(o) => o.punch(off, len),
+                None => f.ops.punch(&f, off, len)?,
+            }
             inode.touch_modified();
             Ok(0)
         }

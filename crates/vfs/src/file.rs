@@ -56,6 +56,11 @@ pub trait FileOps: Send + Sync {
     fn fsync(&self, _f: &File) -> SysResult<()> {
         Ok(())
     }
+    /// `fallocate(PUNCH_HOLE | KEEP_SIZE)` of a file whose data is not
+    /// a memory object (a host file written through).
+    fn punch(&self, _f: &File, _off: u64, _len: u64) -> SysResult<()> {
+        Err(Errno::EBADF)
+    }
     /// Devices whose position never moves (`/dev/null`, `/dev/zero`):
     /// every seek succeeds and reports this offset.
     fn fixed_position(&self) -> Option<u64> {

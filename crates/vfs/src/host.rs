@@ -14,6 +14,9 @@ use gofer::{Client, Listing};
 /// of this one for a VFS made directly on a host directory).
 pub struct HostRoot {
     gofer: Client,
+    /// Writes go through to the host (`--overlay=none`): the gofer
+    /// serves them.
+    writable: bool,
 }
 
 impl HostRoot {
@@ -28,7 +31,89 @@ impl HostRoot {
     pub fn connect(sock: OwnedFd) -> HostRoot {
         HostRoot {
             gofer: Client::new(sock),
+            writable: false,
         }
+    }
+
+    /// [`HostRoot::connect`] to a gofer serving writes: the VFS then
+    /// writes through to the host instead of keeping changes in memory.
+    pub fn connect_writable(sock: OwnedFd) -> HostRoot {
+        HostRoot {
+            gofer: Client::new(sock),
+            writable: true,
+        }
+    }
+
+    /// Serves `dir` from a gofer thread in this process, writes going
+    /// through to it.
+    pub fn open_writable(dir: &str) -> SysResult<HostRoot> {
+        Ok(HostRoot::connect_writable(gofer::server::serve_in_thread(
+            dir, true,
+        )?))
+    }
+
+    /// Whether changes go through to the host.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Creates regular file `rel` (it must not exist); a read-write
+    /// descriptor and its attributes.
+    pub fn create(
+        &self,
+        rel: &str,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> SysResult<(OwnedFd, libc::stat)> {
+        let (fd, a) = self
+            .gofer
+            .create(rel.as_bytes(), libc::O_RDWR, mode, uid, gid)?;
+        Ok((fd, a.to_stat()))
+    }
+
+    /// Opens regular file `rel` read-write (emptied with `trunc`).
+    pub fn open_rw(&self, rel: &str, trunc: bool) -> SysResult<OwnedFd> {
+        let flags = libc::O_RDWR | libc::O_NONBLOCK | if trunc { libc::O_TRUNC } else { 0 };
+        Ok(self.gofer.open(rel.as_bytes(), flags)?.0)
+    }
+
+    pub fn mkdir(&self, rel: &str, mode: u32, uid: u32, gid: u32) -> SysResult<libc::stat> {
+        Ok(self.gofer.mkdir(rel.as_bytes(), mode, uid, gid)?.to_stat())
+    }
+
+    /// A FIFO, socket or empty regular file (`mode` has the type).
+    pub fn mknod(&self, rel: &str, mode: u32, uid: u32, gid: u32) -> SysResult<libc::stat> {
+        Ok(self.gofer.mknod(rel.as_bytes(), mode, uid, gid)?.to_stat())
+    }
+
+    pub fn symlink(&self, rel: &str, target: &[u8], uid: u32, gid: u32) -> SysResult<libc::stat> {
+        Ok(self
+            .gofer
+            .symlink(rel.as_bytes(), target, uid, gid)?
+            .to_stat())
+    }
+
+    pub fn link(&self, old: &str, new: &str) -> SysResult<()> {
+        self.gofer.link(old.as_bytes(), new.as_bytes()).map(drop)
+    }
+
+    /// Removes `rel` (an empty directory if `dir`).
+    pub fn unlink(&self, rel: &str, dir: bool) -> SysResult<()> {
+        let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
+        self.gofer.unlink(rel.as_bytes(), flags)
+    }
+
+    pub fn rename(&self, old: &str, new: &str, flags: u32) -> SysResult<()> {
+        self.gofer.rename(old.as_bytes(), new.as_bytes(), flags)
+    }
+
+    pub fn setattr(&self, rel: &str, a: &gofer::proto::SetAttr) -> SysResult<()> {
+        self.gofer.setattr(rel.as_bytes(), a).map(drop)
+    }
+
+    pub fn fsync(&self, rel: &str, data_only: bool) -> SysResult<()> {
+        self.gofer.fsync(rel.as_bytes(), data_only)
     }
 
     /// The gofer connection's socket (to notice the gofer going away).

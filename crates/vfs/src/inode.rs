@@ -74,6 +74,9 @@ pub enum FileData {
         cache: Option<Arc<MemObject>>,
         /// A host descriptor kept for reuse by every open of this file.
         fd: Option<Arc<std::os::fd::OwnedFd>>,
+        /// `fd` is open for writing too (writes go through to the host:
+        /// `--overlay=none`).
+        rw: bool,
     },
     /// In sandbox memory (created here, or copied up on first write).
     Mem(Arc<MemObject>),

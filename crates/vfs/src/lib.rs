@@ -126,6 +126,9 @@ pub struct Vfs {
     /// The sandbox's first mount namespace (its root mount is `root`'s).
     pub init_mnt: Arc<mount::MountNs>,
     pub(crate) host: Option<HostRoot>,
+    /// Changes to host-backed files and directories go through to the
+    /// host (`--overlay=none`) instead of staying in memory.
+    pub(crate) write_through: bool,
     pub mf: Arc<MemoryFile>,
     /// `/dev/pts`: the sandbox's terminals.
     pub devpts: Arc<tty::devpts::Devpts>,
@@ -191,10 +194,12 @@ impl Vfs {
         let init_mnt = mount::MountNs::new(root_mount);
         mount::set_fallback(&init_mnt);
         mount::set_current(init_mnt.clone());
+        let write_through = host.as_ref().is_some_and(|h| h.writable());
         let vfs = Arc::new(Vfs {
             root,
             init_mnt,
             host,
+            write_through,
             mf,
             devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
@@ -236,6 +241,165 @@ impl Vfs {
         Ok(())
     }
 
+    /// With writes going through to the host: the host path of
+    /// directory `dir`, if it mirrors one (a new entry in it is made on
+    /// the host).
+    fn host_dir(&self, dir: &Arc<Dentry>) -> Option<String> {
+        if !self.write_through || dir.is_removed() {
+            return None;
+        }
+        match &dir.inode.kind {
+            Kind::Dir(s) => lock(s).host.clone(),
+            _ => None,
+        }
+    }
+
+    /// With writes going through to the host: the host path of `d`, if
+    /// it is the host's (a directory mirroring one, or an entry of one
+    /// that the sandbox did not make in memory).
+    pub fn host_path(&self, d: &Arc<Dentry>) -> Option<String> {
+        if !self.write_through || d.is_removed() {
+            return None;
+        }
+        match &d.inode.kind {
+            Kind::Dir(s) => lock(s).host.clone(),
+            Kind::File(data) => match &*lock(data) {
+                FileData::Host { .. } => self.host_dir(&d.parent()?).map(|p| join(&p, &d.name())),
+                FileData::Mem(_) => None,
+            },
+            Kind::Symlink(_) | Kind::Fifo(_) | Kind::Socket if d.inode.ino < 1 << 40 => {
+                self.host_dir(&d.parent()?).map(|p| join(&p, &d.name()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The gofer, when writes go through to it.
+    fn writer(&self) -> SysResult<&HostRoot> {
+        self.host
+            .as_ref()
+            .filter(|_| self.write_through)
+            .ok_or(Errno::EIO)
+    }
+
+    /// An inode for a node just made on the host at `rel`.
+    fn made_on_host(
+        &self,
+        rel: String,
+        st: &libc::stat,
+        target: Option<Vec<u8>>,
+    ) -> SysResult<Arc<Inode>> {
+        let ino = self.host_inode(rel, st, target)?;
+        if let Kind::Dir(s) = &ino.kind {
+            // New and empty: nothing to ask the host.
+            lock(s).complete = true;
+        }
+        Ok(ino)
+    }
+
+    /// `chmod` of `d` on the host, when it is the host's and writes go
+    /// through (the caller then changes the inode as for any file).
+    pub fn host_chmod(&self, d: &Arc<Dentry>, mode: u32) -> SysResult<()> {
+        self.host_setattr(
+            d,
+            &gofer::proto::SetAttr {
+                mask: gofer::proto::SET_MODE,
+                mode,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// `chown` on the host (`u32::MAX`: unchanged); see [`Vfs::host_chmod`].
+    pub fn host_chown(&self, d: &Arc<Dentry>, uid: u32, gid: u32) -> SysResult<()> {
+        let mut mask = 0;
+        if uid != u32::MAX {
+            mask |= gofer::proto::SET_UID;
+        }
+        if gid != u32::MAX {
+            mask |= gofer::proto::SET_GID;
+        }
+        self.host_setattr(
+            d,
+            &gofer::proto::SetAttr {
+                mask,
+                uid,
+                gid,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Access and modification times on the host; see [`Vfs::host_chmod`].
+    pub fn host_utimes(
+        &self,
+        d: &Arc<Dentry>,
+        atime: Option<Timespec>,
+        mtime: Option<Timespec>,
+    ) -> SysResult<()> {
+        let mut a = gofer::proto::SetAttr::default();
+        if let Some(t) = atime {
+            a.mask |= gofer::proto::SET_ATIME;
+            a.atime = (t.sec, t.nsec);
+        }
+        if let Some(t) = mtime {
+            a.mask |= gofer::proto::SET_MTIME;
+            a.mtime = (t.sec, t.nsec);
+        }
+        self.host_setattr(d, &a)
+    }
+
+    fn host_setattr(&self, d: &Arc<Dentry>, a: &gofer::proto::SetAttr) -> SysResult<()> {
+        if a.mask == 0 {
+            return Ok(());
+        }
+        match self.host_path(d) {
+            Some(rel) => self.writer()?.setattr(&rel, a),
+            None => Ok(()),
+        }
+    }
+
+    /// `fsync` of `d` on the host, when it is the host's and writes go
+    /// through.
+    pub fn host_fsync(&self, d: &Arc<Dentry>, data_only: bool) -> SysResult<()> {
+        match self.host_path(d) {
+            Some(rel) => self.writer()?.fsync(&rel, data_only),
+            None => Ok(()),
+        }
+    }
+
+    /// After a rename on the host: `d` and what was loaded below it now
+    /// mirror `rel`.
+    fn rehome(d: &Arc<Dentry>, rel: String) {
+        match &d.inode.kind {
+            Kind::Dir(s) => {
+                let children: Vec<(Vec<u8>, Arc<Dentry>)> = {
+                    let mut st = lock(s);
+                    if st.host.is_none() {
+                        return;
+                    }
+                    st.host = Some(rel.clone());
+                    st.children
+                        .iter()
+                        .filter_map(|(n, c)| match c {
+                            Child::Present(c) => Some((n.clone(), c.clone())),
+                            Child::Absent => None,
+                        })
+                        .collect()
+                };
+                for (n, c) in children {
+                    Self::rehome(&c, join(&rel, &n));
+                }
+            }
+            Kind::File(data) => {
+                if let FileData::Host { path, .. } = &mut *lock(data) {
+                    *path = rel;
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// An inode for host file `rel`; a symlink's target is `target` when
     /// the gofer sent it along, else asked for.
     fn host_inode(
@@ -271,6 +435,7 @@ impl Vfs {
             })),
             S_IFREG => Kind::File(Mutex::new(FileData::Host {
                 fd: None,
+                rw: false,
                 path: rel,
                 size: st.st_size as u64,
                 cache: None,
@@ -751,6 +916,18 @@ impl Vfs {
         Ok(d)
     }
 
+    /// Removes `d` on the host first, when it is the host's and writes
+    /// go through. One the host no longer has is only removed here.
+    fn unlink_on_host(&self, d: &Arc<Dentry>, dir: bool) -> SysResult<()> {
+        match self.host_path(d) {
+            Some(rel) => match self.writer()?.unlink(&rel, dir) {
+                Ok(()) | Err(Errno::ENOENT) => Ok(()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        }
+    }
+
     fn remove_child(&self, dir: &Arc<Dentry>, name: &[u8], d: &Arc<Dentry>) -> SysResult<()> {
         let s = Self::dir_state(dir)?;
         mount::check_writable(dir)?;
@@ -766,6 +943,71 @@ impl Vfs {
                 .update_meta(|m| m.nlink = m.nlink.saturating_sub(1));
         }
         dir.inode.touch_modified();
+        Ok(())
+    }
+
+    /// A regular file made on the host at `rel`, holding its read-write
+    /// descriptor.
+    fn create_on_host(&self, rel: String, mode: u32, creds: &Creds) -> SysResult<Arc<Inode>> {
+        let (fd, st) = self
+            .writer()?
+            .create(&rel, mode & 0o7777, creds.uid, creds.gid)?;
+        let ino = self.host_inode(rel, &st, None)?;
+        if let Kind::File(d) = &ino.kind {
+            if let FileData::Host { fd: slot, rw, .. } = &mut *lock(d) {
+                CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                *slot = Some(Arc::new(fd));
+                *rw = true;
+            }
+        }
+        Ok(ino)
+    }
+
+    /// Makes a host file's cached descriptor a read-write one (opening
+    /// for writing with writes going through), emptying the file for
+    /// `trunc`.
+    fn open_host_rw(&self, inode: &Inode, trunc: bool) -> SysResult<()> {
+        let Kind::File(d) = &inode.kind else {
+            return Ok(());
+        };
+        let mut data = lock(d);
+        let FileData::Host {
+            path,
+            size,
+            cache,
+            fd,
+            rw,
+        } = &mut *data
+        else {
+            return Ok(());
+        };
+        match (&*fd, *rw) {
+            (Some(f), true) => {
+                if trunc {
+                    use std::os::fd::AsRawFd;
+                    // SAFETY: our own descriptor.
+                    if unsafe { libc::ftruncate(f.as_raw_fd(), 0) } != 0 {
+                        return Err(Errno::last_host());
+                    }
+                }
+            }
+            _ => {
+                let opened = Arc::new(self.writer()?.open_rw(path, trunc)?);
+                if fd.is_none() {
+                    CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                *fd = Some(opened);
+                *rw = true;
+            }
+        }
+        if trunc && *size != 0 {
+            *size = 0;
+            if let Some(c) = cache {
+                c.truncate(0);
+            }
+            drop(data);
+            inode.touch_modified();
+        }
         Ok(())
     }
 
@@ -799,6 +1041,7 @@ impl Vfs {
                 inode,
                 host_fd: None,
                 mf: self.mf.clone(),
+                write_through: false,
             }),
         )
     }
@@ -874,7 +1117,11 @@ impl Vfs {
                         return Err(Errno::EACCES);
                     }
                     landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_REG)?;
-                    let fresh = self.create_child(&dir, &name, self.new_file_inode(mode, creds))?;
+                    let ino = match self.host_dir(&dir) {
+                        Some(h) => self.create_on_host(join(&h, &name), mode, creds)?,
+                        None => self.new_file_inode(mode, creds),
+                    };
+                    let fresh = self.create_child(&dir, &name, ino)?;
                     // As on Linux, a file Landlock lets the caller make but
                     // not open stays made.
                     let (read, write) = read_write(flags);
@@ -998,10 +1245,14 @@ impl Vfs {
                 Box::new(ops::DirOps::new(d.clone(), self.clone()))
             }
             Kind::File(data) => {
-                // O_TRUNC truncates even a read-only open (the caller had
-                // to be allowed to write), and always stamps the file, size
-                // changed or not (Linux's do_truncate).
-                if write || flags & O_TRUNC != 0 {
+                let on_host = self.write_through && matches!(&*lock(data), FileData::Host { .. });
+                if on_host && (write || flags & O_TRUNC != 0) {
+                    inode.check_resize(0)?;
+                    self.open_host_rw(&inode, flags & O_TRUNC != 0)?;
+                } else if write || flags & O_TRUNC != 0 {
+                    // O_TRUNC truncates even a read-only open (the caller
+                    // had to be allowed to write), and always stamps the
+                    // file, size changed or not (Linux's do_truncate).
                     ops::copy_up(self, &inode, flags & O_TRUNC != 0)?;
                     if flags & O_TRUNC != 0 {
                         inode.check_resize(0)?;
@@ -1039,6 +1290,7 @@ impl Vfs {
                     inode: inode.clone(),
                     host_fd,
                     mf: self.mf.clone(),
+                    write_through: on_host,
                 })
             }
             Kind::Symlink(_) | Kind::SynthLink(_) => return Err(Errno::ELOOP),
@@ -1108,6 +1360,14 @@ impl Vfs {
     ) -> SysResult<()> {
         let (dir, name) = self.parent_for_new((root, base, path), creds, true)?;
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_DIR)?;
+        if let Some(h) = self.host_dir(&dir) {
+            let rel = join(&h, &name);
+            let st = self
+                .writer()?
+                .mkdir(&rel, mode & 0o7777, creds.uid, creds.gid)?;
+            let ino = self.made_on_host(rel, &st, None)?;
+            return self.create_child(&dir, &name, ino).map(|_| ());
+        }
         let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
         ino.update_meta(|m| {
             m.uid = creds.uid;
@@ -1126,6 +1386,20 @@ impl Vfs {
     ) -> SysResult<()> {
         let (dir, name) = self.parent_for_new((root, base, path), creds, false)?;
         landlock::check(creds, &dir, landlock::make_access(mode))?;
+        if let Some(h) = self.host_dir(&dir) {
+            let ty = match mode & S_IFMT {
+                0 | S_IFREG => S_IFREG,
+                S_IFIFO | S_IFSOCK => mode & S_IFMT,
+                S_IFCHR | S_IFBLK => return Err(Errno::EPERM),
+                _ => return Err(Errno::EINVAL),
+            };
+            let rel = join(&h, &name);
+            let st = self
+                .writer()?
+                .mknod(&rel, ty | (mode & 0o7777), creds.uid, creds.gid)?;
+            let ino = self.made_on_host(rel, &st, None)?;
+            return self.create_child(&dir, &name, ino).map(|_| ());
+        }
         let kind = match mode & S_IFMT {
             0 | S_IFREG => {
                 return self
@@ -1159,6 +1433,12 @@ impl Vfs {
         }
         let (dir, name) = self.parent_for_new((root, base, path), creds, false)?;
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_SYM)?;
+        if let Some(h) = self.host_dir(&dir) {
+            let rel = join(&h, &name);
+            let st = self.writer()?.symlink(&rel, target, creds.uid, creds.gid)?;
+            let ino = self.made_on_host(rel, &st, Some(target.to_vec()))?;
+            return self.create_child(&dir, &name, ino).map(|_| ());
+        }
         let ino = Inode::new(
             next_ino(),
             DEV_ROOT,
@@ -1190,6 +1470,14 @@ impl Vfs {
         self.may_create(&dir, &name, creds)?;
         if let Some(old_dir) = old.parent() {
             landlock::check_refer(creds, (&old_dir, old), (&dir, None), false, false)?;
+        }
+        if let Some(h) = self.host_dir(&dir) {
+            // Host to host only: a file the sandbox keeps in memory has
+            // no host name to link.
+            let from = self.host_path(old).ok_or(Errno::EXDEV)?;
+            self.writer()?.link(&from, &join(&h, &name))?;
+        } else if self.host_path(old).is_some() {
+            return Err(Errno::EXDEV);
         }
         self.insert_child(&dir, &name, old.inode.clone())?;
         old.inode.update_meta(|m| {
@@ -1224,6 +1512,8 @@ impl Vfs {
         if trailing {
             return Err(Errno::ENOTDIR);
         }
+        mount::check_writable(&dir)?;
+        self.unlink_on_host(&d, false)?;
         self.remove_child(&dir, &name, &d)?;
         // Linux: the link count's IN_ATTRIB, the inode's end if that was
         // its last trace, then the directory's IN_DELETE.
@@ -1259,6 +1549,8 @@ impl Vfs {
         if !ops::dir_is_empty(self, &d)? {
             return Err(Errno::ENOTEMPTY);
         }
+        mount::check_writable(&dir)?;
+        self.unlink_on_host(&d, true)?;
         self.remove_child(&dir, &name, &d)?;
         inotify::maybe_gone(&d.inode);
         inotify::dir_event(&dir.inode, inotify::IN_DELETE, 0, &name, &d.inode);
@@ -1327,6 +1619,14 @@ impl Vfs {
         if om.is_some_and(|m| m.is_rdonly()) {
             return Err(Errno::EROFS);
         }
+        // With writes going through, the host renames first: both ends
+        // must be the host's (else EXDEV, as between filesystems).
+        let host_move = match (self.host_path(&src), self.host_dir(&od), self.host_dir(&nd)) {
+            (Some(from), Some(_), Some(ndh)) => Some((from, join(&ndh, &nn))),
+            (None, None, None) => None,
+            _ if self.write_through => return Err(Errno::EXDEV),
+            _ => None,
+        };
         // A directory cannot move below itself.
         let below = |a: &Arc<Dentry>, target: &Arc<Dentry>| {
             let mut p = Some(target.clone());
@@ -1343,6 +1643,14 @@ impl Vfs {
             if (src.inode.is_dir() && below(&src, &nd)) || (dst.inode.is_dir() && below(&dst, &od))
             {
                 return Err(Errno::EINVAL);
+            }
+            if let Some((from, to)) = &host_move {
+                if self.host_path(&dst).is_none() {
+                    return Err(Errno::EXDEV);
+                }
+                self.writer()?.rename(from, to, RENAME_EXCHANGE)?;
+                Self::rehome(&src, to.clone());
+                Self::rehome(&dst, from.clone());
             }
             lock(od_s)
                 .children
@@ -1374,6 +1682,12 @@ impl Vfs {
                 (true, true) if !ops::dir_is_empty(self, dst)? => return Err(Errno::ENOTEMPTY),
                 _ => {}
             }
+        }
+        if let Some((from, to)) = &host_move {
+            self.writer()?.rename(from, to, flags)?;
+            Self::rehome(&src, to.clone());
+        }
+        if let Some(dst) = &dst {
             self.remove_child(&nd, &nn, dst)?;
             replaced = Some(dst);
         }
@@ -1400,6 +1714,23 @@ impl Vfs {
         match &d.inode.kind {
             Kind::File(data) => {
                 d.inode.check_resize(len)?;
+                mount::check_writable(d)?;
+                if let Some(rel) = self.host_path(d) {
+                    self.writer()?.setattr(
+                        &rel,
+                        &gofer::proto::SetAttr {
+                            mask: gofer::proto::SET_SIZE,
+                            size: len,
+                            ..Default::default()
+                        },
+                    )?;
+                    if let FileData::Host { size, cache, .. } = &mut *lock(data) {
+                        *size = len;
+                        if let Some(c) = cache {
+                            c.truncate(len);
+                        }
+                    }
+                }
                 ops::copy_up(self, &d.inode, len == 0)?;
                 if let FileData::Mem(o) = &*lock(data) {
                     o.truncate(len);

@@ -24,6 +24,9 @@ pub struct RegularOps {
     /// Host descriptor while the data is still the host's.
     pub host_fd: Option<Arc<OwnedFd>>,
     pub mf: Arc<MemoryFile>,
+    /// Writes go to the host file through `host_fd` (read-write):
+    /// `--overlay=none`.
+    pub write_through: bool,
 }
 
 impl RegularOps {
@@ -35,11 +38,102 @@ impl RegularOps {
     }
 }
 
+impl Drop for RegularOps {
+    /// The last close of an open file: what shared mappings wrote reaches
+    /// the host file (`--overlay=none`).
+    fn drop(&mut self) {
+        let _ = self.write_back();
+    }
+}
+
+impl RegularOps {
+    /// With writes going through to the host: copies the page cache of a
+    /// mapped host file (what shared mappings may have written) back to
+    /// the file, through a read-write descriptor. Nothing to do for a
+    /// file never mapped, or opened read-only.
+    fn write_back(&self) -> SysResult<()> {
+        if !self.write_through {
+            return Ok(());
+        }
+        let (cache, size) = match &*self.data() {
+            FileData::Host {
+                cache: Some(c),
+                size,
+                rw: true,
+                ..
+            } => (c.clone(), *size),
+            _ => return Ok(()),
+        };
+        let fd = self.host_fd.as_ref().ok_or(Errno::EBADF)?.as_raw_fd();
+        let mut buf = vec![0u8; 256 * 1024];
+        for (start, end) in cache.allocated_ranges() {
+            let mut at = start;
+            while at < end.min(size) {
+                let n = ((end.min(size) - at) as usize).min(buf.len());
+                let got = cache.read(at, &mut buf[..n])?;
+                if got == 0 {
+                    break;
+                }
+                // SAFETY: writes from a live buffer of `got` bytes.
+                if unsafe { libc::pwrite(fd, buf.as_ptr().cast(), got, at as i64) } < 0 {
+                    return Err(Errno::last_host());
+                }
+                at += got as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// A write to the host file (`--overlay=none`): a `pwrite` on the
+    /// donated descriptor, no round trip to the gofer. A page cache made
+    /// for mappings of the file gets the bytes too.
+    fn write_host(&self, buf: &[u8], off: u64) -> SysResult<usize> {
+        let fd = self.host_fd.as_ref().ok_or(Errno::EBADF)?.as_raw_fd();
+        let mut done = 0;
+        while done < buf.len() {
+            let at = off + done as u64;
+            // SAFETY: writes from a live buffer of the given length.
+            let n = unsafe {
+                libc::pwrite(fd, buf[done..].as_ptr().cast(), buf.len() - done, at as i64)
+            };
+            if n < 0 {
+                let e = Errno::last_host();
+                if e == Errno::EINTR {
+                    continue;
+                }
+                if done > 0 {
+                    break;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                break;
+            }
+            done += n as usize;
+        }
+        if let FileData::Host { size, cache, .. } = &mut *self.data() {
+            *size = (*size).max(off + done as u64);
+            if let Some(c) = cache {
+                c.write(off, &buf[..done])?;
+            }
+        }
+        self.inode.touch_modified();
+        Ok(done)
+    }
+}
+
 impl FileOps for RegularOps {
     fn read(&self, _f: &File, buf: &mut [u8], off: u64) -> SysResult<usize> {
         let data = self.data();
         match &*data {
             FileData::Mem(o) => o.read(off, buf),
+            // Written through to the host and mapped: the mappings' page
+            // cache holds the newest bytes (shared mappings write there).
+            FileData::Host { cache: Some(c), .. } if self.write_through => {
+                let c = c.clone();
+                drop(data);
+                c.read(off, buf)
+            }
             FileData::Host { size, .. } => {
                 if off >= *size {
                     return Ok(0);
@@ -54,8 +148,13 @@ impl FileOps for RegularOps {
 
     fn write(&self, _f: &File, buf: &[u8], off: u64) -> SysResult<usize> {
         let obj = match &*self.data() {
-            FileData::Mem(o) => o.clone(),
+            FileData::Mem(o) => Some(o.clone()),
+            FileData::Host { .. } if self.write_through => None,
             FileData::Host { .. } => return Err(Errno::EBADF),
+        };
+        // (The data lock is released: the host write takes it again.)
+        let Some(obj) = obj else {
+            return self.write_host(buf, off);
         };
         let allowed = self.inode.check_write(off, buf.len() as u64)? as usize;
         let n = obj.write(off, &buf[..allowed])?;
@@ -69,6 +168,34 @@ impl FileOps for RegularOps {
 
     fn size(&self) -> u64 {
         self.inode.size()
+    }
+
+    fn fsync(&self, _f: &File) -> SysResult<()> {
+        self.write_back()
+    }
+
+    fn punch(&self, _f: &File, off: u64, len: u64) -> SysResult<()> {
+        if !self.write_through {
+            return Err(Errno::EBADF);
+        }
+        let fd = self.host_fd.as_ref().ok_or(Errno::EBADF)?.as_raw_fd();
+        let data = self.data();
+        // SAFETY: our own descriptor.
+        let r = unsafe {
+            libc::fallocate(
+                fd,
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                off as i64,
+                len as i64,
+            )
+        };
+        if r != 0 {
+            return Err(Errno::last_host());
+        }
+        if let FileData::Host { cache: Some(c), .. } = &*data {
+            c.punch(off, len);
+        }
+        Ok(())
     }
 
     fn ioctl(&self, _f: &File, cmd: u32, arg: u64, mm: &mut mm::MemoryManager) -> SysResult<u64> {
@@ -112,8 +239,20 @@ impl FileOps for RegularOps {
 
     fn truncate(&self, f: &File, len: u64) -> SysResult<()> {
         self.inode.check_resize(len)?;
-        match &*self.data() {
+        match &mut *self.data() {
             FileData::Mem(o) => o.truncate(len),
+            FileData::Host { size, cache, .. } if self.write_through => {
+                let fd = self.host_fd.as_ref().ok_or(Errno::EBADF)?;
+                let len_i = i64::try_from(len).map_err(|_| Errno::EFBIG)?;
+                // SAFETY: our own descriptor.
+                if unsafe { libc::ftruncate(fd.as_raw_fd(), len_i) } != 0 {
+                    return Err(Errno::last_host());
+                }
+                *size = len;
+                if let Some(c) = cache {
+                    c.truncate(len);
+                }
+            }
             FileData::Host { .. } => return Err(Errno::EBADF),
         }
         self.inode.touch_modified();
@@ -143,6 +282,10 @@ pub fn copy_up(vfs: &Vfs, inode: &Inode, truncate: bool) -> SysResult<()> {
     let Kind::File(d) = &inode.kind else {
         return Ok(());
     };
+    if vfs.write_through {
+        // Host files stay the host's, written in place.
+        return Ok(());
+    }
     let mut data = lock(d);
     let (path, size) = match &*data {
         FileData::Mem(_) => return Ok(()),

@@ -337,6 +337,7 @@ const GOFER_WRITE_CALLS: &[i64] = &[
     libc::SYS_renameat2,
     libc::SYS_fchownat,
     libc::SYS_fchown,
+    libc::SYS_fchmod,
     libc::SYS_utimensat,
     libc::SYS_ftruncate,
     // fchmodat2, setxattrat, removexattrat
