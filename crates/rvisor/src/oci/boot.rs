@@ -175,9 +175,21 @@ fn handle(mut conn: UnixStream, s: &Shared) {
             .map_err(|e| format!("malformed request: {e}"))
     }) {
         Ok((Request::Exec { process, tty }, fds)) => return exec(conn, s, process, tty, fds),
-        Ok((req, _)) => answer(req, s),
+        Ok((req, _)) => {
+            // Counted as a waiter until answered: a `kill --all 9` ends
+            // init, and the ending sandbox must still send this reply.
+            s.waiters.fetch_add(1, Ordering::AcqRel);
+            let r = answer(req, s);
+            reply_and_close(conn, r);
+            s.waiters.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
         Err(e) => Err(e),
     };
+    reply_and_close(conn, reply);
+}
+
+fn reply_and_close(mut conn: UnixStream, reply: Result<serde_json::Value, String>) {
     let v = match reply {
         Ok(v) => v,
         Err(e) => serde_json::json!({ "error": e }),
