@@ -78,6 +78,33 @@ c["process"]["terminal"] = True
 c["process"]["consoleSize"] = {"height": 30, "width": 100}
 json.dump(c, open(sys.argv[1], "w"))
 PY
+python3 - "$T/loop/config.json" "$T" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1])); t = sys.argv[2]
+def hook(name, code="", timeout=None):
+    # Appends "NAME status pid>0" to $LOG, from the state JSON on stdin.
+    # (runc tells poststart hooks "created": the status is compared
+    # rvisor-only, below.)
+    script = ('s=$(cat); echo "%s $(echo "$s" | python3 -c \'import json,sys; s=json.load(sys.stdin);'
+              ' print(s["status"], s.get("pid", 0) > 0, sorted(s))\')" >>"$LOG"%s' % (name, code))
+    h = {"path": "/bin/sh", "args": ["sh", "-c", script], "env": ["LOG=" + t + "/hooks.log", "PATH=/usr/bin:/bin"]}
+    if timeout: h["timeout"] = timeout
+    return h
+def bundle(name, hooks, args=None):
+    d = json.loads(json.dumps(c)); d["hooks"] = hooks
+    if args: d["process"]["args"] = args
+    os.makedirs(f"{t}/{name}", exist_ok=True)
+    json.dump(d, open(f"{t}/{name}/config.json", "w"))
+# The hooks runc runs on the host in its own namespaces (createContainer
+# and startContainer it runs in the container's: rvisor-only below).
+bundle("hooks", {k: [hook(k)] for k in ["prestart", "createRuntime", "poststart", "poststop"]},
+       ["sh", "-c", "exit 0"])
+bundle("hooks-all", {k: [hook(k)] for k in ["prestart", "createRuntime", "createContainer",
+                                            "startContainer", "poststart", "poststop"]})
+bundle("hookfail", {"createRuntime": [hook("createRuntime", "; echo hook-said-no >&2; exit 3")]})
+bundle("hookslow", {"createRuntime": [hook("createRuntime", "; sleep 20", timeout=1)]})
+bundle("hookfail-start", {"poststart": [hook("poststart", "; exit 1")]})
+PY
 cat >"$T/process.json" <<'EOF'
 {"args": ["sh", "-c", "echo proc $HOME $(pwd) $(id -u)"], "cwd": "/tmp",
  "env": ["PATH=/bin", "HOME=/x"], "user": {"uid": 7, "gid": 7}}
@@ -177,6 +204,15 @@ print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["
 		"$(wait_status "$1" "$id" running)"
 	echo "run -d kill: $("${c[@]}" kill "$id" KILL; echo $?) $(wait_status "$1" "$id" stopped)"
 	echo "run -d delete: $("${c[@]}" delete "$id"; echo $?)"
+	rm -f "$T/hooks.log"
+	echo "hooks: $("${c[@]}" run --bundle "$T/hooks" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
+		"$(cut -d' ' -f1,3- "$T/hooks.log" | tr '\n' '/')"
+	rm -f "$T/hooks.log"
+	echo "failing hook: $("${c[@]}" create --bundle "$T/hookfail" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
+		"left=$("${c[@]}" list -q | wc -l) $(tr '\n' '/' <"$T/hooks.log")"
+	echo "failing poststart hook: $("${c[@]}" run -d --bundle "$T/hookfail-start" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
+		"$("${c[@]}" state "$id" 2>/dev/null | field status)"
+	"${c[@]}" delete --force "$id" >/dev/null 2>&1
 	echo "malformed config: $("${c[@]}" create --bundle "$T/malformed" bad 2>/dev/null; echo $?) left=$("${c[@]}" list -q | wc -l)"
 	echo "missing rootfs: $("${c[@]}" create --bundle "$T/norootfs" bad 2>/dev/null; echo $?) left=$("${c[@]}" list -q | wc -l)"
 	echo "bad id: $("${c[@]}" create --bundle "$T/loop" a/b 2>/dev/null; echo $?)"
@@ -282,6 +318,24 @@ for _ in $(seq 30); do kill -0 $events 2>/dev/null || break; sleep 0.1; done
 check "events --interval: stats lines, the stream ends with the container" "stats stats gone" \
 	"$(head -2 "$T/events.out" | python3 -c 'import json,sys; print(*(json.loads(l)["type"] for l in sys.stdin))') $(gone $events)"
 "${RV[@]}" delete $id
+rm -f "$T/hooks.log"
+"${RV[@]}" create --bundle "$T/hooks-all" $id </dev/null >/dev/null 2>&1
+"${RV[@]}" start $id
+"${RV[@]}" kill $id KILL
+wait_status RV $id stopped >/dev/null
+"${RV[@]}" delete $id
+check "hooks: all six, in order, with the state" \
+	"prestart createRuntime createContainer startContainer poststart poststop" "$(cut -d' ' -f1 "$T/hooks.log" | tr '\n' ' ' | sed 's/ $//')"
+check "hooks: the status each sees" "creating creating creating created running stopped" \
+	"$(cut -d' ' -f2 "$T/hooks.log" | tr '\n' ' ' | sed 's/ $//')"
+err=$("${RV[@]}" create --bundle "$T/hookfail" $id 2>&1 </dev/null)
+check "failing hook: one line on stderr, with the hook's" "1 yes" "$(wc -l <<<"$err") $(grep -q hook-said-no <<<"$err" && echo yes)"
+check "failing hook: no sandbox process left" "" "$(pgrep -f "state-rvisor/$id")"
+start=$SECONDS
+check "hook timeout: create fails" "1 0" "$("${RV[@]}" create --bundle "$T/hookslow" $id </dev/null >/dev/null 2>&1; echo $?) $("${RV[@]}" list -q | wc -l)"
+check "hook timeout: within its 1 s" yes "$([ $((SECONDS - start)) -le 3 ] && echo yes)"
+"${RV[@]}" --log "$T/hook-log.json" --log-format json create --bundle "$T/hookfail" $id </dev/null 2>/dev/null
+check "failing hook: a JSON error line" "error" "$(tail -1 "$T/hook-log.json" | field level)"
 out=$("${RV[@]}" run --bundle "$T/exit3" $id </dev/null 2>/dev/null)
 check "run: output and hostname" "out oci-test" "$out"
 check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T/malformed" bad 2>&1 | wc -l)"

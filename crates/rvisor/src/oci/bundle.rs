@@ -189,9 +189,6 @@ impl Bundle {
                 ));
             }
         }
-        if spec.hooks().is_some() {
-            log::warn("hooks: not supported yet, not run");
-        }
         if let Some(l) = spec.linux() {
             if l.resources().is_some() {
                 log::warn("linux.resources: no cgroups yet, limits not applied");

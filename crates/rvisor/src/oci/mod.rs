@@ -9,6 +9,7 @@ mod bundle;
 mod console;
 mod control;
 mod exec;
+mod hooks;
 mod log;
 mod spawn;
 mod state;
@@ -223,10 +224,19 @@ fn create_container(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         creating: true,
+        hooks: serde_json::to_value(b.spec.hooks()).unwrap_or_default(),
         ..Default::default()
     };
     let mut c = Container::create(root, rec)?;
-    match start_sandbox(&mut c, &b, console_socket, pid_file, detach, platform) {
+    let made = start_sandbox(&mut c, &b, console_socket, pid_file, detach, platform);
+    let hooked = made.and_then(|child| {
+        let st = c.oci_state(Status::Creating);
+        for kind in ["prestart", "createRuntime", "createContainer"] {
+            hooks::run(&c.rec.hooks, kind, &st)?;
+        }
+        Ok(child)
+    });
+    match hooked {
         Ok(child) => Ok((c, child)),
         Err(e) => {
             c.kill_sandbox();
@@ -234,6 +244,34 @@ fn create_container(
             Err(e)
         }
     }
+}
+
+/// Lets init run, with the `startContainer` hooks before and the
+/// `poststart` ones after; a failing hook kills the container.
+fn start_container(c: &mut Container) -> Result<(), String> {
+    let hooks = c.rec.hooks.clone();
+    if let Err(e) = hooks::run(&hooks, "startContainer", &c.oci_state(Status::Created)) {
+        c.kill_sandbox();
+        return Err(e);
+    }
+    control::call(&c.dir, &Request::Start)?;
+    c.rec.started = true;
+    c.save()?;
+    if let Err(e) = hooks::run(&hooks, "poststart", &c.oci_state(Status::Running)) {
+        c.kill_sandbox();
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Ends the sandbox, runs the `poststop` hooks (a failure is a warning,
+/// as the spec says) and removes the container's state.
+fn destroy(c: Container) -> Result<(), String> {
+    c.kill_sandbox();
+    if let Err(e) = hooks::run(&c.rec.hooks, "poststop", &c.oci_state(Status::Stopped)) {
+        log::warn(&e);
+    }
+    c.remove()
 }
 
 fn start_sandbox(
@@ -432,9 +470,7 @@ fn start(root: &Path, id: &str) -> Res {
         }
         Status::Creating => return Err("cannot start a container that is being created".into()),
     }
-    control::call(&c.dir, &Request::Start)?;
-    c.rec.started = true;
-    c.save()?;
+    start_container(&mut c)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -521,8 +557,7 @@ fn delete(root: &Path, id: &str, force: bool) -> Res {
             ))
         }
     }
-    c.kill_sandbox();
-    c.remove()?;
+    destroy(c)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -543,14 +578,11 @@ fn run(root: &Path, r: liboci_cli::Run, platform: Option<String>) -> Res {
         r.detach,
         platform,
     )?;
-    if let Err(e) = control::call(&c.dir, &Request::Start) {
-        c.kill_sandbox();
+    if let Err(e) = start_container(&mut c) {
         let _ = child.wait();
-        let _ = c.remove();
+        let _ = destroy(c);
         return Err(e);
     }
-    c.rec.started = true;
-    c.save()?;
     if r.detach {
         return Ok(ExitCode::SUCCESS);
     }
@@ -565,7 +597,7 @@ fn run(root: &Path, r: liboci_cli::Run, platform: Option<String>) -> Res {
     let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)) as u8;
     if !r.keep {
         if let Ok(c) = Container::open(root, &id) {
-            let _ = c.remove();
+            let _ = destroy(c);
         }
     }
     Ok(ExitCode::from(code))
@@ -833,7 +865,7 @@ fn features() -> Res {
     let v = serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.0",
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": [],
         "linux": {
             "namespaces": ["ipc", "mount", "network", "pid", "uts"],

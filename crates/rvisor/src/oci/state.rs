@@ -30,6 +30,9 @@ pub struct Record {
     pub annotations: std::collections::BTreeMap<String, String>,
     pub creating: bool,
     pub started: bool,
+    /// The spec's `hooks` (null: none), for `start` and `delete`.
+    #[serde(default)]
+    pub hooks: serde_json::Value,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
