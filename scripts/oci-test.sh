@@ -70,6 +70,7 @@ PY
 bundle loop '["sh", "-c", "trap \"exit 7\" TERM; sleep 30 & wait"]'
 bundle exit3 '["sh", "-c", "echo out $(hostname); exit 3"]'
 bundle tty '["sh"]'
+bundle busy '["sh", "-c", "while :; do :; done"]'
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -77,6 +78,10 @@ c["process"]["terminal"] = True
 c["process"]["consoleSize"] = {"height": 30, "width": 100}
 json.dump(c, open(sys.argv[1], "w"))
 PY
+cat >"$T/process.json" <<'EOF'
+{"args": ["sh", "-c", "echo proc $HOME $(pwd) $(id -u)"], "cwd": "/tmp",
+ "env": ["PATH=/bin", "HOME=/x"], "user": {"uid": 7, "gid": 7}}
+EOF
 mkdir -p "$T/malformed" "$T/norootfs"
 echo '{"ociVersion": "1.0.2", "process": ' >"$T/malformed/config.json"
 python3 -c "
@@ -84,6 +89,11 @@ import json; c = json.load(open('$T/loop/config.json')); c['root']['path'] = '$T
 json.dump(c, open('$T/norootfs/config.json', 'w'))"
 
 # --- the sequence, run under both runtimes --------------------------------
+gone() { # gone PID: "gone" once the process has ended (a zombie has)
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	case $st in "" | Z | X) echo gone ;; *) echo "alive ($st)" ;; esac
+}
 field() { python3 -c "import json,sys; print(json.load(sys.stdin).get('$1'))" 2>/dev/null; }
 wait_status() { # wait_status RT ID STATUS: polls up to 10 s
 	local -n c=$1
@@ -111,11 +121,41 @@ sequence() { # sequence RT: prints facts, one per line
 	echo "start twice: $("${c[@]}" start "$id" 2>/dev/null; echo $?)"
 	sleep 0.3
 	echo "ps json count: $("${c[@]}" ps --format json "$id" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	echo "ps table: $("${c[@]}" ps "$id" | head -1 | tr -s ' ') / $("${c[@]}" ps "$id" | awk 'NR > 1 {print $1, $8, $9}' | sort | tr '\n' ' ')"
+	echo "events --stats: $("${c[@]}" events --stats "$id" | python3 -c '
+import json, sys
+e = json.load(sys.stdin); d = e["data"]
+print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["usage"]), sorted(d["memory"]),
+      sorted(d["memory"]["usage"]), d["pids"], d["cpu"]["usage"]["total"] > 0, d["memory"]["usage"]["usage"] > 0,
+      sorted(d["cpuset"]), d["cpuset"]["cpus"] == list(range(len(d["cpuset"]["cpus"]))))' "$id")"
+	echo "pause: $("${c[@]}" pause "$id"; echo $?) $("${c[@]}" state "$id" | field status)"
+	echo "pause twice: $("${c[@]}" pause "$id" 2>/dev/null; echo $?)"
+	echo "list paused: $("${c[@]}" list --format json | python3 -c 'import json,sys; print([s["status"] for s in json.load(sys.stdin)])')"
+	echo "exec paused: $("${c[@]}" exec "$id" true 2>/dev/null; echo $?)"
+	echo "resume: $("${c[@]}" resume "$id"; echo $?) $("${c[@]}" state "$id" | field status)"
+	echo "resume twice: $("${c[@]}" resume "$id" 2>/dev/null; echo $?)"
 	echo "delete running: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
+	echo "exec: $("${c[@]}" exec "$id" sh -c 'echo out ppid=$PPID; exit 3' 2>&1; echo "status $?")" | tr '\n' ' '
+	echo
+	echo "exec stdin: $(echo in | "${c[@]}" exec "$id" cat)"
+	echo "exec flags: $("${c[@]}" exec -e FOO=bar --cwd /tmp -u 1000:1000 -g 10 -g 20 "$id" \
+		sh -c 'echo $FOO $(pwd) $(id -u) $(id -g) $(id -G)')"
+	echo "exec --cap: $("${c[@]}" exec --cap CAP_SYS_ADMIN "$id" grep CapEff /proc/self/status)"
+	echo "exec --process: $("${c[@]}" exec --process "$T/process.json" "$id"; echo "status $?")" | tr '\n' ' '
+	echo
+	echo "exec killed: $("${c[@]}" exec "$id" sh -c 'kill -9 $$'; echo $?)"
+	echo "exec missing: $("${c[@]}" exec "$id" nosuch 2>/dev/null; echo $?)"
+	echo "exec no args: $("${c[@]}" exec "$id" 2>/dev/null; echo $?)"
+	echo "exec unknown container: $("${c[@]}" exec nosuch true 2>/dev/null; echo $?)"
+	echo "exec console socket, attached: $("${c[@]}" exec -t --console-socket "$T/none.sock" "$id" true 2>/dev/null; echo $?)"
+	echo "exec -d: $("${c[@]}" exec -d --pid-file "$T/exec-$1.pid" "$id" sleep 1 </dev/null >/dev/null 2>&1; echo $?)" \
+		"$(kill -0 "$(cat "$T/exec-$1.pid")" && echo alive)"
+	python3 tests/oci/exec_tty.py "${c[*]}" "$id" "$T/exec-$1.sock" | sed 's/^/exec-t /'
 	echo "kill 0: $("${c[@]}" kill "$id" 0; echo $?)"
 	echo "kill TERM: $("${c[@]}" kill "$id" TERM; echo $?)"
 	echo "state after kill: $(wait_status "$1" "$id" stopped) pid=$("${c[@]}" state "$id" | field pid)"
 	echo "kill stopped: $("${c[@]}" kill "$id" KILL 2>/dev/null; echo $?)"
+	echo "exec stopped: $("${c[@]}" exec "$id" true 2>/dev/null; echo $?)"
 	echo "delete: $("${c[@]}" delete "$id"; echo $?)"
 	echo "state deleted: $("${c[@]}" state "$id" >/dev/null 2>&1; echo $?)"
 	echo "delete unknown: $("${c[@]}" delete "$id" 2>/dev/null; echo $?)"
@@ -123,6 +163,10 @@ sequence() { # sequence RT: prints facts, one per line
 	echo "start unknown: $("${c[@]}" start nosuch 2>/dev/null; echo $?)"
 	echo "kill by number, --all: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
 		"${c[@]}" start "$id"; "${c[@]}" kill --all "$id" 9; echo $?) $(wait_status "$1" "$id" stopped)"
+	"${c[@]}" delete "$id"
+	echo "pause created: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
+		"${c[@]}" pause "$id"; echo $?) $("${c[@]}" state "$id" | field status)" \
+		"$("${c[@]}" resume "$id"; echo $?) $("${c[@]}" state "$id" | field status)"
 	"${c[@]}" delete "$id"
 	echo "delete created: $("${c[@]}" create --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1
 		"${c[@]}" delete "$id"; echo $?) $("${c[@]}" list -q | wc -l)"
@@ -155,6 +199,7 @@ while IFS= read -r line; do
 	check "same as runc: $name" "${theirs#*: }" "${line#*: }"
 done <"$T/rvisor.txt"
 check "runc transcript length" "$(wc -l <"$T/runc.txt")" "$(wc -l <"$T/rvisor.txt")"
+check "the terminal clients ran" "0 0" "$(grep -c Traceback "$T/rvisor.err") $(grep -c Traceback "$T/runc.err")"
 
 # --- rvisor only ----------------------------------------------------------
 id=only
@@ -200,13 +245,49 @@ pid=$("${RV[@]}" state $id | field pid)
 kill -9 "$pid"
 check "state after the sandbox was killed" stopped "$(wait_status RV $id stopped)"
 check "delete after the sandbox was killed" 0 "$("${RV[@]}" delete $id; echo $?)"
+"${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
+pid=$("${RV[@]}" state $id | field pid)
+kill -STOP "$pid" # a hung sandbox: no answer on its control socket
+check "delete --force of a hung sandbox" "0 gone" "$("${RV[@]}" delete --force $id; echo $?) $(gone "$pid")"
+# pause: the sandbox's host processes use no CPU meanwhile.
+descendants() { # descendants PID: PID and every process below it
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+ticks() { # ticks PID: CPU ticks used by PID and its descendants (gofer, stubs)
+	local t=0 p f
+	for p in $(descendants "$1"); do
+		read -ra f <<<"$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null)"
+		t=$((t + ${f[11]:-0} + ${f[12]:-0}))
+	done
+	echo $t
+}
+busy_for_1s() { local a; a=$(ticks "$1"); sleep 1; echo $(($(ticks "$1") - a)); }
+"${RV[@]}" run -d --bundle "$T/busy" $id </dev/null >/dev/null 2>&1
+pid=$("${RV[@]}" state $id | field pid)
+sleep 0.2
+check "a busy container uses CPU" yes "$([ "$(busy_for_1s "$pid")" -gt 5 ] && echo yes)"
+"${RV[@]}" pause $id
+used=$(busy_for_1s "$pid")
+check "paused: no CPU used in 1 s (ticks: $used)" yes "$([ "$used" -le 2 ] && echo yes)"
+"${RV[@]}" resume $id
+check "resumed: CPU used again" yes "$([ "$(busy_for_1s "$pid")" -gt 5 ] && echo yes)"
+"${RV[@]}" events --interval 1 $id >"$T/events.out" &
+events=$!
+sleep 1.5
+"${RV[@]}" pause $id
+check "kill KILL of a paused container" "0 stopped" "$("${RV[@]}" kill $id KILL; echo $?) $(wait_status RV $id stopped)"
+for _ in $(seq 30); do kill -0 $events 2>/dev/null || break; sleep 0.1; done
+check "events --interval: stats lines, the stream ends with the container" "stats stats gone" \
+	"$(head -2 "$T/events.out" | python3 -c 'import json,sys; print(*(json.loads(l)["type"] for l in sys.stdin))') $(gone $events)"
+"${RV[@]}" delete $id
 out=$("${RV[@]}" run --bundle "$T/exit3" $id </dev/null 2>/dev/null)
 check "run: output and hostname" "out oci-test" "$out"
 check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T/malformed" bad 2>&1 | wc -l)"
 "${RV[@]}" --log "$T/log.json" --log-format json create --bundle "$T/malformed" bad 2>/dev/null
 check "--log-format json: an error line" "error" "$(tail -1 "$T/log.json" | field level)"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
-check "exec: a clear error" 1 "$("${RV[@]}" exec x true 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
 check "nothing left" "" "$("${RV[@]}" list -q)"
 
@@ -221,6 +302,9 @@ if command -v podman >/dev/null; then
 	for _ in $(seq 50); do podman logs "$cid" 2>/dev/null | grep -q started && break; sleep 0.1; done
 	check "podman run -d: running" running "$(podman inspect "$cid" --format '{{.State.Status}}')"
 	check "podman logs" started "$(podman logs "$cid" 2>&1)"
+	check "podman exec" "in-container 42" "$("${PM[@]}" exec "$cid" sh -c 'echo in-container $((6*7))' 2>&1)"
+	check "podman exec: exit status" 6 "$("${PM[@]}" exec "$cid" sh -c 'exit 6' >/dev/null 2>&1; echo $?)"
+	check "podman exec -i: stdin" hello "$(echo hello | "${PM[@]}" exec -i "$cid" cat 2>&1)"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
@@ -230,5 +314,6 @@ else
 	echo "skip podman: not installed"
 fi
 
+echo "took ${SECONDS}s"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -3,24 +3,19 @@ with --console-socket, receives the pty master (SCM_RIGHTS), starts it,
 types into the terminal and prints facts, one per line.
 Usage: console.py "RUNTIME [GLOBAL FLAGS]" BUNDLE ID SOCKET (the bundle's process is a
 shell with terminal: true and consoleSize 30x100)."""
-import array, os, socket, subprocess, sys, time, select
+import os, socket, subprocess, sys, time
+import ptyio
 rv, bundle, cid, path = sys.argv[1:5]
 if os.path.exists(path): os.unlink(path)
 srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(1)
 srv.settimeout(60)
 p = subprocess.Popen(rv.split() + ["create", "--bundle", bundle, "--console-socket", path, cid])
-conn, _ = srv.accept()
-msg, anc, flags, addr = conn.recvmsg(64, socket.CMSG_SPACE(4))
-fds = array.array("i"); fds.frombytes(anc[0][2][:4]); master = fds[0]
-print("one descriptor:", len(fds) == 1)
+master, n = ptyio.receive_master(srv)
+print("one descriptor:", n == 1)
 print("create:", p.wait())
 print("start:", subprocess.call(rv.split() + ["start", cid]))
 os.write(master, b"tty; stty size; echo hi-$((1+2))\n")
-out = b""; deadline = time.time() + 5
-while time.time() < deadline and b"hi-3" not in out.split(b"echo")[-1]:
-    r, _, _ = select.select([master], [], [], 0.5)
-    if r: out += os.read(master, 4096)
-text = out.decode(errors="replace")
+text = ptyio.read_until(master, b"hi-3")
 print("tty is /dev/pts:", "/dev/pts/" in text)
 print("size 30 100:", "30 100" in text)
 print("echo ran:", "hi-3" in text)

@@ -16,6 +16,26 @@
 //! | [`OPEN`] | `u32` open flags, path | [`Attr`] of the opened file; the descriptor rides along in `SCM_RIGHTS` |
 //! | [`READLINK`] | path | the link's target bytes |
 //! | [`READDIR`] | `u32` budget, path, `u32` count and that many names of subdirectories (may be none) | one or more messages, each a `u8` "last" flag, then records: [`REC_DIR`] and a path (relative to the one asked for; empty for itself) starts a directory's listing, [`REC_ENTRY`] and an entry (name, [`Attr`], and for a symlink its target) is one entry of the last directory started, possibly in an earlier message |
+//! | [`CREATE`] | `u32` access mode, `u32` mode, `u32` uid, `u32` gid, path | [`Attr`]; the new file's descriptor (read-write unless asked `O_RDONLY`) rides along |
+//! | [`MKDIR`] | `u32` mode, `u32` uid, `u32` gid, path | [`Attr`] |
+//! | [`MKNOD`] | `u32` mode (`S_IFREG`, `S_IFIFO` or `S_IFSOCK` only), `u32` uid, `u32` gid, path | [`Attr`] |
+//! | [`SYMLINK`] | `u32` uid, `u32` gid, path, target bytes | [`Attr`] |
+//! | [`LINK`] | path of the existing file, the new path | [`Attr`] of the file |
+//! | [`UNLINK`] | `u32` flags (`AT_REMOVEDIR`), path | nothing |
+//! | [`RENAME`] | `u32` `renameat2` flags, old path, new path | nothing |
+//! | [`SETATTR`] | a [`SetAttr`], path | [`Attr`] after the change |
+//! | [`GETXATTR`] | path, name | the value |
+//! | [`SETXATTR`] | `u32` flags (`XATTR_CREATE`/`XATTR_REPLACE`), path, name, value | nothing |
+//! | [`LISTXATTR`] | path | the names, each NUL-terminated (as `listxattr` gives them) |
+//! | [`REMOVEXATTR`] | path, name | nothing |
+//! | [`STATFS`] | path | a [`StatFs`] |
+//! | [`FSYNC`] | `u32` 1 for data only, path | nothing |
+//!
+//! Every operation that names a file acts on the last component of its
+//! path in the directory the rest of the path leads to, without
+//! following a symlink there or on the way. The operations from
+//! [`CREATE`] on that change something are `EROFS` on a gofer serving a
+//! read-only mount; [`OPEN`] for writing is too.
 //!
 //! A directory's entries come in messages of up to [`MAX_MSG`] bytes, so
 //! a 50,000-entry directory is a few dozen messages in one exchange. The
@@ -38,6 +58,153 @@ pub const READLINK: u8 = 3;
 /// Every entry of a directory (without `.` and `..`), with attributes.
 pub const READDIR: u8 = 4;
 
+/// Create and open a regular file that does not exist yet (`O_EXCL`).
+pub const CREATE: u8 = 5;
+pub const MKDIR: u8 = 6;
+/// A FIFO, a socket or an empty regular file (never a device).
+pub const MKNOD: u8 = 7;
+pub const SYMLINK: u8 = 8;
+/// A hard link (of the path itself, a symlink not followed).
+pub const LINK: u8 = 9;
+/// `unlinkat`: a file, or with `AT_REMOVEDIR` an empty directory.
+pub const UNLINK: u8 = 10;
+/// `renameat2` (`RENAME_NOREPLACE`, `RENAME_EXCHANGE`).
+pub const RENAME: u8 = 11;
+/// Mode, owner, size, times.
+pub const SETATTR: u8 = 12;
+pub const GETXATTR: u8 = 13;
+pub const SETXATTR: u8 = 14;
+pub const LISTXATTR: u8 = 15;
+pub const REMOVEXATTR: u8 = 16;
+/// The filesystem's `statfs`.
+pub const STATFS: u8 = 17;
+/// `fsync`/`fdatasync` of a file or directory.
+pub const FSYNC: u8 = 18;
+
+/// [`SetAttr`] `mask` bits: which fields apply.
+pub const SET_MODE: u32 = 1;
+pub const SET_UID: u32 = 2;
+pub const SET_GID: u32 = 4;
+pub const SET_SIZE: u32 = 8;
+/// `atime`/`mtime` apply; a nanosecond field may be `UTIME_NOW`.
+pub const SET_ATIME: u32 = 16;
+pub const SET_MTIME: u32 = 32;
+
+/// What a [`SETATTR`] changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    pub mask: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+}
+
+impl SetAttr {
+    pub fn put(&self, w: &mut Vec<u8>) {
+        for v in [self.mask, self.mode, self.uid, self.gid] {
+            w.extend_from_slice(&v.to_le_bytes());
+        }
+        w.extend_from_slice(&self.size.to_le_bytes());
+        for (s, ns) in [self.atime, self.mtime] {
+            w.extend_from_slice(&s.to_le_bytes());
+            w.extend_from_slice(&ns.to_le_bytes());
+        }
+    }
+
+    pub fn get(r: &mut Reader) -> Result<SetAttr, Errno> {
+        let mut a = SetAttr {
+            mask: r.u32()?,
+            mode: r.u32()?,
+            uid: r.u32()?,
+            gid: r.u32()?,
+            size: r.u64()?,
+            ..SetAttr::default()
+        };
+        a.atime = (r.i64()?, r.i64()?);
+        a.mtime = (r.i64()?, r.i64()?);
+        Ok(a)
+    }
+}
+
+/// A filesystem's `statfs`, as the sandbox's `statfs` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatFs {
+    pub fs_type: u64,
+    pub bsize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub namelen: u64,
+    pub frsize: u64,
+    pub flags: u64,
+}
+
+impl StatFs {
+    /// From x86-64's `struct statfs` as the kernel writes it (words:
+    /// type, bsize, blocks, bfree, bavail, files, ffree, fsid, namelen,
+    /// frsize, flags, spare).
+    pub fn from_raw(w: &[u64; 15]) -> StatFs {
+        StatFs {
+            fs_type: w[0],
+            bsize: w[1],
+            blocks: w[2],
+            bfree: w[3],
+            bavail: w[4],
+            files: w[5],
+            ffree: w[6],
+            namelen: w[8],
+            frsize: w[9],
+            flags: w[10],
+        }
+    }
+
+    fn fields(&self) -> [u64; 10] {
+        [
+            self.fs_type,
+            self.bsize,
+            self.blocks,
+            self.bfree,
+            self.bavail,
+            self.files,
+            self.ffree,
+            self.namelen,
+            self.frsize,
+            self.flags,
+        ]
+    }
+
+    pub fn put(&self, w: &mut Vec<u8>) {
+        for v in self.fields() {
+            w.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    pub fn get(r: &mut Reader) -> Result<StatFs, Errno> {
+        Ok(StatFs {
+            fs_type: r.u64()?,
+            bsize: r.u64()?,
+            blocks: r.u64()?,
+            bfree: r.u64()?,
+            bavail: r.u64()?,
+            files: r.u64()?,
+            ffree: r.u64()?,
+            namelen: r.u64()?,
+            frsize: r.u64()?,
+            flags: r.u64()?,
+        })
+    }
+}
+
+/// The longest extended attribute name and value (`XATTR_NAME_MAX`,
+/// and what fits a message).
+pub const XATTR_NAME_MAX: usize = 255;
+pub const XATTR_VALUE_MAX: usize = 56 * 1024;
+
 /// In a [`READDIR`] answer: the listing of the directory at this path
 /// follows.
 pub const REC_DIR: u8 = 1;
@@ -50,8 +217,10 @@ pub const MAX_MSG: usize = 60 * 1024;
 pub const MAX_PATH: usize = 4096;
 
 /// Open flags a request may carry: the gofer adds `O_NOFOLLOW`,
-/// `O_CLOEXEC` and `O_NOCTTY` itself, and serves reads only.
+/// `O_CLOEXEC` and `O_NOCTTY` itself. The first two serve reads.
 pub const OPEN_FLAGS: u32 = (libc::O_DIRECTORY | libc::O_NONBLOCK) as u32;
+/// Flags that write, allowed on a writable mount only.
+pub const OPEN_WRITE_FLAGS: u32 = (libc::O_WRONLY | libc::O_RDWR | libc::O_TRUNC) as u32;
 
 /// A file's attributes, as `lstat` gives them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -273,6 +442,32 @@ pub fn valid_path(path: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setattr_and_statfs_round_trip() {
+        let a = SetAttr {
+            mask: SET_MODE | SET_MTIME,
+            mode: 0o640,
+            uid: 7,
+            gid: 8,
+            size: 1 << 40,
+            atime: (1, 2),
+            mtime: (-3, libc::UTIME_NOW),
+        };
+        let mut w = Vec::new();
+        a.put(&mut w);
+        assert_eq!(SetAttr::get(&mut Reader::new(&w)), Ok(a));
+        let s = StatFs {
+            fs_type: 0xef53,
+            bsize: 4096,
+            namelen: 255,
+            ..StatFs::default()
+        };
+        w.clear();
+        s.put(&mut w);
+        assert_eq!(StatFs::get(&mut Reader::new(&w)), Ok(s));
+        assert_eq!(StatFs::get(&mut Reader::new(&w[..79])), Err(Errno::EIO));
+    }
 
     #[test]
     fn paths() {

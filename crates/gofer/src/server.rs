@@ -4,8 +4,12 @@
 //! RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` and `O_NOFOLLOW` from the
 //! root descriptor: no component may be a symlink (the sentry resolves
 //! symlinks itself and asks again with the target), none may climb out.
-//! A last component is then looked at with `*at` calls that do not
-//! follow it. Only reads are served.
+//! A last component is then looked at, created, changed or removed with
+//! `*at` calls that do not follow it (`AT_SYMLINK_NOFOLLOW`, `O_NOFOLLOW`,
+//! or on an `O_PATH | O_NOFOLLOW` descriptor of the file itself with
+//! `AT_EMPTY_PATH`). Writes are served only by a writable server
+//! ([`Server::writable`]); a read-only one answers them `EROFS` before
+//! looking at anything.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -28,6 +32,12 @@ const RESOLVE_BENEATH: u64 = 0x08;
 pub struct Server {
     root: OwnedFd,
     sock: OwnedFd,
+    /// Whether requests that change the tree are served (else `EROFS`).
+    writable: bool,
+    /// This process's effective IDs: a new file is given the owner the
+    /// sentry asks for only when it differs.
+    euid: u32,
+    egid: u32,
     /// The directory of the last `STAT` (path and an `O_PATH`
     /// descriptor): lookups come in runs in one directory.
     last_dir: Option<(Vec<u8>, OwnedFd)>,
@@ -77,6 +87,71 @@ fn readlink_at(dir: RawFd, name: &std::ffi::CStr) -> Result<Vec<u8>, Errno> {
     }
     buf.truncate(n as usize);
     Ok(buf)
+}
+
+/// `fchmodat2` (Linux 6.6): the only `chmod` that can act on a
+/// descriptor of the file itself without following a symlink.
+const SYS_FCHMODAT2: libc::c_long = 452;
+
+/// A host call's 0 or -1 as a result.
+fn host(r: i32) -> Result<(), Errno> {
+    if r < 0 {
+        Err(Errno::last_host())
+    } else {
+        Ok(())
+    }
+}
+
+/// The `*xattrat` calls (Linux 6.13): extended attributes of a name in
+/// a directory, the name not followed. On an older host they answer
+/// `ENOSYS`, passed on as `EOPNOTSUPP`.
+const SYS_SETXATTRAT: libc::c_long = 463;
+const SYS_GETXATTRAT: libc::c_long = 464;
+const SYS_LISTXATTRAT: libc::c_long = 465;
+const SYS_REMOVEXATTRAT: libc::c_long = 466;
+
+/// `struct xattr_args`.
+#[repr(C)]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+/// An `*xattrat` result: the byte count, or the error.
+fn xattr_call(r: libc::c_long) -> Result<usize, Errno> {
+    if r >= 0 {
+        return Ok(r as usize);
+    }
+    match Errno::last_host() {
+        Errno::ENOSYS => Err(Errno::EOPNOTSUPP),
+        e => Err(e),
+    }
+}
+
+/// A directory descriptor a request works in: borrowed (the root, the
+/// cached directory) or opened for it.
+enum Dir {
+    Raw(RawFd),
+    Own(OwnedFd),
+}
+
+impl Dir {
+    fn raw(&self) -> RawFd {
+        match self {
+            Dir::Raw(fd) => *fd,
+            Dir::Own(fd) => fd.as_raw_fd(),
+        }
+    }
+}
+
+/// An extended attribute's name, checked: not empty, at most
+/// `XATTR_NAME_MAX`, no NUL.
+fn xattr_name(b: &[u8]) -> Result<std::ffi::CString, Errno> {
+    if b.is_empty() || b.len() > proto::XATTR_NAME_MAX {
+        return Err(Errno::ERANGE);
+    }
+    std::ffi::CString::new(b).map_err(|_| Errno::EINVAL)
 }
 
 /// `a/b` (either may be empty).
@@ -170,14 +245,31 @@ impl Server {
         Server {
             root,
             sock,
+            writable: false,
+            // SAFETY: geteuid/getegid cannot fail.
+            euid: unsafe { libc::geteuid() },
+            // SAFETY: as above.
+            egid: unsafe { libc::getegid() },
             last_dir: None,
         }
+    }
+
+    /// Serves requests that change the tree too (`--overlay=none`, a
+    /// read-write volume).
+    pub fn writable(mut self, on: bool) -> Server {
+        self.writable = on;
+        self
     }
 
     /// Opens `path` beneath the root; `flags` gain `O_NOFOLLOW`,
     /// `O_CLOEXEC` and (unless `O_PATH`, where `openat2` refuses it)
     /// `O_NOCTTY`.
     fn open_beneath(&self, path: &[u8], flags: i32) -> Result<OwnedFd, Errno> {
+        self.open_beneath_mode(path, flags, 0)
+    }
+
+    /// [`Server::open_beneath`] with a creation mode.
+    fn open_beneath_mode(&self, path: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
         let c = cstr(path)?;
         let noctty = if flags & libc::O_PATH == 0 {
             libc::O_NOCTTY
@@ -186,7 +278,7 @@ impl Server {
         };
         let how = OpenHow {
             flags: (flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | noctty) as u64,
-            mode: 0,
+            mode: u64::from(mode),
             resolve: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
         loop {
@@ -328,67 +420,543 @@ impl Server {
         batch.finish()
     }
 
-    /// Answers one request; `Err` only for a failure to answer.
-    fn answer(&mut self, req: &[u8], out: &mut Vec<u8>) -> Result<(), Errno> {
-        let mut r = Reader::new(req);
-        let parsed = (|| {
-            let op = r.u8()?;
-            let flags = if op == proto::OPEN || op == proto::READDIR {
-                r.u32()?
-            } else {
-                0
-            };
-            let path = r.bytes()?;
-            let mut starts = Vec::new();
-            if op == proto::READDIR {
-                for _ in 0..r.u32()? {
-                    let name = r.bytes()?;
-                    if name.is_empty() || name.contains(&b'/') || !proto::valid_path(name) {
-                        return Err(Errno::EINVAL);
-                    }
-                    starts.push(name.to_vec());
+    /// The directory holding the last component of `path` and that
+    /// component (`EINVAL` for the root itself, which has no name).
+    fn parent(&mut self, path: &[u8]) -> Result<(Dir, std::ffi::CString), Errno> {
+        if path.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let (dir, name) = split(path);
+        let name = cstr(name)?;
+        Ok((Dir::Raw(self.dir_fd(dir)?), name))
+    }
+
+    /// [`Server::parent`] with a descriptor of its own (for a request
+    /// naming two paths: the cached one would be replaced).
+    fn parent_owned(&self, path: &[u8]) -> Result<(Dir, std::ffi::CString), Errno> {
+        if path.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let (dir, name) = split(path);
+        let name = cstr(name)?;
+        if dir.is_empty() {
+            return Ok((Dir::Raw(self.root.as_raw_fd()), name));
+        }
+        Ok((
+            Dir::Own(self.open_beneath(dir, libc::O_PATH | libc::O_DIRECTORY)?),
+            name,
+        ))
+    }
+
+    /// Gives a file just made the owner the sentry asked for.
+    fn chown_new(
+        &self,
+        dir: RawFd,
+        name: &std::ffi::CStr,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), Errno> {
+        if uid == self.euid && gid == self.egid {
+            return Ok(());
+        }
+        // SAFETY: valid descriptor and name; the link itself is changed.
+        host(unsafe { libc::fchownat(dir, name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+    }
+
+    /// Makes a node by `make` (`mkdirat`, `mknodat`, `symlinkat` of the
+    /// name in the directory), gives it its owner and returns its
+    /// attributes. A failure after the node was made removes it again.
+    fn make(
+        &mut self,
+        path: &[u8],
+        uid: u32,
+        gid: u32,
+        is_dir: bool,
+        make: impl FnOnce(RawFd, &std::ffi::CStr) -> i32,
+    ) -> Result<Attr, Errno> {
+        let (dir, name) = self.parent(path)?;
+        host(make(dir.raw(), &name))?;
+        let done = self
+            .chown_new(dir.raw(), &name, uid, gid)
+            .and_then(|_| lstat_at(dir.raw(), &name));
+        if done.is_err() {
+            let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
+            // SAFETY: removes what was just made, by name in its directory.
+            unsafe { libc::unlinkat(dir.raw(), name.as_ptr(), flags) };
+        }
+        done
+    }
+
+    fn create(
+        &mut self,
+        path: &[u8],
+        acc: u32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(OwnedFd, Attr), Errno> {
+        let acc = match acc as i32 {
+            libc::O_RDONLY => libc::O_RDONLY,
+            libc::O_WRONLY | libc::O_RDWR => libc::O_RDWR,
+            _ => return Err(Errno::EINVAL),
+        };
+        if path.is_empty() {
+            return Err(Errno::EEXIST);
+        }
+        let fd = self.open_beneath_mode(path, acc | libc::O_CREAT | libc::O_EXCL, mode & 0o7777)?;
+        if uid != self.euid || gid != self.egid {
+            // SAFETY: the descriptor of the file just made.
+            let r = unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) };
+            if r != 0 {
+                let e = Errno::last_host();
+                if let Ok((dir, name)) = self.parent(path) {
+                    // SAFETY: removes the file just made, by name.
+                    unsafe { libc::unlinkat(dir.raw(), name.as_ptr(), 0) };
                 }
+                return Err(e);
             }
-            if !r.is_empty() || !proto::valid_path(path) {
+        }
+        let a = fstat(fd.as_raw_fd())?;
+        Ok((fd, a))
+    }
+
+    fn link(&mut self, old: &[u8], new: &[u8]) -> Result<Attr, Errno> {
+        let (od, on) = self.parent_owned(old)?;
+        let (nd, nn) = self.parent_owned(new)?;
+        // No AT_SYMLINK_FOLLOW: a symlink is linked itself.
+        // SAFETY: valid descriptors and names.
+        host(unsafe { libc::linkat(od.raw(), on.as_ptr(), nd.raw(), nn.as_ptr(), 0) })?;
+        lstat_at(nd.raw(), &nn)
+    }
+
+    fn rename(&mut self, old: &[u8], new: &[u8], flags: u32) -> Result<(), Errno> {
+        if flags & !(libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (od, on) = self.parent_owned(old)?;
+        let (nd, nn) = self.parent_owned(new)?;
+        // A directory renamed may be the cached one, under its old path.
+        self.last_dir = None;
+        // SAFETY: valid descriptors and names.
+        host(unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                od.raw(),
+                on.as_ptr(),
+                nd.raw(),
+                nn.as_ptr(),
+                flags,
+            ) as i32
+        })
+    }
+
+    fn unlink(&mut self, path: &[u8], flags: u32) -> Result<(), Errno> {
+        if flags & !(libc::AT_REMOVEDIR as u32) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if path.is_empty() {
+            return Err(Errno::EBUSY);
+        }
+        let (dir, name) = self.parent(path)?;
+        // SAFETY: valid descriptor and name.
+        let r = host(unsafe { libc::unlinkat(dir.raw(), name.as_ptr(), flags as i32) });
+        drop(dir);
+        if flags != 0 {
+            // The cached directory may be the one removed.
+            self.last_dir = None;
+        }
+        r
+    }
+
+    /// An `O_PATH` descriptor of the file itself (a symlink not followed).
+    fn object(&self, path: &[u8]) -> Result<OwnedFd, Errno> {
+        self.open_beneath(path, libc::O_PATH)
+    }
+
+    fn setattr(&mut self, path: &[u8], a: &proto::SetAttr) -> Result<Attr, Errno> {
+        let known = proto::SET_MODE
+            | proto::SET_UID
+            | proto::SET_GID
+            | proto::SET_SIZE
+            | proto::SET_ATIME
+            | proto::SET_MTIME;
+        if a.mask & !known != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let obj = self.object(path)?;
+        let fd = obj.as_raw_fd();
+        if a.mask & proto::SET_SIZE != 0 {
+            let size = i64::try_from(a.size).map_err(|_| Errno::EFBIG)?;
+            // Through a descriptor for writing: a symlink or a directory
+            // fails here (O_NOFOLLOW, EISDIR), as truncate(2) would.
+            let w = self.open_beneath(path, libc::O_WRONLY | libc::O_NONBLOCK)?;
+            // SAFETY: our own descriptor.
+            host(unsafe { libc::ftruncate(w.as_raw_fd(), size) })?;
+        }
+        if a.mask & (proto::SET_UID | proto::SET_GID) != 0 {
+            let uid = if a.mask & proto::SET_UID != 0 {
+                a.uid
+            } else {
+                u32::MAX
+            };
+            let gid = if a.mask & proto::SET_GID != 0 {
+                a.gid
+            } else {
+                u32::MAX
+            };
+            // SAFETY: the object's own descriptor, empty path.
+            host(unsafe { libc::fchownat(fd, c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })?;
+        }
+        if a.mask & proto::SET_MODE != 0 {
+            // fchmodat2: the object itself; EOPNOTSUPP for a symlink.
+            // SAFETY: the object's own descriptor, empty path.
+            host(unsafe {
+                libc::syscall(
+                    SYS_FCHMODAT2,
+                    fd,
+                    c"".as_ptr(),
+                    a.mode & 0o7777,
+                    libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+                ) as i32
+            })?;
+        }
+        if a.mask & (proto::SET_ATIME | proto::SET_MTIME) != 0 {
+            let ts = |on: bool, t: (i64, i64)| libc::timespec {
+                tv_sec: if on { t.0 } else { 0 },
+                tv_nsec: if on { t.1 } else { libc::UTIME_OMIT },
+            };
+            let times = [
+                ts(a.mask & proto::SET_ATIME != 0, a.atime),
+                ts(a.mask & proto::SET_MTIME != 0, a.mtime),
+            ];
+            // SAFETY: the object's own descriptor, empty path, two times.
+            host(unsafe {
+                libc::syscall(
+                    libc::SYS_utimensat,
+                    fd,
+                    c"".as_ptr(),
+                    times.as_ptr(),
+                    libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+                ) as i32
+            })?;
+        }
+        fstat(fd)
+    }
+
+    /// The directory of `path`'s last component and that component, for
+    /// the `*xattrat` calls (the root itself: the root and `.`).
+    fn xattr_target(&mut self, path: &[u8]) -> Result<(Dir, std::ffi::CString), Errno> {
+        if path.is_empty() {
+            return Ok((Dir::Raw(self.root.as_raw_fd()), cstr(b"")?));
+        }
+        self.parent(path)
+    }
+    fn statfs(&mut self, path: &[u8]) -> Result<proto::StatFs, Errno> {
+        let obj = self.object(path)?;
+        let mut w = [0u64; 15];
+        // SAFETY: fstatfs writes a `struct statfs` (15 words on x86-64)
+        // into the array.
+        host(unsafe { libc::syscall(libc::SYS_fstatfs, obj.as_raw_fd(), w.as_mut_ptr()) as i32 })?;
+        Ok(proto::StatFs::from_raw(&w))
+    }
+
+    fn fsync(&mut self, path: &[u8], data_only: bool) -> Result<(), Errno> {
+        let f = self.open_beneath(path, libc::O_RDONLY | libc::O_NONBLOCK)?;
+        // SAFETY: our own descriptor.
+        host(unsafe {
+            if data_only {
+                libc::fdatasync(f.as_raw_fd())
+            } else {
+                libc::fsync(f.as_raw_fd())
+            }
+        })
+    }
+
+    /// Serves one parsed request into `out` (after the status word);
+    /// a descriptor to donate goes to `fd`.
+    fn serve_op(
+        &mut self,
+        op: u8,
+        r: &mut Reader,
+        out: &mut Vec<u8>,
+        fd: &mut Option<OwnedFd>,
+    ) -> Result<(), Errno> {
+        let path_of = |r: &mut Reader<'_>| -> Result<Vec<u8>, Errno> {
+            let p = r.bytes()?;
+            if !proto::valid_path(p) {
                 return Err(Errno::EINVAL);
             }
-            Ok((op, flags, path, starts))
-        })();
-        out.clear();
-        out.extend_from_slice(&0i32.to_le_bytes());
-        let mut fd = None;
-        let result = match parsed {
-            Err(e) => Err(e),
-            Ok((proto::STAT, _, path, _)) => self.stat(path).and_then(|a| {
+            Ok(p.to_vec())
+        };
+        let done = |r: &Reader<'_>| {
+            if r.is_empty() {
+                Ok(())
+            } else {
+                Err(Errno::EINVAL)
+            }
+        };
+        let writes = matches!(
+            op,
+            proto::CREATE
+                | proto::MKDIR
+                | proto::MKNOD
+                | proto::SYMLINK
+                | proto::LINK
+                | proto::UNLINK
+                | proto::RENAME
+                | proto::SETATTR
+                | proto::SETXATTR
+                | proto::REMOVEXATTR
+        );
+        if writes && !self.writable {
+            return Err(Errno::EROFS);
+        }
+        match op {
+            proto::STAT => {
+                let path = path_of(r)?;
+                done(r)?;
+                let a = self.stat(&path)?;
                 a.put(out);
                 // A symlink's target comes along: the sentry would ask next.
                 if a.is_symlink() {
-                    out.extend(self.readlink(path)?);
-                }
-                Ok(())
-            }),
-            Ok((proto::READLINK, _, path, _)) => self.readlink(path).map(|t| out.extend(t)),
-            Ok((proto::OPEN, flags, path, _)) => {
-                if flags & !proto::OPEN_FLAGS != 0 {
-                    Err(Errno::EROFS)
-                } else {
-                    self.open_beneath(path, libc::O_RDONLY | flags as i32)
-                        .and_then(|f| {
-                            fstat(f.as_raw_fd())?.put(out);
-                            fd = Some(f);
-                            Ok(())
-                        })
+                    out.extend(self.readlink(&path)?);
                 }
             }
-            Ok((proto::READDIR, budget, path, starts)) => {
-                match self.readdir(path, starts, budget as usize, out) {
+            proto::READLINK => {
+                let path = path_of(r)?;
+                done(r)?;
+                out.extend(self.readlink(&path)?);
+            }
+            proto::OPEN => {
+                let flags = r.u32()?;
+                let path = path_of(r)?;
+                done(r)?;
+                if flags & !(proto::OPEN_FLAGS | proto::OPEN_WRITE_FLAGS) != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if flags & proto::OPEN_WRITE_FLAGS != 0 && !self.writable {
+                    return Err(Errno::EROFS);
+                }
+                let f = self.open_beneath(&path, flags as i32)?;
+                fstat(f.as_raw_fd())?.put(out);
+                *fd = Some(f);
+            }
+            proto::CREATE => {
+                let (acc, mode, uid, gid) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+                let path = path_of(r)?;
+                done(r)?;
+                let (f, a) = self.create(&path, acc, mode, uid, gid)?;
+                a.put(out);
+                *fd = Some(f);
+            }
+            proto::MKDIR => {
+                let (mode, uid, gid) = (r.u32()?, r.u32()?, r.u32()?);
+                let path = path_of(r)?;
+                done(r)?;
+                self.make(&path, uid, gid, true, |d, n| {
+                    // SAFETY: valid descriptor and name.
+                    unsafe { libc::mkdirat(d, n.as_ptr(), mode & 0o7777) }
+                })?
+                .put(out);
+            }
+            proto::MKNOD => {
+                let (mode, uid, gid) = (r.u32()?, r.u32()?, r.u32()?);
+                let path = path_of(r)?;
+                done(r)?;
+                // Never a device: the sandbox's devices are its own.
+                if !matches!(
+                    mode & libc::S_IFMT,
+                    libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK
+                ) {
+                    return Err(Errno::EPERM);
+                }
+                self.make(&path, uid, gid, false, |d, n| {
+                    // SAFETY: valid descriptor and name.
+                    unsafe { libc::mknodat(d, n.as_ptr(), mode & (libc::S_IFMT | 0o7777), 0) }
+                })?
+                .put(out);
+            }
+            proto::SYMLINK => {
+                let (uid, gid) = (r.u32()?, r.u32()?);
+                let path = path_of(r)?;
+                let target = r.bytes()?;
+                done(r)?;
+                if target.is_empty() || target.len() >= proto::MAX_PATH {
+                    return Err(Errno::ENOENT);
+                }
+                let target = std::ffi::CString::new(target).map_err(|_| Errno::EINVAL)?;
+                self.make(&path, uid, gid, false, |d, n| {
+                    // SAFETY: valid descriptor, name and target.
+                    unsafe { libc::symlinkat(target.as_ptr(), d, n.as_ptr()) }
+                })?
+                .put(out);
+            }
+            proto::LINK => {
+                let old = path_of(r)?;
+                let new = path_of(r)?;
+                done(r)?;
+                self.link(&old, &new)?.put(out);
+            }
+            proto::UNLINK => {
+                let flags = r.u32()?;
+                let path = path_of(r)?;
+                done(r)?;
+                self.unlink(&path, flags)?;
+            }
+            proto::RENAME => {
+                let flags = r.u32()?;
+                let old = path_of(r)?;
+                let new = path_of(r)?;
+                done(r)?;
+                self.rename(&old, &new, flags)?;
+            }
+            proto::SETATTR => {
+                let a = proto::SetAttr::get(r)?;
+                let path = path_of(r)?;
+                done(r)?;
+                self.setattr(&path, &a)?.put(out);
+            }
+            proto::GETXATTR => {
+                let path = path_of(r)?;
+                let name = xattr_name(r.bytes()?)?;
+                done(r)?;
+                let (dir, file) = self.xattr_target(&path)?;
+                let mut buf = vec![0u8; proto::XATTR_VALUE_MAX];
+                let mut args = XattrArgs {
+                    value: buf.as_mut_ptr() as u64,
+                    size: buf.len() as u32,
+                    flags: 0,
+                };
+                // SAFETY: valid descriptor and names; `args` points at a
+                // live buffer of the size it gives.
+                let n = xattr_call(unsafe {
+                    libc::syscall(
+                        SYS_GETXATTRAT,
+                        dir.raw(),
+                        file.as_ptr(),
+                        libc::AT_SYMLINK_NOFOLLOW,
+                        name.as_ptr(),
+                        &mut args as *mut XattrArgs,
+                        std::mem::size_of::<XattrArgs>(),
+                    )
+                })?;
+                out.extend_from_slice(&buf[..n]);
+            }
+            proto::SETXATTR => {
+                let flags = r.u32()?;
+                let path = path_of(r)?;
+                let name = xattr_name(r.bytes()?)?;
+                let value = r.bytes()?;
+                done(r)?;
+                if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE) as u32 != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let (dir, file) = self.xattr_target(&path)?;
+                let args = XattrArgs {
+                    value: value.as_ptr() as u64,
+                    size: value.len() as u32,
+                    flags,
+                };
+                // SAFETY: valid descriptor and names; `args` points at the
+                // value, of the size it gives.
+                xattr_call(unsafe {
+                    libc::syscall(
+                        SYS_SETXATTRAT,
+                        dir.raw(),
+                        file.as_ptr(),
+                        libc::AT_SYMLINK_NOFOLLOW,
+                        name.as_ptr(),
+                        &args as *const XattrArgs,
+                        std::mem::size_of::<XattrArgs>(),
+                    )
+                })?;
+            }
+            proto::LISTXATTR => {
+                let path = path_of(r)?;
+                done(r)?;
+                let (dir, file) = self.xattr_target(&path)?;
+                let mut buf = vec![0u8; proto::XATTR_VALUE_MAX];
+                // SAFETY: valid descriptor and name, a buffer of that length.
+                let n = xattr_call(unsafe {
+                    libc::syscall(
+                        SYS_LISTXATTRAT,
+                        dir.raw(),
+                        file.as_ptr(),
+                        libc::AT_SYMLINK_NOFOLLOW,
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                    )
+                })?;
+                out.extend_from_slice(&buf[..n]);
+            }
+            proto::REMOVEXATTR => {
+                let path = path_of(r)?;
+                let name = xattr_name(r.bytes()?)?;
+                done(r)?;
+                let (dir, file) = self.xattr_target(&path)?;
+                // SAFETY: valid descriptor and names.
+                xattr_call(unsafe {
+                    libc::syscall(
+                        SYS_REMOVEXATTRAT,
+                        dir.raw(),
+                        file.as_ptr(),
+                        libc::AT_SYMLINK_NOFOLLOW,
+                        name.as_ptr(),
+                    )
+                })?;
+            }
+            proto::STATFS => {
+                let path = path_of(r)?;
+                done(r)?;
+                self.statfs(&path)?.put(out);
+            }
+            proto::FSYNC => {
+                let data_only = r.u32()? != 0;
+                let path = path_of(r)?;
+                done(r)?;
+                self.fsync(&path, data_only)?;
+            }
+            _ => return Err(Errno::ENOSYS),
+        }
+        Ok(())
+    }
+
+    /// Answers one request; `Err` only for a failure to answer.
+    fn answer(&mut self, req: &[u8], out: &mut Vec<u8>) -> Result<(), Errno> {
+        let mut r = Reader::new(req);
+        out.clear();
+        out.extend_from_slice(&0i32.to_le_bytes());
+        let mut fd = None;
+        let result = match r.u8() {
+            Err(e) => Err(e),
+            Ok(proto::READDIR) => {
+                let parsed = (|| {
+                    let budget = r.u32()?;
+                    let path = r.bytes()?;
+                    let mut starts = Vec::new();
+                    for _ in 0..r.u32()? {
+                        let name = r.bytes()?;
+                        if name.is_empty() || name.contains(&b'/') || !proto::valid_path(name) {
+                            return Err(Errno::EINVAL);
+                        }
+                        starts.push(name.to_vec());
+                    }
+                    if !r.is_empty() || !proto::valid_path(path) {
+                        return Err(Errno::EINVAL);
+                    }
+                    Ok((budget, path.to_vec(), starts))
+                })();
+                match parsed.and_then(|(budget, path, starts)| {
+                    self.readdir(&path, starts, budget as usize, out)
+                }) {
                     Ok(()) => return Ok(()),
                     Err(e) => Err(e),
                 }
             }
-            Ok(_) => Err(Errno::ENOSYS),
+            Ok(op) => self.serve_op(op, &mut r, out, &mut fd),
         };
         if let Err(e) = result {
+            fd = None;
             out.clear();
             out.extend_from_slice(&e.0.to_le_bytes());
         }
@@ -453,13 +1021,14 @@ pub fn open_root(dir: &str) -> Result<OwnedFd, Errno> {
 }
 
 /// Serves `dir` from a thread of this process (unit tests, and VFSs made
-/// without a gofer process); returns the client's end.
-pub fn serve_in_thread(dir: &str) -> Result<OwnedFd, Errno> {
+/// without a gofer process), with writes if `writable`; returns the
+/// client's end.
+pub fn serve_in_thread(dir: &str, writable: bool) -> Result<OwnedFd, Errno> {
     let root = open_root(dir)?;
     let (ours, theirs) = socket_pair()?;
     std::thread::Builder::new()
         .name("gofer".into())
-        .spawn(move || Server::new(root, theirs).serve())
+        .spawn(move || Server::new(root, theirs).writable(writable).serve())
         .map_err(|_| Errno::EAGAIN)?;
     Ok(ours)
 }

@@ -260,7 +260,7 @@ pub fn exit_robust_list(t: &Task) {
     if head == 0 || len != 24 {
         return;
     }
-    let tid = t.tid();
+    let tid = t.vpid(t.tid());
     let Ok(h) = t.mm().read_obj::<[u64; 3]>(head) else {
         return;
     };
@@ -292,7 +292,7 @@ pub fn lock_pi(
     try_only: bool,
 ) -> SysResult<u64> {
     let kernel = t.kernel.clone();
-    let tid = t.tid() as u32;
+    let tid = t.vpid(t.tid()) as u32;
     let woken = Arc::new(AtomicBool::new(false));
     loop {
         let mut sleepers = lock(&kernel.futexes.sleepers);
@@ -304,7 +304,7 @@ pub fn lock_pi(
         let owner = v & FUTEX_TID_MASK;
         let others_wait = sleepers.iter().any(|s| s.key == key);
         let waiters_bit = if others_wait { FUTEX_WAITERS } else { 0 };
-        if owner == 0 || kernel.find_task(owner as i32).is_none() {
+        if owner == 0 || t.find_task(owner as i32).is_none() {
             // Free, or its owner is gone: take it (marking a dead owner).
             let died = if owner != 0 {
                 FUTEX_OWNER_DIED
@@ -377,7 +377,7 @@ pub fn wait_requeue_pi(
             bitset: u32::MAX,
             waiter: t.shared.waiter.clone(),
             woken: woken.clone(),
-            tid: t.tid(),
+            tid: t.vpid(t.tid()),
             requeue_pi: Some(k2),
         });
     }
@@ -418,7 +418,7 @@ pub fn cmp_requeue_pi(
         loop {
             let v = mf.load_u32(word2);
             let owner = v & FUTEX_TID_MASK;
-            let dead = owner != 0 && kernel.find_task(owner as i32).is_none();
+            let dead = owner != 0 && t.find_task(owner as i32).is_none();
             if owner != 0 && !dead {
                 break;
             }
@@ -456,7 +456,7 @@ pub fn cmp_requeue_pi(
 /// `FUTEX_UNLOCK_PI`: hands the lock to the longest waiter, or frees it.
 pub fn unlock_pi(t: &mut Task, addr: u64) -> SysResult<u64> {
     let kernel = t.kernel.clone();
-    let tid = t.tid() as u32;
+    let tid = t.vpid(t.tid()) as u32;
     let mut sleepers = lock(&kernel.futexes.sleepers);
     t.mm().check_access(addr, 4, true)?;
     let key = t.mm().futex_key(addr)?;

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod klog;
 pub mod ns;
 pub mod pidfd;
+pub mod pidns;
 pub mod process;
 pub mod procfs;
 pub mod ptrace;
@@ -52,12 +53,14 @@ pub type Dispatch = fn(&mut Task) -> SysResult<u64>;
 /// Most tasks one sandbox may hold, whoever asks: each costs a host thread.
 pub const MAX_TASKS: usize = 8192;
 
-/// Every task and process, by id.
+/// Every task and process, by global id (see [`pidns`]).
 #[derive(Default)]
 pub struct PidTable {
     next: i32,
     pub tasks: BTreeMap<i32, Arc<TaskShared>>,
     pub groups: BTreeMap<i32, Arc<ThreadGroup>>,
+    /// The nested pid namespace of each id that has numbers in one.
+    ns_of: std::collections::HashMap<i32, Arc<pidns::PidNs>>,
 }
 
 impl PidTable {
@@ -68,20 +71,63 @@ impl PidTable {
         self.next.max(1)
     }
 
+    /// Writes the first namespace's `ns_last_pid`.
+    pub fn set_last_pid(&mut self, n: i32) {
+        self.next = n;
+    }
+
     pub fn alloc(&mut self) -> SysResult<i32> {
         if self.tasks.len() >= MAX_TASKS {
             return Err(Errno::EAGAIN);
         }
         loop {
-            self.next = if self.next >= 4_194_303 {
+            self.next = if self.next >= pidns::PID_MAX - 1 {
                 2
             } else {
                 self.next + 1
             };
-            if !self.tasks.contains_key(&self.next) && !self.groups.contains_key(&self.next) {
+            if !self.tasks.contains_key(&self.next)
+                && !self.groups.contains_key(&self.next)
+                && !self.ns_of.contains_key(&self.next)
+            {
                 return Ok(self.next);
             }
         }
+    }
+
+    /// A free global id that also has its numbers in `ns` and the
+    /// namespaces above it (`ENOMEM` when `ns`'s init has exited).
+    pub fn alloc_in(&mut self, ns: &Arc<pidns::PidNs>) -> SysResult<i32> {
+        let g = self.alloc()?;
+        if !ns.is_initial() {
+            ns.alloc_chain(g)?;
+            self.ns_of.insert(g, ns.clone());
+        }
+        Ok(g)
+    }
+
+    /// Frees id `g`'s numbers in nested namespaces once neither a task nor
+    /// a process holds it.
+    fn release(&mut self, g: i32) {
+        if !self.tasks.contains_key(&g) && !self.groups.contains_key(&g) {
+            if let Some(ns) = self.ns_of.remove(&g) {
+                ns.free_chain(g);
+            }
+        }
+    }
+
+    /// Removes a task (its id is freed with the process's).
+    pub fn remove_task(&mut self, g: i32) -> Option<Arc<TaskShared>> {
+        let r = self.tasks.remove(&g);
+        self.release(g);
+        r
+    }
+
+    /// Removes a process (reaped).
+    pub fn remove_group(&mut self, g: i32) -> Option<Arc<ThreadGroup>> {
+        let r = self.groups.remove(&g);
+        self.release(g);
+        r
     }
 }
 
@@ -118,6 +164,9 @@ pub struct Kernel {
     pub swaps: swap::SwapAreas,
     /// The sandbox's keys and keyrings.
     pub keys: keys::KeyStore,
+    /// Paused (`rvisor pause`): no task runs application code or leaves
+    /// the run loop until [`Kernel::thaw`].
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 impl Kernel {
@@ -169,6 +218,7 @@ impl Kernel {
             klog: klog::KernelLog::new(start),
             swaps: swap::SwapAreas::default(),
             keys: keys::KeyStore::default(),
+            frozen: Default::default(),
         });
         k.boot_log();
         procfs::mount(&k);
@@ -245,6 +295,33 @@ impl Kernel {
         let groups: Vec<_> = lock(&self.table).groups.values().cloned().collect();
         for g in groups {
             signal::send_to_group(&g, SigInfo::new(SIGKILL, abi::signal::SI_KERNEL));
+        }
+    }
+
+    /// Stops every task (a container's `pause`, as the cgroup freezer):
+    /// each one, out of application code or woken from its wait, parks
+    /// in its run loop before it would next run application code; tasks
+    /// made meanwhile park before their first instruction. Asleep, they
+    /// use no CPU. SIGKILL still ends them.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+        self.kick_all();
+    }
+
+    /// Lets every task run again.
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
+        self.kick_all();
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.frozen.load(Ordering::SeqCst)
+    }
+
+    fn kick_all(&self) {
+        let tasks: Vec<_> = lock(&self.table).tasks.values().cloned().collect();
+        for t in tasks {
+            t.kick();
         }
     }
 

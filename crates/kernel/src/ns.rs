@@ -1,7 +1,7 @@
 //! The namespaces a task belongs to (Linux's `nsproxy`, plus its user
-//! namespace). UTS, IPC, mount, user, network and cgroup namespaces can be
-//! made afresh (`clone`/`unshare`); the pid and time namespaces are the
-//! sandbox's single ones for now. Each has an inode number, which
+//! namespace). UTS, IPC, mount, user, network, cgroup and pid namespaces
+//! can be made afresh (`clone`/`unshare`; pid namespaces in
+//! [`crate::pidns`]); the time namespace is the sandbox's single one. Each has an inode number, which
 //! `/proc/PID/ns/*` shows (`uts:[4026531838]`).
 //!
 //! User namespaces: credentials are kept as the sandbox's ("kernel") ids
@@ -302,6 +302,10 @@ pub struct Namespaces {
     pub user: Arc<UserNs>,
     pub net: Arc<NetNs>,
     pub cgroup: Arc<CgroupNs>,
+    /// The pid namespace the task's next children are made in
+    /// (`pid_for_children`); the task's own is its process's
+    /// (`ThreadGroup::pidns`).
+    pub pid: Arc<crate::pidns::PidNs>,
 }
 
 impl Namespaces {
@@ -338,6 +342,7 @@ impl Namespaces {
                 ino: INIT_CGROUP,
                 owner: user.clone(),
             }),
+            pid: crate::pidns::PidNs::initial(user.clone(), INIT_PID),
             user,
         })
     }
@@ -350,7 +355,7 @@ impl Namespaces {
             "mnt" => self.mnt.ns.ino,
             "net" => self.net.ino,
             "user" => self.user.ino,
-            "pid" | "pid_for_children" => INIT_PID,
+            "pid_for_children" => self.pid.ino,
             "cgroup" => self.cgroup.ino,
             "time" | "time_for_children" => INIT_TIME,
             _ => return None,
@@ -376,7 +381,8 @@ const MAX_USER_LEVEL: u32 = 32;
 pub fn for_child(task: &crate::Task, flags: u64) -> SysResult<(Arc<Namespaces>, bool)> {
     use crate::process::*;
     let cur = lock(&task.shared.ns).clone();
-    let others = CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWCGROUP;
+    let others =
+        CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWPID;
     if flags & (others | CLONE_NEWUSER) == 0 {
         return Ok((cur, false));
     }
@@ -452,6 +458,14 @@ pub fn for_child(task: &crate::Task, flags: u64) -> SysResult<(Arc<Namespaces>, 
             ino: next_ino(),
             owner: owner.clone(),
         });
+    }
+    if flags & CLONE_NEWPID != 0 {
+        // Below the namespace children go to, which must still be the
+        // caller's own (a second unshare before a fork is EINVAL).
+        if !Arc::ptr_eq(&cur.pid, &task.tg().pidns) {
+            return Err(Errno::EINVAL);
+        }
+        n.pid = crate::pidns::PidNs::child(&cur.pid, owner.clone(), next_ino())?;
     }
     Ok((Arc::new(n), new_user))
 }
@@ -559,6 +573,7 @@ pub enum NsRef {
     Net(Arc<NetNs>),
     User(Arc<UserNs>),
     Cgroup(Arc<CgroupNs>),
+    Pid(Arc<crate::pidns::PidNs>),
 }
 
 impl NsRef {
@@ -571,6 +586,7 @@ impl NsRef {
             "net" => NsRef::Net(n.net.clone()),
             "user" => NsRef::User(n.user.clone()),
             "cgroup" => NsRef::Cgroup(n.cgroup.clone()),
+            "pid_for_children" => NsRef::Pid(n.pid.clone()),
             _ => return None,
         })
     }
@@ -585,6 +601,7 @@ impl NsRef {
             NsRef::Net(_) => CLONE_NEWNET,
             NsRef::User(_) => CLONE_NEWUSER,
             NsRef::Cgroup(_) => CLONE_NEWCGROUP,
+            NsRef::Pid(_) => CLONE_NEWPID,
         }
     }
 
@@ -597,6 +614,7 @@ impl NsRef {
             NsRef::Net(x) => x.owner.clone(),
             NsRef::User(x) => x.clone(),
             NsRef::Cgroup(x) => x.owner.clone(),
+            NsRef::Pid(x) => x.owner.clone(),
         }
     }
 }

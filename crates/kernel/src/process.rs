@@ -14,6 +14,7 @@ use vfs::{Creds, File};
 use waiter::{events, Waiter};
 
 use crate::fdtable::FdTable;
+use crate::pidns;
 use crate::signal::{send_to_group, SigQueue};
 use crate::task::*;
 use crate::{run_task, Kernel};
@@ -81,12 +82,14 @@ fn default_rlimits() -> [Rlimit; 16] {
 }
 
 /// A process with the given state.
-fn new_group(pid: i32, inner: TgInner) -> Arc<ThreadGroup> {
+fn new_group(pid: i32, pidns: Arc<crate::pidns::PidNs>, inner: TgInner) -> Arc<ThreadGroup> {
     Arc::new(ThreadGroup {
         pid,
+        pidns,
         inner: Mutex::new(inner),
         child_events: waiter::Queue::new(),
         exit_events: waiter::Queue::new(),
+        signal_events: waiter::Queue::new(),
         cpu_timers: AtomicBool::new(false),
         start: Instant::now(),
     })
@@ -183,7 +186,6 @@ fn new_shared(
         files: Mutex::new(None),
         fsctx: Mutex::new(None),
         ns: Mutex::new(ns),
-        signal_events: waiter::Queue::new(),
         exec_exit: AtomicBool::new(false),
         attention: AtomicBool::new(true),
         shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],
@@ -422,6 +424,24 @@ pub struct InitExtras {
     pub umask: Option<u32>,
 }
 
+/// The file-system credentials of a process run as `uid`/`gid`/`groups`
+/// with capability sets `caps` (`None`: what the uid gets).
+pub fn creds_for(uid: u32, gid: u32, groups: Vec<u32>, caps: Option<&Caps>) -> Creds {
+    let fs_cap = |c: u32| match caps {
+        Some(caps) => caps.effective & (1 << c) != 0,
+        None => uid == 0,
+    };
+    Creds {
+        uid,
+        gid,
+        groups: Arc::from(groups),
+        dac_override: fs_cap(CAP_DAC_OVERRIDE),
+        dac_read_search: fs_cap(CAP_DAC_READ_SEARCH),
+        fowner: fs_cap(CAP_FOWNER),
+        landlock: None,
+    }
+}
+
 /// The init process to build: program, arguments, environment, working
 /// directory, standard streams, credentials and extras.
 pub struct InitSpec<'a> {
@@ -449,6 +469,51 @@ impl PreparedInit {
 
 /// Builds the init process (pid 1) without starting it.
 pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedInit> {
+    build_process(kernel, spec, None).map(PreparedInit)
+}
+
+/// Creates and starts a process that no process of the sandbox made: a
+/// container's `exec` (runc's process joined to the container from
+/// outside). It has no parent (`getppid` is 0, as for a process whose
+/// parent is outside the pid namespace), leads a new session (with
+/// `stdio.ctty` as its controlling terminal, if any), and is in init's
+/// namespaces. As it has no parent it stays a zombie once it has exited
+/// until the caller reaps it ([`reap_orphan`]); its own children pass to
+/// init when it exits.
+pub fn spawn_process(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<Arc<ThreadGroup>> {
+    let init = kernel.find_task(1).ok_or(Errno::ESRCH)?;
+    let ns = lock(&init.ns).clone();
+    let parts = build_process(kernel, spec, Some(ns))?;
+    let tg = parts.shared.tg.clone();
+    let shared = parts.shared.clone();
+    if let Err(e) = spawn(parts) {
+        finish_group(kernel, &shared, wait::signaled(SIGKILL, false), true);
+        reap_orphan(kernel, &tg);
+        return Err(e);
+    }
+    Ok(tg)
+}
+
+/// Removes a parentless process ([`spawn_process`]) that has exited from
+/// the pid table; `None` (and nothing done) while it runs, else its wait
+/// status.
+pub fn reap_orphan(kernel: &Kernel, tg: &Arc<ThreadGroup>) -> Option<i32> {
+    let status = tg.lock().exit_status?;
+    let mut t = lock(&kernel.table);
+    if t.groups.get(&tg.pid).is_some_and(|g| Arc::ptr_eq(g, tg)) {
+        t.groups.remove(&tg.pid);
+    }
+    Some(status)
+}
+
+/// Builds a process from `spec`: pid 1 in the kernel's first namespaces
+/// when `ns` is `None` (init), else a new pid leading a new session in
+/// `ns` (`spawn_process`).
+fn build_process(
+    kernel: &Arc<Kernel>,
+    spec: InitSpec,
+    ns: Option<Arc<crate::ns::Namespaces>>,
+) -> SysResult<TaskParts> {
     let InitSpec {
         path,
         argv,
@@ -484,11 +549,26 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
     let sighand = Arc::new(Mutex::new(SigHandlers {
         actions: [SigAction::default(); 64],
     }));
+    // The standard streams are installed before the process is visible.
+    let mut fds = FdTable::default();
+    for f in stdio.files {
+        fds.install(f, false, 0, u64::MAX)?;
+    }
+    let pidns = ns
+        .as_ref()
+        .map_or_else(|| kernel.init_ns.pid.clone(), |n| n.pid.clone());
+    let pid = match ns {
+        None => 1,
+        // Taken now, inserted below: a concurrent `clone` allocates past
+        // it, so no one else can take it meanwhile.
+        Some(_) => lock(&kernel.table).alloc_in(&pidns)?,
+    };
     let tg = new_group(
-        1,
+        pid,
+        pidns,
         TgInner::new(
             None,
-            (1, 1),
+            (pid, pid),
             rlimits,
             Some(loaded.exe.clone()),
             mm.clone(),
@@ -498,30 +578,28 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
     );
     set_quiesce_hook(&mut lock(&mm), &tg);
     let shared = new_shared(
-        1,
+        pid,
         tg.clone(),
         loaded.comm.clone(),
         SigSet::EMPTY,
         crate::sched::Sched::initial(),
-        kernel.init_ns.clone(),
+        ns.unwrap_or_else(|| kernel.init_ns.clone()),
     );
     if let Some(tty) = &stdio.ctty {
-        tty.set_control(1, 1);
+        tty.set_control(pid, pid);
         tg.lock().ctty = Some(tty.clone());
     }
     tg.lock().threads.push(shared.clone());
     {
         let mut t = lock(&kernel.table);
-        t.next = 1;
-        t.tasks.insert(1, shared.clone());
-        t.groups.insert(1, tg);
-    }
-    let mut fds = FdTable::default();
-    for f in stdio.files {
-        fds.install(f, false, 0, u64::MAX)?;
+        if pid == 1 {
+            t.next = 1;
+        }
+        t.tasks.insert(pid, shared.clone());
+        t.groups.insert(pid, tg);
     }
     let (uid, gid) = (creds.uid, creds.gid);
-    Ok(PreparedInit(TaskParts {
+    Ok(TaskParts {
         shared,
         kernel: kernel.clone(),
         regs: initial_regs(loaded.entry, loaded.sp),
@@ -551,7 +629,7 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
             ..Default::default()
         },
         vfork_done: None,
-    }))
+    })
 }
 
 /// `clone`/`fork`/`vfork`: a new process. Threads (`CLONE_THREAD`) are not
@@ -571,13 +649,21 @@ pub fn clone(
         if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 {
             return Err(Errno::EINVAL);
         }
+        // A thread shares its process's pid namespace.
+        if flags & (CLONE_NEWUSER | CLONE_NEWPID) != 0
+            || !Arc::ptr_eq(&lock(&task.shared.ns).pid, task.pidns())
+        {
+            return Err(Errno::EINVAL);
+        }
         return clone_thread(task, flags, stack, ptid, ctid, tls);
     }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & CLONE_NEWPID != 0 {
-        return Err(Errno::EPERM);
+    // A namespace's init may not make siblings (they would have no reaper
+    // inside).
+    if flags & CLONE_PARENT != 0 && task.tg().is_ns_init() {
+        return Err(Errno::EINVAL);
     }
     if flags & CLONE_NEWIPC != 0 && flags & CLONE_SYSVSEM != 0 {
         return Err(Errno::EINVAL);
@@ -662,9 +748,11 @@ pub fn clone(
             actions: lock(&task.sighand).actions,
         }))
     };
-    let pid = lock(&kernel.table).alloc()?;
+    let pid = lock(&kernel.table).alloc_in(&ns.pid)?;
+    let child_ns = ns.pid.clone();
     let tg = new_group(
         pid,
+        ns.pid.clone(),
         TgInner::new(
             parent_link.clone(),
             (pgid, sid),
@@ -695,11 +783,13 @@ pub fn clone(
     if event.is_some() {
         task.ptrace_attach_child(&shared);
     }
+    // The parent's view of the new id, and the child's own.
+    let vpid = task.vpid(pid);
     if flags & CLONE_PARENT_SETTID != 0 {
-        task.mm().write_obj(ptid, &pid)?;
+        task.mm().write_obj(ptid, &vpid)?;
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        lock(&child_mm).write_obj(ctid, &pid)?;
+        lock(&child_mm).write_obj(ctid, &child_ns.shown(pid))?;
     }
     let fds = if flags & CLONE_FILES != 0 {
         task.fds.clone()
@@ -767,8 +857,8 @@ pub fn clone(
     });
     if let Err(e) = r {
         let mut t = lock(&kernel.table);
-        t.tasks.remove(&pid);
-        t.groups.remove(&pid);
+        t.remove_task(pid);
+        t.remove_group(pid);
         drop(t);
         if let Some(p) = &parent_link {
             p.lock().children.retain(|c| c.pid != pid);
@@ -786,15 +876,15 @@ pub fn clone(
         task.mm().write_obj(pidfd_out, &fd)?;
     }
     if let Some(ev) = event {
-        task.ptrace_event(ev, pid as u64);
+        task.ptrace_event(ev, vpid as u64);
     }
     if let Some(v) = vfork {
         task.shared.blocked.store(true, Ordering::Relaxed);
         v.wait();
         task.shared.blocked.store(false, Ordering::Relaxed);
-        task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, pid as u64);
+        task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, vpid as u64);
     }
-    Ok(pid)
+    Ok(vpid)
 }
 
 /// A new thread in the caller's process.
@@ -812,7 +902,8 @@ fn clone_thread(
         return Err(Errno::EAGAIN);
     }
     let seed = task.ctx.new_thread()?;
-    let tid = lock(&kernel.table).alloc()?;
+    let tid = lock(&kernel.table).alloc_in(&tg.pidns)?;
+    let vtid = task.vpid(tid);
     let comm = lock(&task.shared.comm).clone();
     let ns = lock(&task.shared.ns).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
@@ -820,10 +911,10 @@ fn clone_thread(
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
-        task.mm().write_obj(ptid, &tid)?;
+        task.mm().write_obj(ptid, &vtid)?;
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        task.mm().write_obj(ctid, &tid)?;
+        task.mm().write_obj(ctid, &vtid)?;
     }
     let fds = if flags & CLONE_FILES != 0 {
         task.fds.clone()
@@ -880,7 +971,7 @@ fn clone_thread(
     });
     if let Err(e) = r {
         tg.lock().threads.retain(|t| t.tid != tid);
-        lock(&kernel.table).tasks.remove(&tid);
+        lock(&kernel.table).remove_task(tid);
         if started {
             // Its application code runs with no task to serve it.
             crate::signal::send_to_group(&tg, SigInfo::new(SIGKILL, abi::signal::SI_KERNEL));
@@ -888,9 +979,9 @@ fn clone_thread(
         return Err(e);
     }
     if let Some(ev) = event {
-        task.ptrace_event(ev, tid as u64);
+        task.ptrace_event(ev, vtid as u64);
     }
-    Ok(tid)
+    Ok(vtid)
 }
 
 /// Starts a new thread's application code from its creator's host thread
@@ -994,7 +1085,7 @@ fn become_sole_thread(task: &mut Task) {
     }
     {
         let mut t = lock(&task.kernel.table);
-        t.tasks.remove(&old.tid);
+        t.remove_task(old.tid);
         t.tasks.insert(tg.pid, new.clone());
     }
     tg.lock().threads = vec![new.clone()];
@@ -1268,7 +1359,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             kernel.keys.lock().release(r);
         }
     }
-    lock(&kernel.table).tasks.remove(&shared.tid);
+    lock(&kernel.table).remove_task(shared.tid);
     // The tracer hears of the exit last, after the parent's SIGCHLD is
     // queued, as on Linux (where the parent is told when the tracer
     // reaps): whatever the tracer does next, the parent already has it.
@@ -1292,11 +1383,36 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         }
         return;
     }
-    // Orphans go to the nearest live subreaper above, else to init; those
-    // that asked are told of their parent's death.
-    if !children.is_empty() {
-        let mut reaper = parent.clone();
+    let mut status = status;
+    if tg.is_ns_init() {
+        zap_pid_ns(kernel, &tg, children);
+        // After `reboot(2)` inside, init shows as killed by its signal.
+        if let Some(sig) = tg.pidns.reboot_signal() {
+            status = wait::signaled(sig, false);
+            tg.lock().exit_status = Some(status);
+        }
+    } else if !children.is_empty() {
+        reparent_orphans(kernel, &tg, parent.clone(), children);
+    }
+    notify_parent(kernel, &tg, parent, status);
+}
+
+/// Orphans go to the nearest live subreaper above in the same pid
+/// namespace, else to that namespace's init; those that asked are told of
+/// their parent's death.
+fn reparent_orphans(
+    kernel: &Arc<Kernel>,
+    tg: &Arc<ThreadGroup>,
+    parent: Option<Arc<ThreadGroup>>,
+    children: Vec<Arc<ThreadGroup>>,
+) {
+    {
+        let mut reaper = parent;
         while let Some(r) = reaper.clone() {
+            if !Arc::ptr_eq(&r.pidns, &tg.pidns) || r.is_ns_init() {
+                reaper = None;
+                break;
+            }
             let g = r.lock();
             if g.subreaper && g.exit_status.is_none() {
                 break;
@@ -1305,7 +1421,8 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             drop(g);
             reaper = up;
         }
-        if let Some(new_parent) = reaper.or_else(|| kernel.find_group(1)) {
+        let init = || kernel.find_group(tg.pidns.init()?);
+        if let Some(new_parent) = reaper.or_else(init) {
             let mut zombies = false;
             for c in &children {
                 let sig = {
@@ -1325,6 +1442,61 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             }
         }
     }
+}
+
+/// A pid namespace's init has exited: nothing may enter the namespace any
+/// more, every process left in it is killed, and init reaps them (its own
+/// children and the orphans that come to it) before its parent hears of
+/// its death, as Linux's `zap_pid_ns_processes`. Processes whose parent
+/// is outside (they entered with `setns`) are left for that parent to
+/// reap.
+fn zap_pid_ns(kernel: &Arc<Kernel>, tg: &Arc<ThreadGroup>, children: Vec<Arc<ThreadGroup>>) {
+    let ns = tg.pidns.clone();
+    ns.set_dead();
+    tg.lock().children.extend(children);
+    loop {
+        let live: Vec<Arc<ThreadGroup>> = lock(&kernel.table)
+            .groups
+            .values()
+            .filter(|g| !Arc::ptr_eq(g, tg) && ns.local(g.pid).is_some() && !g.is_zombie())
+            .cloned()
+            .collect();
+        for g in &live {
+            send_to_group(g, SigInfo::new(SIGKILL, SI_KERNEL));
+        }
+        // Reap what has died among init's children.
+        let reaped: Vec<Arc<ThreadGroup>> = {
+            let mut g = tg.lock();
+            let (dead, alive): (Vec<_>, Vec<_>) = std::mem::take(&mut g.children)
+                .into_iter()
+                .partition(|c| c.is_zombie());
+            g.children = alive;
+            dead
+        };
+        {
+            let mut t = lock(&kernel.table);
+            for c in &reaped {
+                t.remove_group(c.pid);
+            }
+        }
+        if live.is_empty() && tg.lock().children.is_empty() {
+            break;
+        }
+        // Killed tasks leave within a few scheduling rounds: their deaths
+        // are polled rather than waited for, the exit path having no
+        // queue to sleep on that every one of them would wake.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Tells the parent of a process that has become a zombie (SIGCHLD), or
+/// reaps it at once when the parent ignores SIGCHLD.
+fn notify_parent(
+    kernel: &Arc<Kernel>,
+    tg: &Arc<ThreadGroup>,
+    parent: Option<Arc<ThreadGroup>>,
+    status: i32,
+) {
     let Some(parent) = parent else { return };
     let (code, st) = if status & 0x7f == 0 {
         (CLD_EXITED, (status >> 8) & 0xff)
@@ -1336,12 +1508,13 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     let act = lock(&parent.lock().sighand).action(SIGCHLD);
     if act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0 {
         // Auto-reap.
-        parent.lock().children.retain(|c| !Arc::ptr_eq(c, &tg));
-        lock(&kernel.table).groups.remove(&tg.pid);
+        parent.lock().children.retain(|c| !Arc::ptr_eq(c, tg));
+        lock(&kernel.table).remove_group(tg.pid);
         parent.child_events.notify(events::ALL);
         return;
     }
-    send_to_group(&parent, SigInfo::child(code, tg.pid, 0, st));
+    let pid = parent.pidns.shown(tg.pid);
+    send_to_group(&parent, SigInfo::child(code, pid, 0, st));
     parent.child_events.notify(events::ALL);
 }
 
@@ -1386,6 +1559,14 @@ pub fn wait_child(
     let tg = task.tg().clone();
     let kernel = task.kernel.clone();
     let my_pgid = tg.lock().pgid;
+    // The selection in global ids (one no process has when the caller's
+    // namespace has no such number).
+    let none = pidns::PID_MAX;
+    let pid = match pid {
+        p if p > 0 => task.global_id(p).unwrap_or(none),
+        p if p < -1 && p != i32::MIN => -task.global_id(-p).unwrap_or(none),
+        p => p,
+    };
     let r = task.block_on(Some(&tg.child_events), events::ALL, None, |_| {
         // Tracees' stops are reported whatever the options; their exits
         // need WEXITED.
@@ -1477,13 +1658,13 @@ pub fn wait_child(
         }
         Err(Errno::EAGAIN)
     })?;
-    if let (Some(w), true) = (r, reap) {
-        if w.tracee || w.status & 0x7f == 0x7f || w.status == wait::CONTINUED {
-            return Ok(r);
-        }
-        lock(&kernel.table).groups.remove(&w.pid);
+    let Some(mut w) = r else { return Ok(None) };
+    let global = w.pid;
+    w.pid = task.vpid(global);
+    if reap && !(w.tracee || w.status & 0x7f == 0x7f || w.status == wait::CONTINUED) {
+        lock(&kernel.table).remove_group(global);
     }
-    Ok(r)
+    Ok(Some(w))
 }
 
 /// `kill`: sends `sig` (0: only checks) to processes selected by `pid`.
@@ -1493,31 +1674,41 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
     }
     let kernel = &task.kernel;
     let me = task.pid();
+    let ns = task.pidns().clone();
     let targets: Vec<Arc<ThreadGroup>> = {
         let t = lock(&kernel.table);
         match pid {
-            p if p > 0 => t.groups.get(&p).cloned().into_iter().collect(),
-            0 | -1 => {
+            p if p > 0 => ns
+                .global(p)
+                .and_then(|g| t.groups.get(&g).cloned())
+                .into_iter()
+                .collect(),
+            0 => {
                 let pg = task.tg().lock().pgid;
                 t.groups
                     .values()
-                    .filter(|g| {
-                        if pid == 0 {
-                            g.lock().pgid == pg
-                        } else {
-                            g.pid != 1 && g.pid != me
-                        }
-                    })
+                    .filter(|g| g.lock().pgid == pg)
                     .cloned()
                     .collect()
             }
-            p if p == i32::MIN => return Err(Errno::ESRCH),
-            p => t
+            // Every process the caller's namespace shows but its init and
+            // the caller.
+            -1 => t
                 .groups
                 .values()
-                .filter(|g| g.lock().pgid == -p)
+                .filter(|g| ns.local(g.pid).is_some_and(|v| v > 1) && g.pid != me)
                 .cloned()
                 .collect(),
+            p if p == i32::MIN => return Err(Errno::ESRCH),
+            p => match ns.global(-p) {
+                Some(pg) => t
+                    .groups
+                    .values()
+                    .filter(|g| g.lock().pgid == pg)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            },
         }
     };
     if targets.is_empty() {
@@ -1527,18 +1718,14 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
         return Ok(());
     }
     for g in targets {
-        // Init only receives signals it handles, or blocks (they stay
-        // pending for it to take), never SIGKILL/SIGSTOP from inside.
-        if g.pid == 1 {
-            let inner = g.lock();
-            let act = lock(&inner.sighand).action(sig);
-            let blocked = inner.threads.iter().all(|t| t.mask().has(sig));
-            drop(inner);
-            if sig == SIGKILL || sig == SIGSTOP || (act.handler == SIG_DFL && !blocked) {
-                continue;
-            }
+        // A namespace's init only receives signals it handles, or blocks
+        // (they stay pending for it to take), never SIGKILL/SIGSTOP from
+        // inside its namespace.
+        if g.init_ignores(sig, me) {
+            continue;
         }
-        send_to_group(&g, SigInfo::from_user(sig, SI_USER, me, task.creds.uid));
+        let from = g.pidns.shown(me);
+        send_to_group(&g, SigInfo::from_user(sig, SI_USER, from, task.creds.uid));
     }
     Ok(())
 }

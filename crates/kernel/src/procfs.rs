@@ -11,16 +11,22 @@ use vfs::inode::{next_ino, Meta, DEV_PROC};
 use vfs::synth::{FnFile, FnLink, LinkTarget, SynthDir, SynthFile};
 use vfs::{Dentry, File, FileOps, Inode, Kind};
 
+use crate::pidns::PidNs;
 use crate::task::{lock, Task, ThreadGroup};
 use crate::Kernel;
 
 thread_local! {
     /// `(tid, pid)` of the task this host thread runs: what `self` means.
     static CURRENT: Cell<(i32, i32)> = const { Cell::new((0, 0)) };
+    /// The same task's shared state, for files whose operations act on
+    /// their caller (a `signalfd` reads the reading thread's signals).
+    static CURRENT_TASK: std::cell::RefCell<Weak<crate::TaskShared>> =
+        const { std::cell::RefCell::new(Weak::new()) };
 }
 
 pub fn set_current(task: &Task) {
     CURRENT.with(|c| c.set((task.tid(), task.pid())));
+    CURRENT_TASK.with(|c| *c.borrow_mut() = Arc::downgrade(&task.shared));
     *lock(&task.shared.files) = Some(task.fds.clone());
     *lock(&task.shared.fsctx) = Some(task.fs.clone());
     vfs::mount::set_current(lock(&task.shared.ns).mnt.ns.clone());
@@ -28,6 +34,11 @@ pub fn set_current(task: &Task) {
 
 pub(crate) fn current() -> (i32, i32) {
     CURRENT.with(|c| c.get())
+}
+
+/// The task this host thread runs, if it runs one.
+pub(crate) fn current_task() -> Option<Arc<crate::TaskShared>> {
+    CURRENT_TASK.with(|c| c.borrow().upgrade())
 }
 
 /// Whether the task this host thread runs holds `cap` (as last published
@@ -43,6 +54,14 @@ fn reader_ns(k: &Kernel) -> Arc<crate::ns::Namespaces> {
     k.find_task(current().0)
         .map(|t| lock(&t.ns).clone())
         .unwrap_or_else(|| k.init_ns.clone())
+}
+
+/// The pid namespace of the task reading `/proc` (the first one when the
+/// reader is not a task).
+fn reader_pidns(k: &Kernel) -> Arc<PidNs> {
+    k.find_task(current().0)
+        .map(|t| t.tg.pidns.clone())
+        .unwrap_or_else(|| k.init_ns.pid.clone())
 }
 
 /// A `/proc/PID` file owned by the task's effective ids while it is
@@ -182,6 +201,8 @@ fn pid_ino(pid: i32, idx: u64) -> u64 {
 
 struct Root {
     kernel: Weak<Kernel>,
+    /// The pid namespace of whoever mounted it: the one it shows.
+    ns: Arc<PidNs>,
     sys: OnceLock<Arc<Inode>>,
     /// The host's, read when first asked for: reading it costs the host
     /// milliseconds (it samples every CPU's frequency), too much for every
@@ -212,12 +233,14 @@ impl SynthDir for Root {
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
         let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
         let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
-        if let Ok(pid) = name.parse::<i32>() {
-            if pid > 0 && k.find_group(pid).is_some() {
+        if let Ok(vpid) = name.parse::<i32>() {
+            let pid = self.ns.global(vpid).filter(|_| vpid > 0);
+            if let Some(pid) = pid.filter(|&p| k.find_group(p).is_some()) {
                 return Ok(dir(
                     pid_ino(pid, 0),
                     Arc::new(PidDir {
                         kernel: self.kernel.clone(),
+                        ns: self.ns.clone(),
                         pid,
                         tid: pid,
                         process_dir: true,
@@ -232,10 +255,17 @@ impl SynthDir for Root {
             .ok_or(Errno::ENOENT)? as u64
             + 2;
         let kw = self.kernel.clone();
+        let ns = self.ns.clone();
         Ok(match name {
-            "self" => link(idx, || Ok(text(&current().1.to_string()))),
-            "thread-self" => link(idx, || {
+            // A reader outside the namespace has no number in it.
+            "self" => link(idx, move || {
+                let pid = ns.local(current().1).ok_or(Errno::ENOENT)?;
+                Ok(text(&pid.to_string()))
+            }),
+            "thread-self" => link(idx, move || {
                 let (tid, pid) = current();
+                let (tid, pid) = (ns.local(tid), ns.local(pid));
+                let (tid, pid) = tid.zip(pid).ok_or(Errno::ENOENT)?;
                 Ok(text(&format!("{pid}/task/{tid}")))
             }),
             "mounts" => link(idx, || Ok(text("self/mounts"))),
@@ -320,10 +350,15 @@ impl SynthDir for Root {
             })
             .collect();
         if let Some(k) = self.kernel.upgrade() {
-            for (&pid, g) in lock(&k.table).groups.iter() {
-                if !g.is_zombie() {
-                    out.push((pid.to_string().into_bytes(), DT_DIR, pid_ino(pid, 0)));
-                }
+            let mut pids: Vec<(i32, i32)> = lock(&k.table)
+                .groups
+                .iter()
+                .filter(|(_, g)| !g.is_zombie())
+                .filter_map(|(&pid, _)| Some((self.ns.local(pid)?, pid)))
+                .collect();
+            pids.sort_unstable();
+            for (vpid, pid) in pids {
+                out.push((vpid.to_string().into_bytes(), DT_DIR, pid_ino(pid, 0)));
             }
         }
         out
@@ -526,6 +561,7 @@ fn sys_entries(path: &[&str]) -> &'static [&'static str] {
             "osrelease",
             "ostype",
             "pid_max",
+            "ns_last_pid",
             "threads-max",
             "dmesg_restrict",
             "ngroups_max",
@@ -595,6 +631,40 @@ impl SynthDir for SysDir {
             ));
         }
         let kw = self.kernel.clone();
+        if path.as_slice() == ["kernel", "ns_last_pid"] {
+            // The reader's pid namespace's; writable with CAP_SYS_ADMIN.
+            let kr = kw.clone();
+            return Ok(rw_file(
+                next_ino(),
+                move || {
+                    let k = kr.upgrade().ok_or(Errno::ENOENT)?;
+                    let ns = reader_pidns(&k);
+                    let last = if ns.is_initial() {
+                        lock(&k.table).last_pid()
+                    } else {
+                        ns.last_pid()
+                    };
+                    Ok(format!("{last}\n"))
+                },
+                move |v| {
+                    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                    if !current_capable(&k, crate::task::CAP_SYS_ADMIN) {
+                        return Err(Errno::EPERM);
+                    }
+                    let n: i32 = v.parse().map_err(|_| Errno::EINVAL)?;
+                    if !(0..crate::pidns::PID_MAX).contains(&n) {
+                        return Err(Errno::EINVAL);
+                    }
+                    let ns = reader_pidns(&k);
+                    if ns.is_initial() {
+                        lock(&k.table).set_last_pid(n);
+                    } else {
+                        ns.set_last_pid(n);
+                    }
+                    Ok(())
+                },
+            ));
+        }
         if path.as_slice() == ["kernel", "dmesg_restrict"] {
             let kr = kw.clone();
             return Ok(rw_file(
@@ -797,6 +867,8 @@ impl FileOps for MemOps {
 #[derive(Clone)]
 struct PidDir {
     kernel: Weak<Kernel>,
+    /// The namespace the `/proc` instance shows (`pid`, `tid` are global).
+    ns: Arc<PidNs>,
     pid: i32,
     tid: i32,
     /// `/proc/PID` itself, not `/proc/PID/task/TID`.
@@ -824,6 +896,23 @@ fn group(kernel: &Weak<Kernel>, pid: i32) -> SysResult<(Arc<Kernel>, Arc<ThreadG
     let k = kernel.upgrade().ok_or(Errno::ENOENT)?;
     let g = k.find_group(pid).ok_or(Errno::ENOENT)?;
     Ok((k, g))
+}
+
+/// A process's command line (`/proc/PID/cmdline`: its arguments, each
+/// ended by a NUL).
+pub fn cmdline(g: &ThreadGroup) -> Vec<u8> {
+    read_mm_range(g, |m| (m.arg_start, m.arg_end)).unwrap_or_default()
+}
+
+/// The CPU time (ns) a process's threads have used, live and exited.
+pub fn process_cpu_ns(g: &ThreadGroup) -> u64 {
+    let inner = g.lock();
+    inner
+        .threads
+        .iter()
+        .map(|t| t.cpu_ns.load(std::sync::atomic::Ordering::Relaxed))
+        .sum::<u64>()
+        + inner.exited_threads_ns
 }
 
 fn read_mm_range(
@@ -854,11 +943,11 @@ fn mm_sizes(g: &Arc<ThreadGroup>) -> (u64, u64) {
     })
 }
 
-fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
+fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs) -> String {
     let (vsize, rss) = mm_sizes(g);
     let rss = rss / 4096;
     let inner = g.lock();
-    let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
+    let ppid = ns.shown(inner.parent.as_ref().map_or(0, |p| p.pid));
     let comm = inner
         .threads
         .first()
@@ -894,16 +983,37 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32) -> String {
         .sum::<u64>()
         / 10_000_000;
     format!(
-        "{tid} ({comm}) {state} {ppid} {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 {prio} {} {nthreads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {cpu_now} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
-        inner.pgid, inner.sid, sched.nice, sched.rt_priority, sched.policy
+        "{} ({comm}) {state} {ppid} {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 {prio} {} {nthreads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {cpu_now} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
+        ns.shown(tid),
+        ns.shown(inner.pgid),
+        ns.shown(inner.sid),
+        sched.nice,
+        sched.rt_priority,
+        sched.policy
     )
 }
 
-fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
+/// Id `id`'s numbers in the namespaces from `ns` (the `/proc`
+/// instance's) down to process `g`'s own, outermost first, 0 where it has
+/// none: `NStgid`, `NSpid`, `NSpgid`, `NSsid`.
+fn ns_ids(g: &ThreadGroup, id: i32, ns: &PidNs) -> String {
+    let mut levels = Vec::new();
+    let mut cur = Some(g.pidns.clone());
+    while let Some(c) = cur.filter(|c| c.level >= ns.level) {
+        levels.push(c.shown(id).to_string());
+        cur = c.parent.clone();
+    }
+    levels.reverse();
+    levels.join("\t")
+}
+
+/// `user`: the reader's user namespace, through which ids are shown.
+fn status_text(g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs, user: &crate::ns::UserNs) -> String {
     let (vsize, rss) = mm_sizes(g);
     let (vsize, rss) = (vsize / 1024, rss / 1024);
     let inner = g.lock();
-    let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
+    // A namespace's init has its parent outside: 0.
+    let ppid = ns.shown(inner.parent.as_ref().map_or(0, |p| p.pid));
     let t = inner
         .threads
         .iter()
@@ -958,9 +1068,14 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
         ),
     };
     let [ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid] = ids;
+    let [ruid, euid, suid, fsuid] = [ruid, euid, suid, fsuid].map(|u| user.uid_of(u));
+    let [rgid, egid, sgid, fsgid] = [rgid, egid, sgid, fsgid].map(|g| user.gid_of(g));
     let (tracer_pid, trace_stopped) = t.as_ref().map_or((0, false), |t| {
         let tr = lock(&t.trace);
-        (tr.tracer.as_ref().map_or(0, |x| x.pid), tr.stop.is_some())
+        (
+            ns.shown(tr.tracer.as_ref().map_or(0, |x| x.pid)),
+            tr.stop.is_some(),
+        )
     });
     let state = if inner.exit_status.is_some() {
         "Z (zombie)"
@@ -974,9 +1089,13 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{tid}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\nMems_allowed:\t{}00000001\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-        g.pid,
-        g.pid,
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{ppid}\nTracerPid:\t{tracer_pid}\nUid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t\nNStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}\nVmPeak:\t{vsize:8} kB\nVmSize:\t{vsize:8} kB\nVmRSS:\t{rss:8} kB\nThreads:\t{}\nSigQ:\t0/63704\nSigPnd:\t{pend:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{mask:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\nMems_allowed:\t{}00000001\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        ns.shown(g.pid),
+        ns.shown(tid),
+        ns_ids(g, g.pid, ns),
+        ns_ids(g, tid, ns),
+        ns_ids(g, inner.pgid, ns),
+        ns_ids(g, inner.sid, ns),
         inner.threads.len().max(1),
         inner.pending.set().0,
         cpus.hex(),
@@ -1001,6 +1120,7 @@ impl SynthDir for PidDir {
             + 1;
         let ino = pid_ino(self.tid, idx);
         let (kw, pid, tid) = (self.kernel.clone(), self.pid, self.tid);
+        let ns = self.ns.clone();
         group(&kw, pid)?;
         Ok(match name {
             "exe" => link(ino, move || {
@@ -1122,7 +1242,14 @@ impl SynthDir for PidDir {
                     Kind::SynthFile(Arc::new(ProcMem { kernel: kw, pid })),
                 )
             }
-            "task" => dir(ino, Arc::new(TaskDir { kernel: kw, pid })),
+            "task" => dir(
+                ino,
+                Arc::new(TaskDir {
+                    kernel: kw,
+                    ns: ns.clone(),
+                    pid,
+                }),
+            ),
             "cmdline" => file(ino, move || {
                 read_mm_range(&group(&kw, pid)?.1, |m| (m.arg_start, m.arg_end))
             }),
@@ -1145,10 +1272,12 @@ impl SynthDir for PidDir {
             }),
             "stat" => file(ino, move || {
                 let (k, g) = group(&kw, pid)?;
-                Ok(stat_line(&k, &g, tid).into_bytes())
+                Ok(stat_line(&k, &g, tid, &ns).into_bytes())
             }),
             "status" => file(ino, move || {
-                Ok(status_text(&group(&kw, pid)?.1, tid).into_bytes())
+                let (k, g) = group(&kw, pid)?;
+                let user = reader_ns(&k).user.clone();
+                Ok(status_text(&g, tid, &ns, &user).into_bytes())
             }),
             "statm" => file(ino, move || {
                 let (_, g) = group(&kw, pid)?;
@@ -1291,6 +1420,7 @@ impl SynthDir for PidDir {
 
 struct TaskDir {
     kernel: Weak<Kernel>,
+    ns: Arc<PidNs>,
     pid: i32,
 }
 
@@ -1299,6 +1429,7 @@ impl SynthDir for TaskDir {
         let tid: i32 = std::str::from_utf8(name)
             .ok()
             .and_then(|s| s.parse().ok())
+            .and_then(|v: i32| self.ns.global(v))
             .ok_or(Errno::ENOENT)?;
         let (_, g) = group(&self.kernel, self.pid)?;
         if !g.lock().threads.iter().any(|t| t.tid == tid) {
@@ -1308,6 +1439,7 @@ impl SynthDir for TaskDir {
             pid_ino(tid, 0),
             Arc::new(PidDir {
                 kernel: self.kernel.clone(),
+                ns: self.ns.clone(),
                 pid: self.pid,
                 tid,
                 process_dir: false,
@@ -1321,7 +1453,10 @@ impl SynthDir for TaskDir {
                 .lock()
                 .threads
                 .iter()
-                .map(|t| (t.tid.to_string().into_bytes(), DT_DIR, pid_ino(t.tid, 0)))
+                .map(|t| {
+                    let v = self.ns.shown(t.tid);
+                    (v.to_string().into_bytes(), DT_DIR, pid_ino(t.tid, 0))
+                })
                 .collect(),
             Err(_) => Vec::new(),
         }
@@ -1349,12 +1484,25 @@ impl SynthDir for NsDir {
             let k = kw.upgrade().ok_or(Errno::ENOENT)?;
             let t = k.find_task(tid).ok_or(Errno::ENOENT)?;
             let ns = lock(&t.ns).clone();
-            let ino = ns.ino(kind).ok_or(Errno::ENOENT)?;
             let shown = kind.trim_end_matches("_for_children");
+            // A process's own pid namespace is its process's; the one for
+            // children is in its namespace set.
+            let r = if kind == "pid" {
+                Some(crate::ns::NsRef::Pid(t.tg.pidns.clone()))
+            } else {
+                crate::ns::NsRef::of(&ns, kind).or_else(|| crate::ns::NsRef::of(&ns, shown))
+            };
+            let ino = match &r {
+                // A namespace for children without its init yet is not
+                // shown (Linux's `pidns_for_children_get`).
+                Some(crate::ns::NsRef::Pid(p)) if !p.has_init() => return Err(Errno::ENOENT),
+                Some(crate::ns::NsRef::Pid(p)) => p.ino,
+                _ => ns.ino(kind).ok_or(Errno::ENOENT)?,
+            };
             let name = format!("{shown}:[{ino}]");
             // Opening the link gives a file holding the namespace
-            // (`setns`); pid and time namespaces have none to enter yet.
-            let dentry = crate::ns::NsRef::of(&ns, shown).map(|r| {
+            // (`setns`); the time namespace has none to enter yet.
+            let dentry = r.map(|r| {
                 let inode = Inode::new(
                     ino,
                     crate::ns::DEV_NSFS,
@@ -1490,7 +1638,7 @@ pub fn host_cpuinfo() -> &'static [u8] {
 
 /// Builds `/proc` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
-    let root = new_root(kernel);
+    let root = new_root(kernel, kernel.init_ns.pid.clone());
     let sb = vfs::mount::Super::new("proc", "proc", vfs::inode::DEV_PROC, "", false);
     let flags = vfs::mount::MS_NOSUID | vfs::mount::MS_NODEV | vfs::mount::MS_NOEXEC;
     if let Err(e) = kernel.vfs.mount_at(b"/proc", root, sb, flags) {
@@ -1498,8 +1646,8 @@ pub fn mount(kernel: &Arc<Kernel>) {
     }
 }
 
-/// A procfs root (`mount -t proc`).
-pub fn new_root(kernel: &Arc<Kernel>) -> Arc<Dentry> {
+/// A procfs root (`mount -t proc`) showing pid namespace `ns`.
+pub fn new_root(kernel: &Arc<Kernel>, ns: Arc<PidNs>) -> Arc<Dentry> {
     Dentry::new(
         b"/",
         None,
@@ -1507,6 +1655,7 @@ pub fn new_root(kernel: &Arc<Kernel>) -> Arc<Dentry> {
             1,
             Arc::new(Root {
                 kernel: Arc::downgrade(kernel),
+                ns,
                 sys: OnceLock::new(),
                 cpuinfo: Default::default(),
                 boot_id: Default::default(),

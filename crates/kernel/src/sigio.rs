@@ -1,5 +1,6 @@
 //! Signal-driven notification (`send_sigio`): the signal a file's owner
-//! gets for a dnotify event. With `F_SETSIG`'s signal the siginfo says
+//! gets for a dnotify event or, with `O_ASYNC` (`vfs::fasync`), a
+//! readiness change. With `F_SETSIG`'s signal the siginfo says
 //! `POLL_MSG` with the band and the descriptor; without one it is a
 //! plain `SIGIO`.
 
@@ -19,6 +20,10 @@ const BAND_MSG: u64 = 0x441;
 pub struct KernelSigio(pub Weak<Kernel>);
 
 impl vfs::dnotify::SigioSink for KernelSigio {
+    fn send_io(&self, owner: vfs::file::Fown, fd: i32, code: i32, band: u64) {
+        self.send_io_impl(owner, fd, code, band);
+    }
+
     fn send(&self, pid: i32, sig: i32, fd: i32) {
         let Some(k) = self.0.upgrade() else { return };
         let info = if sig != 0 {
@@ -46,6 +51,44 @@ impl vfs::dnotify::SigioSink for KernelSigio {
         };
         for g in groups {
             send_to_group(&g, info);
+        }
+    }
+}
+
+impl KernelSigio {
+    fn send_io_impl(&self, owner: vfs::file::Fown, fd: i32, code: i32, band: u64) {
+        let Some(k) = self.0.upgrade() else { return };
+        let info = if owner.sig != 0 {
+            let mut i = SigInfo::new(owner.sig, code);
+            i.fields[0] = band;
+            i.fields[1] = fd as u32 as u64;
+            i
+        } else {
+            SigInfo::new(SIGIO, SI_KERNEL)
+        };
+        match owner.kind {
+            vfs::file::F_OWNER_TID => {
+                if let Some(t) = k.find_task(owner.id) {
+                    lock(&t.pending).push(info);
+                    t.signal_queued(info.signo);
+                }
+            }
+            vfs::file::F_OWNER_PGRP => {
+                let groups: Vec<_> = lock(&k.table)
+                    .groups
+                    .values()
+                    .filter(|g| !g.is_zombie() && g.lock().pgid == owner.id)
+                    .cloned()
+                    .collect();
+                for g in groups {
+                    send_to_group(&g, info);
+                }
+            }
+            _ => {
+                if let Some(g) = k.find_group(owner.id).filter(|g| !g.is_zombie()) {
+                    send_to_group(&g, info);
+                }
+            }
         }
     }
 }

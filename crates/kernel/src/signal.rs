@@ -171,7 +171,8 @@ fn notify_parent_job(
     let Some(parent) = parent else { return };
     let act = lock(&parent.lock().sighand).action(SIGCHLD);
     if act.flags & SA_NOCLDSTOP == 0 {
-        send_to_group(&parent, SigInfo::child(code, child.pid, 0, sig));
+        let pid = parent.pidns.shown(child.pid);
+        send_to_group(&parent, SigInfo::child(code, pid, 0, sig));
     }
     parent.child_events.notify(waiter::events::ALL);
 }
@@ -196,6 +197,17 @@ impl Task {
             }
             waiter.wait(None);
         }
+    }
+
+    /// Sleeps while the kernel is frozen ([`crate::Kernel::freeze`]),
+    /// unless killed.
+    fn wait_while_frozen(&self) {
+        let waiter = self.shared.waiter.clone();
+        while self.kernel.frozen() && !self.shared.killed.load(Ordering::Relaxed) {
+            waiter.wait(None);
+        }
+        // Whatever else needs a look (a signal sent meanwhile) gets it.
+        self.shared.attention.store(true, Ordering::Release);
     }
 
     /// Queues a synchronous signal for this thread (a fault). If the signal
@@ -229,6 +241,9 @@ impl Task {
         }
         let mut restart = restart;
         loop {
+            if self.kernel.frozen() {
+                self.wait_while_frozen();
+            }
             if self.tg().lock().stopped {
                 self.wait_while_stopped();
             }

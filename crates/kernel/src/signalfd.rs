@@ -14,8 +14,10 @@ use crate::task::{lock, TaskShared};
 pub const RECORD: usize = 128;
 
 pub struct SignalFd {
-    /// The creating thread (its signals are the ones read). The reference
-    /// cycle through its descriptor table is broken when the task exits.
+    /// The creating thread: its process's queue is the one waited on (a
+    /// reader in another process, after `fork`, is woken by its own
+    /// signals' kicks). The reference cycle through its descriptor table
+    /// is broken when the task exits.
     task: Arc<TaskShared>,
     pub mask: Mutex<SigSet>,
     ino: u64,
@@ -30,9 +32,16 @@ impl SignalFd {
         }
     }
 
+    /// The thread whose signals are read: the caller, as Linux's
+    /// `current` (another thread of the process, or a child after `fork`,
+    /// reads its own), the creator when not called from a task.
+    fn reader(&self) -> Arc<TaskShared> {
+        crate::procfs::current_task().unwrap_or_else(|| self.task.clone())
+    }
+
     fn take(&self) -> Option<SigInfo> {
         let not_mask = SigSet(!lock(&self.mask).0);
-        self.task.take_pending(not_mask)
+        self.reader().take_pending(not_mask)
     }
 }
 
@@ -85,7 +94,7 @@ impl FileOps for SignalFd {
     }
 
     fn readiness(&self) -> u32 {
-        let t = &self.task;
+        let t = self.reader();
         let not_mask = SigSet(!lock(&self.mask).0);
         if t.pending_deliverable(not_mask) {
             events::IN | events::RDNORM
@@ -95,7 +104,7 @@ impl FileOps for SignalFd {
     }
 
     fn queue(&self) -> Option<&Queue> {
-        Some(&self.task.signal_events)
+        Some(&self.task.tg.signal_events)
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {

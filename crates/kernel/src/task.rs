@@ -121,12 +121,19 @@ pub struct TgInner {
 
 /// A process.
 pub struct ThreadGroup {
+    /// Global id ([`crate::pidns`]).
     pub pid: i32,
+    /// The pid namespace the process is in (its threads too).
+    pub pidns: Arc<crate::pidns::PidNs>,
     pub inner: Mutex<TgInner>,
     /// Notified when a child changes state (`wait4` sleeps here).
     pub child_events: Queue,
     /// Notified when this process exits (pidfd readers wait here).
     pub exit_events: Queue,
+    /// Notified whenever a signal is queued for the process or any of its
+    /// threads: a `signalfd` reads the signals of whichever thread reads
+    /// it, so its waiters wait on the process (Linux's `signalfd_wqh`).
+    pub signal_events: Queue,
     /// A CPU-time interval timer was ever armed: the run loop charges it.
     pub cpu_timers: AtomicBool,
     pub start: Instant,
@@ -224,6 +231,30 @@ impl ThreadGroup {
     pub fn is_zombie(&self) -> bool {
         self.lock().exit_status.is_some()
     }
+
+    /// Whether it is the init (pid 1) of its pid namespace.
+    pub fn is_ns_init(&self) -> bool {
+        self.pidns.local(self.pid) == Some(1)
+    }
+
+    /// Whether, being its pid namespace's init, it ignores `sig` sent by
+    /// the process with global id `from`: a signal it has no handler for
+    /// and does not block, unless SIGKILL or SIGSTOP from an ancestor
+    /// namespace (Linux's `SIGNAL_UNKILLABLE`).
+    pub fn init_ignores(&self, sig: i32, from: i32) -> bool {
+        use abi::signal::{SIGKILL, SIGSTOP, SIG_DFL};
+        if !self.is_ns_init() {
+            return false;
+        }
+        let from_above = self.pidns.local(from).is_none();
+        if from_above && (sig == SIGKILL || sig == SIGSTOP) {
+            return false;
+        }
+        let inner = self.lock();
+        let act = lock(&inner.sighand).action(sig);
+        let blocked = inner.threads.iter().all(|t| t.mask().has(sig));
+        sig == SIGKILL || sig == SIGSTOP || (act.handler == SIG_DFL && !blocked)
+    }
 }
 
 /// [`TaskShared::sentry_call`]'s number while the task serves a fault.
@@ -268,8 +299,6 @@ pub struct TaskShared {
     pub fsctx: Mutex<Option<Arc<Mutex<FsContext>>>>,
     /// The namespaces the task is in (`unshare` replaces them).
     pub ns: Mutex<Arc<crate::ns::Namespaces>>,
-    /// Notified whenever a signal is queued for the task (signalfd waits).
-    pub signal_events: Queue,
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
     /// The task's effective and permitted capabilities and its real,
@@ -315,7 +344,7 @@ impl TaskShared {
     pub fn kick(&self) {
         self.attention.store(true, Ordering::Release);
         self.waiter.notify();
-        self.signal_events.notify(waiter::events::IN);
+        self.tg.signal_events.notify(waiter::events::IN);
         if let Some(i) = lock(&self.interrupter).as_ref() {
             i.interrupt();
         }
@@ -358,7 +387,7 @@ impl TaskShared {
         }
         self.attention.store(true, Ordering::Release);
         self.waiter.notify();
-        self.signal_events.notify(waiter::events::IN);
+        self.tg.signal_events.notify(waiter::events::IN);
     }
 }
 
@@ -518,6 +547,34 @@ impl Task {
 
     pub fn pid(&self) -> i32 {
         self.shared.tg.pid
+    }
+
+    /// The caller's pid namespace.
+    pub fn pidns(&self) -> &Arc<crate::pidns::PidNs> {
+        &self.shared.tg.pidns
+    }
+
+    /// Global id `g` as the caller sees it (0 when it cannot).
+    pub fn vpid(&self, g: i32) -> i32 {
+        self.shared.tg.pidns.shown(g)
+    }
+
+    /// The process the caller calls `pid`.
+    pub fn find_group(&self, pid: i32) -> Option<Arc<ThreadGroup>> {
+        let g = self.pidns().global(pid)?;
+        self.kernel.find_group(g)
+    }
+
+    /// The task the caller calls `tid`.
+    pub fn find_task(&self, tid: i32) -> Option<Arc<TaskShared>> {
+        let g = self.pidns().global(tid)?;
+        self.kernel.find_task(g)
+    }
+
+    /// The global id of what the caller calls `n` (a pid or a process
+    /// group): `None` when there is none in its namespace.
+    pub fn global_id(&self, n: i32) -> Option<i32> {
+        self.pidns().global(n)
     }
 
     pub fn tg(&self) -> &Arc<ThreadGroup> {

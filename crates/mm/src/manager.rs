@@ -1529,21 +1529,34 @@ impl MemoryManager {
     /// Whether `[addr, addr+len)` is mapped with the access a copy needs,
     /// checked before consuming data that could not be put back.
     pub fn check_access(&self, addr: u64, len: u64, write: bool) -> Result<(), Errno> {
-        let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
+        addr.checked_add(len).ok_or(Errno::EFAULT)?;
+        if self.access_prefix(addr, len, write) < len {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+
+    /// How many bytes of `[addr, addr+len)`, from its start, are mapped
+    /// with the access a copy needs: a read into a partly bad buffer takes
+    /// only what fits, as Linux's copy stops at the first fault.
+    pub fn access_prefix(&self, addr: u64, len: u64, write: bool) -> u64 {
+        let end = addr.saturating_add(len);
         let mut pos = addr;
         while pos < end {
-            let (_, v) = self.vma_at(pos).ok_or(Errno::EFAULT)?;
+            let Some((_, v)) = self.vma_at(pos) else {
+                break;
+            };
             let ok = if write {
                 v.prot & PROT_WRITE != 0
             } else {
                 v.prot != PROT_NONE
             };
             if !ok {
-                return Err(Errno::EFAULT);
+                break;
             }
             pos = v.end;
         }
-        Ok(())
+        pos.min(end) - addr
     }
 
     pub fn copy_in(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {

@@ -12,17 +12,19 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::confine;
 
-/// `rvisor gofer --fd N --root DIR [--unconfined]`.
+/// `rvisor gofer --fd N --root DIR [--writable] [--unconfined]`.
 pub fn main(args: &[String]) -> u8 {
     let mut fd = None;
     let mut root = None;
     let mut unconfined = false;
+    let mut writable = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--fd" => fd = it.next().and_then(|v| v.parse::<RawFd>().ok()),
             "--root" => root = it.next().cloned(),
             "--unconfined" => unconfined = true,
+            "--writable" => writable = true,
             _ => {
                 eprintln!("rvisor gofer: unexpected argument {a:?}");
                 return 2;
@@ -30,15 +32,17 @@ pub fn main(args: &[String]) -> u8 {
         }
     }
     let (Some(fd), Some(root)) = (fd, root) else {
-        eprintln!("rvisor gofer: usage: rvisor gofer --fd N --root DIR [--unconfined]");
+        eprintln!(
+            "rvisor gofer: usage: rvisor gofer --fd N --root DIR [--writable] [--unconfined]"
+        );
         return 2;
     };
-    run(fd, &root, unconfined)
+    run(fd, &root, unconfined, writable)
 }
 
 /// Confines this process as the gofer and serves `root` on socket `fd`
-/// until the sentry hangs up; the exit status.
-fn run(fd: RawFd, root: &str, unconfined: bool) -> u8 {
+/// (with writes if `writable`) until the sentry hangs up; the exit status.
+fn run(fd: RawFd, root: &str, unconfined: bool, writable: bool) -> u8 {
     // SAFETY: reads the socket's type; an invalid number fails.
     let is_socket = unsafe {
         let mut st: libc::stat = std::mem::zeroed();
@@ -64,7 +68,7 @@ fn run(fd: RawFd, root: &str, unconfined: bool) -> u8 {
     let confined = if unconfined {
         Ok(())
     } else {
-        confine::pivot_to_container_root(root)
+        confine::pivot_to_container_root(root, writable)
     };
     let root_fd = confined.and_then(|_| {
         gofer::server::open_root(served).map_err(|e| {
@@ -76,8 +80,14 @@ fn run(fd: RawFd, root: &str, unconfined: bool) -> u8 {
     });
     let root_fd = match root_fd.and_then(|r| {
         if !unconfined {
-            confine::drop_privileges()?;
-            confine::seccomp::install_gofer(std::env::var_os("RVISOR_SECCOMP_LOG").is_some())?;
+            let caps = if writable {
+                confine::GOFER_WRITE_CAPS
+            } else {
+                0
+            };
+            confine::keep_only_caps(caps)?;
+            let log = std::env::var_os("RVISOR_SECCOMP_LOG").is_some();
+            confine::seccomp::install_gofer(log, writable)?;
         }
         Ok(r)
     }) {
@@ -87,7 +97,10 @@ fn run(fd: RawFd, root: &str, unconfined: bool) -> u8 {
             return 125;
         }
     };
-    match gofer::server::Server::new(root_fd, sock).serve() {
+    match gofer::server::Server::new(root_fd, sock)
+        .writable(writable)
+        .serve()
+    {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("rvisor gofer: {e}");
@@ -103,11 +116,11 @@ pub struct Gofer {
     pub sock: OwnedFd,
 }
 
-/// Starts the gofer for `root`, as `rvisor gofer` would run (before the
-/// sentry confines itself: it needs the host's tree). It dies with the
-/// thread calling this (the sentry's main thread, which lives as long as
-/// the sandbox).
-pub fn start(root: &str, unconfined: bool) -> Result<Gofer, String> {
+/// Starts the gofer for `root` (serving writes if `writable`), as `rvisor
+/// gofer` would run (before the sentry confines itself: it needs the
+/// host's tree). It dies with the thread calling this (the sentry's main
+/// thread, which lives as long as the sandbox).
+pub fn start(root: &str, unconfined: bool, writable: bool) -> Result<Gofer, String> {
     let (ours, theirs) = gofer::server::socket_pair()
         .map_err(|e| format!("socketpair: {}", std::io::Error::from_raw_os_error(e.0)))?;
     let fd = theirs.as_raw_fd();
@@ -144,7 +157,7 @@ pub fn start(root: &str, unconfined: bool) -> Result<Gofer, String> {
             {
                 libc::_exit(125);
             }
-            libc::_exit(i32::from(run(fd, root, unconfined)));
+            libc::_exit(i32::from(run(fd, root, unconfined, writable)));
         }
     }
     // SAFETY: closes our own descriptor.

@@ -263,7 +263,7 @@ fn raise_nofile() {
 }
 
 /// Finds `cmd` the way a shell would, inside the sandbox.
-fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]) -> Vec<u8> {
+pub(crate) fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]) -> Vec<u8> {
     if cmd.contains('/') {
         return cmd.as_bytes().to_vec();
     }
@@ -448,7 +448,7 @@ pub fn run(mut o: DoOptions) -> u8 {
     if let Err(e) = gofer::server::open_root(&o.root) {
         return bad_root(e);
     }
-    let gofer = match crate::gofer::start(&o.root, o.unconfined) {
+    let gofer = match crate::gofer::start(&o.root, o.unconfined, false) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("rvisor: {e}");
@@ -603,19 +603,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         // SAFETY: getuid/getgid cannot fail.
         None => unsafe { (libc::getuid(), libc::getgid(), Vec::new()) },
     };
-    let fs_cap = |c: u32| match &o.init_extras.caps {
-        Some(caps) => caps.effective & (1 << c) != 0,
-        None => uid == 0,
-    };
-    let creds = Creds {
-        uid,
-        gid,
-        groups: std::sync::Arc::from(groups),
-        dac_override: fs_cap(kernel::task::CAP_DAC_OVERRIDE),
-        dac_read_search: fs_cap(kernel::task::CAP_DAC_READ_SEARCH),
-        fowner: fs_cap(kernel::task::CAP_FOWNER),
-        landlock: None,
-    };
+    let creds = kernel::process::creds_for(uid, gid, groups, o.init_extras.caps.as_ref());
     // A host terminal on stdin: the program gets a sandbox terminal for it
     // (restored when `term` drops, whichever way this returns).
     let term = crate::terminal::HostTerminal::take_over(&vfs, creds.uid);

@@ -17,6 +17,15 @@ use waiter::{events, Waiter};
 /// returns, unwinding included).
 pub struct HostTerminal {
     fd: RawFd,
+    /// `fd`'s settings to put back on drop, for a terminal that is not
+    /// the process's own (`exec -t`: no panic hook knows it); `None`:
+    /// the global [`restore`] does.
+    saved: Option<libc::termios>,
+    /// Set when the program is done: the output thread ends.
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    /// `fd` itself when this owns it: the copy threads hold it open (a
+    /// descriptor closed under a blocked `read` could be reused).
+    owned: Option<Arc<std::os::fd::OwnedFd>>,
     /// The sandbox pair; the master stays open as long as this lives.
     master: MasterOps,
     pub slave: Arc<File>,
@@ -41,7 +50,16 @@ pub fn restore() {
 
 impl Drop for HostTerminal {
     fn drop(&mut self) {
-        restore();
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.master.tty.master_q.notify(events::HUP);
+        match &self.saved {
+            // SAFETY: tcsetattr on the descriptor (still open: its owner
+            // outlives this) with the settings it had.
+            Some(t) => unsafe {
+                libc::tcsetattr(self.fd, libc::TCSADRAIN, t);
+            },
+            None => restore(),
+        }
     }
 }
 
@@ -94,6 +112,33 @@ impl HostTerminal {
         if !isatty(fd) || unsafe { libc::tcgetpgrp(fd) != libc::getpgrp() } {
             return None;
         }
+        let mut t = Self::on_fd(vfs, uid, fd)?;
+        *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = t.saved.take().map(|s| (fd, s));
+        // Output goes to the first standard stream that is the terminal.
+        t.out_fd = [1, 2, 0].into_iter().find(|&f| isatty(f)).unwrap_or(fd);
+        Some(t)
+    }
+
+    /// A sandbox terminal relayed to the host terminal `fd` (which the
+    /// caller keeps open as long as this lives), put in raw mode until
+    /// this is dropped.
+    pub fn on_fd(vfs: &Arc<Vfs>, uid: u32, fd: RawFd) -> Option<HostTerminal> {
+        Self::relay(vfs, uid, fd, None)
+    }
+
+    /// Like [`HostTerminal::on_fd`] on a descriptor this then owns.
+    pub fn on_owned(vfs: &Arc<Vfs>, uid: u32, fd: std::os::fd::OwnedFd) -> Option<HostTerminal> {
+        use std::os::fd::AsRawFd;
+        let raw = fd.as_raw_fd();
+        Self::relay(vfs, uid, raw, Some(Arc::new(fd)))
+    }
+
+    fn relay(
+        vfs: &Arc<Vfs>,
+        uid: u32,
+        fd: RawFd,
+        owned: Option<Arc<std::os::fd::OwnedFd>>,
+    ) -> Option<HostTerminal> {
         // SAFETY: a zeroed termios is a valid out-buffer for tcgetattr.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
         // SAFETY: tcgetattr on stdin into our buffer.
@@ -125,15 +170,15 @@ impl HostTerminal {
                 return None;
             }
         }
-        *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = Some((fd, saved));
-        // Output goes to the first standard stream that is the terminal.
-        let out_fd = [1, 2, 0].into_iter().find(|&f| isatty(f)).unwrap_or(fd);
         Some(HostTerminal {
             fd,
+            saved: Some(saved),
+            stop: Default::default(),
+            owned,
             master,
             slave,
             out_lock: Arc::new(Mutex::new(())),
-            out_fd,
+            out_fd: fd,
         })
     }
 
@@ -145,15 +190,22 @@ impl HostTerminal {
     /// master's output to the host.
     pub fn start_copying(&self) {
         let tty = self.master.tty.clone();
-        let fd = self.fd;
+        let (fd, owned) = (self.fd, self.owned.clone());
         let _ = std::thread::Builder::new()
             .name("tty-in".into())
-            .spawn(move || copy_in(fd, &tty));
+            .spawn(move || {
+                copy_in(fd, &tty);
+                drop(owned);
+            });
         let tty = self.master.tty.clone();
         let (out_fd, out_lock) = (self.out_fd, self.out_lock.clone());
+        let (stop, owned) = (self.stop.clone(), self.owned.clone());
         let _ = std::thread::Builder::new()
             .name("tty-out".into())
-            .spawn(move || copy_out(&tty, out_fd, &out_lock));
+            .spawn(move || {
+                copy_out(&tty, out_fd, &out_lock, &stop);
+                drop(owned);
+            });
     }
 
     /// Writes out what the program left in the pty when it ended.
@@ -202,11 +254,16 @@ fn copy_in(fd: RawFd, tty: &Arc<Tty>) {
     }
 }
 
-fn copy_out(tty: &Arc<Tty>, out_fd: RawFd, out_lock: &Mutex<()>) {
+fn copy_out(
+    tty: &Arc<Tty>,
+    out_fd: RawFd,
+    out_lock: &Mutex<()>,
+    stop: &std::sync::atomic::AtomicBool,
+) {
     let waiter = Arc::new(Waiter::new());
     let _reg = tty.master_q.register(&waiter, events::IN | events::HUP);
     let mut buf = [0u8; 4096];
-    loop {
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
         let g = out_lock.lock().unwrap_or_else(|p| p.into_inner());
         match tty.master_read(&mut buf) {
             Ok(n) => write_all(out_fd, &buf[..n]),

@@ -784,6 +784,45 @@ fn real_cases() -> Vec<RealCase> {
                  echo hi > /dev/null && head -c 4 /dev/zero | od -An -tx1",
             ],
         ),
+        // bubblewrap with a new pid namespace (every kind but the
+        // network's, whose loopback bwrap configures through netlink):
+        // its own init is pid 1, the shell 2; `ps` reads the /proc
+        // mounted for the namespace.
+        real(
+            "bwrap_unshare_pid",
+            &[
+                "/usr/bin/bwrap",
+                "--unshare-user",
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--unshare-cgroup",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo $$; ps; grep -E '^(Tgid|Pid|PPid|NS)' /proc/self/status; ls /proc | grep -c '^[0-9]'",
+            ],
+        ),
+        // util-linux's unshare -fp --mount-proc: the forked shell is pid 1
+        // of a new pid namespace, with its own /proc.
+        real(
+            "unshare_pid_mount_proc",
+            &[
+                "/usr/bin/unshare",
+                "-fp",
+                "--mount-proc",
+                "/bin/sh",
+                "-c",
+                "echo $$; ps -o pid,ppid,comm; readlink /proc/self; cat /proc/sys/kernel/ns_last_pid",
+            ],
+        ),
         real(
             "sort_generated",
             &[

@@ -93,6 +93,19 @@ pub fn reboot(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         LINUX_REBOOT_CMD_HALT | LINUX_REBOOT_CMD_POWER_OFF => abi::signal::SIGINT,
         _ => return Err(Errno::EINVAL),
     };
+    // In a nested pid namespace only that namespace ends, as Linux's
+    // `reboot_pid_ns`: its init is killed and reported dead of `sig`, and
+    // the caller exits.
+    let ns = t.pidns().clone();
+    if !ns.is_initial() {
+        ns.set_reboot(sig);
+        if let Some(init) = ns.init().and_then(|g| t.kernel.find_group(g)) {
+            let info = abi::signal::SigInfo::new(abi::signal::SIGKILL, abi::signal::SI_KERNEL);
+            kernel::signal::send_to_group(&init, info);
+        }
+        t.exit = Some(kernel::Exit::Thread(0));
+        return Ok(0);
+    }
     // The status first: init's own death by SIGKILL must not replace it.
     t.kernel.set_exit(abi::misc::wait::signaled(sig, false));
     // The caller is among the killed: it never returns to user space.

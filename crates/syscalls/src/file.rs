@@ -97,8 +97,20 @@ fn read_into(
     if count == 0 {
         return Ok(0);
     }
+    // A regular file gives what the buffer can take (Linux's page-cache
+    // copy stops at the first bad page and returns the bytes before it);
+    // other files (a pipe's copy fails whole) refuse a partly bad buffer
+    // before consuming anything.
+    let count = if regular(f) {
+        (t.mm().access_prefix(addr, count as u64, true) as usize).min(count)
+    } else {
+        t.mm().check_access(addr, count.min(CHUNK) as u64, true)?;
+        count
+    };
+    if count == 0 {
+        return Err(Errno::EFAULT);
+    }
     let step = count.min(CHUNK);
-    t.mm().check_access(addr, step as u64, true)?;
     let mut buf = take_scratch(t, step);
     let mut done = 0usize;
     let r = loop {
@@ -300,6 +312,7 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, a[2])?;
     read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, done| {
         f.pread(b, off as u64 + done)
     })
@@ -317,6 +330,7 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, a[2])?;
     let cell = std::cell::Cell::new(off as u64);
     let cap = fsize_cap(t, &f);
     let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
@@ -325,6 +339,16 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         Ok(n)
     });
     fsize_signal(t, cap, r)
+}
+
+/// Linux's `rw_verify_area` for a transfer at an explicit offset: the
+/// count must be a valid size and the range must end within the largest
+/// file offset, or the call is `EINVAL` before anything moves.
+fn verify_area(off: i64, count: u64) -> SysResult<()> {
+    if count > isize::MAX as u64 || off.checked_add_unsigned(count).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
 }
 
 pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
@@ -453,6 +477,7 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, vecs.iter().map(|v| v.len).sum())?;
     readv_common(t, &f, &vecs, |f, b| f.pread(b, off as u64))
 }
 
@@ -478,6 +503,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    verify_area(off, vecs.iter().map(|v| v.len).sum())?;
     let off = if flags & RWF_APPEND != 0 {
         f.ops.size() as i64
     } else {
@@ -601,6 +627,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         F_GETFL => Ok(f.flags() as u64),
         F_SETFL => {
             f.set_flags(arg as u32);
+            vfs::fasync::set(&f, fd, f.flags() & O_ASYNC != 0);
             Ok(0)
         }
         F_GETPIPE_SZ => f
@@ -617,9 +644,17 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_ADD_SEALS => crate::memfd::seals(t, &f, Some(arg)),
         F_GET_SEALS => crate::memfd::seals(t, &f, None),
-        // The owner and signal are kept (dnotify signals through them);
-        // O_ASYNC files raise no SIGIO yet.
-        F_GETOWN => Ok(lock(&f.fown).getown() as i64 as u64),
+        // The owner and signal: dnotify and O_ASYNC signal through them.
+        F_GETOWN => {
+            let o = *lock(&f.fown);
+            let id = t.vpid(o.id);
+            let shown = if o.kind == vfs::file::F_OWNER_PGRP {
+                -id
+            } else {
+                id
+            };
+            Ok(shown as i64 as u64)
+        }
         F_SETOWN => {
             let who = arg as i32;
             if who == i32::MIN {
@@ -634,7 +669,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         F_GETOWN_EX => {
             let o = *lock(&f.fown);
-            util::write_obj(t, arg, &[o.kind, o.id])?;
+            util::write_obj(t, arg, &[o.kind, t.vpid(o.id)])?;
             Ok(0)
         }
         F_SETOWN_EX => {
@@ -668,7 +703,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     const LOCK_SH: u64 = 1;
     const LOCK_EX: u64 = 2;
     const LOCK_NB: u64 = 4;
@@ -677,11 +712,10 @@ pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if op != LOCK_SH && op != LOCK_EX && op != LOCK_UN {
         return Err(Errno::EINVAL);
     }
-    let Some(d) = f.dentry.clone() else {
+    let Some(locks) = f.locks() else {
         return Err(Errno::EINVAL);
     };
     let owner = Owner::Flock(f.id());
-    let locks = &d.inode.locks;
     if op == LOCK_UN {
         locks.unlock(owner, 0, u64::MAX);
         return Ok(0);
@@ -820,16 +854,25 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
 /// A process's POSIX locks on a file go away when it closes any
 /// descriptor for that file.
 /// `F_SETOWN(_EX)`: `ESRCH` for an owner that does not exist.
+/// The owner is kept as a global id ([`kernel::pidns`]).
 fn set_owner(t: &Task, f: &File, kind: i32, id: i32) -> SysResult<u64> {
-    let known = id == 0
-        || match kind {
-            vfs::file::F_OWNER_PGRP => t.kernel.pgrp_exists(id),
-            vfs::file::F_OWNER_TID => t.kernel.find_task(id).is_some(),
-            _ => t.kernel.find_group(id).is_some(),
-        };
-    if !known || id < 0 {
+    if id < 0 {
         return Err(Errno::ESRCH);
     }
+    let id = if id == 0 {
+        0
+    } else {
+        let g = t.global_id(id).ok_or(Errno::ESRCH)?;
+        let known = match kind {
+            vfs::file::F_OWNER_PGRP => t.kernel.pgrp_exists(g),
+            vfs::file::F_OWNER_TID => t.kernel.find_task(g).is_some(),
+            _ => t.kernel.find_group(g).is_some(),
+        };
+        if !known {
+            return Err(Errno::ESRCH);
+        }
+        g
+    };
     let mut o = lock(&f.fown);
     o.kind = kind;
     o.id = id;
@@ -850,7 +893,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let fd = a[0] as i32;
     let cmd = a[1] as u32;
     let arg = a[2];
-    let f = t.fds().get(fd)?;
+    let f = util::file_io(t, fd as u64)?;
     match cmd {
         FIONBIO => {
             let v: i32 = util::read_obj(t, arg)?;
@@ -866,6 +909,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             let v: i32 = util::read_obj(t, arg)?;
             let fl = f.flags();
             f.set_flags(if v != 0 { fl | O_ASYNC } else { fl & !O_ASYNC });
+            vfs::fasync::set(&f, fd, v != 0);
             Ok(0)
         }
         FIOCLEX | FIONCLEX => {
@@ -974,7 +1018,7 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     f.ops.fsync(&f).map(|_| 0)
 }
 
@@ -984,14 +1028,14 @@ pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn syncfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    file(t, a[0]).map(|_| 0)
+    util::file_io(t, a[0]).map(|_| 0)
 }
 
 /// `sync_file_range`: nothing is ever written back to a disk, so only
 /// the checks remain.
 pub fn sync_file_range(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const VALID: u64 = 1 | 2 | 4; // WAIT_BEFORE | WRITE | WAIT_AFTER
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     let (off, n, flags) = (a[1] as i64, a[2] as i64, a[3] as u32 as u64);
     if flags & !VALID != 0 || off < 0 || off.checked_add(n).is_none_or(|e| e < off) {
         return Err(Errno::EINVAL);
@@ -1018,7 +1062,7 @@ pub fn readahead(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(t, a[0])?;
+    let f = util::file_io(t, a[0])?;
     if a[3] > 5 || (a[2] as i64) < 0 {
         return Err(Errno::EINVAL);
     }

@@ -107,11 +107,18 @@ fn open_at(
     } else {
         None
     };
+    // An O_PATH descriptor keeps only the flags that shape the walk (Linux's
+    // `build_open_flags`): no O_LARGEFILE, no O_TRUNC, no access mode.
+    let flags = if flags & O_PATH != 0 {
+        flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
+    } else {
+        flags | O_LARGEFILE
+    };
     let f = t.kernel.vfs.open_in(
         &root,
         &base,
         &p,
-        flags | O_LARGEFILE,
+        flags,
         mode & !umask & 0o7777,
         scope.as_ref(),
         &creds,
@@ -163,15 +170,30 @@ pub fn creat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     )
 }
 
-fn stat_of(t: &Task, dirfd: u64, p: &[u8], flags: u32) -> SysResult<Stat> {
-    if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        if dirfd as i32 == AT_FDCWD {
-            return Ok(t.fs().cwd.inode.stat());
-        }
-        return file(t, dirfd)?.stat();
+/// A file's owner as the caller's user namespace shows it (65534 for an
+/// unmapped id).
+fn owner_seen(t: &Task, mut st: Stat) -> Stat {
+    let user = kernel::task::lock(&t.shared.ns).user.clone();
+    if !user.is_initial() {
+        st.uid = user.uid_of(st.uid);
+        st.gid = user.gid_of(st.gid);
     }
-    let d = lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?;
-    Ok(d.inode.stat())
+    st
+}
+
+fn stat_of(t: &Task, dirfd: u64, p: &[u8], flags: u32) -> SysResult<Stat> {
+    let st = if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd as i32 == AT_FDCWD {
+            t.fs().cwd.inode.stat()
+        } else {
+            file(t, dirfd)?.stat()?
+        }
+    } else {
+        lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?
+            .inode
+            .stat()
+    };
+    Ok(owner_seen(t, st))
 }
 
 pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -203,7 +225,7 @@ pub fn lstat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let st = file(t, a[0])?.stat()?;
+    let st = owner_seen(t, file(t, a[0])?.stat()?);
     util::write_obj(t, a[1], &st).map(|_| 0)
 }
 
@@ -643,7 +665,7 @@ pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let d = file(t, a[0])?.dentry.clone().ok_or(Errno::EBADF)?;
+    let d = util::file_io(t, a[0])?.dentry.clone().ok_or(Errno::EBADF)?;
     chown_dentry(t, &d, a[1] as u32, a[2] as u32)
 }
 
@@ -738,12 +760,27 @@ fn decode_time(ts: Timespec) -> SysResult<Option<Timespec>> {
     }
 }
 
-fn times_target(t: &Task, dirfd: u64, pathp: u64, follow: bool) -> SysResult<Arc<Dentry>> {
+/// The file a `utimensat`/`futimesat` acts on: with no path the open file
+/// itself (not an `O_PATH` one), with an empty path and `AT_EMPTY_PATH`
+/// whatever `dirfd` names (`O_PATH` included), else the path's.
+fn times_target(
+    t: &Task,
+    dirfd: u64,
+    pathp: u64,
+    follow: bool,
+    empty_path: bool,
+) -> SysResult<Arc<Dentry>> {
     if pathp == 0 {
-        let f: Arc<File> = file(t, dirfd)?;
+        let f: Arc<File> = util::file_io(t, dirfd)?;
         return f.dentry.clone().ok_or(Errno::EBADF);
     }
     let p = path(t, pathp)?;
+    if p.is_empty() && empty_path {
+        if dirfd as i32 == AT_FDCWD {
+            return Ok(t.fs().cwd.clone());
+        }
+        return file(t, dirfd)?.dentry.clone().ok_or(Errno::EBADF);
+    }
     lookup(t, dirfd, &p, follow, false)
 }
 
@@ -758,7 +795,13 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         let ts: [Timespec; 2] = util::read_obj(t, a[2])?;
         (decode_time(ts[0])?, decode_time(ts[1])?)
     };
-    let d = times_target(t, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    let d = times_target(
+        t,
+        a[0],
+        a[1],
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
     set_times(&d, at_, mt)
 }
 
@@ -778,7 +821,7 @@ pub fn futimesat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         };
         (conv(tv[0])?, conv(tv[1])?)
     };
-    let d = times_target(t, a[0], a[1], true)?;
+    let d = times_target(t, a[0], a[1], true, false)?;
     set_times(&d, at_, mt)
 }
 

@@ -100,7 +100,9 @@ pub fn bind(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
             let addr = addr_for(&s, &b, true)?;
             s.bind(addr).map(|_| 0)
         }
-        Other::Netlink(n) => n.bind(&b, t.pid()).map(|_| 0),
+        // The port a netlink socket binds itself to is the caller's pid as
+        // its pid namespace numbers it (Linux's `task_tgid_vnr`).
+        Other::Netlink(n) => n.bind(&b, t.vpid(t.pid())).map(|_| 0),
         Other::Host(h) => h.bind(&b).map(|_| 0),
     }
 }
@@ -286,7 +288,7 @@ pub fn send(
         Other::Netlink(n) => {
             let mut buf = vec![0u8; total_len(iovs)];
             gather(t, iovs, 0, &mut buf)?;
-            return n.send(&buf, t.pid()).map(|n| n as u64);
+            return n.send(&buf, t.vpid(t.pid())).map(|n| n as u64);
         }
         Other::Host(h) => return crate::hostinet::send(t, f, &*h, iovs, flags, addr, control),
     };

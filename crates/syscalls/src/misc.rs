@@ -173,10 +173,10 @@ pub fn kcmp(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const KCMP_SYSVSEM: u64 = 6;
     const KCMP_EPOLL_TFD: u64 = 7;
     let find = |pid: i32| {
-        if pid == t.tid() {
-            return Ok(t.shared.clone());
+        if pid == 0 {
+            return Err(Errno::ESRCH);
         }
-        t.kernel.find_task(pid).ok_or(Errno::ESRCH)
+        t.find_task(pid).ok_or(Errno::ESRCH)
     };
     let (p1, p2) = (find(a[0] as i32)?, find(a[1] as i32)?);
     for p in [&p1, &p2] {

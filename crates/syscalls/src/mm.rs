@@ -7,7 +7,7 @@ use kernel::Task;
 use mm::manager::Backing;
 use mm::{MapRequest, MemObject, VmaName};
 
-use crate::util::file;
+use crate::util::file_io;
 
 pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (addr, len, prot, flags, fd, off) =
@@ -36,7 +36,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             (None, true, VmaName::Anon)
         }
     } else {
-        let f = file(t, fd as u64)?;
+        let f = file_io(t, fd as u64)?;
         let acc = f.flags() & O_ACCMODE;
         if !f.readable() {
             return Err(Errno::EACCES);

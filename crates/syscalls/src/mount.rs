@@ -83,7 +83,7 @@ fn new_fs(
             (root, Super::new(fstype, source, dev, &shown, ro))
         }
         "proc" => (
-            kernel::procfs::new_root(k),
+            kernel::procfs::new_root(k, t.pidns().clone()),
             Super::new("proc", source, vfs::inode::DEV_PROC, "", ro),
         ),
         "sysfs" => (

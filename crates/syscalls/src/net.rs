@@ -577,7 +577,7 @@ fn creds_allowed(t: &Task, b: &[u8]) -> bool {
     let word = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
     let (pid, uid, gid) = (word(0) as i32, word(4), word(8));
     let root = t.euid == 0;
-    (pid == t.pid() || root)
+    (t.global_id(pid) == Some(t.pid()) || root)
         && (uid == t.creds.uid || uid == t.euid || root)
         && (gid == t.creds.gid || gid == t.egid || root)
 }
@@ -1077,9 +1077,11 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
                 SO_RCVBUF => int(s.rcvbuf() as i64),
                 SO_PEERCRED => {
                     let c = s.peer_cred();
-                    let mut v = c.pid.to_le_bytes().to_vec();
-                    v.extend_from_slice(&c.uid.to_le_bytes());
-                    v.extend_from_slice(&c.gid.to_le_bytes());
+                    // The peer as the caller's pid namespace shows it.
+                    let mut v = t.vpid(c.pid).to_le_bytes().to_vec();
+                    let user = kernel::task::lock(&t.shared.ns).user.clone();
+                    v.extend_from_slice(&user.uid_of(c.uid).to_le_bytes());
+                    v.extend_from_slice(&user.gid_of(c.gid).to_le_bytes());
                     v
                 }
                 _ => common_sockopt(&s, name).ok_or(Errno::ENOPROTOOPT)?,

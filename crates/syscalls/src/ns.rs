@@ -35,12 +35,13 @@ fn fs_shared(t: &Task) -> bool {
 }
 
 /// `unshare`: new UTS, IPC, mount, user, network and cgroup namespaces for
-/// the calling task (threads it makes later inherit them); a private copy
+/// the calling task (threads it makes later inherit them), a new pid
+/// namespace for its next children (the first becomes its init); a private copy
 /// of a shared file-system context (`CLONE_FS`, implied by `CLONE_NEWNS`
 /// and `CLONE_NEWUSER`) or descriptor table (`CLONE_FILES`).
 /// `CLONE_SYSVSEM` has nothing to undo: semaphore undo lists are never
-/// shared here. Pid and time namespaces are not supported yet: `EINVAL`,
-/// what Linux says for a kind it was built without.
+/// shared here. Time namespaces are not supported yet: `EINVAL`, what
+/// Linux says for a kind it was built without.
 pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let mut flags = a[0];
     let known = CLONE_THREAD
@@ -57,7 +58,7 @@ pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         | CLONE_NEWPID
         | CLONE_NEWCGROUP
         | CLONE_NEWTIME;
-    if flags & !known != 0 || flags & (CLONE_NEWPID | CLONE_NEWTIME) != 0 {
+    if flags & !known != 0 || flags & CLONE_NEWTIME != 0 {
         return Err(Errno::EINVAL);
     }
     // Linux's implications: a user namespace needs an unshared thread and
@@ -123,16 +124,17 @@ pub fn setns(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             | CLONE_NEWCGROUP
             | CLONE_NEWPID
             | CLONE_NEWTIME;
-        if nstype == 0 || nstype & !kinds != 0 || nstype & (CLONE_NEWPID | CLONE_NEWTIME) != 0 {
+        if nstype == 0 || nstype & !kinds != 0 || nstype & CLONE_NEWTIME != 0 {
             return Err(Errno::EINVAL);
         }
         let leader = tg.lock().threads.first().cloned().ok_or(Errno::ESRCH)?;
         let theirs = lock(&leader.ns).clone();
         // The user namespace first: the others are checked with the
-        // capabilities it gives.
+        // capabilities it gives. The pid namespace is the process's own.
         ["user", "mnt", "uts", "ipc", "net", "cgroup"]
             .iter()
             .filter_map(|k| kernel::ns::NsRef::of(&theirs, k))
+            .chain(std::iter::once(kernel::ns::NsRef::Pid(tg.pidns.clone())))
             .filter(|r| nstype & r.flag() != 0)
             .collect()
     } else {
@@ -184,6 +186,13 @@ pub fn setns(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             kernel::ns::NsRef::Ipc(x) => n.ipc = x.clone(),
             kernel::ns::NsRef::Net(x) => n.net = x.clone(),
             kernel::ns::NsRef::Cgroup(x) => n.cgroup = x.clone(),
+            kernel::ns::NsRef::Pid(x) => {
+                // Only the caller's own pid namespace or one below it.
+                if !t.pidns().is_ancestor_of(x) {
+                    return Err(Errno::EINVAL);
+                }
+                n.pid = x.clone();
+            }
             kernel::ns::NsRef::User(_) => {}
         }
     }

@@ -13,15 +13,18 @@ use kernel::Task;
 use crate::util;
 
 pub fn getpid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.pid() as u64)
+    Ok(t.vpid(t.pid()) as u64)
 }
 
 pub fn gettid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.tid() as u64)
+    Ok(t.vpid(t.tid()) as u64)
 }
 
+/// The parent as the caller's pid namespace shows it: 0 for a namespace's
+/// init, whose parent is outside.
 pub fn getppid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(t.tg().lock().parent.as_ref().map_or(0, |p| p.pid) as u64)
+    let parent = t.tg().lock().parent.as_ref().map_or(0, |p| p.pid);
+    Ok(t.vpid(parent) as u64)
 }
 
 pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -137,25 +140,31 @@ fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
     if tid <= 0 || !(0..=NSIG).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    let target = t.kernel.find_task(tid).ok_or(Errno::ESRCH)?;
-    if tgid > 0 && target.tg.pid != tgid {
+    let target = t.find_task(tid).ok_or(Errno::ESRCH)?;
+    if tgid > 0 && t.global_id(tgid) != Some(target.tg.pid) {
         return Err(Errno::ESRCH);
     }
     if sig == 0 {
+        return Ok(0);
+    }
+    // A nested namespace's init only takes signals it handles or blocks
+    // (and SIGKILL/SIGSTOP from an ancestor namespace).
+    if target.tg.pid != 1 && target.tg.init_ignores(sig, t.pid()) {
         return Ok(0);
     }
     if sig == SIGKILL {
         kernel::signal::send_to_group(&target.tg, SigInfo::new(SIGKILL, SI_USER));
         return Ok(0);
     }
-    // Init only takes signals it handles or blocks.
+    // The sandbox's init only takes signals it handles or blocks.
     if target.tg.pid == 1 {
         let act = lock(&target.tg.lock().sighand).action(sig);
         if sig == SIGSTOP || (act.handler == SIG_DFL && !target.mask().has(sig)) {
             return Ok(0);
         }
     }
-    lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, t.pid(), t.creds.uid));
+    let from = target.tg.pidns.shown(t.pid());
+    lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, from, t.creds.uid));
     target.signal_queued(sig);
     Ok(0)
 }
@@ -173,7 +182,7 @@ pub fn tkill(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn set_tid_address(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     t.clear_child_tid = a[0];
-    Ok(t.tid() as u64)
+    Ok(t.vpid(t.tid()) as u64)
 }
 
 pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -185,7 +194,7 @@ pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] != 0 && a[0] as i32 != t.tid() {
+    if a[0] != 0 && t.global_id(a[0] as i32) != Some(t.tid()) {
         return Err(Errno::ESRCH);
     }
     util::write_obj(t, a[1], &t.robust_list.0)?;
@@ -217,8 +226,24 @@ pub fn getegid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     Ok(gid_seen(t, t.egid) as u64)
 }
 
+/// A uid the caller names, as the sandbox's id: through its user
+/// namespace's `uid_map`; -1 stays -1, an unmapped one is `EINVAL`.
+fn kuid(t: &Task, uid: u32) -> SysResult<u32> {
+    if uid == u32::MAX {
+        return Ok(uid);
+    }
+    lock(&t.shared.ns).user.kuid(uid).ok_or(Errno::EINVAL)
+}
+
+fn kgid(t: &Task, gid: u32) -> SysResult<u32> {
+    if gid == u32::MAX {
+        return Ok(gid);
+    }
+    lock(&t.shared.ns).user.kgid(gid).ok_or(Errno::EINVAL)
+}
+
 pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let uid = a[0] as u32;
+    let uid = kuid(t, a[0] as u32)?;
     if uid == u32::MAX {
         return Err(Errno::EINVAL);
     }
@@ -234,7 +259,7 @@ pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let gid = a[0] as u32;
+    let gid = kgid(t, a[0] as u32)?;
     if gid == u32::MAX {
         return Err(Errno::EINVAL);
     }
@@ -265,7 +290,11 @@ fn or_keep(new: u32, old: u32) -> u32 {
 }
 
 pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
+    let ids = [
+        kuid(t, a[0] as u32)?,
+        kuid(t, a[1] as u32)?,
+        kuid(t, a[2] as u32)?,
+    ];
     let cur = [t.creds.uid, t.euid, t.suid];
     if !t.capable_here(CAP_SETUID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
@@ -279,7 +308,11 @@ pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let ids = [a[0] as u32, a[1] as u32, a[2] as u32];
+    let ids = [
+        kgid(t, a[0] as u32)?,
+        kgid(t, a[1] as u32)?,
+        kgid(t, a[2] as u32)?,
+    ];
     let cur = [t.creds.gid, t.egid, t.sgid];
     if !t.capable_here(CAP_SETGID) && !may_set_ids(ids, cur) {
         return Err(Errno::EPERM);
@@ -315,14 +348,16 @@ fn setre_ids(r: u32, e: u32, cur: [u32; 3], privileged: bool) -> SysResult<[u32;
 
 pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.uid, t.euid, t.suid];
-    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable_here(CAP_SETUID))?;
+    let (r, e) = (kuid(t, a[0] as u32)?, kuid(t, a[1] as u32)?);
+    let [r, e, s] = setre_ids(r, e, cur, t.capable_here(CAP_SETUID))?;
     t.set_uids(r, e, s);
     Ok(0)
 }
 
 pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cur = [t.creds.gid, t.egid, t.sgid];
-    let [r, e, s] = setre_ids(a[0] as u32, a[1] as u32, cur, t.capable_here(CAP_SETGID))?;
+    let (r, e) = (kgid(t, a[0] as u32)?, kgid(t, a[1] as u32)?);
+    let [r, e, s] = setre_ids(r, e, cur, t.capable_here(CAP_SETGID))?;
     t.set_gids(r, e, s);
     Ok(0)
 }
@@ -343,24 +378,26 @@ pub fn getresgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 /// it; an unprivileged caller may pick its real, effective, saved or
 /// current file-system ID.
 pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (old, id) = (t.fsuid, a[0] as u32);
+    let (old, id) = (t.fsuid, kuid(t, a[0] as u32).unwrap_or(u32::MAX));
+    let shown = uid_seen(t, old);
     if id != u32::MAX
         && (t.capable_here(CAP_SETUID) || [t.creds.uid, t.euid, t.suid, old].contains(&id))
     {
         t.set_fsuid(id);
     }
-    Ok(old as u64)
+    Ok(shown as u64)
 }
 
 pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let (old, id) = (t.fsgid, a[0] as u32);
+    let (old, id) = (t.fsgid, kgid(t, a[0] as u32).unwrap_or(u32::MAX));
+    let shown = gid_seen(t, old);
     if id != u32::MAX
         && (t.capable_here(CAP_SETGID) || [t.creds.gid, t.egid, t.sgid, old].contains(&id))
     {
         t.fsgid = id;
         t.publish_creds();
     }
-    Ok(old as u64)
+    Ok(shown as u64)
 }
 
 pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -375,7 +412,10 @@ pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if (n as usize) < g.len() {
         return Err(Errno::EINVAL);
     }
-    let bytes: Vec<u8> = g.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let bytes: Vec<u8> = g
+        .iter()
+        .flat_map(|&x| gid_seen(t, x).to_le_bytes())
+        .collect();
     t.mm().copy_out(a[1], &bytes)?;
     Ok(g.len() as u64)
 }
@@ -391,10 +431,12 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let mut bytes = vec![0u8; n as usize * 4];
     t.mm().copy_in(a[1], &mut bytes)?;
+    let user = lock(&t.shared.ns).user.clone();
     t.creds.groups = bytes
         .chunks(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect::<Vec<u32>>()
+        .map(|c| user.kgid(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or(Errno::EINVAL)?
         .into();
     Ok(0)
 }
@@ -404,10 +446,10 @@ pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let g = if pid == 0 {
         t.tg().clone()
     } else {
-        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+        t.find_group(pid).ok_or(Errno::ESRCH)?
     };
     let pgid = g.lock().pgid;
-    Ok(pgid as u64)
+    Ok(t.vpid(pgid) as u64)
 }
 
 pub fn getpgrp(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
@@ -419,10 +461,10 @@ pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let g = if pid == 0 {
         t.tg().clone()
     } else {
-        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+        t.find_group(pid).ok_or(Errno::ESRCH)?
     };
     let sid = g.lock().sid;
-    Ok(sid as u64)
+    Ok(t.vpid(sid) as u64)
 }
 
 pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -431,17 +473,22 @@ pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = t.tg().clone();
-    let target = if pid == 0 || pid == me.pid {
+    let target = if pid == 0 || t.global_id(pid) == Some(me.pid) {
         me.clone()
     } else {
-        let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+        let g = t.find_group(pid).ok_or(Errno::ESRCH)?;
         let is_child = g.lock().parent.as_ref().is_some_and(|p| p.pid == me.pid);
         if !is_child {
             return Err(Errno::ESRCH);
         }
         g
     };
-    let pgid = if pgid == 0 { target.pid } else { pgid };
+    let pgid = if pgid == 0 {
+        target.pid
+    } else {
+        // A group the caller's namespace cannot name: none it may join.
+        t.global_id(pgid).ok_or(Errno::EPERM)?
+    };
     let my_sid = me.lock().sid;
     let mut g = target.lock();
     if g.sid != my_sid || g.sid == target.pid {
@@ -469,7 +516,7 @@ pub fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
     g.sid = pid;
     // A new session has no controlling terminal.
     g.ctty = None;
-    Ok(pid as u64)
+    Ok(t.vpid(pid) as u64)
 }
 
 pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -477,10 +524,10 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if res >= RLIMIT_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let g = if pid == 0 || pid == t.pid() {
+    let g = if pid == 0 {
         t.tg().clone()
     } else {
-        t.kernel.find_group(pid).ok_or(Errno::ESRCH)?
+        t.find_group(pid).ok_or(Errno::ESRCH)?
     };
     let new = if a[2] != 0 {
         Some(util::read_obj::<Rlimit>(t, a[2])?)
@@ -749,17 +796,14 @@ fn cap_header(t: &Task, hdr_addr: u64) -> SysResult<(usize, i32)> {
 
 pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (words, pid) = cap_header(t, a[0])?;
-    if pid != 0 && pid != t.tid() && t.kernel.find_task(pid).is_none() {
+    let own = pid == 0 || t.global_id(pid) == Some(t.tid());
+    if !own && t.find_task(pid).is_none() {
         return Err(Errno::ESRCH);
     }
     if a[1] != 0 {
         // Another task's sets are not tracked in shared state: report ours
         // only for ourselves.
-        let c = if pid == 0 || pid == t.tid() {
-            t.caps
-        } else {
-            Caps::default()
-        };
+        let c = if own { t.caps } else { Caps::default() };
         let mut data = Vec::new();
         for w in 0..words {
             let part = |v: u64| (v >> (32 * w)) as u32;
@@ -773,7 +817,7 @@ pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn capset(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (words, pid) = cap_header(t, a[0])?;
-    if pid != 0 && pid != t.tid() {
+    if pid != 0 && t.global_id(pid) != Some(t.tid()) {
         return Err(Errno::EPERM);
     }
     let mut raw = vec![0u8; words * 12];
@@ -951,7 +995,13 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         P_PID if id > 0 => id,
         P_PGID if id > 0 => -id,
         P_PGID if id == 0 => 0,
-        3 => pidfd_process(t, a[1]).map_err(|_| Errno::EBADF)?.pid,
+        3 => {
+            let g = pidfd_process(t, a[1]).map_err(|_| Errno::EBADF)?;
+            match t.vpid(g.pid) {
+                0 => return Err(Errno::ECHILD),
+                p => p,
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
     // waitid's WSTOPPED is wait4's WUNTRACED (same bit).
@@ -1005,9 +1055,9 @@ pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     // flag is refused above as by kernels before 6.9, and a thread that is
     // not its process's leader is ENOENT as without the flag on current
     // kernels.
-    let g = match t.kernel.find_group(pid) {
+    let g = match t.find_group(pid) {
         Some(g) => g,
-        None if t.kernel.find_task(pid).is_some() => return Err(Errno::ENOENT),
+        None if t.find_task(pid).is_some() => return Err(Errno::ENOENT),
         None => return Err(Errno::ESRCH),
     };
     let f = vfs::File::new(
@@ -1030,9 +1080,13 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     // As Linux, an open /proc/PID directory stands for its process too.
     let f = util::file(t, a[0])?;
     let g = kernel::pidfd::target(&f).or_else(|_| kernel::procfs::process_of_dir(&f))?;
+    // Only a process in the caller's pid namespace or one below.
+    if !t.pidns().is_ancestor_of(&g.pidns) {
+        return Err(Errno::EINVAL);
+    }
     let sig = a[1] as i32;
     let info = if a[2] == 0 {
-        SigInfo::from_user(sig, SI_USER, t.pid(), t.creds.uid)
+        SigInfo::from_user(sig, SI_USER, g.pidns.shown(t.pid()), t.creds.uid)
     } else {
         let i: SigInfo = util::read_obj(t, a[2])?;
         if i.signo != sig {
@@ -1050,7 +1104,7 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if g.is_zombie() {
         return Err(Errno::ESRCH);
     }
-    if sig == 0 {
+    if sig == 0 || (a[3] != PROCESS_GROUP && g.init_ignores(sig, t.pid())) {
         return Ok(0);
     }
     match a[3] {
@@ -1060,7 +1114,7 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             leader.kick();
         }
         PROCESS_GROUP => {
-            let pgid = g.lock().pgid;
+            let pgid = t.vpid(g.lock().pgid);
             kernel::process::kill(t, -pgid, sig)?;
         }
         _ => kernel::signal::send_to_group(&g, info),

@@ -24,7 +24,7 @@ fn target(t: &Task, pid: i32) -> SysResult<Arc<TaskShared>> {
     if pid < 0 {
         return Err(Errno::ESRCH);
     }
-    t.kernel.find_task(pid).ok_or(Errno::ESRCH)
+    t.find_task(pid).ok_or(Errno::ESRCH)
 }
 
 /// Linux's `check_same_owner`: the caller's effective uid is the target's

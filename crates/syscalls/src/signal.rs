@@ -198,8 +198,8 @@ fn queue_info(t: &Task, sig: i32, addr: u64, to_self: bool) -> SysResult<SigInfo
 
 pub fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
-    let g = t.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
-    let info = queue_info(t, a[1] as i32, a[2], pid == t.pid())?;
+    let g = t.find_group(pid).ok_or(Errno::ESRCH)?;
+    let info = queue_info(t, a[1] as i32, a[2], g.pid == t.pid())?;
     if info.signo != 0 {
         kernel::signal::send_to_group(&g, info);
     }
@@ -211,11 +211,11 @@ pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let target = t.kernel.find_task(tid).ok_or(Errno::ESRCH)?;
-    if target.tg.pid != tgid {
+    let target = t.find_task(tid).ok_or(Errno::ESRCH)?;
+    if t.global_id(tgid) != Some(target.tg.pid) {
         return Err(Errno::ESRCH);
     }
-    let info = queue_info(t, a[2] as i32, a[3], tid == t.tid())?;
+    let info = queue_info(t, a[2] as i32, a[3], target.tid == t.tid())?;
     if info.signo != 0 {
         lock(&target.pending).push(info);
         target.signal_queued(info.signo);

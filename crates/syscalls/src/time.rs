@@ -86,11 +86,11 @@ pub fn cpu_clock_owner(t: &Task, id: i32) -> SysResult<CpuClock> {
             .ok_or(Errno::EINVAL)?;
         return Ok(CpuClock::Thread(th.clone()));
     }
-    if pid == 0 || pid == t.pid() {
+    if pid == 0 || t.global_id(pid) == Some(t.pid()) {
         return Ok(CpuClock::Process(t.tg().clone()));
     }
     // Another process's, by its process id (a thread id names none).
-    let g = t.kernel.find_group(pid).ok_or(Errno::EINVAL)?;
+    let g = t.find_group(pid).ok_or(Errno::EINVAL)?;
     Ok(CpuClock::Process(g))
 }
 

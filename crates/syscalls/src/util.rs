@@ -12,6 +12,16 @@ pub fn file(t: &Task, fd: u64) -> SysResult<Arc<File>> {
     t.fds().get(fd as i32)
 }
 
+/// The file behind `fd` for a call that acts on the file itself (Linux's
+/// `fdget`, as opposed to `fdget_raw`): an `O_PATH` descriptor is `EBADF`.
+pub fn file_io(t: &Task, fd: u64) -> SysResult<Arc<File>> {
+    let f = file(t, fd)?;
+    if f.flags() & abi::fs::O_PATH != 0 {
+        return Err(abi::Errno::EBADF);
+    }
+    Ok(f)
+}
+
 /// Reads a path argument: `EFAULT` for bad pointers, `ENAMETOOLONG` for
 /// paths of `PATH_MAX` or more bytes.
 pub fn path(t: &Task, addr: u64) -> SysResult<Vec<u8>> {

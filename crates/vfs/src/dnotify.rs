@@ -35,6 +35,11 @@ static USED: AtomicBool = AtomicBool::new(false);
 /// its siginfo, or plain `SIGIO` for `sig` 0 (`send_sigio`).
 pub trait SigioSink: Send + Sync {
     fn send(&self, pid: i32, sig: i32, fd: i32);
+    /// Signal-driven I/O ([`crate::fasync`]): the file's owner `owner`
+    /// gets its signal (`SIGIO` when none was set, with no details) or,
+    /// with `F_SETSIG`'s, one whose siginfo says `code` (`POLL_IN`...),
+    /// `band` (poll bits) and `fd`.
+    fn send_io(&self, owner: crate::file::Fown, fd: i32, code: i32, band: u64);
 }
 
 static SINK: OnceLock<Arc<dyn SigioSink>> = OnceLock::new();
@@ -42,6 +47,10 @@ static SINK: OnceLock<Arc<dyn SigioSink>> = OnceLock::new();
 /// Installed once by the kernel.
 pub fn set_sink(s: Arc<dyn SigioSink>) {
     let _ = SINK.set(s);
+}
+
+pub(crate) fn sink() -> Option<&'static Arc<dyn SigioSink>> {
+    SINK.get()
 }
 
 /// One `F_NOTIFY` request: a file, the descriptor it was made through

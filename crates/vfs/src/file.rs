@@ -140,6 +140,9 @@ pub struct File {
     /// through it fails (rights are fixed at open, as Linux's).
     no_truncate: std::sync::atomic::AtomicBool,
     pub fown: Mutex<Fown>,
+    /// Signal-driven I/O's registration on the file's queue
+    /// ([`crate::fasync`]).
+    pub(crate) fasync: Mutex<Option<u64>>,
 }
 
 impl File {
@@ -154,6 +157,7 @@ impl File {
             ops,
             no_truncate: std::sync::atomic::AtomicBool::new(false),
             fown: Mutex::new(Fown::default()),
+            fasync: Mutex::new(None),
         })
     }
 
@@ -227,6 +231,15 @@ impl File {
         }
     }
 
+    /// For an `O_APPEND` file, the inode's append lock (see
+    /// [`crate::inode::Inode::appending`]).
+    fn appending(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        if self.flags() & O_APPEND == 0 {
+            return None;
+        }
+        self.dentry.as_ref().map(|d| lock(&d.inode.appending))
+    }
+
     /// `write(2)`; `O_APPEND` writes at the end.
     pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
         self.write_capped(buf, u64::MAX)
@@ -240,6 +253,7 @@ impl File {
         }
         if self.ops.seekable() {
             let mut pos = lock(&self.pos);
+            let _appending = self.appending();
             if self.flags() & O_APPEND != 0 {
                 *pos = self.ops.size();
             }
@@ -299,6 +313,7 @@ impl File {
             return Err(Errno::ESPIPE);
         }
         // Linux appends even for pwrite on O_APPEND files.
+        let _appending = self.appending();
         let off = if self.flags() & O_APPEND != 0 {
             self.ops.size()
         } else {
@@ -355,9 +370,15 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        crate::fasync::release(self);
         // OFD and flock locks belong to the open file description.
+        // (A pipe's `flock` locks are the pipe's, record locks on a FIFO
+        // its inode's.)
+        let me = self as *const File as usize;
+        if let Some(p) = self.ops.pipe() {
+            p.locks.release(crate::lock::Owner::Flock(me));
+        }
         if let Some(d) = &self.dentry {
-            let me = self as *const File as usize;
             d.inode.locks.release(crate::lock::Owner::Description(me));
             d.inode.locks.release(crate::lock::Owner::Flock(me));
             crate::inotify::closed(self, d);
@@ -366,6 +387,16 @@ impl Drop for File {
 }
 
 impl File {
+    /// The locks of the inode behind the file: a pipe's own (anonymous
+    /// pipes have no dentry; a FIFO's openings share its pipe), else the
+    /// dentry's inode's.
+    pub fn locks(&self) -> Option<&crate::lock::Locks> {
+        match self.ops.pipe() {
+            Some(p) => Some(&p.locks),
+            None => self.dentry.as_ref().map(|d| &d.inode.locks),
+        }
+    }
+
     /// The identity of this open file description, for lock ownership.
     pub fn id(&self) -> usize {
         self as *const File as usize

@@ -19,7 +19,9 @@ pub struct HostRoot {
 impl HostRoot {
     /// Serves `dir` from a gofer thread in this process.
     pub fn open(dir: &str) -> SysResult<HostRoot> {
-        Ok(HostRoot::connect(gofer::server::serve_in_thread(dir)?))
+        Ok(HostRoot::connect(gofer::server::serve_in_thread(
+            dir, false,
+        )?))
     }
 
     /// The root a gofer serves on the other end of `sock`.

@@ -26,6 +26,29 @@ impl HostFdOps {
             .unwrap_or_else(|_| b"anon_inode:[unknown]".to_vec());
         HostFdOps { fd, is_tty, name }
     }
+
+    /// A descriptor received from outside once the sentry is confined
+    /// (no `/proc` to name it by): named from its type, as the host would
+    /// name a pipe or socket.
+    pub fn passed(fd: OwnedFd) -> HostFdOps {
+        // SAFETY: isatty on a descriptor we own.
+        let is_tty = unsafe { libc::isatty(fd.as_raw_fd()) } == 1;
+        // SAFETY: zeroed stat is a valid out-buffer.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat on our descriptor with a valid out-pointer.
+        let ok = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0;
+        let name = match st.st_mode & libc::S_IFMT {
+            libc::S_IFIFO if ok => format!("pipe:[{}]", st.st_ino),
+            libc::S_IFSOCK if ok => format!("socket:[{}]", st.st_ino),
+            libc::S_IFCHR if ok && st.st_rdev == libc::makedev(1, 3) => "/dev/null".into(),
+            _ => "anon_inode:[unknown]".into(),
+        };
+        HostFdOps {
+            fd,
+            is_tty,
+            name: name.into_bytes(),
+        }
+    }
 }
 
 fn retry<F: FnMut() -> isize>(mut f: F) -> SysResult<usize> {

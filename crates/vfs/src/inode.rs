@@ -116,6 +116,10 @@ pub struct Inode {
     pub xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
     /// Advisory locks.
     pub locks: crate::lock::Locks,
+    /// Held by an `O_APPEND` write from finding the end to writing there,
+    /// so concurrent appends through different open files never overlap
+    /// (Linux holds the inode's `i_rwsem` across a write).
+    pub appending: Mutex<()>,
     /// inotify watches and open-file count.
     pub notify: crate::inotify::InodeNotify,
     /// File seals (`F_ADD_SEALS`) with [`SEALABLE`] set on memfds, the
@@ -154,6 +158,7 @@ impl Inode {
             kind,
             xattrs: Mutex::new(BTreeMap::new()),
             locks: Default::default(),
+            appending: Mutex::new(()),
             notify: Default::default(),
             seals: AtomicU32::new(0),
             mounts: AtomicU32::new(0),

@@ -13,6 +13,7 @@ pub mod dev;
 pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
+pub mod fasync;
 pub mod fiemap;
 pub mod file;
 pub mod handle;
@@ -890,6 +891,10 @@ impl Vfs {
         {
             return Err(Errno::ELOOP);
         }
+        // O_CREAT never opens a directory (Linux's do_open).
+        if flags & O_CREAT != 0 && d.inode.is_dir() {
+            return Err(Errno::EISDIR);
+        }
         self.open_dentry(&d, flags, creds)
     }
 
@@ -918,6 +923,9 @@ impl Vfs {
         creds: &Creds,
     ) -> SysResult<Arc<File>> {
         let inode = d.inode.clone();
+        if flags & O_DIRECTORY != 0 && !inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
         if flags & O_PATH != 0 {
             return Ok(File::new(
                 Some(d.clone()),
@@ -926,8 +934,10 @@ impl Vfs {
             ));
         }
         let (read, write) = read_write(flags);
-        if flags & O_DIRECTORY != 0 && !inode.is_dir() {
-            return Err(Errno::ENOTDIR);
+        // Linux's `may_open` refuses writing to a directory, truncation
+        // included, before it checks permissions.
+        if inode.is_dir() && (write || flags & O_TRUNC != 0) {
+            return Err(Errno::EISDIR);
         }
         let mut want = 0;
         if read {
@@ -951,6 +961,11 @@ impl Vfs {
         let regular = matches!(inode.kind, Kind::File(_));
         if !may_truncate && flags & O_TRUNC != 0 && regular {
             return Err(Errno::EACCES);
+        }
+        // Only regular files take direct I/O (Linux's FMODE_CAN_ODIRECT):
+        // directories, devices, FIFOs and /proc files are EINVAL.
+        if flags & O_DIRECT != 0 && !regular {
+            return Err(Errno::EINVAL);
         }
         let f = self.open_ops(d, flags, creds)?;
         if !may_truncate {
@@ -976,15 +991,18 @@ impl Vfs {
                 Box::new(ops::DirOps::new(d.clone(), self.clone()))
             }
             Kind::File(data) => {
-                if write {
+                // O_TRUNC truncates even a read-only open (the caller had
+                // to be allowed to write), and always stamps the file, size
+                // changed or not (Linux's do_truncate).
+                if write || flags & O_TRUNC != 0 {
                     ops::copy_up(self, &inode, flags & O_TRUNC != 0)?;
                     if flags & O_TRUNC != 0 {
                         inode.check_resize(0)?;
                         if let FileData::Mem(o) = &*lock(data) {
                             if !o.is_empty() {
                                 o.truncate(0);
-                                inode.touch_modified();
                             }
+                            inode.touch_modified();
                         }
                     }
                 }

@@ -30,6 +30,9 @@ pub struct Pipe {
     state: Mutex<State>,
     pub queue: Queue,
     pub ino: u64,
+    /// `flock` locks on the pipe (its inode's, on Linux): both ends and a
+    /// FIFO's every opening share them.
+    pub locks: crate::lock::Locks,
 }
 
 impl Pipe {
@@ -45,6 +48,7 @@ impl Pipe {
             }),
             queue: Queue::new(),
             ino: next_ino(),
+            locks: Default::default(),
         })
     }
 

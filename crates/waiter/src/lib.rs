@@ -245,10 +245,20 @@ fn futex_wait(word: &AtomicU32, val: u32, timeout: Option<std::time::Duration>) 
     }
 }
 
+/// What a queue entry wakes: a sleeping task, or a function called with
+/// the events (signal-driven I/O, `O_ASYNC`).
+enum Target {
+    Waiter(Arc<Waiter>),
+    Call(Callback),
+}
+
+/// A function a queue calls on its events (see [`Queue::register_call`]).
+pub type Callback = Arc<dyn Fn(u32) + Send + Sync>;
+
 struct Entry {
     id: u64,
     mask: u32,
-    waiter: Arc<Waiter>,
+    target: Target,
 }
 
 /// A list of waiters interested in an object's events.
@@ -271,18 +281,45 @@ impl Queue {
         lock(&self.entries).push(Entry {
             id,
             mask,
-            waiter: waiter.clone(),
+            target: Target::Waiter(waiter.clone()),
         });
         Registration { queue: self, id }
     }
 
+    /// Has `call` called with the events of every notification that
+    /// intersects `mask`, until [`Queue::unregister_call`] with the id
+    /// returned. It runs on the notifying thread, outside the queue's
+    /// lock, and must not block.
+    pub fn register_call(&self, call: Callback, mask: u32) -> u64 {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        lock(&self.entries).push(Entry {
+            id,
+            mask,
+            target: Target::Call(call),
+        });
+        id
+    }
+
+    pub fn unregister_call(&self, id: u64) {
+        self.unregister(id);
+    }
+
     /// Wakes every waiter whose mask intersects `events`.
     pub fn notify(&self, events: u32) {
-        let entries = lock(&self.entries);
-        for e in entries.iter() {
-            if e.mask & events != 0 {
-                e.waiter.notify();
+        let mut calls: Vec<Callback> = Vec::new();
+        {
+            let entries = lock(&self.entries);
+            for e in entries.iter() {
+                if e.mask & events != 0 {
+                    match &e.target {
+                        Target::Waiter(w) => w.notify(),
+                        Target::Call(c) => calls.push(c.clone()),
+                    }
+                }
             }
+        }
+        for c in calls {
+            c(events);
         }
     }
 
@@ -322,7 +359,7 @@ impl OwnedRegistration {
         lock(&queue.entries).push(Entry {
             id,
             mask,
-            waiter: waiter.clone(),
+            target: Target::Waiter(waiter.clone()),
         });
         OwnedRegistration { queue, id }
     }

@@ -54,7 +54,7 @@ fn may_access(task: &Task, target: &Arc<TaskShared>) -> bool {
 }
 
 fn attach(task: &mut Task, pid: i32, seize: bool, options: u32) -> SysResult<u64> {
-    let target = task.kernel.find_task(pid).ok_or(Errno::ESRCH)?;
+    let target = task.find_task(pid).ok_or(Errno::ESRCH)?;
     if Arc::ptr_eq(&target.tg, task.tg()) {
         return Err(Errno::EPERM);
     }
@@ -132,7 +132,7 @@ fn traceme(task: &mut Task) -> SysResult<u64> {
 /// The tracee `pid` if the caller traces it; if `stopped`, it must also be
 /// in a ptrace stop (else `ESRCH`, as Linux).
 fn tracee(task: &Task, pid: i32, stopped: bool) -> SysResult<Arc<TaskShared>> {
-    let t = task.kernel.find_task(pid).ok_or(Errno::ESRCH)?;
+    let t = task.find_task(pid).ok_or(Errno::ESRCH)?;
     let tr = lock(&t.trace);
     let mine = tr
         .tracer
@@ -573,7 +573,7 @@ pub fn process_vm(
     remote: &[(u64, u64)],
     write: bool,
 ) -> SysResult<u64> {
-    let target = task.kernel.find_group(pid).ok_or(Errno::ESRCH)?;
+    let target = task.find_group(pid).ok_or(Errno::ESRCH)?;
     let leader = target.lock().threads.first().cloned().ok_or(Errno::ESRCH)?;
     if !Arc::ptr_eq(&target, task.tg()) && !may_access(task, &leader) {
         return Err(Errno::EPERM);

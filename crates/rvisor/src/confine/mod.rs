@@ -148,10 +148,11 @@ pub fn pivot_to_empty_root() -> Result<(), String> {
 
 /// The gofer's view: a private mount namespace whose root is a recursive
 /// bind of `dir` (the container's root and the mounts beneath it, nothing
-/// else of the host), made read-only, without devices, set-id or
-/// execution, on every mount of it (in this namespace only), and the
-/// host's tree detached. Run by `rvisor gofer` before it serves.
-pub fn pivot_to_container_root(dir: &str) -> Result<(), String> {
+/// else of the host), made read-only unless `writable` (`--overlay=none`,
+/// a read-write volume), without devices, set-id or execution, on every
+/// mount of it (in this namespace only), and the host's tree detached.
+/// Run by `rvisor gofer` before it serves.
+pub fn pivot_to_container_root(dir: &str, writable: bool) -> Result<(), String> {
     let src = std::ffi::CString::new(dir).map_err(|_| format!("bad root {dir:?}"))?;
     // SAFETY: unshare/mount/open/pivot_root/umount2/chdir with static or
     // owned strings and descriptors of our own; every result is checked.
@@ -181,8 +182,9 @@ pub fn pivot_to_container_root(dir: &str) -> Result<(), String> {
         const MOUNT_ATTR_NOSUID: u64 = 2;
         const MOUNT_ATTR_NODEV: u64 = 4;
         const MOUNT_ATTR_NOEXEC: u64 = 8;
+        let rdonly = if writable { 0 } else { MOUNT_ATTR_RDONLY };
         let attr: [u64; 4] = [
-            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+            rdonly | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
             0,
             0,
             0,
@@ -215,11 +217,24 @@ fn last_cap() -> u32 {
         .unwrap_or(40)
 }
 
+/// What a writable gofer keeps (bits by capability number): give a file
+/// the owner and mode the sandbox asks for (`CAP_CHOWN`, `CAP_FOWNER`,
+/// `CAP_FSETID`: set-id bits survive), and write where the sandbox's
+/// root may, whatever the host's permission bits (`CAP_DAC_OVERRIDE`:
+/// the sentry has checked the sandbox's own credentials already).
+pub const GOFER_WRITE_CAPS: u64 = 1 << 0 | 1 << 1 | 1 << 3 | 1 << 4;
+
 /// Gives up every capability (effective, permitted, inheritable, ambient
 /// and bounding sets) and sets `no_new_privs`. The sentry needs none: it
 /// traces and signals stubs as their parent with the same user ID, and
 /// gets host files from the gofer.
 pub fn drop_privileges() -> Result<(), String> {
+    keep_only_caps(0)
+}
+
+/// [`drop_privileges`], keeping the capabilities of `keep` (bits by
+/// number) in the effective, permitted and bounding sets.
+pub fn keep_only_caps(keep: u64) -> Result<(), String> {
     // SAFETY: prctl/capset on this process with live structs; checked.
     unsafe {
         libc::prctl(
@@ -229,7 +244,7 @@ pub fn drop_privileges() -> Result<(), String> {
             0,
             0,
         );
-        for cap in 0..=last_cap() {
+        for cap in (0..=last_cap()).filter(|&c| keep & (1u64 << c) == 0) {
             if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(fail("dropping the bounding set"));
             }
@@ -239,7 +254,10 @@ pub fn drop_privileges() -> Result<(), String> {
         }
         // struct __user_cap_header_struct + two data words (version 3).
         let header: [u32; 2] = [0x2008_0522, 0];
-        let data = [0u32; 6];
+        // Two structs of (effective, permitted, inheritable): caps 0-31,
+        // then 32-63.
+        let (lo, hi) = (keep as u32, (keep >> 32) as u32);
+        let data = [lo, lo, 0, hi, hi, 0];
         if libc::syscall(libc::SYS_capset, header.as_ptr(), data.as_ptr()) != 0 {
             return Err(fail("dropping capabilities"));
         }

@@ -302,6 +302,15 @@ const GOFER_ANY_ARGS: &[i64] = &[
     libc::SYS_getdents64,
     libc::SYS_readlinkat,
     libc::SYS_close,
+    libc::SYS_fstatfs,
+    libc::SYS_fsync,
+    libc::SYS_fdatasync,
+    // getxattrat, listxattrat (reading a name's extended attributes)
+    464,
+    465,
+    // its own identity (a new file's owner is set only when it differs)
+    libc::SYS_geteuid,
+    libc::SYS_getegid,
     // its own memory, and error messages to stderr
     libc::SYS_munmap,
     libc::SYS_mremap,
@@ -317,11 +326,35 @@ const GOFER_ANY_ARGS: &[i64] = &[
     libc::SYS_exit_group,
 ];
 
+/// What a writable gofer adds: changing the tree beneath its root, one
+/// name in a directory descriptor at a time.
+const GOFER_WRITE_CALLS: &[i64] = &[
+    libc::SYS_mkdirat,
+    libc::SYS_mknodat,
+    libc::SYS_symlinkat,
+    libc::SYS_linkat,
+    libc::SYS_unlinkat,
+    libc::SYS_renameat2,
+    libc::SYS_fchownat,
+    libc::SYS_fchown,
+    libc::SYS_utimensat,
+    libc::SYS_ftruncate,
+    // fchmodat2, setxattrat, removexattrat
+    452,
+    463,
+    466,
+];
+
 /// The gofer's allow-list: file serving and nothing else (no process,
-/// thread, socket, mount, `ptrace` or `execve`; no executable memory).
-pub fn gofer_filter(log: bool) -> Result<BpfProgram, String> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
-        GOFER_ANY_ARGS.iter().map(|&nr| (nr, Vec::new())).collect();
+/// thread, socket, mount, `ptrace` or `execve`; no executable memory);
+/// calls that change files only if it serves a `writable` mount.
+pub fn gofer_filter(log: bool, writable: bool) -> Result<BpfProgram, String> {
+    let writes: &[i64] = if writable { GOFER_WRITE_CALLS } else { &[] };
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = GOFER_ANY_ARGS
+        .iter()
+        .chain(writes)
+        .map(|&nr| (nr, Vec::new()))
+        .collect();
     let exec = libc::PROT_EXEC as u64;
     rules.insert(libc::SYS_mmap, without(2, exec));
     rules.insert(libc::SYS_mprotect, without(2, exec));
@@ -336,8 +369,8 @@ pub fn gofer_filter(log: bool) -> Result<BpfProgram, String> {
 }
 
 /// Installs [`gofer_filter`] on this (single-threaded) process.
-pub fn install_gofer(log: bool) -> Result<(), String> {
-    seccompiler::apply_filter(&gofer_filter(log)?)
+pub fn install_gofer(log: bool, writable: bool) -> Result<(), String> {
+    seccompiler::apply_filter(&gofer_filter(log, writable)?)
         .map_err(|e| format!("installing the seccomp filter: {e}"))
 }
 
@@ -472,7 +505,7 @@ mod tests {
     /// lets it open, stat and list files.
     #[test]
     fn gofer_serves_files_and_nothing_else() {
-        let gofer = || vec![gofer_filter(false).unwrap()];
+        let gofer = || vec![gofer_filter(false, false).unwrap()];
         let ok = in_child_with(gofer(), || {
             // SAFETY: raw calls on static strings and our own buffers.
             unsafe {
@@ -531,6 +564,62 @@ mod tests {
                 "syscall {nr}"
             );
         }
+    }
+
+    /// A writable gofer's filter adds the calls that change files and
+    /// nothing else; the read-only one refuses them.
+    #[test]
+    fn writable_gofer_changes_files_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("rvisor-gofer-w-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sub = std::ffi::CString::new(dir.join("sub").to_str().unwrap()).unwrap();
+        let subp = sub.as_ptr() as usize;
+        let ok = in_child_with(vec![gofer_filter(false, true).unwrap()], || {
+            // SAFETY: raw calls on a path of our own test directory.
+            unsafe {
+                if libc::mkdirat(libc::AT_FDCWD, sub.as_ptr(), 0o700) != 0
+                    || libc::unlinkat(libc::AT_FDCWD, sub.as_ptr(), libc::AT_REMOVEDIR) != 0
+                {
+                    return 1;
+                }
+                0
+            }
+        });
+        assert_eq!(ok, Ok(0));
+        assert_eq!(
+            in_child_with(vec![gofer_filter(false, false).unwrap()], || raw(
+                libc::SYS_mkdirat,
+                [libc::AT_FDCWD as usize, subp, 0o700, 0, 0]
+            )
+                as i32),
+            Err(libc::SIGSYS)
+        );
+        let tmpfs = c"tmpfs".as_ptr() as usize;
+        for (nr, a) in [
+            (
+                libc::SYS_execve,
+                [c"/bin/true".as_ptr() as usize, 0, 0, 0, 0],
+            ),
+            (
+                libc::SYS_socket,
+                [libc::AF_UNIX as usize, libc::SOCK_STREAM as usize, 0, 0, 0],
+            ),
+            (
+                libc::SYS_mount,
+                [tmpfs, c"/mnt".as_ptr() as usize, tmpfs, 0, 0],
+            ),
+            (libc::SYS_openat, [libc::AT_FDCWD as usize, subp, 0, 0, 0]),
+            (libc::SYS_open_by_handle_at, [0, 0, 0, 0, 0]),
+            (libc::SYS_clone, [libc::SIGCHLD as usize, 0, 0, 0, 0]),
+        ] {
+            assert_eq!(
+                in_child_with(vec![gofer_filter(false, true).unwrap()], || raw(nr, a)
+                    as i32),
+                Err(libc::SIGSYS),
+                "syscall {nr}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// `--network=host` lets through inet and route netlink sockets and

@@ -144,8 +144,11 @@ impl Embedding for Boot {
         let Some(s) = &self.shared else { return };
         s.record_exit(status);
         s.set(Phase::Exited(status));
-        // Let waiting `wait` calls have their answer before the process
-        // (and the socket) goes.
+        // As when a pid namespace's init dies: every other process (the
+        // exec'd ones) is killed, and their `exec` callers are told.
+        s.kernel.kill_all();
+        // Let waiting `wait` and `exec` calls have their answer before
+        // the process (and the socket) goes.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         while s.waiters.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -166,10 +169,13 @@ fn serve(listener: UnixListener, s: Arc<Shared>) {
 }
 
 fn handle(mut conn: UnixStream, s: &Shared) {
-    let reply = match control::read_msg(&mut conn).and_then(|v| {
-        serde_json::from_value::<Request>(v).map_err(|e| format!("malformed request: {e}"))
+    let reply = match control::read_msg_fds(&mut conn).and_then(|(v, fds)| {
+        serde_json::from_value::<Request>(v)
+            .map(|r| (r, fds))
+            .map_err(|e| format!("malformed request: {e}"))
     }) {
-        Ok(req) => answer(req, s),
+        Ok((Request::Exec { process, tty }, fds)) => return exec(conn, s, process, tty, fds),
+        Ok((req, _)) => answer(req, s),
         Err(e) => Err(e),
     };
     let v = match reply {
@@ -177,6 +183,64 @@ fn handle(mut conn: UnixStream, s: &Shared) {
         Err(e) => serde_json::json!({ "error": e }),
     };
     let _ = control::write_msg(&mut conn, &v);
+}
+
+/// `exec`: starts the process, answers with its pid, then (counted as a
+/// waiter, so an ending sandbox lets it answer) with its wait status.
+fn exec(
+    mut conn: UnixStream,
+    s: &Shared,
+    process: serde_json::Value,
+    tty: bool,
+    fds: Vec<std::os::fd::OwnedFd>,
+) {
+    if matches!(s.phase(), Phase::Killed(_) | Phase::Exited(_)) {
+        let e = serde_json::json!({ "error": "cannot exec in a stopped container" });
+        let _ = control::write_msg(&mut conn, &e);
+        return;
+    }
+    s.waiters.fetch_add(1, Ordering::AcqRel);
+    match super::spawn::spawn(&s.kernel, process, tty, fds) {
+        Ok(p) => {
+            let _ = control::write_msg(&mut conn, &serde_json::json!({ "pid": p.tg.pid }));
+            let status = p.wait(&s.kernel);
+            let _ = control::write_msg(&mut conn, &serde_json::json!({ "status": status }));
+        }
+        Err(e) => {
+            let _ = control::write_msg(&mut conn, &serde_json::json!({ "error": e }));
+        }
+    }
+    s.waiters.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// The sandbox's accounting for `events`: CPU time of every task (live
+/// and exited), memory in use (the memory file's allocated pages, which
+/// hold every application page), live processes.
+fn stats(k: &Kernel) -> serde_json::Value {
+    let memory = allocated_bytes(k.mf.fd());
+    let pids = kernel::task::lock(&k.table)
+        .groups
+        .values()
+        .filter(|g| !g.is_zombie())
+        .count();
+    serde_json::json!({
+        "cpus": kernel::sched::ncpus(),
+        "cpu_ns": k.cpu_total_ns(),
+        "memory": memory,
+        "pids": pids,
+    })
+}
+
+/// Bytes of the host file `fd` (the memory file, open as long as the
+/// kernel lives) that are allocated (its blocks).
+fn allocated_bytes(fd: i32) -> u64 {
+    // SAFETY: zeroed stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat with a valid out-pointer; a bad descriptor fails.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return 0;
+    }
+    st.st_blocks as u64 * 512
 }
 
 /// Signals whose default action is to ignore them: sent to a container
@@ -208,19 +272,33 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
         }
         Request::State => {
             let status = match s.phase() {
+                Phase::Created | Phase::Running if s.kernel.frozen() => "paused",
                 Phase::Created => "created",
                 Phase::StartRequested | Phase::Running => "running",
                 Phase::Killed(_) | Phase::Exited(_) => "stopped",
             };
             Ok(serde_json::json!({ "status": status }))
         }
-        Request::Signal { signal, all } => {
+        Request::Pause | Request::Resume => {
+            // Under the phase's lock: a start or an exit does not race it.
+            let g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
+            match (*g, &req, s.kernel.frozen()) {
+                (Phase::Created | Phase::Running, Request::Pause, false) => s.kernel.freeze(),
+                (Phase::Created | Phase::Running, Request::Resume, true) => s.kernel.thaw(),
+                (_, Request::Resume, _) => return Err("container not paused".into()),
+                _ => return Err("container not running".into()),
+            }
+            Ok(ok)
+        }
+        Request::Stats => Ok(stats(&s.kernel)),
+        Request::Signal { signal, all, pid } => {
             if !(0..=64).contains(&signal) {
                 return Err(format!("invalid signal {signal}"));
             }
             {
                 let mut g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
                 match *g {
+                    Phase::Created if pid.is_some() => {}
                     Phase::Created if ignored_by_default(signal) => return Ok(ok),
                     Phase::Created => {
                         *g = Phase::Killed(signal);
@@ -236,7 +314,12 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
             if signal == 0 {
                 return Ok(ok);
             }
-            let groups: Vec<_> = if all {
+            let groups: Vec<_> = if let Some(pid) = pid {
+                match s.kernel.find_group(pid) {
+                    Some(g) if !g.is_zombie() => vec![g],
+                    _ => return Err(format!("no such process {pid}")),
+                }
+            } else if all {
                 kernel::task::lock(&s.kernel.table)
                     .groups
                     .values()
@@ -273,9 +356,15 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
                 .values()
                 .cloned()
                 .collect();
+            let now = std::time::SystemTime::now();
             let procs: Vec<_> = groups
                 .iter()
+                .filter(|g| !g.is_zombie())
                 .map(|g| {
+                    // The command line first: it locks the address space,
+                    // which is never waited for under the process's lock.
+                    let args = kernel::procfs::cmdline(g);
+                    let cpu = kernel::procfs::process_cpu_ns(g);
                     let inner = g.lock();
                     let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
                     let comm = inner
@@ -283,11 +372,27 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
                         .first()
                         .map(|t| String::from_utf8_lossy(&kernel::task::lock(&t.comm)).into_owned())
                         .unwrap_or_default();
-                    serde_json::json!({ "pid": g.pid, "ppid": ppid, "cmd": comm })
+                    let cmd = match String::from_utf8_lossy(&args).trim_end_matches('\0') {
+                        "" => format!("[{comm}]"),
+                        a => a.replace('\0', " "),
+                    };
+                    let started = now
+                        .checked_sub(g.start.elapsed())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_secs());
+                    let tty = inner
+                        .ctty
+                        .as_ref()
+                        .map_or("?".to_string(), |t| format!("pts/{}", t.index));
+                    serde_json::json!({
+                        "pid": g.pid, "ppid": ppid, "uid": inner.uid, "cmd": cmd,
+                        "started": started, "cpu_ns": cpu, "tty": tty,
+                    })
                 })
                 .collect();
             Ok(serde_json::json!({ "processes": procs }))
         }
+        Request::Exec { .. } => Err("exec is served on its own".into()),
         Request::Destroy => {
             s.record_exit(libc::SIGKILL);
             std::process::exit(128 + libc::SIGKILL);

@@ -153,63 +153,12 @@ impl Bundle {
         let spec = &self.spec;
         o.root = self.rootfs.to_string_lossy().into_owned();
         if let Some(p) = spec.process() {
-            o.argv = p.args().clone().unwrap_or_default();
-            o.env = p.env().clone().unwrap_or_default();
-            o.cwd = Some(p.cwd().to_string_lossy().into_owned());
-            let u = p.user();
-            o.user = Some((
-                u.uid(),
-                u.gid(),
-                u.additional_gids().clone().unwrap_or_default(),
-            ));
-            let mut x = InitExtras {
-                umask: u.umask(),
-                no_new_privs: p.no_new_privileges().unwrap_or(false),
-                ..Default::default()
-            };
-            for r in p.rlimits().iter().flatten() {
-                let name = name_of(&r.typ());
-                match RLIMITS.iter().position(|n| *n == name) {
-                    Some(i) => x.rlimits.push((
-                        i as u32,
-                        Rlimit {
-                            cur: r.soft(),
-                            max: r.hard(),
-                        },
-                    )),
-                    None => log::warn(&format!("process.rlimits: {name} unsupported, ignored")),
-                }
-            }
-            if let Some(c) = p.capabilities() {
-                let set = |s: &Option<oci_spec::runtime::Capabilities>| {
-                    s.iter().flatten().fold(0u64, |m, c| {
-                        let name = name_of(c);
-                        match CAPS.iter().position(|n| *n == name) {
-                            Some(i) => m | 1 << i,
-                            None => {
-                                log::warn(&format!("capability {name} unknown, ignored"));
-                                m
-                            }
-                        }
-                    })
-                };
-                x.caps = Some(Caps {
-                    effective: set(c.effective()),
-                    permitted: set(c.permitted()),
-                    inheritable: set(c.inheritable()),
-                });
-                if c.ambient().as_ref().is_some_and(|a| !a.is_empty()) {
-                    log::warn("process.capabilities.ambient: not supported, ignored");
-                }
-                log::debug("process.capabilities.bounding: the sandbox bounds nothing further");
-            }
-            o.init_extras = x;
-            if p.apparmor_profile().is_some() || p.selinux_label().is_some() {
-                log::debug("process: apparmor/selinux labels do not apply to the sentry, ignored");
-            }
-            if p.oom_score_adj().is_some() {
-                log::warn("process.oomScoreAdj: not supported, ignored");
-            }
+            let parts = process_parts(p);
+            o.argv = parts.argv;
+            o.env = parts.env;
+            o.cwd = Some(parts.cwd);
+            o.user = Some(parts.user);
+            o.init_extras = parts.extras;
         }
         if let Some(h) = spec.hostname() {
             o.hostname = h.clone();
@@ -263,6 +212,80 @@ impl Bundle {
                 log::debug(&format!("annotation {k}={v}"));
             }
         }
+    }
+}
+
+/// What a process description (`config.json`'s `process`, or `exec`'s
+/// `process.json`) gives the process to build.
+pub struct ProcessParts {
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    /// uid, gid, additional gids.
+    pub user: (u32, u32, Vec<u32>),
+    pub extras: InitExtras,
+}
+
+/// Reads `p`, logging what is not honoured.
+pub fn process_parts(p: &oci_spec::runtime::Process) -> ProcessParts {
+    let u = p.user();
+    let mut x = InitExtras {
+        umask: u.umask(),
+        no_new_privs: p.no_new_privileges().unwrap_or(false),
+        ..Default::default()
+    };
+    for r in p.rlimits().iter().flatten() {
+        let name = name_of(&r.typ());
+        match RLIMITS.iter().position(|n| *n == name) {
+            Some(i) => x.rlimits.push((
+                i as u32,
+                Rlimit {
+                    cur: r.soft(),
+                    max: r.hard(),
+                },
+            )),
+            None => log::warn(&format!("process.rlimits: {name} unsupported, ignored")),
+        }
+    }
+    if let Some(c) = p.capabilities() {
+        let set = |s: &Option<oci_spec::runtime::Capabilities>| {
+            s.iter().flatten().fold(0u64, |m, c| {
+                let name = name_of(c);
+                match CAPS.iter().position(|n| *n == name) {
+                    Some(i) => m | 1 << i,
+                    None => {
+                        log::warn(&format!("capability {name} unknown, ignored"));
+                        m
+                    }
+                }
+            })
+        };
+        x.caps = Some(Caps {
+            effective: set(c.effective()),
+            permitted: set(c.permitted()),
+            inheritable: set(c.inheritable()),
+        });
+        if c.ambient().as_ref().is_some_and(|a| !a.is_empty()) {
+            log::warn("process.capabilities.ambient: not supported, ignored");
+        }
+        log::debug("process.capabilities.bounding: the sandbox bounds nothing further");
+    }
+    if p.apparmor_profile().is_some() || p.selinux_label().is_some() {
+        log::debug("process: apparmor/selinux labels do not apply to the sentry, ignored");
+    }
+    if p.oom_score_adj().is_some() {
+        log::warn("process.oomScoreAdj: not supported, ignored");
+    }
+    ProcessParts {
+        argv: p.args().clone().unwrap_or_default(),
+        env: p.env().clone().unwrap_or_default(),
+        cwd: p.cwd().to_string_lossy().into_owned(),
+        user: (
+            u.uid(),
+            u.gid(),
+            u.additional_gids().clone().unwrap_or_default(),
+        ),
+        extras: x,
     }
 }
 

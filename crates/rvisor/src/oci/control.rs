@@ -5,6 +5,7 @@
 //! each a 4-byte big-endian length and that many bytes of JSON.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -13,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// The largest message either side accepts; a longer one is refused
 /// without being read.
 pub const MAX_MESSAGE: u32 = 64 << 10;
+
+/// How long the CLI waits for a reply other than `wait`'s.
+pub const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The socket's name in the state directory.
 pub const SOCKET: &str = "ctl.sock";
@@ -26,26 +30,136 @@ pub enum Request {
     Start,
     /// created, running or stopped.
     State,
-    /// `signal` to init, or with `all` to every process.
-    Signal { signal: i32, all: bool },
+    /// `signal` to init, with `all` to every process, with `pid` to
+    /// that process (an exec'd one).
+    Signal {
+        signal: i32,
+        all: bool,
+        #[serde(default)]
+        pid: Option<i32>,
+    },
+    /// A new process in the container (`exec`): `process` is an OCI
+    /// process description. The standard streams come with the message
+    /// (`SCM_RIGHTS`): three descriptors, or with `tty` one host
+    /// terminal. Answered with `{"pid"}` once it runs, then with
+    /// `{"status"}` (its wait status) when it has ended.
+    Exec {
+        process: serde_json::Value,
+        tty: bool,
+    },
     /// Answered with init's wait status when it has exited.
     Wait,
     /// The sandbox's processes.
     Ps,
+    /// Stops every task of the container (`pause`) or lets them run
+    /// again (`resume`).
+    Pause,
+    Resume,
+    /// CPU, memory and process counts (`events`).
+    Stats,
     /// Ends the sandbox at once.
     Destroy,
 }
 
+/// The most descriptors a message carries (exec's standard streams).
+pub const MAX_FDS: usize = 3;
+
 pub fn write_msg(s: &mut UnixStream, v: &serde_json::Value) -> std::io::Result<()> {
+    write_msg_fds(s, v, &[])
+}
+
+/// Writes a message with `fds` attached to its first byte.
+pub fn write_msg_fds(
+    s: &mut UnixStream,
+    v: &serde_json::Value,
+    fds: &[RawFd],
+) -> std::io::Result<()> {
     let body = v.to_string().into_bytes();
     let mut buf = (body.len() as u32).to_be_bytes().to_vec();
     buf.extend_from_slice(&body);
-    s.write_all(&buf)
+    if fds.is_empty() {
+        return s.write_all(&buf);
+    }
+    if fds.len() > MAX_FDS {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: CMSG_* are pure; the message points at live locals (iov,
+    // cbuf: room for MAX_FDS descriptors) for the call.
+    let sent = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        let len = (4 * fds.len()) as u32;
+        msg.msg_controllen = libc::CMSG_SPACE(len) as usize;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(len) as usize;
+        for (i, fd) in fds.iter().enumerate() {
+            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>().add(i), *fd);
+        }
+        libc::sendmsg(s.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    if sent != 1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    s.write_all(&buf[1..])
 }
 
 pub fn read_msg(s: &mut UnixStream) -> Result<serde_json::Value, String> {
+    read_msg_fds(s).map(|(v, _)| v)
+}
+
+/// Reads a message and the descriptors (at most [`MAX_FDS`]; more are
+/// closed by the host) that came with its first byte.
+pub fn read_msg_fds(s: &mut UnixStream) -> Result<(serde_json::Value, Vec<OwnedFd>), String> {
     let mut len = [0u8; 4];
-    s.read_exact(&mut len)
+    let mut iov = libc::iovec {
+        iov_base: len.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut cbuf = [0u64; 8];
+    let mut fds = Vec::new();
+    // SAFETY: recvmsg into live locals; each descriptor the host put in
+    // the control data is ours, owned once and only once below.
+    let got = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE((4 * MAX_FDS) as u32) as usize;
+        let n = libc::recvmsg(s.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
+        if n > 0 {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let data = libc::CMSG_DATA(c).cast::<i32>();
+                    let count = ((*c).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
+                    for i in 0..count {
+                        fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        n
+    };
+    if got < 0 {
+        return Err(format!(
+            "reading a message: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if got == 0 {
+        return Err("reading a message: the connection closed".into());
+    }
+    s.read_exact(&mut len[1..])
         .map_err(|e| format!("reading a message: {e}"))?;
     let len = u32::from_be_bytes(len);
     if len > MAX_MESSAGE {
@@ -56,13 +170,21 @@ pub fn read_msg(s: &mut UnixStream) -> Result<serde_json::Value, String> {
     let mut body = vec![0u8; len as usize];
     s.read_exact(&mut body)
         .map_err(|e| format!("reading a message: {e}"))?;
-    serde_json::from_slice(&body).map_err(|e| format!("malformed message: {e}"))
+    let v = serde_json::from_slice(&body).map_err(|e| format!("malformed message: {e}"))?;
+    Ok((v, fds))
 }
 
 /// Sends `req` to the sandbox whose state directory is `dir` and returns
 /// its reply's fields; a reply with `error` is an `Err`.
 pub fn call(dir: &Path, req: &Request) -> Result<serde_json::Value, String> {
     let mut s = connect(dir)?;
+    // A hung sandbox must not hang `state`, `list` or `delete --force`;
+    // only `wait` waits as long as init runs.
+    if !matches!(req, Request::Wait) {
+        s.set_read_timeout(Some(REPLY_TIMEOUT))
+            .and_then(|_| s.set_write_timeout(Some(REPLY_TIMEOUT)))
+            .map_err(|e| format!("control socket: {e}"))?;
+    }
     let v = serde_json::to_value(req).map_err(|e| e.to_string())?;
     write_msg(&mut s, &v).map_err(|e| format!("sending to the sandbox: {e}"))?;
     let reply = read_msg(&mut s)?;

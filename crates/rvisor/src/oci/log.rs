@@ -67,6 +67,12 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// The time of day (UTC) of a Unix time, as `ps`'s STIME: `HH:MM`.
+pub fn clock(unix_secs: i64) -> String {
+    let sod = unix_secs.rem_euclid(86400);
+    format!("{:02}:{:02}", sod / 3600, sod % 3600 / 60)
+}
+
 fn write(level: &str, msg: &str) {
     let Some(log) = LOG.get() else { return };
     let Some(file) = &log.file else {

@@ -8,7 +8,9 @@ mod boot;
 mod bundle;
 mod console;
 mod control;
+mod exec;
 mod log;
+mod spawn;
 mod state;
 
 use std::os::fd::OwnedFd;
@@ -168,9 +170,10 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Cmd::Features(_) => features(),
         Cmd::Wait(c) => wait(&root, &c.container_id),
         Cmd::Boot(_) => unreachable!("handled above"),
-        Cmd::Exec(_) => Err("exec is not supported yet".into()),
-        Cmd::Pause(_) | Cmd::Resume(_) => Err("pause/resume are not supported yet".into()),
-        Cmd::Events(_) => Err("events is not supported yet".into()),
+        Cmd::Exec(c) => exec::exec(&root, c),
+        Cmd::Pause(c) => pause(&root, &c.container_id, true),
+        Cmd::Resume(c) => pause(&root, &c.container_id, false),
+        Cmd::Events(c) => events(&root, c),
         Cmd::Update(_) => Err("update is not supported yet".into()),
         Cmd::Checkpoint(_) => Err("checkpoint is not supported".into()),
     };
@@ -361,14 +364,27 @@ fn spawn_and_wait(
     c.rec.creating = false;
     c.save()?;
     if let Some(p) = pid_file {
-        // Atomically, as runc: a reader never sees an empty file.
-        let tmp = p.with_extension("rvisor-tmp");
-        if let Err(e) = std::fs::write(&tmp, pid.to_string()).and_then(|_| std::fs::rename(&tmp, p))
-        {
-            return Err(format!("cannot write pid file {}: {e}", p.display()));
-        }
+        write_pid_file(p, pid)?;
     }
     Ok(child)
+}
+
+/// Writes `--pid-file` atomically, as runc: a reader never sees an empty
+/// file.
+fn write_pid_file(p: &Path, pid: i32) -> Result<(), String> {
+    let tmp = p.with_extension("rvisor-tmp");
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|_| std::fs::rename(&tmp, p))
+        .map_err(|e| format!("cannot write pid file {}: {e}", p.display()))
+}
+
+/// A wait status as a shell's exit status.
+fn exit_code(status: i32) -> u8 {
+    if status & 0x7f == 0 {
+        ((status >> 8) & 0xff) as u8
+    } else {
+        128 + (status & 0x7f) as u8
+    }
 }
 
 fn describe_exit(st: std::process::ExitStatus) -> String {
@@ -411,7 +427,9 @@ fn start(root: &Path, id: &str) -> Res {
     match c.status() {
         Status::Created => {}
         Status::Stopped => return Err("cannot start a container that has stopped".into()),
-        Status::Running => return Err("cannot start an already running container".into()),
+        Status::Running | Status::Paused => {
+            return Err("cannot start an already running container".into())
+        }
         Status::Creating => return Err("cannot start a container that is being created".into()),
     }
     control::call(&c.dir, &Request::Start)?;
@@ -466,7 +484,7 @@ fn kill(root: &Path, k: Kill) -> Res {
     let sig = parse_signal(&k.signal)?;
     let c = Container::open(root, &k.container_id)?;
     match c.status() {
-        Status::Created | Status::Running => {}
+        Status::Created | Status::Running | Status::Paused => {}
         _ => return Err("container not running".into()),
     }
     control::call(
@@ -474,6 +492,7 @@ fn kill(root: &Path, k: Kill) -> Res {
         &Request::Signal {
             signal: sig,
             all: k.all,
+            pid: None,
         },
     )?;
     Ok(ExitCode::SUCCESS)
@@ -492,9 +511,9 @@ fn delete(root: &Path, id: &str, force: bool) -> Res {
         }
         Err(e) => return Err(e),
     };
-    match c.status() {
+    // Forced: not asking the sandbox, which may not answer (stopped).
+    match if force { Status::Stopped } else { c.status() } {
         Status::Stopped | Status::Created => {}
-        s if force => log::debug(&format!("delete --force of a {} container", s.as_str())),
         s => {
             return Err(format!(
                 "cannot delete container {id} that is not stopped: {}",
@@ -579,19 +598,25 @@ fn forward_to(pid: i32, set: libc::sigset_t) {
     // process group): passing it on too would count twice.
     // SAFETY: isatty only queries the descriptor.
     let tty = unsafe { libc::isatty(0) } == 1;
+    on_signals(set, move |sig| {
+        if !(tty && sig == libc::SIGINT) {
+            // SAFETY: kill of our own child, which we have not reaped.
+            unsafe { libc::kill(pid, sig) };
+        }
+    });
+}
+
+/// Calls `f` with each signal of `set` (blocked by `block_signals`) this
+/// process gets, on a thread of its own.
+fn on_signals(set: libc::sigset_t, f: impl Fn(i32) + Send + 'static) {
     let _ = std::thread::Builder::new()
         .name("forward".into())
         .spawn(move || loop {
             let mut sig = 0;
             // SAFETY: sigwait on signals this process blocks.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-                continue;
+            if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                f(sig);
             }
-            if tty && sig == libc::SIGINT {
-                continue;
-            }
-            // SAFETY: kill of our own child, which we have not reaped.
-            unsafe { libc::kill(pid, sig) };
         });
 }
 
@@ -653,6 +678,88 @@ fn print_table<const N: usize>(rows: &[[String; N]]) {
     }
 }
 
+/// `pause` (`resume`): the sandbox's kernel stops (restarts) running
+/// every task of the container.
+fn pause(root: &Path, id: &str, pause: bool) -> Res {
+    let c = Container::open(root, id)?;
+    match (c.status(), pause) {
+        // runc pauses a created container too (its cgroup is frozen).
+        (Status::Running | Status::Created, true) => control::call(&c.dir, &Request::Pause)?,
+        (Status::Paused, false) => control::call(&c.dir, &Request::Resume)?,
+        (_, true) => return Err("container not running".into()),
+        (_, false) => return Err("container not paused".into()),
+    };
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `events`: runc's JSON lines of type "stats", once (`--stats`) or every
+/// `--interval` seconds until the container ends.
+fn events(root: &Path, e: liboci_cli::Events) -> Res {
+    let dir = {
+        let c = Container::open(root, &e.container_id)?;
+        if matches!(c.status(), Status::Stopped) {
+            return Err("container not running".into());
+        }
+        c.dir.clone()
+    };
+    loop {
+        let v = match control::call(&dir, &Request::Stats) {
+            Ok(v) => v,
+            // Gone while streaming: the stream ends, as runc's.
+            Err(_) if !e.stats => return Ok(ExitCode::SUCCESS),
+            Err(err) => return Err(err),
+        };
+        println!("{}", stats_event(&e.container_id, &v));
+        if e.stats {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(e.interval.max(1) as u64));
+    }
+}
+
+/// A stats event in runc's shape (`types.Event` with `types.Stats`, the
+/// fields runc fills on cgroup v2): what the sentry accounts for is
+/// filled in, the rest is zero or unlimited.
+fn stats_event(id: &str, v: &serde_json::Value) -> serde_json::Value {
+    let cpu = v["cpu_ns"].as_u64().unwrap_or(0);
+    let mem = v["memory"].as_u64().unwrap_or(0);
+    let ncpus = v["cpus"].as_u64().unwrap_or(1);
+    // cgroup v2's "max", as runc reports it.
+    const UNLIMITED: u64 = 9223372036854771712;
+    let zero = serde_json::json!({ "limit": 0, "usage": 0, "max": 0, "failcnt": 0 });
+    serde_json::json!({
+        "type": "stats",
+        "id": id,
+        "data": {
+            "cpu": {
+                "usage": {
+                    "total": cpu, "percpu": [cpu], "percpu_kernel": [0], "percpu_user": [cpu],
+                    "kernel": 0, "user": cpu,
+                },
+                "throttling": {},
+            },
+            "cpuset": {
+                "cpus": (0..ncpus).collect::<Vec<_>>(), "mems": [0],
+                "cpu_exclusive": 0, "mem_hardwall": 0, "mem_exclusive": 0,
+                "memory_migrate": 0, "memory_spread_page": 0, "memory_spread_slab": 0,
+                "memory_pressure": 0, "sched_load_balance": 1, "sched_relax_domain_level": -1,
+            },
+            "memory": {
+                "usage": { "limit": UNLIMITED, "usage": mem, "max": mem, "failcnt": 0 },
+                "swap": zero,
+                "kernel": zero,
+                "kernelTCP": zero,
+                "raw": {},
+            },
+            "pids": { "current": v["pids"].as_u64().unwrap_or(0) },
+            "blkio": {},
+            "hugetlb": {},
+            "intel_rdt": {},
+            "network_interfaces": null,
+        },
+    })
+}
+
 fn ps(root: &Path, p: liboci_cli::Ps) -> Res {
     let c = Container::open(root, &p.container_id)?;
     if c.status() == Status::Stopped {
@@ -669,17 +776,34 @@ fn ps(root: &Path, p: liboci_cli::Ps) -> Res {
             "{}",
             serde_json::Value::Array(procs.iter().map(|p| p["pid"].clone()).collect())
         ),
+        // runc's is `ps -ef` filtered to the container's processes: the
+        // same columns, the sandbox's pids.
         "table" => {
-            let rows: Vec<[String; 3]> = std::iter::once(["PID", "PPID", "CMD"].map(String::from))
-                .chain(procs.iter().map(|p| {
-                    [
-                        p["pid"].to_string(),
-                        p["ppid"].to_string(),
-                        p["cmd"].as_str().unwrap_or("").to_string(),
-                    ]
-                }))
-                .collect();
-            print_table(&rows);
+            println!(
+                "{:<8} {:>7} {:>7} {:>2} {:<5} {:<8} {:>8} CMD",
+                "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME"
+            );
+            for p in &procs {
+                let uid = match p["uid"].as_u64() {
+                    Some(0) => "root".to_string(),
+                    Some(u) => u.to_string(),
+                    None => "?".into(),
+                };
+                let secs = p["cpu_ns"].as_u64().unwrap_or(0) / 1_000_000_000;
+                let started = p["started"].as_i64().unwrap_or(0);
+                println!(
+                    "{uid:<8} {:>7} {:>7} {:>2} {:<5} {:<8} {:02}:{:02}:{:02} {}",
+                    p["pid"].as_i64().unwrap_or(0),
+                    p["ppid"].as_i64().unwrap_or(0),
+                    0,
+                    log::clock(started),
+                    p["tty"].as_str().unwrap_or("?"),
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60,
+                    p["cmd"].as_str().unwrap_or("")
+                );
+            }
         }
         f => return Err(format!("invalid format option {f:?}")),
     }
@@ -740,11 +864,7 @@ fn wait(root: &Path, id: &str) -> Res {
             .exit_status()
             .ok_or("the container ended without an exit status")?,
     };
-    let code = if status & 0x7f == 0 {
-        (status >> 8) & 0xff
-    } else {
-        128 + (status & 0x7f)
-    };
+    let code = exit_code(status);
     println!("{}", serde_json::json!({ "id": id, "exitStatus": code }));
     Ok(ExitCode::SUCCESS)
 }

@@ -37,6 +37,7 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -46,6 +47,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -167,6 +169,7 @@ impl Container {
             Ok(v) => match v.get("status").and_then(|s| s.as_str()) {
                 Some("created") => Status::Created,
                 Some("running") => Status::Running,
+                Some("paused") => Status::Paused,
                 _ => Status::Stopped,
             },
             // Alive but not answering (still exiting, or busy): what was
