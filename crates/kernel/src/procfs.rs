@@ -152,7 +152,10 @@ where
     }
 
     fn write(&self, data: &[u8]) -> SysResult<usize> {
-        let v = std::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+        // Linux parses the written bytes as a C string: a NUL ends the
+        // value ("7\0" writes 7), and the whole count is consumed.
+        let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+        let v = std::str::from_utf8(&data[..end]).map_err(|_| Errno::EINVAL)?;
         (self.parse)(v.trim())?;
         Ok(data.len())
     }
