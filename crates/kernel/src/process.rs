@@ -1591,11 +1591,19 @@ pub fn wait_child(
                 p => c.lock().pgid == -p,
             }
         };
-        if !traced && !g.children.iter().any(matches) {
-            return Err(Errno::ECHILD);
-        }
         let want_exited =
             options & wait::WEXITED != 0 || options & (wait::WSTOPPED | wait::WCONTINUED) == 0;
+        // A zombie can only ever report its exit: without WEXITED it is no
+        // candidate at all, and a caller with nothing else to wait for gets
+        // ECHILD rather than blocking forever (as Linux's do_wait).
+        if !traced
+            && !g
+                .children
+                .iter()
+                .any(|c| matches(c) && (want_exited || !c.is_zombie()))
+        {
+            return Err(Errno::ECHILD);
+        }
         let found = g.children.iter().position(|c| matches(c) && c.is_zombie());
         let found = if want_exited { found } else { None };
         // Job-control reports: stopped (WUNTRACED) or continued (WCONTINUED).

@@ -156,6 +156,23 @@ pub fn send_to_group_from(tg: &Arc<ThreadGroup>, info: SigInfo, current: Option<
     }
 }
 
+/// Queues a thread-directed signal (`tgkill`, `rt_tgsigqueueinfo`) for
+/// `target`. As for a process-directed one, a signal whose action is
+/// "ignore" is dropped at once unless the thread blocks it or a tracer
+/// watches: a thread merely waiting for it in `sigtimedwait` does not keep
+/// it (Linux's `sig_ignored`).
+pub fn send_to_thread(target: &TaskShared, info: SigInfo) {
+    let sig = info.signo;
+    let act = lock(&target.tg.lock().sighand).action(sig);
+    let ignored = act.handler == SIG_IGN
+        || (act.handler == SIG_DFL && default_action(sig) == Default_::Ignore);
+    if ignored && !target.traced.load(Ordering::Relaxed) && !target.mask().has(sig) {
+        return;
+    }
+    lock(&target.pending).push(info);
+    target.signal_queued(sig);
+}
+
 fn is_stop_signal(sig: i32) -> bool {
     matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
 }

@@ -164,12 +164,26 @@ fn timeout_ts(t: &Task, addr: u64) -> SysResult<Option<Instant>> {
     Ok(Some(Instant::now() + Duration::from_nanos(ns as u64)))
 }
 
+/// Writes the time left until `deadline` back to the caller's timespec, as
+/// Linux's `ppoll` and `pselect6` do on every return (an unwritable
+/// timeout is ignored there too).
+fn write_left_ts(t: &Task, addr: u64, deadline: Option<Instant>) {
+    let Some(d) = deadline else { return };
+    let left = d.saturating_duration_since(Instant::now());
+    let ts = Timespec {
+        sec: left.as_secs() as i64,
+        nsec: left.subsec_nanos() as i64,
+    };
+    let _ = util::write_obj(t, addr, &ts);
+}
+
 pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let mut v = read_pollfds(t, a[0], a[1])?;
     let deadline = timeout_ts(t, a[2])?;
     let old = with_sigmask(t, a[3], a[4])?;
     let r = do_poll(t, &mut v, deadline);
     finish_sigmask(t, old, &r);
+    write_left_ts(t, a[2], deadline);
     let n = r?;
     write_pollfds(t, a[0], &v)?;
     Ok(n as u64)
@@ -304,5 +318,6 @@ pub fn pselect6(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let old = with_sigmask(t, mask_addr, size)?;
     let r = do_select(t, a[0], a[1], a[2], a[3], deadline);
     finish_sigmask(t, old, &r);
+    write_left_ts(t, a[4], deadline);
     r
 }

@@ -164,8 +164,10 @@ fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
         }
     }
     let from = target.tg.pidns.shown(t.pid());
-    lock(&target.pending).push(SigInfo::from_user(sig, SI_TKILL, from, t.creds.uid));
-    target.signal_queued(sig);
+    kernel::signal::send_to_thread(
+        &target,
+        SigInfo::from_user(sig, SI_TKILL, from, t.creds.uid),
+    );
     Ok(0)
 }
 

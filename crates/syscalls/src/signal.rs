@@ -217,8 +217,7 @@ pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let info = queue_info(t, a[2] as i32, a[3], target.tid == t.tid())?;
     if info.signo != 0 {
-        lock(&target.pending).push(info);
-        target.signal_queued(info.signo);
+        kernel::signal::send_to_thread(&target, info);
     }
     Ok(0)
 }
