@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 static int listener(const char *ip, int port) {
@@ -41,6 +42,12 @@ int main(int argc, char **argv) {
 		fprintf(stderr, "usage: %s IP ECHO_PORT BULK_PORT\n", argv[0]);
 		return 2;
 	}
+	/* Ends with bench.sh even when the script is killed before its
+	 * EXIT trap runs (it would otherwise keep the script's inherited
+	 * descriptors, and any lock on them, forever). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 1;
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	struct pollfd p[2] = {
