@@ -17,6 +17,8 @@
 //! * `cli::NAME` — command-line behaviour of `rvisor` itself.
 //! * `overlay::NAME::PLATFORM` — where `--overlay` modes put the sandbox's
 //!   changes (`tests/overlay/mod.rs`).
+//! * `mounts::NAME::PLATFORM` — mounts `rvisor do` adds over the root
+//!   (`--tmpfs`; `tests/mounts/mod.rs`).
 //! * `oci::script::PLATFORM` — `scripts/oci-test.sh`: the runc-compatible
 //!   commands on a busybox bundle, compared with `runc` on the same bundle.
 //! * `sweep::ci::PLATFORM` — `scripts/stress-ng-sweep.sh --ci`: the stress-ng
@@ -42,6 +44,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod escape;
+mod mounts;
 mod overlay;
 
 /// Per-run timeout; the whole process group is killed after it.
@@ -69,6 +72,7 @@ fn main() {
     real_trials(&platforms, &mut trials);
     escape::trials(&platforms, &mut trials);
     overlay::trials(&platforms, &mut trials);
+    mounts::trials(&platforms, &mut trials);
     sweep_trials(&platforms, &mut trials);
     oci_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);
