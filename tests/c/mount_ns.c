@@ -80,6 +80,13 @@ static void mounts(void)
 	CHK("umount expire+detach", umount2("m", MNT_EXPIRE | MNT_DETACH));
 	CHK("umount missing", umount2("nothere", 0));
 	int fd = open("m/a", O_CREAT | O_RDWR, 0644);
+	/* Hard links stay within one mount. */
+	CHK("link out of mount", link("m/a", "la"));
+	close(open("lsrc", O_CREAT | O_WRONLY, 0644));
+	CHK("link into mount", link("lsrc", "m/b"));
+	unlink("lsrc");
+	CHK("link within mount", link("m/a", "m/b"));
+	CHK("unlink m/b", unlink("m/b"));
 	CHK("umount busy", umount2("m", 0));
 	close(fd);
 	CHK("rmdir mountpoint", rmdir("m"));
@@ -96,6 +103,9 @@ static void mounts(void)
 	CHK("seen", access("dst/f", F_OK));
 	close(open("dst/g", O_CREAT | O_WRONLY, 0644));
 	CHK("both", access("src/g", F_OK));
+	CHK("link across binds", link("src/f", "dst/l"));
+	CHK("link within bind", link("dst/f", "dst/l"));
+	CHK("unlink l", unlink("src/l"));
 	CHK("remount src", mount(NULL, "src", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
 	CHK("remount ro", mount(NULL, "dst", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
 	CHK("create ro", open("dst/h", O_CREAT | O_WRONLY, 0644));

@@ -9,7 +9,8 @@ mod terminal;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  rvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--platform NAME]
+  rvisor do [--root DIR] [--overlay=memory|none|file:DIR] [--tmpfs PATH[:OPTS]]...
+            [--cwd DIR] [--env K=V]... [--platform NAME]
             [--strace] [--log FILE] [--hostname NAME] [--network none|sandbox|host]
             [--syscall-patching on|off] [--debug-unconfined]
             [--watchdog-timeout SECS] [--watchdog-action log|panic] -- CMD [ARGS...]

@@ -50,9 +50,68 @@ impl Overlay {
     }
 }
 
+/// A filesystem mounted into the sandbox before its first program runs
+/// (`--tmpfs`), in the order given. A plain list, so that a container
+/// spec's `mounts` can be turned into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountSpec {
+    /// Where, inside the sandbox (made in memory if the root lacks it).
+    pub target: String,
+    pub source: MountSource,
+    /// The filesystem's options, as `mount -o` takes them.
+    pub options: String,
+}
+
+/// What a [`MountSpec`] mounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountSource {
+    /// A new, empty tmpfs (root-owned, mode 1777 unless `mode=`,
+    /// `uid=`, `gid=` options say otherwise).
+    Tmpfs,
+}
+
+impl MountSpec {
+    /// `--tmpfs PATH[:OPTIONS]`: OPTIONS as tmpfs takes them
+    /// (`size=N,mode=M,uid=U,gid=G`), checked here.
+    fn parse_tmpfs(v: &str) -> Result<MountSpec, String> {
+        let (target, options) = v.split_once(':').unwrap_or((v, ""));
+        if !target.starts_with('/') {
+            return Err(format!(
+                "--tmpfs expects an absolute PATH[:OPTIONS], got {v:?}"
+            ));
+        }
+        // The same check as a mount(2) of a tmpfs inside makes.
+        syscalls::mount::new_tmpfs("tmpfs", "tmpfs", options, false, (0, 0))
+            .map_err(|e| format!("--tmpfs {v:?}: bad options: {}", describe(e)))?;
+        Ok(MountSpec {
+            target: target.to_string(),
+            source: MountSource::Tmpfs,
+            options: options.to_string(),
+        })
+    }
+
+    /// Mounts it in `vfs`'s first namespace.
+    fn mount(&self, vfs: &Vfs) -> Result<(), String> {
+        let fail = |e| format!("cannot mount {:?}: {}", self.target, describe(e));
+        match self.source {
+            MountSource::Tmpfs => {
+                let (root, sb) =
+                    syscalls::mount::new_tmpfs("tmpfs", "tmpfs", &self.options, false, (0, 0))
+                        .map_err(fail)?;
+                // As a container runtime mounts one.
+                let flags = vfs::mount::MS_NOSUID | vfs::mount::MS_NODEV | vfs::mount::MS_RELATIME;
+                vfs.mount_at(self.target.as_bytes(), root, sb, flags)
+                    .map_err(fail)
+            }
+        }
+    }
+}
+
 pub struct DoOptions {
     pub(crate) root: String,
     pub(crate) overlay: Overlay,
+    /// Filesystems mounted over the root at start (`--tmpfs`).
+    pub(crate) mounts: Vec<MountSpec>,
     pub(crate) cwd: Option<String>,
     pub(crate) env: Vec<String>,
     /// `None`: the best platform that works here.
@@ -98,6 +157,7 @@ impl DoOptions {
         let mut o = DoOptions {
             root: "/".into(),
             overlay: Overlay::Memory,
+            mounts: Vec::new(),
             cwd: None,
             env: Vec::new(),
             platform: None,
@@ -137,6 +197,7 @@ impl DoOptions {
                 }
                 "--root" => o.root = value("--root")?,
                 "--overlay" => o.overlay = Overlay::parse(&value("--overlay")?)?,
+                "--tmpfs" => o.mounts.push(MountSpec::parse_tmpfs(&value("--tmpfs")?)?),
                 "--cwd" => o.cwd = Some(value("--cwd")?),
                 "--env" => {
                     let v = value("--env")?;
@@ -640,6 +701,14 @@ pub fn run(mut o: DoOptions) -> u8 {
         log,
         o.strace,
     );
+    // After the kernel's own mounts (`/proc`, `/sys`), so that one may
+    // be mounted over a directory of theirs, as a runtime would.
+    for m in &o.mounts {
+        if let Err(e) = m.mount(&vfs) {
+            eprintln!("rvisor: {e}");
+            return 125;
+        }
+    }
     if let Some(stuck) = stuck_test_hook() {
         let _ = kernel.stuck_test.set(stuck);
     }

@@ -19,6 +19,8 @@
 //! * `cli::NAME` — command-line behaviour of `rvisor` itself.
 //! * `overlay::NAME::PLATFORM` — where `--overlay` modes put the sandbox's
 //!   changes (`tests/overlay/mod.rs`).
+//! * `mounts::NAME::PLATFORM` — mounts `rvisor do` adds over the root
+//!   (`--tmpfs`; `tests/mounts/mod.rs`).
 //! * `oci::script::PLATFORM` — `scripts/oci-test.sh`: the runc-compatible
 //!   commands on a busybox bundle, compared with `runc` on the same bundle.
 //! * `sweep::ci::PLATFORM` — `scripts/stress-ng-sweep.sh --ci`: the stress-ng
@@ -45,6 +47,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 mod escape;
 mod network;
+mod mounts;
 mod overlay;
 
 /// Per-run timeout; the whole process group is killed after it.
@@ -73,6 +76,7 @@ fn main() {
     escape::trials(&platforms, &mut trials);
     network::trials(&platforms, &mut trials);
     overlay::trials(&platforms, &mut trials);
+    mounts::trials(&platforms, &mut trials);
     sweep_trials(&platforms, &mut trials);
     oci_trials(&platforms, &mut trials);
     let conclusion = libtest_mimic::run(&args, trials);

@@ -60,6 +60,27 @@ fn tmpfs_opts(data: &str) -> SysResult<(u32, Option<u32>, Option<u32>, String)> 
     Ok((mode, uid, gid, shown.join(",")))
 }
 
+/// A new, empty tmpfs (or ramfs) with options `data` (`tmpfs_opts`):
+/// its root and superblock. Its root belongs to `owner` unless `uid=`
+/// and `gid=` say otherwise. Also how `rvisor do --tmpfs` makes one.
+pub fn new_tmpfs(
+    fstype: &str,
+    source: &str,
+    data: &str,
+    ro: bool,
+    owner: (u32, u32),
+) -> SysResult<(Arc<Dentry>, Arc<Super>)> {
+    let (mode, uid, gid, shown) = tmpfs_opts(data)?;
+    let dev = NEXT_DEV.fetch_add(1, Ordering::Relaxed);
+    let inode = Inode::new_dir(dev, if fstype == "ramfs" { 0o755 } else { mode }, None);
+    inode.update_meta(|m| {
+        m.uid = uid.unwrap_or(owner.0);
+        m.gid = gid.unwrap_or(owner.1);
+    });
+    let root = Dentry::new(b"/", None, inode);
+    Ok((root, Super::new(fstype, source, dev, &shown, ro)))
+}
+
 /// A new filesystem instance of type `fstype`: its root and superblock.
 fn new_fs(
     t: &Task,
@@ -70,18 +91,7 @@ fn new_fs(
 ) -> SysResult<(Arc<Dentry>, Arc<Super>)> {
     let k = &t.kernel;
     Ok(match fstype {
-        "tmpfs" | "ramfs" => {
-            let (mode, uid, gid, shown) = tmpfs_opts(data)?;
-            let dev = NEXT_DEV.fetch_add(1, Ordering::Relaxed);
-            let inode = Inode::new_dir(dev, if fstype == "ramfs" { 0o755 } else { mode }, None);
-            let (fsuid, fsgid) = (t.fsuid, t.fsgid);
-            inode.update_meta(|m| {
-                m.uid = uid.unwrap_or(fsuid);
-                m.gid = gid.unwrap_or(fsgid);
-            });
-            let root = Dentry::new(b"/", None, inode);
-            (root, Super::new(fstype, source, dev, &shown, ro))
-        }
+        "tmpfs" | "ramfs" => new_tmpfs(fstype, source, data, ro, (t.fsuid, t.fsgid))?,
         "proc" => (
             kernel::procfs::new_root(k, t.pidns().clone()),
             Super::new("proc", source, vfs::inode::DEV_PROC, "", ro),

@@ -1457,12 +1457,23 @@ impl Vfs {
         path: &[u8],
         creds: &Creds,
     ) -> SysResult<()> {
-        if old.inode.is_dir() {
-            return Err(Errno::EPERM);
-        }
+        // The mount `old` was found on, before the walk below replaces
+        // the record of the caller's last walk.
+        let om = mount::mount_of(old);
         let (dir, name, trailing) = self.resolve_parent(root, base, path, creds)?;
         if trailing {
             return Err(Errno::ENOENT);
+        }
+        // Not across mounts, even of one filesystem (as Linux checks
+        // before anything about the file itself).
+        let nm = mount::mount_of(&dir);
+        match (&om, &nm) {
+            (Some(a), Some(b)) if !Arc::ptr_eq(a, b) => return Err(Errno::EXDEV),
+            (Some(_), None) | (None, Some(_)) => return Err(Errno::EXDEV),
+            _ => {}
+        }
+        if old.inode.is_dir() {
+            return Err(Errno::EPERM);
         }
         if !may_hardlink(old, creds) {
             return Err(Errno::EPERM);

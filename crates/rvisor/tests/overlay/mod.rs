@@ -24,7 +24,7 @@ pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
 const BUSYBOX: &str = "/bin/busybox";
 
 /// A root holding only `bin/busybox` and `tmp`.
-fn busybox_root(label: &str) -> Result<PathBuf, Failed> {
+pub fn busybox_root(label: &str) -> Result<PathBuf, Failed> {
     let base = fresh_workdir(label)?;
     let root = base.join("root");
     std::fs::create_dir_all(root.join("bin")).map_err(|e| format!("{e}"))?;
@@ -35,7 +35,12 @@ fn busybox_root(label: &str) -> Result<PathBuf, Failed> {
 }
 
 /// `rvisor do --platform P ARGS -- /bin/busybox sh -c SCRIPT` in `root`.
-fn run_sh(platform: &str, root: &Path, args: &[&str], script: &str) -> Result<RunResult, Failed> {
+pub fn run_sh(
+    platform: &str,
+    root: &Path,
+    args: &[&str],
+    script: &str,
+) -> Result<RunResult, Failed> {
     let mut argv: Vec<OsString> = vec![rvisor_bin().into(), "do".into()];
     for a in ["--platform", platform, "--cwd", "/", "--root"] {
         argv.push(a.into());
@@ -52,7 +57,7 @@ fn run_sh(platform: &str, root: &Path, args: &[&str], script: &str) -> Result<Ru
     Ok(r)
 }
 
-fn read(p: &Path) -> String {
+pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| format!("<{e}>"))
 }
 
