@@ -46,8 +46,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod escape;
-mod network;
 mod mounts;
+mod network;
 mod overlay;
 
 /// Per-run timeout; the whole process group is killed after it.
