@@ -2,7 +2,7 @@
 //! `--tmpfs`. Each test runs a static busybox in a root of its own and
 //! looks at the host directory after.
 
-use super::overlay::{busybox_root, read, run_sh};
+use super::overlay::{busybox_root, read, refused_do_flag, run_sh};
 use super::*;
 
 pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
@@ -72,19 +72,7 @@ fn bad_tmpfs() -> Result<(), Failed> {
         ("--tmpfs=/x:mode=9", "bad options"),
         ("--tmpfs=/bin/true", "cannot mount"),
     ] {
-        let argv: Vec<OsString> = [rvisor_bin().into_os_string()]
-            .into_iter()
-            .chain(["do", v, "--", "/bin/true"].iter().map(OsString::from))
-            .collect();
-        let r = run_cmd(&argv, Path::new("/"), None)?;
-        let err = String::from_utf8_lossy(&r.stderr);
-        if r.status == Some(0) || !err.contains(msg) {
-            return Err(format!(
-                "{v}: want a failure naming {msg:?}\n{}",
-                describe(&r, &argv)
-            )
-            .into());
-        }
+        refused_do_flag(v, msg)?;
     }
     Ok(())
 }

@@ -240,19 +240,25 @@ fn bad_values() -> Result<(), Failed> {
             "--overlay=file:",
         ),
     ] {
-        let argv: Vec<OsString> = [rvisor_bin().into_os_string()]
-            .into_iter()
-            .chain(["do", v, "--", "/bin/true"].iter().map(OsString::from))
-            .collect();
-        let r = run_cmd(&argv, Path::new("/"), None)?;
-        let err = String::from_utf8_lossy(&r.stderr);
-        if r.status == Some(0) || !err.contains(msg) {
-            return Err(format!(
-                "{v}: want a failure naming {msg:?}\n{}",
-                describe(&r, &argv)
-            )
-            .into());
-        }
+        refused_do_flag(v, msg)?;
+    }
+    Ok(())
+}
+
+/// `rvisor do FLAG -- /bin/true` must fail with a message containing `msg`.
+pub fn refused_do_flag(flag: &str, msg: &str) -> Result<(), Failed> {
+    let argv: Vec<OsString> = [rvisor_bin().into_os_string()]
+        .into_iter()
+        .chain(["do", flag, "--", "/bin/true"].iter().map(OsString::from))
+        .collect();
+    let r = run_cmd(&argv, Path::new("/"), None)?;
+    let err = String::from_utf8_lossy(&r.stderr);
+    if r.status == Some(0) || !err.contains(msg) {
+        return Err(format!(
+            "{flag}: want a failure naming {msg:?}\n{}",
+            describe(&r, &argv)
+        )
+        .into());
     }
     Ok(())
 }
