@@ -910,12 +910,7 @@ pub fn cmdline(g: &ThreadGroup) -> Vec<u8> {
 /// The CPU time (ns) a process's threads have used, live and exited.
 pub fn process_cpu_ns(g: &ThreadGroup) -> u64 {
     let inner = g.lock();
-    inner
-        .threads
-        .iter()
-        .map(|t| t.cpu_ns.load(std::sync::atomic::Ordering::Relaxed))
-        .sum::<u64>()
-        + inner.exited_threads_ns
+    inner.threads.iter().map(|t| t.cpu_ns_now()).sum::<u64>() + inner.exited_threads_ns
 }
 
 fn read_mm_range(
@@ -946,6 +941,20 @@ fn mm_sizes(g: &Arc<ThreadGroup>) -> (u64, u64) {
     })
 }
 
+/// Whether thread `tid` (or the first, if gone) is running as Linux
+/// counts it: in application code now, or the thread reading the file
+/// (it is inside a syscall, on a CPU). A thread in the sentry for
+/// another reason is counted sleeping: most of those are waits.
+fn running(threads: &[Arc<crate::TaskShared>], tid: i32) -> bool {
+    threads
+        .iter()
+        .find(|t| t.tid == tid)
+        .or(threads.first())
+        .is_some_and(|t| {
+            t.app_since.load(std::sync::atomic::Ordering::Relaxed) != 0 || t.tid == current().0
+        })
+}
+
 fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs) -> String {
     let (vsize, rss) = mm_sizes(g);
     let rss = rss / 4096;
@@ -958,6 +967,10 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs) -> String {
         .unwrap_or_default();
     let state = if inner.exit_status.is_some() {
         'Z'
+    } else if inner.stopped {
+        'T'
+    } else if running(&inner.threads, tid) {
+        'R'
     } else {
         'S'
     };
@@ -979,12 +992,7 @@ fn stat_line(k: &Kernel, g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs) -> String {
         .find(|&c| sched.affinity.contains(c))
         .unwrap_or(0);
     let start = g.start.duration_since(k.start).as_millis() as u64 / 10;
-    let cpu = inner
-        .threads
-        .iter()
-        .map(|t| t.cpu_ns.load(std::sync::atomic::Ordering::Relaxed))
-        .sum::<u64>()
-        / 10_000_000;
+    let cpu = inner.threads.iter().map(|t| t.cpu_ns_now()).sum::<u64>() / 10_000_000;
     format!(
         "{} ({comm}) {state} {ppid} {} {} 0 -1 4194304 0 0 0 0 {cpu} 0 0 0 {prio} {} {nthreads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {cpu_now} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
         ns.shown(tid),
@@ -1086,6 +1094,8 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs, user: &crate::ns::Use
         "t (tracing stop)"
     } else if inner.stopped {
         "T (stopped)"
+    } else if running(&inner.threads, tid) {
+        "R (running)"
     } else {
         "S (sleeping)"
     };
