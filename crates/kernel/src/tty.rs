@@ -41,6 +41,17 @@ fn same(a: &Option<Arc<Tty>>, b: &Arc<Tty>) -> bool {
 }
 
 impl Sessions for KernelSessions {
+    fn shown(&self, id: i32) -> i32 {
+        self.current().map_or(id, |(_, t)| t.tg.pidns.shown(id))
+    }
+
+    fn global(&self, n: i32) -> Option<i32> {
+        match self.current() {
+            Some((_, t)) => t.tg.pidns.global(n),
+            None => Some(n),
+        }
+    }
+
     fn caller(&self, tty: &Arc<Tty>) -> Option<Caller> {
         let (_, t) = self.current()?;
         let g = t.tg.lock();

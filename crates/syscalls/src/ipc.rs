@@ -63,7 +63,10 @@ pub fn shmctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(top as u64)
         }
         IPC_STAT | SHM_STAT | SHM_STAT_ANY => {
-            let (id, ds) = shm::stat(&ns, &c, id, cmd != IPC_STAT, cmd == SHM_STAT_ANY)?;
+            let (id, mut ds) = shm::stat(&ns, &c, id, cmd != IPC_STAT, cmd == SHM_STAT_ANY)?;
+            // Pids as the caller's pid namespace numbers them (0 outside it).
+            ds.cpid = t.vpid(ds.cpid);
+            ds.lpid = t.vpid(ds.lpid);
             util::write_obj(t, buf, &ds)?;
             Ok(if cmd == IPC_STAT { 0 } else { id as u64 })
         }
@@ -139,6 +142,7 @@ pub fn semctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         _ => sem::SemArg::None,
     };
     match sem::semctl(&ns, &c, id, num, cmd, sarg)? {
+        sem::SemOut::Ret(r) if cmd == GETPID => Ok(t.vpid(r) as u64),
         sem::SemOut::Ret(r) => Ok(r as u64),
         sem::SemOut::All(vals) => {
             let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_ne_bytes()).collect();
@@ -199,7 +203,9 @@ pub fn msgctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(top as u64)
         }
         IPC_STAT | MSG_STAT | MSG_STAT_ANY => {
-            let (r, ds) = msg::stat(&ns, &c, id, cmd)?;
+            let (r, mut ds) = msg::stat(&ns, &c, id, cmd)?;
+            ds.lspid = t.vpid(ds.lspid);
+            ds.lrpid = t.vpid(ds.lrpid);
             util::write_obj(t, buf, &ds)?;
             Ok(r as u64)
         }

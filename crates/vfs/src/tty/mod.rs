@@ -61,6 +61,11 @@ pub trait Sessions: Send + Sync {
     fn pgrp_orphaned(&self, pgid: i32) -> bool;
     /// The session of process group (or process) `pgid`.
     fn session_of(&self, pgid: i32) -> Option<i32>;
+    /// Sandbox-wide id `id` as the caller's pid namespace numbers it (0
+    /// when it has no number there).
+    fn shown(&self, id: i32) -> i32;
+    /// The sandbox-wide id of the caller's number `n`.
+    fn global(&self, n: i32) -> Option<i32>;
 }
 
 struct State {
@@ -599,6 +604,7 @@ impl Tty {
                 if cmd == TIOCGSID && sid == 0 {
                     return Err(Errno::ENOTTY);
                 }
+                let v = self.sessions().map_or(v, |h| h.shown(v));
                 mm.write_obj(arg, &v)?;
                 Ok(0)
             }
@@ -670,6 +676,9 @@ impl Tty {
         }
         let h = self.sessions().ok_or(Errno::ENOTTY)?;
         let c = h.caller(self).ok_or(Errno::ENOTTY)?;
+        // A group the caller's pid namespace cannot name does not exist
+        // for it.
+        let pgrp = h.global(pgrp).ok_or(Errno::ESRCH)?;
         let (_, sid) = self.control();
         if !c.ctty_is_this || sid != c.sid {
             return Err(Errno::ENOTTY);
