@@ -114,9 +114,11 @@ static void numbering(void)
 		_exit(0);
 	}
 	close(pipefd[1]);
-	printf("parent: fork returned outer number: %d\n", init != 1 && init > 0);
 	int st;
-	printf("parent: waitpid matches: %d\n", waitpid(init, &st, 0) == init);
+	/* Printed after init ends: both write to the same stdout. */
+	int matches = waitpid(init, &st, 0) == init;
+	printf("parent: fork returned outer number: %d\n", init != 1 && init > 0);
+	printf("parent: waitpid matches: %d\n", matches);
 	show_status("parent: init", st);
 	/* The namespace is dead now: nobody may enter. */
 	CHK("fork into dead namespace", fork());
