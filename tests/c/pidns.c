@@ -235,6 +235,41 @@ static void ends_with_init(void)
 	CHK("pipe at EOF", read(p[0], &x, 1));
 }
 
+/* The parent of a namespace's init must never reap it, or see it dead,
+ * before the namespace is empty: a race the single run above rarely
+ * hits, so it is repeated. */
+static void ends_with_init_repeated(void)
+{
+	int late = 0;
+	for (int i = 0; i < 200; i++) {
+		pid_t s = fork();
+		if (s == 0) {
+			unshare(CLONE_NEWPID);
+			int p[2];
+			pipe(p);
+			pid_t init = fork();
+			if (init == 0) {
+				close(p[0]);
+				if (fork() == 0) {
+					pause();
+					_exit(0);
+				}
+				close(p[1]);
+				_exit(4);
+			}
+			close(p[1]);
+			waitpid(init, NULL, 0);
+			char x;
+			fcntl(p[0], F_SETFL, O_NONBLOCK);
+			_exit(read(p[0], &x, 1) == 0 ? 0 : 1);
+		}
+		int st;
+		waitpid(s, &st, 0);
+		late += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	}
+	printf("inits reaped before their namespace emptied: %d\n", late);
+}
+
 static void last_pid_and_setns(void)
 {
 	int outer_ns = open("/proc/self/ns/pid", O_RDONLY);
@@ -344,6 +379,7 @@ int main(void)
 	scenario("init signals", init_signals);
 	scenario("siginfo pids", siginfo_pids);
 	scenario("ends with init", ends_with_init);
+	scenario("ends with init, repeated", ends_with_init_repeated);
 	scenario("ns_last_pid and setns", last_pid_and_setns);
 	scenario("clone flags", clone_flags);
 	scenario("reboot inside", reboot_inside);

@@ -261,6 +261,13 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                     parts.shared.tid
                 ));
                 let status = wait::signaled(SIGKILL, false);
+                // Its files go before it shows as dead, as on the normal
+                // exit path: whoever reaps it sees the pipe ends it held
+                // closed.
+                *lock(&parts.shared.files) = None;
+                *lock(&parts.shared.fsctx) = None;
+                drop(parts.fds);
+                drop(parts.fs);
                 finish_group(&parts.kernel, &parts.shared, status, true);
                 return;
             }
@@ -1292,7 +1299,7 @@ impl Drop for TracerReport<'_> {
 /// other threads must leave too.
 fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, group: bool) {
     let tg = shared.tg.clone();
-    let (last, status, children, parent) = {
+    let (last, status, children, parent, ns_init) = {
         let mut g = tg.lock();
         g.threads.retain(|t| t.tid != shared.tid);
         let ns = shared.cpu_ns.load(std::sync::atomic::Ordering::Relaxed);
@@ -1328,9 +1335,15 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             for (c, sig) in orphans {
                 send_to_group(&c, SigInfo::new(sig, SI_KERNEL));
             }
-            (false, status, Vec::new(), None)
+            (false, status, Vec::new(), None, false)
         } else {
-            g.exit_status = Some(status);
+            // A nested namespace's init becomes a zombie only once the
+            // namespace is empty (below): its parent must not reap it,
+            // nor see it dead, before then.
+            let ns_init = tg.pid != 1 && tg.is_ns_init();
+            if !ns_init {
+                g.exit_status = Some(status);
+            }
             g.mm = None;
             if let Some(id) = g.itimer_real.take() {
                 kernel.timers.delete(id);
@@ -1343,6 +1356,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
                 status,
                 std::mem::take(&mut g.children),
                 g.parent.clone(),
+                ns_init,
             )
         }
     };
@@ -1375,6 +1389,16 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
     let ipc = lock(&_tracer_report.shared.ns).ipc.ns.clone();
     crate::ipc::exit_process(&ipc, tg.pid);
     crate::tty::process_exited(&tg);
+    let mut status = status;
+    let mut children = children;
+    if ns_init {
+        zap_pid_ns(kernel, &tg, std::mem::take(&mut children));
+        // After `reboot(2)` inside, init shows as killed by its signal.
+        if let Some(sig) = tg.pidns.reboot_signal() {
+            status = wait::signaled(sig, false);
+        }
+        tg.lock().exit_status = Some(status);
+    }
     tg.exit_events.notify(events::ALL);
     if tg.pid == 1 {
         kernel.set_exit(status);
@@ -1383,15 +1407,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
         }
         return;
     }
-    let mut status = status;
-    if tg.is_ns_init() {
-        zap_pid_ns(kernel, &tg, children);
-        // After `reboot(2)` inside, init shows as killed by its signal.
-        if let Some(sig) = tg.pidns.reboot_signal() {
-            status = wait::signaled(sig, false);
-            tg.lock().exit_status = Some(status);
-        }
-    } else if !children.is_empty() {
+    if !ns_init && !children.is_empty() {
         reparent_orphans(kernel, &tg, parent.clone(), children);
     }
     notify_parent(kernel, &tg, parent, status);
