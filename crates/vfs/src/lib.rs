@@ -121,14 +121,53 @@ const MAX_CACHED_HOST_FDS: usize = 16384;
 /// work when nothing walks further.
 const PREFETCH_ENTRIES: u32 = 16384;
 
+/// A host directory the VFS mirrors through a gofer connection: the
+/// root's lower layer, or a volume. Its inodes carry its device number,
+/// which is how a host-backed inode finds the connection its host path
+/// is relative to: inodes of two layers never mix.
+pub(crate) struct HostLayer {
+    pub dev: u64,
+    pub gofer: HostRoot,
+    /// Changes to its files and directories go through to the host
+    /// (`--overlay=none`, a read-write volume) instead of staying in
+    /// memory.
+    pub write_through: bool,
+}
+
+/// The extended attributes of a host file, read and changed through its
+/// layer's gofer ([`Vfs::host_xattrs`]).
+pub struct HostXattrs<'a> {
+    gofer: &'a HostRoot,
+    rel: String,
+}
+
+impl HostXattrs<'_> {
+    pub fn get(&self, name: &[u8]) -> SysResult<Vec<u8>> {
+        self.gofer.getxattr(&self.rel, name)
+    }
+
+    /// `flags`: `XATTR_CREATE`, `XATTR_REPLACE`.
+    pub fn set(&self, name: &[u8], value: &[u8], flags: u32) -> SysResult<()> {
+        self.gofer.setxattr(&self.rel, name, value, flags)
+    }
+
+    /// The names, each NUL-terminated.
+    pub fn list(&self) -> SysResult<Vec<u8>> {
+        self.gofer.listxattr(&self.rel)
+    }
+
+    pub fn remove(&self, name: &[u8]) -> SysResult<()> {
+        self.gofer.removexattr(&self.rel, name)
+    }
+}
+
 pub struct Vfs {
     pub root: Arc<Dentry>,
     /// The sandbox's first mount namespace (its root mount is `root`'s).
     pub init_mnt: Arc<mount::MountNs>,
-    pub(crate) host: Option<HostRoot>,
-    /// Changes to host-backed files and directories go through to the
-    /// host (`--overlay=none`) instead of staying in memory.
-    pub(crate) write_through: bool,
+    /// The root's lower layer (if it has one) first, then the volumes:
+    /// a handful, searched by device number.
+    pub(crate) hosts: Vec<HostLayer>,
     pub mf: Arc<MemoryFile>,
     /// `/dev/pts`: the sandbox's terminals.
     pub devpts: Arc<tty::devpts::Devpts>,
@@ -172,18 +211,31 @@ impl Vfs {
     /// [`Vfs::new`] over a host root opened beforehand
     /// ([`HostRoot::open`]).
     pub fn with_host_root(host: Option<HostRoot>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
+        Vfs::with_hosts(host, Vec::new(), mf)
+    }
+
+    /// [`Vfs::with_host_root`], with host directories to mount later
+    /// ([`Vfs::mount_volume`], by their index in `volumes`), each served
+    /// by its own gofer connection.
+    pub fn with_hosts(
+        host: Option<HostRoot>,
+        volumes: Vec<HostRoot>,
+        mf: Arc<MemoryFile>,
+    ) -> SysResult<Arc<Vfs>> {
         let root_inode = match &host {
-            Some(h) => {
-                let (st, _) = h.lstat("")?;
-                let ino = Inode::new_dir(DEV_ROOT, st.st_mode & 0o7777, Some(String::new()));
-                ino.update_meta(|m| {
-                    m.uid = st.st_uid;
-                    m.gid = st.st_gid;
-                });
-                ino
-            }
+            Some(h) => Self::host_root_inode(h, DEV_ROOT)?,
             None => Inode::new_dir(DEV_ROOT, 0o755, None),
         };
+        let hosts: Vec<HostLayer> = host
+            .map(|h| (DEV_ROOT, h))
+            .into_iter()
+            .chain(volumes.into_iter().map(|v| (inode::next_dev(), v)))
+            .map(|(dev, gofer)| HostLayer {
+                dev,
+                write_through: gofer.writable(),
+                gofer,
+            })
+            .collect();
         let root = Dentry::new(b"/", None, root_inode);
         let devpts = tty::devpts::Devpts::new();
         let root_mount = mount::Mount::new(
@@ -194,12 +246,10 @@ impl Vfs {
         let init_mnt = mount::MountNs::new(root_mount);
         mount::set_fallback(&init_mnt);
         mount::set_current(init_mnt.clone());
-        let write_through = host.as_ref().is_some_and(|h| h.writable());
         let vfs = Arc::new(Vfs {
             root,
             init_mnt,
-            host,
-            write_through,
+            hosts,
             mf,
             devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
@@ -241,11 +291,72 @@ impl Vfs {
         Ok(())
     }
 
+    /// The top directory of a host layer served by `gofer`.
+    fn host_root_inode(gofer: &HostRoot, dev: u64) -> SysResult<Arc<Inode>> {
+        let (st, _) = gofer.lstat("")?;
+        if st.st_mode & S_IFMT != S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        let ino = Inode::new_dir(dev, st.st_mode & 0o7777, Some(String::new()));
+        ino.update_meta(|m| {
+            m.uid = st.st_uid;
+            m.gid = st.st_gid;
+        });
+        Ok(ino)
+    }
+
+    /// Mounts volume `index` (of those given to [`Vfs::with_hosts`]) at
+    /// `path` in the first namespace, as a bind mount of its host
+    /// directory (`nosuid,nodev`, and read-only with `readonly`: writes
+    /// there fail with `EROFS`, and a volume served read-only has no
+    /// way to the host anyway). The mount point is made in memory if the
+    /// root lacks it.
+    pub fn mount_volume(&self, index: usize, path: &[u8], readonly: bool) -> SysResult<()> {
+        let layer = self
+            .hosts
+            .iter()
+            .filter(|l| l.dev != DEV_ROOT)
+            .nth(index)
+            .ok_or(Errno::EINVAL)?;
+        let root = Dentry::new(b"/", None, Self::host_root_inode(&layer.gofer, layer.dev)?);
+        let mut flags = mount::MS_NOSUID | mount::MS_NODEV | mount::MS_RELATIME;
+        if readonly {
+            flags |= mount::MS_RDONLY;
+        }
+        // Shown as gVisor shows its gofer mounts.
+        let sb = mount::Super::new("9p", "none", layer.dev, "", readonly);
+        self.mount_at(path, root, sb, flags)
+    }
+
+    /// The host layer whose inodes carry device number `dev`.
+    fn layer(&self, dev: u64) -> Option<&HostLayer> {
+        self.hosts.iter().find(|l| l.dev == dev)
+    }
+
+    /// The gofer serving the host layer of device `dev`.
+    fn gofer(&self, dev: u64) -> SysResult<&HostRoot> {
+        self.layer(dev).map(|l| &l.gofer).ok_or(Errno::EIO)
+    }
+
+    /// Whether changes to host-backed inodes of device `dev` go through
+    /// to the host.
+    pub(crate) fn writes_through(&self, dev: u64) -> bool {
+        self.layer(dev).is_some_and(|l| l.write_through)
+    }
+
     /// With writes going through to the host: the host path of
     /// directory `dir`, if it mirrors one (a new entry in it is made on
     /// the host).
     fn host_dir(&self, dir: &Arc<Dentry>) -> Option<String> {
-        if !self.write_through || dir.is_removed() {
+        if !self.writes_through(dir.inode.dev) {
+            return None;
+        }
+        Self::mirrored_dir(dir)
+    }
+
+    /// The host path of directory `dir`, if it mirrors one.
+    fn mirrored_dir(dir: &Arc<Dentry>) -> Option<String> {
+        if dir.is_removed() {
             return None;
         }
         match &dir.inode.kind {
@@ -254,42 +365,70 @@ impl Vfs {
         }
     }
 
-    /// With writes going through to the host: the host path of `d`, if
-    /// it is the host's (a directory mirroring one, or an entry of one
-    /// that the sandbox did not make in memory).
-    pub fn host_path(&self, d: &Arc<Dentry>) -> Option<String> {
-        if !self.write_through || d.is_removed() {
+    /// The host path of `d`, if it is the host's (a directory mirroring
+    /// one, or an entry of one that the sandbox did not make in memory
+    /// or copy up).
+    fn mirrored(d: &Arc<Dentry>) -> Option<String> {
+        if d.is_removed() {
             return None;
         }
         match &d.inode.kind {
             Kind::Dir(s) => lock(s).host.clone(),
             Kind::File(data) => match &*lock(data) {
-                FileData::Host { .. } => self.host_dir(&d.parent()?).map(|p| join(&p, &d.name())),
+                FileData::Host { .. } => {
+                    Self::mirrored_dir(&d.parent()?).map(|p| join(&p, &d.name()))
+                }
                 FileData::Mem(_) => None,
             },
             Kind::Symlink(_) | Kind::Fifo(_) | Kind::Socket if d.inode.ino < 1 << 40 => {
-                self.host_dir(&d.parent()?).map(|p| join(&p, &d.name()))
+                Self::mirrored_dir(&d.parent()?).map(|p| join(&p, &d.name()))
             }
             _ => None,
         }
     }
 
-    /// The gofer, when writes go through to it.
-    fn writer(&self) -> SysResult<&HostRoot> {
-        self.host
-            .as_ref()
-            .filter(|_| self.write_through)
+    /// The host's extended attributes of `d`, when they are its own:
+    /// `d` is the host's, on a volume or with writes going through
+    /// (the read-only lower layer of `--overlay=memory` keeps them in
+    /// the sandbox, as everything it changes).
+    pub fn host_xattrs(&self, d: &Arc<Dentry>) -> Option<HostXattrs<'_>> {
+        let layer = self
+            .layer(d.inode.dev)
+            .filter(|l| l.write_through || l.dev != DEV_ROOT)?;
+        Some(HostXattrs {
+            gofer: &layer.gofer,
+            rel: Self::mirrored(d)?,
+        })
+    }
+
+    /// With writes going through to the host: the host path of `d`, if
+    /// it is the host's (a directory mirroring one, or an entry of one
+    /// that the sandbox did not make in memory).
+    pub fn host_path(&self, d: &Arc<Dentry>) -> Option<String> {
+        if !self.writes_through(d.inode.dev) {
+            return None;
+        }
+        Self::mirrored(d)
+    }
+
+    /// The gofer of device `dev`'s host layer, when writes go through
+    /// to it.
+    fn writer(&self, dev: u64) -> SysResult<&HostRoot> {
+        self.layer(dev)
+            .filter(|l| l.write_through)
+            .map(|l| &l.gofer)
             .ok_or(Errno::EIO)
     }
 
-    /// An inode for a node just made on the host at `rel`.
+    /// An inode for a node just made on the host at `rel` in `dir`.
     fn made_on_host(
         &self,
+        dir: &Arc<Dentry>,
         rel: String,
         st: &libc::stat,
         target: Option<Vec<u8>>,
     ) -> SysResult<Arc<Inode>> {
-        let ino = self.host_inode(rel, st, target)?;
+        let ino = self.host_inode(dir.inode.dev, rel, st, target)?;
         if let Kind::Dir(s) = &ino.kind {
             // New and empty: nothing to ask the host.
             lock(s).complete = true;
@@ -354,7 +493,7 @@ impl Vfs {
             return Ok(());
         }
         match self.host_path(d) {
-            Some(rel) => self.writer()?.setattr(&rel, a),
+            Some(rel) => self.writer(d.inode.dev)?.setattr(&rel, a),
             None => Ok(()),
         }
     }
@@ -363,7 +502,7 @@ impl Vfs {
     /// through.
     pub fn host_fsync(&self, d: &Arc<Dentry>, data_only: bool) -> SysResult<()> {
         match self.host_path(d) {
-            Some(rel) => self.writer()?.fsync(&rel, data_only),
+            Some(rel) => self.writer(d.inode.dev)?.fsync(&rel, data_only),
             None => Ok(()),
         }
     }
@@ -400,10 +539,12 @@ impl Vfs {
         }
     }
 
-    /// An inode for host file `rel`; a symlink's target is `target` when
-    /// the gofer sent it along, else asked for.
+    /// An inode for file `rel` of the host layer of device `dev`; a
+    /// symlink's target is `target` when the gofer sent it along, else
+    /// asked for.
     fn host_inode(
         &self,
+        dev: u64,
         rel: String,
         st: &libc::stat,
         target: Option<Vec<u8>>,
@@ -442,15 +583,12 @@ impl Vfs {
             })),
             S_IFLNK => match target {
                 Some(t) => Kind::Symlink(t),
-                None => {
-                    let host = self.host.as_ref().ok_or(Errno::EIO)?;
-                    Kind::Symlink(host.readlink(&rel)?)
-                }
+                None => Kind::Symlink(self.gofer(dev)?.readlink(&rel)?),
             },
             S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
             _ => Kind::Socket,
         };
-        Ok(Inode::new(st.st_ino, DEV_ROOT, meta, kind))
+        Ok(Inode::new(st.st_ino, dev, meta, kind))
     }
 
     /// The child `name` of directory `dir` (mounts not crossed).
@@ -464,15 +602,14 @@ impl Vfs {
                         Child::Absent => Err(Errno::ENOENT),
                     };
                 }
-                let host_dir = match (&st.host, st.complete, &self.host) {
-                    (Some(h), false, Some(_)) => h.clone(),
+                let (host_dir, host) = match (&st.host, st.complete, self.layer(dir.inode.dev)) {
+                    (Some(h), false, Some(l)) => (h.clone(), &l.gofer),
                     _ => return Err(Errno::ENOENT),
                 };
                 let rel = join(&host_dir, name);
-                let host = self.host.as_ref().ok_or(Errno::EIO)?;
                 match host.lstat(&rel) {
                     Ok((hst, target)) => {
-                        let ino = self.host_inode(rel, &hst, target)?;
+                        let ino = self.host_inode(dir.inode.dev, rel, &hst, target)?;
                         let d = Dentry::new(name, Some(dir.clone()), ino);
                         st.children.insert(name.to_vec(), Child::Present(d.clone()));
                         Ok(d)
@@ -508,7 +645,7 @@ impl Vfs {
                 _ => return Ok(()),
             }
         };
-        let host = self.host.as_ref().ok_or(Errno::EIO)?;
+        let host = self.gofer(dir.inode.dev)?;
         let (base, base_host, starts) = match self.walk_siblings(dir, &host_dir) {
             Some((parent, parent_host, names)) => (parent, parent_host, names),
             None => (dir.clone(), host_dir, Vec::new()),
@@ -624,7 +761,12 @@ impl Vfs {
             if st.children.contains_key(&e.name) {
                 continue;
             }
-            let ino = self.host_inode(join(rel, &e.name), &e.attr.to_stat(), e.target)?;
+            let ino = self.host_inode(
+                dir.inode.dev,
+                join(rel, &e.name),
+                &e.attr.to_stat(),
+                e.target,
+            )?;
             let d = Dentry::new(&e.name, Some(dir.clone()), ino);
             st.children.insert(e.name, Child::Present(d));
         }
@@ -920,7 +1062,7 @@ impl Vfs {
     /// go through. One the host no longer has is only removed here.
     fn unlink_on_host(&self, d: &Arc<Dentry>, dir: bool) -> SysResult<()> {
         match self.host_path(d) {
-            Some(rel) => match self.writer()?.unlink(&rel, dir) {
+            Some(rel) => match self.writer(d.inode.dev)?.unlink(&rel, dir) {
                 Ok(()) | Err(Errno::ENOENT) => Ok(()),
                 Err(e) => Err(e),
             },
@@ -946,13 +1088,20 @@ impl Vfs {
         Ok(())
     }
 
-    /// A regular file made on the host at `rel`, holding its read-write
-    /// descriptor.
-    fn create_on_host(&self, rel: String, mode: u32, creds: &Creds) -> SysResult<Arc<Inode>> {
+    /// A regular file made on the host at `rel` in `dir`, holding its
+    /// read-write descriptor.
+    fn create_on_host(
+        &self,
+        dir: &Arc<Dentry>,
+        rel: String,
+        mode: u32,
+        creds: &Creds,
+    ) -> SysResult<Arc<Inode>> {
+        let dev = dir.inode.dev;
         let (fd, st) = self
-            .writer()?
+            .writer(dev)?
             .create(&rel, mode & 0o7777, creds.uid, creds.gid)?;
-        let ino = self.host_inode(rel, &st, None)?;
+        let ino = self.host_inode(dev, rel, &st, None)?;
         if let Kind::File(d) = &ino.kind {
             if let FileData::Host { fd: slot, rw, .. } = &mut *lock(d) {
                 CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -992,7 +1141,7 @@ impl Vfs {
                 }
             }
             _ => {
-                let opened = Arc::new(self.writer()?.open_rw(path, trunc)?);
+                let opened = Arc::new(self.writer(inode.dev)?.open_rw(path, trunc)?);
                 if fd.is_none() {
                     CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -1118,7 +1267,7 @@ impl Vfs {
                     }
                     landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_REG)?;
                     let ino = match self.host_dir(&dir) {
-                        Some(h) => self.create_on_host(join(&h, &name), mode, creds)?,
+                        Some(h) => self.create_on_host(&dir, join(&h, &name), mode, creds)?,
                         None => self.new_file_inode(mode, creds),
                     };
                     let fresh = self.create_child(&dir, &name, ino)?;
@@ -1245,7 +1394,8 @@ impl Vfs {
                 Box::new(ops::DirOps::new(d.clone(), self.clone()))
             }
             Kind::File(data) => {
-                let on_host = self.write_through && matches!(&*lock(data), FileData::Host { .. });
+                let on_host =
+                    matches!(&*lock(data), FileData::Host { .. }) && self.writes_through(inode.dev);
                 if on_host && (write || flags & O_TRUNC != 0) {
                     inode.check_resize(0)?;
                     self.open_host_rw(&inode, flags & O_TRUNC != 0)?;
@@ -1267,12 +1417,7 @@ impl Vfs {
                 let host_fd = match &mut *lock(data) {
                     FileData::Host { fd: Some(fd), .. } => Some(fd.clone()),
                     FileData::Host { path, fd, .. } => {
-                        let opened = Arc::new(
-                            self.host
-                                .as_ref()
-                                .ok_or(Errno::EIO)?
-                                .open_file(path, false)?,
-                        );
+                        let opened = Arc::new(self.gofer(inode.dev)?.open_file(path, false)?);
                         // Keep it for later opens, up to a bound on host
                         // descriptors held.
                         if CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -1362,10 +1507,10 @@ impl Vfs {
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_DIR)?;
         if let Some(h) = self.host_dir(&dir) {
             let rel = join(&h, &name);
-            let st = self
-                .writer()?
-                .mkdir(&rel, mode & 0o7777, creds.uid, creds.gid)?;
-            let ino = self.made_on_host(rel, &st, None)?;
+            let st =
+                self.writer(dir.inode.dev)?
+                    .mkdir(&rel, mode & 0o7777, creds.uid, creds.gid)?;
+            let ino = self.made_on_host(&dir, rel, &st, None)?;
             return self.create_child(&dir, &name, ino).map(|_| ());
         }
         let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
@@ -1394,10 +1539,13 @@ impl Vfs {
                 _ => return Err(Errno::EINVAL),
             };
             let rel = join(&h, &name);
-            let st = self
-                .writer()?
-                .mknod(&rel, ty | (mode & 0o7777), creds.uid, creds.gid)?;
-            let ino = self.made_on_host(rel, &st, None)?;
+            let st = self.writer(dir.inode.dev)?.mknod(
+                &rel,
+                ty | (mode & 0o7777),
+                creds.uid,
+                creds.gid,
+            )?;
+            let ino = self.made_on_host(&dir, rel, &st, None)?;
             return self.create_child(&dir, &name, ino).map(|_| ());
         }
         let kind = match mode & S_IFMT {
@@ -1435,8 +1583,10 @@ impl Vfs {
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_SYM)?;
         if let Some(h) = self.host_dir(&dir) {
             let rel = join(&h, &name);
-            let st = self.writer()?.symlink(&rel, target, creds.uid, creds.gid)?;
-            let ino = self.made_on_host(rel, &st, Some(target.to_vec()))?;
+            let st = self
+                .writer(dir.inode.dev)?
+                .symlink(&rel, target, creds.uid, creds.gid)?;
+            let ino = self.made_on_host(&dir, rel, &st, Some(target.to_vec()))?;
             return self.create_child(&dir, &name, ino).map(|_| ());
         }
         let ino = Inode::new(
@@ -1486,7 +1636,7 @@ impl Vfs {
             // Host to host only: a file the sandbox keeps in memory has
             // no host name to link.
             let from = self.host_path(old).ok_or(Errno::EXDEV)?;
-            self.writer()?.link(&from, &join(&h, &name))?;
+            self.writer(dir.inode.dev)?.link(&from, &join(&h, &name))?;
         } else if self.host_path(old).is_some() {
             return Err(Errno::EXDEV);
         }
@@ -1635,7 +1785,9 @@ impl Vfs {
         let host_move = match (self.host_path(&src), self.host_dir(&od), self.host_dir(&nd)) {
             (Some(from), Some(_), Some(ndh)) => Some((from, join(&ndh, &nn))),
             (None, None, None) => None,
-            _ if self.write_through => return Err(Errno::EXDEV),
+            _ if self.writes_through(od.inode.dev) || self.writes_through(nd.inode.dev) => {
+                return Err(Errno::EXDEV)
+            }
             _ => None,
         };
         // A directory cannot move below itself.
@@ -1659,7 +1811,8 @@ impl Vfs {
                 if self.host_path(&dst).is_none() {
                     return Err(Errno::EXDEV);
                 }
-                self.writer()?.rename(from, to, RENAME_EXCHANGE)?;
+                self.writer(od.inode.dev)?
+                    .rename(from, to, RENAME_EXCHANGE)?;
                 Self::rehome(&src, to.clone());
                 Self::rehome(&dst, from.clone());
             }
@@ -1695,7 +1848,7 @@ impl Vfs {
             }
         }
         if let Some((from, to)) = &host_move {
-            self.writer()?.rename(from, to, flags)?;
+            self.writer(od.inode.dev)?.rename(from, to, flags)?;
             Self::rehome(&src, to.clone());
         }
         if let Some(dst) = &dst {
@@ -1727,7 +1880,7 @@ impl Vfs {
                 d.inode.check_resize(len)?;
                 mount::check_writable(d)?;
                 if let Some(rel) = self.host_path(d) {
-                    self.writer()?.setattr(
+                    self.writer(d.inode.dev)?.setattr(
                         &rel,
                         &gofer::proto::SetAttr {
                             mask: gofer::proto::SET_SIZE,
