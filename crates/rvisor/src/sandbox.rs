@@ -169,6 +169,8 @@ pub struct DoOptions {
     pub(crate) overlay: Overlay,
     /// Filesystems mounted over the root at start (`--tmpfs`, `--volume`).
     pub(crate) mounts: Vec<MountSpec>,
+    /// `--file-access`: whether the host may change files meanwhile.
+    pub(crate) file_access: vfs::FileAccess,
     pub(crate) cwd: Option<String>,
     pub(crate) env: Vec<String>,
     /// `None`: the best platform that works here.
@@ -215,6 +217,7 @@ impl DoOptions {
             root: "/".into(),
             overlay: Overlay::Memory,
             mounts: Vec::new(),
+            file_access: vfs::FileAccess::Exclusive,
             cwd: None,
             env: Vec::new(),
             platform: None,
@@ -255,6 +258,17 @@ impl DoOptions {
                 "--root" => o.root = value("--root")?,
                 "--overlay" => o.overlay = Overlay::parse(&value("--overlay")?)?,
                 "--tmpfs" => o.mounts.push(MountSpec::parse_tmpfs(&value("--tmpfs")?)?),
+                "--file-access" => {
+                    o.file_access = match value("--file-access")?.as_str() {
+                        "exclusive" => vfs::FileAccess::Exclusive,
+                        "shared" => vfs::FileAccess::Shared,
+                        v => {
+                            return Err(format!(
+                                "--file-access expects exclusive or shared, got {v:?}"
+                            ))
+                        }
+                    }
+                }
                 "-v" | "--volume" => o.mounts.push(MountSpec::parse_volume(&value("--volume")?)?),
                 "--cwd" => o.cwd = Some(value("--cwd")?),
                 "--env" => {
@@ -757,7 +771,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         return 125;
     }
     let volumes = volumes.into_iter().map(|(_, h)| h).collect();
-    let vfs = match Vfs::with_hosts(Some(host_root), volumes, mf.clone()) {
+    let vfs = match Vfs::with_hosts(Some(host_root), volumes, o.file_access, mf.clone()) {
         Ok(v) => v,
         Err(e) => return bad_root(e),
     };

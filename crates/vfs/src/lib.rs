@@ -132,6 +132,11 @@ pub(crate) struct HostLayer {
     /// (`--overlay=none`, a read-write volume) instead of staying in
     /// memory.
     pub write_through: bool,
+    /// What the sandbox knows of it is checked against the host on each
+    /// lookup and listing (`--file-access=shared`, for a layer whose
+    /// host directory is the truth: a volume, or the root with
+    /// `--overlay=none`).
+    pub revalidate: bool,
 }
 
 /// The extended attributes of a host file, read and changed through its
@@ -161,6 +166,18 @@ impl HostXattrs<'_> {
     }
 }
 
+/// Who changes host files while the sandbox runs (`--file-access`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAccess {
+    /// Only the sandbox: what it learnt of a host file stays true, so a
+    /// second lookup, stat or open asks the gofer nothing.
+    Exclusive,
+    /// The host too: every lookup of a host entry asks the gofer (one
+    /// `lstat`), and a directory is listed again when read, so a file
+    /// changed, made or removed on the host is seen by the next walk.
+    Shared,
+}
+
 pub struct Vfs {
     pub root: Arc<Dentry>,
     /// The sandbox's first mount namespace (its root mount is `root`'s).
@@ -168,6 +185,9 @@ pub struct Vfs {
     /// The root's lower layer (if it has one) first, then the volumes:
     /// a handful, searched by device number.
     pub(crate) hosts: Vec<HostLayer>,
+    /// Some host layer is revalidated (`--file-access=shared`): lookups
+    /// ask; otherwise what was learnt once is kept, with no round trip.
+    shared: bool,
     pub mf: Arc<MemoryFile>,
     /// `/dev/pts`: the sandbox's terminals.
     pub devpts: Arc<tty::devpts::Devpts>,
@@ -211,15 +231,17 @@ impl Vfs {
     /// [`Vfs::new`] over a host root opened beforehand
     /// ([`HostRoot::open`]).
     pub fn with_host_root(host: Option<HostRoot>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
-        Vfs::with_hosts(host, Vec::new(), mf)
+        Vfs::with_hosts(host, Vec::new(), FileAccess::Exclusive, mf)
     }
 
     /// [`Vfs::with_host_root`], with host directories to mount later
     /// ([`Vfs::mount_volume`], by their index in `volumes`), each served
-    /// by its own gofer connection.
+    /// by its own gofer connection, and whether the host may change them
+    /// meanwhile (`access`).
     pub fn with_hosts(
         host: Option<HostRoot>,
         volumes: Vec<HostRoot>,
+        access: FileAccess,
         mf: Arc<MemoryFile>,
     ) -> SysResult<Arc<Vfs>> {
         let root_inode = match &host {
@@ -233,9 +255,14 @@ impl Vfs {
             .map(|(dev, gofer)| HostLayer {
                 dev,
                 write_through: gofer.writable(),
+                // The default overlay's lower layer is not: what the
+                // sandbox removed there is recorded as absent, as what
+                // the host lacks, and the host must not bring it back.
+                revalidate: access == FileAccess::Shared && (gofer.writable() || dev != DEV_ROOT),
                 gofer,
             })
             .collect();
+        let shared = hosts.iter().any(|l| l.revalidate);
         let root = Dentry::new(b"/", None, root_inode);
         let devpts = tty::devpts::Devpts::new();
         let root_mount = mount::Mount::new(
@@ -250,6 +277,7 @@ impl Vfs {
             root,
             init_mnt,
             hosts,
+            shared,
             mf,
             devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
@@ -595,6 +623,11 @@ impl Vfs {
     pub fn lookup_child(&self, dir: &Arc<Dentry>, name: &[u8]) -> SysResult<Arc<Dentry>> {
         match &dir.inode.kind {
             Kind::Dir(s) => {
+                if self.shared {
+                    if let Some(r) = self.revalidate_child(dir, s, name) {
+                        return r;
+                    }
+                }
                 let mut st = lock(s);
                 if let Some(c) = st.children.get(name) {
                     return match c {
@@ -627,6 +660,117 @@ impl Vfs {
             }
             _ => Err(Errno::ENOTDIR),
         }
+    }
+
+    /// `--file-access=shared`: the child `name` of `dir` as the host has
+    /// it now, when `dir` mirrors a host directory that is revalidated
+    /// (`None`: look it up as usual). A cached entry that is still the
+    /// same host file (inode number and type) is kept, its attributes
+    /// refreshed; one the host replaced gets a new inode; one the host
+    /// removed is gone. Entries the sandbox made in memory, and mount
+    /// points, are kept as they are.
+    fn revalidate_child(
+        &self,
+        dir: &Arc<Dentry>,
+        s: &Mutex<inode::DirState>,
+        name: &[u8],
+    ) -> Option<SysResult<Arc<Dentry>>> {
+        let layer = self.layer(dir.inode.dev).filter(|l| l.revalidate)?;
+        if is_dot(name) || dir.is_removed() {
+            return None;
+        }
+        let mut st = lock(s);
+        let rel = join(st.host.as_deref()?, name);
+        let cached = match st.children.get(name) {
+            Some(Child::Present(d)) if !host_backed(d) || mount::is_mountpoint(d) => {
+                return Some(Ok(d.clone()))
+            }
+            Some(Child::Present(d)) => Some(d.clone()),
+            _ => None,
+        };
+        let r = match layer.gofer.lstat(&rel) {
+            Ok((hst, target)) => {
+                if let Some(d) = &cached {
+                    if d.inode.ino == hst.st_ino && d.inode.file_type() == hst.st_mode & S_IFMT {
+                        refresh(&d.inode, &hst);
+                        return Some(Ok(d.clone()));
+                    }
+                    d.set_removed();
+                }
+                self.host_inode(dir.inode.dev, rel, &hst, target)
+                    .map(|ino| {
+                        let d = Dentry::new(name, Some(dir.clone()), ino);
+                        st.children.insert(name.to_vec(), Child::Present(d.clone()));
+                        d
+                    })
+            }
+            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => {
+                if let Some(d) = &cached {
+                    d.set_removed();
+                }
+                st.children.insert(name.to_vec(), Child::Absent);
+                Err(Errno::ENOENT)
+            }
+            Err(e) => Err(e),
+        };
+        Some(r)
+    }
+
+    /// `--file-access=shared`: lists a revalidated host directory again
+    /// and makes `dir`'s entries what the host has now (as
+    /// [`Vfs::revalidate_child`] does for one name). `false` when `dir`
+    /// is not such a directory.
+    fn relist(&self, dir: &Arc<Dentry>) -> SysResult<bool> {
+        let (Kind::Dir(s), Some(layer)) = (
+            &dir.inode.kind,
+            self.layer(dir.inode.dev).filter(|l| l.revalidate),
+        ) else {
+            return Ok(false);
+        };
+        let host_dir = match &lock(s).host {
+            Some(h) if !dir.is_removed() => h.clone(),
+            _ => return Ok(false),
+        };
+        let mut listings = layer.gofer.list(&host_dir, &[], 0)?;
+        let entries = match listings.first_mut() {
+            Some((sub, e)) if sub.is_empty() => std::mem::take(e),
+            _ => return Err(Errno::EIO),
+        };
+        let mut st = lock(s);
+        let mut seen = std::collections::BTreeSet::new();
+        for e in entries {
+            let hst = e.attr.to_stat();
+            seen.insert(e.name.clone());
+            if let Some(Child::Present(d)) = st.children.get(&e.name) {
+                if !host_backed(d) || mount::is_mountpoint(d) {
+                    continue;
+                }
+                if d.inode.ino == hst.st_ino && d.inode.file_type() == hst.st_mode & S_IFMT {
+                    refresh(&d.inode, &hst);
+                    continue;
+                }
+                d.set_removed();
+            }
+            let ino = self.host_inode(dir.inode.dev, join(&host_dir, &e.name), &hst, e.target)?;
+            let d = Dentry::new(&e.name, Some(dir.clone()), ino);
+            st.children.insert(e.name, Child::Present(d));
+        }
+        let gone: Vec<Vec<u8>> = st
+            .children
+            .iter()
+            .filter(|(n, c)| {
+                !seen.contains(*n)
+                    && matches!(c, Child::Present(d) if host_backed(d) && !mount::is_mountpoint(d))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in gone {
+            if let Some(Child::Present(d)) = st.children.insert(n, Child::Absent) {
+                d.set_removed();
+            }
+        }
+        st.complete = true;
+        Ok(true)
     }
 
     /// Loads every host entry of `dir` into memory. In a tree walk (the
@@ -778,7 +922,9 @@ impl Vfs {
     pub fn list_dir(&self, dir: &Arc<Dentry>) -> SysResult<Vec<(Vec<u8>, u8, u64)>> {
         match &dir.inode.kind {
             Kind::Dir(s) => {
-                self.populate(dir)?;
+                if !(self.shared && self.relist(dir)?) {
+                    self.populate(dir)?;
+                }
                 let st = lock(s);
                 Ok(st
                     .children
@@ -1969,6 +2115,49 @@ fn may_hardlink(old: &Arc<Dentry>, creds: &Creds) -> bool {
 pub fn may_write_dir(dir: &Arc<Dentry>, creds: &Creds) -> bool {
     matches!(dir.inode.kind, Kind::Dir(_))
         && inode::may_access(&dir.inode.meta(), creds, W_OK | X_OK)
+}
+
+/// Whether `d` stands for a host file or directory (not one the
+/// sandbox made in memory, or copied up).
+fn host_backed(d: &Arc<Dentry>) -> bool {
+    match &d.inode.kind {
+        Kind::Dir(s) => lock(s).host.is_some(),
+        Kind::File(data) => matches!(&*lock(data), FileData::Host { .. }),
+        Kind::Symlink(_) | Kind::Fifo(_) | Kind::Socket => d.inode.ino < 1 << 40,
+        _ => false,
+    }
+}
+
+/// A host file's inode takes the attributes the host has now
+/// (`--file-access=shared`). A regular file's size is the host's; its
+/// page cache goes when the host changed the file and the sandbox never
+/// wrote it (a mapping made before keeps what it had).
+fn refresh(ino: &Inode, st: &libc::stat) {
+    let t = |sec, nsec| Timespec { sec, nsec };
+    let mtime = t(st.st_mtime, st.st_mtime_nsec);
+    let changed = ino.update_meta(|m| {
+        let changed = m.mtime != mtime;
+        m.mode = st.st_mode;
+        m.uid = st.st_uid;
+        m.gid = st.st_gid;
+        m.nlink = st.st_nlink;
+        m.atime = t(st.st_atime, st.st_atime_nsec);
+        m.mtime = mtime;
+        m.ctime = t(st.st_ctime, st.st_ctime_nsec);
+        changed
+    });
+    if let Kind::File(data) = &ino.kind {
+        if let FileData::Host {
+            size, cache, rw, ..
+        } = &mut *lock(data)
+        {
+            let grown = *size != st.st_size as u64;
+            *size = st.st_size as u64;
+            if (changed || grown) && !*rw {
+                *cache = None;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,11 @@ pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
         ));
         let p = platform.clone();
         trials.push(Trial::test(
+            format!("mounts::shared_file_access::{platform}"),
+            move || shared_file_access(&p),
+        ));
+        let p = platform.clone();
+        trials.push(Trial::test(
             format!("mounts::volume_xattr::{platform}"),
             move || volume_xattr(&p),
         ));
@@ -111,6 +116,82 @@ fn volume(platform: &str) -> Result<(), Failed> {
             String::from_utf8_lossy(&r.stderr)
         )
         .into());
+    }
+    Ok(())
+}
+
+/// Waits up to 20 s for `p` to exist.
+fn wait_for(p: &Path) -> bool {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !p.exists() {
+        if Instant::now() > end {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// `--file-access=shared`: while the sandbox runs, the host rewrites a
+/// file in place (longer), replaces another by a rename, makes one and
+/// removes one, in a volume the sandbox has already looked at (listed,
+/// read, stat'ed); the sandbox's next stat, open and listing see each
+/// change. The two sides take turns through files in the volume (the
+/// sandbox's lookup of `go` is itself a lookup of a file the host made
+/// after the sandbox found it missing), each wait bounded.
+fn shared_file_access(platform: &str) -> Result<(), Failed> {
+    let root = busybox_root(&format!("mounts-shared-{platform}"))?;
+    let base = root.parent().unwrap_or(&root).to_path_buf();
+    let vol = base.join("vol");
+    std::fs::create_dir_all(&vol).map_err(io)?;
+    std::fs::write(vol.join("f"), "short\n").map_err(io)?;
+    std::fs::write(vol.join("swap"), "old inode\n").map_err(io)?;
+    std::fs::write(vol.join("gone"), "soon gone\n").map_err(io)?;
+    let script = "cd /; ls /v | tr '\\n' ' '; echo; cat /v/f /v/swap; stat -c '%n %s' /v/f; \
+        [ -e /v/new ] || echo no new yet; [ -e /v/go ] || echo no go yet; \
+        touch /v/ready; i=0; \
+        while [ ! -e /v/go ] && [ $i -lt 400 ]; do usleep 50000; i=$((i+1)); done; \
+        [ -e /v/go ] || echo the host never said go; \
+        cat /v/f /v/swap /v/new; stat -c '%n %s' /v/f; [ -e /v/gone ] || echo gone is gone; \
+        ls /v | tr '\\n' ' '; echo";
+    let host = {
+        let vol = vol.clone();
+        thread::spawn(move || -> Result<(), String> {
+            if !wait_for(&vol.join("ready")) {
+                return Err("the sandbox never became ready".into());
+            }
+            let e = |e: std::io::Error| e.to_string();
+            // In place: the same inode, longer.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(vol.join("f"))
+                .and_then(|mut f| f.write_all(b"longer contents\n"))
+                .map_err(e)?;
+            std::fs::write(vol.join("swap.tmp"), "new inode\n").map_err(e)?;
+            std::fs::rename(vol.join("swap.tmp"), vol.join("swap")).map_err(e)?;
+            std::fs::write(vol.join("new"), "made on the host\n").map_err(e)?;
+            std::fs::remove_file(vol.join("gone")).map_err(e)?;
+            std::fs::write(vol.join("go"), "").map_err(e)
+        })
+    };
+    let v = format!("{}:/v", vol.display());
+    let r = run_sh(
+        platform,
+        &root,
+        &["--file-access=shared", "--volume", &v],
+        script,
+    );
+    let host = host.join().map_err(|_| "the host side panicked")?;
+    let _ = std::fs::remove_dir_all(&base);
+    let r = r?;
+    host?;
+    let want = "f gone swap \nshort\nold inode\n/v/f 6\nno new yet\nno go yet\n\
+        longer contents\nnew inode\nmade on the host\n/v/f 16\ngone is gone\n\
+        f go new ready swap \n";
+    let got = String::from_utf8_lossy(&r.stdout);
+    if got != want {
+        return Err(format!("output {got:?}, want {want:?}").into());
     }
     Ok(())
 }
@@ -228,7 +309,7 @@ fn get_xattr(p: &Path, name: &str) -> Option<String> {
     (n >= 0).then(|| String::from_utf8_lossy(&buf[..n as usize]).into_owned())
 }
 
-/// Bad `--volume` values are refused with a message.
+/// Bad `--volume` and `--file-access` values are refused with a message.
 fn bad_volume() -> Result<(), Failed> {
     for (v, msg) in [
         ("--volume=/tmp", "--volume expects"),
@@ -236,6 +317,7 @@ fn bad_volume() -> Result<(), Failed> {
         ("--volume=/tmp:/x:rx", "--volume expects"),
         ("--volume=/nonexistent-dir:/x", "No such file"),
         ("--volume=/bin/sh:/x", "not a directory"),
+        ("--file-access=sometimes", "--file-access expects"),
     ] {
         refused_do_flag(v, msg)?;
     }
