@@ -51,8 +51,10 @@ impl Overlay {
 }
 
 /// A filesystem mounted into the sandbox before its first program runs
-/// (`--tmpfs`), in the order given. A plain list, so that a container
-/// spec's `mounts` can be turned into it.
+/// (`--tmpfs`, `--volume`), in the order given. A plain list, so that a
+/// container spec's `mounts` can be turned into it: a `tmpfs` entry is
+/// [`MountSource::Tmpfs`] with its options, a `bind` entry
+/// [`MountSpec::bind`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MountSpec {
     /// Where, inside the sandbox (made in memory if the root lacks it).
@@ -68,9 +70,58 @@ pub enum MountSource {
     /// A new, empty tmpfs (root-owned, mode 1777 unless `mode=`,
     /// `uid=`, `gid=` options say otherwise).
     Tmpfs,
+    /// A host directory, served by a gofer of its own (started before
+    /// the sentry confines itself): its own mount namespace holding only
+    /// that directory, read-only there too when `readonly`. Walks stay
+    /// beneath it (the sentry resolves symlinks in the sandbox's view).
+    /// Writes reach the host unless `readonly` (then `EROFS`).
+    Bind { source: String, readonly: bool },
 }
 
 impl MountSpec {
+    /// A bind mount of host directory `source` (absolute) at `target`.
+    pub fn bind(source: &str, target: &str, readonly: bool) -> Result<MountSpec, String> {
+        if !source.starts_with('/') || !target.starts_with('/') {
+            return Err(format!(
+                "a bind mount wants absolute paths, got {source:?} at {target:?}"
+            ));
+        }
+        Ok(MountSpec {
+            target: target.to_string(),
+            source: MountSource::Bind {
+                source: source.to_string(),
+                readonly,
+            },
+            options: if readonly { "ro" } else { "rw" }.to_string(),
+        })
+    }
+
+    /// `-v/--volume HOST:SANDBOX[:ro|rw]` (as docker takes it; HOST
+    /// relative to the caller's directory is made absolute).
+    fn parse_volume(v: &str) -> Result<MountSpec, String> {
+        let bad = || format!("--volume expects HOST:SANDBOX[:ro|rw], got {v:?}");
+        let mut parts = v.split(':');
+        let (Some(host), Some(target)) = (parts.next(), parts.next()) else {
+            return Err(bad());
+        };
+        let readonly = match parts.next() {
+            None | Some("rw") => false,
+            Some("ro") => true,
+            Some(_) => return Err(bad()),
+        };
+        if host.is_empty() || parts.next().is_some() || !target.starts_with('/') {
+            return Err(bad());
+        }
+        let host =
+            std::fs::canonicalize(host).map_err(|e| format!("--volume {v:?}: {host:?}: {e}"))?;
+        if !host.is_dir() {
+            return Err(format!(
+                "--volume {v:?}: {host:?} is not a directory (only directories are served)"
+            ));
+        }
+        MountSpec::bind(&host.to_string_lossy(), target, readonly)
+    }
+
     /// `--tmpfs PATH[:OPTIONS]`: OPTIONS as tmpfs takes them
     /// (`size=N,mode=M,uid=U,gid=G`), checked here.
     fn parse_tmpfs(v: &str) -> Result<MountSpec, String> {
@@ -90,10 +141,16 @@ impl MountSpec {
         })
     }
 
-    /// Mounts it in `vfs`'s first namespace.
-    fn mount(&self, vfs: &Vfs) -> Result<(), String> {
+    /// Mounts it in `vfs`'s first namespace; a bind mount is `vfs`'s
+    /// next volume (`volumes` counts those mounted so far).
+    fn mount(&self, vfs: &Vfs, volumes: &mut usize) -> Result<(), String> {
         let fail = |e| format!("cannot mount {:?}: {}", self.target, describe(e));
-        match self.source {
+        match &self.source {
+            MountSource::Bind { readonly, .. } => {
+                *volumes += 1;
+                vfs.mount_volume(*volumes - 1, self.target.as_bytes(), *readonly)
+                    .map_err(fail)
+            }
             MountSource::Tmpfs => {
                 let (root, sb) =
                     syscalls::mount::new_tmpfs("tmpfs", "tmpfs", &self.options, false, (0, 0))
@@ -110,8 +167,10 @@ impl MountSpec {
 pub struct DoOptions {
     pub(crate) root: String,
     pub(crate) overlay: Overlay,
-    /// Filesystems mounted over the root at start (`--tmpfs`).
+    /// Filesystems mounted over the root at start (`--tmpfs`, `--volume`).
     pub(crate) mounts: Vec<MountSpec>,
+    /// `--file-access`: whether the host may change files meanwhile.
+    pub(crate) file_access: vfs::FileAccess,
     pub(crate) cwd: Option<String>,
     pub(crate) env: Vec<String>,
     /// `None`: the best platform that works here.
@@ -158,6 +217,7 @@ impl DoOptions {
             root: "/".into(),
             overlay: Overlay::Memory,
             mounts: Vec::new(),
+            file_access: vfs::FileAccess::Exclusive,
             cwd: None,
             env: Vec::new(),
             platform: None,
@@ -198,6 +258,18 @@ impl DoOptions {
                 "--root" => o.root = value("--root")?,
                 "--overlay" => o.overlay = Overlay::parse(&value("--overlay")?)?,
                 "--tmpfs" => o.mounts.push(MountSpec::parse_tmpfs(&value("--tmpfs")?)?),
+                "--file-access" => {
+                    o.file_access = match value("--file-access")?.as_str() {
+                        "exclusive" => vfs::FileAccess::Exclusive,
+                        "shared" => vfs::FileAccess::Shared,
+                        v => {
+                            return Err(format!(
+                                "--file-access expects exclusive or shared, got {v:?}"
+                            ))
+                        }
+                    }
+                }
+                "-v" | "--volume" => o.mounts.push(MountSpec::parse_volume(&value("--volume")?)?),
                 "--cwd" => o.cwd = Some(value("--cwd")?),
                 "--env" => {
                     let v = value("--env")?;
@@ -584,6 +656,20 @@ pub fn run(mut o: DoOptions) -> u8 {
     } else {
         HostRoot::connect(gofer.sock)
     };
+    // One gofer per volume: each has only its own directory in its mount
+    // namespace, and one serving a read-only volume cannot write at all.
+    let mut volumes = Vec::new();
+    for m in &o.mounts {
+        if let MountSource::Bind { source, readonly } = &m.source {
+            match crate::gofer::start(source, o.unconfined, !readonly) {
+                Ok(g) => volumes.push((g.pid, HostRoot::connect_with(g.sock, !readonly))),
+                Err(e) => {
+                    eprintln!("rvisor: volume {source:?}: {e}");
+                    return 125;
+                }
+            }
+        }
+    }
     let log: Option<Box<dyn Write + Send>> = match &o.log {
         Some(p) => match std::fs::OpenOptions::new()
             .create(true)
@@ -643,10 +729,14 @@ pub fn run(mut o: DoOptions) -> u8 {
         return 125;
     }
     // (A thread: after the confinement above, which is per thread.)
-    crate::gofer::watch(gofer_pid, host_root.socket(), || {
-        crate::terminal::restore();
-        let _ = std::io::stdout().flush();
-    });
+    for (pid, sock) in std::iter::once((gofer_pid, host_root.socket()))
+        .chain(volumes.iter().map(|(pid, h)| (*pid, h.socket())))
+    {
+        crate::gofer::watch(pid, sock, || {
+            crate::terminal::restore();
+            let _ = std::io::stdout().flush();
+        });
+    }
     // Measuring the TSC's rate takes ~2 ms of waiting: meanwhile the
     // platform and the root are set up. (After the mask above, which the
     // thread inherits.)
@@ -680,7 +770,8 @@ pub fn run(mut o: DoOptions) -> u8 {
         eprintln!("rvisor: cannot start the stub factory: {}", describe(e));
         return 125;
     }
-    let vfs = match Vfs::with_host_root(Some(host_root), mf.clone()) {
+    let volumes = volumes.into_iter().map(|(_, h)| h).collect();
+    let vfs = match Vfs::with_hosts(Some(host_root), volumes, o.file_access, mf.clone()) {
         Ok(v) => v,
         Err(e) => return bad_root(e),
     };
@@ -703,8 +794,9 @@ pub fn run(mut o: DoOptions) -> u8 {
     );
     // After the kernel's own mounts (`/proc`, `/sys`), so that one may
     // be mounted over a directory of theirs, as a runtime would.
+    let mut volumes = 0;
     for m in &o.mounts {
-        if let Err(e) = m.mount(&vfs) {
+        if let Err(e) = m.mount(&vfs, &mut volumes) {
             eprintln!("rvisor: {e}");
             return 125;
         }

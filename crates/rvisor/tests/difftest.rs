@@ -436,6 +436,10 @@ struct Diffcase {
     flags: Vec<OsString>,
     /// None: a fresh scratch directory for each of the two runs.
     cwd: Option<PathBuf>,
+    /// The sandbox's working directory is a volume of the host's
+    /// (`--volume CWD:CWD`): what the program does there reaches the
+    /// host through the volume's gofer, as natively.
+    volume_cwd: bool,
     label: String,
 }
 
@@ -461,6 +465,12 @@ fn run_differential(case: &Diffcase, platform: &str) -> Result<(), Failed> {
     // The flags go before the command (`sandbox_argv` ends with `-- ARGV`).
     let at = sargv.len() - case.argv.len() - 1;
     sargv.splice(at..at, case.flags.iter().cloned());
+    if case.volume_cwd {
+        let mut v = sandbox_cwd.clone().into_os_string();
+        v.push(":");
+        v.push(&sandbox_cwd);
+        sargv.splice(at..at, ["--volume".into(), v]);
+    }
     let sandbox = run_cmd(&sargv, &sandbox_cwd, case.stdin.as_deref())?;
     if native.stdout == sandbox.stdout && native.status == sandbox.status {
         return Ok(());
@@ -508,6 +518,8 @@ struct CTest {
     networks: Vec<String>,
     /// Why the case is not expected to pass yet (shown as ignored).
     pending: Option<String>,
+    /// `// difftest: volume`: the working directory is a volume.
+    volume_cwd: bool,
     errors: Vec<String>,
 }
 
@@ -566,6 +578,7 @@ fn parse_ctest(path: &Path) -> CTest {
             "args" => t.args = val.split_whitespace().map(String::from).collect(),
             "stdin" => t.stdin = Some(unescape(val)),
             "pending" => t.pending = Some(val.to_string()),
+            "volume" => t.volume_cwd = true,
             "network" => t.networks = val.split_whitespace().map(String::from).collect(),
             "platforms" => {
                 t.platforms = Some(
@@ -670,6 +683,7 @@ fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                     stdin: t.stdin.clone(),
                     flags,
                     cwd: None,
+                    volume_cwd: t.volume_cwd,
                     label: format!("c-{}", t.name),
                 };
                 run_differential(&case, &platform2)
@@ -1174,6 +1188,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                 flags: Vec::new(),
                 stdin: case.stdin.map(|s| s.as_bytes().to_vec()),
                 cwd: case.cwd.map(PathBuf::from),
+                volume_cwd: false,
                 label: format!("real-{}", case.name),
             };
             let pending = PENDING_REAL.iter().any(|(n, _)| *n == case.name);

@@ -554,6 +554,8 @@ pub fn readlink(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn chmod_dentry(t: &Task, d: &Arc<Dentry>, mode: u32) -> SysResult<u64> {
+    // As Linux, a read-only mount refuses before permissions are looked at.
+    vfs::mount::check_writable(d)?;
     let m = d.inode.meta();
     if !t.capable(kernel::task::CAP_FOWNER) && t.euid != m.uid {
         return Err(Errno::EPERM);
@@ -609,6 +611,7 @@ pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn chown_dentry(t: &Task, d: &Arc<Dentry>, uid: u32, gid: u32) -> SysResult<u64> {
+    vfs::mount::check_writable(d)?;
     if !t.capable(kernel::task::CAP_CHOWN) && (uid != u32::MAX || gid != u32::MAX) {
         return Err(Errno::EPERM);
     }
@@ -734,6 +737,9 @@ fn set_times(
     atime: Option<Timespec>,
     mtime: Option<Timespec>,
 ) -> SysResult<u64> {
+    if atime.is_some() || mtime.is_some() {
+        vfs::mount::check_writable(d)?;
+    }
     t.kernel.vfs.host_utimes(d, atime, mtime)?;
     d.inode.update_meta(|m| {
         if let Some(a) = atime {

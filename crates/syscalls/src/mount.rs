@@ -1,7 +1,6 @@
 //! Mounts: `mount`, `umount2`, `pivot_root`, in the caller's mount
 //! namespace (`vfs::mount`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use abi::fs::AT_FDCWD;
@@ -17,9 +16,6 @@ const MNT_FORCE: u64 = 1;
 const MNT_DETACH: u64 = 2;
 const MNT_EXPIRE: u64 = 4;
 const UMOUNT_NOFOLLOW: u64 = 8;
-
-/// Device numbers for new in-memory filesystems.
-static NEXT_DEV: AtomicU64 = AtomicU64::new(0x40);
 
 /// `CAP_SYS_ADMIN` over the user namespace owning the caller's mount
 /// namespace, and that namespace.
@@ -71,7 +67,7 @@ pub fn new_tmpfs(
     owner: (u32, u32),
 ) -> SysResult<(Arc<Dentry>, Arc<Super>)> {
     let (mode, uid, gid, shown) = tmpfs_opts(data)?;
-    let dev = NEXT_DEV.fetch_add(1, Ordering::Relaxed);
+    let dev = vfs::inode::next_dev();
     let inode = Inode::new_dir(dev, if fstype == "ramfs" { 0o755 } else { mode }, None);
     inode.update_meta(|m| {
         m.uid = uid.unwrap_or(owner.0);

@@ -1,4 +1,6 @@
-//! Extended attributes, kept in memory per inode.
+//! Extended attributes: kept in memory per inode, except the `user.`
+//! names of host files on a volume or written through to the host
+//! (`--overlay=none`), which are the host file's own, through the gofer.
 
 use std::sync::Arc;
 
@@ -7,7 +9,7 @@ use abi::{Errno, SysResult};
 use kernel::task::lock;
 use kernel::Task;
 use vfs::inode::DEV_PROC;
-use vfs::Inode;
+use vfs::Dentry;
 
 use crate::util;
 
@@ -17,24 +19,19 @@ const XATTR_NAME_MAX: usize = 255;
 const XATTR_SIZE_MAX: u64 = 65536;
 const XATTR_LIST_MAX: usize = 65536;
 
-/// The inode a path (`follow`: through symlinks) or descriptor names.
-fn target(t: &Task, path: Option<u64>, fd: u64, follow: bool) -> SysResult<Arc<Inode>> {
+/// The entry a path (`follow`: through symlinks) or descriptor names.
+fn target(t: &Task, path: Option<u64>, fd: u64, follow: bool) -> SysResult<Arc<Dentry>> {
     match path {
         Some(p) => {
             let p = util::path(t, p)?;
-            Ok(util::lookup(t, AT_FDCWD as u64, &p, follow, false)?
-                .inode
-                .clone())
+            util::lookup(t, AT_FDCWD as u64, &p, follow, false)
         }
         None => {
             let f = util::file(t, fd)?;
             if f.flags() & abi::fs::O_PATH != 0 {
                 return Err(Errno::EBADF);
             }
-            match &f.dentry {
-                Some(d) => Ok(d.inode.clone()),
-                None => Err(Errno::EOPNOTSUPP),
-            }
+            f.dentry.clone().ok_or(Errno::EOPNOTSUPP)
         }
     }
 }
@@ -57,9 +54,25 @@ fn name(t: &Task, addr: u64) -> SysResult<Vec<u8>> {
     Ok(n)
 }
 
-fn get(t: &mut Task, ino: &Inode, name_addr: u64, buf: u64, size: u64) -> SysResult<u64> {
+/// Whether a host file's attribute `n` is the host's: the `user.`
+/// namespace (others stay in the sandbox, as the gofer is not trusted
+/// with `trusted.` or `security.` names on the host).
+fn on_host<'a>(t: &'a Task, d: &Arc<Dentry>, n: &[u8]) -> Option<vfs::HostXattrs<'a>> {
+    if !n.starts_with(b"user.") {
+        return None;
+    }
+    t.kernel.vfs.host_xattrs(d)
+}
+
+fn get(t: &mut Task, d: &Arc<Dentry>, name_addr: u64, buf: u64, size: u64) -> SysResult<u64> {
     let n = name(t, name_addr)?;
-    let v = lock(&ino.xattrs).get(&n).cloned().ok_or(Errno::ENODATA)?;
+    let v = match on_host(t, d, &n) {
+        Some(h) => h.get(&n)?,
+        None => lock(&d.inode.xattrs)
+            .get(&n)
+            .cloned()
+            .ok_or(Errno::ENODATA)?,
+    };
     if size == 0 {
         return Ok(v.len() as u64);
     }
@@ -72,12 +85,13 @@ fn get(t: &mut Task, ino: &Inode, name_addr: u64, buf: u64, size: u64) -> SysRes
 
 fn set(
     t: &mut Task,
-    ino: &Inode,
+    d: &Arc<Dentry>,
     name_addr: u64,
     val: u64,
     size: u64,
     flags: u64,
 ) -> SysResult<u64> {
+    let ino = &d.inode;
     if flags & !(XATTR_CREATE | XATTR_REPLACE) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -85,6 +99,9 @@ fn set(
     if size > XATTR_SIZE_MAX {
         return Err(Errno::E2BIG);
     }
+    let mut v = vec![0u8; size as usize];
+    t.mm().copy_in(val, &mut v)?;
+    vfs::mount::check_writable(d)?;
     if n.starts_with(b"system.") || ino.dev == DEV_PROC {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -92,25 +109,35 @@ fn set(
     if n.starts_with(b"user.") && ft != S_IFREG && ft != S_IFDIR {
         return Err(Errno::EPERM);
     }
-    let mut v = vec![0u8; size as usize];
-    t.mm().copy_in(val, &mut v)?;
-    let mut x = lock(&ino.xattrs);
-    let exists = x.contains_key(&n);
-    if flags & XATTR_CREATE != 0 && exists {
-        return Err(Errno::EEXIST);
+    if let Some(h) = on_host(t, d, &n) {
+        h.set(&n, &v, flags as u32)?;
+    } else {
+        let mut x = lock(&ino.xattrs);
+        let exists = x.contains_key(&n);
+        if flags & XATTR_CREATE != 0 && exists {
+            return Err(Errno::EEXIST);
+        }
+        if flags & XATTR_REPLACE != 0 && !exists {
+            return Err(Errno::ENODATA);
+        }
+        x.insert(n, v);
     }
-    if flags & XATTR_REPLACE != 0 && !exists {
-        return Err(Errno::ENODATA);
-    }
-    x.insert(n, v);
-    drop(x);
     vfs::inotify::inode_event(ino, vfs::inotify::IN_ATTRIB);
     Ok(0)
 }
 
-fn list(t: &mut Task, ino: &Inode, buf: u64, size: u64) -> SysResult<u64> {
+fn list(t: &mut Task, d: &Arc<Dentry>, buf: u64, size: u64) -> SysResult<u64> {
     let mut out = Vec::new();
-    for k in lock(&ino.xattrs).keys() {
+    // A host file's `user.` names are the host's.
+    if let Some(h) = on_host(t, d, b"user.") {
+        for k in h.list()?.split(|&b| b == 0) {
+            if k.starts_with(b"user.") {
+                out.extend_from_slice(k);
+                out.push(0);
+            }
+        }
+    }
+    for k in lock(&d.inode.xattrs).keys() {
         out.extend_from_slice(k);
         out.push(0);
     }
@@ -127,10 +154,16 @@ fn list(t: &mut Task, ino: &Inode, buf: u64, size: u64) -> SysResult<u64> {
     Ok(out.len() as u64)
 }
 
-fn remove(t: &mut Task, ino: &Inode, name_addr: u64) -> SysResult<u64> {
+fn remove(t: &mut Task, d: &Arc<Dentry>, name_addr: u64) -> SysResult<u64> {
     let n = name(t, name_addr)?;
-    lock(&ino.xattrs).remove(&n).ok_or(Errno::ENODATA)?;
-    vfs::inotify::inode_event(ino, vfs::inotify::IN_ATTRIB);
+    vfs::mount::check_writable(d)?;
+    match on_host(t, d, &n) {
+        Some(h) => h.remove(&n)?,
+        None => {
+            lock(&d.inode.xattrs).remove(&n).ok_or(Errno::ENODATA)?;
+        }
+    }
+    vfs::inotify::inode_event(&d.inode, vfs::inotify::IN_ATTRIB);
     Ok(0)
 }
 

@@ -44,6 +44,14 @@ impl HostRoot {
         }
     }
 
+    /// [`HostRoot::connect`] or [`HostRoot::connect_writable`].
+    pub fn connect_with(sock: OwnedFd, writable: bool) -> HostRoot {
+        HostRoot {
+            gofer: Client::new(sock),
+            writable,
+        }
+    }
+
     /// Serves `dir` from a gofer thread in this process, writes going
     /// through to it.
     pub fn open_writable(dir: &str) -> SysResult<HostRoot> {
@@ -110,6 +118,22 @@ impl HostRoot {
 
     pub fn setattr(&self, rel: &str, a: &gofer::proto::SetAttr) -> SysResult<()> {
         self.gofer.setattr(rel.as_bytes(), a).map(drop)
+    }
+
+    pub fn getxattr(&self, rel: &str, name: &[u8]) -> SysResult<Vec<u8>> {
+        self.gofer.getxattr(rel.as_bytes(), name)
+    }
+
+    pub fn setxattr(&self, rel: &str, name: &[u8], value: &[u8], flags: u32) -> SysResult<()> {
+        self.gofer.setxattr(rel.as_bytes(), name, value, flags)
+    }
+
+    pub fn listxattr(&self, rel: &str) -> SysResult<Vec<u8>> {
+        self.gofer.listxattr(rel.as_bytes())
+    }
+
+    pub fn removexattr(&self, rel: &str, name: &[u8]) -> SysResult<()> {
+        self.gofer.removexattr(rel.as_bytes(), name)
     }
 
     pub fn fsync(&self, rel: &str, data_only: bool) -> SysResult<()> {

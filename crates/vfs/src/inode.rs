@@ -25,6 +25,14 @@ pub fn next_ino() -> u64 {
     NEXT_INO.fetch_add(1, Ordering::Relaxed)
 }
 
+static NEXT_DEV: AtomicU64 = AtomicU64::new(0x40);
+
+/// A fresh device number for a filesystem made while the sandbox runs
+/// (a tmpfs, a volume), above the fixed ones below.
+pub fn next_dev() -> u64 {
+    NEXT_DEV.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The current wall-clock time.
 pub fn now() -> Timespec {
     let d = std::time::SystemTime::now()

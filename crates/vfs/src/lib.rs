@@ -121,14 +121,73 @@ const MAX_CACHED_HOST_FDS: usize = 16384;
 /// work when nothing walks further.
 const PREFETCH_ENTRIES: u32 = 16384;
 
+/// A host directory the VFS mirrors through a gofer connection: the
+/// root's lower layer, or a volume. Its inodes carry its device number,
+/// which is how a host-backed inode finds the connection its host path
+/// is relative to: inodes of two layers never mix.
+pub(crate) struct HostLayer {
+    pub dev: u64,
+    pub gofer: HostRoot,
+    /// Changes to its files and directories go through to the host
+    /// (`--overlay=none`, a read-write volume) instead of staying in
+    /// memory.
+    pub write_through: bool,
+    /// What the sandbox knows of it is checked against the host on each
+    /// lookup and listing (`--file-access=shared`, for a layer whose
+    /// host directory is the truth: a volume, or the root with
+    /// `--overlay=none`).
+    pub revalidate: bool,
+}
+
+/// The extended attributes of a host file, read and changed through its
+/// layer's gofer ([`Vfs::host_xattrs`]).
+pub struct HostXattrs<'a> {
+    gofer: &'a HostRoot,
+    rel: String,
+}
+
+impl HostXattrs<'_> {
+    pub fn get(&self, name: &[u8]) -> SysResult<Vec<u8>> {
+        self.gofer.getxattr(&self.rel, name)
+    }
+
+    /// `flags`: `XATTR_CREATE`, `XATTR_REPLACE`.
+    pub fn set(&self, name: &[u8], value: &[u8], flags: u32) -> SysResult<()> {
+        self.gofer.setxattr(&self.rel, name, value, flags)
+    }
+
+    /// The names, each NUL-terminated.
+    pub fn list(&self) -> SysResult<Vec<u8>> {
+        self.gofer.listxattr(&self.rel)
+    }
+
+    pub fn remove(&self, name: &[u8]) -> SysResult<()> {
+        self.gofer.removexattr(&self.rel, name)
+    }
+}
+
+/// Who changes host files while the sandbox runs (`--file-access`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAccess {
+    /// Only the sandbox: what it learnt of a host file stays true, so a
+    /// second lookup, stat or open asks the gofer nothing.
+    Exclusive,
+    /// The host too: every lookup of a host entry asks the gofer (one
+    /// `lstat`), and a directory is listed again when read, so a file
+    /// changed, made or removed on the host is seen by the next walk.
+    Shared,
+}
+
 pub struct Vfs {
     pub root: Arc<Dentry>,
     /// The sandbox's first mount namespace (its root mount is `root`'s).
     pub init_mnt: Arc<mount::MountNs>,
-    pub(crate) host: Option<HostRoot>,
-    /// Changes to host-backed files and directories go through to the
-    /// host (`--overlay=none`) instead of staying in memory.
-    pub(crate) write_through: bool,
+    /// The root's lower layer (if it has one) first, then the volumes:
+    /// a handful, searched by device number.
+    pub(crate) hosts: Vec<HostLayer>,
+    /// Some host layer is revalidated (`--file-access=shared`): lookups
+    /// ask; otherwise what was learnt once is kept, with no round trip.
+    shared: bool,
     pub mf: Arc<MemoryFile>,
     /// `/dev/pts`: the sandbox's terminals.
     pub devpts: Arc<tty::devpts::Devpts>,
@@ -172,18 +231,38 @@ impl Vfs {
     /// [`Vfs::new`] over a host root opened beforehand
     /// ([`HostRoot::open`]).
     pub fn with_host_root(host: Option<HostRoot>, mf: Arc<MemoryFile>) -> SysResult<Arc<Vfs>> {
+        Vfs::with_hosts(host, Vec::new(), FileAccess::Exclusive, mf)
+    }
+
+    /// [`Vfs::with_host_root`], with host directories to mount later
+    /// ([`Vfs::mount_volume`], by their index in `volumes`), each served
+    /// by its own gofer connection, and whether the host may change them
+    /// meanwhile (`access`).
+    pub fn with_hosts(
+        host: Option<HostRoot>,
+        volumes: Vec<HostRoot>,
+        access: FileAccess,
+        mf: Arc<MemoryFile>,
+    ) -> SysResult<Arc<Vfs>> {
         let root_inode = match &host {
-            Some(h) => {
-                let (st, _) = h.lstat("")?;
-                let ino = Inode::new_dir(DEV_ROOT, st.st_mode & 0o7777, Some(String::new()));
-                ino.update_meta(|m| {
-                    m.uid = st.st_uid;
-                    m.gid = st.st_gid;
-                });
-                ino
-            }
+            Some(h) => Self::host_root_inode(h, DEV_ROOT)?,
             None => Inode::new_dir(DEV_ROOT, 0o755, None),
         };
+        let hosts: Vec<HostLayer> = host
+            .map(|h| (DEV_ROOT, h))
+            .into_iter()
+            .chain(volumes.into_iter().map(|v| (inode::next_dev(), v)))
+            .map(|(dev, gofer)| HostLayer {
+                dev,
+                write_through: gofer.writable(),
+                // The default overlay's lower layer is not: what the
+                // sandbox removed there is recorded as absent, as what
+                // the host lacks, and the host must not bring it back.
+                revalidate: access == FileAccess::Shared && (gofer.writable() || dev != DEV_ROOT),
+                gofer,
+            })
+            .collect();
+        let shared = hosts.iter().any(|l| l.revalidate);
         let root = Dentry::new(b"/", None, root_inode);
         let devpts = tty::devpts::Devpts::new();
         let root_mount = mount::Mount::new(
@@ -194,12 +273,11 @@ impl Vfs {
         let init_mnt = mount::MountNs::new(root_mount);
         mount::set_fallback(&init_mnt);
         mount::set_current(init_mnt.clone());
-        let write_through = host.as_ref().is_some_and(|h| h.writable());
         let vfs = Arc::new(Vfs {
             root,
             init_mnt,
-            host,
-            write_through,
+            hosts,
+            shared,
             mf,
             devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
@@ -241,11 +319,72 @@ impl Vfs {
         Ok(())
     }
 
+    /// The top directory of a host layer served by `gofer`.
+    fn host_root_inode(gofer: &HostRoot, dev: u64) -> SysResult<Arc<Inode>> {
+        let (st, _) = gofer.lstat("")?;
+        if st.st_mode & S_IFMT != S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        let ino = Inode::new_dir(dev, st.st_mode & 0o7777, Some(String::new()));
+        ino.update_meta(|m| {
+            m.uid = st.st_uid;
+            m.gid = st.st_gid;
+        });
+        Ok(ino)
+    }
+
+    /// Mounts volume `index` (of those given to [`Vfs::with_hosts`]) at
+    /// `path` in the first namespace, as a bind mount of its host
+    /// directory (`nosuid,nodev`, and read-only with `readonly`: writes
+    /// there fail with `EROFS`, and a volume served read-only has no
+    /// way to the host anyway). The mount point is made in memory if the
+    /// root lacks it.
+    pub fn mount_volume(&self, index: usize, path: &[u8], readonly: bool) -> SysResult<()> {
+        let layer = self
+            .hosts
+            .iter()
+            .filter(|l| l.dev != DEV_ROOT)
+            .nth(index)
+            .ok_or(Errno::EINVAL)?;
+        let root = Dentry::new(b"/", None, Self::host_root_inode(&layer.gofer, layer.dev)?);
+        let mut flags = mount::MS_NOSUID | mount::MS_NODEV | mount::MS_RELATIME;
+        if readonly {
+            flags |= mount::MS_RDONLY;
+        }
+        // Shown as gVisor shows its gofer mounts.
+        let sb = mount::Super::new("9p", "none", layer.dev, "", readonly);
+        self.mount_at(path, root, sb, flags)
+    }
+
+    /// The host layer whose inodes carry device number `dev`.
+    fn layer(&self, dev: u64) -> Option<&HostLayer> {
+        self.hosts.iter().find(|l| l.dev == dev)
+    }
+
+    /// The gofer serving the host layer of device `dev`.
+    fn gofer(&self, dev: u64) -> SysResult<&HostRoot> {
+        self.layer(dev).map(|l| &l.gofer).ok_or(Errno::EIO)
+    }
+
+    /// Whether changes to host-backed inodes of device `dev` go through
+    /// to the host.
+    pub(crate) fn writes_through(&self, dev: u64) -> bool {
+        self.layer(dev).is_some_and(|l| l.write_through)
+    }
+
     /// With writes going through to the host: the host path of
     /// directory `dir`, if it mirrors one (a new entry in it is made on
     /// the host).
     fn host_dir(&self, dir: &Arc<Dentry>) -> Option<String> {
-        if !self.write_through || dir.is_removed() {
+        if !self.writes_through(dir.inode.dev) {
+            return None;
+        }
+        Self::mirrored_dir(dir)
+    }
+
+    /// The host path of directory `dir`, if it mirrors one.
+    fn mirrored_dir(dir: &Arc<Dentry>) -> Option<String> {
+        if dir.is_removed() {
             return None;
         }
         match &dir.inode.kind {
@@ -254,42 +393,70 @@ impl Vfs {
         }
     }
 
-    /// With writes going through to the host: the host path of `d`, if
-    /// it is the host's (a directory mirroring one, or an entry of one
-    /// that the sandbox did not make in memory).
-    pub fn host_path(&self, d: &Arc<Dentry>) -> Option<String> {
-        if !self.write_through || d.is_removed() {
+    /// The host path of `d`, if it is the host's (a directory mirroring
+    /// one, or an entry of one that the sandbox did not make in memory
+    /// or copy up).
+    fn mirrored(d: &Arc<Dentry>) -> Option<String> {
+        if d.is_removed() {
             return None;
         }
         match &d.inode.kind {
             Kind::Dir(s) => lock(s).host.clone(),
             Kind::File(data) => match &*lock(data) {
-                FileData::Host { .. } => self.host_dir(&d.parent()?).map(|p| join(&p, &d.name())),
+                FileData::Host { .. } => {
+                    Self::mirrored_dir(&d.parent()?).map(|p| join(&p, &d.name()))
+                }
                 FileData::Mem(_) => None,
             },
             Kind::Symlink(_) | Kind::Fifo(_) | Kind::Socket if d.inode.ino < 1 << 40 => {
-                self.host_dir(&d.parent()?).map(|p| join(&p, &d.name()))
+                Self::mirrored_dir(&d.parent()?).map(|p| join(&p, &d.name()))
             }
             _ => None,
         }
     }
 
-    /// The gofer, when writes go through to it.
-    fn writer(&self) -> SysResult<&HostRoot> {
-        self.host
-            .as_ref()
-            .filter(|_| self.write_through)
+    /// The host's extended attributes of `d`, when they are its own:
+    /// `d` is the host's, on a volume or with writes going through
+    /// (the read-only lower layer of `--overlay=memory` keeps them in
+    /// the sandbox, as everything it changes).
+    pub fn host_xattrs(&self, d: &Arc<Dentry>) -> Option<HostXattrs<'_>> {
+        let layer = self
+            .layer(d.inode.dev)
+            .filter(|l| l.write_through || l.dev != DEV_ROOT)?;
+        Some(HostXattrs {
+            gofer: &layer.gofer,
+            rel: Self::mirrored(d)?,
+        })
+    }
+
+    /// With writes going through to the host: the host path of `d`, if
+    /// it is the host's (a directory mirroring one, or an entry of one
+    /// that the sandbox did not make in memory).
+    pub fn host_path(&self, d: &Arc<Dentry>) -> Option<String> {
+        if !self.writes_through(d.inode.dev) {
+            return None;
+        }
+        Self::mirrored(d)
+    }
+
+    /// The gofer of device `dev`'s host layer, when writes go through
+    /// to it.
+    fn writer(&self, dev: u64) -> SysResult<&HostRoot> {
+        self.layer(dev)
+            .filter(|l| l.write_through)
+            .map(|l| &l.gofer)
             .ok_or(Errno::EIO)
     }
 
-    /// An inode for a node just made on the host at `rel`.
+    /// An inode for a node just made on the host at `rel` in `dir`.
     fn made_on_host(
         &self,
+        dir: &Arc<Dentry>,
         rel: String,
         st: &libc::stat,
         target: Option<Vec<u8>>,
     ) -> SysResult<Arc<Inode>> {
-        let ino = self.host_inode(rel, st, target)?;
+        let ino = self.host_inode(dir.inode.dev, rel, st, target)?;
         if let Kind::Dir(s) = &ino.kind {
             // New and empty: nothing to ask the host.
             lock(s).complete = true;
@@ -354,7 +521,7 @@ impl Vfs {
             return Ok(());
         }
         match self.host_path(d) {
-            Some(rel) => self.writer()?.setattr(&rel, a),
+            Some(rel) => self.writer(d.inode.dev)?.setattr(&rel, a),
             None => Ok(()),
         }
     }
@@ -363,7 +530,7 @@ impl Vfs {
     /// through.
     pub fn host_fsync(&self, d: &Arc<Dentry>, data_only: bool) -> SysResult<()> {
         match self.host_path(d) {
-            Some(rel) => self.writer()?.fsync(&rel, data_only),
+            Some(rel) => self.writer(d.inode.dev)?.fsync(&rel, data_only),
             None => Ok(()),
         }
     }
@@ -400,10 +567,12 @@ impl Vfs {
         }
     }
 
-    /// An inode for host file `rel`; a symlink's target is `target` when
-    /// the gofer sent it along, else asked for.
+    /// An inode for file `rel` of the host layer of device `dev`; a
+    /// symlink's target is `target` when the gofer sent it along, else
+    /// asked for.
     fn host_inode(
         &self,
+        dev: u64,
         rel: String,
         st: &libc::stat,
         target: Option<Vec<u8>>,
@@ -442,21 +611,23 @@ impl Vfs {
             })),
             S_IFLNK => match target {
                 Some(t) => Kind::Symlink(t),
-                None => {
-                    let host = self.host.as_ref().ok_or(Errno::EIO)?;
-                    Kind::Symlink(host.readlink(&rel)?)
-                }
+                None => Kind::Symlink(self.gofer(dev)?.readlink(&rel)?),
             },
             S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
             _ => Kind::Socket,
         };
-        Ok(Inode::new(st.st_ino, DEV_ROOT, meta, kind))
+        Ok(Inode::new(st.st_ino, dev, meta, kind))
     }
 
     /// The child `name` of directory `dir` (mounts not crossed).
     pub fn lookup_child(&self, dir: &Arc<Dentry>, name: &[u8]) -> SysResult<Arc<Dentry>> {
         match &dir.inode.kind {
             Kind::Dir(s) => {
+                if self.shared {
+                    if let Some(r) = self.revalidate_child(dir, s, name) {
+                        return r;
+                    }
+                }
                 let mut st = lock(s);
                 if let Some(c) = st.children.get(name) {
                     return match c {
@@ -464,15 +635,14 @@ impl Vfs {
                         Child::Absent => Err(Errno::ENOENT),
                     };
                 }
-                let host_dir = match (&st.host, st.complete, &self.host) {
-                    (Some(h), false, Some(_)) => h.clone(),
+                let (host_dir, host) = match (&st.host, st.complete, self.layer(dir.inode.dev)) {
+                    (Some(h), false, Some(l)) => (h.clone(), &l.gofer),
                     _ => return Err(Errno::ENOENT),
                 };
                 let rel = join(&host_dir, name);
-                let host = self.host.as_ref().ok_or(Errno::EIO)?;
                 match host.lstat(&rel) {
                     Ok((hst, target)) => {
-                        let ino = self.host_inode(rel, &hst, target)?;
+                        let ino = self.host_inode(dir.inode.dev, rel, &hst, target)?;
                         let d = Dentry::new(name, Some(dir.clone()), ino);
                         st.children.insert(name.to_vec(), Child::Present(d.clone()));
                         Ok(d)
@@ -492,6 +662,117 @@ impl Vfs {
         }
     }
 
+    /// `--file-access=shared`: the child `name` of `dir` as the host has
+    /// it now, when `dir` mirrors a host directory that is revalidated
+    /// (`None`: look it up as usual). A cached entry that is still the
+    /// same host file (inode number and type) is kept, its attributes
+    /// refreshed; one the host replaced gets a new inode; one the host
+    /// removed is gone. Entries the sandbox made in memory, and mount
+    /// points, are kept as they are.
+    fn revalidate_child(
+        &self,
+        dir: &Arc<Dentry>,
+        s: &Mutex<inode::DirState>,
+        name: &[u8],
+    ) -> Option<SysResult<Arc<Dentry>>> {
+        let layer = self.layer(dir.inode.dev).filter(|l| l.revalidate)?;
+        if is_dot(name) || dir.is_removed() {
+            return None;
+        }
+        let mut st = lock(s);
+        let rel = join(st.host.as_deref()?, name);
+        let cached = match st.children.get(name) {
+            Some(Child::Present(d)) if !host_backed(d) || mount::is_mountpoint(d) => {
+                return Some(Ok(d.clone()))
+            }
+            Some(Child::Present(d)) => Some(d.clone()),
+            _ => None,
+        };
+        let r = match layer.gofer.lstat(&rel) {
+            Ok((hst, target)) => {
+                if let Some(d) = &cached {
+                    if d.inode.ino == hst.st_ino && d.inode.file_type() == hst.st_mode & S_IFMT {
+                        refresh(&d.inode, &hst);
+                        return Some(Ok(d.clone()));
+                    }
+                    d.set_removed();
+                }
+                self.host_inode(dir.inode.dev, rel, &hst, target)
+                    .map(|ino| {
+                        let d = Dentry::new(name, Some(dir.clone()), ino);
+                        st.children.insert(name.to_vec(), Child::Present(d.clone()));
+                        d
+                    })
+            }
+            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => {
+                if let Some(d) = &cached {
+                    d.set_removed();
+                }
+                st.children.insert(name.to_vec(), Child::Absent);
+                Err(Errno::ENOENT)
+            }
+            Err(e) => Err(e),
+        };
+        Some(r)
+    }
+
+    /// `--file-access=shared`: lists a revalidated host directory again
+    /// and makes `dir`'s entries what the host has now (as
+    /// [`Vfs::revalidate_child`] does for one name). `false` when `dir`
+    /// is not such a directory.
+    fn relist(&self, dir: &Arc<Dentry>) -> SysResult<bool> {
+        let (Kind::Dir(s), Some(layer)) = (
+            &dir.inode.kind,
+            self.layer(dir.inode.dev).filter(|l| l.revalidate),
+        ) else {
+            return Ok(false);
+        };
+        let host_dir = match &lock(s).host {
+            Some(h) if !dir.is_removed() => h.clone(),
+            _ => return Ok(false),
+        };
+        let mut listings = layer.gofer.list(&host_dir, &[], 0)?;
+        let entries = match listings.first_mut() {
+            Some((sub, e)) if sub.is_empty() => std::mem::take(e),
+            _ => return Err(Errno::EIO),
+        };
+        let mut st = lock(s);
+        let mut seen = std::collections::BTreeSet::new();
+        for e in entries {
+            let hst = e.attr.to_stat();
+            seen.insert(e.name.clone());
+            if let Some(Child::Present(d)) = st.children.get(&e.name) {
+                if !host_backed(d) || mount::is_mountpoint(d) {
+                    continue;
+                }
+                if d.inode.ino == hst.st_ino && d.inode.file_type() == hst.st_mode & S_IFMT {
+                    refresh(&d.inode, &hst);
+                    continue;
+                }
+                d.set_removed();
+            }
+            let ino = self.host_inode(dir.inode.dev, join(&host_dir, &e.name), &hst, e.target)?;
+            let d = Dentry::new(&e.name, Some(dir.clone()), ino);
+            st.children.insert(e.name, Child::Present(d));
+        }
+        let gone: Vec<Vec<u8>> = st
+            .children
+            .iter()
+            .filter(|(n, c)| {
+                !seen.contains(*n)
+                    && matches!(c, Child::Present(d) if host_backed(d) && !mount::is_mountpoint(d))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in gone {
+            if let Some(Child::Present(d)) = st.children.insert(n, Child::Absent) {
+                d.set_removed();
+            }
+        }
+        st.complete = true;
+        Ok(true)
+    }
+
     /// Loads every host entry of `dir` into memory. In a tree walk (the
     /// parent was listed before), the listings of its siblings not
     /// listed yet and of the directories below come along, up to
@@ -508,7 +789,7 @@ impl Vfs {
                 _ => return Ok(()),
             }
         };
-        let host = self.host.as_ref().ok_or(Errno::EIO)?;
+        let host = self.gofer(dir.inode.dev)?;
         let (base, base_host, starts) = match self.walk_siblings(dir, &host_dir) {
             Some((parent, parent_host, names)) => (parent, parent_host, names),
             None => (dir.clone(), host_dir, Vec::new()),
@@ -624,7 +905,12 @@ impl Vfs {
             if st.children.contains_key(&e.name) {
                 continue;
             }
-            let ino = self.host_inode(join(rel, &e.name), &e.attr.to_stat(), e.target)?;
+            let ino = self.host_inode(
+                dir.inode.dev,
+                join(rel, &e.name),
+                &e.attr.to_stat(),
+                e.target,
+            )?;
             let d = Dentry::new(&e.name, Some(dir.clone()), ino);
             st.children.insert(e.name, Child::Present(d));
         }
@@ -636,7 +922,9 @@ impl Vfs {
     pub fn list_dir(&self, dir: &Arc<Dentry>) -> SysResult<Vec<(Vec<u8>, u8, u64)>> {
         match &dir.inode.kind {
             Kind::Dir(s) => {
-                self.populate(dir)?;
+                if !(self.shared && self.relist(dir)?) {
+                    self.populate(dir)?;
+                }
                 let st = lock(s);
                 Ok(st
                     .children
@@ -920,7 +1208,7 @@ impl Vfs {
     /// go through. One the host no longer has is only removed here.
     fn unlink_on_host(&self, d: &Arc<Dentry>, dir: bool) -> SysResult<()> {
         match self.host_path(d) {
-            Some(rel) => match self.writer()?.unlink(&rel, dir) {
+            Some(rel) => match self.writer(d.inode.dev)?.unlink(&rel, dir) {
                 Ok(()) | Err(Errno::ENOENT) => Ok(()),
                 Err(e) => Err(e),
             },
@@ -946,13 +1234,20 @@ impl Vfs {
         Ok(())
     }
 
-    /// A regular file made on the host at `rel`, holding its read-write
-    /// descriptor.
-    fn create_on_host(&self, rel: String, mode: u32, creds: &Creds) -> SysResult<Arc<Inode>> {
+    /// A regular file made on the host at `rel` in `dir`, holding its
+    /// read-write descriptor.
+    fn create_on_host(
+        &self,
+        dir: &Arc<Dentry>,
+        rel: String,
+        mode: u32,
+        creds: &Creds,
+    ) -> SysResult<Arc<Inode>> {
+        let dev = dir.inode.dev;
         let (fd, st) = self
-            .writer()?
+            .writer(dev)?
             .create(&rel, mode & 0o7777, creds.uid, creds.gid)?;
-        let ino = self.host_inode(rel, &st, None)?;
+        let ino = self.host_inode(dev, rel, &st, None)?;
         if let Kind::File(d) = &ino.kind {
             if let FileData::Host { fd: slot, rw, .. } = &mut *lock(d) {
                 CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -992,7 +1287,7 @@ impl Vfs {
                 }
             }
             _ => {
-                let opened = Arc::new(self.writer()?.open_rw(path, trunc)?);
+                let opened = Arc::new(self.writer(inode.dev)?.open_rw(path, trunc)?);
                 if fd.is_none() {
                     CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -1118,7 +1413,7 @@ impl Vfs {
                     }
                     landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_REG)?;
                     let ino = match self.host_dir(&dir) {
-                        Some(h) => self.create_on_host(join(&h, &name), mode, creds)?,
+                        Some(h) => self.create_on_host(&dir, join(&h, &name), mode, creds)?,
                         None => self.new_file_inode(mode, creds),
                     };
                     let fresh = self.create_child(&dir, &name, ino)?;
@@ -1245,7 +1540,8 @@ impl Vfs {
                 Box::new(ops::DirOps::new(d.clone(), self.clone()))
             }
             Kind::File(data) => {
-                let on_host = self.write_through && matches!(&*lock(data), FileData::Host { .. });
+                let on_host =
+                    matches!(&*lock(data), FileData::Host { .. }) && self.writes_through(inode.dev);
                 if on_host && (write || flags & O_TRUNC != 0) {
                     inode.check_resize(0)?;
                     self.open_host_rw(&inode, flags & O_TRUNC != 0)?;
@@ -1267,12 +1563,7 @@ impl Vfs {
                 let host_fd = match &mut *lock(data) {
                     FileData::Host { fd: Some(fd), .. } => Some(fd.clone()),
                     FileData::Host { path, fd, .. } => {
-                        let opened = Arc::new(
-                            self.host
-                                .as_ref()
-                                .ok_or(Errno::EIO)?
-                                .open_file(path, false)?,
-                        );
+                        let opened = Arc::new(self.gofer(inode.dev)?.open_file(path, false)?);
                         // Keep it for later opens, up to a bound on host
                         // descriptors held.
                         if CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -1362,10 +1653,10 @@ impl Vfs {
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_DIR)?;
         if let Some(h) = self.host_dir(&dir) {
             let rel = join(&h, &name);
-            let st = self
-                .writer()?
-                .mkdir(&rel, mode & 0o7777, creds.uid, creds.gid)?;
-            let ino = self.made_on_host(rel, &st, None)?;
+            let st =
+                self.writer(dir.inode.dev)?
+                    .mkdir(&rel, mode & 0o7777, creds.uid, creds.gid)?;
+            let ino = self.made_on_host(&dir, rel, &st, None)?;
             return self.create_child(&dir, &name, ino).map(|_| ());
         }
         let ino = Inode::new_dir(DEV_ROOT, mode & 0o7777, None);
@@ -1394,10 +1685,13 @@ impl Vfs {
                 _ => return Err(Errno::EINVAL),
             };
             let rel = join(&h, &name);
-            let st = self
-                .writer()?
-                .mknod(&rel, ty | (mode & 0o7777), creds.uid, creds.gid)?;
-            let ino = self.made_on_host(rel, &st, None)?;
+            let st = self.writer(dir.inode.dev)?.mknod(
+                &rel,
+                ty | (mode & 0o7777),
+                creds.uid,
+                creds.gid,
+            )?;
+            let ino = self.made_on_host(&dir, rel, &st, None)?;
             return self.create_child(&dir, &name, ino).map(|_| ());
         }
         let kind = match mode & S_IFMT {
@@ -1435,8 +1729,10 @@ impl Vfs {
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_SYM)?;
         if let Some(h) = self.host_dir(&dir) {
             let rel = join(&h, &name);
-            let st = self.writer()?.symlink(&rel, target, creds.uid, creds.gid)?;
-            let ino = self.made_on_host(rel, &st, Some(target.to_vec()))?;
+            let st = self
+                .writer(dir.inode.dev)?
+                .symlink(&rel, target, creds.uid, creds.gid)?;
+            let ino = self.made_on_host(&dir, rel, &st, Some(target.to_vec()))?;
             return self.create_child(&dir, &name, ino).map(|_| ());
         }
         let ino = Inode::new(
@@ -1486,7 +1782,7 @@ impl Vfs {
             // Host to host only: a file the sandbox keeps in memory has
             // no host name to link.
             let from = self.host_path(old).ok_or(Errno::EXDEV)?;
-            self.writer()?.link(&from, &join(&h, &name))?;
+            self.writer(dir.inode.dev)?.link(&from, &join(&h, &name))?;
         } else if self.host_path(old).is_some() {
             return Err(Errno::EXDEV);
         }
@@ -1635,7 +1931,9 @@ impl Vfs {
         let host_move = match (self.host_path(&src), self.host_dir(&od), self.host_dir(&nd)) {
             (Some(from), Some(_), Some(ndh)) => Some((from, join(&ndh, &nn))),
             (None, None, None) => None,
-            _ if self.write_through => return Err(Errno::EXDEV),
+            _ if self.writes_through(od.inode.dev) || self.writes_through(nd.inode.dev) => {
+                return Err(Errno::EXDEV)
+            }
             _ => None,
         };
         // A directory cannot move below itself.
@@ -1659,7 +1957,8 @@ impl Vfs {
                 if self.host_path(&dst).is_none() {
                     return Err(Errno::EXDEV);
                 }
-                self.writer()?.rename(from, to, RENAME_EXCHANGE)?;
+                self.writer(od.inode.dev)?
+                    .rename(from, to, RENAME_EXCHANGE)?;
                 Self::rehome(&src, to.clone());
                 Self::rehome(&dst, from.clone());
             }
@@ -1695,7 +1994,7 @@ impl Vfs {
             }
         }
         if let Some((from, to)) = &host_move {
-            self.writer()?.rename(from, to, flags)?;
+            self.writer(od.inode.dev)?.rename(from, to, flags)?;
             Self::rehome(&src, to.clone());
         }
         if let Some(dst) = &dst {
@@ -1727,7 +2026,7 @@ impl Vfs {
                 d.inode.check_resize(len)?;
                 mount::check_writable(d)?;
                 if let Some(rel) = self.host_path(d) {
-                    self.writer()?.setattr(
+                    self.writer(d.inode.dev)?.setattr(
                         &rel,
                         &gofer::proto::SetAttr {
                             mask: gofer::proto::SET_SIZE,
@@ -1816,6 +2115,49 @@ fn may_hardlink(old: &Arc<Dentry>, creds: &Creds) -> bool {
 pub fn may_write_dir(dir: &Arc<Dentry>, creds: &Creds) -> bool {
     matches!(dir.inode.kind, Kind::Dir(_))
         && inode::may_access(&dir.inode.meta(), creds, W_OK | X_OK)
+}
+
+/// Whether `d` stands for a host file or directory (not one the
+/// sandbox made in memory, or copied up).
+fn host_backed(d: &Arc<Dentry>) -> bool {
+    match &d.inode.kind {
+        Kind::Dir(s) => lock(s).host.is_some(),
+        Kind::File(data) => matches!(&*lock(data), FileData::Host { .. }),
+        Kind::Symlink(_) | Kind::Fifo(_) | Kind::Socket => d.inode.ino < 1 << 40,
+        _ => false,
+    }
+}
+
+/// A host file's inode takes the attributes the host has now
+/// (`--file-access=shared`). A regular file's size is the host's; its
+/// page cache goes when the host changed the file and the sandbox never
+/// wrote it (a mapping made before keeps what it had).
+fn refresh(ino: &Inode, st: &libc::stat) {
+    let t = |sec, nsec| Timespec { sec, nsec };
+    let mtime = t(st.st_mtime, st.st_mtime_nsec);
+    let changed = ino.update_meta(|m| {
+        let changed = m.mtime != mtime;
+        m.mode = st.st_mode;
+        m.uid = st.st_uid;
+        m.gid = st.st_gid;
+        m.nlink = st.st_nlink;
+        m.atime = t(st.st_atime, st.st_atime_nsec);
+        m.mtime = mtime;
+        m.ctime = t(st.st_ctime, st.st_ctime_nsec);
+        changed
+    });
+    if let Kind::File(data) = &ino.kind {
+        if let FileData::Host {
+            size, cache, rw, ..
+        } = &mut *lock(data)
+        {
+            let grown = *size != st.st_size as u64;
+            *size = st.st_size as u64;
+            if (changed || grown) && !*rw {
+                *cache = None;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -282,7 +282,7 @@ pub fn copy_up(vfs: &Vfs, inode: &Inode, truncate: bool) -> SysResult<()> {
     let Kind::File(d) = &inode.kind else {
         return Ok(());
     };
-    if vfs.write_through {
+    if vfs.writes_through(inode.dev) {
         // Host files stay the host's, written in place.
         return Ok(());
     }
@@ -293,8 +293,7 @@ pub fn copy_up(vfs: &Vfs, inode: &Inode, truncate: bool) -> SysResult<()> {
     };
     let obj = Arc::new(MemObject::new(vfs.mf.clone(), 0));
     if !truncate && size > 0 {
-        let host = vfs.host.as_ref().ok_or(Errno::EIO)?;
-        let fd = host.open_file(&path, false)?;
+        let fd = vfs.gofer(inode.dev)?.open_file(&path, false)?;
         let mut buf = vec![0u8; 256 * 1024];
         let mut off = 0u64;
         while off < size {

@@ -17,6 +17,12 @@
 //!   working directory at ROOT (as root), at least one attempt does reach
 //!   the marker or host process, so the attempt is a real one.
 //!
+//! Programs marked `// escape: volumes` also get two volumes next to the
+//! marker (`--volume BASE/vol:/vol` and `--volume BASE/rovol:/rovol:ro`):
+//! `vol` holds symlinks the host made that point at the marker
+//! (`abs` absolute, `rel` = `../marker`, `sub/rel2` = `../../marker`) and
+//! a decoy `file`; `rovol` a decoy `file`.
+//!
 //! A new attempt is one new `.c` file.
 
 use super::*;
@@ -36,11 +42,12 @@ pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
             .into_owned();
         let text = std::fs::read_to_string(&src).unwrap_or_default();
         let native = text.lines().any(|l| l.trim() == "// escape: native");
+        let volumes = text.lines().any(|l| l.trim() == "// escape: volumes");
         for platform in platforms {
             let (s, n, p) = (src.clone(), name.clone(), platform.clone());
             trials.push(Trial::test(
                 format!("escape::{name}::{platform}"),
-                move || run_escape(&s, &n, native, &p),
+                move || run_escape(&s, &n, native, volumes, &p),
             ));
         }
     }
@@ -134,7 +141,27 @@ fn check_output(out: &str, token: &str, need_control: bool) -> Vec<String> {
     problems
 }
 
-fn run_escape(src: &Path, name: &str, native: bool, platform: &str) -> Result<(), Failed> {
+/// The volumes of `// escape: volumes` programs, under `base`.
+fn make_volumes(base: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::symlink;
+    let (vol, rovol) = (base.join("vol"), base.join("rovol"));
+    std::fs::create_dir_all(vol.join("sub"))?;
+    std::fs::create_dir_all(&rovol)?;
+    std::fs::write(vol.join("file"), "DECOY\n")?;
+    std::fs::write(rovol.join("file"), "DECOY\n")?;
+    symlink(base.join("marker"), vol.join("abs"))?;
+    symlink("../marker", vol.join("rel"))?;
+    symlink("../../marker", vol.join("sub/rel2"))?;
+    Ok(())
+}
+
+fn run_escape(
+    src: &Path,
+    name: &str,
+    native: bool,
+    volumes: bool,
+    platform: &str,
+) -> Result<(), Failed> {
     let bin = build_c(
         src,
         &format!("escape-{name}"),
@@ -157,6 +184,9 @@ fn run_escape(src: &Path, name: &str, native: bool, platform: &str) -> Result<()
         std::fs::create_dir_all(root.join("tmp"))?;
         std::fs::copy(&bin, root.join("bin/probe"))?;
         std::fs::write(base.join("marker"), format!("{token}\n"))?;
+        if volumes {
+            make_volumes(&base)?;
+        }
         let ok = Command::new("mkfifo").arg(&fifo).status()?.success();
         if !ok {
             return Err(std::io::Error::other("mkfifo failed"));
@@ -196,6 +226,14 @@ fn run_escape(src: &Path, name: &str, native: bool, platform: &str) -> Result<()
         full.push(a.into());
     }
     full.push(root.clone().into_os_string());
+    if volumes {
+        for (host, opt) in [("vol", "/vol"), ("rovol", "/rovol:ro")] {
+            let mut v = base.join(host).into_os_string();
+            v.push(":");
+            v.push(opt);
+            full.extend(["--volume".into(), v]);
+        }
+    }
     full.extend(["--".into(), "/bin/probe".into()]);
     full.extend(args.iter().cloned());
     let result = (|| -> Result<(), Failed> {
