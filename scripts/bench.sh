@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks: native vs rvisor (each platform) vs gVisor's runsc, in one run.
 #
-#   scripts/bench.sh [--install-runsc] [--no-build]
+#   scripts/bench.sh [--install-runsc] [--no-build] [--macro]
+#
+# --macro runs the macro benchmarks instead (whole programs: python, gcc,
+# make, shells, tar, find, git, sqlite3, xz, `do /bin/true` cold and warm;
+# the "macro" section below), MACRO_RUNS (default 3) runs per cell.
 #
 # Compiles bench/*.c with `cc -O2` into a temporary directory under /tmp
 # (visible inside both sandboxes, whose root is the host's /), builds rvisor,
@@ -32,10 +36,12 @@ REPO=$(pwd)
 
 INSTALL_RUNSC=0
 BUILD=1
+MACRO=0
 for arg in "$@"; do
 	case "$arg" in
 	--install-runsc) INSTALL_RUNSC=1 ;;
 	--no-build) BUILD=0 ;;
+	--macro) MACRO=1 ;;
 	-h | --help)
 		sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 		exit 0
@@ -190,6 +196,324 @@ if pgrep -x rustc >/dev/null 2>&1; then
 	add_note "rustc was still running during the measurements; numbers may be noisy"
 fi
 
+# ---------------------------------------------------------------- helpers
+fmt_ns() {
+	case "$1" in
+	'' | n/a) echo n/a ;;
+	fail) echo fail ;;
+	*) awk -v v="$1" 'BEGIN {
+		if (v >= 100) { s = sprintf("%.0f", v); r = ""
+			while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+			print s r }
+		else printf "%.1f\n", v }' ;;
+	esac
+}
+ratio() {
+	case "$1$2" in
+	*fail* | *n/a*) echo "" ;;
+	*) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) { r = a / b; if (r >= 10) printf "%.0f×", r; else printf "%.2f×", r } }' ;;
+	esac
+}
+cell() { # value [ratio-to]
+	local v=${1:-n/a} base=${2:-}
+	local s r
+	s=$(fmt_ns "$v")
+	if [ -n "$base" ]; then
+		r=$(ratio "$v" "$base")
+		[ -n "$r" ] && s="$s ($r)"
+	fi
+	echo "$s"
+}
+# timed_run WHAT CMD... -> runs CMD from / (stdin /dev/null, bounded by
+# TIMEOUT) and prints its "ns_per_op" value, or notes WHAT failed and
+# returns 1.
+timed_run() {
+	local what=$1 out rc v
+	shift
+	out=$(
+		cd / || exit 1
+		timeout -k 5 "$TIMEOUT" "$@" </dev/null 2>"$WORK/last.err" | cat
+		exit "${PIPESTATUS[0]}"
+	)
+	rc=$?
+	v=$(printf '%s\n' "$out" | sed -n 's/^ns_per_op \([0-9.eE+-]*\)$/\1/p' | tail -1)
+	if [ "$rc" != 0 ] || [ -z "$v" ]; then
+		note "  $what: failed (exit $rc): $(tail -2 "$WORK/last.err" | tr '\n' ' ')"
+		return 1
+	fi
+	echo "$v"
+}
+print_notes() {
+	if [ "${#NOTES[@]}" -gt 0 ]; then
+		echo
+		for n in "${NOTES[@]}"; do echo "- note: $n"; done
+	fi
+}
+
+# ---------------------------------------------------------------- macro
+# Whole programs (scripts/bench.sh --macro runs only this section): each
+# row is one command line, run by /bin/sh natively, under `rvisor do
+# --platform P` and under `runsc do`, timed from outside (bench/wall.c:
+# fork + exec + wait of the launcher, so a sandbox's start and end are
+# included). Runs alternate: every repetition runs each row in every
+# environment in turn, so load on the machine hits all columns alike. Each
+# cell is the median of MACRO_RUNS (default 3) runs, in milliseconds.
+#
+# name | row label | kind (sh: CMD by /bin/sh -c; exec: argv as is; cold:
+# argv as is after evicting the launcher's and the program's files from the
+# host's page cache) | command
+MACRO_ROWS=(
+	"py_import|python3 -c 'import json,hashlib,sqlite3,subprocess,asyncio'|sh|/usr/bin/python3 -c 'import json,hashlib,sqlite3,subprocess,asyncio'"
+	"gcc|gcc -O2 of a 50-line C file (compile + link)|sh|gcc -O2 -o \$M/gen.out \$M/gen.c"
+	"make|make -j2 of a 12-file C project|sh|make -s -B -j2 -C \$M/proj"
+	"spawn200|sh -c 'for i in \$(seq 200); do /bin/true; done'|sh|for i in \$(seq 200); do /bin/true; done"
+	"subst1000|bash: 1,000 \$(...) substitutions|sh|bash \$M/subst.sh"
+	"compileall|python3 -m compileall of 8 stdlib packages into a temporary directory|sh|rm -rf \$M/pyc && PYTHONPYCACHEPREFIX=\$M/pyc /usr/bin/python3 -m compileall -q -f \$M/pylib"
+	"sqlite|sqlite3: insert 100,000 rows (one transaction, indexed)|sh|rm -f \$M/t.db && sqlite3 \$M/t.db < \$M/insert.sql"
+	"xz|xz -T2 -1 of 64 MiB (text) into wc -c|sh|xz -T2 -1 -c \$M/xz.in | wc -c"
+	"tar_doc|tar cf - /usr/share/doc into wc -c|sh|tar cf - /usr/share/doc 2>/dev/null | wc -c"
+	"find_h|find /usr -name '*.h' into wc -l|sh|find /usr -name '*.h' | wc -l"
+	"git_status|git status in a 200-file checkout|sh|cd \$M/gitrepo && git status --porcelain | wc -l"
+	"ls50k|ls -f of a 50,000-entry directory into wc -l|sh|ls -f \$M/dir50k | wc -l"
+	"true|/bin/true (warm)|exec|/bin/true"
+	"true_cold|/bin/true, cold (launcher and /bin/true evicted from the page cache)|cold|/bin/true"
+)
+
+# macro_setup: the inputs the rows read, under $WORK (host files, visible
+# in the sandboxes, whose root is the host's /). Generated, so a run needs
+# nothing but the tools.
+macro_setup() {
+	local M=$WORK i j
+	# A 50-line C file.
+	{
+		echo '#include <stdio.h>'
+		echo '#include <string.h>'
+		for i in $(seq 1 9); do
+			echo "static int f$i(const char *s, int n) {"
+			echo "	int h = $i;"
+			echo "	for (int k = 0; k < n; k++) h = h * 31 + s[k % (int)strlen(s)];"
+			echo '	return h;'
+			echo '}'
+		done
+		echo 'int main(int argc, char **argv) {'
+		echo '	(void)argc;'
+		echo "	printf(\"%d\\n\", f1(argv[0], 10) + f2(argv[0], 20) + f9(argv[0], 3));"
+		echo '	return 0;'
+		echo '}'
+	} >"$M/gen.c"
+	# A make project: 12 sources, a header, a Makefile.
+	mkdir -p "$M/proj"
+	echo 'int unit(int i, int x);' >"$M/proj/units.h"
+	for i in $(seq 1 11); do
+		{
+			echo '#include "units.h"'
+			for j in $(seq 1 8); do
+				echo "static int g${j}(int x) { int r = x; for (int k = 0; k < $j; k++) r = r * 7 + k; return r; }"
+			done
+			echo "int unit_$i(int x) { return g1(x) + g2(x) + g3(x) + g4(x) + g5(x) + g6(x) + g7(x) + g8(x); }"
+		} >"$M/proj/u$i.c"
+	done
+	{
+		echo '#include <stdio.h>'
+		echo '#include "units.h"'
+		for i in $(seq 1 11); do echo "int unit_$i(int x);"; done
+		echo 'int main(void) { int s = 0;'
+		for i in $(seq 1 11); do echo "	s += unit_$i($i);"; done
+		echo '	printf("%d\n", s); return 0; }'
+	} >"$M/proj/main.c"
+	{
+		printf 'OBJS = main.o'
+		for i in $(seq 1 11); do printf ' u%s.o' "$i"; done
+		printf '\n\nprog: $(OBJS)\n\tcc -o $@ $(OBJS)\n\n%%.o: %%.c units.h\n\tcc -O2 -c -o $@ $<\n'
+	} >"$M/proj/Makefile"
+	# 1,000 command substitutions (each a forked subshell, no exec).
+	printf 'for i in $(seq 1000); do x=$(echo "$i"); done\n[ "$x" = 1000 ]\n' >"$M/subst.sh"
+	# A stdlib subset for compileall (links, so the sources are the host's).
+	mkdir -p "$M/pylib"
+	local py
+	py=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+	for i in json email http asyncio concurrent logging urllib xml; do
+		cp -r "$py/$i" "$M/pylib/" 2>/dev/null
+	done
+	find "$M/pylib" -name __pycache__ -prune -exec rm -rf {} +
+	# sqlite3: 100,000 rows in one transaction into an indexed table.
+	cat >"$M/insert.sql" <<'SQL'
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v INTEGER);
+CREATE INDEX t_v ON t(v);
+BEGIN;
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000)
+INSERT INTO t(name, v) SELECT printf('row %d', x), (x * 7919) % 100003 FROM c;
+COMMIT;
+SQL
+	# 64 MiB of text for xz.
+	seq 1 20000000 | head -c 64M >"$M/xz.in"
+	# A git checkout of 200 files in 10 directories, index up to date.
+	mkdir -p "$M/gitrepo"
+	(
+		cd "$M/gitrepo" || exit 1
+		git init -q . &&
+			for i in $(seq 0 9); do
+				mkdir -p "d$i"
+				for j in $(seq 1 20); do echo "file $i $j" >"d$i/f$j.txt"; done
+			done &&
+			git add . &&
+			git -c user.name=bench -c user.email=bench@localhost commit -q -m init &&
+			git status --porcelain >/dev/null
+	) || return 1
+	return 0
+}
+
+# macro_cmd ENV KIND CMD -> the argv (in MACRO_ARGV) that runs CMD in ENV
+macro_cmd() {
+	local env=$1 kind=$2 c=$3
+	local -a what
+	if [ "$kind" = sh ]; then
+		what=(/bin/sh -c "M=$WORK; $c")
+	else
+		what=($c)
+	fi
+	case "$env" in
+	native) MACRO_ARGV=("${what[@]}") ;;
+	rvisor-*) MACRO_ARGV=("$RVISOR" do --platform "${env#rvisor-}" -- "${what[@]}") ;;
+	runsc) MACRO_ARGV=("${RUNSC_CMD[@]}" "${what[@]}") ;;
+	esac
+}
+
+# macro_evict FILE...: drops the files' pages from the host's page cache
+# (posix_fadvise DONTNEED through dd; pages still mapped stay).
+macro_evict() {
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] && dd if="$f" iflag=nocache count=0 status=none 2>/dev/null
+	done
+}
+
+# macro_once ENV KIND CMD -> milliseconds, or nothing on failure
+macro_once() {
+	local env=$1 kind=$2 c=$3 out
+	macro_cmd "$env" "$kind" "$c"
+	if [ "$kind" = cold ]; then
+		case "$env" in
+		native) macro_evict "$(command -v "$c")" ;;
+		rvisor-*) macro_evict "$RVISOR" "$(command -v "$c")" ;;
+		runsc) macro_evict "$(command -v runsc)" "$(command -v "$c")" ;;
+		esac
+	fi
+	out=$(timed_run "$env" "$WORK/wall" "${MACRO_ARGV[@]}") || return 1
+	awk -v v="$out" 'BEGIN { printf "%.3f\n", v / 1e6 }'
+}
+
+macro_main() {
+	local runs=${MACRO_RUNS:-3} spec name label kind c env r v
+	note "macro: generating inputs"
+	macro_setup || {
+		note "macro: cannot generate the inputs"
+		exit 1
+	}
+	local -a envs=(native)
+	if [ "$HAVE_RVISOR" = 1 ]; then
+		for p in $PLATFORMS; do envs+=("rvisor-$p"); done
+	fi
+	[ "$HAVE_RUNSC" = 1 ] && envs+=(runsc)
+	declare -A vals
+	for ((r = 1; r <= runs; r++)); do
+		for spec in "${MACRO_ROWS[@]}"; do
+			IFS='|' read -r name label kind c <<<"$spec"
+			if [ -n "${BENCH_ONLY:-}" ] && ! [[ " $BENCH_ONLY " == *" $name "* ]]; then
+				continue
+			fi
+			for env in "${envs[@]}"; do
+				[ "${vals[$name,$env]:-}" = fail ] && continue
+				note "macro run $r/$runs: $name ($env)"
+				if v=$(macro_once "$env" "$kind" "$c"); then
+					vals[$name,$env]="${vals[$name,$env]:-} $v"
+				else
+					vals[$name,$env]=fail
+				fi
+			done
+		done
+	done
+	med() { # values... -> median
+		case "$*" in
+		'' | *fail*) echo fail ;;
+		*) printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }' ;;
+		esac
+	}
+	fmt_ms() {
+		case "$1" in
+		fail | n/a) echo "$1" ;;
+		*) awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f\n", v; else if (v >= 10) printf "%.1f\n", v; else printf "%.2f\n", v }' ;;
+		esac
+	}
+	echo
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); cores: $(nproc); kernel: $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	local rev
+	rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	echo "rvisor: $rev; platforms: $PLATFORMS; runsc: $RUNSC_VERSION$([ "$HAVE_RUNSC" = 1 ] && echo " ($RUNSC_FLAGS)")"
+	echo "each cell: median of $runs runs, wall milliseconds including the sandbox's start (lower is better)"
+	echo
+	local header="| workload | native ms" sep="|---|---:"
+	for p in $PLATFORMS; do
+		header="$header | rvisor-$p ms (× native)"
+		sep="$sep|---:"
+	done
+	header="$header | runsc ms (× native)"
+	sep="$sep|---:"
+	for p in $PLATFORMS; do
+		header="$header | rvisor-$p ÷ runsc"
+		sep="$sep|---:"
+	done
+	echo "$header |"
+	echo "$sep|"
+	local nat m rs row
+	for spec in "${MACRO_ROWS[@]}"; do
+		IFS='|' read -r name label kind c <<<"$spec"
+		if [ -n "${BENCH_ONLY:-}" ] && ! [[ " $BENCH_ONLY " == *" $name "* ]]; then
+			continue
+		fi
+		# shellcheck disable=SC2086
+		nat=$(med ${vals[$name,native]:-})
+		row="| $label | $(fmt_ms "$nat")"
+		for p in $PLATFORMS; do
+			if [ "$HAVE_RVISOR" = 1 ]; then
+				# shellcheck disable=SC2086
+				m=$(med ${vals[$name,rvisor-$p]:-})
+				r=$(ratio "$m" "$nat")
+				row="$row | $(fmt_ms "$m")${r:+ ($r)}"
+			else
+				row="$row | n/a"
+			fi
+		done
+		rs=n/a
+		# shellcheck disable=SC2086
+		[ "$HAVE_RUNSC" = 1 ] && rs=$(med ${vals[$name,runsc]:-})
+		r=$(ratio "$rs" "$nat")
+		row="$row | $(fmt_ms "$rs")${r:+ ($r)}"
+		for p in $PLATFORMS; do
+			# shellcheck disable=SC2086
+			m=n/a
+			[ "$HAVE_RVISOR" = 1 ] && m=$(med ${vals[$name,rvisor-$p]:-})
+			r=$(ratio "$m" "$rs")
+			row="$row | ${r:-n/a}"
+		done
+		echo "$row |"
+	done
+	print_notes
+	echo
+	for spec in "${MACRO_ROWS[@]}"; do
+		IFS='|' read -r name label kind c <<<"$spec"
+		for env in "${envs[@]}"; do
+			[ -n "${vals[$name,$env]:-}" ] && note "  $name $env:${vals[$name,$env]}"
+		done
+	done
+	return 0
+}
+
+if [ "$MACRO" = 1 ]; then
+	macro_main
+	exit 0
+fi
+
 # ---------------------------------------------------------------- benchmarks
 # name | row label | first pilot iteration count | ops per iteration | argv
 # (argv: PROG is replaced by the compiled program; e2e uses spawn_loop on
@@ -302,19 +626,7 @@ run_once() {
 		fi ;;
 		esac
 	fi
-	local rc v
-	out=$(
-		cd / || exit 1
-		timeout -k 5 "$TIMEOUT" "${cmd[@]}" </dev/null 2>"$WORK/last.err" | cat
-		exit "${PIPESTATUS[0]}"
-	)
-	rc=$?
-	v=$(printf '%s\n' "$out" | sed -n 's/^ns_per_op \([0-9.eE+-]*\)$/\1/p' | tail -1)
-	if [ "$rc" != 0 ] || [ -z "$v" ]; then
-		note "  $env $name $iters: failed (exit $rc): $(tail -2 "$WORK/last.err" | tr '\n' ' ')"
-		return 1
-	fi
-	echo "$v"
+	timed_run "$env $name $iters" "${cmd[@]}"
 }
 
 # measure ENV NAME PILOT OPS -> prints the median ns/op, or "fail"
@@ -376,34 +688,6 @@ for spec in "${BENCHES[@]}"; do
 done
 
 # ---------------------------------------------------------------- table
-fmt_ns() {
-	case "$1" in
-	'' | n/a) echo n/a ;;
-	fail) echo fail ;;
-	*) awk -v v="$1" 'BEGIN {
-		if (v >= 100) { s = sprintf("%.0f", v); r = ""
-			while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
-			print s r }
-		else printf "%.1f\n", v }' ;;
-	esac
-}
-ratio() {
-	case "$1$2" in
-	*fail* | *n/a*) echo "" ;;
-	*) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) { r = a / b; if (r >= 10) printf "%.0f×", r; else printf "%.2f×", r } }' ;;
-	esac
-}
-cell() { # value [ratio-to]
-	local v=${1:-n/a} base=${2:-}
-	local s r
-	s=$(fmt_ns "$v")
-	if [ -n "$base" ]; then
-		r=$(ratio "$v" "$base")
-		[ -n "$r" ] && s="$s ($r)"
-	fi
-	echo "$s"
-}
-
 HEADER="| benchmark | native ns/op"
 SEP="|---|---:"
 for p in $PLATFORMS; do
@@ -447,8 +731,5 @@ for spec in "${BENCHES[@]}"; do
 	done
 	echo "$row |"
 done
-if [ "${#NOTES[@]}" -gt 0 ]; then
-	echo
-	for n in "${NOTES[@]}"; do echo "- note: $n"; done
-fi
+print_notes
 exit 0

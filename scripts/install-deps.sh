@@ -25,6 +25,11 @@ need coreutils command -v sha256sum
 need findutils command -v xargs
 need tar command -v tar
 need gzip command -v gzip
+# The macro benchmarks (scripts/bench.sh --macro).
+need xz-utils command -v xz
+need sqlite3 command -v sqlite3
+need git command -v git
+need gcc command -v gcc
 need strace command -v strace
 need gdb command -v gdb
 need stress-ng command -v stress-ng
