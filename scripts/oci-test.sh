@@ -39,14 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass=0 fail=0
-check() { # check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		pass=$((pass + 1)); echo "ok   $1"
-	else
-		fail=$((fail + 1)); echo "FAIL $1: expected [$2], got [$3]"
-	fi
-}
+. scripts/check.sh
 
 # --- the bundles: one rootfs, several configs -----------------------------
 mkdir -p "$T/rootfs/bin" "$T/rootfs/tmp" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev"
@@ -354,6 +347,14 @@ check "run: nothing of the sandbox left for a reaper" "status 3 left 0" \
 check "malformed config: one line on stderr" 1 "$("${RV[@]}" create --bundle "$T/malformed" bad 2>&1 | wc -l)"
 "${RV[@]}" --log "$T/log.json" --log-format json create --bundle "$T/malformed" bad 2>/dev/null
 check "--log-format json: an error line" "error" "$(tail -1 "$T/log.json" | field level)"
+# A state directory deeper than a socket address holds (107 bytes), as
+# engines make them (Docker: --exec-root/runtime-runc/moby/<64 hex>/).
+LR=("$RVISOR" --root "$T/$(printf 'd%.0s' {1..100})" ${PLATFORM:+--platform "$PLATFORM"})
+long=("$("${LR[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1; echo $?)"
+	"$("${LR[@]}" state $id | field status)" "$("${LR[@]}" start $id; echo $?)" "$(wait_status LR $id running)"
+	"$("${LR[@]}" kill $id KILL; echo $?)" "$(wait_status LR $id stopped)" "$("${LR[@]}" delete $id; echo $?)")
+check "a state directory past 107 bytes: create, start, state, kill, delete" \
+	"0 created 0 running 0 stopped 0" "${long[*]}"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
 check "nothing left" "" "$("${RV[@]}" list -q)"
@@ -381,6 +382,4 @@ else
 	echo "skip podman: not installed"
 fi
 
-echo "took ${SECONDS}s"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+checks_done
