@@ -47,6 +47,10 @@ need util-linux command -v unshare
 need busybox-static dpkg -s busybox-static
 need runc command -v runc
 need podman command -v podman
+# dockerd, containerd and ctr for scripts/docker-test.sh (which starts a
+# daemon of its own: the package's service must not start one).
+need docker.io have_file /usr/sbin/dockerd
+need docker.io command -v ctr
 
 if [ ${#missing[@]} -gt 0 ]; then
 	# Deduplicate while keeping order.
@@ -57,8 +61,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# No package's service is started (docker.io's daemon would set up
+	# the host's network): a policy denying it, for the install only.
+	policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >$policy && chmod +x $policy
+	fi
 	apt-get update
 	apt-get install -y --no-install-recommends "${pkgs[@]}"
+	[ -z "$policy" ] || rm -f "$policy"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

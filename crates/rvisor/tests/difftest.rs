@@ -23,6 +23,8 @@
 //!   (`--tmpfs`; `tests/mounts/mod.rs`).
 //! * `oci::script::PLATFORM` — `scripts/oci-test.sh`: the runc-compatible
 //!   commands on a busybox bundle, compared with `runc` on the same bundle.
+//! * `oci::docker` — `scripts/docker-test.sh`: Docker and containerd (a
+//!   daemon of the test's own) with `rvisor` as their runtime.
 //! * `sweep::ci::PLATFORM` — `scripts/stress-ng-sweep.sh --ci`: the stress-ng
 //!   stressors that pass in the sandbox today must keep passing.
 //!
@@ -1361,30 +1363,37 @@ fn oci_trials(platforms: &[String], trials: &mut Vec<Trial>) {
     for platform in platforms {
         let p = platform.clone();
         trials.push(Trial::test(format!("oci::script::{platform}"), move || {
-            oci_script(&p)
+            check_script("oci-test.sh", &["--platform", &p], OCI_TIMEOUT)
         }));
     }
+    // The engines drive the same commands on any platform: once, on the
+    // default one.
+    trials.push(Trial::test("oci::docker", || {
+        check_script("docker-test.sh", &[], DOCKER_TIMEOUT)
+    }));
 }
 
-/// Runs `scripts/oci-test.sh`: the runc-compatible commands on a busybox
-/// bundle, compared with runc's on the same bundle, and bad input.
-fn oci_script(platform: &str) -> Result<(), Failed> {
+/// `scripts/docker-test.sh`'s time limit (it takes ~5 s).
+const DOCKER_TIMEOUT: Duration = Duration::from_secs(3 * 60);
+
+/// Runs `scripts/NAME ARGS --rvisor BIN` (`oci-test.sh`: the
+/// runc-compatible commands on a busybox bundle, compared with runc's on
+/// the same bundle, bad input and podman; `docker-test.sh`: Docker and
+/// containerd with rvisor as their runtime), which must end with "N
+/// passed, 0 failed".
+fn check_script(name: &str, args: &[&str], timeout: Duration) -> Result<(), Failed> {
     let root = workspace_root();
-    let argv: Vec<OsString> = vec![
-        "/bin/bash".into(),
-        root.join("scripts/oci-test.sh").into(),
-        "--platform".into(),
-        platform.into(),
-        "--rvisor".into(),
-        rvisor_bin().into(),
-    ];
-    let r = run_cmd_within(&argv, &root, None, OCI_TIMEOUT)?;
+    let mut argv: Vec<OsString> = vec!["/bin/bash".into(), root.join("scripts").join(name).into()];
+    argv.extend(args.iter().map(OsString::from));
+    argv.extend(["--rvisor".into(), rvisor_bin().into()]);
+    let r = run_cmd_within(&argv, &root, None, timeout)?;
     let stdout = String::from_utf8_lossy(&r.stdout);
     if r.status == Some(0) && stdout.lines().last().unwrap_or("").ends_with(" 0 failed") {
         return Ok(());
     }
     Err(format!(
-        "oci-test.sh ({platform}): status {:?}, expected 0\n{}\nstderr (up to {STDERR_LIMIT} bytes):\n{}",
+        "{name} {}: status {:?}, expected 0\n{}\nstderr (up to {STDERR_LIMIT} bytes):\n{}",
+        args.join(" "),
         r.status,
         stdout.trim_end(),
         truncated(&r.stderr, STDERR_LIMIT)

@@ -7,7 +7,6 @@
 //! control and `/dev/pts` are the sandbox's.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 fn last_error(what: &str) -> String {
@@ -54,7 +53,7 @@ pub fn open_pty(size: Option<(u16, u16)>) -> Result<(OwnedFd, OwnedFd), String> 
 
 /// Sends `fd` over the unix socket at `path` as runc does.
 pub fn send_fd(path: &Path, fd: &OwnedFd) -> Result<(), String> {
-    let sock = UnixStream::connect(path)
+    let sock = super::control::connect_path(path)
         .map_err(|e| format!("cannot connect to console socket {}: {e}", path.display()))?;
     let name = b"/dev/ptmx";
     let mut iov = libc::iovec {

@@ -195,5 +195,31 @@ pub fn call(dir: &Path, req: &Request) -> Result<serde_json::Value, String> {
 }
 
 pub fn connect(dir: &Path) -> Result<UnixStream, String> {
-    UnixStream::connect(dir.join(SOCKET)).map_err(|e| format!("cannot reach the sandbox: {e}"))
+    connect_path(&dir.join(SOCKET)).map_err(|e| format!("cannot reach the sandbox: {e}"))
+}
+
+/// Connects to the unix socket at `path`, however long: a socket address
+/// holds 107 bytes, and an engine's state directories are deep (Docker's
+/// `--exec-root/runtime-runc/moby/<64 hex digits>/ctl.sock`), so a longer
+/// path is reached through a descriptor of its directory
+/// (`/proc/self/fd/N/NAME`), as the sandbox binds it relative to its
+/// working directory.
+pub fn connect_path(path: &Path) -> std::io::Result<UnixStream> {
+    const SUN_PATH_MAX: usize = 107;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return UnixStream::connect(path);
+    };
+    if path.as_os_str().len() <= SUN_PATH_MAX {
+        return UnixStream::connect(path);
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let d = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })?;
+    UnixStream::connect(Path::new(&format!("/proc/self/fd/{}", d.as_raw_fd())).join(name))
 }

@@ -11,6 +11,7 @@ mod control;
 mod exec;
 mod hooks;
 mod log;
+mod reap;
 mod spawn;
 mod state;
 
@@ -228,22 +229,26 @@ fn create_container(
         ..Default::default()
     };
     let mut c = Container::create(root, rec)?;
-    let made = start_sandbox(&mut c, &b, console_socket, pid_file, detach, platform);
-    let hooked = made.and_then(|child| {
-        let st = c.oci_state(Status::Creating);
-        for kind in ["prestart", "createRuntime", "createContainer"] {
-            hooks::run(&c.rec.hooks, kind, &st)?;
-        }
-        Ok(child)
-    });
-    match hooked {
-        Ok(child) => Ok((c, child)),
+    // What the sandbox process leaves when it dies becomes ours, so a
+    // failure below ends and reaps all of it.
+    reap::become_subreaper();
+    let mut child = match start_sandbox(&mut c, &b, console_socket, pid_file, detach, platform) {
+        Ok(ch) => ch,
         Err(e) => {
-            c.kill_sandbox();
             let _ = c.remove();
-            Err(e)
+            return Err(e);
         }
+    };
+    let st = c.oci_state(Status::Creating);
+    let hooked = ["prestart", "createRuntime", "createContainer"]
+        .into_iter()
+        .try_for_each(|kind| hooks::run(&c.rec.hooks, kind, &st));
+    if let Err(e) = hooked {
+        reap::end(&mut child);
+        let _ = c.remove();
+        return Err(e);
     }
+    Ok((c, child))
 }
 
 /// Lets init run, with the `startContainer` hooks before and the
@@ -394,15 +399,17 @@ fn spawn_and_wait(
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
-    if let Err(e) = ready {
-        let _ = child.kill();
-        let _ = child.wait();
+    let recorded = ready.and_then(|_| {
+        c.rec.creating = false;
+        c.save()?;
+        match pid_file {
+            Some(p) => write_pid_file(p, pid),
+            None => Ok(()),
+        }
+    });
+    if let Err(e) = recorded {
+        reap::end(&mut child);
         return Err(e);
-    }
-    c.rec.creating = false;
-    c.save()?;
-    if let Some(p) = pid_file {
-        write_pid_file(p, pid)?;
     }
     Ok(child)
 }
@@ -579,7 +586,7 @@ fn run(root: &Path, r: liboci_cli::Run, platform: Option<String>) -> Res {
         platform,
     )?;
     if let Err(e) = start_container(&mut c) {
-        let _ = child.wait();
+        reap::end(&mut child);
         let _ = destroy(c);
         return Err(e);
     }
@@ -595,6 +602,9 @@ fn run(root: &Path, r: liboci_cli::Run, platform: Option<String>) -> Res {
         .map_err(|e| format!("waiting for the sandbox: {e}"))?;
     use std::os::unix::process::ExitStatusExt;
     let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)) as u8;
+    // The gofer and stub factory end with the sandbox process: reaped
+    // here, so nothing of the container outlives `run`.
+    reap::reap_adopted();
     if !r.keep {
         if let Ok(c) = Container::open(root, &id) {
             let _ = destroy(c);

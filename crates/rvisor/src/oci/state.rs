@@ -251,17 +251,27 @@ pub struct OciState {
 
 use std::os::unix::fs::DirBuilderExt;
 
-/// Field 22 of `/proc/PID/stat`; `None` for a gone or zombie process.
-pub fn starttime(pid: i32) -> Option<u64> {
+/// The fields of `/proc/PID/stat` from the state (field 3) on.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields start
     // after the last ')'.
-    let rest = &s[s.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
+    let rest = s.get(s.rfind(')')? + 2..)?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Field 22 of `/proc/PID/stat`; `None` for a gone or zombie process.
+pub fn starttime(pid: i32) -> Option<u64> {
+    let fields = stat_fields(pid)?;
+    if matches!(fields.first().map(String::as_str), Some("Z" | "X")) {
         return None;
     }
     fields.get(19)?.parse().ok()
+}
+
+/// The parent of process `pid` (zombies too); `None` if it is gone.
+pub fn parent(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
 }
 
 /// The ids of every container under `root`.
