@@ -38,6 +38,7 @@ need inotify-tools command -v inotifywait
 need curl command -v curl
 need iproute2 command -v ip
 need iproute2 command -v ss
+need iputils-ping command -v ping
 need redis-server command -v redis-server
 need redis-tools command -v redis-benchmark
 need postgresql have_file /usr/lib/postgresql/15/bin/initdb

@@ -186,18 +186,23 @@ pub fn ioctl(stack: &Stack, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysRe
         mm.copy_in(arg, &mut ifc)?;
         let len = i32::from_le_bytes([ifc[0], ifc[1], ifc[2], ifc[3]]);
         let buf = u64::from_le_bytes(ifc[8..16].try_into().unwrap_or([0; 8]));
-        let entries: Vec<[u8; IFREQ_SIZE]> = lo
-            .ipv4()
-            .into_iter()
-            .map(|a| {
-                let mut r = [0u8; IFREQ_SIZE];
-                r[..2].copy_from_slice(LO_NAME);
-                if let IpAddr::V4(v4) = a.ip {
-                    r[16..32].copy_from_slice(&sockaddr_in(v4));
-                }
-                r
-            })
-            .collect();
+        let entry = |name: &[u8], v4: Ipv4Addr| {
+            let mut r = [0u8; IFREQ_SIZE];
+            let n = name.len().min(IFNAMSIZ - 1);
+            r[..n].copy_from_slice(&name[..n]);
+            r[16..32].copy_from_slice(&sockaddr_in(v4));
+            r
+        };
+        let mut entries = Vec::new();
+        if let Some(IfAddr {
+            ip: IpAddr::V4(v4), ..
+        }) = lo.ipv4()
+        {
+            entries.push(entry(LO_NAME, v4));
+        }
+        if let Some(l) = stack.link() {
+            entries.push(entry(l.name.as_bytes(), l.addr));
+        }
         let out_len = if buf == 0 {
             entries.len() * IFREQ_SIZE
         } else {
@@ -229,11 +234,14 @@ pub fn ioctl(stack: &Stack, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysRe
     mm.copy_in(arg, &mut req)?;
     if cmd == SIOCGIFNAME {
         let index = i32::from_le_bytes([req[16], req[17], req[18], req[19]]);
-        if index != LO_INDEX {
-            return Err(Errno::ENODEV);
-        }
+        let name = match (index, stack.link()) {
+            (LO_INDEX, _) => LO_NAME.to_vec(),
+            (crate::netstack::LINK_INDEX, Some(l)) => l.name.into_bytes(),
+            _ => return Err(Errno::ENODEV),
+        };
         req[..IFNAMSIZ].fill(0);
-        req[..2].copy_from_slice(LO_NAME);
+        let n = name.len().min(IFNAMSIZ - 1);
+        req[..n].copy_from_slice(&name[..n]);
         mm.copy_out(arg, &req)?;
         return Ok(0);
     }
@@ -241,6 +249,14 @@ pub fn ioctl(stack: &Stack, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysRe
         .iter()
         .position(|&b| b == 0)
         .unwrap_or(IFNAMSIZ);
+    if let Some(l) = stack
+        .link()
+        .filter(|l| l.name.as_bytes() == &req[..name_end])
+    {
+        link_ioctl(&l, cmd, &mut req[IFNAMSIZ..])?;
+        mm.copy_out(arg, &req)?;
+        return Ok(0);
+    }
     if &req[..name_end] != LO_NAME {
         return Err(Errno::ENODEV);
     }
@@ -277,4 +293,37 @@ pub fn ioctl(stack: &Stack, cmd: u32, arg: u64, mm: &mut MemoryManager) -> SysRe
     }
     mm.copy_out(arg, &req)?;
     Ok(0)
+}
+
+/// `SIOCGIF*` for the sandbox's link; `data` is the `ifreq`'s union.
+fn link_ioctl(l: &crate::netstack::LinkInfo, cmd: u32, data: &mut [u8]) -> SysResult<()> {
+    const ARPHRD_ETHER: u16 = 1;
+    const IFF_BROADCAST: u32 = 0x2;
+    const IFF_MULTICAST: u32 = 0x1000;
+    let put_i32 = |d: &mut [u8], v: i32| d[..4].copy_from_slice(&v.to_le_bytes());
+    let mask = prefix_mask(l.prefix);
+    match cmd {
+        SIOCGIFFLAGS => {
+            let f = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST;
+            data[..2].copy_from_slice(&(f as u16).to_le_bytes());
+        }
+        // The stack owns the link: it stays up as it was taken over.
+        SIOCSIFFLAGS => return Err(Errno::EPERM),
+        SIOCGIFADDR => data[..16].copy_from_slice(&sockaddr_in(l.addr)),
+        SIOCGIFNETMASK => data[..16].copy_from_slice(&sockaddr_in(mask)),
+        SIOCGIFBRDADDR => {
+            let b = Ipv4Addr::from(u32::from(l.addr) | !u32::from(mask));
+            data[..16].copy_from_slice(&sockaddr_in(b));
+        }
+        SIOCGIFMTU => put_i32(data, l.mtu as i32),
+        SIOCGIFHWADDR => {
+            data[..2].copy_from_slice(&ARPHRD_ETHER.to_le_bytes());
+            data[2..8].copy_from_slice(&l.mac);
+            data[8..16].fill(0);
+        }
+        SIOCGIFINDEX => put_i32(data, crate::netstack::LINK_INDEX),
+        SIOCGIFTXQLEN => put_i32(data, LO_TXQLEN as i32),
+        _ => return Err(Errno::ENOTTY),
+    }
+    Ok(())
 }

@@ -176,6 +176,14 @@ pub struct InetSocket {
     stack: Arc<Stack>,
 }
 
+/// Where a datagram goes.
+enum Route {
+    /// To a sandbox socket's data socket (`None`: nobody receives).
+    Local(Option<Arc<unix::Socket>>),
+    /// Out through the link, from this port.
+    Link(u16, SocketAddr),
+}
+
 /// What one `connect` attempt did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Connected {
@@ -318,6 +326,13 @@ impl InetSocket {
         let port = self.stack.bind_port(self.proto, port, b)?;
         st.local = SocketAddr::new(ip, port);
         st.holds_port = true;
+        // A UDP socket on the wildcard or the link's address receives
+        // from the link too.
+        let link = crate::netstack::link_addr().map(IpAddr::V4);
+        let v4_any = ip.is_unspecified() && (self.family == AF_INET || !st.v6only);
+        if self.proto == Proto::Udp && self.stack.uplink && (v4_any || link == Some(ip)) {
+            crate::netstack::udp_open(port, Arc::downgrade(self));
+        }
         Ok(())
     }
 
@@ -365,7 +380,7 @@ impl InetSocket {
     /// socket) with the source address for `dest`.
     fn autobind(self: &Arc<Self>, st: &mut State, dest: IpAddr) -> SysResult<()> {
         let src = if st.local.ip().is_unspecified() {
-            source_for(dest)
+            self.stack.source_for(dest)
         } else {
             st.local.ip()
         };
@@ -674,6 +689,9 @@ impl InetSocket {
     /// The last descriptor is gone: a listener stops listening at once;
     /// a connection with `SO_LINGER` 0 is reset rather than closed.
     pub fn release(&self) {
+        if self.proto == Proto::Udp {
+            crate::netstack::udp_close(self);
+        }
         if self.listening() {
             self.stop_listening();
         }
@@ -697,14 +715,15 @@ impl InetSocket {
             return Ok(());
         };
         let dest = SocketAddr::new(destination(dest.ip()), dest.port());
-        if !self.family_ok(dest.ip(), st.v6only) || !self.stack.reachable(dest.ip()) {
+        let reachable = self.stack.reachable(dest.ip()) || self.stack.via_link(dest.ip());
+        if !self.family_ok(dest.ip(), st.v6only) || !reachable {
             return Err(Errno::ENETUNREACH);
         }
         if !st.holds_port {
             self.autobind(&mut st, dest.ip())?;
         }
         if st.local.ip().is_unspecified() {
-            st.local = SocketAddr::new(source_for(dest.ip()), st.local.port());
+            st.local = SocketAddr::new(self.stack.source_for(dest.ip()), st.local.port());
         }
         st.peer = Some(dest);
         st.err = None;
@@ -715,11 +734,9 @@ impl InetSocket {
     /// (`EDESTADDRREQ` without either). Binds an unbound sender. Returns
     /// the receiving data socket, `None` if nobody receives there (the
     /// datagram is lost; a connected sender learns `ECONNREFUSED` on its
-    /// next call, as from an ICMP port unreachable).
-    pub fn udp_route(
-        self: &Arc<Self>,
-        dest: Option<SocketAddr>,
-    ) -> SysResult<Option<Arc<unix::Socket>>> {
+    /// next call, as from an ICMP port unreachable), or the sender's
+    /// port and the destination when it goes out through the link.
+    fn udp_route(self: &Arc<Self>, dest: Option<SocketAddr>) -> SysResult<Route> {
         let mut st = self.st();
         if let Some(e) = st.err.take() {
             return Err(e);
@@ -729,7 +746,8 @@ impl InetSocket {
             Some(d) => SocketAddr::new(destination(d.ip()), d.port()),
             None => return Err(Errno::EDESTADDRREQ),
         };
-        if !self.family_ok(dest.ip(), st.v6only) || !self.stack.reachable(dest.ip()) {
+        let link = self.stack.via_link(dest.ip());
+        if !self.family_ok(dest.ip(), st.v6only) || !(link || self.stack.reachable(dest.ip())) {
             return Err(Errno::ENETUNREACH);
         }
         if dest.port() == 0 {
@@ -737,6 +755,9 @@ impl InetSocket {
         }
         if !st.holds_port {
             self.autobind(&mut st, dest.ip())?;
+        }
+        if link {
+            return Ok(Route::Link(st.local.port(), dest));
         }
         let me = if st.local.ip().is_unspecified() {
             // A wildcard sender's datagrams come from the address of the
@@ -752,15 +773,29 @@ impl InetSocket {
             if connected {
                 self.set_error(Errno::ECONNREFUSED);
             }
-            return Ok(None);
+            return Ok(Route::Local(None));
         };
         // A connected receiver takes datagrams from its peer only.
         if let Some(p) = target.st().peer {
             if p != me && !(p.port() == me.port() && p.ip().is_unspecified()) {
-                return Ok(None);
+                return Ok(Route::Local(None));
             }
         }
-        Ok(Some(target.data.clone()))
+        Ok(Route::Local(Some(target.data.clone())))
+    }
+
+    /// Queues a datagram that came through the link from `from`
+    /// (dropped if the socket is connected to another peer or its
+    /// receive buffer is full, as Linux drops it).
+    pub fn deliver(&self, data: Vec<u8>, from: SocketAddr) {
+        let (peer, rcvbuf) = {
+            let st = self.st();
+            (st.peer, st.rcvbuf)
+        };
+        if peer.is_some_and(|p| p != from) {
+            return;
+        }
+        let _ = self.data.deliver(data, data_name(from), rcvbuf);
     }
 
     fn set_error(&self, e: Errno) {
@@ -1074,8 +1109,10 @@ pub fn udp_send(s: &Arc<InetSocket>, data: &[u8], dest: Option<SocketAddr>) -> S
     if data.len() > s.udp_max() {
         return Err(Errno::EMSGSIZE);
     }
-    let Some(target) = s.udp_route(dest)? else {
-        return Ok(data.len());
+    let target = match s.udp_route(dest)? {
+        Route::Local(Some(t)) => t,
+        Route::Local(None) => return Ok(data.len()),
+        Route::Link(port, to) => return crate::netstack::udp_send(port, to, data),
     };
     match s.data.send_to(data, &mut Vec::new(), Some(&target)) {
         Err(Errno::EAGAIN) | Err(Errno::ECONNREFUSED) => Ok(data.len()),

@@ -28,6 +28,7 @@ pub mod inet;
 pub mod netlink;
 pub mod netstack;
 pub mod notify;
+pub mod ping;
 pub mod procnet;
 
 pub const AF_UNSPEC: i32 = 0;
@@ -265,12 +266,19 @@ pub struct Stack {
     sockets: Mutex<Vec<Weak<inet::InetSocket>>>,
     /// The loopback interface.
     pub lo: ifaces::Loopback,
+    /// Whether this network has the sandbox's link (`--network=sandbox`,
+    /// [`netstack`]): the sandbox's first network does, a network
+    /// namespace made inside does not.
+    pub uplink: bool,
 }
 
 impl Stack {
     /// A sandbox's network: `lo` up with its addresses.
     pub fn new() -> Stack {
-        Self::with_lo(ifaces::Loopback::new())
+        Stack {
+            uplink: true,
+            ..Self::with_lo(ifaces::Loopback::new())
+        }
     }
 
     /// A new network namespace's: `lo` down, without addresses (what
@@ -291,6 +299,7 @@ impl Stack {
             spread: AtomicU32::new(0),
             sockets: Mutex::new(Vec::new()),
             lo,
+            uplink: false,
         }
     }
 
@@ -298,6 +307,9 @@ impl Stack {
     /// or in an IPv4 address's prefix (lo's `127.0.0.1/8` makes all of
     /// 127/8 local, as its local route does).
     pub fn has_addr(&self, ip: IpAddr) -> bool {
+        if self.uplink && netstack::link_addr().is_some_and(|a| IpAddr::V4(a) == ip) {
+            return true;
+        }
         self.lo.state().addrs.iter().any(|a| match (a.ip, ip) {
             (IpAddr::V4(mine), IpAddr::V4(v4)) => {
                 let mask = u32::MAX.checked_shl(32 - a.prefix as u32).unwrap_or(0);
@@ -308,9 +320,30 @@ impl Stack {
     }
 
     /// Whether a packet to `ip` can be delivered: to an address of this
-    /// host with `lo` up (`ENETUNREACH` otherwise).
+    /// host with `lo` up (`ENETUNREACH` otherwise). (Addresses beyond
+    /// the sandbox's link are [`Stack::via_link`].)
     pub fn reachable(&self, ip: IpAddr) -> bool {
         self.lo.state().up && self.has_addr(ip)
+    }
+
+    /// The sandbox's link, if this network has it.
+    pub fn link(&self) -> Option<netstack::LinkInfo> {
+        self.uplink.then(netstack::link).flatten()
+    }
+
+    /// Whether packets to `ip` go out through the sandbox's link.
+    pub fn via_link(&self, ip: IpAddr) -> bool {
+        self.uplink && netstack::routes(ip)
+    }
+
+    /// The source address a socket of this network sending to `dest`
+    /// (canonical) uses: the link's address through the link, else the
+    /// loopback address of the destination's family.
+    pub fn source_for(&self, dest: IpAddr) -> IpAddr {
+        match netstack::link_addr() {
+            Some(a) if self.via_link(dest) => IpAddr::V4(a),
+            _ => source_for(dest),
+        }
     }
 
     pub(crate) fn ports(&self, p: Proto) -> MutexGuard<'_, Ports> {

@@ -17,6 +17,7 @@ use vfs::{File, FileOps};
 use waiter::{events, Queue};
 
 use crate::ifaces::{IfAddr, LO_INDEX, LO_NAME, LO_TXQLEN};
+use crate::netstack::{LinkInfo, LINK_INDEX};
 use crate::{lock, Stack, AF_INET, AF_INET6, AF_NETLINK, AF_UNSPEC};
 
 pub const NETLINK_ROUTE: i32 = 0;
@@ -72,11 +73,13 @@ const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_LABEL: u16 = 3;
 const IFA_CACHEINFO: u16 = 6;
+const IFA_BROADCAST: u16 = 4;
 const IFA_FLAGS: u16 = 8;
 const IFA_F_PERMANENT: u32 = 0x80;
 
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
 const RTA_PRIORITY: u16 = 6;
 const RTA_PREFSRC: u16 = 7;
 const RTA_TABLE: u16 = 15;
@@ -85,6 +88,7 @@ const RTA_PREF: u16 = 20;
 const RT_TABLE_MAIN: u8 = 254;
 const RT_TABLE_LOCAL: u8 = 255;
 const RTPROT_KERNEL: u8 = 2;
+const RTPROT_BOOT: u8 = 3;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RT_SCOPE_LINK: u8 = 253;
 const RT_SCOPE_HOST: u8 = 254;
@@ -218,12 +222,27 @@ fn link_msg(stack: &Stack, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
 
 /// `RTM_NEWADDR` for one address of `lo`.
 fn addr_msg(a: IfAddr, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
+    addr_msg_on(a, LO_INDEX, "lo", RT_SCOPE_HOST, None, seq, pid, flags)
+}
+
+/// `RTM_NEWADDR` for an address of interface `index` named `label`.
+#[allow(clippy::too_many_arguments)]
+fn addr_msg_on(
+    a: IfAddr,
+    index: i32,
+    label: &str,
+    scope: u8,
+    broadcast: Option<IpAddr>,
+    seq: u32,
+    pid: u32,
+    flags: u16,
+) -> Vec<u8> {
     let mut ifa = [0u8; 8];
     ifa[0] = family_of(a.ip);
     ifa[1] = a.prefix;
     ifa[2] = IFA_F_PERMANENT as u8;
-    ifa[3] = RT_SCOPE_HOST;
-    ifa[4..8].copy_from_slice(&(LO_INDEX as u32).to_le_bytes());
+    ifa[3] = scope;
+    ifa[4..8].copy_from_slice(&(index as u32).to_le_bytes());
     let mut cache = [0u8; 16];
     cache[..8].fill(0xff);
     let ip = ip_bytes(a.ip);
@@ -231,7 +250,14 @@ fn addr_msg(a: IfAddr, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
         .raw(&ifa)
         .attr(IFA_ADDRESS, &ip);
     let m = if a.ip.is_ipv4() {
-        m.attr(IFA_LOCAL, &ip).attr(IFA_LABEL, b"lo\0")
+        let mut l = label.as_bytes().to_vec();
+        l.push(0);
+        let m = m.attr(IFA_LOCAL, &ip);
+        let m = match broadcast {
+            Some(b) => m.attr(IFA_BROADCAST, &ip_bytes(b)),
+            None => m,
+        };
+        m.attr(IFA_LABEL, &l)
     } else {
         m
     };
@@ -240,7 +266,112 @@ fn addr_msg(a: IfAddr, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
         .done()
 }
 
-/// A route of the loopback-only tables.
+/// `RTM_NEWLINK` for the sandbox's link (`--network=sandbox`).
+fn link_msg_eth(l: &LinkInfo, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
+    const ARPHRD_ETHER: u16 = 1;
+    const IFF_BROADCAST: u32 = 0x2;
+    const IFF_MULTICAST: u32 = 0x1000;
+    const OPER_UP: u8 = 6;
+    let mut ifi = [0u8; 16];
+    ifi[2..4].copy_from_slice(&ARPHRD_ETHER.to_le_bytes());
+    ifi[4..8].copy_from_slice(&LINK_INDEX.to_le_bytes());
+    let f = crate::ifaces::IFF_UP
+        | IFF_BROADCAST
+        | crate::ifaces::IFF_RUNNING
+        | IFF_MULTICAST
+        | crate::ifaces::IFF_LOWER_UP;
+    ifi[8..12].copy_from_slice(&f.to_le_bytes());
+    let mut s64 = vec![0u8; 24 * 8];
+    s64[0..8].copy_from_slice(&l.rx.1.to_le_bytes());
+    s64[8..16].copy_from_slice(&l.tx.1.to_le_bytes());
+    s64[16..24].copy_from_slice(&l.rx.0.to_le_bytes());
+    s64[24..32].copy_from_slice(&l.tx.0.to_le_bytes());
+    let mut s32 = vec![0u8; 24 * 4];
+    for i in 0..4 {
+        let v = u64::from_le_bytes(s64[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        s32[i * 4..i * 4 + 4].copy_from_slice(&(v as u32).to_le_bytes());
+    }
+    let mut name = l.name.as_bytes().to_vec();
+    name.push(0);
+    Msg::new(RTM_NEWLINK, flags, seq, pid)
+        .raw(&ifi)
+        .attr(IFLA_IFNAME, &name)
+        .u32(IFLA_TXQLEN, LO_TXQLEN)
+        .u8(IFLA_OPERSTATE, OPER_UP)
+        .u8(IFLA_LINKMODE, 0)
+        .u32(IFLA_MTU, l.mtu)
+        .u32(IFLA_GROUP, 0)
+        .u32(IFLA_PROMISCUITY, 0)
+        .u32(IFLA_NUM_TX_QUEUES, 1)
+        .u32(IFLA_NUM_RX_QUEUES, 1)
+        .u8(IFLA_CARRIER, 1)
+        .attr(IFLA_QDISC, b"noqueue\0")
+        .attr(IFLA_ADDRESS, &l.mac)
+        .attr(IFLA_BROADCAST, &[0xff; 6])
+        .attr(IFLA_STATS64, &s64)
+        .attr(IFLA_STATS, &s32)
+        .done()
+}
+
+/// The link's address as `RTM_NEWADDR`.
+fn link_addr_msg(l: &LinkInfo, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
+    let a = IfAddr {
+        ip: IpAddr::V4(l.addr),
+        prefix: l.prefix,
+    };
+    let mask = u32::MAX.checked_shl(32 - l.prefix as u32).unwrap_or(0);
+    let bcast = IpAddr::V4(Ipv4Addr::from(u32::from(l.addr) | !mask));
+    let scope = RT_SCOPE_UNIVERSE;
+    addr_msg_on(a, LINK_INDEX, &l.name, scope, Some(bcast), seq, pid, flags)
+}
+
+/// The link's routes: the default route through its gateway and its
+/// subnet in the main table, its address and broadcast in the local one.
+fn link_routes(stack: &Stack) -> Vec<Route> {
+    let Some(l) = stack.link() else {
+        return Vec::new();
+    };
+    let mask = u32::MAX.checked_shl(32 - l.prefix as u32).unwrap_or(0);
+    let net = Ipv4Addr::from(u32::from(l.addr) & mask);
+    let bcast = Ipv4Addr::from(u32::from(l.addr) | !mask);
+    let me = IpAddr::V4(l.addr);
+    let route = |dst: Ipv4Addr, len, table, scope, ty, proto| Route {
+        family: AF_INET as u8,
+        dst: IpAddr::V4(dst),
+        dst_len: len,
+        table,
+        scope,
+        ty,
+        prefsrc: (len > 0).then_some(me),
+        priority: None,
+        oif: LINK_INDEX,
+        gateway: None,
+        proto,
+    };
+    let mut v = Vec::new();
+    if let Some(gw) = l.gateway {
+        let mut r = route(
+            Ipv4Addr::UNSPECIFIED,
+            0,
+            RT_TABLE_MAIN,
+            RT_SCOPE_UNIVERSE,
+            RTN_UNICAST,
+            RTPROT_BOOT,
+        );
+        r.gateway = Some(IpAddr::V4(gw));
+        v.push(r);
+    }
+    let (main, local) = (RT_TABLE_MAIN, RT_TABLE_LOCAL);
+    let (link, host) = (RT_SCOPE_LINK, RT_SCOPE_HOST);
+    v.push(route(net, l.prefix, main, link, RTN_UNICAST, RTPROT_KERNEL));
+    v.push(route(l.addr, 32, local, host, RTN_LOCAL, RTPROT_KERNEL));
+    if l.prefix < 31 {
+        v.push(route(bcast, 32, local, link, RTN_BROADCAST, RTPROT_KERNEL));
+    }
+    v
+}
+
+/// A route of the sandbox's tables.
 struct Route {
     family: u8,
     dst: IpAddr,
@@ -250,15 +381,18 @@ struct Route {
     ty: u8,
     prefsrc: Option<IpAddr>,
     priority: Option<u32>,
+    oif: i32,
+    gateway: Option<IpAddr>,
+    proto: u8,
 }
 
 fn routes(stack: &Stack) -> Vec<Route> {
+    let mut v = link_routes(stack);
     let lo = &stack.lo;
     let st = lo.state();
     if !st.up {
-        return Vec::new();
+        return v;
     }
-    let mut v = Vec::new();
     for a in &st.addrs {
         match a.ip {
             IpAddr::V4(v4) => {
@@ -274,6 +408,9 @@ fn routes(stack: &Stack) -> Vec<Route> {
                     ty,
                     prefsrc: Some(a.ip),
                     priority: None,
+                    oif: LO_INDEX,
+                    gateway: None,
+                    proto: RTPROT_KERNEL,
                 };
                 if a.prefix < 32 {
                     v.push(local(net, a.prefix, RTN_LOCAL, RT_SCOPE_HOST));
@@ -295,6 +432,9 @@ fn routes(stack: &Stack) -> Vec<Route> {
                         ty: RTN_UNICAST,
                         prefsrc: None,
                         priority: Some(256),
+                        oif: LO_INDEX,
+                        gateway: None,
+                        proto: RTPROT_KERNEL,
                     });
                 }
                 v.push(Route {
@@ -306,6 +446,9 @@ fn routes(stack: &Stack) -> Vec<Route> {
                     ty: RTN_LOCAL,
                     prefsrc: None,
                     priority: Some(0),
+                    oif: LO_INDEX,
+                    gateway: None,
+                    proto: RTPROT_KERNEL,
                 });
             }
         }
@@ -315,30 +458,24 @@ fn routes(stack: &Stack) -> Vec<Route> {
 
 fn route_msg(r: &Route, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
     let rtm = [
-        r.family,
-        r.dst_len,
-        0,
-        0,
-        r.table,
-        RTPROT_KERNEL,
-        r.scope,
-        r.ty,
-        0,
-        0,
-        0,
-        0,
+        r.family, r.dst_len, 0, 0, r.table, r.proto, r.scope, r.ty, 0, 0, 0, 0,
     ];
     let mut m = Msg::new(RTM_NEWROUTE, flags, seq, pid)
         .raw(&rtm)
-        .u32(RTA_TABLE, r.table as u32)
-        .attr(RTA_DST, &ip_bytes(r.dst));
+        .u32(RTA_TABLE, r.table as u32);
+    if r.dst_len > 0 {
+        m = m.attr(RTA_DST, &ip_bytes(r.dst));
+    }
     if let Some(p) = r.priority {
         m = m.u32(RTA_PRIORITY, p);
     }
     if let Some(s) = r.prefsrc {
         m = m.attr(RTA_PREFSRC, &ip_bytes(s));
     }
-    m = m.u32(RTA_OIF, LO_INDEX as u32);
+    if let Some(g) = r.gateway {
+        m = m.attr(RTA_GATEWAY, &ip_bytes(g));
+    }
+    m = m.u32(RTA_OIF, r.oif as u32);
     if r.family == AF_INET6 as u8 {
         m = m.u8(RTA_PREF, 0);
     }
@@ -373,20 +510,39 @@ fn ip_from(family: u8, b: &[u8]) -> Option<IpAddr> {
     }
 }
 
-/// Whether a link request names `lo` (by index or `IFLA_IFNAME`).
-fn names_lo(body: &[u8]) -> SysResult<()> {
+/// The interface a link request names: its index and `IFLA_IFNAME`
+/// (`None` for a request too short).
+fn link_named(body: &[u8]) -> Option<(i32, Option<Vec<u8>>)> {
     if body.len() < 16 {
-        return Err(Errno::EINVAL);
+        return None;
     }
     let index = i32::from_le_bytes([body[4], body[5], body[6], body[7]]);
     let name = attrs(body, 16)
         .into_iter()
         .find(|(t, _)| *t == IFLA_IFNAME)
         .map(|(_, d)| d.split(|&b| b == 0).next().unwrap_or(&[]).to_vec());
+    Some((index, name))
+}
+
+/// Whether a link request names `lo` (by index or `IFLA_IFNAME`).
+fn names_lo(body: &[u8]) -> SysResult<()> {
+    let (index, name) = link_named(body).ok_or(Errno::EINVAL)?;
     match (index, name) {
         (LO_INDEX, _) => Ok(()),
         (0, Some(n)) if n == LO_NAME => Ok(()),
         _ => Err(Errno::ENODEV),
+    }
+}
+
+/// The sandbox's link, if a link request names it (by index or
+/// `IFLA_IFNAME`).
+fn names_link(stack: &Stack, body: &[u8]) -> Option<LinkInfo> {
+    let l = stack.link()?;
+    let (index, name) = link_named(body)?;
+    match (index, name) {
+        (LINK_INDEX, _) => Some(l),
+        (0, Some(n)) if n == l.name.as_bytes() => Some(l),
+        _ => None,
     }
 }
 
@@ -686,18 +842,32 @@ fn handle(
     match ty {
         NLMSG_NOOP => Ok(()),
         RTM_GETLINK if dump => {
-            if family == AF_UNSPEC || family == libc::AF_PACKET {
+            // Every family without a link dump of its own falls back to
+            // the generic one (`ip -4 addr` asks with AF_INET); bridges
+            // list their ports (none here).
+            if family != libc::AF_BRIDGE {
                 out.push(link_msg(stack, seq, pid, NLM_F_MULTI));
+                if let Some(l) = stack.link() {
+                    out.push(link_msg_eth(&l, seq, pid, NLM_F_MULTI));
+                }
             }
             out.push(done_msg(seq, pid));
             Ok(())
         }
         RTM_GETLINK => {
+            if let Some(l) = names_link(stack, body) {
+                out.push(link_msg_eth(&l, seq, pid, 0));
+                return Ok(());
+            }
             names_lo(body)?;
             out.push(link_msg(stack, seq, pid, 0));
             Ok(())
         }
         RTM_NEWLINK | RTM_SETLINK => {
+            if names_link(stack, body).is_some() {
+                // The stack owns the link as it was taken over.
+                return Err(Errno::EPERM);
+            }
             names_lo(body)?;
             let ifi_flags = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
             let change = u32::from_le_bytes([body[12], body[13], body[14], body[15]]);
@@ -728,6 +898,12 @@ fn handle(
                     batch.extend(addr_msg(a, seq, pid, NLM_F_MULTI));
                 }
             }
+            if let Some(l) = stack
+                .link()
+                .filter(|_| family == AF_UNSPEC || family == AF_INET)
+            {
+                batch.extend(link_addr_msg(&l, seq, pid, NLM_F_MULTI));
+            }
             if !batch.is_empty() {
                 out.push(batch);
             }
@@ -746,6 +922,9 @@ fn handle(
                 .find(|(t, _)| *t == IFA_LOCAL)
                 .or_else(|| at.iter().find(|(t, _)| *t == IFA_ADDRESS))
                 .and_then(|(_, d)| ip_from(fam, d));
+            if index == LINK_INDEX && stack.link().is_some() {
+                return Err(Errno::EPERM);
+            }
             if index != LO_INDEX {
                 return Err(Errno::ENODEV);
             }
@@ -783,6 +962,28 @@ fn handle(
                 .find(|(t, _)| *t == RTA_DST)
                 .and_then(|(_, d)| ip_from(fam, d))
                 .ok_or(Errno::EINVAL)?;
+            if let (true, Some(l)) = (stack.via_link(dst), stack.link()) {
+                let mask = u32::MAX.checked_shl(32 - l.prefix as u32).unwrap_or(0);
+                let on_link = match dst {
+                    IpAddr::V4(v4) => u32::from(v4) & mask == u32::from(l.addr) & mask,
+                    IpAddr::V6(_) => false,
+                };
+                let r = Route {
+                    family: fam,
+                    dst,
+                    dst_len: 32,
+                    table: RT_TABLE_MAIN,
+                    scope: RT_SCOPE_UNIVERSE,
+                    ty: RTN_UNICAST,
+                    prefsrc: Some(IpAddr::V4(l.addr)),
+                    priority: None,
+                    oif: LINK_INDEX,
+                    gateway: l.gateway.filter(|_| !on_link).map(IpAddr::V4),
+                    proto: RTPROT_BOOT,
+                };
+                out.push(route_msg(&r, seq, pid, 0));
+                return Ok(());
+            }
             if !stack.reachable(dst) {
                 return Err(Errno::ENETUNREACH);
             }
@@ -795,6 +996,9 @@ fn handle(
                 ty: RTN_LOCAL,
                 prefsrc: Some(crate::source_for(dst)),
                 priority: None,
+                oif: LO_INDEX,
+                gateway: None,
+                proto: RTPROT_KERNEL,
             };
             out.push(route_msg(&r, seq, pid, 0));
             Ok(())

@@ -19,12 +19,15 @@
 //! the syscall layer swaps it for a [`StackSocket`] (a `Driven` socket).
 //! A wildcard listener keeps its loopback side: it accepts from both.
 //!
-//! This first slice has IPv4 TCP only (UDP, IPv6 and the link in
-//! netlink, `SIOCGIF*` and `/proc/net` are not there yet).
+//! UDP sockets stay `InetSocket`s: one bound to the wildcard or the
+//! link's address gets a smoltcp UDP socket on its port ([`udp_open`]),
+//! whose datagrams are queued on it, and its datagrams beyond loopback
+//! leave through it ([`udp_send`]). Ping sockets (`crate::ping`) use
+//! smoltcp ICMP sockets. IPv4 only: no IPv6 on the link yet.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use abi::fs::Stat;
@@ -32,7 +35,7 @@ use abi::{Errno, SysResult};
 use mm::MemoryManager;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Checksum, Device, DeviceCapabilities, Medium, RxToken, TxToken};
-use smoltcp::socket::tcp;
+use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
 use vfs::unix::Cred;
 use vfs::File;
@@ -42,18 +45,54 @@ use crate::driven::{Driven, Received, Timeouts};
 use crate::inet::InetSocket;
 use crate::{lock, AF_INET};
 
-/// The interface the sandbox took over.
-pub struct Link {
+/// The interface the sandbox took over, and its packet socket.
+struct Link {
+    info: LinkInfo,
+    fd: OwnedFd,
+}
+
+static PENDING: Mutex<Option<Link>> = Mutex::new(None);
+
+/// The link's interface index inside the sandbox (`lo` is 1).
+pub const LINK_INDEX: i32 = 2;
+
+/// The link as the sandbox sees it (`ip addr`, `/proc/net/dev`,
+/// `SIOCGIF*`): what [`take_over`] read, and the frames counted since.
+#[derive(Clone, Debug)]
+pub struct LinkInfo {
     pub name: String,
     pub mac: [u8; 6],
     pub mtu: u32,
     pub addr: Ipv4Addr,
     pub prefix: u8,
     pub gateway: Option<Ipv4Addr>,
-    fd: OwnedFd,
+    /// (bytes, packets) received and sent.
+    pub rx: (u64, u64),
+    pub tx: (u64, u64),
 }
 
-static PENDING: Mutex<Option<Link>> = Mutex::new(None);
+/// Frames through the link: rx bytes, rx packets, tx bytes, tx packets.
+static COUNTERS: [AtomicU64; 4] = [
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+];
+
+fn count(first: usize, len: usize) {
+    COUNTERS[first].fetch_add(len as u64, Ordering::Relaxed);
+    COUNTERS[first + 1].fetch_add(1, Ordering::Relaxed);
+}
+
+/// The sandbox's link, if it has the stack.
+pub fn link() -> Option<LinkInfo> {
+    let n = NET.get()?;
+    let c = |i: usize| COUNTERS[i].load(Ordering::Relaxed);
+    let mut l = n.info.clone();
+    l.rx = (c(0), c(1));
+    l.tx = (c(2), c(3));
+    Some(l)
+}
 
 fn fail(what: &str) -> String {
     format!("{what}: {}", std::io::Error::last_os_error())
@@ -190,12 +229,16 @@ pub fn take_over() -> Result<(), String> {
         return Err(fail("removing the address from the host's interface"));
     }
     *lock(&PENDING) = Some(Link {
-        name,
-        mac,
-        mtu,
-        addr,
-        prefix,
-        gateway,
+        info: LinkInfo {
+            name,
+            mac,
+            mtu,
+            addr,
+            prefix,
+            gateway,
+            rx: (0, 0),
+            tx: (0, 0),
+        },
         fd,
     });
     Ok(())
@@ -232,7 +275,9 @@ impl TxToken for Tx<'_> {
         let r = f(buf);
         // A frame the host cannot take now is dropped, as on a wire.
         // SAFETY: send reads len bytes of our buffer.
-        unsafe { libc::send(self.0.as_raw_fd(), buf.as_ptr().cast(), len, 0) };
+        if unsafe { libc::send(self.0.as_raw_fd(), buf.as_ptr().cast(), len, 0) } > 0 {
+            count(2, len);
+        }
         r
     }
 }
@@ -268,6 +313,7 @@ impl Device for PacketDev {
             if sll.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
+            count(0, n as usize);
             return Some((Rx(&buf[..n as usize]), Tx(fd, tx)));
         }
     }
@@ -290,12 +336,23 @@ impl Device for PacketDev {
     }
 }
 
+/// A sandbox UDP socket's smoltcp side: the socket (an `InetSocket`,
+/// whose loopback traffic stays in the sentry) is bound to the wildcard
+/// or the link's address, so datagrams to its port on the link are
+/// queued on it.
+struct UdpBinding {
+    port: u16,
+    handle: SocketHandle,
+    sock: Weak<InetSocket>,
+}
+
 struct State {
     iface: Interface,
     dev: PacketDev,
     sockets: SocketSet<'static>,
     /// Sandbox sockets to wake after each run of the stack.
-    watchers: Vec<Weak<StackSocket>>,
+    watchers: Vec<Weak<dyn Driven>>,
+    udp: Vec<UdpBinding>,
     /// Connections closed by the sandbox, left to finish (FIN, TIME_WAIT)
     /// and removed when closed.
     orphans: Vec<SocketHandle>,
@@ -306,6 +363,8 @@ struct Net {
     /// Writing a byte wakes the stack's thread (its timers changed).
     wake: OwnedFd,
     addr: Ipv4Addr,
+    mtu: u32,
+    info: LinkInfo,
     epoch: std::time::Instant,
     next_port: AtomicU16,
 }
@@ -322,9 +381,11 @@ impl Net {
     }
 
     /// Runs the stack now (from a socket call, with the state locked):
-    /// sends what the call queued. Returns the sockets to wake (after
-    /// unlocking: a last reference may drop there).
-    fn run(&self, st: &mut State) -> Vec<Arc<StackSocket>> {
+    /// sends what the call queued. Returns the sockets to wake and the
+    /// datagrams to queue, for [`Woken::finish`] after unlocking (a
+    /// socket's own locks come after the stack's, and a last reference
+    /// may drop there).
+    fn run(&self, st: &mut State) -> Woken {
         let now = self.now();
         let State {
             iface,
@@ -344,8 +405,21 @@ impl Net {
             }
             !done
         });
+        let mut dgrams = Vec::new();
+        for b in &st.udp {
+            let u = sockets.get_mut::<udp::Socket>(b.handle);
+            while let Ok((data, meta)) = u.recv() {
+                if let (Some(s), IpAddress::Ipv4(ip)) = (b.sock.upgrade(), meta.endpoint.addr) {
+                    let from = SocketAddr::new(IpAddr::V4(ip), meta.endpoint.port);
+                    dgrams.push((s, data.to_vec(), from));
+                }
+            }
+        }
         st.watchers.retain(|w| w.strong_count() > 0);
-        st.watchers.iter().filter_map(Weak::upgrade).collect()
+        Woken {
+            sockets: st.watchers.iter().filter_map(Weak::upgrade).collect(),
+            dgrams,
+        }
     }
 
     fn kick(&self) {
@@ -362,21 +436,37 @@ impl Net {
             (r, woken)
         };
         self.kick();
-        for s in woken {
+        woken.finish();
+        r
+    }
+}
+
+/// What a run of the stack left to do once the stack is unlocked.
+struct Woken {
+    sockets: Vec<Arc<dyn Driven>>,
+    /// Datagrams that came for sandbox UDP sockets, with their senders.
+    dgrams: Vec<(Arc<InetSocket>, Vec<u8>, SocketAddr)>,
+}
+
+impl Woken {
+    fn finish(self) {
+        for (s, data, from) in self.dgrams {
+            s.deliver(data, from);
+        }
+        for s in self.sockets {
             s.queue().notify(events::ALL);
         }
-        r
     }
 }
 
 /// Starts the stack on the interface [`take_over`] took (no-op without
 /// one). After confinement; its thread blocks every signal.
 pub fn start() -> Result<(), String> {
-    let Some(link) = lock(&PENDING).take() else {
+    let Some(Link { info: link, fd }) = lock(&PENDING).take() else {
         return Ok(());
     };
     let mut dev = PacketDev {
-        fd: link.fd,
+        fd,
         mtu: link.mtu as usize,
         rx: vec![0u8; FRAME_MAX],
         tx: vec![0u8; FRAME_MAX],
@@ -408,10 +498,13 @@ pub fn start() -> Result<(), String> {
             dev,
             sockets: SocketSet::new(Vec::new()),
             watchers: Vec::new(),
+            udp: Vec::new(),
             orphans: Vec::new(),
         }),
         wake: wr,
         addr: link.addr,
+        mtu: link.mtu,
+        info: link,
         epoch,
         next_port: AtomicU16::new(49152),
     };
@@ -441,9 +534,7 @@ fn run_thread(pfd: i32, wake: OwnedFd) {
             let st = &mut *st;
             (woken, st.iface.poll_delay(now, &st.sockets))
         };
-        for s in woken {
-            s.queue().notify(events::ALL);
-        }
+        woken.finish();
         let ms = delay.map_or(1000, |d| d.total_millis().min(1000) as i32);
         let mut fds = [
             libc::pollfd {
@@ -467,10 +558,169 @@ fn run_thread(pfd: i32, wake: OwnedFd) {
     }
 }
 
-/// Whether the sandbox has this stack and `ip` is not loopback: a TCP
-/// connection to it goes through the stack.
+/// Whether the sandbox has this stack and `ip` is beyond it: not
+/// loopback and not the link's own address (which, as on Linux, is
+/// reached through loopback). Traffic to it goes through the stack.
 pub fn routes(ip: IpAddr) -> bool {
-    NET.get().is_some() && ip.is_ipv4() && !ip.is_loopback() && !ip.is_unspecified()
+    NET.get().is_some_and(|n| {
+        ip.is_ipv4() && !ip.is_loopback() && !ip.is_unspecified() && ip != IpAddr::V4(n.addr)
+    })
+}
+
+/// The link's IPv4 address, if the sandbox has the stack.
+pub fn link_addr() -> Option<Ipv4Addr> {
+    NET.get().map(|n| n.addr)
+}
+
+// ---------------------------------------------------------------------------
+// ICMP echo (ping sockets, `crate::ping`)
+// ---------------------------------------------------------------------------
+
+/// Wakes `w`'s queue after each run of the stack.
+pub(crate) fn watch(w: Weak<dyn Driven>) {
+    if let Ok(n) = net() {
+        lock(&n.state).watchers.push(w);
+    }
+}
+
+/// An ICMP socket receiving the echo replies for `ident` (`None`
+/// without the stack).
+pub(crate) fn icmp_open(ident: u16) -> Option<SocketHandle> {
+    let n = net().ok()?;
+    let buf = || {
+        icmp::PacketBuffer::new(
+            vec![icmp::PacketMetadata::EMPTY; UDP_PACKETS],
+            vec![0u8; UDP_PACKETS * 1024],
+        )
+    };
+    let mut s = icmp::Socket::new(buf(), buf());
+    s.bind(icmp::Endpoint::Ident(ident)).ok()?;
+    Some(lock(&n.state).sockets.add(s))
+}
+
+pub(crate) fn icmp_close(h: SocketHandle) {
+    if let Ok(n) = net() {
+        lock(&n.state).sockets.remove(h);
+    }
+}
+
+/// Sends ICMP message `data` (its checksum is computed) to `dest`.
+pub(crate) fn icmp_send(h: SocketHandle, data: &[u8], dest: Ipv4Addr) -> SysResult<()> {
+    let n = net()?;
+    if data.len() + 20 > n.mtu as usize {
+        return Err(Errno::EMSGSIZE);
+    }
+    n.with(|st| {
+        let s = st.sockets.get_mut::<icmp::Socket>(h);
+        s.send_slice(data, IpAddress::Ipv4(dest))
+            .map_err(|_| Errno::EAGAIN)
+    })
+}
+
+/// The next echo reply `h` got, with its sender (other messages for the
+/// identifier are dropped).
+pub(crate) fn icmp_recv(h: SocketHandle) -> Option<(Vec<u8>, Ipv4Addr)> {
+    let n = net().ok()?;
+    let mut st = lock(&n.state);
+    let s = st.sockets.get_mut::<icmp::Socket>(h);
+    while let Ok((data, IpAddress::Ipv4(from))) = s.recv() {
+        if data.first() == Some(&0) {
+            return Some((data.to_vec(), from));
+        }
+    }
+    None
+}
+
+pub(crate) fn icmp_ready(h: SocketHandle) -> bool {
+    net().is_ok_and(|n| lock(&n.state).sockets.get::<icmp::Socket>(h).can_recv())
+}
+
+pub(crate) fn icmp_set_ttl(h: SocketHandle, ttl: Option<u8>) {
+    if let Ok(n) = net() {
+        let mut st = lock(&n.state);
+        st.sockets.get_mut::<icmp::Socket>(h).set_hop_limit(ttl);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// UDP
+// ---------------------------------------------------------------------------
+
+const UDP_PACKETS: usize = 64;
+const UDP_BYTES: usize = 256 << 10;
+
+/// Datagrams to `port` on the link go to `sock` (bound to the wildcard
+/// or the link's address).
+pub fn udp_open(port: u16, sock: Weak<InetSocket>) {
+    let Ok(n) = net() else { return };
+    n.with(|st| {
+        prune_udp(st);
+        let buf = || {
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                vec![0u8; UDP_BYTES],
+            )
+        };
+        let mut u = udp::Socket::new(buf(), buf());
+        if u.bind(port).is_ok() {
+            let handle = st.sockets.add(u);
+            st.udp.push(UdpBinding { port, handle, sock });
+        }
+    });
+}
+
+/// `sock` no longer receives from the link (closed or unbound).
+pub fn udp_close(sock: &InetSocket) {
+    let Ok(n) = net() else { return };
+    let mut st = lock(&n.state);
+    let st = &mut *st;
+    st.udp.retain(|b| {
+        let mine = std::ptr::eq(b.sock.as_ptr(), sock);
+        if mine {
+            st.sockets.remove(b.handle);
+        }
+        !mine
+    });
+    prune_udp(st);
+}
+
+/// Drops the bindings of sockets that are gone.
+fn prune_udp(st: &mut State) {
+    let sockets = &mut st.sockets;
+    st.udp.retain(|b| {
+        let live = b.sock.strong_count() > 0;
+        if !live {
+            sockets.remove(b.handle);
+        }
+        live
+    });
+}
+
+/// Sends a datagram from `port` (a port with a binding: `EINVAL`
+/// otherwise, as Linux for a loopback source) to `dest` through the
+/// link. A datagram that does not fit an unfragmented frame is
+/// `EMSGSIZE` (the stack does not fragment); one the full send queue
+/// cannot take is dropped, as by a full device queue.
+pub fn udp_send(port: u16, dest: SocketAddr, data: &[u8]) -> SysResult<usize> {
+    let n = net()?;
+    let IpAddr::V4(ip) = dest.ip() else {
+        return Err(Errno::ENETUNREACH);
+    };
+    let mtu = n.mtu as usize;
+    if data.len() + 28 > mtu {
+        return Err(Errno::EMSGSIZE);
+    }
+    let to = IpEndpoint::new(IpAddress::Ipv4(ip), dest.port());
+    n.with(|st| {
+        let b = st
+            .udp
+            .iter()
+            .find(|b| b.port == port)
+            .ok_or(Errno::EINVAL)?;
+        let u = st.sockets.get_mut::<udp::Socket>(b.handle);
+        let _ = u.send_slice(data, to);
+        Ok(data.len())
+    })
 }
 
 /// Whether a wildcard listener also listens on the stack.
@@ -576,7 +826,8 @@ impl StackSocket {
             error: Mutex::new(None),
         });
         if let Ok(n) = net() {
-            lock(&n.state).watchers.push(Arc::downgrade(&s));
+            let w: Weak<dyn Driven> = Arc::downgrade(&s) as Weak<StackSocket>;
+            lock(&n.state).watchers.push(w);
         }
         s
     }

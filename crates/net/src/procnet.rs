@@ -107,12 +107,22 @@ pub fn udp(stack: &Stack, family: i32) -> String {
 /// `/proc/net/dev`.
 pub fn dev(stack: &Stack) -> String {
     let (bytes, packets) = stack.lo.counters();
-    format!(
+    let mut out = String::from(
         "Inter-|   Receive                                                |  Transmit\n \
-         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n\
-         {:>6}:{bytes:8} {packets:7} {:4} {:4} {:4} {:5} {:10} {:9} {bytes:8} {packets:7} {:4} {:4} {:4} {:5} {:7} {:10}\n",
-        "lo", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-    )
+         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
+    );
+    let mut line = |name: &str, (rb, rp): (u64, u64), (tb, tp): (u64, u64)| {
+        let _ = writeln!(
+            out,
+            "{name:>6}:{rb:8} {rp:7} {:4} {:4} {:4} {:5} {:10} {:9} {tb:8} {tp:7} {:4} {:4} {:4} {:5} {:7} {:10}",
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        );
+    };
+    line("lo", (bytes, packets), (bytes, packets));
+    if let Some(l) = stack.link() {
+        line(&l.name, l.rx, l.tx);
+    }
+    out
 }
 
 /// `/proc/net/if_inet6`: the IPv6 addresses.
@@ -135,13 +145,38 @@ pub fn if_inet6(stack: &Stack) -> String {
     out
 }
 
-/// `/proc/net/route`: the IPv4 main table, which has no route on a
-/// loopback-only host (its routes are in the local table).
-pub fn route() -> String {
-    format!(
+/// `/proc/net/route`: the IPv4 main table: the link's default route and
+/// its subnet (a loopback-only sandbox has none: `lo`'s routes are in the
+/// local table).
+pub fn route(stack: &Stack) -> String {
+    let mut out = format!(
         "{:<127}\n",
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"
-    )
+    );
+    let Some(l) = stack.link() else {
+        return out;
+    };
+    // Addresses in the kernel's byte order, printed as one hex word.
+    let hex = |a: std::net::Ipv4Addr| format!("{:08X}", u32::from_le_bytes(a.octets()));
+    let mask = std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - l.prefix as u32).unwrap_or(0));
+    let net = std::net::Ipv4Addr::from(u32::from(l.addr) & u32::from(mask));
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let mut line = |dst, gw, flags: u32, mask| {
+        let text = format!(
+            "{}\t{}\t{}\t{flags:04X}\t0\t0\t0\t{}\t0\t0\t0",
+            l.name,
+            hex(dst),
+            hex(gw),
+            hex(mask)
+        );
+        let _ = writeln!(out, "{text:<127}");
+    };
+    // RTF_UP 1, RTF_GATEWAY 2.
+    if let Some(gw) = l.gateway {
+        line(any, gw, 3, any);
+    }
+    line(net, any, 1, mask);
+    out
 }
 
 /// The contents of `/proc/net/NAME` for `stack`.
@@ -158,7 +193,7 @@ pub fn file(stack: &Stack, name: &str) -> Option<String> {
         "udp6" => udp(stack, AF_INET6),
         "dev" => dev(stack),
         "if_inet6" => if_inet6(stack),
-        "route" => route(),
+        "route" => route(stack),
         "unix" => unix(),
         _ => return None,
     })

@@ -1031,7 +1031,18 @@ fn real_cases() -> Vec<RealCase> {
                 "/bin/sh",
                 "-c",
                 "ip addr show lo; ip link show lo; ip -6 route show dev lo; \
-                 ip route show table local dev lo; ip -6 route show table local dev lo",
+                 ip route show table local dev lo; ip -6 route show table local dev lo; \
+                 ip -4 addr show lo; ip -4 -o link show lo",
+            ],
+        ),
+        // ping answered by the sandbox's loopback (a ping socket inside;
+        // natively root's raw socket, as ping_group_range excludes root).
+        real(
+            "net_ping_loopback",
+            &[
+                "/bin/sh",
+                "-c",
+                "ping -c2 -i0.2 -W5 127.0.0.1 | grep -Eo 'ttl=64|2 received'",
             ],
         ),
         real("pty_bash_job_control", &["/usr/bin/python3", PTY_DRIVER, "jobs"]),

@@ -72,6 +72,10 @@ pub fn socket(t: &Task, family: i32, ty: i32, protocol: i32, flags: u32) -> SysR
     let proto = match (ty, protocol) {
         (SOCK_STREAM, 0 | net::IPPROTO_TCP) => Proto::Tcp,
         (SOCK_DGRAM, 0 | net::IPPROTO_UDP) => Proto::Udp,
+        (SOCK_DGRAM, net::ping::IPPROTO_ICMP) if family == AF_INET => {
+            let s = net::ping::PingSocket::new(task_stack(t), owner);
+            return Ok(net::driven::new_file(s, flags));
+        }
         (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
         // Raw and ICMP sockets need a packet layer the loopback does not
         // have yet.

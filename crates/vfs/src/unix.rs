@@ -546,6 +546,33 @@ impl Socket {
         Ok(data.len())
     }
 
+    /// Queues a datagram that came from outside the sandbox's sockets (a
+    /// network stack's) on this datagram socket, as sent by `from`:
+    /// `EAGAIN` when the receive queue is over `limit` bytes (the caller
+    /// drops it, as a full socket buffer does).
+    pub fn deliver(&self, data: Vec<u8>, from: Addr, limit: usize) -> SysResult<()> {
+        {
+            let mut ends = self.ends();
+            let rx = &mut ends[self.side];
+            if rx.closed || rx.shutdown & RCV_SHUTDOWN != 0 {
+                return Err(Errno::EPIPE);
+            }
+            if rx.rx_charge >= limit {
+                return Err(Errno::EAGAIN);
+            }
+            let charge = data.len() + MSG_OVERHEAD;
+            rx.push(Msg {
+                data,
+                off: 0,
+                files: Vec::new(),
+                charge,
+                from: Some(from),
+            });
+        }
+        self.queue().notify(events::IN | events::RDNORM);
+        Ok(())
+    }
+
     /// Receives into `buf` (up to its length). `peek` leaves the data
     /// queued (files are then shared, not moved). `nonblock` only matters
     /// for a shut-down datagram socket, which reports end-of-file to a

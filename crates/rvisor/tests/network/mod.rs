@@ -14,6 +14,12 @@
 //!   reaches a server on the host's side, a wildcard listener inside is
 //!   reached from its own loopback and from the host's side. The
 //!   namespace and the pair go when the test ends, whichever way.
+//! - `network_sandbox_udp_ping`: the same setup for UDP and ICMP: an
+//!   unconnected and a connected client inside get their datagrams echoed
+//!   by the host's side (senders, names and `select` readiness checked),
+//!   a wildcard server inside answers the host's side, a ping socket and
+//!   `ping -c1` reach the host's side, and `ip addr`, `/proc/net/dev` and
+//!   `/proc/net/route` inside show the veth's address and routes.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -30,11 +36,12 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
     type Case = fn(&str) -> Result<(), Failed>;
-    let cases: [(&str, Case); 4] = [
+    let cases: [(&str, Case); 5] = [
         ("network_host_server", host_server),
         ("network_host_client", host_client),
         ("network_none_refuses_host", none_refuses_host),
         ("network_sandbox_veth", sandbox_veth),
+        ("network_sandbox_udp_ping", sandbox_udp_ping),
     ];
     for platform in platforms {
         for (name, f) in cases {
@@ -438,4 +445,93 @@ fn sandbox_veth(platform: &str) -> Result<(), Failed> {
         &err,
         "hello from the host side\nloopback peer 127.0.0.1\noutside peer is the host side True\n",
     )
+}
+
+const UDP_PING: &str = "import select, socket, struct, subprocess, sys
+host, me, eport = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# The server first, so the host's side can reach it while the rest runs.
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+srv.bind(('0.0.0.0', 7000))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(10)
+u.sendto(b'query', (host, eport))
+d, a = u.recvfrom(100)
+print('unconnected', d.decode(), a == (host, eport), u.getsockname()[0])
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.connect((host, eport))
+print('connected name', c.getsockname()[0] == me, c.getpeername() == (host, eport))
+c.send(b'again')
+r, _, _ = select.select([c], [], [], 10)
+print('readable', r == [c], c.recv(100).decode())
+r, _, _ = select.select([srv], [], [], 10)
+d, a = srv.recvfrom(100)
+srv.sendto(d.upper(), a)
+print('server got', d.decode(), 'from the host side', a[0] == host)
+p = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+p.settimeout(10)
+p.sendto(struct.pack('!BBHHH', 8, 0, 0, 0, 7) + b'payload', (host, 0))
+d, a = p.recvfrom(100)
+print('echo reply', d[0], struct.unpack('!H', d[6:8])[0], d[8:].decode(), a[0] == host)
+r = subprocess.run(['ping', '-c1', '-W5', host], capture_output=True, text=True)
+print('ping', r.returncode, '1 received' in r.stdout)
+out = subprocess.run(['ip', '-4', 'addr'], capture_output=True, text=True).stdout
+print('ip addr', ('inet ' + me + '/24') in out)
+dev = open('/proc/net/dev').read()
+route = open('/proc/net/route').read().splitlines()
+print('interfaces', len(dev.splitlines()) - 2, 'routes', len(route) - 1)
+";
+
+fn sandbox_udp_ping(platform: &str) -> Result<(), Failed> {
+    let tag = if platform == "trap" { 3 } else { 4 };
+    let v = VethNs::new(tag)?;
+    // The host's side: an echo server (upper case) for the clients
+    // inside, and a client of the server inside, both bounded.
+    let echo = UdpSocket::bind((v.host_ip.as_str(), 0)).map_err(|e| format!("bind: {e}"))?;
+    let eport = echo.local_addr().map_err(|e| format!("{e}"))?.port();
+    let _ = echo.set_read_timeout(Some(Duration::from_millis(200)));
+    let cl = UdpSocket::bind((v.host_ip.as_str(), 0)).map_err(|e| format!("bind: {e}"))?;
+    let _ = cl.set_read_timeout(Some(Duration::from_millis(200)));
+    let inside = format!("{}:7000", v.ns_ip);
+    let host = thread::spawn(move || -> (usize, String) {
+        let start = Instant::now();
+        let (mut echoed, mut answer) = (0, String::new());
+        let mut buf = [0u8; 100];
+        while start.elapsed() < DEADLINE && (echoed < 2 || answer.is_empty()) {
+            if let Ok((n, from)) = echo.recv_from(&mut buf) {
+                let _ = echo.send_to(&buf[..n].to_ascii_uppercase(), from);
+                echoed += 1;
+            }
+            if answer.is_empty() {
+                let _ = cl.send_to(b"hello inside", &inside);
+                if let Ok(n) = cl.recv(&mut buf) {
+                    answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+                }
+            }
+        }
+        (echoed, answer)
+    });
+    let ep = eport.to_string();
+    let sb = Sandbox::start_in(
+        Some(&v.ns),
+        platform,
+        "sandbox",
+        &["python3", "-c", UDP_PING, &v.host_ip, &v.ns_ip, &ep],
+    )?;
+    let (status, out, err) = sb.finish();
+    let (echoed, answer) = host.join().map_err(|_| "host thread panicked")?;
+    if echoed < 2 || answer != "HELLO INSIDE" {
+        return Err(format!(
+            "the host's side echoed {echoed} datagrams and got {answer:?} from the server inside\nsandbox status: {status:?}\nstdout: {out:?}\nstderr:\n{err}"
+        )
+        .into());
+    }
+    let want = "unconnected QUERY True 0.0.0.0\n\
+        connected name True True\n\
+        readable True AGAIN\n\
+        server got hello inside from the host side True\n\
+        echo reply 0 7 payload True\n\
+        ping 0 True\n\
+        ip addr True\n\
+        interfaces 2 routes 2\n";
+    expect("UDP and ICMP over the veth", status, &out, &err, want)
 }
