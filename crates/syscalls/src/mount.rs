@@ -101,6 +101,15 @@ fn new_fs(
             Dentry::new(b"/", None, k.vfs.devpts.dir_inode()),
             Super::new("devpts", source, 0x22, "gid=5,mode=620,ptmxmode=000", ro),
         ),
+        "mqueue" => (
+            kernel::ipc::mqueue::fs_root(&lock(&t.shared.ns).ipc.ns),
+            Super::new("mqueue", source, kernel::ipc::mqueue::DEV_MQUEUE, "", ro),
+        ),
+        // The sandbox's one cgroup (read-only files, as `/sys/fs/cgroup`).
+        "cgroup2" => (
+            kernel::sysfs::build(k).1,
+            Super::new("cgroup2", source, vfs::inode::DEV_CGROUP, "", ro),
+        ),
         _ => return Err(Errno::ENODEV),
     })
 }
@@ -115,7 +124,8 @@ fn with_atime(flags: u64) -> u64 {
     }
 }
 
-/// `mount(2)`: new tmpfs, ramfs, proc, sysfs and devpts filesystems,
+/// `mount(2)`: new tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2
+/// filesystems,
 /// bind mounts (`MS_BIND`, `MS_REC`), remounts (flags of the mount with
 /// `MS_BIND`, of the filesystem too without), propagation changes
 /// (recorded and shown, not acted on) and `MS_MOVE`.

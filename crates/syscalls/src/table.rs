@@ -174,7 +174,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "sync", handler: Some(file::sync), status: Status::Full },
     Entry { name: "acct", handler: None, status: Status::Enosys },
     Entry { name: "settimeofday", handler: None, status: Status::Enosys },
-    Entry { name: "mount", handler: Some(mount::mount), status: Status::Partial("tmpfs, ramfs, proc, sysfs, devpts (the sandbox's one instance) and bind mounts; propagation types are recorded and shown, events do not propagate; mqueue and other types ENODEV; flags locked by a less privileged user namespace are not enforced") },
+    Entry { name: "mount", handler: Some(mount::mount), status: Status::Partial("tmpfs, ramfs, proc, sysfs, devpts (the sandbox's one instance), mqueue (the IPC namespace's queues as files; files cannot be created or removed in it, only through mq_open/mq_unlink), cgroup2 (the sandbox's one read-only cgroup) and bind mounts; propagation types are recorded and shown, events do not propagate; other types ENODEV; flags locked by a less privileged user namespace are not enforced") },
     Entry { name: "umount2", handler: Some(mount::umount2), status: Status::Partial("EBUSY from child mounts and from roots, working directories and open files of processes in the namespace; MNT_FORCE acts as a plain unmount") },
     Entry { name: "swapon", handler: Some(crate::admin::swapon), status: Status::Partial("regular files only (no block devices); the header is checked as Linux does but holes are not, and the file is not locked against writes while enabled; the area is listed in /proc/swaps and counted in SwapTotal/SwapFree but never used: the sandbox's memory is not swapped") },
     Entry { name: "swapoff", handler: Some(crate::admin::swapoff), status: Status::Full },

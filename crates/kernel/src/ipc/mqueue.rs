@@ -21,8 +21,8 @@ pub const MQ_PRIO_MAX: u32 = 32768;
 /// `HARD_MSGSIZEMAX`).
 const HARD_MSGMAX: i64 = 65536;
 const HARD_MSGSIZEMAX: i64 = 16 << 20;
-/// Device number of the (unmounted) mqueue filesystem.
-const DEV_MQUEUE: u64 = 0x13;
+/// Device number of the mqueue filesystem.
+pub const DEV_MQUEUE: u64 = 0x13;
 /// `si_code` of a message-queue notification.
 const SI_MESGQ: i32 = -3;
 
@@ -72,6 +72,30 @@ pub struct MsgQueue {
     mode: u32,
     state: Mutex<MqState>,
     queue: Queue,
+}
+
+impl MsgQueue {
+    /// What reading it gives: Linux's `QSIZE:` line.
+    fn text(&self) -> Vec<u8> {
+        let s = self.st();
+        let (pid, signo, kind) = match &s.notify {
+            Some(n) => (
+                n.pid,
+                n.signo,
+                if n.signo == 0 {
+                    SIGEV_NONE
+                } else {
+                    SIGEV_SIGNAL
+                },
+            ),
+            None => (0, 0, 0),
+        };
+        format!(
+            "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}\n",
+            s.bytes, kind, signo, pid
+        )
+        .into_bytes()
+    }
 }
 
 impl Drop for MsgQueue {
@@ -362,32 +386,11 @@ impl MqFile {
         }
         Ok(())
     }
-
-    fn text(&self) -> Vec<u8> {
-        let s = self.q.st();
-        let (pid, signo, kind) = match &s.notify {
-            Some(n) => (
-                n.pid,
-                n.signo,
-                if n.signo == 0 {
-                    SIGEV_NONE
-                } else {
-                    SIGEV_SIGNAL
-                },
-            ),
-            None => (0, 0, 0),
-        };
-        format!(
-            "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}\n",
-            s.bytes, kind, signo, pid
-        )
-        .into_bytes()
-    }
 }
 
 impl FileOps for MqFile {
     fn read(&self, _f: &File, buf: &mut [u8], off: u64) -> SysResult<usize> {
-        let t = self.text();
+        let t = self.q.text();
         let off = (off as usize).min(t.len());
         let n = buf.len().min(t.len() - off);
         buf[..n].copy_from_slice(&t[off..off + n]);
@@ -433,5 +436,58 @@ impl FileOps for MqFile {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+}
+
+/// The root of an mqueue filesystem (`mount -t mqueue`): a view of
+/// namespace `ns`'s queues, each a file that reads as its `QSIZE:` line,
+/// with the queue's owner and mode. Queues are made and removed through
+/// `mq_open`/`mq_unlink`; creating or removing files in the mount is
+/// refused.
+pub fn fs_root(ns: &Arc<IpcNamespace>) -> Arc<vfs::Dentry> {
+    let mut m = vfs::inode::Meta::new(S_IFDIR | 0o1777, 0, 0);
+    m.nlink = 2;
+    let dir = vfs::Inode::new(
+        vfs::inode::next_ino(),
+        DEV_MQUEUE,
+        m,
+        vfs::inode::Kind::SynthDir(Arc::new(QueueDir(Arc::downgrade(ns)))),
+    );
+    vfs::Dentry::new(b"/", None, dir)
+}
+
+struct QueueDir(Weak<IpcNamespace>);
+
+impl vfs::synth::SynthDir for QueueDir {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<vfs::Inode>> {
+        let ns = self.0.upgrade().ok_or(Errno::ENOENT)?;
+        let q = lock(&ns.mq.names).get(name).cloned().ok_or(Errno::ENOENT)?;
+        Ok(vfs::Inode::new(
+            q.ino,
+            DEV_MQUEUE,
+            vfs::inode::Meta::new(S_IFREG | q.mode, q.uid, q.gid),
+            vfs::inode::Kind::SynthFile(Arc::new(QueueText(Arc::downgrade(&q)))),
+        ))
+    }
+
+    fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
+        let Some(ns) = self.0.upgrade() else {
+            return Vec::new();
+        };
+        let names = lock(&ns.mq.names);
+        let mut v: Vec<_> = names
+            .iter()
+            .map(|(n, q)| (n.clone(), DT_REG, q.ino))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+struct QueueText(Weak<MsgQueue>);
+
+impl vfs::synth::SynthFile for QueueText {
+    fn generate(&self) -> SysResult<Vec<u8>> {
+        self.0.upgrade().map(|q| q.text()).ok_or(Errno::ENOENT)
     }
 }
