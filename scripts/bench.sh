@@ -104,6 +104,41 @@ mkdir -p "$WORK/dir50k" && (cd "$WORK/dir50k" && seq -f 'entry-%g' 1 50000 | xar
 	exit 1
 }
 
+# selected NAME: whether row NAME runs (BENCH_ONLY).
+selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
+# Inputs of the file-heavy rows (host files), made only for rows that run.
+if selected e2e_read_1g; then
+	dd if=/dev/urandom of="$WORK/file1g" bs=1M count=1024 status=none || {
+		note "cannot make $WORK/file1g"
+		exit 1
+	}
+fi
+# A git checkout of 10,000 files (100 directories of 100), committed.
+if selected e2e_git_status; then
+	(
+		mkdir -p "$WORK/repo" && cd "$WORK/repo" && git init -q . &&
+			for d in $(seq 0 99); do
+				mkdir "d$d" && for f in $(seq 0 99); do echo "file $d/$f" >"d$d/f$f.txt"; done
+			done &&
+			git add -A && git -c user.email=bench@rvisor -c user.name=bench commit -qm files
+	) || {
+		note "cannot make the git checkout in $WORK/repo"
+		exit 1
+	}
+fi
+# A 128 MiB tar archive of 2,048 files of 64 KiB.
+if selected e2e_tar_x; then
+	(
+		mkdir -p "$WORK/tarsrc" && cd "$WORK/tarsrc" &&
+			head -c $((128 << 20)) /dev/urandom | split -b 65536 -a 4 - part_ &&
+			cd "$WORK" && tar cf "$WORK/big.tar" tarsrc && rm -rf "$WORK/tarsrc"
+	) || {
+		note "cannot make $WORK/big.tar"
+		exit 1
+	}
+fi
+
 # ---------------------------------------------------------------- rvisor
 HAVE_RVISOR=1
 if [ "$BUILD" = 1 ]; then
@@ -549,6 +584,10 @@ BENCHES=(
 	"e2e_true|do /bin/true, per invocation|2|1"
 	"e2e_ls50k|do ls -f of a 50,000-entry directory into wc -l, per invocation|1|1"
 	"e2e_find_usr|do find /usr into wc -l, per invocation|1|1"
+	"e2e_read_1g|do dd of a 1 GiB host file to /dev/null (1 MiB reads), per invocation|1|1"
+	"e2e_write_1g|do dd of 1 GiB to a new host file (1 MiB writes; rvisor: --overlay=none), per invocation|1|1"
+	"e2e_git_status|do git status in a 10,000-file checkout, per invocation|1|1"
+	"e2e_tar_x|do tar x of a 128 MiB, 2,048-file archive into a host directory (rvisor: --overlay=none), per invocation|1|1"
 )
 
 # The @veth rows' network: a namespace with one end of a veth pair
@@ -604,10 +643,19 @@ run_once() {
 		e2e_true) what=(/bin/true) ;;
 		e2e_ls50k) what=(/bin/sh -c "ls -f $WORK/dir50k | wc -l") ;;
 		e2e_find_usr) what=(/bin/sh -c "find /usr | wc -l") ;;
+		e2e_read_1g) what=(dd if="$WORK/file1g" of=/dev/null bs=1M status=none) ;;
+		e2e_write_1g) what=(/bin/sh -c "dd if=/dev/zero of=$WORK/w1g bs=1M count=1024 status=none && rm -f $WORK/w1g") ;;
+		e2e_git_status) what=(git -C "$WORK/repo" status --porcelain) ;;
+		e2e_tar_x) what=(/bin/sh -c "d=\$(mktemp -d $WORK/x.XXXXXX) && tar xf $WORK/big.tar -C \$d && rm -rf \$d") ;;
+		esac
+		# Rows that write host files run with writes going through.
+		local -a extra=()
+		case "$name" in
+		e2e_write_1g | e2e_tar_x) extra=(--overlay=none) ;;
 		esac
 		case "$env" in
 		native) cmd=("$WORK/spawn_loop" "$iters" "${what[@]}") ;;
-		rvisor-*) cmd=("$WORK/spawn_loop" "$iters" "$RVISOR" do --platform "${env#rvisor-}" -- "${what[@]}") ;;
+		rvisor-*) cmd=("$WORK/spawn_loop" "$iters" "$RVISOR" do --platform "${env#rvisor-}" "${extra[@]}" -- "${what[@]}") ;;
 		runsc) cmd=("$WORK/spawn_loop" "$iters" "${RUNSC_CMD[@]}" "${what[@]}") ;;
 		esac
 	else

@@ -213,6 +213,8 @@ pub const SYSFS_MAGIC: i64 = 0x6265_6572;
 pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 pub const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 pub const PIPEFS_MAGIC: i64 = 0x5049_5045;
+pub const RAMFS_MAGIC: i64 = 0x8584_58f6;
+pub const MQUEUE_MAGIC: i64 = 0x1980_0202;
 
 /// Header of a `struct linux_dirent64` record; the name follows.
 #[repr(C)]

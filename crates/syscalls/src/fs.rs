@@ -279,6 +279,8 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     util::write_obj(t, a[4], &sx).map(|_| 0)
 }
 
+/// `statfs` of what has no mount (pipes, sockets, anonymous files), by
+/// device number.
 fn statfs_for(dev: u64) -> StatFs {
     let type_ = match dev {
         DEV_PROC => PROC_SUPER_MAGIC,
@@ -299,20 +301,83 @@ fn statfs_for(dev: u64) -> StatFs {
         fsid: [0, 0],
         namelen: 255,
         frsize: 4096,
-        flags: 0x20, // ST_RELATIME
+        flags: ST_VALID,
         spare: [0; 4],
     }
+}
+
+/// `f_flags`: always valid, plus the mount's flags.
+const ST_VALID: i64 = 0x20;
+const ST_RELATIME: i64 = 0x1000;
+
+/// `statfs` of the filesystem `d` is on, as the mount it is reached
+/// through says: its type's magic number (Linux's), a tmpfs's size
+/// limit and what its files take, a volume's host filesystem, the
+/// mount's flags.
+fn statfs_of(t: &Task, d: &Arc<Dentry>) -> SysResult<StatFs> {
+    use vfs::mount::*;
+    let Some(m) = mount_of(d) else {
+        return Ok(statfs_for(d.inode.dev));
+    };
+    // `/dev/pts` is the sandbox's one devpts instance, inside `/dev`
+    // unless mounted apart.
+    let devpts = d.inode.dev == vfs::tty::devpts::DEV_DEVPTS;
+    let mut st = match m.sb.fstype.as_str() {
+        "9p" => match t.kernel.vfs.volume_statfs(d) {
+            Some(r) => r?,
+            None => statfs_for(d.inode.dev),
+        },
+        fstype => {
+            let mut st = statfs_for(d.inode.dev);
+            st.type_ = match fstype {
+                _ if devpts => DEVPTS_SUPER_MAGIC,
+                "tmpfs" => TMPFS_MAGIC,
+                "ramfs" => RAMFS_MAGIC,
+                "proc" => PROC_SUPER_MAGIC,
+                "sysfs" => SYSFS_MAGIC,
+                "devpts" => DEVPTS_SUPER_MAGIC,
+                "cgroup2" => CGROUP2_SUPER_MAGIC,
+                "mqueue" => MQUEUE_MAGIC,
+                _ => OVERLAYFS_SUPER_MAGIC,
+            };
+            if let Some(sp) = m.root.inode.space.get() {
+                st.blocks = sp.limit / 4096;
+                st.bfree = sp.limit.saturating_sub(sp.used()) / 4096;
+                st.bavail = st.bfree;
+            }
+            st
+        }
+    };
+    let f = flags_of(d);
+    st.flags = ST_VALID
+        | (f & (MS_RDONLY
+            | MS_NOSUID
+            | MS_NODEV
+            | MS_NOEXEC
+            | MS_SYNCHRONOUS
+            | MS_MANDLOCK
+            | MS_NOATIME
+            | MS_NODIRATIME)) as i64;
+    if f & MS_RELATIME != 0 {
+        st.flags |= ST_RELATIME;
+    }
+    Ok(st)
 }
 
 pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let p = path(t, a[0])?;
     let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
-    util::write_obj(t, a[1], &statfs_for(d.inode.dev)).map(|_| 0)
+    let st = statfs_of(t, &d)?;
+    util::write_obj(t, a[1], &st).map(|_| 0)
 }
 
 pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let st = file(t, a[0])?.stat()?;
-    util::write_obj(t, a[1], &statfs_for(st.dev)).map(|_| 0)
+    let f = file(t, a[0])?;
+    let st = match &f.dentry {
+        Some(d) => statfs_of(t, d)?,
+        None => statfs_for(f.stat()?.dev),
+    };
+    util::write_obj(t, a[1], &st).map(|_| 0)
 }
 
 fn access_check(t: &mut Task, dirfd: u64, pathp: u64, mode: u64, flags: u32) -> SysResult<u64> {

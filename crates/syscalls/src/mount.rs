@@ -35,10 +35,39 @@ fn opt_string(t: &Task, addr: u64, max: usize) -> SysResult<Option<String>> {
     Ok(Some(String::from_utf8_lossy(&b).into_owned()))
 }
 
+/// What a tmpfs's options say.
+struct TmpfsOpts {
+    mode: u32,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    /// `size=` in bytes (0 or absent: no limit but the sandbox's memory).
+    size: u64,
+    shown: String,
+}
+
+/// `size=N[k|m|g]` (`N%` of memory is taken as no limit).
+fn tmpfs_size(v: &str) -> SysResult<u64> {
+    if let Some(pct) = v.strip_suffix('%') {
+        pct.parse::<u64>().map_err(|_| Errno::EINVAL)?;
+        return Ok(0);
+    }
+    let (num, mul) = match v.as_bytes().last() {
+        Some(b'k' | b'K') => (&v[..v.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&v[..v.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or(Errno::EINVAL)
+}
+
 /// The options of a new tmpfs/ramfs (`mode=`, `uid=`, `gid=`, `size=`
-/// ...): the root directory's mode and owner, and the text shown.
-fn tmpfs_opts(data: &str) -> SysResult<(u32, Option<u32>, Option<u32>, String)> {
-    let (mut mode, mut uid, mut gid) = (0o1777, None, None);
+/// ...): the root directory's mode and owner, the size limit, and the
+/// text shown.
+fn tmpfs_opts(data: &str) -> SysResult<TmpfsOpts> {
+    let (mut mode, mut uid, mut gid, mut size) = (0o1777, None, None, 0);
     let mut shown = Vec::new();
     for o in data.split(',').filter(|o| !o.is_empty()) {
         let (k, v) = o.split_once('=').unwrap_or((o, ""));
@@ -48,12 +77,19 @@ fn tmpfs_opts(data: &str) -> SysResult<(u32, Option<u32>, Option<u32>, String)> 
             }
             "uid" => uid = Some(v.parse().map_err(|_| Errno::EINVAL)?),
             "gid" => gid = Some(v.parse().map_err(|_| Errno::EINVAL)?),
-            "size" | "nr_inodes" | "nr_blocks" | "huge" | "mpol" | "inode32" | "inode64" => {}
+            "size" => size = tmpfs_size(v)?,
+            "nr_inodes" | "nr_blocks" | "huge" | "mpol" | "inode32" | "inode64" => {}
             _ => return Err(Errno::EINVAL),
         }
         shown.push(o.to_string());
     }
-    Ok((mode, uid, gid, shown.join(",")))
+    Ok(TmpfsOpts {
+        mode,
+        uid,
+        gid,
+        size,
+        shown: shown.join(","),
+    })
 }
 
 /// A new, empty tmpfs (or ramfs) with options `data` (`tmpfs_opts`):
@@ -66,15 +102,19 @@ pub fn new_tmpfs(
     ro: bool,
     owner: (u32, u32),
 ) -> SysResult<(Arc<Dentry>, Arc<Super>)> {
-    let (mode, uid, gid, shown) = tmpfs_opts(data)?;
+    let o = tmpfs_opts(data)?;
     let dev = vfs::inode::next_dev();
-    let inode = Inode::new_dir(dev, if fstype == "ramfs" { 0o755 } else { mode }, None);
+    let inode = Inode::new_dir(dev, if fstype == "ramfs" { 0o755 } else { o.mode }, None);
     inode.update_meta(|m| {
-        m.uid = uid.unwrap_or(owner.0);
-        m.gid = gid.unwrap_or(owner.1);
+        m.uid = o.uid.unwrap_or(owner.0);
+        m.gid = o.gid.unwrap_or(owner.1);
     });
+    // ramfs has no limit (it takes the option and ignores it).
+    if o.size != 0 && fstype == "tmpfs" {
+        let _ = inode.space.set(vfs::inode::Space::new(o.size));
+    }
     let root = Dentry::new(b"/", None, inode);
-    Ok((root, Super::new(fstype, source, dev, &shown, ro)))
+    Ok((root, Super::new(fstype, source, dev, &o.shown, ro)))
 }
 
 /// A new filesystem instance of type `fstype`: its root and superblock.

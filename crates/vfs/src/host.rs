@@ -136,6 +136,11 @@ impl HostRoot {
         self.gofer.removexattr(rel.as_bytes(), name)
     }
 
+    /// The host filesystem's `statfs` of the top directory.
+    pub fn statfs(&self) -> SysResult<gofer::proto::StatFs> {
+        self.gofer.statfs(b"")
+    }
+
     pub fn fsync(&self, rel: &str, data_only: bool) -> SysResult<()> {
         self.gofer.fsync(rel.as_bytes(), data_only)
     }

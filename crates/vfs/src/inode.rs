@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use abi::fs::*;
 use abi::time::Timespec;
@@ -139,6 +139,19 @@ pub struct Inode {
     /// Mounts whose root or mountpoint this is, in any namespace: while 0,
     /// a path walk need not ask the namespace (`mount.rs`).
     pub mounts: AtomicU32,
+    /// The size-limited filesystem this inode's bytes count against, if
+    /// any (set when it is made in one; see [`Space`]).
+    pub space: OnceLock<Arc<Space>>,
+    /// Bytes charged to `space` for this file.
+    charged: AtomicU64,
+}
+
+impl Drop for Inode {
+    fn drop(&mut self) {
+        if let Some(sp) = self.space.get() {
+            sp.release(*self.charged.get_mut());
+        }
+    }
 }
 
 /// `F_SEAL_*` bits.
@@ -151,6 +164,52 @@ pub const F_SEAL_EXEC: u32 = 0x20;
 const SEALS_KNOWN: u32 = 0x3f;
 /// Marks an inode that takes seals.
 const SEALABLE: u32 = 1 << 31;
+
+/// The room of a size-limited filesystem (tmpfs `size=`), shared by its
+/// files. A file is charged for its bytes up to the end of its last
+/// write, in pages (holes below count), from when it grows until it
+/// shrinks or its inode goes.
+pub struct Space {
+    /// Bytes, a multiple of the page size.
+    pub limit: u64,
+    used: AtomicU64,
+}
+
+impl Space {
+    pub fn new(limit: u64) -> Arc<Space> {
+        Arc::new(Space {
+            limit: abi::page_up(limit).unwrap_or(!(abi::PAGE_SIZE - 1)),
+            used: AtomicU64::new(0),
+        })
+    }
+
+    /// Bytes charged.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// Charges up to `want` bytes (pages); how many it got.
+    fn reserve(&self, want: u64) -> u64 {
+        let mut cur = self.used.load(Ordering::Acquire);
+        loop {
+            let got = want.min(self.limit.saturating_sub(cur));
+            if got == 0 {
+                return 0;
+            }
+            match self
+                .used
+                .compare_exchange(cur, cur + got, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return got,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    fn release(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+}
 
 /// Device numbers our filesystems report.
 pub const DEV_ROOT: u64 = 0x2a;
@@ -173,6 +232,8 @@ impl Inode {
             notify: Default::default(),
             seals: AtomicU32::new(0),
             mounts: AtomicU32::new(0),
+            space: OnceLock::new(),
+            charged: AtomicU64::new(0),
         })
     }
 
@@ -304,6 +365,7 @@ impl Inode {
     /// by page and stops at the first page piece that would end past the
     /// end of the file.
     pub fn check_write(&self, off: u64, len: u64) -> SysResult<u64> {
+        let len = self.charge(off, len)?;
         let s = self.seals.load(Ordering::Acquire);
         if s & SEALABLE == 0 {
             return Ok(len);
@@ -320,6 +382,61 @@ impl Inode {
             return Ok(ok.min(len));
         }
         Ok(len)
+    }
+
+    /// On a size-limited filesystem: charges what a write of `len` bytes
+    /// at `off` grows the file by; how many of them fit (`ENOSPC` when
+    /// none does).
+    fn charge(&self, off: u64, len: u64) -> SysResult<u64> {
+        let Some(sp) = self.space.get() else {
+            return Ok(len);
+        };
+        if len == 0 {
+            return Ok(0);
+        }
+        let want = abi::page_up(off.saturating_add(len)).ok_or(Errno::EFBIG)?;
+        loop {
+            let cur = self.charged.load(Ordering::Acquire);
+            if want <= cur {
+                return Ok(len);
+            }
+            let got = sp.reserve(want - cur);
+            if self
+                .charged
+                .compare_exchange(cur, cur + got, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                sp.release(got);
+                continue;
+            }
+            let room = (cur + got).saturating_sub(off);
+            return match room.min(len) {
+                0 => Err(Errno::ENOSPC),
+                n => Ok(n),
+            };
+        }
+    }
+
+    /// The file was cut to `len` bytes: what it was charged beyond goes
+    /// back to its filesystem.
+    pub fn uncharge_to(&self, len: u64) {
+        let Some(sp) = self.space.get() else {
+            return;
+        };
+        let keep = abi::page_up(len).unwrap_or(u64::MAX);
+        let mut cur = self.charged.load(Ordering::Acquire);
+        while cur > keep {
+            match self
+                .charged
+                .compare_exchange(cur, keep, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    sp.release(cur - keep);
+                    return;
+                }
+                Err(now) => cur = now,
+            }
+        }
     }
 
     /// Seals a change of size to `new` breaks (`EPERM`).

@@ -356,6 +356,27 @@ impl Vfs {
         self.mount_at(path, root, sb, flags)
     }
 
+    /// The host's `statfs` of the volume `d` is on (`None` for other
+    /// filesystems): a bind mount shows the host filesystem's type and
+    /// room, as on Linux.
+    pub fn volume_statfs(&self, d: &Arc<Dentry>) -> Option<SysResult<StatFs>> {
+        let layer = self.layer(d.inode.dev).filter(|l| l.dev != DEV_ROOT)?;
+        Some(layer.gofer.statfs().map(|h| StatFs {
+            type_: h.fs_type as i64,
+            bsize: h.bsize as i64,
+            blocks: h.blocks,
+            bfree: h.bfree,
+            bavail: h.bavail,
+            files: h.files,
+            ffree: h.ffree,
+            fsid: [0, 0],
+            namelen: h.namelen as i64,
+            frsize: h.frsize as i64,
+            flags: h.flags as i64,
+            spare: [0; 4],
+        }))
+    }
+
     /// The host layer whose inodes carry device number `dev`.
     fn layer(&self, dev: u64) -> Option<&HostLayer> {
         self.hosts.iter().find(|l| l.dev == dev)
@@ -1185,6 +1206,10 @@ impl Vfs {
         if dir.is_removed() {
             return Err(Errno::ENOENT);
         }
+        // Made in a size-limited filesystem: its bytes count there.
+        if let Some(sp) = dir.inode.space.get() {
+            let _ = inode.space.set(sp.clone());
+        }
         match self.lookup_child(dir, name) {
             Ok(_) => return Err(Errno::EEXIST),
             Err(Errno::ENOENT) => {}
@@ -1555,6 +1580,7 @@ impl Vfs {
                         if let FileData::Mem(o) = &*lock(data) {
                             if !o.is_empty() {
                                 o.truncate(0);
+                                inode.uncharge_to(0);
                             }
                             inode.touch_modified();
                         }
@@ -2044,6 +2070,7 @@ impl Vfs {
                 ops::copy_up(self, &d.inode, len == 0)?;
                 if let FileData::Mem(o) = &*lock(data) {
                     o.truncate(len);
+                    d.inode.uncharge_to(len);
                 }
                 d.inode.touch_modified();
                 inotify::event(d, inotify::IN_MODIFY, false);

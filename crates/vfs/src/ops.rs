@@ -240,7 +240,10 @@ impl FileOps for RegularOps {
     fn truncate(&self, f: &File, len: u64) -> SysResult<()> {
         self.inode.check_resize(len)?;
         match &mut *self.data() {
-            FileData::Mem(o) => o.truncate(len),
+            FileData::Mem(o) => {
+                o.truncate(len);
+                self.inode.uncharge_to(len);
+            }
             FileData::Host { size, cache, .. } if self.write_through => {
                 let fd = self.host_fd.as_ref().ok_or(Errno::EBADF)?;
                 let len_i = i64::try_from(len).map_err(|_| Errno::EFBIG)?;
