@@ -339,6 +339,16 @@ impl MemoryManager {
             .map(|(&s, v)| (s, v))
     }
 
+    /// What kind of mapping holds `addr`, for timing faults by class:
+    /// `(file, shared, stack)` (`file`: a named file's pages), or `None`
+    /// when nothing is mapped there.
+    pub fn mapping_kind(&self, addr: u64) -> Option<(bool, bool, bool)> {
+        let (_, v) = self.vma_at(addr)?;
+        let file = matches!(v.name, VmaName::File { .. });
+        let stack = v.growsdown || v.name == VmaName::Stack;
+        Some((file, v.shared, stack))
+    }
+
     /// The object-backed mappings ending after `from`, in address order:
     /// `(start, end, backing)`.
     pub fn backings_from(&self, from: u64) -> Vec<(u64, u64, Backing)> {

@@ -323,17 +323,14 @@ fn devnull() -> OwnedFd {
 
 /// The vDSO pages in the memory file plus a thread keeping the time data
 /// fresh.
-fn setup_vdso(
-    mf: &Arc<MemoryFile>,
-    calibration: std::thread::JoinHandle<vdso::TimeKeeper>,
-) -> Result<VdsoMapping, Errno> {
+fn setup_vdso(mf: &Arc<MemoryFile>, calibration: vdso::Calibration) -> Result<VdsoMapping, Errno> {
     let image = vdso::image();
     let image_obj = Arc::new(MemObject::new(mf.clone(), vdso::image_pages()));
     image_obj.write(0, image)?;
     image_obj.truncate(vdso::image_pages());
     let vvar = Arc::new(MemObject::new(mf.clone(), vdso::VVAR_SIZE));
     let (off, _) = vvar.range_at(0)?;
-    let mut tk = calibration.join().map_err(|_| Errno::EAGAIN)?;
+    let mut tk = calibration.finish();
     // The vvar page was just allocated in the memory file and is only
     // written by this thread and the time keeper below.
     let page = mf.raw_ptr(off, vdso::VVAR_SIZE as usize) as usize;
@@ -517,6 +514,11 @@ fn stuck_test_hook() -> Option<(u64, std::time::Duration)> {
 }
 
 pub fn run(mut o: DoOptions) -> u8 {
+    kernel::phases::init();
+    kernel::phases::mark("start: options parsed");
+    // The TSC's rate is measured across the start-up below rather than
+    // by a wait (see `setup_vdso`).
+    let calibration = vdso::TimeKeeper::begin();
     if let Some(name) = &o.platform {
         if !platform::PLATFORMS.contains(&name.as_str()) {
             eprintln!(
@@ -579,6 +581,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
     };
     let gofer_pid = gofer.pid;
+    kernel::phases::mark("start: gofer forked");
     let host_root = if write_through {
         HostRoot::connect_writable(gofer.sock)
     } else {
@@ -629,6 +632,9 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     }
+    kernel::phases::mark(
+        "start: host files opened, namespaces entered, root pivoted, privileges dropped",
+    );
     let forwarded = block_forwarded_signals();
     net::set_mode(o.network);
     if o.network == net::Mode::Host {
@@ -647,10 +653,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         crate::terminal::restore();
         let _ = std::io::stdout().flush();
     });
-    // Measuring the TSC's rate takes ~2 ms of waiting: meanwhile the
-    // platform and the root are set up. (After the mask above, which the
-    // thread inherits.)
-    let calibration = std::thread::spawn(vdso::TimeKeeper::new);
+    kernel::phases::mark("start: network, gofer watcher");
     let mf = match disk_memory {
         Some(fd) => MemoryFile::on_disk(fd, MEMORY_FILE_SIZE),
         None => MemoryFile::new(MEMORY_FILE_SIZE),
@@ -673,6 +676,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     };
+    kernel::phases::mark("start: memory file, platform chosen");
     // Stubs made from now on come from a process forked here, before the
     // sentry installs its seccomp filter (this thread lives as long as the
     // sandbox).
@@ -680,10 +684,12 @@ pub fn run(mut o: DoOptions) -> u8 {
         eprintln!("rvisor: cannot start the stub factory: {}", describe(e));
         return 125;
     }
+    kernel::phases::mark("start: stub factory forked");
     let vfs = match Vfs::with_host_root(Some(host_root), mf.clone()) {
         Ok(v) => v,
         Err(e) => return bad_root(e),
     };
+    kernel::phases::mark("start: root file system");
     let vdso = match setup_vdso(&mf, calibration) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -691,6 +697,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             None
         }
     };
+    kernel::phases::mark("start: vDSO (TSC calibration finished)");
     let kernel = Kernel::new(
         platform,
         mf.clone(),
@@ -736,6 +743,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
         _ => "/".into(),
     };
+    kernel::phases::mark("start: kernel, mounts, watchdog");
     let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
     let (uid, gid, groups) = match o.user.clone() {
         Some(u) => u,
@@ -769,6 +777,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     }
+    kernel::phases::mark("start: command found, seccomp installed");
     let spec = InitSpec {
         path: &cmd,
         argv,
@@ -786,6 +795,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
         init.start().map(|_| None)
     });
+    kernel::phases::mark("start: init exec'd and started");
     match started {
         Ok(Some(status)) => return status,
         Ok(None) => {}
@@ -799,6 +809,8 @@ pub fn run(mut o: DoOptions) -> u8 {
     }
     forward_signals(&kernel, forwarded, term.as_ref().map(|t| t.tty().clone()));
     let status = kernel.wait_exit();
+    kernel::phases::mark("end: init's exit status known");
+    kernel::phases::report(syscalls::name);
     if let Some(t) = &term {
         t.drain();
     }
