@@ -8,6 +8,7 @@ pub mod ipc;
 pub mod keys;
 pub mod klog;
 pub mod ns;
+pub mod phases;
 pub mod pidfd;
 pub mod pidns;
 pub mod process;
@@ -549,11 +550,14 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 }
                 task.regs_replaced = false;
                 let traced = task.traced();
+                let timed = phases::start();
+                let nr = task.regs.orig_rax;
                 let r = if traced && task.ptrace_syscall_entry() {
                     Ok(task.regs.rax)
                 } else {
                     (task.kernel.dispatch)(&mut task)
                 };
+                phases::syscall(timed, nr);
                 if let Some(exit) = task.exit {
                     break exit;
                 }
@@ -593,8 +597,22 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 if accerr && task.begin_watch_step(addr) {
                     continue;
                 }
+                let timed = phases::start();
                 let mm = task.mm.clone();
-                let r = lock(&mm).handle_fault(&mut *task.ctx, addr, accerr);
+                let mut mm = lock(&mm);
+                let r = mm.handle_fault(&mut *task.ctx, addr, accerr);
+                if timed.is_some() {
+                    let class = match (r.is_ok(), accerr, mm.mapping_kind(addr)) {
+                        (false, _, _) | (_, _, None) => phases::Fault::Signal,
+                        (true, true, _) => phases::Fault::Cow,
+                        (true, false, Some((_, _, true))) => phases::Fault::Stack,
+                        (true, false, Some((true, _, _))) => phases::Fault::File,
+                        (true, false, Some((false, true, _))) => phases::Fault::Shared,
+                        (true, false, Some(_)) => phases::Fault::Anon,
+                    };
+                    phases::fault(timed, class);
+                }
+                drop(mm);
                 if let Err(f) = r {
                     task.force_signal(SigInfo::fault(f.signo, f.code, addr));
                 }

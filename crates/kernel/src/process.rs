@@ -251,7 +251,11 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
                 started = Some((in_application, patch_epoch));
                 Ok(ctx)
             }
-            None => parts.kernel.platform.new_context(),
+            None => {
+                let _stub =
+                    crate::phases::span("fork child: stub process for the new address space");
+                parts.kernel.platform.new_context()
+            }
         };
         let ctx = match made {
             Ok(c) => c,
@@ -310,6 +314,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
         if fork_child {
             // Failing here only means faulting the pages in later.
             let mm = task.mm.clone();
+            let _mapping = crate::phases::span("fork child: resident memory mapped");
             let _ = lock(&mm).map_resident(&mut *task.ctx);
         }
         task.publish_creds();
@@ -1122,7 +1127,12 @@ pub fn execve(
         },
         no_new_privs: task.no_new_privs,
     };
+    let loading =
+        crate::phases::span("execve: ELF load (new address space, binary, interpreter, stack)");
     let (mm, loaded) = load_image(&kernel, &root, &cwd, &invoker, path, argv, envp)?;
+    drop(loading);
+    let _replacing =
+        crate::phases::span("execve: old image dropped, host address space emptied or new stub");
     // Past this point the old image is gone.
     let old_tid = task.tid();
     become_sole_thread(task);
@@ -1228,6 +1238,7 @@ fn child_regs(task: &Task, flags: u64, stack: u64, tls: u64) -> PtRegs {
 
 /// Tears a task down after its run loop ends.
 pub fn exit_task(mut task: Task, exit: Exit) {
+    let _exiting = crate::phases::span("exit: task torn down");
     let status = match exit {
         Exit::Thread(code) => wait::exited(code),
         Exit::Group(s) => s,

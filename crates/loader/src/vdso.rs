@@ -398,6 +398,29 @@ fn measure_offset(clock: libc::clockid_t, mono: &Sample, mult: u32, shift: u32) 
     Some(s.ns.wrapping_sub(mono_then))
 }
 
+/// The samples a calibration starts from, and when they were taken.
+fn first_samples() -> Option<(Sample, Sample, std::time::Instant)> {
+    let m0 = sample(libc::CLOCK_MONOTONIC)?;
+    let r0 = sample(libc::CLOCK_MONOTONIC_RAW)?;
+    Some((m0, r0, std::time::Instant::now()))
+}
+
+/// A TSC calibration under way ([`TimeKeeper::begin`]): the first
+/// samples, if the TSC is usable.
+pub struct Calibration {
+    first: Option<(Sample, Sample, std::time::Instant)>,
+}
+
+impl Calibration {
+    /// The time keeper measured from [`TimeKeeper::begin`] until now (at
+    /// least the usual measuring time).
+    pub fn finish(self) -> TimeKeeper {
+        self.first
+            .and_then(TimeKeeper::calibrate_from)
+            .unwrap_or_else(|| TimeKeeper::with_tsc(false))
+    }
+}
+
 /// Keeps the vvar parameters in step with the host clocks.
 ///
 /// [`TimeKeeper::new`] measures the TSC rate against the host's
@@ -451,9 +474,24 @@ impl TimeKeeper {
     }
 
     fn calibrate() -> Option<Self> {
-        let m0 = sample(libc::CLOCK_MONOTONIC)?;
-        let r0 = sample(libc::CLOCK_MONOTONIC_RAW)?;
-        std::thread::sleep(CALIBRATION);
+        Self::calibrate_from(first_samples()?)
+    }
+
+    /// Starts measuring the TSC's rate: [`Calibration::finish`] ends it,
+    /// waiting only for what is left of the measuring time. Begun when
+    /// the sentry starts and finished when the vDSO is set up, the
+    /// sandbox's own start-up is the measuring time (no thread waits
+    /// 2 ms for it).
+    pub fn begin() -> Calibration {
+        Calibration {
+            first: host_tsc_reliable().then(first_samples).flatten(),
+        }
+    }
+
+    fn calibrate_from((m0, r0, at): (Sample, Sample, std::time::Instant)) -> Option<Self> {
+        if let Some(left) = CALIBRATION.checked_sub(at.elapsed()) {
+            std::thread::sleep(left);
+        }
         let m1 = sample(libc::CLOCK_MONOTONIC)?;
         let r1 = sample(libc::CLOCK_MONOTONIC_RAW)?;
 

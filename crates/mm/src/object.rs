@@ -20,6 +20,20 @@ pub trait Mappable: Send + Sync {
     fn contiguous_before(&self, _offset: u64) -> u64 {
         0
     }
+    /// Whether [`Mappable::translate`] finds `offset` in the memory file
+    /// already (nothing to allocate, nothing to read from a host file), so
+    /// mapping it ahead of any access costs only the host mapping.
+    fn cached(&self, _offset: u64) -> bool {
+        false
+    }
+    /// Whether the contents may change while mapped (written through a
+    /// file, truncated). Copy-on-write then copies only the page written:
+    /// the pages around it must go on showing the object's changes, as
+    /// Linux's `MAP_PRIVATE` shows a file's changes on pages the mapping
+    /// has not written.
+    fn may_change(&self) -> bool {
+        true
+    }
     /// Current size in bytes; pages wholly past it fault with `SIGBUS`.
     fn size(&self) -> u64;
     /// Drops `[offset, offset+len)` so it reads as zeroes
@@ -52,6 +66,9 @@ pub struct MemObject {
     /// Some address space faulted a page of this object in: a truncation
     /// must then look for private copies beyond the end to drop.
     mapped: AtomicBool,
+    /// Written, punched or truncated since made: see
+    /// [`Mappable::may_change`].
+    changed: AtomicBool,
 }
 
 impl MemObject {
@@ -64,6 +81,7 @@ impl MemObject {
             size: Mutex::new(size),
             filler: None,
             mapped: AtomicBool::new(false),
+            changed: AtomicBool::new(false),
         }
     }
 
@@ -157,6 +175,7 @@ impl MemObject {
 
     /// Writes `data` at `offset`, growing the size if needed.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        self.changed.store(true, Ordering::Relaxed);
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         let mut done = 0;
         while done < data.len() {
@@ -198,6 +217,7 @@ impl MemObject {
     /// reads zeroes; chunk ranges stay reserved to this object so mappings
     /// never see another object's memory.
     pub fn truncate(&self, new_size: u64) {
+        self.changed.store(true, Ordering::Relaxed);
         let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
         if new_size < *size {
             self.clear(new_size, u64::MAX);
@@ -210,6 +230,7 @@ impl MemObject {
     /// size does not change. Mappings of the object see the zeroes at once,
     /// as they map the same memory-file pages.
     pub fn punch(&self, offset: u64, len: u64) {
+        self.changed.store(true, Ordering::Relaxed);
         let _size = self.size.lock().unwrap_or_else(|p| p.into_inner());
         self.clear(offset, offset.saturating_add(len));
     }
@@ -264,6 +285,20 @@ impl Mappable for MemObject {
         // The start of the offset's chunk; the chunk itself is allocated
         // once `translate` has been asked for this offset.
         offset % self.chunk
+    }
+
+    /// A host file's page cache (with a filler) changes only when the
+    /// sandbox writes the host file through (`--overlay=none`); other
+    /// objects are files of the sandbox's own, written at will.
+    fn may_change(&self) -> bool {
+        self.filler.is_none() || self.changed.load(Ordering::Relaxed)
+    }
+
+    fn cached(&self, offset: u64) -> bool {
+        self.chunks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&(offset / self.chunk))
     }
 
     fn size(&self) -> u64 {

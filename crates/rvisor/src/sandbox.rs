@@ -395,17 +395,14 @@ fn devnull() -> OwnedFd {
 
 /// The vDSO pages in the memory file plus a thread keeping the time data
 /// fresh.
-fn setup_vdso(
-    mf: &Arc<MemoryFile>,
-    calibration: std::thread::JoinHandle<vdso::TimeKeeper>,
-) -> Result<VdsoMapping, Errno> {
+fn setup_vdso(mf: &Arc<MemoryFile>, calibration: vdso::Calibration) -> Result<VdsoMapping, Errno> {
     let image = vdso::image();
     let image_obj = Arc::new(MemObject::new(mf.clone(), vdso::image_pages()));
     image_obj.write(0, image)?;
     image_obj.truncate(vdso::image_pages());
     let vvar = Arc::new(MemObject::new(mf.clone(), vdso::VVAR_SIZE));
     let (off, _) = vvar.range_at(0)?;
-    let mut tk = calibration.join().map_err(|_| Errno::EAGAIN)?;
+    let mut tk = calibration.finish();
     // The vvar page was just allocated in the memory file and is only
     // written by this thread and the time keeper below.
     let page = mf.raw_ptr(off, vdso::VVAR_SIZE as usize) as usize;
@@ -589,6 +586,11 @@ fn stuck_test_hook() -> Option<(u64, std::time::Duration)> {
 }
 
 pub fn run(mut o: DoOptions) -> u8 {
+    kernel::phases::init();
+    kernel::phases::mark("start: options parsed");
+    // The TSC's rate is measured across the start-up below rather than
+    // by a wait (see `setup_vdso`).
+    let calibration = vdso::TimeKeeper::begin();
     if let Some(name) = &o.platform {
         if !platform::PLATFORMS.contains(&name.as_str()) {
             eprintln!(
@@ -651,6 +653,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
     };
     let gofer_pid = gofer.pid;
+    kernel::phases::mark("start: gofer forked");
     let host_root = if write_through {
         HostRoot::connect_writable(gofer.sock)
     } else {
@@ -715,6 +718,9 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     }
+    kernel::phases::mark(
+        "start: host files opened, namespaces entered, root pivoted, privileges dropped",
+    );
     let forwarded = block_forwarded_signals();
     net::set_mode(o.network);
     if o.network == net::Mode::Host {
@@ -737,10 +743,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             let _ = std::io::stdout().flush();
         });
     }
-    // Measuring the TSC's rate takes ~2 ms of waiting: meanwhile the
-    // platform and the root are set up. (After the mask above, which the
-    // thread inherits.)
-    let calibration = std::thread::spawn(vdso::TimeKeeper::new);
+    kernel::phases::mark("start: network, gofer watcher");
     let mf = match disk_memory {
         Some(fd) => MemoryFile::on_disk(fd, MEMORY_FILE_SIZE),
         None => MemoryFile::new(MEMORY_FILE_SIZE),
@@ -763,6 +766,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     };
+    kernel::phases::mark("start: memory file, platform chosen");
     // Stubs made from now on come from a process forked here, before the
     // sentry installs its seccomp filter (this thread lives as long as the
     // sandbox).
@@ -770,11 +774,13 @@ pub fn run(mut o: DoOptions) -> u8 {
         eprintln!("rvisor: cannot start the stub factory: {}", describe(e));
         return 125;
     }
+    kernel::phases::mark("start: stub factory forked");
     let volumes = volumes.into_iter().map(|(_, h)| h).collect();
     let vfs = match Vfs::with_hosts(Some(host_root), volumes, o.file_access, mf.clone()) {
         Ok(v) => v,
         Err(e) => return bad_root(e),
     };
+    kernel::phases::mark("start: root file system");
     let vdso = match setup_vdso(&mf, calibration) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -782,6 +788,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             None
         }
     };
+    kernel::phases::mark("start: vDSO (TSC calibration finished)");
     let kernel = Kernel::new(
         platform,
         mf.clone(),
@@ -828,6 +835,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
         _ => "/".into(),
     };
+    kernel::phases::mark("start: kernel, mounts, watchdog");
     let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
     let (uid, gid, groups) = match o.user.clone() {
         Some(u) => u,
@@ -861,6 +869,7 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     }
+    kernel::phases::mark("start: command found, seccomp installed");
     let spec = InitSpec {
         path: &cmd,
         argv,
@@ -878,6 +887,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         }
         init.start().map(|_| None)
     });
+    kernel::phases::mark("start: init exec'd and started");
     match started {
         Ok(Some(status)) => return status,
         Ok(None) => {}
@@ -891,6 +901,8 @@ pub fn run(mut o: DoOptions) -> u8 {
     }
     forward_signals(&kernel, forwarded, term.as_ref().map(|t| t.tty().clone()));
     let status = kernel.wait_exit();
+    kernel::phases::mark("end: init's exit status known");
+    kernel::phases::report(syscalls::name);
     if let Some(t) = &term {
         t.drain();
     }
