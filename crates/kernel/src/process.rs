@@ -43,6 +43,9 @@ pub const CLONE_NEWUSER: u64 = 0x10000000;
 pub const CLONE_NEWPID: u64 = 0x20000000;
 pub const CLONE_NEWNET: u64 = 0x40000000;
 pub const CLONE_IO: u64 = 0x80000000;
+/// `clone3` only: the child starts with default handlers (ignored signals
+/// stay ignored).
+pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 
 fn default_rlimits() -> [Rlimit; 16] {
     let inf = Rlimit {
@@ -756,9 +759,23 @@ pub fn clone(
     let sighand = if flags & CLONE_SIGHAND != 0 {
         task.sighand.clone()
     } else {
-        Arc::new(Mutex::new(SigHandlers {
-            actions: lock(&task.sighand).actions,
-        }))
+        let mut actions = lock(&task.sighand).actions;
+        if flags & CLONE_CLEAR_SIGHAND != 0 {
+            for a in actions.iter_mut() {
+                let ignored = a.handler == SIG_IGN;
+                *a = SigAction::default();
+                if ignored {
+                    a.handler = SIG_IGN;
+                }
+            }
+        }
+        Arc::new(Mutex::new(SigHandlers { actions }))
+    };
+    // A sibling (CLONE_PARENT) ends with its creator's signal.
+    let exit_signal = if flags & CLONE_PARENT != 0 {
+        parent_tg.lock().exit_signal
+    } else {
+        (flags & 0xff) as i32
     };
     let pid = lock(&kernel.table).alloc_in(&ns.pid)?;
     let child_ns = ns.pid.clone();
@@ -781,6 +798,7 @@ pub fn clone(
         (g.oom_score_adj, g.coredump_filter) = oom;
         g.ctty = ctty;
         g.session_keyring = session_keyring;
+        g.exit_signal = exit_signal;
     }
     if vm_seed.is_none() {
         set_quiesce_hook(&mut lock(&child_mm), &tg);
@@ -1348,6 +1366,9 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             }
             (false, status, Vec::new(), None, false)
         } else {
+            // Set before the zombie shows: a parent's wait must not reap
+            // what a tracer has yet to collect.
+            g.exit_held_by_tracer = crate::ptrace::holds_exit(shared, g.parent.as_ref());
             // A nested namespace's init becomes a zombie only once the
             // namespace is empty (below): its parent must not reap it,
             // nor see it dead, before then.
@@ -1532,8 +1553,9 @@ fn notify_parent(
     } else {
         (CLD_KILLED, status & 0x7f)
     };
+    let sig = tg.lock().exit_signal;
     let act = lock(&parent.lock().sighand).action(SIGCHLD);
-    if act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0 {
+    if sig == SIGCHLD && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0) {
         // Auto-reap.
         parent.lock().children.retain(|c| !Arc::ptr_eq(c, tg));
         lock(&kernel.table).remove_group(tg.pid);
@@ -1541,7 +1563,11 @@ fn notify_parent(
         return;
     }
     let pid = parent.pidns.shown(tg.pid);
-    send_to_group(&parent, SigInfo::child(code, pid, 0, st));
+    if (1..=NSIG).contains(&sig) {
+        let mut info = SigInfo::child(code, pid, 0, st);
+        info.signo = sig;
+        send_to_group(&parent, info);
+    }
     parent.child_events.notify(events::ALL);
 }
 
@@ -1610,13 +1636,32 @@ pub fn wait_child(
             }
         }
         let mut g = tg.lock();
+        let mine: Vec<(i32, *const ThreadGroup)> = g
+            .tracees
+            .iter()
+            .map(|t| (t.tid, Arc::as_ptr(&t.tg)))
+            .collect();
+        // Without __WALL, __WCLONE picks the children that signal their
+        // end with something other than SIGCHLD, its absence the others;
+        // a child this process traces counts whatever its signal.
+        let kind_ok = |c: &Arc<ThreadGroup>| -> bool {
+            if options & wait::WALL != 0 {
+                return true;
+            }
+            let clone_child = c.lock().exit_signal != SIGCHLD;
+            clone_child == (options & wait::WCLONE != 0)
+                || mine
+                    .iter()
+                    .any(|&(tid, tp)| tid == c.pid && std::ptr::eq(tp, Arc::as_ptr(c)))
+        };
         let matches = |c: &Arc<ThreadGroup>| -> bool {
-            match pid {
+            let sel = match pid {
                 p if p > 0 => c.pid == p,
                 0 => c.lock().pgid == my_pgid,
                 -1 => true,
                 p => c.lock().pgid == -p,
-            }
+            };
+            sel && kind_ok(c)
         };
         let want_exited =
             options & wait::WEXITED != 0 || options & (wait::WSTOPPED | wait::WCONTINUED) == 0;
@@ -1631,7 +1676,12 @@ pub fn wait_child(
         {
             return Err(Errno::ECHILD);
         }
-        let found = g.children.iter().position(|c| matches(c) && c.is_zombie());
+        let found = g.children.iter().position(|c| {
+            matches(c) && {
+                let cg = c.lock();
+                cg.exit_status.is_some() && !cg.exit_held_by_tracer
+            }
+        });
         let found = if want_exited { found } else { None };
         // Job-control reports: stopped (WUNTRACED) or continued (WCONTINUED).
         if found.is_none() {

@@ -376,11 +376,32 @@ impl Task {
             stop_status(sig)
         };
         self.ptrace_stop(Stop::Group, status, None);
-        if lock(&self.shared.trace).resume == Resume::Listen {
-            let waiter = self.shared.waiter.clone();
-            while !self.interrupted() {
+        // After `PTRACE_LISTEN` the tracee stays stopped, out of reach of
+        // requests, and other signals stay queued: only the end of the
+        // group stop (`SIGCONT`), a new `PTRACE_INTERRUPT` or a kill ends
+        // the wait. It then traps again, reporting `SIGTRAP`, or its stop
+        // signal if the group is still stopped.
+        let waiter = self.shared.waiter.clone();
+        while lock(&self.shared.trace).resume == Resume::Listen {
+            loop {
+                if self.shared.killed.load(Ordering::Relaxed)
+                    || self.shared.exec_exit.load(Ordering::Relaxed)
+                {
+                    return;
+                }
+                if !self.tg().lock().stopped || self.ptrace_interrupt_due() {
+                    break;
+                }
                 waiter.wait(None);
             }
+            lock(&self.shared.trace).interrupt = None;
+            let (kind, code) = if self.tg().lock().stopped {
+                (Stop::Group, sig)
+            } else {
+                (Stop::Event(PTRACE_EVENT_STOP), SIGTRAP)
+            };
+            let info = trap_info(self, code | (PTRACE_EVENT_STOP << 8) as i32);
+            self.ptrace_stop(kind, event_status(code, PTRACE_EVENT_STOP), Some(info));
         }
     }
 
@@ -554,17 +575,51 @@ fn release_tracee(t: &Arc<TaskShared>) {
     let kill = {
         let mut tr = lock(&t.trace);
         if tr.exited {
+            drop(tr);
+            release_exit(t);
             return;
         }
         let kill = tr.options & PTRACE_O_EXITKILL != 0;
         *tr = Tracing::default();
         kill
     };
+    release_exit(t);
     t.traced.store(false, Ordering::Relaxed);
     if kill {
         crate::signal::send_to_group(&t.tg, SigInfo::new(SIGKILL, SI_KERNEL));
     }
     t.kick();
+}
+
+/// Whether the exit of `shared`, its process's leader, must wait for a
+/// tracer that is not the parent (`parent`) to collect it. Called with the
+/// process locked, as the process becomes a zombie.
+pub(crate) fn holds_exit(shared: &TaskShared, parent: Option<&Arc<ThreadGroup>>) -> bool {
+    if shared.tid != shared.tg.pid || !shared.traced.load(Ordering::Relaxed) {
+        return false;
+    }
+    match (&lock(&shared.trace).tracer, parent) {
+        (Some(t), Some(p)) => !Arc::ptr_eq(t, p),
+        _ => false,
+    }
+}
+
+/// A tracer collected (or can no longer collect) a tracee's exit: if it
+/// was its process's leader, the parent may now reap the process.
+fn release_exit(t: &Arc<TaskShared>) {
+    if t.tid != t.tg.pid {
+        return;
+    }
+    let parent = {
+        let mut g = t.tg.lock();
+        if !std::mem::take(&mut g.exit_held_by_tracer) {
+            return;
+        }
+        g.parent.clone()
+    };
+    if let Some(p) = parent {
+        p.child_events.notify(waiter::events::ALL);
+    }
 }
 
 /// What the tracer's `wait` finds among its tracees.
@@ -605,6 +660,7 @@ pub fn take_report(
         drop(tr);
         if exited && consume {
             tracer.lock().tracees.retain(|x| !Arc::ptr_eq(x, &t));
+            release_exit(&t);
         }
         return Some(TraceReport {
             tid: t.tid,

@@ -29,6 +29,23 @@ impl SigQueue {
 
     pub fn push(&mut self, info: SigInfo) {
         let sig = info.signo;
+        // A POSIX timer has one signal in flight: while it is pending, a
+        // further expiry only counts as an overrun in its siginfo (even a
+        // real-time signal is not queued twice).
+        if info.code == SI_TIMER {
+            let id = info.fields[0] as u32;
+            let queued = self
+                .infos
+                .iter_mut()
+                .find(|x| x.signo == sig && x.code == SI_TIMER && x.fields[0] as u32 == id);
+            if let Some(q) = queued {
+                let over = ((q.fields[0] >> 32) as u32)
+                    .saturating_add(1)
+                    .min(i32::MAX as u32);
+                q.fields[0] = u64::from(id) | (u64::from(over) << 32);
+                return;
+            }
+        }
         if sig < SIGRTMIN && self.set.has(sig) {
             return;
         }
@@ -490,6 +507,10 @@ impl Task {
             mm.write_obj(fp_addr + FP_XSAVE_SIZE as u64, &FP_XSTATE_MAGIC2)?;
             mm.write_obj(sp, &frame)?;
         }
+        // The handler starts from a clean FPU (default MXCSR and control
+        // word, empty registers), as on Linux; sigreturn brings the saved
+        // state back.
+        let _ = self.ctx.set_fp_state(&FpState::default());
         let frame_addr = sp;
         self.regs.rsp = sp;
         self.regs.rip = act.handler;

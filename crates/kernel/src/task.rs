@@ -112,6 +112,14 @@ pub struct TgInner {
     pub wait_report: Option<i32>,
     /// Tasks this process traces (`ptrace`).
     pub tracees: Vec<Arc<TaskShared>>,
+    /// The leader exited while traced by a process other than its parent,
+    /// and that tracer has not collected the exit yet: until it does, the
+    /// parent cannot reap the group (Linux's delayed parent notification).
+    pub exit_held_by_tracer: bool,
+    /// The signal the parent gets when the process ends (`clone`'s low
+    /// byte; `SIGCHLD` for `fork`). A "clone child" (any other signal) is
+    /// waited for only with `__WCLONE` or `__WALL`.
+    pub exit_signal: i32,
     /// `personality(2)` flags: kept and inherited; the address-space
     /// layout is never randomised, so `ADDR_NO_RANDOMIZE` changes nothing.
     pub personality: u32,
@@ -217,6 +225,8 @@ impl TgInner {
             uid,
             wait_report: None,
             tracees: Vec::new(),
+            exit_held_by_tracer: false,
+            exit_signal: abi::signal::SIGCHLD,
             personality: 0,
             ctty: None,
         }

@@ -18,8 +18,9 @@ use vfs::{Creds, Dentry, File, Vfs};
 const ET_DYN_BASE: u64 = 0x5555_5555_4000;
 /// Largest argv+envp accepted.
 const MAX_ARG_BYTES: usize = 2 << 20;
-/// Nesting limit for `#!` interpreters.
-const MAX_INTERP_DEPTH: u32 = 4;
+/// Nesting limit for `#!` interpreters: five scripts may lead to the
+/// binary, a sixth is `ELOOP` (Linux's `exec_binprm`).
+const MAX_INTERP_DEPTH: u32 = 5;
 
 /// The vDSO as mapped into every process: a data page and the image, both
 /// in the memory file and shared read-only.
@@ -186,10 +187,14 @@ fn map_elf(mm: &mut MemoryManager, f: &Arc<File>, head: &[u8], main: bool) -> Sy
         if !main || p.filesz < 2 || p.filesz > 4096 {
             return Err(Errno::ENOEXEC);
         }
+        // The path is a C string that must end the segment: a segment
+        // without a NUL at its end is malformed.
         let mut s = read_at(f, p.offset, p.filesz as usize)?;
-        while s.last() == Some(&0) {
-            s.pop();
+        if s.last() != Some(&0) {
+            return Err(Errno::ENOEXEC);
         }
+        let len = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+        s.truncate(len);
         interp = Some(s);
     }
     let lo = page_down(loads.iter().map(|p| p.vaddr).min().unwrap_or(0));
@@ -224,7 +229,9 @@ fn map_elf(mm: &mut MemoryManager, f: &Arc<File>, head: &[u8], main: bool) -> Sy
     };
     let mut end = 0;
     for p in &loads {
-        if p.filesz > p.memsz || p.offset % PAGE_SIZE != p.vaddr % PAGE_SIZE {
+        // Only a segment with file contents is mapped from the file, so
+        // only then must its offset be aligned as its address is.
+        if p.filesz > p.memsz || (p.filesz > 0 && p.offset % PAGE_SIZE != p.vaddr % PAGE_SIZE) {
             return Err(Errno::ENOEXEC);
         }
         let start = page_down(base + p.vaddr);
@@ -345,8 +352,17 @@ pub fn load(
     let mut entry = main.entry;
     let mut interp_base = 0;
     if let Some(ip) = &main.interp {
+        // An empty path names the working directory, which cannot run.
+        if ip.is_empty() {
+            return Err(Errno::EACCES);
+        }
         let f = open_exec(a, ip).map_err(|e| if e == Errno::EACCES { e } else { Errno::ENOENT })?;
         let ih = read_at(&f, 0, 64)?;
+        // An interpreter that is no ELF file for this machine is a bad
+        // shared library, not a bad executable.
+        if !elf::is_elf(&ih) || ih.len() < 20 || ih[18..20] != [0x3e, 0] {
+            return Err(Errno::ELIBBAD);
+        }
         let il = map_elf(mm, &f, &ih, false)?;
         entry = il.entry;
         interp_base = il.base;

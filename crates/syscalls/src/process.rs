@@ -28,8 +28,9 @@ pub fn getppid(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
-    process::clone(t, a[0], a[1], a[2], a[3], a[4], a[2]).map(|p| p as u64)
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls. Only the
+    // low 32 bits are flags (the newer ones are clone3's).
+    process::clone(t, a[0] & 0xffff_ffff, a[1], a[2], a[3], a[4], a[2]).map(|p| p as u64)
 }
 
 pub fn fork(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
@@ -63,6 +64,21 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     }
     let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
         (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
+    // As Linux's clone3_args_valid: no flags beyond the known ones, no
+    // signal in the flags (it has its own field; CLONE_DETACHED is gone;
+    // CLONE_NEWTIME, the one flag Linux allows there, is not supported),
+    // CLONE_CLEAR_SIGHAND not with CLONE_SIGHAND, and no exit signal for
+    // a thread or a sibling (they signal as their creator does).
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let known = 0xffff_ffff | process::CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP;
+    let clear_and_share = process::CLONE_CLEAR_SIGHAND | process::CLONE_SIGHAND;
+    if flags & !known != 0
+        || flags & (process::CLONE_DETACHED | 0xff) != 0
+        || flags & clear_and_share == clear_and_share
+        || (flags & (process::CLONE_THREAD | process::CLONE_PARENT) != 0 && exit_signal != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
     if exit_signal > 64 || (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
@@ -992,13 +1008,18 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let id = a[1] as i32;
+    // A non-blocking pidfd makes the wait non-blocking: nothing to report
+    // is then EAGAIN, unless the caller asked for WNOHANG itself.
+    let mut nonblock = false;
     let pid = match a[0] {
         P_ALL => -1,
         P_PID if id > 0 => id,
         P_PGID if id > 0 => -id,
         P_PGID if id == 0 => 0,
         3 => {
-            let g = pidfd_process(t, a[1]).map_err(|_| Errno::EBADF)?;
+            let f = util::file(t, a[1]).map_err(|_| Errno::EBADF)?;
+            let g = kernel::pidfd::target(&f).map_err(|_| Errno::EBADF)?;
+            nonblock = f.flags() & abi::fs::O_NONBLOCK != 0 && options & wait::WNOHANG == 0;
             match t.vpid(g.pid) {
                 0 => return Err(Errno::ECHILD),
                 p => p,
@@ -1006,8 +1027,16 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         _ => return Err(Errno::EINVAL),
     };
+    let options = if nonblock {
+        options | wait::WNOHANG
+    } else {
+        options
+    };
     // waitid's WSTOPPED is wait4's WUNTRACED (same bit).
     let r = kernel::process::wait_child(t, pid, options, options & wait::WNOWAIT == 0)?;
+    if nonblock && r.is_none() {
+        return Err(Errno::EAGAIN);
+    }
     let used = r.map_or(0, |w| w.cpu_ns);
     if a[2] != 0 {
         let info = match r {

@@ -77,7 +77,7 @@ fn attach(task: &mut Task, pid: i32, seize: bool, options: u32) -> SysResult<u64
             tracer: Some(tracer.clone()),
             seized: seize,
             options,
-            interrupt: (seize && stopped).then_some(SIGSTOP),
+            interrupt: stopped.then_some(SIGSTOP),
             ..Default::default()
         };
     }
