@@ -45,7 +45,8 @@ trap cleanup EXIT
 mkdir -p "$T/rootfs/bin" "$T/rootfs/tmp" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev"
 cp "$BUSYBOX" "$T/rootfs/bin/busybox"
 for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$T/rootfs/bin/$a"; done
-mkdir -p "$T/spec"
+mkdir -p "$T/spec" "$T/rootfs/secret"
+echo hidden >"$T/rootfs/secret/file"
 "$RVISOR" spec --bundle "$T/spec" || { echo "FAIL spec"; exit 1; }
 check "spec refuses to overwrite" 1 "$("$RVISOR" spec --bundle "$T/spec" 2>/dev/null; echo $?)"
 bundle() { # bundle NAME ARGS-JSON
@@ -65,6 +66,17 @@ bundle exit3 '["sh", "-c", "echo out $(hostname); exit 3"]'
 bundle tty '["sh"]'
 bundle busy '["sh", "-c", "while :; do :; done"]'
 bundle nocmd '["/no/such/command"]'
+bundle mounts '["sh", "-c", "stat -c %a /data; echo x >/data/f && cat /data/f; touch /rod/f 2>&1 | grep -o Read-only; grep -c \" /data tmpfs \" /proc/mounts; touch /data2/f 2>&1 | grep -o Read-only; ls /secret | wc -l; ls /sys/firmware 2>/dev/null | wc -l"]'
+python3 - "$T/mounts/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mounts"] += [{"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=700", "size=1m"]},
+                {"destination": "/rod", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=755"]},
+                {"destination": "/data2", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"]}]
+c["linux"]["readonlyPaths"].append("/data2")
+c["linux"]["maskedPaths"].append("/secret")
+json.dump(c, open(sys.argv[1], "w"))
+PY
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -194,6 +206,9 @@ print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["
 		"${c[@]}" delete "$id"; echo $?) $("${c[@]}" list -q | wc -l)"
 	echo "run: $("${c[@]}" run --bundle "$T/exit3" "$id" </dev/null 2>&1; echo "status $?")" \
 		"left=$("${c[@]}" list -q | wc -l)" | tr '\n' ' '
+	echo
+	echo "mounts (tmpfs, ro tmpfs, masked and read-only paths): $("${c[@]}" run --bundle "$T/mounts" "$id" </dev/null 2>&1; echo "status $?")" |
+		tr '\n' ' '
 	echo
 	echo "run -d: $("${c[@]}" run -d --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
 		"$(wait_status "$1" "$id" running)"

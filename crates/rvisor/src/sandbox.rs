@@ -76,6 +76,59 @@ pub enum MountSource {
     /// beneath it (the sentry resolves symlinks in the sandbox's view).
     /// Writes reach the host unless `readonly` (then `EROFS`).
     Bind { source: String, readonly: bool },
+    /// A container's `maskedPaths` entry: a directory there is hidden
+    /// under an empty read-only tmpfs; nothing there, nothing to hide.
+    Masked,
+    /// A container's `readonlyPaths` entry: what is there is bound over
+    /// itself read-only; nothing there, nothing to do.
+    ReadOnly,
+}
+
+/// Splits mount options as `mount -o` (and a container spec's `options`)
+/// give them into the per-mount flags and the filesystem's own options
+/// (what `mount(2)` takes as `data`); `ro` is the filesystem's too.
+/// Propagation and runc's own words (`rprivate`, `tmpcopyup`, ...) have
+/// no effect on a mount made before anything runs: dropped.
+pub(crate) fn split_mount_options(options: &str) -> (u64, bool, String) {
+    use vfs::mount::*;
+    let mut flags = 0;
+    let mut ro = false;
+    let mut data = Vec::new();
+    for o in options.split(',').filter(|o| !o.is_empty()) {
+        let (set, clear) = match o {
+            "ro" => {
+                ro = true;
+                (MS_RDONLY, 0)
+            }
+            "rw" => {
+                ro = false;
+                (0, MS_RDONLY)
+            }
+            "nosuid" => (MS_NOSUID, 0),
+            "suid" => (0, MS_NOSUID),
+            "nodev" => (MS_NODEV, 0),
+            "dev" => (0, MS_NODEV),
+            "noexec" => (MS_NOEXEC, 0),
+            "exec" => (0, MS_NOEXEC),
+            "noatime" => (MS_NOATIME, MS_RELATIME | MS_STRICTATIME),
+            "relatime" => (MS_RELATIME, MS_NOATIME | MS_STRICTATIME),
+            "strictatime" => (0, MS_RELATIME | MS_NOATIME),
+            "nodiratime" => (MS_NODIRATIME, 0),
+            "diratime" => (0, MS_NODIRATIME),
+            "defaults" | "async" | "sync" | "atime" | "norelatime" | "private" | "rprivate"
+            | "shared" | "rshared" | "slave" | "rslave" | "unbindable" | "runbindable"
+            | "tmpcopyup" | "notmpcopyup" => (0, 0),
+            _ => {
+                data.push(o);
+                (0, 0)
+            }
+        };
+        flags = (flags | set) & !clear;
+    }
+    if flags & (MS_NOATIME | MS_STRICTATIME) == 0 && !options.contains("strictatime") {
+        flags |= MS_RELATIME;
+    }
+    (flags & MNT_FLAGS, ro, data.join(","))
 }
 
 impl MountSpec {
@@ -131,9 +184,18 @@ impl MountSpec {
                 "--tmpfs expects an absolute PATH[:OPTIONS], got {v:?}"
             ));
         }
+        // As a container runtime mounts one; OPTIONS may say more.
+        MountSpec::tmpfs(target, &format!("nosuid,nodev,{options}"))
+            .map_err(|e| format!("--tmpfs {v:?}: {e}"))
+    }
+
+    /// A tmpfs at `target` with `options` (flags and tmpfs options, as
+    /// `mount -o` takes them), checked here.
+    pub(crate) fn tmpfs(target: &str, options: &str) -> Result<MountSpec, String> {
+        let (_, ro, data) = split_mount_options(options);
         // The same check as a mount(2) of a tmpfs inside makes.
-        syscalls::mount::new_tmpfs("tmpfs", "tmpfs", options, false, (0, 0))
-            .map_err(|e| format!("--tmpfs {v:?}: bad options: {}", describe(e)))?;
+        syscalls::mount::new_tmpfs("tmpfs", "tmpfs", &data, ro, (0, 0))
+            .map_err(|e| format!("bad options: {}", describe(e)))?;
         Ok(MountSpec {
             target: target.to_string(),
             source: MountSource::Tmpfs,
@@ -145,6 +207,8 @@ impl MountSpec {
     /// next volume (`volumes` counts those mounted so far).
     fn mount(&self, vfs: &Vfs, volumes: &mut usize) -> Result<(), String> {
         let fail = |e| format!("cannot mount {:?}: {}", self.target, describe(e));
+        let path = self.target.as_bytes();
+        let (flags, ro, data) = split_mount_options(&self.options);
         match &self.source {
             MountSource::Bind { readonly, .. } => {
                 *volumes += 1;
@@ -152,14 +216,36 @@ impl MountSpec {
                     .map_err(fail)
             }
             MountSource::Tmpfs => {
-                let (root, sb) =
-                    syscalls::mount::new_tmpfs("tmpfs", "tmpfs", &self.options, false, (0, 0))
-                        .map_err(fail)?;
-                // As a container runtime mounts one.
-                let flags = vfs::mount::MS_NOSUID | vfs::mount::MS_NODEV | vfs::mount::MS_RELATIME;
-                vfs.mount_at(self.target.as_bytes(), root, sb, flags)
-                    .map_err(fail)
+                let (root, sb) = syscalls::mount::new_tmpfs("tmpfs", "tmpfs", &data, ro, (0, 0))
+                    .map_err(fail)?;
+                vfs.mount_at(path, root, sb, flags).map_err(fail)
             }
+            MountSource::Masked => {
+                let found = vfs.resolve(&vfs.root, &vfs.root, path, true, &Creds::root());
+                match found {
+                    Err(Errno::ENOENT) => Ok(()),
+                    Err(e) => Err(fail(e)),
+                    Ok(d) if d.inode.is_dir() => {
+                        let (root, sb) =
+                            syscalls::mount::new_tmpfs("tmpfs", "tmpfs", "mode=555", true, (0, 0))
+                                .map_err(fail)?;
+                        use vfs::mount::*;
+                        let flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME;
+                        vfs.mount_at(path, root, sb, flags).map_err(fail)
+                    }
+                    // (runc binds /dev/null over a file: no file mounts
+                    // here yet; none of the usual masked files exist in
+                    // the sentry's /proc and /sys.)
+                    Ok(_) => Err(format!(
+                        "cannot mask {:?}: only directories can be masked",
+                        self.target
+                    )),
+                }
+            }
+            MountSource::ReadOnly => match vfs.bind_readonly(path) {
+                Ok(()) | Err(Errno::ENOENT) => Ok(()),
+                Err(e) => Err(fail(e)),
+            },
         }
     }
 }

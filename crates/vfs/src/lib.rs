@@ -393,6 +393,21 @@ impl Vfs {
         self.layer(dev).is_some_and(|l| l.write_through)
     }
 
+    /// Binds what is at `path` (with the mounts below it) over itself,
+    /// read-only, in the first mount namespace: a container's
+    /// `readonlyPaths`. `ENOENT` if there is nothing there.
+    pub fn bind_readonly(&self, path: &[u8]) -> SysResult<()> {
+        let d = self.resolve(&self.root, &self.root, path, true, &Creds::root())?;
+        let ns = &self.init_mnt;
+        let from = ns.mount_of(&d).unwrap_or_else(|| ns.root());
+        let tree = ns.bind_tree(&from, &d, true)?;
+        ns.attach_tree(&tree, &from, &d);
+        for m in &tree {
+            m.set_flags(m.flags() | mount::MS_RDONLY);
+        }
+        Ok(())
+    }
+
     /// With writes going through to the host: the host path of
     /// directory `dir`, if it mirrors one (a new entry in it is made on
     /// the host).

@@ -167,27 +167,27 @@ impl Bundle {
             log::warn("root.readonly: not enforced yet (writes stay in the sandbox's memory)");
         }
         for m in spec.mounts().iter().flatten() {
-            let dest = m.destination().to_string_lossy();
-            let typ = m.typ().clone().unwrap_or_default();
-            // The sentry always provides these at their usual places.
-            let provided = matches!(
-                (typ.as_str(), &*dest),
-                ("proc", "/proc")
-                    | ("sysfs", "/sys")
-                    | ("tmpfs", "/dev")
-                    | ("devpts", "/dev/pts")
-                    | ("tmpfs", "/dev/shm")
-                    | ("mqueue", "/dev/mqueue")
-                    | ("cgroup", "/sys/fs/cgroup")
-                    | ("cgroup2", "/sys/fs/cgroup")
-            );
-            if provided {
-                log::debug(&format!("mount {typ} on {dest}: provided by the sentry"));
-            } else {
-                log::warn(&format!(
-                    "mount {typ} on {dest}: unsupported (no bind or extra mounts yet), skipped"
-                ));
+            if let Some(ms) = mount_spec(m) {
+                o.mounts.push(ms);
             }
+        }
+        if let Some(l) = spec.linux() {
+            use crate::sandbox::{MountSource, MountSpec};
+            let paths = |v: &Option<Vec<String>>, source: MountSource| {
+                v.iter()
+                    .flatten()
+                    .filter(|p| p.starts_with('/'))
+                    .map(|p| MountSpec {
+                        target: p.clone(),
+                        source: source.clone(),
+                        options: String::new(),
+                    })
+                    .collect::<Vec<_>>()
+            };
+            o.mounts
+                .extend(paths(l.masked_paths(), MountSource::Masked));
+            o.mounts
+                .extend(paths(l.readonly_paths(), MountSource::ReadOnly));
         }
         if let Some(l) = spec.linux() {
             if l.resources().is_some() {
@@ -208,6 +208,59 @@ impl Bundle {
             for (k, v) in a {
                 log::debug(&format!("annotation {k}={v}"));
             }
+        }
+    }
+}
+
+/// The sandbox mount a spec's mount becomes; `None` (logged) for one
+/// the sentry provides itself or cannot make.
+fn mount_spec(m: &oci_spec::runtime::Mount) -> Option<crate::sandbox::MountSpec> {
+    let dest = m.destination().to_string_lossy();
+    let typ = m.typ().clone().unwrap_or_default();
+    let options = m.options().clone().unwrap_or_default();
+    let bind = typ == "bind" || options.iter().any(|o| o == "bind" || o == "rbind");
+    // The sentry always provides these at their usual places (its own
+    // /dev holds pts and shm; mq_open needs no /dev/mqueue).
+    let provided = matches!(
+        (typ.as_str(), &*dest),
+        ("proc", "/proc")
+            | ("sysfs", "/sys")
+            | ("tmpfs", "/dev")
+            | ("devpts", "/dev/pts")
+            | ("mqueue", "/dev/mqueue")
+            | ("cgroup", "/sys/fs/cgroup")
+            | ("cgroup2", "/sys/fs/cgroup")
+    );
+    if provided {
+        log::debug(&format!("mount {typ} on {dest}: provided by the sentry"));
+        return None;
+    }
+    if bind {
+        log::warn(&format!(
+            "mount of host path {} on {dest}: bind mounts are not supported yet, skipped",
+            m.source()
+                .as_ref()
+                .map_or("?".into(), |s| s.to_string_lossy())
+        ));
+        return None;
+    }
+    if typ != "tmpfs" {
+        log::warn(&format!(
+            "mount {typ} on {dest}: only tmpfs mounts are made anywhere; {typ} only at its \
+             usual place; skipped"
+        ));
+        return None;
+    }
+    if options.iter().any(|o| o == "tmpcopyup") {
+        log::debug(&format!(
+            "mount tmpfs on {dest}: tmpcopyup not supported, it starts empty"
+        ));
+    }
+    match crate::sandbox::MountSpec::tmpfs(&dest, &options.join(",")) {
+        Ok(ms) => Some(ms),
+        Err(e) => {
+            log::warn(&format!("mount tmpfs on {dest}: {e}; skipped"));
+            None
         }
     }
 }
