@@ -50,11 +50,13 @@ pub struct MntNs {
     pub owner: Arc<UserNs>,
 }
 
-/// A network namespace: its identity only, for now; the network stack
-/// hangs its per-namespace state here.
+/// A network namespace: its network (`net::Stack`: interfaces, port
+/// tables, sockets). The sandbox's first one has the sandbox's network;
+/// a new one has only its own `lo`, down (`net::Stack::isolated`).
 pub struct NetNs {
     pub ino: u64,
     pub owner: Arc<UserNs>,
+    pub stack: Arc<net::Stack>,
 }
 
 /// A cgroup namespace: an identity (the sandbox has one cgroup).
@@ -337,6 +339,7 @@ impl Namespaces {
             net: Arc::new(NetNs {
                 ino: SANDBOX_NET,
                 owner: user.clone(),
+                stack: net::stack(),
             }),
             cgroup: Arc::new(CgroupNs {
                 ino: INIT_CGROUP,
@@ -451,6 +454,7 @@ pub fn for_child(task: &crate::Task, flags: u64) -> SysResult<(Arc<Namespaces>, 
         n.net = Arc::new(NetNs {
             ino: next_ino(),
             owner: owner.clone(),
+            stack: Arc::new(net::Stack::isolated()),
         });
     }
     if flags & CLONE_NEWCGROUP != 0 {

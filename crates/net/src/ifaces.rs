@@ -93,8 +93,20 @@ impl Loopback {
         }
     }
 
+    /// Brings `lo` up or down. Up, it gets `127.0.0.1/8` and `::1/128`
+    /// if it lacks them, as Linux gives a loopback device on `NETDEV_UP`
+    /// (so `ip link set lo up` alone makes a new network namespace's
+    /// loopback work).
     pub fn set_up(&self, up: bool) {
-        self.state().up = up;
+        let mut st = self.state();
+        if up && !st.up {
+            for a in Loopback::new().state().addrs.iter() {
+                if !st.addrs.iter().any(|e| e.ip == a.ip) {
+                    st.addrs.push(*a);
+                }
+            }
+        }
+        st.up = up;
     }
 
     /// Counts one packet of `n` bytes through the interface.

@@ -480,8 +480,18 @@ impl InetSocket {
     pub fn connect(self: &Arc<Self>, dest: SocketAddr) -> SysResult<Connected> {
         let dest = SocketAddr::new(destination(dest.ip()), dest.port());
         let mut st = self.st();
-        if !self.family_ok(dest.ip(), st.v6only) || !self.stack.reachable(dest.ip()) {
+        if !self.family_ok(dest.ip(), st.v6only) {
             return Err(Errno::ENETUNREACH);
+        }
+        if !self.stack.reachable(dest.ip()) {
+            // IPv6 picks a source address first, and without one on the
+            // way there (`lo` down in a new namespace) that fails first.
+            let v6_source = self.stack.lo.state().addrs.iter().any(|a| a.ip.is_ipv6());
+            return Err(if dest.is_ipv6() && !v6_source {
+                Errno::EADDRNOTAVAIL
+            } else {
+                Errno::ENETUNREACH
+            });
         }
         if dest.port() == 0 {
             return Err(Errno::ECONNREFUSED);

@@ -27,7 +27,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use abi::fs::Stat;
@@ -362,6 +362,10 @@ struct Net {
     state: Mutex<State>,
     /// Writing a byte wakes the stack's thread (its timers changed).
     wake: OwnedFd,
+    /// When the stack's thread wakes next by itself (microseconds of
+    /// [`Net::now`]), set under the state's lock before it sleeps: a
+    /// socket call wakes it only for an earlier timer.
+    sleep_until: AtomicI64,
     addr: Ipv4Addr,
     mtu: u32,
     info: LinkInfo,
@@ -428,14 +432,24 @@ impl Net {
     }
 
     /// Runs `f` on the locked state, then the stack, then wakes sockets.
+    /// The stack's thread is woken only when the stack now has a timer
+    /// before the thread's own wake-up (a wake-up per call cost a
+    /// context switch and a run of the stack per send and receive).
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let (r, woken) = {
+        let (r, woken, kick) = {
             let mut st = lock(&self.state);
             let r = f(&mut st);
             let woken = self.run(&mut st);
-            (r, woken)
+            let now = self.now();
+            let st = &mut *st;
+            let at = st.iface.poll_at(now, &st.sockets);
+            let kick =
+                at.is_some_and(|at| at.total_micros() < self.sleep_until.load(Ordering::Relaxed));
+            (r, woken, kick)
         };
-        self.kick();
+        if kick {
+            self.kick();
+        }
         woken.finish();
         r
     }
@@ -502,6 +516,7 @@ pub fn start() -> Result<(), String> {
             orphans: Vec::new(),
         }),
         wake: wr,
+        sleep_until: AtomicI64::new(0),
         addr: link.addr,
         mtu: link.mtu,
         info: link,
@@ -527,15 +542,19 @@ fn run_thread(pfd: i32, wake: OwnedFd) {
     }
     let Ok(n) = net() else { return };
     loop {
-        let (woken, delay) = {
+        let (woken, ms) = {
             let mut st = lock(&n.state);
             let woken = n.run(&mut st);
             let now = n.now();
             let st = &mut *st;
-            (woken, st.iface.poll_delay(now, &st.sockets))
+            let delay = st.iface.poll_delay(now, &st.sockets);
+            // Rounded up: waking before the timer would only sleep again.
+            let ms = delay.map_or(1000, |d| d.total_micros().div_ceil(1000).min(1000) as i32);
+            let until = now.total_micros() + ms as i64 * 1000;
+            n.sleep_until.store(until, Ordering::Relaxed);
+            (woken, ms)
         };
         woken.finish();
-        let ms = delay.map_or(1000, |d| d.total_millis().min(1000) as i32);
         let mut fds = [
             libc::pollfd {
                 fd: pfd,

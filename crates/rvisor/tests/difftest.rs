@@ -847,6 +847,29 @@ fn real_cases() -> Vec<RealCase> {
                 "echo $$; ps; grep -E '^(Tgid|Pid|PPid|NS)' /proc/self/status; ls /proc | grep -c '^[0-9]'",
             ],
         ),
+        // bubblewrap with every namespace, the network's included: its
+        // own loopback, which bwrap brings up through netlink (a TCP
+        // round trip over it), and nothing of the sandbox's.
+        real(
+            "bwrap_unshare_all",
+            &[
+                "/usr/bin/bwrap",
+                "--unshare-all",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--",
+                "/bin/sh",
+                "-c",
+                "ip addr; python3 -c \"import socket; l = socket.create_server(('127.0.0.1', 0)); \
+                 c = socket.create_connection(l.getsockname()); a, _ = l.accept(); c.sendall(b'ok'); \
+                 print(a.recv(2).decode())\"",
+            ],
+        ),
         // util-linux's unshare -fp --mount-proc: the forked shell is pid 1
         // of a new pid namespace, with its own /proc.
         real(

@@ -86,10 +86,11 @@ pub fn socket(t: &Task, family: i32, ty: i32, protocol: i32, flags: u32) -> SysR
     Ok(inet::new_file(s, flags))
 }
 
-/// The network a socket made by `t` belongs to: the sandbox's (network
-/// namespaces would pick the task's).
-pub fn task_stack(_t: &Task) -> Arc<net::Stack> {
-    net::stack()
+/// The network a socket made by `t` belongs to: its network
+/// namespace's. A socket stays in it when its maker moves to another
+/// (`setns`, `unshare`), as on Linux.
+pub fn task_stack(t: &Task) -> Arc<net::Stack> {
+    kernel::task::lock(&t.shared.ns).net.stack.clone()
 }
 
 /// Decodes the address of `bind`/`connect`/`sendto` for `s`.
