@@ -1,8 +1,9 @@
 // execve of hand-made ELF files: a PT_INTERP that does not end in a NUL is
-// ENOEXEC, an empty interpreter path EACCES, an interpreter that is no ELF
-// file for this machine ELIBBAD; a segment with no file contents may have
-// an offset not aligned like its address (nothing is mapped from the
-// file); five nested #! scripts may lead to a binary, a sixth is ELOOP.
+// ENOEXEC, an empty interpreter path EACCES, an interpreter built for
+// another machine ELIBBAD; a segment with no file contents may have an
+// offset not aligned like its address (nothing is mapped from the file),
+// and its memory is writable even if the segment is read-only (as brk
+// memory); five nested #! scripts may lead to a binary, a sixth is ELOOP.
 #include "dt.h"
 #include <elf.h>
 #include <fcntl.h>
@@ -14,7 +15,9 @@
 
 static char dir[] = "/tmp/dt_exec_elfXXXXXX";
 
-/* mov $60,%eax; mov $42,%edi; syscall */
+/* movb $1,0x600000 (only with the anonymous segment); mov $60,%eax;
+ * mov $42,%edi; syscall */
+static const unsigned char store[] = {0xc6, 0x04, 0x25, 0, 0, 0x60, 0, 1};
 static const unsigned char code[] = {0xb8, 0x3c, 0, 0, 0, 0xbf, 0x2a, 0, 0, 0, 0x0f, 0x05};
 
 /* Writes an ELF executable: one text segment, then optionally a PT_INTERP
@@ -55,7 +58,8 @@ static void write_elf(const char *path, const char *interp, size_t ilen, int ano
 	n++;
 	if (anon_seg) {
 		ph[n].p_type = PT_LOAD;
-		ph[n].p_flags = PF_R | PF_W;
+		/* Read-only, yet its memory is writable, as brk memory. */
+		ph[n].p_flags = PF_R;
 		ph[n].p_offset = 0x123;
 		ph[n].p_vaddr = 0x600000;
 		ph[n].p_filesz = 0;
@@ -64,7 +68,12 @@ static void write_elf(const char *path, const char *interp, size_t ilen, int ano
 		n++;
 	}
 	eh->e_phnum = n;
-	memcpy(buf + code_off, code, sizeof(code));
+	size_t at = code_off;
+	if (anon_seg) {
+		memcpy(buf + at, store, sizeof(store));
+		at += sizeof(store);
+	}
+	memcpy(buf + at, code, sizeof(code));
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0755);
 	write(fd, buf, sizeof(buf));
 	close(fd);

@@ -69,8 +69,9 @@ impl KernelSigio {
         match owner.kind {
             vfs::file::F_OWNER_TID => {
                 if let Some(t) = k.find_task(owner.id) {
-                    lock(&t.pending).push(info);
-                    t.signal_queued(info.signo);
+                    if lock(&t.pending).push(info) {
+                        t.signal_queued(info.signo);
+                    }
                 }
             }
             vfs::file::F_OWNER_PGRP => {

@@ -27,7 +27,11 @@ impl SigQueue {
         self.set
     }
 
-    pub fn push(&mut self, info: SigInfo) {
+    /// Queues `info`; false if nothing new is pending (a standard signal
+    /// already pending, or a timer expiry counted as an overrun), so the
+    /// caller has nobody to wake: a wake-up could raise the signal again
+    /// (`O_ASYNC` on a signalfd) and recurse.
+    pub fn push(&mut self, info: SigInfo) -> bool {
         let sig = info.signo;
         // A POSIX timer has one signal in flight: while it is pending, a
         // further expiry only counts as an overrun in its siginfo (even a
@@ -43,14 +47,15 @@ impl SigQueue {
                     .saturating_add(1)
                     .min(i32::MAX as u32);
                 q.fields[0] = u64::from(id) | (u64::from(over) << 32);
-                return;
+                return false;
             }
         }
         if sig < SIGRTMIN && self.set.has(sig) {
-            return;
+            return false;
         }
         self.set.add(sig);
         self.infos.push_back(info);
+        true
     }
 
     pub fn deliverable(&self, mask: SigSet) -> bool {
@@ -156,7 +161,9 @@ pub fn send_to_group_from(tg: &Arc<ThreadGroup>, info: SigInfo, current: Option<
     if ignored && !traced && g.threads.iter().any(|t| !t.mask().has(sig)) {
         return;
     }
-    g.pending.push(info);
+    if !g.pending.push(info) {
+        return;
+    }
     if let Some(cur) = current.filter(|c| !c.mask().has(sig)) {
         cur.attention.store(true, Ordering::Release);
         return;
@@ -186,8 +193,9 @@ pub fn send_to_thread(target: &TaskShared, info: SigInfo) {
     if ignored && !target.traced.load(Ordering::Relaxed) && !target.mask().has(sig) {
         return;
     }
-    lock(&target.pending).push(info);
-    target.signal_queued(sig);
+    if lock(&target.pending).push(info) {
+        target.signal_queued(sig);
+    }
 }
 
 fn is_stop_signal(sig: i32) -> bool {

@@ -217,8 +217,9 @@ fn fire(target: &Target, info: SigInfo) {
         }
         Target::Thread(t) => {
             if let Some(t) = t.upgrade() {
-                lock(&t.pending).push(info);
-                t.signal_queued(info.signo);
+                if lock(&t.pending).push(info) {
+                    t.signal_queued(info.signo);
+                }
             }
         }
         Target::Nobody => {}

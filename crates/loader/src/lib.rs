@@ -261,10 +261,12 @@ fn map_elf(mm: &mut MemoryManager, f: &Arc<File>, head: &[u8], main: bool) -> Sy
         let anon_start = if p.filesz > 0 { map_end } else { start };
         let anon_end = page_up(mem_end).ok_or(Errno::ENOEXEC)?;
         if anon_end > anon_start {
+            // Like brk memory (Linux maps it with `vm_brk_flags`): always
+            // readable and writable, executable if the segment is.
             mm.mmap(MapRequest {
                 addr: anon_start,
                 len: anon_end - anon_start,
-                prot,
+                prot: PROT_READ | PROT_WRITE | (prot & PROT_EXEC),
                 flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
                 backing: None,
                 may_write: true,
