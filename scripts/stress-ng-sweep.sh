@@ -84,7 +84,7 @@ CI=(
 	readahead sync-file get                # file ranges, adjtimex
 	sysfs numa schedpolicy ioprio          # /sys, NUMA, scheduling attributes
 	landlock                               # Landlock rulesets enforced by the VFS
-	sem-sysv mq membarrier                 # SysV and POSIX IPC, membarrier
+	sem-sysv mq membarrier kcmp            # SysV and POSIX IPC, membarrier, kcmp
 	key                                    # keyrings (add_key, keyctl)
 	sock udp epoll sockfd                  # loopback TCP/UDP, epoll, fd passing
 	fsize fiemap handle remap aiol         # RLIMIT_FSIZE, extents, file handles, native AIO

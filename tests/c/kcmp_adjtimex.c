@@ -5,6 +5,9 @@
 // ADJ_OFFSET_SS_READ); setting modes are EPERM without CAP_SYS_TIME; bad
 // modes, clocks and pointers.
 #include "dt.h"
+#include <signal.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -43,6 +46,21 @@ static void *thread_fn(void *arg)
 int main(void)
 {
 	dt_init();
+	/* A process that never made a thread nor used SEM_UNDO has no undo
+	 * list, nor has its fork child: equal (stress-ng's kcmp check). */
+	pid_t fresh = fork();
+	if (fresh == 0) {
+		pid_t kid = fork();
+		if (kid == 0) {
+			pause();
+			_exit(0);
+		}
+		printf("fresh fork SYSVSEM %s\n", rel(kcmp(getpid(), kid, KCMP_SYSVSEM, 0, 0)));
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		_exit(0);
+	}
+	waitpid(fresh, NULL, 0);
 	self = getpid();
 	if (pipe(fds) != 0)
 		return 1;
@@ -70,6 +88,15 @@ int main(void)
 	       rel(kcmp(self, child, KCMP_VM, 0, 0)), rel(kcmp(self, child, KCMP_FILES, 0, 0)),
 	       rel(kcmp(self, child, KCMP_FS, 0, 0)), rel(kcmp(self, child, KCMP_SIGHAND, 0, 0)),
 	       rel(kcmp(self, child, KCMP_FILE, fds[0], fds[0])));
+	/* Neither has an undo list yet: equal. After a SEM_UNDO operation
+	 * the parent has one of its own. */
+	printf("fork SYSVSEM before SEM_UNDO %s\n", rel(kcmp(self, child, KCMP_SYSVSEM, 0, 0)));
+	int sem = semget(IPC_PRIVATE, 1, 0600);
+	struct sembuf op = {0, 1, SEM_UNDO};
+	semop(sem, &op, 1);
+	printf("fork SYSVSEM after SEM_UNDO %s\n", rel(kcmp(self, child, KCMP_SYSVSEM, 0, 0)));
+	printf("self SYSVSEM %s\n", rel(kcmp(self, self, KCMP_SYSVSEM, 0, 0)));
+	semctl(sem, 0, IPC_RMID);
 	long a = kcmp(self, child, KCMP_VM, 0, 0), b = kcmp(child, self, KCMP_VM, 0, 0);
 	FACT(a + b == 3);
 

@@ -94,6 +94,7 @@ fn new_group(pid: i32, pidns: Arc<crate::pidns::PidNs>, inner: TgInner) -> Arc<T
         exit_events: waiter::Queue::new(),
         signal_events: waiter::Queue::new(),
         cpu_timers: AtomicBool::new(false),
+        sysvsem_undo: AtomicBool::new(false),
         start: Instant::now(),
     })
 }
@@ -660,6 +661,9 @@ pub fn clone(
     tls: u64,
     pidfd_out: u64,
 ) -> SysResult<i32> {
+    if flags & CLONE_SYSVSEM != 0 {
+        task.tg().sysvsem_undo.store(true, Ordering::Relaxed);
+    }
     if flags & CLONE_THREAD != 0 {
         if flags & CLONE_SIGHAND == 0 || flags & CLONE_VM == 0 {
             return Err(Errno::EINVAL);

@@ -144,6 +144,9 @@ pub struct ThreadGroup {
     pub signal_events: Queue,
     /// A CPU-time interval timer was ever armed: the run loop charges it.
     pub cpu_timers: AtomicBool,
+    /// A `CLONE_SYSVSEM` clone gave it a System V undo list (Linux makes
+    /// one then, as at the first `SEM_UNDO` operation): `kcmp` sees it.
+    pub sysvsem_undo: AtomicBool,
     pub start: Instant,
 }
 

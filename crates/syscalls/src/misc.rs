@@ -222,10 +222,21 @@ pub fn kcmp(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             ptr(Arc::as_ptr(&p1) as *const ()),
             ptr(Arc::as_ptr(&p2) as *const ()),
         ),
-        KCMP_SYSVSEM => (
-            ptr(Arc::as_ptr(&p1.tg) as *const ()),
-            ptr(Arc::as_ptr(&p2.tg) as *const ()),
-        ),
+        // None (equal) until a process's first SEM_UNDO operation or
+        // CLONE_SYSVSEM clone (glibc's threads are made with it).
+        KCMP_SYSVSEM => {
+            let undo = |p: &Arc<TaskShared>| {
+                let ns = lock(&p.ns).ipc.ns.clone();
+                if p.tg.sysvsem_undo.load(std::sync::atomic::Ordering::Relaxed)
+                    || kernel::ipc::sem::has_undo_list(&ns, p.tg.pid)
+                {
+                    Arc::as_ptr(&p.tg) as *const ()
+                } else {
+                    std::ptr::null()
+                }
+            };
+            (ptr(undo(&p1)), ptr(undo(&p2)))
+        }
         _ => return Err(Errno::EINVAL),
     };
     let key = kcmp_key(ty as usize);

@@ -321,7 +321,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "getcpu", handler: Some(sched::getcpu), status: Status::Partial("the sentry thread's CPU if the task may use it, else the first allowed (the vDSO's getcpu makes this call); node 0") },
     Entry { name: "process_vm_readv", handler: Some(ptrace::process_vm_readv), status: Status::Full },
     Entry { name: "process_vm_writev", handler: Some(ptrace::process_vm_writev), status: Status::Full },
-    Entry { name: "kcmp", handler: Some(misc::kcmp), status: Status::Partial("KCMP_IO: every task has its own I/O context; KCMP_SYSVSEM: a process's threads share one undo list") },
+    Entry { name: "kcmp", handler: Some(misc::kcmp), status: Status::Partial("KCMP_IO: every task has its own I/O context; KCMP_SYSVSEM: a process's threads share one undo list, made at its first SEM_UNDO operation or CLONE_SYSVSEM clone; processes cloned with CLONE_SYSVSEM compare different (they share one on Linux)") },
     Entry { name: "finit_module", handler: None, status: Status::Enosys },
     Entry { name: "sched_setattr", handler: Some(sched::sched_setattr), status: Status::Partial("kept and reported; no deadline admission control (never EBUSY)") },
     Entry { name: "sched_getattr", handler: Some(sched::sched_getattr), status: Status::Full },

@@ -442,6 +442,12 @@ pub fn nsems(ns: &IpcNamespace, id: i32) -> SysResult<usize> {
     Ok(get_set(ns, id)?.nsems)
 }
 
+/// Whether process `pid` has an undo list: Linux makes one at its first
+/// `SEM_UNDO` operation and keeps it until the process ends.
+pub fn has_undo_list(ns: &IpcNamespace, pid: i32) -> bool {
+    lock(&ns.undo.by_pid).contains_key(&pid)
+}
+
 /// Applies the adjustments of process `pid` (its last thread left).
 pub fn exit_process(ns: &IpcNamespace, pid: i32) {
     if !ns.undo.any.load(Ordering::Relaxed) {
