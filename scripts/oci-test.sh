@@ -77,6 +77,18 @@ c["linux"]["readonlyPaths"].append("/data2")
 c["linux"]["maskedPaths"].append("/secret")
 json.dump(c, open(sys.argv[1], "w"))
 PY
+# Host directories bound in, read-write and read-only (volumes through a
+# gofer each under rvisor).
+mkdir -p "$T/hostrw" "$T/hostro"
+echo from-host >"$T/hostrw/in.txt"
+bundle binds '["sh", "-c", "cat /hostrw/in.txt; echo written >/hostrw/out.txt; ls /hostro; touch /hostro/f 2>&1 | grep -o Read-only"]'
+python3 - "$T/binds/config.json" "$T" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mounts"] += [{"destination": "/hostrw", "type": "bind", "source": sys.argv[2] + "/hostrw", "options": ["rbind", "rw"]},
+                {"destination": "/hostro", "type": "bind", "source": sys.argv[2] + "/hostro", "options": ["rbind", "ro"]}]
+json.dump(c, open(sys.argv[1], "w"))
+PY
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -209,6 +221,10 @@ print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["
 	echo
 	echo "mounts (tmpfs, ro tmpfs, masked and read-only paths): $("${c[@]}" run --bundle "$T/mounts" "$id" </dev/null 2>&1; echo "status $?")" |
 		tr '\n' ' '
+	echo
+	rm -f "$T/hostrw/out.txt"
+	echo "bind mounts (rw, ro): $("${c[@]}" run --bundle "$T/binds" "$id" </dev/null 2>&1; echo "status $?")" \
+		"host sees: $(cat "$T/hostrw/out.txt" 2>&1)" | tr '\n' ' '
 	echo
 	echo "run -d: $("${c[@]}" run -d --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
 		"$(wait_status "$1" "$id" running)"

@@ -236,13 +236,26 @@ fn mount_spec(m: &oci_spec::runtime::Mount) -> Option<crate::sandbox::MountSpec>
         return None;
     }
     if bind {
-        log::warn(&format!(
-            "mount of host path {} on {dest}: bind mounts are not supported yet, skipped",
-            m.source()
-                .as_ref()
-                .map_or("?".into(), |s| s.to_string_lossy())
-        ));
-        return None;
+        let source = m
+            .source()
+            .as_ref()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+        // A directory is a volume (served by a gofer of its own); single
+        // files (an engine's /etc/hosts, resolv.conf) cannot be yet.
+        if !std::path::Path::new(&source).is_dir() {
+            log::warn(&format!(
+                "mount of host path {source:?} on {dest}: only directories can be bind-mounted                  yet, skipped"
+            ));
+            return None;
+        }
+        let readonly = options.iter().any(|o| o == "ro");
+        return match crate::sandbox::MountSpec::bind(&source, &dest, readonly) {
+            Ok(ms) => Some(ms),
+            Err(e) => {
+                log::warn(&format!("mount of host path on {dest}: {e}; skipped"));
+                None
+            }
+        };
     }
     if typ != "tmpfs" {
         log::warn(&format!(
