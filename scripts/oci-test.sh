@@ -404,6 +404,11 @@ if command -v podman >/dev/null; then
 	check "podman exec" "in-container 42" "$("${PM[@]}" exec "$cid" sh -c 'echo in-container $((6*7))' 2>&1)"
 	check "podman exec: exit status" 6 "$("${PM[@]}" exec "$cid" sh -c 'exit 6' >/dev/null 2>&1; echo $?)"
 	check "podman exec -i: stdin" hello "$(echo hello | "${PM[@]}" exec -i "$cid" cat 2>&1)"
+	rm -f "$T/hostrw/out.txt"
+	check "podman run -v HOST:/data" "from-host written" \
+		"$("${PM[@]}" run --rm -v "$T/hostrw:/data" "$img" sh -c 'cat /data/in.txt; echo written >/data/out.txt' 2>&1) $(cat "$T/hostrw/out.txt" 2>&1)"
+	check "podman run -v HOST:/data:ro" "Read-only" \
+		"$("${PM[@]}" run --rm -v "$T/hostrw:/data:ro" "$img" sh -c 'touch /data/f 2>&1' | grep -o Read-only)"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
