@@ -92,6 +92,17 @@ fn main() {
 // Configuration and scratch space
 // ---------------------------------------------------------------------------
 
+/// Registers test `NAME::PLATFORM`, running `f(platform)`.
+fn platform_trial(
+    trials: &mut Vec<Trial>,
+    name: &str,
+    platform: &str,
+    f: fn(&str) -> Result<(), Failed>,
+) {
+    let p = platform.to_string();
+    trials.push(Trial::test(format!("{name}::{platform}"), move || f(&p)));
+}
+
 fn workspace_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.canonicalize().unwrap_or(root)
@@ -1237,101 +1248,65 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         }
     }
     for platform in platforms {
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("real::etc_write_stays_in_sandbox::{platform}"),
-            move || etc_write_stays_in_sandbox(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("real::nonexistent::{platform}"),
-            move || nonexistent_command(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::not_executable::{platform}"),
-            move || not_executable(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::raw_syscalls::{platform}"),
-            move || raw_syscalls(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::idle_cpu::{platform}"),
-            move || idle_cpu(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::system_view::{platform}"),
-            move || system_view(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::garbage_args::{platform}"),
-            move || garbage_args(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::ipc_limits::{platform}"),
-            move || ipc_limits(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::reboot::{platform}"),
-            move || reboot(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::killed_sandbox_leaves_nothing::{platform}"),
-            move || killed_sandbox_leaves_nothing(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::second_sigterm_kills::{platform}"),
-            move || second_sigterm_kills(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::escape_attempts::{platform}"),
-            move || escape_attempts(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::host_terminal::{platform}"),
-            move || host_terminal(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::sentry_confined::{platform}"),
-            move || sentry_confined(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::gofer_confined::{platform}"),
-            move || gofer_confined(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::gofer_killed_ends_sandbox::{platform}"),
-            move || gofer_killed_ends_sandbox(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::cli_killed_ends_gofer::{platform}"),
-            move || cli_killed_ends_gofer(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::watchdog_stuck::{platform}"),
-            move || watchdog_stuck(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("sandbox::watchdog_waits_are_not_stuck::{platform}"),
-            move || watchdog_waits_are_not_stuck(&p),
-        ));
+        platform_trial(
+            trials,
+            "real::etc_write_stays_in_sandbox",
+            platform,
+            etc_write_stays_in_sandbox,
+        );
+        platform_trial(trials, "real::nonexistent", platform, nonexistent_command);
+        platform_trial(trials, "sandbox::not_executable", platform, not_executable);
+        platform_trial(trials, "sandbox::raw_syscalls", platform, raw_syscalls);
+        platform_trial(trials, "sandbox::idle_cpu", platform, idle_cpu);
+        platform_trial(trials, "sandbox::system_view", platform, system_view);
+        platform_trial(trials, "sandbox::garbage_args", platform, garbage_args);
+        platform_trial(trials, "sandbox::ipc_limits", platform, ipc_limits);
+        platform_trial(trials, "sandbox::reboot", platform, reboot);
+        platform_trial(
+            trials,
+            "sandbox::killed_sandbox_leaves_nothing",
+            platform,
+            killed_sandbox_leaves_nothing,
+        );
+        platform_trial(
+            trials,
+            "sandbox::second_sigterm_kills",
+            platform,
+            second_sigterm_kills,
+        );
+        platform_trial(
+            trials,
+            "sandbox::escape_attempts",
+            platform,
+            escape_attempts,
+        );
+        platform_trial(trials, "sandbox::host_terminal", platform, host_terminal);
+        platform_trial(
+            trials,
+            "sandbox::sentry_confined",
+            platform,
+            sentry_confined,
+        );
+        platform_trial(trials, "sandbox::gofer_confined", platform, gofer_confined);
+        platform_trial(
+            trials,
+            "sandbox::gofer_killed_ends_sandbox",
+            platform,
+            gofer_killed_ends_sandbox,
+        );
+        platform_trial(
+            trials,
+            "sandbox::cli_killed_ends_gofer",
+            platform,
+            cli_killed_ends_gofer,
+        );
+        platform_trial(trials, "sandbox::watchdog_stuck", platform, watchdog_stuck);
+        platform_trial(
+            trials,
+            "sandbox::watchdog_waits_are_not_stuck",
+            platform,
+            watchdog_waits_are_not_stuck,
+        );
     }
     trials.push(Trial::test("cli::debug_unconfined", debug_unconfined));
     trials.push(Trial::test("cli::bogus_platform", bogus_platform));

@@ -8,26 +8,15 @@ use super::*;
 
 pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
     for platform in platforms {
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("mounts::tmpfs::{platform}"),
-            move || tmpfs(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("mounts::volume::{platform}"),
-            move || volume(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("mounts::shared_file_access::{platform}"),
-            move || shared_file_access(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("mounts::volume_xattr::{platform}"),
-            move || volume_xattr(&p),
-        ));
+        platform_trial(trials, "mounts::tmpfs", platform, tmpfs);
+        platform_trial(trials, "mounts::volume", platform, volume);
+        platform_trial(
+            trials,
+            "mounts::shared_file_access",
+            platform,
+            shared_file_access,
+        );
+        platform_trial(trials, "mounts::volume_xattr", platform, volume_xattr);
     }
     trials.push(Trial::test("mounts::bad_tmpfs", bad_tmpfs));
     trials.push(Trial::test("mounts::bad_volume", bad_volume));

@@ -7,16 +7,13 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 
 pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
     for platform in platforms {
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("overlay::none_persists::{platform}"),
-            move || none_persists(&p),
-        ));
-        let p = platform.clone();
-        trials.push(Trial::test(
-            format!("overlay::file_memory_on_disk::{platform}"),
-            move || file_memory_on_disk(&p),
-        ));
+        platform_trial(trials, "overlay::none_persists", platform, none_persists);
+        platform_trial(
+            trials,
+            "overlay::file_memory_on_disk",
+            platform,
+            file_memory_on_disk,
+        );
     }
     trials.push(Trial::test("overlay::bad_values", bad_values));
 }
