@@ -24,6 +24,7 @@ pub mod sysfs;
 pub mod task;
 pub mod timer;
 pub mod tty;
+mod userfault;
 pub mod watchdog;
 
 use std::collections::{BTreeMap, HashSet};
@@ -583,7 +584,12 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                     task.ptrace_step_over_syscall();
                 }
             }
-            Event::Fault { signo, code, addr } => {
+            Event::Fault {
+                signo,
+                code,
+                addr,
+                write,
+            } => {
                 watchdog::note_call(&task.shared, task::SENTRY_FAULT, [addr, 0, 0, 0, 0, 0]);
                 // A general-protection fault (privileged or over-long
                 // instruction, non-canonical address, bad `int n`) is no
@@ -600,6 +606,12 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 let timed = phases::start();
                 let mm = task.mm.clone();
                 let mut mm = lock(&mm);
+                if !accerr && mm.userfaults() {
+                    match userfault::serve(&mut task, mm, addr, write) {
+                        Ok(()) => continue,
+                        Err(back) => mm = back,
+                    }
+                }
                 let r = mm.handle_fault(&mut *task.ctx, addr, accerr);
                 if timed.is_some() {
                     let class = match (r.is_ok(), accerr, mm.mapping_kind(addr)) {

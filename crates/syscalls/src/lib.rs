@@ -32,6 +32,7 @@ pub mod time;
 pub mod timer;
 pub mod timerfd;
 pub mod user_dispatch;
+pub mod userfaultfd;
 pub mod util;
 pub mod xattr;
 
