@@ -90,6 +90,7 @@ CI=(
 	fsize fiemap handle remap aiol         # RLIMIT_FSIZE, extents, file handles, native AIO
 	inotify dnotify fanotify               # directory and file events
 	sigsegv usersyscall secretmem          # fault addresses, syscall user dispatch, memfd_secret
+	userfaultfd                            # missing-page faults served by the program
 	klog reboot swap                       # syslog(2), reboot and swapon argument checks
 	chroot ramfs umount unshare            # chroot, mounts, namespaces
 )

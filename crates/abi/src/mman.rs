@@ -53,3 +53,37 @@ pub const MADV_PAGEOUT: i32 = 21;
 pub const MS_ASYNC: i32 = 1;
 pub const MS_INVALIDATE: i32 = 2;
 pub const MS_SYNC: i32 = 4;
+
+// userfaultfd(2): <linux/userfaultfd.h>.
+pub const UFFD_API: u64 = 0xAA;
+/// `userfaultfd` flag: only faults of user-mode accesses are handled.
+pub const UFFD_USER_MODE_ONLY: u32 = 1;
+pub const UFFDIO_API: u32 = 0xc018_aa3f;
+pub const UFFDIO_REGISTER: u32 = 0xc020_aa00;
+pub const UFFDIO_UNREGISTER: u32 = 0x8010_aa01;
+pub const UFFDIO_WAKE: u32 = 0x8010_aa02;
+pub const UFFDIO_COPY: u32 = 0xc028_aa03;
+pub const UFFDIO_ZEROPAGE: u32 = 0xc020_aa04;
+/// `/dev/userfaultfd`'s one ioctl: a new userfaultfd.
+pub const USERFAULTFD_IOC_NEW: u32 = 0xaa00;
+/// Bit numbers of the ioctls in the `ioctls` masks UFFDIO_API and
+/// UFFDIO_REGISTER report.
+pub const _UFFDIO_REGISTER: u32 = 0x00;
+pub const _UFFDIO_UNREGISTER: u32 = 0x01;
+pub const _UFFDIO_WAKE: u32 = 0x02;
+pub const _UFFDIO_COPY: u32 = 0x03;
+pub const _UFFDIO_ZEROPAGE: u32 = 0x04;
+pub const _UFFDIO_API: u32 = 0x3f;
+pub const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;
+pub const UFFDIO_REGISTER_MODE_WP: u64 = 2;
+pub const UFFDIO_REGISTER_MODE_MINOR: u64 = 4;
+pub const UFFDIO_COPY_MODE_DONTWAKE: u64 = 1;
+pub const UFFDIO_COPY_MODE_WP: u64 = 2;
+pub const UFFDIO_ZEROPAGE_MODE_DONTWAKE: u64 = 1;
+pub const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
+pub const UFFD_PAGEFAULT_FLAG_WRITE: u64 = 1;
+pub const UFFD_FEATURE_SIGBUS: u64 = 1 << 7;
+pub const UFFD_FEATURE_THREAD_ID: u64 = 1 << 8;
+pub const UFFD_FEATURE_EXACT_ADDRESS: u64 = 1 << 11;
+/// Size of `struct uffd_msg`.
+pub const UFFD_MSG_SIZE: usize = 32;

@@ -24,11 +24,12 @@ pub mod sysfs;
 pub mod task;
 pub mod timer;
 pub mod tty;
+mod userfault;
 pub mod watchdog;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -148,6 +149,9 @@ pub struct Kernel {
     exit: Mutex<Option<i32>>,
     exit_cv: Condvar,
     pub start: Instant,
+    /// Keys [`Kernel::report_once`] logged: below 512 (syscall numbers)
+    /// one bit each, tested without a lock; the rest in the set.
+    reported_bits: [AtomicU64; 8],
     reported: Mutex<HashSet<u64>>,
     pub futexes: futex::FutexTable,
     pub timers: Arc<timer::TimerService>,
@@ -210,6 +214,7 @@ impl Kernel {
             exit: Mutex::new(None),
             exit_cv: Condvar::new(),
             start,
+            reported_bits: Default::default(),
             reported: Mutex::new(HashSet::new()),
             futexes: futex::FutexTable::default(),
             timers: Arc::new(timer::TimerService::default()),
@@ -264,10 +269,23 @@ impl Kernel {
         }
     }
 
-    /// Logs `msg` once per `key` (an unimplemented syscall, say).
-    pub fn report_once(&self, key: u64, msg: &str) {
-        if lock(&self.reported).insert(key) {
-            self.log_line(msg);
+    /// Logs `msg()` once per `key` (an unimplemented syscall, say). A
+    /// key already reported costs one atomic load: a program may call an
+    /// unimplemented syscall in a loop (stress-ng's resources stressor
+    /// makes thousands of `pkey_free` calls in each of ~150 processes),
+    /// and a global lock plus a formatted message per call made each
+    /// such call ~3x the cost of a trivial one.
+    pub fn report_once(&self, key: u64, msg: impl FnOnce() -> String) {
+        let first = match self.reported_bits.get((key / 64) as usize) {
+            Some(word) => {
+                let bit = 1u64 << (key % 64);
+                word.load(Ordering::Relaxed) & bit == 0
+                    && word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+            }
+            None => lock(&self.reported).insert(key),
+        };
+        if first {
+            self.log_line(&msg());
         }
     }
 
@@ -583,7 +601,12 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                     task.ptrace_step_over_syscall();
                 }
             }
-            Event::Fault { signo, code, addr } => {
+            Event::Fault {
+                signo,
+                code,
+                addr,
+                write,
+            } => {
                 watchdog::note_call(&task.shared, task::SENTRY_FAULT, [addr, 0, 0, 0, 0, 0]);
                 // A general-protection fault (privileged or over-long
                 // instruction, non-canonical address, bad `int n`) is no
@@ -600,6 +623,12 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 let timed = phases::start();
                 let mm = task.mm.clone();
                 let mut mm = lock(&mm);
+                if !accerr && mm.userfaults() {
+                    match userfault::serve(&mut task, mm, addr, write) {
+                        Ok(()) => continue,
+                        Err(back) => mm = back,
+                    }
+                }
                 let r = mm.handle_fault(&mut *task.ctx, addr, accerr);
                 if timed.is_some() {
                     let class = match (r.is_ok(), accerr, mm.mapping_kind(addr)) {

@@ -6,6 +6,7 @@ pub mod manager;
 pub mod memfile;
 pub mod object;
 mod recycle;
+pub mod userfault;
 
 pub use manager::{
     ApplicationEntry, FaultError, FutexKey, MapRequest, MemoryManager, QuiesceHook, VmaName,
@@ -13,3 +14,4 @@ pub use manager::{
 };
 pub use memfile::MemoryFile;
 pub use object::{Mappable, MemObject};
+pub use userfault::Userfault;

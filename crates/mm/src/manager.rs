@@ -16,9 +16,10 @@ use abi::signal::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV};
 use abi::{page_down, page_up, Errno, Pod, PAGE_SIZE};
 use platform::AddressSpace;
 
-use crate::{Mappable, MemoryFile};
+use crate::{Mappable, MemoryFile, Userfault};
 
 mod patch;
+mod uffd;
 
 pub use patch::{PATCH_AREA, PATCH_AREA_END};
 
@@ -76,6 +77,16 @@ pub struct Vma {
     /// `MADV_WIPEONFORK` (private anonymous memory only): a `fork` child
     /// gets the mapping zero-filled.
     pub wipeonfork: bool,
+    /// The userfaultfd its missing pages are reported to
+    /// (`UFFDIO_REGISTER_MODE_MISSING`).
+    pub userfault: Option<Arc<Userfault>>,
+}
+
+impl Vma {
+    /// The userfaultfd still open that this mapping is registered with.
+    fn live_userfault(&self) -> Option<&Arc<Userfault>> {
+        self.userfault.as_ref().filter(|u| !u.released())
+    }
 }
 
 /// Who reaches memory through [`MemoryManager::walk`].
@@ -233,6 +244,9 @@ pub struct MemoryManager {
     /// `membarrier` registrations of this address space (the
     /// `MEMBARRIER_CMD_REGISTER_*` bits): kept by a fork, dropped by exec.
     pub membarrier: u32,
+    /// Some range was ever registered with a userfaultfd: until then a
+    /// fault looks for none (one test of this flag).
+    userfaults: bool,
 }
 
 impl MemoryManager {
@@ -263,6 +277,7 @@ impl MemoryManager {
             env_end: 0,
             auxv: Vec::new(),
             membarrier: 0,
+            userfaults: false,
         }
     }
 
@@ -545,6 +560,11 @@ impl MemoryManager {
             && prev.name == cur.name
             && prev.dontfork == cur.dontfork
             && prev.wipeonfork == cur.wipeonfork
+            && match (&prev.userfault, &cur.userfault) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
         {
             let end = cur.end;
             self.vmas.remove(&addr);
@@ -653,6 +673,7 @@ impl MemoryManager {
                 name: req.name,
                 dontfork: false,
                 wipeonfork: false,
+                userfault: None,
             },
         );
         self.try_merge(addr);
@@ -808,6 +829,7 @@ impl MemoryManager {
                     name: VmaName::Heap,
                     dontfork: false,
                     wipeonfork: false,
+                    userfault: None,
                 },
             );
             self.try_merge(old_top);
@@ -1559,6 +1581,12 @@ impl MemoryManager {
             if !allowed || secret {
                 break;
             }
+            // A missing page of a range registered with a userfaultfd: the
+            // sentry's own access does not wait for the handler (see
+            // docs/syscalls.md, userfaultfd), it fails.
+            if self.userfaults && v.live_userfault().is_some() && self.pma_at(pos).is_none() {
+                break;
+            }
             let vend = v.end;
             let Ok((ps, p)) = self.ensure_pma(pos, write) else {
                 break;
@@ -1766,6 +1794,13 @@ impl MemoryManager {
         }
         let mut vmas = self.vmas.clone();
         vmas.retain(|_, v| !v.dontfork);
+        // Without UFFD_FEATURE_EVENT_FORK (not offered) a child's memory
+        // is not registered with its parent's userfaultfds.
+        if self.userfaults {
+            for v in vmas.values_mut() {
+                v.userfault = None;
+            }
+        }
         let mut child = MemoryManager {
             id: next_id(),
             mf: self.mf.clone(),
@@ -1792,6 +1827,7 @@ impl MemoryManager {
             env_end: self.env_end,
             auxv: self.auxv.clone(),
             membarrier: self.membarrier,
+            userfaults: false,
         };
         let pmas: Vec<(u64, Pma)> = self.pmas.iter().map(|(&s, &p)| (s, p)).collect();
         // Adjacent PMAs copied at once go into one allocation and one

@@ -25,8 +25,15 @@ pub enum Event {
     Syscall,
     /// A memory access faulted on the host. `code` is the host's
     /// `si_code` (`SEGV_MAPERR`: nothing mapped there, `SEGV_ACCERR`: the
-    /// mapping forbids the access).
-    Fault { signo: i32, code: i32, addr: u64 },
+    /// mapping forbids the access). `write`: whether the access was a
+    /// write, where the host says (trap: the page-fault error code of the
+    /// signal frame; ptrace has no way to read it).
+    Fault {
+        signo: i32,
+        code: i32,
+        addr: u64,
+        write: Option<bool>,
+    },
     /// A synchronous signal other than a memory fault (`SIGFPE`, `SIGILL`,
     /// `SIGTRAP`, ...) raised by the application's own instructions.
     Signal(SigInfo),

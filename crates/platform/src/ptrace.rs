@@ -645,6 +645,7 @@ impl Context for Stub {
                 signo: sig,
                 code: info.code,
                 addr: info.fault_addr(),
+                write: None,
             },
             SIGTRAP | libc::SIGFPE | libc::SIGILL => Event::Signal(info),
             _ => Event::Interrupted,
@@ -824,7 +825,9 @@ mod tests {
         // A fault outside any mapping.
         regs.rip = 0x1234000;
         match ctx.switch(&mut regs) {
-            Event::Fault { signo, code, addr } => {
+            Event::Fault {
+                signo, code, addr, ..
+            } => {
                 assert_eq!(signo, SIGSEGV);
                 assert_eq!(code, abi::signal::SEGV_MAPERR);
                 assert_eq!(addr, 0x1234000);

@@ -1493,6 +1493,9 @@ impl TrapContext {
                 signo,
                 code: info.code,
                 addr: info.fault_addr(),
+                // The frame's `err` (word 19 of the sigcontext): bit 1 is
+                // the x86 page-fault error code's W/R bit.
+                write: Some(self.area().read64(self.base() + ST_SIGCTX + 8 * SIGCTX_ERR) & 2 != 0),
             },
             libc::SIGTRAP | libc::SIGFPE | libc::SIGILL => Event::Signal(info),
             _ => Event::Interrupted,
@@ -2006,7 +2009,9 @@ mod tests {
         assert_eq!(regs.rdi, 4242);
         regs.rip = 0x1234000;
         match ctx.switch(&mut regs) {
-            Event::Fault { signo, code, addr } => {
+            Event::Fault {
+                signo, code, addr, ..
+            } => {
                 assert_eq!(signo, SIGSEGV);
                 assert_eq!(code, SEGV_MAPERR);
                 assert_eq!(addr, 0x1234000);

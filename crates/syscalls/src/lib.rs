@@ -32,6 +32,7 @@ pub mod time;
 pub mod timer;
 pub mod timerfd;
 pub mod user_dispatch;
+pub mod userfaultfd;
 pub mod util;
 pub mod xattr;
 
@@ -99,10 +100,9 @@ pub fn dispatch(task: &mut Task) -> SysResult<u64> {
         }
         None => {
             let name = entry.map_or("", |e| e.name);
-            task.kernel.report_once(
-                nr,
-                &format!("rvisor: unsupported syscall {nr} ({name}): returning ENOSYS"),
-            );
+            task.kernel.report_once(nr, || {
+                format!("rvisor: unsupported syscall {nr} ({name}): returning ENOSYS")
+            });
             Err(Errno::ENOSYS)
         }
     };

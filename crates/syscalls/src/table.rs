@@ -332,7 +332,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "kexec_file_load", handler: None, status: Status::Enosys },
     Entry { name: "bpf", handler: None, status: Status::Enosys },
     Entry { name: "execveat", handler: Some(process::execveat), status: Status::Full },
-    Entry { name: "userfaultfd", handler: None, status: Status::EnosysBecause("not implemented yet: the sentry serves page faults itself and has no hook to hand a missing page to a user-space handler; programs fall back as on a kernel without it (/dev/userfaultfd is absent too)") },
+    Entry { name: "userfaultfd", handler: Some(crate::userfaultfd::userfaultfd), status: Status::Partial("missing-page mode on private anonymous memory: UFFDIO_API (features SIGBUS, THREAD_ID, EXACT_ADDRESS), REGISTER, UNREGISTER, COPY, ZEROPAGE, WAKE, fault messages by read/poll/epoll; no write-protect or minor mode, no shmem/file ranges (EINVAL), no fork/remap/remove/unmap events; an access by the sentry itself (a syscall reading or writing a missing registered page) fails with EFAULT instead of waiting for the handler; on ptrace the write flag of a fault comes from decoding the faulting instruction (common stores)") },
     Entry { name: "membarrier", handler: Some(misc::membarrier), status: Status::Partial("no MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (no rseq): EINVAL") },
     Entry { name: "mlock2", handler: Some(mm::mlock), status: Status::Full },
     Entry { name: "copy_file_range", handler: Some(crate::splice::copy_file_range), status: Status::Partial("copied through the sentry") },

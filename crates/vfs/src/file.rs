@@ -39,6 +39,9 @@ pub trait FileOps: Send + Sync {
     fn queue(&self) -> Option<&Queue> {
         None
     }
+    /// The file status flags changed (`F_SETFL`, `FIONBIO`): for files
+    /// whose readiness depends on them.
+    fn flags_changed(&self, _flags: u32) {}
     fn ioctl(&self, _f: &File, _cmd: u32, _arg: u64, _mm: &mut MemoryManager) -> SysResult<u64> {
         Err(Errno::ENOTTY)
     }
@@ -193,10 +196,9 @@ impl File {
     /// `F_SETFL`: only the changeable flags move.
     pub fn set_flags(&self, flags: u32) {
         let old = self.flags();
-        self.flags.store(
-            (old & !SETFL_MASK) | (flags & SETFL_MASK),
-            Ordering::Relaxed,
-        );
+        let new = (old & !SETFL_MASK) | (flags & SETFL_MASK);
+        self.flags.store(new, Ordering::Relaxed);
+        self.ops.flags_changed(new);
     }
 
     /// Whether Landlock lets this open file be truncated (`ftruncate`).

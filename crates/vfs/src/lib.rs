@@ -33,6 +33,7 @@ pub mod synth;
 pub mod timerfd;
 pub mod tty;
 pub mod unix;
+pub mod userfaultfd;
 
 use std::sync::{Arc, Mutex};
 

@@ -539,6 +539,7 @@ impl MemoryManager {
                 name: VmaName::SyscallTrampolines,
                 dontfork: false,
                 wipeonfork: false,
+                userfault: None,
             },
         );
         self.patches.mode = Mode::Active;

@@ -79,6 +79,8 @@ pub const ST_FASTSTACK: u64 = 104;
 pub const ST_SIGINFO: u64 = 128;
 /// The `struct sigcontext` (23 words) of the frame.
 pub const ST_SIGCTX: u64 = 256;
+/// Index of `err` (the fault's error code) among the sigcontext's words.
+pub const SIGCTX_ERR: u64 = 19;
 /// The legacy FXSAVE area of the frame's FP state.
 pub const ST_FP: u64 = 512;
 
