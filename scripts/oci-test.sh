@@ -89,6 +89,29 @@ c["mounts"] += [{"destination": "/hostrw", "type": "bind", "source": sys.argv[2]
                 {"destination": "/hostro", "type": "bind", "source": sys.argv[2] + "/hostro", "options": ["rbind", "ro"]}]
 json.dump(c, open(sys.argv[1], "w"))
 PY
+# Resource limits (linux.resources through the container's cgroup):
+# 200 MB touched under a 64 MiB limit (no swap) is killed by the host's
+# OOM killer; a pids limit of 10 stops the tenth fork.
+bundle oom '["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr \\\\0 a); echo survived ${#x}"]'
+bundle pids '["sh", "-c", "i=0; while [ $i -lt 20 ]; do sleep 2 & i=$((i+1)); echo $i; done"]'
+bundle limits '["sh", "-c", "grep MemTotal /proc/meminfo; free | grep -o \"Mem: *[0-9]*\"; nproc; cat /sys/devices/system/cpu/online"]'
+bundle limits-busy '["sh", "-c", "while :; do :; done"]'
+bundle systemd '["sleep", "30"]'
+python3 - "$T" "oci-test-$$" <<'PY'
+import json, sys
+t, top = sys.argv[1], sys.argv[2]
+def res(name, r, path=None):
+    c = json.load(open(f"{t}/{name}/config.json"))
+    c["linux"]["resources"].update(r)
+    if path: c["linux"]["cgroupsPath"] = path
+    json.dump(c, open(f"{t}/{name}/config.json", "w"))
+res("oom", {"memory": {"limit": 64 << 20, "swap": 64 << 20}})
+res("pids", {"pids": {"limit": 10}})
+lim = {"memory": {"limit": 64 << 20}, "cpu": {"quota": 20000, "period": 100000, "cpus": "0"}, "pids": {"limit": 50}}
+res("limits", lim, f"/{top}/limits")
+res("limits-busy", lim, f"/{top}/busy")
+res("systemd", {}, f"{top.replace('-', '')}.slice:rvisor:ct")
+PY
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -147,6 +170,9 @@ wait_status() { # wait_status RT ID STATUS: polls up to 10 s
 		sleep 0.1
 	done
 	"${c[@]}" state "$2" 2>/dev/null | field status
+}
+cgdirs() { # cgdirs NAME: how many cgroup directories NAME there are
+	find /sys/fs/cgroup -type d -name "$1" 2>/dev/null | wc -l
 }
 sequence() { # sequence RT: prints facts, one per line
 	local -n c=$1
@@ -226,6 +252,10 @@ print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["
 	echo "bind mounts (rw, ro): $("${c[@]}" run --bundle "$T/binds" "$id" </dev/null 2>&1; echo "status $?")" \
 		"host sees: $(cat "$T/hostrw/out.txt" 2>&1)" | tr '\n' ' '
 	echo
+	echo "memory limit 64 MiB, 200 MB touched: $("${c[@]}" run --bundle "$T/oom" "$id" </dev/null 2>/dev/null; echo "status $?")" \
+		"left=$("${c[@]}" list -q | wc -l) cgroups left=$(cgdirs "$id")"
+	echo "pids limit 10: $("${c[@]}" run --bundle "$T/pids" "$id" </dev/null 2>/dev/null | tail -1)" \
+		"left=$("${c[@]}" list -q | wc -l) cgroups left=$(cgdirs "$id")"
 	echo "run -d: $("${c[@]}" run -d --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
 		"$(wait_status "$1" "$id" running)"
 	echo "run -d kill: $("${c[@]}" kill "$id" KILL; echo $?) $(wait_status "$1" "$id" stopped)"
@@ -344,6 +374,39 @@ for _ in $(seq 30); do kill -0 $events 2>/dev/null || break; sleep 0.1; done
 check "events --interval: stats lines, the stream ends with the container" "stats stats gone" \
 	"$(head -2 "$T/events.out" | python3 -c 'import json,sys; print(*(json.loads(l)["type"] for l in sys.stdin))') $(gone $events)"
 "${RV[@]}" delete $id
+# The container's cgroup: every host process of the sandbox in it, the
+# limits written, enforced, shown inside; gone after delete.
+cg=oci-test-$$
+check "limits seen inside: MemTotal, free, nproc, online CPUs" "MemTotal: 65536 kB Mem: 65536 1 0" \
+	"$("${RV[@]}" run --bundle "$T/limits" $id </dev/null 2>&1 | tr -s ' \n' '  ' | sed 's/ $//')"
+"${RV[@]}" run -d --bundle "$T/limits-busy" $id </dev/null >/dev/null 2>&1
+pid=$("${RV[@]}" state $id | field pid)
+sleep 0.3
+for h in memory cpu pids cpuset unified; do
+	[ -d /sys/fs/cgroup/$h ] || continue
+	check "cgroup ($h): every host process of the sandbox is in it" "$(descendants "$pid" | sort -n | tr '\n' ' ')" \
+		"$(sort -n /sys/fs/cgroup/$h/$cg/busy/cgroup.procs | tr '\n' ' ')"
+done
+if [ -d /sys/fs/cgroup/memory/$cg ]; then
+	check "cgroup v1: the limits written" "67108864 20000 100000 0 164" \
+		"$(cat /sys/fs/cgroup/memory/$cg/busy/memory.limit_in_bytes /sys/fs/cgroup/cpu/$cg/busy/cpu.cfs_{quota,period}_us \
+			/sys/fs/cgroup/cpuset/$cg/busy/cpuset.cpus /sys/fs/cgroup/pids/$cg/busy/pids.max | tr '\n' ' ' | sed 's/ $//')"
+elif [ -f /sys/fs/cgroup/$cg/busy/memory.max ]; then
+	check "cgroup v2: the limits written" "67108864 20000 100000 0 164" \
+		"$(cat /sys/fs/cgroup/$cg/busy/{memory.max,cpu.max,cpuset.cpus,pids.max} | tr '\n' ' ' | sed 's/ $//')"
+fi
+used=$(busy_for_1s "$pid")
+check "a CPU quota of 0.2: at most ~0.2 CPU used in 1 s (ticks: $used)" yes "$([ "$used" -le 30 ] && echo yes)"
+"${RV[@]}" kill $id KILL
+wait_status RV $id stopped >/dev/null
+"${RV[@]}" delete $id
+check "delete removed the cgroup" 0 "$(cgdirs busy)"
+"${RV[@]}" --systemd-cgroup run -d --bundle "$T/systemd" $id </dev/null >/dev/null 2>&1
+check "--systemd-cgroup: slice:prefix:name is a scope below the slice" 1 \
+	"$(find /sys/fs/cgroup/pids/${cg//-/}.slice /sys/fs/cgroup/${cg//-/}.slice -maxdepth 1 -name rvisor-ct.scope 2>/dev/null | wc -l)"
+"${RV[@]}" delete --force $id
+check "--systemd-cgroup: delete removed it" 0 "$(cgdirs rvisor-ct.scope)"
+rmdir /sys/fs/cgroup/*/$cg /sys/fs/cgroup/*/${cg//-/}.slice /sys/fs/cgroup/$cg /sys/fs/cgroup/${cg//-/}.slice 2>/dev/null
 rm -f "$T/hooks.log"
 "${RV[@]}" create --bundle "$T/hooks-all" $id </dev/null >/dev/null 2>&1
 "${RV[@]}" start $id
@@ -409,6 +472,28 @@ if command -v podman >/dev/null; then
 		"$("${PM[@]}" run --rm -v "$T/hostrw:/data" "$img" sh -c 'cat /data/in.txt; echo written >/data/out.txt' 2>&1) $(cat "$T/hostrw/out.txt" 2>&1)"
 	check "podman run -v HOST:/data:ro" "Read-only" \
 		"$("${PM[@]}" run --rm -v "$T/hostrw:/data:ro" "$img" sh -c 'touch /data/f 2>&1' | grep -o Read-only)"
+	# Limits, the same as under runc (podman's cgroupfs manager gives the
+	# cgroup path; runc's from Debian is the reference).
+	oom='x=$(head -c 200000000 /dev/zero | tr \\0 a); echo survived ${#x}'
+	forks='i=0; while [ $i -lt 20 ]; do sleep 2 & i=$((i+1)); echo $i; done'
+	# (runc cannot raise podman's default RLIMIT_NOFILE and NPROC above
+	# the hard limits of a host with low ones: given explicitly.)
+	U=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+	for rt in runc "$RVISOR"; do
+		P=(podman --runtime "$rt")
+		[ "$rt" = runc ] || P=("${PM[@]}")
+		echo "podman run --memory 64m, 200 MB touched: $("${P[@]}" run --rm "${U[@]}" --memory 64m --memory-swap 64m "$img" sh -c "$oom" 2>/dev/null; echo "status $?")"
+		echo "podman run --pids-limit 10: $("${P[@]}" run --rm "${U[@]}" --pids-limit 10 "$img" sh -c "$forks" 2>/dev/null | tail -1)"
+	done >"$T/podman-limits.txt"
+	check "podman run --memory 64m: killed as under runc" "status 137 status 137" \
+		"$(grep -o 'status [0-9]*' "$T/podman-limits.txt" | tr '\n' ' ' | sed 's/ $//')"
+	check "podman run --pids-limit 10: the same forks as under runc" "9 9" \
+		"$(grep pids-limit "$T/podman-limits.txt" | sed 's/.*: //' | tr '\n' ' ' | sed 's/ $//')"
+	check "podman run --cpus 0.5 --memory 64m: seen inside" "MemTotal: 65536 kB 1" \
+		"$("${PM[@]}" run --rm --cpus 0.5 --memory 64m "$img" sh -c 'grep MemTotal /proc/meminfo; nproc' 2>&1 | tr -s ' \n' '  ' | sed 's/ $//')"
+	rm -f "$T/cid"
+	"${PM[@]}" run --rm --cidfile "$T/cid" --memory 64m "$img" true
+	check "podman run --rm: no cgroup of the container left" 0 "$(cgdirs "libpod-$(cat "$T/cid")")"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"

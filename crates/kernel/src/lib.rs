@@ -377,11 +377,72 @@ impl Kernel {
         // SAFETY: valid out-pointer.
         unsafe { libc::sysinfo(&mut si) };
         let unit = si.mem_unit.max(1) as u64;
-        Memory {
+        let host = Memory {
             total: si.totalram * unit,
             free: si.freeram * unit,
             shared: si.sharedram * unit,
             buffers: si.bufferram * unit,
+        };
+        match MEMORY_LIMIT.load(Ordering::Relaxed) {
+            0 => host,
+            limit => host.limited(limit, self.memory_in_use()),
+        }
+    }
+
+    /// Bytes of the memory file that hold pages (every application page
+    /// and the sandbox's in-memory files are there).
+    pub fn memory_in_use(&self) -> u64 {
+        // SAFETY: zeroed stat is a valid out-buffer.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat of the memory file, open as long as the kernel.
+        if unsafe { libc::fstat(self.mf.fd(), &mut st) } != 0 {
+            return 0;
+        }
+        st.st_blocks as u64 * 512
+    }
+}
+
+/// The sandbox's memory limit in bytes (0: none), as its container's
+/// cgroup enforces it on the host: `sysinfo` and `/proc/meminfo` show it
+/// as the total, as gVisor's boot loader sets its total memory from the
+/// spec.
+static MEMORY_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the sandbox's memory limit (before the kernel runs anything).
+pub fn limit_memory(bytes: u64) {
+    MEMORY_LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// Most tasks (threads) the sandbox may have (0: no limit): a container's
+/// pids limit, which the sentry enforces on its own tasks (`clone` fails
+/// with `EAGAIN`), as the host's pids cgroup counts the sandbox's host
+/// threads, not its tasks.
+static TASK_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the sandbox's task limit (before the kernel runs anything).
+pub fn limit_tasks(n: u64) {
+    TASK_LIMIT.store(n, Ordering::Relaxed);
+}
+
+pub fn task_limit() -> u64 {
+    TASK_LIMIT.load(Ordering::Relaxed)
+}
+
+impl Memory {
+    /// The host's figures seen through a limit of `limit` bytes of which
+    /// `used` are in use: the total is the limit (if below the host's),
+    /// free is what is left of it (if below the host's free memory).
+    pub fn limited(self, limit: u64, used: u64) -> Memory {
+        if limit >= self.total {
+            return self;
+        }
+        Memory {
+            total: limit,
+            free: self.free.min(limit.saturating_sub(used)),
+            // The host's buffers and shared memory are not the sandbox's
+            // (and would make `used` negative).
+            shared: self.shared.min(used),
+            buffers: 0,
         }
     }
 }

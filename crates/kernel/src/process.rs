@@ -706,6 +706,12 @@ pub fn clone(
         return Err(Errno::EINVAL);
     }
     let kernel = task.kernel.clone();
+    // The container's pids limit bounds the sandbox's tasks, as the pids
+    // cgroup bounds a container's on Linux.
+    let max_tasks = crate::task_limit();
+    if max_tasks > 0 && lock(&kernel.table).tasks.len() as u64 >= max_tasks {
+        return Err(Errno::EAGAIN);
+    }
     // RLIMIT_NPROC bounds the caller's user's tasks (root is exempt).
     if task.euid != 0 {
         let limit = task.rlimit(abi::misc::RLIMIT_NPROC).cur;

@@ -140,6 +140,7 @@ fn host() -> &'static Host {
         } else {
             Vec::new()
         };
+        cpus.truncate(CPU_LIMIT.load(std::sync::atomic::Ordering::Relaxed));
         if cpus.is_empty() {
             cpus.push(0);
         }
@@ -149,6 +150,17 @@ fn host() -> &'static Host {
             cpus,
         }
     })
+}
+
+/// At most this many CPUs (the container's CPU quota; see [`limit_cpus`]).
+static CPU_LIMIT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Gives the sandbox at most `n` CPUs (the first `n` of the sentry's
+/// affinity), as gVisor's boot loader's `SetCPUs` does from a container's
+/// CPU quota (a cpuset is the affinity already). Only before the kernel
+/// is built: the count is fixed when first asked.
+pub fn limit_cpus(n: usize) {
+    CPU_LIMIT.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The host CPUs the sandbox's CPUs stand for, in order: sandbox CPU `i`
@@ -263,6 +275,22 @@ mod tests {
         assert_eq!(s.list(), "0-1,5,7-8");
         assert_eq!(CpuSet::from_bytes(&s.to_bytes()), s);
         assert!(CpuSet::EMPTY.is_empty());
+    }
+
+    #[test]
+    fn memory_limit_view() {
+        let host = crate::Memory {
+            total: 8 << 30,
+            free: 6 << 30,
+            shared: 1 << 20,
+            buffers: 1 << 20,
+        };
+        let m = host.limited(64 << 20, 10 << 20);
+        assert_eq!((m.total, m.free), (64 << 20, 54 << 20));
+        let m = host.limited(64 << 20, 100 << 20);
+        assert_eq!(m.free, 0);
+        let m = host.limited(16 << 30, 0);
+        assert_eq!((m.total, m.free), (8 << 30, 6 << 30));
     }
 
     #[test]

@@ -280,6 +280,14 @@ pub struct DoOptions {
     pub(crate) init_extras: kernel::process::InitExtras,
     /// The OCI runtime's boot process (`oci::boot`); `None` for `do`.
     pub(crate) embedding: Option<Box<dyn Embedding>>,
+    /// The container's memory limit in bytes (its cgroup's), shown as
+    /// the sandbox's total memory.
+    pub(crate) memory_limit: Option<u64>,
+    /// The container's CPU quota as a number of CPUs: the sandbox has at
+    /// most that many.
+    pub(crate) cpu_limit: Option<usize>,
+    /// The container's pids limit: most tasks the sandbox may have.
+    pub(crate) task_limit: Option<u64>,
 }
 
 /// What a container's boot process adds to a sandbox run; everything
@@ -318,6 +326,9 @@ impl DoOptions {
             user: None,
             init_extras: Default::default(),
             embedding: None,
+            memory_limit: None,
+            cpu_limit: None,
+            task_limit: None,
         };
         let mut explicit_env = false;
         let mut i = 0;
@@ -674,6 +685,15 @@ fn stuck_test_hook() -> Option<(u64, std::time::Duration)> {
 pub fn run(mut o: DoOptions) -> u8 {
     kernel::phases::init();
     kernel::phases::mark("start: options parsed");
+    if let Some(n) = o.cpu_limit {
+        kernel::sched::limit_cpus(n);
+    }
+    if let Some(m) = o.memory_limit {
+        kernel::limit_memory(m);
+    }
+    if let Some(n) = o.task_limit {
+        kernel::limit_tasks(n);
+    }
     // The TSC's rate is measured across the start-up below rather than
     // by a wait (see `setup_vdso`).
     let calibration = vdso::TimeKeeper::begin();

@@ -229,7 +229,7 @@ fn exec(
 /// and exited), memory in use (the memory file's allocated pages, which
 /// hold every application page), live processes.
 fn stats(k: &Kernel) -> serde_json::Value {
-    let memory = allocated_bytes(k.mf.fd());
+    let memory = k.memory_in_use();
     let pids = kernel::task::lock(&k.table)
         .groups
         .values()
@@ -240,19 +240,8 @@ fn stats(k: &Kernel) -> serde_json::Value {
         "cpu_ns": k.cpu_total_ns(),
         "memory": memory,
         "pids": pids,
+        "pids_limit": kernel::task_limit(),
     })
-}
-
-/// Bytes of the host file `fd` (the memory file, open as long as the
-/// kernel lives) that are allocated (its blocks).
-fn allocated_bytes(fd: i32) -> u64 {
-    // SAFETY: zeroed stat is a valid out-buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat with a valid out-pointer; a bad descriptor fails.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return 0;
-    }
-    st.st_blocks as u64 * 512
 }
 
 /// Signals whose default action is to ignore them: sent to a container

@@ -190,8 +190,13 @@ impl Bundle {
                 .extend(paths(l.readonly_paths(), MountSource::ReadOnly));
         }
         if let Some(l) = spec.linux() {
-            if l.resources().is_some() {
-                log::warn("linux.resources: no cgroups yet, limits not applied");
+            // The host enforces them (the cgroup `create` made); the
+            // sandbox shows them.
+            if let Some(r) = l.resources() {
+                let r = super::cgroup::Resources::from_spec(r);
+                o.memory_limit = r.memory_limit();
+                o.cpu_limit = Some(r.cpu_count(usize::MAX)).filter(|&n| n < usize::MAX);
+                o.task_limit = r.pids.filter(|&n| n > 0).map(|n| n as u64);
             }
             if l.seccomp().is_some() {
                 log::warn("linux.seccomp: the spec's profile is not enforced yet");

@@ -6,6 +6,7 @@
 
 mod boot;
 mod bundle;
+mod cgroup;
 mod console;
 mod control;
 mod exec;
@@ -124,6 +125,13 @@ struct BootArgs {
     detach: bool,
 }
 
+/// Global flags `create` and `run` use.
+struct Runtime {
+    platform: Option<String>,
+    /// `--systemd-cgroup`: `linux.cgroupsPath` is systemd's form.
+    systemd: bool,
+}
+
 /// An error is one line on stderr (and in the log), exit status 1.
 type Res = Result<ExitCode, String>;
 
@@ -148,9 +156,6 @@ pub fn main(args: Vec<String>) -> ExitCode {
         eprintln!("rvisor: {e}");
         return ExitCode::from(1);
     }
-    if g.systemd_cgroup {
-        log::debug("--systemd-cgroup: no cgroups yet, ignored");
-    }
     if let Some(r) = &cli.extra.rootless {
         log::debug(&format!("--rootless {r}: ignored"));
     }
@@ -158,14 +163,17 @@ pub fn main(args: Vec<String>) -> ExitCode {
         log::debug("--criu: no checkpointing, ignored");
     }
     let root = g.root.clone().unwrap_or_else(|| DEFAULT_ROOT.into());
-    let platform = cli.extra.platform.clone();
+    let rt = Runtime {
+        platform: cli.extra.platform.clone(),
+        systemd: g.systemd_cgroup,
+    };
     let r = match cmd {
-        Cmd::Create(c) => create(&root, c, platform),
+        Cmd::Create(c) => create(&root, c, &rt),
         Cmd::Start(c) => start(&root, &c.container_id),
         Cmd::State(c) => state_cmd(&root, &c.container_id),
         Cmd::Kill(c) => kill(&root, c),
         Cmd::Delete(c) => delete(&root, &c.container_id, c.force),
-        Cmd::Run(c) => run(&root, c, platform),
+        Cmd::Run(c) => run(&root, c, &rt),
         Cmd::List(c) => list(&root, c),
         Cmd::Ps(c) => ps(&root, c),
         Cmd::Spec(c) => spec(c),
@@ -207,7 +215,7 @@ fn create_container(
     console_socket: Option<&Path>,
     pid_file: Option<&Path>,
     detach: bool,
-    platform: Option<String>,
+    rt: &Runtime,
 ) -> Result<(Container, std::process::Child), String> {
     let b = Bundle::load(bundle_dir)?;
     let rec = Record {
@@ -229,10 +237,24 @@ fn create_container(
         ..Default::default()
     };
     let mut c = Container::create(root, rec)?;
+    match make_cgroup(&b, id, rt.systemd) {
+        Ok(cg) => c.rec.cgroup = cg,
+        Err(e) => {
+            let _ = c.remove();
+            return Err(e);
+        }
+    }
     // What the sandbox process leaves when it dies becomes ours, so a
     // failure below ends and reaps all of it.
     reap::become_subreaper();
-    let mut child = match start_sandbox(&mut c, &b, console_socket, pid_file, detach, platform) {
+    let mut child = match start_sandbox(
+        &mut c,
+        &b,
+        console_socket,
+        pid_file,
+        detach,
+        rt.platform.clone(),
+    ) {
         Ok(ch) => ch,
         Err(e) => {
             let _ = c.remove();
@@ -249,6 +271,28 @@ fn create_container(
         return Err(e);
     }
     Ok((c, child))
+}
+
+/// The container's cgroup (`cgroup.rs`), made with the spec's limits
+/// written into it. A host without usable cgroups is a warning when the
+/// spec limits nothing, as there is nothing to enforce.
+fn make_cgroup(b: &Bundle, id: &str, systemd: bool) -> Result<Option<cgroup::Cgroup>, String> {
+    let linux = b.spec.linux().as_ref();
+    let path = linux.and_then(|l| l.cgroups_path().as_ref());
+    let path = path.map(|p| p.to_string_lossy().into_owned());
+    let inner = cgroup::resolve(path.as_deref(), systemd, id)?;
+    let res = linux.and_then(|l| l.resources().as_ref());
+    let limits = res.map(cgroup::Resources::from_spec).unwrap_or_default();
+    match cgroup::Cgroup::create(&inner, &limits) {
+        Ok(cg) => Ok(Some(cg)),
+        Err(e) if limits == cgroup::Resources::default() => {
+            log::warn(&format!(
+                "{e}; the container runs without a cgroup of its own"
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Lets init run, with the `startContainer` hooks before and the
@@ -326,6 +370,12 @@ fn spawn_and_wait(
         Ok(e) => e,
         Err(e) => return Err(format!("cannot find the rvisor binary: {e}")),
     };
+    // The sandbox process joins the container's cgroup before it runs
+    // anything: every process it makes (gofers, stubs) is in it too.
+    let join = match &c.rec.cgroup {
+        Some(cg) => cg.procs_files()?,
+        None => Vec::new(),
+    };
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("boot")
         .arg("--bundle")
@@ -357,10 +407,11 @@ fn spawn_and_wait(
             (true, true)
         }
     };
-    // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork
-    // and exec.
+    // SAFETY: only async-signal-safe calls (write, setsid, ioctl) between
+    // fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            cgroup::join_self(&join)?;
             if session && libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -441,7 +492,7 @@ fn describe_exit(st: std::process::ExitStatus) -> String {
     }
 }
 
-fn create(root: &Path, c: liboci_cli::Create, platform: Option<String>) -> Res {
+fn create(root: &Path, c: liboci_cli::Create, rt: &Runtime) -> Res {
     note_ignored(c.no_pivot, c.no_new_keyring, c.preserve_fds);
     create_container(
         root,
@@ -450,7 +501,7 @@ fn create(root: &Path, c: liboci_cli::Create, platform: Option<String>) -> Res {
         c.console_socket.as_deref(),
         c.pid_file.as_deref(),
         true,
-        platform,
+        rt,
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -568,7 +619,7 @@ fn delete(root: &Path, id: &str, force: bool) -> Res {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(root: &Path, r: liboci_cli::Run, platform: Option<String>) -> Res {
+fn run(root: &Path, r: liboci_cli::Run, rt: &Runtime) -> Res {
     note_ignored(r.no_pivot, r.no_new_keyring, r.preserve_fds);
     if r.no_subreaper {
         log::debug("--no-subreaper: ignored");
@@ -583,7 +634,7 @@ fn run(root: &Path, r: liboci_cli::Run, platform: Option<String>) -> Res {
         r.console_socket.as_deref(),
         r.pid_file.as_deref(),
         r.detach,
-        platform,
+        rt,
     )?;
     if let Err(e) = start_container(&mut c) {
         reap::end(&mut child);
@@ -746,7 +797,17 @@ fn events(root: &Path, e: liboci_cli::Events) -> Res {
     };
     loop {
         let v = match control::call(&dir, &Request::Stats) {
-            Ok(v) => v,
+            Ok(mut v) => {
+                // The host's accounting of the sandbox, where there is one.
+                let cg = Container::open(root, &e.container_id)
+                    .ok()
+                    .and_then(|c| c.rec.cgroup);
+                if let Some(cg) = cg {
+                    let (cpu, mem) = cg.stats();
+                    v["cgroup"] = serde_json::json!({ "cpu": cpu, "memory": mem });
+                }
+                v
+            }
             // Gone while streaming: the stream ends, as runc's.
             Err(_) if !e.stats => return Ok(ExitCode::SUCCESS),
             Err(err) => return Err(err),
@@ -769,7 +830,11 @@ fn stats_event(id: &str, v: &serde_json::Value) -> serde_json::Value {
     // cgroup v2's "max", as runc reports it.
     const UNLIMITED: u64 = 9223372036854771712;
     let zero = serde_json::json!({ "limit": 0, "usage": 0, "max": 0, "failcnt": 0 });
-    serde_json::json!({
+    let mut pids = serde_json::json!({ "current": v["pids"].as_u64().unwrap_or(0) });
+    if let Some(l) = v["pids_limit"].as_u64().filter(|&l| l > 0) {
+        pids["limit"] = l.into();
+    }
+    let mut e = serde_json::json!({
         "type": "stats",
         "id": id,
         "data": {
@@ -793,13 +858,18 @@ fn stats_event(id: &str, v: &serde_json::Value) -> serde_json::Value {
                 "kernelTCP": zero,
                 "raw": {},
             },
-            "pids": { "current": v["pids"].as_u64().unwrap_or(0) },
+            "pids": pids,
             "blkio": {},
             "hugetlb": {},
             "intel_rdt": {},
             "network_interfaces": null,
         },
-    })
+    });
+    if let Some(cg) = v.get("cgroup") {
+        e["data"]["cpu"] = cg["cpu"].clone();
+        e["data"]["memory"] = cg["memory"].clone();
+    }
+    e
 }
 
 fn ps(root: &Path, p: liboci_cli::Ps) -> Res {
@@ -880,7 +950,7 @@ fn features() -> Res {
         "linux": {
             "namespaces": ["ipc", "mount", "network", "pid", "uts"],
             "capabilities": bundle::capability_names(),
-            "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
             "seccomp": { "enabled": false },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },

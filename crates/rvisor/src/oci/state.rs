@@ -33,6 +33,9 @@ pub struct Record {
     /// The spec's `hooks` (null: none), for `start` and `delete`.
     #[serde(default)]
     pub hooks: serde_json::Value,
+    /// The container's cgroup, removed with the container.
+    #[serde(default)]
+    pub cgroup: Option<super::cgroup::Cgroup>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -208,8 +211,12 @@ impl Container {
         }
     }
 
-    /// Removes the state directory (the lock goes with it).
+    /// Removes the container's cgroup (killing what is left in it) and
+    /// its state directory (the lock goes with it).
     pub fn remove(self) -> Result<(), String> {
+        if let Some(cg) = &self.rec.cgroup {
+            cg.remove();
+        }
         std::fs::remove_dir_all(&self.dir)
             .map_err(|e| format!("cannot remove {}: {e}", self.dir.display()))
     }
