@@ -89,6 +89,18 @@ c["mounts"] += [{"destination": "/hostrw", "type": "bind", "source": sys.argv[2]
                 {"destination": "/hostro", "type": "bind", "source": sys.argv[2] + "/hostro", "options": ["rbind", "ro"]}]
 json.dump(c, open(sys.argv[1], "w"))
 PY
+# Single host files bound on files (as engines bind /etc/hosts): read,
+# appended to (the host sees it), read-only (EROFS), the mount point busy.
+echo host-file >"$T/hostfile"
+echo host-ro-file >"$T/hostfile.ro"
+bundle filebinds '["sh", "-c", "cat /etc/hosts /ro.txt; echo appended >>/etc/hosts; echo x 2>&1 >/ro.txt | grep -o Read-only; rm /etc/hosts 2>&1 | grep -io busy; mv /ro.txt /x 2>&1 | grep -io busy; wc -c </etc/hosts"]'
+python3 - "$T/filebinds/config.json" "$T" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mounts"] += [{"destination": "/etc/hosts", "type": "bind", "source": sys.argv[2] + "/hostfile", "options": ["rbind", "rw"]},
+                {"destination": "/ro.txt", "type": "bind", "source": sys.argv[2] + "/hostfile.ro", "options": ["bind", "ro"]}]
+json.dump(c, open(sys.argv[1], "w"))
+PY
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -225,6 +237,10 @@ print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["
 	rm -f "$T/hostrw/out.txt"
 	echo "bind mounts (rw, ro): $("${c[@]}" run --bundle "$T/binds" "$id" </dev/null 2>&1; echo "status $?")" \
 		"host sees: $(cat "$T/hostrw/out.txt" 2>&1)" | tr '\n' ' '
+	echo
+	echo host-file >"$T/hostfile"
+	echo "file bind mounts (rw, ro): $("${c[@]}" run --bundle "$T/filebinds" "$id" </dev/null 2>&1; echo "status $?")" \
+		"host sees: $(cat "$T/hostfile" 2>&1)" | tr '\n' ' '
 	echo
 	echo "run -d: $("${c[@]}" run -d --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
 		"$(wait_status "$1" "$id" running)"
@@ -409,6 +425,17 @@ if command -v podman >/dev/null; then
 		"$("${PM[@]}" run --rm -v "$T/hostrw:/data" "$img" sh -c 'cat /data/in.txt; echo written >/data/out.txt' 2>&1) $(cat "$T/hostrw/out.txt" 2>&1)"
 	check "podman run -v HOST:/data:ro" "Read-only" \
 		"$("${PM[@]}" run --rm -v "$T/hostrw:/data:ro" "$img" sh -c 'touch /data/f 2>&1' | grep -o Read-only)"
+	# podman binds its own /etc/hosts, /etc/hostname, /etc/resolv.conf and
+	# /run/.containerenv (single files); the same as under runc (given
+	# rlimits it may set here: podman's default NOFILE is above the limit
+	# of a nested host).
+	files='cat /etc/hostname; grep -c localhost /etc/hosts; [ -f /etc/resolv.conf ] && echo resolv; [ -e /run/.containerenv ] && echo containerenv; grep -c " /etc/hosts " /proc/mounts'
+	check "podman run: its single-file binds (/etc/hosts, ...), as under runc" \
+		"$(podman --runtime runc run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --hostname pmhost "$img" sh -c "$files" 2>&1 | tr '\n' ' ')" \
+		"$("${PM[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --hostname pmhost "$img" sh -c "$files" 2>&1 | tr '\n' ' ')"
+	echo from-host-file >"$T/hostfile"
+	check "podman run -v HOSTFILE:/path and :ro" "from-host-file Read-only 2" \
+		"$("${PM[@]}" run --rm -v "$T/hostfile:/etc/motd" -v "$T/hostfile:/ro.txt:ro" "$img" sh -c 'cat /etc/motd; echo more >>/etc/motd; echo x 2>&1 >/ro.txt | grep -o Read-only' 2>&1 | tr '\n' ' ')$(wc -l <"$T/hostfile")"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
