@@ -101,6 +101,11 @@ c["mounts"] += [{"destination": "/etc/hosts", "type": "bind", "source": sys.argv
                 {"destination": "/ro.txt", "type": "bind", "source": sys.argv[2] + "/hostfile.ro", "options": ["bind", "ro"]}]
 json.dump(c, open(sys.argv[1], "w"))
 PY
+# What of the runtime a container reaches (tests/oci/reach.c): its init
+# tries the control socket (by path, abstract names, /proc/1/root), the
+# sockets in /proc/*/fd and /proc/net/unix, and checks /proc/1/root.
+cc -O1 -static -o "$T/rootfs/bin/reach" tests/oci/reach.c || { echo "FAIL cc tests/oci/reach.c"; exit 1; }
+bundle reach "[\"/bin/reach\", \"$T/state-rvisor/reach/ctl.sock\"]"
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -404,6 +409,17 @@ check "a state directory past 107 bytes: create, start, state, kill, delete" \
 	"0 created 0 running 0 stopped 0" "${long[*]}"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
+# --- security: the runtime's sockets are out of the container's reach ----
+rv_reach=$("${RV[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)
+check "reach: nothing of the runtime reached, every control ok (rvisor)" "0 0" \
+	"$(grep -c 'reached' <<<"$rv_reach") $(grep '^CONTROL' <<<"$rv_reach" | grep -vc ': ok$')"
+check "reach: the same lines as under runc" "$("${RC[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)" "$rv_reach"
+# The attempt is real: from the host, the control socket of a running
+# container is reached by that same probe.
+"${RV[@]}" run -d --bundle "$T/loop" reach </dev/null >/dev/null 2>&1
+check "reach: natively, the control socket is reachable (the attempt is real)" yes \
+	"$("$T/rootfs/bin/reach" "$T/state-rvisor/reach/ctl.sock" | grep -c 'control socket by its host path: reached' | sed 's/^1$/yes/')"
+"${RV[@]}" delete --force reach >/dev/null 2>&1
 check "nothing left" "" "$("${RV[@]}" list -q)"
 
 # --- podman, with an image imported from the same rootfs -------------------
