@@ -409,6 +409,30 @@ check "a state directory past 107 bytes: create, start, state, kill, delete" \
 	"0 created 0 running 0 stopped 0" "${long[*]}"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
+# --- pods: a container asking for another container's sandbox ----------
+# (by a namespace path of its sandbox process, as podman's pods do, or by
+# CRI annotations) is recognised; it still gets a sandbox of its own, and
+# the log says so.
+"${RV[@]}" run -d --bundle "$T/loop" infra </dev/null >/dev/null 2>&1
+ipid=$("${RV[@]}" state infra | field pid)
+for how in ns cri; do
+	bundle "pod-$how" '["true"]'
+	python3 - "$T/pod-$how/config.json" "$how" "$ipid" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+if sys.argv[2] == "ns":
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "ipc"]
+    c["linux"]["namespaces"].append({"type": "ipc", "path": "/proc/%s/ns/ipc" % sys.argv[3]})
+else:
+    c["annotations"] = {"io.kubernetes.cri.container-type": "container",
+                        "io.kubernetes.cri.sandbox-id": "infra"}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	check "pod member ($how): recognised, runs in a sandbox of its own" "0 1" \
+		"$("${RV[@]}" --log "$T/pod-$how.log" run --bundle "$T/pod-$how" "member-$how" </dev/null >/dev/null 2>&1; echo $?) $(grep -c "joins container infra's sandbox" "$T/pod-$how.log")"
+done
+"${RV[@]}" delete --force infra >/dev/null 2>&1
+
 # --- security: the runtime's sockets are out of the container's reach ----
 rv_reach=$("${RV[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)
 check "reach: nothing of the runtime reached, every control ok (rvisor)" "0 0" \

@@ -11,6 +11,7 @@ mod control;
 mod exec;
 mod hooks;
 mod log;
+mod pod;
 mod reap;
 mod spawn;
 mod state;
@@ -210,6 +211,7 @@ fn create_container(
     platform: Option<String>,
 ) -> Result<(Container, std::process::Child), String> {
     let b = Bundle::load(bundle_dir)?;
+    pod::note(root, id, &b.spec);
     let rec = Record {
         id: id.to_string(),
         bundle: b.dir.to_string_lossy().into_owned(),
