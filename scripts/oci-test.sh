@@ -112,6 +112,23 @@ res("limits", lim, f"/{top}/limits")
 res("limits-busy", lim, f"/{top}/busy")
 res("systemd", {}, f"{top.replace('-', '')}.slice:rvisor:ct")
 PY
+# Single host files bound on files (as engines bind /etc/hosts): read,
+# appended to (the host sees it), read-only (EROFS), the mount point busy.
+echo host-file >"$T/hostfile"
+echo host-ro-file >"$T/hostfile.ro"
+bundle filebinds '["sh", "-c", "cat /etc/hosts /ro.txt; echo appended >>/etc/hosts; echo x 2>&1 >/ro.txt | grep -o Read-only; rm /etc/hosts 2>&1 | grep -io busy; mv /ro.txt /x 2>&1 | grep -io busy; wc -c </etc/hosts"]'
+python3 - "$T/filebinds/config.json" "$T" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mounts"] += [{"destination": "/etc/hosts", "type": "bind", "source": sys.argv[2] + "/hostfile", "options": ["rbind", "rw"]},
+                {"destination": "/ro.txt", "type": "bind", "source": sys.argv[2] + "/hostfile.ro", "options": ["bind", "ro"]}]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+# What of the runtime a container reaches (tests/oci/reach.c): its init
+# tries the control socket (by path, abstract names, /proc/1/root), the
+# sockets in /proc/*/fd and /proc/net/unix, and checks /proc/1/root.
+cc -O1 -static -o "$T/rootfs/bin/reach" tests/oci/reach.c || { echo "FAIL cc tests/oci/reach.c"; exit 1; }
+bundle reach "[\"/bin/reach\", \"$T/state-rvisor/reach/ctl.sock\"]"
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -256,6 +273,10 @@ print(e["type"], e["id"] == sys.argv[1], sorted(e), sorted(d), sorted(d["cpu"]["
 		"left=$("${c[@]}" list -q | wc -l) cgroups left=$(cgdirs "$id")"
 	echo "pids limit 10: $("${c[@]}" run --bundle "$T/pids" "$id" </dev/null 2>/dev/null | tail -1)" \
 		"left=$("${c[@]}" list -q | wc -l) cgroups left=$(cgdirs "$id")"
+	echo host-file >"$T/hostfile"
+	echo "file bind mounts (rw, ro): $("${c[@]}" run --bundle "$T/filebinds" "$id" </dev/null 2>&1; echo "status $?")" \
+		"host sees: $(cat "$T/hostfile" 2>&1)" | tr '\n' ' '
+	echo
 	echo "run -d: $("${c[@]}" run -d --bundle "$T/loop" "$id" </dev/null >/dev/null 2>&1; echo $?)" \
 		"$(wait_status "$1" "$id" running)"
 	echo "run -d kill: $("${c[@]}" kill "$id" KILL; echo $?) $(wait_status "$1" "$id" stopped)"
@@ -451,6 +472,41 @@ check "a state directory past 107 bytes: create, start, state, kill, delete" \
 	"0 created 0 running 0 stopped 0" "${long[*]}"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
+# --- pods: a container asking for another container's sandbox ----------
+# (by a namespace path of its sandbox process, as podman's pods do, or by
+# CRI annotations) is recognised; it still gets a sandbox of its own, and
+# the log says so.
+"${RV[@]}" run -d --bundle "$T/loop" infra </dev/null >/dev/null 2>&1
+ipid=$("${RV[@]}" state infra | field pid)
+for how in ns cri; do
+	bundle "pod-$how" '["true"]'
+	python3 - "$T/pod-$how/config.json" "$how" "$ipid" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+if sys.argv[2] == "ns":
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "ipc"]
+    c["linux"]["namespaces"].append({"type": "ipc", "path": "/proc/%s/ns/ipc" % sys.argv[3]})
+else:
+    c["annotations"] = {"io.kubernetes.cri.container-type": "container",
+                        "io.kubernetes.cri.sandbox-id": "infra"}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	check "pod member ($how): recognised, runs in a sandbox of its own" "0 1" \
+		"$("${RV[@]}" --log "$T/pod-$how.log" run --bundle "$T/pod-$how" "member-$how" </dev/null >/dev/null 2>&1; echo $?) $(grep -c "joins container infra's sandbox" "$T/pod-$how.log")"
+done
+"${RV[@]}" delete --force infra >/dev/null 2>&1
+
+# --- security: the runtime's sockets are out of the container's reach ----
+rv_reach=$("${RV[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)
+check "reach: nothing of the runtime reached, every control ok (rvisor)" "0 0" \
+	"$(grep -c 'reached' <<<"$rv_reach") $(grep '^CONTROL' <<<"$rv_reach" | grep -vc ': ok$')"
+check "reach: the same lines as under runc" "$("${RC[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)" "$rv_reach"
+# The attempt is real: from the host, the control socket of a running
+# container is reached by that same probe.
+"${RV[@]}" run -d --bundle "$T/loop" reach </dev/null >/dev/null 2>&1
+check "reach: natively, the control socket is reachable (the attempt is real)" yes \
+	"$("$T/rootfs/bin/reach" "$T/state-rvisor/reach/ctl.sock" | grep -c 'control socket by its host path: reached' | sed 's/^1$/yes/')"
+"${RV[@]}" delete --force reach >/dev/null 2>&1
 check "nothing left" "" "$("${RV[@]}" list -q)"
 
 # --- podman, with an image imported from the same rootfs -------------------
@@ -494,6 +550,17 @@ if command -v podman >/dev/null; then
 	rm -f "$T/cid"
 	"${PM[@]}" run --rm --cidfile "$T/cid" --memory 64m "$img" true
 	check "podman run --rm: no cgroup of the container left" 0 "$(cgdirs "libpod-$(cat "$T/cid")")"
+	# podman binds its own /etc/hosts, /etc/hostname, /etc/resolv.conf and
+	# /run/.containerenv (single files); the same as under runc (given
+	# rlimits it may set here: podman's default NOFILE is above the limit
+	# of a nested host).
+	files='cat /etc/hostname; grep -c localhost /etc/hosts; [ -f /etc/resolv.conf ] && echo resolv; [ -e /run/.containerenv ] && echo containerenv; grep -c " /etc/hosts " /proc/mounts'
+	check "podman run: its single-file binds (/etc/hosts, ...), as under runc" \
+		"$(podman --runtime runc run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --hostname pmhost "$img" sh -c "$files" 2>&1 | tr '\n' ' ')" \
+		"$("${PM[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --hostname pmhost "$img" sh -c "$files" 2>&1 | tr '\n' ' ')"
+	echo from-host-file >"$T/hostfile"
+	check "podman run -v HOSTFILE:/path and :ro" "from-host-file Read-only 2" \
+		"$("${PM[@]}" run --rm -v "$T/hostfile:/etc/motd" -v "$T/hostfile:/ro.txt:ro" "$img" sh -c 'cat /etc/motd; echo more >>/etc/motd; echo x 2>&1 >/ro.txt | grep -o Read-only' 2>&1 | tr '\n' ' ')$(wc -l <"$T/hostfile")"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"

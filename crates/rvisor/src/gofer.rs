@@ -67,7 +67,18 @@ fn run(fd: RawFd, root: &str, unconfined: bool, writable: bool) -> u8 {
     // Modes of new files are the sandbox's, its umask already applied.
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(0) };
-    let served = if unconfined { root } else { "/" };
+    // A single file's gofer serves a directory holding only that file
+    // (`confine::pivot_to_container_root`); unconfined, its host
+    // directory, where the sentry looks up only that name.
+    let parent = std::path::Path::new(root)
+        .parent()
+        .and_then(|p| p.to_str())
+        .filter(|_| !std::path::Path::new(root).is_dir());
+    let served = match (unconfined, parent) {
+        (false, _) => "/",
+        (true, Some(p)) => p,
+        (true, None) => root,
+    };
     let confined = if unconfined {
         Ok(())
     } else {

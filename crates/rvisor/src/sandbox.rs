@@ -75,7 +75,13 @@ pub enum MountSource {
     /// that directory, read-only there too when `readonly`. Walks stay
     /// beneath it (the sentry resolves symlinks in the sandbox's view).
     /// Writes reach the host unless `readonly` (then `EROFS`).
-    Bind { source: String, readonly: bool },
+    /// `file`: the source is a single file (not a directory), mounted
+    /// on a file; its gofer has only that file in its namespace.
+    Bind {
+        source: String,
+        readonly: bool,
+        file: bool,
+    },
     /// A container's `maskedPaths` entry: a directory there is hidden
     /// under an empty read-only tmpfs; nothing there, nothing to hide.
     Masked,
@@ -132,18 +138,29 @@ pub(crate) fn split_mount_options(options: &str) -> (u64, bool, String) {
 }
 
 impl MountSpec {
-    /// A bind mount of host directory `source` (absolute) at `target`.
+    /// A bind mount of host directory or file `source` (absolute) at
+    /// `target`. Symlinks in `source` are followed here, as `mount(2)`
+    /// follows them; the gofer then opens the result refusing any
+    /// symlink, so one the host swaps in later is not followed.
     pub fn bind(source: &str, target: &str, readonly: bool) -> Result<MountSpec, String> {
         if !source.starts_with('/') || !target.starts_with('/') {
             return Err(format!(
                 "a bind mount wants absolute paths, got {source:?} at {target:?}"
             ));
         }
+        let source = std::fs::canonicalize(source).map_err(|e| format!("{source:?}: {e}"))?;
+        let meta = std::fs::metadata(&source).map_err(|e| format!("{source:?}: {e}"))?;
+        if !meta.is_dir() && !meta.is_file() {
+            return Err(format!(
+                "{source:?} is neither a directory nor a regular file"
+            ));
+        }
         Ok(MountSpec {
             target: target.to_string(),
             source: MountSource::Bind {
-                source: source.to_string(),
+                source: source.to_string_lossy().into_owned(),
                 readonly,
+                file: !meta.is_dir(),
             },
             options: if readonly { "ro" } else { "rw" }.to_string(),
         })
@@ -167,12 +184,8 @@ impl MountSpec {
         }
         let host =
             std::fs::canonicalize(host).map_err(|e| format!("--volume {v:?}: {host:?}: {e}"))?;
-        if !host.is_dir() {
-            return Err(format!(
-                "--volume {v:?}: {host:?} is not a directory (only directories are served)"
-            ));
-        }
         MountSpec::bind(&host.to_string_lossy(), target, readonly)
+            .map_err(|e| format!("--volume {v:?}: {e}"))
     }
 
     /// `--tmpfs PATH[:OPTIONS]`: OPTIONS as tmpfs takes them
@@ -210,9 +223,15 @@ impl MountSpec {
         let path = self.target.as_bytes();
         let (flags, ro, data) = split_mount_options(&self.options);
         match &self.source {
-            MountSource::Bind { readonly, .. } => {
+            MountSource::Bind {
+                source,
+                readonly,
+                file,
+            } => {
                 *volumes += 1;
-                vfs.mount_volume(*volumes - 1, self.target.as_bytes(), *readonly)
+                // A single file: the name its gofer serves it under.
+                let name = file.then(|| source.rsplit('/').next().unwrap_or("").as_bytes());
+                vfs.mount_volume(*volumes - 1, name, self.target.as_bytes(), *readonly)
                     .map_err(fail)
             }
             MountSource::Tmpfs => {
@@ -769,7 +788,10 @@ pub fn run(mut o: DoOptions) -> u8 {
     // namespace, and one serving a read-only volume cannot write at all.
     let mut volumes = Vec::new();
     for m in &o.mounts {
-        if let MountSource::Bind { source, readonly } = &m.source {
+        if let MountSource::Bind {
+            source, readonly, ..
+        } = &m.source
+        {
             match crate::gofer::start(source, o.unconfined, !readonly) {
                 Ok(g) => volumes.push((g.pid, HostRoot::connect_with(g.sock, !readonly))),
                 Err(e) => {

@@ -302,22 +302,48 @@ impl Vfs {
         sb: Arc<mount::Super>,
         flags: u64,
     ) -> SysResult<()> {
-        let d = match self.resolve(&self.root, &self.root, path, true, &Creds::root()) {
-            Ok(d) => d,
-            Err(Errno::ENOENT) => {
-                let (dir, name, _) =
-                    self.resolve_parent(&self.root, &self.root, path, &Creds::root())?;
-                self.create_child(&dir, &name, Inode::new_dir(DEV_ROOT, 0o755, None))?
-            }
-            Err(e) => return Err(e),
-        };
-        if !d.inode.is_dir() {
-            return Err(Errno::ENOTDIR);
-        }
+        let d = self.mount_point(path, fsroot.inode.is_dir())?;
         let ns = &self.init_mnt;
         let parent = ns.mount_of(&d).unwrap_or_else(|| ns.root());
         ns.attach(&mount::Mount::new(sb, fsroot, flags), &parent, &d);
         Ok(())
+    }
+
+    /// The mount point at `path` for a directory (`dir`) or a file, made
+    /// in memory where the root lacks it (with the directories above it,
+    /// as a container runtime makes them); `ENOTDIR` when what is there
+    /// is of the other kind, as `mount(2)` refuses a directory on a file
+    /// and a file on a directory.
+    fn mount_point(&self, path: &[u8], dir: bool) -> SysResult<Arc<Dentry>> {
+        let d = match self.resolve(&self.root, &self.root, path, true, &Creds::root()) {
+            Ok(d) => d,
+            Err(Errno::ENOENT) => {
+                let (parent, name, _) =
+                    match self.resolve_parent(&self.root, &self.root, path, &Creds::root()) {
+                        Ok(p) => p,
+                        Err(Errno::ENOENT) => {
+                            let up = match path.iter().rposition(|&c| c == b'/') {
+                                Some(0) | None => return Err(Errno::ENOENT),
+                                Some(i) => &path[..i],
+                            };
+                            self.mount_point(up, true)?;
+                            self.resolve_parent(&self.root, &self.root, path, &Creds::root())?
+                        }
+                        Err(e) => return Err(e),
+                    };
+                let inode = if dir {
+                    Inode::new_dir(DEV_ROOT, 0o755, None)
+                } else {
+                    self.new_file_inode(0o644, &Creds::root())
+                };
+                self.create_child(&parent, &name, inode)?
+            }
+            Err(e) => return Err(e),
+        };
+        if d.inode.is_dir() != dir {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(d)
     }
 
     /// The top directory of a host layer served by `gofer`.
@@ -340,14 +366,31 @@ impl Vfs {
     /// there fail with `EROFS`, and a volume served read-only has no
     /// way to the host anyway). The mount point is made in memory if the
     /// root lacks it.
-    pub fn mount_volume(&self, index: usize, path: &[u8], readonly: bool) -> SysResult<()> {
+    ///
+    /// `file`: the volume is a single host file, the one entry of that
+    /// name in the directory its gofer serves; that file (not the
+    /// directory, which nothing in the sandbox can name) is mounted on
+    /// a file at `path`.
+    pub fn mount_volume(
+        &self,
+        index: usize,
+        file: Option<&[u8]>,
+        path: &[u8],
+        readonly: bool,
+    ) -> SysResult<()> {
         let layer = self
             .hosts
             .iter()
             .filter(|l| l.dev != DEV_ROOT)
             .nth(index)
             .ok_or(Errno::EINVAL)?;
-        let root = Dentry::new(b"/", None, Self::host_root_inode(&layer.gofer, layer.dev)?);
+        let mut root = Dentry::new(b"/", None, Self::host_root_inode(&layer.gofer, layer.dev)?);
+        if let Some(name) = file {
+            root = self.lookup_child(&root, name)?;
+            if root.inode.is_dir() {
+                return Err(Errno::EISDIR);
+            }
+        }
         let mut flags = mount::MS_NOSUID | mount::MS_NODEV | mount::MS_RELATIME;
         if readonly {
             flags |= mount::MS_RDONLY;
@@ -1860,6 +1903,9 @@ impl Vfs {
         }
         if trailing {
             return Err(Errno::ENOTDIR);
+        }
+        if mount::is_mountpoint(&d) {
+            return Err(Errno::EBUSY);
         }
         mount::check_writable(&dir)?;
         self.unlink_on_host(&d, false)?;

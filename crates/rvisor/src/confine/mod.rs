@@ -154,6 +154,23 @@ pub fn pivot_to_empty_root() -> Result<(), String> {
 /// Run by `rvisor gofer` before it serves.
 pub fn pivot_to_container_root(dir: &str, writable: bool) -> Result<(), String> {
     let src = std::ffi::CString::new(dir).map_err(|_| format!("bad root {dir:?}"))?;
+    let file = open_no_symlinks(&src)?;
+    // SAFETY: fstat of our own descriptor into a zeroed struct.
+    let is_dir = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(file, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+    };
+    if !is_dir {
+        let name = std::path::Path::new(dir)
+            .file_name()
+            .and_then(|n| std::ffi::CString::new(n.as_encoded_bytes()).ok())
+            .ok_or_else(|| format!("bad file {dir:?}"))?;
+        // SAFETY: our own descriptor, only used to check the type.
+        unsafe { libc::close(file) };
+        return pivot_to_single_file(&src, &name, writable);
+    }
+    // SAFETY: our own descriptor, only used to check the type.
+    unsafe { libc::close(file) };
     // SAFETY: unshare/mount/open/pivot_root/umount2/chdir with static or
     // owned strings and descriptors of our own; every result is checked.
     unsafe {
@@ -200,6 +217,139 @@ pub fn pivot_to_container_root(dir: &str, writable: bool) -> Result<(), String> 
         {
             return Err(fail("making the container's mounts read-only"));
         }
+    }
+    Ok(())
+}
+
+/// `path` opened `O_PATH` with no symlink anywhere in it (`openat2`'s
+/// `RESOLVE_NO_SYMLINKS`): the caller canonicalized it, so a symlink now
+/// is one the host swapped in meanwhile, and is refused.
+fn open_no_symlinks(path: &std::ffi::CStr) -> Result<i32, String> {
+    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+    // struct open_how: flags, mode, resolve.
+    let how: [u64; 3] = [
+        (libc::O_PATH | libc::O_CLOEXEC) as u64,
+        0,
+        RESOLVE_NO_SYMLINKS,
+    ];
+    // SAFETY: openat2 with a NUL-terminated path and an open_how of the
+    // size given; the result is checked.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            how.as_ptr(),
+            std::mem::size_of_val(&how),
+        )
+    };
+    if fd < 0 {
+        return Err(fail(&format!("opening {path:?} (no symlinks allowed)")));
+    }
+    Ok(fd as i32)
+}
+
+/// The gofer's view for a bind mount of a single host file (at `path`,
+/// named `name`): a private mount namespace
+/// whose root is a tiny read-only tmpfs holding only an entry `name`,
+/// with the host file bound on it (read-only unless `writable`; never
+/// devices, set-id or execution). Nothing else of the host, not even the
+/// file's own directory, is in reach of the gofer.
+fn pivot_to_single_file(path: &CStr, name: &CStr, writable: bool) -> Result<(), String> {
+    // SAFETY: unshare/mount/open/mknodat/pivot_root/umount2 with static or
+    // owned strings and descriptors of our own; every result is checked.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(fail("unshare(mount namespace)"));
+        }
+        make_mounts_private()?;
+        // Opened in the new namespace (a bind mount's source must be in
+        // the caller's), and bound from that descriptor below.
+        let file = open_no_symlinks(path)?;
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(file, &mut st) != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            libc::close(file);
+            return Err(format!("{path:?} is no longer a regular file"));
+        }
+        let r = bind_single_file(file, name, writable);
+        libc::close(file);
+        r
+    }
+}
+
+/// [`pivot_to_single_file`] once the namespace is made and the file open.
+fn bind_single_file(file: i32, name: &CStr, writable: bool) -> Result<(), String> {
+    // SAFETY: as in `pivot_to_single_file`.
+    unsafe {
+        let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let at = NEW_ROOT_AT
+            .iter()
+            .find(|d| {
+                libc::mount(
+                    c"rvisor-file".as_ptr(),
+                    d.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    flags,
+                    c"size=4k,nr_inodes=2,mode=0555".as_ptr().cast(),
+                ) == 0
+            })
+            .ok_or_else(|| fail("mounting the single file's root"))?;
+        let dir = libc::open(
+            at.as_ptr(),
+            libc::O_DIRECTORY | libc::O_PATH | libc::O_CLOEXEC,
+        );
+        if dir < 0 {
+            return Err(fail("opening the single file's root"));
+        }
+        let made = libc::mknodat(dir, name.as_ptr(), libc::S_IFREG, 0);
+        libc::close(dir);
+        if made != 0 {
+            return Err(fail("making the single file's mount point"));
+        }
+        if libc::mount(
+            std::ptr::null(),
+            at.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | flags,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(fail("making the single file's root read-only"));
+        }
+        // The file as opened (a path through /proc/self/fd, which the
+        // mount follows to that very inode): no second lookup of its
+        // host path, which the host may have changed since.
+        let source = std::ffi::CString::new(format!("/proc/self/fd/{file}"))
+            .map_err(|_| "bad descriptor path".to_string())?;
+        let mut target = at.to_bytes().to_vec();
+        target.push(b'/');
+        target.extend_from_slice(name.to_bytes());
+        let target = std::ffi::CString::new(target).map_err(|_| "bad file name".to_string())?;
+        if libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(fail("binding the single file"));
+        }
+        let mut bind_flags = libc::MS_REMOUNT | libc::MS_BIND | flags;
+        if !writable {
+            bind_flags |= libc::MS_RDONLY;
+        }
+        if libc::mount(
+            std::ptr::null(),
+            target.as_ptr(),
+            std::ptr::null(),
+            bind_flags,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(fail("setting the single file's mount flags"));
+        }
+        pivot_into(at).map_err(|_| fail("pivoting into the single file's root"))?;
     }
     Ok(())
 }

@@ -245,14 +245,8 @@ fn mount_spec(m: &oci_spec::runtime::Mount) -> Option<crate::sandbox::MountSpec>
             .source()
             .as_ref()
             .map_or(String::new(), |s| s.to_string_lossy().into_owned());
-        // A directory is a volume (served by a gofer of its own); single
-        // files (an engine's /etc/hosts, resolv.conf) cannot be yet.
-        if !std::path::Path::new(&source).is_dir() {
-            log::warn(&format!(
-                "mount of host path {source:?} on {dest}: only directories can be bind-mounted                  yet, skipped"
-            ));
-            return None;
-        }
+        // A directory or a single file (an engine's /etc/hosts,
+        // resolv.conf) is a volume, served by a gofer of its own.
         let readonly = options.iter().any(|o| o == "ro");
         return match crate::sandbox::MountSpec::bind(&source, &dest, readonly) {
             Ok(ms) => Some(ms),

@@ -12,6 +12,7 @@ mod control;
 mod exec;
 mod hooks;
 mod log;
+mod pod;
 mod reap;
 mod spawn;
 mod state;
@@ -218,6 +219,7 @@ fn create_container(
     rt: &Runtime,
 ) -> Result<(Container, std::process::Child), String> {
     let b = Bundle::load(bundle_dir)?;
+    pod::note(root, id, &b.spec);
     let rec = Record {
         id: id.to_string(),
         bundle: b.dir.to_string_lossy().into_owned(),

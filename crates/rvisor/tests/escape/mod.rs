@@ -21,7 +21,10 @@
 //! marker (`--volume BASE/vol:/vol` and `--volume BASE/rovol:/rovol:ro`):
 //! `vol` holds symlinks the host made that point at the marker
 //! (`abs` absolute, `rel` = `../marker`, `sub/rel2` = `../../marker`) and
-//! a decoy `file`; `rovol` a decoy `file`.
+//! a decoy `file`; `rovol` a decoy `file`. They also get two single
+//! files next to the marker bound on files (`BASE/single:/single`,
+//! `BASE/rosingle:/rosingle:ro`), each a decoy: the directory holding
+//! them (and the marker) must stay out of reach.
 //!
 //! A new attempt is one new `.c` file.
 
@@ -149,6 +152,8 @@ fn make_volumes(base: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(&rovol)?;
     std::fs::write(vol.join("file"), "DECOY\n")?;
     std::fs::write(rovol.join("file"), "DECOY\n")?;
+    std::fs::write(base.join("single"), "DECOY\n")?;
+    std::fs::write(base.join("rosingle"), "DECOY\n")?;
     symlink(base.join("marker"), vol.join("abs"))?;
     symlink("../marker", vol.join("rel"))?;
     symlink("../../marker", vol.join("sub/rel2"))?;
@@ -227,7 +232,12 @@ fn run_escape(
     }
     full.push(root.clone().into_os_string());
     if volumes {
-        for (host, opt) in [("vol", "/vol"), ("rovol", "/rovol:ro")] {
+        for (host, opt) in [
+            ("vol", "/vol"),
+            ("rovol", "/rovol:ro"),
+            ("single", "/single"),
+            ("rosingle", "/rosingle:ro"),
+        ] {
             let mut v = base.join(host).into_os_string();
             v.push(":");
             v.push(opt);

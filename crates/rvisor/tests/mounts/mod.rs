@@ -10,6 +10,7 @@ pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
     for platform in platforms {
         platform_trial(trials, "mounts::tmpfs", platform, tmpfs);
         platform_trial(trials, "mounts::volume", platform, volume);
+        platform_trial(trials, "mounts::volume_file", platform, volume_file);
         platform_trial(
             trials,
             "mounts::shared_file_access",
@@ -98,15 +99,113 @@ fn volume(platform: &str) -> Result<(), Failed> {
         problems.push("something outside the volumes changed".into());
     }
     let _ = std::fs::remove_dir_all(&base);
-    if !problems.is_empty() {
-        return Err(format!(
-            "{}\nstderr: {}",
-            problems.join("\n"),
-            String::from_utf8_lossy(&r.stderr)
-        )
-        .into());
+    verdict(&problems, &r)
+}
+
+/// `--volume FILE:PATH`: a single host file bound on a file, as engines
+/// bind `/etc/hosts`: read, appended to (on the host after), stat'ed;
+/// its mount point cannot be removed or renamed (EBUSY), a read-only one
+/// refuses writes (EROFS); a mount point missing in the root is made
+/// with its directories; a host symlink given as the source is followed
+/// (as `mount(2)` does). While the sandbox runs, the host replaces the
+/// file by a symlink to a secret: the sandbox keeps the file it was
+/// given and never reaches the secret. The sides take turns through a
+/// second bound file, rewritten in place.
+fn volume_file(platform: &str) -> Result<(), Failed> {
+    let root = busybox_root(&format!("mounts-volume-file-{platform}"))?;
+    let base = root.parent().unwrap_or(&root).to_path_buf();
+    std::fs::create_dir_all(root.join("etc")).map_err(io)?;
+    std::fs::write(root.join("etc/hosts"), "the image's hosts\n").map_err(io)?;
+    std::fs::write(base.join("hosts"), "127.0.0.1 localhost\n").map_err(io)?;
+    std::fs::write(base.join("ro.txt"), "read only\n").map_err(io)?;
+    std::fs::write(base.join("target"), "through a link\n").map_err(io)?;
+    std::fs::write(base.join("secret"), "host secret\n").map_err(io)?;
+    std::fs::write(base.join("sig"), "wait!\n").map_err(io)?;
+    std::os::unix::fs::symlink(base.join("target"), base.join("link")).map_err(io)?;
+    let script = "cd /; grep -E ' /(etc/hosts|ro.txt|new/dir/f) ' /proc/mounts; \
+        cat /etc/hosts /ro.txt /new/dir/f; stat -c '%s %F' /etc/hosts; \
+        echo appended >> /etc/hosts; stat -c '%s' /etc/hosts; \
+        for c in 'rm /etc/hosts' 'mv /etc/hosts /etc/h2' 'mv /ro.txt /etc/hosts'; do \
+            sh -c \"$c\" 2>&1 | grep -q 'busy' && echo \"EBUSY: $c\"; \
+        done; \
+        for c in 'echo x > /ro.txt' 'chmod 777 /ro.txt' 'touch /ro.txt' 'truncate -s 0 /ro.txt'; do \
+            sh -c \"$c\" 2>&1 | grep -q 'Read-only file system' && echo \"EROFS: $c\"; \
+        done; \
+        cat /etc/hosts/.. 2>&1 | grep -q 'Not a directory' && echo ENOTDIR; \
+        [ $(stat -c %d /) != $(stat -c %d /etc/hosts) ] && echo own device; \
+        printf 'ready\\n' > /sig; i=0; \
+        until grep -q gogo /sig || [ $i -ge 400 ]; do usleep 50000; i=$((i+1)); done; \
+        grep -q gogo /sig || echo the host never said go; \
+        cat /etc/hosts; echo done";
+    let host = {
+        let base = base.clone();
+        thread::spawn(move || -> Result<(), String> {
+            let end = Instant::now() + Duration::from_secs(20);
+            while read(&base.join("sig")) != "ready\n" {
+                if Instant::now() > end {
+                    return Err("the sandbox never became ready".into());
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+            let e = |e: std::io::Error| e.to_string();
+            std::os::unix::fs::symlink(base.join("secret"), base.join("swap")).map_err(e)?;
+            std::fs::rename(base.join("swap"), base.join("hosts")).map_err(e)?;
+            // In place, the same length: the sandbox reads it afresh.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(base.join("sig"))
+                .and_then(|mut f| f.write_all(b"gogo!\n"))
+                .map_err(e)
+        })
+    };
+    let args = [
+        format!("--volume={}:/etc/hosts", base.join("hosts").display()),
+        format!("--volume={}:/ro.txt:ro", base.join("ro.txt").display()),
+        format!("--volume={}:/new/dir/f", base.join("link").display()),
+        format!("--volume={}:/sig", base.join("sig").display()),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run_sh(platform, &root, &args, script);
+    let host = host.join().map_err(|_| "the host side panicked")?;
+    let r = r?;
+    let want = "none /etc/hosts 9p rw,nosuid,nodev,relatime 0 0\n\
+        none /ro.txt 9p ro,nosuid,nodev,relatime 0 0\n\
+        none /new/dir/f 9p rw,nosuid,nodev,relatime 0 0\n\
+        127.0.0.1 localhost\nread only\nthrough a link\n20 regular file\n29\n\
+        EBUSY: rm /etc/hosts\nEBUSY: mv /etc/hosts /etc/h2\nEBUSY: mv /ro.txt /etc/hosts\n\
+        EROFS: echo x > /ro.txt\nEROFS: chmod 777 /ro.txt\nEROFS: touch /ro.txt\n\
+        EROFS: truncate -s 0 /ro.txt\nENOTDIR\nown device\n\
+        127.0.0.1 localhost\nappended\ndone\n";
+    let got = String::from_utf8_lossy(&r.stdout);
+    let mut problems = Vec::new();
+    if let Err(e) = host {
+        problems.push(e);
     }
-    Ok(())
+    if got != want {
+        problems.push(format!("output {got:?}, want {want:?}"));
+    }
+    if read(&base.join("ro.txt")) != "read only\n" || read(&base.join("secret")) != "host secret\n"
+    {
+        problems.push("the read-only file or the secret changed".into());
+    }
+    if read(&root.join("etc/hosts")) != "the image's hosts\n" || root.join("new").exists() {
+        problems.push("the root's file under the mount or a mount point changed".into());
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    verdict(&problems, &r)
+}
+
+/// Passes with no problems, else fails with them and the sandbox's stderr.
+fn verdict(problems: &[String], r: &RunResult) -> Result<(), Failed> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}\nstderr: {}",
+        problems.join("\n"),
+        String::from_utf8_lossy(&r.stderr)
+    )
+    .into())
 }
 
 /// Waits up to 20 s for `p` to exist.
@@ -305,7 +404,11 @@ fn bad_volume() -> Result<(), Failed> {
         ("--volume=/tmp:relative", "--volume expects"),
         ("--volume=/tmp:/x:rx", "--volume expects"),
         ("--volume=/nonexistent-dir:/x", "No such file"),
-        ("--volume=/bin/sh:/x", "not a directory"),
+        (
+            "--volume=/dev/null:/x",
+            "neither a directory nor a regular file",
+        ),
+        ("--volume=/proc/self/mounts:/bin", "cannot mount"),
         ("--file-access=sometimes", "--file-access expects"),
     ] {
         refused_do_flag(v, msg)?;
