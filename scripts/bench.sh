@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks: native vs rvisor (each platform) vs gVisor's runsc, in one run.
 #
-#   scripts/bench.sh [--install-runsc] [--no-build] [--macro]
+#   scripts/bench.sh [--install-runsc] [--no-build] [--macro] [--oci]
 #
 # --macro runs the macro benchmarks instead (whole programs: python, gcc,
 # make, shells, tar, find, git, sqlite3, xz, `do /bin/true` cold and warm;
 # the "macro" section below), MACRO_RUNS (default 3) runs per cell.
+#
+# --oci runs the OCI runtime rows instead: rvisor as a runc drop-in next to
+# crun, runc and runsc (those installed), on one busybox-static bundle with
+# no engine (`run` of /bin/true), under podman (`podman run --rm IMAGE
+# true`), `exec` of /bin/true into a running container, and the idle memory
+# of a container running `sleep` (every host process in its cgroup: RSS
+# and PSS summed); OCI_RUNS (default 10) runs per cell, podman's 5.
 #
 # Compiles bench/*.c with `cc -O2` into a temporary directory under /tmp
 # (visible inside both sandboxes, whose root is the host's /), builds rvisor,
@@ -42,6 +49,7 @@ for arg in "$@"; do
 	--install-runsc) INSTALL_RUNSC=1 ;;
 	--no-build) BUILD=0 ;;
 	--macro) MACRO=1 ;;
+	--oci) MACRO=oci ;;
 	-h | --help)
 		sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 		exit 0
@@ -543,6 +551,220 @@ macro_main() {
 	done
 	return 0
 }
+
+# ---------------------------------------------------------------- oci
+# The runtime binaries as container engines call them (scripts/bench.sh
+# --oci runs only this section). One busybox-static rootfs; each runtime
+# gets its own bundle (cgroupsPath /rvisor-bench-PID/RUNTIME, so its
+# processes can be found and counted) and state directory. Every
+# runtime makes its cgroups (runsc too: no --ignore-cgroups here).
+OCI_RUNSC_FLAGS=${OCI_RUNSC_FLAGS:---network=none --platform=ptrace}
+
+# oci_rt RUNTIME -> the argv prefix (in OCI_RT) of its CLI
+oci_rt() {
+	case "$1" in
+	rvisor) OCI_RT=("$RVISOR" --root "$WORK/oci-state/rvisor") ;;
+	runsc)
+		# shellcheck disable=SC2206
+		OCI_RT=(runsc "--root=$WORK/oci-state/runsc" $OCI_RUNSC_FLAGS)
+		;;
+	crun) OCI_RT=("$OCI_CRUN" --root "$WORK/oci-state/crun") ;;
+	*) OCI_RT=("$1" --root "$WORK/oci-state/$1") ;;
+	esac
+}
+
+# oci_bundle RUNTIME NAME ARGS-JSON: $WORK/oci/RUNTIME-NAME
+oci_bundle() {
+	mkdir -p "$WORK/oci/$1-$2"
+	python3 - "$WORK/oci/spec/config.json" "$WORK/oci/$1-$2/config.json" "$WORK/oci/rootfs" "$3" "/rvisor-bench-$$/$1" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["root"] = {"path": sys.argv[3], "readonly": False}
+c["process"]["args"] = json.loads(sys.argv[4])
+c["process"]["terminal"] = False
+c["linux"]["cgroupsPath"] = sys.argv[5]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+}
+
+# oci_cgroup_procs RUNTIME -> the pids in its container's cgroup
+oci_cgroup_procs() {
+	local d
+	for d in /sys/fs/cgroup/memory/rvisor-bench-$$/$1 /sys/fs/cgroup/rvisor-bench-$$/$1; do
+		[ -f "$d/cgroup.procs" ] && cat "$d/cgroup.procs" && return
+	done
+}
+
+# oci_memory RUNTIME -> "RSS-kB PSS-kB" summed over its container's
+# host processes
+oci_memory() {
+	local rss=0 pss=0 p r q
+	for p in $(oci_cgroup_procs "$1"); do
+		r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		q=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		rss=$((rss + ${r:-0}))
+		pss=$((pss + ${q:-0}))
+	done
+	echo "$rss $pss"
+}
+
+oci_main() {
+	local runs=${OCI_RUNS:-10} pruns=5 rt i v img
+	local -a rts=()
+	[ "$HAVE_RVISOR" = 1 ] && rts+=(rvisor)
+	for rt in crun runc runsc; do
+		if command -v "$rt" >/dev/null 2>&1; then
+			rts+=("$rt")
+		else
+			add_note "$rt is not installed: its column is n/a"
+		fi
+	done
+	# crun refuses a hybrid host whose cgroup2 hierarchy holds a
+	# controller (here hugetlb, mounted nowhere else): it runs in a mount
+	# namespace of its own without that mount (unshare + umount: ~2 ms).
+	OCI_CRUN=crun
+	if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+		OCI_CRUN=$WORK/crun
+		printf '#!/bin/sh\nexec unshare -m sh -c '"'"'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"'"'"' crun "$@"\n' >"$OCI_CRUN"
+		chmod +x "$OCI_CRUN"
+		add_note "crun runs through a wrapper that unmounts /sys/fs/cgroup/unified in a mount namespace of its own (crun refuses a hybrid cgroup host whose v2 hierarchy has a controller: $(cat /sys/fs/cgroup/unified/cgroup.controllers))"
+	fi
+	local busybox
+	busybox=$(command -v busybox) || {
+		note "oci: busybox-static is missing"
+		exit 1
+	}
+	mkdir -p "$WORK/oci/rootfs/bin" "$WORK/oci/rootfs/proc" "$WORK/oci/rootfs/sys" "$WORK/oci/rootfs/dev" \
+		"$WORK/oci/rootfs/tmp" "$WORK/oci/spec" "$WORK/oci-state"
+	cp "$busybox" "$WORK/oci/rootfs/bin/busybox"
+	for i in $("$busybox" --list); do [ "$i" = busybox ] || ln -s busybox "$WORK/oci/rootfs/bin/$i"; done
+	runc spec --bundle "$WORK/oci/spec" 2>/dev/null || "$RVISOR" spec --bundle "$WORK/oci/spec" || exit 1
+	for rt in "${rts[@]}"; do
+		oci_bundle "$rt" true '["/bin/true"]'
+		oci_bundle "$rt" sleep '["sleep", "1000"]'
+	done
+	declare -A vals
+	# Alternating: each repetition runs every runtime in turn.
+	for ((i = 1; i <= runs; i++)); do
+		for rt in "${rts[@]}"; do
+			oci_rt "$rt"
+			note "oci run $i/$runs: run /bin/true ($rt)"
+			if v=$(timed_run "$rt run" "$WORK/wall" "${OCI_RT[@]}" run --bundle "$WORK/oci/$rt-true" "b$i"); then
+				vals[run,$rt]="${vals[run,$rt]:-} $v"
+			fi
+			"${OCI_RT[@]}" delete --force "b$i" >/dev/null 2>&1
+		done
+	done
+	# exec and idle memory: one container running sleep per runtime.
+	for rt in "${rts[@]}"; do
+		oci_rt "$rt"
+		if ! timeout 60 "${OCI_RT[@]}" run --detach --bundle "$WORK/oci/$rt-sleep" idle </dev/null >/dev/null 2>"$WORK/last.err"; then
+			note "  $rt run --detach: failed: $(tail -2 "$WORK/last.err" | tr '\n' ' ')"
+			continue
+		fi
+		sleep 2
+		vals[mem,$rt]=$(oci_memory "$rt")
+		vals[procs,$rt]=$(oci_cgroup_procs "$rt" | wc -l)
+		timed_run "$rt exec" "$WORK/wall" "${OCI_RT[@]}" exec idle /bin/true >/dev/null
+		for ((i = 1; i <= runs * 2; i++)); do
+			if v=$(timed_run "$rt exec" "$WORK/wall" "${OCI_RT[@]}" exec idle /bin/true); then
+				vals[exec,$rt]="${vals[exec,$rt]:-} $v"
+			fi
+		done
+		"${OCI_RT[@]}" kill idle KILL >/dev/null 2>&1
+		sleep 0.5
+		"${OCI_RT[@]}" delete --force idle >/dev/null 2>&1
+	done
+	# podman: an image of the same rootfs; no network (the runtime's
+	# cost, not podman's network set-up), low rlimits (runc and crun
+	# cannot raise podman's defaults above a host's low hard limits).
+	if command -v podman >/dev/null 2>&1; then
+		img=localhost/rvisor-bench:$$
+		tar -C "$WORK/oci/rootfs" -cf "$WORK/oci/rootfs.tar" . && podman import -q "$WORK/oci/rootfs.tar" "$img" >/dev/null
+		local -a pm
+		for ((i = 1; i <= pruns; i++)); do
+			for rt in "${rts[@]}"; do
+				pm=(podman --runtime "$(command -v "$rt")")
+				case "$rt" in
+				rvisor) pm=(podman --runtime "$RVISOR") ;;
+				crun) pm=(podman --runtime "$OCI_CRUN") ;;
+				runsc) for f in $OCI_RUNSC_FLAGS; do pm+=(--runtime-flag "${f#--}"); done ;;
+				esac
+				note "oci podman run $i/$pruns ($rt)"
+				if v=$(timed_run "podman $rt" "$WORK/wall" "${pm[@]}" run --rm --network none \
+					--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$img" true); then
+					vals[podman,$rt]="${vals[podman,$rt]:-} $v"
+				fi
+			done
+		done
+		podman rmi -f "$img" >/dev/null 2>&1
+	else
+		add_note "podman is not installed: no podman row"
+	fi
+	rmdir /sys/fs/cgroup/*/rvisor-bench-$$ /sys/fs/cgroup/rvisor-bench-$$ 2>/dev/null
+	med() {
+		case "$*" in
+		'') echo n/a ;;
+		*) printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.1f\n", a[int((NR + 1) / 2)] / 1e6 }' ;;
+		esac
+	}
+	echo
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); cores: $(nproc); kernel: $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	local rev ver
+	rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	ver="rvisor: $rev"
+	for rt in crun runc runsc; do
+		command -v "$rt" >/dev/null 2>&1 && ver="$ver; $rt: $("$rt" --version 2>/dev/null | head -1 | sed 's/^.*version //')"
+	done
+	echo "$ver; runsc flags: $OCI_RUNSC_FLAGS"
+	echo "each time: median of $runs runs (podman: $pruns), wall milliseconds; memory: the container's host processes (its cgroup) summed, MB"
+	echo
+	local header="| row" sep="|---"
+	for rt in "${rts[@]}"; do
+		header="$header | $rt"
+		sep="$sep|---:"
+	done
+	echo "$header | rvisor ÷ crun | runsc ÷ rvisor |"
+	echo "$sep|---:|---:|"
+	local row name label a b m
+	for spec in "run|run of /bin/true on a bundle, no engine (ms)" "podman|podman run --rm IMAGE true (ms)" \
+		"exec|exec /bin/true into a running container (ms)"; do
+		IFS='|' read -r name label <<<"$spec"
+		row="| $label"
+		for rt in "${rts[@]}"; do
+			# shellcheck disable=SC2086
+			m=$(med ${vals[$name,$rt]:-})
+			vals[med$name,$rt]=$m
+			row="$row | $m"
+		done
+		a=$(ratio "${vals[med$name,rvisor]:-n/a}" "${vals[med$name,crun]:-n/a}")
+		b=$(ratio "${vals[med$name,runsc]:-n/a}" "${vals[med$name,rvisor]:-n/a}")
+		echo "$row | ${a:-n/a} | ${b:-n/a} |"
+	done
+	for spec in "1|idle memory, RSS summed (MB)" "2|idle memory, PSS summed (MB)"; do
+		IFS='|' read -r i label <<<"$spec"
+		row="| $label"
+		for rt in "${rts[@]}"; do
+			v=n/a
+			[ -n "${vals[mem,$rt]:-}" ] && v=$(awk -v kb="$(echo "${vals[mem,$rt]}" | cut -d' ' -f"$i")" 'BEGIN { printf "%.1f", kb / 1024 }')
+			vals[m$i,$rt]=$v
+			row="$row | $v"
+		done
+		a=$(ratio "${vals[m$i,rvisor]:-n/a}" "${vals[m$i,crun]:-n/a}")
+		b=$(ratio "${vals[m$i,runsc]:-n/a}" "${vals[m$i,rvisor]:-n/a}")
+		echo "$row | ${a:-n/a} | ${b:-n/a} |"
+	done
+	row="| host processes of the idle container"
+	for rt in "${rts[@]}"; do row="$row | ${vals[procs,$rt]:-n/a}"; done
+	echo "$row | | |"
+	print_notes
+	return 0
+}
+
+if [ "$MACRO" = oci ]; then
+	oci_main
+	exit 0
+fi
 
 if [ "$MACRO" = 1 ]; then
 	macro_main

@@ -48,6 +48,8 @@ need util-linux command -v unshare
 need busybox-static dpkg -s busybox-static
 need runc command -v runc
 need podman command -v podman
+# crun: a column of scripts/bench.sh --oci.
+need crun command -v crun
 # dockerd, containerd and ctr for scripts/docker-test.sh (which starts a
 # daemon of its own: the package's service must not start one).
 need docker.io have_file /usr/sbin/dockerd
