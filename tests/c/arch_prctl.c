@@ -25,6 +25,7 @@ int main(void)
 	CHK("ARCH_GET_FS BADPTR", syscall(SYS_arch_prctl, ARCH_GET_FS, BADPTR));
 	CHK("bad code", syscall(SYS_arch_prctl, 0x9999, 0));
 	CHK("ARCH_SET_FS non-canonical", syscall(SYS_arch_prctl, ARCH_SET_FS, 0x8000000000000000UL));
+	CHK("ARCH_SET_FS last page", syscall(SYS_arch_prctl, ARCH_SET_FS, 0x7ffffffff000UL));
 	unsigned long fs2 = 0;
 	CHK("ARCH_GET_FS again", syscall(SYS_arch_prctl, ARCH_GET_FS, &fs2));
 	FACT(fs2 == fs);

@@ -123,9 +123,27 @@ static void clone_children(void)
 	signal(SIGUSR2, SIG_DFL);
 }
 
+/* A TLS base past the top of user space is EPERM (as arch_prctl). */
+static void bad_tls(void)
+{
+	uint64_t tlses[] = { 0x800000000000ULL, 0x7ffffffff000ULL, 0x8000000000000000ULL };
+	for (unsigned i = 0; i < sizeof(tlses) / sizeof(tlses[0]); i++) {
+		errno = 0;
+		long r = syscall(SYS_clone, SIGCHLD | CLONE_SETTLS, 0, 0, 0, tlses[i]);
+		if (r == 0)
+			syscall(SYS_exit, 0); /* no libc: the TLS is bad */
+		int e = errno;
+		if (r > 0)
+			waitpid(r, NULL, 0);
+		printf("clone SETTLS %#llx: ret=%s errno=%s\n", (unsigned long long)tlses[i],
+		       r > 0 ? "child" : "-1", r > 0 ? "0" : dt_errname(e));
+	}
+}
+
 int main(void)
 {
 	dt_init();
+	bad_tls();
 	checks();
 	clear_sighand();
 	clone_children();

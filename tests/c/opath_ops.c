@@ -29,6 +29,16 @@ int main(void)
 	FACT(fd >= 0);
 	printf("F_GETFL: %#x\n", fcntl(fd, F_GETFL));
 	CHK("F_GETFD", fcntl(fd, F_GETFD));
+	CHK("F_SETFD", fcntl(fd, F_SETFD, FD_CLOEXEC));
+	CHK("F_SETFL", fcntl(fd, F_SETFL, O_NONBLOCK));
+	CHK("F_GETOWN", fcntl(fd, F_GETOWN));
+	CHK("F_SETOWN", fcntl(fd, F_SETOWN, 0));
+	CHK("F_GETPIPE_SZ", fcntl(fd, F_GETPIPE_SZ));
+	CHK("F_GETLK", fcntl(fd, F_GETLK, NULL));
+	CHK("F_GET_SEALS", fcntl(fd, F_GET_SEALS));
+	int d2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	FACT(d2 > fd);
+	close(d2);
 	struct stat st;
 	CHK("fstat", fstat(fd, &st));
 	printf("size kept: %lld\n", (long long)st.st_size);

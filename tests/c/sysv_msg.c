@@ -92,6 +92,8 @@ int main(void)
 	rcv("rcv copy 1", id, 64, 1, MSG_COPY | IPC_NOWAIT);
 	rcv("rcv copy wait", id, 64, 0, MSG_COPY);
 	rcv("rcv copy except", id, 64, 0, MSG_COPY | MSG_EXCEPT | IPC_NOWAIT);
+	rcv("rcv copy e2big", id, 2, 0, MSG_COPY | IPC_NOWAIT);
+	rcv("rcv copy noerror short", id, 2, 0, MSG_COPY | IPC_NOWAIT | MSG_NOERROR);
 	rcv("rcv noerror", id, 2, 0, MSG_NOERROR);
 	rcv("rcv empty nowait", id, 64, 0, IPC_NOWAIT);
 	rcv("rcv type 9 nowait", id, 64, 9, IPC_NOWAIT);

@@ -661,6 +661,11 @@ pub fn clone(
     tls: u64,
     pidfd_out: u64,
 ) -> SysResult<i32> {
+    // A TLS base at or past the top of user space is EPERM, as for
+    // `arch_prctl(ARCH_SET_FS)` (Linux's `do_set_thread_area_64`).
+    if flags & CLONE_SETTLS != 0 && tls >= (1 << 47) - 4096 {
+        return Err(Errno::EPERM);
+    }
     if flags & CLONE_SYSVSEM != 0 {
         task.tg().sysvsem_undo.store(true, Ordering::Relaxed);
     }
@@ -1301,9 +1306,7 @@ pub fn exit_task(mut task: Task, exit: Exit) {
     if task.tg().lock().threads.len() <= 1 {
         let pid = task.pid();
         for (_, e) in task.fds().iter() {
-            if let Some(d) = &e.file.dentry {
-                d.inode.locks.release(vfs::lock::Owner::Process(pid));
-            }
+            e.file.release_posix_locks(pid);
         }
     }
     // Drop the stub and our references to memory and files first.
@@ -1773,9 +1776,16 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
     let targets: Vec<Arc<ThreadGroup>> = {
         let t = lock(&kernel.table);
         match pid {
+            // A thread's id names its process too (Linux's
+            // `kill_pid_info` finds the task, then signals its group).
             p if p > 0 => ns
                 .global(p)
-                .and_then(|g| t.groups.get(&g).cloned())
+                .and_then(|g| {
+                    t.groups
+                        .get(&g)
+                        .cloned()
+                        .or_else(|| t.tasks.get(&g).map(|s| s.tg.clone()))
+                })
                 .into_iter()
                 .collect(),
             0 => {
@@ -1809,18 +1819,51 @@ pub fn kill(task: &Task, pid: i32, sig: i32) -> SysResult<()> {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
-    if sig == 0 {
-        return Ok(());
-    }
+    // Linux: one process is EPERM when refused; a group succeeds if any
+    // member took the signal; `kill(-1)` never reports EPERM.
+    let single = pid > 0;
+    let mut sent = false;
+    let mut refused = false;
     for g in targets {
+        if !may_signal(task, &g, sig) {
+            refused = true;
+            continue;
+        }
+        sent = true;
         // A namespace's init only receives signals it handles, or blocks
         // (they stay pending for it to take), never SIGKILL/SIGSTOP from
         // inside its namespace.
-        if g.init_ignores(sig, me) {
+        if sig == 0 || g.init_ignores(sig, me) {
             continue;
         }
         let from = g.pidns.shown(me);
         send_to_group(&g, SigInfo::from_user(sig, SI_USER, from, task.creds.uid));
     }
+    if refused && !sent && (single || pid < -1 || pid == 0) {
+        return Err(Errno::EPERM);
+    }
     Ok(())
+}
+
+/// Linux's `check_kill_permission`: the sender's real or effective uid
+/// is the target's real or saved uid, or the sender has `CAP_KILL`;
+/// `SIGCONT` within a session is always allowed. A zombie (no threads
+/// left) is not checked.
+pub fn may_signal(task: &Task, g: &ThreadGroup, sig: i32) -> bool {
+    if task.capable_here(crate::task::CAP_KILL) || std::ptr::eq(g, &**task.tg()) {
+        return true;
+    }
+    let my_sid = task.tg().lock().sid;
+    let inner = g.lock();
+    if sig == SIGCONT && inner.sid == my_sid {
+        return true;
+    }
+    let Some(th) = inner.threads.first() else {
+        return true;
+    };
+    let ruid = th.shown_ids[0].load(Ordering::Relaxed);
+    let suid = th.shown_ids[2].load(Ordering::Relaxed);
+    [task.creds.uid, task.euid]
+        .iter()
+        .any(|&u| u == ruid || u == suid)
 }

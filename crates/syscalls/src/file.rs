@@ -231,9 +231,15 @@ fn write_all(
                 }
             }
             Err(e) if done > 0 && (e == Errno::EAGAIN || e.0 >= 512) => return Ok(done as u64),
+            // The readers went away: SIGPIPE either way, and what was
+            // written before still counts (Linux's `pipe_write`).
             Err(Errno::EPIPE) => {
                 sigpipe(t);
-                return Err(Errno::EPIPE);
+                return if done > 0 {
+                    Ok(done as u64)
+                } else {
+                    Err(Errno::EPIPE)
+                };
             }
             Err(e) => return Err(e),
         }
@@ -310,11 +316,12 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if off < 0 {
         return Err(Errno::EINVAL);
     }
-    if !f.readable() {
-        return Err(Errno::EBADF);
-    }
+    // ESPIPE before EBADF: Linux checks FMODE_PREAD/PWRITE first.
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    if !f.readable() {
+        return Err(Errno::EBADF);
     }
     verify_area(off, a[2])?;
     read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, done| {
@@ -328,11 +335,12 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if off < 0 {
         return Err(Errno::EINVAL);
     }
-    if !f.writable() {
-        return Err(Errno::EBADF);
-    }
+    // ESPIPE before EBADF: Linux checks FMODE_PREAD/PWRITE first.
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
     }
     verify_area(off, a[2])?;
     let cell = std::cell::Cell::new(off as u64);
@@ -486,6 +494,9 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     }
     let vecs = iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
+    if off != -1 && off >= 0 && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
     if !f.readable() {
         return Err(Errno::EBADF);
     }
@@ -509,6 +520,9 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     }
     let vecs = iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
+    if off != -1 && off >= 0 && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
     if !f.writable() {
         return Err(Errno::EBADF);
     }
@@ -629,6 +643,13 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let cmd = a[1] as i32;
     let arg = a[2];
     let f = t.fds().get(fd)?;
+    // An O_PATH descriptor only duplicates and has its flags read or
+    // its close-on-exec flag set (Linux's `check_fcntl_cmd`).
+    if f.flags() & O_PATH != 0
+        && !matches!(cmd, F_DUPFD | F_DUPFD_CLOEXEC | F_GETFD | F_SETFD | F_GETFL)
+    {
+        return Err(Errno::EBADF);
+    }
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let min = arg as i32;
@@ -658,6 +679,12 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             .ok_or(Errno::EBADF),
         F_SETPIPE_SZ => {
             let p = f.ops.pipe().ok_or(Errno::EBADF)?;
+            // Linux's `pipe_fcntl` takes the size as an unsigned int, and
+            // one that rounds past 2^31 is no size at all (EINVAL).
+            let arg = arg as u32 as u64;
+            if arg > (1 << 31) {
+                return Err(Errno::EINVAL);
+            }
             if arg > (1 << 20) {
                 return Err(Errno::EPERM);
             }
@@ -733,9 +760,7 @@ pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if op != LOCK_SH && op != LOCK_EX && op != LOCK_UN {
         return Err(Errno::EINVAL);
     }
-    let Some(locks) = f.locks() else {
-        return Err(Errno::EINVAL);
-    };
+    let locks = f.locks();
     let owner = Owner::Flock(f.id());
     if op == LOCK_UN {
         locks.unlock(owner, 0, u64::MAX);
@@ -787,9 +812,7 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
     if ofd && fl.l_pid != 0 {
         return Err(Errno::EINVAL);
     }
-    let Some(d) = f.dentry.clone() else {
-        return Err(Errno::EINVAL);
-    };
+    let locks = f.locks();
     let base: i64 = match fl.l_whence as i32 {
         SEEK_SET => 0,
         SEEK_CUR => *lock(&f.pos) as i64,
@@ -818,7 +841,7 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
             if matches!(cmd, F_GETLK | F_OFD_GETLK) {
                 return Err(Errno::EINVAL);
             }
-            d.inode.locks.unlock(owner, start as u64, end);
+            locks.unlock(owner, start as u64, end);
             return Ok(0);
         }
         _ => return Err(Errno::EINVAL),
@@ -831,7 +854,7 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
     };
     match cmd {
         F_GETLK | F_OFD_GETLK => {
-            match d.inode.locks.conflict(&want) {
+            match locks.conflict(&want) {
                 Some(c) => {
                     fl.l_type = if c.kind == LockKind::Read {
                         F_RDLCK
@@ -846,7 +869,9 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
                         (c.end - c.start) as i64
                     };
                     fl.l_pid = match c.owner {
-                        Owner::Process(p) => p,
+                        // As the caller's pid namespace numbers it (0
+                        // for a holder it cannot see).
+                        Owner::Process(p) => t.vpid(p),
                         _ => -1,
                     };
                 }
@@ -860,7 +885,6 @@ fn record_lock(t: &mut Task, f: &Arc<File>, cmd: i32, arg: u64) -> SysResult<u64
             {
                 return Err(Errno::EBADF);
             }
-            let locks = &d.inode.locks;
             if matches!(cmd, F_SETLK | F_OFD_SETLK) {
                 return locks.try_lock(want).map(|_| 0);
             }
@@ -904,8 +928,8 @@ fn set_owner(t: &Task, f: &File, kind: i32, id: i32) -> SysResult<u64> {
 /// process's POSIX locks on the file and the table's dnotify requests
 /// through it end.
 pub fn release_posix_locks(t: &Task, f: &File) {
-    if let Some(d) = &f.dentry {
-        d.inode.locks.release(Owner::Process(t.pid()));
+    f.release_posix_locks(t.pid());
+    if f.dentry.is_some() {
         vfs::dnotify::flush(f, Arc::as_ptr(&t.fds) as usize);
     }
 }

@@ -160,6 +160,9 @@ fn thread_kill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult<u64> {
     if tgid > 0 && t.global_id(tgid) != Some(target.tg.pid) {
         return Err(Errno::ESRCH);
     }
+    if !process::may_signal(t, &target.tg, sig) {
+        return Err(Errno::EPERM);
+    }
     if sig == 0 {
         return Ok(0);
     }
@@ -508,6 +511,16 @@ pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         t.global_id(pgid).ok_or(Errno::EPERM)?
     };
     let my_sid = me.lock().sid;
+    // Joining another group: it must exist in the caller's session.
+    if pgid != target.pid {
+        let exists = lock(&t.kernel.table).groups.values().any(|o| {
+            let o = o.lock();
+            o.pgid == pgid && o.sid == my_sid
+        });
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
     let mut g = target.lock();
     if g.sid != my_sid || g.sid == target.pid {
         return Err(Errno::EPERM);
@@ -649,7 +662,9 @@ pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const ARCH_GET_GS: u64 = 0x1004;
     const ARCH_GET_CPUID: u64 = 0x1011;
     const ARCH_SET_CPUID: u64 = 0x1012;
-    let canonical = |v: u64| v < 0x0000_8000_0000_0000;
+    // Linux refuses bases at or past TASK_SIZE_MAX (the last page
+    // below 2^47 included).
+    let canonical = |v: u64| v < 0x0000_8000_0000_0000 - 4096;
     match a[0] {
         ARCH_SET_FS => {
             if !canonical(a[1]) {

@@ -434,6 +434,18 @@ pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 /// `EACCES` for lowering it without `CAP_SYS_NICE` or `RLIMIT_NICE`).
 pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let targets = prio_targets(t, a[0], a[1])?;
+    // A zombie is still found by its pid (its nice value no longer
+    // matters): only the permission check is left to make.
+    if targets.is_empty() && a[0] == PRIO_PROCESS && (a[1] as i32) > 0 {
+        if let Some(g) = t.find_group(a[1] as i32) {
+            let uid = g.lock().uid;
+            return if t.euid == uid || t.capable(CAP_SYS_NICE) {
+                Ok(0)
+            } else {
+                Err(Errno::EPERM)
+            };
+        }
+    }
     let nice = (a[2] as i32).clamp(-20, 19);
     change_each(t, targets, |p| {
         let cur = lock(&p.sched).nice;

@@ -200,6 +200,9 @@ pub fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
     let g = t.find_group(pid).ok_or(Errno::ESRCH)?;
     let info = queue_info(t, a[1] as i32, a[2], g.pid == t.pid())?;
+    if !kernel::process::may_signal(t, &g, info.signo) {
+        return Err(Errno::EPERM);
+    }
     if info.signo != 0 {
         kernel::signal::send_to_group(&g, info);
     }
@@ -216,6 +219,9 @@ pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ESRCH);
     }
     let info = queue_info(t, a[2] as i32, a[3], target.tid == t.tid())?;
+    if !kernel::process::may_signal(t, &target.tg, info.signo) {
+        return Err(Errno::EPERM);
+    }
     if info.signo != 0 {
         kernel::signal::send_to_thread(&target, info);
     }

@@ -71,7 +71,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "execve", handler: Some(process::execve), status: Status::Full },
     Entry { name: "exit", handler: Some(process::exit), status: Status::Full },
     Entry { name: "wait4", handler: Some(process::wait4), status: Status::Partial("rusage carries the child's user CPU time only (stime and the other fields zero)") },
-    Entry { name: "kill", handler: Some(process::kill), status: Status::Partial("no permission model beyond init protection") },
+    Entry { name: "kill", handler: Some(process::kill), status: Status::Partial("permission as Linux's check_kill_permission (real/saved uid match, CAP_KILL, SIGCONT within a session), except that CAP_KILL is not checked against the target's user namespace") },
     Entry { name: "uname", handler: Some(misc::uname), status: Status::Full },
     Entry { name: "semget", handler: Some(ipc::semget), status: Status::Full },
     Entry { name: "semop", handler: Some(ipc::semop), status: Status::Full },

@@ -159,6 +159,9 @@ pub struct File {
     /// Raises no notification events (a descriptor fanotify opened for
     /// an event, Linux's `FMODE_NONOTIFY`).
     nonotify: std::sync::atomic::AtomicBool,
+    /// Locks of a file with neither a dentry nor a pipe (a socket: its
+    /// inode is its own, so one description holds its only locks).
+    own_locks: std::sync::OnceLock<Box<crate::lock::Locks>>,
 }
 
 impl File {
@@ -175,6 +178,7 @@ impl File {
             fown: Mutex::new(Fown::default()),
             fasync: Mutex::new(None),
             nonotify: std::sync::atomic::AtomicBool::new(false),
+            own_locks: std::sync::OnceLock::new(),
         })
     }
 
@@ -403,12 +407,11 @@ impl Drop for File {
         // (A pipe's `flock` locks are the pipe's, record locks on a FIFO
         // its inode's.)
         let me = self as *const File as usize;
-        if let Some(p) = self.ops.pipe() {
-            p.locks.release(crate::lock::Owner::Flock(me));
+        if let Some(l) = self.shared_locks() {
+            l.release(crate::lock::Owner::Description(me));
+            l.release(crate::lock::Owner::Flock(me));
         }
         if let Some(d) = &self.dentry {
-            d.inode.locks.release(crate::lock::Owner::Description(me));
-            d.inode.locks.release(crate::lock::Owner::Flock(me));
             crate::inotify::closed(self, d);
         }
     }
@@ -417,11 +420,30 @@ impl Drop for File {
 impl File {
     /// The locks of the inode behind the file: a pipe's own (anonymous
     /// pipes have no dentry; a FIFO's openings share its pipe), else the
-    /// dentry's inode's.
-    pub fn locks(&self) -> Option<&crate::lock::Locks> {
-        match self.ops.pipe() {
-            Some(p) => Some(&p.locks),
-            None => self.dentry.as_ref().map(|d| &d.inode.locks),
+    /// dentry's inode's, else the file's own (sockets, eventfds: an inode
+    /// of their own on Linux). Record and `flock` locks both live here.
+    pub fn locks(&self) -> &crate::lock::Locks {
+        match self.shared_locks() {
+            Some(l) => l,
+            None => self.own_locks.get_or_init(Box::default),
+        }
+    }
+
+    /// The locks other descriptions can share (a pipe's, an inode's).
+    fn shared_locks(&self) -> Option<&crate::lock::Locks> {
+        match (self.ops.pipe(), &self.dentry) {
+            (Some(p), _) => Some(&p.locks),
+            (None, Some(d)) => Some(&d.inode.locks),
+            (None, None) => None,
+        }
+    }
+
+    /// Drops `pid`'s POSIX record locks on this file (a descriptor of
+    /// it was closed, or the process ended). A file without shared
+    /// locks holds its own, which end with it.
+    pub fn release_posix_locks(&self, pid: i32) {
+        if let Some(l) = self.shared_locks().or(self.own_locks.get().map(|b| &**b)) {
+            l.release(crate::lock::Owner::Process(pid));
         }
     }
 

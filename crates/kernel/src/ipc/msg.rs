@@ -223,6 +223,11 @@ pub fn msgrcv(
             return Err(Errno::E2BIG);
         }
         if copy {
+            // Linux copies into a buffer of `max` bytes (`copy_msg`): a
+            // longer message is EINVAL even with MSG_NOERROR.
+            if s.msgs[i].1.len() as u64 > max {
+                return Err(Errno::EINVAL);
+            }
             return Ok(s.msgs[i].clone());
         }
         let m = s.msgs.remove(i).unwrap_or_default();
