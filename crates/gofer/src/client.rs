@@ -289,14 +289,21 @@ impl Client {
     /// target), without `.` and `..`; the first listing, of `path` itself
     /// (relative path empty) or of `starts[0]`, is followed by whole
     /// listings of directories below totalling at most `budget` entries.
-    /// Paths are relative to `path`.
-    pub fn readdir(
+    /// Paths are relative to `path`. In a directory of more than
+    /// `stat_limit` entries, only subdirectories (and entries of unknown
+    /// type) come with attributes; the others have their type and inode
+    /// number only (`DirEntry::stated` false).
+    ///
+    /// The answer is kept as the messages came (a few bytes per entry)
+    /// and read with [`Listings::records`], so a 50,000-entry listing is
+    /// a few dozen buffers, not 50,000 parsed entries at once.
+    pub fn readdir_raw(
         &self,
         path: &[u8],
         starts: &[&[u8]],
         budget: u32,
-    ) -> Result<Vec<Listing>, Errno> {
-        let mut out: Vec<Listing> = Vec::new();
+        stat_limit: u32,
+    ) -> Result<Listings, Errno> {
         let mut tail = Vec::new();
         tail.extend_from_slice(&(starts.len() as u32).to_le_bytes());
         for s in starts {
@@ -305,26 +312,85 @@ impl Client {
         if tail.len() + path.len() + 16 > proto::MAX_MSG {
             return Err(Errno::E2BIG);
         }
-        self.call_with(proto::READDIR, Some(budget), path, &tail, |mut r, _| {
+        let mut head = [0u8; 8];
+        head[..4].copy_from_slice(&budget.to_le_bytes());
+        head[4..].copy_from_slice(&stat_limit.to_le_bytes());
+        let mut msgs = Vec::new();
+        self.call_raw(proto::READDIR, &head, path, &tail, |mut r, _| {
             let last = r.u8()? != 0;
-            while !r.is_empty() {
-                match r.u8()? {
-                    proto::REC_DIR => out.push((r.bytes()?.to_vec(), Vec::new())),
-                    proto::REC_ENTRY => out
-                        .last_mut()
-                        .ok_or(Errno::EIO)?
-                        .1
-                        .push(DirEntry::get(&mut r)?),
-                    _ => return Err(Errno::EIO),
-                }
-            }
+            msgs.push(r.rest().to_vec());
             Ok(last)
         })?;
+        let l = Listings { msgs };
+        // The first record starts the first listing asked for.
         let first: &[u8] = starts.first().copied().unwrap_or_default();
-        if out.first().is_none_or(|(p, _)| p != first) {
-            return Err(Errno::EIO);
+        let ok = matches!(l.records().next(), Some(Ok(Record::Dir(p))) if p == first);
+        if ok {
+            Ok(l)
+        } else {
+            Err(Errno::EIO)
+        }
+    }
+
+    /// [`Client::readdir_raw`], parsed: each listing's path and entries.
+    pub fn readdir(
+        &self,
+        path: &[u8],
+        starts: &[&[u8]],
+        budget: u32,
+        stat_limit: u32,
+    ) -> Result<Vec<Listing>, Errno> {
+        let mut out: Vec<Listing> = Vec::new();
+        for rec in self
+            .readdir_raw(path, starts, budget, stat_limit)?
+            .records()
+        {
+            match rec? {
+                Record::Dir(p) => out.push((p.to_vec(), Vec::new())),
+                Record::Entry(e) => out.last_mut().ok_or(Errno::EIO)?.1.push(e),
+            }
         }
         Ok(out)
+    }
+}
+
+/// A [`proto::READDIR`] answer as received.
+pub struct Listings {
+    msgs: Vec<Vec<u8>>,
+}
+
+/// One record of a [`Listings`].
+pub enum Record<'a> {
+    /// The listing of this directory (relative to the one asked for)
+    /// follows.
+    Dir(&'a [u8]),
+    /// An entry of the last directory started.
+    Entry(DirEntry),
+}
+
+impl Listings {
+    /// The records in order; `EIO` for a malformed one (and nothing
+    /// after it).
+    pub fn records(&self) -> impl Iterator<Item = Result<Record<'_>, Errno>> + '_ {
+        let mut msgs = self.msgs.iter();
+        let mut cur = Reader::new(&[]);
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            while cur.is_empty() {
+                cur = Reader::new(msgs.next()?);
+            }
+            if failed {
+                return None;
+            }
+            let rec = match cur.u8() {
+                Ok(proto::REC_DIR) => cur.bytes().map(Record::Dir),
+                Ok(proto::REC_ENTRY) => DirEntry::get(&mut cur).map(Record::Entry),
+                Ok(proto::REC_NAME) => DirEntry::get_name(&mut cur).map(Record::Entry),
+                _ => Err(Errno::EIO),
+            };
+            failed = rec.is_err();
+            Some(rec)
+        })
     }
 }
 
@@ -389,33 +455,60 @@ mod tests {
         let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), 8, 0) };
         assert_eq!(&buf[..n as usize], b"hello");
         // A directory larger than one message comes whole.
-        let l = c.readdir(b"d/sub", &[], 0).unwrap();
+        let l = c.readdir(b"d/sub", &[], 0, proto::STAT_ALL).unwrap();
         assert_eq!(l.len(), 1);
         let mut names = l[0].1.clone();
         assert_eq!(names.len(), 3000);
         names.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(names[0].name, b"entry-with-a-longish-name-0");
-        let l = c.readdir(b"d", &[], 0).unwrap();
+        let l = c.readdir(b"d", &[], 0, proto::STAT_ALL).unwrap();
         let d = &l[0].1;
         let abs = d.iter().find(|e| e.name == b"abs").unwrap();
         assert_eq!(abs.target.as_deref(), Some(&b"/etc"[..]));
         assert_eq!(d.len(), 4);
         // With a budget, listings below follow while they fit.
-        let l = c.readdir(b"", &[], 3004).unwrap();
+        let l = c.readdir(b"", &[], 3004, proto::STAT_ALL).unwrap();
         let paths: Vec<&[u8]> = l.iter().map(|(p, _)| &p[..]).collect();
         assert_eq!(paths, [&b""[..], b"d", b"d/sub"]);
         assert_eq!(l[2].1.len(), 3000);
-        let l = c.readdir(b"", &[], 3003).unwrap();
+        let l = c.readdir(b"", &[], 3003, proto::STAT_ALL).unwrap();
         assert_eq!(l.len(), 2);
-        assert_eq!(c.readdir(b"d/file", &[], 10), Err(Errno::ENOTDIR));
+        assert_eq!(
+            c.readdir(b"d/file", &[], 10, proto::STAT_ALL),
+            Err(Errno::ENOTDIR)
+        );
         // Named subdirectories instead of the directory itself: the first
         // must list, later ones that do not are left out.
-        let l = c.readdir(b"d", &[b"sub", b"file", b"rel"], 0).unwrap();
+        let l = c
+            .readdir(b"d", &[b"sub", b"file", b"rel"], 0, proto::STAT_ALL)
+            .unwrap();
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].0, b"sub");
-        assert_eq!(c.readdir(b"d", &[b"file", b"sub"], 0), Err(Errno::ENOTDIR));
-        assert_eq!(c.readdir(b"d", &[b".."], 0), Err(Errno::EINVAL));
-        assert_eq!(c.readdir(b"d", &[b"a/b"], 0), Err(Errno::EINVAL));
+        assert_eq!(
+            c.readdir(b"d", &[b"file", b"sub"], 0, proto::STAT_ALL),
+            Err(Errno::ENOTDIR)
+        );
+        assert_eq!(
+            c.readdir(b"d", &[b".."], 0, proto::STAT_ALL),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            c.readdir(b"d", &[b"a/b"], 0, proto::STAT_ALL),
+            Err(Errno::EINVAL)
+        );
+        // Above the stat limit, files come as names with their type and
+        // inode number (the host's `st_ino`); subdirectories still come
+        // whole. At or below it, everything is `lstat`ed.
+        let l = c.readdir(b"d", &[], 0, 3).unwrap();
+        for e in &l[0].1 {
+            let (a, _) = c.stat(&[&b"d/"[..], &e.name].concat()).unwrap();
+            assert_eq!(e.attr.ino, a.ino);
+            assert_eq!(e.attr.mode & libc::S_IFMT, a.mode & libc::S_IFMT);
+            assert_eq!(e.stated, e.name == b"sub", "{:?}", e.name);
+            assert_eq!(e.target.is_some(), e.stated && a.is_symlink());
+        }
+        let l = c.readdir(b"d", &[], 0, 4).unwrap();
+        assert!(l[0].1.iter().all(|e| e.stated));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -16,5 +16,5 @@ pub mod proto;
 pub mod server;
 mod sock;
 
-pub use client::{Client, Listing};
+pub use client::{Client, Listing, Listings, Record};
 pub use proto::{Attr, DirEntry};

@@ -163,8 +163,9 @@ fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The names in directory `fd`, without `.` and `..`.
-fn dir_names(fd: RawFd) -> Result<Vec<Vec<u8>>, Errno> {
+/// The entries of directory `fd` as `getdents64` gives them (name,
+/// `d_type`, `d_ino`), without `.` and `..`.
+fn dir_names(fd: RawFd) -> Result<Vec<(Vec<u8>, u8, u64)>, Errno> {
     let mut names = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -178,7 +179,9 @@ fn dir_names(fd: RawFd) -> Result<Vec<Vec<u8>>, Errno> {
         }
         let mut off = 0usize;
         while off + 19 <= n as usize {
+            let ino = u64::from_le_bytes(buf[off..off + 8].try_into().unwrap_or_default());
             let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            let dtype = buf[off + 18];
             if reclen == 0 || off + reclen > n as usize {
                 break;
             }
@@ -187,7 +190,7 @@ fn dir_names(fd: RawFd) -> Result<Vec<Vec<u8>>, Errno> {
             let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
             let name = &raw[..len];
             if name != b"." && name != b".." {
-                names.push(name.to_vec());
+                names.push((name.to_vec(), dtype, ino));
             }
         }
     }
@@ -352,12 +355,14 @@ impl Server {
     /// any, in messages of up to `MAX_MSG` bytes, then (depth first, in
     /// name order) whole listings of the directories below while they
     /// total at most `budget` entries. The first listing is always sent
-    /// (or its error).
+    /// (or its error). In a directory of more than `stat_limit` entries,
+    /// only subdirectories and entries of unknown type are `lstat`ed.
     fn readdir(
         &mut self,
         path: &[u8],
         starts: Vec<Vec<u8>>,
         budget: usize,
+        stat_limit: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), Errno> {
         let mut batch = Batch::new(self.sock.as_raw_fd(), out);
@@ -394,7 +399,14 @@ impl Server {
             }
             first = false;
             batch.record(proto::REC_DIR, &sub, |w| proto::put_bytes(w, &sub))?;
-            for name in names {
+            let stat_all = names.len() <= stat_limit;
+            for (name, dtype, ino) in names {
+                if !stat_all && dtype != libc::DT_DIR && dtype != libc::DT_UNKNOWN {
+                    batch.record(proto::REC_NAME, &name, |w| {
+                        DirEntry::put_name(w, &name, dtype, ino)
+                    })?;
+                    continue;
+                }
                 let cname = cstr(&name)?;
                 // An entry gone meanwhile is left out.
                 let Ok(attr) = lstat_at(dir.as_raw_fd(), &cname) else {
@@ -411,7 +423,12 @@ impl Server {
                 if budget > 0 && attr.mode & libc::S_IFMT == libc::S_IFDIR {
                     stack.push(join(&sub, &name));
                 }
-                let e = DirEntry { name, attr, target };
+                let e = DirEntry {
+                    name,
+                    attr,
+                    target,
+                    stated: true,
+                };
                 batch.record(proto::REC_ENTRY, &e.name, |w| e.put(w))?;
             }
             // This directory's subdirectories come next, first name first.
@@ -967,6 +984,7 @@ impl Server {
             Ok(proto::READDIR) => {
                 let parsed = (|| {
                     let budget = r.u32()?;
+                    let stat_limit = r.u32()?;
                     let path = r.bytes()?;
                     let mut starts = Vec::new();
                     for _ in 0..r.u32()? {
@@ -979,10 +997,10 @@ impl Server {
                     if !r.is_empty() || !proto::valid_path(path) {
                         return Err(Errno::EINVAL);
                     }
-                    Ok((budget, path.to_vec(), starts))
+                    Ok((budget, stat_limit, path.to_vec(), starts))
                 })();
-                match parsed.and_then(|(budget, path, starts)| {
-                    self.readdir(&path, starts, budget as usize, out)
+                match parsed.and_then(|(budget, limit, path, starts)| {
+                    self.readdir(&path, starts, budget as usize, limit as usize, out)
                 }) {
                     Ok(()) => return Ok(()),
                     Err(e) => Err(e),

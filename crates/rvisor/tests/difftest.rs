@@ -12,7 +12,10 @@
 //!   `// difftest: platforms P1 P2` (restrict to these platforms),
 //!   `// difftest: network host` (also run with `--network=host`, as
 //!   `c::NAME::host::PLATFORM`),
-//!   `// difftest: pending REASON` (listed as ignored until the work lands).
+//!   `// difftest: pending REASON` (listed as ignored until the work lands),
+//!   `// difftest: setup A B` (before each of the two runs, the program is
+//!   run natively with these arguments in the working directory, to make
+//!   files the sandbox then finds on the host).
 //! * `real::NAME::PLATFORM` — real programs (shell, coreutils, python,
 //!   perl) from the table in [`real_cases`], plus sandbox-only checks.
 //! * `sandbox::NAME::PLATFORM` — sandbox-only assertions.
@@ -453,6 +456,8 @@ struct Diffcase {
     /// (`--volume CWD:CWD`): what the program does there reaches the
     /// host through the volume's gofer, as natively.
     volume_cwd: bool,
+    /// Run natively in each working directory before the runs.
+    setup: Option<Vec<OsString>>,
     label: String,
 }
 
@@ -465,6 +470,21 @@ fn run_differential(case: &Diffcase, platform: &str) -> Result<(), Failed> {
         Some(c) => c.clone(),
         None => fresh_workdir(&format!("{}-{platform}", case.label))?,
     };
+    if let Some(setup) = &case.setup {
+        for cwd in [&native_cwd, &sandbox_cwd] {
+            let r = run_cmd(setup, cwd, None)?;
+            if r.status != Some(0) {
+                return Err(format!(
+                    "setup {} failed: {}
+{}",
+                    show_argv(setup),
+                    status_str(r.status),
+                    truncated(&r.stderr, 1024)
+                )
+                .into());
+            }
+        }
+    }
     let native = run_cmd(&case.argv, &native_cwd, case.stdin.as_deref())?;
     if native.status.is_none() {
         return Err(format!(
@@ -533,6 +553,8 @@ struct CTest {
     pending: Option<String>,
     /// `// difftest: volume`: the working directory is a volume.
     volume_cwd: bool,
+    /// `// difftest: setup ARGS`.
+    setup: Option<Vec<String>>,
     errors: Vec<String>,
 }
 
@@ -592,6 +614,7 @@ fn parse_ctest(path: &Path) -> CTest {
             "stdin" => t.stdin = Some(unescape(val)),
             "pending" => t.pending = Some(val.to_string()),
             "volume" => t.volume_cwd = true,
+            "setup" => t.setup = Some(val.split_whitespace().map(String::from).collect()),
             "network" => t.networks = val.split_whitespace().map(String::from).collect(),
             "platforms" => {
                 t.platforms = Some(
@@ -689,6 +712,11 @@ fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                     return Err(t.errors.join("\n").into());
                 }
                 let bin = build_c(&t.path, &t.name, t.static_link, &t.cflags)?;
+                let setup = t.setup.as_ref().map(|a| {
+                    let mut v: Vec<OsString> = vec![bin.clone().into()];
+                    v.extend(a.iter().map(OsString::from));
+                    v
+                });
                 let mut argv: Vec<OsString> = vec![bin.into()];
                 argv.extend(t.args.iter().map(OsString::from));
                 let case = Diffcase {
@@ -697,6 +725,7 @@ fn c_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                     flags,
                     cwd: None,
                     volume_cwd: t.volume_cwd,
+                    setup,
                     label: format!("c-{}", t.name),
                 };
                 run_differential(&case, &platform2)
@@ -1236,6 +1265,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
                 stdin: case.stdin.map(|s| s.as_bytes().to_vec()),
                 cwd: case.cwd.map(PathBuf::from),
                 volume_cwd: false,
+                setup: None,
                 label: format!("real-{}", case.name),
             };
             let pending = PENDING_REAL.iter().any(|(n, _)| *n == case.name);

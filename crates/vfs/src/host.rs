@@ -7,7 +7,7 @@
 use std::os::fd::OwnedFd;
 
 use abi::{Errno, SysResult};
-use gofer::{Client, Listing};
+use gofer::{Client, Listing, Listings};
 
 /// The host directory behind the root's lower layer, reached only
 /// through the gofer (a process of its own for `rvisor do`, or a thread
@@ -176,9 +176,31 @@ impl HostRoot {
     /// subdirectories of it), without `.` and `..`, each with its
     /// attributes (and a symlink's target), then whole listings of the
     /// directories below totalling at most `budget` entries: one exchange
-    /// with the gofer. Paths are relative to `rel`.
-    pub fn list(&self, rel: &str, starts: &[&[u8]], budget: u32) -> SysResult<Vec<Listing>> {
-        self.gofer.readdir(rel.as_bytes(), starts, budget)
+    /// with the gofer. Paths are relative to `rel`. In a directory of
+    /// more than `stat_limit` entries, files come without attributes
+    /// (`gofer::proto::READDIR`).
+    pub fn list(
+        &self,
+        rel: &str,
+        starts: &[&[u8]],
+        budget: u32,
+        stat_limit: u32,
+    ) -> SysResult<Vec<Listing>> {
+        self.gofer
+            .readdir(rel.as_bytes(), starts, budget, stat_limit)
+    }
+
+    /// [`HostRoot::list`], kept as received (read with
+    /// `Listings::records`).
+    pub fn list_raw(
+        &self,
+        rel: &str,
+        starts: &[&[u8]],
+        budget: u32,
+        stat_limit: u32,
+    ) -> SysResult<Listings> {
+        self.gofer
+            .readdir_raw(rel.as_bytes(), starts, budget, stat_limit)
     }
 }
 

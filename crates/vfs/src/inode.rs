@@ -91,19 +91,28 @@ pub enum FileData {
 }
 
 /// A directory child slot. `Absent` records a name known not to exist (or
-/// removed in the sandbox), so the host is not asked again.
+/// removed in the sandbox), so the host is not asked again. `Lazy` is a
+/// host entry a listing named without its attributes (its `d_type` and
+/// `d_ino`): its inode is made when it is first looked up, with that
+/// inode number, so `getdents`' `d_ino` and `stat`'s `st_ino` agree.
 #[derive(Clone)]
 pub enum Child {
     Present(Arc<Dentry>),
     Absent,
+    Lazy { dtype: u8, ino: u64 },
 }
 
 pub struct DirState {
     /// The host directory this one mirrors, if any.
     pub host: Option<String>,
     pub children: BTreeMap<Vec<u8>, Child>,
-    /// All host entries have been loaded into `children`.
+    /// All host entries have been loaded into `children` (some perhaps
+    /// `Lazy`).
     pub complete: bool,
+    /// Host round trips spent on single names of this directory: lookups
+    /// before it was listed, `Lazy` entries loaded after. Past a
+    /// threshold the whole directory is asked for in one exchange.
+    pub lookups: u32,
 }
 
 pub enum Kind {
@@ -249,6 +258,7 @@ impl Inode {
                 host,
                 children: BTreeMap::new(),
                 complete,
+                lookups: 0,
             })),
         )
     }

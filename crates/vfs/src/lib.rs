@@ -122,6 +122,30 @@ const MAX_CACHED_HOST_FDS: usize = 16384;
 /// work when nothing walks further.
 const PREFETCH_ENTRIES: u32 = 16384;
 
+/// Listing a directory for `getdents`: the gofer `lstat`s the entries of
+/// one this small, and sends only names, types and inode numbers of the
+/// files of a larger one (`ls -f` and `find` need no more); subdirectories
+/// always come whole. A file named only is loaded when looked up.
+const LIST_STAT_LIMIT: u32 = 32;
+
+/// Names of a directory not listed yet looked up one round trip each
+/// before the whole directory is asked for in one exchange (`git status`
+/// `lstat`s every file of each directory, a Python import tries several
+/// names per directory of its path).
+const LOOKUPS_BEFORE_LISTING: u32 = 8;
+
+/// The same listing's stat limit: a directory larger than this comes as
+/// names, whose files are then loaded one by one as looked up.
+const LOOKUP_STAT_LIMIT: u32 = 256;
+
+/// Files named only that are loaded one round trip each before the rest
+/// of the directory's attributes are asked for in one exchange: this
+/// many, plus one per this many entries of the directory (a full listing
+/// costs the gofer one `lstat` per entry, so it pays off only once a
+/// fair share of them is looked up).
+const LAZY_LOADS_BEFORE_STAT: u32 = 4;
+const LAZY_LOADS_PER_ENTRIES: usize = 32;
+
 /// A host directory the VFS mirrors through a gofer connection: the
 /// root's lower layer, or a volume. Its inodes carry its device number,
 /// which is how a host-backed inode finds the connection its host path
@@ -630,7 +654,9 @@ impl Vfs {
                         .iter()
                         .filter_map(|(n, c)| match c {
                             Child::Present(c) => Some((n.clone(), c.clone())),
-                            Child::Absent => None,
+                            // Its path is made from the directory's when
+                            // it is loaded.
+                            Child::Absent | Child::Lazy { .. } => None,
                         })
                         .collect()
                 };
@@ -657,6 +683,19 @@ impl Vfs {
         st: &libc::stat,
         target: Option<Vec<u8>>,
     ) -> SysResult<Arc<Inode>> {
+        self.host_inode_numbered(dev, rel, st, target, st.st_ino)
+    }
+
+    /// [`Vfs::host_inode`] with inode number `ino` (a listing's `d_ino`
+    /// for an entry it named first: the same but at a host mount point).
+    fn host_inode_numbered(
+        &self,
+        dev: u64,
+        rel: String,
+        st: &libc::stat,
+        target: Option<Vec<u8>>,
+        ino: u64,
+    ) -> SysResult<Arc<Inode>> {
         let meta = Meta {
             mode: st.st_mode,
             uid: st.st_uid,
@@ -681,6 +720,7 @@ impl Vfs {
                 host: Some(rel),
                 children: Default::default(),
                 complete: false,
+                lookups: 0,
             })),
             S_IFREG => Kind::File(Mutex::new(FileData::Host {
                 fd: None,
@@ -696,7 +736,7 @@ impl Vfs {
             S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
             _ => Kind::Socket,
         };
-        Ok(Inode::new(st.st_ino, dev, meta, kind))
+        Ok(Inode::new(ino, dev, meta, kind))
     }
 
     /// The child `name` of directory `dir` (mounts not crossed).
@@ -709,36 +749,113 @@ impl Vfs {
                     }
                 }
                 let mut st = lock(s);
-                if let Some(c) = st.children.get(name) {
-                    return match c {
-                        Child::Present(d) => Ok(d.clone()),
-                        Child::Absent => Err(Errno::ENOENT),
-                    };
+                match st.children.get(name) {
+                    Some(Child::Present(d)) => return Ok(d.clone()),
+                    Some(Child::Absent) => return Err(Errno::ENOENT),
+                    Some(&Child::Lazy { ino, .. }) => {
+                        return self.load_lazy(dir, &mut st, name, ino)
+                    }
+                    None => {}
                 }
                 let (host_dir, host) = match (&st.host, st.complete, self.layer(dir.inode.dev)) {
                     (Some(h), false, Some(l)) => (h.clone(), &l.gofer),
                     _ => return Err(Errno::ENOENT),
                 };
-                let rel = join(&host_dir, name);
-                match host.lstat(&rel) {
-                    Ok((hst, target)) => {
-                        let ino = self.host_inode(dir.inode.dev, rel, &hst, target)?;
-                        let d = Dentry::new(name, Some(dir.clone()), ino);
-                        st.children.insert(name.to_vec(), Child::Present(d.clone()));
-                        Ok(d)
+                st.lookups += 1;
+                if st.lookups > LOOKUPS_BEFORE_LISTING {
+                    // Many names of this directory wanted: all of it in
+                    // one exchange, then the answer from memory.
+                    st.lookups = 0;
+                    drop(st);
+                    self.populate_with(dir, LOOKUP_STAT_LIMIT, false)?;
+                    st = lock(s);
+                    match st.children.get(name) {
+                        Some(Child::Present(d)) => return Ok(d.clone()),
+                        Some(&Child::Lazy { ino, .. }) => {
+                            return self.load_lazy(dir, &mut st, name, ino)
+                        }
+                        _ if st.complete => return Err(Errno::ENOENT),
+                        // Not listed after all (renamed meanwhile): ask
+                        // for the name alone.
+                        _ => {}
                     }
-                    Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => {
-                        st.children.insert(name.to_vec(), Child::Absent);
-                        Err(Errno::ENOENT)
-                    }
-                    Err(e) => Err(e),
                 }
+                self.lookup_host_name(dir, &mut st, host, &host_dir, name, None)
             }
             Kind::SynthDir(sd) => {
                 let ino = sd.lookup(name)?;
                 Ok(Dentry::new(name, Some(dir.clone()), ino))
             }
             _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Makes the inode of `name`, a file of `dir` a listing named without
+    /// its attributes (inode number `ino`). After enough of those, the
+    /// attributes of every such file of the directory come in one
+    /// exchange.
+    fn load_lazy(
+        &self,
+        dir: &Arc<Dentry>,
+        st: &mut inode::DirState,
+        name: &[u8],
+        ino: u64,
+    ) -> SysResult<Arc<Dentry>> {
+        let dev = dir.inode.dev;
+        let (Some(host_dir), Some(l)) = (st.host.clone(), self.layer(dev)) else {
+            return Err(Errno::ENOENT);
+        };
+        st.lookups += 1;
+        let threshold =
+            LAZY_LOADS_BEFORE_STAT as usize + st.children.len() / LAZY_LOADS_PER_ENTRIES;
+        if st.lookups as usize > threshold {
+            st.lookups = 0;
+            let mut listings = l.gofer.list(&host_dir, &[], 0, gofer::proto::STAT_ALL)?;
+            if let Some((_, entries)) = listings.first_mut().filter(|(sub, _)| sub.is_empty()) {
+                for e in std::mem::take(entries) {
+                    let Some(&Child::Lazy { ino, .. }) = st.children.get(&e.name) else {
+                        continue;
+                    };
+                    let hst = e.attr.to_stat();
+                    let rel = join(&host_dir, &e.name);
+                    let inode = self.host_inode_numbered(dev, rel, &hst, e.target, ino)?;
+                    let d = Dentry::new(&e.name, Some(dir.clone()), inode);
+                    st.children.insert(e.name, Child::Present(d));
+                }
+            }
+            if let Some(Child::Present(d)) = st.children.get(name) {
+                return Ok(d.clone());
+            }
+        }
+        self.lookup_host_name(dir, st, &l.gofer, &host_dir, name, Some(ino))
+    }
+
+    /// Asks the gofer for `name` of `dir` (host directory `host_dir`) and
+    /// records the answer: its dentry (inode number `ino` if given, else
+    /// the host's), or that it is absent.
+    fn lookup_host_name(
+        &self,
+        dir: &Arc<Dentry>,
+        st: &mut inode::DirState,
+        host: &HostRoot,
+        host_dir: &str,
+        name: &[u8],
+        ino: Option<u64>,
+    ) -> SysResult<Arc<Dentry>> {
+        let rel = join(host_dir, name);
+        match host.lstat(&rel) {
+            Ok((hst, target)) => {
+                let ino = ino.unwrap_or(hst.st_ino);
+                let inode = self.host_inode_numbered(dir.inode.dev, rel, &hst, target, ino)?;
+                let d = Dentry::new(name, Some(dir.clone()), inode);
+                st.children.insert(name.to_vec(), Child::Present(d.clone()));
+                Ok(d)
+            }
+            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => {
+                st.children.insert(name.to_vec(), Child::Absent);
+                Err(Errno::ENOENT)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -811,7 +928,9 @@ impl Vfs {
             Some(h) if !dir.is_removed() => h.clone(),
             _ => return Ok(false),
         };
-        let mut listings = layer.gofer.list(&host_dir, &[], 0)?;
+        let mut listings = layer
+            .gofer
+            .list(&host_dir, &[], 0, gofer::proto::STAT_ALL)?;
         let entries = match listings.first_mut() {
             Some((sub, e)) if sub.is_empty() => std::mem::take(e),
             _ => return Err(Errno::EIO),
@@ -840,7 +959,11 @@ impl Vfs {
             .iter()
             .filter(|(n, c)| {
                 !seen.contains(*n)
-                    && matches!(c, Child::Present(d) if host_backed(d) && !mount::is_mountpoint(d))
+                    && match c {
+                        Child::Present(d) => host_backed(d) && !mount::is_mountpoint(d),
+                        Child::Lazy { .. } => true,
+                        Child::Absent => false,
+                    }
             })
             .map(|(n, _)| n.clone())
             .collect();
@@ -859,6 +982,13 @@ impl Vfs {
     /// [`PREFETCH_ENTRIES`], so that the walk does not ask the gofer once
     /// per directory.
     pub fn populate(&self, dir: &Arc<Dentry>) -> SysResult<()> {
+        self.populate_with(dir, LIST_STAT_LIMIT, true)
+    }
+
+    /// [`Vfs::populate`], with the files of listed directories of more
+    /// than `stat_limit` entries named only (`Child::Lazy`); `walk`: in a
+    /// tree walk, listings of other directories come along.
+    fn populate_with(&self, dir: &Arc<Dentry>, stat_limit: u32, walk: bool) -> SysResult<()> {
         let Kind::Dir(s) = &dir.inode.kind else {
             return Ok(());
         };
@@ -870,7 +1000,8 @@ impl Vfs {
             }
         };
         let host = self.gofer(dir.inode.dev)?;
-        let (base, base_host, starts) = match self.walk_siblings(dir, &host_dir) {
+        let siblings = walk.then(|| self.walk_siblings(dir, &host_dir)).flatten();
+        let (base, base_host, starts) = match siblings {
             Some((parent, parent_host, names)) => (parent, parent_host, names),
             None => (dir.clone(), host_dir, Vec::new()),
         };
@@ -880,7 +1011,19 @@ impl Vfs {
             PREFETCH_ENTRIES
         };
         let names: Vec<&[u8]> = starts.iter().map(|n| &n[..]).collect();
-        for (sub, entries) in host.list(&base_host, &names, budget)? {
+        let listings = host.list_raw(&base_host, &names, budget, stat_limit)?;
+        let mut recs = listings.records().peekable();
+        while let Some(rec) = recs.next() {
+            let gofer::Record::Dir(sub) = rec? else {
+                return Err(Errno::EIO);
+            };
+            // This listing's entries, read as they are filed.
+            let mut entries = std::iter::from_fn(|| {
+                match recs.next_if(|r| matches!(r, Ok(gofer::Record::Entry(_)))) {
+                    Some(Ok(gofer::Record::Entry(e))) => Some(e),
+                    _ => None,
+                }
+            });
             // Listings come parents first: each one's directory is a
             // dentry an earlier one made (or was there before); one the
             // sandbox removed or renamed meanwhile is skipped.
@@ -898,10 +1041,11 @@ impl Vfs {
                 let rel = if sub.is_empty() {
                     base_host.clone()
                 } else {
-                    join(&base_host, &sub)
+                    join(&base_host, sub)
                 };
-                self.fill_dir(&d, &rel, entries)?;
+                self.fill_dir(&d, &rel, &mut entries)?;
             }
+            entries.for_each(drop);
         }
         Ok(())
     }
@@ -972,7 +1116,7 @@ impl Vfs {
         &self,
         dir: &Arc<Dentry>,
         rel: &str,
-        entries: Vec<gofer::DirEntry>,
+        entries: &mut dyn Iterator<Item = gofer::DirEntry>,
     ) -> SysResult<()> {
         let Kind::Dir(s) = &dir.inode.kind else {
             return Ok(());
@@ -983,6 +1127,14 @@ impl Vfs {
         }
         for e in entries {
             if st.children.contains_key(&e.name) {
+                continue;
+            }
+            if !e.stated {
+                let c = Child::Lazy {
+                    dtype: (e.attr.mode >> 12) as u8,
+                    ino: e.attr.ino,
+                };
+                st.children.insert(e.name, c);
                 continue;
             }
             let ino = self.host_inode(
@@ -1000,24 +1152,35 @@ impl Vfs {
 
     /// `(name, d_type, ino)` of a directory's entries, without `.`/`..`.
     pub fn list_dir(&self, dir: &Arc<Dentry>) -> SysResult<Vec<(Vec<u8>, u8, u64)>> {
+        let mut out = Vec::new();
+        self.list_dir_into(dir, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Vfs::list_dir`], appended to `out` (room made for all at once).
+    pub fn list_dir_into(
+        &self,
+        dir: &Arc<Dentry>,
+        out: &mut Vec<(Vec<u8>, u8, u64)>,
+    ) -> SysResult<()> {
         match &dir.inode.kind {
             Kind::Dir(s) => {
                 if !(self.shared && self.relist(dir)?) {
                     self.populate(dir)?;
                 }
                 let st = lock(s);
-                Ok(st
-                    .children
-                    .iter()
-                    .filter_map(|(n, c)| match c {
-                        Child::Present(d) => {
-                            Some((n.clone(), dtype_of(d.inode.mode()), d.inode.ino))
-                        }
-                        Child::Absent => None,
-                    })
-                    .collect())
+                out.reserve(st.children.len());
+                out.extend(st.children.iter().filter_map(|(n, c)| match c {
+                    Child::Present(d) => Some((n.clone(), dtype_of(d.inode.mode()), d.inode.ino)),
+                    &Child::Lazy { dtype, ino } => Some((n.clone(), dtype, ino)),
+                    Child::Absent => None,
+                }));
+                Ok(())
             }
-            Kind::SynthDir(sd) => Ok(sd.list()),
+            Kind::SynthDir(sd) => {
+                out.extend(sd.list());
+                Ok(())
+            }
             _ => Err(Errno::ENOTDIR),
         }
     }

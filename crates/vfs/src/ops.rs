@@ -365,7 +365,7 @@ impl FileOps for DirOps {
                 (b".".to_vec(), DT_DIR, self.dentry.inode.ino),
                 (b"..".to_vec(), DT_DIR, self.dentry.dotdot().inode.ino),
             ];
-            entries.extend(self.vfs.list_dir(&self.dentry)?);
+            self.vfs.list_dir_into(&self.dentry, &mut entries)?;
             *snap = Some(entries);
         }
         let entries = snap.as_ref().map(|v| v.as_slice()).unwrap_or(&[]);
