@@ -315,7 +315,9 @@ check "runc transcript length" "$(wc -l <"$T/runc.txt")" "$(wc -l <"$T/rvisor.tx
 check "the terminal clients ran" "0 0" "$(grep -c Traceback "$T/rvisor.err") $(grep -c Traceback "$T/runc.err")"
 
 # --- rvisor only ----------------------------------------------------------
-id=only
+# Unique per run: the container's cgroup is named after its id, and the
+# other platform's run may be going at the same time.
+id=only-$$
 "${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
 sock="$T/state-rvisor/$id/ctl.sock"
 garbage() { # garbage KIND: sends a bad message, prints the reply
@@ -349,8 +351,8 @@ waiter=$!
 sleep 0.3
 "${RV[@]}" kill $id TERM
 wait $waiter
-check "wait: init's exit status" '{"exitStatus":7,"id":"only"}' "$(cat "$T/wait.out")"
-check "wait after the end" '{"exitStatus":7,"id":"only"}' "$("${RV[@]}" wait $id)"
+check "wait: init's exit status" "{\"exitStatus\":7,\"id\":\"$id\"}" "$(cat "$T/wait.out")"
+check "wait after the end" "{\"exitStatus\":7,\"id\":\"$id\"}" "$("${RV[@]}" wait $id)"
 "${RV[@]}" delete $id
 check "delete removed the state directory" no "$([ -e "$T/state-rvisor/$id" ] && echo yes || echo no)"
 "${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
@@ -444,7 +446,7 @@ check "failing hook: one line on stderr, with the hook's" "1 yes" "$(wc -l <<<"$
 # factory, stubs) before it returns: none is left, not even to be reaped
 # by whoever adopts it (orphans.py makes itself that adopter and counts).
 # (The pattern names this run's state directory: the other platform's run
-# may have a container "only" too.)
+# may have a container of that name too.)
 check "failing hook: no sandbox process left" "" "$(pgrep -f "$T/state-rvisor/$id")"
 check "failing hook: nothing left for a reaper" "status 1 left 0" \
 	"$(python3 tests/oci/orphans.py "${RV[@]}" create --bundle "$T/hookfail" $id)"
