@@ -1659,6 +1659,19 @@ impl Vfs {
                         return Err(Errno::EACCES);
                     }
                     landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_REG)?;
+                    if let Kind::SynthDir(sd) = &dir.inode.kind {
+                        // A file system whose files are objects (an
+                        // mqueue mount's queues) makes its own.
+                        mount::check_writable(&dir)?;
+                        sd.create(&name, mode & 0o7777, creds)?;
+                        let d = self.lookup_child(&dir, &name)?;
+                        inotify::dir_event(&dir.inode, inotify::IN_CREATE, 0, &name, &d.inode);
+                        return self.open_dentry(
+                            &d,
+                            (flags & !O_TRUNC) | O_LARGEFILE,
+                            &Creds::root(),
+                        );
+                    }
                     let ino = match self.host_dir(&dir) {
                         Some(h) => self.create_on_host(&dir, join(&h, &name), mode, creds)?,
                         None => self.new_file_inode(mode, creds),
@@ -1899,6 +1912,9 @@ impl Vfs {
     ) -> SysResult<()> {
         let (dir, name) = self.parent_for_new((root, base, path), creds, true)?;
         landlock::check(creds, &dir, landlock::ACCESS_FS_MAKE_DIR)?;
+        if let Kind::SynthDir(sd) = &dir.inode.kind {
+            return sd.mkdir(&name);
+        }
         if let Some(h) = self.host_dir(&dir) {
             let rel = join(&h, &name);
             let st =
@@ -2071,8 +2087,13 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         mount::check_writable(&dir)?;
-        self.unlink_on_host(&d, false)?;
-        self.remove_child(&dir, &name, &d)?;
+        if let Kind::SynthDir(sd) = &dir.inode.kind {
+            sd.unlink(&name)?;
+            d.set_removed();
+        } else {
+            self.unlink_on_host(&d, false)?;
+            self.remove_child(&dir, &name, &d)?;
+        }
         // Linux: the link count's IN_ATTRIB, the inode's end if that was
         // its last trace, then the directory's IN_DELETE.
         inotify::inode_event(&d.inode, inotify::IN_ATTRIB);
@@ -2365,7 +2386,7 @@ fn may_hardlink(old: &Arc<Dentry>, creds: &Creds) -> bool {
 
 /// Whether `creds` may create or remove entries in `dir`.
 pub fn may_write_dir(dir: &Arc<Dentry>, creds: &Creds) -> bool {
-    matches!(dir.inode.kind, Kind::Dir(_))
+    matches!(dir.inode.kind, Kind::Dir(_) | Kind::SynthDir(_))
         && inode::may_access(&dir.inode.meta(), creds, W_OK | X_OK)
 }
 

@@ -8,6 +8,7 @@ use abi::{Errno, SysResult};
 use crate::dentry::Dentry;
 use crate::file::FileOps;
 use crate::inode::Inode;
+use crate::Creds;
 
 /// A file whose contents are generated when it is opened.
 pub trait SynthFile: Send + Sync {
@@ -28,6 +29,20 @@ pub trait SynthDir: Send + Sync {
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>>;
     /// `(name, d_type, ino)` of every entry, without `.` and `..`.
     fn list(&self) -> Vec<(Vec<u8>, u8, u64)>;
+    /// Makes a regular file `name` with permission bits `mode` (umask
+    /// applied): `open(O_CREAT)` in the directory. Most synthetic
+    /// directories refuse.
+    fn create(&self, _name: &[u8], _mode: u32, _creds: &Creds) -> SysResult<()> {
+        Err(Errno::EACCES)
+    }
+    /// Makes directory `name`. Most synthetic directories refuse.
+    fn mkdir(&self, _name: &[u8]) -> SysResult<()> {
+        Err(Errno::EACCES)
+    }
+    /// Removes entry `name` (`unlink`). Most synthetic directories refuse.
+    fn unlink(&self, _name: &[u8]) -> SysResult<()> {
+        Err(Errno::EACCES)
+    }
     /// For the file system that made it to recognise its own directories.
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None

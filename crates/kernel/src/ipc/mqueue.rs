@@ -442,8 +442,8 @@ impl FileOps for MqFile {
 /// The root of an mqueue filesystem (`mount -t mqueue`): a view of
 /// namespace `ns`'s queues, each a file that reads as its `QSIZE:` line,
 /// with the queue's owner and mode. Queues are made and removed through
-/// `mq_open`/`mq_unlink`; creating or removing files in the mount is
-/// refused.
+/// `mq_open`/`mq_unlink`, or by `open(O_CREAT)` and `unlink` in the
+/// mount.
 pub fn fs_root(ns: &Arc<IpcNamespace>) -> Arc<vfs::Dentry> {
     let mut m = vfs::inode::Meta::new(S_IFDIR | 0o1777, 0, 0);
     m.nlink = 2;
@@ -466,8 +466,44 @@ impl vfs::synth::SynthDir for QueueDir {
             q.ino,
             DEV_MQUEUE,
             vfs::inode::Meta::new(S_IFREG | q.mode, q.uid, q.gid),
-            vfs::inode::Kind::SynthFile(Arc::new(QueueText(Arc::downgrade(&q)))),
+            vfs::inode::Kind::SynthFile(Arc::new(QueueText(Arc::downgrade(&q), name.to_vec()))),
         ))
+    }
+
+    /// `open(O_CREAT)` in the mount: a queue with the default attributes,
+    /// as `mq_open` without an `attr` makes (charged to the caller's
+    /// `RLIMIT_MSGQUEUE`).
+    fn create(&self, name: &[u8], mode: u32, creds: &vfs::Creds) -> SysResult<()> {
+        let ns = self.0.upgrade().ok_or(Errno::ENOENT)?;
+        let task = crate::procfs::current_task();
+        let sys_resource = task.as_ref().is_some_and(|t| {
+            t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed)
+                & (1 << crate::task::CAP_SYS_RESOURCE)
+                != 0
+        });
+        let rlimit = task.as_ref().map_or(u64::MAX, |t| {
+            t.tg.lock().rlimits[abi::misc::RLIMIT_MSGQUEUE as usize].cur
+        });
+        let o = Opener {
+            uid: creds.uid,
+            gid: creds.gid,
+            groups: creds.groups.clone(),
+            umask: 0,
+            dac_override: creds.dac_override,
+            sys_resource,
+            rlimit,
+        };
+        open(&ns, &o, name, O_CREAT | O_EXCL, mode, None).map(|_| ())
+    }
+
+    fn unlink(&self, name: &[u8]) -> SysResult<()> {
+        let ns = self.0.upgrade().ok_or(Errno::ENOENT)?;
+        unlink(&ns, name)
+    }
+
+    /// The mount holds queues only (Linux has no `mkdir` there: `EPERM`).
+    fn mkdir(&self, _name: &[u8]) -> SysResult<()> {
+        Err(Errno::EPERM)
     }
 
     fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
@@ -484,10 +520,21 @@ impl vfs::synth::SynthDir for QueueDir {
     }
 }
 
-struct QueueText(Weak<MsgQueue>);
+struct QueueText(Weak<MsgQueue>, Vec<u8>);
 
 impl vfs::synth::SynthFile for QueueText {
     fn generate(&self) -> SysResult<Vec<u8>> {
         self.0.upgrade().map(|q| q.text()).ok_or(Errno::ENOENT)
+    }
+
+    /// Opened in the mount, a queue is a queue descriptor as `mq_open`
+    /// gives (Linux: the same file operations), whose reads give the
+    /// `QSIZE:` line as it is at each read.
+    fn open_ops(&self, _inode: &Arc<vfs::Inode>) -> Option<SysResult<Box<dyn FileOps>>> {
+        let q = self.0.upgrade()?;
+        Some(Ok(Box::new(MqFile {
+            q,
+            name: [b"/", self.1.as_slice()].concat(),
+        })))
     }
 }
