@@ -850,6 +850,10 @@ fn times_target(
     empty_path: bool,
 ) -> SysResult<Arc<Dentry>> {
     if pathp == 0 {
+        // No path and no descriptor: the NULL path is read (EFAULT).
+        if dirfd as i32 == AT_FDCWD {
+            return Err(Errno::EFAULT);
+        }
         let f: Arc<File> = util::file_io(t, dirfd)?;
         return f.dentry.clone().ok_or(Errno::EBADF);
     }
@@ -865,14 +869,21 @@ fn times_target(
 
 pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let flags = a[3] as u32;
+    let ts: Option<[Timespec; 2]> = if a[2] == 0 {
+        None
+    } else {
+        Some(util::read_obj(t, a[2])?)
+    };
+    // Both omitted: nothing to do, and Linux looks at nothing else.
+    if ts.is_some_and(|ts| ts.iter().all(|v| v.nsec == UTIME_OMIT)) {
+        return Ok(0);
+    }
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (at_, mt) = if a[2] == 0 {
-        (Some(now()), Some(now()))
-    } else {
-        let ts: [Timespec; 2] = util::read_obj(t, a[2])?;
-        (decode_time(ts[0])?, decode_time(ts[1])?)
+    let (at_, mt) = match ts {
+        None => (Some(now()), Some(now())),
+        Some(ts) => (decode_time(ts[0])?, decode_time(ts[1])?),
     };
     let d = times_target(
         t,

@@ -2109,6 +2109,10 @@ impl Vfs {
         path: &[u8],
         creds: &Creds,
     ) -> SysResult<()> {
+        // The root itself (a path of only slashes: Linux's LAST_ROOT).
+        if !path.is_empty() && path.iter().all(|&c| c == b'/') {
+            return Err(Errno::EBUSY);
+        }
         let (dir, name, _) = self.resolve_parent(root, base, path, creds)?;
         if name == b"." {
             return Err(Errno::EINVAL);
@@ -2159,8 +2163,17 @@ impl Vfs {
         let om = mount::mount_of(&od);
         let (nd, nn, _) = self.resolve_parent(root, new_base, new_path, creds)?;
         let nm = mount::mount_of(&nd);
-        if is_dot(&on) || is_dot(&nn) {
+        // Linux: a source of "." or ".." is EBUSY; such a target is
+        // EEXIST under RENAME_NOREPLACE, else EBUSY.
+        if is_dot(&on) {
             return Err(Errno::EBUSY);
+        }
+        if is_dot(&nn) {
+            return Err(if flags & RENAME_NOREPLACE != 0 {
+                Errno::EEXIST
+            } else {
+                Errno::EBUSY
+            });
         }
         let src = self.lookup_child(&od, &on)?;
         let dst = match self.lookup_child(&nd, &nn) {
@@ -2174,6 +2187,14 @@ impl Vfs {
             }
             let exchange = flags & RENAME_EXCHANGE != 0;
             landlock::check_refer(creds, (&od, &src), (&nd, dst.as_ref()), true, exchange)?;
+        }
+        // Renaming a file onto itself (or a hard link of it) does
+        // nothing, before any permission check (Linux's `vfs_rename`).
+        if dst
+            .as_ref()
+            .is_some_and(|d| Arc::ptr_eq(&d.inode, &src.inode))
+        {
+            return Ok(());
         }
         may_delete(&od, &src, creds)?;
         match &dst {
