@@ -40,6 +40,9 @@ int main(void)
 	CHK("rename onto a hard link of itself", rename(f, g));
 	CHK("first name still there", access(f, F_OK));
 	CHK("rename onto itself", rename(g, g));
+	/* RENAME_NOREPLACE: a target that exists is EEXIST, itself too. */
+	CHK("NOREPLACE onto a hard link of itself", syscall(SYS_renameat2, AT_FDCWD, f, AT_FDCWD, g, RENAME_NOREPLACE));
+	CHK("NOREPLACE onto itself", syscall(SYS_renameat2, AT_FDCWD, g, AT_FDCWD, g, RENAME_NOREPLACE));
 	unlink(f);
 	unlink(g);
 

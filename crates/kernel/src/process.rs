@@ -822,6 +822,7 @@ pub fn clone(
     let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
     *lock(&shared.landlock) = task.creds.landlock.clone();
     shared.inherit_seccomp(&task.shared);
+    shared.inherit_shown_creds(&task.shared);
     tg.lock().threads.push(shared.clone());
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
@@ -953,6 +954,7 @@ fn clone_thread(
     let ns = lock(&task.shared.ns).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
     *lock(&shared.landlock) = task.creds.landlock.clone();
+    shared.inherit_shown_creds(&task.shared);
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
@@ -1113,6 +1115,7 @@ fn become_sole_thread(task: &mut Task) {
     *lock(&new.interrupter) = lock(&old.interrupter).take();
     new.inherit_seccomp(&old);
     *lock(&new.landlock) = task.creds.landlock.clone();
+    new.inherit_shown_creds(&old);
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));

@@ -346,6 +346,22 @@ impl TaskShared {
     /// synchronising thread just handed it. For a thread, call with the
     /// thread group locked, so a concurrent TSYNC sees it either before
     /// (and syncs it) or not at all.
+    /// A new task starts with its creator's credentials: show them from
+    /// the start, since permission checks (`kill`) read them before the
+    /// new task first runs and publishes its own.
+    pub fn inherit_shown_creds(&self, from: &TaskShared) {
+        for (to, from) in self.shown_ids.iter().zip(&from.shown_ids) {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        for (to, from) in self.shown_caps.iter().zip(&from.shown_caps) {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.shown_no_new_privs.store(
+            from.shown_no_new_privs.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn inherit_seccomp(&self, from: &TaskShared) {
         let chain = lock(&from.seccomp_chain).clone();
         *lock(&self.seccomp_chain) = chain;

@@ -2188,8 +2188,13 @@ impl Vfs {
             let exchange = flags & RENAME_EXCHANGE != 0;
             landlock::check_refer(creds, (&od, &src), (&nd, dst.as_ref()), true, exchange)?;
         }
-        // Renaming a file onto itself (or a hard link of it) does
-        // nothing, before any permission check (Linux's `vfs_rename`).
+        // A target that exists is EEXIST under RENAME_NOREPLACE before
+        // anything else (Linux's `do_renameat2`); renaming a file onto
+        // itself (or a hard link of it) then does nothing, before any
+        // permission check (`vfs_rename`).
+        if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
+            return Err(Errno::EEXIST);
+        }
         if dst
             .as_ref()
             .is_some_and(|d| Arc::ptr_eq(&d.inode, &src.inode))
