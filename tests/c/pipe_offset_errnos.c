@@ -28,6 +28,13 @@ int main(void)
 	CHK("F_SETPIPE_SZ 2^63-1 write end", fcntl(p[1], F_SETPIPE_SZ, 0x7fffffffffffffffL));
 	CHK("F_SETPIPE_SZ 2^32+4096", fcntl(p[1], F_SETPIPE_SZ, 0x100001000L));
 	CHK("F_GETPIPE_SZ", fcntl(p[1], F_GETPIPE_SZ));
+	/* An O_PATH descriptor is no file for I/O at all: EBADF, not ESPIPE. */
+	int o = open("/etc/passwd", O_PATH);
+	CHK("pread O_PATH", pread(o, buf, sizeof(buf), 0));
+	CHK("pwrite O_PATH", pwrite(o, buf, sizeof(buf), 0));
+	CHK("preadv O_PATH", preadv(o, &iov, 1, 0));
+	CHK("pwritev2 O_PATH", pwritev2(o, &iov, 1, 0, 0));
+	close(o);
 	close(p[0]);
 	close(p[1]);
 	return 0;

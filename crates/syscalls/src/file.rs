@@ -316,7 +316,11 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if off < 0 {
         return Err(Errno::EINVAL);
     }
-    // ESPIPE before EBADF: Linux checks FMODE_PREAD/PWRITE first.
+    // ESPIPE before EBADF: Linux checks FMODE_PREAD/PWRITE first, once
+    // the descriptor is found (an O_PATH one is not: EBADF).
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
@@ -335,7 +339,11 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if off < 0 {
         return Err(Errno::EINVAL);
     }
-    // ESPIPE before EBADF: Linux checks FMODE_PREAD/PWRITE first.
+    // ESPIPE before EBADF: Linux checks FMODE_PREAD/PWRITE first, once
+    // the descriptor is found (an O_PATH one is not: EBADF).
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
@@ -494,7 +502,7 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     }
     let vecs = iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
-    if off != -1 && off >= 0 && !f.ops.seekable() {
+    if off != -1 && off >= 0 && f.flags() & O_PATH == 0 && !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
     if !f.readable() {
@@ -520,7 +528,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     }
     let vecs = iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
-    if off != -1 && off >= 0 && !f.ops.seekable() {
+    if off != -1 && off >= 0 && f.flags() & O_PATH == 0 && !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
     if !f.writable() {
