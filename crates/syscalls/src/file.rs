@@ -1109,6 +1109,9 @@ fn read_dir(t: &mut Task, a: [u64; 6]) -> SysResult<(u64, Vec<u8>)> {
     };
     // Linux reports every successful directory read, the last empty one too.
     if let Some(d) = &f.dentry {
+        if f.flags() & O_NOATIME == 0 {
+            vfs::mount::accessed(d);
+        }
         vfs::inotify::event(d, vfs::inotify::IN_ACCESS, true);
     }
     Ok((a[1], data))

@@ -609,6 +609,7 @@ pub fn readlinkat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         _ => d.inode.symlink_target().map_err(|_| Errno::EINVAL)?,
     };
+    vfs::mount::accessed(&d);
     let n = target.len().min(size as usize);
     t.mm().copy_out(a[2], &target[..n])?;
     Ok(n as u64)

@@ -155,10 +155,13 @@ fn new_fs(
 }
 
 /// Default access-time mode of a new mount or remount: relatime unless
-/// another one is asked for.
+/// another one is asked for; strictatime wins over noatime (Linux's
+/// `path_mount`).
 fn with_atime(flags: u64) -> u64 {
     if flags & (MS_NOATIME | MS_STRICTATIME) == 0 {
         (flags | MS_RELATIME) & MNT_FLAGS
+    } else if flags & MS_STRICTATIME != 0 {
+        flags & MNT_FLAGS & !(MS_RELATIME | MS_NOATIME)
     } else {
         flags & MNT_FLAGS & !MS_RELATIME
     }

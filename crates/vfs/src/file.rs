@@ -238,17 +238,24 @@ impl File {
             let n = self.ops.read(self, buf, *pos)?;
             *pos += n as u64;
             drop(pos);
-            self.accessed(n);
+            self.accessed(n, buf.is_empty());
             Ok(n)
         } else {
             let n = self.ops.read(self, buf, 0)?;
-            self.accessed(n);
+            self.accessed(n, buf.is_empty());
             Ok(n)
         }
     }
 
-    /// `IN_ACCESS` after a read that got something.
-    fn accessed(&self, n: usize) {
+    /// The file's atime (`O_NOATIME` keeps it; as Linux's
+    /// `filemap_read`, a read at the end of the file counts, one of no
+    /// bytes does not), and `IN_ACCESS` after a read that got something.
+    fn accessed(&self, n: usize, empty: bool) {
+        if let Some(d) = &self.dentry {
+            if !empty && self.flags() & O_NOATIME == 0 {
+                crate::mount::accessed(d);
+            }
+        }
         if n > 0 {
             crate::inotify::file_event(self, crate::inotify::IN_ACCESS);
         }
@@ -326,7 +333,7 @@ impl File {
             return Err(Errno::ESPIPE);
         }
         let n = self.ops.read(self, buf, off)?;
-        self.accessed(n);
+        self.accessed(n, buf.is_empty());
         Ok(n)
     }
 

@@ -462,6 +462,18 @@ impl Inode {
         Ok(())
     }
 
+    /// Whether an access now moves atime under Linux's `relatime` rule
+    /// (`relatime_need_update`): atime is not newer than mtime or ctime,
+    /// or is a day old. Cheap enough for every read: one lock of this
+    /// inode's metadata and no host call when nothing changed since.
+    pub fn atime_due(&self, now: Timespec) -> bool {
+        let m = lock(&self.meta);
+        let key = |t: Timespec| (t.sec, t.nsec);
+        key(m.atime) <= key(m.mtime)
+            || key(m.atime) <= key(m.ctime)
+            || now.sec - m.atime.sec >= 24 * 60 * 60
+    }
+
     /// Marks a modification (write, truncate).
     pub fn touch_modified(&self) {
         let t = now();

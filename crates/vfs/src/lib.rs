@@ -1318,6 +1318,7 @@ impl Vfs {
                     }
                     Kind::Symlink(t) => {
                         let t = t.clone();
+                        mount::accessed(&child);
                         cur = self.walk(root, &cur, &t, true, w, creds)?;
                     }
                     _ => unreachable!(),

@@ -734,6 +734,31 @@ pub fn check_writable(d: &Arc<Dentry>) -> SysResult<()> {
     }
 }
 
+/// An access of `d` (a read of a file, a listing of a directory, a
+/// symlink followed or read): its atime moves as Linux's `touch_atime`
+/// moves it, under `relatime` (the sandbox's default; `strictatime` is
+/// not kept and counts as `relatime`) unless the mount is `noatime`,
+/// `nodiratime` for a directory, or read-only. Other kinds of file
+/// (/proc, devices, pipes) keep their times. The mount is looked up only
+/// when the rule says the time is due.
+pub fn accessed(d: &Arc<Dentry>) {
+    use crate::inode::Kind;
+    let dir = match d.inode.kind {
+        Kind::File(_) | Kind::Symlink(_) => false,
+        Kind::Dir(_) => true,
+        _ => return,
+    };
+    let now = crate::inode::now();
+    if !d.inode.atime_due(now) {
+        return;
+    }
+    let f = flags_of(d);
+    if f & (MS_RDONLY | MS_NOATIME) != 0 || (dir && f & MS_NODIRATIME != 0) {
+        return;
+    }
+    d.inode.update_meta(|m| m.atime = now);
+}
+
 /// The per-mount flags of the mount `d` is on (0 when none is known).
 pub fn flags_of(d: &Arc<Dentry>) -> u64 {
     mount_of(d).map_or(0, |m| {
