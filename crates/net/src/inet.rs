@@ -327,10 +327,12 @@ impl InetSocket {
         st.local = SocketAddr::new(ip, port);
         st.holds_port = true;
         // A UDP socket on the wildcard or the link's address receives
-        // from the link too.
-        let link = crate::netstack::link_addr().map(IpAddr::V4);
-        let v4_any = ip.is_unspecified() && (self.family == AF_INET || !st.v6only);
-        if self.proto == Proto::Udp && self.stack.uplink && (v4_any || link == Some(ip)) {
+        // from the link too (`deliver` drops the other family's).
+        let link = crate::netstack::link_addr_for(ip);
+        if self.proto == Proto::Udp
+            && self.stack.uplink
+            && (ip.is_unspecified() || link == Some(ip))
+        {
             crate::netstack::udp_open(port, Arc::downgrade(self));
         }
         Ok(())
@@ -806,6 +808,16 @@ impl InetSocket {
             return;
         }
         let _ = self.data.deliver(data, data_name(from), rcvbuf);
+    }
+
+    /// Whether this socket, bound on the link's port, takes a datagram
+    /// from `from` (canonical): an IPv4 socket takes IPv4, a `v6only` or
+    /// IPv6-bound one IPv6, a dual-stack wildcard both.
+    pub fn takes_from_link(&self, from: IpAddr) -> bool {
+        let st = self.st();
+        let local = st.local.ip();
+        self.family_ok(from, st.v6only)
+            && (local.is_unspecified() || local.is_ipv4() == from.is_ipv4())
     }
 
     fn set_error(&self, e: Errno) {

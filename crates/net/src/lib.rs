@@ -307,7 +307,7 @@ impl Stack {
     /// or in an IPv4 address's prefix (lo's `127.0.0.1/8` makes all of
     /// 127/8 local, as its local route does).
     pub fn has_addr(&self, ip: IpAddr) -> bool {
-        if self.uplink && netstack::link_addr().is_some_and(|a| IpAddr::V4(a) == ip) {
+        if self.uplink && netstack::link_addr_for(ip) == Some(ip) {
             return true;
         }
         self.lo.state().addrs.iter().any(|a| match (a.ip, ip) {
@@ -340,8 +340,8 @@ impl Stack {
     /// (canonical) uses: the link's address through the link, else the
     /// loopback address of the destination's family.
     pub fn source_for(&self, dest: IpAddr) -> IpAddr {
-        match netstack::link_addr() {
-            Some(a) if self.via_link(dest) => IpAddr::V4(a),
+        match netstack::link_addr_for(dest) {
+            Some(a) if self.via_link(dest) => a,
             _ => source_for(dest),
         }
     }

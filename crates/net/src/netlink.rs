@@ -325,6 +325,41 @@ fn link_addr_msg(l: &LinkInfo, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
     addr_msg_on(a, LINK_INDEX, &l.name, scope, Some(bcast), seq, pid, flags)
 }
 
+/// The link's IPv6 address as `RTM_NEWADDR`, if it has one.
+fn link_addr6_msg(l: &LinkInfo, seq: u32, pid: u32, flags: u16) -> Vec<u8> {
+    let Some((ip, prefix)) = l.addr6 else {
+        return Vec::new();
+    };
+    let a = IfAddr {
+        ip: IpAddr::V6(ip),
+        prefix,
+    };
+    addr_msg_on(
+        a,
+        LINK_INDEX,
+        &l.name,
+        RT_SCOPE_UNIVERSE,
+        None,
+        seq,
+        pid,
+        flags,
+    )
+}
+
+/// Whether `dst` is in the link's subnet of its family.
+fn on_link(l: &LinkInfo, dst: IpAddr) -> bool {
+    match dst {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - l.prefix as u32).unwrap_or(0);
+            u32::from(v4) & mask == u32::from(l.addr) & mask
+        }
+        IpAddr::V6(v6) => l.addr6.is_some_and(|(me, prefix)| {
+            let mask = u128::MAX.checked_shl(128 - prefix as u32).unwrap_or(0);
+            u128::from(v6) & mask == u128::from(me) & mask
+        }),
+    }
+}
+
 /// The link's routes: the default route through its gateway and its
 /// subnet in the main table, its address and broadcast in the local one.
 fn link_routes(stack: &Stack) -> Vec<Route> {
@@ -367,6 +402,39 @@ fn link_routes(stack: &Stack) -> Vec<Route> {
     v.push(route(l.addr, 32, local, host, RTN_LOCAL, RTPROT_KERNEL));
     if l.prefix < 31 {
         v.push(route(bcast, 32, local, link, RTN_BROADCAST, RTPROT_KERNEL));
+    }
+    // IPv6: the subnet and the default route in the main table (metrics
+    // 256 and 1024, as Linux gives them), the address in the local one.
+    if let Some((me, prefix)) = l.addr6 {
+        let mask = u128::MAX.checked_shl(128 - prefix as u32).unwrap_or(0);
+        let route6 = |dst: Ipv6Addr, len, table, ty, proto, priority| Route {
+            family: AF_INET6 as u8,
+            dst: IpAddr::V6(dst),
+            dst_len: len,
+            table,
+            scope: RT_SCOPE_UNIVERSE,
+            ty,
+            prefsrc: None,
+            priority: Some(priority),
+            oif: LINK_INDEX,
+            gateway: None,
+            proto,
+        };
+        let net6 = Ipv6Addr::from(u128::from(me) & mask);
+        v.push(route6(net6, prefix, main, RTN_UNICAST, RTPROT_KERNEL, 256));
+        if let Some(gw) = l.gateway6 {
+            let mut r = route6(
+                Ipv6Addr::UNSPECIFIED,
+                0,
+                main,
+                RTN_UNICAST,
+                RTPROT_BOOT,
+                1024,
+            );
+            r.gateway = Some(IpAddr::V6(gw));
+            v.push(r);
+        }
+        v.push(route6(me, 128, local, RTN_LOCAL, RTPROT_KERNEL, 0));
     }
     v
 }
@@ -898,11 +966,13 @@ fn handle(
                     batch.extend(addr_msg(a, seq, pid, NLM_F_MULTI));
                 }
             }
-            if let Some(l) = stack
-                .link()
-                .filter(|_| family == AF_UNSPEC || family == AF_INET)
-            {
-                batch.extend(link_addr_msg(&l, seq, pid, NLM_F_MULTI));
+            if let Some(l) = stack.link() {
+                if family == AF_UNSPEC || family == AF_INET {
+                    batch.extend(link_addr_msg(&l, seq, pid, NLM_F_MULTI));
+                }
+                if family == AF_UNSPEC || family == AF_INET6 {
+                    batch.extend(link_addr6_msg(&l, seq, pid, NLM_F_MULTI));
+                }
             }
             if !batch.is_empty() {
                 out.push(batch);
@@ -963,22 +1033,22 @@ fn handle(
                 .and_then(|(_, d)| ip_from(fam, d))
                 .ok_or(Errno::EINVAL)?;
             if let (true, Some(l)) = (stack.via_link(dst), stack.link()) {
-                let mask = u32::MAX.checked_shl(32 - l.prefix as u32).unwrap_or(0);
-                let on_link = match dst {
-                    IpAddr::V4(v4) => u32::from(v4) & mask == u32::from(l.addr) & mask,
-                    IpAddr::V6(_) => false,
+                let direct = on_link(&l, dst);
+                let (len, src, gw) = match dst {
+                    IpAddr::V4(_) => (32, IpAddr::V4(l.addr), l.gateway.map(IpAddr::V4)),
+                    IpAddr::V6(_) => (128, stack.source_for(dst), l.gateway6.map(IpAddr::V6)),
                 };
                 let r = Route {
                     family: fam,
                     dst,
-                    dst_len: 32,
+                    dst_len: len,
                     table: RT_TABLE_MAIN,
                     scope: RT_SCOPE_UNIVERSE,
                     ty: RTN_UNICAST,
-                    prefsrc: Some(IpAddr::V4(l.addr)),
+                    prefsrc: Some(src),
                     priority: None,
                     oif: LINK_INDEX,
-                    gateway: l.gateway.filter(|_| !on_link).map(IpAddr::V4),
+                    gateway: gw.filter(|_| !direct),
                     proto: RTPROT_BOOT,
                 };
                 out.push(route_msg(&r, seq, pid, 0));

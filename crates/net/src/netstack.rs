@@ -23,9 +23,14 @@
 //! link's address gets a smoltcp UDP socket on its port ([`udp_open`]),
 //! whose datagrams are queued on it, and its datagrams beyond loopback
 //! leave through it ([`udp_send`]). Ping sockets (`crate::ping`) use
-//! smoltcp ICMP sockets. IPv4 only: no IPv6 on the link yet.
+//! smoltcp ICMP sockets (IPv4 only).
+//!
+//! IPv6: the interface's first global IPv6 address (if it has one) and
+//! its IPv6 default route are taken over the same way (the address
+//! removed from the host's side); smoltcp answers neighbour solicitations
+//! for it. TCP and UDP work over either family.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -43,7 +48,7 @@ use waiter::{events, Queue};
 
 use crate::driven::{Driven, Received, Timeouts};
 use crate::inet::InetSocket;
-use crate::{lock, AF_INET};
+use crate::lock;
 
 /// The interface the sandbox took over, and its packet socket.
 struct Link {
@@ -66,6 +71,10 @@ pub struct LinkInfo {
     pub addr: Ipv4Addr,
     pub prefix: u8,
     pub gateway: Option<Ipv4Addr>,
+    /// The global IPv6 address and its prefix length, if it has one.
+    pub addr6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 default gateway.
+    pub gateway6: Option<Ipv6Addr>,
     /// (bytes, packets) received and sent.
     pub rx: (u64, u64),
     pub tx: (u64, u64),
@@ -111,6 +120,25 @@ fn gateway(name: &str) -> Option<Ipv4Addr> {
     })
 }
 
+/// The IPv6 default gateway through `name` (`/proc/net/ipv6_route`:
+/// destination, length, source, length, next hop, metric, ..., device).
+fn gateway6(name: &str) -> Option<Ipv6Addr> {
+    let text = std::fs::read_to_string("/proc/net/ipv6_route").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 10 || f[9] != name || f[1] != "00" || f[0].bytes().any(|b| b != b'0') {
+            return None;
+        }
+        let gw = Ipv6Addr::from(u128::from_str_radix(f[4], 16).ok()?);
+        (!gw.is_unspecified()).then_some(gw)
+    })
+}
+
+/// Whether `ip` is link-local (`fe80::/10`).
+fn link_local(ip: Ipv6Addr) -> bool {
+    ip.segments()[0] & 0xffc0 == 0xfe80
+}
+
 /// An `ifreq` for `name` (16 bytes of name, 24 of union).
 fn ifreq(name: &str) -> [u8; 40] {
     let mut r = [0u8; 40];
@@ -130,6 +158,8 @@ pub fn take_over() -> Result<(), String> {
         return Err(fail("listing the interfaces"));
     }
     let mut found = None;
+    // Global IPv6 addresses: (interface, address, prefix length).
+    let mut v6 = Vec::new();
     let mut p = ifa;
     while !p.is_null() {
         // SAFETY: p is a node of the list getifaddrs made.
@@ -140,8 +170,28 @@ pub fn take_over() -> Result<(), String> {
         if !up || lo || a.ifa_addr.is_null() || a.ifa_netmask.is_null() {
             continue;
         }
+        // SAFETY: ifa_name is a NUL-terminated string.
+        let name = unsafe { std::ffi::CStr::from_ptr(a.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
         // SAFETY: ifa_addr points at a sockaddr of its family.
-        if unsafe { (*a.ifa_addr).sa_family } as i32 != libc::AF_INET {
+        let family = unsafe { (*a.ifa_addr).sa_family } as i32;
+        if family == libc::AF_INET6 {
+            // SAFETY: both are sockaddr_in6 for AF_INET6.
+            let (addr, mask) = unsafe {
+                (
+                    *(a.ifa_addr as *const libc::sockaddr_in6),
+                    *(a.ifa_netmask as *const libc::sockaddr_in6),
+                )
+            };
+            let ip = Ipv6Addr::from(addr.sin6_addr.s6_addr);
+            let prefix = u128::from_be_bytes(mask.sin6_addr.s6_addr).count_ones() as u8;
+            if !link_local(ip) {
+                v6.push((name, ip, prefix));
+            }
+            continue;
+        }
+        if family != libc::AF_INET || found.is_some() {
             continue;
         }
         // SAFETY: both are sockaddr_in for AF_INET.
@@ -151,14 +201,9 @@ pub fn take_over() -> Result<(), String> {
                 *(a.ifa_netmask as *const libc::sockaddr_in),
             )
         };
-        // SAFETY: ifa_name is a NUL-terminated string.
-        let name = unsafe { std::ffi::CStr::from_ptr(a.ifa_name) }
-            .to_string_lossy()
-            .into_owned();
         let ip = Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr));
         let prefix = u32::from_be(mask.sin_addr.s_addr).count_ones() as u8;
         found = Some((name, ip, prefix));
-        break;
     }
     // SAFETY: frees the list getifaddrs made.
     unsafe { libc::freeifaddrs(ifa) };
@@ -189,6 +234,11 @@ pub fn take_over() -> Result<(), String> {
     }
     let mtu = u32::from_le_bytes([req[16], req[17], req[18], req[19]]);
     let gateway = gateway(&name);
+    let addr6 = v6
+        .into_iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, ip, prefix)| (ip, prefix));
+    let gateway6 = addr6.and_then(|_| gateway6(&name));
     // The packet socket: every frame of the interface, both ways.
     let proto = (libc::ETH_P_ALL as u16).to_be();
     // SAFETY: socket makes a new descriptor we take ownership of.
@@ -228,6 +278,25 @@ pub fn take_over() -> Result<(), String> {
     if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFADDR, req.as_mut_ptr()) } != 0 {
         return Err(fail("removing the address from the host's interface"));
     }
+    if let Some((ip, prefix)) = addr6 {
+        // The same for IPv6 (`SIOCDIFADDR` with an `in6_ifreq`: address,
+        // prefix length, interface index).
+        // SAFETY: a datagram socket for the ioctl, closed below.
+        let s6 = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if s6 < 0 {
+            return Err(fail("socket"));
+        }
+        // SAFETY: s6 was just created and is ours alone.
+        let s6 = unsafe { OwnedFd::from_raw_fd(s6) };
+        let mut req = [0u8; 24];
+        req[..16].copy_from_slice(&ip.octets());
+        req[16..20].copy_from_slice(&(prefix as u32).to_ne_bytes());
+        req[20..24].copy_from_slice(&index.to_ne_bytes());
+        // SAFETY: SIOCDIFADDR reads one in6_ifreq.
+        if unsafe { libc::ioctl(s6.as_raw_fd(), libc::SIOCDIFADDR, req.as_mut_ptr()) } != 0 {
+            return Err(fail("removing the IPv6 address from the host's interface"));
+        }
+    }
     *lock(&PENDING) = Some(Link {
         info: LinkInfo {
             name,
@@ -236,6 +305,8 @@ pub fn take_over() -> Result<(), String> {
             addr,
             prefix,
             gateway,
+            addr6,
+            gateway6,
             rx: (0, 0),
             tx: (0, 0),
         },
@@ -332,6 +403,7 @@ impl Device for PacketDev {
         caps.checksum.tcp = Checksum::Tx;
         caps.checksum.udp = Checksum::Tx;
         caps.checksum.icmpv4 = Checksum::Tx;
+        caps.checksum.icmpv6 = Checksum::Tx;
         caps
     }
 }
@@ -367,6 +439,7 @@ struct Net {
     /// socket call wakes it only for an earlier timer.
     sleep_until: AtomicI64,
     addr: Ipv4Addr,
+    addr6: Option<Ipv6Addr>,
     mtu: u32,
     info: LinkInfo,
     epoch: std::time::Instant,
@@ -410,11 +483,21 @@ impl Net {
             !done
         });
         let mut dgrams = Vec::new();
-        for b in &st.udp {
+        for (i, b) in st.udp.iter().enumerate() {
+            // Each shared smoltcp socket once (at its first binding).
+            if st.udp[..i].iter().any(|o| o.handle == b.handle) {
+                continue;
+            }
             let u = sockets.get_mut::<udp::Socket>(b.handle);
             while let Ok((data, meta)) = u.recv() {
-                if let (Some(s), IpAddress::Ipv4(ip)) = (b.sock.upgrade(), meta.endpoint.addr) {
-                    let from = SocketAddr::new(IpAddr::V4(ip), meta.endpoint.port);
+                let from = SocketAddr::new(ip_of(meta.endpoint.addr), meta.endpoint.port);
+                let to = st
+                    .udp
+                    .iter()
+                    .filter(|o| o.handle == b.handle)
+                    .filter_map(|o| o.sock.upgrade())
+                    .find(|s| s.takes_from_link(from.ip()));
+                if let Some(s) = to {
                     dgrams.push((s, data.to_vec(), from));
                 }
             }
@@ -494,9 +577,15 @@ pub fn start() -> Result<(), String> {
     let mut iface = Interface::new(config, &mut dev, smoltcp::time::Instant::from_micros(0));
     iface.update_ip_addrs(|a| {
         let _ = a.push(IpCidr::new(IpAddress::Ipv4(link.addr), link.prefix));
+        if let Some((ip, prefix)) = link.addr6 {
+            let _ = a.push(IpCidr::new(IpAddress::Ipv6(ip), prefix));
+        }
     });
     if let Some(gw) = link.gateway {
         let _ = iface.routes_mut().add_default_ipv4_route(gw);
+    }
+    if let Some(gw) = link.gateway6 {
+        let _ = iface.routes_mut().add_default_ipv6_route(gw);
     }
     let mut p = [0i32; 2];
     // SAFETY: pipe2 writes two descriptors we take ownership of.
@@ -518,6 +607,7 @@ pub fn start() -> Result<(), String> {
         wake: wr,
         sleep_until: AtomicI64::new(0),
         addr: link.addr,
+        addr6: link.addr6.map(|(ip, _)| ip),
         mtu: link.mtu,
         info: link,
         epoch,
@@ -581,14 +671,39 @@ fn run_thread(pfd: i32, wake: OwnedFd) {
 /// loopback and not the link's own address (which, as on Linux, is
 /// reached through loopback). Traffic to it goes through the stack.
 pub fn routes(ip: IpAddr) -> bool {
-    NET.get().is_some_and(|n| {
-        ip.is_ipv4() && !ip.is_loopback() && !ip.is_unspecified() && ip != IpAddr::V4(n.addr)
+    NET.get().is_some_and(|n| match ip {
+        IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_unspecified() && v4 != n.addr,
+        // An IPv6 destination needs an IPv6 address of our own.
+        IpAddr::V6(v6) => n.addr6.is_some_and(|me| {
+            !v6.is_loopback() && !v6.is_unspecified() && !v6.is_multicast() && v6 != me
+        }),
     })
 }
 
 /// The link's IPv4 address, if the sandbox has the stack.
 pub fn link_addr() -> Option<Ipv4Addr> {
     NET.get().map(|n| n.addr)
+}
+
+/// The link's IPv6 address, if the sandbox has the stack and the link
+/// has one.
+pub fn link_addr6() -> Option<Ipv6Addr> {
+    NET.get().and_then(|n| n.addr6)
+}
+
+/// The link's address of `ip`'s family, if any.
+pub fn link_addr_for(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(_) => link_addr().map(IpAddr::V4),
+        IpAddr::V6(_) => link_addr6().map(IpAddr::V6),
+    }
+}
+
+fn ip_of(a: IpAddress) -> IpAddr {
+    match a {
+        IpAddress::Ipv4(v4) => IpAddr::V4(v4),
+        IpAddress::Ipv6(v6) => IpAddr::V6(v6),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -642,8 +757,10 @@ pub(crate) fn icmp_recv(h: SocketHandle) -> Option<(Vec<u8>, Ipv4Addr)> {
     let n = net().ok()?;
     let mut st = lock(&n.state);
     let s = st.sockets.get_mut::<icmp::Socket>(h);
-    while let Ok((data, IpAddress::Ipv4(from))) = s.recv() {
-        if data.first() == Some(&0) {
+    while let Ok((data, from)) = s.recv() {
+        // Echo replies over IPv4 only (ICMPv6 messages share the
+        // identifier's socket and are dropped).
+        if let (IpAddress::Ipv4(from), Some(0)) = (from, data.first()) {
             return Some((data.to_vec(), from));
         }
     }
@@ -669,11 +786,19 @@ const UDP_PACKETS: usize = 64;
 const UDP_BYTES: usize = 256 << 10;
 
 /// Datagrams to `port` on the link go to `sock` (bound to the wildcard
-/// or the link's address).
+/// or the link's address). Sockets on one port (an IPv4 and a `v6only`
+/// one, or a `SO_REUSEPORT` group) share one smoltcp socket, whose
+/// datagrams each run of the stack hands to the first of them that
+/// takes the sender's family.
 pub fn udp_open(port: u16, sock: Weak<InetSocket>) {
     let Ok(n) = net() else { return };
     n.with(|st| {
         prune_udp(st);
+        if let Some(b) = st.udp.iter().find(|b| b.port == port) {
+            let handle = b.handle;
+            st.udp.push(UdpBinding { port, handle, sock });
+            return;
+        }
         let buf = || {
             udp::PacketBuffer::new(
                 vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
@@ -692,27 +817,28 @@ pub fn udp_open(port: u16, sock: Weak<InetSocket>) {
 pub fn udp_close(sock: &InetSocket) {
     let Ok(n) = net() else { return };
     let mut st = lock(&n.state);
-    let st = &mut *st;
-    st.udp.retain(|b| {
-        let mine = std::ptr::eq(b.sock.as_ptr(), sock);
-        if mine {
-            st.sockets.remove(b.handle);
-        }
-        !mine
-    });
-    prune_udp(st);
+    st.udp.retain(|b| !std::ptr::eq(b.sock.as_ptr(), sock));
+    prune_udp(&mut st);
 }
 
-/// Drops the bindings of sockets that are gone.
+/// Drops the bindings of sockets that are gone, and the smoltcp sockets
+/// no binding uses any more.
 fn prune_udp(st: &mut State) {
-    let sockets = &mut st.sockets;
+    let mut gone = Vec::new();
     st.udp.retain(|b| {
         let live = b.sock.strong_count() > 0;
         if !live {
-            sockets.remove(b.handle);
+            gone.push(b.handle);
         }
         live
     });
+    gone.sort_unstable();
+    gone.dedup();
+    for h in gone {
+        if !st.udp.iter().any(|b| b.handle == h) {
+            st.sockets.remove(h);
+        }
+    }
 }
 
 /// Sends a datagram from `port` (a port with a binding: `EINVAL`
@@ -722,14 +848,12 @@ fn prune_udp(st: &mut State) {
 /// cannot take is dropped, as by a full device queue.
 pub fn udp_send(port: u16, dest: SocketAddr, data: &[u8]) -> SysResult<usize> {
     let n = net()?;
-    let IpAddr::V4(ip) = dest.ip() else {
-        return Err(Errno::ENETUNREACH);
-    };
-    let mtu = n.mtu as usize;
-    if data.len() + 28 > mtu {
+    // IP and UDP headers.
+    let headers = if dest.is_ipv4() { 28 } else { 48 };
+    if data.len() + headers > n.mtu as usize {
         return Err(Errno::EMSGSIZE);
     }
-    let to = IpEndpoint::new(IpAddress::Ipv4(ip), dest.port());
+    let to = endpoint(dest)?;
     n.with(|st| {
         let b = st
             .udp
@@ -774,6 +898,12 @@ pub struct StackSocket {
     /// `AF_INET`, or `AF_INET6` for a dual-stack socket (IPv4 peers as
     /// v4-mapped addresses).
     family: i32,
+    /// The address it was bound to before it came to the stack (canonical;
+    /// unspecified for the wildcard or none).
+    local_ip: IpAddr,
+    /// Where a listener takes connections: `None` for any address of
+    /// either family (a dual-stack wildcard), else one address of the link.
+    listen_on: Option<IpAddress>,
     conn: Mutex<Conn>,
     /// A wildcard listener's loopback side (its queue is this socket's),
     /// and its file, which keeps it listening.
@@ -812,29 +942,67 @@ impl Drop for StackSocket {
     }
 }
 
+/// The outcome of the connect in progress in `conn`: `EALREADY` while
+/// the handshake runs, then 0 (connected) or `ECONNREFUSED` (the socket
+/// is unconnected again).
+fn settle(n: &Net, conn: &mut Conn) -> SysResult<()> {
+    let Conn::Connecting(h) = *conn else {
+        return Ok(());
+    };
+    let state = lock(&n.state).sockets.get::<tcp::Socket>(h).state();
+    match state {
+        tcp::State::SynSent | tcp::State::SynReceived => Err(Errno::EALREADY),
+        tcp::State::Closed => {
+            *conn = Conn::Idle(0);
+            lock(&n.state).sockets.remove(h);
+            Err(Errno::ECONNREFUSED)
+        }
+        _ => {
+            *conn = Conn::Connected(h);
+            Ok(())
+        }
+    }
+}
+
 fn endpoint(a: SocketAddr) -> SysResult<IpEndpoint> {
     match a.ip() {
         IpAddr::V4(v4) => Ok(IpEndpoint::new(IpAddress::Ipv4(v4), a.port())),
+        IpAddr::V6(v6) if link_addr6().is_some() => {
+            Ok(IpEndpoint::new(IpAddress::Ipv6(v6), a.port()))
+        }
         IpAddr::V6(_) => Err(Errno::ENETUNREACH),
     }
 }
 
 fn sockaddr(family: i32, e: IpEndpoint) -> Vec<u8> {
-    // (IPv4 only: the stack is built without IPv6.)
-    let IpAddress::Ipv4(ip) = e.addr;
-    crate::encode_addr(family, SocketAddr::new(IpAddr::V4(ip), e.port))
+    crate::encode_addr(family, SocketAddr::new(ip_of(e.addr), e.port))
 }
 
 impl StackSocket {
     fn make(
         family: i32,
+        local_ip: IpAddr,
         conn: Conn,
         loopback: Option<(Arc<InetSocket>, Arc<File>)>,
         owner: Cred,
     ) -> Arc<StackSocket> {
         let (loopback, loopback_file) = loopback.unzip();
+        let v6only = loopback.as_ref().is_some_and(|l| l.v6only());
+        // A listener on the wildcard of one family takes that family's
+        // link address only (smoltcp's wildcard takes both).
+        let listen_on = match local_ip {
+            IpAddr::V4(v4) if v4.is_unspecified() => link_addr().map(IpAddress::Ipv4),
+            IpAddr::V6(v6) if v6.is_unspecified() && v6only => {
+                Some(link_addr6().map_or(IpAddress::Ipv6(Ipv6Addr::LOCALHOST), IpAddress::Ipv6))
+            }
+            IpAddr::V6(v6) if v6.is_unspecified() => None,
+            IpAddr::V4(v4) => Some(IpAddress::Ipv4(v4)),
+            IpAddr::V6(v6) => Some(IpAddress::Ipv6(v6)),
+        };
         let s = Arc::new(StackSocket {
             family,
+            local_ip,
+            listen_on,
             conn: Mutex::new(conn),
             loopback,
             _loopback_file: loopback_file,
@@ -856,7 +1024,14 @@ impl StackSocket {
     pub fn for_connect(s: &InetSocket) -> SysResult<Arc<StackSocket>> {
         net()?;
         let port = s.local_addr().port();
-        Ok(StackSocket::make(s.family, Conn::Idle(port), None, s.owner))
+        let any = crate::any_addr(s.family).ip();
+        Ok(StackSocket::make(
+            s.family,
+            any,
+            Conn::Idle(port),
+            None,
+            s.owner,
+        ))
     }
 
     /// A listener on the stack for wildcard listener `s` (already
@@ -868,11 +1043,36 @@ impl StackSocket {
         backlog: i32,
     ) -> SysResult<Arc<StackSocket>> {
         net()?;
-        let port = s.local_addr().port();
+        let local = s.local_addr();
         let owner = s.owner;
-        let st = StackSocket::make(s.family, Conn::Idle(port), Some((s, file)), owner);
+        let conn = Conn::Idle(local.port());
+        let st = StackSocket::make(s.family, local.ip(), conn, Some((s, file)), owner);
         st.listen(backlog)?;
         Ok(st)
+    }
+
+    /// A smoltcp socket listening for this listener on `port`.
+    fn listener(&self, port: u16) -> Option<tcp::Socket<'static>> {
+        let mut t = new_tcp();
+        let at = smoltcp::wire::IpListenEndpoint {
+            addr: self.listen_on,
+            port,
+        };
+        t.listen(at).ok()?;
+        Some(t)
+    }
+
+    /// Settles a connect in progress (see [`settle`]), keeping a refusal
+    /// for `SO_ERROR`: for callers that learn the outcome without calling
+    /// `connect` again (a non-blocking connect polled for writability).
+    fn settle_quietly(&self) {
+        let Ok(n) = net() else { return };
+        let mut conn = lock(&self.conn);
+        if matches!(*conn, Conn::Connecting(_)) {
+            if let Err(e @ Errno::ECONNREFUSED) = settle(n, &mut conn) {
+                *lock(&self.error) = Some(e);
+            }
+        }
     }
 
     fn handle(&self) -> Option<SocketHandle> {
@@ -985,23 +1185,7 @@ impl Driven for StackSocket {
                 *conn = Conn::Connecting(h);
                 Err(Errno::EINPROGRESS)
             }
-            Conn::Connecting(h) => {
-                let h = *h;
-                let state = lock(&n.state).sockets.get::<tcp::Socket>(h).state();
-                match state {
-                    tcp::State::SynSent | tcp::State::SynReceived => Err(Errno::EALREADY),
-                    tcp::State::Closed => {
-                        *conn = Conn::Idle(0);
-                        let mut st = lock(&n.state);
-                        st.sockets.remove(h);
-                        Err(Errno::ECONNREFUSED)
-                    }
-                    _ => {
-                        *conn = Conn::Connected(h);
-                        Ok(())
-                    }
-                }
-            }
+            Conn::Connecting(_) => settle(n, &mut conn),
             Conn::Connected(_) => Err(Errno::EISCONN),
             Conn::Listening { .. } => Err(Errno::EINVAL),
         }
@@ -1018,11 +1202,7 @@ impl Driven for StackSocket {
         let count = backlog.clamp(1, 16) as usize;
         let pending = n.with(|st| {
             (0..count)
-                .filter_map(|_| {
-                    let mut t = new_tcp();
-                    t.listen(port).ok()?;
-                    Some(st.sockets.add(t))
-                })
+                .filter_map(|_| Some(st.sockets.add(self.listener(port)?)))
                 .collect()
         });
         *conn = Conn::Listening { port, pending };
@@ -1042,10 +1222,9 @@ impl Driven for StackSocket {
 
     fn name(&self) -> SysResult<Vec<u8>> {
         let n = net()?;
-        let any = Ipv4Addr::UNSPECIFIED;
         let local = match &*lock(&self.conn) {
-            Conn::Idle(p) => SocketAddr::new(IpAddr::V4(any), *p),
-            Conn::Listening { port, .. } => SocketAddr::new(IpAddr::V4(any), *port),
+            Conn::Idle(p) => SocketAddr::new(self.local_ip, *p),
+            Conn::Listening { port, .. } => SocketAddr::new(self.local_ip, *port),
             Conn::Connecting(h) | Conn::Connected(h) => {
                 let st = lock(&n.state);
                 let e = st.sockets.get::<tcp::Socket>(*h).local_endpoint();
@@ -1055,15 +1234,12 @@ impl Driven for StackSocket {
                 ));
             }
         };
-        if self.family != AF_INET {
-            let any6 = SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), local.port());
-            return Ok(crate::encode_addr(self.family, any6));
-        }
-        Ok(crate::encode_addr(AF_INET, local))
+        Ok(crate::encode_addr(self.family, local))
     }
 
     fn peer(&self) -> SysResult<Vec<u8>> {
         let n = net()?;
+        self.settle_quietly();
         let Conn::Connected(h) = &*lock(&self.conn) else {
             return Err(Errno::ENOTCONN);
         };
@@ -1100,8 +1276,7 @@ impl Driven for StackSocket {
                 )
             })?;
             let h = pending.swap_remove(i);
-            let mut t = new_tcp();
-            if t.listen(port).is_ok() {
+            if let Some(t) = self.listener(port) {
                 pending.push(st.sockets.add(t));
             }
             let peer = st.sockets.get::<tcp::Socket>(h).remote_endpoint();
@@ -1109,7 +1284,8 @@ impl Driven for StackSocket {
         });
         drop(conn);
         let (h, peer) = taken.ok_or(Errno::EAGAIN)?;
-        let s = StackSocket::make(self.family, Conn::Connected(h), None, self.owner);
+        let any = crate::any_addr(self.family).ip();
+        let s = StackSocket::make(self.family, any, Conn::Connected(h), None, self.owner);
         let peer = peer.map(|e| sockaddr(self.family, e)).unwrap_or_default();
         Ok((crate::driven::new_file(s, flags), peer))
     }
@@ -1165,6 +1341,7 @@ impl Driven for StackSocket {
         let int = |v: i32| v.to_le_bytes().to_vec();
         match (level, name) {
             (libc::SOL_SOCKET, libc::SO_ERROR) => {
+                self.settle_quietly();
                 Ok(int(lock(&self.error).take().map_or(0, |e| e.0)))
             }
             (libc::SOL_SOCKET, libc::SO_TYPE) => Ok(int(libc::SOCK_STREAM)),

@@ -142,6 +142,12 @@ pub fn if_inet6(stack: &Stack) -> String {
             );
         }
     }
+    // The link's: global scope (0x00).
+    if let Some(((ip, prefix), name)) = stack.link().and_then(|l| Some((l.addr6?, l.name))) {
+        let hex: String = ip.octets().iter().map(|b| format!("{b:02x}")).collect();
+        let index = crate::netstack::LINK_INDEX;
+        let _ = writeln!(out, "{hex} {index:02x} {prefix:02x} 00 80 {name:>8}");
+    }
     out
 }
 

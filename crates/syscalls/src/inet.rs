@@ -130,11 +130,18 @@ pub fn listen(t: &mut Task, o: Other, a: [u64; 6]) -> SysResult<u64> {
         Other::Inet(s) => {
             let backlog = a[1] as i32;
             s.listen(backlog)?;
-            let wildcard = s.local_addr().ip().is_unspecified();
+            // A listener on the wildcard (with a link address of a family
+            // it takes) or on the link's address listens on the stack too,
+            // its loopback side kept.
+            let ip = s.local_addr().ip();
             let v4 = s.family == AF_INET || !s.v6only();
-            if net::netstack::active() && s.proto == Proto::Tcp && v4 && wildcard {
-                // A wildcard listener listens on the stack too, its
-                // loopback side kept.
+            let v6 = s.family != AF_INET && net::netstack::link_addr6().is_some();
+            let on_link = if ip.is_unspecified() {
+                v4 || v6
+            } else {
+                net::netstack::link_addr_for(ip) == Some(ip)
+            };
+            if net::netstack::active() && s.proto == Proto::Tcp && on_link {
                 let f = t.fds().get(a[0] as i32)?;
                 let st = StackSocket::for_listen(s, f.clone(), backlog)?;
                 replace_file(t, a[0], &f, st)?;
@@ -196,8 +203,9 @@ pub fn connect(t: &mut Task, f: &File, o: Other, a: [u64; 6]) -> SysResult<u64> 
     if s.proto == Proto::Udp {
         return s.connect_udp(Some(dest)).map(|_| 0);
     }
-    let v4 = s.family == AF_INET || !s.v6only();
-    if v4 && net::netstack::routes(dest.ip()) && !s.connected() {
+    // (A `v6only` socket's v4-mapped destination fails on loopback.)
+    let family_ok = dest.is_ipv6() || s.family == AF_INET || !s.v6only();
+    if family_ok && net::netstack::routes(dest.ip()) && !s.connected() {
         // Beyond loopback: the sentry's TCP/IP stack takes the socket over.
         let st = StackSocket::for_connect(&s)?;
         let file = replace_file(t, a[0], f, st.clone())?;

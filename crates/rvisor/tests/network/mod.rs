@@ -11,7 +11,9 @@
 //!   and never sees a connection.
 //! - `network_sandbox_veth`: `--network=sandbox` in a network namespace
 //!   the test makes, joined to the host by a veth pair: a client inside
-//!   reaches a server on the host's side, a wildcard listener inside is
+//!   is refused by a closed port of the host's side (through `SO_ERROR`
+//!   after a non-blocking connect) and reaches a server on the host's
+//!   side, a wildcard listener inside is
 //!   reached from its own loopback and from the host's side. The
 //!   namespace and the pair go when the test ends, whichever way.
 //! - `network_sandbox_udp_ping`: the same setup for UDP and ICMP: an
@@ -19,7 +21,15 @@
 //!   by the host's side (senders, names and `select` readiness checked),
 //!   a wildcard server inside answers the host's side, a ping socket and
 //!   `ping -c1` reach the host's side, and `ip addr`, `/proc/net/dev` and
-//!   `/proc/net/route` inside show the veth's address and routes.
+//!   `/proc/net/route` inside show the veth's address and routes; an
+//!   IPv6 connect without an IPv6 address is `ENETUNREACH`.
+//! - `network_sandbox_ipv6`: the veth with IPv6 addresses too: a client
+//!   inside (Python and `curl -6`) reaches an HTTP server on the host's
+//!   side over IPv6, a dual-stack listener inside is reached from the
+//!   host's side over IPv6 and IPv4 (v4-mapped peer) and from its own
+//!   loopback, UDP over IPv6 both ways (a `v6only` and an IPv4 socket on
+//!   one port each get their family's datagram), and `ip -6 addr`,
+//!   `ip -6 route` and `/proc/net/if_inet6` show the address and routes.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -36,12 +46,13 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 pub fn trials(platforms: &[String], trials: &mut Vec<Trial>) {
     type Case = fn(&str) -> Result<(), Failed>;
-    let cases: [(&str, Case); 5] = [
+    let cases: [(&str, Case); 6] = [
         ("network_host_server", host_server),
         ("network_host_client", host_client),
         ("network_none_refuses_host", none_refuses_host),
         ("network_sandbox_veth", sandbox_veth),
         ("network_sandbox_udp_ping", sandbox_udp_ping),
+        ("network_sandbox_ipv6", sandbox_ipv6),
     ];
     for platform in platforms {
         for (name, f) in cases {
@@ -302,6 +313,10 @@ struct VethNs {
     host_if: String,
     host_ip: String,
     ns_ip: String,
+    /// With [`VethNs::with_ipv6`]: `fd52:7276:N:M::1/64` on the host's
+    /// end, `::2/64` inside, default route through the host's end.
+    host_ip6: String,
+    ns_ip6: String,
 }
 
 fn ip(args: &[&str]) -> Result<(), Failed> {
@@ -322,6 +337,14 @@ fn ip(args: &[&str]) -> Result<(), Failed> {
 
 impl VethNs {
     fn new(tag: u32) -> Result<VethNs, Failed> {
+        VethNs::make(tag, false)
+    }
+
+    fn with_ipv6(tag: u32) -> Result<VethNs, Failed> {
+        VethNs::make(tag, true)
+    }
+
+    fn make(tag: u32, ipv6: bool) -> Result<VethNs, Failed> {
         let id = std::process::id() % 100_000;
         // A /24 per test run and platform: 10.(200 + tag).(id % 250).0.
         let net = format!("10.{}.{}", 200 + tag, id % 250);
@@ -330,7 +353,10 @@ impl VethNs {
             host_if: format!("rvh{id}x{tag}"),
             host_ip: format!("{net}.1"),
             ns_ip: format!("{net}.2"),
+            host_ip6: String::new(),
+            ns_ip6: String::new(),
         };
+        let mut v = v;
         let ns_if = format!("rvs{id}x{tag}");
         let host_cidr = format!("{}/24", v.host_ip);
         let ns_cidr = format!("{}/24", v.ns_ip);
@@ -346,6 +372,16 @@ impl VethNs {
         ip(&["-n", n, "link", "set", &ns_if, "up"])?;
         ip(&["-n", n, "link", "set", "lo", "up"])?;
         ip(&["-n", n, "route", "add", "default", "via", &v.host_ip])?;
+        if ipv6 {
+            // No duplicate address detection: usable at once.
+            let net6 = format!("fd52:7276:{tag}:{}", id % 250);
+            v.host_ip6 = format!("{net6}::1");
+            v.ns_ip6 = format!("{net6}::2");
+            let (h6, n6) = (format!("{}/64", v.host_ip6), format!("{}/64", v.ns_ip6));
+            ip(&["addr", "add", &h6, "dev", &v.host_if, "nodad"])?;
+            ip(&["-n", n, "addr", "add", &n6, "dev", &ns_if, "nodad"])?;
+            ip(&["-n", n, "-6", "route", "add", "default", "via", &v.host_ip6])?;
+        }
         Ok(v)
     }
 }
@@ -363,7 +399,13 @@ impl Drop for VethNs {
 }
 
 const VETH: &str = "import socket, sys
-host, hport, lport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host, hport, lport, closed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+# A connect with a timeout is non-blocking + poll + SO_ERROR.
+try:
+    socket.create_connection((host, closed), timeout=10)
+    print('closed port: connected')
+except ConnectionRefusedError:
+    print('closed port: refused')
 c = socket.create_connection((host, hport), timeout=10)
 print(c.makefile('rb').readline().decode().strip())
 c.sendall(b'hi from the sandbox\\n')
@@ -405,12 +447,17 @@ fn sandbox_veth(platform: &str) -> Result<(), Failed> {
         got
     });
     let lport = 8080u16;
-    let (hp, lp) = (hport.to_string(), lport.to_string());
+    // A port of the host's side nobody listens on (just now).
+    let closed = TcpListener::bind((v.host_ip.as_str(), 0))
+        .and_then(|c| c.local_addr())
+        .map_err(|e| format!("bind: {e}"))?
+        .port();
+    let (hp, lp, cp) = (hport.to_string(), lport.to_string(), closed.to_string());
     let sb = Sandbox::start_in(
         Some(&v.ns),
         platform,
         "sandbox",
-        &["python3", "-c", VETH, &v.host_ip, &hp, &lp],
+        &["python3", "-c", VETH, &v.host_ip, &hp, &lp, &cp],
     )?;
     // The server inside: reached from the host's side once it listens.
     let start = Instant::now();
@@ -443,11 +490,11 @@ fn sandbox_veth(platform: &str) -> Result<(), Failed> {
         status,
         &out,
         &err,
-        "hello from the host side\nloopback peer 127.0.0.1\noutside peer is the host side True\n",
+        "closed port: refused\nhello from the host side\nloopback peer 127.0.0.1\noutside peer is the host side True\n",
     )
 }
 
-const UDP_PING: &str = "import select, socket, struct, subprocess, sys
+const UDP_PING: &str = "import errno, select, socket, struct, subprocess, sys
 host, me, eport = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # The server first, so the host's side can reach it while the rest runs.
 srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -479,6 +526,8 @@ print('ip addr', ('inet ' + me + '/24') in out)
 dev = open('/proc/net/dev').read()
 route = open('/proc/net/route').read().splitlines()
 print('interfaces', len(dev.splitlines()) - 2, 'routes', len(route) - 1)
+s6 = socket.socket(socket.AF_INET6)
+print('ipv6 without an address', errno.errorcode[s6.connect_ex(('fd52:7276::1', 80))])
 ";
 
 fn sandbox_udp_ping(platform: &str) -> Result<(), Failed> {
@@ -532,6 +581,170 @@ fn sandbox_udp_ping(platform: &str) -> Result<(), Failed> {
         echo reply 0 7 payload True\n\
         ping 0 True\n\
         ip addr True\n\
-        interfaces 2 routes 2\n";
+        interfaces 2 routes 2\n\
+        ipv6 without an address ENETUNREACH\n";
     expect("UDP and ICMP over the veth", status, &out, &err, want)
+}
+
+const IPV6: &str = "import errno, socket, subprocess, sys, time
+host, me, hport, uport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+# The servers first, so the host's side can reach them while the rest runs.
+srv = socket.socket(socket.AF_INET6)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('::', 8081))
+srv.listen(4)
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u4.bind(('0.0.0.0', 7001))
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+u6.bind(('::', 7001))
+c = socket.create_connection((host, hport), timeout=10)
+print('client', c.getsockname()[0] == me, c.getpeername()[:2] == (host, hport))
+c.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')
+print(c.makefile('rb').read().split(b'\\r\\n\\r\\n')[1].decode().strip())
+c.close()
+r = subprocess.run(['curl', '-6', '-s', '-m', '10', 'http://[%s]:%d/' % (host, hport)],
+                   capture_output=True, text=True)
+print('curl -6', r.returncode, r.stdout.strip())
+l = socket.create_connection(('::1', 8081), timeout=10)
+a, peer = srv.accept()
+print('loopback peer', peer[0])
+a.close()
+l.close()
+peers = set()
+for _ in range(2):
+    a, peer = srv.accept()
+    a.sendall(b'hello from inside\\n')
+    peers.add('v4-mapped' if peer[0] == '::ffff:' + sys.argv[5] else 'v6' if peer[0] == host else peer[0])
+    a.close()
+print('outside peers', sorted(peers))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.settimeout(10)
+u.sendto(b'query', (host, uport))
+d, a = u.recvfrom(100)
+print('udp6', d.decode(), a[:2] == (host, uport), u.getsockname()[0])
+u6.settimeout(10)
+u4.settimeout(10)
+d, a = u6.recvfrom(100)
+print('v6only socket got', d.decode(), a[0] == host)
+d, a = u4.recvfrom(100)
+print('ipv4 socket got', d.decode(), a[0] == sys.argv[5])
+out = subprocess.run(['ip', '-6', 'addr'], capture_output=True, text=True).stdout
+print('ip -6 addr', ('inet6 ' + me + '/64 scope global') in out)
+out = subprocess.run(['ip', '-6', 'route'], capture_output=True, text=True).stdout
+print('ip -6 route', ('default via ' + host) in out)
+hexme = ''.join('%02x' % b for b in socket.inet_pton(socket.AF_INET6, me))
+print('if_inet6', any(l.startswith(hexme + ' ') for l in open('/proc/net/if_inet6')))
+";
+
+/// An HTTP server on the host's side answering `hello` to up to `n`
+/// requests, each given up after the deadline.
+fn http_once(l: TcpListener, n: usize) -> thread::JoinHandle<usize> {
+    thread::spawn(move || {
+        let _ = l.set_nonblocking(true);
+        let start = Instant::now();
+        let mut served = 0;
+        while served < n && start.elapsed() < DEADLINE {
+            let Ok((c, _)) = l.accept() else {
+                thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            let _ = c.set_nonblocking(false);
+            let _ = c.set_read_timeout(Some(DEADLINE));
+            let mut r = BufReader::new(&c);
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|k| k > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let _ = (&c).write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n");
+            served += 1;
+        }
+        served
+    })
+}
+
+fn sandbox_ipv6(platform: &str) -> Result<(), Failed> {
+    let tag = if platform == "trap" { 5 } else { 6 };
+    let v = VethNs::with_ipv6(tag)?;
+    let l = TcpListener::bind((v.host_ip6.as_str(), 0)).map_err(|e| format!("bind: {e}"))?;
+    let hport = l.local_addr().map_err(|e| format!("{e}"))?.port();
+    let http = http_once(l, 2);
+    // The host's side of UDP: an echo server (upper case) for the client
+    // inside, and one datagram of each family to the servers inside.
+    let echo = UdpSocket::bind((v.host_ip6.as_str(), 0)).map_err(|e| format!("bind: {e}"))?;
+    let uport = echo.local_addr().map_err(|e| format!("{e}"))?.port();
+    let _ = echo.set_read_timeout(Some(Duration::from_millis(200)));
+    let (in4, in6) = (format!("{}:7001", v.ns_ip), format!("[{}]:7001", v.ns_ip6));
+    let udp = thread::spawn(move || -> usize {
+        let start = Instant::now();
+        let mut echoed = 0;
+        let mut buf = [0u8; 100];
+        let four = UdpSocket::bind("0.0.0.0:0");
+        while start.elapsed() < DEADLINE && echoed < 1 {
+            if let Ok((n, from)) = echo.recv_from(&mut buf) {
+                let _ = echo.send_to(&buf[..n].to_ascii_uppercase(), from);
+                echoed += 1;
+            }
+        }
+        // The servers inside are bound by now (before their client ran).
+        let _ = echo.send_to(b"six", &in6);
+        if let Ok(f) = four {
+            let _ = f.send_to(b"four", &in4);
+        }
+        echoed
+    });
+    let (hp, up) = (hport.to_string(), uport.to_string());
+    let sb = Sandbox::start_in(
+        Some(&v.ns),
+        platform,
+        "sandbox",
+        &[
+            "python3",
+            "-c",
+            IPV6,
+            &v.host_ip6,
+            &v.ns_ip6,
+            &hp,
+            &up,
+            &v.host_ip,
+        ],
+    )?;
+    // The dual-stack server inside: reached from the host's side over
+    // IPv6, then IPv4.
+    let mut greetings = Vec::new();
+    for to in [format!("[{}]:8081", v.ns_ip6), format!("{}:8081", v.ns_ip)] {
+        let to: std::net::SocketAddr = to.parse().map_err(|e| format!("{e}"))?;
+        let start = Instant::now();
+        let mut greeting = String::new();
+        while start.elapsed() < DEADLINE {
+            if let Ok(c) = TcpStream::connect_timeout(&to, Duration::from_secs(2)) {
+                let _ = c.set_read_timeout(Some(DEADLINE));
+                let _ = BufReader::new(&c).read_line(&mut greeting);
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        greetings.push(greeting);
+    }
+    let (status, out, err) = sb.finish();
+    let served = http.join().map_err(|_| "http thread panicked")?;
+    let echoed = udp.join().map_err(|_| "udp thread panicked")?;
+    if served != 2 || echoed != 1 || greetings.iter().any(|g| g != "hello from inside\n") {
+        return Err(format!(
+            "the host's side served {served} HTTP requests, echoed {echoed} datagrams and got {greetings:?} from the server inside\nsandbox status: {status:?}\nstdout: {out:?}\nstderr:\n{err}"
+        )
+        .into());
+    }
+    let want = "client True True\n\
+        hello\n\
+        curl -6 0 hello\n\
+        loopback peer ::1\n\
+        outside peers ['v4-mapped', 'v6']\n\
+        udp6 QUERY True ::\n\
+        v6only socket got six True\n\
+        ipv4 socket got four True\n\
+        ip -6 addr True\n\
+        ip -6 route True\n\
+        if_inet6 True\n";
+    expect("IPv6 over the veth", status, &out, &err, want)
 }
