@@ -2,7 +2,8 @@
 // (EPERM from kill, tkill, tgkill, rt_sigqueueinfo; SIGCONT within the
 // session is allowed). kill() with a non-leader thread's id signals its
 // process. setpgid() into a group that does not exist is EPERM.
-// setpriority() finds a zombie and checks permission on it.
+// getpriority() and setpriority() find a zombie, by pid and by its user;
+// setpriority checks permission on it and changes its nice value.
 #include "dt.h"
 #include <pthread.h>
 #include <signal.h>
@@ -57,7 +58,16 @@ int main(void)
 	}
 	char r;
 	read(ready[0], &r, 1);
-	CHK("setpriority zombie as root", setpriority(PRIO_PROCESS, c, 0));
+	/* A zombie (waited for without reaping) keeps its nice value, which
+	 * getpriority reads by pid and by its user; setpriority changes it. */
+	siginfo_t zi;
+	CHK("waitid WNOWAIT", waitid(P_PID, c, &zi, WEXITED | WNOWAIT));
+	CHK("getpriority zombie", getpriority(PRIO_PROCESS, c));
+	CHK("setpriority zombie as root", setpriority(PRIO_PROCESS, c, 7));
+	CHK("getpriority zombie after", getpriority(PRIO_PROCESS, c));
+	CHK("getpriority zombie's user", getpriority(PRIO_USER, 12345));
+	CHK("setpriority zombie's user", setpriority(PRIO_USER, 12345, 9));
+	CHK("getpriority zombie after PRIO_USER", getpriority(PRIO_PROCESS, c));
 	int st;
 	CHK("wait", waitpid(c, &st, 0) == c ? 0 : -1);
 	FACT(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -545,26 +545,35 @@ pub fn write_map(ns: &Arc<UserNs>, w: &Writer, uid: bool, text: &[u8]) -> SysRes
 }
 
 /// A write to `/proc/PID/setgroups`: `allow` or `deny` (`EINVAL`
-/// otherwise), before `gid_map` is written, by a process with
-/// `CAP_SETGID` over the namespace; `allow` only where no ancestor denied.
+/// otherwise), by a process with `CAP_SETGID` over the namespace. As
+/// Linux's `proc_setgroups_write`: `deny` is final (`allow` after it is
+/// `EPERM`, in this namespace and in those made inside it later) and
+/// only before `gid_map` is written; `allow` where nothing denied is a
+/// no-op, even after `gid_map`.
 pub fn write_setgroups(ns: &Arc<UserNs>, w: &Writer, text: &str) -> SysResult<()> {
     let allow = match text.trim() {
         "allow" => true,
         "deny" => false,
         _ => return Err(Errno::EINVAL),
     };
-    let parent = ns.parent.clone().ok_or(Errno::EPERM)?;
+    if ns.parent.is_none() {
+        return Err(Errno::EPERM);
+    }
     if !(w.caps & (1 << crate::task::CAP_SETGID) != 0 && w.user.is_ancestor_of(ns)) {
         return Err(Errno::EPERM);
     }
     let mut m = lock(&ns.maps);
+    if allow {
+        return if m.setgroups_denied {
+            Err(Errno::EPERM)
+        } else {
+            Ok(())
+        };
+    }
     if m.gid.is_some() {
         return Err(Errno::EPERM);
     }
-    if allow && (m.setgroups_denied && lock(&parent.maps).setgroups_denied) {
-        return Err(Errno::EPERM);
-    }
-    m.setgroups_denied = !allow;
+    m.setgroups_denied = true;
     Ok(())
 }
 

@@ -193,7 +193,7 @@ fn new_shared(
         exec_exit: AtomicBool::new(false),
         attention: AtomicBool::new(true),
         shown_caps: [AtomicU64::new(0), AtomicU64::new(0)],
-        shown_ids: Default::default(),
+        ids: Default::default(),
         shown_no_new_privs: AtomicBool::new(false),
         shown_seccomp: Default::default(),
         seccomp_chain: Default::default(),
@@ -307,6 +307,7 @@ fn spawn(parts: TaskParts) -> SysResult<()> {
             seccomp: parts.seccomp,
             user_dispatch: None,
             restart_deadline: None,
+            restart_cpu: None,
             borrowed_vm,
             watch: Default::default(),
             scratch: Vec::new(),
@@ -822,7 +823,7 @@ pub fn clone(
     let shared = new_shared(pid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
     *lock(&shared.landlock) = task.creds.landlock.clone();
     shared.inherit_seccomp(&task.shared);
-    shared.inherit_shown_creds(&task.shared);
+    shared.inherit_creds(&task.shared);
     tg.lock().threads.push(shared.clone());
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
@@ -954,7 +955,7 @@ fn clone_thread(
     let ns = lock(&task.shared.ns).clone();
     let shared = new_shared(tid, tg.clone(), comm, task.mask(), forked_sched(task), ns);
     *lock(&shared.landlock) = task.creds.landlock.clone();
-    shared.inherit_shown_creds(&task.shared);
+    shared.inherit_creds(&task.shared);
     let regs = child_regs(task, flags, stack, tls);
     let event = task.ptrace_clone_event(flags, (flags & 0xff) as i32);
     if flags & CLONE_PARENT_SETTID != 0 {
@@ -1115,7 +1116,7 @@ fn become_sole_thread(task: &mut Task) {
     *lock(&new.interrupter) = lock(&old.interrupter).take();
     new.inherit_seccomp(&old);
     *lock(&new.landlock) = task.creds.landlock.clone();
-    new.inherit_shown_creds(&old);
+    new.inherit_creds(&old);
     *lock(&new.files) = lock(&old.files).take();
     *lock(&new.fsctx) = lock(&old.fsctx).take();
     std::mem::swap(&mut *lock(&new.pending), &mut *lock(&old.pending));
@@ -1385,6 +1386,11 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             // Set before the zombie shows: a parent's wait must not reap
             // what a tracer has yet to collect.
             g.exit_held_by_tracer = crate::ptrace::holds_exit(shared, g.parent.as_ref());
+            g.zombie = Some(crate::task::ZombieTask {
+                nice: lock(&shared.sched).nice,
+                ruid: shared.uid(crate::task::RUID),
+                euid: shared.uid(crate::task::EUID),
+            });
             // A nested namespace's init becomes a zombie only once the
             // namespace is empty (below): its parent must not reap it,
             // nor see it dead, before then.
@@ -1864,8 +1870,8 @@ pub fn may_signal(task: &Task, g: &ThreadGroup, sig: i32) -> bool {
     let Some(th) = inner.threads.first() else {
         return true;
     };
-    let ruid = th.shown_ids[0].load(Ordering::Relaxed);
-    let suid = th.shown_ids[2].load(Ordering::Relaxed);
+    let ruid = th.uid(crate::task::RUID);
+    let suid = th.uid(crate::task::SUID);
     [task.creds.uid, task.euid]
         .iter()
         .any(|&u| u == ruid || u == suid)

@@ -73,7 +73,7 @@ fn owned_by_task(kw: &Weak<Kernel>, tid: i32, inode: Arc<Inode>) -> Arc<Inode> {
         return inode;
     };
     if t.tg.lock().dumpable {
-        let ids = |i: usize| t.shown_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+        let ids = |i: usize| t.ids[i].load(std::sync::atomic::Ordering::Relaxed);
         let (u, g) = (ids(1), ids(5));
         inode.update_meta(|m| {
             m.uid = u;
@@ -95,7 +95,7 @@ fn task_user_ns(kw: &Weak<Kernel>, tid: i32) -> SysResult<(Arc<Kernel>, Arc<crat
 /// The task writing a `/proc` file, for the user-namespace rules.
 fn writer(k: &Kernel) -> SysResult<crate::ns::Writer> {
     let t = k.find_task(current().0).ok_or(Errno::EPERM)?;
-    let ids = |i: usize| t.shown_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+    let ids = |i: usize| t.ids[i].load(std::sync::atomic::Ordering::Relaxed);
     let user = lock(&t.ns).user.clone();
     Ok(crate::ns::Writer {
         user,
@@ -1066,7 +1066,7 @@ fn status_text(g: &Arc<ThreadGroup>, tid: i32, ns: &PidNs, user: &crate::ns::Use
     }) as u8;
     let (ids, eff, prm) = match t.as_ref() {
         Some(t) => (
-            t.shown_ids
+            t.ids
                 .each_ref()
                 .map(|v| v.load(std::sync::atomic::Ordering::Relaxed)),
             t.shown_caps[0].load(std::sync::atomic::Ordering::Relaxed),

@@ -92,6 +92,9 @@ pub struct TgInner {
     /// (capabilities are not modelled; huge pages are never used).
     pub keepcaps: bool,
     pub thp_disable: bool,
+    /// A zombie's last thread as `getpriority`/`setpriority` still see it
+    /// (Linux keeps the task until it is reaped).
+    pub zombie: Option<ZombieTask>,
     /// `ITIMER_REAL`/`alarm`: id in the timer service.
     pub itimer_real: Option<u64>,
     /// `ITIMER_VIRTUAL` and `ITIMER_PROF`.
@@ -125,6 +128,15 @@ pub struct TgInner {
     pub personality: u32,
     /// The controlling terminal (shared with the session; inherited).
     pub ctty: Option<Arc<vfs::tty::Tty>>,
+}
+
+/// What is left of a zombie's last thread: its nice value (which
+/// `setpriority` may still change) and its real and effective uids.
+#[derive(Clone, Copy, Debug)]
+pub struct ZombieTask {
+    pub nice: i32,
+    pub ruid: u32,
+    pub euid: u32,
 }
 
 /// A process.
@@ -219,6 +231,7 @@ impl TgInner {
             coredump_filter: 0x33,
             keepcaps: false,
             thp_disable: false,
+            zombie: None,
             itimer_real: None,
             itimer_virtual: Default::default(),
             itimer_prof: Default::default(),
@@ -314,11 +327,18 @@ pub struct TaskShared {
     pub ns: Mutex<Arc<crate::ns::Namespaces>>,
     /// Another thread is exec'ing: this one must leave quietly.
     pub exec_exit: AtomicBool,
-    /// The task's effective and permitted capabilities and its real,
-    /// effective, saved and file-system uids then gids, mirrored for
+    /// The task's effective and permitted capabilities, mirrored for
     /// `/proc/pid/status`.
     pub shown_caps: [AtomicU64; 2],
-    pub shown_ids: [std::sync::atomic::AtomicU32; 8],
+    /// The task's credentials as other tasks check them (Linux reads the
+    /// target's `struct cred`): its real, effective, saved and
+    /// file-system uids then gids ([`TaskShared::uid`]). Not a display
+    /// cache: the task's own id setters ([`Task::set_uids`],
+    /// [`Task::set_gids`], [`Task::set_fsuid`]) write them (through
+    /// [`Task::publish_creds`]) before the syscall that changed its
+    /// private copy returns, and a new task has its creator's before
+    /// anyone can find it.
+    pub ids: [std::sync::atomic::AtomicU32; 8],
     pub shown_no_new_privs: AtomicBool,
     /// Seccomp mode for `/proc/pid/status`: 0 none, 1 strict, 2 filter.
     pub shown_seccomp: std::sync::atomic::AtomicU8,
@@ -341,16 +361,22 @@ pub struct TaskShared {
     pub trace: Mutex<crate::ptrace::Tracing>,
 }
 
+/// Indexes of [`TaskShared::ids`].
+pub const RUID: usize = 0;
+pub const EUID: usize = 1;
+pub const SUID: usize = 2;
+
 impl TaskShared {
-    /// Gives a new task its creator's filters, including any a
-    /// synchronising thread just handed it. For a thread, call with the
-    /// thread group locked, so a concurrent TSYNC sees it either before
-    /// (and syncs it) or not at all.
-    /// A new task starts with its creator's credentials: show them from
-    /// the start, since permission checks (`kill`) read them before the
-    /// new task first runs and publishes its own.
-    pub fn inherit_shown_creds(&self, from: &TaskShared) {
-        for (to, from) in self.shown_ids.iter().zip(&from.shown_ids) {
+    /// One of the task's current ids ([`RUID`], [`EUID`], [`SUID`], ...).
+    pub fn uid(&self, which: usize) -> u32 {
+        self.ids[which].load(Ordering::Acquire)
+    }
+
+    /// A new task starts with its creator's credentials (Linux's
+    /// `copy_creds`): other tasks' permission checks (`kill`) may look
+    /// at it before it first runs.
+    pub fn inherit_creds(&self, from: &TaskShared) {
+        for (to, from) in self.ids.iter().zip(&from.ids) {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         for (to, from) in self.shown_caps.iter().zip(&from.shown_caps) {
@@ -362,6 +388,10 @@ impl TaskShared {
         );
     }
 
+    /// Gives a new task its creator's filters, including any a
+    /// synchronising thread just handed it. For a thread, call with the
+    /// thread group locked, so a concurrent TSYNC sees it either before
+    /// (and syncs it) or not at all.
     pub fn inherit_seccomp(&self, from: &TaskShared) {
         let chain = lock(&from.seccomp_chain).clone();
         *lock(&self.seccomp_chain) = chain;
@@ -544,6 +574,9 @@ pub struct Task {
     pub user_dispatch: Option<UserDispatch>,
     /// Remaining time for a restarted `nanosleep`.
     pub restart_deadline: Option<Instant>,
+    /// A restarted `clock_nanosleep` on a CPU-time clock: the clock id
+    /// and the CPU time it sleeps until.
+    pub restart_cpu: Option<(i32, u64)>,
     /// The platform context is a thread of another process's host address
     /// space (a `CLONE_VM` child before it execs).
     pub borrowed_vm: bool,
@@ -771,8 +804,8 @@ impl Task {
             self.sgid,
             self.fsgid,
         ];
-        for (shown, id) in self.shared.shown_ids.iter().zip(ids) {
-            shown.store(id, Ordering::Relaxed);
+        for (shown, id) in self.shared.ids.iter().zip(ids) {
+            shown.store(id, Ordering::Release);
         }
         self.shared
             .shown_no_new_privs

@@ -755,6 +755,15 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let p = path(t, a[0])?;
     let d = lookup(t, AT_FDCWD as u64, &p, true, false)?;
     let old = d.inode.size();
+    // Linux's `vfs_truncate`: after the file type and the mount, write
+    // permission on the file (capabilities of a user namespace that does
+    // not map its owner do not count).
+    if matches!(d.inode.kind, vfs::Kind::File(_)) {
+        vfs::mount::check_writable(&d)?;
+        if !vfs::inode::may_access(&d.inode.meta(), &t.vfs_creds(), W_OK) {
+            return Err(Errno::EACCES);
+        }
+    }
     if t.creds.landlock.is_some() && !d.inode.is_dir() && d.inode.mode() & S_IFMT == S_IFREG {
         vfs::landlock::check(&t.vfs_creds(), &d, vfs::landlock::ACCESS_FS_TRUNCATE)?;
     }

@@ -264,7 +264,7 @@ pub(crate) fn may_inspect(t: &Task, p: &TaskShared) -> SysResult<()> {
         return Ok(());
     }
     let ids = p
-        .shown_ids
+        .ids
         .each_ref()
         .map(|v| v.load(std::sync::atomic::Ordering::Relaxed));
     let uid_ok = ids[..3].iter().all(|&u| u == t.creds.uid);

@@ -18,13 +18,16 @@ pub(crate) fn enter(t: &mut Task, ns: Arc<kernel::ns::Namespaces>) {
     *lock(&t.shared.ns) = ns;
 }
 
-/// A task that entered a new user namespace holds every capability in it.
+/// A task that entered a new user namespace holds every capability in it,
+/// and its securebits start over (Linux's `set_cred_user_ns`): the
+/// keep-capabilities flag is cleared.
 fn all_caps(t: &mut Task) {
     t.caps = Caps {
         effective: ALL_CAPS,
         permitted: ALL_CAPS,
         inheritable: 0,
     };
+    t.tg().lock().keepcaps = false;
     t.publish_creds();
 }
 

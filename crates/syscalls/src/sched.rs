@@ -2,7 +2,6 @@
 //! priority and memory policy. They are kept per task and reported back
 //! (see `kernel::sched` for why the host scheduler is not told).
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use abi::misc::SchedAttr;
@@ -30,8 +29,8 @@ fn target(t: &Task, pid: i32) -> SysResult<Arc<TaskShared>> {
 /// Linux's `check_same_owner`: the caller's effective uid is the target's
 /// real or effective uid.
 fn same_owner(t: &Task, p: &TaskShared) -> bool {
-    let ruid = p.shown_ids[0].load(Ordering::Relaxed);
-    let euid = p.shown_ids[1].load(Ordering::Relaxed);
+    let ruid = p.uid(kernel::task::RUID);
+    let euid = p.uid(kernel::task::EUID);
     t.euid == ruid || t.euid == euid
 }
 
@@ -385,13 +384,53 @@ const PRIO_PROCESS: u64 = 0;
 const PRIO_PGRP: u64 = 1;
 const PRIO_USER: u64 = 2;
 
+/// A task `getpriority`/`setpriority` name: a live thread, or a zombie
+/// process (Linux keeps its task, with its nice value, until it is
+/// reaped).
+enum PrioTarget {
+    Live(Arc<TaskShared>),
+    Zombie(Arc<kernel::ThreadGroup>),
+}
+
+impl PrioTarget {
+    fn nice(&self) -> i32 {
+        match self {
+            PrioTarget::Live(p) => lock(&p.sched).nice,
+            PrioTarget::Zombie(g) => g.lock().zombie.map_or(0, |z| z.nice),
+        }
+    }
+
+    /// Linux's `set_one_prio` permission: the caller's effective uid is
+    /// the target's real or effective uid, or it has `CAP_SYS_NICE`.
+    fn may_change(&self, t: &Task) -> SysResult<()> {
+        match self {
+            PrioTarget::Live(p) => may_change(t, p),
+            PrioTarget::Zombie(g) => match g.lock().zombie {
+                Some(z) if t.euid == z.ruid || t.euid == z.euid || t.capable(CAP_SYS_NICE) => {
+                    Ok(())
+                }
+                _ => Err(Errno::EPERM),
+            },
+        }
+    }
+}
+
 /// The tasks `which`/`who` name for `getpriority`/`setpriority`: one
 /// task, every thread of a process group, or every thread of a user's
-/// processes (by real uid).
-fn prio_targets(t: &Task, which: u64, who: u64) -> SysResult<Vec<Arc<TaskShared>>> {
+/// processes (by real uid); zombies (their last thread) included.
+fn prio_targets(t: &Task, which: u64, who: u64) -> SysResult<Vec<PrioTarget>> {
     let who = who as i32;
+    let zombie = |g: &Arc<kernel::ThreadGroup>| g.lock().zombie.is_some();
     match which {
-        PRIO_PROCESS => Ok(target(t, who).map(|p| vec![p]).unwrap_or_default()),
+        PRIO_PROCESS => Ok(match target(t, who) {
+            Ok(p) => vec![PrioTarget::Live(p)],
+            Err(_) => t
+                .find_group(who)
+                .filter(|g| who > 0 && zombie(g))
+                .map(PrioTarget::Zombie)
+                .into_iter()
+                .collect(),
+        }),
         PRIO_PGRP | PRIO_USER => {
             let key = if who != 0 {
                 who as u32
@@ -400,19 +439,43 @@ fn prio_targets(t: &Task, which: u64, who: u64) -> SysResult<Vec<Arc<TaskShared>
             } else {
                 t.creds.uid
             };
-            let tasks: Vec<Arc<TaskShared>> =
-                lock(&t.kernel.table).tasks.values().cloned().collect();
-            Ok(tasks
+            let (tasks, groups): (Vec<Arc<TaskShared>>, Vec<Arc<kernel::ThreadGroup>>) = {
+                let table = lock(&t.kernel.table);
+                (
+                    table.tasks.values().cloned().collect(),
+                    table
+                        .groups
+                        .values()
+                        .filter(|g| zombie(g))
+                        .cloned()
+                        .collect(),
+                )
+            };
+            let mut out: Vec<PrioTarget> = tasks
                 .into_iter()
                 .filter(|p| {
                     if which == PRIO_PGRP {
                         let g = p.tg.lock();
                         g.pgid as u32 == key && g.exit_status.is_none()
                     } else {
-                        p.shown_ids[0].load(Ordering::Relaxed) == key
+                        p.uid(kernel::task::RUID) == key
                     }
                 })
-                .collect())
+                .map(PrioTarget::Live)
+                .collect();
+            out.extend(
+                groups
+                    .into_iter()
+                    .filter(|g| {
+                        let g = g.lock();
+                        match which {
+                            PRIO_PGRP => g.pgid as u32 == key,
+                            _ => g.zombie.is_some_and(|z| z.ruid == key),
+                        }
+                    })
+                    .map(PrioTarget::Zombie),
+            );
+            Ok(out)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -423,7 +486,7 @@ fn prio_targets(t: &Task, which: u64, who: u64) -> SysResult<Vec<Arc<TaskShared>
 pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     prio_targets(t, a[0], a[1])?
         .iter()
-        .map(|p| 20 - lock(&p.sched).nice)
+        .map(|p| 20 - p.nice())
         .max()
         .map(|v| v as u64)
         .ok_or(Errno::ESRCH)
@@ -434,27 +497,39 @@ pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 /// `EACCES` for lowering it without `CAP_SYS_NICE` or `RLIMIT_NICE`).
 pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let targets = prio_targets(t, a[0], a[1])?;
-    // A zombie is still found by its pid (its nice value no longer
-    // matters): only the permission check is left to make.
-    if targets.is_empty() && a[0] == PRIO_PROCESS && (a[1] as i32) > 0 {
-        if let Some(g) = t.find_group(a[1] as i32) {
-            let uid = g.lock().uid;
-            return if t.euid == uid || t.capable(CAP_SYS_NICE) {
-                Ok(0)
-            } else {
-                Err(Errno::EPERM)
-            };
-        }
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
     }
     let nice = (a[2] as i32).clamp(-20, 19);
-    change_each(t, targets, |p| {
-        let cur = lock(&p.sched).nice;
-        if nice < cur && !can_nice(t, p, nice) {
-            return Err(Errno::EACCES);
+    let mut r = Ok(0);
+    for p in targets {
+        let done = p.may_change(t).and_then(|_| match &p {
+            PrioTarget::Live(p) => {
+                let cur = lock(&p.sched).nice;
+                if nice < cur && !can_nice(t, p, nice) {
+                    return Err(Errno::EACCES);
+                }
+                lock(&p.sched).nice = nice;
+                Ok(())
+            }
+            PrioTarget::Zombie(g) => {
+                let mut g = g.lock();
+                let lim = g.rlimits[RLIMIT_NICE].cur;
+                let Some(z) = g.zombie.as_mut() else {
+                    return Ok(());
+                };
+                if nice < z.nice && (20 - nice) as u64 > lim && !t.capable(CAP_SYS_NICE) {
+                    return Err(Errno::EACCES);
+                }
+                z.nice = nice;
+                Ok(())
+            }
+        });
+        if let Err(e) = done {
+            r = Err(e);
         }
-        lock(&p.sched).nice = nice;
-        Ok(())
-    })
+    }
+    r
 }
 
 /// Applies `change` to every target the caller may change: `ESRCH` if
@@ -483,7 +558,16 @@ const IOPRIO_WHO_USER: u64 = 3;
 
 fn ioprio_targets(t: &Task, which: u64, who: u64) -> SysResult<Vec<Arc<TaskShared>>> {
     match which {
-        IOPRIO_WHO_PROCESS | IOPRIO_WHO_PGRP | IOPRIO_WHO_USER => prio_targets(t, which - 1, who),
+        // A zombie has no I/O context left to set (Linux: `ESRCH`).
+        IOPRIO_WHO_PROCESS | IOPRIO_WHO_PGRP | IOPRIO_WHO_USER => {
+            Ok(prio_targets(t, which - 1, who)?
+                .into_iter()
+                .filter_map(|p| match p {
+                    PrioTarget::Live(p) => Some(p),
+                    PrioTarget::Zombie(_) => None,
+                })
+                .collect())
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -239,7 +239,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "clock_settime", handler: Some(time::clock_settime), status: Status::Partial("setting clocks is refused (EPERM)") },
     Entry { name: "clock_gettime", handler: Some(time::clock_gettime), status: Status::Full },
     Entry { name: "clock_getres", handler: Some(time::clock_getres), status: Status::Full },
-    Entry { name: "clock_nanosleep", handler: Some(time::clock_nanosleep), status: Status::Full },
+    Entry { name: "clock_nanosleep", handler: Some(time::clock_nanosleep), status: Status::Partial("on a CPU-time clock the sleep looks at the clock every 1-100 ms of wall time, so it may end that much late") },
     Entry { name: "exit_group", handler: Some(process::exit_group), status: Status::Full },
     Entry { name: "epoll_wait", handler: Some(crate::epoll::epoll_wait), status: Status::Partial("files that become ready between two looks are reported in interest-list order, not arrival order; every wait looks at every entry; host descriptors are re-checked every 10 ms") },
     Entry { name: "epoll_ctl", handler: Some(crate::epoll::epoll_ctl), status: Status::Partial("EPOLLEXCLUSIVE wakes every waiter; EPOLLWAKEUP ignored; EPOLLET on files that cannot notify (host descriptors) reports by level") },

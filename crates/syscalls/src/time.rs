@@ -163,6 +163,7 @@ fn sleep(t: &mut Task, deadline: Instant, rem: u64) -> SysResult<u64> {
                 util::write_obj(t, rem, &Timespec::from_nanos(left.as_nanos() as i64))?;
             }
             t.restart_deadline = Some(deadline);
+            t.restart_cpu = None;
             Err(Errno::ERESTART_RESTARTBLOCK)
         }
     }
@@ -179,7 +180,8 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     match id {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI => {}
         CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EINVAL),
-        CLOCK_PROCESS_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
+        CLOCK_PROCESS_CPUTIME_ID => return cpu_nanosleep(t, a),
+        id if id < 0 => return cpu_nanosleep(t, a),
         _ => return Err(Errno::EINVAL),
     }
     let d = read_timespec(t, a[2])?;
@@ -194,8 +196,75 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     sleep(t, deadline, rem)
 }
 
+/// `clock_nanosleep` on a CPU-time clock (Linux's `posix_cpu_nsleep`):
+/// the caller's own thread clock is `EINVAL`; another thread's or a
+/// process's clock sleeps until that CPU time is reached. CPU time wakes
+/// no waiter here, so the sleep looks again after the wall time the
+/// rest would take with every CPU busy (at least 1 ms, at most 100 ms):
+/// it ends at most that late. A negative id of kind 3 names a dynamic
+/// (posix-clock descriptor) clock, which cannot sleep: `EOPNOTSUPP`.
+fn cpu_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const CPUCLOCK_PERTHREAD: i32 = 4;
+    const CLOCKFD: i32 = 3;
+    let id = a[0] as i32;
+    if id < 0 && id & 7 == CLOCKFD {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let d = read_timespec(t, a[2])?.as_nanos().min(u64::MAX as u128) as u64;
+    if id < 0 && id & CPUCLOCK_PERTHREAD != 0 {
+        let pid = !(id >> 3);
+        if pid == 0 || pid == t.tid() {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let clock = cpu_clock(t, id)?;
+    let abs = a[1] as i32 & TIMER_ABSTIME != 0;
+    let target = if abs { d } else { clock.ns().saturating_add(d) };
+    cpu_sleep_until(t, id, &clock, target, if abs { 0 } else { a[3] })
+}
+
+/// The CPU clock `id` names: the caller's process for
+/// `CLOCK_PROCESS_CPUTIME_ID`, else [`cpu_clock_owner`].
+fn cpu_clock(t: &Task, id: i32) -> SysResult<CpuClock> {
+    if id == CLOCK_PROCESS_CPUTIME_ID {
+        return Ok(CpuClock::Process(t.tg().clone()));
+    }
+    cpu_clock_owner(t, id)
+}
+
+fn cpu_sleep_until(
+    t: &mut Task,
+    id: i32,
+    clock: &CpuClock,
+    target: u64,
+    rem: u64,
+) -> SysResult<u64> {
+    let cpus = kernel::sched::ncpus().max(1) as u64;
+    loop {
+        let now = clock.ns();
+        if now >= target {
+            return Ok(0);
+        }
+        let slice = Duration::from_nanos((target - now) / cpus)
+            .clamp(Duration::from_millis(1), Duration::from_millis(100));
+        if t.sleep_until(Instant::now() + slice).is_err() {
+            if rem != 0 {
+                let left = target.saturating_sub(clock.ns());
+                util::write_obj(t, rem, &Timespec::from_nanos(left as i64))?;
+            }
+            t.restart_cpu = Some((id, target));
+            t.restart_deadline = None;
+            return Err(Errno::ERESTART_RESTARTBLOCK);
+        }
+    }
+}
+
 /// `restart_syscall`: resumes an interrupted sleep.
 pub fn restart_syscall(t: &mut Task, _a: [u64; 6]) -> SysResult<u64> {
+    if let Some((id, target)) = t.restart_cpu.take() {
+        let clock = cpu_clock(t, id)?;
+        return cpu_sleep_until(t, id, &clock, target, 0);
+    }
     match t.restart_deadline.take() {
         Some(d) => sleep(t, d, 0),
         None => Err(Errno::EINTR),

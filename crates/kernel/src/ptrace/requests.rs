@@ -44,10 +44,7 @@ fn may_access(task: &Task, target: &Arc<TaskShared>) -> bool {
     if task.capable(CAP_SYS_PTRACE) {
         return true;
     }
-    let ids = target
-        .shown_ids
-        .each_ref()
-        .map(|v| v.load(Ordering::Relaxed));
+    let ids = target.ids.each_ref().map(|v| v.load(Ordering::Relaxed));
     let (uid, gid) = (task.creds.uid, task.creds.gid);
     let same = ids[..3].iter().all(|&u| u == uid) && ids[4..7].iter().all(|&g| g == gid);
     same && target.tg.lock().dumpable
