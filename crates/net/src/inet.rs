@@ -745,7 +745,7 @@ impl InetSocket {
     /// Where a datagram goes: to `dest`, or the connected peer
     /// (`EDESTADDRREQ` without either). Binds an unbound sender. Returns
     /// the receiving data socket, `None` if nobody receives there (the
-    /// datagram is lost; a connected sender learns `ECONNREFUSED` on its
+    /// datagram is lost; the sender may learn `ECONNREFUSED` on its
     /// next call, as from an ICMP port unreachable), or the sender's
     /// port and the destination when it goes out through the link.
     fn udp_route(self: &Arc<Self>, dest: Option<SocketAddr>) -> SysResult<Route> {
@@ -753,7 +753,6 @@ impl InetSocket {
         if let Some(e) = st.err.take() {
             return Err(e);
         }
-        let connected = dest.is_none();
         let dest = match dest.or(st.peer) {
             Some(d) => SocketAddr::new(destination(d.ip()), d.port()),
             None => return Err(Errno::EDESTADDRREQ),
@@ -782,9 +781,8 @@ impl InetSocket {
         };
         drop(st);
         let Some(target) = self.stack.lookup(Proto::Udp, dest) else {
-            if connected {
-                self.set_error(Errno::ECONNREFUSED);
-            }
+            // Loopback's ICMP port unreachable, at once.
+            self.port_unreachable(dest);
             return Ok(Route::Local(None));
         };
         // A connected receiver takes datagrams from its peer only.
@@ -818,6 +816,20 @@ impl InetSocket {
         let local = st.local.ip();
         self.family_ok(from, st.v6only)
             && (local.is_unspecified() || local.is_ipv4() == from.is_ipv4())
+    }
+
+    /// An ICMP port unreachable for a datagram this socket sent to `dest`
+    /// (through the link): as `__udp4_lib_err`, a socket connected to
+    /// `dest`, or one with `IP_RECVERR`/`IPV6_RECVERR`, gets
+    /// `ECONNREFUSED` as its pending error; others ignore it.
+    pub fn port_unreachable(&self, dest: SocketAddr) {
+        let report = {
+            let st = self.st();
+            st.peer == Some(dest) || st.opts.recverr || st.opts.v6_recverr
+        };
+        if report {
+            self.set_error(Errno::ECONNREFUSED);
+        }
     }
 
     fn set_error(&self, e: Errno) {

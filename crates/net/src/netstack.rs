@@ -322,6 +322,50 @@ struct PacketDev {
     mtu: usize,
     rx: Vec<u8>,
     tx: Vec<u8>,
+    /// Port-unreachable errors that came for the sandbox's UDP datagrams
+    /// (smoltcp gives ICMP errors to no socket): the sending port and the
+    /// destination, for the next run of the stack to report.
+    unreachable: Vec<(u16, SocketAddr)>,
+}
+
+/// The (source port, destination) of the UDP datagram an ICMP or ICMPv6
+/// port-unreachable Ethernet frame `f` reports, if it is one.
+fn port_unreachable(f: &[u8]) -> Option<(u16, SocketAddr)> {
+    let be16 = |b: &[u8], at: usize| Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
+    let ip = f.get(14..)?;
+    let (dest, udp) = match be16(f, 12)? {
+        0x0800 => {
+            // IPv4, protocol ICMP, type 3 (unreachable) code 3 (port).
+            let ihl = (*ip.first()? as usize & 0xf) * 4;
+            let icmp = ip.get(ihl..)?;
+            if *ip.get(9)? != 1 || icmp.get(..2)? != [3, 3] {
+                return None;
+            }
+            let inner = icmp.get(8..)?;
+            let ihl = (*inner.first()? as usize & 0xf) * 4;
+            let dst: [u8; 4] = inner.get(16..20)?.try_into().ok()?;
+            if *inner.get(9)? != 17 {
+                return None;
+            }
+            (IpAddr::V4(Ipv4Addr::from(dst)), inner.get(ihl..)?)
+        }
+        0x86dd => {
+            // IPv6, next header ICMPv6, type 1 (unreachable) code 4
+            // (port); no extension headers on either.
+            let icmp = ip.get(40..)?;
+            if *ip.get(6)? != 58 || icmp.get(..2)? != [1, 4] {
+                return None;
+            }
+            let inner = icmp.get(8..)?;
+            let dst: [u8; 16] = inner.get(24..40)?.try_into().ok()?;
+            if *inner.get(6)? != 17 {
+                return None;
+            }
+            (IpAddr::V6(Ipv6Addr::from(dst)), inner.get(40..)?)
+        }
+        _ => return None,
+    };
+    Some((be16(udp, 0)?, SocketAddr::new(dest, be16(udp, 2)?)))
 }
 
 /// Large enough for what the host's side may hand over whole
@@ -358,7 +402,13 @@ impl Device for PacketDev {
     type TxToken<'a> = Tx<'a>;
 
     fn receive(&mut self, _t: smoltcp::time::Instant) -> Option<(Rx<'_>, Tx<'_>)> {
-        let PacketDev { fd, rx, tx, .. } = self;
+        let PacketDev {
+            fd,
+            rx,
+            tx,
+            unreachable,
+            ..
+        } = self;
         rx.resize(FRAME_MAX, 0);
         let buf = rx;
         loop {
@@ -385,6 +435,9 @@ impl Device for PacketDev {
                 continue;
             }
             count(0, n as usize);
+            if let Some(u) = port_unreachable(&buf[..n as usize]) {
+                unreachable.push(u);
+            }
             return Some((Rx(&buf[..n as usize]), Tx(fd, tx)));
         }
     }
@@ -502,10 +555,16 @@ impl Net {
                 }
             }
         }
+        let mut refused = Vec::new();
+        for (port, dest) in st.dev.unreachable.drain(..) {
+            let mut on_port = st.udp.iter().filter(|b| b.port == port);
+            refused.extend(on_port.find_map(|b| b.sock.upgrade()).map(|s| (s, dest)));
+        }
         st.watchers.retain(|w| w.strong_count() > 0);
         Woken {
             sockets: st.watchers.iter().filter_map(Weak::upgrade).collect(),
             dgrams,
+            refused,
         }
     }
 
@@ -543,12 +602,18 @@ struct Woken {
     sockets: Vec<Arc<dyn Driven>>,
     /// Datagrams that came for sandbox UDP sockets, with their senders.
     dgrams: Vec<(Arc<InetSocket>, Vec<u8>, SocketAddr)>,
+    /// UDP sockets whose datagram to a destination was refused (ICMP port
+    /// unreachable).
+    refused: Vec<(Arc<InetSocket>, SocketAddr)>,
 }
 
 impl Woken {
     fn finish(self) {
         for (s, data, from) in self.dgrams {
             s.deliver(data, from);
+        }
+        for (s, dest) in self.refused {
+            s.port_unreachable(dest);
         }
         for s in self.sockets {
             s.queue().notify(events::ALL);
@@ -567,6 +632,7 @@ pub fn start() -> Result<(), String> {
         mtu: link.mtu as usize,
         rx: vec![0u8; FRAME_MAX],
         tx: vec![0u8; FRAME_MAX],
+        unreachable: Vec::new(),
     };
     let mut seed = [0u8; 8];
     // SAFETY: getrandom writes 8 bytes into our buffer.

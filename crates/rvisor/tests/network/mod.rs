@@ -22,7 +22,10 @@
 //!   a wildcard server inside answers the host's side, a ping socket and
 //!   `ping -c1` reach the host's side, and `ip addr`, `/proc/net/dev` and
 //!   `/proc/net/route` inside show the veth's address and routes; an
-//!   IPv6 connect without an IPv6 address is `ENETUNREACH`.
+//!   IPv6 connect without an IPv6 address is `ENETUNREACH`; the host's
+//!   ICMP port unreachable for a datagram to a closed port is
+//!   `ECONNREFUSED` for a connected sender and one with `IP_RECVERR`,
+//!   nothing for an unconnected one (over IPv6 too).
 //! - `network_sandbox_ipv6`: the veth with IPv6 addresses too: a client
 //!   inside (Python and `curl -6`) reaches an HTTP server on the host's
 //!   side over IPv6, a dual-stack listener inside is reached from the
@@ -494,6 +497,49 @@ fn sandbox_veth(platform: &str) -> Result<(), Failed> {
     )
 }
 
+/// Python defining `unreachable(host, closed)`: UDP datagrams to closed
+/// port `closed` of the host's side, whose ICMP port unreachable reaches
+/// a connected socket and one with `IP_RECVERR` as `ECONNREFUSED`, and an
+/// unconnected one not at all (as on Linux).
+const UNREACHABLE: &str = "import socket
+def unreachable(host, closed):
+    fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+    recverr = (socket.IPPROTO_IPV6, 25) if fam == socket.AF_INET6 else (socket.IPPROTO_IP, 11)
+    def outcome(s, t):
+        s.settimeout(t)
+        try:
+            s.recv(10)
+            return 'answered'
+        except ConnectionRefusedError:
+            return 'refused'
+        except socket.timeout:
+            return 'nothing'
+    z = socket.socket(fam, socket.SOCK_DGRAM)
+    z.connect((host, closed))
+    z.send(b'x')
+    print('connected to a closed port:', outcome(z, 10), 'then send', z.send(b'y'))
+    w = socket.socket(fam, socket.SOCK_DGRAM)
+    w.setsockopt(*recverr, 1)
+    w.sendto(b'x', (host, closed))
+    print('IP_RECVERR unconnected:', outcome(w, 10))
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.sendto(b'x', (host, closed))
+    print('unconnected:', outcome(u, 0.5))
+";
+
+/// A UDP port of `ip` nobody has (just now).
+fn closed_udp_port(ip: &str) -> Result<String, Failed> {
+    let u = UdpSocket::bind((ip, 0)).map_err(|e| format!("bind: {e}"))?;
+    Ok(u.local_addr()
+        .map_err(|e| format!("{e}"))?
+        .port()
+        .to_string())
+}
+
+const UNREACHABLE_OUT: &str = "connected to a closed port: refused then send 1\n\
+    IP_RECVERR unconnected: refused\n\
+    unconnected: nothing\n";
+
 const UDP_PING: &str = "import errno, select, socket, struct, subprocess, sys
 host, me, eport = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # The server first, so the host's side can reach it while the rest runs.
@@ -528,6 +574,7 @@ route = open('/proc/net/route').read().splitlines()
 print('interfaces', len(dev.splitlines()) - 2, 'routes', len(route) - 1)
 s6 = socket.socket(socket.AF_INET6)
 print('ipv6 without an address', errno.errorcode[s6.connect_ex(('fd52:7276::1', 80))])
+unreachable(host, int(sys.argv[4]))
 ";
 
 fn sandbox_udp_ping(platform: &str) -> Result<(), Failed> {
@@ -560,11 +607,13 @@ fn sandbox_udp_ping(platform: &str) -> Result<(), Failed> {
         (echoed, answer)
     });
     let ep = eport.to_string();
+    let closed = closed_udp_port(&v.host_ip)?;
+    let script = format!("{UNREACHABLE}{UDP_PING}");
     let sb = Sandbox::start_in(
         Some(&v.ns),
         platform,
         "sandbox",
-        &["python3", "-c", UDP_PING, &v.host_ip, &v.ns_ip, &ep],
+        &["python3", "-c", &script, &v.host_ip, &v.ns_ip, &ep, &closed],
     )?;
     let (status, out, err) = sb.finish();
     let (echoed, answer) = host.join().map_err(|_| "host thread panicked")?;
@@ -583,7 +632,8 @@ fn sandbox_udp_ping(platform: &str) -> Result<(), Failed> {
         ip addr True\n\
         interfaces 2 routes 2\n\
         ipv6 without an address ENETUNREACH\n";
-    expect("UDP and ICMP over the veth", status, &out, &err, want)
+    let want = format!("{want}{UNREACHABLE_OUT}");
+    expect("UDP and ICMP over the veth", status, &out, &err, &want)
 }
 
 const IPV6: &str = "import errno, socket, subprocess, sys, time
@@ -635,6 +685,7 @@ out = subprocess.run(['ip', '-6', 'route'], capture_output=True, text=True).stdo
 print('ip -6 route', ('default via ' + host) in out)
 hexme = ''.join('%02x' % b for b in socket.inet_pton(socket.AF_INET6, me))
 print('if_inet6', any(l.startswith(hexme + ' ') for l in open('/proc/net/if_inet6')))
+unreachable(host, int(sys.argv[6]))
 ";
 
 /// An HTTP server on the host's side answering `hello` to up to `n`
@@ -694,21 +745,12 @@ fn sandbox_ipv6(platform: &str) -> Result<(), Failed> {
         echoed
     });
     let (hp, up) = (hport.to_string(), uport.to_string());
-    let sb = Sandbox::start_in(
-        Some(&v.ns),
-        platform,
-        "sandbox",
-        &[
-            "python3",
-            "-c",
-            IPV6,
-            &v.host_ip6,
-            &v.ns_ip6,
-            &hp,
-            &up,
-            &v.host_ip,
-        ],
-    )?;
+    let closed = closed_udp_port(&v.host_ip6)?;
+    let script = format!("{UNREACHABLE}{IPV6}");
+    let argv = [&v.host_ip6, &v.ns_ip6, &hp, &up, &v.host_ip, &closed];
+    let mut args = vec!["python3", "-c", &script];
+    args.extend(argv.iter().map(|a| a.as_str()));
+    let sb = Sandbox::start_in(Some(&v.ns), platform, "sandbox", &args)?;
     // The dual-stack server inside: reached from the host's side over
     // IPv6, then IPv4.
     let mut greetings = Vec::new();
@@ -746,5 +788,6 @@ fn sandbox_ipv6(platform: &str) -> Result<(), Failed> {
         ip -6 addr True\n\
         ip -6 route True\n\
         if_inet6 True\n";
-    expect("IPv6 over the veth", status, &out, &err, want)
+    let want = format!("{want}{UNREACHABLE_OUT}");
+    expect("IPv6 over the veth", status, &out, &err, &want)
 }
