@@ -794,6 +794,8 @@ BENCHES=(
 	"pipe_pingpong|pipe ping-pong, 1 byte, round trip|100|1"
 	"thread_join|thread create + join|20|1"
 	"futex_pingpong|futex ping-pong between two threads, round trip|100|1"
+	"crowd_syscalls|getppid from 64 processes at once, per call|2000|1"
+	"crowd_pairs|futex ping-pong in 32 pairs of processes at once, round trip (natively: the host's cost of trap's hand-off on crowded CPUs)|2000|1"
 	"signal_roundtrip|signal delivery round trip (raise + handler)|100|1"
 	"tcp_pingpong|TCP loopback ping-pong, 1 byte, round trip|100|1"
 	"tcp_bulk|TCP loopback bulk, per 64 KiB (MB/s = 65536000 / ns)|20|1"
