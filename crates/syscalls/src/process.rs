@@ -713,6 +713,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     const PR_SET_CHILD_SUBREAPER: u64 = 36;
     const PR_GET_CHILD_SUBREAPER: u64 = 37;
     const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
+    const PR_SET_MM: u64 = 35;
     match a[0] {
         PR_SET_NAME => {
             let mut name = t.mm().read_cstring(a[1], 4096).or_else(|e| {
@@ -799,9 +800,36 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         PR_SET_VMA => Err(Errno::EINVAL),
+        PR_SET_MM => prctl_set_mm(t, a),
         PR_SET_SYSCALL_USER_DISPATCH => crate::user_dispatch::set(t, a[1], a[2], a[3], a[4]),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `PR_SET_MM`, checked as Linux's `prctl_set_mm`: bad extra arguments
+/// are `EINVAL`; `PR_SET_MM_MAP_SIZE` reports the size of `struct
+/// prctl_mm_map`; every other request needs `CAP_SYS_RESOURCE` in the
+/// sandbox's first user namespace (`EPERM`: a new user namespace's
+/// capabilities do not do). The sandbox does not move the address-space
+/// fields themselves: a permitted request is `EINVAL`, as an unknown one.
+fn prctl_set_mm(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
+    const PR_SET_MM_AUXV: u64 = 12;
+    const PR_SET_MM_MAP: u64 = 14;
+    const PR_SET_MM_MAP_SIZE: u64 = 15;
+    const PRCTL_MM_MAP_SIZE: u32 = 104;
+    let opt = a[1];
+    if a[4] != 0
+        || (a[3] != 0 && !matches!(opt, PR_SET_MM_AUXV | PR_SET_MM_MAP | PR_SET_MM_MAP_SIZE))
+    {
+        return Err(Errno::EINVAL);
+    }
+    if opt == PR_SET_MM_MAP_SIZE {
+        return util::write_obj(t, a[2], &PRCTL_MM_MAP_SIZE).map(|_| 0);
+    }
+    if !t.capable(CAP_SYS_RESOURCE) {
+        return Err(Errno::EPERM);
+    }
+    Err(Errno::EINVAL)
 }
 
 const CAP_V1: u32 = 0x19980330;

@@ -166,7 +166,7 @@ pub static TABLE: [Entry; 463] = [
     Entry { name: "modify_ldt", handler: None, status: Status::Enosys },
     Entry { name: "pivot_root", handler: Some(mount::pivot_root), status: Status::Full },
     Entry { name: "_sysctl", handler: None, status: Status::Enosys },
-    Entry { name: "prctl", handler: Some(process::prctl), status: Status::Partial("PR_SET_NAME/GET_NAME, GET_DUMPABLE, CAPBSET_READ, GET_SECCOMP, THP; PDEATHSIG, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK (get); SET_SECCOMP/GET_SECCOMP; SET_SYSCALL_USER_DISPATCH (OFF/ON; a bad selector value or an unreadable selector ends the whole process, where Linux ends the thread); others EINVAL") },
+    Entry { name: "prctl", handler: Some(process::prctl), status: Status::Partial("PR_SET_NAME/GET_NAME, GET_DUMPABLE, CAPBSET_READ, GET_SECCOMP, THP; PDEATHSIG, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK (get); SET_SECCOMP/GET_SECCOMP; SET_SYSCALL_USER_DISPATCH (OFF/ON; a bad selector value or an unreadable selector ends the whole process, where Linux ends the thread); SET_MM: MAP_SIZE and the permission checks (EPERM without CAP_SYS_RESOURCE), the fields themselves are not moved (EINVAL); others EINVAL") },
     Entry { name: "arch_prctl", handler: Some(process::arch_prctl), status: Status::Full },
     Entry { name: "adjtimex", handler: Some(time::adjtimex), status: Status::Partial("reads the host clock's state (modes 0 or ADJ_OFFSET_SS_READ); every setting mode EPERM") },
     Entry { name: "setrlimit", handler: Some(process::setrlimit), status: Status::Full },
