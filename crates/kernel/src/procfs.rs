@@ -319,7 +319,7 @@ impl SynthDir for Root {
                 let k = kw.upgrade().ok_or(Errno::ENOENT)?;
                 Ok(k.swaps.proc_swaps())
             }),
-            "net" => dir(idx, Arc::new(NetDir)),
+            "net" => dir(idx, Arc::new(NetDir { kernel: kw.clone() })),
             // One inode for the instance's life: a mount on `/proc/sys`
             // (bubblewrap binds it read-only) is found by its inode.
             "sys" => self
@@ -368,8 +368,11 @@ impl SynthDir for Root {
     }
 }
 
-/// `/proc/net`: the sandbox network's tables (`net::procnet`).
-struct NetDir;
+/// `/proc/net`: the tables of the reader's network namespace
+/// (`net::procnet`), as Linux's `/proc/net` is `/proc/self/net`.
+struct NetDir {
+    kernel: Weak<Kernel>,
+}
 
 impl SynthDir for NetDir {
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
@@ -378,10 +381,11 @@ impl SynthDir for NetDir {
             .iter()
             .find(|&&f| f == name)
             .ok_or(Errno::ENOENT)?;
+        let kw = self.kernel.clone();
         Ok(file(next_ino(), move || {
-            // The sandbox's network (a network namespace would pick the
-            // reader's).
-            net::procnet::file(&net::stack(), n)
+            let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+            let stack = reader_ns(&k).net.stack.clone();
+            net::procnet::file(&stack, n)
                 .map(String::into_bytes)
                 .ok_or(Errno::ENOENT)
         }))

@@ -289,9 +289,13 @@ impl Stack {
     }
 
     fn with_lo(lo: ifaces::Loopback) -> Stack {
-        // Start the ephemeral search somewhere different per sandbox, as
-        // Linux's hashed offsets do.
-        let seed = std::process::id().wrapping_mul(2_654_435_761);
+        // Start the ephemeral search somewhere different per sandbox and
+        // per network namespace, as Linux's hashed offsets do.
+        static MADE: AtomicU32 = AtomicU32::new(0);
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
+        let seed = std::process::id()
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(n.wrapping_mul(40_503));
         Stack {
             tcp: Mutex::new(Ports::default()),
             udp: Mutex::new(Ports::default()),
