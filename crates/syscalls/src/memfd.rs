@@ -82,9 +82,11 @@ fn address_spaces(t: &Task) -> Vec<Arc<Mutex<MemoryManager>>> {
 /// mapping it drops its pages from the first whole page past the end,
 /// private copies included (Linux's truncation does the same), so they
 /// read the file's zeroes when it grows again. Nothing to do for a file
-/// that was never mapped. Called with no address space locked.
+/// that was never mapped. A host file written through (a volume,
+/// `--overlay=none`) counts too: its mappings map its page cache.
+/// Called with no address space locked.
 pub fn shrunk(t: &Task, inode: &Inode, len: u64) {
-    let Some(obj) = inode.mem_object() else {
+    let Some(obj) = inode.mapped_object() else {
         return;
     };
     if !obj.was_mapped() {

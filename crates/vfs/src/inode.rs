@@ -342,6 +342,18 @@ impl Inode {
         }
     }
 
+    /// What mappings of this file map: its memory, or a host file's page
+    /// cache once one was made for a mapping.
+    pub fn mapped_object(&self) -> Option<Arc<MemObject>> {
+        match &self.kind {
+            Kind::File(d) => match &*lock(d) {
+                FileData::Mem(o) => Some(o.clone()),
+                FileData::Host { cache, .. } => cache.clone(),
+            },
+            _ => None,
+        }
+    }
+
     /// Lets the inode take seals, starting with `initial` (a memfd).
     pub fn make_sealable(&self, initial: u32) {
         self.seals.store(SEALABLE | initial, Ordering::Relaxed);
