@@ -626,6 +626,19 @@ if command -v podman >/dev/null; then
 	echo from-host-file >"$T/hostfile"
 	check "podman run -v HOSTFILE:/path and :ro" "from-host-file Read-only 2" \
 		"$("${PM[@]}" run --rm -v "$T/hostfile:/etc/motd" -v "$T/hostfile:/ro.txt:ro" "$img" sh -c 'cat /etc/motd; echo more >>/etc/motd; echo x 2>&1 >/ro.txt | grep -o Read-only' 2>&1 | tr '\n' ' ')$(wc -l <"$T/hostfile")"
+	# A pod: its infra container (podman's pause image) and two
+	# containers in it share the sandbox's IPC and loopback network; a
+	# container outside the pod sees none of it.
+	pod=rvisor-oci-test-$$
+	"${PM[@]}" pod create --name "$pod" >/dev/null
+	"${PM[@]}" run -d --pod "$pod" "$img" sh -c 'podipc put; echo from-server | nc -l -p 8080' >/dev/null
+	for _ in $(seq 50); do "${PM[@]}" run --rm --pod "$pod" "$img" podipc get 2>/dev/null | grep -q 'shm: shm' && break; sleep 0.1; done
+	check "podman pod: a second container shares IPC and localhost with the first" \
+		"shm: shm-from-infra mq: mq-from-infra from-server" \
+		"$("${PM[@]}" run --rm --pod "$pod" "$img" sh -c 'podipc get; nc 127.0.0.1 8080 </dev/null' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+	check "podman pod: a container outside sees none of it" "shm: absent (ENOENT)" \
+		"$("${PM[@]}" run --rm "$img" podipc get 2>&1 | head -1)"
+	check "podman pod rm -f" "0 0" "$(podman pod rm -f "$pod" >/dev/null 2>&1; echo $?) $(podman ps -a --pod --filter pod="$pod" -q | wc -l)"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"
