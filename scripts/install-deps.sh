@@ -48,6 +48,9 @@ need util-linux command -v unshare
 need busybox-static dpkg -s busybox-static
 need runc command -v runc
 need podman command -v podman
+# The init of the pause image `podman pod create` builds (podman only
+# recommends it; installed without recommends here).
+need catatonit command -v catatonit
 # crun: a column of scripts/bench.sh --oci.
 need crun command -v crun
 # dockerd, containerd and ctr for scripts/docker-test.sh (which starts a

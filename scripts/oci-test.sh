@@ -320,8 +320,9 @@ check "the terminal clients ran" "0 0" "$(grep -c Traceback "$T/rvisor.err") $(g
 id=only-$$
 "${RV[@]}" create --bundle "$T/loop" $id </dev/null >/dev/null 2>&1
 sock="$T/state-rvisor/$id/ctl.sock"
-garbage() { # garbage KIND: sends a bad message, prints the reply
-	python3 - "$sock" "$1" <<'PY'
+ctl_send() { # ctl_send SOCK KIND [JSON]: sends a message (KIND huge, json,
+	# unknown, short: garbage; raw: JSON as given), prints the reply's kind
+	python3 - "$@" <<'PY'
 import json, socket, struct, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 kind = sys.argv[2]
@@ -329,6 +330,7 @@ if kind == "huge": s.sendall(struct.pack(">I", 1 << 30) + b"x" * 1000)
 elif kind == "json": s.sendall(struct.pack(">I", 5) + b"{{{{{")
 elif kind == "unknown": m = b'{"type":"format-disk"}'; s.sendall(struct.pack(">I", len(m)) + m)
 elif kind == "short": s.sendall(b"\x00\x00")
+elif kind == "raw": m = sys.argv[3].encode(); s.sendall(struct.pack(">I", len(m)) + m)
 s.shutdown(socket.SHUT_WR)
 hdr = s.recv(4)
 if len(hdr) < 4: print("closed"); sys.exit()
@@ -340,6 +342,7 @@ while len(body) < n:
 print("error" if "error" in json.loads(body) else "accepted")
 PY
 }
+garbage() { ctl_send "$sock" "$1"; }
 for k in huge json unknown short; do
 	check "garbage control message ($k) refused" error "$(garbage $k)"
 done
@@ -474,29 +477,89 @@ check "a state directory past 107 bytes: create, start, state, kill, delete" \
 	"0 created 0 running 0 stopped 0" "${long[*]}"
 check "unknown flag refused" 1 "$("${RV[@]}" create --no-such-flag x 2>/dev/null; echo $?)"
 check "features: JSON" "1.0.0" "$("$RVISOR" features | field ociVersionMin)"
-# --- pods: a container asking for another container's sandbox ----------
-# (by a namespace path of its sandbox process, as podman's pods do, or by
-# CRI annotations) is recognised; it still gets a sandbox of its own, and
-# the log says so.
-"${RV[@]}" run -d --bundle "$T/loop" infra </dev/null >/dev/null 2>&1
-ipid=$("${RV[@]}" state infra | field pid)
-for how in ns cri; do
-	bundle "pod-$how" '["true"]'
-	python3 - "$T/pod-$how/config.json" "$how" "$ipid" <<'PY'
+# --- pods: containers in one sandbox ----------------------------------------
+# A container whose spec names another container's sandbox (by a
+# namespace path of its sandbox process, as podman's pods do, or by CRI
+# annotations) runs inside that sandbox: the IPC objects one makes
+# (tests/oci/podipc.c) are the other's; each has its own root (a file of
+# one rootfs is absent in the other, by path and through /proc/1/root:
+# a security check) and pid namespace (its init is its pid 1).
+cc -O1 -static -o "$T/rootfs/bin/podipc" tests/oci/podipc.c || { echo "FAIL cc tests/oci/podipc.c"; exit 1; }
+mkdir -p "$T/rootfs2"
+cp -a "$T/rootfs/bin" "$T/rootfs/tmp" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs2/"
+echo member-file >"$T/rootfs2/member-only"
+bundle pod-infra '["sh", "-c", "podipc put; exec sleep 30"]'
+pid_id=pod-$$
+"${RV[@]}" run -d --bundle "$T/pod-infra" $pid_id </dev/null >/dev/null 2>&1
+ipid=$("${RV[@]}" state $pid_id | field pid)
+for _ in $(seq 50); do "${RV[@]}" exec $pid_id podipc get 2>/dev/null | grep -q 'shm: shm' && break; sleep 0.1; done
+member() { # member NAME HOW ARGS-JSON: a bundle on rootfs2 joining the pod
+	bundle "$1" "$3"
+	python3 - "$T/$1/config.json" "$2" "$ipid" "$pid_id" "$T/rootfs2" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
+c["root"]["path"] = sys.argv[5]
 if sys.argv[2] == "ns":
-    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "ipc"]
-    c["linux"]["namespaces"].append({"type": "ipc", "path": "/proc/%s/ns/ipc" % sys.argv[3]})
-else:
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] not in ("ipc", "uts", "network")]
+    for t, n in (("ipc", "ipc"), ("uts", "uts"), ("network", "net")):
+        c["linux"]["namespaces"].append({"type": t, "path": "/proc/%s/ns/%s" % (sys.argv[3], n)})
+elif sys.argv[2] == "cri":
     c["annotations"] = {"io.kubernetes.cri.container-type": "container",
-                        "io.kubernetes.cri.sandbox-id": "infra"}
+                        "io.kubernetes.cri.sandbox-id": sys.argv[4]}
 json.dump(c, open(sys.argv[1], "w"))
 PY
-	check "pod member ($how): recognised, runs in a sandbox of its own" "0 1" \
-		"$("${RV[@]}" --log "$T/pod-$how.log" run --bundle "$T/pod-$how" "member-$how" </dev/null >/dev/null 2>&1; echo $?) $(grep -c "joins container infra's sandbox" "$T/pod-$how.log")"
+}
+probe='["sh", "-c", "podipc get; cat /secret/file 2>&1 | grep -o \"No such file\"; ls /proc/1/root/secret 2>&1 | grep -o \"No such file\"; cat /member-only; hostname; echo pid $$; echo sleeps $(cat /proc/[0-9]*/comm | grep -c sleep)"]'
+for how in ns cri; do
+	member "pod-$how" $how "$probe"
+	check "pod container ($how): shares IPC, its own root and pids" \
+		"shm: shm-from-infra mq: mq-from-infra No such file No such file member-file oci-test pid 1 sleeps 0 status 0" \
+		"$("${RV[@]}" run --bundle "$T/pod-$how" "$pid_id-$how" </dev/null 2>&1 | tr '\n' ' ')status $?"
 done
-"${RV[@]}" delete --force infra >/dev/null 2>&1
+# The control: a container of its own sees none of the pod's objects.
+member pod-none none "$probe"
+check "a container of its own: no IPC object of the pod's" "shm: absent (ENOENT) mq: absent (ENOENT)" \
+	"$("${RV[@]}" run --bundle "$T/pod-none" "$pid_id-none" </dev/null 2>&1 | head -2 | tr '\n' ' ' | sed 's/ $//')"
+check "security: the pod's sandbox container does not see a pod container's files" "No such file" \
+	"$("${RV[@]}" exec $pid_id cat /member-only 2>&1 | grep -o 'No such file')"
+# Its life cycle, addressed by its id through the pod sandbox's socket.
+m=$pid_id-m
+member pod-m cri '["sh", "-c", "trap \"exit 7\" TERM; sleep 30 & wait"]'
+life=("$("${RV[@]}" create --bundle "$T/pod-m" $m </dev/null >/dev/null 2>&1; echo $?)" "$("${RV[@]}" state $m | field status)"
+	"$("${RV[@]}" start $m; echo $?)" "$(wait_status RV $m running)" "$("${RV[@]}" exec $m sh -c 'echo in $(cat /member-only)')")
+"${RV[@]}" wait $m >"$T/pod-wait.out" &
+waiter=$!
+sleep 0.3
+life+=("$("${RV[@]}" kill $m TERM; echo $?)")
+wait $waiter
+life+=("$(cat "$T/pod-wait.out")" "$(wait_status RV $m stopped)" "$("${RV[@]}" delete $m; echo $?)" "$("${RV[@]}" state $pid_id | field status)")
+check "pod container: create, state, start, exec, kill, wait, delete; the pod's sandbox runs on" \
+	"0 created 0 running in member-file 0 {\"exitStatus\":7,\"id\":\"$m\"} stopped 0 running" "${life[*]}"
+# delete --force of a running one: its processes end, its monitor and
+# gofers go; the next one starts in the same sandbox.
+"${RV[@]}" run -d --bundle "$T/pod-m" $m </dev/null >/dev/null 2>&1
+mpid=$("${RV[@]}" state $m | field pid)
+kids=$(descendants "$mpid" | tail -n +2)
+check "pod container: its monitor holds its gofers" yes "$([ -n "$kids" ] && echo yes)"
+check "pod container: kill --all reaches its processes only" "0 running" \
+	"$("${RV[@]}" kill --all $m KILL; echo $?) $("${RV[@]}" state $pid_id | field status)"
+"${RV[@]}" delete --force $m >/dev/null 2>&1
+check "pod container: delete --force ends its monitor and gofers" "gone gone" "$(gone "$mpid") $(for k in $kids; do gone "$k"; done | sort -u)"
+check "pod's sandbox after its containers' delete" running "$("${RV[@]}" state $pid_id | field status)"
+# Malformed pod requests are refused, the sandbox unharmed.
+podmsg() { ctl_send "$T/state-rvisor/$pid_id/ctl.sock" raw "$1"; }
+for msg in '{"type":"join","container":"x","process":{"args":["true"],"cwd":"/"},"mounts":[],"tty":false}' \
+	'{"type":"join","container":"../x","process":{},"mounts":[],"tty":false}' \
+	'{"type":"join","container":"x","process":{},"mounts":[{"target":"/a","source":"Nope","options":""}],"tty":false}' \
+	'{"type":"join","container":"x"}' \
+	'{"type":"for","container":"nope","request":{"type":"start"}}' \
+	'{"type":"for","container":"nope","request":{"type":"destroy"}}' \
+	'{"type":"for","container":"x","request":{"type":"for","container":"x","request":{"type":"state"}}}' \
+	'{"type":"for","container":"x","request":"start"}'; do
+	check "malformed pod request refused: $msg" error "$(podmsg "$msg")"
+done
+check "pod's sandbox after malformed requests" running "$("${RV[@]}" state $pid_id | field status)"
+"${RV[@]}" delete --force $pid_id >/dev/null 2>&1
 
 # --- security: the runtime's sockets are out of the container's reach ----
 rv_reach=$("${RV[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)
@@ -563,6 +626,19 @@ if command -v podman >/dev/null; then
 	echo from-host-file >"$T/hostfile"
 	check "podman run -v HOSTFILE:/path and :ro" "from-host-file Read-only 2" \
 		"$("${PM[@]}" run --rm -v "$T/hostfile:/etc/motd" -v "$T/hostfile:/ro.txt:ro" "$img" sh -c 'cat /etc/motd; echo more >>/etc/motd; echo x 2>&1 >/ro.txt | grep -o Read-only' 2>&1 | tr '\n' ' ')$(wc -l <"$T/hostfile")"
+	# A pod: its infra container (podman's pause image) and two
+	# containers in it share the sandbox's IPC and loopback network; a
+	# container outside the pod sees none of it.
+	pod=rvisor-oci-test-$$
+	"${PM[@]}" pod create --name "$pod" >/dev/null
+	"${PM[@]}" run -d --pod "$pod" "$img" sh -c 'podipc put; echo from-server | nc -l -p 8080' >/dev/null
+	for _ in $(seq 50); do "${PM[@]}" run --rm --pod "$pod" "$img" podipc get 2>/dev/null | grep -q 'shm: shm' && break; sleep 0.1; done
+	check "podman pod: a second container shares IPC and localhost with the first" \
+		"shm: shm-from-infra mq: mq-from-infra from-server" \
+		"$("${PM[@]}" run --rm --pod "$pod" "$img" sh -c 'podipc get; nc 127.0.0.1 8080 </dev/null' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+	check "podman pod: a container outside sees none of it" "shm: absent (ENOENT)" \
+		"$("${PM[@]}" run --rm "$img" podipc get 2>&1 | head -1)"
+	check "podman pod rm -f" "0 0" "$(podman pod rm -f "$pod" >/dev/null 2>&1; echo $?) $(podman ps -a --pod --filter pod="$pod" -q | wc -l)"
 	"${PM[@]}" stop -t 10 "$cid" >/dev/null
 	check "podman stop: the TERM handler ran" "started term" "$(podman logs "$cid" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	check "podman stop: exit status" "0 exited" "$(podman inspect "$cid" --format '{{.State.ExitCode}} {{.State.Status}}')"

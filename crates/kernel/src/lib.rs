@@ -236,6 +236,21 @@ impl Kernel {
         k
     }
 
+    /// A pod container's namespaces ([`ns::for_container`]) over `root`,
+    /// the top of host layer `dev` ([`Vfs::add_host`]), with its own
+    /// `/dev`, `/proc` (showing its pid namespace) and `/sys`.
+    pub fn container_namespaces(
+        self: &Arc<Self>,
+        root: Arc<vfs::dentry::Dentry>,
+        dev: u64,
+    ) -> SysResult<(Arc<ns::Namespaces>, vfs::Tree)> {
+        let tree = self.vfs.new_tree(root, dev, ns::new_ino())?;
+        let n = ns::for_container(&self.init_ns, tree.ns.clone())?;
+        procfs::mount_in(self, &tree, n.pid.clone());
+        sysfs::mount_in(self, &tree);
+        Ok((n, tree))
+    }
+
     /// The lines `dmesg` shows in a fresh sandbox.
     fn boot_log(&self) {
         self.klog.log(

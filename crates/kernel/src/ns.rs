@@ -372,6 +372,29 @@ impl Namespaces {
     }
 }
 
+/// A pod container's namespaces: the sandbox's first ones `base` (their
+/// UTS, IPC and network shared with the pod's other containers), with
+/// mount namespace `mnt` (the container's own root) and a new pid
+/// namespace below the first (its processes see only each other; the
+/// container's init is its pid 1).
+pub fn for_container(
+    base: &Namespaces,
+    mnt: Arc<vfs::mount::MountNs>,
+) -> SysResult<Arc<Namespaces>> {
+    let mut n = base.clone();
+    n.mnt = Arc::new(MntNs {
+        ns: mnt,
+        owner: base.user.clone(),
+    });
+    n.pid = crate::pidns::PidNs::child(&base.pid, base.user.clone(), next_ino())?;
+    Ok(Arc::new(n))
+}
+
+/// A fresh namespace inode number.
+pub fn new_ino() -> u64 {
+    next_ino()
+}
+
 /// Namespaces nest at most this deep (Linux's 32 levels of user
 /// namespaces).
 const MAX_USER_LEVEL: u32 = 32;

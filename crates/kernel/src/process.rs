@@ -482,11 +482,54 @@ impl PreparedInit {
     pub fn start(self) -> SysResult<()> {
         spawn(self.0)
     }
+
+    /// Its process (in the table already, not running yet).
+    pub fn group(&self) -> Arc<ThreadGroup> {
+        self.0.shared.tg.clone()
+    }
+
+    /// Lets a parentless process ([`prepare_process`]) run; if it cannot,
+    /// it is ended and removed from the table.
+    pub fn start_orphan(self, kernel: &Arc<Kernel>) -> SysResult<Arc<ThreadGroup>> {
+        let tg = self.group();
+        let shared = self.0.shared.clone();
+        if let Err(e) = spawn(self.0) {
+            finish_group(kernel, &shared, wait::signaled(SIGKILL, false), true);
+            reap_orphan(kernel, &tg);
+            return Err(e);
+        }
+        Ok(tg)
+    }
+
+    /// Ends a parentless process that never ran (a pod container
+    /// killed or deleted before `start`) and removes it from the table;
+    /// its wait status is `status`.
+    pub fn abandon(self, kernel: &Arc<Kernel>, status: i32) {
+        let tg = self.group();
+        finish_group(kernel, &self.0.shared, status, true);
+        reap_orphan(kernel, &tg);
+    }
 }
 
 /// Builds the init process (pid 1) without starting it.
 pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedInit> {
-    build_process(kernel, spec, None).map(PreparedInit)
+    build_process(kernel, spec, None, None).map(PreparedInit)
+}
+
+/// Builds, without starting it, a process no process of the sandbox
+/// made, in namespaces `ns` with `root` as its root: a pod container's
+/// init (the first process of a new pid namespace is its pid 1), or an
+/// exec'd process ([`spawn_process`]). As the latter, it has no parent
+/// and leads a new session. The calling thread's mount namespace
+/// becomes `ns`'s, as the process's paths are resolved in it.
+pub fn prepare_process(
+    kernel: &Arc<Kernel>,
+    spec: InitSpec,
+    ns: Arc<crate::ns::Namespaces>,
+    root: Arc<vfs::dentry::Dentry>,
+) -> SysResult<PreparedInit> {
+    vfs::mount::set_current(ns.mnt.ns.clone());
+    build_process(kernel, spec, Some(ns), Some(root)).map(PreparedInit)
 }
 
 /// Creates and starts a process that no process of the sandbox made: a
@@ -500,15 +543,8 @@ pub fn prepare_init(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<PreparedI
 pub fn spawn_process(kernel: &Arc<Kernel>, spec: InitSpec) -> SysResult<Arc<ThreadGroup>> {
     let init = kernel.find_task(1).ok_or(Errno::ESRCH)?;
     let ns = lock(&init.ns).clone();
-    let parts = build_process(kernel, spec, Some(ns))?;
-    let tg = parts.shared.tg.clone();
-    let shared = parts.shared.clone();
-    if let Err(e) = spawn(parts) {
-        finish_group(kernel, &shared, wait::signaled(SIGKILL, false), true);
-        reap_orphan(kernel, &tg);
-        return Err(e);
-    }
-    Ok(tg)
+    let root = kernel.vfs.root.clone();
+    prepare_process(kernel, spec, ns, root)?.start_orphan(kernel)
 }
 
 /// Removes a parentless process ([`spawn_process`]) that has exited from
@@ -530,6 +566,7 @@ fn build_process(
     kernel: &Arc<Kernel>,
     spec: InitSpec,
     ns: Option<Arc<crate::ns::Namespaces>>,
+    root: Option<Arc<vfs::dentry::Dentry>>,
 ) -> SysResult<TaskParts> {
     let InitSpec {
         path,
@@ -540,7 +577,7 @@ fn build_process(
         creds,
         extras,
     } = spec;
-    let root = kernel.vfs.root.clone();
+    let root = root.unwrap_or_else(|| kernel.vfs.root.clone());
     let cwd = kernel.vfs.resolve(&root, &root, cwd, true, &creds)?;
     if !cwd.inode.is_dir() {
         return Err(Errno::ENOTDIR);

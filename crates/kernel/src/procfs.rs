@@ -1655,10 +1655,15 @@ pub fn host_cpuinfo() -> &'static [u8] {
 
 /// Builds `/proc` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
-    let root = new_root(kernel, kernel.init_ns.pid.clone());
+    mount_in(kernel, &kernel.vfs.init_tree(), kernel.init_ns.pid.clone());
+}
+
+/// Mounts a procfs showing pid namespace `ns` at `/proc` of tree `t`.
+pub fn mount_in(kernel: &Arc<Kernel>, t: &vfs::Tree, ns: Arc<PidNs>) {
+    let root = new_root(kernel, ns);
     let sb = vfs::mount::Super::new("proc", "proc", vfs::inode::DEV_PROC, "", false);
     let flags = vfs::mount::MS_NOSUID | vfs::mount::MS_NODEV | vfs::mount::MS_NOEXEC;
-    if let Err(e) = kernel.vfs.mount_at(b"/proc", root, sb, flags) {
+    if let Err(e) = kernel.vfs.mount_at_in(t, b"/proc", root, sb, flags) {
         kernel.log_line(&format!("rvisor: cannot mount /proc: {e}"));
     }
 }

@@ -298,6 +298,11 @@ fn cgroup_tree(kernel: &Weak<Kernel>) -> Arc<Tree> {
 
 /// Builds `/sys` and mounts it.
 pub fn mount(kernel: &Arc<Kernel>) {
+    mount_in(kernel, &kernel.vfs.init_tree());
+}
+
+/// Mounts a sysfs (with its cgroup2 tree) at `/sys` of tree `t`.
+pub fn mount_in(kernel: &Arc<Kernel>, t: &vfs::Tree) {
     let (root, cg_root) = build(kernel);
     use vfs::mount::{Super, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME};
     let flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -305,11 +310,14 @@ pub fn mount(kernel: &Arc<Kernel>) {
     // The cgroup2 tree is a filesystem of its own mounted on its
     // directory, as on Linux.
     let cg_sb = Super::new("cgroup2", "cgroup2", DEV_CGROUP, "", true);
-    let r = kernel.vfs.mount_at(b"/sys", root, sb, flags).and_then(|_| {
-        kernel
-            .vfs
-            .mount_at(b"/sys/fs/cgroup", cg_root, cg_sb, flags | MS_RELATIME)
-    });
+    let r = kernel
+        .vfs
+        .mount_at_in(t, b"/sys", root, sb, flags)
+        .and_then(|_| {
+            kernel
+                .vfs
+                .mount_at_in(t, b"/sys/fs/cgroup", cg_root, cg_sb, flags | MS_RELATIME)
+        });
     if let Err(e) = r {
         kernel.log_line(&format!("rvisor: cannot mount /sys: {e}"));
     }

@@ -55,7 +55,8 @@ impl Overlay {
 /// container spec's `mounts` can be turned into it: a `tmpfs` entry is
 /// [`MountSource::Tmpfs`] with its options, a `bind` entry
 /// [`MountSpec::bind`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MountSpec {
     /// Where, inside the sandbox (made in memory if the root lacks it).
     pub target: String,
@@ -65,7 +66,8 @@ pub struct MountSpec {
 }
 
 /// What a [`MountSpec`] mounts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum MountSource {
     /// A new, empty tmpfs (root-owned, mode 1777 unless `mode=`,
     /// `uid=`, `gid=` options say otherwise).
@@ -216,9 +218,14 @@ impl MountSpec {
         })
     }
 
-    /// Mounts it in `vfs`'s first namespace; a bind mount is `vfs`'s
-    /// next volume (`volumes` counts those mounted so far).
-    fn mount(&self, vfs: &Vfs, volumes: &mut usize) -> Result<(), String> {
+    /// Mounts it in tree `t`; a bind mount is of the next host layer
+    /// `volumes` gives (by device number).
+    pub(crate) fn mount(
+        &self,
+        vfs: &Vfs,
+        t: &vfs::Tree,
+        volumes: &mut dyn Iterator<Item = u64>,
+    ) -> Result<(), String> {
         let fail = |e| format!("cannot mount {:?}: {}", self.target, describe(e));
         let path = self.target.as_bytes();
         let (flags, ro, data) = split_mount_options(&self.options);
@@ -228,19 +235,21 @@ impl MountSpec {
                 readonly,
                 file,
             } => {
-                *volumes += 1;
+                let dev = volumes.next().ok_or_else(|| fail(Errno::EINVAL))?;
                 // A single file: the name its gofer serves it under.
                 let name = file.then(|| source.rsplit('/').next().unwrap_or("").as_bytes());
-                vfs.mount_volume(*volumes - 1, name, self.target.as_bytes(), *readonly)
+                vfs.mount_host_in(t, dev, name, self.target.as_bytes(), *readonly)
                     .map_err(fail)
             }
             MountSource::Tmpfs => {
                 let (root, sb) = syscalls::mount::new_tmpfs("tmpfs", "tmpfs", &data, ro, (0, 0))
                     .map_err(fail)?;
-                vfs.mount_at(path, root, sb, flags).map_err(fail)
+                vfs.mount_at_in(t, path, root, sb, flags).map_err(fail)
             }
             MountSource::Masked => {
-                let found = vfs.resolve(&vfs.root, &vfs.root, path, true, &Creds::root());
+                let found = vfs::mount::with_current(&t.ns, || {
+                    vfs.resolve(&t.root, &t.root, path, true, &Creds::root())
+                });
                 match found {
                     Err(Errno::ENOENT) => Ok(()),
                     Err(e) => Err(fail(e)),
@@ -250,7 +259,7 @@ impl MountSpec {
                                 .map_err(fail)?;
                         use vfs::mount::*;
                         let flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME;
-                        vfs.mount_at(path, root, sb, flags).map_err(fail)
+                        vfs.mount_at_in(t, path, root, sb, flags).map_err(fail)
                     }
                     // (runc binds /dev/null over a file: no file mounts
                     // here yet; none of the usual masked files exist in
@@ -261,7 +270,7 @@ impl MountSpec {
                     )),
                 }
             }
-            MountSource::ReadOnly => match vfs.bind_readonly(path) {
+            MountSource::ReadOnly => match vfs.bind_readonly_in(t, path) {
                 Ok(()) | Err(Errno::ENOENT) => Ok(()),
                 Err(e) => Err(fail(e)),
             },
@@ -557,7 +566,13 @@ fn raise_nofile() {
 }
 
 /// Finds `cmd` the way a shell would, inside the sandbox.
-pub(crate) fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]) -> Vec<u8> {
+pub(crate) fn find_command(
+    vfs: &Arc<Vfs>,
+    root: &Arc<vfs::dentry::Dentry>,
+    cmd: &str,
+    env: &[String],
+    cwd: &[u8],
+) -> Vec<u8> {
     if cmd.contains('/') {
         return cmd.as_bytes().to_vec();
     }
@@ -565,13 +580,12 @@ pub(crate) fn find_command(vfs: &Arc<Vfs>, cmd: &str, env: &[String], cwd: &[u8]
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or("/usr/local/bin:/usr/bin:/bin");
-    let root = vfs.root.clone();
     let base = vfs
-        .resolve(&root, &root, cwd, true, &Creds::root())
+        .resolve(root, root, cwd, true, &Creds::root())
         .unwrap_or(root.clone());
     for dir in path.split(':') {
         let cand = format!("{}/{cmd}", if dir.is_empty() { "." } else { dir });
-        if let Ok(d) = vfs.resolve(&root, &base, cand.as_bytes(), true, &Creds::root()) {
+        if let Ok(d) = vfs.resolve(root, &base, cand.as_bytes(), true, &Creds::root()) {
             if !d.inode.is_dir() {
                 return cand.into_bytes();
             }
@@ -929,9 +943,10 @@ pub fn run(mut o: DoOptions) -> u8 {
     );
     // After the kernel's own mounts (`/proc`, `/sys`), so that one may
     // be mounted over a directory of theirs, as a runtime would.
-    let mut volumes = 0;
+    let tree = vfs.init_tree();
+    let mut volumes = vfs.volume_devs().into_iter();
     for m in &o.mounts {
-        if let Err(e) = m.mount(&vfs, &mut volumes) {
+        if let Err(e) = m.mount(&vfs, &tree, &mut volumes) {
             eprintln!("rvisor: {e}");
             return 125;
         }
@@ -964,7 +979,7 @@ pub fn run(mut o: DoOptions) -> u8 {
         _ => "/".into(),
     };
     kernel::phases::mark("start: kernel, mounts, watchdog");
-    let cmd = find_command(&vfs, &o.argv[0], &o.env, cwd.as_bytes());
+    let cmd = find_command(&vfs, &vfs.root, &o.argv[0], &o.env, cwd.as_bytes());
     let (uid, gid, groups) = match o.user.clone() {
         Some(u) => u,
         // SAFETY: getuid/getgid cannot fail.

@@ -210,6 +210,11 @@ pub struct Vfs {
     /// The root's lower layer (if it has one) first, then the volumes:
     /// a handful, searched by device number.
     pub(crate) hosts: Vec<HostLayer>,
+    /// Host layers added while the sandbox runs ([`Vfs::add_host`]: the
+    /// roots and volumes of a pod's later containers), filled in order
+    /// and never emptied, so a lookup by device number takes no lock.
+    added: [std::sync::OnceLock<HostLayer>; MAX_ADDED_LAYERS],
+    added_count: Mutex<usize>,
     /// Some host layer is revalidated (`--file-access=shared`): lookups
     /// ask; otherwise what was learnt once is kept, with no round trip.
     shared: bool,
@@ -218,6 +223,17 @@ pub struct Vfs {
     pub devpts: Arc<tty::devpts::Devpts>,
     /// Serialises tree-shape changes that involve two directories.
     rename_lock: Mutex<()>,
+}
+
+/// The most host layers [`Vfs::add_host`] adds in a sandbox's life.
+pub const MAX_ADDED_LAYERS: usize = 64;
+
+/// A mount namespace and the root its paths start from: where mounts are
+/// made (the sandbox's first, or a pod container's).
+#[derive(Clone)]
+pub struct Tree {
+    pub ns: Arc<mount::MountNs>,
+    pub root: Arc<Dentry>,
 }
 
 /// Whether an open with these flags reads and whether it writes.
@@ -302,18 +318,23 @@ impl Vfs {
             root,
             init_mnt,
             hosts,
+            added: std::array::from_fn(|_| std::sync::OnceLock::new()),
+            added_count: Mutex::new(0),
             shared,
             mf,
             devpts: devpts.clone(),
             rename_lock: Mutex::new(()),
         });
-        vfs.mount_at(
-            b"/dev",
-            dev::build_devfs(&devpts),
-            mount::Super::new("tmpfs", "devtmpfs", inode::DEV_DEVFS, "mode=755", false),
-            mount::MS_NOSUID,
-        )?;
+        vfs.mount_devfs(&vfs.init_tree())?;
         Ok(vfs)
+    }
+
+    /// The sandbox's first mount namespace and root.
+    pub fn init_tree(&self) -> Tree {
+        Tree {
+            ns: self.init_mnt.clone(),
+            root: self.root.clone(),
+        }
     }
 
     /// Mounts `fsroot` (of filesystem `sb`, with `MS_*` per-mount `flags`)
@@ -326,11 +347,24 @@ impl Vfs {
         sb: Arc<mount::Super>,
         flags: u64,
     ) -> SysResult<()> {
-        let d = self.mount_point(path, fsroot.inode.is_dir())?;
-        let ns = &self.init_mnt;
-        let parent = ns.mount_of(&d).unwrap_or_else(|| ns.root());
-        ns.attach(&mount::Mount::new(sb, fsroot, flags), &parent, &d);
-        Ok(())
+        self.mount_at_in(&self.init_tree(), path, fsroot, sb, flags)
+    }
+
+    /// [`Vfs::mount_at`] in tree `t`.
+    pub fn mount_at_in(
+        &self,
+        t: &Tree,
+        path: &[u8],
+        fsroot: Arc<Dentry>,
+        sb: Arc<mount::Super>,
+        flags: u64,
+    ) -> SysResult<()> {
+        mount::with_current(&t.ns, || {
+            let d = self.mount_point(&t.root, path, fsroot.inode.is_dir())?;
+            let parent = t.ns.mount_of(&d).unwrap_or_else(|| t.ns.root());
+            t.ns.attach(&mount::Mount::new(sb, fsroot, flags), &parent, &d);
+            Ok(())
+        })
     }
 
     /// The mount point at `path` for a directory (`dir`) or a file, made
@@ -338,23 +372,23 @@ impl Vfs {
     /// as a container runtime makes them); `ENOTDIR` when what is there
     /// is of the other kind, as `mount(2)` refuses a directory on a file
     /// and a file on a directory.
-    fn mount_point(&self, path: &[u8], dir: bool) -> SysResult<Arc<Dentry>> {
-        let d = match self.resolve(&self.root, &self.root, path, true, &Creds::root()) {
+    fn mount_point(&self, root: &Arc<Dentry>, path: &[u8], dir: bool) -> SysResult<Arc<Dentry>> {
+        let d = match self.resolve(root, root, path, true, &Creds::root()) {
             Ok(d) => d,
             Err(Errno::ENOENT) => {
-                let (parent, name, _) =
-                    match self.resolve_parent(&self.root, &self.root, path, &Creds::root()) {
-                        Ok(p) => p,
-                        Err(Errno::ENOENT) => {
-                            let up = match path.iter().rposition(|&c| c == b'/') {
-                                Some(0) | None => return Err(Errno::ENOENT),
-                                Some(i) => &path[..i],
-                            };
-                            self.mount_point(up, true)?;
-                            self.resolve_parent(&self.root, &self.root, path, &Creds::root())?
-                        }
-                        Err(e) => return Err(e),
-                    };
+                let (parent, name, _) = match self.resolve_parent(root, root, path, &Creds::root())
+                {
+                    Ok(p) => p,
+                    Err(Errno::ENOENT) => {
+                        let up = match path.iter().rposition(|&c| c == b'/') {
+                            Some(0) | None => return Err(Errno::ENOENT),
+                            Some(i) => &path[..i],
+                        };
+                        self.mount_point(root, up, true)?;
+                        self.resolve_parent(root, root, path, &Creds::root())?
+                    }
+                    Err(e) => return Err(e),
+                };
                 let inode = if dir {
                     Inode::new_dir(DEV_ROOT, 0o755, None)
                 } else {
@@ -368,6 +402,56 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         Ok(d)
+    }
+
+    /// Adds a host layer served by `gofer` while the sandbox runs (a pod
+    /// container's root or volume): its changes stay in memory unless
+    /// the gofer serves writes. Returns its device number and top
+    /// directory. `ENOSPC` past [`MAX_ADDED_LAYERS`].
+    pub fn add_host(&self, gofer: HostRoot) -> SysResult<(u64, Arc<Dentry>)> {
+        let mut n = lock(&self.added_count);
+        let slot = self.added.get(*n).ok_or(Errno::ENOSPC)?;
+        let dev = inode::next_dev();
+        let top = Self::host_root_inode(&gofer, dev)?;
+        let layer = HostLayer {
+            dev,
+            write_through: gofer.writable(),
+            // Its host directory is the container's alone.
+            revalidate: false,
+            gofer,
+        };
+        if slot.set(layer).is_err() {
+            return Err(Errno::EIO);
+        }
+        *n += 1;
+        Ok((dev, Dentry::new(b"/", None, top)))
+    }
+
+    /// A new mount namespace whose root is `root` (an overlay over the
+    /// host layer of device `dev`, from [`Vfs::add_host`]), with its own
+    /// `/dev` (the sandbox's terminals in `/dev/pts`).
+    pub fn new_tree(&self, root: Arc<Dentry>, dev: u64, ino: u64) -> SysResult<Tree> {
+        let root_mount = mount::Mount::new(
+            mount::Super::new("overlay", "overlay", dev, "", false),
+            root.clone(),
+            mount::MS_RELATIME,
+        );
+        let t = Tree {
+            ns: mount::MountNs::new_numbered(root_mount, ino),
+            root,
+        };
+        self.mount_devfs(&t)?;
+        Ok(t)
+    }
+
+    fn mount_devfs(&self, t: &Tree) -> SysResult<()> {
+        self.mount_at_in(
+            t,
+            b"/dev",
+            dev::build_devfs(&self.devpts),
+            mount::Super::new("tmpfs", "devtmpfs", inode::DEV_DEVFS, "mode=755", false),
+            mount::MS_NOSUID,
+        )
     }
 
     /// The top directory of a host layer served by `gofer`.
@@ -402,11 +486,33 @@ impl Vfs {
         path: &[u8],
         readonly: bool,
     ) -> SysResult<()> {
-        let layer = self
-            .hosts
+        let dev = *self.volume_devs().get(index).ok_or(Errno::EINVAL)?;
+        self.mount_host_in(&self.init_tree(), dev, file, path, readonly)
+    }
+
+    /// The device numbers of the volumes given to [`Vfs::with_hosts`],
+    /// in their order.
+    pub fn volume_devs(&self) -> Vec<u64> {
+        self.hosts
             .iter()
             .filter(|l| l.dev != DEV_ROOT)
-            .nth(index)
+            .map(|l| l.dev)
+            .collect()
+    }
+
+    /// [`Vfs::mount_volume`] of the host layer of device `dev` in tree
+    /// `t`.
+    pub fn mount_host_in(
+        &self,
+        t: &Tree,
+        dev: u64,
+        file: Option<&[u8]>,
+        path: &[u8],
+        readonly: bool,
+    ) -> SysResult<()> {
+        let layer = self
+            .layer(dev)
+            .filter(|l| l.dev != DEV_ROOT)
             .ok_or(Errno::EINVAL)?;
         let mut root = Dentry::new(b"/", None, Self::host_root_inode(&layer.gofer, layer.dev)?);
         if let Some(name) = file {
@@ -421,7 +527,7 @@ impl Vfs {
         }
         // Shown as gVisor shows its gofer mounts.
         let sb = mount::Super::new("9p", "none", layer.dev, "", readonly);
-        self.mount_at(path, root, sb, flags)
+        self.mount_at_in(t, path, root, sb, flags)
     }
 
     /// The host's `statfs` of the volume `d` is on (`None` for other
@@ -447,7 +553,12 @@ impl Vfs {
 
     /// The host layer whose inodes carry device number `dev`.
     fn layer(&self, dev: u64) -> Option<&HostLayer> {
-        self.hosts.iter().find(|l| l.dev == dev)
+        self.hosts.iter().find(|l| l.dev == dev).or_else(|| {
+            self.added
+                .iter()
+                .map_while(std::sync::OnceLock::get)
+                .find(|l| l.dev == dev)
+        })
     }
 
     /// The gofer serving the host layer of device `dev`.
@@ -465,8 +576,17 @@ impl Vfs {
     /// read-only, in the first mount namespace: a container's
     /// `readonlyPaths`. `ENOENT` if there is nothing there.
     pub fn bind_readonly(&self, path: &[u8]) -> SysResult<()> {
-        let d = self.resolve(&self.root, &self.root, path, true, &Creds::root())?;
-        let ns = &self.init_mnt;
+        self.bind_readonly_in(&self.init_tree(), path)
+    }
+
+    /// [`Vfs::bind_readonly`] in tree `t`.
+    pub fn bind_readonly_in(&self, t: &Tree, path: &[u8]) -> SysResult<()> {
+        mount::with_current(&t.ns, || self.bind_readonly_here(t, path))
+    }
+
+    fn bind_readonly_here(&self, t: &Tree, path: &[u8]) -> SysResult<()> {
+        let d = self.resolve(&t.root, &t.root, path, true, &Creds::root())?;
+        let ns = &t.ns;
         let from = ns.mount_of(&d).unwrap_or_else(|| ns.root());
         let tree = ns.bind_tree(&from, &d, true)?;
         ns.attach_tree(&tree, &from, &d);

@@ -275,6 +275,19 @@ impl MountNs {
         })
     }
 
+    /// [`MountNs::new`] with its own inode number (a pod container's
+    /// first namespace, beside the sandbox's).
+    pub fn new_numbered(root: Arc<Mount>, ino: u64) -> Arc<MountNs> {
+        lock(&root.st).attached = true;
+        Arc::new(MountNs {
+            ino,
+            inner: Mutex::new(NsInner {
+                mounts: vec![root.clone()],
+                root,
+            }),
+        })
+    }
+
     pub fn root(&self) -> Arc<Mount> {
         lock(&self.inner).root.clone()
     }
@@ -589,6 +602,16 @@ pub fn set_current(ns: Arc<MountNs>) {
 
 pub(crate) fn set_fallback(ns: &Arc<MountNs>) {
     *lock(&FALLBACK) = Some(ns.clone());
+}
+
+/// Runs `f` with `ns` as the calling thread's mount namespace, then
+/// restores the one it had (a sentry thread building another
+/// container's mounts walks that container's tree).
+pub fn with_current<R>(ns: &Arc<MountNs>, f: impl FnOnce() -> R) -> R {
+    let old = CURRENT.with(|c| c.borrow_mut().replace(ns.clone()));
+    let r = f();
+    CURRENT.with(|c| *c.borrow_mut() = old);
+    r
 }
 
 /// The calling thread's mount namespace.

@@ -35,6 +35,8 @@ struct Shared {
     /// exits).
     waiters: AtomicUsize,
     exit_file: Mutex<Option<std::fs::File>>,
+    /// The pod's later containers (`member.rs`).
+    members: super::member::Members,
 }
 
 impl Shared {
@@ -113,6 +115,7 @@ impl Embedding for Boot {
             kernel: kernel.clone(),
             waiters: AtomicUsize::new(0),
             exit_file: Mutex::new(self.exit_file.take()),
+            members: Default::default(),
         });
         self.shared = Some(shared.clone());
         let Some(listener) = self.listener.take() else {
@@ -174,7 +177,39 @@ fn handle(mut conn: UnixStream, s: &Shared) {
             .map(|r| (r, fds))
             .map_err(|e| format!("malformed request: {e}"))
     }) {
-        Ok((Request::Exec { process, tty }, fds)) => return exec(conn, s, process, tty, fds),
+        Ok((Request::Exec { process, tty }, fds)) => return exec(conn, s, None, process, tty, fds),
+        Ok((
+            Request::Join {
+                container,
+                process,
+                mounts,
+                tty,
+            },
+            fds,
+        )) => {
+            if matches!(s.phase(), Phase::Killed(_) | Phase::Exited(_)) {
+                Err("the pod's sandbox has stopped".to_string())
+            } else {
+                s.members
+                    .join(&s.kernel, container, process, mounts, tty, fds)
+                    .map(|_| serde_json::json!({ "ok": true }))
+            }
+        }
+        Ok((Request::For { container, request }, fds)) => match *request {
+            Request::Exec { process, tty } => {
+                return match s.members.get(&container) {
+                    Ok(m) => exec(conn, s, Some(m), process, tty, fds),
+                    Err(e) => reply_and_close(conn, Err(e)),
+                };
+            }
+            req => {
+                s.waiters.fetch_add(1, Ordering::AcqRel);
+                let r = s.members.answer(&s.kernel, &container, req);
+                reply_and_close(conn, r);
+                s.waiters.fetch_sub(1, Ordering::AcqRel);
+                return;
+            }
+        },
         Ok((req, _)) => {
             // Counted as a waiter until answered: a `kill --all 9` ends
             // init, and the ending sandbox must still send this reply.
@@ -202,6 +237,7 @@ fn reply_and_close(mut conn: UnixStream, reply: Result<serde_json::Value, String
 fn exec(
     mut conn: UnixStream,
     s: &Shared,
+    member: Option<Arc<super::member::Member>>,
     process: serde_json::Value,
     tty: bool,
     fds: Vec<std::os::fd::OwnedFd>,
@@ -212,7 +248,8 @@ fn exec(
         return;
     }
     s.waiters.fetch_add(1, Ordering::AcqRel);
-    match super::spawn::spawn(&s.kernel, process, tty, fds) {
+    let place = member.as_ref().map(|m| &m.place);
+    match super::spawn::spawn(&s.kernel, place, process, tty, fds) {
         Ok(p) => {
             let _ = control::write_msg(&mut conn, &serde_json::json!({ "pid": p.tg.pid }));
             let status = p.wait(&s.kernel);
@@ -244,13 +281,43 @@ fn stats(k: &Kernel) -> serde_json::Value {
     })
 }
 
-/// Signals whose default action is to ignore them: sent to a container
-/// that has not started, they change nothing.
-fn ignored_by_default(sig: i32) -> bool {
-    matches!(
-        sig,
-        0 | libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
-    )
+/// `ps`'s answer: processes `groups` (live ones) with what runc's table
+/// shows.
+pub fn ps(groups: &[Arc<kernel::ThreadGroup>]) -> serde_json::Value {
+    let now = std::time::SystemTime::now();
+    let procs: Vec<_> = groups
+        .iter()
+        .map(|g| {
+            // The command line first: it locks the address space,
+            // which is never waited for under the process's lock.
+            let args = kernel::procfs::cmdline(g);
+            let cpu = kernel::procfs::process_cpu_ns(g);
+            let inner = g.lock();
+            let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
+            let comm = inner
+                .threads
+                .first()
+                .map(|t| String::from_utf8_lossy(&kernel::task::lock(&t.comm)).into_owned())
+                .unwrap_or_default();
+            let cmd = match String::from_utf8_lossy(&args).trim_end_matches('\0') {
+                "" => format!("[{comm}]"),
+                a => a.replace('\0', " "),
+            };
+            let started = now
+                .checked_sub(g.start.elapsed())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            let tty = inner
+                .ctty
+                .as_ref()
+                .map_or("?".to_string(), |t| format!("pts/{}", t.index));
+            serde_json::json!({
+                "pid": g.pid, "ppid": ppid, "uid": inner.uid, "cmd": cmd,
+                "started": started, "cpu_ns": cpu, "tty": tty,
+            })
+        })
+        .collect();
+    serde_json::json!({ "processes": procs })
 }
 
 fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
@@ -300,7 +367,7 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
                 let mut g = s.phase.lock().unwrap_or_else(|p| p.into_inner());
                 match *g {
                     Phase::Created if pid.is_some() => {}
-                    Phase::Created if ignored_by_default(signal) => return Ok(ok),
+                    Phase::Created if super::member::ignored_by_default(signal) => return Ok(ok),
                     Phase::Created => {
                         *g = Phase::Killed(signal);
                         s.cv.notify_all();
@@ -332,12 +399,7 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
             if groups.is_empty() {
                 return Err("container not running".into());
             }
-            for g in groups {
-                kernel::signal::send_to_group(
-                    &g,
-                    abi::signal::SigInfo::from_user(signal, abi::signal::SI_USER, 0, 0),
-                );
-            }
+            super::member::signal_groups(&groups, signal);
             Ok(ok)
         }
         Request::Wait => {
@@ -355,44 +417,12 @@ fn answer(req: Request, s: &Shared) -> Result<serde_json::Value, String> {
             let groups: Vec<_> = kernel::task::lock(&s.kernel.table)
                 .groups
                 .values()
+                .filter(|g| !g.is_zombie() && !s.members.owns(g))
                 .cloned()
                 .collect();
-            let now = std::time::SystemTime::now();
-            let procs: Vec<_> = groups
-                .iter()
-                .filter(|g| !g.is_zombie())
-                .map(|g| {
-                    // The command line first: it locks the address space,
-                    // which is never waited for under the process's lock.
-                    let args = kernel::procfs::cmdline(g);
-                    let cpu = kernel::procfs::process_cpu_ns(g);
-                    let inner = g.lock();
-                    let ppid = inner.parent.as_ref().map_or(0, |p| p.pid);
-                    let comm = inner
-                        .threads
-                        .first()
-                        .map(|t| String::from_utf8_lossy(&kernel::task::lock(&t.comm)).into_owned())
-                        .unwrap_or_default();
-                    let cmd = match String::from_utf8_lossy(&args).trim_end_matches('\0') {
-                        "" => format!("[{comm}]"),
-                        a => a.replace('\0', " "),
-                    };
-                    let started = now
-                        .checked_sub(g.start.elapsed())
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_secs());
-                    let tty = inner
-                        .ctty
-                        .as_ref()
-                        .map_or("?".to_string(), |t| format!("pts/{}", t.index));
-                    serde_json::json!({
-                        "pid": g.pid, "ppid": ppid, "uid": inner.uid, "cmd": cmd,
-                        "started": started, "cpu_ns": cpu, "tty": tty,
-                    })
-                })
-                .collect();
-            Ok(serde_json::json!({ "processes": procs }))
+            Ok(ps(&groups))
         }
+        Request::Join { .. } | Request::For { .. } => Err("served on its own".into()),
         Request::Exec { .. } => Err("exec is served on its own".into()),
         Request::Destroy => {
             s.record_exit(libc::SIGKILL);

@@ -57,12 +57,45 @@ pub enum Request {
     Resume,
     /// CPU, memory and process counts (`events`).
     Stats,
-    /// Ends the sandbox at once.
+    /// Ends the sandbox at once; for a pod's later container (`For`), ends
+    /// its processes and lets go of its files.
     Destroy,
+    /// A new container in this sandbox (a pod's; `pod.rs`), created and
+    /// held until `start`: `process` is its OCI process, `mounts` what is
+    /// mounted over its root. The descriptors: its standard streams
+    /// (three, or with `tty` one host terminal), then the gofer socket of
+    /// its root, then one per bind mount in `mounts`' order.
+    Join {
+        container: String,
+        process: serde_json::Value,
+        mounts: Vec<crate::sandbox::MountSpec>,
+        tty: bool,
+    },
+    /// `request` for the pod container `container` (one `Join` made).
+    For {
+        container: String,
+        request: Box<Request>,
+    },
 }
 
-/// The most descriptors a message carries (exec's standard streams).
-pub const MAX_FDS: usize = 3;
+impl Request {
+    /// Whether the reply comes only when a process has ended (`wait`).
+    fn waits(&self) -> bool {
+        match self {
+            Request::Wait => true,
+            Request::For { request, .. } => request.waits(),
+            _ => false,
+        }
+    }
+}
+
+/// The most bind mounts a pod container may have (each comes with a
+/// gofer socket).
+pub const MAX_VOLUMES: usize = 16;
+
+/// The most descriptors a message carries: `Join`'s standard streams,
+/// root gofer and volume gofers.
+pub const MAX_FDS: usize = 3 + 1 + MAX_VOLUMES;
 
 pub fn write_msg(s: &mut UnixStream, v: &serde_json::Value) -> std::io::Result<()> {
     write_msg_fds(s, v, &[])
@@ -87,7 +120,7 @@ pub fn write_msg_fds(
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: 1,
     };
-    let mut cbuf = [0u64; 8];
+    let mut cbuf = [0u64; 16];
     // SAFETY: CMSG_* are pure; the message points at live locals (iov,
     // cbuf: room for MAX_FDS descriptors) for the call.
     let sent = unsafe {
@@ -124,7 +157,7 @@ pub fn read_msg_fds(s: &mut UnixStream) -> Result<(serde_json::Value, Vec<OwnedF
         iov_base: len.as_mut_ptr().cast(),
         iov_len: 1,
     };
-    let mut cbuf = [0u64; 8];
+    let mut cbuf = [0u64; 16];
     let mut fds = Vec::new();
     // SAFETY: recvmsg into live locals; each descriptor the host put in
     // the control data is ours, owned once and only once below.
@@ -180,7 +213,7 @@ pub fn call(dir: &Path, req: &Request) -> Result<serde_json::Value, String> {
     let mut s = connect(dir)?;
     // A hung sandbox must not hang `state`, `list` or `delete --force`;
     // only `wait` waits as long as init runs.
-    if !matches!(req, Request::Wait) {
+    if !req.waits() {
         s.set_read_timeout(Some(REPLY_TIMEOUT))
             .and_then(|_| s.set_write_timeout(Some(REPLY_TIMEOUT)))
             .map_err(|e| format!("control socket: {e}"))?;

@@ -64,7 +64,7 @@ fn exec_or_fail(root: &Path, e: liboci_cli::Exec) -> Res {
     if (!e.detach || !tty) && e.console_socket.is_some() {
         return Err("cannot use console socket if rvisor will not detach or allocate tty".into());
     }
-    let dir = c.dir.clone();
+    let route = c.route();
     // Not holding the lock while the process runs.
     drop(c);
     if e.detach && started_fd.is_none() {
@@ -91,26 +91,13 @@ fn exec_or_fail(root: &Path, e: liboci_cli::Exec) -> Res {
             }
         }
     } else {
-        (0..3)
-            .map(|fd| {
-                // SAFETY: F_GETFD only queries the descriptor.
-                if unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 {
-                    return Ok(fd);
-                }
-                // A closed standard stream: the process gets /dev/null.
-                let f = std::fs::File::options()
-                    .read(true)
-                    .write(true)
-                    .open("/dev/null")
-                    .map_err(|e| format!("/dev/null: {e}"))?;
-                keep.push(f.into());
-                Ok(keep[keep.len() - 1].as_raw_fd())
-            })
-            .collect::<Result<_, String>>()?
+        // A closed standard stream: the process gets /dev/null.
+        super::pod::standard_streams(&mut keep)?
     };
-    let mut s = control::connect(&dir)?;
+    let mut s = control::connect(&route.dir)?;
     let _ = s.set_read_timeout(Some(control::REPLY_TIMEOUT));
-    let req = serde_json::to_value(Request::Exec { process, tty }).map_err(|e| e.to_string())?;
+    let req = serde_json::to_value(route.wrap(Request::Exec { process, tty }))
+        .map_err(|e| e.to_string())?;
     control::write_msg_fds(&mut s, &req, &fds)
         .map_err(|e| format!("sending to the sandbox: {e}"))?;
     drop(keep);
@@ -129,7 +116,7 @@ fn exec_or_fail(root: &Path, e: liboci_cli::Exec) -> Res {
         let mut f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
         let _ = std::io::Write::write_all(&mut f, b"started");
     }
-    forward_to(dir, pid, forwarded);
+    forward_to(route, pid, forwarded);
     let _ = s.set_read_timeout(None);
     // Ended without an answer: the sandbox went, and the process with it.
     let status = control::read_msg(&mut s)
@@ -268,14 +255,14 @@ fn detach(pid_file: Option<&Path>) -> Res {
 }
 
 /// Passes the signals this process gets on to the exec'd process.
-fn forward_to(dir: std::path::PathBuf, pid: i32, set: libc::sigset_t) {
+fn forward_to(route: super::state::Route, pid: i32, set: libc::sigset_t) {
     super::on_signals(set, move |sig| {
         let req = Request::Signal {
             signal: sig,
             all: false,
             pid: Some(pid),
         };
-        if let Err(e) = control::call(&dir, &req) {
+        if let Err(e) = route.call(req) {
             log::debug(&format!("signal {sig} to exec'd process {pid}: {e}"));
         }
     });

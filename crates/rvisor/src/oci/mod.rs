@@ -12,6 +12,7 @@ mod control;
 mod exec;
 mod hooks;
 mod log;
+mod member;
 mod pod;
 mod reap;
 mod spawn;
@@ -124,6 +125,10 @@ struct BootArgs {
     /// A session of its own (detached from the caller's terminal).
     #[arg(long)]
     detach: bool,
+    /// A pod container: the state directory of the container whose
+    /// sandbox runs it (this process is then its monitor, `pod.rs`).
+    #[arg(long)]
+    join: Option<PathBuf>,
 }
 
 /// Global flags `create` and `run` use.
@@ -219,7 +224,7 @@ fn create_container(
     rt: &Runtime,
 ) -> Result<(Container, std::process::Child), String> {
     let b = Bundle::load(bundle_dir)?;
-    pod::note(root, id, &b.spec);
+    let sandbox = pod::join_target(root, id, &b.spec);
     let rec = Record {
         id: id.to_string(),
         bundle: b.dir.to_string_lossy().into_owned(),
@@ -236,6 +241,7 @@ fn create_container(
             .collect(),
         creating: true,
         hooks: serde_json::to_value(b.spec.hooks()).unwrap_or_default(),
+        sandbox,
         ..Default::default()
     };
     let mut c = Container::create(root, rec)?;
@@ -305,7 +311,7 @@ fn start_container(c: &mut Container) -> Result<(), String> {
         c.kill_sandbox();
         return Err(e);
     }
-    control::call(&c.dir, &Request::Start)?;
+    c.call(Request::Start)?;
     c.rec.started = true;
     c.save()?;
     if let Err(e) = hooks::run(&hooks, "poststart", &c.oci_state(Status::Running)) {
@@ -318,6 +324,15 @@ fn start_container(c: &mut Container) -> Result<(), String> {
 /// Ends the sandbox, runs the `poststop` hooks (a failure is a warning,
 /// as the spec says) and removes the container's state.
 fn destroy(c: Container) -> Result<(), String> {
+    if c.rec.sandbox.is_some() {
+        // A pod container: its processes end and its files are let go in
+        // the pod's sandbox, which goes on (its id free again); then its
+        // monitor ends. (Also once it has stopped: the sandbox still
+        // holds it.)
+        if let Err(e) = c.call(Request::Destroy) {
+            log::debug(&format!("destroying {} in its pod: {e}", c.rec.id));
+        }
+    }
     c.kill_sandbox();
     if let Err(e) = hooks::run(&c.rec.hooks, "poststop", &c.oci_state(Status::Stopped)) {
         log::warn(&e);
@@ -384,6 +399,12 @@ fn spawn_and_wait(
         .arg(&b.dir)
         .arg("--state-dir")
         .arg(&c.dir);
+    let pod = c.rec.sandbox.is_some();
+    if pod {
+        // A pod container: this process is its monitor, the pod's
+        // sandbox runs it.
+        cmd.arg("--join").arg(c.route().dir);
+    }
     if let Some(p) = &platform {
         cmd.arg("--platform").arg(p);
     }
@@ -442,8 +463,8 @@ fn spawn_and_wait(
         if std::time::Instant::now() > deadline {
             break Err("the sandbox did not get ready within 60 s".into());
         }
-        if c.dir.join(control::SOCKET).exists() {
-            match control::call(&c.dir, &Request::Created) {
+        if pod || c.dir.join(control::SOCKET).exists() {
+            match c.call(Request::Created) {
                 Ok(_) => break Ok(()),
                 // The sandbox died mid-call: its status says why.
                 Err(_) if matches!(child.try_wait(), Ok(Some(_))) => continue,
@@ -583,14 +604,11 @@ fn kill(root: &Path, k: Kill) -> Res {
         Status::Created | Status::Running | Status::Paused => {}
         _ => return Err("container not running".into()),
     }
-    control::call(
-        &c.dir,
-        &Request::Signal {
-            signal: sig,
-            all: k.all,
-            pid: None,
-        },
-    )?;
+    c.call(Request::Signal {
+        signal: sig,
+        all: k.all,
+        pid: None,
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -779,8 +797,8 @@ fn pause(root: &Path, id: &str, pause: bool) -> Res {
     let c = Container::open(root, id)?;
     match (c.status(), pause) {
         // runc pauses a created container too (its cgroup is frozen).
-        (Status::Running | Status::Created, true) => control::call(&c.dir, &Request::Pause)?,
-        (Status::Paused, false) => control::call(&c.dir, &Request::Resume)?,
+        (Status::Running | Status::Created, true) => c.call(Request::Pause)?,
+        (Status::Paused, false) => c.call(Request::Resume)?,
         (_, true) => return Err("container not running".into()),
         (_, false) => return Err("container not paused".into()),
     };
@@ -795,10 +813,10 @@ fn events(root: &Path, e: liboci_cli::Events) -> Res {
         if matches!(c.status(), Status::Stopped) {
             return Err("container not running".into());
         }
-        c.dir.clone()
+        c.route()
     };
     loop {
-        let v = match control::call(&dir, &Request::Stats) {
+        let v = match dir.call(Request::Stats) {
             Ok(mut v) => {
                 // The host's accounting of the sandbox, where there is one.
                 let cg = Container::open(root, &e.container_id)
@@ -882,7 +900,7 @@ fn ps(root: &Path, p: liboci_cli::Ps) -> Res {
     if !p.ps_options.is_empty() {
         log::debug("ps options: the sandbox's processes are listed by the sentry; ignored");
     }
-    let v = control::call(&c.dir, &Request::Ps)?;
+    let v = c.call(Request::Ps)?;
     let procs = v["processes"].as_array().cloned().unwrap_or_default();
     match p.format.as_str() {
         // runc: the pids, as a JSON array.
@@ -968,11 +986,11 @@ fn features() -> Res {
 
 fn wait(root: &Path, id: &str) -> Res {
     let c = Container::open(root, id)?;
-    let dir = c.dir.clone();
+    let route = c.route();
     let alive = c.alive();
     // Not holding the lock while waiting.
     drop(c);
-    let status = match alive.then(|| control::call(&dir, &Request::Wait)) {
+    let status = match alive.then(|| route.call(Request::Wait)) {
         Some(Ok(v)) => v["status"].as_i64().unwrap_or(0) as i32,
         _ => Container::open(root, id)?
             .exit_status()
@@ -1000,6 +1018,9 @@ fn boot_main(b: BootArgs) -> ExitCode {
         }
     };
     let _ = (b.console, b.detach);
+    if let Some(sandbox) = &b.join {
+        return pod::monitor(&bundle, &b.state_dir, sandbox);
+    }
     let mut args = vec!["--".to_string(), "true".to_string()];
     if let Some(p) = &b.platform {
         args.splice(0..0, ["--platform".to_string(), p.clone()]);

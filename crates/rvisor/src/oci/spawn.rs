@@ -1,7 +1,8 @@
 //! The sandbox side of `exec`: a new process in the running container,
 //! built from an OCI process description by the kernel
-//! (`kernel::process::spawn_process`: no parent inside the container, a
-//! session of its own, init's namespaces, the container's root), its
+//! (`kernel::process::prepare_process`: no parent inside the container, a
+//! session of its own, the container's namespaces and root: init's, or a
+//! pod container's, `member.rs`), its
 //! standard streams the host descriptors the CLI passed, or with a
 //! terminal a sandbox pty relayed to the host terminal passed.
 
@@ -9,7 +10,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use abi::Errno;
-use kernel::process::{InitSpec, Stdio};
+use kernel::process::{InitSpec, PreparedInit, Stdio};
 use kernel::{Kernel, ThreadGroup};
 
 use super::bundle;
@@ -21,13 +22,56 @@ pub struct Spawned {
     term: Option<HostTerminal>,
 }
 
-/// Starts the process `process` describes.
+/// A pod container's namespaces and root (`member.rs`); `None` where a
+/// function takes one: the sandbox's first container.
+pub struct Place {
+    pub ns: Arc<kernel::ns::Namespaces>,
+    pub root: Arc<vfs::dentry::Dentry>,
+}
+
+/// A process built from an OCI process description, not running yet.
+pub struct Prepared {
+    pub init: PreparedInit,
+    pub term: Option<HostTerminal>,
+}
+
+impl Prepared {
+    /// Lets it run (its terminal's output copied from now on).
+    pub fn start(self, kernel: &Arc<Kernel>) -> Result<Spawned, String> {
+        let tg = self
+            .init
+            .start_orphan(kernel)
+            .map_err(|e| format!("cannot start: {}", std::io::Error::from_raw_os_error(e.0)))?;
+        if let Some(t) = &self.term {
+            t.start_copying();
+        }
+        Ok(Spawned {
+            tg,
+            term: self.term,
+        })
+    }
+}
+
+/// Starts the process `process` describes, in `place`.
 pub fn spawn(
     kernel: &Arc<Kernel>,
+    place: Option<&Place>,
     process: serde_json::Value,
     tty: bool,
     fds: Vec<OwnedFd>,
 ) -> Result<Spawned, String> {
+    prepare(kernel, place, process, tty, fds)?.start(kernel)
+}
+
+/// Builds the process `process` describes, in `place`, without starting
+/// it: a pod container's init.
+pub fn prepare(
+    kernel: &Arc<Kernel>,
+    place: Option<&Place>,
+    process: serde_json::Value,
+    tty: bool,
+    fds: Vec<OwnedFd>,
+) -> Result<Prepared, String> {
     let p: oci_spec::runtime::Process =
         serde_json::from_value(process).map_err(|e| format!("malformed process: {e}"))?;
     let parts = bundle::process_parts(&p);
@@ -52,7 +96,17 @@ pub fn spawn(
         }
         (files, None)
     };
-    let cmd = crate::sandbox::find_command(vfs, &arg0, &parts.env, parts.cwd.as_bytes());
+    let (ns, root) = match place {
+        Some(p) => (p.ns.clone(), p.root.clone()),
+        None => {
+            let init = kernel.find_task(1).ok_or("the container's init is gone")?;
+            let ns = kernel::task::lock(&init.ns).clone();
+            (ns, vfs.root.clone())
+        }
+    };
+    let cmd = vfs::mount::with_current(&ns.mnt.ns, || {
+        crate::sandbox::find_command(vfs, &root, &arg0, &parts.env, parts.cwd.as_bytes())
+    });
     let spec = InitSpec {
         path: &cmd,
         argv: parts.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -65,16 +119,13 @@ pub fn spawn(
         creds,
         extras: parts.extras,
     };
-    let tg = kernel::process::spawn_process(kernel, spec).map_err(|e| match e {
+    let init = kernel::process::prepare_process(kernel, spec, ns, root).map_err(|e| match e {
         Errno::ENOENT if !arg0.contains('/') => {
             format!("exec: {arg0:?}: executable file not found in $PATH")
         }
         e => format!("exec: {arg0:?}: {}", std::io::Error::from_raw_os_error(e.0)),
     })?;
-    if let Some(t) = &term {
-        t.start_copying();
-    }
-    Ok(Spawned { tg, term })
+    Ok(Prepared { init, term })
 }
 
 impl Spawned {

@@ -36,6 +36,43 @@ pub struct Record {
     /// The container's cgroup, removed with the container.
     #[serde(default)]
     pub cgroup: Option<super::cgroup::Cgroup>,
+    /// A pod's later container: the id of the container whose sandbox
+    /// runs it (`pod.rs`); `pid` is then its monitor process's.
+    #[serde(default)]
+    pub sandbox: Option<String>,
+}
+
+/// Where a container's control requests go: its own sandbox's socket,
+/// or, for a pod's later container, the pod sandbox's, each request
+/// wrapped in `For`.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub dir: PathBuf,
+    member: Option<String>,
+}
+
+impl Route {
+    /// Pod container `id` of the sandbox whose state directory is `dir`.
+    pub fn member(dir: PathBuf, id: String) -> Route {
+        Route {
+            dir,
+            member: Some(id),
+        }
+    }
+
+    pub fn wrap(&self, req: Request) -> Request {
+        match &self.member {
+            Some(id) => Request::For {
+                container: id.clone(),
+                request: Box::new(req),
+            },
+            None => req,
+        }
+    }
+
+    pub fn call(&self, req: Request) -> Result<serde_json::Value, String> {
+        control::call(&self.dir, &self.wrap(req))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -154,6 +191,24 @@ impl Container {
             .map_err(|e| format!("cannot save state: {e}"))
     }
 
+    pub fn route(&self) -> Route {
+        match &self.rec.sandbox {
+            Some(sb) => Route {
+                dir: self.dir.with_file_name(sb),
+                member: Some(self.rec.id.clone()),
+            },
+            None => Route {
+                dir: self.dir.clone(),
+                member: None,
+            },
+        }
+    }
+
+    /// Sends `req` to the sandbox serving this container.
+    pub fn call(&self, req: Request) -> Result<serde_json::Value, String> {
+        self.route().call(req)
+    }
+
     /// Whether the recorded sandbox process still runs (not a zombie, not
     /// a newer process with its pid).
     pub fn alive(&self) -> bool {
@@ -171,7 +226,7 @@ impl Container {
         if !self.alive() {
             return Status::Stopped;
         }
-        match control::call(&self.dir, &Request::State) {
+        match self.call(Request::State) {
             Ok(v) => match v.get("status").and_then(|s| s.as_str()) {
                 Some("created") => Status::Created,
                 Some("running") => Status::Running,
