@@ -102,8 +102,9 @@ impl HostRoot {
             .to_stat())
     }
 
-    pub fn link(&self, old: &str, new: &str) -> SysResult<()> {
-        self.gofer.link(old.as_bytes(), new.as_bytes()).map(drop)
+    /// Links `new` to `old`; the file's attributes after.
+    pub fn link(&self, old: &str, new: &str) -> SysResult<libc::stat> {
+        Ok(self.gofer.link(old.as_bytes(), new.as_bytes())?.to_stat())
     }
 
     /// Removes `rel` (an empty directory if `dir`).

@@ -35,7 +35,8 @@ pub mod tty;
 pub mod unix;
 pub mod userfaultfd;
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 
 use abi::fs::*;
 use abi::time::Timespec;
@@ -162,6 +163,13 @@ pub(crate) struct HostLayer {
     /// host directory is the truth: a volume, or the root with
     /// `--overlay=none`).
     pub revalidate: bool,
+    /// Inodes of host files with more than one name, by host device and
+    /// inode number, while any dentry or open file holds them: a second
+    /// name of the same host file gets the same inode (attributes, page
+    /// cache, link count), as on Linux. Only for layers writing through;
+    /// the default overlay's lower layer breaks hard links at copy-up, as
+    /// Linux's overlayfs does without `index=on`.
+    links: Mutex<HashMap<(u64, u64), Weak<Inode>>>,
 }
 
 /// The extended attributes of a host file, read and changed through its
@@ -301,6 +309,7 @@ impl Vfs {
                 // the host lacks, and the host must not bring it back.
                 revalidate: access == FileAccess::Shared && (gofer.writable() || dev != DEV_ROOT),
                 gofer,
+                links: Mutex::new(HashMap::new()),
             })
             .collect();
         let shared = hosts.iter().any(|l| l.revalidate);
@@ -816,6 +825,21 @@ impl Vfs {
         target: Option<Vec<u8>>,
         ino: u64,
     ) -> SysResult<Arc<Inode>> {
+        // One inode per host file: a hard link already known is that
+        // inode (one hash lookup, only for files with several names).
+        let linked = st.st_nlink > 1 && st.st_mode & S_IFMT == S_IFREG;
+        let layer = self.layer(dev).filter(|l| linked && l.write_through);
+        if let Some(l) = layer {
+            if let Some(known) = lock(&l.links)
+                .get(&(st.st_dev, st.st_ino))
+                .and_then(Weak::upgrade)
+            {
+                if l.revalidate {
+                    refresh(&known, st);
+                }
+                return Ok(known);
+            }
+        }
         let meta = Meta {
             mode: st.st_mode,
             uid: st.st_uid,
@@ -856,7 +880,54 @@ impl Vfs {
             S_IFIFO => Kind::Fifo(pipe::Pipe::new()),
             _ => Kind::Socket,
         };
-        Ok(Inode::new(ino, dev, meta, kind))
+        let inode = Inode::new(ino, dev, meta, kind);
+        if let Some(l) = layer {
+            Self::remember_link(l, (st.st_dev, st.st_ino), &inode);
+        }
+        Ok(inode)
+    }
+
+    /// Records `inode` as host file `key`'s (see `HostLayer::links`),
+    /// dropping entries whose inode is gone when the table has doubled
+    /// since it was last swept.
+    fn remember_link(l: &HostLayer, key: (u64, u64), inode: &Arc<Inode>) {
+        let mut links = lock(&l.links);
+        if links.len() >= 64 && links.len().is_power_of_two() {
+            links.retain(|_, w| w.strong_count() > 0);
+        }
+        links.insert(key, Arc::downgrade(inode));
+    }
+
+    /// Before a name of host file `d` goes (unlink, or replaced by a
+    /// rename) while others stay: the inode keeps a descriptor of its
+    /// own, so its data is still reached once the name it was found by
+    /// is gone.
+    fn keep_host_fd(&self, d: &Arc<Dentry>) {
+        // Not writable by the gofer: a read-only one will do.
+        if d.inode.meta().nlink > 1
+            && self.writes_through(d.inode.dev)
+            && self.open_host_rw(&d.inode, false).is_err()
+        {
+            let _ = self.keep_host_fd_ro(&d.inode);
+        }
+    }
+
+    fn keep_host_fd_ro(&self, inode: &Inode) -> SysResult<()> {
+        let Kind::File(data) = &inode.kind else {
+            return Ok(());
+        };
+        let mut data = lock(data);
+        if let FileData::Host {
+            path,
+            fd: fd @ None,
+            ..
+        } = &mut *data
+        {
+            let opened = self.gofer(inode.dev)?.open_file(path, false)?;
+            CACHED_HOST_FDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            *fd = Some(Arc::new(opened));
+        }
+        Ok(())
     }
 
     /// The child `name` of directory `dir` (mounts not crossed).
@@ -1575,12 +1646,13 @@ impl Vfs {
     /// Removes `d` on the host first, when it is the host's and writes
     /// go through. One the host no longer has is only removed here.
     fn unlink_on_host(&self, d: &Arc<Dentry>, dir: bool) -> SysResult<()> {
-        match self.host_path(d) {
-            Some(rel) => match self.writer(d.inode.dev)?.unlink(&rel, dir) {
-                Ok(()) | Err(Errno::ENOENT) => Ok(()),
-                Err(e) => Err(e),
-            },
-            None => Ok(()),
+        let Some(rel) = self.host_path(d) else {
+            return Ok(());
+        };
+        self.keep_host_fd(d);
+        match self.writer(d.inode.dev)?.unlink(&rel, dir) {
+            Ok(()) | Err(Errno::ENOENT) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -2167,7 +2239,12 @@ impl Vfs {
             // Host to host only: a file the sandbox keeps in memory has
             // no host name to link.
             let from = self.host_path(old).ok_or(Errno::EXDEV)?;
-            self.writer(dir.inode.dev)?.link(&from, &join(&h, &name))?;
+            let st = self.writer(dir.inode.dev)?.link(&from, &join(&h, &name))?;
+            if let Some(l) = self.layer(dir.inode.dev) {
+                // A file with one name until now: from here on found
+                // again by either.
+                Self::remember_link(l, (st.st_dev, st.st_ino), &old.inode);
+            }
         } else if self.host_path(old).is_some() {
             return Err(Errno::EXDEV);
         }
@@ -2413,6 +2490,9 @@ impl Vfs {
             }
         }
         if let Some((from, to)) = &host_move {
+            if let Some(dst) = &dst {
+                self.keep_host_fd(dst);
+            }
             self.writer(od.inode.dev)?.rename(from, to, flags)?;
             Self::rehome(&src, to.clone());
         }
