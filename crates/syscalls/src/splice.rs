@@ -83,10 +83,11 @@ fn into_pipe(
     r
 }
 
-/// Waits for room in `opipe`: how much.
+/// Waits for a free buffer in `opipe`: how much room the free ones have
+/// ([`Pipe::splice_room`]).
 fn pipe_room(t: &mut Task, opipe: &Arc<Pipe>, nonblock: bool) -> SysResult<usize> {
     let r = wait(t, &opipe.queue, events::OUT, nonblock, || {
-        match opipe.room()? {
+        match opipe.splice_room()? {
             0 => Err(Errno::EAGAIN),
             n => Ok(n),
         }
@@ -134,7 +135,11 @@ pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             if (off_out.is_some() && !fout.ops.seekable()) || fout.flags() & O_APPEND != 0 {
                 return Err(Errno::EINVAL);
             }
-            if off_out.is_some_and(|o| o < 0) {
+            // Linux's `rw_verify_area` on the file's side: a negative
+            // count or position, or one past the largest offset, is EINVAL.
+            if (a[4] as i64) < 0
+                || off_out.is_some_and(|o| o < 0 || o.checked_add(a[4] as i64).is_none())
+            {
                 return Err(Errno::EINVAL);
             }
             nonblock |= fin.nonblocking();
@@ -174,7 +179,11 @@ pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             if off_in.is_some() && !fin.ops.seekable() {
                 return Err(Errno::EINVAL);
             }
-            if off_in.is_some_and(|o| o < 0) {
+            // Linux's `rw_verify_area` on the file's side: a negative
+            // count or position, or one past the largest offset, is EINVAL.
+            if (a[4] as i64) < 0
+                || off_in.is_some_and(|o| o < 0 || o.checked_add(a[4] as i64).is_none())
+            {
                 return Err(Errno::EINVAL);
             }
             // Directories have no splice_read.
@@ -299,15 +308,37 @@ pub fn vmsplice(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 const CHUNK: usize = 4 << 20;
 
 pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
-    let out = file(t, a[0])?;
+    // Linux's `do_sendfile` order: the input, its offset and the count
+    // (`rw_verify_area`: a negative count or position, or one the count
+    // would take past the largest offset, is `EINVAL`), then the output;
+    // a file output opened `O_APPEND` is `EINVAL` (`do_splice_direct`),
+    // and so is an input that cannot be read as a stream of bytes (a
+    // directory: no `splice_read`).
     let inp = file(t, a[1])?;
-    if !inp.readable() || !out.writable() {
+    if !inp.readable() {
         return Err(Errno::EBADF);
     }
     let start = match offset_arg(t, a[2])? {
         Some(o) if o < 0 => return Err(Errno::EINVAL),
         o => o.map(|o| o as u64),
     };
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pos = start.unwrap_or_else(|| *kernel::task::lock(&inp.pos));
+    if (pos as i64).checked_add(a[3] as i64).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    let out = file(t, a[0])?;
+    if !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    if out.ops.pipe().is_none() && out.flags() & O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if inp.dentry.as_ref().is_some_and(|d| d.inode.is_dir()) {
+        return Err(Errno::EINVAL);
+    }
     let count = (a[3] as usize).min(MAX_RW);
     let mut buf = vec![0u8; count.min(CHUNK)];
     let mut done = 0usize;

@@ -148,6 +148,21 @@ impl Pipe {
         Ok(s.capacity - s.data.len())
     }
 
+    /// Free space for a splice into the pipe: whole page buffers only.
+    /// Linux's pipe is a ring of page buffers and a splice takes free
+    /// ones, never the rest of a partly filled one, so a pipe whose
+    /// buffers all hold something has no room for it even where a write
+    /// would still fit (here the bytes are counted as filling buffers
+    /// from the first).
+    pub fn splice_room(&self) -> SysResult<usize> {
+        let s = lock(&self.state);
+        if s.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        let slots = s.capacity / PIPE_BUF;
+        Ok(slots.saturating_sub(s.data.len().div_ceil(PIPE_BUF)) * PIPE_BUF)
+    }
+
     pub fn set_capacity(&self, cap: usize) -> SysResult<usize> {
         let cap = cap.clamp(PIPE_BUF, 1 << 20).next_power_of_two();
         let mut s = lock(&self.state);
