@@ -428,6 +428,7 @@ impl Vfs {
             // Its host directory is the container's alone.
             revalidate: false,
             gofer,
+            links: Mutex::new(HashMap::new()),
         };
         if slot.set(layer).is_err() {
             return Err(Errno::EIO);
