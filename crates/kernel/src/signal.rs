@@ -89,6 +89,12 @@ enum Default_ {
     Continue,
 }
 
+/// Whether `sig`'s default action leaves a process without a handler as
+/// it was: ignored, or a continue of a process that is not stopped.
+pub fn harmless_by_default(sig: i32) -> bool {
+    matches!(default_action(sig), Default_::Ignore | Default_::Continue)
+}
+
 fn default_action(sig: i32) -> Default_ {
     match sig {
         SIGCHLD | SIGURG | SIGWINCH => Default_::Ignore,

@@ -208,9 +208,7 @@ impl Members {
                         State::Created(_) if pid.is_some() => {
                             return Err(format!("no such process {}", pid.unwrap_or(0)))
                         }
-                        State::Created(_) if signal == 0 || ignored_by_default(signal) => {
-                            return Ok(ok)
-                        }
+                        State::Created(_) if ignored_by_default(signal) => return Ok(ok),
                         State::Created(_) => {
                             // Killed before it ran: it ends with the signal.
                             if let State::Created(p) =
@@ -383,11 +381,8 @@ pub fn signal_groups(groups: &[Arc<ThreadGroup>], signal: i32) {
     }
 }
 
-/// Signals whose default action is to ignore them: sent to a container
+/// Signal 0 and those whose default action changes nothing: sent to a container
 /// that has not started, they change nothing.
 pub fn ignored_by_default(sig: i32) -> bool {
-    matches!(
-        sig,
-        0 | libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
-    )
+    sig == 0 || kernel::signal::harmless_by_default(sig)
 }
