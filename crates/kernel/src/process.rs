@@ -1423,6 +1423,7 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
             // Set before the zombie shows: a parent's wait must not reap
             // what a tracer has yet to collect.
             g.exit_held_by_tracer = crate::ptrace::holds_exit(shared, g.parent.as_ref());
+            g.exit_traced_by_parent = crate::ptrace::traced_by(shared, g.parent.as_ref());
             g.zombie = Some(crate::task::ZombieTask {
                 nice: lock(&shared.sched).nice,
                 ruid: shared.uid(crate::task::RUID),
@@ -1707,8 +1708,12 @@ pub fn wait_child(
             if options & wait::WALL != 0 {
                 return true;
             }
-            let clone_child = c.lock().exit_signal != SIGCHLD;
+            let (clone_child, traced_zombie) = {
+                let cg = c.lock();
+                (cg.exit_signal != SIGCHLD, cg.exit_traced_by_parent)
+            };
             clone_child == (options & wait::WCLONE != 0)
+                || traced_zombie
                 || mine
                     .iter()
                     .any(|&(tid, tp)| tid == c.pid && std::ptr::eq(tp, Arc::as_ptr(c)))

@@ -595,12 +595,22 @@ fn release_tracee(t: &Arc<TaskShared>) {
 /// tracer that is not the parent (`parent`) to collect it. Called with the
 /// process locked, as the process becomes a zombie.
 pub(crate) fn holds_exit(shared: &TaskShared, parent: Option<&Arc<ThreadGroup>>) -> bool {
+    leader_tracer_is(shared, parent) == Some(false)
+}
+
+/// Whether the exiting leader `shared` is traced by its parent.
+pub(crate) fn traced_by(shared: &TaskShared, parent: Option<&Arc<ThreadGroup>>) -> bool {
+    leader_tracer_is(shared, parent) == Some(true)
+}
+
+/// For a traced leader with a parent: whether its tracer is that parent.
+fn leader_tracer_is(shared: &TaskShared, parent: Option<&Arc<ThreadGroup>>) -> Option<bool> {
     if shared.tid != shared.tg.pid || !shared.traced.load(Ordering::Relaxed) {
-        return false;
+        return None;
     }
     match (&lock(&shared.trace).tracer, parent) {
-        (Some(t), Some(p)) => !Arc::ptr_eq(t, p),
-        _ => false,
+        (Some(t), Some(p)) => Some(Arc::ptr_eq(t, p)),
+        _ => None,
     }
 }
 

@@ -119,6 +119,9 @@ pub struct TgInner {
     /// and that tracer has not collected the exit yet: until it does, the
     /// parent cannot reap the group (Linux's delayed parent notification).
     pub exit_held_by_tracer: bool,
+    /// The leader exited while its parent traced it: the zombie stays the
+    /// parent's tracee, which a `wait` finds whatever its `__WCLONE`.
+    pub exit_traced_by_parent: bool,
     /// The signal the parent gets when the process ends (`clone`'s low
     /// byte; `SIGCHLD` for `fork`). A "clone child" (any other signal) is
     /// waited for only with `__WCLONE` or `__WALL`.
@@ -242,6 +245,7 @@ impl TgInner {
             wait_report: None,
             tracees: Vec::new(),
             exit_held_by_tracer: false,
+            exit_traced_by_parent: false,
             exit_signal: abi::signal::SIGCHLD,
             personality: 0,
             ctty: None,
