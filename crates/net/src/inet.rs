@@ -368,6 +368,12 @@ impl InetSocket {
         }
         self.claim(&mut st, ip, addr.port(), false)?;
         st.user_bound = true;
+        // An IPv6 socket bound to an IPv6 address (not the wildcard, not
+        // a v4-mapped one) can only ever use IPv6: Linux's `__inet6_bind`
+        // makes it `IPV6_V6ONLY`.
+        if self.family == AF_INET6 && ip.is_ipv6() && !ip.is_unspecified() {
+            st.v6only = true;
+        }
         let src = if ip.is_unspecified() {
             source_for(ip)
         } else {
@@ -760,6 +766,12 @@ impl InetSocket {
         let link = self.stack.via_link(dest.ip());
         if !self.family_ok(dest.ip(), st.v6only) || !(link || self.stack.reachable(dest.ip())) {
             return Err(Errno::ENETUNREACH);
+        }
+        // An IPv6 socket with a v4-mapped source (bound or connected to
+        // one) cannot send to an IPv6 address (Linux's `udpv6_sendmsg`,
+        // `EINVAL` since 6.x; `EAFNOSUPPORT` before).
+        if self.family == AF_INET6 && st.local.ip().is_ipv4() && dest.ip().is_ipv6() {
+            return Err(Errno::EINVAL);
         }
         if dest.port() == 0 {
             return Err(Errno::EINVAL);

@@ -205,12 +205,22 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         if src.inode.is_dir() != top.inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        let parent = tin.ok_or(Errno::EINVAL)?;
+        // A namespace file (`/proc/PID/ns/KIND`) lives in no mount of the
+        // namespace, as in Linux's internal nsfs mount: binding it mounts
+        // that file alone, which keeps the namespace reachable by path
+        // (what `ip netns add` does).
+        if from.is_none() && src.inode.dev == kernel::ns::DEV_NSFS {
+            let sb = Super::new("nsfs", "nsfs", kernel::ns::DEV_NSFS, "", false);
+            let m = Mount::new(sb, src, with_atime(flags));
+            ns.attach(&m, &parent, &top);
+            return Ok(0);
+        }
         let from = from.ok_or(Errno::EINVAL)?;
         if !ns.contains(&from) {
             return Err(Errno::EINVAL);
         }
         let tree = ns.bind_tree(&from, &src, flags & MS_REC != 0)?;
-        let parent = tin.ok_or(Errno::EINVAL)?;
         ns.attach_tree(&tree, &parent, &top);
         return Ok(0);
     }

@@ -355,11 +355,12 @@ fn addr_path(addr: &[u8]) -> &[u8] {
 
 /// The socket a checked address names, as Linux's `unix_find_other`: for a
 /// path, the lookup's error, `EACCES` without write permission, then
-/// `ECONNREFUSED` if no socket is bound there; `ECONNREFUSED` for an
-/// unknown abstract name; `EPROTOTYPE` for a socket of another type.
+/// `ECONNREFUSED` if no socket is bound there, `EPROTOTYPE` if one of
+/// another type is; `ECONNREFUSED` for an abstract name no socket of this
+/// type has (each type has its own abstract names).
 fn find_peer(t: &Task, addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
     let s = if addr[2] == 0 {
-        unix::find_abstract(addr)?
+        unix::find_abstract(addr, ty)?
     } else {
         let d = util::lookup(t, AT_FDCWD as u64, addr_path(addr), true, false)?;
         let c = t.vfs_creds();

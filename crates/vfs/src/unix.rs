@@ -271,8 +271,10 @@ type PathTable = BTreeMap<u64, (Weak<Inode>, Weak<Socket>)>;
 
 /// Sockets bound to a path, by the inode number of their socket file.
 static PATHS: Mutex<PathTable> = Mutex::new(BTreeMap::new());
-/// Sockets bound to an abstract name, by their full address.
-static ABSTRACT: Mutex<BTreeMap<Addr, Weak<Socket>>> = Mutex::new(BTreeMap::new());
+/// Sockets bound to an abstract name, by their type and full address:
+/// as in Linux, sockets of different types may share a name, and a
+/// connect or send finds only its own type's (`ECONNREFUSED` otherwise).
+static ABSTRACT: Mutex<BTreeMap<(i32, Addr), Weak<Socket>>> = Mutex::new(BTreeMap::new());
 /// The next autobind name.
 static AUTOBIND: AtomicU32 = AtomicU32::new(0);
 /// Every socket made, for `/proc/net/unix` (pruned as the list grows).
@@ -365,11 +367,12 @@ pub fn find_by_inode(inode: &Arc<Inode>) -> SysResult<Arc<Socket>> {
     }
 }
 
-/// The socket bound to the abstract address `addr`: `ECONNREFUSED` if none.
-pub fn find_abstract(addr: &[u8]) -> SysResult<Arc<Socket>> {
+/// The socket of type `ty` bound to the abstract address `addr`:
+/// `ECONNREFUSED` if none.
+pub fn find_abstract(addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
     let table = lock(&ABSTRACT);
     table
-        .get(addr)
+        .get(&(ty, addr.to_vec()))
         .and_then(Weak::upgrade)
         .ok_or(Errno::ECONNREFUSED)
 }
@@ -830,8 +833,10 @@ impl Socket {
         }
         let me = Arc::downgrade(self);
         lock(&PATHS).insert(inode.ino, (Arc::downgrade(inode), me));
-        n.local = Some(addr);
+        n.local = Some(addr.clone());
         n.bound = Some(Bound::Path(Arc::downgrade(inode)));
+        drop(n);
+        self.rename_sent(&addr);
         Ok(())
     }
 
@@ -844,13 +849,32 @@ impl Socket {
         }
         let me = Arc::downgrade(self);
         let mut table = lock(&ABSTRACT);
-        if table.get(&addr).is_some_and(|w| w.strong_count() > 0) {
+        let key = (self.pair.ty, addr.clone());
+        if table.get(&key).is_some_and(|w| w.strong_count() > 0) {
             return Err(Errno::EADDRINUSE);
         }
-        table.insert(addr.clone(), me);
+        table.insert(key, me);
+        drop(table);
         n.local = Some(addr.clone());
-        n.bound = Some(Bound::Abstract(addr));
+        n.bound = Some(Bound::Abstract(addr.clone()));
+        drop(n);
+        self.rename_sent(&addr);
         Ok(())
+    }
+
+    /// A connected socket that binds after sending: what it sent and the
+    /// peer has not read is now from `addr`, as Linux's receiver reports
+    /// its sender's address as it is when read, not when sent (`recvfrom`
+    /// on the accepted side, `AllSocketPairTest.BoundSenderAddrCoalesced`).
+    fn rename_sent(&self, addr: &Addr) {
+        if self.pair.ty == SOCK_DGRAM {
+            return;
+        }
+        let mut ends = self.ends();
+        let (_, peer) = split(&mut ends, self.side);
+        for m in peer.rx.iter_mut() {
+            m.from = Some(addr.clone());
+        }
     }
 
     /// Binds to a fresh abstract name (`"\0" + 5 hex digits`), unless the
@@ -1306,8 +1330,9 @@ impl Drop for Socket {
             }
             Some(Bound::Abstract(addr)) => {
                 let mut t = lock(&ABSTRACT);
-                if t.get(&addr).is_some_and(|s| is_self(s, self)) {
-                    t.remove(&addr);
+                let key = (self.pair.ty, addr);
+                if t.get(&key).is_some_and(|s| is_self(s, self)) {
+                    t.remove(&key);
                 }
             }
             None => {}
@@ -1665,7 +1690,7 @@ mod tests {
         assert!(l.listening());
         assert_eq!(l.readiness(), 0);
         assert_eq!(l.accept().err(), Some(Errno::EAGAIN));
-        assert!(Arc::ptr_eq(&find_abstract(&name).unwrap(), &l));
+        assert!(Arc::ptr_eq(&find_abstract(&name, SOCK_STREAM).unwrap(), &l));
         c.connect(&l, cred(2)).unwrap();
         assert_eq!(l.readiness(), IN);
         let c2 = new_socket(SOCK_STREAM, cred(3)).unwrap();
@@ -1694,7 +1719,10 @@ mod tests {
         c2.connect(&l, cred(3)).unwrap();
         drop(l);
         assert_eq!(recv(&c2, 8), Err(Errno::ECONNRESET));
-        assert_eq!(find_abstract(&name).err(), Some(Errno::ECONNREFUSED));
+        assert_eq!(
+            find_abstract(&name, SOCK_STREAM).err(),
+            Some(Errno::ECONNREFUSED)
+        );
         l2.bind_abstract(name).unwrap();
     }
 
@@ -1729,7 +1757,7 @@ mod tests {
         assert_eq!(&a[..3], &[AF_UNIX as u8, 0, 0]);
         s.autobind().unwrap();
         assert_eq!(s.local_addr(), Some(a.clone()));
-        assert!(Arc::ptr_eq(&find_abstract(&a).unwrap(), &s));
+        assert!(Arc::ptr_eq(&find_abstract(&a, SOCK_DGRAM).unwrap(), &s));
         let t = new_socket(SOCK_DGRAM, cred(1)).unwrap();
         t.autobind().unwrap();
         assert_ne!(t.local_addr(), Some(a));
