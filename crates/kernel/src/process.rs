@@ -146,12 +146,38 @@ pub enum NewThread {
 pub struct VforkDone {
     done: Mutex<bool>,
     cv: Condvar,
+    /// The parent thread of a `CLONE_THREAD | CLONE_VFORK` child sleeps
+    /// here (see [`VforkDone::wait_killable`]).
+    queue: waiter::Queue,
 }
 
 impl VforkDone {
     pub fn release(&self) {
         *lock(&self.done) = true;
         self.cv.notify_all();
+        self.queue.notify(events::ALL);
+    }
+
+    /// Sleeps until released or until `task` must leave (killed, its
+    /// process exiting, or another thread's exec ending it): a vfork
+    /// child that is a thread of the caller's process execs only after
+    /// ending every other thread, its sleeping parent included, as Linux's
+    /// `de_thread` does. Returns whether the child released it.
+    fn wait_killable(&self, task: &Task) -> bool {
+        let waiter = task.shared.waiter.clone();
+        let _reg = self.queue.register(&waiter, events::ALL);
+        loop {
+            if *lock(&self.done) {
+                return true;
+            }
+            if task.shared.killed.load(Ordering::Relaxed)
+                || task.shared.exec_exit.load(Ordering::Relaxed)
+                || task.tg().lock().exiting.is_some()
+            {
+                return false;
+            }
+            waiter.wait(None);
+        }
     }
     fn wait(&self) {
         let mut d = lock(&self.done);
@@ -1020,6 +1046,11 @@ fn clone_thread(
     if event.is_some() {
         task.ptrace_attach_child(&shared);
     }
+    let vfork = if flags & CLONE_VFORK != 0 {
+        Some(Arc::new(VforkDone::default()))
+    } else {
+        None
+    };
     let fp = task.ctx.fp_state().ok();
     let thread = start_thread(task, &shared, seed, &regs, fp.as_ref(), event.is_none());
     let started = matches!(thread, NewThread::Started { .. });
@@ -1048,7 +1079,7 @@ fn clone_thread(
             flags: SS_DISABLE,
             ..Default::default()
         },
-        vfork_done: None,
+        vfork_done: vfork.clone(),
         no_new_privs: task.no_new_privs,
         caps: task.caps,
         seccomp: task.seccomp.clone(),
@@ -1065,6 +1096,14 @@ fn clone_thread(
     }
     if let Some(ev) = event {
         task.ptrace_event(ev, vtid as u64);
+    }
+    if let Some(v) = vfork {
+        task.shared.blocked.store(true, Ordering::Relaxed);
+        let released = v.wait_killable(task);
+        task.shared.blocked.store(false, Ordering::Relaxed);
+        if released {
+            task.ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, vtid as u64);
+        }
     }
     Ok(vtid)
 }
@@ -1401,15 +1440,16 @@ fn finish_group(kernel: &Arc<Kernel>, shared: &Arc<TaskShared>, status: i32, gro
                     t.kick();
                 }
             }
-            // Children this thread created pass to a remaining thread,
-            // and hear of the parent's death if they asked to.
+            // Children this thread created (zombies too: a `__WNOTHREAD`
+            // wait looks for them) pass to a remaining thread, and the
+            // living hear of the parent's death if they asked to.
             let heir = g.threads[0].tid;
             let mut orphans = Vec::new();
             for c in &g.children {
                 let mut cg = c.lock();
-                if cg.parent_thread == shared.tid && cg.exit_status.is_none() {
+                if cg.parent_thread == shared.tid {
                     cg.parent_thread = heir;
-                    if cg.pdeathsig != 0 {
+                    if cg.pdeathsig != 0 && cg.exit_status.is_none() {
                         orphans.push((c.clone(), cg.pdeathsig));
                     }
                 }
@@ -1672,6 +1712,7 @@ pub fn wait_child(
     let tg = task.tg().clone();
     let kernel = task.kernel.clone();
     let my_pgid = tg.lock().pgid;
+    let my_tid = task.tid();
     // The selection in global ids (one no process has when the caller's
     // namespace has no such number).
     let none = pidns::PID_MAX;
@@ -1718,6 +1759,10 @@ pub fn wait_child(
                     .iter()
                     .any(|&(tid, tp)| tid == c.pid && std::ptr::eq(tp, Arc::as_ptr(c)))
         };
+        // __WNOTHREAD: only the children the calling thread created.
+        let thread_ok = |c: &Arc<ThreadGroup>| -> bool {
+            options & wait::WNOTHREAD == 0 || c.lock().parent_thread == my_tid
+        };
         let matches = |c: &Arc<ThreadGroup>| -> bool {
             let sel = match pid {
                 p if p > 0 => c.pid == p,
@@ -1725,7 +1770,7 @@ pub fn wait_child(
                 -1 => true,
                 p => c.lock().pgid == -p,
             };
-            sel && kind_ok(c)
+            sel && kind_ok(c) && thread_ok(c)
         };
         let want_exited =
             options & wait::WEXITED != 0 || options & (wait::WSTOPPED | wait::WCONTINUED) == 0;

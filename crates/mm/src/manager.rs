@@ -1669,6 +1669,26 @@ impl MemoryManager {
         })
     }
 
+    /// Copies in as much of `buf` as can be read from `addr` before the
+    /// first fault (a page with no access, or a file page past the end of
+    /// its file): Linux's write copies page by page and keeps what came
+    /// before a fault. Returns the bytes copied.
+    pub fn copy_in_prefix(&mut self, addr: u64, buf: &mut [u8]) -> usize {
+        if self.copy_in(addr, buf).is_ok() {
+            return buf.len();
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr.wrapping_add(done as u64);
+            let n = ((PAGE_SIZE - at % PAGE_SIZE) as usize).min(buf.len() - done);
+            if self.copy_in(at, &mut buf[done..done + n]).is_err() {
+                break;
+            }
+            done += n;
+        }
+        done
+    }
+
     pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.for_each_range(addr, data.len(), true, |mf, off, at, n| {
             mf.write(off, &data[at..at + n])

@@ -83,10 +83,9 @@ pub(crate) fn put_scratch(t: &mut Task, mut buf: Vec<u8>) {
     t.scratch = buf;
 }
 
-/// Reads up to `count` bytes with `op` and copies them to `addr`. A
-/// regular file is read in chunks until `count` or its end, as Linux never
-/// reads one short; other files give what one step got. `op` is called
-/// with the bytes done so far (where a `pread` continues).
+/// Reads up to `count` bytes with `op` and copies them to `addr`, as
+/// [`readv_common`] with one buffer. `op` is called with the bytes done so
+/// far (where a `pread` continues).
 fn read_into(
     t: &mut Task,
     f: &Arc<File>,
@@ -97,46 +96,15 @@ fn read_into(
     if count == 0 {
         return Ok(0);
     }
-    // A regular file gives what the buffer can take (Linux's page-cache
-    // copy stops at the first bad page and returns the bytes before it);
-    // other files (a pipe's copy fails whole) refuse a partly bad buffer
-    // before consuming anything.
-    let count = if regular(f) {
-        (t.mm().access_prefix(addr, count as u64, true) as usize).min(count)
-    } else {
-        t.mm().check_access(addr, count.min(CHUNK) as u64, true)?;
-        count
-    };
-    if count == 0 {
-        return Err(Errno::EFAULT);
-    }
-    let step = count.min(CHUNK);
-    let mut buf = take_scratch(t, step);
-    let mut done = 0usize;
-    let r = loop {
-        let want = (count - done).min(CHUNK);
-        let r = if done == 0 {
-            blocking_read(t, f, &mut buf[..want], &|f: &File, b: &mut [u8]| {
-                op(f, b, 0)
-            })
-        } else {
-            op(f, &mut buf[..want], done as u64)
-        };
-        let n = match r {
-            Ok(n) => n,
-            Err(_) if done > 0 => break Ok(done as u64),
-            Err(e) => break Err(e),
-        };
-        if let Err(e) = t.mm().copy_out(addr + done as u64, &buf[..n]) {
-            break if done > 0 { Ok(done as u64) } else { Err(e) };
-        }
-        done += n;
-        if n < want || done >= count || !regular(f) {
-            break Ok(done as u64);
-        }
-    };
-    put_scratch(t, buf);
-    r
+    readv_common(
+        t,
+        f,
+        &[IoVec {
+            base: addr,
+            len: count as u64,
+        }],
+        op,
+    )
 }
 
 /// Whether `f` is a regular file (reads and writes are never short).
@@ -260,16 +228,29 @@ fn write_from(
     if count == 0 {
         return Ok(0);
     }
+    let reg = regular(f);
     let mut buf = take_scratch(t, count.min(CHUNK));
     let mut done = 0usize;
     let r = loop {
         let want = (count - done).min(CHUNK);
-        let r = t.mm().copy_in(addr + done as u64, &mut buf[..want]);
-        let r = r.and_then(|_| write_all(t, f, &buf[..want], &op));
+        // A regular file keeps what came before a fault in the buffer
+        // (Linux copies page by page); other files fail the copy whole.
+        let got = if reg {
+            t.mm().copy_in_prefix(addr + done as u64, &mut buf[..want])
+        } else if t.mm().copy_in(addr + done as u64, &mut buf[..want]).is_ok() {
+            want
+        } else {
+            0
+        };
+        let r = if got == 0 {
+            Err(Errno::EFAULT)
+        } else {
+            write_all(t, f, &buf[..got], &op)
+        };
         match r {
             Ok(n) => {
                 done += n as usize;
-                if (n as usize) < want || done >= count || !(regular(f) || stream_socket(f)) {
+                if (n as usize) < got || got < want || done >= count || !(reg || stream_socket(f)) {
                     break Ok(done as u64);
                 }
             }
@@ -391,17 +372,65 @@ pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
     Ok(v)
 }
 
-/// Reads into an iovec array through one buffer.
+/// Linux's `import_iovec` for readv and writev: the array is read whole
+/// (`EFAULT`), a negative length is `EINVAL`, then a range outside the
+/// user address space is `EFAULT` (even an empty one) and the lengths are
+/// cut so that the total stays within `MAX_RW`.
+fn import_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
+    /// The end of the user address range (`TASK_SIZE_MAX`): `access_ok`.
+    const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+    if cnt > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(cnt as usize);
+    for i in 0..cnt {
+        let iov: IoVec = util::read_obj(t, addr.wrapping_add(i * 16))?;
+        if (iov.len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        v.push(iov);
+    }
+    let mut total = 0u64;
+    for iov in &mut v {
+        if iov
+            .base
+            .checked_add(iov.len)
+            .is_none_or(|end| end > TASK_SIZE_MAX)
+        {
+            return Err(Errno::EFAULT);
+        }
+        iov.len = iov.len.min(MAX_RW as u64 - total);
+        total += iov.len;
+    }
+    Ok(v)
+}
+
+/// Whether a read of `f` fills the whole buffer, as Linux loops over it:
+/// a regular file (up to its end) and the devices that make their bytes
+/// (`/dev/zero`, `/dev/full`, `/dev/random`, `/dev/urandom`).
+fn fills(f: &File) -> bool {
+    use vfs::dev::DeviceKind as D;
+    f.dentry.as_ref().is_some_and(|d| {
+        matches!(
+            d.inode.kind,
+            vfs::Kind::File(_) | vfs::Kind::Device(D::Zero | D::Full | D::Random | D::URandom)
+        )
+    })
+}
+
+/// Reads into an iovec array through a buffer of at most `CHUNK` bytes:
+/// a file that [`fills`] the buffer in steps until the total (up to the
+/// first bad byte of the buffers, as Linux's copy stops at a fault), other
+/// files what one step got. `op` is called with the bytes done so far.
 fn readv_common(
     t: &mut Task,
     f: &Arc<File>,
     vecs: &[IoVec],
-    op: impl Fn(&File, &mut [u8]) -> SysResult<usize>,
+    op: impl Fn(&File, &mut [u8], u64) -> SysResult<usize>,
 ) -> SysResult<u64> {
-    let mut total = vecs.iter().map(|v| v.len).sum::<u64>().min(CHUNK as u64) as usize;
-    if regular(f) {
-        // As `read_into`: a regular file fills the buffers up to the first
-        // bad byte.
+    let full = fills(f);
+    let mut total = vecs.iter().map(|v| v.len).sum::<u64>() as usize;
+    if full {
         let mut good = 0u64;
         for v in vecs {
             let p = t.mm().access_prefix(v.base, v.len, true);
@@ -415,59 +444,86 @@ fn readv_common(
         }
         total = total.min(good as usize);
     } else {
+        // Other files (a pipe's copy fails whole) refuse a partly bad
+        // buffer before consuming anything.
+        total = total.min(CHUNK);
+        let mut left = total as u64;
         for v in vecs {
-            t.mm().check_access(v.base, v.len.min(CHUNK as u64), true)?;
+            t.mm().check_access(v.base, v.len.min(left), true)?;
+            left -= v.len.min(left);
         }
     }
     if total == 0 {
         return Ok(0);
     }
-    let mut buf = take_scratch(t, total);
-    let r = blocking_read(t, f, &mut buf[..total], &op);
-    let r = r.and_then(|n| {
-        let mut off = 0usize;
-        let mut mm = t.mm();
-        for v in vecs {
-            if off >= n {
-                break;
-            }
-            let take = (v.len as usize).min(n - off);
-            mm.copy_out(v.base, &buf[off..off + take])?;
-            off += take;
+    let mut buf = take_scratch(t, total.min(CHUNK));
+    let mut done = 0usize;
+    let r = loop {
+        let want = (total - done).min(CHUNK);
+        let r = if done == 0 {
+            blocking_read(t, f, &mut buf[..want], &|f: &File, b: &mut [u8]| {
+                op(f, b, 0)
+            })
+        } else {
+            op(f, &mut buf[..want], done as u64)
+        };
+        let n = match r {
+            Ok(n) => n,
+            Err(_) if done > 0 => break Ok(done as u64),
+            Err(e) => break Err(e),
+        };
+        if let Err(e) = crate::net::scatter_at(t, vecs, done, &buf[..n]) {
+            break if done > 0 { Ok(done as u64) } else { Err(e) };
         }
-        Ok(n as u64)
-    });
+        done += n;
+        if n < want || done >= total || !full {
+            break Ok(done as u64);
+        }
+    };
     put_scratch(t, buf);
     r
 }
 
+/// Writes from an iovec array through a buffer of at most `CHUNK` bytes:
+/// a regular file or a stream socket in steps until all is written (a
+/// regular file up to the first bad byte of the buffers, as Linux's copy
+/// stops at a fault), other files what one step took.
 fn writev_common(
     t: &mut Task,
     f: &Arc<File>,
     vecs: &[IoVec],
     op: impl Fn(&File, &[u8]) -> SysResult<usize>,
 ) -> SysResult<u64> {
-    let total = vecs.iter().map(|v| v.len).sum::<u64>().min(CHUNK as u64) as usize;
+    let total = vecs.iter().map(|v| v.len).sum::<u64>() as usize;
     if total == 0 {
         return Ok(0);
     }
-    let mut buf = take_scratch(t, total);
-    let mut off = 0usize;
-    let mut err = None;
-    {
-        let mut mm = t.mm();
-        for v in vecs {
-            let take = (v.len as usize).min(total - off);
-            if let Err(e) = mm.copy_in(v.base, &mut buf[off..off + take]) {
-                err = Some(e);
-                break;
-            }
-            off += take;
+    let reg = regular(f);
+    let more = reg || stream_socket(f);
+    let total = if more { total } else { total.min(CHUNK) };
+    let mut buf = take_scratch(t, total.min(CHUNK));
+    let mut done = 0usize;
+    let r = loop {
+        let want = (total - done).min(CHUNK);
+        let got = crate::net::gather_prefix(t, vecs, done, &mut buf[..want]);
+        // Only a regular file keeps what came before a fault.
+        if got == 0 || (got < want && !reg) {
+            break if done > 0 {
+                Ok(done as u64)
+            } else {
+                Err(Errno::EFAULT)
+            };
         }
-    }
-    let r = match err {
-        Some(e) => Err(e),
-        None => write_all(t, f, &buf[..total], op),
+        match write_all(t, f, &buf[..got], &op) {
+            Ok(n) => {
+                done += n as usize;
+                if (n as usize) < got || got < want || done >= total || !more {
+                    break Ok(done as u64);
+                }
+            }
+            Err(_) if done > 0 => break Ok(done as u64),
+            Err(e) => break Err(e),
+        }
     };
     put_scratch(t, buf);
     r
@@ -475,16 +531,16 @@ fn writev_common(
 
 pub fn readv(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let f = file(t, a[0])?;
-    let vecs = iovecs(t, a[1], a[2])?;
+    let vecs = import_iovecs(t, a[1], a[2])?;
     if !f.readable() {
         return Err(Errno::EBADF);
     }
-    readv_common(t, &f, &vecs, |f, b| f.read(b))
+    readv_common(t, &f, &vecs, |f, b, _| f.read(b))
 }
 
 pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let f = file(t, a[0])?;
-    let vecs = iovecs(t, a[1], a[2])?;
+    let vecs = import_iovecs(t, a[1], a[2])?;
     if !f.writable() {
         return Err(Errno::EBADF);
     }
@@ -500,7 +556,7 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if flags & !RWF_SUPPORTED != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    let vecs = iovecs(t, a[1], a[2])?;
+    let vecs = import_iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
     if off != -1 && off >= 0 && f.flags() & O_PATH == 0 && !f.ops.seekable() {
         return Err(Errno::ESPIPE);
@@ -509,7 +565,7 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
         return Err(Errno::EBADF);
     }
     if off == -1 {
-        return readv_common(t, &f, &vecs, |f, b| f.read(b));
+        return readv_common(t, &f, &vecs, |f, b, _| f.read(b));
     }
     if off < 0 {
         return Err(Errno::EINVAL);
@@ -518,7 +574,7 @@ fn preadv_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
         return Err(Errno::ESPIPE);
     }
     verify_area(off, vecs.iter().map(|v| v.len).sum())?;
-    readv_common(t, &f, &vecs, |f, b| f.pread(b, off as u64))
+    readv_common(t, &f, &vecs, |f, b, done| f.pread(b, off as u64 + done))
 }
 
 fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
@@ -526,7 +582,7 @@ fn pwritev_at(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult<u64> {
     if flags & !RWF_SUPPORTED != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    let vecs = iovecs(t, a[1], a[2])?;
+    let vecs = import_iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
     if off != -1 && off >= 0 && f.flags() & O_PATH == 0 && !f.ops.seekable() {
         return Err(Errno::ESPIPE);

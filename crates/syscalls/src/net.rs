@@ -264,37 +264,60 @@ pub(crate) fn total_len(iovs: &[IoVec]) -> usize {
 }
 
 /// Copies `buf.len()` bytes starting `off` bytes into the iovecs' data.
-pub(crate) fn gather(t: &Task, iovs: &[IoVec], mut off: usize, buf: &mut [u8]) -> SysResult<()> {
+pub(crate) fn gather(t: &Task, iovs: &[IoVec], off: usize, buf: &mut [u8]) -> SysResult<()> {
+    if gather_prefix(t, iovs, off, buf) < buf.len() {
+        return Err(Errno::EFAULT);
+    }
+    Ok(())
+}
+
+/// Copies the iovecs' data from `off` bytes in into `buf`, stopping at
+/// the first fault; the bytes copied.
+pub(crate) fn gather_prefix(t: &Task, iovs: &[IoVec], mut off: usize, buf: &mut [u8]) -> usize {
     let mut mm = t.mm();
     let mut done = 0;
     for v in iovs {
+        if done == buf.len() {
+            break;
+        }
         let len = v.len as usize;
         if off >= len {
             off -= len;
             continue;
         }
         let n = (len - off).min(buf.len() - done);
-        mm.copy_in(v.base.wrapping_add(off as u64), &mut buf[done..done + n])?;
-        done += n;
+        let got = mm.copy_in_prefix(v.base.wrapping_add(off as u64), &mut buf[done..done + n]);
+        done += got;
         off = 0;
-        if done == buf.len() {
+        if got < n {
             break;
         }
     }
-    Ok(())
+    done
 }
 
 /// Copies `data` into the iovecs.
 pub(crate) fn scatter(t: &Task, iovs: &[IoVec], data: &[u8]) -> SysResult<()> {
+    scatter_at(t, iovs, 0, data)
+}
+
+/// Copies `data` into the iovecs' data starting `off` bytes in.
+pub(crate) fn scatter_at(t: &Task, iovs: &[IoVec], mut off: usize, data: &[u8]) -> SysResult<()> {
     let mut mm = t.mm();
     let mut done = 0;
     for v in iovs {
         if done == data.len() {
             break;
         }
-        let n = (v.len as usize).min(data.len() - done);
-        mm.copy_out(v.base, &data[done..done + n])?;
+        let len = v.len as usize;
+        if off >= len {
+            off -= len;
+            continue;
+        }
+        let n = (len - off).min(data.len() - done);
+        mm.copy_out(v.base.wrapping_add(off as u64), &data[done..done + n])?;
         done += n;
+        off = 0;
     }
     Ok(())
 }
