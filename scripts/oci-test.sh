@@ -128,7 +128,10 @@ PY
 # tries the control socket (by path, abstract names, /proc/1/root), the
 # sockets in /proc/*/fd and /proc/net/unix, and checks /proc/1/root.
 cc -O1 -static -o "$T/rootfs/bin/reach" tests/oci/reach.c || { echo "FAIL cc tests/oci/reach.c"; exit 1; }
-bundle reach "[\"/bin/reach\", \"$T/state-rvisor/reach/ctl.sock\"]"
+# (Its id, and so runc's cgroup of it, is this run's own: the test runs
+# once per platform at the same time.)
+reach=reach-$$
+bundle reach "[\"/bin/reach\", \"$T/state-rvisor/$reach/ctl.sock\"]"
 python3 - "$T/tty/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -426,7 +429,7 @@ check "a CPU quota of 0.2: at most ~0.2 CPU used in 1 s (ticks: $used)" yes "$([
 "${RV[@]}" kill $id KILL
 wait_status RV $id stopped >/dev/null
 "${RV[@]}" delete $id
-check "delete removed the cgroup" 0 "$(cgdirs busy)"
+check "delete removed the cgroup" 0 "$(find /sys/fs/cgroup -type d -path "*/$cg/busy" 2>/dev/null | wc -l)"
 "${RV[@]}" --systemd-cgroup run -d --bundle "$T/systemd" $id </dev/null >/dev/null 2>&1
 check "--systemd-cgroup: slice:prefix:name is a scope below the slice" 1 \
 	"$(find /sys/fs/cgroup/pids/${cg//-/}.slice /sys/fs/cgroup/${cg//-/}.slice -maxdepth 1 -name rvisor-ct.scope 2>/dev/null | wc -l)"
@@ -562,16 +565,16 @@ check "pod's sandbox after malformed requests" running "$("${RV[@]}" state $pid_
 "${RV[@]}" delete --force $pid_id >/dev/null 2>&1
 
 # --- security: the runtime's sockets are out of the container's reach ----
-rv_reach=$("${RV[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)
+rv_reach=$("${RV[@]}" run --bundle "$T/reach" $reach </dev/null 2>&1)
 check "reach: nothing of the runtime reached, every control ok (rvisor)" "0 0" \
 	"$(grep -c 'reached' <<<"$rv_reach") $(grep '^CONTROL' <<<"$rv_reach" | grep -vc ': ok$')"
-check "reach: the same lines as under runc" "$("${RC[@]}" run --bundle "$T/reach" reach </dev/null 2>&1)" "$rv_reach"
+check "reach: the same lines as under runc" "$("${RC[@]}" run --bundle "$T/reach" $reach </dev/null 2>&1)" "$rv_reach"
 # The attempt is real: from the host, the control socket of a running
 # container is reached by that same probe.
-"${RV[@]}" run -d --bundle "$T/loop" reach </dev/null >/dev/null 2>&1
+"${RV[@]}" run -d --bundle "$T/loop" $reach </dev/null >/dev/null 2>&1
 check "reach: natively, the control socket is reachable (the attempt is real)" yes \
-	"$("$T/rootfs/bin/reach" "$T/state-rvisor/reach/ctl.sock" | grep -c 'control socket by its host path: reached' | sed 's/^1$/yes/')"
-"${RV[@]}" delete --force reach >/dev/null 2>&1
+	"$("$T/rootfs/bin/reach" "$T/state-rvisor/$reach/ctl.sock" | grep -c 'control socket by its host path: reached' | sed 's/^1$/yes/')"
+"${RV[@]}" delete --force $reach >/dev/null 2>&1
 check "nothing left" "" "$("${RV[@]}" list -q)"
 
 # --- podman, with an image imported from the same rootfs -------------------

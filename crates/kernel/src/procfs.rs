@@ -206,7 +206,11 @@ struct Root {
     kernel: Weak<Kernel>,
     /// The pid namespace of whoever mounted it: the one it shows.
     ns: Arc<PidNs>,
-    sys: OnceLock<Arc<Inode>>,
+    /// The inode of each of [`ROOT_FILES`], made at the first look-up
+    /// and kept for the instance's life, as Linux keeps its proc entries:
+    /// an inotify watch or a mount on one (bubblewrap binds `/proc/sys`
+    /// read-only) is found by its inode.
+    files: [OnceLock<Arc<Inode>>; ROOT_FILES.len()],
     /// The host's, read when first asked for: reading it costs the host
     /// milliseconds (it samples every CPU's frequency), too much for every
     /// sandbox's start.
@@ -232,31 +236,9 @@ const ROOT_FILES: &[&str] = &[
     "net",
 ];
 
-impl SynthDir for Root {
-    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
-        let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
-        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
-        if let Ok(vpid) = name.parse::<i32>() {
-            let pid = self.ns.global(vpid).filter(|_| vpid > 0);
-            if let Some(pid) = pid.filter(|&p| k.find_group(p).is_some()) {
-                return Ok(dir(
-                    pid_ino(pid, 0),
-                    Arc::new(PidDir {
-                        kernel: self.kernel.clone(),
-                        ns: self.ns.clone(),
-                        pid,
-                        tid: pid,
-                        process_dir: true,
-                    }),
-                ));
-            }
-            return Err(Errno::ENOENT);
-        }
-        let idx = ROOT_FILES
-            .iter()
-            .position(|&n| n == name)
-            .ok_or(Errno::ENOENT)? as u64
-            + 2;
+impl Root {
+    /// The inode of root entry `name` (number `idx`).
+    fn make(&self, name: &str, idx: u64) -> SysResult<Arc<Inode>> {
         let kw = self.kernel.clone();
         let ns = self.ns.clone();
         Ok(match name {
@@ -320,23 +302,48 @@ impl SynthDir for Root {
                 Ok(k.swaps.proc_swaps())
             }),
             "net" => dir(idx, Arc::new(NetDir { kernel: kw.clone() })),
-            // One inode for the instance's life: a mount on `/proc/sys`
-            // (bubblewrap binds it read-only) is found by its inode.
-            "sys" => self
-                .sys
-                .get_or_init(|| {
-                    dir(
-                        idx,
-                        Arc::new(SysDir {
-                            kernel: self.kernel.clone(),
-                            boot_id: self.boot_id.clone(),
-                            path: Vec::new(),
-                        }),
-                    )
-                })
-                .clone(),
+            "sys" => dir(
+                idx,
+                Arc::new(SysDir {
+                    kernel: self.kernel.clone(),
+                    boot_id: self.boot_id.clone(),
+                    path: Vec::new(),
+                }),
+            ),
             _ => return Err(Errno::ENOENT),
         })
+    }
+}
+
+impl SynthDir for Root {
+    fn lookup(&self, name: &[u8]) -> SysResult<Arc<Inode>> {
+        let k = self.kernel.upgrade().ok_or(Errno::ENOENT)?;
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        if let Ok(vpid) = name.parse::<i32>() {
+            let pid = self.ns.global(vpid).filter(|_| vpid > 0);
+            if let Some(pid) = pid.filter(|&p| k.find_group(p).is_some()) {
+                return Ok(dir(
+                    pid_ino(pid, 0),
+                    Arc::new(PidDir {
+                        kernel: self.kernel.clone(),
+                        ns: self.ns.clone(),
+                        pid,
+                        tid: pid,
+                        process_dir: true,
+                    }),
+                ));
+            }
+            return Err(Errno::ENOENT);
+        }
+        let i = ROOT_FILES
+            .iter()
+            .position(|&n| n == name)
+            .ok_or(Errno::ENOENT)?;
+        if let Some(ino) = self.files[i].get() {
+            return Ok(ino.clone());
+        }
+        let ino = self.make(name, i as u64 + 2)?;
+        Ok(self.files[i].get_or_init(|| ino).clone())
     }
 
     fn list(&self) -> Vec<(Vec<u8>, u8, u64)> {
@@ -1678,7 +1685,7 @@ pub fn new_root(kernel: &Arc<Kernel>, ns: Arc<PidNs>) -> Arc<Dentry> {
             Arc::new(Root {
                 kernel: Arc::downgrade(kernel),
                 ns,
-                sys: OnceLock::new(),
+                files: Default::default(),
                 cpuinfo: Default::default(),
                 boot_id: Default::default(),
             }),

@@ -1068,6 +1068,7 @@ pub fn unspecified(family: i32) -> IpAddr {
 
 use abi::fs::{Stat, O_NONBLOCK, O_RDWR};
 use mm::MemoryManager;
+use std::time::Instant;
 use vfs::{File, FileOps};
 
 /// `SIOCINQ`/`FIONREAD`, `SIOCOUTQ`/`TIOCOUTQ`, `SIOCOUTQNSD`.
@@ -1115,6 +1116,19 @@ impl FileOps for InetFile {
             }
             Proto::Udp => udp_send(s, buf, None),
         }
+    }
+
+    /// `SO_RCVTIMEO` bounds `read(2)` too, as every receive.
+    fn read_deadline(&self, started: Instant) -> Option<Instant> {
+        self.sock.data.rcvtimeo().map(|d| started + d)
+    }
+
+    fn read_expired(&self, _f: &File, _buf: &mut [u8]) -> SysResult<usize> {
+        Err(Errno::EAGAIN)
+    }
+
+    fn write_deadline(&self, started: Instant) -> Option<Instant> {
+        self.sock.data.sndtimeo().map(|d| started + d)
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {

@@ -355,17 +355,22 @@ impl Platform for TrapPlatform {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop();
-        self.refill();
+        // Ours first, the pool's refill after: without a factory both are
+        // made on the spawner thread, one job at a time, and a refill
+        // queued first would make this caller wait for a second stub's
+        // start-up too (the start-up probe did, at every sandbox start).
         let process = match pre {
-            Some(p) if !p.exited() => p,
+            Some(p) if !p.exited() => Ok(p),
             _ => TrapProcess::spawn(
                 self.memfd,
                 self.stub_fd.as_raw_fd(),
                 self.fsgsbase,
                 false,
                 self.factory.get(),
-            )?,
+            ),
         };
+        self.refill();
+        let process = process?;
         let mut ctx = process.leader_context()?;
         ctx.patching = self.patching;
         ctx.pool = Arc::downgrade(&self.pool);

@@ -182,8 +182,25 @@ fn write_all(
     op: impl Fn(&File, &[u8]) -> SysResult<usize>,
 ) -> SysResult<u64> {
     let mut done = 0usize;
+    // The file's write deadline (a socket's `SO_SNDTIMEO`), from the
+    // first wait on.
+    let mut deadline = None;
     loop {
-        let r = blocking(t, f, events::OUT, || op(f, &data[done..]));
+        let r = match op(f, &data[done..]) {
+            Err(Errno::EAGAIN) if !f.nonblocking() && f.ops.queue().is_some() => {
+                let until = *deadline
+                    .get_or_insert_with(|| f.ops.write_deadline(std::time::Instant::now()));
+                t.block_on(f.ops.queue(), events::OUT, until, |_| op(f, &data[done..]))
+                    .map_err(|e| {
+                        if e == Errno::ETIMEDOUT {
+                            Errno::EAGAIN
+                        } else {
+                            e
+                        }
+                    })
+            }
+            r => r,
+        };
         match r {
             Ok(n) => {
                 done += n;

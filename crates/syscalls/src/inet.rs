@@ -387,6 +387,12 @@ pub fn recv(t: &mut Task, f: &File, o: Other, iovs: &[IoVec], flags: u32) -> Sys
             });
         }
     };
+    // The error queue: the sandbox's inet sockets queue no errors (a port
+    // unreachable surfaces as `SO_ERROR`/`ECONNREFUSED` only), so it is
+    // always empty, and reading it never blocks (Linux's `ip_recv_error`).
+    if flags & crate::net::MSG_ERRQUEUE != 0 {
+        return Err(Errno::EAGAIN);
+    }
     match s.proto {
         Proto::Tcp => {
             if flags & MSG_OOB != 0 {

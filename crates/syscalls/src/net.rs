@@ -42,6 +42,7 @@ const MSG_CTRUNC: u32 = 0x8;
 pub(crate) const MSG_TRUNC: u32 = 0x20;
 pub(crate) const MSG_DONTWAIT: u32 = 0x40;
 const MSG_WAITALL: u32 = 0x100;
+pub(crate) const MSG_ERRQUEUE: u32 = 0x2000;
 pub(crate) const MSG_NOSIGNAL: u32 = 0x4000;
 pub(crate) const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
 

@@ -91,6 +91,11 @@ pub trait FileOps: Send + Sync {
     fn read_expired(&self, _f: &File, _buf: &mut [u8]) -> SysResult<usize> {
         Ok(0)
     }
+    /// A write that would block gives up at this time (`EAGAIN`, or what
+    /// it wrote by then: a socket's `SO_SNDTIMEO`).
+    fn write_deadline(&self, _started: std::time::Instant) -> Option<std::time::Instant> {
+        None
+    }
     /// The pipe behind this file, if it is one (`F_GETPIPE_SZ`).
     fn pipe(&self) -> Option<&Arc<Pipe>> {
         None

@@ -31,7 +31,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use abi::fs::*;
 use abi::{Errno, SysResult};
@@ -1389,6 +1389,19 @@ impl FileOps for SocketFile {
 
     fn write(&self, _f: &File, buf: &[u8], _off: u64) -> SysResult<usize> {
         self.sock.send(buf, &mut Vec::new())
+    }
+
+    /// `SO_RCVTIMEO` bounds `read(2)` too, as every receive.
+    fn read_deadline(&self, started: Instant) -> Option<Instant> {
+        self.sock.rcvtimeo().map(|d| started + d)
+    }
+
+    fn read_expired(&self, _f: &File, _buf: &mut [u8]) -> SysResult<usize> {
+        Err(Errno::EAGAIN)
+    }
+
+    fn write_deadline(&self, started: Instant) -> Option<Instant> {
+        self.sock.sndtimeo().map(|d| started + d)
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {
