@@ -2043,10 +2043,16 @@ impl MemoryManager {
                 f.push(code);
             }
         }
-        if v.shared {
+        // A shared mapping of a file opened read-only is neither VM_SHARED
+        // nor VM_MAYWRITE, only VM_MAYSHARE (Linux's do_mmap).
+        if v.shared && v.may_write {
             f.push("sh");
         }
-        f.extend(["mr", "mw", "me"]);
+        f.push("mr");
+        if v.may_write {
+            f.push("mw");
+        }
+        f.push("me");
         if v.shared {
             f.push("ms");
         }
