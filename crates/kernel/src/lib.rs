@@ -692,6 +692,13 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                     task.force_signal(SigInfo::fault(signo, code, 0));
                     continue;
                 }
+                // An alignment check (EFLAGS.AC set by the application) is
+                // no page fault either: SIGBUS/BUS_ADRALN, as Linux's #AC
+                // handler sends.
+                if signo == abi::signal::SIGBUS && code == abi::signal::BUS_ADRALN {
+                    task.force_signal(SigInfo::fault(signo, code, addr));
+                    continue;
+                }
                 let accerr = code == abi::signal::SEGV_ACCERR;
                 if accerr && task.begin_watch_step(addr) {
                     continue;
