@@ -133,6 +133,12 @@ impl PidTable {
     }
 }
 
+/// `nr_open`'s value at boot (Linux's `NR_OPEN`, 1 << 20), and its
+/// bounds (`sysctl_nr_open_min`, `sysctl_nr_open_max` on 64-bit).
+pub const NR_OPEN_DEFAULT: u64 = 1 << 20;
+pub const NR_OPEN_MIN: u64 = 64;
+pub const NR_OPEN_MAX: u64 = (i32::MAX as u64) & !63;
+
 pub struct Kernel {
     pub platform: Arc<dyn Platform>,
     pub mf: Arc<MemoryFile>,
@@ -169,6 +175,9 @@ pub struct Kernel {
     pub swaps: swap::SwapAreas,
     /// The sandbox's keys and keyrings.
     pub keys: keys::KeyStore,
+    /// `/proc/sys/fs/nr_open`: the highest hard `RLIMIT_NOFILE` a process
+    /// may set.
+    pub nr_open: AtomicU64,
     /// Paused (`rvisor pause`): no task runs application code or leaves
     /// the run loop until [`Kernel::thaw`].
     frozen: std::sync::atomic::AtomicBool,
@@ -224,6 +233,7 @@ impl Kernel {
             klog: klog::KernelLog::new(start),
             swaps: swap::SwapAreas::default(),
             keys: keys::KeyStore::default(),
+            nr_open: AtomicU64::new(NR_OPEN_DEFAULT),
             frozen: Default::default(),
         });
         k.boot_log();
@@ -690,6 +700,13 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                 // and there is nothing to map in.
                 if code == abi::signal::SI_KERNEL {
                     task.force_signal(SigInfo::fault(signo, code, 0));
+                    continue;
+                }
+                // An alignment check (EFLAGS.AC set by the application) is
+                // no page fault either: SIGBUS/BUS_ADRALN, as Linux's #AC
+                // handler sends.
+                if signo == abi::signal::SIGBUS && code == abi::signal::BUS_ADRALN {
+                    task.force_signal(SigInfo::fault(signo, code, addr));
                     continue;
                 }
                 let accerr = code == abi::signal::SEGV_ACCERR;

@@ -679,6 +679,26 @@ impl SynthDir for SysDir {
                 },
             ));
         }
+        if path.as_slice() == ["fs", "nr_open"] {
+            let kr = kw.clone();
+            return Ok(rw_file(
+                next_ino(),
+                move || {
+                    let k = kr.upgrade().ok_or(Errno::ENOENT)?;
+                    Ok(format!("{}\n", k.nr_open.load(Ordering::Relaxed)))
+                },
+                move |v| {
+                    let k = kw.upgrade().ok_or(Errno::ENOENT)?;
+                    // proc_dointvec_minmax within Linux's bounds.
+                    let n = parse_c_number(v).ok_or(Errno::EINVAL)?;
+                    if !(crate::NR_OPEN_MIN..=crate::NR_OPEN_MAX).contains(&n) {
+                        return Err(Errno::EINVAL);
+                    }
+                    k.nr_open.store(n, Ordering::Relaxed);
+                    Ok(())
+                },
+            ));
+        }
         if path.as_slice() == ["kernel", "dmesg_restrict"] {
             let kr = kw.clone();
             return Ok(rw_file(
@@ -744,7 +764,6 @@ impl SynthDir for SysDir {
                 ["vm", "max_map_count"] => "65530".to_string(),
                 ["vm", "mmap_min_addr"] => "65536".to_string(),
                 ["fs", "file-max"] => "9223372036854775807".to_string(),
-                ["fs", "nr_open"] => "1048576".to_string(),
                 ["fs", "pipe-max-size"] => "1048576".to_string(),
                 ["fs", "inotify", "max_queued_events"] => {
                     vfs::inotify::MAX_QUEUED_EVENTS.to_string()

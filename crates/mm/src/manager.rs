@@ -1560,6 +1560,22 @@ impl MemoryManager {
         reach: Reach,
         mut f: impl FnMut(&MemoryFile, u64, usize, usize),
     ) -> usize {
+        self.walk_while(addr, len, write, reach, |mf, off, at, n| {
+            f(mf, off, at, n);
+            true
+        })
+    }
+
+    /// [`MemoryManager::walk`] whose `f` may stop it: a piece `f` refuses
+    /// (returns false for) is not counted in the bytes covered.
+    fn walk_while(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        reach: Reach,
+        mut f: impl FnMut(&MemoryFile, u64, usize, usize) -> bool,
+    ) -> usize {
         let force = reach == Reach::Debugger;
         let Some(end) = addr.checked_add(len as u64) else {
             return 0;
@@ -1593,10 +1609,59 @@ impl MemoryManager {
             };
             let chunk_end = p.end.min(vend).min(end);
             let n = (chunk_end - pos) as usize;
-            f(&self.mf, p.off + (pos - ps), (pos - addr) as usize, n);
+            if !f(&self.mf, p.off + (pos - ps), (pos - addr) as usize, n) {
+                break;
+            }
             pos = chunk_end;
         }
         (pos - addr) as usize
+    }
+
+    /// The sentry's own addresses of the memory behind `[addr,
+    /// addr+len)`, so the host can move data between a file and
+    /// application memory in one call (`preadv`/`pwritev` into or from
+    /// these ranges) instead of through a buffer and a copy. The pages
+    /// are found as a copy would find them: faulted in, allocated, made
+    /// this address space's own before a write (`write`: the host will
+    /// store into them). Fills `out` from the start, merging ranges that
+    /// continue each other in the memory file, and returns how many
+    /// entries it filled and how many bytes from `addr` they cover: fewer
+    /// than `len` where `out` is full or the access may go no further (0:
+    /// `EFAULT` for a copy). `None` if the memory file is not mapped for
+    /// copies (it is on a disk and copied with calls).
+    ///
+    /// The ranges stay this address space's memory only while the caller
+    /// holds it (`&mut self`, under the manager's lock): an unmap by
+    /// another thread could otherwise hand the pages to someone else.
+    pub fn host_ranges(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        out: &mut [libc::iovec],
+    ) -> Option<(usize, usize)> {
+        if !self.mf.mapped_for_copies() {
+            return None;
+        }
+        let mut used = 0usize;
+        // (The memory file offset where the last entry ends.)
+        let mut last_end = u64::MAX;
+        let covered = self.walk_while(addr, len, write, Reach::Own, |mf, off, _, n| {
+            if used > 0 && off == last_end {
+                out[used - 1].iov_len += n;
+            } else if used < out.len() {
+                out[used] = libc::iovec {
+                    iov_base: mf.raw_ptr(off, n).cast(),
+                    iov_len: n,
+                };
+                used += 1;
+            } else {
+                return false;
+            }
+            last_end = off + n as u64;
+            true
+        });
+        Some((used, covered))
     }
 
     /// A futex's identity, as Linux keys it: in private memory this
@@ -1697,6 +1762,14 @@ impl MemoryManager {
 
     pub fn zero_out(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
         self.for_each_range(addr, len as usize, true, |mf, off, _, n| {
+            mf.zero(off, n as u64)
+        })
+    }
+
+    /// Zeroes as much of `[addr, addr+len)` as is writable from the
+    /// start; returns how many bytes it zeroed.
+    pub fn zero_out_partial(&mut self, addr: u64, len: u64) -> usize {
+        self.walk(addr, len as usize, true, Reach::Own, |mf, off, _, n| {
             mf.zero(off, n as u64)
         })
     }
@@ -2063,10 +2136,16 @@ impl MemoryManager {
                 f.push(code);
             }
         }
-        if v.shared {
+        // A shared mapping of a file opened read-only is neither VM_SHARED
+        // nor VM_MAYWRITE, only VM_MAYSHARE (Linux's do_mmap).
+        if v.shared && v.may_write {
             f.push("sh");
         }
-        f.extend(["mr", "mw", "me"]);
+        f.push("mr");
+        if v.may_write {
+            f.push("mw");
+        }
+        f.push("me");
         if v.shared {
             f.push("ms");
         }
@@ -2141,6 +2220,70 @@ mod tests {
         m.mprotect(a, 4096, PROT_READ).unwrap();
         assert_eq!(m.copy_out(a, b"x"), Err(Errno::EFAULT));
         assert_eq!(m.read_cstring(a + 4090, 100).unwrap(), b"hello world");
+    }
+
+    #[test]
+    fn host_ranges_cover_what_a_copy_would() {
+        let mut m = mm();
+        let iov0 = libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        };
+        let a = m
+            .mmap(anon(0, 4 * 4096, PROT_READ | PROT_WRITE, 0))
+            .unwrap();
+        // One anonymous mapping is one piece of the memory file.
+        let mut iov = [iov0; 4];
+        assert_eq!(
+            m.host_ranges(a + 10, 3 * 4096, true, &mut iov),
+            Some((1, 3 * 4096))
+        );
+        // Bytes stored there are what a copy reads back.
+        // SAFETY: the range is this address space's memory, held by `m`.
+        unsafe { std::ptr::write_bytes(iov[0].iov_base.cast::<u8>(), 7, iov[0].iov_len) };
+        let mut b = [0u8; 4];
+        m.copy_in(a + 10, &mut b).unwrap();
+        assert_eq!(b, [7; 4]);
+        // The walk stops at a page it may not write, and before an unmapped one.
+        m.mprotect(a + 2 * 4096, 4096, PROT_READ).unwrap();
+        assert_eq!(
+            m.host_ranges(a, 4 * 4096, true, &mut iov),
+            Some((1, 2 * 4096))
+        );
+        assert_eq!(
+            m.host_ranges(a, 4 * 4096, false, &mut iov).map(|r| r.1),
+            Some(4 * 4096)
+        );
+        m.munmap(a + 3 * 4096, 4096).unwrap();
+        assert_eq!(
+            m.host_ranges(a + 3 * 4096, 10, false, &mut iov),
+            Some((0, 0))
+        );
+        // A full array stops the walk where it is full.
+        let mf = m.mf.clone();
+        let obj = Arc::new(MemObject::new(mf, 8 * 4096));
+        let base = m.mmap(anon(0, 8 * 4096, PROT_NONE, 0)).unwrap();
+        for i in 0..8u64 {
+            // Pages of the object in reverse order: no two continue each other.
+            m.mmap(MapRequest {
+                addr: base + i * 4096,
+                len: 4096,
+                prot: PROT_READ | PROT_WRITE,
+                flags: MAP_SHARED | MAP_FIXED,
+                backing: Some(Backing {
+                    obj: obj.clone(),
+                    offset: (7 - i) * 4096,
+                }),
+                may_write: true,
+                name: VmaName::Anon,
+            })
+            .unwrap();
+        }
+        let mut two = [iov0; 2];
+        assert_eq!(
+            m.host_ranges(base, 8 * 4096, true, &mut two),
+            Some((2, 2 * 4096))
+        );
     }
 
     #[test]

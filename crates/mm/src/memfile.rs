@@ -387,6 +387,14 @@ impl MemoryFile {
         unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len as usize) }
     }
 
+    /// Whether the sentry copies through its mapping of the file (a
+    /// memfd), so a host call may read or write application memory at
+    /// [`MemoryFile::raw_ptr`] addresses; not for a file on a disk, whose
+    /// pages the sentry keeps out of its own mapping.
+    pub fn mapped_for_copies(&self) -> bool {
+        !self.on_disk
+    }
+
     /// The sentry's address of a range, for filling pages from a host
     /// file or publishing data (the vDSO's time page). Dereferencing it is
     /// the caller's responsibility.

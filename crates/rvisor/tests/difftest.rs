@@ -1291,6 +1291,7 @@ fn real_trials(platforms: &[String], trials: &mut Vec<Trial>) {
         platform_trial(trials, "sandbox::system_view", platform, system_view);
         platform_trial(trials, "sandbox::garbage_args", platform, garbage_args);
         platform_trial(trials, "sandbox::ipc_limits", platform, ipc_limits);
+        platform_trial(trials, "sandbox::nr_open", platform, nr_open);
         platform_trial(trials, "sandbox::reboot", platform, reboot);
         platform_trial(
             trials,
@@ -1698,19 +1699,32 @@ fn garbage_args(platform: &str) -> Result<(), Failed> {
     }
 }
 
-/// IPC limits written to `/proc/sys` apply (`tests/c/sandbox/ipc_limits.c`;
-/// not run natively, where they are the host's).
-fn ipc_limits(platform: &str) -> Result<(), Failed> {
-    let src = workspace_root().join("tests/c/sandbox/ipc_limits.c");
-    let bin = build_c(&src, "sandbox-ipc_limits", false, &[])?;
-    let cwd = fresh_workdir("sandbox-ipc_limits")?;
+/// Runs `tests/c/sandbox/NAME.c` in the sandbox only; it must print
+/// just "ok" and exit 0, or the test fails saying `what`.
+fn sandbox_c_ok(platform: &str, name: &str, what: &str) -> Result<(), Failed> {
+    let src = workspace_root().join(format!("tests/c/sandbox/{name}.c"));
+    let bin = build_c(&src, &format!("sandbox-{name}"), false, &[])?;
+    let cwd = fresh_workdir(&format!("sandbox-{name}"))?;
     let bin = bin.to_string_lossy().into_owned();
     let (r, sargv) = sandbox_only(platform, &[&bin], &cwd)?;
     if r.status == Some(0) && r.stdout == b"ok\n" {
         Ok(())
     } else {
-        Err(format!("IPC limits did not apply\n{}", describe(&r, &sargv)).into())
+        Err(format!("{what}\n{}", describe(&r, &sargv)).into())
     }
+}
+
+/// IPC limits written to `/proc/sys` apply (`tests/c/sandbox/ipc_limits.c`;
+/// not run natively, where they are the host's).
+fn ipc_limits(platform: &str) -> Result<(), Failed> {
+    sandbox_c_ok(platform, "ipc_limits", "IPC limits did not apply")
+}
+
+/// `/proc/sys/fs/nr_open` is writable and caps `RLIMIT_NOFILE`
+/// (`tests/c/sandbox/nr_open.c`; not run natively, where it is the
+/// host's).
+fn nr_open(platform: &str) -> Result<(), Failed> {
+    sandbox_c_ok(platform, "nr_open", "nr_open did not apply")
 }
 
 /// reboot(2) with valid magic numbers acts on the sandbox as on a

@@ -107,6 +107,86 @@ fn read_into(
     )
 }
 
+/// Entries of the host iovec a direct transfer fills per host call (on
+/// the stack: nothing is allocated per call). A buffer in more pieces of
+/// the memory file than this takes more calls.
+const DIRECT_IOV: usize = 16;
+
+/// A read (`write` false) or write of a regular file whose data is a host
+/// file's, straight between the host file and the application's pages:
+/// `None` when the file is not such a file (or application memory is not
+/// in the sentry's mapping), and the caller copies through a buffer.
+/// `at`: a `pread`/`pwrite` offset, else the file position.
+fn direct(
+    t: &Task,
+    f: &File,
+    addr: u64,
+    count: usize,
+    at: Option<u64>,
+    write: Option<u64>,
+) -> Option<SysResult<u64>> {
+    if count == 0 || !t.kernel.mf.mapped_for_copies() || !regular(f) {
+        return None;
+    }
+    let io = |fd, off, max| transfer_direct(t, fd, off, addr, max, write.is_some());
+    let r = match write {
+        Some(cap) => f.write_host(at, count, cap, io),
+        None => f.read_host(at, count, io),
+    };
+    r.map(|r| r.map(|n| n as u64))
+}
+
+/// Moves up to `max` bytes between host descriptor `fd` at `off` and
+/// application memory at `addr` (`write`: from it) with `preadv` or
+/// `pwritev` on the application's own pages
+/// (`MemoryManager::host_ranges`), at most [`CHUNK`] per call, each under
+/// the address space's lock so no page changes hands meanwhile. Stops
+/// after a short transfer (the end of the file) or at the first page the
+/// access may not touch: the bytes moved before count, `EFAULT` when
+/// there are none, as Linux's copy to or from a page-cache page stops at
+/// the first fault.
+fn transfer_direct(
+    t: &Task,
+    fd: i32,
+    off: u64,
+    addr: u64,
+    max: usize,
+    write: bool,
+) -> SysResult<usize> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; DIRECT_IOV];
+    let mut done = 0usize;
+    while done < max {
+        let want = (max - done).min(CHUNK);
+        let mut mm = t.mm();
+        let (cnt, covered) = mm
+            .host_ranges(addr + done as u64, want, !write, &mut iov)
+            .unwrap_or((0, 0));
+        if covered == 0 {
+            return if done > 0 {
+                Ok(done)
+            } else {
+                Err(Errno::EFAULT)
+            };
+        }
+        let r = vfs::host::transfer_iov(fd, &iov[..cnt], off + done as u64, write);
+        drop(mm);
+        match r {
+            Ok(n) => {
+                done += n;
+                if n < covered {
+                    break;
+                }
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// Whether `f` is a regular file (reads and writes are never short).
 pub(crate) fn regular(f: &File) -> bool {
     f.dentry
@@ -291,9 +371,42 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if let Some(g) = vfs::fanotify::group_of(&f) {
         return crate::fanotify::read(t, &f, &g, a[1], a[2] as usize);
     }
-    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, _| {
-        f.read(b)
-    })
+    let count = (a[2] as usize).min(MAX_RW);
+    if let Some(r) = direct(t, &f, a[1], count, None, None) {
+        return r;
+    }
+    if let Some(r) = device_read(t, &f, a[1], count) {
+        return r;
+    }
+    read_into(t, &f, a[1], count, |f, b, _| f.read(b))
+}
+
+/// `read` of `/dev/zero`: the application's memory is zeroed in place,
+/// with no buffer to fill and copy (Linux's `read_zero`: up to the first
+/// page it may not write; `EFAULT` if that is the first). `/dev/null`'s
+/// end of file never looks at the buffer.
+fn device_read(t: &Task, f: &File, addr: u64, count: usize) -> Option<SysResult<u64>> {
+    match vfs::dev::kind_of(f)? {
+        vfs::dev::DeviceKind::Null => return Some(Ok(0)),
+        vfs::dev::DeviceKind::Zero if count > 0 => {}
+        _ => return None,
+    }
+    let n = t.mm().zero_out_partial(addr, count as u64);
+    if n == 0 {
+        return Some(Err(Errno::EFAULT));
+    }
+    f.accessed(n, false);
+    Some(Ok(n as u64))
+}
+
+/// Whether `f` throws written bytes away unread (`/dev/null`,
+/// `/dev/zero`: Linux's `write_null` never touches the buffer, so even a
+/// bad one is "written").
+fn discards_writes(f: &File) -> bool {
+    matches!(
+        vfs::dev::kind_of(f),
+        Some(vfs::dev::DeviceKind::Null | vfs::dev::DeviceKind::Zero)
+    )
 }
 
 pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -301,10 +414,16 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    let count = (a[2] as usize).min(MAX_RW);
+    if discards_writes(&f) {
+        f.modified(count);
+        return Ok(count as u64);
+    }
     let cap = fsize_cap(t, &f);
-    let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
-        f.write_capped(b, cap)
-    });
+    let r = match direct(t, &f, a[1], count, None, Some(cap)) {
+        Some(r) => r,
+        None => write_from(t, &f, a[1], count, |f, b| f.write_capped(b, cap)),
+    };
     fsize_signal(t, cap, r)
 }
 
@@ -326,7 +445,11 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EBADF);
     }
     verify_area(off, a[2])?;
-    read_into(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b, done| {
+    let count = (a[2] as usize).min(MAX_RW);
+    if let Some(r) = direct(t, &f, a[1], count, Some(off as u64), None) {
+        return r;
+    }
+    read_into(t, &f, a[1], count, |f, b, done| {
         f.pread(b, off as u64 + done)
     })
 }
@@ -351,11 +474,15 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     verify_area(off, a[2])?;
     let cell = std::cell::Cell::new(off as u64);
     let cap = fsize_cap(t, &f);
-    let r = write_from(t, &f, a[1], (a[2] as usize).min(MAX_RW), |f, b| {
-        let n = f.pwrite_capped(b, cell.get(), cap)?;
-        cell.set(cell.get() + n as u64);
-        Ok(n)
-    });
+    let count = (a[2] as usize).min(MAX_RW);
+    let r = match direct(t, &f, a[1], count, Some(off as u64), Some(cap)) {
+        Some(r) => r,
+        None => write_from(t, &f, a[1], count, |f, b| {
+            let n = f.pwrite_capped(b, cell.get(), cap)?;
+            cell.set(cell.get() + n as u64);
+            Ok(n)
+        }),
+    };
     fsize_signal(t, cap, r)
 }
 

@@ -575,7 +575,9 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             if n.max > old.max && !t.capable(CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
-            if res == abi::misc::RLIMIT_NOFILE && n.max > 1 << 20 {
+            if res == abi::misc::RLIMIT_NOFILE
+                && n.max > t.kernel.nr_open.load(std::sync::atomic::Ordering::Relaxed)
+            {
                 return Err(Errno::EPERM);
             }
             inner.rlimits[res as usize] = n;

@@ -62,6 +62,14 @@ pub fn random_bytes(buf: &mut [u8]) -> SysResult<()> {
     Ok(())
 }
 
+/// The device behind an open file, if it is one of these.
+pub fn kind_of(f: &File) -> Option<DeviceKind> {
+    f.ops
+        .as_any()
+        .and_then(|a| a.downcast_ref::<DeviceOps>())
+        .map(|d| d.kind)
+}
+
 pub struct DeviceOps {
     pub kind: DeviceKind,
     pub inode: Arc<Inode>,
@@ -104,6 +112,10 @@ impl FileOps for DeviceOps {
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {
         Ok(self.inode.stat())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     /// Mapping `/dev/zero` gives fresh zeroed memory (shared between the

@@ -104,6 +104,18 @@ pub trait FileOps: Send + Sync {
     fn host_fd(&self) -> Option<i32> {
         None
     }
+    /// A regular file whose bytes are, right now, exactly a host file's
+    /// (no memory copy, no page cache of mappings in between): the host
+    /// descriptor to read it with (`write`: to write it through, as
+    /// `--overlay=none` does) and the file's size, so a transfer can go
+    /// between the host file and application memory in one host call
+    /// ([`File::read_host`], [`File::write_host`]). `None` otherwise.
+    fn host_data(&self, _write: bool) -> Option<(i32, u64)> {
+        None
+    }
+    /// After [`File::write_host`] wrote `n` bytes at `off` of the host
+    /// file: the size and times it changed.
+    fn host_written(&self, _off: u64, _n: usize) {}
     /// For syscalls that act only on one kind of file (`signalfd4` on an
     /// existing signalfd): the concrete object.
     fn as_any(&self) -> Option<&dyn std::any::Any> {
@@ -255,7 +267,7 @@ impl File {
     /// The file's atime (`O_NOATIME` keeps it; as Linux's
     /// `filemap_read`, a read at the end of the file counts, one of no
     /// bytes does not), and `IN_ACCESS` after a read that got something.
-    fn accessed(&self, n: usize, empty: bool) {
+    pub fn accessed(&self, n: usize, empty: bool) {
         if let Some(d) = &self.dentry {
             if !empty && self.flags() & O_NOATIME == 0 {
                 crate::mount::accessed(d);
@@ -267,7 +279,7 @@ impl File {
     }
 
     /// `IN_MODIFY` after a write that put something.
-    fn modified(&self, n: usize) {
+    pub fn modified(&self, n: usize) {
         if n > 0 {
             crate::inotify::file_event(self, crate::inotify::IN_MODIFY);
         }
@@ -365,6 +377,86 @@ impl File {
         let n = self.ops.write(self, buf, off)?;
         self.modified(n);
         Ok(n)
+    }
+
+    /// `read(2)` (`at` `None`: at and advancing the position) or
+    /// `pread(2)` of up to `len` bytes of a file whose data is a host
+    /// file's ([`FileOps::host_data`]), moved by `io(fd, off, max)`: a
+    /// host call on `fd` that reads at most `max` bytes at `off` straight
+    /// into application memory and returns how many it read. `None`: the
+    /// file is not such a file now, and the caller reads it into a buffer.
+    pub fn read_host(
+        &self,
+        at: Option<u64>,
+        len: usize,
+        io: impl FnOnce(i32, u64, usize) -> SysResult<usize>,
+    ) -> Option<SysResult<usize>> {
+        if !self.readable() {
+            return Some(Err(Errno::EBADF));
+        }
+        let (fd, size) = self.ops.host_data(false)?;
+        let mut pos = at.is_none().then(|| lock(&self.pos));
+        let off = at.unwrap_or_else(|| pos.as_deref().copied().unwrap_or(0));
+        let max = (len as u64).min(size.saturating_sub(off)) as usize;
+        let n = if max == 0 {
+            0
+        } else {
+            match io(fd, off, max) {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            }
+        };
+        if let Some(p) = pos.as_deref_mut() {
+            *p = off + n as u64;
+        }
+        drop(pos);
+        self.accessed(n, len == 0);
+        Some(Ok(n))
+    }
+
+    /// `write(2)` (`at` `None`) or `pwrite(2)` of up to `len` bytes to a
+    /// file that writes through to a host file ([`FileOps::host_data`]),
+    /// moved by `io(fd, off, max)` straight from application memory, as
+    /// [`File::read_host`]; `O_APPEND` and the file-size limit `cap` as
+    /// [`File::write_capped`]. `None`: the caller copies through a buffer.
+    pub fn write_host(
+        &self,
+        at: Option<u64>,
+        len: usize,
+        cap: u64,
+        io: impl FnOnce(i32, u64, usize) -> SysResult<usize>,
+    ) -> Option<SysResult<usize>> {
+        if !self.writable() {
+            return Some(Err(Errno::EBADF));
+        }
+        let (fd, _) = self.ops.host_data(true)?;
+        let mut pos = at.is_none().then(|| lock(&self.pos));
+        let _appending = self.appending();
+        // Linux appends even for pwrite on O_APPEND files (the size read
+        // under the append lock, as every appender reads it).
+        let off = if self.flags() & O_APPEND != 0 {
+            self.ops.size()
+        } else {
+            at.unwrap_or_else(|| pos.as_deref().copied().unwrap_or(0))
+        };
+        let mut max = len;
+        if cap != u64::MAX && len > 0 {
+            if off >= cap {
+                return Some(Err(Errno::EFBIG));
+            }
+            max = max.min((cap - off).min(usize::MAX as u64) as usize);
+        }
+        let n = match io(fd, off, max) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        self.ops.host_written(off, n);
+        if let Some(p) = pos.as_deref_mut() {
+            *p = off + n as u64;
+        }
+        drop(pos);
+        self.modified(n);
+        Some(Ok(n))
     }
 
     pub fn seek(&self, off: i64, whence: i32) -> SysResult<u64> {

@@ -236,6 +236,34 @@ pub fn pread(fd: i32, buf: &mut [u8], off: u64) -> SysResult<usize> {
     }
 }
 
+/// `preadv` (`write` false) or `pwritev` of `iov` on a host descriptor at
+/// `off`, retrying on `EINTR`: one host call moving data between a host
+/// file and memory the caller vouches for (application pages in the
+/// sentry's mapping of the memory file, see `MemoryManager::host_ranges`).
+pub fn transfer_iov(fd: i32, iov: &[libc::iovec], off: u64, write: bool) -> SysResult<usize> {
+    let off = i64::try_from(off).map_err(|_| Errno::EINVAL)?;
+    let cnt = iov.len() as i32;
+    loop {
+        // SAFETY: `iov` is a live array of `cnt` entries; each names
+        // memory the caller keeps valid (and, for a read, writable) for
+        // the length of the call.
+        let n = unsafe {
+            if write {
+                libc::pwritev(fd, iov.as_ptr(), cnt, off)
+            } else {
+                libc::preadv(fd, iov.as_ptr(), cnt, off)
+            }
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = Errno::last_host();
+        if e != Errno::EINTR {
+            return Err(e);
+        }
+    }
+}
+
 /// Reads as much of `buf` as the file has from `off`.
 pub fn pread_full(fd: i32, buf: &mut [u8], off: u64) -> SysResult<usize> {
     let mut done = 0;

@@ -170,6 +170,52 @@ impl FileOps for RegularOps {
         self.inode.size()
     }
 
+    /// The host file is the data while the file has not been copied up,
+    /// and (written through) no mapping made a page cache, whose pages
+    /// would hold newer bytes than the host file or need a write's.
+    fn host_data(&self, write: bool) -> Option<(i32, u64)> {
+        if write && !self.write_through {
+            return None;
+        }
+        let fd = self.host_fd.as_ref()?.as_raw_fd();
+        match &*self.data() {
+            // (A read-only lower file's cache only ever holds the host's
+            // bytes: reads go to the host file as `read` does.)
+            FileData::Host { size, cache, .. } if cache.is_none() || !self.write_through => {
+                Some((fd, *size))
+            }
+            _ => None,
+        }
+    }
+
+    fn host_written(&self, off: u64, n: usize) {
+        let cache = match &mut *self.data() {
+            FileData::Host { size, cache, .. } => {
+                *size = (*size).max(off + n as u64);
+                cache.clone()
+            }
+            FileData::Mem(_) => None,
+        };
+        self.inode.touch_modified();
+        // A mapping made its page cache while the bytes went to the host
+        // (no lock is held across the host call): it gets them too, read
+        // back from the host file, as `write_host` copies them there.
+        if let (Some(c), Some(fd)) = (cache, &self.host_fd) {
+            let mut buf = vec![0u8; n.min(256 * 1024)];
+            let mut at = off;
+            while at < off + n as u64 {
+                let want = ((off + n as u64 - at) as usize).min(buf.len());
+                match pread_full(fd.as_raw_fd(), &mut buf[..want], at) {
+                    Ok(got) if got > 0 => {
+                        let _ = c.write(at, &buf[..got]);
+                        at += got as u64;
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+
     fn fsync(&self, _f: &File) -> SysResult<()> {
         self.write_back()
     }
