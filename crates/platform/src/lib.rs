@@ -192,15 +192,31 @@ impl Default for Options {
     }
 }
 
-/// The fastest platform that works on this host: `trap` if a stub can be
-/// started under it (seccomp and the hand-off work), else `ptrace`.
-pub fn probe_default(memfd: i32, opts: Options) -> Result<Arc<dyn Platform>, String> {
+/// The platform called `name`, or (`None`) the fastest that works on this
+/// host, with its stub factory started ([`Platform::use_stub_factory`]).
+/// The default is `trap` if a stub can be started under it (seccomp and
+/// the hand-off work), else `ptrace`. The trap probe's stub starts in the
+/// background while the factory is forked (each takes ~0.3 ms here, and
+/// the stub's start waits for the host to schedule it), and then serves
+/// the first context.
+pub fn start(name: Option<&str>, memfd: i32, opts: Options) -> Result<Arc<dyn Platform>, String> {
+    let with_factory = |p: Arc<dyn Platform>| {
+        p.use_stub_factory()
+            .map(|_| p)
+            .map_err(|e| format!("cannot start the stub factory: {e}"))
+    };
+    if let Some(name) = name {
+        return with_factory(by_name(name, memfd, opts)?);
+    }
     if let Ok(p) = trap::TrapPlatform::new(memfd) {
-        if p.new_context().is_ok() {
-            return Ok(Arc::new(p.with_syscall_patching(opts.syscall_patching)));
+        let p = p.with_syscall_patching(opts.syscall_patching);
+        p.start_probe();
+        let factory = p.use_stub_factory();
+        if p.probed() && factory.is_ok() {
+            return Ok(Arc::new(p));
         }
     }
-    by_name("ptrace", memfd, opts)
+    with_factory(by_name("ptrace", memfd, opts)?)
 }
 
 /// Creates the platform called `name`, serving memory from `memfd`.

@@ -288,6 +288,8 @@ struct Pool {
     /// [`TrapContext::recycle`]).
     ready: Mutex<Vec<Arc<TrapProcess>>>,
     refilling: std::sync::atomic::AtomicBool,
+    /// Notified (under `ready`'s lock) when a refill ends.
+    refilled: std::sync::Condvar,
 }
 
 impl TrapPlatform {
@@ -311,6 +313,38 @@ impl TrapPlatform {
     pub fn with_syscall_patching(mut self, on: bool) -> TrapPlatform {
         self.patching = on;
         self
+    }
+
+    /// Starts the start-up probe: a stub process made in the background
+    /// (by the spawner thread, as a refill of the pool), so the caller can
+    /// go on (fork the stub factory) while it starts. [`probed`] waits
+    /// for its outcome. The stub then serves the first context.
+    ///
+    /// [`probed`]: TrapPlatform::probed
+    pub fn start_probe(&self) {
+        self.refill();
+    }
+
+    /// Whether the probe's stub process started and reached its first
+    /// event: if not, this host cannot run the trap platform.
+    pub fn probed(&self) -> bool {
+        let deadline = Instant::now() + READY_TIMEOUT + Duration::from_secs(1);
+        let mut ready = self.pool.ready.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if ready.iter().any(|p| !p.exited()) {
+                return true;
+            }
+            let now = Instant::now();
+            if !self.pool.refilling.load(Ordering::Acquire) || now > deadline {
+                return false;
+            }
+            ready = self
+                .pool
+                .refilled
+                .wait_timeout(ready, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Asks the spawner thread to refill the pool unless it is full or
@@ -715,10 +749,14 @@ fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
                             )
                             .and_then(|p| p.wait_ready(0).map(|_| p));
                             if let Some(pool) = pool.upgrade() {
+                                let mut ready =
+                                    pool.ready.lock().unwrap_or_else(|e| e.into_inner());
                                 if let Ok(p) = made {
-                                    pool.ready.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+                                    ready.push(p);
                                 }
                                 pool.refilling.store(false, Ordering::Release);
+                                drop(ready);
+                                pool.refilled.notify_all();
                             }
                         }
                     }

@@ -897,26 +897,17 @@ pub fn run(mut o: DoOptions) -> u8 {
             return 125;
         }
     };
-    let chosen = match &o.platform {
-        Some(name) => platform::by_name(name, mf.fd(), o.platform_options),
-        None => platform::probe_default(mf.fd(), o.platform_options),
-    };
-    let platform = match chosen {
+    // Stubs made from now on come from a process forked here, before the
+    // sentry installs its seccomp filter (this thread lives as long as the
+    // sandbox).
+    let platform = match platform::start(o.platform.as_deref(), mf.fd(), o.platform_options) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("rvisor: {e}");
             return 125;
         }
     };
-    kernel::phases::mark("start: memory file, platform chosen");
-    // Stubs made from now on come from a process forked here, before the
-    // sentry installs its seccomp filter (this thread lives as long as the
-    // sandbox).
-    if let Err(e) = platform.use_stub_factory() {
-        eprintln!("rvisor: cannot start the stub factory: {}", describe(e));
-        return 125;
-    }
-    kernel::phases::mark("start: stub factory forked");
+    kernel::phases::mark("start: memory file, platform chosen, stub factory forked");
     let volumes = volumes.into_iter().map(|(_, h)| h).collect();
     let vfs = match Vfs::with_hosts(Some(host_root), volumes, o.file_access, mf.clone()) {
         Ok(v) => v,

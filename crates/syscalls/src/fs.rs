@@ -182,18 +182,30 @@ fn owner_seen(t: &Task, mut st: Stat) -> Stat {
 }
 
 fn stat_of(t: &Task, dirfd: u64, p: &[u8], flags: u32) -> SysResult<Stat> {
-    let st = if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
+    stat_and_dentry(t, dirfd, p, flags).map(|(st, _)| st)
+}
+
+/// [`stat_of`] and the dentry it is of (none for a file without one,
+/// such as a pipe).
+fn stat_and_dentry(
+    t: &Task,
+    dirfd: u64,
+    p: &[u8],
+    flags: u32,
+) -> SysResult<(Stat, Option<Arc<vfs::Dentry>>)> {
+    let (st, d) = if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
         if dirfd as i32 == AT_FDCWD {
-            t.fs().cwd.inode.stat()
+            let cwd = t.fs().cwd.clone();
+            (cwd.inode.stat(), Some(cwd))
         } else {
-            file(t, dirfd)?.stat()?
+            let f = file(t, dirfd)?;
+            (f.stat()?, f.dentry.clone())
         }
     } else {
-        lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?
-            .inode
-            .stat()
+        let d = lookup(t, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0, false)?;
+        (d.inode.stat(), Some(d))
     };
-    Ok(owner_seen(t, st))
+    Ok((owner_seen(t, st), d))
 }
 
 pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
@@ -255,9 +267,15 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let p = path(t, a[1])?;
-    let st = stat_of(t, a[0], &p, flags)?;
+    let (st, d) = stat_and_dentry(t, a[0], &p, flags)?;
+    // The mount's id (as /proc/self/mountinfo numbers it) only when asked:
+    // finding the mount may walk up the path.
+    let mnt = d
+        .filter(|_| mask & STATX_MNT_ID != 0)
+        .and_then(|d| vfs::mount::mount_of(&d));
     let sx = Statx {
-        mask: STATX_BASIC_STATS,
+        mask: STATX_BASIC_STATS | mnt.as_ref().map_or(0, |_| STATX_MNT_ID),
+        mnt_id: mnt.map_or(0, |m| u64::from(m.id)),
         blksize: st.blksize as u32,
         attributes: 0,
         nlink: st.nlink as u32,
