@@ -672,6 +672,15 @@ pub fn run_task(mut task: Task, started: Option<(mm::ApplicationEntry, u64)>) {
                             task.regs.rax = Errno::EINTR.as_ret();
                             restart = Some(e);
                         }
+                        // A bad pointer given to a vsyscall kills with
+                        // SIGSEGV, as Linux's emulate_vsyscall does.
+                        Err(Errno::EFAULT) if task.ctx.syscall_from_vsyscall() => {
+                            task.force_signal(SigInfo::fault(
+                                abi::signal::SIGSEGV,
+                                abi::signal::SI_KERNEL,
+                                0,
+                            ));
+                        }
                         Err(e) => task.regs.rax = e.as_ret(),
                     }
                 }

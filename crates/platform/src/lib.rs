@@ -131,6 +131,14 @@ pub trait Context: AddressSpace + Send {
     fn syscall_patch_target(&self) -> Option<u64> {
         None
     }
+    /// Whether the last [`Event::Syscall`] was a legacy vsyscall (a call
+    /// into the host's `[vsyscall]` page, which the host emulates as the
+    /// syscall and returns to the caller): Linux kills such a call whose
+    /// result is `EFAULT` with `SIGSEGV` instead of returning it. Asked
+    /// only on `EFAULT`, off the hot path.
+    fn syscall_from_vsyscall(&self) -> bool {
+        false
+    }
     /// Creates another thread in this context's address space, to be
     /// driven by another host thread via [`Platform::attach_thread`].
     fn new_thread(&mut self) -> Result<ThreadSeed, Errno>;

@@ -265,6 +265,8 @@ const ENOSYS_RET: u64 = (-38i64) as u64;
 const SYS_SECCOMP: i32 = 1;
 const SI_KERNEL: i32 = 0x80;
 const SYS_URETPROBE: u64 = 335;
+/// The fixed address of x86-64's legacy vsyscall page.
+const VSYSCALL_PAGE: u64 = 0xffff_ffff_ff60_0000;
 
 pub struct TrapPlatform {
     memfd: i32,
@@ -1481,6 +1483,8 @@ impl TrapContext {
         }
     }
 
+    /// The last siginfo the stub saved (the one of the last event that
+    /// was a host signal).
     fn siginfo(&self) -> SigInfo {
         let mut b = [0u8; 128];
         self.area().read_bytes(self.base() + ST_SIGINFO, &mut b);
@@ -1918,6 +1922,13 @@ impl Context for TrapContext {
 
     fn syscall_patch_target(&self) -> Option<u64> {
         (self.patching && !self.via_fast).then(stub::fast_entry)
+    }
+
+    fn syscall_from_vsyscall(&self) -> bool {
+        // The host's seccomp trap reports an emulated vsyscall with
+        // `si_call_addr` (the first field) inside the vsyscall page, where
+        // a real `syscall` instruction can never be.
+        !self.via_fast && (VSYSCALL_PAGE..VSYSCALL_PAGE + 4096).contains(&self.siginfo().fields[0])
     }
 
     fn new_thread(&mut self) -> Result<ThreadSeed, Errno> {
