@@ -56,8 +56,10 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
         }
         let d = f.dentry.clone();
         let name = match (&d, f.ops.anon_name()) {
+            // The path as the mapping process sees it (after a chroot,
+            // from its root), as Linux's maps shows it to that process.
             (Some(d), _) => VmaName::File {
-                path: String::from_utf8_lossy(&d.path()).into_owned(),
+                path: String::from_utf8_lossy(&d.path_under(&t.fs().root).0).into_owned(),
                 dev: d.inode.dev,
                 ino: d.inode.ino,
             },
