@@ -75,6 +75,13 @@ fn check_as(t: &mut Task, nr: u64, args: &[u64; 6], after_trace: bool) -> Option
             check_as(t, nr, &args, true)
         }
         SECCOMP_RET_USER_NOTIF => Some(Err(Errno::ENOSYS)),
+        // SECCOMP_RET_KILL_THREAD ends only the calling thread while
+        // others live (Linux's do_exit(SIGSYS)); the last thread, like
+        // SECCOMP_RET_KILL_PROCESS, takes the process down with SIGSYS.
+        SECCOMP_RET_KILL_THREAD if t.tg().lock().threads.len() > 1 => {
+            t.exit = Some(Exit::Thread(0));
+            Some(Ok(0))
+        }
         _ => {
             let core = t.rlimit(abi::misc::RLIMIT_CORE).cur > 0;
             t.exit = Some(Exit::Group(wait::signaled(SIGSYS, core)));
