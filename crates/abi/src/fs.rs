@@ -213,6 +213,7 @@ pub const SYSFS_MAGIC: i64 = 0x6265_6572;
 pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 pub const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 pub const PIPEFS_MAGIC: i64 = 0x5049_5045;
+pub const SOCKFS_MAGIC: i64 = 0x534F_434B;
 pub const RAMFS_MAGIC: i64 = 0x8584_58f6;
 pub const MQUEUE_MAGIC: i64 = 0x1980_0202;
 

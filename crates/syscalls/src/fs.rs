@@ -306,6 +306,7 @@ fn statfs_for(dev: u64) -> StatFs {
         vfs::inode::DEV_PIPE => PIPEFS_MAGIC,
         vfs::inode::DEV_SYSFS => SYSFS_MAGIC,
         vfs::inode::DEV_CGROUP => CGROUP2_SUPER_MAGIC,
+        vfs::unix::DEV_SOCK => SOCKFS_MAGIC,
         _ => OVERLAYFS_SUPER_MAGIC,
     };
     StatFs {
@@ -687,6 +688,17 @@ pub fn chmod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
 
 pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let f = file(t, a[0])?;
+    // A socket's own inode (sockfs): its mode is what a path bound later
+    // gets, less the umask.
+    if f.dentry.is_none() {
+        if let Some(s) = vfs::unix::from_file(&f) {
+            if t.fsuid != s.owner().uid && !t.capable(kernel::task::CAP_FOWNER) {
+                return Err(Errno::EPERM);
+            }
+            s.set_mode(a[1] as u32);
+            return Ok(0);
+        }
+    }
     let d = f.dentry.clone().ok_or(Errno::EBADF)?;
     if f.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);

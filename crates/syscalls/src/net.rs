@@ -61,6 +61,7 @@ const SO_PASSCRED: i32 = 16;
 const SO_PEERCRED: i32 = 17;
 const SO_RCVLOWAT: i32 = 18;
 const SO_SNDLOWAT: i32 = 19;
+const SO_LINGER: i32 = 13;
 const SO_RCVTIMEO: i32 = 20;
 const SO_SNDTIMEO: i32 = 21;
 const SO_ACCEPTCONN: i32 = 30;
@@ -195,11 +196,19 @@ fn socket_args(family: i32, raw_type: i32, protocol: i32, pair: bool) -> SysResu
     Ok((ty, flags))
 }
 
+/// The caller's network namespace, as unix sockets name it (abstract
+/// names are per network namespace).
+fn netns_id(t: &Task) -> u64 {
+    kernel::task::lock(&t.shared.ns).net.ino
+}
+
 pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (ty, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32, false)?;
     let family = a[0] as i32;
     let f = if family == AF_UNIX {
-        unix::new_file(unix::new_socket(ty, cred(t))?, flags & O_NONBLOCK)
+        let s = unix::new_socket(ty, cred(t))?;
+        s.set_netns(netns_id(t));
+        unix::new_file(s, flags & O_NONBLOCK)
     } else {
         inet::socket(t, family, ty, a[2] as i32, flags & O_NONBLOCK)?
     };
@@ -218,6 +227,11 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let (ty, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32, true)?;
     let cred = cred(t);
     let (f1, f2) = unix::pair_files(ty, flags & O_NONBLOCK, cred)?;
+    for f in [&f1, &f2] {
+        if let Some(s) = unix::from_file(f) {
+            s.set_netns(netns_id(t));
+        }
+    }
     let cloexec = flags & O_CLOEXEC != 0;
     let lim = nofile(t);
     let fd1 = t.fds().install(f1, cloexec, 0, lim)?;
@@ -382,9 +396,12 @@ fn addr_path(addr: &[u8]) -> &[u8] {
 /// `ECONNREFUSED` if no socket is bound there, `EPROTOTYPE` if one of
 /// another type is; `ECONNREFUSED` for an abstract name no socket of this
 /// type has (each type has its own abstract names).
-fn find_peer(t: &Task, addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
+/// `me` is the socket looking: its type, and its network namespace for an
+/// abstract name.
+fn find_peer(t: &Task, addr: &[u8], me: &Socket) -> SysResult<Arc<Socket>> {
+    let ty = me.sock_type();
     let s = if addr[2] == 0 {
-        unix::find_abstract(addr, ty)?
+        unix::find_abstract(addr, ty, me.netns())?
     } else {
         let d = util::lookup(t, AT_FDCWD as u64, addr_path(addr), true, false)?;
         let c = t.vfs_creds();
@@ -512,7 +529,7 @@ pub(crate) fn send_common(
             SOCK_STREAM => return Err(Errno::EOPNOTSUPP),
             SOCK_DGRAM => {
                 check_addr(&addr)?;
-                Some(find_peer(t, &addr, SOCK_DGRAM)?)
+                Some(find_peer(t, &addr, s)?)
             }
             // A seqpacket socket ignores the address.
             _ => None,
@@ -932,7 +949,7 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     let inode = Inode::new(
         vfs::inode::next_ino(),
         vfs::inode::DEV_ROOT,
-        Meta::new(S_IFSOCK | (0o777 & !umask), creds.uid, creds.gid),
+        Meta::new(S_IFSOCK | (s.mode() & 0o777 & !umask), creds.uid, creds.gid),
         Kind::Socket,
     );
     vfs.create_child(&dir, &last, inode.clone()).map_err(|e| {
@@ -1013,7 +1030,7 @@ pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
             return s.connect_dgram(None).map(|_| 0);
         }
         check_addr(&addr)?;
-        let target = find_peer(t, &addr, SOCK_DGRAM)?;
+        let target = find_peer(t, &addr, &s)?;
         if s.passcred() {
             s.autobind()?;
         }
@@ -1023,7 +1040,7 @@ pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult<u64> {
     if s.passcred() {
         s.autobind()?;
     }
-    let target = find_peer(t, &addr, s.sock_type())?;
+    let target = find_peer(t, &addr, &s)?;
     let me = cred(t);
     let timeout = s.sndtimeo();
     let r = if f.nonblocking() {
@@ -1056,6 +1073,12 @@ fn common_sockopt(s: &Socket, name: i32) -> Option<Vec<u8>> {
         SO_RCVLOWAT | SO_SNDLOWAT => int(1),
         SO_RCVTIMEO | SO_RCVTIMEO_NEW => timeval_bytes(s.rcvtimeo()),
         SO_SNDTIMEO | SO_SNDTIMEO_NEW => timeval_bytes(s.sndtimeo()),
+        SO_LINGER => {
+            let (on, secs) = s.linger();
+            let mut v = int(on as i64);
+            v.extend_from_slice(&secs.to_le_bytes());
+            v
+        }
         _ => return None,
     })
 }
@@ -1157,6 +1180,15 @@ fn set_common_sockopt(t: &Task, s: &Socket, name: i32, optval: u64, optlen: i32)
         }
         SO_RCVTIMEO | SO_RCVTIMEO_NEW => s.set_rcvtimeo(read_timeout(t, optval, optlen)?),
         SO_SNDTIMEO | SO_SNDTIMEO_NEW => s.set_sndtimeo(read_timeout(t, optval, optlen)?),
+        // `struct linger`: kept and reported (a unix socket's close never
+        // waits for its peer to read).
+        SO_LINGER => {
+            if optlen < 8 {
+                return Err(Errno::EINVAL);
+            }
+            let secs: i32 = util::read_obj(t, optval.wrapping_add(4))?;
+            s.set_linger(val != 0, secs)
+        }
         _ => return Err(Errno::ENOPROTOOPT),
     }
     Ok(())

@@ -29,7 +29,7 @@
 //! `ECONNREFUSED` then `ENOTCONN` when a datagram peer is gone.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -75,7 +75,7 @@ const MSG_OVERHEAD: usize = 512;
 const MAX_SEGMENT: usize = 64 * 1024;
 
 /// Device number of the socket filesystem.
-const DEV_SOCK: u64 = 0x08;
+pub const DEV_SOCK: u64 = 0x08;
 
 /// A socket address: the bytes of a `sockaddr_un` (family included), as
 /// `getsockname` reports them.
@@ -132,6 +132,9 @@ struct End {
     flags: u64,
     rcvtimeo: Option<Duration>,
     sndtimeo: Option<Duration>,
+    /// `SO_LINGER`: on or off, and the seconds (kept while off, as Linux
+    /// keeps `sk_lingertime`); reported only, a close never waits.
+    linger: (bool, i32),
 }
 
 impl End {
@@ -149,6 +152,7 @@ impl End {
             flags: 0,
             rcvtimeo: None,
             sndtimeo: None,
+            linger: (false, 0),
         }
     }
 
@@ -264,6 +268,13 @@ pub struct Socket {
     naming: Mutex<Naming>,
     /// Listed in `/proc/net/unix`: not the data socket of an inet one.
     listed: bool,
+    /// The network namespace the socket was made in (an identity, 0 by
+    /// default): abstract names are per network namespace.
+    netns: AtomicU64,
+    /// Permission bits of the socket's own inode (`fchmod` of its
+    /// descriptor): what `stat` shows and what a path bound later gets,
+    /// less the umask.
+    mode: AtomicU32,
 }
 
 /// Socket files (by inode number) and the sockets bound to them.
@@ -271,10 +282,12 @@ type PathTable = BTreeMap<u64, (Weak<Inode>, Weak<Socket>)>;
 
 /// Sockets bound to a path, by the inode number of their socket file.
 static PATHS: Mutex<PathTable> = Mutex::new(BTreeMap::new());
-/// Sockets bound to an abstract name, by their type and full address:
-/// as in Linux, sockets of different types may share a name, and a
-/// connect or send finds only its own type's (`ECONNREFUSED` otherwise).
-static ABSTRACT: Mutex<BTreeMap<(i32, Addr), Weak<Socket>>> = Mutex::new(BTreeMap::new());
+/// Sockets bound to an abstract name, by their network namespace, type and
+/// full address: as in Linux, each network namespace has its own names,
+/// sockets of different types may share a name, and a connect or send
+/// finds only its own namespace's and type's (`ECONNREFUSED` otherwise).
+type AbstractKey = (u64, i32, Addr);
+static ABSTRACT: Mutex<BTreeMap<AbstractKey, Weak<Socket>>> = Mutex::new(BTreeMap::new());
 /// The next autobind name.
 static AUTOBIND: AtomicU32 = AtomicU32::new(0);
 /// Every socket made, for `/proc/net/unix` (pruned as the list grows).
@@ -318,6 +331,8 @@ pub fn pair(ty: i32, cred: Cred) -> SysResult<(Arc<Socket>, Arc<Socket>)> {
             owner: cred,
             naming: Mutex::new(n),
             listed: true,
+            netns: AtomicU64::new(0),
+            mode: AtomicU32::new(0o777),
         })
     };
     let (a, b) = (mk(0), mk(1));
@@ -348,6 +363,8 @@ fn new_socket_as(ty: i32, owner: Cred, listed: bool) -> SysResult<Arc<Socket>> {
         owner,
         naming: Mutex::new(Naming::new(State::Unconnected)),
         listed,
+        netns: AtomicU64::new(0),
+        mode: AtomicU32::new(0o777),
     });
     if listed {
         register(&s);
@@ -367,12 +384,12 @@ pub fn find_by_inode(inode: &Arc<Inode>) -> SysResult<Arc<Socket>> {
     }
 }
 
-/// The socket of type `ty` bound to the abstract address `addr`:
-/// `ECONNREFUSED` if none.
-pub fn find_abstract(addr: &[u8], ty: i32) -> SysResult<Arc<Socket>> {
+/// The socket of type `ty` bound to the abstract address `addr` in network
+/// namespace `netns`: `ECONNREFUSED` if none.
+pub fn find_abstract(addr: &[u8], ty: i32, netns: u64) -> SysResult<Arc<Socket>> {
     let table = lock(&ABSTRACT);
     table
-        .get(&(ty, addr.to_vec()))
+        .get(&(netns, ty, addr.to_vec()))
         .and_then(Weak::upgrade)
         .ok_or(Errno::ECONNREFUSED)
 }
@@ -409,6 +426,32 @@ impl Socket {
 
     pub fn sock_type(&self) -> i32 {
         self.pair.ty
+    }
+
+    /// The network namespace the socket belongs to (see [`Socket::set_netns`]).
+    pub fn netns(&self) -> u64 {
+        self.netns.load(Ordering::Relaxed)
+    }
+
+    /// The permission bits of the socket's inode.
+    pub fn mode(&self) -> u32 {
+        self.mode.load(Ordering::Relaxed)
+    }
+
+    /// `fchmod` of the socket's descriptor.
+    pub fn set_mode(&self, mode: u32) {
+        self.mode.store(mode & 0o7777, Ordering::Relaxed);
+    }
+
+    /// Who made the socket (the owner `fchmod` checks).
+    pub fn owner(&self) -> Cred {
+        self.owner
+    }
+
+    /// Puts a new socket in network namespace `ns` (its maker's), before
+    /// it has a name.
+    pub fn set_netns(&self, ns: u64) {
+        self.netns.store(ns, Ordering::Relaxed);
     }
 
     pub fn ino(&self) -> u64 {
@@ -728,6 +771,21 @@ impl Socket {
         e.flags = if on { e.flags | bit } else { e.flags & !bit };
     }
 
+    /// `SO_LINGER`: (on, seconds).
+    pub fn linger(&self) -> (bool, i32) {
+        self.ends()[self.side].linger
+    }
+
+    /// Sets `SO_LINGER`; turning it off keeps the seconds.
+    pub fn set_linger(&self, on: bool, secs: i32) {
+        let e = &mut self.ends()[self.side];
+        e.linger = if on {
+            (true, secs)
+        } else {
+            (false, e.linger.1)
+        };
+    }
+
     /// `SO_RCVTIMEO`: `None` waits forever.
     pub fn rcvtimeo(&self) -> Option<Duration> {
         self.ends()[self.side].rcvtimeo
@@ -849,7 +907,7 @@ impl Socket {
         }
         let me = Arc::downgrade(self);
         let mut table = lock(&ABSTRACT);
-        let key = (self.pair.ty, addr.clone());
+        let key = (self.netns(), self.pair.ty, addr.clone());
         if table.get(&key).is_some_and(|w| w.strong_count() > 0) {
             return Err(Errno::EADDRINUSE);
         }
@@ -1047,6 +1105,8 @@ impl Socket {
             owner: listener.owner,
             naming: Mutex::new(sn),
             listed: listener.listed,
+            netns: AtomicU64::new(listener.netns()),
+            mode: AtomicU32::new(0o777),
         });
         l.pending.push_back(server.clone());
         drop(ln);
@@ -1330,7 +1390,7 @@ impl Drop for Socket {
             }
             Some(Bound::Abstract(addr)) => {
                 let mut t = lock(&ABSTRACT);
-                let key = (self.pair.ty, addr);
+                let key = (self.netns(), self.pair.ty, addr);
                 if t.get(&key).is_some_and(|s| is_self(s, self)) {
                     t.remove(&key);
                 }
@@ -1405,7 +1465,9 @@ impl FileOps for SocketFile {
     }
 
     fn stat(&self, _f: &File) -> SysResult<Stat> {
-        Ok(socket_stat(self.sock.ino, self.sock.owner))
+        let mut st = socket_stat(self.sock.ino, self.sock.owner);
+        st.mode = S_IFSOCK | self.sock.mode();
+        Ok(st)
     }
 
     fn readiness(&self) -> u32 {
@@ -1703,7 +1765,10 @@ mod tests {
         assert!(l.listening());
         assert_eq!(l.readiness(), 0);
         assert_eq!(l.accept().err(), Some(Errno::EAGAIN));
-        assert!(Arc::ptr_eq(&find_abstract(&name, SOCK_STREAM).unwrap(), &l));
+        assert!(Arc::ptr_eq(
+            &find_abstract(&name, SOCK_STREAM, 0).unwrap(),
+            &l
+        ));
         c.connect(&l, cred(2)).unwrap();
         assert_eq!(l.readiness(), IN);
         let c2 = new_socket(SOCK_STREAM, cred(3)).unwrap();
@@ -1733,7 +1798,7 @@ mod tests {
         drop(l);
         assert_eq!(recv(&c2, 8), Err(Errno::ECONNRESET));
         assert_eq!(
-            find_abstract(&name, SOCK_STREAM).err(),
+            find_abstract(&name, SOCK_STREAM, 0).err(),
             Some(Errno::ECONNREFUSED)
         );
         l2.bind_abstract(name).unwrap();
@@ -1770,7 +1835,7 @@ mod tests {
         assert_eq!(&a[..3], &[AF_UNIX as u8, 0, 0]);
         s.autobind().unwrap();
         assert_eq!(s.local_addr(), Some(a.clone()));
-        assert!(Arc::ptr_eq(&find_abstract(&a, SOCK_DGRAM).unwrap(), &s));
+        assert!(Arc::ptr_eq(&find_abstract(&a, SOCK_DGRAM, 0).unwrap(), &s));
         let t = new_socket(SOCK_DGRAM, cred(1)).unwrap();
         t.autobind().unwrap();
         assert_ne!(t.local_addr(), Some(a));
