@@ -496,33 +496,9 @@ fn verify_area(off: i64, count: u64) -> SysResult<()> {
     Ok(())
 }
 
+/// Linux's `iovec_from_user`: the array of `cnt` (at most `UIO_MAXIOV`)
+/// entries read whole (`EFAULT`), a negative length `EINVAL`.
 pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
-    if cnt > 1024 {
-        return Err(Errno::EINVAL);
-    }
-    let mut v = Vec::with_capacity(cnt as usize);
-    let mut total: u64 = 0;
-    for i in 0..cnt {
-        let iov: IoVec = util::read_obj(t, addr + i * 16)?;
-        if iov.len as i64 > isize::MAX as i64 || (iov.len as i64) < 0 {
-            return Err(Errno::EINVAL);
-        }
-        total = total.saturating_add(iov.len);
-        if total > isize::MAX as u64 {
-            return Err(Errno::EINVAL);
-        }
-        v.push(iov);
-    }
-    Ok(v)
-}
-
-/// Linux's `import_iovec` for readv and writev: the array is read whole
-/// (`EFAULT`), a negative length is `EINVAL`, then a range outside the
-/// user address space is `EFAULT` (even an empty one) and the lengths are
-/// cut so that the total stays within `MAX_RW`.
-fn import_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
-    /// The end of the user address range (`TASK_SIZE_MAX`): `access_ok`.
-    const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
     if cnt > 1024 {
         return Err(Errno::EINVAL);
     }
@@ -534,6 +510,17 @@ fn import_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
         }
         v.push(iov);
     }
+    Ok(v)
+}
+
+/// Linux's `import_iovec` for readv and writev: the array as [`iovecs`]
+/// reads it, then a range outside the
+/// user address space is `EFAULT` (even an empty one) and the lengths are
+/// cut so that the total stays within `MAX_RW`.
+fn import_iovecs(t: &Task, addr: u64, cnt: u64) -> SysResult<Vec<IoVec>> {
+    /// The end of the user address range (`TASK_SIZE_MAX`): `access_ok`.
+    const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+    let mut v = iovecs(t, addr, cnt)?;
     let mut total = 0u64;
     for iov in &mut v {
         if iov
